@@ -1,0 +1,234 @@
+// Package api is the typed Go client for nomadlike's HTTP API. The CLI, the
+// client agent and the tests use it. It speaks Nomad's wire format, with the
+// project's own structs.
+//
+// Client-to-server calls (node registration, heartbeats, allocation updates)
+// are ordinary API calls, authenticated by the node's secret in X-Nomad-Token.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultAddress is used when neither the config nor NOMAD_ADDR says otherwise.
+const DefaultAddress = "http://127.0.0.1:4646"
+
+// Config configures a Client.
+type Config struct {
+	// Address is the agent's base URL, e.g. http://127.0.0.1:4646.
+	Address string
+	// Token is sent as X-Nomad-Token (an ACL token, or a node's secret).
+	Token string
+	// HTTPClient is used for requests; nil means a client without a global timeout
+	// (blocking queries and log streams can be long).
+	HTTPClient *http.Client
+}
+
+// DefaultConfig reads NOMAD_ADDR and NOMAD_TOKEN.
+func DefaultConfig() Config {
+	c := Config{Address: DefaultAddress}
+	if a := os.Getenv("NOMAD_ADDR"); a != "" {
+		c.Address = a
+	}
+	c.Token = os.Getenv("NOMAD_TOKEN")
+	return c
+}
+
+// Client talks to one agent. It is safe for concurrent use.
+type Client struct {
+	addr  *url.URL
+	token string
+	http  *http.Client
+}
+
+// NewClient returns a client for cfg.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.Address == "" {
+		cfg.Address = DefaultAddress
+	}
+	if !strings.Contains(cfg.Address, "://") {
+		cfg.Address = "http://" + cfg.Address
+	}
+	u, err := url.Parse(cfg.Address)
+	if err != nil {
+		return nil, fmt.Errorf("agent address %q: %w", cfg.Address, err)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}}
+	}
+	return &Client{addr: u, token: cfg.Token, http: hc}, nil
+}
+
+// Address returns the agent's base URL.
+func (c *Client) Address() string { return c.addr.String() }
+
+// QueryOptions are the common parameters of a read.
+type QueryOptions struct {
+	Namespace string
+	Region    string
+	Prefix    string
+	Filter    string
+	PerPage   int
+	NextToken string
+	// WaitIndex and WaitTime make the read a blocking query: it returns when
+	// the index passes WaitIndex or WaitTime elapses.
+	WaitIndex  uint64
+	WaitTime   time.Duration
+	AllowStale bool
+	// Params are extra query parameters.
+	Params map[string]string
+}
+
+// QueryMeta is what a read's response headers say.
+type QueryMeta struct {
+	LastIndex   uint64
+	KnownLeader bool
+	LastContact time.Duration
+	NextToken   string
+}
+
+// Error is an unsuccessful HTTP response: the status code and the agent's message.
+type Error struct {
+	StatusCode int
+	Message    string
+	Method     string
+	Path       string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode), e.Message)
+}
+
+// IsNotFound reports whether err is a 404 from the agent.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusNotFound
+}
+
+func (c *Client) url(path string, q *QueryOptions) string {
+	u := *c.addr
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	v := url.Values{}
+	if q != nil {
+		if q.Namespace != "" {
+			v.Set("namespace", q.Namespace)
+		}
+		if q.Region != "" {
+			v.Set("region", q.Region)
+		}
+		if q.Prefix != "" {
+			v.Set("prefix", q.Prefix)
+		}
+		if q.Filter != "" {
+			v.Set("filter", q.Filter)
+		}
+		if q.PerPage > 0 {
+			v.Set("per_page", strconv.Itoa(q.PerPage))
+		}
+		if q.NextToken != "" {
+			v.Set("next_token", q.NextToken)
+		}
+		if q.WaitIndex > 0 {
+			v.Set("index", strconv.FormatUint(q.WaitIndex, 10))
+		}
+		if q.WaitTime > 0 {
+			v.Set("wait", q.WaitTime.String())
+		}
+		if q.AllowStale {
+			v.Set("stale", "")
+		}
+		for k, val := range q.Params {
+			v.Set(k, val)
+		}
+	}
+	u.RawQuery = v.Encode()
+	return u.String()
+}
+
+// Do sends a request and returns the raw response for streaming endpoints.
+// The caller closes the body. A non-2xx status is returned as *Error.
+func (c *Client) Do(ctx context.Context, method, path string, q *QueryOptions, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), rd)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("X-Nomad-Token", c.token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: method, Path: path}
+	}
+	return resp, nil
+}
+
+// query GETs path into out and returns the response metadata.
+func (c *Client) query(ctx context.Context, path string, q *QueryOptions, out any) (*QueryMeta, error) {
+	resp, err := c.Do(ctx, http.MethodGet, path, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return nil, fmt.Errorf("GET %s: decode response: %w", path, err)
+	}
+	return parseMeta(resp), nil
+}
+
+// write sends method to path with body and decodes the reply into out (if not nil).
+func (c *Client) write(ctx context.Context, method, path string, q *QueryOptions, body, out any) error {
+	resp, err := c.Do(ctx, method, path, q, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+	}
+	return nil
+}
+
+func parseMeta(resp *http.Response) *QueryMeta {
+	m := &QueryMeta{}
+	m.LastIndex, _ = strconv.ParseUint(resp.Header.Get("X-Nomad-Index"), 10, 64)
+	m.KnownLeader = resp.Header.Get("X-Nomad-KnownLeader") == "true"
+	if ms, err := strconv.ParseUint(resp.Header.Get("X-Nomad-LastContact"), 10, 64); err == nil {
+		m.LastContact = time.Duration(ms) * time.Millisecond
+	}
+	m.NextToken = resp.Header.Get("X-Nomad-NextToken")
+	return m
+}
+
+func pathEscape(s string) string { return url.PathEscape(s) }

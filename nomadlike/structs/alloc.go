@@ -1,0 +1,330 @@
+package structs
+
+import (
+	"maps"
+	"time"
+)
+
+// Allocation desired statuses (what the server wants).
+const (
+	AllocDesiredStatusRun   = "run"
+	AllocDesiredStatusStop  = "stop"
+	AllocDesiredStatusEvict = "evict"
+)
+
+// Allocation client statuses (what the client reports).
+const (
+	AllocClientStatusPending  = "pending"
+	AllocClientStatusRunning  = "running"
+	AllocClientStatusComplete = "complete"
+	AllocClientStatusFailed   = "failed"
+	AllocClientStatusLost     = "lost"
+	AllocClientStatusUnknown  = "unknown"
+)
+
+// Allocation is one placement of a task group on a node.
+type Allocation struct {
+	ID                 string
+	Namespace          string
+	EvalID             string
+	Name               string // job.group[index]
+	NodeID             string
+	NodeName           string
+	JobID              string
+	Job                *Job // the job version this allocation runs; shared and immutable
+	TaskGroup          string
+	AllocatedResources *AllocatedResources
+	Metrics            *AllocMetric
+	DesiredStatus      string
+	DesiredDescription string
+	ClientStatus       string
+	ClientDescription  string
+	TaskStates         map[string]*TaskState
+	DeploymentID       string
+	FollowupEvalID     string
+	PreviousAllocation string
+	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
+	CreateIndex        uint64
+	ModifyIndex        uint64
+	AllocModifyIndex   uint64
+	CreateTime         int64
+	ModifyTime         int64
+}
+
+// RescheduleTracker records the reschedule history of an allocation's lineage.
+type RescheduleTracker struct {
+	Events []*RescheduleEvent
+}
+
+// RescheduleEvent is one reschedule of an allocation.
+type RescheduleEvent struct {
+	RescheduleTime int64
+	PrevAllocID    string
+	PrevNodeID     string
+	Delay          time.Duration
+}
+
+// TerminalStatus reports whether the allocation is finished from either side.
+func (a *Allocation) TerminalStatus() bool {
+	switch a.DesiredStatus {
+	case AllocDesiredStatusStop, AllocDesiredStatusEvict:
+		return true
+	}
+	return a.ClientTerminalStatus()
+}
+
+// ClientTerminalStatus reports whether the client says the allocation is finished.
+func (a *Allocation) ClientTerminalStatus() bool {
+	switch a.ClientStatus {
+	case AllocClientStatusComplete, AllocClientStatusFailed, AllocClientStatusLost:
+		return true
+	}
+	return false
+}
+
+// Index returns the allocation's index within its group, parsed from its name "job.group[N]".
+func (a *Allocation) Index() int {
+	n := a.Name
+	l := len(n)
+	if l == 0 || n[l-1] != ']' {
+		return -1
+	}
+	i := l - 2
+	for i >= 0 && n[i] >= '0' && n[i] <= '9' {
+		i--
+	}
+	if i < 0 || n[i] != '[' || i == l-2 {
+		return -1
+	}
+	idx := 0
+	for _, c := range n[i+1 : l-1] {
+		idx = idx*10 + int(c-'0')
+	}
+	return idx
+}
+
+// Copy returns a copy of a. The Job is shared (immutable); task states are copied.
+func (a *Allocation) Copy() *Allocation {
+	if a == nil {
+		return nil
+	}
+	n := *a
+	n.AllocatedResources = a.AllocatedResources.Copy()
+	if a.TaskStates != nil {
+		n.TaskStates = make(map[string]*TaskState, len(a.TaskStates))
+		for k, ts := range a.TaskStates {
+			n.TaskStates[k] = ts.Copy()
+		}
+	}
+	if a.RescheduleTracker != nil {
+		n.RescheduleTracker = &RescheduleTracker{Events: append([]*RescheduleEvent(nil), a.RescheduleTracker.Events...)}
+	}
+	return &n
+}
+
+// Stub returns the allocation's list entry.
+func (a *Allocation) Stub() *AllocListStub {
+	s := &AllocListStub{
+		ID: a.ID, EvalID: a.EvalID, Name: a.Name, Namespace: a.Namespace, NodeID: a.NodeID,
+		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
+		AllocatedResources: a.AllocatedResources, DesiredStatus: a.DesiredStatus,
+		DesiredDescription: a.DesiredDescription, ClientStatus: a.ClientStatus,
+		ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
+		FollowupEvalID: a.FollowupEvalID, NextAllocation: a.NextAllocation,
+		RescheduleTracker: a.RescheduleTracker,
+		CreateIndex:       a.CreateIndex, ModifyIndex: a.ModifyIndex,
+		CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
+	}
+	if a.Job != nil {
+		s.JobType = a.Job.Type
+		s.JobVersion = a.Job.Version
+	}
+	return s
+}
+
+// AllocListStub is an allocation's entry in list endpoints.
+type AllocListStub struct {
+	ID                 string
+	EvalID             string
+	Name               string
+	Namespace          string
+	NodeID             string
+	NodeName           string
+	JobID              string
+	JobType            string
+	JobVersion         uint64
+	TaskGroup          string
+	AllocatedResources *AllocatedResources `json:",omitempty"`
+	DesiredStatus      string
+	DesiredDescription string
+	ClientStatus       string
+	ClientDescription  string
+	TaskStates         map[string]*TaskState
+	FollowupEvalID     string
+	NextAllocation     string
+	RescheduleTracker  *RescheduleTracker
+	CreateIndex        uint64
+	ModifyIndex        uint64
+	CreateTime         int64
+	ModifyTime         int64
+}
+
+// Task states.
+const (
+	TaskStatePending = "pending"
+	TaskStateRunning = "running"
+	TaskStateDead    = "dead"
+)
+
+// TaskState is a task's lifecycle as the client reports it.
+type TaskState struct {
+	State       string
+	Failed      bool
+	Restarts    uint64
+	LastRestart time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Events      []*TaskEvent
+}
+
+// Copy returns a deep copy of ts.
+func (ts *TaskState) Copy() *TaskState {
+	if ts == nil {
+		return nil
+	}
+	n := *ts
+	n.Events = make([]*TaskEvent, len(ts.Events))
+	for i, e := range ts.Events {
+		ec := *e
+		ec.Details = maps.Clone(e.Details)
+		n.Events[i] = &ec
+	}
+	return &n
+}
+
+// Task event types, as Nomad names them.
+const (
+	TaskSetup            = "Task Setup"
+	TaskSetupFailure     = "Setup Failure"
+	TaskDriverFailure    = "Driver Failure"
+	TaskDriverMessage    = "Driver"
+	TaskReceived         = "Received"
+	TaskFailedValidation = "Failed Validation"
+	TaskStarted          = "Started"
+	TaskTerminated       = "Terminated"
+	TaskKilling          = "Killing"
+	TaskKilled           = "Killed"
+	TaskRestarting       = "Restarting"
+	TaskNotRestarting    = "Not Restarting"
+	TaskRestartSignal    = "Restart Signaled"
+	TaskSignaling        = "Signaling"
+	TaskSiblingFailed    = "Sibling Task Failed"
+	TaskLeaderDead       = "Leader Task Dead"
+	TaskClientReconnect  = "Reconnected"
+)
+
+// MaxTaskEvents bounds the events kept per task.
+const MaxTaskEvents = 10
+
+// TaskEvent is one step in a task's life, with a message a person reads.
+type TaskEvent struct {
+	Type           string
+	Time           int64 // unix nanoseconds
+	DisplayMessage string
+	Details        map[string]string
+	Message        string
+	FailsTask      bool
+	RestartReason  string
+	SetupError     string
+	DriverError    string
+	ExitCode       int
+	Signal         int
+	KillReason     string
+	KillTimeout    time.Duration
+	KillError      string
+	StartDelay     int64
+}
+
+// NewTaskEvent returns an event of type typ at now with a display message.
+func NewTaskEvent(typ string, now time.Time, msg string) *TaskEvent {
+	return &TaskEvent{Type: typ, Time: now.UnixNano(), DisplayMessage: msg, Message: msg, Details: map[string]string{}}
+}
+
+// AllocMetric explains a placement: how many nodes were looked at and why
+// the others were not chosen. Its JSON is Nomad's AllocationMetric.
+type AllocMetric struct {
+	NodesEvaluated     int
+	NodesFiltered      int
+	NodesInPool        int
+	NodePool           string
+	NodesAvailable     map[string]int // per datacenter
+	ClassFiltered      map[string]int
+	ConstraintFiltered map[string]int // constraint text -> nodes it filtered
+	NodesExhausted     int
+	ClassExhausted     map[string]int
+	DimensionExhausted map[string]int // "cpu", "memory", "disk", "network: ..." -> nodes
+	QuotaExhausted     []string
+	ResourcesExhausted map[string]*Resources
+	Scores             map[string]float64
+	AllocationTime     time.Duration
+	CoalescedFailures  int
+	ScoreMetaData      []*NodeScoreMeta
+}
+
+// NodeScoreMeta is a node's score for a placement.
+type NodeScoreMeta struct {
+	NodeID    string
+	Scores    map[string]float64
+	NormScore float64
+}
+
+// FilterNode records that node was filtered by constraint (text as the user wrote it).
+func (m *AllocMetric) FilterNode(node *Node, constraint string) {
+	m.NodesFiltered++
+	if node != nil && node.NodeClass != "" {
+		if m.ClassFiltered == nil {
+			m.ClassFiltered = map[string]int{}
+		}
+		m.ClassFiltered[node.NodeClass]++
+	}
+	if constraint != "" {
+		if m.ConstraintFiltered == nil {
+			m.ConstraintFiltered = map[string]int{}
+		}
+		m.ConstraintFiltered[constraint]++
+	}
+}
+
+// ExhaustedNode records that node lacked room on dimension.
+func (m *AllocMetric) ExhaustedNode(node *Node, dimension string) {
+	m.NodesExhausted++
+	if node != nil && node.NodeClass != "" {
+		if m.ClassExhausted == nil {
+			m.ClassExhausted = map[string]int{}
+		}
+		m.ClassExhausted[node.NodeClass]++
+	}
+	if dimension != "" {
+		if m.DimensionExhausted == nil {
+			m.DimensionExhausted = map[string]int{}
+		}
+		m.DimensionExhausted[dimension]++
+	}
+}
+
+// Copy returns a deep copy of m.
+func (m *AllocMetric) Copy() *AllocMetric {
+	if m == nil {
+		return nil
+	}
+	n := *m
+	n.NodesAvailable = maps.Clone(m.NodesAvailable)
+	n.ClassFiltered = maps.Clone(m.ClassFiltered)
+	n.ConstraintFiltered = maps.Clone(m.ConstraintFiltered)
+	n.ClassExhausted = maps.Clone(m.ClassExhausted)
+	n.DimensionExhausted = maps.Clone(m.DimensionExhausted)
+	n.Scores = maps.Clone(m.Scores)
+	n.ScoreMetaData = append([]*NodeScoreMeta(nil), m.ScoreMetaData...)
+	return &n
+}

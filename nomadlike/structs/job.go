@@ -1,0 +1,376 @@
+package structs
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Job types.
+const (
+	JobTypeService = "service"
+	JobTypeBatch   = "batch"
+	JobTypeSystem  = "system"
+)
+
+// Job statuses, derived from the job's allocations and evaluations.
+const (
+	JobStatusPending = "pending"
+	JobStatusRunning = "running"
+	JobStatusDead    = "dead"
+)
+
+// Defaults applied by Canonicalize.
+const (
+	DefaultRegion    = "global"
+	DefaultNamespace = "default"
+	DefaultPriority  = 50
+	DefaultNodePool  = "default"
+)
+
+var validJobID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
+
+// Job is the desired state a user submits: groups of tasks and where they may run.
+type Job struct {
+	Region      string
+	Namespace   string
+	ID          string
+	Name        string
+	Type        string
+	Priority    int
+	AllAtOnce   bool
+	Datacenters []string
+	NodePool    string
+	Constraints []*Constraint
+	TaskGroups  []*TaskGroup
+	Meta        map[string]string
+
+	// Fields set by the server.
+	Stop              bool
+	ParentID          string
+	Status            string
+	StatusDescription string
+	Stable            bool
+	Version           uint64
+	SubmitTime        int64
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	JobModifyIndex    uint64
+}
+
+// Canonicalize fills in defaults, as Nomad's client and server do, so that a
+// minimal job is complete. It is idempotent.
+func (j *Job) Canonicalize() {
+	if j.Name == "" {
+		j.Name = j.ID
+	}
+	if j.Region == "" {
+		j.Region = DefaultRegion
+	}
+	if j.Namespace == "" {
+		j.Namespace = DefaultNamespace
+	}
+	if j.Type == "" {
+		j.Type = JobTypeService
+	}
+	if j.Priority == 0 {
+		j.Priority = DefaultPriority
+	}
+	if len(j.Datacenters) == 0 {
+		j.Datacenters = []string{"*"}
+	}
+	if j.NodePool == "" {
+		j.NodePool = DefaultNodePool
+	}
+	for _, tg := range j.TaskGroups {
+		tg.canonicalize(j)
+	}
+}
+
+// Validate returns every problem with the job, each naming its field.
+func (j *Job) Validate() error {
+	var v ValidationError
+	switch {
+	case j.ID == "":
+		v.add("ID", "job needs an ID")
+	case !validJobID.MatchString(j.ID):
+		v.add("ID", "%q may hold only letters, digits, '_', '-' and '.', and must start with a letter or digit", j.ID)
+	case len(j.ID) > 128:
+		v.add("ID", "is longer than 128 characters")
+	}
+	switch j.Type {
+	case JobTypeService, JobTypeBatch:
+	case JobTypeSystem:
+		v.add("Type", "job type %q is not supported yet (use \"service\" or \"batch\")", j.Type)
+	default:
+		v.add("Type", "unknown job type %q (use \"service\" or \"batch\")", j.Type)
+	}
+	if j.Priority < 1 || j.Priority > 100 {
+		v.add("Priority", "must be between 1 and 100, got %d", j.Priority)
+	}
+	if len(j.Datacenters) == 0 {
+		v.add("Datacenters", "job needs at least one datacenter (or \"*\" for all)")
+	}
+	for i, dc := range j.Datacenters {
+		if dc == "" {
+			v.add(fmt.Sprintf("Datacenters[%d]", i), "datacenter name is empty")
+		}
+	}
+	for i, c := range j.Constraints {
+		v.merge(fmt.Sprintf("Constraints[%d]", i), c.Validate())
+	}
+	if len(j.TaskGroups) == 0 {
+		v.add("TaskGroups", "job needs at least one group")
+	}
+	names := map[string]int{}
+	for i, tg := range j.TaskGroups {
+		f := fmt.Sprintf("TaskGroups[%d]", i)
+		if tg.Name != "" {
+			f = fmt.Sprintf("TaskGroups[%q]", tg.Name)
+			if prev, ok := names[tg.Name]; ok {
+				v.add(f, "group name %q is also used by group %d", tg.Name, prev)
+			}
+			names[tg.Name] = i
+		}
+		v.merge(f, tg.Validate(j))
+	}
+	return v.err()
+}
+
+// LookupTaskGroup returns the named group or nil.
+func (j *Job) LookupTaskGroup(name string) *TaskGroup {
+	for _, tg := range j.TaskGroups {
+		if tg.Name == name {
+			return tg
+		}
+	}
+	return nil
+}
+
+// Copy returns a deep copy of j.
+func (j *Job) Copy() *Job {
+	if j == nil {
+		return nil
+	}
+	n := *j
+	n.Datacenters = append([]string(nil), j.Datacenters...)
+	n.Constraints = copyConstraints(j.Constraints)
+	n.Meta = copyMap(j.Meta)
+	n.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
+	for i, tg := range j.TaskGroups {
+		n.TaskGroups[i] = tg.Copy()
+	}
+	return &n
+}
+
+// Stub returns the job's list entry.
+func (j *Job) Stub(summary *JobSummary) *JobListStub {
+	return &JobListStub{
+		ID: j.ID, ParentID: j.ParentID, Name: j.Name, Namespace: j.Namespace,
+		Datacenters: j.Datacenters, Type: j.Type, Priority: j.Priority, Stop: j.Stop,
+		Status: j.Status, StatusDescription: j.StatusDescription, JobSummary: summary,
+		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
+		SubmitTime: j.SubmitTime, Meta: j.Meta,
+	}
+}
+
+// JobListStub is a job's entry in GET /v1/jobs.
+type JobListStub struct {
+	ID                string
+	ParentID          string
+	Name              string
+	Namespace         string `json:",omitempty"`
+	Datacenters       []string
+	Type              string
+	Priority          int
+	Periodic          bool
+	ParameterizedJob  bool
+	Stop              bool
+	Status            string
+	StatusDescription string
+	JobSummary        *JobSummary
+	CreateIndex       uint64
+	ModifyIndex       uint64
+	JobModifyIndex    uint64
+	SubmitTime        int64
+	Meta              map[string]string `json:",omitempty"`
+}
+
+// JobSummary counts a job's allocations by client status, per group.
+type JobSummary struct {
+	JobID       string
+	Namespace   string
+	Summary     map[string]TaskGroupSummary
+	Children    *JobChildrenSummary
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// JobChildrenSummary counts child jobs (periodic, dispatched) by status.
+type JobChildrenSummary struct {
+	Pending int64
+	Running int64
+	Dead    int64
+}
+
+// TaskGroupSummary counts one group's allocations by client status.
+type TaskGroupSummary struct {
+	Queued   int
+	Complete int
+	Failed   int
+	Running  int
+	Starting int
+	Lost     int
+	Unknown  int
+}
+
+// TaskGroup is a set of tasks placed together on one node, Count times.
+type TaskGroup struct {
+	Name             string
+	Count            int
+	Constraints      []*Constraint
+	Tasks            []*Task
+	RestartPolicy    *RestartPolicy
+	ReschedulePolicy *ReschedulePolicy
+	EphemeralDisk    *EphemeralDisk
+	Networks         []*NetworkResource
+	Meta             map[string]string
+	ShutdownDelay    *time.Duration
+}
+
+// UnmarshalJSON defaults Count to 1 when the JSON omits it, as the official
+// client does; an explicit 0 stays 0.
+func (tg *TaskGroup) UnmarshalJSON(b []byte) error {
+	type plain TaskGroup
+	p := plain{Count: 1}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*tg = TaskGroup(p)
+	return nil
+}
+
+func (tg *TaskGroup) canonicalize(j *Job) {
+	if tg.RestartPolicy == nil {
+		tg.RestartPolicy = DefaultRestartPolicy(j.Type)
+	}
+	if tg.ReschedulePolicy == nil {
+		tg.ReschedulePolicy = DefaultReschedulePolicy(j.Type)
+	}
+	if tg.EphemeralDisk == nil {
+		tg.EphemeralDisk = &EphemeralDisk{SizeMB: 300}
+	}
+	for _, t := range tg.Tasks {
+		t.canonicalize(tg)
+	}
+}
+
+// Validate checks the group; j gives the job's type for policy checks.
+func (tg *TaskGroup) Validate(j *Job) error {
+	var v ValidationError
+	if tg.Name == "" {
+		v.add("Name", "group needs a name")
+	}
+	if tg.Count < 0 {
+		v.add("Count", "cannot be negative, got %d", tg.Count)
+	}
+	for i, c := range tg.Constraints {
+		v.merge(fmt.Sprintf("Constraints[%d]", i), c.Validate())
+	}
+	if tg.RestartPolicy != nil {
+		v.merge("RestartPolicy", tg.RestartPolicy.Validate())
+	}
+	if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB < 0 {
+		v.add("EphemeralDisk.SizeMB", "cannot be negative")
+	}
+	v.merge("Networks", validateNetworks(tg.Networks))
+	if len(tg.Networks) > 1 {
+		v.add("Networks", "only one network block per group is supported")
+	}
+	if len(tg.Tasks) == 0 {
+		v.add("Tasks", "group %q has no tasks; add at least one task block", tg.Name)
+	}
+	names := map[string]bool{}
+	for i, t := range tg.Tasks {
+		f := fmt.Sprintf("Tasks[%d]", i)
+		if t.Name != "" {
+			f = fmt.Sprintf("Tasks[%q]", t.Name)
+			if names[t.Name] {
+				v.add(f, "task name %q is used twice in group %q", t.Name, tg.Name)
+			}
+			names[t.Name] = true
+		}
+		v.merge(f, t.Validate(tg))
+	}
+	return v.err()
+}
+
+// LookupTask returns the named task or nil.
+func (tg *TaskGroup) LookupTask(name string) *Task {
+	for _, t := range tg.Tasks {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Copy returns a deep copy of tg.
+func (tg *TaskGroup) Copy() *TaskGroup {
+	if tg == nil {
+		return nil
+	}
+	n := *tg
+	n.Constraints = copyConstraints(tg.Constraints)
+	n.RestartPolicy = tg.RestartPolicy.Copy()
+	if tg.ReschedulePolicy != nil {
+		rp := *tg.ReschedulePolicy
+		n.ReschedulePolicy = &rp
+	}
+	if tg.EphemeralDisk != nil {
+		ed := *tg.EphemeralDisk
+		n.EphemeralDisk = &ed
+	}
+	n.Networks = copyNetworks(tg.Networks)
+	n.Meta = copyMap(tg.Meta)
+	n.Tasks = make([]*Task, len(tg.Tasks))
+	for i, t := range tg.Tasks {
+		n.Tasks[i] = t.Copy()
+	}
+	return &n
+}
+
+// Comparable sums the resources the group's tasks and disk ask for.
+func (tg *TaskGroup) Comparable() ComparableResources {
+	var c ComparableResources
+	for _, t := range tg.Tasks {
+		if t.Resources == nil {
+			continue
+		}
+		c.CPU += int64(t.Resources.CPU)
+		c.MemoryMB += int64(t.Resources.MemoryMB)
+	}
+	if tg.EphemeralDisk != nil {
+		c.DiskMB = int64(tg.EphemeralDisk.SizeMB)
+	}
+	return c
+}
+
+// EphemeralDisk is the group's scratch disk (the alloc dir).
+type EphemeralDisk struct {
+	Sticky  bool
+	SizeMB  int
+	Migrate bool
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	n := make(map[string]string, len(m))
+	for k, v := range m {
+		n[k] = v
+	}
+	return n
+}

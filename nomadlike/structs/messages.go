@@ -1,0 +1,23 @@
+package structs
+
+// MessageType numbers the commands in the Raft log. The numbers are part of
+// the on-disk format: append new types at the end, never renumber or reuse.
+type MessageType uint8
+
+// Raft message types.
+const (
+	JobRegisterRequestType        MessageType = 0
+	JobDeregisterRequestType      MessageType = 1
+	EvalUpdateRequestType         MessageType = 2
+	EvalDeleteRequestType         MessageType = 3
+	ApplyPlanResultsRequestType   MessageType = 4
+	AllocClientUpdateRequestType  MessageType = 5
+	NodeRegisterRequestType       MessageType = 6
+	NodeUpdateStatusRequestType   MessageType = 7
+	NodeDeregisterRequestType     MessageType = 8
+	AllocDesiredUpdateRequestType MessageType = 9
+)
+
+// IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does
+// not know the type to skip the entry instead of failing.
+const IgnoreUnknownTypeFlag MessageType = 128

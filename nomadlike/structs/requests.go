@@ -1,0 +1,145 @@
+package structs
+
+import "time"
+
+// This file holds the bodies of Raft log entries and of HTTP requests and
+// replies. Raft entries carry everything the FSM needs (IDs, timestamps)
+// so that applying them is deterministic.
+
+// JobRegisterRequest is the body of PUT /v1/jobs and of the Raft entry that
+// registers a job. Eval is set by the server before the entry is written.
+type JobRegisterRequest struct {
+	Job            *Job
+	EnforceIndex   bool   `json:",omitempty"`
+	JobModifyIndex uint64 `json:",omitempty"`
+	PolicyOverride bool   `json:",omitempty"`
+	PreserveCounts bool   `json:",omitempty"`
+	EvalPriority   int    `json:",omitempty"`
+	// Submission is the job's source as submitted (kept opaque).
+	Submission any `json:",omitempty"`
+
+	Eval       *Evaluation `json:"-"`
+	SubmitTime int64       `json:"-"`
+}
+
+// JobRegisterResponse is the reply of PUT /v1/jobs.
+type JobRegisterResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	Warnings        string
+	Index           uint64
+}
+
+// JobDeregisterRequest is the Raft entry that stops (or purges) a job.
+type JobDeregisterRequest struct {
+	JobID      string
+	Namespace  string
+	Purge      bool
+	Eval       *Evaluation
+	SubmitTime int64
+}
+
+// JobDeregisterResponse is the reply of DELETE /v1/job/{id}.
+type JobDeregisterResponse struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	Index           uint64
+}
+
+// JobsParseRequest is the body of PUT /v1/jobs/parse.
+type JobsParseRequest struct {
+	JobHCL       string
+	Variables    string `json:",omitempty"`
+	Canonicalize bool
+}
+
+// JobValidateResponse is the reply of PUT /v1/validate/job.
+type JobValidateResponse struct {
+	DriverConfigValidated bool
+	ValidationErrors      []string
+	Error                 string
+	Warnings              string
+}
+
+// EvalUpdateRequest is the Raft entry that upserts evaluations.
+type EvalUpdateRequest struct {
+	Evals []*Evaluation
+}
+
+// EvalDeleteRequest is the Raft entry that deletes evaluations (garbage collection).
+type EvalDeleteRequest struct {
+	Evals  []string
+	Allocs []string
+}
+
+// ApplyPlanResultsRequest is the Raft entry that commits a plan: stopped and
+// placed allocations, plus evaluations created with it (a blocked eval).
+type ApplyPlanResultsRequest struct {
+	Job           *Job
+	AllocsStopped []*Allocation
+	AllocsPlaced  []*Allocation
+	EvalID        string
+	Evals         []*Evaluation
+	Timestamp     int64 // unix nanoseconds, set by the leader
+}
+
+// AllocClientUpdateRequest carries client-side status of allocations, and the
+// evaluations their failures call for.
+type AllocClientUpdateRequest struct {
+	Allocs    []*Allocation
+	Evals     []*Evaluation
+	Timestamp int64
+}
+
+// AllocDesiredUpdateRequest changes the desired status of allocations (alloc stop).
+type AllocDesiredUpdateRequest struct {
+	AllocIDs      []string
+	DesiredStatus string
+	Description   string
+	Evals         []*Evaluation
+	Timestamp     int64
+}
+
+// NodeRegisterRequest is the body of PUT /v1/node/register and its Raft entry.
+type NodeRegisterRequest struct {
+	Node      *Node
+	Evals     []*Evaluation `json:"-"`
+	Timestamp int64         `json:"-"`
+}
+
+// NodeUpdateResponse is the reply to node registration and heartbeats.
+type NodeUpdateResponse struct {
+	HeartbeatTTL time.Duration
+	// Index is the state index after the write.
+	Index uint64
+	// LeaderRPCAddr and Servers let the client find other servers.
+	Servers []string `json:",omitempty"`
+}
+
+// NodeUpdateStatusRequest is the Raft entry that changes a node's status (heartbeat expiry, re-registration).
+type NodeUpdateStatusRequest struct {
+	NodeID    string
+	Status    string
+	Event     *NodeEvent
+	Evals     []*Evaluation
+	Timestamp int64
+}
+
+// NodeDeregisterRequest is the Raft entry that removes nodes.
+type NodeDeregisterRequest struct {
+	NodeIDs   []string
+	Timestamp int64
+}
+
+// NodeAllocUpdateRequest is the body of PUT /v1/node/{id}/allocations: the
+// client's view of its allocations (ClientStatus, TaskStates).
+type NodeAllocUpdateRequest struct {
+	Allocs []*Allocation
+}
+
+// GenericResponse is the reply to a write that returns only the index.
+type GenericResponse struct {
+	Index uint64
+}

@@ -1,0 +1,249 @@
+package structs
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Defaults for a task's resources when the job spec says nothing, as Nomad's.
+const (
+	DefaultCPU      = 100
+	DefaultMemoryMB = 300
+	// MinDynamicPort and MaxDynamicPort bound the dynamic port range, as Nomad's defaults.
+	MinDynamicPort = 20000
+	MaxDynamicPort = 32000
+)
+
+// Resources is what a task asks for (or, deprecated in Nomad, what a node has).
+type Resources struct {
+	CPU         int // MHz
+	Cores       int
+	MemoryMB    int
+	MemoryMaxMB int
+	DiskMB      int
+	Networks    []*NetworkResource
+}
+
+// UnmarshalJSON applies Nomad's defaults for fields absent from the JSON, as
+// the official client's Canonicalize does, so a job registered by curl gets
+// the same defaults as one from the CLI.
+func (r *Resources) UnmarshalJSON(b []byte) error {
+	type plain Resources
+	p := plain{CPU: DefaultCPU, MemoryMB: DefaultMemoryMB}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*r = Resources(p)
+	return nil
+}
+
+// DefaultResources returns the resources of a task that asks for none.
+func DefaultResources() *Resources {
+	return &Resources{CPU: DefaultCPU, MemoryMB: DefaultMemoryMB}
+}
+
+// Copy returns a deep copy of r.
+func (r *Resources) Copy() *Resources {
+	if r == nil {
+		return nil
+	}
+	n := *r
+	n.Networks = copyNetworks(r.Networks)
+	return &n
+}
+
+// Validate checks that the amounts are sane.
+func (r *Resources) Validate() error {
+	var v ValidationError
+	if r.CPU < 1 && r.Cores == 0 {
+		v.add("CPU", "must be at least 1 MHz, got %d", r.CPU)
+	}
+	if r.Cores < 0 {
+		v.add("Cores", "cannot be negative, got %d", r.Cores)
+	}
+	if r.MemoryMB < 10 {
+		v.add("MemoryMB", "must be at least 10 MB, got %d", r.MemoryMB)
+	}
+	if r.MemoryMaxMB != 0 && r.MemoryMaxMB < r.MemoryMB {
+		v.add("MemoryMaxMB", "%d is less than MemoryMB %d", r.MemoryMaxMB, r.MemoryMB)
+	}
+	if r.DiskMB < 0 {
+		v.add("DiskMB", "cannot be negative, got %d", r.DiskMB)
+	}
+	return v.err()
+}
+
+// NetworkResource is a network ask (group network block) or an allocated network.
+type NetworkResource struct {
+	Mode          string // host (default) or bridge
+	Device        string
+	CIDR          string
+	IP            string
+	ReservedPorts []Port // static ports
+	DynamicPorts  []Port // ports the scheduler picks
+	Hostname      string
+	MBits         int
+}
+
+// Copy returns a deep copy of n.
+func (n *NetworkResource) Copy() *NetworkResource {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.ReservedPorts = append([]Port(nil), n.ReservedPorts...)
+	c.DynamicPorts = append([]Port(nil), n.DynamicPorts...)
+	return &c
+}
+
+// Port is a labelled port: Value is the host port (static, or chosen by the
+// scheduler for dynamic ports), To the port inside the task's network.
+type Port struct {
+	Label           string
+	Value           int
+	To              int
+	HostNetwork     string
+	IgnoreCollision bool
+}
+
+func copyNetworks(in []*NetworkResource) []*NetworkResource {
+	if in == nil {
+		return nil
+	}
+	out := make([]*NetworkResource, len(in))
+	for i, n := range in {
+		out[i] = n.Copy()
+	}
+	return out
+}
+
+func validateNetworks(nets []*NetworkResource) error {
+	var v ValidationError
+	seen := map[string]bool{}
+	static := map[int]bool{}
+	for i, n := range nets {
+		f := fmt.Sprintf("Networks[%d]", i)
+		if n.Mode != "" && n.Mode != "host" {
+			v.add(f+".Mode", "network mode %q is not supported yet (use \"host\")", n.Mode)
+		}
+		for j, p := range append(append([]Port(nil), n.ReservedPorts...), n.DynamicPorts...) {
+			pf := fmt.Sprintf("%s.Ports[%d]", f, j)
+			if p.Label == "" {
+				v.add(pf, "port has no label")
+			}
+			if seen[p.Label] {
+				v.add(pf, "port label %q is used twice", p.Label)
+			}
+			seen[p.Label] = true
+		}
+		for _, p := range n.ReservedPorts {
+			if p.Value < 1 || p.Value > 65535 {
+				v.add(f, "static port %q = %d is outside 1-65535", p.Label, p.Value)
+			}
+			if static[p.Value] {
+				v.add(f, "static port %d is reserved twice", p.Value)
+			}
+			static[p.Value] = true
+		}
+	}
+	return v.err()
+}
+
+// AllocatedResources is what the scheduler gave an allocation.
+type AllocatedResources struct {
+	Tasks  map[string]*AllocatedTaskResources
+	Shared AllocatedSharedResources
+}
+
+// Copy returns a deep copy of a.
+func (a *AllocatedResources) Copy() *AllocatedResources {
+	if a == nil {
+		return nil
+	}
+	n := &AllocatedResources{Tasks: make(map[string]*AllocatedTaskResources, len(a.Tasks))}
+	for k, t := range a.Tasks {
+		tc := *t
+		tc.Networks = copyNetworks(t.Networks)
+		n.Tasks[k] = &tc
+	}
+	n.Shared = a.Shared
+	n.Shared.Networks = copyNetworks(a.Shared.Networks)
+	n.Shared.Ports = append([]PortMapping(nil), a.Shared.Ports...)
+	return n
+}
+
+// Comparable sums the allocation's resources for fit checks.
+func (a *AllocatedResources) Comparable() ComparableResources {
+	var c ComparableResources
+	if a == nil {
+		return c
+	}
+	for _, t := range a.Tasks {
+		c.CPU += t.Cpu.CpuShares
+		c.MemoryMB += t.Memory.MemoryMB
+	}
+	c.DiskMB = a.Shared.DiskMB
+	return c
+}
+
+// AllocatedTaskResources is one task's share.
+type AllocatedTaskResources struct {
+	Cpu      AllocatedCpuResources
+	Memory   AllocatedMemoryResources
+	Networks []*NetworkResource
+}
+
+// AllocatedSharedResources are shared by the tasks of a group.
+type AllocatedSharedResources struct {
+	DiskMB   int64
+	Networks []*NetworkResource
+	Ports    []PortMapping
+}
+
+// PortMapping maps a port label to its host port (Value) and in-task port (To).
+type PortMapping struct {
+	Label  string
+	Value  int
+	To     int
+	HostIP string
+}
+
+// AllocatedCpuResources is CPU in MHz (CpuShares, as Nomad names it).
+type AllocatedCpuResources struct {
+	CpuShares     int64
+	ReservedCores []uint16
+}
+
+// AllocatedMemoryResources is memory in MB.
+type AllocatedMemoryResources struct {
+	MemoryMB    int64
+	MemoryMaxMB int64
+}
+
+// ComparableResources is a flat sum used to check fit.
+type ComparableResources struct {
+	CPU      int64
+	MemoryMB int64
+	DiskMB   int64
+}
+
+// Add adds o to c.
+func (c *ComparableResources) Add(o ComparableResources) {
+	c.CPU += o.CPU
+	c.MemoryMB += o.MemoryMB
+	c.DiskMB += o.DiskMB
+}
+
+// Superset reports whether c holds o; if not, it names the exhausted dimension
+// ("cpu", "memory" or "disk") as Nomad's metrics do.
+func (c ComparableResources) Superset(o ComparableResources) (bool, string) {
+	switch {
+	case c.CPU < o.CPU:
+		return false, "cpu"
+	case c.MemoryMB < o.MemoryMB:
+		return false, "memory"
+	case c.DiskMB < o.DiskMB:
+		return false, "disk"
+	}
+	return true, ""
+}
