@@ -1,0 +1,315 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+)
+
+// binPath is the nomadlike binary built once for the whole package.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nomadlike-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "nomadlike")
+	_, thisFile, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(thisFile))
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Dir = root
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building nomadlike:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls cond every interval until it returns true or the deadline
+// passes; on timeout it fails with the last reason cond gave.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, last)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval of a condition wait, not a synchronisation
+	}
+}
+
+// agent is a nomadlike agent process started by a test.
+type agent struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	addr    string // http://127.0.0.1:port
+	dataDir string
+	cfgPath string
+	logPath string
+	args    []string
+	exited  chan struct{}
+}
+
+// agentOpts configure startAgent.
+type agentOpts struct {
+	dev     bool
+	dataDir string // for non-dev agents; "" = a fresh temp dir
+	extra   string // extra HCL appended to the config file
+}
+
+// startAgent writes a config with free ports and starts `nomadlike agent`.
+func startAgent(t *testing.T, o agentOpts) *agent {
+	t.Helper()
+	dir := t.TempDir()
+	if o.dataDir == "" {
+		o.dataDir = filepath.Join(dir, "data")
+	}
+	httpPort, rpcPort, serfPort := freePort(t), freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`
+name      = "e2e-%d"
+data_dir  = %q
+bind_addr = "127.0.0.1"
+log_level = "DEBUG"
+ports {
+  http = %d
+  rpc  = %d
+  serf = %d
+}
+%s
+`, httpPort, o.dataDir, httpPort, rpcPort, serfPort, o.extra)
+	if !o.dev {
+		cfg += `
+server {
+  enabled          = true
+  bootstrap_expect = 1
+}
+client {
+  enabled = true
+}
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+`
+	}
+	a := &agent{
+		t:       t,
+		addr:    fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		dataDir: o.dataDir,
+		cfgPath: filepath.Join(dir, "agent.hcl"),
+		logPath: filepath.Join(dir, "agent.log"),
+	}
+	if err := os.WriteFile(a.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.args = []string{"agent", "-config", a.cfgPath}
+	if o.dev {
+		a.args = []string{"agent", "-dev", "-config", a.cfgPath}
+	}
+	a.start()
+	t.Cleanup(func() {
+		a.stop()
+		if t.Failed() {
+			a.dumpLog(80)
+		}
+	})
+	return a
+}
+
+func (a *agent) start() {
+	t := a.t
+	t.Helper()
+	logf, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.cmd = exec.Command(binPath, a.args...)
+	a.cmd.Stdout, a.cmd.Stderr = logf, logf
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	a.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}, f *os.File) {
+		_ = cmd.Wait()
+		f.Close()
+		close(done)
+	}(a.cmd, a.exited, logf)
+	waitFor(t, 60*time.Second, "agent to elect a leader and register its node", func() (bool, string) {
+		select {
+		case <-a.exited:
+			a.dumpLog(60)
+			t.Fatalf("agent exited during startup")
+		default:
+		}
+		c := a.api()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		leader, err := c.Leader(ctx)
+		if err != nil || leader == "" {
+			return false, fmt.Sprintf("leader %q: %v", leader, err)
+		}
+		nodes, _, err := c.ListNodes(ctx, nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, n := range nodes {
+			if n.Status == "ready" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d nodes, none ready", len(nodes))
+	})
+}
+
+// stop ends the agent with SIGINT (graceful) and waits for it.
+func (a *agent) stop() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-a.exited:
+	case <-time.After(30 * time.Second):
+		a.t.Logf("agent did not exit 30s after SIGINT; killing it")
+		_ = a.cmd.Process.Kill()
+		<-a.exited
+	}
+}
+
+// kill ends the agent with SIGKILL, as a crash would.
+func (a *agent) kill() {
+	_ = a.cmd.Process.Kill()
+	<-a.exited
+}
+
+func (a *agent) dumpLog(lines int) {
+	b, err := os.ReadFile(a.logPath)
+	if err != nil {
+		return
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	a.t.Logf("last %d lines of the agent log:\n%s", len(all), strings.Join(all, "\n"))
+}
+
+func (a *agent) api() *api.Client {
+	c, err := api.NewClient(api.Config{Address: a.addr})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return c
+}
+
+// cli runs the nomadlike CLI against the agent in dir and returns its
+// combined output and exit code.
+func (a *agent) cli(dir string, args ...string) (string, int) {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.addr)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			a.t.Fatalf("run %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	a.t.Logf("$ nomadlike %s  (exit %d)\n%s", strings.Join(args, " "), code, out.String())
+	return out.String(), code
+}
+
+// procsWithEnv returns the PIDs of processes whose environment holds key=value.
+func procsWithEnv(key, value string) []int {
+	want := []byte(key + "=" + value)
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.Equal(kv, want) {
+				if !isZombie(pid) {
+					pids = append(pids, pid)
+				}
+				break
+			}
+		}
+	}
+	return pids
+}
+
+func isZombie(pid int) bool {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if st, ok := strings.CutPrefix(s.Text(), "State:"); ok {
+			return strings.Contains(st, "Z")
+		}
+	}
+	return false
+}
+
+func ctx10s() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}

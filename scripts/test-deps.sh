@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine (CI runs this as root
+# through `make test`). Idempotent: installs only what is missing.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Tools the end-to-end tests drive: /bin/sh and sleep (coreutils) run as tasks,
+# ps/pgrep-free process checks read /proc; ip (iproute2) for namespace tests.
+have ip || need+=(iproute2)
+have sleep || need+=(coreutils)
+have flock || need+=(util-linux)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test-deps: missing ${need[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# Go modules through the module proxy.
+go mod download
