@@ -1,13 +1,169 @@
 package agent
 
-// CONTRACT FILE: command/ (the CLI) adds `nomadlike agent` by calling
-// NewCommand. The agent helper owns this file and replaces the body.
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
-import "github.com/spf13/cobra"
+	"github.com/spf13/cobra"
+)
+
+// shutdownTimeout bounds a graceful shutdown after SIGINT/SIGTERM.
+const shutdownTimeout = 30 * time.Second
+
+// flags are the agent command's flags; set ones override the config files.
+type flags struct {
+	dev             bool
+	configs         []string
+	dataDir         string
+	bind            string
+	httpPort        int
+	server          bool
+	client          bool
+	bootstrapExpect int
+	servers         string
+	node            string
+	dc              string
+	region          string
+	logLevel        string
+}
 
 // NewCommand returns the `agent` subcommand: it parses -dev, -config (file or
 // dir, repeatable) and the flags that override the config, then runs the
 // agent until SIGINT/SIGTERM.
 func NewCommand() *cobra.Command {
-	return &cobra.Command{Use: "agent", Short: "Run a nomadlike agent (server, client, or both with -dev)"}
+	var f flags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a nomadlike agent (server, client, or both with -dev)",
+		Long: `Run a nomadlike agent: a server (Raft, scheduler, HTTP API), a client
+(runs tasks), or both. -dev starts both in one process with in-memory state
+and the raw_exec driver enabled, for trying things out.`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: false,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return Run(ctx, cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.dev, "dev", false, "development mode: server and client, in-memory state, raw_exec enabled")
+	fl.StringArrayVar(&f.configs, "config", nil, "config file or directory (repeatable; later ones override)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory for the agent's state")
+	fl.StringVar(&f.bind, "bind", "", "address every listener binds")
+	fl.IntVar(&f.httpPort, "http-port", 0, "HTTP API port (0 in a config means pick a free one)")
+	fl.BoolVar(&f.server, "server", false, "run a server")
+	fl.BoolVar(&f.client, "client", false, "run a client")
+	fl.IntVar(&f.bootstrapExpect, "bootstrap-expect", 0, "number of servers to wait for before electing a leader")
+	fl.StringVar(&f.servers, "servers", "", "comma-separated HTTP addresses of servers, for a client")
+	fl.StringVar(&f.node, "node", "", "node name (default: the hostname)")
+	fl.StringVar(&f.dc, "dc", "", "datacenter")
+	fl.StringVar(&f.region, "region", "", "region")
+	fl.StringVar(&f.logLevel, "log-level", "", "log level: trace, debug, info, warn or error")
+	return cmd
+}
+
+// config merges defaults (or dev defaults), config files and set flags.
+func (f *flags) config(cmd *cobra.Command) (*Config, error) {
+	cfg := DefaultConfig()
+	if f.dev {
+		cfg = DevConfig()
+	}
+	if err := LoadConfig(cfg, f.configs...); err != nil {
+		return nil, err
+	}
+	changed := cmd.Flags().Changed
+	if changed("data-dir") {
+		cfg.DataDir = f.dataDir
+	}
+	if changed("bind") {
+		cfg.BindAddr = f.bind
+	}
+	if changed("http-port") {
+		cfg.Ports.HTTP = f.httpPort
+	}
+	if changed("server") {
+		cfg.Server.Enabled = f.server
+	}
+	if changed("client") {
+		cfg.Client.Enabled = f.client
+	}
+	if changed("bootstrap-expect") {
+		cfg.Server.BootstrapExpect = f.bootstrapExpect
+	}
+	if changed("servers") {
+		cfg.Client.Servers = nil
+		for _, s := range strings.Split(f.servers, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				cfg.Client.Servers = append(cfg.Client.Servers, s)
+			}
+		}
+	}
+	if changed("node") {
+		cfg.Name = f.node
+	}
+	if changed("dc") {
+		cfg.Datacenter = f.dc
+	}
+	if changed("region") {
+		cfg.Region = f.region
+	}
+	if changed("log-level") {
+		cfg.LogLevel = f.logLevel
+	}
+	if cfg.Server.Enabled && cfg.Server.BootstrapExpect == 0 {
+		cfg.Server.BootstrapExpect = 1
+	}
+	return cfg, nil
+}
+
+// Run starts an agent from cfg, prints the banner to out and logs to logOut,
+// and runs until ctx ends; then it shuts the agent down gracefully.
+func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
+	logger := NewLogger(logOut, cfg.LogLevel)
+	a, err := New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprint(out, a.Banner())
+	fmt.Fprint(out, StartedMessage)
+	<-ctx.Done()
+	logger.Info("caught signal, shutting down gracefully (tasks keep running)")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := a.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// NewLogger returns a text logger at level (trace counts as debug).
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "trace", "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }

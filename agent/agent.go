@@ -1,0 +1,309 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/rawexec"
+	"github.com/nomadlike/nomadlike/jobspec"
+	"github.com/nomadlike/nomadlike/nomadlike/client"
+	"github.com/nomadlike/nomadlike/nomadlike/server"
+)
+
+// leaderWait bounds how long Start waits for the first leader election.
+const leaderWait = 30 * time.Second
+
+// Agent runs a server, a client, or both, behind one HTTP API.
+type Agent struct {
+	cfg     *Config
+	logger  *slog.Logger
+	tempDir bool // cfg.DataDir was created by Finalize and is removed on Shutdown
+
+	server *server.Server
+	client *client.Client
+	http   *HTTPServer
+
+	httpSrv    *http.Server
+	httpAddr   string // advertised host:port
+	httpBind   string // bound host:port
+	stopHTTP   context.CancelFunc
+	serveDone  chan struct{}
+	shutdownMu sync.Mutex
+	shutDown   bool
+}
+
+// New checks cfg and returns an agent ready to Start. It starts nothing.
+func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	tmp, err := cfg.Finalize()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		if tmp {
+			_ = os.RemoveAll(cfg.DataDir)
+		}
+		return nil, fmt.Errorf("agent configuration: %w", err)
+	}
+	return &Agent{cfg: cfg, logger: logger.With("component", "agent"), tempDir: tmp}, nil
+}
+
+// Config returns the agent's configuration (read-only).
+func (a *Agent) Config() *Config { return a.cfg }
+
+// HTTPAddr returns the advertised HTTP address (host:port) once Start has
+// bound the listener; with ports.http = 0 it carries the port picked.
+func (a *Agent) HTTPAddr() string { return a.httpAddr }
+
+// Start starts the server and waits (bounded) for a leader, then the HTTP
+// API, then the client. On error, whatever started is shut down.
+func (a *Agent) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if serr := a.Shutdown(sctx); serr != nil {
+				a.logger.Warn("clean up after a failed start", "error", serr)
+			}
+		}
+	}()
+	if a.cfg.Server.Enabled {
+		if err := a.startServer(ctx); err != nil {
+			return err
+		}
+	}
+	ln, err := a.listen()
+	if err != nil {
+		return err
+	}
+	if a.cfg.Client.Enabled {
+		if a.client, err = a.newClient(); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+	a.startHTTP(ln)
+	if a.client != nil {
+		if err := a.client.Start(ctx); err != nil {
+			return fmt.Errorf("start client: %w", err)
+		}
+		a.logger.Info("client started", "node_id", a.client.NodeID(), "servers", a.clientServers())
+	}
+	return nil
+}
+
+func (a *Agent) startServer(ctx context.Context) error {
+	c := a.cfg
+	dataDir := c.DataDir
+	if c.DevMode {
+		dataDir = "" // in-memory Raft
+	}
+	rpcBind := net.JoinHostPort(firstNonEmpty(c.Addresses.RPC, c.BindAddr), strconv.Itoa(c.Ports.RPC))
+	srv, err := server.NewServer(server.Config{
+		NodeName: c.Name, Region: c.Region, Datacenter: c.Datacenter, DataDir: dataDir,
+		RaftBindAddr: rpcBind, RaftAdvertise: c.Advertise.RPC,
+		BootstrapExpect: c.Server.BootstrapExpect, NumSchedulers: c.Server.NumSchedulers,
+		MinHeartbeatTTL: c.Server.MinHeartbeatTTL, HeartbeatGrace: c.Server.HeartbeatGrace,
+		Logger: a.logger.With("component", "server"),
+	})
+	if err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	a.server = srv
+	if c.Server.BootstrapExpect > 1 {
+		a.logger.Info("waiting for other servers to elect a leader", "bootstrap_expect", c.Server.BootstrapExpect)
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	if err := srv.WaitForLeader(wctx); err != nil {
+		return fmt.Errorf("server started but no leader was elected within %v: %w (check the Raft address %s and the server log)", leaderWait, err, rpcBind)
+	}
+	a.logger.Info("server is ready", "leader", srv.Leader())
+	return nil
+}
+
+// listen binds the HTTP listener and works out the advertised address.
+func (a *Agent) listen() (net.Listener, error) {
+	c := a.cfg
+	bind := net.JoinHostPort(firstNonEmpty(c.Addresses.HTTP, c.BindAddr), strconv.Itoa(c.Ports.HTTP))
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP listener on %s: %w (is another agent running? choose another port with ports { http = ... } or -http-port)", bind, err)
+	}
+	a.httpBind = ln.Addr().String()
+	port := ln.Addr().(*net.TCPAddr).Port
+	a.httpAddr = advertiseAddr(c.Advertise.HTTP, firstNonEmpty(c.Addresses.HTTP, c.BindAddr), port)
+	// Record the resolved addresses so /v1/agent/self and members show them.
+	c.Ports.HTTP = port
+	c.Advertise.HTTP = a.httpAddr
+	if c.Advertise.RPC == "" {
+		c.Advertise.RPC = advertiseAddr("", firstNonEmpty(c.Addresses.RPC, c.BindAddr), c.Ports.RPC)
+	}
+	if c.Advertise.Serf == "" {
+		c.Advertise.Serf = advertiseAddr("", firstNonEmpty(c.Addresses.Serf, c.BindAddr), c.Ports.Serf)
+	}
+	return ln, nil
+}
+
+func (a *Agent) startHTTP(ln net.Listener) {
+	hcfg := HTTPConfig{
+		ParseJob:   jobspec.ParseWithVars,
+		Agent:      a.cfg,
+		ServerURLs: a.clientServers(),
+		Logger:     a.logger,
+	}
+	if a.server != nil {
+		hcfg.Server = a.server
+	}
+	if a.client != nil {
+		hcfg.Client = a.client
+	}
+	a.http = NewHTTPServer(hcfg)
+	a.http.SetSelfAddr(a.httpAddr)
+	// In-flight blocking queries and log streams end when the agent stops.
+	baseCtx, cancel := context.WithCancel(context.Background())
+	a.stopHTTP = cancel
+	a.httpSrv = &http.Server{
+		Handler:           a.http.Handler(),
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	a.serveDone = make(chan struct{})
+	go func() {
+		defer close(a.serveDone)
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("HTTP server stopped", "error", err)
+		}
+	}()
+	a.logger.Info("HTTP API listening", "bind", a.httpBind, "advertise", a.httpAddr)
+}
+
+func (a *Agent) newClient() (*client.Client, error) {
+	c := a.cfg
+	var drv []drivers.Driver
+	if c.RawExec.Enabled {
+		drv = append(drv, rawexec.New(rawexec.Config{Enabled: true}, a.logger))
+	}
+	cl, err := client.New(client.Config{
+		DataDir: c.DataDir, NodeName: c.Name, Datacenter: c.Datacenter, Region: c.Region,
+		NodeClass: c.Client.NodeClass, NodePool: c.Client.NodePool, Meta: c.Client.Meta,
+		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv,
+		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
+		Logger: a.logger.With("component", "client"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return cl, nil
+}
+
+// clientServers are the servers' HTTP URLs the client talks to: this agent
+// itself when it runs a server, else client.servers.
+func (a *Agent) clientServers() []string {
+	if a.cfg.Server.Enabled && a.httpAddr != "" {
+		return []string{"http://" + a.httpAddr}
+	}
+	var out []string
+	for _, s := range a.cfg.Client.Servers {
+		u, err := ServerURL(s)
+		if err != nil {
+			continue // Validate reported it
+		}
+		if _, port, err := net.SplitHostPort(s); err == nil && port == strconv.Itoa(DefaultRPCPort) {
+			a.logger.Warn("client.servers entry uses port 4647, Nomad's RPC port; nomadlike clients talk HTTP to servers (default port 4646)", "server", s)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// Shutdown stops the client (its tasks keep running), then the HTTP API,
+// then the server, and removes a temporary dev data dir. It is safe to call
+// more than once.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	a.shutdownMu.Lock()
+	defer a.shutdownMu.Unlock()
+	if a.shutDown {
+		return nil
+	}
+	a.shutDown = true
+	var errs []error
+	if a.client != nil {
+		if err := a.client.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop client: %w", err))
+		}
+	}
+	if a.httpSrv != nil {
+		a.stopHTTP()
+		if err := a.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop HTTP API: %w", err))
+			_ = a.httpSrv.Close()
+		}
+		<-a.serveDone
+	}
+	if a.server != nil {
+		if err := a.server.Shutdown(); err != nil {
+			errs = append(errs, fmt.Errorf("stop server: %w", err))
+		}
+	}
+	if a.tempDir {
+		if err := os.RemoveAll(a.cfg.DataDir); err != nil {
+			errs = append(errs, fmt.Errorf("remove dev data dir: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// advertiseAddr returns explicit (with port added when it has none), else
+// bind's IP, or for an unspecified bind address (0.0.0.0) this host's
+// first private IP, with port.
+func advertiseAddr(explicit, bind string, port int) string {
+	p := strconv.Itoa(port)
+	if explicit != "" {
+		if _, _, err := net.SplitHostPort(explicit); err == nil {
+			return explicit
+		}
+		return net.JoinHostPort(explicit, p)
+	}
+	ip := net.ParseIP(bind)
+	if ip != nil && !ip.IsUnspecified() {
+		return net.JoinHostPort(bind, p)
+	}
+	return net.JoinHostPort(hostIP(), p)
+}
+
+// hostIP returns the first non-loopback IPv4 address of this host, or 127.0.0.1.
+func hostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "127.0.0.1"
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil && !ipn.IP.IsLinkLocalUnicast() {
+			return ipn.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

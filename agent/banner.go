@@ -1,0 +1,41 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Banner returns the startup summary printed before the logs, as Nomad's
+// "==> Nomad agent configuration:" block. Call it after Start, when the
+// addresses are known.
+func (a *Agent) Banner() string {
+	c := a.cfg
+	var b strings.Builder
+	b.WriteString("==> nomadlike agent configuration:\n\n")
+	line := func(k, v string) { fmt.Fprintf(&b, "%22s: %s\n", k, v) }
+	line("Advertise Addrs", fmt.Sprintf("HTTP: %s; RPC: %s; Serf: %s", a.httpAddr, c.Advertise.RPC, c.Advertise.Serf))
+	line("Bind Addrs", fmt.Sprintf("HTTP: [%s]", a.httpBind))
+	line("Client", fmt.Sprint(c.Client.Enabled))
+	dataDir := c.DataDir
+	if c.DevMode {
+		dataDir += " (dev mode: in-memory Raft"
+		if a.tempDir {
+			dataDir += ", removed on shutdown"
+		}
+		dataDir += ")"
+	}
+	line("Data Dir", dataDir)
+	line("Log Level", strings.ToUpper(c.LogLevel))
+	line("Node Name", c.Name)
+	line("Region", fmt.Sprintf("%s (DC: %s)", c.Region, c.Datacenter))
+	line("Server", fmt.Sprint(c.Server.Enabled))
+	line("Version", Version)
+	if c.Client.Enabled {
+		line("Drivers", fmt.Sprintf("raw_exec enabled: %v", c.RawExec.Enabled))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// StartedMessage is printed once the agent is up.
+const StartedMessage = "==> nomadlike agent started! Log data will stream in below:\n"

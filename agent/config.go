@@ -1,0 +1,214 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Default ports, as Nomad's.
+const (
+	DefaultHTTPPort = 4646
+	DefaultRPCPort  = 4647
+	DefaultSerfPort = 4648
+)
+
+// Config is the agent's complete configuration after defaults, files and
+// flags have been merged.
+type Config struct {
+	// Name is the node's and the server's name; empty means the hostname.
+	Name       string
+	Region     string
+	Datacenter string
+	// DataDir holds Raft data (server) and allocation dirs and local state (client).
+	DataDir string
+	// BindAddr is the address every listener binds unless Addresses says otherwise.
+	BindAddr string
+	// LogLevel is one of trace, debug, info, warn, error.
+	LogLevel  string
+	Ports     Ports
+	Addresses Addresses
+	Advertise Addresses
+	Server    ServerConfig
+	Client    ClientConfig
+	// RawExec configures the raw_exec driver (plugin "raw_exec").
+	RawExec RawExecConfig
+	// DevMode is set by -dev: in-memory Raft, a temporary data dir removed on shutdown.
+	DevMode bool
+}
+
+// Ports are the agent's listening ports.
+type Ports struct {
+	HTTP int
+	RPC  int
+	Serf int
+}
+
+// Addresses are per-protocol addresses (bind or advertise); empty means derived.
+type Addresses struct {
+	HTTP string
+	RPC  string
+	Serf string
+}
+
+// ServerConfig is the server block.
+type ServerConfig struct {
+	Enabled         bool
+	BootstrapExpect int
+	NumSchedulers   int
+	HeartbeatGrace  time.Duration
+	MinHeartbeatTTL time.Duration
+}
+
+// ClientConfig is the client block.
+type ClientConfig struct {
+	Enabled bool
+	// Servers are the HTTP addresses of servers ("host", "host:port" or a URL).
+	Servers          []string
+	NodeClass        string
+	NodePool         string
+	Meta             map[string]string
+	ReservedCPU      int
+	ReservedMemoryMB int
+}
+
+// RawExecConfig is the raw_exec plugin's config block.
+type RawExecConfig struct {
+	Enabled bool
+}
+
+// DefaultConfig is the base every configuration starts from.
+func DefaultConfig() *Config {
+	return &Config{
+		Region:     "global",
+		Datacenter: "dc1",
+		BindAddr:   "0.0.0.0",
+		LogLevel:   "info",
+		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
+		Server:     ServerConfig{NumSchedulers: 0},
+		Client:     ClientConfig{NodePool: "default"},
+	}
+}
+
+// DevConfig is the configuration of `agent -dev`: server and client in one
+// process, in-memory Raft, bound to 127.0.0.1 on the default ports, raw_exec
+// enabled, and a fresh temporary data dir that Shutdown removes (unless a
+// config file or flag names a data_dir).
+func DevConfig() *Config {
+	c := DefaultConfig()
+	c.DevMode = true
+	c.BindAddr = "127.0.0.1"
+	c.LogLevel = "debug"
+	c.Server.Enabled = true
+	c.Server.BootstrapExpect = 1
+	c.Client.Enabled = true
+	c.RawExec.Enabled = true
+	return c
+}
+
+// Finalize fills in what is derived from other settings (name, dev data dir).
+// It creates a temporary data dir in dev mode when none is set and reports
+// whether it did, so the caller can remove it.
+func (c *Config) Finalize() (tempDataDir bool, err error) {
+	if c.Name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return false, fmt.Errorf("agent name: no name set and the hostname is unknown (set name = \"...\" or -node): %w", err)
+		}
+		c.Name = h
+	}
+	if c.DevMode && c.DataDir == "" {
+		d, err := os.MkdirTemp("", "nomadlike-dev-")
+		if err != nil {
+			return false, fmt.Errorf("dev mode: create a temporary data dir: %w (set -data-dir)", err)
+		}
+		c.DataDir = d
+		tempDataDir = true
+	}
+	return tempDataDir, nil
+}
+
+// Validate returns every problem with the configuration, each saying what to change.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !c.Server.Enabled && !c.Client.Enabled {
+		bad("neither server nor client is enabled: set server { enabled = true } and/or client { enabled = true }, or pass -server, -client or -dev")
+	}
+	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 {
+		bad("client.servers is empty: a client-only agent needs the HTTP address of at least one server (client { servers = [\"10.0.0.1:4646\"] } or -servers)")
+	}
+	for _, s := range c.Client.Servers {
+		if _, err := ServerURL(s); err != nil {
+			bad("client.servers: %v", err)
+		}
+	}
+	if c.DataDir == "" && !c.DevMode {
+		bad("data_dir is not set: the agent needs a directory for its state (data_dir = \"/opt/nomadlike/data\" or -data-dir)")
+	}
+	if c.DataDir != "" {
+		if !filepath.IsAbs(c.DataDir) {
+			if abs, err := filepath.Abs(c.DataDir); err == nil {
+				c.DataDir = abs
+			}
+		}
+		if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
+			bad("data_dir %q cannot be created: %v (choose a writable directory)", c.DataDir, err)
+		}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("log_level %q is unknown: use trace, debug, info, warn or error", c.LogLevel)
+	}
+	for name, p := range map[string]int{"http": c.Ports.HTTP, "rpc": c.Ports.RPC, "serf": c.Ports.Serf} {
+		if p < 0 || p > 65535 {
+			bad("ports.%s = %d is out of range 0-65535", name, p)
+		}
+	}
+	if ip := net.ParseIP(c.BindAddr); ip == nil {
+		bad("bind_addr %q is not an IP address", c.BindAddr)
+	}
+	if c.Server.Enabled && c.Server.BootstrapExpect < 0 {
+		bad("server.bootstrap_expect = %d must not be negative", c.Server.BootstrapExpect)
+	}
+	if c.Server.NumSchedulers < 0 {
+		bad("server.num_schedulers = %d must not be negative", c.Server.NumSchedulers)
+	}
+	if c.Client.ReservedCPU < 0 || c.Client.ReservedMemoryMB < 0 {
+		bad("client.reserved: cpu and memory must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// ServerURL turns a client.servers entry into an HTTP base URL: a bare host
+// gets the default HTTP port and "http://".
+func ServerURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("empty server address")
+	}
+	if strings.Contains(s, "://") {
+		if !strings.HasPrefix(s, "http://") && !strings.HasPrefix(s, "https://") {
+			return "", fmt.Errorf("server address %q: only http:// and https:// are supported", s)
+		}
+		return strings.TrimSuffix(s, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		// No port: the whole thing is a host.
+		host, port = s, strconv.Itoa(DefaultHTTPPort)
+	}
+	if host == "" {
+		return "", fmt.Errorf("server address %q has no host", s)
+	}
+	if _, err := strconv.Atoi(port); err != nil {
+		return "", fmt.Errorf("server address %q: port %q is not a number", s, port)
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}

@@ -1,0 +1,349 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// fileConfig is one config file as written. Pointers tell "not set" from a
+// zero value so that later files override only what they set.
+type fileConfig struct {
+	Name       *string       `hcl:"name,optional"`
+	Region     *string       `hcl:"region,optional"`
+	Datacenter *string       `hcl:"datacenter,optional"`
+	DataDir    *string       `hcl:"data_dir,optional"`
+	BindAddr   *string       `hcl:"bind_addr,optional"`
+	LogLevel   *string       `hcl:"log_level,optional"`
+	Ports      *filePorts    `hcl:"ports,block"`
+	Addresses  *fileAddrs    `hcl:"addresses,block"`
+	Advertise  *fileAddrs    `hcl:"advertise,block"`
+	Server     *fileServer   `hcl:"server,block"`
+	Client     *fileClient   `hcl:"client,block"`
+	Plugins    []*filePlugin `hcl:"plugin,block"`
+}
+
+type filePorts struct {
+	HTTP *int `hcl:"http,optional"`
+	RPC  *int `hcl:"rpc,optional"`
+	Serf *int `hcl:"serf,optional"`
+}
+
+type fileAddrs struct {
+	HTTP *string `hcl:"http,optional"`
+	RPC  *string `hcl:"rpc,optional"`
+	Serf *string `hcl:"serf,optional"`
+}
+
+type fileServer struct {
+	Enabled         *bool          `hcl:"enabled,optional"`
+	BootstrapExpect *int           `hcl:"bootstrap_expect,optional"`
+	NumSchedulers   *int           `hcl:"num_schedulers,optional"`
+	HeartbeatGrace  hcl.Expression `hcl:"heartbeat_grace,optional"`
+	MinHeartbeatTTL hcl.Expression `hcl:"min_heartbeat_ttl,optional"`
+}
+
+type fileClient struct {
+	Enabled   *bool         `hcl:"enabled,optional"`
+	Servers   []string      `hcl:"servers,optional"`
+	NodeClass *string       `hcl:"node_class,optional"`
+	NodePool  *string       `hcl:"node_pool,optional"`
+	Meta      *fileMeta     `hcl:"meta,block"`
+	Reserved  *fileReserved `hcl:"reserved,block"`
+}
+
+type fileMeta struct {
+	Body hcl.Body `hcl:",remain"`
+}
+
+type fileReserved struct {
+	CPU    *int `hcl:"cpu,optional"`
+	Memory *int `hcl:"memory,optional"`
+}
+
+type filePlugin struct {
+	Name   string          `hcl:"name,label"`
+	Config *filePluginBody `hcl:"config,block"`
+	// Remain holds anything else in the block: unknown keys (reported) and its location.
+	Remain hcl.Body `hcl:",remain"`
+}
+
+type filePluginBody struct {
+	Body hcl.Body `hcl:",remain"`
+}
+
+type rawExecPluginConfig struct {
+	Enabled *bool `hcl:"enabled,optional"`
+}
+
+// LoadConfig applies each path (a file, or a directory whose *.hcl and *.json
+// files are read in lexical order) onto base, in order: later files override
+// earlier ones. Errors name the file, line and column.
+func LoadConfig(base *Config, paths ...string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("config %q: %w", p, err)
+		}
+		files := []string{p}
+		if fi.IsDir() {
+			files, err = configFilesIn(p)
+			if err != nil {
+				return err
+			}
+		}
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("config %q: %w", f, err)
+			}
+			if err := ParseConfig(base, f, src); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func configFilesIn(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("config dir %q: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".hcl" && ext != ".json") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ParseConfig applies one config file's content onto c. A name ending in
+// .json is read as HCL's JSON syntax.
+func ParseConfig(c *Config, filename string, src []byte) error {
+	var (
+		f     *hcl.File
+		diags hcl.Diagnostics
+	)
+	if strings.HasSuffix(filename, ".json") {
+		f, diags = hcljson.Parse(src, filename)
+	} else {
+		f, diags = hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	}
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	var fc fileConfig
+	if diags := gohcl.DecodeBody(f.Body, nil, &fc); diags.HasErrors() {
+		return diagError(diags)
+	}
+	return fc.apply(c)
+}
+
+func (fc *fileConfig) apply(c *Config) error {
+	setStr(&c.Name, fc.Name)
+	setStr(&c.Region, fc.Region)
+	setStr(&c.Datacenter, fc.Datacenter)
+	setStr(&c.DataDir, fc.DataDir)
+	setStr(&c.BindAddr, fc.BindAddr)
+	setStr(&c.LogLevel, fc.LogLevel)
+	if p := fc.Ports; p != nil {
+		setInt(&c.Ports.HTTP, p.HTTP)
+		setInt(&c.Ports.RPC, p.RPC)
+		setInt(&c.Ports.Serf, p.Serf)
+	}
+	fc.Addresses.apply(&c.Addresses)
+	fc.Advertise.apply(&c.Advertise)
+	if s := fc.Server; s != nil {
+		setBool(&c.Server.Enabled, s.Enabled)
+		setInt(&c.Server.BootstrapExpect, s.BootstrapExpect)
+		setInt(&c.Server.NumSchedulers, s.NumSchedulers)
+		if err := setDuration(&c.Server.HeartbeatGrace, s.HeartbeatGrace); err != nil {
+			return err
+		}
+		if err := setDuration(&c.Server.MinHeartbeatTTL, s.MinHeartbeatTTL); err != nil {
+			return err
+		}
+	}
+	if cl := fc.Client; cl != nil {
+		setBool(&c.Client.Enabled, cl.Enabled)
+		if cl.Servers != nil {
+			c.Client.Servers = cl.Servers
+		}
+		setStr(&c.Client.NodeClass, cl.NodeClass)
+		setStr(&c.Client.NodePool, cl.NodePool)
+		if cl.Meta != nil {
+			meta, err := decodeMeta(cl.Meta.Body)
+			if err != nil {
+				return err
+			}
+			if c.Client.Meta == nil {
+				c.Client.Meta = map[string]string{}
+			}
+			for k, v := range meta {
+				c.Client.Meta[k] = v
+			}
+		}
+		if r := cl.Reserved; r != nil {
+			setInt(&c.Client.ReservedCPU, r.CPU)
+			setInt(&c.Client.ReservedMemoryMB, r.Memory)
+		}
+	}
+	for _, p := range fc.Plugins {
+		if err := applyPlugin(c, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *fileAddrs) apply(to *Addresses) {
+	if a == nil {
+		return
+	}
+	setStr(&to.HTTP, a.HTTP)
+	setStr(&to.RPC, a.RPC)
+	setStr(&to.Serf, a.Serf)
+}
+
+func applyPlugin(c *Config, p *filePlugin) error {
+	if diags := gohcl.DecodeBody(p.Remain, nil, &struct{}{}); diags.HasErrors() {
+		return diagError(diags)
+	}
+	switch p.Name {
+	case "raw_exec":
+		if p.Config == nil {
+			return nil
+		}
+		var rc rawExecPluginConfig
+		if diags := gohcl.DecodeBody(p.Config.Body, nil, &rc); diags.HasErrors() {
+			return diagError(diags)
+		}
+		setBool(&c.RawExec.Enabled, rc.Enabled)
+		return nil
+	default:
+		return fmt.Errorf("%s: plugin %q is not supported by nomadlike (supported: \"raw_exec\"); remove the block", loc(p.Remain.MissingItemRange()), p.Name)
+	}
+}
+
+// decodeMeta reads a meta block's attributes as strings.
+func decodeMeta(body hcl.Body) (map[string]string, error) {
+	attrs, diags := body.JustAttributes()
+	if diags.HasErrors() {
+		return nil, diagError(diags)
+	}
+	out := make(map[string]string, len(attrs))
+	for name, a := range attrs {
+		v, diags := a.Expr.Value(nil)
+		if diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+		s, err := ctyString(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: client.meta.%s: %v", loc(a.Expr.Range()), name, err)
+		}
+		out[name] = s
+	}
+	return out, nil
+}
+
+func ctyString(v cty.Value) (string, error) {
+	if v.IsNull() || !v.IsKnown() {
+		return "", fmt.Errorf("value is null or unknown")
+	}
+	switch v.Type() {
+	case cty.String:
+		return v.AsString(), nil
+	case cty.Number:
+		return v.AsBigFloat().Text('f', -1), nil
+	case cty.Bool:
+		if v.True() {
+			return "true", nil
+		}
+		return "false", nil
+	}
+	return "", fmt.Errorf("must be a string, number or bool, not %s", v.Type().FriendlyName())
+}
+
+// setDuration evaluates a duration attribute such as "10s", reporting its location on error.
+func setDuration(to *time.Duration, expr hcl.Expression) error {
+	if expr == nil {
+		return nil
+	}
+	// An absent optional attribute decodes as a null-valued synthetic expression.
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	if v.IsNull() {
+		return nil
+	}
+	s, err := ctyString(v)
+	if err != nil {
+		return fmt.Errorf("%s: %v", loc(expr.Range()), err)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not a duration (write e.g. \"10s\" or \"1m\")", loc(expr.Range()), s)
+	}
+	if d < 0 {
+		return fmt.Errorf("%s: duration %q must not be negative", loc(expr.Range()), s)
+	}
+	*to = d
+	return nil
+}
+
+// diagError renders HCL diagnostics as one error, each with file:line:col.
+func diagError(diags hcl.Diagnostics) error {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += "; " + d.Detail
+		}
+		if d.Subject != nil {
+			msg = loc(*d.Subject) + ": " + msg
+		}
+		parts = append(parts, msg)
+	}
+	return fmt.Errorf("%s", strings.Join(parts, "\n"))
+}
+
+func setStr(to *string, v *string) {
+	if v != nil {
+		*to = *v
+	}
+}
+
+func setInt(to *int, v *int) {
+	if v != nil {
+		*to = *v
+	}
+}
+
+func setBool(to *bool, v *bool) {
+	if v != nil {
+		*to = *v
+	}
+}
+
+// loc renders a source range's start as file:line:col.
+func loc(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}

@@ -1,0 +1,142 @@
+package agent
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultMaxBodyBytes bounds request bodies (16 MiB).
+const DefaultMaxBodyBytes = 16 << 20
+
+// HTTPConfig configures an HTTPServer.
+type HTTPConfig struct {
+	// Server is the local server; nil on a client-only agent, which then
+	// proxies server endpoints to ServerURLs.
+	Server ServerAPI
+	// Client is the local client; nil on a server-only agent.
+	Client ClientAPI
+	// ParseJob parses HCL for /v1/jobs/parse.
+	ParseJob JobParser
+	// Auth authenticates each request; nil allows all (ACLs disabled).
+	Auth Authenticator
+	// Agent is the agent's configuration, served by /v1/agent/self.
+	Agent *Config
+	// ServerURLs are servers' HTTP base URLs, for a client-only agent.
+	ServerURLs []string
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// HTTPServer serves the /v1 API. Create it with NewHTTPServer and mount
+// Handler() on an http.Server.
+type HTTPServer struct {
+	cfg     HTTPConfig
+	srv     ServerAPI
+	client  ClientAPI
+	logger  *slog.Logger
+	handler http.Handler
+	metrics *httpMetrics
+	// selfAddr is this agent's advertised HTTP address (host:port), set once it listens.
+	selfAddr atomic.Value
+	proxy    *serverProxy
+}
+
+// NewHTTPServer builds the route table and the middleware chain.
+func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = AllowAll{}
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Agent == nil {
+		cfg.Agent = DefaultConfig()
+	}
+	s := &HTTPServer{
+		cfg:     cfg,
+		srv:     cfg.Server,
+		client:  cfg.Client,
+		logger:  cfg.Logger.With("component", "http"),
+		metrics: newHTTPMetrics(prometheus.NewRegistry()),
+	}
+	s.selfAddr.Store("")
+	if s.srv == nil {
+		s.proxy = newServerProxy(cfg.ServerURLs, s.logger)
+	}
+	r := mux.NewRouter()
+	s.routes(r)
+	s.handler = s.middleware(r)
+	return s
+}
+
+// Handler returns the API with its middleware chain.
+func (s *HTTPServer) Handler() http.Handler { return s.handler }
+
+// SetSelfAddr records this agent's advertised HTTP address (host:port), used
+// to avoid proxying log requests back to ourselves.
+func (s *HTTPServer) SetSelfAddr(addr string) { s.selfAddr.Store(addr) }
+
+func (s *HTTPServer) self() string { return s.selfAddr.Load().(string) }
+
+// routes is the one route table: every endpoint with its methods.
+func (s *HTTPServer) routes(r *mux.Router) {
+	get, put := []string{http.MethodGet}, []string{http.MethodPut, http.MethodPost}
+	srv := func(path string, methods []string, h handlerFunc) {
+		r.Handle(path, s.needServer(s.wrap(h))).Methods(methods...)
+	}
+
+	srv("/v1/jobs", get, s.jobsList)
+	srv("/v1/jobs", put, s.jobsRegister)
+	srv("/v1/jobs/parse", put, s.jobsParse)
+	srv("/v1/validate/job", put, s.jobValidate)
+	srv("/v1/job/{id}", get, s.jobInfo)
+	srv("/v1/job/{id}", put, s.jobUpdate)
+	srv("/v1/job/{id}", []string{http.MethodDelete}, s.jobDeregister)
+	srv("/v1/job/{id}/allocations", get, s.jobAllocations)
+	srv("/v1/job/{id}/evaluations", get, s.jobEvaluations)
+	srv("/v1/job/{id}/summary", get, s.jobSummary)
+	srv("/v1/job/{id}/versions", get, s.jobVersions)
+	srv("/v1/job/{id}/deployment", get, s.jobDeployment)
+	srv("/v1/job/{id}/deployments", get, s.jobDeployments)
+
+	srv("/v1/allocations", get, s.allocsList)
+	srv("/v1/allocation/{id}", get, s.allocInfo)
+	srv("/v1/allocation/{id}/stop", put, s.allocStop)
+
+	srv("/v1/evaluations", get, s.evalsList)
+	srv("/v1/evaluation/{id}", get, s.evalInfo)
+	srv("/v1/evaluation/{id}/allocations", get, s.evalAllocations)
+
+	srv("/v1/nodes", get, s.nodesList)
+	srv("/v1/node/register", put, s.nodeRegister)
+	srv("/v1/node/{id}", get, s.nodeInfo)
+	srv("/v1/node/{id}/allocations", get, s.nodeAllocations)
+	srv("/v1/node/{id}/allocations", put, s.nodeUpdateAllocations)
+	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
+
+	srv("/v1/agent/members", get, s.agentMembers)
+	srv("/v1/status/leader", get, s.statusLeader)
+	srv("/v1/status/peers", get, s.statusPeers)
+	srv("/v1/regions", get, s.regions)
+
+	// Served by every agent, server or client.
+	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)
+	r.Handle("/v1/client/allocation/{id}/stats", s.wrap(s.clientAllocStats)).Methods(get...)
+	r.Handle("/v1/agent/self", s.wrap(s.agentSelf)).Methods(get...)
+	r.Handle("/v1/agent/health", s.wrap(s.agentHealth)).Methods(get...)
+	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
+
+	r.Handle("/", http.RedirectHandler("/ui/", http.StatusTemporaryRedirect)).Methods(get...)
+	r.PathPrefix("/ui/").Handler(http.HandlerFunc(uiPlaceholder)).Methods(get...)
+
+	r.NotFoundHandler = s.wrap(notFound)
+	r.MethodNotAllowedHandler = s.wrap(methodNotAllowed)
+}

@@ -1,0 +1,165 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+)
+
+// Version is nomadlike's version, reported by /v1/agent/self and member tags.
+const Version = "0.1.0"
+
+// agentMember is a cluster member as Nomad reports it (api.AgentMember).
+type agentMember struct {
+	Name        string
+	Addr        string
+	Port        uint16
+	Tags        map[string]string
+	Status      string
+	ProtocolMin uint8
+	ProtocolMax uint8
+	ProtocolCur uint8
+	DelegateMin uint8
+	DelegateMax uint8
+	DelegateCur uint8
+}
+
+// serverMembers is the reply of GET /v1/agent/members (api.ServerMembers).
+type serverMembers struct {
+	ServerName   string
+	ServerRegion string
+	ServerDC     string
+	Members      []*agentMember
+}
+
+// agentSelf is the reply of GET /v1/agent/self (api.AgentSelf).
+type agentSelf struct {
+	Config map[string]any               `json:"config"`
+	Member *agentMember                 `json:"member"`
+	Stats  map[string]map[string]string `json:"stats"`
+}
+
+// member describes this agent as a serf-like member.
+func (s *HTTPServer) member() *agentMember {
+	c := s.cfg.Agent
+	addr, port := splitHostPort(c.Advertise.Serf, c.Ports.Serf)
+	_, rpcPort := splitHostPort(c.Advertise.RPC, c.Ports.RPC)
+	tags := map[string]string{
+		"region": c.Region, "dc": c.Datacenter, "build": Version, "port": strconv.Itoa(int(rpcPort)),
+		"raft_vsn": "3", "vsn": "1", "mvn": "1",
+	}
+	if c.Server.Enabled {
+		tags["role"] = "nomad"
+		tags["expect"] = strconv.Itoa(c.Server.BootstrapExpect)
+		if c.Server.BootstrapExpect == 1 {
+			tags["bootstrap"] = "1"
+		}
+	} else {
+		tags["role"] = "client"
+	}
+	return &agentMember{
+		Name: c.Name + "." + c.Region, Addr: addr, Port: port, Tags: tags, Status: "alive",
+		ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+	}
+}
+
+func splitHostPort(hp string, defPort int) (string, uint16) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return hp, uint16(defPort)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return host, uint16(defPort)
+	}
+	return host, uint16(n)
+}
+
+func (s *HTTPServer) agentSelf(_ http.ResponseWriter, _ *http.Request) (any, error) {
+	cfgJSON, err := json.Marshal(s.cfg.Agent)
+	if err != nil {
+		return nil, fmt.Errorf("encode agent config: %w", err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		return nil, fmt.Errorf("decode agent config: %w", err)
+	}
+	cfg["NodeName"] = s.cfg.Agent.Name
+	cfg["Version"] = map[string]any{"Version": Version, "VersionPrerelease": "", "VersionMetadata": "", "Revision": ""}
+	cfg["ACL"] = map[string]any{"Enabled": false}
+	cfg["UI"] = map[string]any{"Enabled": true}
+	stats := map[string]map[string]string{
+		"runtime": {
+			"goroutines": strconv.Itoa(runtime.NumGoroutine()), "version": runtime.Version(),
+			"arch": runtime.GOARCH, "os": runtime.GOOS, "max_procs": strconv.Itoa(runtime.GOMAXPROCS(0)),
+		},
+	}
+	if s.srv != nil {
+		stats["nomad"] = s.srv.Stats()
+		if stats["nomad"] == nil {
+			stats["nomad"] = map[string]string{}
+		}
+		stats["nomad"]["leader"] = strconv.FormatBool(s.srv.IsLeader())
+		stats["nomad"]["server"] = "true"
+	}
+	if s.client != nil {
+		stats["client"] = map[string]string{"node_id": s.client.NodeID()}
+	}
+	return &agentSelf{Config: cfg, Member: s.member(), Stats: stats}, nil
+}
+
+func (s *HTTPServer) agentMembers(_ http.ResponseWriter, _ *http.Request) (any, error) {
+	c := s.cfg.Agent
+	return &serverMembers{ServerName: c.Name, ServerRegion: c.Region, ServerDC: c.Datacenter,
+		Members: []*agentMember{s.member()}}, nil
+}
+
+// agentHealth is one role's health in GET /v1/agent/health.
+type agentHealth struct {
+	Ok      bool   `json:"ok"`
+	Message string `json:"message"`
+}
+
+type agentHealthResponse struct {
+	Client *agentHealth `json:"client,omitempty"`
+	Server *agentHealth `json:"server,omitempty"`
+}
+
+func (s *HTTPServer) agentHealth(w http.ResponseWriter, r *http.Request) (any, error) {
+	resp := &agentHealthResponse{}
+	ok := true
+	if s.srv != nil {
+		resp.Server = &agentHealth{Ok: true, Message: "ok"}
+		if s.srv.Leader() == "" {
+			resp.Server = &agentHealth{Ok: false, Message: "no cluster leader: the server has not joined a cluster with a quorum (check bootstrap_expect and the other servers)"}
+			ok = false
+		}
+	}
+	if s.client != nil {
+		resp.Client = &agentHealth{Ok: true, Message: "ok"}
+	}
+	if !ok {
+		s.writeJSON(w, r, http.StatusInternalServerError, resp)
+		return nil, errHandled
+	}
+	return resp, nil
+}
+
+func (s *HTTPServer) statusLeader(_ http.ResponseWriter, _ *http.Request) (any, error) {
+	return s.srv.Leader(), nil
+}
+
+func (s *HTTPServer) statusPeers(_ http.ResponseWriter, _ *http.Request) (any, error) {
+	peers := s.srv.Peers()
+	if peers == nil {
+		peers = []string{}
+	}
+	return peers, nil
+}
+
+func (s *HTTPServer) regions(_ http.ResponseWriter, _ *http.Request) (any, error) {
+	return []string{s.cfg.Agent.Region}, nil
+}

@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		var evals []*structs.Evaluation
+		if q.Prefix != "" {
+			evals, err = st.EvalsByIDPrefix(ws, q.Namespace, q.Prefix)
+		} else {
+			evals, err = st.Evals(ws, q.Namespace)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "evals")
+		return append([]*structs.Evaluation{}, evals...), idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	evals := out.([]*structs.Evaluation)
+	key := func(e *structs.Evaluation) string { return e.ID }
+	sortByKey(evals, key)
+	return paginate(w, q, evals, key), nil
+}
+
+func (s *HTTPServer) evalInfo(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	related, err := boolParam(r, "related")
+	if err != nil {
+		return nil, err
+	}
+	id := mux.Vars(r)["id"]
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		e, err := st.EvalByID(ws, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "evals")
+		if e == nil || err != nil {
+			return nil, idx, err
+		}
+		if related {
+			e = e.Copy()
+			if e.RelatedEvals, err = relatedEvals(ws, st, e); err != nil {
+				return nil, 0, err
+			}
+		}
+		return e, idx, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, structs.NewNotFound("evaluation %q not found (it may have been garbage collected; list evaluations with GET /v1/evaluations)", id)
+	}
+	return out, nil
+}
+
+// relatedEvals follows the NextEval, PreviousEval and BlockedEval links from
+// e, transitively, and returns every evaluation reached (e excluded).
+func relatedEvals(ws watchSet, st *state.Store, e *structs.Evaluation) ([]*structs.EvaluationStub, error) {
+	seen := map[string]bool{e.ID: true}
+	queue := []*structs.Evaluation{e}
+	var out []*structs.EvaluationStub
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, next := range []string{cur.NextEval, cur.PreviousEval, cur.BlockedEval} {
+			if next == "" || seen[next] {
+				continue
+			}
+			seen[next] = true
+			n, err := st.EvalByID(ws, next)
+			if err != nil {
+				return nil, err
+			}
+			if n == nil {
+				continue // garbage collected
+			}
+			out = append(out, n.Stub())
+			queue = append(queue, n)
+		}
+	}
+	return out, nil
+}
+
+func (s *HTTPServer) evalAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	id := mux.Vars(r)["id"]
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		allocs, err := st.AllocsByEval(ws, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "allocs", "evals")
+		if len(allocs) == 0 {
+			if e, err := st.EvalByID(ws, id); e == nil || err != nil {
+				return nil, idx, err
+			}
+		}
+		return allocStubs(allocs), idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, structs.NewNotFound("evaluation %q not found", id)
+	}
+	return out, nil
+}

@@ -1,0 +1,265 @@
+package agent
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+func (s *HTTPServer) jobsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		var jobs []*structs.Job
+		if q.Prefix != "" {
+			jobs, err = st.JobsByIDPrefix(ws, q.Namespace, q.Prefix)
+		} else {
+			jobs, err = st.Jobs(ws, q.Namespace)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		stubs := make([]*structs.JobListStub, 0, len(jobs))
+		for _, j := range jobs {
+			sum, err := st.JobSummaryByID(ws, j.Namespace, j.ID)
+			if err != nil {
+				return nil, 0, err
+			}
+			stubs = append(stubs, j.Stub(sum))
+		}
+		idx, err := tableIndex(st, "jobs", "job_summary")
+		return stubs, idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	stubs := out.([]*structs.JobListStub)
+	key := func(j *structs.JobListStub) string { return nsKey(j.Namespace, j.ID) }
+	sortByKey(stubs, key)
+	return paginate(w, q, stubs, key), nil
+}
+
+func (s *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.registerJob(w, r, "")
+}
+
+// jobUpdate is PUT /v1/job/{id}: a register whose job ID must match the path.
+func (s *HTTPServer) jobUpdate(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.registerJob(w, r, mux.Vars(r)["id"])
+}
+
+func (s *HTTPServer) registerJob(w http.ResponseWriter, r *http.Request, pathID string) (any, error) {
+	var req structs.JobRegisterRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Job == nil {
+		return nil, structs.NewBadRequest("request body has no Job: send {\"Job\": {...}} (the JSON form of a job, e.g. from `nomadlike job run -output`)")
+	}
+	if pathID != "" && req.Job.ID != pathID {
+		return nil, structs.NewBadRequest("job ID %q in the body does not match %q in the URL", req.Job.ID, pathID)
+	}
+	if err := s.applyNamespace(r, req.Job); err != nil {
+		return nil, err
+	}
+	resp, err := s.srv.RegisterJob(r.Context(), &req)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, resp.Index)
+	return resp, nil
+}
+
+// applyNamespace fills a job's namespace from ?namespace= when the job has none.
+func (s *HTTPServer) applyNamespace(r *http.Request, job *structs.Job) error {
+	ns := r.URL.Query().Get("namespace")
+	switch {
+	case ns == "*":
+		return structs.NewBadRequest("namespace \"*\" selects all namespaces and cannot receive a job; name one namespace")
+	case job.Namespace == "" && ns != "":
+		job.Namespace = ns
+	case job.Namespace != "" && ns != "" && ns != job.Namespace:
+		return structs.NewBadRequest("job namespace %q does not match namespace=%q in the URL", job.Namespace, ns)
+	}
+	return nil
+}
+
+func (s *HTTPServer) jobValidate(_ http.ResponseWriter, r *http.Request) (any, error) {
+	var req struct{ Job *structs.Job }
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Job == nil {
+		return nil, structs.NewBadRequest("request body has no Job: send {\"Job\": {...}}")
+	}
+	req.Job.Canonicalize()
+	resp := &structs.JobValidateResponse{}
+	if err := req.Job.Validate(); err != nil {
+		resp.Error = err.Error()
+		var ve *structs.ValidationError
+		if errors.As(err, &ve) {
+			for _, p := range ve.Problems {
+				resp.ValidationErrors = append(resp.ValidationErrors, p.String())
+			}
+		} else {
+			resp.ValidationErrors = []string{err.Error()}
+		}
+	}
+	return resp, nil
+}
+
+// singleNamespace returns the namespace of a read of one object by ID.
+func singleNamespace(q *queryOpts) (string, error) {
+	if q.allNamespaces() {
+		return "", structs.NewBadRequest("namespace \"*\" selects all namespaces; name the job's namespace to read one job")
+	}
+	return q.Namespace, nil
+}
+
+// jobRead runs a blocking read of one job's data; read returns nil when the
+// job is unknown, which becomes a 404 naming the job.
+func (s *HTTPServer) jobRead(w http.ResponseWriter, r *http.Request, tables []string,
+	read func(ws watchSet, st *state.Store, ns, id string) (any, error)) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := singleNamespace(q)
+	if err != nil {
+		return nil, err
+	}
+	id := mux.Vars(r)["id"]
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		v, err := read(ws, st, ns, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, tables...)
+		return v, idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, structs.NewNotFound("job %q not found in namespace %q (list jobs with GET /v1/jobs?namespace=*)", id, ns)
+	}
+	return out, nil
+}
+
+func (s *HTTPServer) jobInfo(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.jobRead(w, r, []string{"jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+		j, err := st.JobByID(ws, ns, id)
+		if j == nil || err != nil {
+			return nil, err
+		}
+		return j, nil
+	})
+}
+
+func (s *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.jobRead(w, r, []string{"job_summary"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+		sum, err := st.JobSummaryByID(ws, ns, id)
+		if sum == nil || err != nil {
+			return nil, err
+		}
+		return sum, nil
+	})
+}
+
+// jobVersionsResponse is the reply of GET /v1/job/{id}/versions.
+type jobVersionsResponse struct {
+	Versions []*structs.Job
+	Diffs    []any
+}
+
+func (s *HTTPServer) jobVersions(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.jobRead(w, r, []string{"job_version"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+		vs, err := st.JobVersionsByID(ws, ns, id)
+		if len(vs) == 0 || err != nil {
+			return nil, err
+		}
+		return &jobVersionsResponse{Versions: vs}, nil
+	})
+}
+
+func (s *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
+	all, err := boolParam(r, "all")
+	if err != nil {
+		return nil, err
+	}
+	return s.jobRead(w, r, []string{"allocs", "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+		allocs, err := st.AllocsByJob(ws, ns, id, all)
+		if err != nil {
+			return nil, err
+		}
+		if len(allocs) == 0 {
+			if j, err := st.JobByID(ws, ns, id); j == nil || err != nil {
+				return nil, err
+			}
+		}
+		stubs := make([]*structs.AllocListStub, len(allocs))
+		for i, a := range allocs {
+			stubs[i] = a.Stub()
+		}
+		return stubs, nil
+	})
+}
+
+func (s *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, error) {
+	return s.jobRead(w, r, []string{"evals", "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+		evals, err := st.EvalsByJob(ws, ns, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(evals) == 0 {
+			if j, err := st.JobByID(ws, ns, id); j == nil || err != nil {
+				return nil, err
+			}
+		}
+		if evals == nil {
+			evals = []*structs.Evaluation{}
+		}
+		return evals, nil
+	})
+}
+
+// jobDeployment is GET /v1/job/{id}/deployment: deployments are not
+// implemented yet, so a known job has none (null, as Nomad answers).
+func (s *HTTPServer) jobDeployment(w http.ResponseWriter, r *http.Request) (any, error) {
+	_, err := s.jobInfo(w, r)
+	return nil, err
+}
+
+// jobDeployments is GET /v1/job/{id}/deployments: an empty list for a known job.
+func (s *HTTPServer) jobDeployments(w http.ResponseWriter, r *http.Request) (any, error) {
+	if _, err := s.jobInfo(w, r); err != nil {
+		return nil, err
+	}
+	return []any{}, nil
+}
+
+func (s *HTTPServer) jobDeregister(w http.ResponseWriter, r *http.Request) (any, error) {
+	purge, err := boolParam(r, "purge")
+	if err != nil {
+		return nil, err
+	}
+	ns := r.URL.Query().Get("namespace")
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	if ns == "*" {
+		return nil, structs.NewBadRequest("namespace \"*\" selects all namespaces; name the job's namespace to stop it")
+	}
+	resp, err := s.srv.DeregisterJob(r.Context(), ns, mux.Vars(r)["id"], purge)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, resp.Index)
+	return resp, nil
+}

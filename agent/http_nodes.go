@@ -1,0 +1,160 @@
+package agent
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+func (s *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	withOS, err := boolParam(r, "os")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		var nodes []*structs.Node
+		if q.Prefix != "" {
+			nodes, err = st.NodesByIDPrefix(ws, q.Prefix)
+		} else {
+			nodes, err = st.Nodes(ws)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		stubs := make([]*structs.NodeListStub, len(nodes))
+		for i, n := range nodes {
+			stubs[i] = n.Stub()
+			if withOS {
+				stubs[i].Attributes = map[string]string{"os.name": n.Attributes["os.name"], "os.version": n.Attributes["os.version"]}
+			}
+		}
+		idx, err := tableIndex(st, "nodes")
+		return stubs, idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	stubs := out.([]*structs.NodeListStub)
+	key := func(n *structs.NodeListStub) string { return n.ID }
+	sortByKey(stubs, key)
+	return paginate(w, q, stubs, key), nil
+}
+
+func (s *HTTPServer) nodeInfo(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	id := mux.Vars(r)["id"]
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		n, err := st.NodeByID(ws, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "nodes")
+		if n == nil {
+			return nil, idx, err
+		}
+		return n.Sanitized(), idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, structs.NewNotFound("node %q not found (list nodes with GET /v1/nodes)", id)
+	}
+	return out, nil
+}
+
+// nodeAllocations is GET /v1/node/{id}/allocations: the node's allocations in
+// full, with their jobs. Clients long-poll it for their work.
+func (s *HTTPServer) nodeAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	id := mux.Vars(r)["id"]
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		allocs, err := st.AllocsByNode(ws, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "allocs", "nodes")
+		if len(allocs) == 0 {
+			if n, err := st.NodeByID(ws, id); n == nil || err != nil {
+				return nil, idx, err
+			}
+		}
+		return append([]*structs.Allocation{}, allocs...), idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, structs.NewNotFound("node %q not found (a client must register with PUT /v1/node/register first)", id)
+	}
+	return out, nil
+}
+
+func (s *HTTPServer) nodeRegister(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req structs.NodeRegisterRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Node == nil {
+		return nil, structs.NewBadRequest("request body has no Node: send {\"Node\": {...}}")
+	}
+	resp, err := s.srv.RegisterNode(r.Context(), req.Node)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, resp.Index)
+	return resp, nil
+}
+
+func (s *HTTPServer) nodeHeartbeat(w http.ResponseWriter, r *http.Request) (any, error) {
+	secret, err := nodeSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.srv.NodeHeartbeat(r.Context(), mux.Vars(r)["id"], secret)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, resp.Index)
+	return resp, nil
+}
+
+func (s *HTTPServer) nodeUpdateAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
+	secret, err := nodeSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	var req structs.NodeAllocUpdateRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	index, err := s.srv.UpdateAllocsFromClient(r.Context(), mux.Vars(r)["id"], secret, req.Allocs)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, index)
+	return &structs.GenericResponse{Index: index}, nil
+}
+
+// nodeSecret returns the node's secret the request carries, or a 403 saying how to send it.
+func nodeSecret(r *http.Request) (string, error) {
+	tok := identity(r).Token
+	if tok == "" {
+		return "", &structs.CodedError{Code: http.StatusForbidden, Err: structs.ErrPermissionDenied,
+			Msg: "node requests need the node's secret ID in the X-Nomad-Token header (or Authorization: Bearer)"}
+	}
+	return tok, nil
+}

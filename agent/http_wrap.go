@@ -1,0 +1,166 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// handlerFunc is an endpoint: it returns the value to encode as JSON, or an
+// error the wrapper maps to a status code. Handlers that read state set
+// X-Nomad-Index themselves (setIndex); the wrapper sets the rest.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) (any, error)
+
+// wrap turns a handlerFunc into an http.Handler: the one place that encodes
+// replies, sets the X-Nomad-* headers and maps errors.
+func (s *HTTPServer) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.setLeaderHeaders(w)
+		out, err := h(w, r)
+		if errors.Is(err, errHandled) {
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeJSON(w, r, http.StatusOK, out)
+	})
+}
+
+// errHandled tells wrap that the handler has written the reply itself.
+var errHandled = errors.New("reply already written")
+
+// setLeaderHeaders sets X-Nomad-KnownLeader and X-Nomad-LastContact.
+func (s *HTTPServer) setLeaderHeaders(w http.ResponseWriter) {
+	if s.srv == nil {
+		return
+	}
+	known := s.srv.Leader() != ""
+	w.Header().Set("X-Nomad-KnownLeader", strconv.FormatBool(known))
+	// A server answering from its own state is in contact with the leader up
+	// to Raft's replication lag, which it does not track separately.
+	w.Header().Set("X-Nomad-LastContact", "0")
+}
+
+// setIndex sets X-Nomad-Index; the index is at least 1 so that clients
+// using it as the next blocking query's index never spin on 0.
+func setIndex(w http.ResponseWriter, index uint64) {
+	if index < 1 {
+		index = 1
+	}
+	w.Header().Set("X-Nomad-Index", strconv.FormatUint(index, 10))
+}
+
+func (s *HTTPServer) writeJSON(w http.ResponseWriter, r *http.Request, code int, out any) {
+	var (
+		b   []byte
+		err error
+	)
+	if _, pretty := r.URL.Query()["pretty"]; pretty {
+		b, err = json.MarshalIndent(out, "", "    ")
+	} else {
+		b, err = json.Marshal(out)
+	}
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as JSON: %w", r.Method, r.URL.Path, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// errorStatus maps an error to an HTTP status code. User mistakes carry
+// their code (*structs.CodedError); sentinels map to theirs.
+func errorStatus(err error) int {
+	var (
+		coded   *structs.CodedError
+		invalid *structs.ValidationError
+		tooBig  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &coded) && coded.Code != 0:
+		return coded.Code
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, &invalid):
+		return http.StatusBadRequest
+	case errors.Is(err, structs.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, structs.ErrPermissionDenied):
+		return http.StatusForbidden
+	case errors.Is(err, structs.ErrNotLeader):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError sends err as Nomad does: the status code and the message as
+// plain text (the official client shows the body verbatim).
+func (s *HTTPServer) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := errorStatus(err)
+	msg := err.Error()
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		msg = fmt.Sprintf("request body is larger than the limit of %d bytes; send a smaller body", tooBig.Limit)
+	}
+	if code >= 500 {
+		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", code, "error", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = fmt.Fprintln(w, msg)
+}
+
+func notFound(_ http.ResponseWriter, r *http.Request) (any, error) {
+	return nil, structs.NewNotFound("no endpoint %s %s; see /v1 for the API (nomadlike implements Nomad's HTTP API)", r.Method, r.URL.Path)
+}
+
+func methodNotAllowed(_ http.ResponseWriter, r *http.Request) (any, error) {
+	return nil, &structs.CodedError{Code: http.StatusMethodNotAllowed, Msg: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)}
+}
+
+// decodeBody reads a JSON request body into out. Errors are 400s naming the
+// reason, the field and the offset; a body over the limit is a 413.
+func decodeBody(r *http.Request, out any) error {
+	if r.Body == nil {
+		return structs.NewBadRequest("request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(r.Body)
+	err := dec.Decode(out)
+	if err == nil {
+		return nil
+	}
+	var (
+		syn    *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		tooBig *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return err
+	case errors.Is(err, io.EOF):
+		return structs.NewBadRequest("request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return structs.NewBadRequest("request body is truncated JSON: it ends before the value is complete")
+	case errors.As(err, &syn):
+		return structs.NewBadRequest("request body is not valid JSON at offset %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return structs.NewBadRequest("request body: field %q must be %s, not JSON %s (offset %d)", field, typ.Type, typ.Value, typ.Offset)
+	}
+	return structs.NewBadRequest("request body: %v", err)
+}

@@ -1,0 +1,23 @@
+package agent
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/nomadlike/nomadlike/drivers/drivertest"
+)
+
+// TestMain lets the test binary act as the raw_exec task supervisor.
+func TestMain(m *testing.M) { drivertest.RunMain(m) }
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

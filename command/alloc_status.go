@@ -1,0 +1,133 @@
+package command
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+	"github.com/spf13/cobra"
+)
+
+func (c *cli) allocStatusCommand() *cobra.Command {
+	var verbose, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [-verbose] [-json] <alloc-id>",
+		Short: "Show an allocation: its placement, its tasks' states and their recent events",
+		Args:  argsBetween(1, 1, "one allocation ID (or prefix)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			a, err := c.resolveAlloc(ctx, cl, args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, a)
+			}
+			c.showAlloc(a, verbose)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full IDs and placement metrics")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the allocation as JSON")
+	return cmd
+}
+
+func (c *cli) showAlloc(a *structs.Allocation, verbose bool) {
+	now := c.now()
+	version := "<unknown>"
+	if a.Job != nil {
+		version = strconv.FormatUint(a.Job.Version, 10)
+	}
+	created := prettyTimeDiff(unixNano(a.CreateTime), now)
+	modified := prettyTimeDiff(unixNano(a.ModifyTime), now)
+	if verbose {
+		created, modified = formatUnixNano(a.CreateTime, now.Location()), formatUnixNano(a.ModifyTime, now.Location())
+	}
+	writeKV(c.stdout, []kv{
+		{"ID", a.ID},
+		{"Eval ID", shortID(a.EvalID, verbose)},
+		{"Name", a.Name},
+		{"Node ID", shortID(a.NodeID, verbose)},
+		{"Node Name", orNone(a.NodeName)},
+		{"Job ID", a.JobID},
+		{"Job Version", version},
+		{"Client Status", a.ClientStatus},
+		{"Client Description", orNone(a.ClientDescription)},
+		{"Desired Status", a.DesiredStatus},
+		{"Desired Description", orNone(a.DesiredDescription)},
+		{"Created", created},
+		{"Modified", modified},
+	})
+	if a.FollowupEvalID != "" {
+		writeKV(c.stdout, []kv{{"Reschedule Eval", shortID(a.FollowupEvalID, verbose)}})
+	}
+	if a.NextAllocation != "" {
+		writeKV(c.stdout, []kv{{"Replacement Alloc ID", shortID(a.NextAllocation, verbose)}})
+	}
+	if verbose && a.Metrics != nil {
+		m := a.Metrics
+		c.out("\nPlacement Metrics")
+		writeKV(c.stdout, []kv{
+			{"Nodes Evaluated", strconv.Itoa(m.NodesEvaluated)},
+			{"Nodes Filtered", strconv.Itoa(m.NodesFiltered)},
+			{"Nodes Exhausted", strconv.Itoa(m.NodesExhausted)},
+		})
+	}
+	for _, name := range allocTaskNames(a) {
+		c.out("")
+		ts := a.TaskStates[name]
+		state := "pending"
+		if ts != nil && ts.State != "" {
+			state = ts.State
+		}
+		c.out("Task %q is %q", name, state)
+		if tr := taskResources(a, name); tr != nil {
+			c.out("Task Resources:")
+			writeTable(c.stdout, []string{"CPU", "Memory"}, [][]string{{formatMHz(tr.Cpu.CpuShares), formatMB(tr.Memory.MemoryMB)}})
+		}
+		if ts == nil || len(ts.Events) == 0 {
+			continue
+		}
+		if ts.Restarts > 0 || ts.Failed {
+			c.out("Restarts = %d, Failed = %t", ts.Restarts, ts.Failed)
+		}
+		c.out("\nRecent Events:")
+		rows := make([][]string, 0, len(ts.Events))
+		for i := len(ts.Events) - 1; i >= 0; i-- {
+			e := ts.Events[i]
+			rows = append(rows, []string{formatUnixNano(e.Time, now.Location()), e.Type, eventMessage(e)})
+		}
+		writeTable(c.stdout, []string{"Time", "Type", "Description"}, rows)
+	}
+}
+
+// allocTaskNames lists the allocation's tasks in the job's order, falling
+// back to the task states' names.
+func allocTaskNames(a *structs.Allocation) []string {
+	var names []string
+	if a.Job != nil {
+		if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil {
+			for _, t := range tg.Tasks {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(a.TaskStates)) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func taskResources(a *structs.Allocation, task string) *structs.AllocatedTaskResources {
+	if a.AllocatedResources == nil {
+		return nil
+	}
+	return a.AllocatedResources.Tasks[task]
+}

@@ -1,0 +1,194 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nomadlike/nomadlike/jobspec"
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+	"github.com/spf13/cobra"
+)
+
+// jobRunFlags are the options of `job run`.
+type jobRunFlags struct {
+	detach      bool
+	verbose     bool
+	vars        []string
+	checkIndex  uint64
+	timeout     time.Duration
+	healthyTime time.Duration
+}
+
+func (c *cli) jobRunCommand() *cobra.Command {
+	var f jobRunFlags
+	cmd := &cobra.Command{
+		Use:   "run [-detach] [-verbose] [-var k=v]... [-check-index n] <file|->",
+		Short: "Submit a job file and watch it until its allocations run (or say why they don't)",
+		Long: `Parses the job file (or stdin with "-"), submits it, watches the evaluation,
+then waits until every allocation it placed is running (service) or complete
+(batch). Exit codes: 0 success, 1 error, 2 placement or allocation failure.`,
+		Args: argsBetween(1, 1, "one job file (or - for stdin)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.jobRun(cmd, args[0], &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.detach, "detach", false, "print the evaluation ID and return without monitoring")
+	fl.BoolVar(&f.verbose, "verbose", false, "show full IDs")
+	fl.StringArrayVar(&f.vars, "var", nil, "set an input variable, as key=value (repeatable)")
+	fl.Uint64Var(&f.checkIndex, "check-index", 0, "register only if the job's modify index is still this (0: only if the job does not exist)")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the allocations to run")
+	fl.DurationVar(&f.healthyTime, "min-healthy-time", 5*time.Second, "how long service allocations must stay running before success")
+	return cmd
+}
+
+func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
+	ctx := cmd.Context()
+	job, err := c.parseJobFile(file, f.vars)
+	if err != nil {
+		return err
+	}
+	if job.Namespace == "" {
+		job.Namespace = c.namespace
+	}
+	if job.Region == "" {
+		job.Region = c.region
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	req := &structs.JobRegisterRequest{Job: job}
+	if cmd.Flags().Changed("check-index") {
+		req.EnforceIndex, req.JobModifyIndex = true, f.checkIndex
+	}
+	resp, err := cl.RegisterJob(ctx, req)
+	if err != nil {
+		return registerError(job.ID, req, err)
+	}
+	if resp.Warnings != "" {
+		c.out("Job Warnings:\n%s\n", resp.Warnings)
+	}
+	if f.detach || resp.EvalID == "" {
+		c.out("Job registration successful")
+		if resp.EvalID != "" {
+			c.out("Evaluation ID: %s", resp.EvalID)
+		}
+		return nil
+	}
+
+	wctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	m := c.newMonitor(cl, f.verbose)
+	outcome, err := m.watchEval(wctx, resp.EvalID)
+	if err != nil {
+		return c.interrupted(ctx, job.ID, err)
+	}
+	if len(outcome.failed) > 0 || outcome.last.Status != structs.EvalStatusComplete {
+		return exitWith(exitFailed)
+	}
+	if len(outcome.placed) == 0 {
+		return nil
+	}
+	ids := make([]string, len(outcome.placed))
+	for i, a := range outcome.placed {
+		ids[i] = a.ID
+	}
+	failure, pending, err := m.waitRunning(wctx, job.ID, job.Type, ids, f.healthyTime)
+	switch {
+	case errors.Is(err, errWaitTimeout) && ctx.Err() == nil:
+		m.reportPending(pending)
+		return &cliError{code: exitFailed, doing: fmt.Sprintf("waiting for job %q", job.ID),
+			err:  fmt.Errorf("%w after %s", err, f.timeout),
+			hint: "Raise -timeout if the tasks are slow to start (e.g. large downloads), or inspect them with 'nomadlike alloc status <id>'."}
+	case err != nil:
+		return c.interrupted(ctx, job.ID, err)
+	case failure != nil:
+		m.reportFailure(ctx, failure)
+		return exitWith(exitFailed)
+	}
+	return nil
+}
+
+// interrupted turns an error seen while monitoring into the command's result:
+// Ctrl-C stops the monitoring (not the job) and exits 0.
+func (c *cli) interrupted(ctx context.Context, jobID string, err error) error {
+	if ctx.Err() != nil {
+		fmt.Fprintf(c.stderr, "Monitoring interrupted; the job keeps its state. Follow it with 'nomadlike job status %s'.\n", jobID)
+		return nil
+	}
+	return err
+}
+
+// parseJobFile reads file ("-" for stdin) and parses it with the variables.
+func (c *cli) parseJobFile(file string, rawVars []string) (*structs.Job, error) {
+	vars := map[string]string{}
+	for _, kv := range rawVars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError("nomadlike job run", "-var %q is not of the form key=value", kv)
+		}
+		vars[k] = v
+	}
+	var src []byte
+	var err error
+	name := file
+	if file == "-" {
+		name = "<stdin>"
+		src, err = io.ReadAll(c.stdin)
+	} else {
+		src, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, fail(fmt.Sprintf("reading job file %s", name), err,
+			"Check the path; 'nomadlike job init' writes an example job file.")
+	}
+	job, err := jobspec.ParseWithVars(name, src, vars)
+	if err != nil {
+		return nil, &cliError{code: exitError, doing: fmt.Sprintf("parsing job file %s", name), err: err,
+			hint: "Fix the job file at the positions shown and run again."}
+	}
+	return job, nil
+}
+
+// registerError explains a failed registration.
+func registerError(jobID string, req *structs.JobRegisterRequest, err error) error {
+	var apiErr *api.Error
+	hint := ""
+	if errors.As(err, &apiErr) {
+		switch {
+		case apiErr.StatusCode == http.StatusConflict && req.EnforceIndex:
+			hint = fmt.Sprintf("The job changed since index %d: read its current index with 'nomadlike job status -verbose %s' and review the change before running again.",
+				req.JobModifyIndex, jobID)
+		case apiErr.StatusCode == http.StatusBadRequest:
+			hint = "The agent rejected the job: fix the fields named above and run again."
+		}
+	}
+	return fail(fmt.Sprintf("submitting job %q", jobID), err, hint)
+}
+
+// newMonitor returns a monitor printing to stdout.
+func (c *cli) newMonitor(cl *api.Client, verbose bool) *monitor {
+	return &monitor{cl: cl, out: c.stdout, q: *c.query(), now: c.now, verbose: verbose}
+}
+
+// reportPending prints the allocations that did not become ready in time.
+func (m *monitor) reportPending(pending []*structs.AllocListStub) {
+	for _, a := range pending {
+		m.printf("    Allocation %q is still %q (desired %q)", m.id(a.ID), a.ClientStatus, orNone(a.DesiredStatus))
+		for _, name := range troubledTasks(a) {
+			ts := a.TaskStates[name]
+			if n := len(ts.Events); n > 0 {
+				e := ts.Events[n-1]
+				m.printf("      Task %q is %q; last event: %s: %s", name, ts.State, e.Type, eventMessage(e))
+			}
+		}
+	}
+}

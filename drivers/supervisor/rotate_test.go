@@ -1,0 +1,128 @@
+package supervisor
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// logFiles returns name -> content of the files in dir.
+func logFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
+}
+
+func TestRotator(t *testing.T) {
+	cases := []struct {
+		name     string
+		existing map[string]string
+		maxFiles int
+		maxBytes int64
+		writes   []string
+		want     map[string]string
+	}{
+		{
+			name: "fits in one file", maxFiles: 2, maxBytes: 10,
+			writes: []string{"abc", "def"},
+			want:   map[string]string{"t.0": "abcdef"},
+		},
+		{
+			name: "splits a write at the limit", maxFiles: 3, maxBytes: 4,
+			writes: []string{"abcdefghij"},
+			want:   map[string]string{"t.0": "abcd", "t.1": "efgh", "t.2": "ij"},
+		},
+		{
+			name: "keeps only the newest files", maxFiles: 2, maxBytes: 4,
+			writes: []string{"aaaa", "bbbb", "cccc", "dd"},
+			want:   map[string]string{"t.2": "cccc", "t.3": "dd"},
+		},
+		{
+			name: "appends to the highest existing file", maxFiles: 3, maxBytes: 4,
+			existing: map[string]string{"t.0": "xxxx", "t.1": "yy", "other.5": "z"},
+			writes:   []string{"abc"},
+			want:     map[string]string{"t.0": "xxxx", "t.1": "yyab", "t.2": "c", "other.5": "z"},
+		},
+		{
+			name: "starts a new file when the highest is full", maxFiles: 1, maxBytes: 2,
+			existing: map[string]string{"t.4": "zz"},
+			writes:   []string{"a"},
+			want:     map[string]string{"t.5": "a"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range c.existing {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := NewRotator(dir, "t", c.maxFiles, c.maxBytes)
+			if err != nil {
+				t.Fatalf("NewRotator: %v", err)
+			}
+			for _, w := range c.writes {
+				n, err := r.Write([]byte(w))
+				if err != nil || n != len(w) {
+					t.Fatalf("Write(%q) = %d, %v; want %d, nil", w, n, err, len(w))
+				}
+			}
+			if err := r.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if diff := cmp.Diff(c.want, logFiles(t, dir)); diff != "" {
+				t.Errorf("files (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRotatorRejectsBadLimits(t *testing.T) {
+	for _, c := range []struct {
+		files int
+		bytes int64
+	}{{0, 10}, {1, 0}} {
+		if _, err := NewRotator(t.TempDir(), "t", c.files, c.bytes); err == nil || !strings.Contains(err.Error(), "must be positive") {
+			t.Errorf("NewRotator(files %d, bytes %d) = %v, want an error", c.files, c.bytes, err)
+		}
+	}
+}
+
+func TestDescendantsIncludesSelfChildren(t *testing.T) {
+	// The test process's own threads are not children; the list must not
+	// contain the root itself.
+	self := os.Getpid()
+	got := descendants(self)
+	sort.Ints(got)
+	for _, pid := range got {
+		if pid == self {
+			t.Fatalf("descendants(%d) contains the root itself: %v", self, got)
+		}
+	}
+	if !processAlive(self, 0) {
+		t.Errorf("processAlive(self) = false, want true")
+	}
+	st, err := readProcStat(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !processAlive(self, st.StartTime) || processAlive(self, st.StartTime+1) {
+		t.Errorf("processAlive must match the recorded start time %d", st.StartTime)
+	}
+}

@@ -1,0 +1,60 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Status is the supervisor's record of its workload, kept in
+// <StateDir>/status.json and rewritten atomically on every change.
+type Status struct {
+	TaskID string
+	// SupervisorPID is the supervisor process; PID the workload's main process.
+	SupervisorPID int
+	PID           int
+	StartedAt     time.Time
+	// Result is set once the workload has exited and everything it started
+	// is gone.
+	Result *Result `json:",omitempty"`
+}
+
+// Result is how a workload ended.
+type Result struct {
+	// ExitCode is the exit status; for a workload killed by a signal it is
+	// 128+Signal, as a shell reports it.
+	ExitCode int
+	// Signal is the signal that killed the workload, 0 when it exited.
+	Signal      int
+	CompletedAt time.Time
+	// Err is set when the supervisor could not run or follow the workload.
+	Err string `json:",omitempty"`
+}
+
+// ReadStatus reads the status file in stateDir. A missing file is reported
+// with an error satisfying errors.Is(err, os.ErrNotExist).
+func ReadStatus(stateDir string) (*Status, error) {
+	path := filepath.Join(stateDir, StatusFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read task status: %w", err)
+	}
+	var st Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("decode task status %s: %w", path, err)
+	}
+	return &st, nil
+}
+
+func writeStatus(stateDir string, st *Status) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode task status: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(stateDir, StatusFile), b, 0o644); err != nil {
+		return fmt.Errorf("write task status: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package jobspec
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+var jobSpec = blockSpec{
+	Attrs: []string{"name", "region", "namespace", "type", "priority", "datacenters",
+		"node_pool", "all_at_once", "meta"},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "meta"},
+		{Type: "constraint"},
+		{Type: "group", LabelNames: []string{"name"}},
+	},
+	Unsupported: []string{"update", "periodic", "parameterized", "multiregion", "spread",
+		"affinity", "migrate", "reschedule", "vault", "consul", "ui", "task", "dynamic",
+		"vault_token", "consul_token", "consul_namespace", "vault_namespace", "id"},
+}
+
+// decodeJob decodes a job block.
+func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
+	j := &structs.Job{ID: b.Labels[0]}
+	d.ranges[""] = b.DefRange
+	c := d.content(b.Body, jobSpec)
+	a := c.Attributes
+	d.setString(a, "name", &j.Name)
+	d.setString(a, "region", &j.Region)
+	d.setString(a, "namespace", &j.Namespace)
+	d.setString(a, "type", &j.Type)
+	d.jobType = j.Type
+	for attr, field := range map[string]string{"type": "Type", "priority": "Priority", "datacenters": "Datacenters", "name": "Name"} {
+		if at, ok := a[attr]; ok {
+			d.recordRange(field, at.Expr.Range())
+		}
+	}
+	d.setString(a, "node_pool", &j.NodePool)
+	d.setBool(a, "all_at_once", &j.AllAtOnce)
+	d.setStringList(a, "datacenters", &j.Datacenters)
+	if d.setInt(a, "priority", &j.Priority) && (j.Priority < 1 || j.Priority > 100) {
+		d.errorf(a["priority"].Expr.Range(), "Invalid priority", "priority must be between 1 and 100, got %d", j.Priority)
+	}
+	j.Meta = d.mapAttrOrBlock(c, "meta")
+	j.Constraints = d.decodeConstraints(c)
+
+	seen := map[string]*hcl.Block{}
+	for _, gb := range blocksOf(c, "group") {
+		name := gb.Labels[0]
+		if prev, ok := seen[name]; ok {
+			d.errorf(gb.LabelRanges[0], "Duplicate group",
+				"group %q is already defined at line %d; group names must be unique within a job", name, prev.DefRange.Start.Line)
+			continue
+		}
+		seen[name] = gb
+		j.TaskGroups = append(j.TaskGroups, d.decodeGroup(gb))
+	}
+	if len(j.TaskGroups) == 0 && len(seen) == 0 {
+		d.errorf(b.DefRange, "Missing group", "job %q has no group block; add at least one group with a task", j.ID)
+	}
+	return j
+}
+
+// recordRange remembers where the object at a Validate field path is.
+func (d *decoder) recordRange(path string, r hcl.Range) {
+	d.ranges[path] = r
+}
+
+func groupPath(name string) string { return fmt.Sprintf("TaskGroups[%q]", name) }
+
+func taskPath(group, task string) string {
+	return fmt.Sprintf("%s.Tasks[%q]", groupPath(group), task)
+}

@@ -1,0 +1,10 @@
+job "dup" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,8 @@
+job "neg" {
+  group "g" {
+    count = -1
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,5 @@
+job "empty" {
+  group "lonely" {
+    count = 1
+  }
+}

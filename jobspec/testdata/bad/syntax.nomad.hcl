@@ -1,0 +1,5 @@
+job "syntax" {
+  group "g" {
+    count = 
+  }
+}

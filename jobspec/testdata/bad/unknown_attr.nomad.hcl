@@ -1,0 +1,10 @@
+job "example" {
+  datacenters = ["dc1"]
+
+  group "web" {
+    task "t" {
+      driver = "raw_exec"
+    }
+    cuont = 3
+  }
+}

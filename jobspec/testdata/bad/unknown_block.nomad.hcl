@@ -1,0 +1,7 @@
+job "unknown" {
+  group "g" {
+    tsak "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,10 @@
+job "svc" {
+  group "g" {
+    service {
+      name = "web"
+    }
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,8 @@
+job "val" {
+  type = "system"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

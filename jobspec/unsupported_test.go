@@ -1,0 +1,110 @@
+package jobspec
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestUnsupportedBlocks checks that every Nomad block nomadlike lacks is
+// reported at its position, at the level where Nomad accepts it.
+func TestUnsupportedBlocks(t *testing.T) {
+	const task = "task \"t\" {\n driver = \"raw_exec\"\n}\n"
+	tests := []struct {
+		level, block string
+	}{
+		{"job", "update"}, {"job", "periodic"}, {"job", "parameterized"}, {"job", "multiregion"},
+		{"job", "spread"}, {"job", "affinity"}, {"job", "migrate"}, {"job", "vault"}, {"job", "consul"},
+		{"group", "service"}, {"group", "update"}, {"group", "volume \"data\""}, {"group", "spread"},
+		{"group", "affinity"}, {"group", "scaling"}, {"group", "migrate"}, {"group", "consul"},
+		{"task", "service"}, {"task", "template"}, {"task", "artifact"}, {"task", "vault"},
+		{"task", "consul"}, {"task", "volume_mount"}, {"task", "lifecycle"}, {"task", "dispatch_payload"},
+		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "affinity"}, {"task", "scaling"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level+"/"+tt.block, func(t *testing.T) {
+			blk := tt.block + " {\n}\n"
+			var src string
+			switch tt.level {
+			case "job":
+				src = "job \"j\" {\n" + blk + "group \"g\" {\n" + task + "}\n}\n"
+			case "group":
+				src = "job \"j\" {\ngroup \"g\" {\n" + blk + task + "}\n}\n"
+			case "task":
+				src = "job \"j\" {\ngroup \"g\" {\ntask \"t\" {\ndriver = \"raw_exec\"\n" + blk + "}\n}\n}\n"
+			}
+			line := strings.Count(src[:strings.Index(src, tt.block)], "\n") + 1
+			name := strings.Fields(tt.block)[0]
+			want := fmt.Sprintf("u.hcl:%d:1: Unsupported block: block %q is not supported yet by nomadlike", line, name)
+			_, err := Parse("u.hcl", []byte(src))
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("got error\n%v\nwant it to contain\n%s", err, want)
+			}
+		})
+	}
+}
+
+func TestConstraints(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       string // rendered constraint, or an error fragment
+		wantErr    bool
+	}{
+		{"default operator", `attribute = "${node.class}"` + "\n" + `value = "web"`, "${node.class} = web", false},
+		{"alias ==", `attribute = "${node.class}"` + "\n" + `operator = "=="` + "\n" + `value = "web"`, "${node.class} = web", false},
+		{"semver shorthand", `attribute = "${attr.os.version}"` + "\n" + `semver = ">= 1.0.0"`, "${attr.os.version} semver >= 1.0.0", false},
+		{"is_set", `attribute = "${meta.gpu}"` + "\n" + `operator = "is_set"`, "${meta.gpu} is_set", false},
+		{"distinct_hosts operator", `operator = "distinct_hosts"` + "\n" + `value = "true"`, `c.hcl:3:12: Unsupported constraint operator: operator "distinct_hosts" is not supported yet`, true},
+		{"distinct_property shorthand", `distinct_property = "${meta.rack}"`, `c.hcl:3:1: Unsupported constraint: the distinct_property constraint is not supported yet`, true},
+		{"shorthand and operator", `attribute = "${attr.x}"` + "\n" + `operator = "="` + "\n" + `version = "1"`, `c.hcl:5:1: Conflicting constraint: version = ... is a shorthand`, true},
+		{"bad regexp", `attribute = "${attr.x}"` + "\n" + `regexp = "("`, `c.hcl:2:3: Invalid constraint: RTarget: regular expression "(" does not compile`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "job \"j\" {\n  constraint {\n" + tt.body + "\n}\ngroup \"g\" {\ntask \"t\" {\ndriver = \"raw_exec\"\n}\n}\n}\n"
+			job, err := Parse("c.hcl", []byte(src))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("got error\n%v\nwant it to contain\n%s", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: got error %v, want none", err)
+			}
+			if got := job.Constraints[0].String(); got != tt.want {
+				t.Errorf("got constraint %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMetaAndEnvForms(t *testing.T) {
+	src := `job "m" {
+  meta = { a = "1", b = "attr" }
+  meta {
+    b = "block"
+    c = 3
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      env = { X = "1" }
+      env {
+        Y = true
+      }
+    }
+  }
+}
+`
+	job, err := Parse("m.hcl", []byte(src))
+	if err != nil {
+		t.Fatalf("Parse: got error %v, want none", err)
+	}
+	if got, want := fmt.Sprint(job.Meta), "map[a:1 b:block c:3]"; got != want {
+		t.Errorf("got meta %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(job.TaskGroups[0].Tasks[0].Env), "map[X:1 Y:true]"; got != want {
+		t.Errorf("got env %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,241 @@
+package allocrunner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
+	"github.com/nomadlike/nomadlike/nomadlike/client/restarts"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Store is the part of the client state DB an alloc runner writes.
+type Store interface {
+	PutAlloc(a *structs.Allocation) error
+	PutTaskHandle(allocID, task string, h *drivers.TaskHandle) error
+	DeleteTaskHandle(allocID, task string) error
+	PutTaskState(allocID, task string, s *structs.TaskState) error
+}
+
+// Config configures an alloc Runner.
+type Config struct {
+	Alloc *structs.Allocation
+	// Node returns the node as currently fingerprinted.
+	Node   func() *structs.Node
+	Region string
+	// AllocRoot is DataDir/alloc; StateRoot is where drivers keep per-task state.
+	AllocRoot, StateRoot string
+	Drivers              map[string]drivers.Driver
+	Store                Store
+	Logger               *slog.Logger
+	Now                  func() time.Time
+	// OnUpdate receives a copy of the allocation after every client-side change.
+	// It must not block for long.
+	OnUpdate func(*structs.Allocation)
+	// Handles and States restore tasks from the state DB (re-attach).
+	Handles map[string]*drivers.TaskHandle
+	States  map[string]*structs.TaskState
+}
+
+// Runner runs one allocation.
+type Runner struct {
+	cfg   Config
+	dir   *allocdir.AllocDir
+	tasks map[string]*taskRunner
+	names []string // task names in job order
+
+	mu    sync.Mutex
+	alloc *structs.Allocation
+}
+
+// New returns a runner for cfg.Alloc. The allocation must carry its Job.
+func New(cfg Config) (*Runner, error) {
+	a := cfg.Alloc
+	if a.Job == nil {
+		return nil, fmt.Errorf("allocation %s has no job attached", a.ID)
+	}
+	tg := a.Job.LookupTaskGroup(a.TaskGroup)
+	if tg == nil {
+		return nil, fmt.Errorf("allocation %s: job %q has no group %q", a.ID, a.Job.ID, a.TaskGroup)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Runner{cfg: cfg, dir: allocdir.New(cfg.AllocRoot, a.ID), tasks: map[string]*taskRunner{}, alloc: a.Copy()}
+	var drvNames []string
+	for n := range cfg.Drivers {
+		drvNames = append(drvNames, n)
+	}
+	sort.Strings(drvNames)
+	for _, t := range tg.Tasks {
+		policy := t.RestartPolicy
+		if policy == nil {
+			policy = tg.RestartPolicy
+		}
+		st := cfg.States[t.Name]
+		if st == nil {
+			st = &structs.TaskState{State: structs.TaskStatePending, Events: []*structs.TaskEvent{}}
+		}
+		tr := &taskRunner{
+			task: t, allocID: a.ID, driver: cfg.Drivers[t.Driver], drvNames: drvNames, dir: r.dir,
+			stateDir: cfg.StateRoot, region: cfg.Region, jobType: a.Job.Type,
+			current: r.current, store: cfg.Store, hooks: defaultHooks(),
+			tracker: restarts.NewTracker(policy, a.Job.Type),
+			logger:  cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
+			now:     cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],
+			killCh: make(chan struct{}),
+		}
+		tr.changed = func() { r.taskChanged(tr) }
+		r.tasks[t.Name] = tr
+		r.names = append(r.names, t.Name)
+	}
+	r.alloc.TaskStates = r.taskStates()
+	return r, nil
+}
+
+// ID returns the allocation's ID.
+func (r *Runner) ID() string { return r.cfg.Alloc.ID }
+
+// Dir returns the allocation's directory.
+func (r *Runner) Dir() *allocdir.AllocDir { return r.dir }
+
+// HasTask reports whether the allocation's group has the named task.
+func (r *Runner) HasTask(name string) bool { _, ok := r.tasks[name]; return ok }
+
+func (r *Runner) current() (*structs.Allocation, *structs.Node) {
+	r.mu.Lock()
+	a := r.alloc
+	r.mu.Unlock()
+	return a, r.cfg.Node()
+}
+
+func (r *Runner) taskStates() map[string]*structs.TaskState {
+	out := make(map[string]*structs.TaskState, len(r.tasks))
+	for n, tr := range r.tasks {
+		out[n] = tr.State()
+	}
+	return out
+}
+
+// Alloc returns a copy of the allocation with the client's status.
+func (r *Runner) Alloc() *structs.Allocation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.alloc.Copy()
+}
+
+// Terminal reports whether the client has finished the allocation.
+func (r *Runner) Terminal() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.alloc.ClientTerminalStatus()
+}
+
+// Run runs the allocation's tasks. It returns when all are dead or ctx ends.
+func (r *Runner) Run(ctx context.Context) {
+	if r.Terminal() {
+		return
+	}
+	if err := (allocDirHook{dir: r.dir}).Prerun(); err != nil {
+		r.cfg.Logger.Error("prepare allocation", "alloc_id", r.ID(), "error", err)
+		for _, tr := range r.tasks {
+			ev := structs.NewTaskEvent(structs.TaskSetupFailure, r.cfg.Now(), err.Error())
+			ev.SetupError = err.Error()
+			tr.dead(true, ev)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, name := range r.names {
+		tr := r.tasks[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr.run(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+// Update takes a new server version of the allocation: a stop or evict
+// kills its tasks; other changes (in-place job updates) apply to the next
+// start of each task.
+func (r *Runner) Update(a *structs.Allocation) {
+	r.mu.Lock()
+	n := a.Copy()
+	n.ClientStatus, n.ClientDescription, n.TaskStates = r.alloc.ClientStatus, r.alloc.ClientDescription, r.alloc.TaskStates
+	if n.Job == nil {
+		n.Job = r.alloc.Job
+	}
+	r.alloc = n
+	r.mu.Unlock()
+	if err := r.cfg.Store.PutAlloc(n); err != nil {
+		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
+	}
+	if a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict {
+		r.Kill(nil)
+	}
+}
+
+// Kill stops every task; ev (optional) is recorded on each first.
+func (r *Runner) Kill(ev *structs.TaskEvent) {
+	for _, tr := range r.tasks {
+		var e *structs.TaskEvent
+		if ev != nil {
+			c := *ev
+			e = &c
+		}
+		tr.Kill(e)
+	}
+}
+
+// taskChanged recomputes the allocation's status after a task's change,
+// kills the siblings of a task that failed (or of a dead leader), persists
+// and reports the allocation.
+func (r *Runner) taskChanged(tr *taskRunner) {
+	st := tr.State()
+	r.mu.Lock()
+	a := r.alloc.Copy()
+	if a.TaskStates == nil {
+		a.TaskStates = map[string]*structs.TaskState{}
+	}
+	a.TaskStates[tr.task.Name] = st
+	a.ClientStatus, a.ClientDescription = ClientStatus(a.TaskStates)
+	a.ModifyTime = r.cfg.Now().UnixNano()
+	r.alloc = a
+	r.mu.Unlock()
+
+	if st.State == structs.TaskStateDead && len(r.tasks) > 1 {
+		switch {
+		case st.Failed:
+			for name, other := range r.tasks {
+				if name == tr.task.Name {
+					continue
+				}
+				ev := structs.NewTaskEvent(structs.TaskSiblingFailed, r.cfg.Now(), fmt.Sprintf("Task's sibling %q failed", tr.task.Name))
+				ev.Details["failed_sibling"] = tr.task.Name
+				other.Kill(ev)
+			}
+		case tr.task.Leader:
+			for name, other := range r.tasks {
+				if name != tr.task.Name {
+					other.Kill(structs.NewTaskEvent(structs.TaskLeaderDead, r.cfg.Now(), "Leader Task in Group dead"))
+				}
+			}
+		}
+	}
+	if err := r.cfg.Store.PutAlloc(a); err != nil {
+		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
+	}
+	if r.cfg.OnUpdate != nil {
+		r.cfg.OnUpdate(a.Copy())
+	}
+}

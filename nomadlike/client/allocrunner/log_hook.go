@@ -1,0 +1,30 @@
+package allocrunner
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// logHook ensures the log dir exists and sets the task's log file names and
+// rotation limits (<task>.stdout.N in alloc/logs).
+type logHook struct{}
+
+func (logHook) Name() string { return "logs" }
+
+func (logHook) Prestart(_ context.Context, req *PrestartRequest, resp *PrestartResponse) error {
+	resp.LogDir = req.AllocDir.LogDir()
+	if err := os.MkdirAll(resp.LogDir, 0o755); err != nil {
+		return fmt.Errorf("log hook: %w", err)
+	}
+	resp.StdoutBase = req.Task.Name + ".stdout"
+	resp.StderrBase = req.Task.Name + ".stderr"
+	lc := req.Task.LogConfig
+	if lc == nil {
+		lc = structs.DefaultLogConfig()
+	}
+	resp.LogMaxFiles, resp.LogMaxFileMB = lc.MaxFiles, lc.MaxFileSizeMB
+	return nil
+}

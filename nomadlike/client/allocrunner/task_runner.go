@@ -1,0 +1,364 @@
+package allocrunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
+	"github.com/nomadlike/nomadlike/nomadlike/client/restarts"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// taskRunner runs one task: prestart hooks, start, wait, and the restart
+// policy's decision, until the task is dead or its ctx ends (client
+// shutdown, which leaves the task running). Its run loop is the only writer
+// of the driver handle; state is guarded by mu.
+type taskRunner struct {
+	task     *structs.Task
+	allocID  string
+	driver   drivers.Driver // nil: the node has no such driver
+	drvNames []string
+	dir      *allocdir.AllocDir
+	stateDir string
+	region   string
+	jobType  string
+	current  func() (*structs.Allocation, *structs.Node)
+	store    stateStore
+	hooks    []prestartHook
+	tracker  *restarts.Tracker
+	logger   *slog.Logger
+	now      func() time.Time
+	// changed is called (without mu held) after every state change.
+	changed func()
+
+	mu       sync.Mutex
+	state    *structs.TaskState
+	handle   *drivers.TaskHandle // restored or started handle
+	killOnce sync.Once
+	killCh   chan struct{}
+	killEv   *structs.TaskEvent // event explaining the kill (e.g. sibling failed)
+}
+
+// stateStore is the part of the client state DB a task runner writes.
+type stateStore interface {
+	PutTaskHandle(allocID, task string, h *drivers.TaskHandle) error
+	DeleteTaskHandle(allocID, task string) error
+	PutTaskState(allocID, task string, s *structs.TaskState) error
+}
+
+func (tr *taskRunner) id() string { return tr.allocID + "/" + tr.task.Name }
+
+// State returns a copy of the task's state.
+func (tr *taskRunner) State() *structs.TaskState {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.state.Copy()
+}
+
+// Kill asks the task to stop; ev (optional) is recorded first to say why.
+func (tr *taskRunner) Kill(ev *structs.TaskEvent) {
+	tr.killOnce.Do(func() {
+		tr.mu.Lock()
+		tr.killEv = ev
+		tr.mu.Unlock()
+		close(tr.killCh)
+	})
+}
+
+func (tr *taskRunner) killed() bool {
+	select {
+	case <-tr.killCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// update changes the state under mu, persists it and notifies the alloc runner.
+func (tr *taskRunner) update(f func(s *structs.TaskState), events ...*structs.TaskEvent) {
+	tr.mu.Lock()
+	if f != nil {
+		f(tr.state)
+	}
+	for _, ev := range events {
+		tr.state.Events = append(tr.state.Events, ev)
+	}
+	if n := len(tr.state.Events); n > structs.MaxTaskEvents {
+		tr.state.Events = append([]*structs.TaskEvent(nil), tr.state.Events[n-structs.MaxTaskEvents:]...)
+	}
+	s := tr.state.Copy()
+	tr.mu.Unlock()
+	if err := tr.store.PutTaskState(tr.allocID, tr.task.Name, s); err != nil {
+		tr.logger.Error("persist task state", "error", err)
+	}
+	tr.changed()
+}
+
+func (tr *taskRunner) event(ev *structs.TaskEvent) { tr.update(nil, ev) }
+
+// dead marks the task dead; failed marks it failed.
+func (tr *taskRunner) dead(failed bool, events ...*structs.TaskEvent) {
+	now := tr.now()
+	tr.update(func(s *structs.TaskState) {
+		s.State = structs.TaskStateDead
+		s.Failed = s.Failed || failed
+		s.FinishedAt = now
+	}, events...)
+}
+
+// run is the task's loop. It returns when the task is dead, or when ctx ends.
+func (tr *taskRunner) run(ctx context.Context) {
+	st := tr.State()
+	if st.State == structs.TaskStateDead {
+		return
+	}
+	if tr.driver == nil {
+		err := fmt.Errorf("driver %q is not available on this node (node has: %v); check the job's driver name or enable the driver in the client config",
+			tr.task.Driver, tr.drvNames)
+		tr.dead(true, driverFailureEvent(tr.now(), err))
+		return
+	}
+	tr.mu.Lock()
+	restored := tr.handle
+	tr.mu.Unlock()
+	if restored != nil {
+		err := tr.driver.RecoverTask(ctx, restored)
+		if err == nil {
+			tr.logger.Info("re-attached to running task")
+			tr.waitLoop(ctx, true)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		tr.logger.Warn("could not re-attach to task; restarting it per its restart policy", "error", err)
+		tr.setHandle(nil)
+		msg := fmt.Sprintf("failed to re-attach to the task after a client restart: %v", err)
+		tr.event(structs.NewTaskEvent(structs.TaskDriverMessage, tr.now(), msg))
+		if !tr.decide(ctx, tr.tracker.OnStartError(true, tr.now())) {
+			return
+		}
+	} else if st.State == structs.TaskStatePending && len(st.Events) == 0 {
+		tr.event(structs.NewTaskEvent(structs.TaskReceived, tr.now(), "Task received by client"))
+	}
+	tr.waitLoop(ctx, false)
+}
+
+// waitLoop starts the task (unless attached) and waits on it, restarting
+// per policy, until it is dead or ctx ends.
+func (tr *taskRunner) waitLoop(ctx context.Context, attached bool) {
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if tr.killed() {
+			tr.dead(false, tr.killedEvents()...)
+			return
+		}
+		if !attached {
+			ok, cont := tr.start(ctx)
+			if !ok {
+				if !cont {
+					return
+				}
+				continue
+			}
+		}
+		attached = false
+		ch, err := tr.driver.WaitTask(ctx, tr.id())
+		var res *drivers.ExitResult
+		if err != nil {
+			res = &drivers.ExitResult{ExitCode: -1, Err: fmt.Errorf("wait on task: %w", err)}
+		} else {
+			select {
+			case <-ctx.Done():
+				return // client shutdown: the task keeps running
+			case <-tr.killCh:
+				tr.stop(ctx, ch)
+				return
+			case res = <-ch:
+			}
+		}
+		if res == nil {
+			res = &drivers.ExitResult{ExitCode: -1, Err: errors.New("driver closed the wait channel without a result")}
+		}
+		tr.exited(ctx, res)
+		if tr.killed() {
+			tr.dead(false, tr.killedEvents()...)
+			return
+		}
+		if !tr.decide(ctx, tr.tracker.OnExit(res, tr.now())) {
+			return
+		}
+	}
+}
+
+// start runs the prestart hooks and starts the task. ok reports a start;
+// when not ok, cont reports whether the loop goes on (a restart is due).
+func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
+	alloc, node := tr.current()
+	req := &PrestartRequest{Alloc: alloc, Task: tr.task, Node: node, Region: tr.region, AllocDir: tr.dir, Driver: tr.driver}
+	resp := &PrestartResponse{}
+	for _, h := range tr.hooks {
+		if err := h.Prestart(ctx, req, resp); err != nil {
+			var ve *validationError
+			if errors.As(err, &ve) {
+				ev := structs.NewTaskEvent(structs.TaskFailedValidation, tr.now(), err.Error())
+				ev.FailsTask = true
+				ev.Details["validation_error"] = err.Error()
+				tr.dead(true, ev)
+				return false, false
+			}
+			ev := structs.NewTaskEvent(structs.TaskSetupFailure, tr.now(), fmt.Sprintf("%s hook: %v", h.Name(), err))
+			ev.SetupError = err.Error()
+			tr.event(ev)
+			return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
+		}
+	}
+	if len(resp.Unresolved) > 0 {
+		tr.logger.Warn("driver config references unknown variables; they are passed unchanged", "unresolved", resp.Unresolved)
+	}
+	cfg := &drivers.TaskConfig{
+		ID: tr.id(), Name: tr.task.Name, AllocID: tr.allocID, TaskGroupName: alloc.TaskGroup,
+		Config: resp.Config, Env: resp.Env.Map(), User: tr.task.User,
+		AllocDir: tr.dir.Dir, TaskDir: resp.TaskDir,
+		LogDir: resp.LogDir, StdoutBase: resp.StdoutBase, StderrBase: resp.StderrBase,
+		LogMaxFiles: resp.LogMaxFiles, LogMaxFileMB: resp.LogMaxFileMB,
+		StateDir:    filepath.Join(tr.stateDir, tr.allocID, tr.task.Name),
+		KillTimeout: tr.task.KillTimeout, KillSignal: tr.task.KillSignal,
+	}
+	if alloc.Job != nil {
+		cfg.JobName = alloc.Job.Name
+	}
+	if alloc.AllocatedResources != nil {
+		cfg.Resources = alloc.AllocatedResources.Tasks[tr.task.Name]
+		cfg.Ports = alloc.AllocatedResources.Shared.Ports
+	}
+	tr.event(structs.NewTaskEvent(structs.TaskSetup, tr.now(), "Building Task Directory"))
+	h, err := tr.driver.StartTask(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, false
+		}
+		tr.event(driverFailureEvent(tr.now(), fmt.Errorf("failed to start task %q with driver %s: %w", tr.task.Name, tr.task.Driver, err)))
+		return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
+	}
+	tr.setHandle(h)
+	now := tr.now()
+	tr.update(func(s *structs.TaskState) {
+		s.State = structs.TaskStateRunning
+		s.StartedAt = now
+		s.FinishedAt = time.Time{}
+	}, structs.NewTaskEvent(structs.TaskStarted, now, "Task started by client"))
+	return true, true
+}
+
+func (tr *taskRunner) setHandle(h *drivers.TaskHandle) {
+	tr.mu.Lock()
+	tr.handle = h
+	tr.mu.Unlock()
+	var err error
+	if h != nil {
+		err = tr.store.PutTaskHandle(tr.allocID, tr.task.Name, h)
+	} else {
+		err = tr.store.DeleteTaskHandle(tr.allocID, tr.task.Name)
+	}
+	if err != nil {
+		tr.logger.Error("persist task handle; a client restart may not re-attach to this task", "error", err)
+	}
+}
+
+// exited records a task exit and releases the driver's resources for it.
+func (tr *taskRunner) exited(ctx context.Context, res *drivers.ExitResult) {
+	tr.logger.Info("task exited", "exit_code", res.ExitCode, "signal", res.Signal, "error", res.Err)
+	tr.event(terminatedEvent(tr.now(), res))
+	if err := tr.driver.DestroyTask(ctx, tr.id(), true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+		tr.logger.Warn("destroy exited task", "error", err)
+	}
+	tr.setHandle(nil)
+}
+
+// decide applies a restart decision. It returns true when the loop should
+// start the task again (after the delay has passed).
+func (tr *taskRunner) decide(ctx context.Context, d restarts.Decision) bool {
+	now := tr.now()
+	switch d.Action {
+	case restarts.Complete:
+		tr.dead(false)
+		return false
+	case restarts.Fail:
+		tr.dead(true, notRestartingEvent(now, d.Reason))
+		return false
+	}
+	tr.update(func(s *structs.TaskState) {
+		s.State = structs.TaskStatePending
+		s.Restarts++
+		s.LastRestart = now
+	}, restartingEvent(now, d.Delay, d.Reason))
+	t := time.NewTimer(d.Delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tr.killCh:
+		tr.dead(false, tr.killedEvents()...)
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// stop kills the running task: kill signal, kill_timeout, then force.
+func (tr *taskRunner) stop(ctx context.Context, ch <-chan *drivers.ExitResult) {
+	tr.mu.Lock()
+	pre := tr.killEv
+	tr.mu.Unlock()
+	evs := []*structs.TaskEvent{}
+	if pre != nil {
+		evs = append(evs, pre)
+	}
+	evs = append(evs, killingEvent(tr.now(), tr.task.KillTimeout))
+	tr.update(nil, evs...)
+	var killErr error
+	if err := tr.driver.StopTask(ctx, tr.id(), tr.task.KillTimeout, tr.task.KillSignal); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+		killErr = err
+	}
+	if killErr == nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-time.After(tr.task.KillTimeout + 5*time.Second):
+			killErr = fmt.Errorf("task did not exit %v after being killed", tr.task.KillTimeout+5*time.Second)
+		}
+	}
+	if err := tr.driver.DestroyTask(ctx, tr.id(), true); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
+		tr.logger.Warn("destroy killed task", "error", err)
+	}
+	tr.setHandle(nil)
+	ev := structs.NewTaskEvent(structs.TaskKilled, tr.now(), "Task successfully killed")
+	if killErr != nil {
+		ev = structs.NewTaskEvent(structs.TaskKilled, tr.now(), "Task kill failed: "+killErr.Error())
+		ev.KillError = killErr.Error()
+		tr.logger.Error("kill task", "error", killErr)
+	}
+	tr.dead(false, ev)
+}
+
+// killedEvents are the events of a task killed while not running.
+func (tr *taskRunner) killedEvents() []*structs.TaskEvent {
+	tr.mu.Lock()
+	pre := tr.killEv
+	tr.mu.Unlock()
+	var evs []*structs.TaskEvent
+	if pre != nil {
+		evs = append(evs, pre)
+	}
+	return append(evs, structs.NewTaskEvent(structs.TaskKilled, tr.now(), "Task successfully killed"))
+}

@@ -1,0 +1,180 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Client is one node's client runtime.
+type Client struct {
+	cfg     Config
+	db      *clientstate.DB
+	servers []*api.Client
+	drivers map[string]drivers.Driver
+	id      clientstate.Identity
+
+	// cancel stops the background loops; wg waits for them.
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	registered     chan struct{} // closed after the first successful registration
+	registeredOnce sync.Once
+	reregister     chan struct{} // size 1: the node changed and must register again
+
+	mu        sync.Mutex
+	node      *structs.Node
+	serverIdx int
+	runners   map[string]*allocEntry
+
+	updates *updater
+}
+
+// New validates cfg, opens the client's state in DataDir/client and loads
+// (or creates and persists) the node's identity.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	for _, d := range []string{filepath.Join(cfg.DataDir, "client"), filepath.Join(cfg.DataDir, "alloc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create client data dir: %w", err)
+		}
+	}
+	db, err := clientstate.Open(filepath.Join(cfg.DataDir, "client", "state.db"))
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, db: db, drivers: map[string]drivers.Driver{}, registered: make(chan struct{}), reregister: make(chan struct{}, 1), runners: map[string]*allocEntry{}}
+	for _, d := range cfg.Drivers {
+		c.drivers[d.Name()] = d
+	}
+	if c.id, err = loadIdentity(db); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	for _, s := range cfg.Servers {
+		ac, err := api.NewClient(api.Config{Address: s, Token: c.id.SecretID})
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("client config: server %q: %w", s, err)
+		}
+		c.servers = append(c.servers, ac)
+	}
+	c.updates = newUpdater(c)
+	c.cfg.Logger = cfg.Logger.With("component", "client", "node_id", c.id.NodeID)
+	return c, nil
+}
+
+// NodeID returns the node's persistent ID.
+func (c *Client) NodeID() string { return c.id.NodeID }
+
+// Node returns a copy of the node as last fingerprinted (nil before Start).
+func (c *Client) Node() *structs.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.node.Copy()
+}
+
+// Start restores local state and re-attaches to tasks, fingerprints the
+// host, and starts the background loops. It returns once they are started.
+func (c *Client) Start(ctx context.Context) error {
+	node, err := c.fingerprint(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.node = node
+	c.mu.Unlock()
+
+	loopCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	if err := c.restore(loopCtx); err != nil {
+		cancel()
+		c.wg.Wait()
+		return err
+	}
+	c.goLoop(loopCtx, c.registerLoop)
+	c.goLoop(loopCtx, c.fingerprintLoop)
+	c.goLoop(loopCtx, c.watchAllocs)
+	c.goLoop(loopCtx, c.updates.run)
+	return nil
+}
+
+func (c *Client) goLoop(ctx context.Context, f func(context.Context)) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f(ctx)
+	}()
+}
+
+// Shutdown stops the loops and alloc runners without stopping tasks, sends
+// pending status updates (bounded by ctx) and closes the local state.
+func (c *Client) Shutdown(ctx context.Context) error {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	done := make(chan struct{})
+	go func() {
+		c.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("client shutdown: loops did not stop: %w", ctx.Err())
+	}
+	var errs []error
+	if err := c.updates.flush(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("client shutdown: send final allocation updates: %w", err))
+	}
+	if err := c.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("client shutdown: close state: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// server returns the API client of the current server.
+func (c *Client) server() *api.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.servers[c.serverIdx%len(c.servers)]
+}
+
+// serverFailed moves on to the next server after a failed call to s.
+func (c *Client) serverFailed(s *api.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.servers[c.serverIdx%len(c.servers)] == s {
+		c.serverIdx++
+	}
+}
+
+// AllocDir returns the directory of an allocation on this node.
+func (c *Client) AllocDir(allocID string) (string, error) {
+	e, err := c.entry(allocID)
+	if err != nil {
+		return "", err
+	}
+	return e.runner.Dir().Dir, nil
+}
+
+func (c *Client) entry(allocID string) (*allocEntry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.runners[allocID]
+	if !ok {
+		return nil, structs.NewNotFound("allocation %q is not on node %s", allocID, structs.ShortID(c.id.NodeID))
+	}
+	return e, nil
+}

@@ -1,0 +1,73 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers"
+)
+
+// Config configures a Client.
+type Config struct {
+	// DataDir holds client state in DataDir/client and alloc dirs in DataDir/alloc.
+	DataDir                                           string
+	NodeName, Datacenter, Region, NodeClass, NodePool string
+	Meta                                              map[string]string
+	// Servers are the servers' HTTP base URLs, e.g. "http://127.0.0.1:4646".
+	Servers []string
+	// HTTPAddr is this agent's advertised HTTP address "host:port".
+	HTTPAddr string
+	Drivers  []drivers.Driver
+	// ReservedCPU (MHz) and ReservedMemoryMB are kept back from scheduling.
+	ReservedCPU, ReservedMemoryMB int
+	Logger                        *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// fingerprintRoot is where /proc, /sys and /etc are read ("/" unless a test says otherwise).
+	fingerprintRoot string
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("client config: data_dir is required"))
+	}
+	if len(c.Servers) == 0 {
+		errs = append(errs, errors.New("client config: at least one server address is required (servers = [\"127.0.0.1:4646\"])"))
+	}
+	if c.ReservedCPU < 0 || c.ReservedMemoryMB < 0 {
+		errs = append(errs, fmt.Errorf("client config: reserved resources cannot be negative (cpu %d, memory %d)", c.ReservedCPU, c.ReservedMemoryMB))
+	}
+	seen := map[string]bool{}
+	for _, d := range c.Drivers {
+		if seen[d.Name()] {
+			errs = append(errs, fmt.Errorf("client config: driver %q is configured twice", d.Name()))
+		}
+		seen[d.Name()] = true
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Datacenter == "" {
+		c.Datacenter = "dc1"
+	}
+	if c.Region == "" {
+		c.Region = "global"
+	}
+	if c.NodePool == "" {
+		c.NodePool = "default"
+	}
+	if c.fingerprintRoot == "" {
+		c.fingerprintRoot = "/"
+	}
+}

@@ -1,0 +1,35 @@
+package client
+
+import (
+	"context"
+	"slices"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/logs"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// StreamLogs streams a task's log for /v1/client/fs/logs: frames of up to
+// 64 KiB from origin ("start"|"end") + offset, across rotated files
+// <task>.<type>.N; with follow it keeps streaming new data, with a heartbeat
+// frame every 10 s, until ctx ends or the allocation is terminal and fully
+// read. An unknown alloc or task is a 404 CodedError; a bad type or origin a 400.
+func (c *Client) StreamLogs(ctx context.Context, allocID, task, logType, origin string, offset int64, follow bool, emit func(*api.StreamFrame) error) error {
+	e, err := c.entry(allocID)
+	if err != nil {
+		return err
+	}
+	if !e.runner.HasTask(task) {
+		a := e.runner.Alloc()
+		var names []string
+		for n := range a.TaskStates {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return structs.NewNotFound("task %q is not in allocation %s (tasks: %v)", task, structs.ShortID(allocID), names)
+	}
+	return logs.Stream(ctx, logs.Options{
+		Dir: e.runner.Dir().LogDir(), Task: task, Type: logType, Origin: origin, Offset: offset,
+		Follow: follow, Done: e.runner.Terminal,
+	}, emit)
+}

@@ -1,0 +1,268 @@
+// Package logs streams a task's log files, <task>.<type>.N in an
+// allocation's alloc/logs directory, as Nomad's /v1/client/fs/logs does:
+// frames of at most 64 KiB, from an origin ("start" or "end") and an offset,
+// across rotated files in index order, and with Follow, new data as it is
+// written (polling file sizes) with a heartbeat frame when idle.
+package logs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// FrameSize is the most data one frame carries.
+const FrameSize = 64 << 10
+
+// Defaults for StreamOptions.
+const (
+	DefaultPollInterval      = 250 * time.Millisecond
+	DefaultHeartbeatInterval = 10 * time.Second
+)
+
+// Options select what to stream.
+type Options struct {
+	// Dir is the allocation's alloc/logs directory.
+	Dir string
+	// Task and Type ("stdout" or "stderr") name the files <Task>.<Type>.N.
+	Task, Type string
+	// Origin is "start" (Offset bytes from the beginning of the oldest file)
+	// or "end" (Offset bytes back from the end of the newest).
+	Origin string
+	Offset int64
+	// Follow keeps streaming new data until ctx ends or Done reports true
+	// and everything has been read.
+	Follow bool
+	// Done reports whether nothing more will be written (the allocation is
+	// terminal). Nil means never.
+	Done func() bool
+	// PollInterval and HeartbeatInterval default to 250ms and 10s.
+	PollInterval, HeartbeatInterval time.Duration
+}
+
+// Stream emits the selected log data as frames. An emit error ends the stream
+// and is returned. A bad Origin or Type is a 400 CodedError.
+func Stream(ctx context.Context, o Options, emit func(*api.StreamFrame) error) error {
+	if o.Type != "stdout" && o.Type != "stderr" {
+		return structs.NewBadRequest("log type %q is not valid: use \"stdout\" or \"stderr\"", o.Type)
+	}
+	if o.Origin == "" {
+		o.Origin = "start"
+	}
+	if o.Origin != "start" && o.Origin != "end" {
+		return structs.NewBadRequest("log origin %q is not valid: use \"start\" or \"end\"", o.Origin)
+	}
+	if o.Offset < 0 {
+		return structs.NewBadRequest("log offset %d is negative", o.Offset)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	s := &streamer{o: o, base: o.Task + "." + o.Type, emit: emit}
+	err := s.run(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil // the caller ended the stream
+	}
+	return err
+}
+
+type streamer struct {
+	o        Options
+	base     string
+	emit     func(*api.StreamFrame) error
+	lastSent time.Time
+}
+
+// indexes returns the indexes of the existing log files, ascending.
+func (s *streamer) indexes() ([]int, error) {
+	entries, err := os.ReadDir(s.o.Dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list log dir: %w", err)
+	}
+	var out []int
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), s.base+".")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (s *streamer) path(idx int) string {
+	return filepath.Join(s.o.Dir, s.base+"."+strconv.Itoa(idx))
+}
+
+func size(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// start finds the file and offset the stream begins at.
+func (s *streamer) start(idxs []int) (int, int64) {
+	if s.o.Origin == "start" {
+		rem := s.o.Offset
+		for i, idx := range idxs {
+			sz := size(s.path(idx))
+			if rem <= sz || i == len(idxs)-1 {
+				return idx, min(rem, sz)
+			}
+			rem -= sz
+		}
+		return 0, 0
+	}
+	rem := s.o.Offset
+	for i := len(idxs) - 1; i >= 0; i-- {
+		sz := size(s.path(idxs[i]))
+		if rem <= sz {
+			return idxs[i], sz - rem
+		}
+		rem -= sz
+	}
+	return idxs[0], 0
+}
+
+func (s *streamer) run(ctx context.Context) error {
+	idxs, err := s.indexes()
+	if err != nil {
+		return err
+	}
+	for len(idxs) == 0 {
+		if !s.o.Follow || s.done() {
+			return nil
+		}
+		if err := s.wait(ctx); err != nil {
+			return err
+		}
+		if idxs, err = s.indexes(); err != nil {
+			return err
+		}
+	}
+	idx, off := s.start(idxs)
+	buf := make([]byte, FrameSize)
+	for {
+		var err error
+		off, err = s.drain(idx, off, buf)
+		if err != nil {
+			return err
+		}
+		next, ok, err := s.next(idx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			// Read what was written to this file before the rotation.
+			if off, err = s.drain(idx, off, buf); err != nil {
+				return err
+			}
+			idx, off = next, 0
+			continue
+		}
+		if !s.o.Follow {
+			return nil
+		}
+		if s.done() {
+			// Nothing more will be written: read the tail and end.
+			_, err := s.drain(idx, off, buf)
+			return err
+		}
+		if err := s.wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *streamer) done() bool { return s.o.Done != nil && s.o.Done() }
+
+// next returns the smallest file index above idx.
+func (s *streamer) next(idx int) (int, bool, error) {
+	idxs, err := s.indexes()
+	if err != nil {
+		return 0, false, err
+	}
+	for _, i := range idxs {
+		if i > idx {
+			return i, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// drain emits everything in file idx from off to its current end and
+// returns the new offset. A missing file (rotated away) reads as empty.
+func (s *streamer) drain(idx int, off int64, buf []byte) (int64, error) {
+	f, err := os.Open(s.path(idx))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return off, nil
+		}
+		return off, fmt.Errorf("open log file: %w", err)
+	}
+	defer f.Close()
+	if sz := size(s.path(idx)); off > sz {
+		off = sz // truncated underneath us
+	}
+	name := filepath.ToSlash(filepath.Join("alloc", "logs", filepath.Base(s.path(idx))))
+	for {
+		n, rerr := f.ReadAt(buf, off)
+		if n > 0 {
+			off += int64(n)
+			frame := &api.StreamFrame{File: name, Offset: off, Data: append([]byte(nil), buf[:n]...)}
+			if err := s.emit(frame); err != nil {
+				return off, err
+			}
+			s.lastSent = time.Now()
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return off, nil
+			}
+			return off, fmt.Errorf("read log file %s: %w", name, rerr)
+		}
+	}
+}
+
+// wait sleeps one poll interval, sending a heartbeat frame when nothing has
+// been sent for a heartbeat interval.
+func (s *streamer) wait(ctx context.Context) error {
+	t := time.NewTimer(s.o.PollInterval)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	if s.lastSent.IsZero() {
+		s.lastSent = time.Now()
+	}
+	if time.Since(s.lastSent) >= s.o.HeartbeatInterval {
+		if err := s.emit(&api.StreamFrame{}); err != nil {
+			return err
+		}
+		s.lastSent = time.Now()
+	}
+	return nil
+}

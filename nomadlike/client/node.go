@@ -1,0 +1,46 @@
+package client
+
+import (
+	"context"
+	"maps"
+	"os"
+
+	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// fingerprint probes the host and builds the node to register.
+func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
+	res, err := fingerprint.Run(ctx, fingerprint.Input{
+		Root: c.cfg.fingerprintRoot, DataDir: c.cfg.DataDir, HTTPAddr: c.cfg.HTTPAddr,
+		Version: Version, Drivers: c.cfg.Drivers,
+	})
+	if err != nil {
+		// Partial results are still useful; say what is missing.
+		c.cfg.Logger.Warn("some fingerprints failed; the node registers without them", "error", err)
+	}
+	name := c.cfg.NodeName
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	if name == "" {
+		name = c.id.NodeID
+	}
+	r := res.Resources
+	n := &structs.Node{
+		ID: c.id.NodeID, SecretID: c.id.SecretID, Name: name, Datacenter: c.cfg.Datacenter,
+		HTTPAddr: c.cfg.HTTPAddr, NodeClass: c.cfg.NodeClass, NodePool: c.cfg.NodePool,
+		Attributes: res.Attributes, Meta: maps.Clone(c.cfg.Meta), Drivers: res.Drivers,
+		NodeResources: &r,
+		ReservedResources: &structs.NodeReservedResources{
+			Cpu:    structs.NodeReservedCpuResources{CpuShares: uint64(c.cfg.ReservedCPU)},
+			Memory: structs.NodeReservedMemoryResources{MemoryMB: uint64(c.cfg.ReservedMemoryMB)},
+		},
+		SchedulingEligibility: structs.NodeSchedulingEligible,
+		Status:                structs.NodeStatusInit,
+	}
+	if n.Meta == nil {
+		n.Meta = map[string]string{}
+	}
+	return n, nil
+}

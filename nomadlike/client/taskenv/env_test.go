@@ -1,0 +1,123 @@
+package taskenv
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+func testInput() Input {
+	task := &structs.Task{
+		Name: "web", Driver: "raw_exec",
+		Env:       map[string]string{"GREETING": "hi ${NOMAD_ALLOC_INDEX} on ${node.unique.name}", "PORT": "${NOMAD_PORT_http}"},
+		Meta:      map[string]string{"owner": "ops"},
+		Resources: &structs.Resources{CPU: 100, MemoryMB: 300},
+	}
+	job := &structs.Job{ID: "example", Name: "example", Region: "eu", Namespace: "default",
+		Meta:       map[string]string{"team": "core", "owner": "nobody"},
+		TaskGroups: []*structs.TaskGroup{{Name: "cache", Tasks: []*structs.Task{task}}}}
+	alloc := &structs.Allocation{
+		ID: "0123456789abcdef", Name: "example.cache[2]", Namespace: "default", TaskGroup: "cache", Job: job,
+		AllocatedResources: &structs.AllocatedResources{
+			Tasks:  map[string]*structs.AllocatedTaskResources{"web": {Cpu: structs.AllocatedCpuResources{CpuShares: 250}, Memory: structs.AllocatedMemoryResources{MemoryMB: 128}}},
+			Shared: structs.AllocatedSharedResources{Ports: []structs.PortMapping{{Label: "http", Value: 25000, To: 8080, HostIP: "10.0.0.5"}}},
+		},
+	}
+	node := &structs.Node{ID: "node-1", Name: "n1", Datacenter: "dc1", NodeClass: "large",
+		Attributes: map[string]string{"kernel.name": "linux"}, Meta: map[string]string{"rack": "r1"}}
+	return Input{Node: node, Alloc: alloc, Task: task, AllocDir: "/data/alloc/0123", TaskDir: "/data/alloc/0123/web", Region: "global"}
+}
+
+func TestBuild(t *testing.T) {
+	env := Build(testInput()).Map()
+	want := map[string]string{
+		"NOMAD_ALLOC_ID":        "0123456789abcdef",
+		"NOMAD_SHORT_ALLOC_ID":  "01234567",
+		"NOMAD_ALLOC_NAME":      "example.cache[2]",
+		"NOMAD_ALLOC_INDEX":     "2",
+		"NOMAD_ALLOC_DIR":       "/data/alloc/0123/alloc",
+		"NOMAD_TASK_DIR":        "/data/alloc/0123/web/local",
+		"NOMAD_SECRETS_DIR":     "/data/alloc/0123/web/secrets",
+		"NOMAD_TASK_NAME":       "web",
+		"NOMAD_GROUP_NAME":      "cache",
+		"NOMAD_JOB_ID":          "example",
+		"NOMAD_JOB_NAME":        "example",
+		"NOMAD_NAMESPACE":       "default",
+		"NOMAD_REGION":          "eu",
+		"NOMAD_DC":              "dc1",
+		"NOMAD_CPU_LIMIT":       "250",
+		"NOMAD_MEMORY_LIMIT":    "128",
+		"NOMAD_PORT_http":       "8080",
+		"NOMAD_ALLOC_PORT_http": "8080",
+		"NOMAD_HOST_PORT_http":  "25000",
+		"NOMAD_IP_http":         "10.0.0.5",
+		"NOMAD_HOST_IP_http":    "10.0.0.5",
+		"NOMAD_ADDR_http":       "10.0.0.5:25000",
+		"NOMAD_HOST_ADDR_http":  "10.0.0.5:25000",
+		"NOMAD_META_team":       "core",
+		"NOMAD_META_TEAM":       "core",
+		"NOMAD_META_owner":      "ops",
+		"NOMAD_META_OWNER":      "ops",
+		"GREETING":              "hi 2 on n1",
+		"PORT":                  "8080",
+	}
+	if diff := cmp.Diff(want, env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	e := Build(testInput())
+	cases := []struct{ in, want string }{
+		{"${NOMAD_ALLOC_ID}", "0123456789abcdef"},
+		{"${env.GREETING}!", "hi 2 on n1!"},
+		{"${node.unique.id}/${node.unique.name}/${node.datacenter}/${node.class}/${node.region}", "node-1/n1/dc1/large/global"},
+		{"${attr.kernel.name}", "linux"},
+		{"${meta.rack}-${meta.owner}", "r1-ops"},
+		{"keep ${unknown.thing} and ${broken", "keep ${unknown.thing} and ${broken"},
+		{"no refs", "no refs"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := e.Replace(tc.in); got != tc.want {
+				t.Errorf("Replace(%q): got %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReplaceConfig(t *testing.T) {
+	e := Build(testInput())
+	cfg := map[string]any{
+		"command": "/bin/echo",
+		"args":    []any{"${NOMAD_TASK_NAME}", 3, "${nope}"},
+		"nested":  map[string]any{"dir": "${NOMAD_ALLOC_DIR}", "list": []string{"${NOMAD_DC}"}},
+		"blocks":  []map[string]any{{"x": "${node.class}"}},
+	}
+	got, unknown := e.ReplaceConfigUnresolved(cfg)
+	want := map[string]any{
+		"command": "/bin/echo",
+		"args":    []any{"web", 3, "${nope}"},
+		"nested":  map[string]any{"dir": "/data/alloc/0123/alloc", "list": []string{"dc1"}},
+		"blocks":  []map[string]any{{"x": "large"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"nope"}, unknown); diff != "" {
+		t.Errorf("unresolved (-want +got):\n%s", diff)
+	}
+	if cfg["args"].([]any)[0] != "${NOMAD_TASK_NAME}" {
+		t.Errorf("input config was modified: got %v", cfg["args"])
+	}
+}
+
+func BenchmarkBuildAndReplace(b *testing.B) {
+	in := testInput()
+	cfg := map[string]any{"command": "/bin/sh", "args": []any{"-c", "echo ${NOMAD_ALLOC_ID} ${attr.kernel.name} ${meta.rack}"}}
+	for b.Loop() {
+		e := Build(in)
+		_ = e.ReplaceConfig(cfg)
+	}
+}

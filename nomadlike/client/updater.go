@@ -1,0 +1,103 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// updateBatch is how long changes are coalesced before being sent.
+const updateBatch = 200 * time.Millisecond
+
+// updater batches allocation status updates to the server: the latest copy
+// per allocation, sent every ~200 ms, retried on error without losing any.
+type updater struct {
+	c       *Client
+	mu      sync.Mutex
+	pending map[string]*structs.Allocation
+	notify  chan struct{} // size 1
+}
+
+func newUpdater(c *Client) *updater {
+	return &updater{c: c, pending: map[string]*structs.Allocation{}, notify: make(chan struct{}, 1)}
+}
+
+// enqueue records the latest client view of an allocation. It never blocks.
+func (u *updater) enqueue(a *structs.Allocation) {
+	u.mu.Lock()
+	u.pending[a.ID] = a
+	u.mu.Unlock()
+	select {
+	case u.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (u *updater) run(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-u.c.registered:
+	}
+	var wait time.Duration
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-u.notify:
+		}
+		if !sleep(ctx, updateBatch) {
+			return
+		}
+		if err := u.flush(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			wait = backoff(wait)
+			u.c.cfg.Logger.Error("send allocation status failed; will retry", "retry_in", wait, "error", err)
+			if !sleep(ctx, wait) {
+				return
+			}
+			select {
+			case u.notify <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		wait = 0
+	}
+}
+
+// flush sends every pending update once. On failure the updates go back,
+// unless a newer copy of the same allocation arrived meanwhile.
+func (u *updater) flush(ctx context.Context) error {
+	u.mu.Lock()
+	batch := u.pending
+	u.pending = map[string]*structs.Allocation{}
+	u.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	allocs := make([]*structs.Allocation, 0, len(batch))
+	for _, a := range batch {
+		s := a.Copy()
+		s.Job = nil // the server has the job; send only the client's view
+		allocs = append(allocs, s)
+	}
+	s := u.c.server()
+	if _, err := s.UpdateAllocations(ctx, u.c.NodeID(), allocs); err != nil {
+		u.c.serverFailed(s)
+		u.mu.Lock()
+		for id, a := range batch {
+			if _, newer := u.pending[id]; !newer {
+				u.pending[id] = a
+			}
+		}
+		u.mu.Unlock()
+		return fmt.Errorf("update %d allocations on %s: %w", len(allocs), s.Address(), err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
+	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// allocWait is the blocking query's wait time.
+const allocWait = 5 * time.Minute
+
+// allocEntry is a running (or finished) allocation on this node.
+type allocEntry struct {
+	runner *allocrunner.Runner
+	// modifyIndex is the AllocModifyIndex last applied.
+	modifyIndex uint64
+	done        chan struct{} // closed when the runner's Run returns
+}
+
+// watchAllocs long-polls the node's allocations and reconciles the runners.
+func (c *Client) watchAllocs(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-c.registered:
+	}
+	var index uint64
+	var wait time.Duration
+	for {
+		s := c.server()
+		allocs, meta, err := s.NodeAllocations(ctx, c.NodeID(), &api.QueryOptions{WaitIndex: index, WaitTime: allocWait})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			wait = backoff(wait)
+			c.cfg.Logger.Error("watch allocations failed; new work will not start until it succeeds",
+				"server", s.Address(), "retry_in", wait, "error", err)
+			c.serverFailed(s)
+			if !sleep(ctx, wait) {
+				return
+			}
+			continue
+		}
+		wait = 0
+		if meta.LastIndex < index {
+			index = 0 // the server's index went backwards (new cluster): start over
+		} else {
+			index = meta.LastIndex
+		}
+		c.reconcile(ctx, allocs)
+	}
+}
+
+// reconcile starts, updates and removes alloc runners to match the server.
+func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
+	seen := map[string]bool{}
+	for _, a := range allocs {
+		seen[a.ID] = true
+		c.mu.Lock()
+		e, ok := c.runners[a.ID]
+		c.mu.Unlock()
+		switch {
+		case !ok:
+			if a.TerminalStatus() {
+				continue // finished before we saw it, or by a previous client process
+			}
+			c.startAlloc(ctx, a, nil)
+		case a.AllocModifyIndex != e.modifyIndex:
+			e.modifyIndex = a.AllocModifyIndex
+			c.cfg.Logger.Info("allocation updated", "alloc_id", a.ID, "desired_status", a.DesiredStatus)
+			e.runner.Update(a)
+		}
+	}
+	c.mu.Lock()
+	var gone []*allocEntry
+	for id, e := range c.runners {
+		if !seen[id] {
+			gone = append(gone, e)
+			delete(c.runners, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, e := range gone {
+		c.removeAlloc(ctx, e)
+	}
+}
+
+// startAlloc creates and runs a runner for a (with restored task records).
+func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored *clientstate.RestoredAlloc) {
+	cfg := allocrunner.Config{
+		Alloc: a, Node: c.Node, Region: c.cfg.Region,
+		AllocRoot: filepath.Join(c.cfg.DataDir, "alloc"), StateRoot: filepath.Join(c.cfg.DataDir, "client", "tasks"),
+		Drivers: c.drivers, Store: c.db, Logger: c.cfg.Logger, Now: c.cfg.Now, OnUpdate: c.updates.enqueue,
+	}
+	if restored != nil {
+		cfg.Handles, cfg.States = restored.Handles, restored.States
+	} else if err := c.db.PutAlloc(a); err != nil {
+		c.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
+	}
+	r, err := allocrunner.New(cfg)
+	if err != nil {
+		c.cfg.Logger.Error("cannot run allocation", "alloc_id", a.ID, "error", err)
+		f := a.Copy()
+		f.ClientStatus, f.ClientDescription = structs.AllocClientStatusFailed, err.Error()
+		c.updates.enqueue(f)
+		return
+	}
+	e := &allocEntry{runner: r, modifyIndex: a.AllocModifyIndex, done: make(chan struct{})}
+	c.mu.Lock()
+	c.runners[a.ID] = e
+	c.mu.Unlock()
+	if restored == nil {
+		c.cfg.Logger.Info("starting allocation", "alloc_id", a.ID, "name", a.Name)
+		c.updates.enqueue(r.Alloc())
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(e.done)
+		r.Run(ctx)
+	}()
+}
+
+// removeAlloc handles an allocation the server no longer lists (garbage
+// collected): its tasks are killed, and its state and directory removed.
+func (c *Client) removeAlloc(ctx context.Context, e *allocEntry) {
+	id := e.runner.ID()
+	c.cfg.Logger.Info("allocation removed by the server; stopping and cleaning up", "alloc_id", id)
+	e.runner.Kill(nil)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return
+		}
+		if err := c.db.DeleteAlloc(id); err != nil {
+			c.cfg.Logger.Error("remove allocation state", "alloc_id", id, "error", err)
+		}
+		if err := e.runner.Dir().Destroy(); err != nil {
+			c.cfg.Logger.Error("remove allocation directory", "alloc_id", id, "error", err)
+		}
+	}()
+}

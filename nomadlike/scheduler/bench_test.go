@@ -1,0 +1,66 @@
+package scheduler_test
+
+import (
+	"fmt"
+	"math/rand"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/scheduler"
+	"github.com/nomadlike/nomadlike/nomadlike/scheduler/schedtest"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// BenchmarkSchedulerPlace times one evaluation that places a whole service
+// job (100 MHz / 128 MB per allocation) on empty 4,000 MHz / 8 GB nodes. The
+// harness accepts each plan without applying it, so every iteration plans
+// the same placements.
+func BenchmarkSchedulerPlace(b *testing.B) {
+	for _, bc := range []struct{ allocs, nodes int }{
+		{1000, 1000},
+		{1000, 100},
+		{1000, 10000},
+		{10000, 5000},
+	} {
+		b.Run(fmt.Sprintf("allocs=%d/nodes=%d", bc.allocs, bc.nodes), func(b *testing.B) {
+			h := schedtest.NewHarness()
+			h.NoApply = true
+			h.Nodes(bc.nodes, nil)
+			job := schedtest.Job()
+			job.TaskGroups[0].Count = bc.allocs
+			job.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 128}
+			h.State.UpsertJob(job)
+			eval := schedtest.Eval(job)
+			rng := rand.New(rand.NewSource(1))
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			b.ResetTimer()
+			for b.Loop() {
+				s, err := scheduler.NewScheduler(job.Type, nil, h.State, h, rng, func() time.Time { return h.Now })
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Process(eval); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			// The machine is shared: CPU time used by this process tells more than wall time.
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			if got := len(planned(h.LastPlan())); got != bc.allocs {
+				b.Fatalf("got %d placements, want %d", got, bc.allocs)
+			}
+			h.Plans, h.Updated = nil, nil
+		})
+	}
+}
+
+// processCPU returns the user+system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

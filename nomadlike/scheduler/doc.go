@@ -1,0 +1,65 @@
+// Package scheduler decides where a job's allocations run. It is a pure
+// function of a read-only State snapshot and an Evaluation: it does no I/O,
+// knows no Raft, and commits its decisions only through a Planner.
+//
+// One evaluation of a service or batch job goes through these steps:
+//
+//	State ──► reconcile ──► stops, in-place updates, follow-ups, placements
+//	            │                                   │
+//	            │        ready nodes (status, dc, pool), shuffled with rng
+//	            │                                   │
+//	            │      feasibility (drivers, constraints; cached per node+group)
+//	            │                                   │
+//	            │  fit (cpu, memory, disk, ports) + score (bin-pack, anti-affinity,
+//	            │  reschedule penalty), over a bounded number of candidates
+//	            ▼                                   ▼
+//	          Plan ──► Planner.SubmitPlan ──► Planner.UpdateEval (+ CreateEval)
+//
+// Reconciliation (reconcile.go) compares the job's groups and counts with its
+// allocations: it places missing indexes (names "<job>.<group>[<i>]", lowest
+// free index first), stops the highest indexes above the count and every
+// allocation of a removed group or a stopped or purged job, replaces
+// allocations on down or missing nodes (stopped with client status "lost")
+// and on draining nodes, and updates allocations of an older job version in
+// place unless a task changed in a way the running task would see
+// (destructiveChange), in which case the old one is stopped only once its
+// replacement is placed. Failed allocations are replaced under the group's
+// ReschedulePolicy; a replacement due later gets a pending follow-up
+// evaluation (WaitUntil, TriggeredBy "alloc-failure") whose ID is recorded on
+// the failed allocation. Completed batch allocations are never replaced.
+//
+// Placement (plan.go, rank.go) builds per-node usage lazily, once per
+// evaluation, from the node's allocations minus those the plan stops plus
+// those it places; it never rescans state per placement. Like Nomad it scores
+// max(2, ceil(log2(n))) feasible nodes per service placement (2 for batch)
+// from a shuffled order that continues across placements, so the job
+// anti-affinity penalty spreads a group while bin-packing favours fuller
+// nodes. Every placement carries an AllocMetric worded as Nomad's (nodes
+// evaluated, filtered by which constraint, exhausted on which dimension).
+// After the first failed placement of a group, further placements of that
+// group are not attempted: they count as CoalescedFailures and as queued.
+//
+// Outcome: a plan is submitted once per evaluation; when the applier refuses
+// part of it (RefreshIndex set) the scheduler re-plans against the fresh
+// state it is handed, up to 5 attempts, after which the evaluation is marked
+// failed ("maximum attempts reached (5)") and a blocked evaluation with
+// TriggeredBy "max-plan-attempts" is created. Otherwise the evaluation is
+// marked complete, even when placements failed; its FailedTGAllocs hold the
+// metric of each group's first failed placement and QueuedAllocations what
+// could not be placed, and a blocked evaluation (TriggeredBy "queued-allocs")
+// is created and named in BlockedEval.
+//
+// Blocked evaluations: when the evaluation being processed is itself a
+// blocked evaluation being retried (Status "blocked") and placements still
+// fail, no new blocked evaluation is created. UpdateEval is called with the
+// status left "blocked" and the fresh FailedTGAllocs and QueuedAllocations;
+// the server must re-block it. When it places everything it is marked complete.
+//
+// Determinism: every random choice (node order, dynamic ports) comes from the
+// rng given to NewScheduler and every timestamp from its now function, so a
+// run can be replayed. Allocation and evaluation IDs come from
+// structs.GenerateUUID and are the only non-replayable values.
+//
+// Concurrency: a Scheduler serves one goroutine; Process calls the Planner
+// from that goroutine only. Objects read from State are never modified.
+package scheduler

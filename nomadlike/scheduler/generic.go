@@ -1,0 +1,200 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Evaluation status descriptions.
+const (
+	descMaxAttempts   = "maximum attempts reached (5)"
+	descBlocked       = "created to place remaining allocations"
+	descMaxPlansRetry = "created due to maximum plan attempts reached (5)"
+	descFollowup      = "created for delayed rescheduling"
+)
+
+// followupBatchWindow groups failed allocations whose reschedules fall within
+// this window of each other into one follow-up evaluation, as Nomad does.
+const followupBatchWindow = 5 * time.Second
+
+// genericScheduler is the service and batch scheduler.
+type genericScheduler struct {
+	batch   bool
+	logger  *slog.Logger
+	state   State
+	planner Planner
+	rng     *rand.Rand
+	now     func() time.Time
+
+	// Per Process call.
+	eval      *structs.Evaluation
+	followups map[string]string // failed alloc ID -> follow-up eval ID created by this Process
+}
+
+// outcome is what one planning attempt produced.
+type outcome struct {
+	job      *structs.Job
+	failed   map[string]*structs.AllocMetric
+	queued   map[string]int
+	refused  bool // part of the plan was refused: retry against fresh state
+	attempts int
+}
+
+// Process implements Scheduler.
+func (s *genericScheduler) Process(eval *structs.Evaluation) error {
+	s.eval = eval
+	s.followups = map[string]string{}
+	log := s.logger.With("eval_id", eval.ID, "job_id", eval.JobID, "namespace", eval.Namespace)
+	var out *outcome
+	for attempt := 1; ; attempt++ {
+		if attempt > maxPlanAttempts {
+			log.Warn("plan refused too often, giving up on evaluation", "attempts", maxPlanAttempts)
+			return s.failMaxAttempts(out)
+		}
+		var err error
+		if out, err = s.attempt(log); err != nil {
+			return fmt.Errorf("evaluation %s of job %q: %w", eval.ID, eval.JobID, err)
+		}
+		if !out.refused {
+			break
+		}
+		log.Debug("plan partially committed, retrying against fresh state", "attempt", attempt)
+	}
+	return s.finish(out)
+}
+
+// attempt plans once against s.state and submits the plan.
+func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
+	eval := s.eval
+	job, err := s.state.JobByID(nil, eval.Namespace, eval.JobID)
+	if err != nil {
+		return nil, fmt.Errorf("read job: %w", err)
+	}
+	allocs, err := s.state.AllocsByJob(nil, eval.Namespace, eval.JobID, true)
+	if err != nil {
+		return nil, fmt.Errorf("read allocations: %w", err)
+	}
+	nodes, err := s.state.Nodes(nil)
+	if err != nil {
+		return nil, fmt.Errorf("read nodes: %w", err)
+	}
+	index, err := s.state.LatestIndex()
+	if err != nil {
+		return nil, fmt.Errorf("read state index: %w", err)
+	}
+	b := newPlanBuilder(s, job, nodes, index)
+	if err := b.build(allocs); err != nil {
+		return nil, err
+	}
+	out := &outcome{job: job, failed: b.failed, queued: b.queued}
+	if b.plan.IsNoOp() {
+		return out, nil
+	}
+	result, fresh, err := s.planner.SubmitPlan(b.plan)
+	if err != nil {
+		return nil, fmt.Errorf("submit plan: %w", err)
+	}
+	if result == nil {
+		return nil, errors.New("submit plan: planner returned no result")
+	}
+	if result.RefreshIndex != 0 {
+		if fresh == nil {
+			return nil, fmt.Errorf("submit plan: part of the plan was refused (refresh index %d) but the planner returned no fresh state", result.RefreshIndex)
+		}
+		_, expected, actual := result.FullCommit(b.plan)
+		log.Info("plan partially committed", "expected", expected, "committed", actual, "refresh_index", result.RefreshIndex)
+		s.state = fresh
+		out.refused = true
+	}
+	return out, nil
+}
+
+// finish records the evaluation's outcome, creating a blocked evaluation for
+// placements that failed.
+func (s *genericScheduler) finish(out *outcome) error {
+	e := s.eval.Copy()
+	e.QueuedAllocations = out.queued
+	e.FailedTGAllocs = nil
+	if len(out.failed) > 0 {
+		e.FailedTGAllocs = out.failed
+	}
+	now := s.now()
+	e.ModifyTime = now.UnixNano()
+	switch {
+	case s.eval.Status == structs.EvalStatusBlocked && len(out.failed) > 0:
+		// A blocked evaluation being retried that still cannot place: report
+		// the metrics with the status left blocked; the server re-blocks it.
+	case len(out.failed) > 0:
+		blocked := s.newEval(out.job, structs.EvalStatusBlocked, structs.EvalTriggerQueuedAllocs, descBlocked)
+		if err := s.planner.CreateEval(blocked); err != nil {
+			return fmt.Errorf("evaluation %s: create blocked evaluation: %w", s.eval.ID, err)
+		}
+		e.BlockedEval = blocked.ID
+		e.Status = structs.EvalStatusComplete
+		e.StatusDescription = ""
+	default:
+		e.Status = structs.EvalStatusComplete
+		e.StatusDescription = ""
+	}
+	if err := s.planner.UpdateEval(e); err != nil {
+		return fmt.Errorf("evaluation %s: record status %q: %w", s.eval.ID, e.Status, err)
+	}
+	return nil
+}
+
+// failMaxAttempts fails the evaluation after too many refused plans and
+// leaves a blocked evaluation to try again once the cluster changes.
+func (s *genericScheduler) failMaxAttempts(out *outcome) error {
+	e := s.eval.Copy()
+	e.Status = structs.EvalStatusFailed
+	e.StatusDescription = descMaxAttempts
+	e.ModifyTime = s.now().UnixNano()
+	if out != nil {
+		e.QueuedAllocations = out.queued
+		if len(out.failed) > 0 {
+			e.FailedTGAllocs = out.failed
+		}
+	}
+	if s.eval.Status != structs.EvalStatusBlocked {
+		var job *structs.Job
+		if out != nil {
+			job = out.job
+		}
+		blocked := s.newEval(job, structs.EvalStatusBlocked, structs.EvalTriggerMaxPlans, descMaxPlansRetry)
+		if err := s.planner.CreateEval(blocked); err != nil {
+			return fmt.Errorf("evaluation %s: create blocked evaluation after %d refused plans: %w", s.eval.ID, maxPlanAttempts, err)
+		}
+		e.BlockedEval = blocked.ID
+	}
+	if err := s.planner.UpdateEval(e); err != nil {
+		return fmt.Errorf("evaluation %s: record status %q: %w", s.eval.ID, e.Status, err)
+	}
+	return nil
+}
+
+// newEval returns an evaluation of the same job, following this one.
+func (s *genericScheduler) newEval(job *structs.Job, status, trigger, desc string) *structs.Evaluation {
+	now := s.now().UnixNano()
+	e := &structs.Evaluation{
+		ID:                structs.GenerateUUID(),
+		Namespace:         s.eval.Namespace,
+		Priority:          s.eval.Priority,
+		Type:              s.eval.Type,
+		TriggeredBy:       trigger,
+		JobID:             s.eval.JobID,
+		Status:            status,
+		StatusDescription: desc,
+		PreviousEval:      s.eval.ID,
+		CreateTime:        now,
+		ModifyTime:        now,
+	}
+	if job != nil {
+		e.JobModifyIndex = job.JobModifyIndex
+	}
+	return e
+}

@@ -1,0 +1,145 @@
+package scheduler
+
+import (
+	"fmt"
+	"math/rand"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// randomPortTries is how many random dynamic ports are tried before a linear scan.
+const randomPortTries = 20
+
+// networkAsk is the ports a group asks for: its network block and its tasks'
+// (deprecated) resources networks.
+type networkAsk struct {
+	group *structs.NetworkResource
+	tasks map[string]*structs.NetworkResource // task name -> network
+	order []string                            // task names in group order, for determinism
+}
+
+// newNetworkAsk collects tg's port asks; it returns nil when tg asks for none.
+func newNetworkAsk(tg *structs.TaskGroup) *networkAsk {
+	var ask networkAsk
+	if len(tg.Networks) > 0 && tg.Networks[0] != nil {
+		ask.group = tg.Networks[0]
+	}
+	for _, t := range tg.Tasks {
+		if t.Resources == nil || len(t.Resources.Networks) == 0 || t.Resources.Networks[0] == nil {
+			continue
+		}
+		if ask.tasks == nil {
+			ask.tasks = map[string]*structs.NetworkResource{}
+		}
+		ask.tasks[t.Name] = t.Resources.Networks[0]
+		ask.order = append(ask.order, t.Name)
+	}
+	if ask.group == nil && ask.tasks == nil {
+		return nil
+	}
+	return &ask
+}
+
+// portOffer is the ports chosen for one allocation on one node.
+type portOffer struct {
+	shared   []*structs.NetworkResource
+	mappings []structs.PortMapping
+	tasks    map[string][]*structs.NetworkResource
+}
+
+// assignPorts picks host ports for ask on node. When it cannot, it returns
+// the exhausted dimension as Nomad's metrics name it.
+func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, rng *rand.Rand) (*portOffer, string) {
+	ip := nodeIP(node)
+	lo, hi := structs.MinDynamicPort, structs.MaxDynamicPort
+	if r := node.NodeResources; r != nil && r.MinDynamicPort > 0 && r.MaxDynamicPort >= r.MinDynamicPort {
+		lo, hi = r.MinDynamicPort, r.MaxDynamicPort
+	}
+	taken := map[int]bool{}
+	free := func(p int) bool { return !nu.portUsed(p) && !taken[p] }
+	offer := &portOffer{}
+	allocNet := func(n *structs.NetworkResource) (*structs.NetworkResource, string) {
+		out := &structs.NetworkResource{Mode: n.Mode, Device: n.Device, IP: ip, Hostname: n.Hostname, MBits: n.MBits}
+		if out.Mode == "" {
+			out.Mode = "host"
+		}
+		for _, p := range n.ReservedPorts {
+			if !p.IgnoreCollision && !free(p.Value) {
+				return nil, fmt.Sprintf("network: reserved port collision %s=%d", p.Label, p.Value)
+			}
+			taken[p.Value] = true
+			out.ReservedPorts = append(out.ReservedPorts, p)
+			offer.mappings = append(offer.mappings, portMapping(p, ip))
+		}
+		for _, p := range n.DynamicPorts {
+			v, ok := pickDynamicPort(lo, hi, free, rng)
+			if !ok {
+				return nil, "network: dynamic port selection failed"
+			}
+			taken[v] = true
+			p.Value = v
+			out.DynamicPorts = append(out.DynamicPorts, p)
+			offer.mappings = append(offer.mappings, portMapping(p, ip))
+		}
+		return out, ""
+	}
+	if ask.group != nil {
+		n, dim := allocNet(ask.group)
+		if dim != "" {
+			return nil, dim
+		}
+		offer.shared = []*structs.NetworkResource{n}
+	}
+	for _, name := range ask.order {
+		n, dim := allocNet(ask.tasks[name])
+		if dim != "" {
+			return nil, dim
+		}
+		if offer.tasks == nil {
+			offer.tasks = map[string][]*structs.NetworkResource{}
+		}
+		offer.tasks[name] = []*structs.NetworkResource{n}
+	}
+	return offer, ""
+}
+
+// pickDynamicPort picks a free port in [lo, hi]: randomly first, then by a
+// scan from a random start so a nearly full range still yields its last ports.
+func pickDynamicPort(lo, hi int, free func(int) bool, rng *rand.Rand) (int, bool) {
+	span := hi - lo + 1
+	for range randomPortTries {
+		if p := lo + rng.Intn(span); free(p) {
+			return p, true
+		}
+	}
+	start := rng.Intn(span)
+	for i := range span {
+		if p := lo + (start+i)%span; free(p) {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+func portMapping(p structs.Port, ip string) structs.PortMapping {
+	to := p.To
+	if to == -1 {
+		to = p.Value
+	}
+	return structs.PortMapping{Label: p.Label, Value: p.Value, To: to, HostIP: ip}
+}
+
+// nodeIP is the address ports are opened on.
+func nodeIP(node *structs.Node) string {
+	if ip := node.Attributes["unique.network.ip-address"]; ip != "" {
+		return ip
+	}
+	if r := node.NodeResources; r != nil {
+		for _, n := range r.Networks {
+			if n != nil && n.IP != "" {
+				return n.IP
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,108 @@
+package scheduler_test
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/nomadlike/nomadlike/nomadlike/scheduler/schedtest"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// TestNoOvercommit runs random sequences of job registrations, scalings,
+// updates, stops, failures and node losses, and checks after every
+// evaluation that no node holds more than it has and no name runs twice.
+func TestNoOvercommit(t *testing.T) {
+	for seed := int64(1); seed <= 20; seed++ {
+		t.Run("seed="+itoaSeed(seed), func(t *testing.T) {
+			r := rand.New(rand.NewSource(seed))
+			h := schedtest.NewHarness()
+			h.Rng = rand.New(rand.NewSource(seed))
+			nodes := h.Nodes(2+r.Intn(6), func(_ int, n *structs.Node) {
+				n.NodeResources.Cpu.CpuShares = int64(1000 + r.Intn(3000))
+				n.NodeResources.Memory.MemoryMB = int64(1024 + r.Intn(4096))
+				n.NodeResources.MinDynamicPort, n.NodeResources.MaxDynamicPort = 20000, 20005
+			})
+			var jobs []*structs.Job
+			for step := range 40 {
+				var job *structs.Job
+				switch op := r.Intn(6); {
+				case op == 0 || len(jobs) == 0: // new job
+					job = schedtest.Job()
+					if r.Intn(3) == 0 {
+						job = schedtest.BatchJob()
+					}
+					tg := job.TaskGroups[0]
+					tg.Count = 1 + r.Intn(8)
+					tg.Tasks[0].Resources = &structs.Resources{CPU: 100 + r.Intn(900), MemoryMB: 64 + r.Intn(1024)}
+					if r.Intn(2) == 0 {
+						tg.Networks = []*structs.NetworkResource{{DynamicPorts: []structs.Port{{Label: "http"}}}}
+					}
+					jobs = append(jobs, job)
+				case op == 1: // scale
+					job = jobs[r.Intn(len(jobs))].Copy()
+					job.TaskGroups[0].Count = r.Intn(10)
+				case op == 2: // destructive update
+					job = jobs[r.Intn(len(jobs))].Copy()
+					job.TaskGroups[0].Tasks[0].Resources.CPU = 100 + r.Intn(900)
+				case op == 3: // stop
+					job = jobs[r.Intn(len(jobs))].Copy()
+					job.Stop = true
+				case op == 4: // fail an allocation
+					job = jobs[r.Intn(len(jobs))]
+					if l := live(h, job.ID); len(l) > 0 {
+						setClientStatus(h, l[r.Intn(len(l))], structs.AllocClientStatusFailed)
+					}
+				case op == 5: // lose or return a node
+					n := nodes[r.Intn(len(nodes))].Copy()
+					if n.Status == structs.NodeStatusReady {
+						n.Status = structs.NodeStatusDown
+					} else {
+						n.Status = structs.NodeStatusReady
+					}
+					h.State.UpsertNode(n)
+					job = jobs[r.Intn(len(jobs))]
+				}
+				if op := job; op != nil {
+					if cur, _ := h.State.JobByID(nil, job.Namespace, job.ID); cur != job {
+						h.State.UpsertJob(job)
+					}
+					for i, j := range jobs {
+						if j.ID == job.ID {
+							jobs[i] = job
+						}
+					}
+				}
+				process(t, h, job, structs.EvalTriggerJobRegister)
+				checkNoOvercommit(t, h, step)
+			}
+		})
+	}
+}
+
+func checkNoOvercommit(t *testing.T, h *schedtest.Harness, step int) {
+	t.Helper()
+	nodes, _ := h.State.Nodes(nil)
+	for _, n := range nodes {
+		allocs, _ := h.State.AllocsByNode(nil, n.ID)
+		if ok, dim, used := structs.AllocsFit(n, allocs); !ok {
+			t.Fatalf("step %d: node %s over-committed on %s: uses %+v of %+v", step, n.Name, dim, used, n.Comparable())
+		}
+	}
+	names := map[string]string{}
+	for _, a := range h.State.Allocs() {
+		if a.TerminalStatus() {
+			continue
+		}
+		if other, dup := names[a.Name]; dup {
+			t.Fatalf("step %d: %s runs twice (allocs %s and %s)", step, a.Name, other, a.ID)
+		}
+		names[a.Name] = a.ID
+	}
+}
+
+func itoaSeed(i int64) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return string(rune('0'+i/10)) + string(rune('0'+i%10))
+}

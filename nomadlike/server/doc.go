@@ -1,0 +1,29 @@
+// Package server is the cluster core of a nomadlike server agent: Raft
+// consensus and the FSM that applies its log to the state store, the write
+// endpoints the HTTP API calls, and the duties only the leader performs.
+//
+// Data flow of a write:
+//
+//	endpoint (validate, pick IDs and timestamps)
+//	   -> raftApply: []byte{MessageType} + msgpack(body)
+//	   -> FSM.Apply on every server (deterministic: no clock, no randomness)
+//	   -> state.Store
+//	   -> on the leader: eval broker / blocked evals notified
+//
+// Leader duties (started on gaining leadership, stopped on losing it):
+//
+//	evalBroker   priority queue of pending evaluations, one outstanding per job,
+//	             Ack/Nack with redelivery and a delivery limit, a delay heap for WaitUntil
+//	blockedEvals one blocked evaluation per job, released when capacity changes
+//	workers      NumSchedulers goroutines: Dequeue -> wait for the eval's index ->
+//	             snapshot -> scheduler.Process, with the worker as the Planner
+//	planApplier  one plan at a time against the newest state; refuses each node
+//	             whose part no longer fits, commits the rest in one Raft entry
+//	heartbeats   a TTL timer per node; expiry marks the node down and creates
+//	             node-update evaluations so its allocations are replaced
+//
+// Concurrency: the FSM runs on Raft's apply goroutine only. Every leader
+// goroutine is owned by the leadership context created in leader.go and is
+// waited for when leadership ends. Public methods of Server are safe for
+// concurrent use. Errors meant for users are *structs.CodedError.
+package server

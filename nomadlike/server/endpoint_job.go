@@ -1,0 +1,191 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// availableDrivers are the task drivers nomadlike ships.
+var availableDrivers = map[string]bool{"raw_exec": true, "container": true, "qemu": true}
+
+// driverAdvice explains what to use instead of a Nomad driver nomadlike lacks.
+var driverAdvice = map[string]string{
+	"docker":                  `use driver = "container", which accepts the docker driver's config keys`,
+	"podman":                  `use driver = "container", which accepts the docker driver's config keys`,
+	"exec":                    `use driver = "raw_exec" (no isolation) or driver = "container" (isolated)`,
+	"exec2":                   `use driver = "raw_exec" (no isolation) or driver = "container" (isolated)`,
+	"java":                    `run the JVM with driver = "raw_exec" or in an image with driver = "container"`,
+	"rkt":                     `use driver = "container"`,
+	"nspawn":                  `use driver = "container"`,
+	"lxc":                     `use driver = "container"`,
+	"firecracker-task-driver": `use driver = "qemu"`,
+}
+
+// RegisterJob validates and registers a job version and creates its
+// evaluation, in one Raft entry.
+func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error) {
+	if req == nil || req.Job == nil {
+		return nil, structs.NewBadRequest("job register request has no Job: send {\"Job\": {...}}")
+	}
+	job := req.Job.Copy()
+	job.Canonicalize()
+	if err := validateJob(job); err != nil {
+		return nil, err
+	}
+	existing, err := s.state.JobByID(nil, job.Namespace, job.ID)
+	if err != nil {
+		return nil, fmt.Errorf("register job %q: look up current version: %w", job.ID, err)
+	}
+	if req.EnforceIndex {
+		if err := checkEnforceIndex(job.ID, existing, req.JobModifyIndex); err != nil {
+			return nil, err
+		}
+	}
+	now := time.Now()
+	job.SubmitTime = now.UnixNano()
+	// Server-owned fields come from the state, never from the request.
+	job.Status, job.StatusDescription, job.Stable = "", "", false
+	priority := job.Priority
+	if req.EvalPriority != 0 {
+		if req.EvalPriority < 1 || req.EvalPriority > 100 {
+			return nil, structs.NewBadRequest("EvalPriority must be between 1 and 100, got %d", req.EvalPriority)
+		}
+		priority = req.EvalPriority
+	}
+	eval := &structs.Evaluation{
+		ID: structs.GenerateUUID(), Namespace: job.Namespace, Priority: priority, Type: job.Type,
+		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, Status: structs.EvalStatusPending,
+		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
+	}
+	entry := *req
+	entry.Job, entry.Eval, entry.SubmitTime = job, eval, job.SubmitTime
+	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, &entry)
+	if err != nil {
+		return nil, fmt.Errorf("register job %q: %w", job.ID, err)
+	}
+	resp := &structs.JobRegisterResponse{EvalID: eval.ID, EvalCreateIndex: index, JobModifyIndex: index, Index: index}
+	if stored, err := s.state.JobByID(nil, job.Namespace, job.ID); err == nil && stored != nil {
+		resp.JobModifyIndex = stored.JobModifyIndex
+	}
+	return resp, nil
+}
+
+// checkEnforceIndex implements the check-and-set of `job run -check-index`.
+func checkEnforceIndex(jobID string, existing *structs.Job, want uint64) error {
+	switch {
+	case want == 0 && existing != nil:
+		return structs.NewConflict("job %q already exists (JobModifyIndex %d) but the request asked to create it (check index 0); run `job plan` again and pass the index it prints", jobID, existing.JobModifyIndex)
+	case want != 0 && existing == nil:
+		return structs.NewConflict("job %q does not exist but the request expected JobModifyIndex %d; register it with check index 0", jobID, want)
+	case want != 0 && existing.JobModifyIndex != want:
+		return structs.NewConflict("job %q was modified since it was read: its JobModifyIndex is %d, the request expected %d; run `job plan` again and pass the new index", jobID, existing.JobModifyIndex, want)
+	}
+	return nil
+}
+
+// validateJob returns a 400 listing every problem of the job: the data
+// model's checks, drivers nomadlike does not ship, and absurd resource asks.
+func validateJob(job *structs.Job) error {
+	var problems []structs.FieldError
+	if err := job.Validate(); err != nil {
+		var ve *structs.ValidationError
+		if !errors.As(err, &ve) {
+			return &structs.CodedError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("job %q is invalid", job.ID), Err: err}
+		}
+		problems = append(problems, ve.Problems...)
+	}
+	problems = append(problems, checkDriversAndBounds(job)...)
+	if len(problems) == 0 {
+		return nil
+	}
+	return &structs.CodedError{
+		Code: http.StatusBadRequest,
+		Msg:  fmt.Sprintf("job %q is invalid; fix the job spec and submit it again", job.ID),
+		Err:  &structs.ValidationError{Problems: problems},
+	}
+}
+
+func checkDriversAndBounds(job *structs.Job) []structs.FieldError {
+	var out []structs.FieldError
+	add := func(field, format string, args ...any) {
+		out = append(out, structs.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, tg := range job.TaskGroups {
+		gf := fmt.Sprintf("TaskGroups[%q]", tg.Name)
+		if tg.Count > maxCount {
+			add(gf+".Count", "%d is more than the %d allocations a group may ask for", tg.Count, maxCount)
+		}
+		if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB > maxDiskMB {
+			add(gf+".EphemeralDisk.SizeMB", "%d MB is more than any node could have (limit %d MB, 1 PB)", tg.EphemeralDisk.SizeMB, maxDiskMB)
+		}
+		for _, t := range tg.Tasks {
+			tf := fmt.Sprintf("%s.Tasks[%q]", gf, t.Name)
+			if t.Driver != "" && !availableDrivers[t.Driver] {
+				if advice := driverAdvice[t.Driver]; advice != "" {
+					add(tf+".Driver", "driver %q is not available in nomadlike: %s", t.Driver, advice)
+				} else {
+					add(tf+".Driver", "driver %q is not available in nomadlike: use one of %s", t.Driver, driverList())
+				}
+			}
+			if r := t.Resources; r != nil {
+				if r.MemoryMB > maxMemoryMB || r.MemoryMaxMB > maxMemoryMB {
+					add(tf+".Resources.MemoryMB", "%d MB is more than any node could have (limit %d MB, 1 PB)", max(r.MemoryMB, r.MemoryMaxMB), maxMemoryMB)
+				}
+				if r.CPU > maxCPU {
+					add(tf+".Resources.CPU", "%d MHz is more than any node could have (limit %d MHz)", r.CPU, maxCPU)
+				}
+				if r.DiskMB > maxDiskMB {
+					add(tf+".Resources.DiskMB", "%d MB is more than any node could have (limit %d MB, 1 PB)", r.DiskMB, maxDiskMB)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func driverList() string {
+	names := make([]string, 0, len(availableDrivers))
+	for d := range availableDrivers {
+		names = append(names, fmt.Sprintf("%q", d))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// DeregisterJob stops a job (a new version with Stop set) or purges it, and
+// creates the evaluation that stops its allocations.
+func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, purge bool) (*structs.JobDeregisterResponse, error) {
+	if namespace == "" {
+		namespace = structs.DefaultNamespace
+	}
+	job, err := s.state.JobByID(nil, namespace, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
+	}
+	if job == nil {
+		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", jobID, namespace)
+	}
+	now := time.Now()
+	eval := &structs.Evaluation{
+		ID: structs.GenerateUUID(), Namespace: namespace, Priority: job.Priority, Type: job.Type,
+		TriggeredBy: structs.EvalTriggerJobDeregister, JobID: jobID, Status: structs.EvalStatusPending,
+		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
+	}
+	req := &structs.JobDeregisterRequest{JobID: jobID, Namespace: namespace, Purge: purge, Eval: eval, SubmitTime: now.UnixNano()}
+	index, err := s.raftApply(ctx, structs.JobDeregisterRequestType, req)
+	if err != nil {
+		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
+	}
+	resp := &structs.JobDeregisterResponse{EvalID: eval.ID, EvalCreateIndex: index, JobModifyIndex: index, Index: index}
+	if stored, err := s.state.JobByID(nil, namespace, jobID); err == nil && stored != nil {
+		resp.JobModifyIndex = stored.JobModifyIndex
+	}
+	return resp, nil
+}

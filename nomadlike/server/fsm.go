@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// fsm applies Raft log entries to the state store. Raft calls Apply,
+// Snapshot and Restore from its own goroutines, one at a time. Applying is
+// deterministic: every ID and timestamp comes from the entry. After a write
+// the leader's components are told (they ignore it when disabled, which they
+// are on followers).
+type fsm struct {
+	logger  *slog.Logger
+	state   *state.Store
+	broker  *evalBroker
+	blocked *blockedEvals
+
+	// applied is the index of the last applied entry; waiters wake on change.
+	mu      sync.Mutex
+	applied uint64
+	waitCh  chan struct{}
+}
+
+var _ raft.FSM = (*fsm)(nil)
+
+func newFSM(logger *slog.Logger, st *state.Store, broker *evalBroker, blocked *blockedEvals) *fsm {
+	return &fsm{logger: logger, state: st, broker: broker, blocked: blocked, waitCh: make(chan struct{})}
+}
+
+// Apply implements raft.FSM. It returns nil or an error describing why the
+// entry could not be applied.
+func (f *fsm) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	defer f.setApplied(l.Index)
+	if len(l.Data) == 0 {
+		return fmt.Errorf("raft entry %d is empty", l.Index)
+	}
+	msgType := structs.MessageType(l.Data[0])
+	buf := l.Data[1:]
+	var err error
+	switch msgType {
+	case structs.JobRegisterRequestType:
+		err = f.applyJobRegister(buf, l.Index)
+	case structs.JobDeregisterRequestType:
+		err = f.applyJobDeregister(buf, l.Index)
+	case structs.EvalUpdateRequestType:
+		err = f.applyEvalUpdate(buf, l.Index)
+	case structs.EvalDeleteRequestType:
+		err = f.applyEvalDelete(buf, l.Index)
+	case structs.ApplyPlanResultsRequestType:
+		err = f.applyPlanResults(buf, l.Index)
+	case structs.AllocClientUpdateRequestType:
+		err = f.applyAllocClientUpdate(buf, l.Index)
+	case structs.AllocDesiredUpdateRequestType:
+		err = f.applyAllocDesiredUpdate(buf, l.Index)
+	case structs.NodeRegisterRequestType:
+		err = f.applyNodeRegister(buf, l.Index)
+	case structs.NodeUpdateStatusRequestType:
+		err = f.applyNodeUpdateStatus(buf, l.Index)
+	case structs.NodeDeregisterRequestType:
+		err = f.applyNodeDeregister(buf, l.Index)
+	default:
+		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
+			f.logger.Warn("skipping raft entry of unknown type marked ignorable",
+				"type", msgType&^structs.IgnoreUnknownTypeFlag, "index", l.Index)
+			return nil
+		}
+		// Continuing would make this server's state diverge from the
+		// others: stop loudly instead.
+		panic(fmt.Sprintf("raft entry %d has unknown message type %d: this server is older than the one that wrote the entry; upgrade it", l.Index, msgType))
+	}
+	if err != nil {
+		f.logger.Error("applying raft entry failed", "index", l.Index, "type", msgType, "error", err)
+		return fmt.Errorf("apply raft entry %d (type %d): %w", l.Index, msgType, err)
+	}
+	return nil
+}
+
+func (f *fsm) setApplied(index uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if index <= f.applied {
+		return
+	}
+	f.applied = index
+	close(f.waitCh)
+	f.waitCh = make(chan struct{})
+}
+
+// appliedIndex returns the index of the last applied entry.
+func (f *fsm) appliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
+
+// waitForIndex blocks until an entry at index or later is applied, or ctx ends.
+func (f *fsm) waitForIndex(ctx context.Context, index uint64) error {
+	for {
+		f.mu.Lock()
+		applied, ch := f.applied, f.waitCh
+		f.mu.Unlock()
+		if applied >= index {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for state index %d (at %d): %w", index, applied, ctx.Err())
+		}
+	}
+}
+
+// Snapshot implements raft.FSM: it captures a point-in-time view that
+// Persist streams later, concurrently with Apply.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	snap, err := f.state.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot state: %w", err)
+	}
+	return &fsmSnapshot{snap: snap}, nil
+}
+
+// Restore implements raft.FSM: it replaces the state with a snapshot's.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	idx, err := restoreState(f.state, rc)
+	if err != nil {
+		return err
+	}
+	f.setApplied(idx)
+	return nil
+}

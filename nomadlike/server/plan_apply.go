@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// runPlanApplier applies plans one at a time until ctx ends.
+func (s *Server) runPlanApplier(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case req := <-s.planQ.ch:
+			result, err := s.applyPlan(ctx, req)
+			req.resp <- planResponse{result: result, err: err}
+		}
+	}
+}
+
+// applyPlan checks the plan against the newest state and commits what still fits.
+func (s *Server) applyPlan(ctx context.Context, req *planRequest) (*structs.PlanResult, error) {
+	plan := req.plan
+	if !s.broker.outstanding(plan.EvalID, req.token) {
+		return nil, fmt.Errorf("plan for eval %s: the evaluation is no longer held by this worker (it timed out and was redelivered)", plan.EvalID)
+	}
+	snap, err := s.state.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("snapshot state for plan: %w", err)
+	}
+	result, refused, err := evaluatePlan(snap, plan)
+	if err != nil {
+		return nil, err
+	}
+	if len(refused) > 0 {
+		s.logger.Debug("plan partly refused", "eval_id", plan.EvalID, "refused_nodes", refused)
+	}
+	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 {
+		return result, nil
+	}
+	index, err := s.raftApply(ctx, structs.ApplyPlanResultsRequestType, planResultsRequest(plan, result, time.Now()))
+	if err != nil {
+		return nil, fmt.Errorf("commit plan for eval %s: %w", plan.EvalID, err)
+	}
+	result.AllocIndex = index
+	if result.RefreshIndex != 0 && result.RefreshIndex < index {
+		result.RefreshIndex = index
+	}
+	return result, nil
+}
+
+// planResultsRequest builds the Raft entry for a result. Placed allocations
+// travel without their job (the entry's Job is attached by the FSM).
+func planResultsRequest(plan *structs.Plan, result *structs.PlanResult, now time.Time) *structs.ApplyPlanResultsRequest {
+	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, Timestamp: now.UnixNano()}
+	for _, node := range sortedKeys(result.NodeUpdate) {
+		req.AllocsStopped = append(req.AllocsStopped, result.NodeUpdate[node]...)
+	}
+	for _, node := range sortedKeys(result.NodeAllocation) {
+		for _, a := range result.NodeAllocation[node] {
+			if plan.Job != nil && a.Job == plan.Job {
+				c := *a
+				c.Job = nil
+				a = &c
+			}
+			req.AllocsPlaced = append(req.AllocsPlaced, a)
+		}
+	}
+	return req
+}
+
+// evaluatePlan decides, node by node, what of plan still holds against
+// snap: placements need the node to exist and be ready, and the node's
+// live allocations (minus those the plan stops or replaces, plus those it
+// places) must fit. A refused node loses its whole part of the plan; an
+// AllAtOnce plan with any refusal commits nothing. RefreshIndex is set when
+// something was refused. It returns the refused nodes with their reason.
+func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, []string, error) {
+	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{}}
+	nodes := map[string]bool{}
+	for n := range plan.NodeUpdate {
+		nodes[n] = true
+	}
+	for n := range plan.NodeAllocation {
+		nodes[n] = true
+	}
+	var refused []string
+	for _, nodeID := range sortedKeys(nodes) {
+		ok, reason, err := nodeFits(snap, plan, nodeID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			refused = append(refused, fmt.Sprintf("%s: %s", structs.ShortID(nodeID), reason))
+			continue
+		}
+		if u := plan.NodeUpdate[nodeID]; len(u) > 0 {
+			result.NodeUpdate[nodeID] = u
+		}
+		if a := plan.NodeAllocation[nodeID]; len(a) > 0 {
+			result.NodeAllocation[nodeID] = a
+		}
+	}
+	if len(refused) == 0 {
+		return result, nil, nil
+	}
+	index, err := snap.LatestIndex()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read state index: %w", err)
+	}
+	result.RefreshIndex = index
+	if plan.AllAtOnce {
+		result.NodeUpdate = map[string][]*structs.Allocation{}
+		result.NodeAllocation = map[string][]*structs.Allocation{}
+	}
+	return result, refused, nil
+}
+
+// nodeFits checks the plan's part for one node.
+func nodeFits(snap *state.Snapshot, plan *structs.Plan, nodeID string) (bool, string, error) {
+	place := plan.NodeAllocation[nodeID]
+	if len(place) == 0 {
+		return true, "", nil // only stops: always allowed
+	}
+	node, err := snap.NodeByID(nil, nodeID)
+	if err != nil {
+		return false, "", fmt.Errorf("look up node %s: %w", nodeID, err)
+	}
+	if node == nil {
+		return false, "node no longer exists", nil
+	}
+	if !node.Ready() {
+		return false, fmt.Sprintf("node is %s (drain=%t, eligibility=%q)", node.Status, node.Drain, node.SchedulingEligibility), nil
+	}
+	existing, err := snap.AllocsByNode(nil, nodeID)
+	if err != nil {
+		return false, "", fmt.Errorf("list allocs of node %s: %w", nodeID, err)
+	}
+	remove := map[string]bool{}
+	for _, a := range plan.NodeUpdate[nodeID] {
+		remove[a.ID] = true
+	}
+	for _, a := range place {
+		remove[a.ID] = true // in-place updates replace the stored version
+	}
+	proposed := make([]*structs.Allocation, 0, len(existing)+len(place))
+	for _, a := range existing {
+		if !remove[a.ID] && !a.TerminalStatus() {
+			proposed = append(proposed, a)
+		}
+	}
+	proposed = append(proposed, place...)
+	fit, dim, _ := structs.AllocsFit(node, proposed)
+	if !fit {
+		return false, "exhausted " + dim, nil
+	}
+	return true, "", nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,45 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// planRequest is a plan waiting for the applier, with where to send the answer.
+type planRequest struct {
+	plan  *structs.Plan
+	token string
+	resp  chan planResponse // buffered (1): the applier never blocks on it
+}
+
+type planResponse struct {
+	result *structs.PlanResult
+	err    error
+}
+
+// planQueue hands plans from workers to the single plan applier. An
+// unbuffered channel: a worker waits until the applier takes its plan.
+type planQueue struct {
+	ch chan *planRequest
+}
+
+func newPlanQueue() *planQueue { return &planQueue{ch: make(chan *planRequest)} }
+
+// submit waits for the applier to evaluate and commit plan, submitted under
+// the evaluation's broker token.
+func (q *planQueue) submit(ctx context.Context, token string, plan *structs.Plan) (*structs.PlanResult, error) {
+	req := &planRequest{plan: plan, token: token, resp: make(chan planResponse, 1)}
+	select {
+	case q.ch <- req:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("plan queue: %w (is this server still the leader?)", ctx.Err())
+	}
+	select {
+	case r := <-req.resp:
+		return r.result, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for plan result: %w", ctx.Err())
+	}
+}

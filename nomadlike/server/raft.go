@@ -1,0 +1,114 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
+)
+
+// raftStores holds what Raft persists to, so Shutdown can close it.
+type raftStores struct {
+	logs   raft.LogStore
+	stable raft.StableStore
+	snaps  raft.SnapshotStore
+	trans  raft.Transport
+	closer []io.Closer
+}
+
+func (r *raftStores) close() error {
+	var err error
+	for _, c := range r.closer {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
+// setupRaft creates the Raft stores (in memory, or raft-wal and file
+// snapshots under DataDir/server/raft), the transport, and the Raft node,
+// bootstrapping a single-server cluster when there is no existing state.
+func (s *Server) setupRaft(leaderCh chan bool) error {
+	hl := newHclog(s.cfg.Logger, "raft")
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(s.cfg.NodeName)
+	conf.Logger = hl
+	conf.NotifyCh = leaderCh
+	if s.cfg.BootstrapExpect == 1 {
+		// A lone voter has nobody to wait for: elect quickly.
+		conf.HeartbeatTimeout = 200 * time.Millisecond
+		conf.ElectionTimeout = 200 * time.Millisecond
+		conf.LeaderLeaseTimeout = 100 * time.Millisecond
+	}
+
+	stores := &raftStores{}
+	if s.cfg.DataDir == "" {
+		stores.logs = raft.NewInmemStore()
+		stores.stable = stores.logs.(raft.StableStore)
+		stores.snaps = raft.NewInmemSnapshotStore()
+		_, trans := raft.NewInmemTransport(raft.ServerAddress("inmem-" + s.cfg.NodeName))
+		stores.trans = trans
+		stores.closer = append(stores.closer, trans)
+	} else {
+		dir := filepath.Join(s.cfg.DataDir, "server", "raft")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create raft directory %s: %w", dir, err)
+		}
+		w, err := wal.Open(filepath.Join(dir, "wal"), wal.WithLogger(hl.Named("wal")))
+		if err != nil {
+			return fmt.Errorf("open raft log in %s (is another server using this data_dir?): %w", dir, err)
+		}
+		stores.logs, stores.stable = w, w
+		stores.closer = append(stores.closer, w)
+		snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hl.Named("snapshots"))
+		if err != nil {
+			_ = stores.close()
+			return fmt.Errorf("open raft snapshots in %s: %w", dir, err)
+		}
+		stores.snaps = snaps
+		var advertise net.Addr
+		if s.cfg.RaftAdvertise != "" {
+			advertise, err = net.ResolveTCPAddr("tcp", s.cfg.RaftAdvertise)
+			if err != nil {
+				_ = stores.close()
+				return fmt.Errorf("raft advertise address %q: %w", s.cfg.RaftAdvertise, err)
+			}
+		}
+		trans, err := raft.NewTCPTransportWithLogger(s.cfg.RaftBindAddr, advertise, 3, 10*time.Second, hl.Named("transport"))
+		if err != nil {
+			_ = stores.close()
+			return fmt.Errorf("listen for raft on %s (set a free address with the server's raft bind address): %w", s.cfg.RaftBindAddr, err)
+		}
+		stores.trans = trans
+		stores.closer = append([]io.Closer{trans}, stores.closer...)
+	}
+	s.raftStore = stores
+
+	existing, err := raft.HasExistingState(stores.logs, stores.stable, stores.snaps)
+	if err != nil {
+		_ = stores.close()
+		return fmt.Errorf("read raft state: %w", err)
+	}
+	if !existing && s.cfg.BootstrapExpect == 1 {
+		boot := raft.Configuration{Servers: []raft.Server{{
+			Suffrage: raft.Voter, ID: conf.LocalID, Address: stores.trans.LocalAddr(),
+		}}}
+		if err := raft.BootstrapCluster(conf, stores.logs, stores.stable, stores.snaps, stores.trans, boot); err != nil {
+			_ = stores.close()
+			return fmt.Errorf("bootstrap raft cluster: %w", err)
+		}
+		s.logger.Info("bootstrapped a single-server cluster", "raft_addr", stores.trans.LocalAddr())
+	}
+	r, err := raft.NewRaft(conf, s.fsm, stores.logs, stores.stable, stores.snaps, stores.trans)
+	if err != nil {
+		_ = stores.close()
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.raft = r
+	return nil
+}

@@ -1,0 +1,208 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/nomadlike/scheduler"
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+)
+
+// Server is a nomadlike server: Raft, the FSM and state store, the write
+// endpoints, and the leader's duties. Its methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	state   *state.Store
+	fsm     *fsm
+	broker  *evalBroker
+	blocked *blockedEvals
+	planQ   *planQueue
+	hb      *heartbeats
+
+	raft      *raft.Raft
+	raftStore *raftStores
+
+	// leaderLoop owns the leadership monitor goroutine.
+	shutdownOnce sync.Once
+	stopMonitor  context.CancelFunc
+	monitorDone  chan struct{}
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+}
+
+// withDefaults fills in the defaults of the zero-valued fields.
+func (c Config) withDefaults() (Config, error) {
+	if c.Logger == nil {
+		c.Logger = discardLogger()
+	}
+	if c.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return c, fmt.Errorf("server config: NodeName is empty and the hostname is unknown: %w", err)
+		}
+		c.NodeName = h
+	}
+	if c.Region == "" {
+		c.Region = "global"
+	}
+	if c.Datacenter == "" {
+		c.Datacenter = "dc1"
+	}
+	if c.RaftBindAddr == "" {
+		c.RaftBindAddr = "127.0.0.1:4647"
+	}
+	if c.BootstrapExpect == 0 {
+		c.BootstrapExpect = 1
+	}
+	if c.BootstrapExpect != 1 {
+		return c, fmt.Errorf("server config: bootstrap_expect = %d is not supported yet: run a single server with bootstrap_expect = 1", c.BootstrapExpect)
+	}
+	if c.NumSchedulers <= 0 {
+		c.NumSchedulers = runtime.NumCPU()
+	}
+	if c.MinHeartbeatTTL <= 0 {
+		c.MinHeartbeatTTL = defaultHeartbeatTTL
+	}
+	if c.HeartbeatGrace <= 0 {
+		c.HeartbeatGrace = defaultHeartbeatGrace
+	}
+	if c.newScheduler == nil {
+		c.newScheduler = scheduler.NewScheduler
+	}
+	if c.newRand == nil {
+		c.newRand = func() *rand.Rand { return rand.New(rand.NewSource(time.Now().UnixNano())) }
+	}
+	return c, nil
+}
+
+// NewServer starts a server: it opens (or creates) Raft storage, replays the
+// log into the state store, and with BootstrapExpect 1 and no existing state
+// bootstraps a single-server cluster. Leadership duties start when this
+// server becomes the leader.
+func NewServer(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger.With("component", "server")
+	st, err := state.NewStore()
+	if err != nil {
+		return nil, fmt.Errorf("create state store: %w", err)
+	}
+	s := &Server{cfg: cfg, logger: logger, state: st, rng: cfg.newRand()}
+	s.broker = newEvalBroker(logger.With("component", "eval_broker"), evalNackTimeout, evalNackDelay, evalDeliveryLimit)
+	s.blocked = newBlockedEvals(logger.With("component", "blocked_evals"), s.broker)
+	s.fsm = newFSM(logger.With("component", "fsm"), st, s.broker, s.blocked)
+	s.planQ = newPlanQueue()
+	s.hb = newHeartbeats(s)
+
+	leaderCh := make(chan bool, 1)
+	if err := s.setupRaft(leaderCh); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopMonitor = cancel
+	s.monitorDone = make(chan struct{})
+	go func() {
+		defer close(s.monitorDone)
+		s.monitorLeadership(ctx, leaderCh)
+	}()
+	return s, nil
+}
+
+// Shutdown stops leader duties and Raft and closes the storage. It is safe
+// to call more than once.
+func (s *Server) Shutdown() error {
+	var err error
+	s.shutdownOnce.Do(func() {
+		s.stopMonitor()
+		<-s.monitorDone
+		if f := s.raft.Shutdown(); f.Error() != nil {
+			err = fmt.Errorf("shut down raft: %w", f.Error())
+		}
+		if cerr := s.raftStore.close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	})
+	return err
+}
+
+// State returns the state store (reads only; writes go through Raft).
+func (s *Server) State() *state.Store { return s.state }
+
+// IsLeader reports whether this server is the Raft leader.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// Leader returns the leader's Raft address, or "" when there is none.
+func (s *Server) Leader() string {
+	addr, _ := s.raft.LeaderWithID()
+	return string(addr)
+}
+
+// Peers returns the Raft addresses of the servers in the configuration.
+func (s *Server) Peers() []string {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var out []string
+	for _, srv := range f.Configuration().Servers {
+		out = append(out, string(srv.Address))
+	}
+	return out
+}
+
+// WaitForLeader blocks until the cluster has a leader or ctx ends.
+func (s *Server) WaitForLeader(ctx context.Context) error {
+	obs := make(chan raft.Observation, 1)
+	observer := raft.NewObserver(obs, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	s.raft.RegisterObserver(observer)
+	defer s.raft.DeregisterObserver(observer)
+	for s.Leader() == "" {
+		select {
+		case <-obs:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for a cluster leader: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Stats returns Raft and scheduling statistics for /v1/agent/self.
+func (s *Server) Stats() map[string]string {
+	out := s.raft.Stats()
+	b := s.broker.stats()
+	out["broker_ready"] = strconv.Itoa(b.Ready)
+	out["broker_unacked"] = strconv.Itoa(b.Unacked)
+	out["broker_pending"] = strconv.Itoa(b.Pending)
+	out["broker_delayed"] = strconv.Itoa(b.Delayed)
+	out["blocked_evals"] = strconv.Itoa(s.blocked.count())
+	out["heartbeat_timers"] = strconv.Itoa(s.hb.count())
+	out["leader"] = strconv.FormatBool(s.IsLeader())
+	out["leader_addr"] = s.Leader()
+	out["num_schedulers"] = strconv.Itoa(s.cfg.NumSchedulers)
+	return out
+}
+
+// newRand returns a random source for one scheduler run, seeded from the
+// server's source.
+func (s *Server) newRand() *rand.Rand {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return rand.New(rand.NewSource(s.rng.Int63()))
+}

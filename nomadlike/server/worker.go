@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/scheduler"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// workerIndexWait bounds how long a worker waits for the state to reach an
+// evaluation's index before giving the evaluation back.
+const workerIndexWait = 10 * time.Second
+
+// worker is one scheduler goroutine on the leader: it dequeues an
+// evaluation, runs the scheduler on a fresh snapshot and acks or nacks it.
+type worker struct {
+	srv    *Server
+	id     int
+	logger *slog.Logger
+}
+
+// run processes evaluations until ctx ends (leadership lost or shutdown).
+func (w *worker) run(ctx context.Context) {
+	for {
+		eval, token, err := w.srv.broker.dequeue(ctx, schedulerTypes)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, errBrokerDisabled) {
+				w.logger.Error("dequeue evaluation", "error", err)
+			}
+			return
+		}
+		if err := w.process(ctx, eval, token); err != nil {
+			w.logger.Error("evaluation failed; giving it back to the broker", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
+			if nerr := w.srv.broker.nack(eval.ID, token); nerr != nil {
+				w.logger.Warn("nack evaluation", "eval_id", eval.ID, "error", nerr)
+			}
+			continue
+		}
+		if aerr := w.srv.broker.ack(eval.ID, token); aerr != nil {
+			w.logger.Warn("ack evaluation", "eval_id", eval.ID, "error", aerr)
+		}
+	}
+}
+
+// process runs the scheduler for one evaluation.
+func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token string) error {
+	wctx, cancel := context.WithTimeout(ctx, workerIndexWait)
+	err := w.srv.fsm.waitForIndex(wctx, eval.ModifyIndex)
+	cancel()
+	if err != nil {
+		return err
+	}
+	snap, err := w.srv.state.Snapshot()
+	if err != nil {
+		return fmt.Errorf("snapshot state: %w", err)
+	}
+	snapIndex, err := snap.LatestIndex()
+	if err != nil {
+		return fmt.Errorf("read snapshot index: %w", err)
+	}
+	p := &evalPlanner{w: w, ctxDone: ctx.Done(), eval: eval, token: token, snapIndex: snapIndex}
+	sched, err := w.srv.cfg.newScheduler(eval.Type, w.logger, snap, p, w.srv.newRand(), time.Now)
+	if err != nil {
+		return p.failEval(eval, fmt.Sprintf("no scheduler for this evaluation: %v", err))
+	}
+	wasBlocked := eval.Status == structs.EvalStatusBlocked
+	work := eval.Copy()
+	if err := sched.Process(work); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	if wasBlocked && len(work.FailedTGAllocs) > 0 && !p.reblocked {
+		return p.reblock(work)
+	}
+	return nil
+}
+
+// evalPlanner is the scheduler.Planner for one evaluation. It is used from
+// the worker's goroutine only and lives as long as one Process call.
+type evalPlanner struct {
+	w       *worker
+	ctxDone <-chan struct{}
+	eval    *structs.Evaluation
+	token   string
+	// snapIndex is the index of the snapshot the scheduler works on.
+	snapIndex uint64
+	reblocked bool
+}
+
+var _ scheduler.Planner = (*evalPlanner)(nil)
+
+// opContext returns a context that ends when the worker's does, bounded by
+// raftApplyTimeout: the Planner interface has no context parameter.
+func (p *evalPlanner) opContext() (context.Context, context.CancelFunc) {
+	return doneContext(p.ctxDone, raftApplyTimeout)
+}
+
+// SubmitPlan implements scheduler.Planner: the plan goes through the
+// leader's plan queue; after a partial commit the scheduler gets a snapshot
+// at least as fresh as the result's RefreshIndex.
+func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
+	ctx, cancel := p.opContext()
+	defer cancel()
+	if plan.SnapshotIndex == 0 {
+		plan.SnapshotIndex = p.snapIndex
+	}
+	result, err := p.w.srv.planQ.submit(ctx, p.token, plan)
+	if err != nil {
+		return nil, nil, fmt.Errorf("submit plan for eval %s: %w", plan.EvalID, err)
+	}
+	if result.RefreshIndex == 0 {
+		return result, nil, nil
+	}
+	if err := p.w.srv.fsm.waitForIndex(ctx, result.RefreshIndex); err != nil {
+		return nil, nil, err
+	}
+	snap, err := p.w.srv.state.Snapshot()
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh snapshot: %w", err)
+	}
+	if idx, err := snap.LatestIndex(); err == nil {
+		p.snapIndex = idx
+	}
+	return result, snap, nil
+}
+
+// UpdateEval implements scheduler.Planner.
+func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
+	if eval.Status == structs.EvalStatusBlocked {
+		p.reblocked = true
+	}
+	return p.writeEval(eval)
+}
+
+// CreateEval implements scheduler.Planner.
+func (p *evalPlanner) CreateEval(eval *structs.Evaluation) error {
+	if eval.CreateTime == 0 {
+		eval.CreateTime = time.Now().UnixNano()
+	}
+	return p.writeEval(eval)
+}
+
+func (p *evalPlanner) writeEval(eval *structs.Evaluation) error {
+	ctx, cancel := p.opContext()
+	defer cancel()
+	e := eval.Copy()
+	if e.SnapshotIndex == 0 || e.SnapshotIndex < p.snapIndex {
+		e.SnapshotIndex = p.snapIndex
+	}
+	e.ModifyTime = time.Now().UnixNano()
+	if _, err := p.w.srv.raftApply(ctx, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{e}}); err != nil {
+		return fmt.Errorf("write eval %s (status %s): %w", e.ID, e.Status, err)
+	}
+	return nil
+}
+
+// reblock puts a blocked evaluation that still cannot place everything back
+// into the blocked state with its new placement failures.
+func (p *evalPlanner) reblock(eval *structs.Evaluation) error {
+	e := eval.Copy()
+	e.Status = structs.EvalStatusBlocked
+	e.StatusDescription = "blocked: not enough capacity; waits for a node or for allocations to finish"
+	p.reblocked = true
+	return p.writeEval(e)
+}
+
+// failEval records an evaluation that can never succeed as failed.
+func (p *evalPlanner) failEval(eval *structs.Evaluation, why string) error {
+	e := eval.Copy()
+	e.Status = structs.EvalStatusFailed
+	e.StatusDescription = why
+	return p.writeEval(e)
+}

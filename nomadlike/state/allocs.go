@@ -1,0 +1,268 @@
+package state
+
+import (
+	"fmt"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// UpsertAllocs stores allocations from the server side (plan results, desired
+// status changes). For an existing allocation it keeps the client-side fields
+// (ClientStatus, ClientDescription, TaskStates) unless the new one sets
+// ClientStatus, keeps the Job when the new one has none, and bumps
+// AllocModifyIndex. It updates job summaries and job status.
+//
+// Precisely: an existing allocation keeps CreateIndex, CreateTime and
+// TaskStates; its ClientStatus and ClientDescription are replaced only when
+// the new copy sets ClientStatus to "lost" or "unknown" (the statuses the
+// server decides), because stop entries are copies of the scheduler's possibly
+// stale view and must not undo a newer client report. A new allocation must
+// carry its Job.
+//
+// The store keeps its own copies; on success the caller's allocations get
+// the stored CreateIndex, ModifyIndex and AllocModifyIndex.
+func (s *Store) UpsertAllocs(index uint64, allocs []*structs.Allocation) error {
+	txn := s.writeTxn()
+	defer txn.Abort()
+	stored, err := upsertAllocsTxn(txn, index, allocs)
+	if err != nil {
+		return err
+	}
+	txn.Commit()
+	for i, a := range allocs {
+		a.CreateIndex = stored[i].CreateIndex
+		a.ModifyIndex = stored[i].ModifyIndex
+		a.AllocModifyIndex = stored[i].AllocModifyIndex
+	}
+	return nil
+}
+
+// serverClientStatus reports whether the server may set an existing
+// allocation's client status to status.
+func serverClientStatus(status string) bool {
+	return status == structs.AllocClientStatusLost || status == structs.AllocClientStatusUnknown
+}
+
+func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
+	var touched touchedJobs
+	stored := make([]*structs.Allocation, len(allocs))
+	for i, a := range allocs {
+		if a == nil {
+			return nil, structs.NewBadRequest("state: upsert allocations at index %d: allocation %d of %d is nil", index, i, len(allocs))
+		}
+		if a.ID == "" {
+			return nil, structs.NewBadRequest("state: upsert allocations at index %d: allocation %d (%s) has no ID", index, i, a.Name)
+		}
+		existing, err := allocByIDTxn(txn, nil, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		n := a.Copy()
+		n.Namespace = objectNamespace(n.Namespace)
+		if existing == nil {
+			if n.Job == nil {
+				return nil, structs.NewBadRequest("state: upsert allocations at index %d: new allocation %q (%s) has no Job; "+
+					"the plan applier must set Job to the job version the allocation runs", index, a.ID, a.Name)
+			}
+			n.CreateIndex = index
+		} else {
+			n.CreateIndex = existing.CreateIndex
+			n.CreateTime = existing.CreateTime
+			if n.Job == nil {
+				n.Job = existing.Job
+			}
+			n.TaskStates = existing.TaskStates
+			if !serverClientStatus(n.ClientStatus) {
+				n.ClientStatus = existing.ClientStatus
+				n.ClientDescription = existing.ClientDescription
+			}
+			if existing.JobID != n.JobID || existing.Namespace != n.Namespace {
+				touched.add(existing.Namespace, existing.JobID)
+			}
+		}
+		n.ModifyIndex = index
+		n.AllocModifyIndex = index
+		if err := txn.Insert(tableAllocs, n); err != nil {
+			return nil, fmt.Errorf("state: insert allocation %q: %w", n.ID, err)
+		}
+		touched.add(n.Namespace, n.JobID)
+		stored[i] = n
+	}
+	if len(allocs) == 0 {
+		return stored, nil
+	}
+	if err := setIndex(txn, tableAllocs, index); err != nil {
+		return nil, err
+	}
+	return stored, touched.refresh(txn, index, true, false)
+}
+
+// UpdateAllocsFromClient applies client-reported fields (ClientStatus,
+// ClientDescription, TaskStates, ModifyTime) to existing allocations; unknown
+// IDs are skipped. It updates job summaries and job status.
+//
+// An empty ClientStatus, nil TaskStates or zero ModifyTime in an update leave
+// the stored value alone. The update objects are not kept or changed.
+func (s *Store) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
+	txn := s.writeTxn()
+	defer txn.Abort()
+	var touched touchedJobs
+	updated := 0
+	for _, u := range allocs {
+		if u == nil {
+			continue
+		}
+		existing, err := allocByIDTxn(txn, nil, u.ID)
+		if err != nil {
+			return err
+		}
+		if existing == nil {
+			continue
+		}
+		n := existing.Copy()
+		if u.ClientStatus != "" {
+			n.ClientStatus = u.ClientStatus
+		}
+		n.ClientDescription = u.ClientDescription
+		if u.TaskStates != nil {
+			n.TaskStates = make(map[string]*structs.TaskState, len(u.TaskStates))
+			for name, ts := range u.TaskStates {
+				n.TaskStates[name] = ts.Copy()
+			}
+		}
+		if u.ModifyTime != 0 {
+			n.ModifyTime = u.ModifyTime
+		}
+		n.ModifyIndex = index
+		if err := txn.Insert(tableAllocs, n); err != nil {
+			return fmt.Errorf("state: update allocation %q from client: %w", n.ID, err)
+		}
+		touched.add(n.Namespace, n.JobID)
+		updated++
+	}
+	if updated == 0 {
+		return nil
+	}
+	if err := setIndex(txn, tableAllocs, index); err != nil {
+		return err
+	}
+	if err := touched.refresh(txn, index, true, false); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// deleteAllocsTxn removes allocations by ID (unknown IDs are skipped) and
+// records the jobs they belonged to in touched. It reports how many it removed.
+func deleteAllocsTxn(txn *memdb.Txn, ids []string, touched *touchedJobs) (int, error) {
+	n := 0
+	for _, id := range ids {
+		a, err := allocByIDTxn(txn, nil, id)
+		if err != nil {
+			return n, err
+		}
+		if a == nil {
+			continue
+		}
+		if err := txn.Delete(tableAllocs, a); err != nil {
+			return n, fmt.Errorf("state: delete allocation %q: %w", id, err)
+		}
+		touched.add(a.Namespace, a.JobID)
+		n++
+	}
+	return n, nil
+}
+
+func allocByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	raw, err := first(txn, ws, tableAllocs, indexID, id)
+	if err != nil {
+		return nil, err
+	}
+	a, _ := raw.(*structs.Allocation)
+	return a, nil
+}
+
+// AllocByID returns the allocation or nil.
+func (s *Store) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	return allocByIDTxn(s.readTxn(), ws, id)
+}
+
+// Allocs returns every allocation in namespace ("*" or "" for all), sorted by ID.
+func (s *Store) Allocs(ws memdb.WatchSet, namespace string) ([]*structs.Allocation, error) {
+	txn := s.readTxn()
+	var (
+		it  memdb.ResultIterator
+		err error
+	)
+	if allNamespaces(namespace) {
+		it, err = get(txn, ws, tableAllocs, indexID)
+	} else {
+		// The namespace index orders entries by namespace, then ID.
+		it, err = get(txn, ws, tableAllocs, indexNamespace, namespace)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return collect[*structs.Allocation](it, nil), nil
+}
+
+// AllocsByIDPrefix returns allocations whose ID starts with prefix, sorted by
+// ID (namespace "*" or "" for all namespaces).
+func (s *Store) AllocsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Allocation, error) {
+	it, err := get(s.readTxn(), ws, tableAllocs, indexIDPrefix, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return collect(it, func(a *structs.Allocation) bool {
+		return allNamespaces(namespace) || a.Namespace == namespace
+	}), nil
+}
+
+// AllocsByJob returns a job's allocations; with all=false only those of the
+// job's current incarnation (CreateIndex of the alloc's job matches the job's).
+// When the job no longer exists (purged), every allocation with its ID is
+// returned, so that they can still be stopped. Sorted by ID.
+func (s *Store) AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all bool) ([]*structs.Allocation, error) {
+	txn := s.readTxn()
+	var job *structs.Job
+	if !all {
+		var err error
+		if job, err = jobByIDTxn(txn, ws, namespace, jobID); err != nil {
+			return nil, err
+		}
+	}
+	return allocsByJobTxn(txn, ws, namespace, jobID, job)
+}
+
+// allocsByJobTxn returns the allocations with jobID; when job is not nil only
+// those whose Job has job's CreateIndex.
+func allocsByJobTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string, job *structs.Job) ([]*structs.Allocation, error) {
+	it, err := get(txn, ws, tableAllocs, indexJob, objectNamespace(namespace), jobID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(it, func(a *structs.Allocation) bool {
+		return job == nil || (a.Job != nil && a.Job.CreateIndex == job.CreateIndex)
+	}), nil
+}
+
+// AllocsByNode returns a node's allocations, sorted by ID.
+func (s *Store) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
+	it, err := get(s.readTxn(), ws, tableAllocs, indexNode, nodeID)
+	if err != nil {
+		return nil, err
+	}
+	return collect[*structs.Allocation](it, nil), nil
+}
+
+// AllocsByEval returns the allocations an evaluation created, sorted by ID.
+func (s *Store) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
+	it, err := get(s.readTxn(), ws, tableAllocs, indexEval, evalID)
+	if err != nil {
+		return nil, err
+	}
+	return collect[*structs.Allocation](it, nil), nil
+}

@@ -1,0 +1,41 @@
+package state
+
+import (
+	"context"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// BlockingQuery runs fn; while the index fn returns is <= minIndex it waits
+// for fn's watch set to fire (or ctx to end) and runs it again. It returns
+// fn's last result and index. minIndex 0 runs fn once.
+//
+// When ctx ends before the index passes minIndex, BlockingQuery returns the
+// last result and a nil error: a blocking query that times out answers with
+// the current data, as Nomad's HTTP API does. An error from fn ends the
+// query at once. The watch set also holds AbandonCh, so a restore wakes the
+// query. An index of 0 is reported as 1, so a caller that passes back the
+// index it got never spins on minIndex 0.
+func (s *Store) BlockingQuery(ctx context.Context, minIndex uint64, fn QueryFn) (any, uint64, error) {
+	for {
+		ws := memdb.NewWatchSet()
+		ws.Add(s.AbandonCh())
+		result, index, err := fn(ws, s)
+		if err != nil {
+			return nil, 0, err
+		}
+		if index == 0 {
+			index = 1
+		}
+		if minIndex == 0 || index > minIndex || ctx.Err() != nil {
+			return result, index, nil
+		}
+		if err := ws.WatchCtx(ctx); err != nil {
+			// ctx ended while waiting: answer with what we have.
+			return result, index, nil
+		}
+	}
+}
+
+// QueryFn reads from s, adds what it read to ws, and returns the result and the index to report.
+type QueryFn func(ws memdb.WatchSet, s *Store) (any, uint64, error)

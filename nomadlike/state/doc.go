@@ -1,0 +1,41 @@
+// Package state is the cluster's state store: jobs (and their kept versions
+// and summaries), nodes, allocations and evaluations in a hashicorp/go-memdb
+// database, plus the per-table modify indexes that blocking queries report.
+//
+// # Contract
+//
+//   - Writes are called by the FSM only, from one goroutine, with the Raft
+//     index of the entry being applied. Each write is one memdb transaction:
+//     all or nothing. Writes are deterministic: no clocks, randomness or new
+//     IDs; times come inside the objects.
+//   - Reads may come from any goroutine. Objects returned are shared and
+//     immutable: Copy before changing one. The store never changes an object
+//     after storing it; it stores copies of what callers pass to writes (and
+//     writes the resulting server-set indexes back into the caller's objects),
+//     except Restore, which takes ownership of what it is given.
+//   - A Snapshot is a frozen point-in-time view (memdb MVCC): it never sees
+//     later writes. The scheduler reads one snapshot per evaluation.
+//   - Every read takes a memdb.WatchSet (nil for none) and adds the channels
+//     of what it read, so BlockingQuery can wait for exactly that data to
+//     change. Restore.Commit swaps the whole database and closes AbandonCh.
+//
+// # Derived data
+//
+// Job status and job summaries are derived, and recomputed inside the same
+// transaction as every job, allocation and evaluation write that touches the
+// job: status with Nomad's rule (running / pending / dead, see jobStatusTxn),
+// summaries by recounting the current incarnation's allocations by client
+// status, with queued counts from the job's latest evaluation.
+//
+// # Tables
+//
+//	jobs         id {Namespace, ID}; namespace
+//	job_version  id {Namespace, ID, Version}   (newest JobTrackedVersions kept)
+//	job_summary  id {Namespace, JobID}
+//	nodes        id
+//	allocs       id; namespace; node; job {Namespace, JobID}; eval
+//	evals        id; namespace; job {Namespace, JobID}
+//	index        id (table name) -> Raft index of the table's last write
+//
+// String "id" indexes also answer "id_prefix" lookups (short IDs in the CLI).
+package state

@@ -1,0 +1,191 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// UpsertEvals stores evaluations (sets CreateIndex/ModifyIndex) and updates job status.
+//
+// An existing evaluation keeps its CreateIndex. When a blocked evaluation is
+// stored, older blocked evaluations of the same job are canceled (as Nomad
+// does), so that only one blocked evaluation per job waits for capacity. The
+// store keeps its own copies; on success the caller's evaluations get the
+// stored Namespace, CreateIndex and ModifyIndex. Job summaries are recounted
+// because the queued counts come from the latest evaluation.
+func (s *Store) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
+	txn := s.writeTxn()
+	defer txn.Abort()
+	stored, err := upsertEvalsTxn(txn, index, evals)
+	if err != nil {
+		return err
+	}
+	txn.Commit()
+	for i, e := range evals {
+		e.Namespace = stored[i].Namespace
+		e.CreateIndex = stored[i].CreateIndex
+		e.ModifyIndex = stored[i].ModifyIndex
+	}
+	return nil
+}
+
+func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) ([]*structs.Evaluation, error) {
+	var touched touchedJobs
+	inBatch := make(map[string]bool, len(evals))
+	for i, e := range evals {
+		if e == nil {
+			return nil, structs.NewBadRequest("state: upsert evaluations at index %d: evaluation %d of %d is nil", index, i, len(evals))
+		}
+		if e.ID == "" {
+			return nil, structs.NewBadRequest("state: upsert evaluations at index %d: evaluation %d (job %q) has no ID", index, i, e.JobID)
+		}
+		inBatch[e.ID] = true
+	}
+	stored := make([]*structs.Evaluation, len(evals))
+	for i, e := range evals {
+		existing, err := evalByIDTxn(txn, nil, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		n := e.Copy()
+		n.Namespace = objectNamespace(n.Namespace)
+		n.CreateIndex = index
+		if existing != nil {
+			n.CreateIndex = existing.CreateIndex
+		}
+		n.ModifyIndex = index
+		if n.Status == structs.EvalStatusBlocked && n.JobID != "" {
+			if err := cancelBlockedEvalsTxn(txn, index, n, inBatch); err != nil {
+				return nil, err
+			}
+		}
+		if err := txn.Insert(tableEvals, n); err != nil {
+			return nil, fmt.Errorf("state: insert evaluation %q: %w", n.ID, err)
+		}
+		touched.add(n.Namespace, n.JobID)
+		stored[i] = n
+	}
+	if len(evals) == 0 {
+		return stored, nil
+	}
+	if err := setIndex(txn, tableEvals, index); err != nil {
+		return nil, err
+	}
+	return stored, touched.refresh(txn, index, true, false)
+}
+
+// cancelBlockedEvalsTxn cancels the blocked evaluations of blocked's job
+// other than blocked itself and those in the same batch.
+func cancelBlockedEvalsTxn(txn *memdb.Txn, index uint64, blocked *structs.Evaluation, inBatch map[string]bool) error {
+	it, err := get(txn, nil, tableEvals, indexJob, blocked.Namespace, blocked.JobID)
+	if err != nil {
+		return err
+	}
+	for _, e := range collect(it, func(e *structs.Evaluation) bool {
+		return e.Status == structs.EvalStatusBlocked && !inBatch[e.ID]
+	}) {
+		c := e.Copy()
+		c.Status = structs.EvalStatusCancelled
+		c.StatusDescription = fmt.Sprintf("canceled: superseded by blocked evaluation %s", structs.ShortID(blocked.ID))
+		c.ModifyIndex = index
+		if err := txn.Insert(tableEvals, c); err != nil {
+			return fmt.Errorf("state: cancel blocked evaluation %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// DeleteEvals removes evaluations and allocations (garbage collection).
+// Unknown IDs are skipped. Jobs left with no evaluations become dead.
+func (s *Store) DeleteEvals(index uint64, evalIDs, allocIDs []string) error {
+	txn := s.writeTxn()
+	defer txn.Abort()
+	var touched touchedJobs
+	deletedEvals := 0
+	for _, id := range evalIDs {
+		e, err := evalByIDTxn(txn, nil, id)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			continue
+		}
+		if err := txn.Delete(tableEvals, e); err != nil {
+			return fmt.Errorf("state: delete evaluation %q: %w", id, err)
+		}
+		touched.add(e.Namespace, e.JobID)
+		deletedEvals++
+	}
+	deletedAllocs, err := deleteAllocsTxn(txn, allocIDs, &touched)
+	if err != nil {
+		return err
+	}
+	if deletedEvals > 0 {
+		if err := setIndex(txn, tableEvals, index); err != nil {
+			return err
+		}
+	}
+	if deletedAllocs > 0 {
+		if err := setIndex(txn, tableAllocs, index); err != nil {
+			return err
+		}
+	}
+	if err := touched.refresh(txn, index, true, true); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+func evalByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
+	raw, err := first(txn, ws, tableEvals, indexID, id)
+	if err != nil {
+		return nil, err
+	}
+	e, _ := raw.(*structs.Evaluation)
+	return e, nil
+}
+
+// EvalByID returns the evaluation or nil.
+func (s *Store) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
+	return evalByIDTxn(s.readTxn(), ws, id)
+}
+
+// Evals returns every evaluation in namespace ("*" or "" for all), sorted by ID.
+func (s *Store) Evals(ws memdb.WatchSet, namespace string) ([]*structs.Evaluation, error) {
+	return s.EvalsByIDPrefix(ws, namespace, "")
+}
+
+// EvalsByIDPrefix returns evaluations whose ID starts with prefix, sorted by
+// ID (namespace "*" or "" for all namespaces).
+func (s *Store) EvalsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Evaluation, error) {
+	txn := s.readTxn()
+	var (
+		it  memdb.ResultIterator
+		err error
+	)
+	if prefix == "" && !allNamespaces(namespace) {
+		it, err = get(txn, ws, tableEvals, indexNamespace, namespace)
+	} else {
+		it, err = get(txn, ws, tableEvals, indexIDPrefix, prefix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return collect(it, func(e *structs.Evaluation) bool {
+		return (allNamespaces(namespace) || e.Namespace == namespace) && strings.HasPrefix(e.ID, prefix)
+	}), nil
+}
+
+// EvalsByJob returns a job's evaluations, sorted by ID.
+func (s *Store) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Evaluation, error) {
+	it, err := get(s.readTxn(), ws, tableEvals, indexJob, objectNamespace(namespace), jobID)
+	if err != nil {
+		return nil, err
+	}
+	return collect[*structs.Evaluation](it, nil), nil
+}

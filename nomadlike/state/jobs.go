@@ -1,0 +1,166 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// UpsertJob stores a job: sets CreateIndex, ModifyIndex, JobModifyIndex and
+// Version (0 for a new job, previous+1 when the job spec changed), keeps the
+// version in the job versions table, and creates or updates its summary.
+//
+// The store keeps its own copy of job, so the caller may go on using job; on
+// success the server-set fields of job (Namespace when empty, Version,
+// Stable, Status, CreateIndex, ModifyIndex, JobModifyIndex) are updated to
+// what was stored.
+func (s *Store) UpsertJob(index uint64, job *structs.Job) error {
+	if job == nil {
+		return structs.NewBadRequest("state: upsert job at index %d: job is nil", index)
+	}
+	if job.ID == "" {
+		return structs.NewBadRequest("state: upsert job at index %d: job has no ID", index)
+	}
+	txn := s.writeTxn()
+	defer txn.Abort()
+	stored, err := upsertJobTxn(txn, index, job)
+	if err != nil {
+		return err
+	}
+	txn.Commit()
+
+	job.Namespace = stored.Namespace
+	job.Version = stored.Version
+	job.Stable = stored.Stable
+	job.Status = stored.Status
+	job.CreateIndex = stored.CreateIndex
+	job.ModifyIndex = stored.ModifyIndex
+	job.JobModifyIndex = stored.JobModifyIndex
+	return nil
+}
+
+// upsertJobTxn stores a copy of job in txn and returns the stored copy.
+func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) (*structs.Job, error) {
+	stored := job.Copy()
+	stored.Namespace = objectNamespace(stored.Namespace)
+	existing, err := jobByIDTxn(txn, nil, stored.Namespace, stored.ID)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		stored.CreateIndex = existing.CreateIndex
+		if jobSpecChanged(existing, stored) {
+			stored.Version = existing.Version + 1
+			stored.Stable = false
+		} else {
+			stored.Version = existing.Version
+			stored.Stable = existing.Stable
+		}
+	} else {
+		stored.CreateIndex = index
+		stored.Version = 0
+		stored.Stable = false
+	}
+	stored.ModifyIndex = index
+	stored.JobModifyIndex = index
+	if stored.Status, err = jobStatusTxn(txn, stored, false); err != nil {
+		return nil, err
+	}
+	if err := txn.Insert(tableJobs, stored); err != nil {
+		return nil, fmt.Errorf("state: insert job %q in namespace %q: %w", stored.ID, stored.Namespace, err)
+	}
+	if err := setIndex(txn, tableJobs, index); err != nil {
+		return nil, err
+	}
+	if err := upsertJobVersionTxn(txn, index, stored); err != nil {
+		return nil, err
+	}
+	if err := reconcileSummaryTxn(txn, index, stored.Namespace, stored.ID); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// DeleteJob removes a job, its versions and its summary (purge).
+// Deleting a job that does not exist returns a 404 CodedError.
+func (s *Store) DeleteJob(index uint64, namespace, jobID string) error {
+	namespace = objectNamespace(namespace)
+	txn := s.writeTxn()
+	defer txn.Abort()
+	job, err := jobByIDTxn(txn, nil, namespace, jobID)
+	if err != nil {
+		return err
+	}
+	if job == nil {
+		return structs.NewNotFound("job %q not found in namespace %q", jobID, namespace)
+	}
+	if err := txn.Delete(tableJobs, job); err != nil {
+		return fmt.Errorf("state: delete job %q in namespace %q: %w", jobID, namespace, err)
+	}
+	if err := setIndex(txn, tableJobs, index); err != nil {
+		return err
+	}
+	if err := deleteJobVersionsTxn(txn, index, namespace, jobID); err != nil {
+		return err
+	}
+	if err := deleteJobSummaryTxn(txn, index, namespace, jobID); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// jobByIDTxn returns the job or nil.
+func jobByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, id string) (*structs.Job, error) {
+	raw, err := first(txn, ws, tableJobs, indexID, objectNamespace(namespace), id)
+	if err != nil {
+		return nil, err
+	}
+	job, _ := raw.(*structs.Job)
+	return job, nil
+}
+
+// JobByID returns the job or nil. Namespace "" means "default".
+func (s *Store) JobByID(ws memdb.WatchSet, namespace, id string) (*structs.Job, error) {
+	return jobByIDTxn(s.readTxn(), ws, namespace, id)
+}
+
+// Jobs returns every job in namespace ("*" or "" for all), sorted by ID.
+func (s *Store) Jobs(ws memdb.WatchSet, namespace string) ([]*structs.Job, error) {
+	return s.JobsByIDPrefix(ws, namespace, "")
+}
+
+// JobsByIDPrefix returns the jobs whose ID starts with prefix, sorted by ID
+// (namespace "*" or "" for all namespaces).
+func (s *Store) JobsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Job, error) {
+	txn := s.readTxn()
+	var (
+		it  memdb.ResultIterator
+		err error
+	)
+	if allNamespaces(namespace) {
+		it, err = get(txn, ws, tableJobs, indexID)
+	} else {
+		it, err = get(txn, ws, tableJobs, indexIDPrefix, namespace, prefix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	jobs := collect(it, func(j *structs.Job) bool { return strings.HasPrefix(j.ID, prefix) })
+	sortJobs(jobs)
+	return jobs, nil
+}
+
+// sortJobs orders jobs by ID, then namespace.
+func sortJobs(jobs []*structs.Job) {
+	slices.SortFunc(jobs, func(a, b *structs.Job) int {
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Namespace, b.Namespace)
+	})
+}

@@ -1,0 +1,129 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Restore is a bulk load into an empty store, used by FSM restore; Commit
+// makes it visible atomically.
+//
+// Objects given to a Restore are stored as they are (no copy, no index
+// changes): the FSM hands over freshly decoded objects and must not change
+// them afterwards. A Restore is used from one goroutine and ends with
+// exactly one Commit or Abort (Abort after Commit is a no-op, so
+// `defer r.Abort()` is safe).
+type Restore struct {
+	store *Store
+	db    *memdb.MemDB
+	txn   *memdb.Txn
+	done  bool
+}
+
+// errRestoreDone is returned when a Restore is used after Commit or Abort.
+var errRestoreDone = errors.New("state: restore already committed or aborted")
+
+// NewRestore starts a restore into a fresh store that replaces s's contents on Commit.
+func (s *Store) NewRestore() (*Restore, error) {
+	db, err := newDB()
+	if err != nil {
+		return nil, err
+	}
+	return &Restore{store: s, db: db, txn: db.Txn(true)}, nil
+}
+
+func (r *Restore) insert(table, what string, obj any) error {
+	if r.done {
+		return errRestoreDone
+	}
+	if err := r.txn.Insert(table, obj); err != nil {
+		return fmt.Errorf("state: restore %s: %w", what, err)
+	}
+	return nil
+}
+
+// JobRestore loads one job.
+func (r *Restore) JobRestore(job *structs.Job) error {
+	if job == nil {
+		return structs.NewBadRequest("state: restore job: job is nil")
+	}
+	return r.insert(tableJobs, fmt.Sprintf("job %q in namespace %q", job.ID, job.Namespace), job)
+}
+
+// JobVersionRestore loads one kept version of a job.
+func (r *Restore) JobVersionRestore(job *structs.Job) error {
+	if job == nil {
+		return structs.NewBadRequest("state: restore job version: job is nil")
+	}
+	return r.insert(tableJobVersion, fmt.Sprintf("version %d of job %q in namespace %q", job.Version, job.ID, job.Namespace), job)
+}
+
+// JobSummaryRestore loads one job summary.
+func (r *Restore) JobSummaryRestore(s *structs.JobSummary) error {
+	if s == nil {
+		return structs.NewBadRequest("state: restore job summary: summary is nil")
+	}
+	return r.insert(tableJobSummary, fmt.Sprintf("summary of job %q in namespace %q", s.JobID, s.Namespace), s)
+}
+
+// NodeRestore loads one node.
+func (r *Restore) NodeRestore(node *structs.Node) error {
+	if node == nil {
+		return structs.NewBadRequest("state: restore node: node is nil")
+	}
+	return r.insert(tableNodes, fmt.Sprintf("node %q", node.ID), node)
+}
+
+// AllocRestore loads one allocation.
+func (r *Restore) AllocRestore(alloc *structs.Allocation) error {
+	if alloc == nil {
+		return structs.NewBadRequest("state: restore allocation: allocation is nil")
+	}
+	return r.insert(tableAllocs, fmt.Sprintf("allocation %q", alloc.ID), alloc)
+}
+
+// EvalRestore loads one evaluation.
+func (r *Restore) EvalRestore(eval *structs.Evaluation) error {
+	if eval == nil {
+		return structs.NewBadRequest("state: restore evaluation: evaluation is nil")
+	}
+	return r.insert(tableEvals, fmt.Sprintf("evaluation %q", eval.ID), eval)
+}
+
+// IndexRestore loads one table's modify index. Unknown table names are an
+// error, so a snapshot from a newer version fails loudly instead of losing data.
+func (r *Restore) IndexRestore(table string, index uint64) error {
+	if !slices.Contains(indexedTables, table) {
+		return fmt.Errorf("state: restore index of unknown table %q (known tables: %s)", table, strings.Join(indexedTables, ", "))
+	}
+	return r.insert(tableIndex, fmt.Sprintf("index of table %q", table), &IndexEntry{Key: table, Value: index})
+}
+
+// Commit replaces the store's contents with the restored data in one step
+// and closes the store's AbandonCh (installing a new one), so blocked
+// queries and other watchers wake up and read the new data.
+func (r *Restore) Commit() error {
+	if r.done {
+		return errRestoreDone
+	}
+	r.done = true
+	r.txn.Commit()
+	r.store.db.Store(r.db)
+	r.store.abandon()
+	return nil
+}
+
+// Abort discards the restore; the store is unchanged.
+func (r *Restore) Abort() {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.txn.Abort()
+}

@@ -1,0 +1,113 @@
+package state
+
+import (
+	"fmt"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Table names. They are also the keys of the "index" table and of Indexes.
+const (
+	tableJobs       = "jobs"
+	tableJobVersion = "job_version"
+	tableJobSummary = "job_summary"
+	tableNodes      = "nodes"
+	tableAllocs     = "allocs"
+	tableEvals      = "evals"
+	tableIndex      = "index"
+	indexID         = "id"
+	indexIDPrefix   = "id_prefix"
+	indexNamespace  = "namespace"
+	indexNode       = "node"
+	indexJob        = "job"
+	indexEval       = "eval"
+)
+
+// indexedTables are the tables whose modify index Index and LatestIndex report.
+var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals}
+
+// IndexEntry is one row of the "index" table: the Raft index at which table
+// Key was last written.
+type IndexEntry struct {
+	Key   string
+	Value uint64
+}
+
+func stringIndex(name, field string, unique, allowMissing bool) *memdb.IndexSchema {
+	return &memdb.IndexSchema{
+		Name:         name,
+		Unique:       unique,
+		AllowMissing: allowMissing,
+		Indexer:      &memdb.StringFieldIndex{Field: field},
+	}
+}
+
+// namespaceIDIndex indexes objects by {Namespace, <idField>}.
+func namespaceIDIndex(name, idField string, unique, allowMissing bool) *memdb.IndexSchema {
+	return &memdb.IndexSchema{
+		Name:         name,
+		Unique:       unique,
+		AllowMissing: allowMissing,
+		Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+			&memdb.StringFieldIndex{Field: "Namespace"},
+			&memdb.StringFieldIndex{Field: idField},
+		}},
+	}
+}
+
+func tableSchema(name string, indexes ...*memdb.IndexSchema) *memdb.TableSchema {
+	t := &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{}}
+	for _, ix := range indexes {
+		t.Indexes[ix.Name] = ix
+	}
+	return t
+}
+
+// schema returns the state store's tables and indexes. Every table's "id"
+// index is unique; "id" indexes on string IDs also answer "id_prefix" lookups.
+func schema() *memdb.DBSchema {
+	tables := []*memdb.TableSchema{
+		tableSchema(tableJobs,
+			namespaceIDIndex(indexID, "ID", true, false),
+			stringIndex(indexNamespace, "Namespace", false, false),
+		),
+		tableSchema(tableJobVersion, &memdb.IndexSchema{
+			Name:   indexID,
+			Unique: true,
+			Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
+				&memdb.StringFieldIndex{Field: "Namespace"},
+				&memdb.StringFieldIndex{Field: "ID"},
+				&memdb.UintFieldIndex{Field: "Version"},
+			}},
+		}),
+		tableSchema(tableJobSummary, namespaceIDIndex(indexID, "JobID", true, false)),
+		tableSchema(tableNodes, stringIndex(indexID, "ID", true, false)),
+		tableSchema(tableAllocs,
+			stringIndex(indexID, "ID", true, false),
+			stringIndex(indexNamespace, "Namespace", false, false),
+			stringIndex(indexNode, "NodeID", false, true),
+			namespaceIDIndex(indexJob, "JobID", false, true),
+			stringIndex(indexEval, "EvalID", false, true),
+		),
+		tableSchema(tableEvals,
+			stringIndex(indexID, "ID", true, false),
+			stringIndex(indexNamespace, "Namespace", false, false),
+			namespaceIDIndex(indexJob, "JobID", false, true),
+		),
+		tableSchema(tableIndex, stringIndex(indexID, "Key", true, false)),
+	}
+	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
+	for _, t := range tables {
+		s.Tables[t.Name] = t
+	}
+	return s
+}
+
+// newDB returns an empty database with the store's schema.
+func newDB() (*memdb.MemDB, error) {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return nil, fmt.Errorf("state: build schema: %w", err)
+	}
+	return db, nil
+}
