@@ -25,12 +25,15 @@ const leaderWait = 30 * time.Second
 // Agent runs a server, a client, or both, behind one HTTP API.
 type Agent struct {
 	cfg     *Config
-	logger  *slog.Logger
-	tempDir bool // cfg.DataDir was created by Finalize and is removed on Shutdown
+	logger  *slog.Logger // the agent's own, component=agent
+	root    *slog.Logger // handed to the server, client and HTTP API
+	tempDir bool         // cfg.DataDir was created by Finalize and is removed on Shutdown
 
 	server *server.Server
 	client *client.Client
-	http   *HTTPServer
+	// rawExec is closed after the client stops (its tasks keep running).
+	rawExec *rawexec.Driver
+	http    *HTTPServer
 
 	httpSrv    *http.Server
 	httpAddr   string // advertised host:port
@@ -56,7 +59,7 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		}
 		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	return &Agent{cfg: cfg, logger: logger.With("component", "agent"), tempDir: tmp}, nil
+	return &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, tempDir: tmp}, nil
 }
 
 // Config returns the agent's configuration (read-only).
@@ -115,7 +118,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		RaftBindAddr: rpcBind, RaftAdvertise: c.Advertise.RPC,
 		BootstrapExpect: c.Server.BootstrapExpect, NumSchedulers: c.Server.NumSchedulers,
 		MinHeartbeatTTL: c.Server.MinHeartbeatTTL, HeartbeatGrace: c.Server.HeartbeatGrace,
-		Logger: a.logger.With("component", "server"),
+		Logger: a.root,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
@@ -162,7 +165,7 @@ func (a *Agent) startHTTP(ln net.Listener) {
 		ParseJob:   jobspec.ParseWithVars,
 		Agent:      a.cfg,
 		ServerURLs: a.clientServers(),
-		Logger:     a.logger,
+		Logger:     a.root,
 	}
 	if a.server != nil {
 		hcfg.Server = a.server
@@ -195,14 +198,15 @@ func (a *Agent) newClient() (*client.Client, error) {
 	c := a.cfg
 	var drv []drivers.Driver
 	if c.RawExec.Enabled {
-		drv = append(drv, rawexec.New(rawexec.Config{Enabled: true}, a.logger))
+		a.rawExec = rawexec.New(rawexec.Config{Enabled: true}, a.root)
+		drv = append(drv, a.rawExec)
 	}
 	cl, err := client.New(client.Config{
 		DataDir: c.DataDir, NodeName: c.Name, Datacenter: c.Datacenter, Region: c.Region,
 		NodeClass: c.Client.NodeClass, NodePool: c.Client.NodePool, Meta: c.Client.Meta,
 		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv,
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
-		Logger: a.logger.With("component", "client"),
+		Logger: a.root,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
@@ -245,6 +249,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		if err := a.client.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop client: %w", err))
 		}
+	}
+	if a.rawExec != nil {
+		a.rawExec.Close()
 	}
 	if a.httpSrv != nil {
 		a.stopHTTP()

@@ -83,3 +83,29 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestEncodingFunctions(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{`base64encode("hi")`, "aGk="},
+		{`base64decode("aGk=")`, "hi"},
+		{`urlencode("a b&c")`, "a+b%26c"},
+		{`md5("a")`, "0cc175b9c0f1b6a831c399e269772661"},
+		{`sha1("a")`, "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8"},
+		{`sha256("a")`, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"},
+		{`reverse("abc")`, "cba"},
+		{`length("héllo")`, "5"},
+		{`length([1, 2])`, "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			src := fmt.Sprintf("job \"f\" {\n meta = { v = %s }\n group \"g\" {\n  task \"t\" {\n   driver = \"raw_exec\"\n  }\n }\n}\n", tt.expr)
+			job, err := Parse("f.hcl", []byte(src))
+			if err != nil {
+				t.Fatalf("Parse: got error %v, want none", err)
+			}
+			if got := job.Meta["v"]; got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

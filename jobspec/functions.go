@@ -2,15 +2,19 @@ package jobspec
 
 import (
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
 // functions returns the function library available in job specifications:
-// the go-cty standard library under the names Terraform and Nomad use.
+// the go-cty standard library under the names Nomad uses, plus Nomad's
+// encoding and hashing functions. Nomad's file system functions (file,
+// fileset, ...), uuidv4/uuidv5, bcrypt, cidr*, rsadecrypt and yaml* are not
+// provided yet; calling one reports "no function named ...".
 func functions() map[string]function.Function {
-	return map[string]function.Function{
+	fns := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"can":             tryfunc.CanFunc,
 		"ceil":            stdlib.CeilFunc,
@@ -19,6 +23,7 @@ func functions() map[string]function.Function {
 		"coalesce":        stdlib.CoalesceFunc,
 		"coalescelist":    stdlib.CoalesceListFunc,
 		"compact":         stdlib.CompactFunc,
+		"convert":         typeexpr.ConvertFunc,
 		"concat":          stdlib.ConcatFunc,
 		"contains":        stdlib.ContainsFunc,
 		"csvdecode":       stdlib.CSVDecodeFunc,
@@ -49,7 +54,8 @@ func functions() map[string]function.Function {
 		"regexall":        stdlib.RegexAllFunc,
 		"regex_replace":   stdlib.RegexReplaceFunc,
 		"replace":         stdlib.ReplaceFunc,
-		"reverse":         stdlib.ReverseListFunc,
+		"reverse":         stdlib.ReverseFunc, // strings, as in Nomad
+		"reverselist":     stdlib.ReverseListFunc,
 		"setintersection": stdlib.SetIntersectionFunc,
 		"setproduct":      stdlib.SetProductFunc,
 		"setsubtract":     stdlib.SetSubtractFunc,
@@ -78,6 +84,10 @@ func functions() map[string]function.Function {
 		"values":          stdlib.ValuesFunc,
 		"zipmap":          stdlib.ZipmapFunc,
 	}
+	for name, fn := range encodingFunctions() {
+		fns[name] = fn
+	}
+	return fns
 }
 
 // lengthFunc is length() as Terraform and Nomad define it: the number of

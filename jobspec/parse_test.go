@@ -73,8 +73,8 @@ func TestParseGood(t *testing.T) {
 				},
 				TaskGroups: []*structs.TaskGroup{{
 					Name: "web", Count: 3, ShutdownDelay: &groupDelay,
-					Meta:        map[string]string{"group_key": "g"},
-					Constraints: []*structs.Constraint{{LTarget: "${meta.rack}", RTarget: "r1", Operand: "!="}},
+					Meta:          map[string]string{"group_key": "g"},
+					Constraints:   []*structs.Constraint{{LTarget: "${meta.rack}", RTarget: "r1", Operand: "!="}},
 					RestartPolicy: groupRestart,
 					ReschedulePolicy: &structs.ReschedulePolicy{
 						Attempts: 5, Interval: time.Hour, Delay: 10 * time.Second,
@@ -102,8 +102,8 @@ func TestParseGood(t *testing.T) {
 									map[string]any{"source": "/c", "target": "/d"},
 								},
 							},
-							Env:  map[string]string{"GREETING": "hello", "PORT": "${NOMAD_PORT_http}"},
-							Meta: map[string]string{"task_key": "t"},
+							Env:       map[string]string{"GREETING": "hello", "PORT": "${NOMAD_PORT_http}"},
+							Meta:      map[string]string{"task_key": "t"},
 							Resources: &structs.Resources{CPU: 500, MemoryMB: 256, MemoryMaxMB: 512, DiskMB: 100},
 							LogConfig: &structs.LogConfig{MaxFiles: 3, MaxFileSizeMB: 15},
 							Constraints: []*structs.Constraint{

@@ -152,6 +152,9 @@ func (d *Driver) RecoverTask(ctx context.Context, h *drivers.TaskHandle) error {
 		why := "recorded no exit"
 		if serr != nil {
 			why = serr.Error()
+		} else if status.PID == st.PID && supervisor.KillOrphan(status) {
+			why = fmt.Sprintf("recorded no exit; its workload (pid %d) was still running unsupervised and has been killed", st.PID)
+			d.logger.Warn("killed unsupervised task workload", "task", id, "pid", st.PID)
 		}
 		return fmt.Errorf("recover task %q: its supervisor (pid %d) is gone (%v) and %s: %w", id, st.SupervisorPID, err, why, drivers.ErrTaskNotFound)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,10 +73,4 @@ func wait(t testing.TB, d *Driver, id string) *drivers.ExitResult {
 		t.Fatalf("WaitTask: no result within %v", testTimeout)
 	}
 	return res
-}
-
-func TestMainIsSupervisorHook(t *testing.T) {
-	if _, err := os.Executable(); err != nil {
-		t.Fatalf("os.Executable: %v", err)
-	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -115,4 +117,38 @@ func TestRecoverLostTask(t *testing.T) {
 	if !errors.Is(err, drivers.ErrTaskNotFound) {
 		t.Fatalf("RecoverTask of a task with no supervisor and no record = %v, want ErrTaskNotFound", err)
 	}
+}
+
+func TestRecoverKillsOrphanOfDeadSupervisor(t *testing.T) {
+	first := New(Config{Enabled: true}, testLogger(t))
+	cfg := shTask(t, `echo ready; exec sleep 300`)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	h, err := first.StartTask(ctx, cfg)
+	if err != nil {
+		t.Fatalf("StartTask: %v", err)
+	}
+	// Once its output is written the workload (sleep) no longer needs the
+	// supervisor's pipes, so it survives the supervisor.
+	drivertest.WaitForFileContains(t, filepath.Join(cfg.LogDir, cfg.StdoutBase+".0"), "ready")
+	first.Close()
+	var ds driverState
+	if err := json.Unmarshal(h.DriverState, &ds); err != nil {
+		t.Fatal(err)
+	}
+	// The supervisor dies without a chance to record anything.
+	if err := syscall.Kill(ds.SupervisorPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.WaitFor(t, drivertest.DefaultWait, func() (bool, string) {
+		return drivertest.ProcessGone(ds.SupervisorPID), "supervisor survives SIGKILL"
+	})
+	second := newDriver(t)
+	err = second.RecoverTask(ctx, h)
+	if !errors.Is(err, drivers.ErrTaskNotFound) || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("RecoverTask = %v, want ErrTaskNotFound saying the orphan was killed", err)
+	}
+	drivertest.WaitFor(t, drivertest.DefaultWait, func() (bool, string) {
+		return drivertest.ProcessGone(ds.PID), fmt.Sprintf("orphaned workload pid %d still running", ds.PID)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -15,7 +16,10 @@ type Status struct {
 	// SupervisorPID is the supervisor process; PID the workload's main process.
 	SupervisorPID int
 	PID           int
-	StartedAt     time.Time
+	// PIDStartTime is the workload's start time in clock ticks since boot
+	// (/proc/<pid>/stat field 22), telling it apart from a reused pid.
+	PIDStartTime uint64 `json:",omitempty"`
+	StartedAt    time.Time
 	// Result is set once the workload has exited and everything it started
 	// is gone.
 	Result *Result `json:",omitempty"`
@@ -57,4 +61,20 @@ func writeStatus(stateDir string, st *Status) error {
 		return fmt.Errorf("write task status: %w", err)
 	}
 	return nil
+}
+
+// KillOrphan handles a supervisor that died without recording an exit (it
+// was SIGKILLed, or the host ran out of memory): if the workload it started
+// still runs, unsupervised, KillOrphan kills its process group and reports
+// true. It does nothing when the supervisor is alive or the exit is recorded.
+func KillOrphan(st *Status) bool {
+	if st == nil || st.Result != nil || st.PID <= 0 || processAlive(st.SupervisorPID, 0) {
+		return false
+	}
+	if st.PIDStartTime == 0 || !processAlive(st.PID, st.PIDStartTime) {
+		return false
+	}
+	_ = syscall.Kill(-st.PID, syscall.SIGKILL)
+	_ = syscall.Kill(st.PID, syscall.SIGKILL)
+	return true
 }

@@ -30,8 +30,9 @@ type proc struct {
 	log     *slog.Logger
 	selfPID int
 
-	pid       int
-	startedAt time.Time
+	pid          int
+	pidStartTime uint64
+	startedAt    time.Time
 
 	// exited is closed when the main process has been reaped; exitWS is
 	// written before that close.
@@ -185,6 +186,9 @@ func (p *proc) start(stdout, stderr *Rotator) (*copyGroup, error) {
 	}
 	p.pid = proc.Pid
 	p.startedAt = time.Now()
+	if ps, err := readProcStat(p.pid); err == nil {
+		p.pidStartTime = ps.StartTime
+	}
 	// The supervisor reaps with wait4(-1); drop the os.Process bookkeeping.
 	_ = proc.Release()
 
@@ -323,7 +327,7 @@ func (p *proc) stop(sig syscall.Signal, timeout time.Duration) {
 
 // status is the current record for the status file and ping.
 func (p *proc) status() *Status {
-	st := &Status{TaskID: p.spec.TaskID, SupervisorPID: p.selfPID, PID: p.pid, StartedAt: p.startedAt}
+	st := &Status{TaskID: p.spec.TaskID, SupervisorPID: p.selfPID, PID: p.pid, PIDStartTime: p.pidStartTime, StartedAt: p.startedAt}
 	select {
 	case <-p.done:
 		st.Result = p.result

@@ -174,6 +174,9 @@ func (b *planBuilder) selector() *selector {
 	b.s.rng.Shuffle(len(ready), func(i, j int) { ready[i], ready[j] = ready[j], ready[i] })
 	b.perDC, b.inPool = perDC, inPool
 	b.feas.nodes = len(ready)
+	if len(b.usage.nodes) == 0 {
+		b.usage.nodes = make(map[string]*nodeUsage, len(ready))
+	}
 	b.sel = &selector{
 		nodes:      ready,
 		limit:      candidateLimit(len(ready), b.s.batch),

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"math/rand"
+	"strconv"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/nomadlike/scheduler/schedtest"
@@ -13,7 +14,7 @@ import (
 // evaluation that no node holds more than it has and no name runs twice.
 func TestNoOvercommit(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
-		t.Run("seed="+itoaSeed(seed), func(t *testing.T) {
+		t.Run("seed="+strconv.FormatInt(seed, 10), func(t *testing.T) {
 			r := rand.New(rand.NewSource(seed))
 			h := schedtest.NewHarness()
 			h.Rng = rand.New(rand.NewSource(seed))
@@ -62,14 +63,12 @@ func TestNoOvercommit(t *testing.T) {
 					h.State.UpsertNode(n)
 					job = jobs[r.Intn(len(jobs))]
 				}
-				if op := job; op != nil {
-					if cur, _ := h.State.JobByID(nil, job.Namespace, job.ID); cur != job {
-						h.State.UpsertJob(job)
-					}
-					for i, j := range jobs {
-						if j.ID == job.ID {
-							jobs[i] = job
-						}
+				if cur, _ := h.State.JobByID(nil, job.Namespace, job.ID); cur != job {
+					h.State.UpsertJob(job)
+				}
+				for i, j := range jobs {
+					if j.ID == job.ID {
+						jobs[i] = job
 					}
 				}
 				process(t, h, job, structs.EvalTriggerJobRegister)
@@ -98,11 +97,4 @@ func checkNoOvercommit(t *testing.T, h *schedtest.Harness, step int) {
 		}
 		names[a.Name] = a.ID
 	}
-}
-
-func itoaSeed(i int64) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return string(rune('0'+i/10)) + string(rune('0'+i%10))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -241,6 +242,10 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		cfg.Ports = alloc.AllocatedResources.Shared.Ports
 	}
 	tr.event(structs.NewTaskEvent(structs.TaskSetup, tr.now(), "Building Task Directory"))
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		tr.event(driverFailureEvent(tr.now(), fmt.Errorf("create the task's state dir: %w", err)))
+		return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
+	}
 	h, err := tr.driver.StartTask(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
