@@ -55,7 +55,7 @@ func do(t *testing.T, method, url, body string, hdr ...string) (int, http.Header
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

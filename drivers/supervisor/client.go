@@ -50,8 +50,11 @@ func (c *Client) StateDir() string { return c.stateDir }
 // executable) as a supervisor in its own session with stdio on /dev/null,
 // and waits until it reports that the workload started, or why it did not.
 // The supervisor outlives the caller; a goroutine reaps it if it exits while
-// the caller still runs.
+// the caller still runs. logger may be nil.
 func Start(ctx context.Context, selfPath string, spec *Spec, logger *slog.Logger) (*Client, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("supervisor spec: %w", err)
 	}

@@ -122,6 +122,11 @@ func TestBlockedEvalUnblockedByNewNode(t *testing.T) {
 	waitLiveAllocs(t, s, "big", 3)
 	waitFor(t, 10*time.Second, "blocked eval done", func() (bool, string) {
 		e, _ := s.State().EvalByID(nil, blockedID)
-		return e.Status == structs.EvalStatusComplete, "status " + e.Status
+		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "big")
+		var st []string
+		for _, e := range evals {
+			st = append(st, e.ID[:8]+"/"+e.TriggeredBy+"/"+e.Status+"/"+e.StatusDescription)
+		}
+		return e.Status == structs.EvalStatusComplete, fmt.Sprintf("status %s of %s; all: %q", e.Status, blockedID[:8], st)
 	})
 }

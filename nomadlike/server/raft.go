@@ -56,7 +56,8 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		stores.closer = append(stores.closer, trans)
 	} else {
 		dir := filepath.Join(s.cfg.DataDir, "server", "raft")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		// raft-wal does not create its own directory.
+		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
 			return fmt.Errorf("create raft directory %s: %w", dir, err)
 		}
 		w, err := wal.Open(filepath.Join(dir, "wal"), wal.WithLogger(hl.Named("wal")))

@@ -33,6 +33,7 @@ func (w *worker) run(ctx context.Context) {
 			}
 			return
 		}
+		w.logger.Debug("processing evaluation", "eval_id", eval.ID, "job_id", eval.JobID, "status", eval.Status, "triggered_by", eval.TriggeredBy)
 		if err := w.process(ctx, eval, token); err != nil {
 			w.logger.Error("evaluation failed; giving it back to the broker", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
 			if nerr := w.srv.broker.nack(eval.ID, token); nerr != nil {
@@ -72,6 +73,11 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 	if err := sched.Process(work); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
+	if len(p.blocked) > 0 {
+		if err := p.writeEvals(); err != nil {
+			return err
+		}
+	}
 	if wasBlocked && len(work.FailedTGAllocs) > 0 && !p.reblocked {
 		return p.reblock(work)
 	}
@@ -88,6 +94,10 @@ type evalPlanner struct {
 	// snapIndex is the index of the snapshot the scheduler works on.
 	snapIndex uint64
 	reblocked bool
+	// blocked holds blocked evals created by CreateEval until UpdateEval,
+	// which writes them in the same entry and gives them the placement
+	// failures of the evaluation that created them.
+	blocked []*structs.Evaluation
 }
 
 var _ scheduler.Planner = (*evalPlanner)(nil)
@@ -127,33 +137,53 @@ func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sched
 	return result, snap, nil
 }
 
-// UpdateEval implements scheduler.Planner.
+// UpdateEval implements scheduler.Planner. Blocked evaluations created
+// earlier in this run are written in the same Raft entry, carrying this
+// evaluation's placement failures.
 func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
 	if eval.Status == structs.EvalStatusBlocked {
 		p.reblocked = true
 	}
-	return p.writeEval(eval)
+	for _, b := range p.blocked {
+		if len(b.FailedTGAllocs) == 0 && len(eval.FailedTGAllocs) > 0 {
+			b.FailedTGAllocs = eval.Copy().FailedTGAllocs
+			b.QueuedAllocations = eval.Copy().QueuedAllocations
+		}
+	}
+	return p.writeEvals(eval)
 }
 
-// CreateEval implements scheduler.Planner.
+// CreateEval implements scheduler.Planner. A blocked evaluation is written
+// with the next UpdateEval (or when Process returns).
 func (p *evalPlanner) CreateEval(eval *structs.Evaluation) error {
 	if eval.CreateTime == 0 {
 		eval.CreateTime = time.Now().UnixNano()
 	}
-	return p.writeEval(eval)
+	if eval.Status == structs.EvalStatusBlocked {
+		p.blocked = append(p.blocked, eval.Copy())
+		return nil
+	}
+	return p.writeEvals(eval)
 }
 
-func (p *evalPlanner) writeEval(eval *structs.Evaluation) error {
+// writeEvals writes the pending blocked evals and evals in one Raft entry.
+func (p *evalPlanner) writeEvals(evals ...*structs.Evaluation) error {
 	ctx, cancel := p.opContext()
 	defer cancel()
-	e := eval.Copy()
-	if e.SnapshotIndex == 0 || e.SnapshotIndex < p.snapIndex {
-		e.SnapshotIndex = p.snapIndex
+	now := time.Now().UnixNano()
+	all := make([]*structs.Evaluation, 0, len(p.blocked)+len(evals))
+	for _, e := range append(p.blocked, evals...) {
+		c := e.Copy()
+		if c.SnapshotIndex < p.snapIndex {
+			c.SnapshotIndex = p.snapIndex
+		}
+		c.ModifyTime = now
+		all = append(all, c)
 	}
-	e.ModifyTime = time.Now().UnixNano()
-	if _, err := p.w.srv.raftApply(ctx, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{e}}); err != nil {
-		return fmt.Errorf("write eval %s (status %s): %w", e.ID, e.Status, err)
+	if _, err := p.w.srv.raftApply(ctx, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: all}); err != nil {
+		return fmt.Errorf("write %d evals (eval %s): %w", len(all), p.eval.ID, err)
 	}
+	p.blocked = nil
 	return nil
 }
 
@@ -164,7 +194,7 @@ func (p *evalPlanner) reblock(eval *structs.Evaluation) error {
 	e.Status = structs.EvalStatusBlocked
 	e.StatusDescription = "blocked: not enough capacity; waits for a node or for allocations to finish"
 	p.reblocked = true
-	return p.writeEval(e)
+	return p.writeEvals(e)
 }
 
 // failEval records an evaluation that can never succeed as failed.
@@ -172,5 +202,5 @@ func (p *evalPlanner) failEval(eval *structs.Evaluation, why string) error {
 	e := eval.Copy()
 	e.Status = structs.EvalStatusFailed
 	e.StatusDescription = why
-	return p.writeEval(e)
+	return p.writeEvals(e)
 }
