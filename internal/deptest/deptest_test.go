@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"ui":                  {},
 	"agent": {"nomadlike/structs", "nomadlike/state", "nomadlike/server", "nomadlike/client",
 		"nomadlike/api", "drivers", "jobspec", "ui", "agent"},
-	"command": {"nomadlike/structs", "nomadlike/api", "jobspec", "agent", "command"},
+	"command":  {"nomadlike/structs", "nomadlike/api", "jobspec", "agent", "command"},
 	"internal": {},
 	"scripts":  {"nomadlike/structs", "nomadlike/api"},
 	"e2e":      {"nomadlike/structs", "nomadlike/api"},

@@ -68,18 +68,13 @@ func (w *worker) process(ctx context.Context, eval *structs.Evaluation, token st
 	if err != nil {
 		return p.failEval(eval, fmt.Sprintf("no scheduler for this evaluation: %v", err))
 	}
-	wasBlocked := eval.Status == structs.EvalStatusBlocked
-	work := eval.Copy()
-	if err := sched.Process(work); err != nil {
+	if err := sched.Process(eval.Copy()); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	if len(p.blocked) > 0 {
 		if err := p.writeEvals(); err != nil {
 			return err
 		}
-	}
-	if wasBlocked && len(work.FailedTGAllocs) > 0 && !p.reblocked {
-		return p.reblock(work)
 	}
 	return nil
 }
@@ -93,7 +88,6 @@ type evalPlanner struct {
 	token   string
 	// snapIndex is the index of the snapshot the scheduler works on.
 	snapIndex uint64
-	reblocked bool
 	// blocked holds blocked evals created by CreateEval until UpdateEval,
 	// which writes them in the same entry and gives them the placement
 	// failures of the evaluation that created them.
@@ -137,13 +131,13 @@ func (p *evalPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sched
 	return result, snap, nil
 }
 
-// UpdateEval implements scheduler.Planner. Blocked evaluations created
+// UpdateEval implements scheduler.Planner. A blocked evaluation being
+// retried that still cannot place everything arrives with its status left
+// "blocked": writing it re-blocks it (the FSM hands it to the blocked
+// tracker, which releases it at once if capacity changed meanwhile). Blocked evaluations created
 // earlier in this run are written in the same Raft entry, carrying this
 // evaluation's placement failures.
 func (p *evalPlanner) UpdateEval(eval *structs.Evaluation) error {
-	if eval.Status == structs.EvalStatusBlocked {
-		p.reblocked = true
-	}
 	for _, b := range p.blocked {
 		if len(b.FailedTGAllocs) == 0 && len(eval.FailedTGAllocs) > 0 {
 			b.FailedTGAllocs = eval.Copy().FailedTGAllocs
@@ -185,16 +179,6 @@ func (p *evalPlanner) writeEvals(evals ...*structs.Evaluation) error {
 	}
 	p.blocked = nil
 	return nil
-}
-
-// reblock puts a blocked evaluation that still cannot place everything back
-// into the blocked state with its new placement failures.
-func (p *evalPlanner) reblock(eval *structs.Evaluation) error {
-	e := eval.Copy()
-	e.Status = structs.EvalStatusBlocked
-	e.StatusDescription = "blocked: not enough capacity; waits for a node or for allocations to finish"
-	p.reblocked = true
-	return p.writeEvals(e)
 }
 
 // failEval records an evaluation that can never succeed as failed.
