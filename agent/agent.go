@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
-	"github.com/nomadlike/nomadlike/drivers/rawexec"
 	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/client"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
@@ -31,8 +30,8 @@ type Agent struct {
 
 	server *server.Server
 	client *client.Client
-	// rawExec is closed after the client stops (its tasks keep running).
-	rawExec *rawexec.Driver
+	// drivers are closed after the client stops (their tasks keep running).
+	drivers []drivers.Driver
 	http    *HTTPServer
 
 	httpSrv    *http.Server
@@ -196,11 +195,11 @@ func (a *Agent) startHTTP(ln net.Listener) {
 
 func (a *Agent) newClient() (*client.Client, error) {
 	c := a.cfg
-	var drv []drivers.Driver
-	if c.RawExec.Enabled {
-		a.rawExec = rawexec.New(rawexec.Config{Enabled: true}, a.root)
-		drv = append(drv, a.rawExec)
+	drv, err := buildDrivers(pluginEnv{DataDir: c.DataDir, Dev: c.DevMode, Logger: a.root}, c)
+	if err != nil {
+		return nil, err
 	}
+	a.drivers = drv
 	cl, err := client.New(client.Config{
 		DataDir: c.DataDir, NodeName: c.Name, Datacenter: c.Datacenter, Region: c.Region,
 		NodeClass: c.Client.NodeClass, NodePool: c.Client.NodePool, Meta: c.Client.Meta,
@@ -250,8 +249,10 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop client: %w", err))
 		}
 	}
-	if a.rawExec != nil {
-		a.rawExec.Close()
+	for _, d := range a.drivers {
+		if c, ok := d.(interface{ Close() }); ok {
+			c.Close()
+		}
 	}
 	if a.httpSrv != nil {
 		a.stopHTTP()

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"github.com/hashicorp/hcl/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,6 +39,9 @@ type Config struct {
 	Client    ClientConfig
 	// RawExec configures the raw_exec driver (plugin "raw_exec").
 	RawExec RawExecConfig
+	// PluginConfigs holds the config body of every other `plugin "<name>"`
+	// block, decoded by that driver's factory (see plugins.go).
+	PluginConfigs map[string]hcl.Body
 	// DevMode is set by -dev: in-memory Raft, a temporary data dir removed on shutdown.
 	DevMode bool
 }

@@ -235,7 +235,16 @@ func applyPlugin(c *Config, p *filePlugin) error {
 		setBool(&c.RawExec.Enabled, rc.Enabled)
 		return nil
 	default:
-		return fmt.Errorf("%s: plugin %q is not supported by nomadlike (supported: \"raw_exec\"); remove the block", loc(p.Remain.MissingItemRange()), p.Name)
+		if _, ok := lookupPlugin(p.Name); !ok {
+			return fmt.Errorf("%s: %s", loc(p.Remain.MissingItemRange()), unsupportedPlugin(p.Name))
+		}
+		if c.PluginConfigs == nil {
+			c.PluginConfigs = map[string]hcl.Body{}
+		}
+		if p.Config != nil {
+			c.PluginConfigs[p.Name] = p.Config.Body
+		}
+		return nil
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -106,7 +107,10 @@ func TestAllocLifecycleEndpoints(t *testing.T) {
 	ctx := context.Background()
 	n, other := mockNode("node-1"), mockNode("node-2")
 	registerNode(t, s, n)
-	registerJob(t, s, mockJob("web", 1, 100, 64))
+	job := mockJob("web", 1, 100, 64)
+	// A short delay, so the delayed follow-up eval runs during the test.
+	job.TaskGroups[0].ReschedulePolicy = &structs.ReschedulePolicy{Delay: 100 * time.Millisecond, DelayFunction: "constant", Unlimited: true}
+	registerJob(t, s, job)
 	first := waitLiveAllocs(t, s, "web", 1)[0]
 	registerNode(t, s, other)
 
