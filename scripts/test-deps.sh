@@ -11,6 +11,13 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have ip || need+=(iproute2)
 have sleep || need+=(coreutils)
 have flock || need+=(util-linux)
+# The container driver's tests build images and rootfs dirs from a static busybox.
+[ -x /bin/busybox ] || need+=(busybox-static)
+# The qemu driver boots a real kernel with a busybox initramfs (TCG).
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
+# The UI's browser tests drive Debian's chromium with chromedp.
+have chromium || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
