@@ -1,24 +1,26 @@
 package agent
 
 import (
+	"fmt"
 	"net/http"
+	"sync"
+
+	"github.com/nomadlike/nomadlike/ui"
 )
 
-const uiPlaceholderPage = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>nomadlike</title></head>
-<body>
-<h1>nomadlike</h1>
-<p>The web UI is not built yet; it is planned for a later release.</p>
-<p>The HTTP API is available: try <a href="/v1/jobs">/v1/jobs</a>, <a href="/v1/nodes">/v1/nodes</a>,
-<a href="/v1/allocations">/v1/allocations</a> or <a href="/v1/agent/self">/v1/agent/self</a>
-(add <code>?pretty</code> for indented JSON).</p>
-</body>
-</html>
-`
+// uiHandler builds the web UI's handler once, on first use.
+var uiHandler = sync.OnceValues(ui.NewHandler)
 
-// uiPlaceholder serves a page saying the UI is not there yet, linking the API.
-func uiPlaceholder(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(uiPlaceholderPage))
+// uiPlaceholder serves the web UI (package ui) under /ui/: its versioned
+// assets and, for every other path, the single-page app's index.html.
+// (The name predates the UI; the route table in http.go refers to it.)
+func uiPlaceholder(w http.ResponseWriter, r *http.Request) {
+	h, err := uiHandler()
+	if err != nil {
+		// Only a broken build gets here: the embedded files are fixed at compile time.
+		http.Error(w, fmt.Sprintf("the web UI is unavailable in this build: %v; the HTTP API under /v1 still works", err),
+			http.StatusInternalServerError)
+		return
+	}
+	h.ServeHTTP(w, r)
 }

@@ -72,7 +72,11 @@ func (p *proc) handle(conn net.Conn) {
 		case <-p.exited:
 			resp.Error = "task has already exited"
 		default:
-			if err := syscall.Kill(p.pid, syscall.Signal(req.Signal)); err != nil {
+			if p.workload != nil {
+				if err := p.workload.Signal(syscall.Signal(req.Signal)); err != nil {
+					resp.Error = fmt.Sprintf("send signal %d to the workload: %v", req.Signal, err)
+				}
+			} else if err := syscall.Kill(p.pid, syscall.Signal(req.Signal)); err != nil {
 				resp.Error = fmt.Sprintf("send signal %d to pid %d: %v", req.Signal, p.pid, err)
 			}
 		}

@@ -56,6 +56,11 @@ type Spec struct {
 	// Linger bounds how long the supervisor waits, after the workload exited,
 	// for a waiter to collect the result (0: DefaultLinger).
 	Linger time.Duration
+	// Workload, when set, names a registered workload kind (see
+	// RegisterWorkload) that the supervisor hosts instead of running Command;
+	// WorkloadConfig is that kind's own configuration.
+	Workload       string          `json:",omitempty"`
+	WorkloadConfig json.RawMessage `json:",omitempty"`
 }
 
 // Credential is the user a workload runs as.
@@ -68,7 +73,7 @@ type Credential struct {
 // Validate reports the first problem that would keep the spec from running.
 func (s *Spec) Validate() error {
 	var errs []error
-	if s.Command == "" || !filepath.IsAbs(s.Command) {
+	if s.Workload == "" && (s.Command == "" || !filepath.IsAbs(s.Command)) {
 		errs = append(errs, fmt.Errorf("Command %q must be an absolute path", s.Command))
 	}
 	if s.StateDir == "" {

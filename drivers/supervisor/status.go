@@ -31,7 +31,10 @@ type Result struct {
 	// 128+Signal, as a shell reports it.
 	ExitCode int
 	// Signal is the signal that killed the workload, 0 when it exited.
-	Signal      int
+	Signal int
+	// OOMKilled is set when the kernel's OOM killer ended the workload
+	// (reported by workloads that know, such as containers).
+	OOMKilled   bool `json:",omitempty"`
 	CompletedAt time.Time
 	// Err is set when the supervisor could not run or follow the workload.
 	Err string `json:",omitempty"`

@@ -29,6 +29,9 @@ type proc struct {
 	spec    *Spec
 	log     *slog.Logger
 	selfPID int
+	// workload hosts the workload when the spec names a kind; nil runs
+	// spec.Command.
+	workload Workload
 
 	pid          int
 	pidStartTime uint64
@@ -100,9 +103,16 @@ func run(spec *Spec, hs *os.File) int {
 	signal.Notify(sigCh, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigCh)
 
+	if p.workload, err = newWorkload(spec, p.log); err != nil {
+		_ = ln.Close()
+		return fail(err)
+	}
 	copiers, err := p.start(stdout, stderr)
 	if err != nil {
 		_ = ln.Close()
+		if p.workload != nil {
+			return fail(err)
+		}
 		return fail(fmt.Errorf("start %s: %w", spec.Command, err))
 	}
 	go p.reap()
@@ -162,6 +172,18 @@ func (p *proc) start(stdout, stderr *Rotator) (*copyGroup, error) {
 		_ = outW.Close()
 		return nil, err
 	}
+	if p.workload != nil {
+		pid, err := p.workload.Start(outW, errW)
+		_ = outW.Close()
+		_ = errW.Close()
+		if err != nil {
+			_ = outR.Close()
+			_ = errR.Close()
+			return nil, err
+		}
+		p.started(pid)
+		return p.copyOutput(outR, errR, stdout, stderr), nil
+	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if c := p.spec.Credential; c != nil {
 		sys.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: c.Groups}
@@ -184,19 +206,28 @@ func (p *proc) start(stdout, stderr *Rotator) (*copyGroup, error) {
 		}
 		return nil, err
 	}
-	p.pid = proc.Pid
+	p.started(proc.Pid)
+	// The supervisor reaps with wait4(-1); drop the os.Process bookkeeping.
+	_ = proc.Release()
+	return p.copyOutput(outR, errR, stdout, stderr), nil
+}
+
+// started records the workload's main process.
+func (p *proc) started(pid int) {
+	p.pid = pid
 	p.startedAt = time.Now()
 	if ps, err := readProcStat(p.pid); err == nil {
 		p.pidStartTime = ps.StartTime
 	}
-	// The supervisor reaps with wait4(-1); drop the os.Process bookkeeping.
-	_ = proc.Release()
+}
 
+// copyOutput starts copying the workload's output pipes into the logs.
+func (p *proc) copyOutput(outR, errR *os.File, stdout, stderr *Rotator) *copyGroup {
 	cg := &copyGroup{pipes: []*os.File{outR, errR}}
 	cg.wg.Add(2)
 	go cg.copy(p.log, stdout, outR, "stdout")
 	go cg.copy(p.log, stderr, errR, "stderr")
-	return cg, nil
+	return cg
 }
 
 // copyGroup owns the goroutines copying the workload's output to its logs.
@@ -287,6 +318,14 @@ func (p *proc) finish(copiers *copyGroup, stdout, stderr *Rotator) {
 	for _, f := range copiers.pipes {
 		_ = f.Close()
 	}
+	if p.workload != nil {
+		if note := p.workload.Finish(res); note != "" {
+			p.log.Info("workload note", "note", note)
+			if _, err := stderr.Write([]byte(note + "\n")); err != nil {
+				p.log.Error("write workload note to stderr log", "error", err)
+			}
+		}
+	}
 	if err := stdout.Close(); err != nil {
 		p.log.Error("close stdout log", "error", err)
 	}
@@ -312,7 +351,11 @@ func (p *proc) stop(sig syscall.Signal, timeout time.Duration) {
 		return
 	default:
 	}
-	if err := syscall.Kill(-p.pid, sig); err != nil {
+	if p.workload != nil {
+		if err := p.workload.Signal(sig); err != nil {
+			p.log.Warn("signal workload", "signal", sig, "error", err)
+		}
+	} else if err := syscall.Kill(-p.pid, sig); err != nil {
 		_ = syscall.Kill(p.pid, sig)
 	}
 	t := time.NewTimer(timeout)
@@ -321,6 +364,11 @@ func (p *proc) stop(sig syscall.Signal, timeout time.Duration) {
 	case <-p.exited:
 	case <-t.C:
 		p.log.Info("workload ignored the stop signal; killing it", "signal", sig, "timeout", timeout)
+		if p.workload != nil {
+			if err := p.workload.Kill(); err != nil {
+				p.log.Warn("kill workload", "error", err)
+			}
+		}
 		killTree(p.selfPID, p.pid)
 	}
 }

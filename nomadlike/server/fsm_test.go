@@ -53,7 +53,7 @@ func populateFSM(t *testing.T, f *fsm) (node *structs.Node, job *structs.Job, al
 	alloc = &structs.Allocation{
 		ID: structs.GenerateUUID(), Namespace: structs.DefaultNamespace, EvalID: reg.ID, Name: "web.web[0]",
 		NodeID: node.ID, JobID: "web", TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun,
-		ClientStatus: structs.AllocClientStatusPending,
+		ClientStatus:       structs.AllocClientStatusPending,
 		AllocatedResources: &structs.AllocatedResources{},
 	}
 	applyEntry(t, f, 12, structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{
@@ -245,7 +245,9 @@ func TestFSMSnapshotRestore(t *testing.T) {
 	})
 }
 
-type nopCloser struct{ r interface{ Read([]byte) (int, error) } }
+type nopCloser struct {
+	r interface{ Read([]byte) (int, error) }
+}
 
 func (n nopCloser) Read(p []byte) (int, error) { return n.r.Read(p) }
 func (n nopCloser) Close() error               { return nil }

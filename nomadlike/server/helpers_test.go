@@ -78,12 +78,12 @@ func mockNode(name string) *structs.Node {
 		ID: structs.GenerateUUID(), SecretID: structs.GenerateUUID(), Datacenter: "dc1", Name: name,
 		Attributes: map[string]string{"kernel.name": "linux", "driver.raw_exec": "1", "unique.hostname": name},
 		NodeResources: &structs.NodeResources{
-			Cpu:    structs.NodeCpuResources{CpuShares: 4000, TotalCpuCores: 4},
-			Memory: structs.NodeMemoryResources{MemoryMB: 8192},
-			Disk:   structs.NodeDiskResources{DiskMB: 100 * 1024},
+			Cpu:            structs.NodeCpuResources{CpuShares: 4000, TotalCpuCores: 4},
+			Memory:         structs.NodeMemoryResources{MemoryMB: 8192},
+			Disk:           structs.NodeDiskResources{DiskMB: 100 * 1024},
 			MinDynamicPort: structs.MinDynamicPort, MaxDynamicPort: structs.MaxDynamicPort,
 		},
-		Drivers: map[string]*structs.DriverInfo{"raw_exec": {Detected: true, Healthy: true}},
+		Drivers:  map[string]*structs.DriverInfo{"raw_exec": {Detected: true, Healthy: true}},
 		NodePool: structs.DefaultNodePool, SchedulingEligibility: structs.NodeSchedulingEligible,
 	}
 }

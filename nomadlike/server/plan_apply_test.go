@@ -74,8 +74,8 @@ func TestEvaluatePlan(t *testing.T) {
 			wantRefresh: true,
 		},
 		{
-			name: "down node refuses placements",
-			plan: &structs.Plan{Job: job, NodeAllocation: map[string][]*structs.Allocation{down.ID: {onDown}}},
+			name:        "down node refuses placements",
+			plan:        &structs.Plan{Job: job, NodeAllocation: map[string][]*structs.Allocation{down.ID: {onDown}}},
 			wantPlaced:  map[string][]string{},
 			wantStopped: map[string][]string{},
 			wantRefresh: true,

@@ -1,0 +1,257 @@
+package container
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/moby/sys/capability"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// taskConfig is the decoded config block of a container task. Its keys are
+// those of Nomad's docker driver, so a docker job needs only
+// driver = "container".
+type taskConfig struct {
+	Image          imageSource
+	Command        string
+	Args           []string
+	Entrypoint     []string
+	Ports          []string
+	Volumes        []volume
+	Hostname       string
+	WorkDir        string
+	User           string
+	CapAdd         []string
+	CapDrop        []string
+	ReadonlyRootfs bool
+	ForcePull      bool
+	CPUHardLimit   bool
+	CPUCFSPeriod   int64
+}
+
+// volume is one "host:container[:ro|rw]" entry of config.volumes.
+type volume struct {
+	Host      string
+	Container string
+	ReadOnly  bool
+}
+
+// knownKeys lists the accepted config keys.
+var knownKeys = []string{
+	"image", "command", "args", "entrypoint", "ports", "volumes", "hostname", "work_dir", "user",
+	"cap_add", "cap_drop", "readonly_rootfs", "force_pull", "cpu_hard_limit", "cpu_cfs_period",
+}
+
+// dockerOnlyKeys are docker driver keys this driver does not implement.
+var dockerOnlyKeys = map[string]string{
+	"network_mode": "tasks share the host's network and use their allocated ports",
+	"auth":         "registry credentials come from the docker config file (~/.docker/config.json) of the client's user",
+	"privileged":   "privileged containers are not supported",
+	"mount":        "use volumes",
+	"port_map":     "use ports with the group network block",
+	"labels":       "container labels are not supported",
+	"logging":      "logs always go to the task's log files",
+	"dns_servers":  "the container uses the host's /etc/resolv.conf",
+}
+
+// ValidateConfig checks a task's config block; every problem names its key.
+func (d *Driver) ValidateConfig(cfg map[string]any) error {
+	_, err := parseConfig(cfg)
+	return err
+}
+
+// parseConfig decodes and validates the config block.
+func parseConfig(cfg map[string]any) (*taskConfig, error) {
+	var problems []structs.FieldError
+	add := func(key, format string, args ...any) {
+		problems = append(problems, structs.FieldError{Field: "config." + key, Msg: fmt.Sprintf(format, args...)})
+	}
+	str := func(key string) string {
+		raw, ok := cfg[key]
+		if !ok || raw == nil {
+			return ""
+		}
+		s, ok := raw.(string)
+		if !ok {
+			add(key, "must be a string, got %T", raw)
+		}
+		return s
+	}
+	list := func(key string) []string {
+		raw, ok := cfg[key]
+		if !ok || raw == nil {
+			return nil
+		}
+		l, ok := stringList(raw)
+		if !ok {
+			add(key, "must be a list of strings")
+		}
+		return l
+	}
+	boolean := func(key string) bool {
+		raw, ok := cfg[key]
+		if !ok || raw == nil {
+			return false
+		}
+		b, ok := raw.(bool)
+		if !ok {
+			add(key, "must be true or false, got %T", raw)
+		}
+		return b
+	}
+
+	var tc taskConfig
+	if img := str("image"); strings.TrimSpace(img) == "" {
+		if _, ok := cfg["image"]; !ok {
+			add("image", `required: the image to run, e.g. "docker.io/library/busybox:1.36" or "oci-layout:///srv/images/app"`)
+		} else {
+			add("image", "must not be empty")
+		}
+	} else if src, err := parseImage(img); err != nil {
+		add("image", "%v", err)
+	} else {
+		tc.Image = src
+	}
+	tc.Command = str("command")
+	tc.Args = list("args")
+	tc.Entrypoint = list("entrypoint")
+	tc.Ports = list("ports")
+	for i, v := range list("volumes") {
+		vol, err := parseVolume(v)
+		if err != nil {
+			add(fmt.Sprintf("volumes[%d]", i), "%v", err)
+			continue
+		}
+		tc.Volumes = append(tc.Volumes, vol)
+	}
+	tc.Hostname = str("hostname")
+	if len(tc.Hostname) > 63 || strings.ContainsAny(tc.Hostname, " /\t") {
+		add("hostname", "%q is not a valid host name (at most 63 characters, no spaces or slashes)", tc.Hostname)
+	}
+	tc.WorkDir = str("work_dir")
+	if tc.WorkDir != "" && !path.IsAbs(tc.WorkDir) {
+		add("work_dir", "%q must be an absolute path inside the container", tc.WorkDir)
+	}
+	tc.User = str("user")
+	tc.CapAdd = list("cap_add")
+	tc.CapDrop = list("cap_drop")
+	for key, caps := range map[string][]string{"cap_add": tc.CapAdd, "cap_drop": tc.CapDrop} {
+		for _, c := range caps {
+			if _, err := normalizeCap(c); err != nil {
+				add(key, "%v", err)
+			}
+		}
+	}
+	tc.ReadonlyRootfs = boolean("readonly_rootfs")
+	tc.ForcePull = boolean("force_pull")
+	tc.CPUHardLimit = boolean("cpu_hard_limit")
+	if raw, ok := cfg["cpu_cfs_period"]; ok && raw != nil {
+		n, ok := toInt(raw)
+		if !ok || n < 1000 || n > 1000000 {
+			add("cpu_cfs_period", "must be a number of microseconds between 1000 and 1000000")
+		}
+		tc.CPUCFSPeriod = n
+	}
+
+	var unknown []string
+	for k := range cfg {
+		if !contains(knownKeys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		if why, ok := dockerOnlyKeys[k]; ok {
+			add(k, "docker driver key not supported by the container driver: %s; remove it", why)
+			continue
+		}
+		add(k, "unknown key: the container driver accepts %s", strings.Join(knownKeys, ", "))
+	}
+	if len(problems) > 0 {
+		return nil, &structs.ValidationError{Problems: problems}
+	}
+	return &tc, nil
+}
+
+// parseVolume parses "host:container[:ro|rw]".
+func parseVolume(s string) (volume, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return volume{}, fmt.Errorf(`%q: want "host_path:container_path" or "host_path:container_path:ro"`, s)
+	}
+	v := volume{Host: parts[0], Container: parts[1]}
+	if !path.IsAbs(v.Container) {
+		return volume{}, fmt.Errorf("%q: the container path %q must be absolute", s, v.Container)
+	}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			v.ReadOnly = true
+		case "rw":
+		default:
+			return volume{}, fmt.Errorf(`%q: mode %q must be "ro" or "rw"`, s, parts[2])
+		}
+	}
+	return v, nil
+}
+
+// normalizeCap turns "net_admin", "NET_ADMIN" or "CAP_NET_ADMIN" into
+// "CAP_NET_ADMIN"; "ALL" stays "ALL".
+func normalizeCap(c string) (string, error) {
+	u := strings.ToUpper(strings.TrimSpace(c))
+	if u == "ALL" {
+		return u, nil
+	}
+	u = strings.TrimPrefix(u, "CAP_")
+	for _, k := range capability.ListKnown() {
+		if strings.ToUpper(k.String()) == u {
+			return "CAP_" + u, nil
+		}
+	}
+	return "", fmt.Errorf("unknown capability %q (e.g. \"NET_ADMIN\", \"SYS_TIME\")", c)
+}
+
+// stringList accepts []string or a []any of strings (as JSON and HCL decode).
+func stringList(v any) ([]string, bool) {
+	switch l := v.(type) {
+	case []string:
+		return append([]string(nil), l...), true
+	case []any:
+		out := make([]string, len(l))
+		for i, e := range l {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	default:
+		return nil, false
+	}
+}
+
+func toInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	case float64:
+		return int64(n), float64(int64(n)) == n
+	default:
+		return 0, false
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

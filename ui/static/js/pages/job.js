@@ -1,0 +1,204 @@
+// The job page: summary, task groups with counts, allocations, evaluations
+// with placement failures explained, versions; stop, start and purge.
+
+import { watch, get, put, del } from '../api.js';
+import {
+  h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, unavailable, confirmButton, mb, mhz,
+} from '../dom.js';
+import { explainFailedGroups } from '../explain.js';
+
+const COUNTS = ['Queued', 'Starting', 'Running', 'Failed', 'Complete', 'Lost'];
+
+export function render(ctx) {
+  const id = ctx.params.id;
+  const ns = ctx.query.get('namespace') || 'default';
+  const base = `/v1/job/${encodeURIComponent(id)}`;
+  const query = { namespace: ns };
+  ctx.setTitle(`Job ${id}`);
+
+  const state = { job: null, summary: null, allocs: null, evals: null };
+  const errors = { job: h('div'), summary: h('div'), allocs: h('div'), evals: h('div') };
+  const statusEl = h('span', { id: 'job-status', 'aria-live': 'polite' });
+  const actions = h('div', { class: 'actions', id: 'job-actions' });
+  const actionResult = h('div', { 'aria-live': 'polite', id: 'job-action-result' });
+  const overview = h('div', { class: 'card' }, h('p', { class: 'loading' }, 'Loading job…'));
+  const failures = h('div', { id: 'job-placement-failures' });
+  const groups = h('div', { id: 'job-groups' }, h('p', { class: 'loading' }, 'Loading…'));
+  const allocs = h('div', { id: 'job-allocations' }, h('p', { class: 'loading' }, 'Loading…'));
+  const evals = h('div', { id: 'job-evaluations' }, h('p', { class: 'loading' }, 'Loading…'));
+  const versions = h('div', { id: 'job-versions' });
+  let lastVersionIndex = -1;
+
+  fill(ctx.main,
+    h('p', { class: 'note' }, h('a', { href: '/ui/jobs' }, 'Jobs'), ' / ', id),
+    h('div', { class: 'page-head' },
+      h('div', null, h('h1', null, id, statusEl), h('p', { class: 'subtitle' }, `Namespace ${ns}`)),
+      actions),
+    actionResult, errors.job, overview, failures,
+    section('groups', 'Task groups', errors.summary, groups),
+    section('allocations', 'Allocations', errors.allocs, allocs),
+    section('evaluations', 'Evaluations', errors.evals, evals),
+    section('versions', 'Versions', versions),
+    section('deployments', 'Deployments',
+      unavailable('Deployments', 'nomadlike does not run deployments (rolling updates, canaries) yet; GET /v1/job/:id/deployments answers an empty list. Allocations are replaced directly.')));
+
+  // --- actions ---------------------------------------------------------------
+  async function act(what, fn) {
+    fill(actionResult, h('p', { class: 'note' }, `${what}…`));
+    try {
+      const res = await fn();
+      const evalID = res?.data?.EvalID;
+      fill(actionResult, h('div', { class: 'alert ok', role: 'status' }, `${what}: done.`,
+        evalID ? [' Evaluation ', h('a', { href: uiPath.eval(evalID) }, shortId(evalID)), ' is placing the change; the tables below follow it.'] : ''));
+      ctx.announce(`${what}: done`);
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      fill(actionResult, errorBox(e, { title: `${what} failed` }));
+    }
+  }
+  function drawActions() {
+    const j = state.job;
+    if (!j) { fill(actions); return; }
+    fill(actions,
+      j.Stop
+        ? h('button', { type: 'button', class: 'primary', id: 'job-start',
+          onclick: () => act('Start job', () => put('/v1/jobs', { Job: { ...j, Stop: false } }, { query, signal: ctx.signal })) }, 'Start job')
+        : confirmButton('Stop job', 'Confirm: stop job', () => act('Stop job', () => del(base, { query, signal: ctx.signal })), { id: 'job-stop' }),
+      confirmButton('Purge', 'Confirm: purge job', async () => {
+        await act('Purge job', () => del(base, { query: { ...query, purge: 'true' }, signal: ctx.signal }));
+      }, { id: 'job-purge' }));
+  }
+
+  // --- drawing ---------------------------------------------------------------
+  function drawOverview() {
+    const j = state.job;
+    if (!j) return;
+    const status = j.Stop && j.Status !== 'dead' ? `${j.Status} (stopping)` : j.Status;
+    fill(statusEl, badge(status), j.Stop ? h('span', { class: 'badge idle' }, 'stopped') : null);
+    fill(overview, props([
+      ['Type', j.Type], ['Priority', String(j.Priority)], ['Version', String(j.Version)],
+      ['Datacenters', (j.Datacenters || []).join(', ')], ['Node pool', j.NodePool || 'default'],
+      ['Submitted', timeEl(j.SubmitTime)],
+      j.StatusDescription ? ['Status detail', j.StatusDescription] : null,
+      (j.Constraints || []).length ? ['Constraints', (j.Constraints).map((c) => `${c.LTarget} ${c.Operand} ${c.RTarget}`).join('; ')] : null,
+    ]));
+    drawActions();
+    drawGroups();
+  }
+
+  function drawGroups() {
+    const j = state.job;
+    if (!j) return;
+    const sum = state.summary?.Summary || {};
+    const rows = j.TaskGroups || [];
+    fill(groups, table([
+      { label: 'Group', cell: (g) => g.Name },
+      { label: 'Count', class: 'num', cell: (g) => String(g.Count) },
+      { label: 'Tasks', cell: (g) => (g.Tasks || []).map((t, i) => [i ? ', ' : '', h('code', null, t.Name), ` (${t.Driver}; ${mhz(t.Resources?.CPU)}, ${mb(t.Resources?.MemoryMB)})`]) },
+      ...COUNTS.map((k) => ({ label: k, class: 'num', cell: (g) => String(sum[g.Name]?.[k] ?? 0) })),
+    ], rows, { caption: 'Task groups: desired count and allocations by client status', empty: 'This job has no task groups.' }));
+  }
+
+  function drawAllocs() {
+    const list = [...(state.allocs || [])].sort((a, b) => (b.CreateIndex || 0) - (a.CreateIndex || 0));
+    fill(allocs, table([
+      { label: 'ID', cell: (a) => h('a', { href: uiPath.alloc(a.ID), class: 'mono' }, shortId(a.ID)) },
+      { label: 'Name', class: 'hide-narrow', cell: (a) => a.Name },
+      { label: 'Status', cell: (a) => badge(a.ClientStatus, { dataset: { alloc: a.ID } }) },
+      { label: 'Desired', cell: (a) => a.DesiredStatus },
+      { label: 'Client', cell: (a) => (a.NodeID ? h('a', { href: uiPath.client(a.NodeID) }, a.NodeName || shortId(a.NodeID)) : '–') },
+      { label: 'Version', class: 'num hide-narrow', cell: (a) => String(a.JobVersion ?? '') },
+      { label: 'Created', class: 'hide-narrow', cell: (a) => timeEl(a.CreateTime) },
+      { label: 'Detail', class: 'hide-narrow', cell: (a) => a.ClientDescription || a.DesiredDescription || '' },
+    ], list, { caption: 'Allocations of this job, newest first', empty: 'No allocations: nothing has been placed (see the evaluations below).' }));
+  }
+
+  function drawEvals() {
+    const list = [...(state.evals || [])].sort((a, b) => (b.CreateIndex || 0) - (a.CreateIndex || 0));
+    fill(evals, table([
+      { label: 'ID', cell: (e) => h('a', { href: uiPath.eval(e.ID), class: 'mono' }, shortId(e.ID)) },
+      { label: 'Triggered by', cell: (e) => e.TriggeredBy },
+      { label: 'Status', cell: (e) => badge(e.Status) },
+      { label: 'Placement', cell: (e) => (Object.keys(e.FailedTGAllocs || {}).length ? badge('failed', { title: 'see the explanation below the row' }) : '–') },
+      { label: 'Detail', class: 'hide-narrow', cell: (e) => e.StatusDescription || '' },
+      { label: 'Created', class: 'hide-narrow', cell: (e) => timeEl(e.CreateTime) },
+    ], list, {
+      caption: 'Evaluations: each scheduling decision about this job, newest first',
+      empty: 'No evaluations.',
+      after: (e) => (Object.keys(e.FailedTGAllocs || {}).length
+        ? h('tr', { class: 'detail' }, h('td', { colspan: 6 }, explainFailedGroups(e.FailedTGAllocs)))
+        : null),
+    }));
+    // The newest evaluation with failures is the one that matters now, unless a
+    // later one placed everything.
+    const latest = list.find((e) => Object.keys(e.FailedTGAllocs || {}).length);
+    const newer = latest ? list.filter((e) => e.CreateIndex > latest.CreateIndex && e.Status === 'complete' && e.TriggeredBy !== 'job-deregister') : [];
+    const blocked = list.find((e) => e.Status === 'blocked');
+    if (latest && (blocked || !newer.length) && !state.job?.Stop) {
+      fill(failures, h('div', { class: 'alert warn', role: 'alert' },
+        h('h2', null, 'Placement failures'),
+        h('p', null, 'The scheduler could not place every allocation. Evaluation ',
+          h('a', { href: uiPath.eval(latest.ID) }, shortId(latest.ID)), ' says:'),
+        explainFailedGroups(latest.FailedTGAllocs),
+        blocked ? h('p', { class: 'note' }, `Evaluation ${shortId(blocked.ID)} is blocked: the remaining allocations are placed as soon as a node can take them.`) : null));
+    } else {
+      fill(failures);
+    }
+  }
+
+  async function drawVersions(jobModifyIndex) {
+    if (jobModifyIndex === lastVersionIndex) return;
+    lastVersionIndex = jobModifyIndex;
+    try {
+      const { data } = await get(`${base}/versions`, { query, signal: ctx.signal });
+      const vs = data?.Versions || [];
+      fill(versions, table([
+        { label: 'Version', class: 'num', cell: (v) => String(v.Version) },
+        { label: 'Stable', cell: (v) => (v.Stable ? 'yes' : 'no') },
+        { label: 'Stopped', cell: (v) => (v.Stop ? 'yes' : 'no') },
+        { label: 'Submitted', cell: (v) => timeEl(v.SubmitTime) },
+      ], vs, { caption: 'Job versions, newest first' }),
+      h('p', { class: 'note' }, 'Diffs between versions and reverting are not available yet: GET /v1/job/:id/versions answers no Diffs, and PUT /v1/job/:id/revert does not exist.'));
+    } catch (e) {
+      if (e.name !== 'AbortError') fill(versions, errorBox(e, { title: 'Could not read the job versions' }));
+    }
+  }
+
+  // --- live data -------------------------------------------------------------
+  const onError = (key, title) => (err, retryIn) => {
+    if (err.status === 404 && key === 'job') {
+      fill(overview, h('p', null, 'This job does not exist (any more). ', h('a', { href: '/ui/jobs' }, 'Back to the jobs list'), '.'));
+      fill(statusEl, badge('not found'));
+      fill(actions);
+    }
+    fill(errors[key], errorBox(err, { title, retryIn }));
+  };
+  watch(base, {
+    signal: ctx.signal, query,
+    onData(j) {
+      fill(errors.job);
+      const before = state.job?.Status;
+      state.job = j;
+      drawOverview();
+      drawEvals();
+      drawVersions(j.JobModifyIndex);
+      if (before && before !== j.Status) ctx.announce(`Job ${id} is now ${j.Status}`);
+    },
+    onError: onError('job', `Could not read job ${id}`),
+  });
+  watch(`${base}/summary`, {
+    signal: ctx.signal, query,
+    onData(s) { fill(errors.summary); state.summary = s; drawGroups(); },
+    onError: onError('summary', 'Could not read the job summary'),
+  });
+  watch(`${base}/allocations`, {
+    signal: ctx.signal, query,
+    onData(a) { fill(errors.allocs); state.allocs = a || []; drawAllocs(); },
+    onError: onError('allocs', "Could not list the job's allocations"),
+  });
+  watch(`${base}/evaluations`, {
+    signal: ctx.signal, query,
+    onData(e) { fill(errors.evals); state.evals = e || []; drawEvals(); },
+    onError: onError('evals', "Could not list the job's evaluations"),
+  });
+}
