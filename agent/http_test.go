@@ -354,7 +354,7 @@ func TestHTTPNodeEndpoints(t *testing.T) {
 		"/v1/regions":                   `["global"]`,
 		"/v1/metrics":                   `"Counters":`,
 		"/v1/metrics?format=prometheus": "nomadlike_http_requests_total",
-		"/ui/":                          "The web UI is not built yet",
+		"/ui/":                          "<title>nomadlike</title>",
 	} {
 		code, _, body := do(t, "GET", ts.URL+path, "")
 		if code != 200 || !strings.Contains(body, want) {
