@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
@@ -60,6 +61,11 @@ func (c *Client) watchAllocs(ctx context.Context) {
 // reconcile starts, updates and removes alloc runners to match the server.
 func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 	seen := map[string]bool{}
+	// Allocations are independent: start and update them concurrently so
+	// their state writes coalesce into a few transactions (clientstate uses
+	// bbolt's Batch), and wait for all before the next round so updates to
+	// one allocation stay in order.
+	var wg sync.WaitGroup
 	for _, a := range allocs {
 		seen[a.ID] = true
 		c.mu.Lock()
@@ -70,13 +76,14 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 			if a.TerminalStatus() {
 				continue // finished before we saw it, or by a previous client process
 			}
-			c.startAlloc(ctx, a, nil)
+			wg.Go(func() { c.startAlloc(ctx, a, nil) })
 		case a.AllocModifyIndex != e.modifyIndex:
 			e.modifyIndex = a.AllocModifyIndex
 			c.cfg.Logger.Info("allocation updated", "alloc_id", a.ID, "desired_status", a.DesiredStatus)
-			e.runner.Update(a)
+			wg.Go(func() { e.runner.Update(a) })
 		}
 	}
+	wg.Wait()
 	c.mu.Lock()
 	var gone []*allocEntry
 	for id, e := range c.runners {

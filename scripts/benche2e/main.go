@@ -141,11 +141,18 @@ func run(bin string, count int, idle time.Duration) error {
 	fmt.Printf("with %d allocations: agent + %d supervisors: RSS %.1f MB, PSS %.1f MB (agent alone RSS %.1f MB)\n",
 		count, len(pids)-1, mb(rss), mb(pss), func() float64 { r, _ := memOf(pids[:1]); return mb(r) }())
 
+	// Find the tasks' processes while they run; after the stop, poll just
+	// those PIDs (reading /proc/*/environ of exiting processes blocks on
+	// their memory teardown and would measure the scan, not the stop).
+	tasks := procsWithEnv("BENCH_RUN", token)
+	if len(tasks) < count {
+		return fmt.Errorf("found %d task processes, want %d", len(tasks), count)
+	}
 	start = time.Now()
 	if out, err := exec.Command(bin, "-address", addr, "job", "stop", "-detach", "bench").CombinedOutput(); err != nil {
 		return fmt.Errorf("job stop: %v\n%s", err, out)
 	}
-	if err := waitUntil(2*time.Minute, func() bool { return len(procsWithEnv("BENCH_RUN", token)) == 0 }); err != nil {
+	if err := waitUntil(2*time.Minute, func() bool { return !anyAlive(tasks) }); err != nil {
 		return fmt.Errorf("task processes did not end: %w", err)
 	}
 	fmt.Printf("job stop -> all %d processes gone: %s\n", count, time.Since(start).Round(time.Millisecond))
@@ -189,6 +196,21 @@ func memOf(pids []int) (rss, pss int64) {
 		f.Close()
 	}
 	return rss, pss
+}
+
+// anyAlive reports whether any of pids is still a live (non-zombie) process.
+func anyAlive(pids []int) bool {
+	for _, pid := range pids {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The state follows the command name in parentheses: "pid (comm) S ...".
+		if i := bytes.LastIndexByte(st, ')'); i >= 0 && i+2 < len(st) && st[i+2] != 'Z' && st[i+2] != 'X' {
+			return true
+		}
+	}
+	return false
 }
 
 // supervisors returns the PIDs of nomadlike task supervisor processes.

@@ -104,7 +104,7 @@ func (d *DB) PutTaskHandle(allocID, task string, h *drivers.TaskHandle) error {
 
 // DeleteTaskHandle removes a task's driver handle (the task is gone).
 func (d *DB) DeleteTaskHandle(allocID, task string) error {
-	return d.db.Update(func(tx *bolt.Tx) error {
+	return d.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(allocBucket).Bucket([]byte(allocID))
 		if b == nil {
 			return nil
@@ -120,7 +120,7 @@ func (d *DB) PutTaskState(allocID, task string, s *structs.TaskState) error {
 
 // DeleteAlloc removes an allocation and its tasks' records.
 func (d *DB) DeleteAlloc(allocID string) error {
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.db.Batch(func(tx *bolt.Tx) error {
 		err := tx.Bucket(allocBucket).DeleteBucket([]byte(allocID))
 		if errors.Is(err, bolt.ErrBucketNotFound) {
 			return nil
@@ -187,7 +187,7 @@ func (d *DB) put(bucket, sub []byte, key string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s for client state: %w", key, err)
 	}
-	err = d.db.Update(func(tx *bolt.Tx) error {
+	err = d.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		if sub != nil {
 			if b, err = b.CreateBucketIfNotExists(sub); err != nil {
