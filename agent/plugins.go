@@ -36,6 +36,8 @@ type pluginFactory struct {
 func pluginFactories() []pluginFactory {
 	return []pluginFactory{
 		{name: "raw_exec", build: buildRawExec},
+		{name: "qemu", build: buildQEMU},
+		{name: "container", build: buildContainer},
 	}
 }
 

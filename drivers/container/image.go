@@ -265,7 +265,7 @@ func (s *imageStore) open(ctx context.Context, src imageSource) (v1.Image, func(
 // org.opencontainers.image.ref.name annotation, or (with ref empty) the
 // only image, descending into nested indexes by platform.
 func imageFromLayout(dir, ref string) (v1.Image, error) {
-	idx, err := layout.ImageIndex(dir)
+	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read OCI layout %s: %w", dir, err)
 	}

@@ -74,7 +74,10 @@ func parseImage(s string) (imageSource, error) {
 	}
 	path, ref := rest, ""
 	if kind != sourceRootfs {
-		if i := strings.LastIndex(rest, "@"); i > 0 && strings.HasPrefix(rest[i+1:], "sha256:") {
+		if i := strings.Index(rest, ".tar:"); i > 0 && kind != sourceOCILayout {
+			// An archive's ref may hold a colon itself ("app:1").
+			path, ref = rest[:i+4], rest[i+5:]
+		} else if i := strings.LastIndex(rest, "@"); i > 0 && strings.HasPrefix(rest[i+1:], "sha256:") {
 			path, ref = rest[:i], rest[i+1:]
 		} else if i := strings.LastIndex(rest, ":"); i > 0 && !strings.Contains(rest[i+1:], "/") {
 			path, ref = rest[:i], rest[i+1:]

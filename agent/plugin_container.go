@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/container"
+)
+
+// containerPluginConfig is the body of plugin "container" { config { ... } }.
+type containerPluginConfig struct {
+	// Enabled defaults to true: the driver reports itself unhealthy, with
+	// the reason, on hosts that cannot run containers.
+	Enabled *bool `hcl:"enabled,optional"`
+	// ImageGC (default true) removes images no task used for ImageGCDelay.
+	ImageGC      *bool   `hcl:"image_gc,optional"`
+	ImageGCDelay *string `hcl:"image_gc_delay,optional"`
+	// PullTimeout bounds one registry pull (default 5m).
+	PullTimeout *string `hcl:"pull_timeout,optional"`
+	// AllowCaps are the capabilities tasks may add with cap_add.
+	AllowCaps []string `hcl:"allow_caps,optional"`
+	// VolumesEnabled lets tasks bind host paths outside their allocation.
+	VolumesEnabled *bool `hcl:"volumes_enabled,optional"`
+}
+
+// buildContainer builds the container driver; its image cache lives in
+// <data_dir>/container.
+func buildContainer(env pluginEnv, _ *Config, body hcl.Body) (drivers.Driver, error) {
+	var pc containerPluginConfig
+	if body != nil {
+		if diags := gohcl.DecodeBody(body, nil, &pc); diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+	}
+	if pc.Enabled != nil && !*pc.Enabled {
+		return nil, nil
+	}
+	cfg := container.Config{
+		Enabled:        true,
+		ImageGC:        pc.ImageGC == nil || *pc.ImageGC,
+		AllowCaps:      pc.AllowCaps,
+		VolumesEnabled: pc.VolumesEnabled != nil && *pc.VolumesEnabled,
+	}
+	if env.DataDir != "" {
+		cfg.CacheDir = filepath.Join(env.DataDir, "container")
+	}
+	if err := parseDuration("image_gc_delay", pc.ImageGCDelay, &cfg.ImageGCDelay); err != nil {
+		return nil, err
+	}
+	if err := parseDuration("pull_timeout", pc.PullTimeout, &cfg.PullTimeout); err != nil {
+		return nil, err
+	}
+	return container.New(cfg, env.Logger), nil
+}
+
+// parseDuration sets *dst from an optional duration setting.
+func parseDuration(key string, src *string, dst *time.Duration) error {
+	if src == nil {
+		return nil
+	}
+	d, err := time.ParseDuration(*src)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("config.%s = %q: want a positive duration such as \"3m\" or \"30s\"", key, *src)
+	}
+	*dst = d
+	return nil
+}

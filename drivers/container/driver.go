@@ -1,0 +1,187 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer/seccomp"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Name is the driver's name in job specs.
+const Name = "container"
+
+// Defaults for Config fields left zero.
+const (
+	DefaultImageGCDelay = 3 * time.Minute
+	DefaultPullTimeout  = 5 * time.Minute
+)
+
+// Config is the agent's configuration of the driver
+// (plugin "container" { config { ... } }).
+type Config struct {
+	// Enabled allows tasks to run.
+	Enabled bool
+	// CacheDir holds the image cache shared by all tasks (the agent uses
+	// <data_dir>/container).
+	CacheDir string
+	// ImageGC removes images no task used for ImageGCDelay.
+	ImageGC      bool
+	ImageGCDelay time.Duration
+	// PullTimeout bounds a registry pull (0: DefaultPullTimeout).
+	PullTimeout time.Duration
+	// AllowCaps are the capabilities cap_add may name (nil: Docker's
+	// default set, which tasks have anyway).
+	AllowCaps []string
+	// VolumesEnabled allows config.volumes to bind host paths outside the
+	// allocation directory.
+	VolumesEnabled bool
+	// SupervisorPath is the binary re-executed as the task supervisor and
+	// container init (empty: this executable).
+	SupervisorPath string
+	// SupervisorLinger: see supervisor.Spec.Linger (0: its default).
+	SupervisorLinger time.Duration
+}
+
+// Driver is the container driver. It is safe for concurrent use.
+type Driver struct {
+	cfg    Config
+	logger *slog.Logger
+	images *imageStore
+
+	mu    sync.Mutex
+	tasks map[string]*task
+}
+
+var _ drivers.Driver = (*Driver)(nil)
+
+// New returns a container driver. It garbage collects the image cache once
+// when ImageGC is set.
+func New(cfg Config, logger *slog.Logger) *Driver {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ImageGCDelay <= 0 {
+		cfg.ImageGCDelay = DefaultImageGCDelay
+	}
+	if cfg.PullTimeout <= 0 {
+		cfg.PullTimeout = DefaultPullTimeout
+	}
+	if cfg.AllowCaps == nil {
+		cfg.AllowCaps = defaultCaps
+	}
+	logger = logger.With("driver", Name)
+	d := &Driver{cfg: cfg, logger: logger, tasks: make(map[string]*task)}
+	d.images = newImageStore(cfg.CacheDir, logger, cfg.PullTimeout)
+	if cfg.ImageGC && cfg.CacheDir != "" {
+		d.gc()
+	}
+	return d
+}
+
+// Name returns "container".
+func (d *Driver) Name() string { return Name }
+
+// Fingerprint reports the driver healthy when it is enabled and the host
+// can run containers: root, cgroups and overlayfs.
+func (d *Driver) Fingerprint(ctx context.Context) *structs.DriverInfo {
+	info := &structs.DriverInfo{Detected: true, Attributes: map[string]string{}, UpdateTime: time.Now()}
+	info.Attributes["driver.container.version"] = libcontainerVersion()
+	info.Attributes["driver.container.cgroups"] = cgroupVersion()
+	info.Attributes["driver.container.seccomp"] = seccompAttr()
+	if reason := d.unhealthy(); reason != "" {
+		info.HealthDescription = reason
+		return info
+	}
+	info.Healthy = true
+	info.HealthDescription = "Healthy"
+	info.Attributes["driver.container"] = "1"
+	return info
+}
+
+// unhealthy returns why the driver cannot run tasks, "" when it can.
+func (d *Driver) unhealthy() string {
+	if !d.cfg.Enabled {
+		return `disabled: enable it with plugin "container" { config { enabled = true } }`
+	}
+	return hostProblem()
+}
+
+// hostProblem returns why this host cannot run containers, "" when it can.
+func hostProblem() string {
+	if os.Geteuid() != 0 {
+		return fmt.Sprintf("container driver needs root: run the client agent as root (it runs as uid %d)", os.Geteuid())
+	}
+	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
+		return "container driver needs cgroups: mount cgroup v1 controllers or cgroup2 at /sys/fs/cgroup"
+	}
+	if cgroupVersion() == "v1" {
+		if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+			return "container driver needs the cgroup v1 memory controller at /sys/fs/cgroup/memory (or a cgroup2 unified hierarchy)"
+		}
+	}
+	b, err := os.ReadFile("/proc/filesystems")
+	if err != nil || !strings.Contains(string(b), "\toverlay\n") {
+		return "container driver needs overlayfs: load it with `modprobe overlay`"
+	}
+	return ""
+}
+
+// libcontainerVersion is the runc module version linked in.
+func libcontainerVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/opencontainers/runc" {
+				return "runc-" + strings.TrimPrefix(m.Version, "v")
+			}
+		}
+	}
+	return "runc-unknown"
+}
+
+// seccompAttr describes seccomp support for the fingerprint.
+func seccompAttr() string {
+	if !seccomp.Enabled {
+		return "unavailable: built without libseccomp (tasks run without a seccomp filter)"
+	}
+	maj, min, mic := seccomp.Version()
+	return fmt.Sprintf("libseccomp %d.%d.%d (default profile applied)", maj, min, mic)
+}
+
+// Close stops following tasks; the tasks keep running under their
+// supervisors, as when the agent exits.
+func (d *Driver) Close() {
+	d.mu.Lock()
+	tasks := d.tasks
+	d.tasks = make(map[string]*task)
+	d.mu.Unlock()
+	for _, t := range tasks {
+		t.cancel()
+		<-t.waiterDone
+	}
+}
+
+// gc runs the image garbage collector, logging what it could not do.
+func (d *Driver) gc() {
+	if _, err := d.images.GC(d.cfg.ImageGCDelay); err != nil {
+		d.logger.Warn("image garbage collection", "error", err)
+	}
+}
+
+func (d *Driver) lookup(id string) (*task, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.tasks[id]
+	if !ok {
+		return nil, &structs.CodedError{Code: 404, Msg: fmt.Sprintf("container task %q", id), Err: drivers.ErrTaskNotFound}
+	}
+	return t, nil
+}

@@ -1,0 +1,131 @@
+package qemu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/supervisor"
+)
+
+// stateVersion is the encoding version of driverState in TaskHandle.DriverState.
+const stateVersion = 1
+
+// driverState is what a restarted client needs to find the VM again.
+type driverState struct {
+	StateDir      string
+	SupervisorPID int
+	PID           int
+	StartedAt     time.Time
+	// QMPSocket is the absolute path of the VM's QMP socket.
+	QMPSocket string
+	// Graceful is the task's graceful_shutdown.
+	Graceful bool
+}
+
+func decodeState(h *drivers.TaskHandle) (*driverState, error) {
+	if h.Version != stateVersion {
+		return nil, fmt.Errorf("qemu handle has version %d, this driver understands %d", h.Version, stateVersion)
+	}
+	var st driverState
+	if err := json.Unmarshal(h.DriverState, &st); err != nil {
+		return nil, fmt.Errorf("decode qemu handle state: %w", err)
+	}
+	if st.StateDir == "" {
+		return nil, errors.New("qemu handle state has no state dir")
+	}
+	return &st, nil
+}
+
+// task is the driver's record of one VM, live or exited.
+type task struct {
+	id       string
+	cfg      *drivers.TaskConfig
+	stateDir string
+	// client is nil for a task recovered after it exited.
+	client    *supervisor.Client
+	pid       int
+	startedAt time.Time
+	qmpSocket string
+	graceful  bool
+
+	// cancel stops the waiter goroutine; waiterDone is closed when it ended.
+	cancel     context.CancelFunc
+	waiterDone chan struct{}
+
+	// exited is closed once result and completedAt are set.
+	exited      chan struct{}
+	exitOnce    sync.Once
+	result      *drivers.ExitResult
+	completedAt time.Time
+}
+
+func newTask(cfg *drivers.TaskConfig, st driverState, client *supervisor.Client) *task {
+	return &task{
+		id: cfg.ID, cfg: cfg, stateDir: st.StateDir, client: client, pid: st.PID, startedAt: st.StartedAt,
+		qmpSocket: st.QMPSocket, graceful: st.Graceful,
+		cancel: func() {}, waiterDone: make(chan struct{}), exited: make(chan struct{}),
+	}
+}
+
+// finish records the exit once; later calls are ignored.
+func (t *task) finish(res *drivers.ExitResult, at time.Time) {
+	t.exitOnce.Do(func() {
+		t.result, t.completedAt = res, at
+		close(t.exited)
+	})
+}
+
+// hasExited reports whether the exit is known.
+func (t *task) hasExited() bool {
+	select {
+	case <-t.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// handle returns the TaskHandle the client stores.
+func (t *task) handle() (*drivers.TaskHandle, error) {
+	b, err := json.Marshal(driverState{
+		StateDir: t.stateDir, SupervisorPID: t.client.SupervisorPID(), PID: t.pid, StartedAt: t.startedAt,
+		QMPSocket: t.qmpSocket, Graceful: t.graceful,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode qemu handle: %w", err)
+	}
+	return &drivers.TaskHandle{Version: stateVersion, Config: t.cfg, State: drivers.TaskStateRunning, DriverState: b}, nil
+}
+
+// follow waits for the VM's exit through the supervisor and records it.
+// It ends when the VM exits or ctx is cancelled (the driver closed).
+func (t *task) follow(ctx context.Context) {
+	defer close(t.waiterDone)
+	res, err := t.client.Wait(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		st, serr := supervisor.ReadStatus(t.stateDir)
+		if serr != nil || st.Result == nil {
+			t.finish(&drivers.ExitResult{Err: fmt.Errorf("lost track of VM %q: its supervisor (pid %d) stopped answering (%v) and recorded no exit", t.id, t.client.SupervisorPID(), err)}, time.Now())
+			return
+		}
+		res = st.Result
+	}
+	t.finish(exitResult(res), res.CompletedAt)
+}
+
+// exitResult converts a supervisor result.
+func exitResult(r *supervisor.Result) *drivers.ExitResult {
+	out := &drivers.ExitResult{ExitCode: r.ExitCode, Signal: r.Signal}
+	if r.Err != "" {
+		out.Err = errors.New(r.Err)
+	}
+	return out
+}
