@@ -135,7 +135,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
 
 	r.Handle("/", http.RedirectHandler("/ui/", http.StatusTemporaryRedirect)).Methods(get...)
-	r.PathPrefix("/ui/").Handler(http.HandlerFunc(uiPlaceholder)).Methods(get...)
+	r.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently)).Methods(get...)
+	r.PathPrefix("/ui/").Handler(http.HandlerFunc(serveUI)).Methods(get...)
 
 	r.NotFoundHandler = s.wrap(notFound)
 	r.MethodNotAllowedHandler = s.wrap(methodNotAllowed)

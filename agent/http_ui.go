@@ -11,10 +11,9 @@ import (
 // uiHandler builds the web UI's handler once, on first use.
 var uiHandler = sync.OnceValues(ui.NewHandler)
 
-// uiPlaceholder serves the web UI (package ui) under /ui/: its versioned
+// serveUI serves the web UI (package ui) under /ui/: its versioned
 // assets and, for every other path, the single-page app's index.html.
-// (The name predates the UI; the route table in http.go refers to it.)
-func uiPlaceholder(w http.ResponseWriter, r *http.Request) {
+func serveUI(w http.ResponseWriter, r *http.Request) {
 	h, err := uiHandler()
 	if err != nil {
 		// Only a broken build gets here: the embedded files are fixed at compile time.

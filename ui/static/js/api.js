@@ -100,20 +100,48 @@ export function pause(ms, signal) {
 export const BLOCKING_WAIT = '60s';
 
 /**
+ * whenVisible resolves once the tab is visible (at once if it is), or rejects
+ * when signal aborts.
+ */
+export function whenVisible(signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) { reject(signal.reason); return; }
+    if (!document.hidden) { resolve(); return; }
+    const onChange = () => { if (!document.hidden) { cleanup(); resolve(); } };
+    const onAbort = () => { cleanup(); reject(signal.reason); };
+    function cleanup() {
+      document.removeEventListener('visibilitychange', onChange);
+      signal.removeEventListener('abort', onAbort);
+    }
+    document.addEventListener('visibilitychange', onChange);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
  * watch keeps a view of path current with blocking queries: it asks with
  * ?index=<last X-Nomad-Index>&wait=…, so the server answers only when the
  * data changed (or the wait ended). It calls onData(data, index) on every
  * new index and onError(err, retryInMs) when a call fails; it retries with a
  * growing delay and calls onData again once the API answers. It ends when
  * signal aborts. It never polls faster than the server blocks.
+ *
+ * A browser opens at most 6 HTTP/1.1 connections to the agent, and every
+ * blocking query holds one, so: each page keeps at most two watches open, and
+ * a hidden tab lets go of its watches until it is visible again (then it asks
+ * with the last index, so it catches up at once).
  */
 export async function watch(path, { signal, query = {}, onData, onError }) {
   let index = 0;
   let failures = 0;
   while (!signal.aborted) {
+    const hidden = new AbortController();
+    const onHide = () => { if (document.hidden) hidden.abort(new DOMException('the tab is hidden', 'AbortError')); };
     try {
+      await whenVisible(signal);
+      document.addEventListener('visibilitychange', onHide);
       const q = index > 0 ? { ...query, index, wait: BLOCKING_WAIT } : query;
-      const res = await get(path, { query: q, signal });
+      const res = await get(path, { query: q, signal: AbortSignal.any([signal, hidden.signal]) });
       const recovered = failures > 0;
       failures = 0;
       const changed = res.index !== index || index === 0 || recovered;
@@ -125,11 +153,34 @@ export async function watch(path, { signal, query = {}, onData, onError }) {
         await pause(15000, signal);
       }
     } catch (e) {
-      if (signal.aborted || e.name === 'AbortError') return;
+      if (signal.aborted) return;
+      if (hidden.signal.aborted) continue; // paused while hidden; resumes when visible
+      if (e.name === 'AbortError') return;
       failures++;
       const delay = Math.min(30000, 1000 * 2 ** Math.min(failures - 1, 5));
       onError?.(e, delay);
       try { await pause(delay, signal); } catch { return; }
+    } finally {
+      document.removeEventListener('visibilitychange', onHide);
     }
   }
+}
+
+/**
+ * Coalesce runs fn now and, if called again while fn runs, once more after
+ * it finishes: a burst of triggers costs at most two calls.
+ */
+export function coalesce(fn) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      try {
+        do { again = false; await fn(); } while (again);
+      } finally { running = null; }
+    })();
+    return running;
+  };
+  return run;
 }

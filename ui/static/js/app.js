@@ -25,7 +25,7 @@ const routes = [
   { re: /^\/ui\/clients\/([^/]+)$/, page: client, section: 'clients', params: ['id'] },
   { re: /^\/ui\/topology\/?$/, page: topology, section: 'topology' },
   { re: /^\/ui\/servers\/?$/, page: servers, section: 'servers' },
-  { re: /^\/ui\/settings\/?$/, page: settings, section: '' },
+  { re: /^\/ui\/settings\/?$/, page: settings, section: 'settings' },
 ];
 
 const main = document.getElementById('main');
@@ -114,6 +114,12 @@ document.addEventListener('click', (e) => {
 });
 
 window.addEventListener('popstate', () => render({ focus: true }));
+
+// Leaving the document (a reload, a link outside the app, the back/forward
+// cache) must end the page's blocking queries at once: each holds one of the
+// browser's few connections to the agent.
+window.addEventListener('pagehide', () => current?.abort(new DOMException('left the document', 'AbortError')));
+window.addEventListener('pageshow', (e) => { if (e.persisted) render({ focus: false }); });
 
 // Uncaught promise errors in a page become visible, not silent.
 window.addEventListener('unhandledrejection', (e) => {

@@ -126,16 +126,34 @@ function logViewer(ctx, allocID, names, into) {
   let stream = null; // AbortController of the open stream
   let terminal = false;
   let waitingForStart = false;
-  const pre = h('pre', { class: 'logs', id: 'log-output', tabindex: '0', 'aria-label': 'Log output', 'aria-live': 'off' });
+  const pre = h('pre', { class: 'logs', id: 'log-output', tabindex: '0', role: 'tabpanel', 'aria-label': 'Log output', 'aria-live': 'off' });
   const status = h('p', { class: 'log-status', id: 'log-status', role: 'status' });
   const follow = h('input', { type: 'checkbox', id: 'log-follow', checked: true });
   const taskSel = names.length > 1
     ? h('label', { class: 'field', for: 'log-task' }, 'Task', h('select', { id: 'log-task', onchange: (e) => { task = e.target.value; open(); } },
       names.map((n) => h('option', { value: n }, n))))
     : null;
+  const select = (t) => {
+    type = t;
+    tabs.forEach((b) => {
+      const on = b.id === `log-tab-${t}`;
+      b.setAttribute('aria-selected', String(on));
+      b.tabIndex = on ? 0 : -1;
+    });
+    open();
+  };
   const tabs = ['stdout', 'stderr'].map((t) => h('button', {
     type: 'button', role: 'tab', id: `log-tab-${t}`, 'aria-controls': 'log-output', 'aria-selected': String(t === type),
-    onclick: () => { type = t; tabs.forEach((b) => b.setAttribute('aria-selected', String(b.id === `log-tab-${t}`))); open(); },
+    tabindex: t === type ? '0' : '-1',
+    onclick: () => select(t),
+    // Arrow keys move between the tabs, as screen reader users expect of a tablist.
+    onkeydown: (e) => {
+      if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+      e.preventDefault();
+      const next = t === 'stdout' ? 'stderr' : 'stdout';
+      select(next);
+      document.getElementById(`log-tab-${next}`).focus();
+    },
   }, t));
 
   fill(into,
@@ -198,6 +216,19 @@ function logViewer(ctx, allocID, names, into) {
       try { await pause(Math.min(10000, 1000 * 2 ** Math.min(attempt, 4)), signal); } catch { return; }
     }
   }
+
+  // A hidden tab lets go of its stream (it holds one of the browser's few
+  // connections to the agent) and re-tails the log when shown again.
+  const onVisibility = () => {
+    if (document.hidden) {
+      stream?.abort();
+      status.textContent = 'Paused while this tab is hidden; the log resumes when you come back.';
+    } else {
+      open();
+    }
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  ctx.signal.addEventListener('abort', () => document.removeEventListener('visibilitychange', onVisibility), { once: true });
 
   open();
   return {

@@ -1,7 +1,7 @@
 // The job page: summary, task groups with counts, allocations, evaluations
 // with placement failures explained, versions; stop, start and purge.
 
-import { watch, get, put, del } from '../api.js';
+import { watch, get, put, del, coalesce } from '../api.js';
 import {
   h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, unavailable, confirmButton, mb, mhz,
 } from '../dom.js';
@@ -14,6 +14,8 @@ export function render(ctx) {
   const ns = ctx.query.get('namespace') || 'default';
   const base = `/v1/job/${encodeURIComponent(id)}`;
   const query = { namespace: ns };
+  const live = new AbortController(); // aborted when the job turns out to be gone
+  const signal = AbortSignal.any([ctx.signal, live.signal]);
   ctx.setTitle(`Job ${id}`);
 
   const state = { job: null, summary: null, allocs: null, evals: null };
@@ -43,13 +45,13 @@ export function render(ctx) {
       unavailable('Deployments', 'nomadlike does not run deployments (rolling updates, canaries) yet; GET /v1/job/:id/deployments answers an empty list. Allocations are replaced directly.')));
 
   // --- actions ---------------------------------------------------------------
-  async function act(what, fn) {
+  async function act(what, fn, doneNote = ' is placing the change; the tables below follow it.') {
     fill(actionResult, h('p', { class: 'note' }, `${what}…`));
     try {
       const res = await fn();
       const evalID = res?.data?.EvalID;
       fill(actionResult, h('div', { class: 'alert ok', role: 'status' }, `${what}: done.`,
-        evalID ? [' Evaluation ', h('a', { href: uiPath.eval(evalID) }, shortId(evalID)), ' is placing the change; the tables below follow it.'] : ''));
+        evalID ? [' Evaluation ', h('a', { href: uiPath.eval(evalID) }, shortId(evalID)), doneNote] : ''));
       ctx.announce(`${what}: done`);
     } catch (e) {
       if (e.name === 'AbortError') return;
@@ -65,7 +67,8 @@ export function render(ctx) {
           onclick: () => act('Start job', () => put('/v1/jobs', { Job: { ...j, Stop: false } }, { query, signal: ctx.signal })) }, 'Start job')
         : confirmButton('Stop job', 'Confirm: stop job', () => act('Stop job', () => del(base, { query, signal: ctx.signal })), { id: 'job-stop' }),
       confirmButton('Purge', 'Confirm: purge job', async () => {
-        await act('Purge job', () => del(base, { query: { ...query, purge: 'true' }, signal: ctx.signal }));
+        await act('Purge job', () => del(base, { query: { ...query, purge: 'true' }, signal: ctx.signal }),
+          ' stops its allocations; the job and its history are removed from the cluster.');
       }, { id: 'job-purge' }));
   }
 
@@ -150,7 +153,7 @@ export function render(ctx) {
     if (jobModifyIndex === lastVersionIndex) return;
     lastVersionIndex = jobModifyIndex;
     try {
-      const { data } = await get(`${base}/versions`, { query, signal: ctx.signal });
+      const { data } = await get(`${base}/versions`, { query, signal });
       const vs = data?.Versions || [];
       fill(versions, table([
         { label: 'Version', class: 'num', cell: (v) => String(v.Version) },
@@ -165,40 +168,57 @@ export function render(ctx) {
   }
 
   // --- live data -------------------------------------------------------------
-  const onError = (key, title) => (err, retryIn) => {
-    if (err.status === 404 && key === 'job') {
-      fill(overview, h('p', null, 'This job does not exist (any more). ', h('a', { href: '/ui/jobs' }, 'Back to the jobs list'), '.'));
-      fill(statusEl, badge('not found'));
-      fill(actions);
-    }
+  // Two blocking queries (allocations and evaluations: their index covers the
+  // jobs table too, so a stop, start or new version wakes them) drive the page;
+  // each wake re-reads the job and its summary. See watch() for why only two.
+  // A 404 means the job is gone (purged) or never was: say so once, clearly,
+  // and stop watching, rather than retrying a read that cannot succeed.
+  const gone = (err) => {
+    live.abort(new DOMException('the job is gone', 'AbortError'));
+    fill(statusEl, badge('not found'));
+    fill(actions);
+    for (const el of [overview, failures, groups, allocs, evals, versions, ...Object.values(errors)]) fill(el);
+    overview.replaceWith(h('div', { class: 'alert error', role: 'alert', id: 'job-gone' },
+      h('h2', null, `Job "${id}" does not exist in namespace "${ns}"`),
+      h('p', null, 'It was purged, or it never existed under this name. The agent says:'),
+      h('pre', null, err.apiMessage || err.message),
+      h('p', { class: 'what-to-do' }, h('a', { href: '/ui/jobs' }, 'See the jobs list'), ' or ', h('a', { href: '/ui/run' }, 'run a job'), '.')));
+    for (const sec of ['groups', 'allocations', 'evaluations', 'versions', 'deployments']) document.getElementById(sec)?.remove();
+  };
+  const showError = (key, title) => (err, retryIn) => {
+    if (err.status === 404) { gone(err); return; }
     fill(errors[key], errorBox(err, { title, retryIn }));
   };
-  watch(base, {
-    signal: ctx.signal, query,
-    onData(j) {
+  const refresh = coalesce(async () => {
+    const [j, sum] = await Promise.allSettled([get(base, { query, signal }), get(`${base}/summary`, { query, signal })]);
+    if (signal.aborted) return;
+    if (j.status === 'fulfilled') {
       fill(errors.job);
       const before = state.job?.Status;
-      state.job = j;
+      state.job = j.value.data;
       drawOverview();
       drawEvals();
-      drawVersions(j.JobModifyIndex);
-      if (before && before !== j.Status) ctx.announce(`Job ${id} is now ${j.Status}`);
-    },
-    onError: onError('job', `Could not read job ${id}`),
-  });
-  watch(`${base}/summary`, {
-    signal: ctx.signal, query,
-    onData(s) { fill(errors.summary); state.summary = s; drawGroups(); },
-    onError: onError('summary', 'Could not read the job summary'),
+      drawVersions(state.job.JobModifyIndex);
+      if (before && before !== state.job.Status) ctx.announce(`Job ${id} is now ${state.job.Status}`);
+    } else if (j.reason.name !== 'AbortError') {
+      showError('job', `Could not read job ${id}`)(j.reason);
+    }
+    if (sum.status === 'fulfilled') {
+      fill(errors.summary);
+      state.summary = sum.value.data;
+      drawGroups();
+    } else if (sum.reason.name !== 'AbortError' && j.status === 'fulfilled') {
+      fill(errors.summary, errorBox(sum.reason, { title: 'Could not read the job summary' }));
+    }
   });
   watch(`${base}/allocations`, {
-    signal: ctx.signal, query,
-    onData(a) { fill(errors.allocs); state.allocs = a || []; drawAllocs(); },
-    onError: onError('allocs', "Could not list the job's allocations"),
+    signal, query,
+    onData(a) { fill(errors.allocs); state.allocs = a || []; drawAllocs(); refresh(); },
+    onError: showError('allocs', "Could not list the job's allocations"),
   });
   watch(`${base}/evaluations`, {
-    signal: ctx.signal, query,
-    onData(e) { fill(errors.evals); state.evals = e || []; drawEvals(); },
-    onError: onError('evals', "Could not list the job's evaluations"),
+    signal, query,
+    onData(e) { fill(errors.evals); state.evals = e || []; drawEvals(); refresh(); },
+    onError: showError('evals', "Could not list the job's evaluations"),
   });
 }

@@ -54,7 +54,7 @@ export function render(ctx) {
       { label: 'Status', cell: (j) => [badge(j.Status), j.Stop ? h('span', { class: 'note' }, ' stopped') : null] },
       { label: 'Type', cell: (j) => j.Type },
       { label: 'Priority', class: 'num hide-narrow', cell: (j) => String(j.Priority) },
-      ...COUNTS.map((k) => ({ label: k, class: 'num', cell: (j) => String(sumGroups(j.JobSummary)[k]) })),
+      ...COUNTS.map((k) => ({ label: k, class: ['Running', 'Failed'].includes(k) ? 'num' : 'num hide-narrow', cell: (j) => String(sumGroups(j.JobSummary)[k]) })),
       { label: 'Submitted', class: 'hide-narrow', cell: (j) => timeEl(j.SubmitTime) },
     ];
     const empty = jobs.length ? 'No job matches the filter.' : 'No jobs yet. Run one from the "Run a job" page.';

@@ -159,12 +159,16 @@ export function render(ctx) {
       return;
     }
     const shownFailures = new Set();
+    let evalDone = false;
+    let lastPlacements = null;
     watch(`/v1/evaluation/${encodeURIComponent(reg.EvalID)}`, {
       signal,
       query: { related: 'true' },
       onData(ev) {
         fill(evalStatus, h('p', null, 'Evaluation ', h('a', { href: uiPath.eval(ev.ID), class: 'mono' }, shortId(ev.ID)), ' ',
           badge(ev.Status), ev.StatusDescription ? ` ${ev.StatusDescription}` : ''));
+        evalDone = ev.Status !== 'pending';
+        drawPlacements();
         const failed = ev.FailedTGAllocs || {};
         if (Object.keys(failed).length) {
           fill(explain, h('div', { class: 'alert warn', role: 'alert' },
@@ -182,13 +186,8 @@ export function render(ctx) {
       signal,
       onData(list) {
         list = list || [];
-        fill(placements, table([
-          { label: 'Allocation', cell: (a) => h('a', { href: uiPath.alloc(a.ID), class: 'mono' }, shortId(a.ID)) },
-          { label: 'Name', cell: (a) => a.Name },
-          { label: 'Client', cell: (a) => h('a', { href: uiPath.client(a.NodeID) }, a.NodeName || shortId(a.NodeID)) },
-          { label: 'Status', cell: (a) => badge(a.ClientStatus, { dataset: { alloc: a.ID } }) },
-          { label: 'Created', class: 'hide-narrow', cell: (a) => timeEl(a.CreateTime) },
-        ], list, { caption: 'Placements of this evaluation (live)', empty: 'No allocations placed yet.' }));
+        lastPlacements = list;
+        drawPlacements();
         const running = list.filter((a) => a.ClientStatus === 'running').length;
         if (list.length) ctx.announce(`${running} of ${list.length} allocations running`);
         for (const a of list) {
@@ -200,6 +199,18 @@ export function render(ctx) {
       },
       onError(err, retryIn) { fill(placements, errorBox(err, { title: 'Could not list the placements', retryIn })); },
     });
+
+    function drawPlacements() {
+      if (!lastPlacements) return;
+      fill(placements, table([
+        { label: 'Allocation', cell: (a) => h('a', { href: uiPath.alloc(a.ID), class: 'mono' }, shortId(a.ID)) },
+        { label: 'Name', cell: (a) => a.Name },
+        { label: 'Client', cell: (a) => h('a', { href: uiPath.client(a.NodeID) }, a.NodeName || shortId(a.NodeID)) },
+        { label: 'Status', cell: (a) => badge(a.ClientStatus, { dataset: { alloc: a.ID } }) },
+        { label: 'Created', class: 'hide-narrow', cell: (a) => timeEl(a.CreateTime) },
+      ], lastPlacements, { caption: 'Placements of this evaluation (live)',
+        empty: evalDone ? 'The evaluation placed no allocations.' : 'No allocations placed yet: the scheduler is working.' }));
+    }
   }
 }
 

@@ -1,0 +1,116 @@
+// The client page: one node's status, resources, allocations, drivers and
+// their health, attributes, meta and events.
+
+import { watch } from '../api.js';
+import {
+  h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, allocUsage, nodeCapacity, usageBar,
+  isTerminalAlloc, mb, mhz,
+} from '../dom.js';
+
+export function render(ctx) {
+  const id = ctx.params.id;
+  ctx.setTitle(`Client ${shortId(id)}`);
+  const title = h('span', null, `Client ${shortId(id)}`);
+  const statusEl = h('span', { 'aria-live': 'polite', id: 'client-status' });
+  const errors = h('div');
+  const overview = h('div', { class: 'card' }, h('p', { class: 'loading' }, 'Loading client…'));
+  const resources = h('div', { class: 'card', id: 'client-resources' });
+  const allocsEl = h('div', { id: 'client-allocations' });
+  const driversEl = h('div', { id: 'client-drivers' });
+  const attrFilter = h('input', { type: 'search', id: 'attr-filter', placeholder: 'e.g. kernel', autocomplete: 'off' });
+  const attrsEl = h('div', { id: 'client-attributes' });
+  const eventsEl = h('div');
+  let node = null; let allocs = null;
+
+  fill(ctx.main,
+    h('p', { class: 'note' }, h('a', { href: '/ui/clients' }, 'Clients'), ' / ', shortId(id)),
+    h('div', { class: 'page-head' }, h('div', null, h('h1', null, title, statusEl), h('p', { class: 'subtitle mono' }, id))),
+    errors, overview, resources,
+    section('client-allocs', 'Allocations', allocsEl),
+    section('client-drivers-section', 'Drivers', driversEl),
+    section('client-attrs', 'Attributes',
+      h('div', { class: 'toolbar' }, h('label', { class: 'field', for: 'attr-filter' }, 'Filter attributes', attrFilter)), attrsEl),
+    section('client-events', 'Events', eventsEl),
+    h('p', { class: 'note' }, 'Drain and eligibility changes are not available yet: PUT /v1/node/:id/drain and /eligibility do not exist in this agent.'));
+  attrFilter.addEventListener('input', drawAttrs);
+
+  function drawNode() {
+    const n = node;
+    fill(title, n.Name || `Client ${shortId(id)}`);
+    ctx.setTitle(`Client ${n.Name || shortId(id)}`);
+    fill(statusEl, badge(n.Status), ' ', badge(n.SchedulingEligibility), n.Drain ? [' ', badge('draining')] : null);
+    fill(overview, props([
+      ['Datacenter', n.Datacenter], ['Node pool', n.NodePool || 'default'], ['Class', n.NodeClass || '–'],
+      ['HTTP address', n.HTTPAddr || '–'], ['Version', n.Attributes?.['nomad.version'] || '–'],
+      ['Status detail', n.StatusDescription || ''], ['Status updated', timeEl(n.StatusUpdatedAt ? n.StatusUpdatedAt * 1e9 : 0)],
+    ]));
+    const d = Object.entries(n.Drivers || {}).sort();
+    fill(driversEl, table([
+      { label: 'Driver', cell: ([name]) => name },
+      { label: 'Detected', cell: ([, i]) => (i.Detected ? 'yes' : 'no') },
+      { label: 'Health', cell: ([, i]) => badge(i.Healthy ? 'healthy' : 'unhealthy') },
+      { label: 'Detail', cell: ([, i]) => i.HealthDescription || '' },
+      { label: 'Updated', class: 'hide-narrow', cell: ([, i]) => timeEl(i.UpdateTime) },
+    ], d, { caption: 'Task drivers this client fingerprinted', empty: 'No drivers detected.' }));
+    drawAttrs();
+    const evs = [...(n.Events || [])].reverse();
+    fill(eventsEl, table([
+      { label: 'Time', cell: (e) => timeEl(e.Timestamp) },
+      { label: 'Subsystem', cell: (e) => e.Subsystem },
+      { label: 'Message', cell: (e) => e.Message },
+    ], evs, { empty: 'No events.' }));
+    drawResources();
+  }
+
+  function drawAttrs() {
+    if (!node) return;
+    const needle = attrFilter.value.trim().toLowerCase();
+    const rows = [
+      ...Object.entries(node.Attributes || {}).map(([k, v]) => [`attr.${k}`, v]),
+      ...Object.entries(node.Meta || {}).map(([k, v]) => [`meta.${k}`, v]),
+    ].filter(([k, v]) => !needle || k.toLowerCase().includes(needle) || String(v).toLowerCase().includes(needle)).sort();
+    fill(attrsEl, table([
+      { label: 'Name (as in constraints: ${…})', cell: ([k]) => h('code', null, k) },
+      { label: 'Value', cell: ([, v]) => v },
+    ], rows, { empty: 'No attribute matches.' }));
+  }
+
+  function drawResources() {
+    if (!node) return;
+    const cap = nodeCapacity(node);
+    let cpu = 0; let mem = 0;
+    for (const a of allocs || []) {
+      if (isTerminalAlloc(a)) continue;
+      const u = allocUsage(a); cpu += u.cpu; mem += u.mem;
+    }
+    fill(resources, h('h2', null, 'Allocated resources'),
+      usageBar('cpu', cpu, cap.cpu, mhz), usageBar('mem', mem, cap.mem, mb),
+      h('p', { class: 'note' }, `Totals are the node's resources minus reserved (${mhz(cap.reservedCpu)} CPU, ${mb(cap.reservedMem)} memory reserved).`));
+  }
+
+  function drawAllocs() {
+    const list = [...(allocs || [])].sort((a, b) => (b.CreateIndex || 0) - (a.CreateIndex || 0));
+    fill(allocsEl, table([
+      { label: 'ID', cell: (a) => h('a', { href: uiPath.alloc(a.ID), class: 'mono' }, shortId(a.ID)) },
+      { label: 'Job', cell: (a) => h('a', { href: uiPath.job(a.JobID, a.Namespace) }, a.JobID) },
+      { label: 'Name', class: 'hide-narrow', cell: (a) => a.Name },
+      { label: 'Status', cell: (a) => badge(a.ClientStatus) },
+      { label: 'Desired', cell: (a) => a.DesiredStatus },
+      { label: 'CPU', class: 'num', cell: (a) => mhz(allocUsage(a).cpu) },
+      { label: 'Memory', class: 'num', cell: (a) => mb(allocUsage(a).mem) },
+      { label: 'Created', class: 'hide-narrow', cell: (a) => timeEl(a.CreateTime) },
+    ], list, { caption: 'Allocations on this client, newest first', empty: 'No allocations on this client.' }));
+    drawResources();
+  }
+
+  watch(`/v1/node/${encodeURIComponent(id)}`, {
+    signal: ctx.signal,
+    onData(n) { fill(errors); node = n; drawNode(); },
+    onError(err, retryIn) { fill(errors, errorBox(err, { title: `Could not read client ${shortId(id)}`, retryIn })); },
+  });
+  watch(`/v1/node/${encodeURIComponent(id)}/allocations`, {
+    signal: ctx.signal,
+    onData(a) { allocs = a || []; drawAllocs(); },
+    onError(err, retryIn) { fill(allocsEl, errorBox(err, { title: "Could not list the client's allocations", retryIn })); },
+  });
+}
