@@ -164,7 +164,9 @@ func TestGracefulStopAfterRecover(t *testing.T) {
 	if !res.Successful() {
 		t.Errorf("VM exit = %+v, want exit code 0 (guest powered off)", res)
 	}
-	waitLog(t, cfg, qemutest.PowerButtonMarker)
+	if b, err := os.ReadFile(filepath.Join(cfg.LogDir, cfg.StdoutBase+".0")); err != nil || !strings.Contains(string(b), qemutest.PowerButtonMarker) {
+		t.Errorf("stdout log = %q, %v; want the guest's %q line", tail(b), err, qemutest.PowerButtonMarker)
+	}
 	if err := d2.DestroyTask(ctx, cfg.ID, false); err != nil {
 		t.Errorf("DestroyTask: %v", err)
 	}

@@ -33,19 +33,27 @@ const (
 )
 
 // initScript is /init: it mounts devtmpfs, loads the power button and
-// evdev modules when present, prints BootMarker and acts on nl.mode.
+// evdev modules when present, acts on nl.mode and prints BootMarker. In
+// acpi mode it opens every input device before printing the marker, so a
+// power-down sent once the marker is seen is never missed.
 const initScript = `#!/bin/busybox sh
 B=/bin/busybox
 $B mount -t devtmpfs dev /dev
 $B mount -t proc proc /proc
 for m in /evdev.ko /button.ko; do [ -f $m ] && $B insmod $m; done
-echo ` + BootMarker + ` > /dev/console
-case "$($B cat /proc/cmdline)" in
-*nl.mode=exit*) $B poweroff -f ;;
+cmdline="$($B cat /proc/cmdline)"
+case "$cmdline" in
 *nl.mode=acpi*)
+  n=3
   for e in /dev/input/event*; do
-    ( $B head -c 1 $e >/dev/null; echo ` + PowerButtonMarker + ` > /dev/console; $B poweroff -f ) &
+    eval "exec $n<$e"
+    ( $B head -c 1 <&$n >/dev/null; echo ` + PowerButtonMarker + ` > /dev/console; $B poweroff -f ) &
+    n=$((n+1))
   done ;;
+esac
+echo ` + BootMarker + ` > /dev/console
+case "$cmdline" in
+*nl.mode=exit*) $B poweroff -f ;;
 esac
 while :; do $B sleep 3600; done
 `
