@@ -80,14 +80,16 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	if a.cfg.Server.Enabled {
-		if err := a.startServer(ctx); err != nil {
-			return err
-		}
-	}
+	// Listen first: the server gossips its HTTP address.
 	ln, err := a.listen()
 	if err != nil {
 		return err
+	}
+	if a.cfg.Server.Enabled {
+		if err := a.startServer(ctx); err != nil {
+			_ = ln.Close()
+			return err
+		}
 	}
 	if a.cfg.Client.Enabled {
 		if a.client, err = a.newClient(); err != nil {
@@ -112,13 +114,17 @@ func (a *Agent) startServer(ctx context.Context) error {
 		dataDir = "" // in-memory Raft
 	}
 	rpcBind := net.JoinHostPort(firstNonEmpty(c.Addresses.RPC, c.BindAddr), strconv.Itoa(c.Ports.RPC))
-	srv, err := server.NewServer(server.Config{
+	scfg := server.Config{
 		NodeName: c.Name, Region: c.Region, Datacenter: c.Datacenter, DataDir: dataDir,
 		RaftBindAddr: rpcBind, RaftAdvertise: c.Advertise.RPC,
 		BootstrapExpect: c.Server.BootstrapExpect, NumSchedulers: c.Server.NumSchedulers,
 		MinHeartbeatTTL: c.Server.MinHeartbeatTTL, HeartbeatGrace: c.Server.HeartbeatGrace,
 		Logger: a.root,
-	})
+	}
+	if err := a.clusterConfig(&scfg); err != nil {
+		return err
+	}
+	srv, err := server.NewServer(scfg)
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}
@@ -168,6 +174,7 @@ func (a *Agent) startHTTP(ln net.Listener) {
 	}
 	if a.server != nil {
 		hcfg.Server = a.server
+		hcfg.Cluster = a.server
 	}
 	if a.client != nil {
 		hcfg.Client = a.client

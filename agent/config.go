@@ -67,6 +67,33 @@ type ServerConfig struct {
 	NumSchedulers   int
 	HeartbeatGrace  time.Duration
 	MinHeartbeatTTL time.Duration
+	// Encrypt is the base64 gossip encryption key (server.encrypt).
+	Encrypt string
+	// StartJoin and RetryJoin are other servers' serf addresses
+	// (server_join); RetryInterval and RetryMax pace retry_join.
+	StartJoin     []string
+	RetryJoin     []string
+	RetryInterval time.Duration
+	RetryMax      int
+	// Raft tuning: raft_multiplier, raft_snapshot_threshold,
+	// raft_snapshot_interval, raft_trailing_logs.
+	RaftMultiplier        int
+	RaftSnapshotThreshold int
+	RaftSnapshotInterval  time.Duration
+	RaftTrailingLogs      int
+	// FailoverHeartbeatTTL is how long a new leader waits for nodes' heartbeats.
+	FailoverHeartbeatTTL time.Duration
+	// CleanupDeadServers is autopilot.cleanup_dead_servers (default true).
+	CleanupDeadServers bool
+	// Snapshot configures automatic backups (server.snapshot).
+	Snapshot SnapshotConfig
+}
+
+// SnapshotConfig is server { snapshot { interval, retain, path } }.
+type SnapshotConfig struct {
+	Interval time.Duration
+	Retain   int
+	Path     string
 }
 
 // ClientConfig is the client block.
@@ -94,7 +121,7 @@ func DefaultConfig() *Config {
 		BindAddr:   "0.0.0.0",
 		LogLevel:   "info",
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
-		Server:     ServerConfig{NumSchedulers: 0},
+		Server:     ServerConfig{NumSchedulers: 0, CleanupDeadServers: true},
 		Client:     ClientConfig{NodePool: "default"},
 	}
 }
@@ -180,6 +207,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Enabled && c.Server.BootstrapExpect < 0 {
 		bad("server.bootstrap_expect = %d must not be negative", c.Server.BootstrapExpect)
+	}
+	if c.Server.Enabled {
+		errs = append(errs, c.Server.validateCluster()...)
 	}
 	if c.Server.NumSchedulers < 0 {
 		bad("server.num_schedulers = %d must not be negative", c.Server.NumSchedulers)

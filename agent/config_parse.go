@@ -30,6 +30,35 @@ type fileConfig struct {
 	Server     *fileServer   `hcl:"server,block"`
 	Client     *fileClient   `hcl:"client,block"`
 	Plugins    []*filePlugin `hcl:"plugin,block"`
+	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
+}
+
+// fileAutopilot is Nomad's autopilot block; nomadlike uses cleanup_dead_servers
+// and accepts the other keys so Nomad configs load unchanged.
+type fileAutopilot struct {
+	CleanupDeadServers      *bool          `hcl:"cleanup_dead_servers,optional"`
+	LastContactThreshold    hcl.Expression `hcl:"last_contact_threshold,optional"`
+	MaxTrailingLogs         *int           `hcl:"max_trailing_logs,optional"`
+	MinQuorum               *int           `hcl:"min_quorum,optional"`
+	ServerStabilizationTime hcl.Expression `hcl:"server_stabilization_time,optional"`
+	EnableRedundancyZones   *bool          `hcl:"enable_redundancy_zones,optional"`
+	DisableUpgradeMigration *bool          `hcl:"disable_upgrade_migration,optional"`
+	EnableCustomUpgrades    *bool          `hcl:"enable_custom_upgrades,optional"`
+}
+
+// fileServerJoin is the server_join block (in server or client).
+type fileServerJoin struct {
+	RetryJoin     []string       `hcl:"retry_join,optional"`
+	StartJoin     []string       `hcl:"start_join,optional"`
+	RetryMax      *int           `hcl:"retry_max,optional"`
+	RetryInterval hcl.Expression `hcl:"retry_interval,optional"`
+}
+
+// fileSnapshot is server { snapshot { ... } }: automatic backups.
+type fileSnapshot struct {
+	Interval hcl.Expression `hcl:"interval,optional"`
+	Retain   *int           `hcl:"retain,optional"`
+	Path     *string        `hcl:"path,optional"`
 }
 
 type filePorts struct {
@@ -50,6 +79,20 @@ type fileServer struct {
 	NumSchedulers   *int           `hcl:"num_schedulers,optional"`
 	HeartbeatGrace  hcl.Expression `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL hcl.Expression `hcl:"min_heartbeat_ttl,optional"`
+	// Cluster keys.
+	Encrypt               *string         `hcl:"encrypt,optional"`
+	ServerJoin            *fileServerJoin `hcl:"server_join,block"`
+	RetryJoin             []string        `hcl:"retry_join,optional"`
+	StartJoin             []string        `hcl:"start_join,optional"`
+	RetryMax              *int            `hcl:"retry_max,optional"`
+	RetryInterval         hcl.Expression  `hcl:"retry_interval,optional"`
+	RaftProtocol          *int            `hcl:"raft_protocol,optional"`
+	RaftMultiplier        *int            `hcl:"raft_multiplier,optional"`
+	RaftSnapshotThreshold *int            `hcl:"raft_snapshot_threshold,optional"`
+	RaftSnapshotInterval  hcl.Expression  `hcl:"raft_snapshot_interval,optional"`
+	RaftTrailingLogs      *int            `hcl:"raft_trailing_logs,optional"`
+	FailoverHeartbeatTTL  hcl.Expression  `hcl:"failover_heartbeat_ttl,optional"`
+	Snapshot              *fileSnapshot   `hcl:"snapshot,block"`
 }
 
 type fileClient struct {
@@ -59,6 +102,8 @@ type fileClient struct {
 	NodePool  *string       `hcl:"node_pool,optional"`
 	Meta      *fileMeta     `hcl:"meta,block"`
 	Reserved  *fileReserved `hcl:"reserved,block"`
+	// ServerJoin's retry_join and start_join name servers' HTTP addresses.
+	ServerJoin *fileServerJoin `hcl:"server_join,block"`
 }
 
 type fileMeta struct {
@@ -177,11 +222,21 @@ func (fc *fileConfig) apply(c *Config) error {
 		if err := setDuration(&c.Server.MinHeartbeatTTL, s.MinHeartbeatTTL); err != nil {
 			return err
 		}
+		if err := s.applyCluster(c); err != nil {
+			return err
+		}
+	}
+	if ap := fc.Autopilot; ap != nil {
+		setBool(&c.Server.CleanupDeadServers, ap.CleanupDeadServers)
 	}
 	if cl := fc.Client; cl != nil {
 		setBool(&c.Client.Enabled, cl.Enabled)
 		if cl.Servers != nil {
 			c.Client.Servers = cl.Servers
+		}
+		if j := cl.ServerJoin; j != nil {
+			c.Client.Servers = append(c.Client.Servers, j.RetryJoin...)
+			c.Client.Servers = append(c.Client.Servers, j.StartJoin...)
 		}
 		setStr(&c.Client.NodeClass, cl.NodeClass)
 		setStr(&c.Client.NodePool, cl.NodePool)

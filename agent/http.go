@@ -7,6 +7,8 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 )
 
 // DefaultMaxBodyBytes bounds request bodies (16 MiB).
@@ -17,6 +19,10 @@ type HTTPConfig struct {
 	// Server is the local server; nil on a client-only agent, which then
 	// proxies server endpoints to ServerURLs.
 	Server ServerAPI
+	// Cluster is the local server's cluster side (membership, Raft peers,
+	// snapshots, leader forwarding); nil on a client-only agent or in tests
+	// that use a fake server.
+	Cluster ClusterAPI
 	// Client is the local client; nil on a server-only agent.
 	Client ClientAPI
 	// ParseJob parses HCL for /v1/jobs/parse.
@@ -37,6 +43,7 @@ type HTTPConfig struct {
 type HTTPServer struct {
 	cfg     HTTPConfig
 	srv     ServerAPI
+	cluster ClusterAPI
 	client  ClientAPI
 	logger  *slog.Logger
 	handler http.Handler
@@ -63,6 +70,7 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 	s := &HTTPServer{
 		cfg:     cfg,
 		srv:     cfg.Server,
+		cluster: cfg.Cluster,
 		client:  cfg.Client,
 		logger:  cfg.Logger.With("component", "http"),
 		metrics: newHTTPMetrics(prometheus.NewRegistry()),
@@ -89,9 +97,15 @@ func (s *HTTPServer) self() string { return s.selfAddr.Load().(string) }
 // routes is the one route table: every endpoint with its methods.
 func (s *HTTPServer) routes(r *mux.Router) {
 	get, put := []string{http.MethodGet}, []string{http.MethodPut, http.MethodPost}
+	// srv routes are served by the leader: a follower forwards them
+	// (reads with ?stale excepted); local ones by any server.
 	srv := func(path string, methods []string, h handlerFunc) {
+		r.Handle(path, s.needServer(s.toLeader(s.wrap(h)))).Methods(methods...)
+	}
+	local := func(path string, methods []string, h handlerFunc) {
 		r.Handle(path, s.needServer(s.wrap(h))).Methods(methods...)
 	}
+	del := []string{http.MethodDelete}
 
 	srv("/v1/jobs", get, s.jobsList)
 	srv("/v1/jobs", put, s.jobsRegister)
@@ -103,7 +117,10 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/job/{id}/allocations", get, s.jobAllocations)
 	srv("/v1/job/{id}/evaluations", get, s.jobEvaluations)
 	srv("/v1/job/{id}/summary", get, s.jobSummary)
-	srv("/v1/job/{id}/versions", get, s.jobVersions)
+	srv("/v1/job/{id}/versions", get, s.jobVersionsDiffs)
+	srv("/v1/job/{id}/plan", put, s.jobPlan)
+	srv("/v1/job/{id}/revert", put, s.jobRevert)
+	srv("/v1/job/{id}/stable", put, s.jobStable)
 	srv("/v1/job/{id}/deployment", get, s.jobDeployment)
 	srv("/v1/job/{id}/deployments", get, s.jobDeployments)
 
@@ -122,14 +139,28 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}/allocations", put, s.nodeUpdateAllocations)
 	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
 
-	srv("/v1/agent/members", get, s.agentMembers)
-	srv("/v1/status/leader", get, s.statusLeader)
-	srv("/v1/status/peers", get, s.statusPeers)
-	srv("/v1/regions", get, s.regions)
+	local("/v1/agent/members", get, s.agentMembers)
+	local("/v1/agent/join", put, s.agentJoin)
+	local("/v1/agent/force-leave", put, s.agentForceLeave)
+	local("/v1/agent/keyring/list", get, s.agentKeyring(server.KeyringList))
+	local("/v1/agent/keyring/install", put, s.agentKeyring(server.KeyringInstall))
+	local("/v1/agent/keyring/use", put, s.agentKeyring(server.KeyringUse))
+	local("/v1/agent/keyring/remove", put, s.agentKeyring(server.KeyringRemove))
+	local("/v1/status/leader", get, s.statusLeader)
+	local("/v1/status/peers", get, s.statusPeers)
+	local("/v1/regions", get, s.regions)
+	srv("/v1/operator/raft/configuration", get, s.raftConfiguration)
+	srv("/v1/operator/raft/peer", del, s.raftRemovePeer)
+	srv("/v1/operator/snapshot", get, s.snapshotSave)
+	srv("/v1/operator/snapshot", put, s.snapshotRestore)
 
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/stats", s.wrap(s.clientAllocStats)).Methods(get...)
+	r.Handle("/v1/client/allocation/{id}/restart", s.wrap(s.clientAllocRestart)).Methods(put...)
+	r.Handle("/v1/client/allocation/{id}/signal", s.wrap(s.clientAllocSignal)).Methods(put...)
+	r.Handle("/v1/client/allocation/{id}/exec", http.HandlerFunc(s.clientAllocExec)).Methods(get...)
+	r.Handle("/v1/client/stats", s.wrap(s.clientHostStats)).Methods(get...)
 	r.Handle("/v1/agent/self", s.wrap(s.agentSelf)).Methods(get...)
 	r.Handle("/v1/agent/health", s.wrap(s.agentHealth)).Methods(get...)
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)

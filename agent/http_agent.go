@@ -113,8 +113,16 @@ func (s *HTTPServer) agentSelf(_ http.ResponseWriter, _ *http.Request) (any, err
 
 func (s *HTTPServer) agentMembers(_ http.ResponseWriter, _ *http.Request) (any, error) {
 	c := s.cfg.Agent
-	return &serverMembers{ServerName: c.Name, ServerRegion: c.Region, ServerDC: c.Datacenter,
-		Members: []*agentMember{s.member()}}, nil
+	out := &serverMembers{ServerName: c.Name, ServerRegion: c.Region, ServerDC: c.Datacenter}
+	if s.cluster == nil {
+		out.Members = []*agentMember{s.member()}
+		return out, nil
+	}
+	for _, m := range s.cluster.Members() {
+		am := agentMember(m)
+		out.Members = append(out.Members, &am)
+	}
+	return out, nil
 }
 
 // agentHealth is one role's health in GET /v1/agent/health.

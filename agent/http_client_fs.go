@@ -183,9 +183,3 @@ func (s *HTTPServer) proxyTo(w http.ResponseWriter, r *http.Request, addr, what 
 	}
 	p.ServeHTTP(w, r)
 }
-
-// clientAllocStats is GET /v1/client/allocation/{id}/stats, not implemented yet.
-func (s *HTTPServer) clientAllocStats(_ http.ResponseWriter, r *http.Request) (any, error) {
-	return nil, &structs.CodedError{Code: http.StatusNotImplemented,
-		Msg: fmt.Sprintf("allocation resource usage stats are not implemented yet (allocation %q)", mux.Vars(r)["id"])}
-}

@@ -104,6 +104,12 @@ func (s *HTTPServer) recoverPanics(next http.Handler) http.Handler {
 // refused at once with 413; an undeclared one fails when read past the limit.
 func (s *HTTPServer) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.URL.Path == "/v1/operator/snapshot" {
+			// Snapshot archives grow with the cluster; the restore reads
+			// them to a file, not into memory.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			s.writeError(w, r, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes})
 			return

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -44,9 +45,13 @@ func (s *HTTPServer) setLeaderHeaders(w http.ResponseWriter) {
 	}
 	known := s.srv.Leader() != ""
 	w.Header().Set("X-Nomad-KnownLeader", strconv.FormatBool(known))
-	// A server answering from its own state is in contact with the leader up
-	// to Raft's replication lag, which it does not track separately.
-	w.Header().Set("X-Nomad-LastContact", "0")
+	// The time since this server last heard from the leader (0 on the
+	// leader); a server without cluster support is its own leader.
+	var last time.Duration
+	if s.cluster != nil {
+		last = s.cluster.LastContact()
+	}
+	w.Header().Set("X-Nomad-LastContact", lastContactHeader(last))
 }
 
 // setIndex sets X-Nomad-Index; the index is at least 1 so that clients

@@ -10,7 +10,7 @@ import (
 )
 
 func (c *cli) allocStatusCommand() *cobra.Command {
-	var verbose, asJSON bool
+	var verbose, asJSON, stats bool
 	cmd := &cobra.Command{
 		Use:   "status [-verbose] [-json] <alloc-id>",
 		Short: "Show an allocation: its placement, its tasks' states and their recent events",
@@ -28,16 +28,21 @@ func (c *cli) allocStatusCommand() *cobra.Command {
 			if asJSON {
 				return writeJSON(c.stdout, a)
 			}
-			c.showAlloc(a, verbose)
+			var usage *structs.AllocResourceUsage
+			if stats {
+				usage = c.allocUsage(ctx, cl, a)
+			}
+			c.showAlloc(a, verbose, usage)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full IDs and placement metrics")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the allocation as JSON")
+	cmd.Flags().BoolVar(&stats, "stats", false, "show each running task's resource usage (CPU, memory) from its node")
 	return cmd
 }
 
-func (c *cli) showAlloc(a *structs.Allocation, verbose bool) {
+func (c *cli) showAlloc(a *structs.Allocation, verbose bool, usage *structs.AllocResourceUsage) {
 	now := c.now()
 	version := "<unknown>"
 	if a.Job != nil {
@@ -88,7 +93,11 @@ func (c *cli) showAlloc(a *structs.Allocation, verbose bool) {
 		c.out("Task %q is %q", name, state)
 		if tr := taskResources(a, name); tr != nil {
 			c.out("Task Resources:")
-			writeTable(c.stdout, []string{"CPU", "Memory"}, [][]string{{formatMHz(tr.Cpu.CpuShares), formatMB(tr.Memory.MemoryMB)}})
+			if tu := taskUsage(usage, name); tu != nil {
+				c.showTaskUsage(tr, tu)
+			} else {
+				writeTable(c.stdout, []string{"CPU", "Memory"}, [][]string{{formatMHz(tr.Cpu.CpuShares), formatMB(tr.Memory.MemoryMB)}})
+			}
 		}
 		if ts == nil || len(ts.Events) == 0 {
 			continue

@@ -60,8 +60,9 @@ func explainMetric(m *structs.AllocMetric) []string {
 	}
 	constraintCount := 0
 	for _, cs := range slices.Sorted(maps.Keys(m.ConstraintFiltered)) {
-		add("Constraint %q: %d nodes excluded by filter", cs, m.ConstraintFiltered[cs])
-		constraintCount += m.ConstraintFiltered[cs]
+		n := m.ConstraintFiltered[cs]
+		add("%s", explainFilter(cs, n))
+		constraintCount += n
 	}
 	if other := m.NodesFiltered - constraintCount; other > 0 && constraintCount > 0 {
 		add("%d more nodes excluded by filter for other reasons", other)
@@ -75,7 +76,12 @@ func explainMetric(m *structs.AllocMetric) []string {
 		add("Class %q exhausted on %d nodes", class, m.ClassExhausted[class])
 	}
 	for _, dim := range slices.Sorted(maps.Keys(m.DimensionExhausted)) {
-		add("Dimension %q exhausted on %d nodes", dim, m.DimensionExhausted[dim])
+		line := fmt.Sprintf("Dimension %q exhausted on %d nodes", dim, m.DimensionExhausted[dim])
+		if d := m.DimensionFree[dim]; d != nil {
+			line = fmt.Sprintf("%s exhausted %s (asked %d %s, largest free %d %s)",
+				nodes(m.DimensionExhausted[dim]), dim, d.Asked, d.Unit, d.LargestFree, d.Unit)
+		}
+		add("%s", line)
 	}
 	for _, q := range m.QuotaExhausted {
 		add("Quota limit hit %q", q)
@@ -83,10 +89,72 @@ func explainMetric(m *structs.AllocMetric) []string {
 	if len(lines) == 0 {
 		add("%d nodes evaluated, none could take the allocation, and the scheduler recorded no reason", m.NodesEvaluated)
 	}
+	if best := bestNodes(m); best != "" {
+		add("Best-scored nodes: %s", best)
+	}
 	if h := metricHint(m, len(emptyDCs) > 0); h != "" {
 		lines = append(lines, "Hint: "+h)
 	}
 	return lines
+}
+
+// nodes renders a node count with its noun: "1 node", "3 nodes".
+func nodes(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return fmt.Sprintf("%d nodes", n)
+}
+
+// explainFilter words one ConstraintFiltered entry: the scheduler's keys for
+// missing drivers, distinct_hosts and distinct_property get their own
+// sentence, any other key is a constraint's text.
+func explainFilter(key string, n int) string {
+	switch {
+	case strings.HasPrefix(key, "missing drivers: "):
+		return fmt.Sprintf("%s lack%s driver %q (absent or unhealthy)", nodes(n), verbS(n), strings.TrimPrefix(key, "missing drivers: "))
+	case key == "distinct_hosts":
+		return fmt.Sprintf("distinct_hosts: %s already run%s an allocation of this job", nodes(n), verbS(n))
+	case strings.HasPrefix(key, "distinct_property "):
+		f := strings.Fields(key)
+		if len(f) == 3 {
+			return fmt.Sprintf("distinct_property: %s filtered because their %s value already holds %s allocation(s) of this job, the limit", nodes(n), f[1], f[2])
+		}
+	}
+	return fmt.Sprintf("Constraint %q: %d nodes excluded by filter", key, n)
+}
+
+// verbS is the verb ending agreeing with a node count.
+func verbS(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
+}
+
+// bestNodes renders the top-scored nodes of a metric, "" when none.
+func bestNodes(m *structs.AllocMetric) string {
+	var parts []string
+	for _, s := range m.ScoreMetaData {
+		if s == nil {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s (score %.3f)", structs.ShortID(s.NodeID), s.NormScore))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// onlyDriverFilters reports whether every filtered node lacked a driver.
+func onlyDriverFilters(m *structs.AllocMetric) bool {
+	if len(m.ConstraintFiltered) == 0 || len(m.ClassFiltered) > 0 {
+		return false
+	}
+	for k := range m.ConstraintFiltered {
+		if !strings.HasPrefix(k, "missing drivers: ") {
+			return false
+		}
+	}
+	return true
 }
 
 // metricHint says what to do about the main cause a metric records.
@@ -99,6 +167,8 @@ func metricHint(m *structs.AllocMetric, emptyDC bool) string {
 	case m.NodesEvaluated == 0 || emptyDC:
 		return fmt.Sprintf("no ready client node matches the job's datacenters and node pool %q: start a client ('nomadlike agent -dev'), "+
 			"or fix the job's datacenters/node_pool; 'nomadlike node status' lists the nodes", pool)
+	case onlyDriverFilters(m):
+		return "no node has the task's driver healthy: enable or install it on the clients ('nomadlike node status -verbose <node>' lists each node's drivers)"
 	case len(m.ConstraintFiltered) > 0 || len(m.ClassFiltered) > 0:
 		return "the job's constraints exclude nodes: compare them with the nodes' attributes ('nomadlike node status -verbose <node>'), or relax them"
 	case m.NodesExhausted > 0:

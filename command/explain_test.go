@@ -76,6 +76,41 @@ func TestExplainMetric(t *testing.T) {
 			want: []string{`* Quota limit hit "memory exhausted (1024 needed > 512 limit)"`, hintQuota},
 		},
 		{
+			name: "missing driver",
+			m: structs.AllocMetric{NodesEvaluated: 3, NodesFiltered: 3, NodesAvailable: map[string]int{"dc1": 3},
+				ConstraintFiltered: map[string]int{"missing drivers: qemu": 3}},
+			want: []string{
+				`* 3 nodes lack driver "qemu" (absent or unhealthy)`,
+				"Hint: no node has the task's driver healthy: enable or install it on the clients ('nomadlike node status -verbose <node>' lists each node's drivers)",
+			},
+		},
+		{
+			name: "distinct constraints",
+			m: structs.AllocMetric{NodesEvaluated: 3, NodesFiltered: 3,
+				ConstraintFiltered: map[string]int{"distinct_hosts": 2, "distinct_property ${meta.rack} 2": 1}},
+			want: []string{
+				"* distinct_hosts: 2 nodes already run an allocation of this job",
+				"* distinct_property: 1 node filtered because their ${meta.rack} value already holds 2 allocation(s) of this job, the limit",
+				hintConstraint,
+			},
+		},
+		{
+			name: "exhausted with largest free and best nodes",
+			m: structs.AllocMetric{NodesEvaluated: 2, NodesExhausted: 2, DimensionExhausted: map[string]int{"memory": 2, "cores": 1},
+				DimensionFree: map[string]*structs.DimensionShortfall{
+					"memory": {Asked: 2048, LargestFree: 1024, Unit: "MB"},
+					"cores":  {Asked: 2, LargestFree: 1, Unit: "cores"},
+				},
+				ScoreMetaData: []*structs.NodeScoreMeta{{NodeID: "0123456789abcdef", NormScore: 0.5}}},
+			want: []string{
+				"* Resources exhausted on 2 nodes",
+				"* 1 node exhausted cores (asked 2 cores, largest free 1 cores)",
+				"* 2 nodes exhausted memory (asked 2048 MB, largest free 1024 MB)",
+				"* Best-scored nodes: 01234567 (score 0.500)",
+				hintExhausted,
+			},
+		},
+		{
 			name: "no reason recorded",
 			m:    structs.AllocMetric{NodesEvaluated: 3},
 			want: []string{noReasonPattern},

@@ -8,8 +8,9 @@ import "strings"
 // and everything after "--" are left alone. args excludes the program name.
 func normaliseArgs(args []string) []string {
 	out := make([]string, 0, len(args))
+	raw := rawArgsStart(args) // alloc exec's command and its arguments
 	for i, a := range args {
-		if a == "--" {
+		if a == "--" || i >= raw {
 			out = append(out, args[i:]...)
 			break
 		}

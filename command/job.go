@@ -7,6 +7,7 @@ func (c *cli) jobCommand() *cobra.Command {
 		Use:   "job <subcommand>",
 		Short: "Create, run, inspect and stop jobs",
 	}
-	cmd.AddCommand(c.jobInitCommand(), c.jobRunCommand(), c.jobStatusCommand(), c.jobStopCommand())
+	cmd.AddCommand(c.jobInitCommand(), c.jobRunCommand(), c.jobStatusCommand(), c.jobStopCommand(),
+		c.jobPlanCommand())
 	return cmd
 }

@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -23,16 +24,13 @@ var operatorAliases = map[string]string{
 	">": structs.ConstraintGreater, ">=": structs.ConstraintGreaterEq,
 	"regexp": structs.ConstraintRegex, "version": structs.ConstraintVersion,
 	"semver": structs.ConstraintSemver, "is_set": structs.ConstraintIsSet,
-	"is_not_set": structs.ConstraintIsNotSet,
+	"is_not_set":   structs.ConstraintIsNotSet,
+	"set_contains": structs.ConstraintSetContains, "set_contains_all": structs.ConstraintSetContainsAll,
+	"set_contains_any": structs.ConstraintSetContainsAny,
+	"distinct_hosts":   structs.ConstraintDistinctHosts, "distinct_property": structs.ConstraintDistinctProperty,
 }
 
-// notYetOperators are Nomad operators nomadlike's scheduler lacks.
-var notYetOperators = map[string]bool{
-	"distinct_hosts": true, "distinct_property": true,
-	"set_contains": true, "set_contains_any": true, "set_contains_all": true,
-}
-
-const operatorList = "=, !=, <, <=, >, >=, regexp, version, semver, is_set or is_not_set"
+const operatorList = structs.ConstraintOperators
 
 // decodeConstraints decodes every constraint block of c.
 func (d *decoder) decodeConstraints(c *hcl.BodyContent) []*structs.Constraint {
@@ -58,10 +56,6 @@ func (d *decoder) decodeConstraint(b *hcl.Block) *structs.Constraint {
 		var op string
 		d.setString(a, "operator", &op)
 		switch {
-		case notYetOperators[op]:
-			d.errorf(attr.Expr.Range(), "Unsupported constraint operator",
-				"operator %q is not supported yet by nomadlike; use %s", op, operatorList)
-			ok = false
 		case operatorAliases[op] != "":
 			con.Operand = operatorAliases[op]
 		default:
@@ -74,7 +68,7 @@ func (d *decoder) decodeConstraint(b *hcl.Block) *structs.Constraint {
 			ok = false
 		}
 	}
-	for _, short := range []string{"version", "semver", "regexp"} {
+	for _, short := range []string{"version", "semver", "regexp", "set_contains", "set_contains_any", "set_contains_all"} {
 		attr, has := a[short]
 		if !has {
 			continue
@@ -88,12 +82,27 @@ func (d *decoder) decodeConstraint(b *hcl.Block) *structs.Constraint {
 		con.Operand = short
 		d.setString(a, short, &con.RTarget)
 	}
-	for _, short := range []string{"distinct_hosts", "distinct_property", "set_contains", "set_contains_any", "set_contains_all"} {
-		if attr, has := a[short]; has {
-			d.errorf(attr.NameRange, "Unsupported constraint",
-				"the %s constraint is not supported yet by nomadlike; remove it or run this job on Nomad", short)
-			ok = false
+	for _, short := range []string{"distinct_hosts", "distinct_property"} {
+		attr, has := a[short]
+		if !has {
+			continue
 		}
+		if _, both := a["operator"]; both {
+			d.errorf(attr.NameRange, "Conflicting constraint",
+				"%s = ... is a shorthand for operator = %q; use one form, not both", short, short)
+			ok = false
+			continue
+		}
+		con.Operand = short
+		if short == "distinct_hosts" {
+			// distinct_hosts = true; the value, if any, is ignored as Nomad does.
+			var on bool
+			d.setBool(a, short, &on)
+			con.RTarget = strconv.FormatBool(on)
+			continue
+		}
+		// distinct_property = "${meta.rack}", with value = limit.
+		d.setString(a, short, &con.LTarget)
 	}
 	if !ok {
 		return nil

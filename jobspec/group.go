@@ -14,13 +14,15 @@ var groupSpec = blockSpec{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "meta"},
 		{Type: "constraint"},
+		{Type: "affinity"},
+		{Type: "spread"},
 		{Type: "restart"},
 		{Type: "reschedule"},
 		{Type: "ephemeral_disk"},
 		{Type: "network"},
 		{Type: "task", LabelNames: []string{"name"}},
 	},
-	Unsupported: []string{"service", "update", "volume", "spread", "affinity", "scaling",
+	Unsupported: []string{"service", "update", "volume", "scaling",
 		"migrate", "consul", "vault", "disconnect", "dynamic", "max_client_disconnect",
 		"stop_after_client_disconnect", "prevent_reschedule_on_lost"},
 }
@@ -42,6 +44,8 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 	}
 	tg.Meta = d.mapAttrOrBlock(c, "meta")
 	tg.Constraints = d.decodeConstraints(c)
+	tg.Affinities = d.decodeAffinities(c)
+	tg.Spreads = d.decodeSpreads(c)
 	if rb := d.single(c, "restart"); rb != nil {
 		tg.RestartPolicy = d.decodeRestart(rb, structs.DefaultRestartPolicy(d.jobType))
 		d.recordRange(path+".RestartPolicy", rb.DefRange)

@@ -14,10 +14,12 @@ var jobSpec = blockSpec{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "meta"},
 		{Type: "constraint"},
+		{Type: "affinity"},
+		{Type: "spread"},
 		{Type: "group", LabelNames: []string{"name"}},
 	},
-	Unsupported: []string{"update", "periodic", "parameterized", "multiregion", "spread",
-		"affinity", "migrate", "reschedule", "vault", "consul", "ui", "task", "dynamic",
+	Unsupported: []string{"update", "periodic", "parameterized", "multiregion",
+		"migrate", "reschedule", "vault", "consul", "ui", "task", "dynamic",
 		"vault_token", "consul_token", "consul_namespace", "vault_namespace", "id"},
 }
 
@@ -45,6 +47,8 @@ func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 	}
 	j.Meta = d.mapAttrOrBlock(c, "meta")
 	j.Constraints = d.decodeConstraints(c)
+	j.Affinities = d.decodeAffinities(c)
+	j.Spreads = d.decodeSpreads(c)
 
 	seen := map[string]*hcl.Block{}
 	for _, gb := range blocksOf(c, "group") {

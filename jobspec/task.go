@@ -1,6 +1,8 @@
 package jobspec
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -16,10 +18,15 @@ var taskSpec = blockSpec{
 		{Type: "resources"},
 		{Type: "logs"},
 		{Type: "constraint"},
+		{Type: "affinity"},
 		{Type: "restart"},
+		{Type: "lifecycle"},
+		{Type: "template"},
+		{Type: "dispatch_payload"},
+		{Type: "artifact"},
 	},
-	Unsupported: []string{"service", "template", "artifact", "vault", "consul", "volume_mount",
-		"lifecycle", "dispatch_payload", "identity", "csi_plugin", "affinity", "spread",
+	Unsupported: []string{"service", "vault", "consul", "volume_mount",
+		"identity", "csi_plugin", "spread",
 		"scaling", "action", "schedule", "secret", "dynamic", "kind"},
 }
 
@@ -45,6 +52,7 @@ func (d *decoder) decodeTask(group *structs.TaskGroup, b *hcl.Block) *structs.Ta
 	t.Env = d.mapAttrOrBlock(c, "env")
 	t.Meta = d.mapAttrOrBlock(c, "meta")
 	t.Constraints = d.decodeConstraints(c)
+	t.Affinities = d.decodeAffinities(c)
 	if cb := d.single(c, "config"); cb != nil {
 		t.Config = d.decodeConfig(cb.Body)
 		d.recordRange(path+".Config", cb.DefRange)
@@ -56,6 +64,22 @@ func (d *decoder) decodeTask(group *structs.TaskGroup, b *hcl.Block) *structs.Ta
 	if lb := d.single(c, "logs"); lb != nil {
 		t.LogConfig = d.decodeLogs(lb)
 		d.recordRange(path+".LogConfig", lb.DefRange)
+	}
+	for i, ab := range blocksOf(c, "artifact") {
+		t.Artifacts = append(t.Artifacts, d.decodeArtifact(ab))
+		d.recordRange(fmt.Sprintf("%s.Artifacts[%d]", path, i), ab.DefRange)
+	}
+	if lb := d.single(c, "lifecycle"); lb != nil {
+		t.Lifecycle = d.decodeLifecycle(lb)
+		d.recordRange(path+".Lifecycle", lb.DefRange)
+	}
+	for i, tb := range blocksOf(c, "template") {
+		t.Templates = append(t.Templates, d.decodeTemplate(tb))
+		d.recordRange(fmt.Sprintf("%s.Templates[%d]", path, i), tb.DefRange)
+	}
+	if pb := d.single(c, "dispatch_payload"); pb != nil {
+		t.DispatchPayload = d.decodeDispatchPayload(pb)
+		d.recordRange(path+".DispatchPayload", pb.DefRange)
 	}
 	if rb := d.single(c, "restart"); rb != nil {
 		base := group.RestartPolicy

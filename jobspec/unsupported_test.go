@@ -14,12 +14,12 @@ func TestUnsupportedBlocks(t *testing.T) {
 		level, block string
 	}{
 		{"job", "update"}, {"job", "periodic"}, {"job", "parameterized"}, {"job", "multiregion"},
-		{"job", "spread"}, {"job", "affinity"}, {"job", "migrate"}, {"job", "vault"}, {"job", "consul"},
-		{"group", "service"}, {"group", "update"}, {"group", "volume \"data\""}, {"group", "spread"},
-		{"group", "affinity"}, {"group", "scaling"}, {"group", "migrate"}, {"group", "consul"},
-		{"task", "service"}, {"task", "template"}, {"task", "artifact"}, {"task", "vault"},
-		{"task", "consul"}, {"task", "volume_mount"}, {"task", "lifecycle"}, {"task", "dispatch_payload"},
-		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "affinity"}, {"task", "scaling"},
+		{"job", "migrate"}, {"job", "vault"}, {"job", "consul"},
+		{"group", "service"}, {"group", "update"}, {"group", "volume \"data\""},
+		{"group", "scaling"}, {"group", "migrate"}, {"group", "consul"},
+		{"task", "service"}, {"task", "vault"},
+		{"task", "consul"}, {"task", "volume_mount"},
+		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "spread"}, {"task", "scaling"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.level+"/"+tt.block, func(t *testing.T) {
@@ -54,8 +54,14 @@ func TestConstraints(t *testing.T) {
 		{"alias ==", `attribute = "${node.class}"` + "\n" + `operator = "=="` + "\n" + `value = "web"`, "${node.class} = web", false},
 		{"semver shorthand", `attribute = "${attr.os.version}"` + "\n" + `semver = ">= 1.0.0"`, "${attr.os.version} semver >= 1.0.0", false},
 		{"is_set", `attribute = "${meta.gpu}"` + "\n" + `operator = "is_set"`, "${meta.gpu} is_set", false},
-		{"distinct_hosts operator", `operator = "distinct_hosts"` + "\n" + `value = "true"`, `c.hcl:3:12: Unsupported constraint operator: operator "distinct_hosts" is not supported yet`, true},
-		{"distinct_property shorthand", `distinct_property = "${meta.rack}"`, `c.hcl:3:1: Unsupported constraint: the distinct_property constraint is not supported yet`, true},
+		{"distinct_hosts operator", `operator = "distinct_hosts"` + "\n" + `value = "true"`, "distinct_hosts", false},
+		{"distinct_hosts shorthand", `distinct_hosts = true`, "distinct_hosts", false},
+		{"distinct_property shorthand", `distinct_property = "${meta.rack}"`, "distinct_property ${meta.rack} 1", false},
+		{"distinct_property operator with limit", `operator = "distinct_property"` + "\n" + `attribute = "${meta.rack}"` + "\n" + `value = "2"`, "distinct_property ${meta.rack} 2", false},
+		{"distinct_property bad limit", `distinct_property = "${meta.rack}"` + "\n" + `value = "zero"`, `Invalid constraint: RTarget: the distinct_property limit must be a whole number`, true},
+		{"set_contains_any", `attribute = "${meta.rack}"` + "\n" + `operator = "set_contains_any"` + "\n" + `value = "r1,r2"`, "${meta.rack} set_contains_any r1,r2", false},
+		{"set_contains shorthand", `attribute = "${attr.features}"` + "\n" + `set_contains = "avx,sse4"`, "${attr.features} set_contains avx,sse4", false},
+		{"set_contains_all", `attribute = "${attr.features}"` + "\n" + `operator = "set_contains_all"` + "\n" + `value = "avx"`, "${attr.features} set_contains_all avx", false},
 		{"shorthand and operator", `attribute = "${attr.x}"` + "\n" + `operator = "="` + "\n" + `version = "1"`, `c.hcl:5:1: Conflicting constraint: version = ... is a shorthand`, true},
 		{"bad regexp", `attribute = "${attr.x}"` + "\n" + `regexp = "("`, `c.hcl:2:3: Invalid constraint: RTarget: regular expression "(" does not compile`, true},
 	}

@@ -54,6 +54,15 @@
 // the allocation, and the host's /etc/resolv.conf and /etc/hosts. A default
 // seccomp profile is applied only when the binary is built with libseccomp
 // (build tag seccomp); the fingerprint attribute driver.container.seccomp
-// says which. Resource statistics and exec into a container are not
-// implemented yet.
+// says which.
+//
+// # Stats and exec
+//
+// TaskStats reads the container's cgroups through libcontainer (memory
+// usage, max usage, RSS, cache, swap; CPU usage and throttling). ExecTask
+// runs a command inside the container (libcontainer's setns process in its
+// namespaces and cgroups, with its capabilities, environment, working dir and
+// user); with a TTY the process creates its own terminal and sends the
+// master back over a console socket. Both load the container from the state
+// the supervisor keeps, from the agent's process.
 package container

@@ -50,6 +50,8 @@ type task struct {
 	pid       int
 	startedAt time.Time
 	workload  workloadConfig
+	// usage turns CPU times into rates between TaskStats calls.
+	usage supervisor.CPUTracker
 
 	// cancel stops the waiter goroutine; waiterDone is closed when it ended.
 	cancel     context.CancelFunc

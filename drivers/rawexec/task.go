@@ -46,6 +46,8 @@ type task struct {
 	client    *supervisor.Client
 	pid       int
 	startedAt time.Time
+	// usage turns CPU times into rates between TaskStats calls.
+	usage supervisor.CPUTracker
 
 	// cancel stops the waiter goroutine; waiterDone is closed when it ended.
 	cancel     context.CancelFunc

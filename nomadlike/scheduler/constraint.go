@@ -81,10 +81,34 @@ func (cc *constraintChecker) meets(c *structs.Constraint, node *structs.Node) bo
 		return lok
 	case structs.ConstraintIsNotSet:
 		return !lok
+	case structs.ConstraintSetContains, structs.ConstraintSetContainsAll:
+		return lok && rok && setContains(l, r, true)
+	case structs.ConstraintSetContainsAny:
+		return lok && rok && setContains(l, r, false)
 	}
 	// Unknown operators are rejected by Constraint.Validate; a job that slipped
 	// past it matches no node, so the metrics name the constraint.
 	return false
+}
+
+// setContains reports whether the comma-separated set have holds every
+// (all) or any (!all) value of the comma-separated list want. Blanks around
+// items are ignored, as Nomad does.
+func setContains(have, want string, all bool) bool {
+	set := map[string]bool{}
+	for _, v := range strings.Split(have, ",") {
+		set[strings.TrimSpace(v)] = true
+	}
+	for _, v := range strings.Split(want, ",") {
+		ok := set[strings.TrimSpace(v)]
+		if ok && !all {
+			return true
+		}
+		if !ok && all {
+			return false
+		}
+	}
+	return all
 }
 
 // checkOrder compares numerically when both sides parse as numbers, lexically otherwise.

@@ -28,7 +28,7 @@
 // evaluation (WaitUntil, TriggeredBy "alloc-failure") whose ID is recorded on
 // the failed allocation. Completed batch allocations are never replaced.
 //
-// Placement (plan.go, rank.go) builds per-node usage lazily, once per
+// Placement (plan.go, rank.go) of service and batch jobs builds per-node usage lazily, once per
 // evaluation, from the node's allocations minus those the plan stops plus
 // those it places; it never rescans state per placement. Like Nomad it scores
 // max(2, ceil(log2(n))) feasible nodes per service placement (2 for batch)
@@ -38,6 +38,29 @@
 // evaluated, filtered by which constraint, exhausted on which dimension).
 // After the first failed placement of a group, further placements of that
 // group are not attempted: they count as CoalescedFailures and as queued.
+//
+// Feasibility covers the constraint operators (=, !=, <, <=, >, >=, regexp,
+// version, semver, is_set, is_not_set, set_contains[_all], set_contains_any),
+// datacenter globs, node pool, drivers (detected and healthy), and the
+// dynamic distinct_hosts and distinct_property constraints (distinct.go),
+// which read where the job's allocations are as the plan grows. Fit covers
+// CPU, memory, disk, static and dynamic ports and whole cores (usage.go).
+// Ranking (rank.go) averages the components present, as Nomad's score
+// normalisation does: binpack (or its mirror under the "spread" scheduler
+// algorithm), job-anti-affinity, node-reschedule-penalty, node-affinity and
+// allocation-spread; the top five go to AllocMetric.ScoreMetaData. A group
+// with affinities or spreads scores up to 100 feasible nodes per placement
+// instead of log2(n), a fixed bound so the cost per placement stays flat.
+//
+// Preemption (preempt.go): when nothing fits and the SchedulerConfig (read
+// from a ConfigState; nil means Nomad's defaults: system jobs only) enables
+// it for the job type, the nodes exhausted on resources are searched for
+// allocations of jobs at least 10 priority levels lower whose eviction frees
+// enough, fewest and lowest-priority victims first. They go to
+// Plan.NodePreemptions and DesiredTGUpdates.Preemptions.
+//
+// System and sysbatch jobs (system.go) skip ranking: one allocation of each
+// group per ready node that passes feasibility and fits; see buildSystem.
 //
 // Outcome: a plan is submitted once per evaluation; when the applier refuses
 // part of it (RefreshIndex set) the scheduler re-plans against the fresh

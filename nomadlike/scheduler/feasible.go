@@ -7,9 +7,13 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// filterMissingDrivers is the ConstraintFiltered key for nodes lacking a
-// task's driver, worded as Nomad's metrics word it.
+// filterMissingDrivers prefixes the ConstraintFiltered key for nodes lacking
+// a task's driver (or whose driver is unhealthy), worded as Nomad's metrics
+// word it and followed by the driver's name: "missing drivers: qemu".
 const filterMissingDrivers = "missing drivers"
+
+// missingDriverKey is the ConstraintFiltered key for nodes lacking driver.
+func missingDriverKey(driver string) string { return filterMissingDrivers + ": " + driver }
 
 // readyNodes returns the nodes the job may use at all: ready, eligible, not
 // draining, in one of the job's datacenters and in its node pool. It also
@@ -102,23 +106,23 @@ func (fc *feasibilityChecker) check(tg *structs.TaskGroup, node *structs.Node, i
 
 func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node) (bool, string) {
 	for _, c := range fc.job.Constraints {
-		if !fc.cons.meets(c, node) {
+		if !c.Dynamic() && !fc.cons.meets(c, node) {
 			return false, c.String()
 		}
 	}
 	for _, t := range tg.Tasks {
 		if !hasDriver(node, t.Driver) {
-			return false, filterMissingDrivers
+			return false, missingDriverKey(t.Driver)
 		}
 	}
 	for _, c := range tg.Constraints {
-		if !fc.cons.meets(c, node) {
+		if !c.Dynamic() && !fc.cons.meets(c, node) {
 			return false, c.String()
 		}
 	}
 	for _, t := range tg.Tasks {
 		for _, c := range t.Constraints {
-			if !fc.cons.meets(c, node) {
+			if !c.Dynamic() && !fc.cons.meets(c, node) {
 				return false, c.String()
 			}
 		}

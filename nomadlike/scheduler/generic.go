@@ -22,9 +22,13 @@ const (
 // this window of each other into one follow-up evaluation, as Nomad does.
 const followupBatchWindow = 5 * time.Second
 
-// genericScheduler is the service and batch scheduler.
+// genericScheduler is the scheduler of every job type: service and batch
+// jobs place Count allocations per group on the best-ranked nodes; system and
+// sysbatch jobs place one allocation per group on every eligible node (system.go).
 type genericScheduler struct {
-	batch   bool
+	jobType string
+	batch   bool // batch or sysbatch: completed allocations are not replaced
+	system  bool // system or sysbatch
 	logger  *slog.Logger
 	state   State
 	planner Planner
@@ -87,7 +91,13 @@ func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state index: %w", err)
 	}
-	b := newPlanBuilder(s, job, nodes, index)
+	var config *structs.SchedulerConfig
+	if cs, ok := s.state.(ConfigState); ok {
+		if config, err = cs.SchedulerConfig(); err != nil {
+			return nil, fmt.Errorf("read scheduler configuration: %w", err)
+		}
+	}
+	b := newPlanBuilder(s, job, nodes, index, config)
 	if err := b.build(allocs); err != nil {
 		return nil, err
 	}
@@ -129,7 +139,7 @@ func (s *genericScheduler) finish(out *outcome) error {
 	case s.eval.Status == structs.EvalStatusBlocked && len(out.failed) > 0:
 		// A blocked evaluation being retried that still cannot place: report
 		// the metrics with the status left blocked; the server re-blocks it.
-	case len(out.failed) > 0:
+	case len(out.failed) > 0 && queuedAny(out.queued):
 		blocked := s.newEval(out.job, structs.EvalStatusBlocked, structs.EvalTriggerQueuedAllocs, descBlocked)
 		if err := s.planner.CreateEval(blocked); err != nil {
 			return fmt.Errorf("evaluation %s: create blocked evaluation: %w", s.eval.ID, err)
@@ -145,6 +155,18 @@ func (s *genericScheduler) finish(out *outcome) error {
 		return fmt.Errorf("evaluation %s: record status %q: %w", s.eval.ID, e.Status, err)
 	}
 	return nil
+}
+
+// queuedAny reports whether any allocation is still waiting for a node. A
+// system job whose groups fit no node at all reports the reason in
+// FailedTGAllocs with nothing queued: new nodes re-evaluate it, not a blocked eval.
+func queuedAny(queued map[string]int) bool {
+	for _, n := range queued {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // failMaxAttempts fails the evaluation after too many refused plans and

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"math/rand"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/nomadlike/scheduler/schedtest"
@@ -82,3 +83,6 @@ func setClientStatus(h *schedtest.Harness, a *structs.Allocation, status string)
 	h.State.UpsertAllocs(n)
 	return n
 }
+
+// newRand returns a seeded random source for property tests.
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }

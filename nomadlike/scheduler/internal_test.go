@@ -107,8 +107,8 @@ func TestScoreFitBinPack(t *testing.T) {
 }
 
 func TestNewSchedulerRejectsUnknownType(t *testing.T) {
-	_, err := NewScheduler("system", nil, nil, nil, nil, nil)
+	_, err := NewScheduler("quantum", nil, nil, nil, nil, nil)
 	if err == nil {
-		t.Fatal("got no error for job type system, want one")
+		t.Fatal("got no error for job type quantum, want one")
 	}
 }

@@ -236,7 +236,7 @@ func TestFeasibilityFilters(t *testing.T) {
 		{
 			name:       "no node has the driver",
 			job:        func(j *structs.Job) { j.TaskGroups[0].Tasks[0].Driver = "qemu" },
-			wantFilter: map[string]int{"missing drivers": 4},
+			wantFilter: map[string]int{"missing drivers: qemu": 4},
 		},
 		{
 			name: "constraint filters all",

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -10,38 +11,39 @@ import (
 
 // planBuilder turns one reconciliation into one plan.
 type planBuilder struct {
-	s     *genericScheduler
-	job   *structs.Job
-	nodes map[string]*structs.Node
-	all   []*structs.Node
-	plan  *structs.Plan
-	usage *usageTracker
-	feas  *feasibilityChecker
-	sel   *selector // built on the first placement
+	s      *genericScheduler
+	job    *structs.Job
+	nodes  map[string]*structs.Node
+	all    []*structs.Node
+	plan   *structs.Plan
+	usage  *usageTracker
+	feas   *feasibilityChecker
+	sel    *selector // built on the first placement
+	placed *placementState
 
-	collisions map[string]map[string]int
-	asks       map[string]*placeAsk
-	failed     map[string]*structs.AllocMetric
-	queued     map[string]int
-	stopped    map[string]*structs.Allocation // alloc ID -> its stop in the plan
+	config  *structs.SchedulerConfig // nil: defaults
+	asks    map[string]*placeAsk
+	failed  map[string]*structs.AllocMetric
+	queued  map[string]int
+	stopped map[string]*structs.Allocation // alloc ID -> its stop in the plan
 
 	// Shared, read-only parts of every placement's metric.
 	perDC  map[string]int
 	inPool int
 }
 
-func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node, index uint64) *planBuilder {
+func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node, index uint64, config *structs.SchedulerConfig) *planBuilder {
 	b := &planBuilder{
-		s:          s,
-		job:        job,
-		all:        nodes,
-		nodes:      make(map[string]*structs.Node, len(nodes)),
-		usage:      newUsageTracker(s.state),
-		collisions: map[string]map[string]int{},
-		asks:       map[string]*placeAsk{},
-		failed:     map[string]*structs.AllocMetric{},
-		queued:     map[string]int{},
-		stopped:    map[string]*structs.Allocation{},
+		s:       s,
+		job:     job,
+		all:     nodes,
+		nodes:   make(map[string]*structs.Node, len(nodes)),
+		usage:   newUsageTracker(s.state),
+		config:  config,
+		asks:    map[string]*placeAsk{},
+		failed:  map[string]*structs.AllocMetric{},
+		queued:  map[string]int{},
+		stopped: map[string]*structs.Allocation{},
 		plan: &structs.Plan{
 			EvalID:        s.eval.ID,
 			Priority:      s.eval.Priority,
@@ -52,11 +54,15 @@ func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node
 	for _, n := range nodes {
 		b.nodes[n.ID] = n
 	}
+	b.placed = newPlacementState(b.nodes)
 	if job != nil {
 		b.plan.AllAtOnce = job.AllAtOnce
 		b.feas = newFeasibilityChecker(job, 0)
 		for _, tg := range job.TaskGroups {
 			b.queued[tg.Name] = 0
+			// Build every group's ask now: it creates the property counters
+			// the existing allocations must be counted in.
+			b.ask(tg)
 		}
 	}
 	return b
@@ -64,6 +70,9 @@ func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node
 
 // build reconciles allocs with the job and fills the plan.
 func (b *planBuilder) build(allocs []*structs.Allocation) error {
+	if b.s.system {
+		return b.buildSystem(allocs)
+	}
 	r := &reconciler{
 		job:    b.job,
 		evalID: b.s.eval.ID,
@@ -101,15 +110,7 @@ func (b *planBuilder) build(allocs []*structs.Allocation) error {
 }
 
 func (b *planBuilder) collide(group, nodeID string, delta int) {
-	m := b.collisions[group]
-	if m == nil {
-		m = map[string]int{}
-		b.collisions[group] = m
-	}
-	m[nodeID] += delta
-	if m[nodeID] <= 0 {
-		delete(m, nodeID)
-	}
+	b.placed.collide(group, nodeID, delta)
 }
 
 // stop adds a stop of a to the plan and frees its resources.
@@ -159,9 +160,40 @@ func (b *planBuilder) ask(tg *structs.TaskGroup) *placeAsk {
 	if a, ok := b.asks[tg.Name]; ok {
 		return a
 	}
-	a := &placeAsk{tg: tg, resources: tg.Comparable(), network: newNetworkAsk(tg)}
+	a := &placeAsk{tg: tg, network: newNetworkAsk(tg)}
+	for _, t := range tg.Tasks {
+		if t.Resources == nil {
+			continue
+		}
+		if t.Resources.Cores > 0 {
+			a.cores += t.Resources.Cores
+		} else {
+			a.resources.CPU += int64(t.Resources.CPU)
+		}
+		a.resources.MemoryMB += int64(t.Resources.MemoryMB)
+	}
+	if tg.EphemeralDisk != nil {
+		a.resources.DiskMB = int64(tg.EphemeralDisk.SizeMB)
+	}
+	a.distinct = b.placed.distinctChecks(b.job, tg)
+	if !b.s.system {
+		a.affinities = append(append([]*structs.Affinity(nil), b.job.Affinities...), tg.Affinities...)
+		for _, t := range tg.Tasks {
+			a.affinities = append(a.affinities, t.Affinities...)
+		}
+		for _, af := range a.affinities {
+			a.affWeight += math.Abs(float64(af.Weight))
+		}
+		a.spreads = b.placed.spreadScorers(b.job, tg)
+	}
 	b.asks[tg.Name] = a
 	return a
+}
+
+// preemptionEnabled reports whether this job's placements may evict
+// lower-priority allocations under the scheduler configuration.
+func (b *planBuilder) preemptionEnabled() bool {
+	return b.config.PreemptionEnabled(b.s.jobType)
 }
 
 // selector returns the evaluation's node selector, shuffling the ready nodes
@@ -178,12 +210,22 @@ func (b *planBuilder) selector() *selector {
 		b.usage.nodes = make(map[string]*nodeUsage, len(ready))
 	}
 	b.sel = &selector{
-		nodes:      ready,
-		limit:      candidateLimit(len(ready), b.s.batch),
-		feas:       b.feas,
-		usage:      b.usage,
-		rng:        b.s.rng,
-		collisions: b.collisions,
+		nodes:     ready,
+		feas:      b.feas,
+		usage:     b.usage,
+		rng:       b.s.rng,
+		place:     b.placed,
+		algorithm: b.config.Algorithm(),
+		preempt:   b.preemptionEnabled(),
+		priority:  b.job.Priority,
+		affinity:  map[string][]cachedScore{},
+	}
+	limit := candidateLimit(len(ready), b.s.batch)
+	for _, a := range b.asks {
+		a.limit = limit
+		if len(a.affinities) > 0 || len(a.spreads) > 0 {
+			a.limit = max(limit, preferenceLimit)
+		}
 	}
 	return b.sel
 }
@@ -227,10 +269,7 @@ func (b *planBuilder) place(p placement) error {
 		b.queued[name]++
 		return nil
 	}
-	alloc := b.newAlloc(p, c, m)
-	b.plan.AppendAlloc(alloc)
-	b.usage.place(alloc)
-	b.collide(name, alloc.NodeID, 1)
+	alloc := b.commit(p, c, m)
 	if prev == nil {
 		return nil
 	}
@@ -246,15 +285,55 @@ func (b *planBuilder) place(p placement) error {
 	return nil
 }
 
+// commit adds the allocation of placement p on candidate c to the plan,
+// with the evictions it needs, and records its usage.
+func (b *planBuilder) commit(p placement, c *candidate, m *structs.AllocMetric) *structs.Allocation {
+	alloc := b.newAlloc(p, c, m)
+	for _, v := range c.victims {
+		b.plan.AppendPreemptedAlloc(v, alloc.ID)
+		b.usage.stop(v)
+		alloc.PreemptedAllocations = append(alloc.PreemptedAllocations, v.ID)
+	}
+	if n := len(c.victims); n > 0 {
+		b.desired(p.tg.Name).Preemptions += uint64(n)
+	}
+	b.plan.AppendAlloc(alloc)
+	b.usage.place(alloc)
+	b.collide(p.tg.Name, alloc.NodeID, 1)
+	return alloc
+}
+
+// desired returns the plan's DesiredTGUpdates entry of group.
+func (b *planBuilder) desired(group string) *structs.DesiredUpdates {
+	if b.plan.Annotations == nil {
+		b.plan.Annotations = &structs.PlanAnnotations{}
+	}
+	if b.plan.Annotations.DesiredTGUpdates == nil {
+		b.plan.Annotations.DesiredTGUpdates = map[string]*structs.DesiredUpdates{}
+	}
+	du := b.plan.Annotations.DesiredTGUpdates[group]
+	if du == nil {
+		du = &structs.DesiredUpdates{}
+		b.plan.Annotations.DesiredTGUpdates[group] = du
+	}
+	return du
+}
+
 // newAlloc builds the allocation of placement p on candidate c.
 func (b *planBuilder) newAlloc(p placement, c *candidate, m *structs.AllocMetric) *structs.Allocation {
 	now := b.s.now()
 	tg := p.tg
 	ar := &structs.AllocatedResources{Tasks: make(map[string]*structs.AllocatedTaskResources, len(tg.Tasks))}
+	cores := c.cores
 	for _, t := range tg.Tasks {
 		tr := &structs.AllocatedTaskResources{}
 		if r := t.Resources; r != nil {
 			tr.Cpu.CpuShares = int64(r.CPU)
+			if r.Cores > 0 && len(cores) >= r.Cores {
+				tr.Cpu.ReservedCores = slices.Clone(cores[:r.Cores])
+				tr.Cpu.CpuShares = int64(r.Cores) * c.node.MHzPerCore()
+				cores = cores[r.Cores:]
+			}
 			tr.Memory.MemoryMB = int64(r.MemoryMB)
 			tr.Memory.MemoryMaxMB = int64(r.MemoryMaxMB)
 		}

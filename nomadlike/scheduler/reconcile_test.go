@@ -411,7 +411,7 @@ func TestDestructiveUpdateBacksOutWhenUnplaceable(t *testing.T) {
 		t.Errorf("live allocs (-want +got):\n%s", d)
 	}
 	ev := h.LastEval()
-	if m := ev.FailedTGAllocs["web"]; m == nil || m.ConstraintFiltered["missing drivers"] != 1 || m.CoalescedFailures != 1 {
+	if m := ev.FailedTGAllocs["web"]; m == nil || m.ConstraintFiltered["missing drivers: qemu"] != 1 || m.CoalescedFailures != 1 {
 		t.Errorf("got failed metric %+v, want missing drivers on 1 node and 1 coalesced failure", m)
 	}
 }

@@ -25,6 +25,17 @@ type State interface {
 	LatestIndex() (uint64, error)
 }
 
+// ConfigState is a State that also holds the operator's scheduler
+// configuration. The scheduler uses it when its State implements it (the
+// in-memory schedtest.State does) and the defaults otherwise; once
+// *state.Snapshot implements it, this method joins State.
+type ConfigState interface {
+	State
+	// SchedulerConfig returns the operator's scheduler configuration, or nil
+	// for the defaults (structs.DefaultSchedulerConfig).
+	SchedulerConfig() (*structs.SchedulerConfig, error)
+}
+
 // Planner is how a scheduler commits its decisions; the server's worker implements it.
 // Methods are called from the scheduler's goroutine only.
 type Planner interface {
@@ -51,13 +62,15 @@ type Scheduler interface {
 // maxPlanAttempts bounds the SubmitPlan retries after partial commits.
 const maxPlanAttempts = 5
 
-// NewScheduler returns the scheduler for eval.Type ("service" or "batch"; error for others).
+// NewScheduler returns the scheduler for eval.Type: "service", "batch",
+// "system" or "sysbatch" (an error for others).
 // rng seeds every random choice and now gives the time, so a run can be replayed in a test.
 func NewScheduler(jobType string, logger *slog.Logger, st State, planner Planner, rng *rand.Rand, now func() time.Time) (Scheduler, error) {
 	switch jobType {
-	case structs.JobTypeService, structs.JobTypeBatch:
+	case structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch:
 	default:
-		return nil, structs.NewBadRequest("no scheduler for job type %q: this server schedules %q and %q jobs", jobType, structs.JobTypeService, structs.JobTypeBatch)
+		return nil, structs.NewBadRequest("no scheduler for job type %q: this server schedules %q, %q, %q and %q jobs",
+			jobType, structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch)
 	}
 	if st == nil || planner == nil {
 		return nil, fmt.Errorf("new %s scheduler: state and planner are required", jobType)
@@ -72,7 +85,9 @@ func NewScheduler(jobType string, logger *slog.Logger, st State, planner Planner
 		now = time.Now
 	}
 	return &genericScheduler{
-		batch:   jobType == structs.JobTypeBatch,
+		jobType: jobType,
+		batch:   jobType == structs.JobTypeBatch || jobType == structs.JobTypeSysBatch,
+		system:  jobType == structs.JobTypeSystem || jobType == structs.JobTypeSysBatch,
 		logger:  logger.With("component", "scheduler", "type", jobType),
 		state:   st,
 		planner: planner,

@@ -10,9 +10,14 @@ import (
 // plan in progress use of it. It is loaded from state the first time a
 // placement considers the node and then kept current as the plan grows.
 type nodeUsage struct {
+	node     *structs.Node
 	capacity structs.ComparableResources
 	used     structs.ComparableResources
-	ports    map[int]int // host port -> holders (allocations, or 1 for the node's reserved ports)
+	ports    map[int]int    // host port -> holders (allocations, or 1 for the node's reserved ports)
+	cores    map[uint16]int // reserved core -> holders
+	// existing holds the node's live allocations read from state (not those
+	// the plan places), the candidates for preemption.
+	existing []*structs.Allocation
 }
 
 // usageTracker owns the per-node usage of one evaluation.
@@ -35,7 +40,7 @@ func (u *usageTracker) get(node *structs.Node) (*nodeUsage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read allocations of node %s: %w", node.ID, err)
 	}
-	nu := &nodeUsage{capacity: node.Comparable()}
+	nu := &nodeUsage{node: node, capacity: node.Comparable()}
 	if node.ReservedResources != nil {
 		for _, p := range structs.ParsePortRanges(node.ReservedResources.Networks.ReservedHostPorts) {
 			nu.addPort(p)
@@ -46,6 +51,7 @@ func (u *usageTracker) get(node *structs.Node) (*nodeUsage, error) {
 			continue
 		}
 		nu.add(a)
+		nu.existing = append(nu.existing, a)
 	}
 	u.nodes[node.ID] = nu
 	return nu, nil
@@ -85,6 +91,50 @@ func (nu *nodeUsage) add(a *structs.Allocation) {
 	for _, p := range allocPorts(a) {
 		nu.addPort(p)
 	}
+	for _, c := range allocCores(a) {
+		if nu.cores == nil {
+			nu.cores = map[uint16]int{}
+		}
+		nu.cores[c]++
+	}
+}
+
+// allocCores returns the cores an allocation reserves.
+func allocCores(a *structs.Allocation) []uint16 {
+	if a.AllocatedResources == nil {
+		return nil
+	}
+	var out []uint16
+	for _, t := range a.AllocatedResources.Tasks {
+		out = append(out, t.Cpu.ReservedCores...)
+	}
+	return out
+}
+
+// freeCores returns up to n of the node's reservable cores no allocation
+// holds, lowest first.
+func (nu *nodeUsage) freeCores(n int) []uint16 {
+	var out []uint16
+	for _, c := range nu.node.ReservableCores() {
+		if len(out) == n {
+			break
+		}
+		if nu.cores[c] == 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// freeCoreCount is how many reservable cores no allocation holds.
+func (nu *nodeUsage) freeCoreCount() int {
+	n := 0
+	for _, c := range nu.node.ReservableCores() {
+		if nu.cores[c] == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (nu *nodeUsage) remove(a *structs.Allocation) {
@@ -99,6 +149,13 @@ func (nu *nodeUsage) remove(a *structs.Allocation) {
 			nu.ports[p]--
 		}
 	}
+	for _, c := range allocCores(a) {
+		if nu.cores[c] <= 1 {
+			delete(nu.cores, c)
+		} else {
+			nu.cores[c]--
+		}
+	}
 }
 
 func (nu *nodeUsage) addPort(p int) {
@@ -110,12 +167,49 @@ func (nu *nodeUsage) addPort(p int) {
 
 func (nu *nodeUsage) portUsed(p int) bool { return nu.ports[p] > 0 }
 
-// fits reports whether ask fits beside the current usage; if not it names
-// the exhausted dimension ("cpu", "memory" or "disk").
-func (nu *nodeUsage) fits(ask structs.ComparableResources) (bool, string) {
-	total := nu.used
-	total.Add(ask)
-	return nu.capacity.Superset(total)
+// demand is what ask needs of this node: whole cores are charged at the
+// node's MHz per core.
+func (nu *nodeUsage) demand(ask *placeAsk) structs.ComparableResources {
+	d := ask.resources
+	if ask.cores > 0 {
+		d.CPU += int64(ask.cores) * nu.node.MHzPerCore()
+	}
+	return d
+}
+
+// shortfall describes the dimension a placement did not fit on.
+type shortfall struct {
+	dim         string // "cpu", "memory", "disk" or "cores"; "" when it fits
+	asked, free int64
+	unit        string
+}
+
+// fits reports whether ask fits beside used (the node's usage, or that usage
+// less some preempted allocations) with freeCores cores free; if not it
+// names the exhausted dimension with what was asked and what is free.
+func (nu *nodeUsage) fitsWith(ask *placeAsk, used structs.ComparableResources, freeCores int) shortfall {
+	d := nu.demand(ask)
+	c := nu.capacity
+	switch {
+	case used.CPU+d.CPU > c.CPU:
+		return shortfall{dim: "cpu", asked: d.CPU, free: c.CPU - used.CPU, unit: "MHz"}
+	case used.MemoryMB+d.MemoryMB > c.MemoryMB:
+		return shortfall{dim: "memory", asked: d.MemoryMB, free: c.MemoryMB - used.MemoryMB, unit: "MB"}
+	case used.DiskMB+d.DiskMB > c.DiskMB:
+		return shortfall{dim: "disk", asked: d.DiskMB, free: c.DiskMB - used.DiskMB, unit: "MB"}
+	case ask.cores > freeCores:
+		return shortfall{dim: "cores", asked: int64(ask.cores), free: int64(freeCores), unit: "cores"}
+	}
+	return shortfall{}
+}
+
+// fits is fitsWith the node's current usage.
+func (nu *nodeUsage) fits(ask *placeAsk) shortfall {
+	free := 0
+	if ask.cores > 0 {
+		free = nu.freeCoreCount()
+	}
+	return nu.fitsWith(ask, nu.used, free)
 }
 
 // allocPorts returns the distinct host ports an allocation holds.

@@ -31,10 +31,59 @@ type Config struct {
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 
+	// Cluster settings (cluster.go). They matter when DataDir is set:
+	// in-memory servers (-dev) form no cluster.
+
+	// SerfBindAddr is the host:port the serf LAN pool binds ("127.0.0.1:4648").
+	// Empty means no serf: a single server (BootstrapExpect must be 1).
+	SerfBindAddr string
+	// SerfAdvertise is the serf address other servers use; empty means bound.
+	SerfAdvertise string
+	// HTTPAddr is this agent's advertised HTTP address (host:port), gossiped
+	// so followers can forward requests and clients can learn the servers.
+	HTTPAddr string
+	// StartJoin are serf addresses joined once at start (a failure is an error).
+	StartJoin []string
+	// RetryJoin are serf addresses joined in the background until one join
+	// succeeds, every RetryInterval, at most RetryMaxAttempts times (0: forever).
+	RetryJoin        []string
+	RetryInterval    time.Duration
+	RetryMaxAttempts int
+	// EncryptKey is the gossip encryption key (16, 24 or 32 bytes); nil means
+	// no encryption unless a keyring file from an earlier run exists.
+	EncryptKey []byte
+	// Build is the version gossiped in the "build" tag.
+	Build string
+	// RaftSnapshotThreshold and RaftSnapshotInterval control how often Raft
+	// snapshots the FSM and compacts its log; RaftTrailingLogs is how many
+	// entries stay behind a snapshot for slow followers. 0 means Raft's default.
+	RaftSnapshotThreshold uint64
+	RaftSnapshotInterval  time.Duration
+	RaftTrailingLogs      uint64
+	// RaftMultiplier scales Raft's timeouts (1 is fastest, the default).
+	RaftMultiplier int
+	// FailoverHeartbeatTTL is how long a new leader waits for every node's
+	// first heartbeat before marking it down (default 5m, as Nomad).
+	FailoverHeartbeatTTL time.Duration
+	// CleanupDeadServers removes servers from Raft that serf reports left,
+	// or failed for longer than DeadServerThreshold (default 30s).
+	CleanupDeadServers  bool
+	DeadServerThreshold time.Duration
+	// Backup configures automatic snapshots written by the leader.
+	Backup BackupConfig
+
 	// newScheduler replaces scheduler.NewScheduler (tests only).
 	newScheduler schedulerFactory
 	// newRand seeds random sources (tests only).
 	newRand func() *rand.Rand
+}
+
+// BackupConfig is server { snapshot { ... } }: the leader writes a snapshot
+// archive every Interval into Path and keeps the newest Retain of them.
+type BackupConfig struct {
+	Interval time.Duration
+	Retain   int
+	Path     string
 }
 
 // Tunables that are not user-facing.
@@ -57,4 +106,12 @@ const (
 	maxCPU      = 1 << 30 // MHz
 	maxDiskMB   = 1 << 30
 	maxCount    = 1 << 20
+	// defaultFailoverHeartbeatTTL is Nomad's failover_heartbeat_ttl.
+	defaultFailoverHeartbeatTTL = 5 * time.Minute
+	// defaultDeadServerThreshold is how long a failed server stays a voter.
+	defaultDeadServerThreshold = 30 * time.Second
+	// defaultRetryInterval is retry_join's default interval, as Nomad's.
+	defaultRetryInterval = 30 * time.Second
+	// reconcileInterval is how often the leader reconciles serf and Raft.
+	reconcileInterval = 5 * time.Second
 )

@@ -69,7 +69,7 @@ func (s *Server) RegisterNode(ctx context.Context, node *structs.Node) (*structs
 	if err != nil {
 		return nil, fmt.Errorf("register node %s: %w", node.ID, err)
 	}
-	return &structs.NodeUpdateResponse{HeartbeatTTL: s.hb.reset(node.ID), Index: index, Servers: s.Peers()}, nil
+	return &structs.NodeUpdateResponse{HeartbeatTTL: s.hb.reset(node.ID), Index: index, Servers: s.ServerHTTPAddrs()}, nil
 }
 
 // NodeHeartbeat resets the node's TTL timer. A node that was marked down
@@ -101,7 +101,7 @@ func (s *Server) NodeHeartbeat(ctx context.Context, nodeID, secretID string) (*s
 	} else if index, err = s.state.Index("nodes"); err != nil {
 		return nil, fmt.Errorf("heartbeat of node %s: %w", nodeID, err)
 	}
-	return &structs.NodeUpdateResponse{HeartbeatTTL: s.hb.reset(nodeID), Index: index, Servers: s.Peers()}, nil
+	return &structs.NodeUpdateResponse{HeartbeatTTL: s.hb.reset(nodeID), Index: index, Servers: s.ServerHTTPAddrs()}, nil
 }
 
 // authNode returns the node if it exists and secretID is its secret.

@@ -70,6 +70,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 		err = f.applyNodeUpdateStatus(buf, l.Index)
 	case structs.NodeDeregisterRequestType:
 		err = f.applyNodeDeregister(buf, l.Index)
+	case structs.JobStabilityRequestType:
+		err = f.applyJobStability(buf, l.Index)
 	default:
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",

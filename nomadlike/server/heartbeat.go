@@ -29,8 +29,10 @@ func newHeartbeats(s *Server) *heartbeats {
 	return &heartbeats{srv: s, timers: map[string]*time.Timer{}, rng: s.cfg.newRand()}
 }
 
-// initialize arms a timer for every ready node, with the TTL plus the grace
-// period, so clients have time to find the new leader.
+// initialize arms a timer for every ready node with FailoverHeartbeatTTL
+// (at least the TTL plus the grace period): clients whose server died need
+// time to fail over to another one and reach the new leader, and no node
+// may be marked down merely because leadership moved.
 func (h *heartbeats) initialize(ctx context.Context, wg *sync.WaitGroup) error {
 	h.mu.Lock()
 	h.active, h.done, h.wg = true, ctx.Done(), wg
@@ -43,7 +45,7 @@ func (h *heartbeats) initialize(ctx context.Context, wg *sync.WaitGroup) error {
 		if n.Status != structs.NodeStatusReady {
 			continue
 		}
-		h.reset(n.ID)
+		h.resetFor(n.ID, h.srv.cfg.FailoverHeartbeatTTL)
 	}
 	return nil
 }
@@ -62,13 +64,18 @@ func (h *heartbeats) ttlLocked() time.Duration {
 // reset (re)arms the node's timer and returns the TTL the client should
 // heartbeat within. It returns 0 when this server is not the leader.
 func (h *heartbeats) reset(nodeID string) time.Duration {
+	return h.resetFor(nodeID, 0)
+}
+
+// resetFor is reset with the timer set to at least minWait.
+func (h *heartbeats) resetFor(nodeID string, minWait time.Duration) time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.active {
 		return 0
 	}
 	ttl := h.ttlLocked()
-	wait := ttl + h.srv.cfg.HeartbeatGrace
+	wait := max(ttl+h.srv.cfg.HeartbeatGrace, minWait)
 	if t, ok := h.timers[nodeID]; ok && t.Stop() {
 		h.wg.Done() // a stopped timer's function never runs
 	}

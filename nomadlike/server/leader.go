@@ -38,6 +38,26 @@ func (s *Server) monitorLeadership(ctx context.Context, leaderCh <-chan bool) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.reestablish:
+			// The state was replaced (snapshot restore): rebuild the
+			// broker, blocked evals and heartbeat timers from it.
+			if term == nil {
+				continue
+			}
+			s.logger.Info("state restored from a snapshot; restarting leader duties")
+			stop()
+			if !s.IsLeader() {
+				continue
+			}
+			lctx, cancel := context.WithCancel(ctx)
+			term = &leaderTerm{cancel: cancel}
+			if err := s.establishLeadership(lctx, &term.wg); err != nil {
+				s.logger.Error("could not re-establish leadership after a restore; stepping down", "error", err)
+				stop()
+				if f := s.raft.LeadershipTransfer(); f.Error() != nil {
+					s.logger.Warn("leadership transfer failed", "error", f.Error())
+				}
+			}
 		case isLeader := <-leaderCh:
 			if !isLeader {
 				if term != nil {
@@ -88,6 +108,10 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("plan_applier", s.runPlanApplier)
 	start("failed_evals", s.reapFailedEvals)
 	start("duplicate_blocked", s.reapDuplicateBlocked)
+	start("reconcile", s.runReconcile)
+	if s.cfg.Backup.Interval > 0 {
+		start("backups", s.runBackups)
+	}
 	for i := 0; i < s.cfg.NumSchedulers; i++ {
 		w := &worker{srv: s, id: i, logger: s.logger.With("component", "worker", "worker", i)}
 		start("worker", w.run)

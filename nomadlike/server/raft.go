@@ -46,6 +46,19 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		conf.ElectionTimeout = 200 * time.Millisecond
 		conf.LeaderLeaseTimeout = 100 * time.Millisecond
 	}
+	mult := time.Duration(s.cfg.RaftMultiplier)
+	conf.HeartbeatTimeout *= mult
+	conf.ElectionTimeout *= mult
+	conf.LeaderLeaseTimeout *= mult
+	if s.cfg.RaftSnapshotThreshold > 0 {
+		conf.SnapshotThreshold = s.cfg.RaftSnapshotThreshold
+	}
+	if s.cfg.RaftSnapshotInterval > 0 {
+		conf.SnapshotInterval = s.cfg.RaftSnapshotInterval
+	}
+	if s.cfg.RaftTrailingLogs > 0 {
+		conf.TrailingLogs = s.cfg.RaftTrailingLogs
+	}
 
 	stores := &raftStores{}
 	if s.cfg.DataDir == "" {
@@ -99,6 +112,7 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		_ = stores.close()
 		return fmt.Errorf("read raft state: %w", err)
 	}
+	s.hadRaftState = existing
 	if !existing && s.cfg.BootstrapExpect == 1 {
 		boot := raft.Configuration{Servers: []raft.Server{{
 			Suffrage: raft.Voter, ID: conf.LocalID, Address: stores.trans.LocalAddr(),

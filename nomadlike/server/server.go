@@ -10,9 +10,11 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/hashicorp/serf/serf"
 
 	"github.com/nomadlike/nomadlike/nomadlike/scheduler"
 	"github.com/nomadlike/nomadlike/nomadlike/state"
@@ -32,6 +34,22 @@ type Server struct {
 
 	raft      *raft.Raft
 	raftStore *raftStores
+	// hadRaftState is true when Raft storage held state at start.
+	hadRaftState bool
+
+	// serf is the LAN gossip pool (nil without SerfBindAddr). bootstrapped
+	// is set once this server has a Raft configuration or knows a cluster
+	// exists, after which it never bootstraps. reconcileCh (size 1) nudges
+	// the leader's reconciler. clusterCancel and clusterWG own the serf
+	// goroutines.
+	serf          *serf.Serf
+	bootstrapped  atomic.Bool
+	reconcileCh   chan struct{}
+	clusterCancel context.CancelFunc
+	clusterWG     sync.WaitGroup
+	// reestablish (size 1) asks the leadership monitor to restart the
+	// leader duties, after a snapshot restore replaced the state.
+	reestablish chan struct{}
 
 	// leaderLoop owns the leadership monitor goroutine.
 	shutdownOnce sync.Once
@@ -66,8 +84,40 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BootstrapExpect == 0 {
 		c.BootstrapExpect = 1
 	}
-	if c.BootstrapExpect != 1 {
-		return c, fmt.Errorf("server config: bootstrap_expect = %d is not supported yet: run a single server with bootstrap_expect = 1", c.BootstrapExpect)
+	if c.BootstrapExpect < 0 {
+		return c, fmt.Errorf("server config: bootstrap_expect = %d must be 1 or more", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 1 && (c.SerfBindAddr == "" || c.DataDir == "") {
+		return c, fmt.Errorf("server config: bootstrap_expect = %d needs durable storage and serf gossip (a data_dir, not -dev): servers find each other on the serf port", c.BootstrapExpect)
+	}
+	if c.SerfBindAddr != "" && c.DataDir == "" {
+		return c, errors.New("server config: serf gossip needs a data_dir (an in-memory -dev server cannot join a cluster)")
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = defaultRetryInterval
+	}
+	if c.FailoverHeartbeatTTL <= 0 {
+		c.FailoverHeartbeatTTL = defaultFailoverHeartbeatTTL
+	}
+	if c.DeadServerThreshold <= 0 {
+		c.DeadServerThreshold = defaultDeadServerThreshold
+	}
+	if c.RaftMultiplier <= 0 {
+		c.RaftMultiplier = 1
+	}
+	if c.RaftMultiplier > 10 {
+		return c, fmt.Errorf("server config: raft_multiplier = %d must be between 1 and 10", c.RaftMultiplier)
+	}
+	if c.Build == "" {
+		c.Build = "0.1.0"
+	}
+	if c.Backup.Interval > 0 {
+		if c.Backup.Path == "" {
+			return c, errors.New("server config: snapshot { interval } is set but path is empty: set path to the directory for automatic snapshots")
+		}
+		if c.Backup.Retain <= 0 {
+			c.Backup.Retain = 24
+		}
 	}
 	if c.NumSchedulers <= 0 {
 		c.NumSchedulers = runtime.NumCPU()
@@ -101,7 +151,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create state store: %w", err)
 	}
-	s := &Server{cfg: cfg, logger: logger, state: st, rng: cfg.newRand()}
+	s := &Server{cfg: cfg, logger: logger, state: st, rng: cfg.newRand(),
+		reconcileCh: make(chan struct{}, 1), reestablish: make(chan struct{}, 1)}
 	s.broker = newEvalBroker(logger.With("component", "eval_broker"), evalNackTimeout, evalNackDelay, evalDeliveryLimit)
 	s.blocked = newBlockedEvals(logger.With("component", "blocked_evals"), s.broker)
 	s.fsm = newFSM(logger.With("component", "fsm"), st, s.broker, s.blocked)
@@ -111,6 +162,12 @@ func NewServer(cfg Config) (*Server, error) {
 	leaderCh := make(chan bool, 1)
 	if err := s.setupRaft(leaderCh); err != nil {
 		return nil, err
+	}
+	if err := s.startCluster(); err != nil {
+		if f := s.raft.Shutdown(); f.Error() != nil {
+			err = errors.Join(err, f.Error())
+		}
+		return nil, errors.Join(err, s.raftStore.close())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopMonitor = cancel
@@ -129,8 +186,9 @@ func (s *Server) Shutdown() error {
 	s.shutdownOnce.Do(func() {
 		s.stopMonitor()
 		<-s.monitorDone
+		err = s.stopCluster()
 		if f := s.raft.Shutdown(); f.Error() != nil {
-			err = fmt.Errorf("shut down raft: %w", f.Error())
+			err = errors.Join(err, fmt.Errorf("shut down raft: %w", f.Error()))
 		}
 		if cerr := s.raftStore.close(); cerr != nil {
 			err = errors.Join(err, cerr)

@@ -45,11 +45,15 @@ type Allocation struct {
 	PreviousAllocation string
 	NextAllocation     string
 	RescheduleTracker  *RescheduleTracker
-	CreateIndex        uint64
-	ModifyIndex        uint64
-	AllocModifyIndex   uint64
-	CreateTime         int64
-	ModifyTime         int64
+	// PreemptedAllocations are the allocations evicted to make room for this one.
+	PreemptedAllocations []string `json:",omitempty"`
+	// PreemptedByAllocation is the allocation that evicted this one.
+	PreemptedByAllocation string `json:",omitempty"`
+	CreateIndex           uint64
+	ModifyIndex           uint64
+	AllocModifyIndex      uint64
+	CreateTime            int64
+	ModifyTime            int64
 }
 
 // RescheduleTracker records the reschedule history of an allocation's lineage.
@@ -119,6 +123,9 @@ func (a *Allocation) Copy() *Allocation {
 	}
 	if a.RescheduleTracker != nil {
 		n.RescheduleTracker = &RescheduleTracker{Events: append([]*RescheduleEvent(nil), a.RescheduleTracker.Events...)}
+	}
+	if a.PreemptedAllocations != nil {
+		n.PreemptedAllocations = append([]string(nil), a.PreemptedAllocations...)
 	}
 	return &n
 }
@@ -270,6 +277,33 @@ type AllocMetric struct {
 	AllocationTime     time.Duration
 	CoalescedFailures  int
 	ScoreMetaData      []*NodeScoreMeta
+	// DimensionFree tells, per exhausted dimension, what the placement asked
+	// and the most any node exhausted on it had free (nomadlike's addition to
+	// Nomad's wire format, for plain-words explanations).
+	DimensionFree map[string]*DimensionShortfall `json:",omitempty"`
+}
+
+// DimensionShortfall is what a placement asked of one resource dimension and
+// the largest free amount among the nodes that lacked it.
+type DimensionShortfall struct {
+	Asked       int64
+	LargestFree int64
+	Unit        string // "MHz", "MB" or "cores"
+}
+
+// ExhaustedNodeFree records that node lacked room on dimension, with what
+// the placement asked and what the node had free.
+func (m *AllocMetric) ExhaustedNodeFree(node *Node, dimension string, asked, free int64, unit string) {
+	m.ExhaustedNode(node, dimension)
+	if m.DimensionFree == nil {
+		m.DimensionFree = map[string]*DimensionShortfall{}
+	}
+	free = max(free, 0)
+	if d, ok := m.DimensionFree[dimension]; ok {
+		d.LargestFree = max(d.LargestFree, free)
+		return
+	}
+	m.DimensionFree[dimension] = &DimensionShortfall{Asked: asked, LargestFree: free, Unit: unit}
 }
 
 // NodeScoreMeta is a node's score for a placement.
@@ -326,5 +360,12 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	n.DimensionExhausted = maps.Clone(m.DimensionExhausted)
 	n.Scores = maps.Clone(m.Scores)
 	n.ScoreMetaData = append([]*NodeScoreMeta(nil), m.ScoreMetaData...)
+	if m.DimensionFree != nil {
+		n.DimensionFree = make(map[string]*DimensionShortfall, len(m.DimensionFree))
+		for k, d := range m.DimensionFree {
+			dc := *d
+			n.DimensionFree[k] = &dc
+		}
+	}
 	return &n
 }

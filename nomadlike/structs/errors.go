@@ -96,7 +96,9 @@ func (e *ValidationError) merge(prefix string, other error) {
 	if errors.As(other, &ve) {
 		for _, p := range ve.Problems {
 			f := prefix
-			if p.Field != "" {
+			if prefix == "" {
+				f = p.Field
+			} else if p.Field != "" {
 				f = prefix + "." + p.Field
 			}
 			e.Problems = append(e.Problems, FieldError{Field: f, Msg: p.Msg})

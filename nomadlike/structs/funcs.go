@@ -8,7 +8,8 @@ import (
 
 // AllocsFit reports whether allocs fit on node: CPU, memory, disk and host
 // ports. When they do not, it names the exhausted dimension as Nomad's
-// metrics do ("cpu", "memory", "disk", "network: port collision"). It also
+// metrics do ("cpu", "memory", "disk", "cores", "network: port collision"): a
+// reserved core held twice or not reservable on the node is "cores". It also
 // returns the resources the allocations use. Terminal allocations are skipped.
 func AllocsFit(node *Node, allocs []*Allocation) (bool, string, ComparableResources) {
 	var used ComparableResources
@@ -16,6 +17,7 @@ func AllocsFit(node *Node, allocs []*Allocation) (bool, string, ComparableResour
 	for _, p := range ParsePortRanges(reservedPorts(node)) {
 		ports[p] = true
 	}
+	var cores map[uint16]bool
 	for _, a := range allocs {
 		if a.TerminalStatus() {
 			continue
@@ -23,6 +25,17 @@ func AllocsFit(node *Node, allocs []*Allocation) (bool, string, ComparableResour
 		used.Add(a.AllocatedResources.Comparable())
 		if a.AllocatedResources == nil {
 			continue
+		}
+		for _, t := range a.AllocatedResources.Tasks {
+			for _, c := range t.Cpu.ReservedCores {
+				if cores == nil {
+					cores = map[uint16]bool{}
+				}
+				if cores[c] || !node.ReservableCore(c) {
+					return false, "cores", used
+				}
+				cores[c] = true
+			}
 		}
 		for _, pm := range a.AllocatedResources.Shared.Ports {
 			if ports[pm.Value] {
@@ -67,4 +80,41 @@ func ParsePortRanges(spec string) []int {
 		}
 	}
 	return out
+}
+
+// ReservableCores returns the CPU cores allocations may reserve whole:
+// ReservableCpuCores when the node reports them, otherwise cores 0 to
+// TotalCpuCores-1.
+func (n *Node) ReservableCores() []uint16 {
+	if n.NodeResources == nil {
+		return nil
+	}
+	c := n.NodeResources.Cpu
+	if len(c.ReservableCpuCores) > 0 {
+		return c.ReservableCpuCores
+	}
+	out := make([]uint16, c.TotalCpuCores)
+	for i := range out {
+		out[i] = uint16(i)
+	}
+	return out
+}
+
+// ReservableCore reports whether core is one of the node's reservable cores.
+func (n *Node) ReservableCore(core uint16) bool {
+	for _, c := range n.ReservableCores() {
+		if c == core {
+			return true
+		}
+	}
+	return false
+}
+
+// MHzPerCore is the node's CPU capacity of one core, which a task reserving
+// whole cores is charged per core.
+func (n *Node) MHzPerCore() int64 {
+	if n.NodeResources == nil || n.NodeResources.Cpu.TotalCpuCores == 0 {
+		return 0
+	}
+	return n.NodeResources.Cpu.CpuShares / int64(n.NodeResources.Cpu.TotalCpuCores)
 }

@@ -12,6 +12,8 @@ const (
 	JobTypeService = "service"
 	JobTypeBatch   = "batch"
 	JobTypeSystem  = "system"
+	// JobTypeSysBatch runs a group once to completion on every eligible node.
+	JobTypeSysBatch = "sysbatch"
 )
 
 // Job statuses, derived from the job's allocations and evaluations.
@@ -43,8 +45,13 @@ type Job struct {
 	Datacenters []string
 	NodePool    string
 	Constraints []*Constraint
+	Affinities  []*Affinity `json:",omitempty"`
+	Spreads     []*Spread   `json:",omitempty"`
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string
+	// Payload is a dispatched job's input, written into the tasks'
+	// local/<dispatch_payload.file>.
+	Payload []byte
 
 	// Fields set by the server.
 	Stop              bool
@@ -100,11 +107,17 @@ func (j *Job) Validate() error {
 		v.add("ID", "is longer than 128 characters")
 	}
 	switch j.Type {
-	case JobTypeService, JobTypeBatch:
-	case JobTypeSystem:
-		v.add("Type", "job type %q is not supported yet (use \"service\" or \"batch\")", j.Type)
+	case JobTypeService, JobTypeBatch, JobTypeSystem, JobTypeSysBatch:
 	default:
-		v.add("Type", "unknown job type %q (use \"service\" or \"batch\")", j.Type)
+		v.add("Type", "unknown job type %q (use \"service\", \"batch\", \"system\" or \"sysbatch\")", j.Type)
+	}
+	if j.SystemType() {
+		if len(j.Affinities) > 0 {
+			v.add("Affinities", "%s jobs run on every eligible node and may not have an affinity block", j.Type)
+		}
+		if len(j.Spreads) > 0 {
+			v.add("Spreads", "%s jobs run on every eligible node and may not have a spread block", j.Type)
+		}
 	}
 	if j.Priority < 1 || j.Priority > 100 {
 		v.add("Priority", "must be between 1 and 100, got %d", j.Priority)
@@ -120,6 +133,10 @@ func (j *Job) Validate() error {
 	for i, c := range j.Constraints {
 		v.merge(fmt.Sprintf("Constraints[%d]", i), c.Validate())
 	}
+	for i, a := range j.Affinities {
+		v.merge(fmt.Sprintf("Affinities[%d]", i), a.Validate())
+	}
+	v.merge("", validateSpreads(j.Spreads))
 	if len(j.TaskGroups) == 0 {
 		v.add("TaskGroups", "job needs at least one group")
 	}
@@ -134,6 +151,24 @@ func (j *Job) Validate() error {
 			names[tg.Name] = i
 		}
 		v.merge(f, tg.Validate(j))
+	}
+	return v.err()
+}
+
+// SystemType reports whether the job runs on every eligible node (system or sysbatch).
+func (j *Job) SystemType() bool { return j.Type == JobTypeSystem || j.Type == JobTypeSysBatch }
+
+// validateSpreads checks each spread and that no attribute is spread twice.
+func validateSpreads(spreads []*Spread) error {
+	var v ValidationError
+	seen := map[string]bool{}
+	for i, s := range spreads {
+		f := fmt.Sprintf("Spreads[%d]", i)
+		v.merge(f, s.Validate())
+		if s.Attribute != "" && seen[s.Attribute] {
+			v.add(f, "attribute %q is spread twice", s.Attribute)
+		}
+		seen[s.Attribute] = true
 	}
 	return v.err()
 }
@@ -157,6 +192,9 @@ func (j *Job) Copy() *Job {
 	n.Datacenters = append([]string(nil), j.Datacenters...)
 	n.Constraints = copyConstraints(j.Constraints)
 	n.Meta = copyMap(j.Meta)
+	if j.Payload != nil {
+		n.Payload = append([]byte(nil), j.Payload...)
+	}
 	n.TaskGroups = make([]*TaskGroup, len(j.TaskGroups))
 	for i, tg := range j.TaskGroups {
 		n.TaskGroups[i] = tg.Copy()
@@ -230,6 +268,8 @@ type TaskGroup struct {
 	Name             string
 	Count            int
 	Constraints      []*Constraint
+	Affinities       []*Affinity
+	Spreads          []*Spread
 	Tasks            []*Task
 	RestartPolicy    *RestartPolicy
 	ReschedulePolicy *ReschedulePolicy
@@ -255,7 +295,7 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	if tg.RestartPolicy == nil {
 		tg.RestartPolicy = DefaultRestartPolicy(j.Type)
 	}
-	if tg.ReschedulePolicy == nil {
+	if tg.ReschedulePolicy == nil && !j.SystemType() {
 		tg.ReschedulePolicy = DefaultReschedulePolicy(j.Type)
 	}
 	if tg.EphemeralDisk == nil {
@@ -277,6 +317,13 @@ func (tg *TaskGroup) Validate(j *Job) error {
 	}
 	for i, c := range tg.Constraints {
 		v.merge(fmt.Sprintf("Constraints[%d]", i), c.Validate())
+	}
+	for i, a := range tg.Affinities {
+		v.merge(fmt.Sprintf("Affinities[%d]", i), a.Validate())
+	}
+	v.merge("", validateSpreads(tg.Spreads))
+	if j != nil && j.SystemType() && (len(tg.Affinities) > 0 || len(tg.Spreads) > 0) {
+		v.add("", "%s jobs run on every eligible node; group %q may not have affinity or spread blocks", j.Type, tg.Name)
 	}
 	if tg.RestartPolicy != nil {
 		v.merge("RestartPolicy", tg.RestartPolicy.Validate())
@@ -303,6 +350,7 @@ func (tg *TaskGroup) Validate(j *Job) error {
 		}
 		v.merge(f, t.Validate(tg))
 	}
+	validateLifecycle(tg, &v)
 	return v.err()
 }
 
@@ -323,6 +371,8 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	}
 	n := *tg
 	n.Constraints = copyConstraints(tg.Constraints)
+	n.Affinities = copyAffinities(tg.Affinities)
+	n.Spreads = copySpreads(tg.Spreads)
 	n.RestartPolicy = tg.RestartPolicy.Copy()
 	if tg.ReschedulePolicy != nil {
 		rp := *tg.ReschedulePolicy

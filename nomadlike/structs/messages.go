@@ -16,6 +16,8 @@ const (
 	NodeUpdateStatusRequestType   MessageType = 7
 	NodeDeregisterRequestType     MessageType = 8
 	AllocDesiredUpdateRequestType MessageType = 9
+	// JobStabilityRequestType marks one version of a job stable (JobStabilityRequest).
+	JobStabilityRequestType MessageType = 10
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

@@ -11,7 +11,11 @@ type Plan struct {
 	Job            *Job
 	NodeUpdate     map[string][]*Allocation
 	NodeAllocation map[string][]*Allocation
-	Annotations    *PlanAnnotations
+	// NodePreemptions are existing allocations of lower-priority jobs the
+	// plan evicts (DesiredStatus "evict", PreemptedByAllocation set) to make
+	// room for its placements, keyed by node ID.
+	NodePreemptions map[string][]*Allocation `json:",omitempty"`
+	Annotations     *PlanAnnotations
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 }
@@ -32,6 +36,20 @@ func (p *Plan) AppendStoppedAlloc(alloc *Allocation, desc, clientStatus string) 
 	p.NodeUpdate[alloc.NodeID] = append(p.NodeUpdate[alloc.NodeID], n)
 }
 
+// AppendPreemptedAlloc adds the eviction of alloc to make room for the
+// allocation preemptingID.
+func (p *Plan) AppendPreemptedAlloc(alloc *Allocation, preemptingID string) {
+	n := alloc.Copy()
+	n.Job = nil // the state store keeps the job the allocation already has
+	n.DesiredStatus = AllocDesiredStatusEvict
+	n.DesiredDescription = "Preempted by alloc ID " + preemptingID
+	n.PreemptedByAllocation = preemptingID
+	if p.NodePreemptions == nil {
+		p.NodePreemptions = map[string][]*Allocation{}
+	}
+	p.NodePreemptions[alloc.NodeID] = append(p.NodePreemptions[alloc.NodeID], n)
+}
+
 // AppendAlloc adds a placement.
 func (p *Plan) AppendAlloc(alloc *Allocation) {
 	if p.NodeAllocation == nil {
@@ -42,13 +60,15 @@ func (p *Plan) AppendAlloc(alloc *Allocation) {
 
 // IsNoOp reports whether the plan changes nothing.
 func (p *Plan) IsNoOp() bool {
-	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0
+	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 && len(p.NodePreemptions) == 0
 }
 
 // PlanResult is what the applier committed of a plan.
 type PlanResult struct {
 	NodeUpdate     map[string][]*Allocation
 	NodeAllocation map[string][]*Allocation
+	// NodePreemptions are the evictions committed.
+	NodePreemptions map[string][]*Allocation `json:",omitempty"`
 	// RefreshIndex is set when part of the plan was refused: the scheduler
 	// must refresh its snapshot to at least this index before retrying.
 	RefreshIndex uint64

@@ -17,6 +17,7 @@ type Task struct {
 	User          string
 	Config        map[string]any // driver-specific, decoded by the driver
 	Constraints   []*Constraint
+	Affinities    []*Affinity
 	Env           map[string]string
 	Resources     *Resources
 	RestartPolicy *RestartPolicy
@@ -26,6 +27,15 @@ type Task struct {
 	Leader        bool
 	ShutdownDelay time.Duration
 	KillSignal    string
+	// Lifecycle makes the task a prestart, poststart or poststop task; nil
+	// for a main task.
+	Lifecycle *TaskLifecycleConfig
+	// Templates are rendered into the task dir before the task starts.
+	Templates []*Template
+	// DispatchPayload writes a dispatched job's payload into local/.
+	DispatchPayload *DispatchPayloadConfig
+	// Artifacts are fetched into the task dir before the task starts.
+	Artifacts []*TaskArtifact
 }
 
 func (t *Task) canonicalize(tg *TaskGroup) {
@@ -40,6 +50,9 @@ func (t *Task) canonicalize(tg *TaskGroup) {
 	}
 	if t.RestartPolicy == nil && tg.RestartPolicy != nil {
 		t.RestartPolicy = tg.RestartPolicy.Copy()
+	}
+	for _, tmpl := range t.Templates {
+		tmpl.canonicalize()
 	}
 }
 
@@ -75,6 +88,26 @@ func (t *Task) Validate(tg *TaskGroup) error {
 	for i, c := range t.Constraints {
 		v.merge(fmt.Sprintf("Constraints[%d]", i), c.Validate())
 	}
+	if t.Lifecycle != nil {
+		v.merge("Lifecycle", t.Lifecycle.Validate())
+	}
+	for i, tmpl := range t.Templates {
+		if tmpl == nil {
+			v.add(templatesField(i), "is null; remove it or give it EmbeddedTmpl or SourcePath")
+			continue
+		}
+		v.merge(templatesField(i), tmpl.Validate())
+	}
+	if t.DispatchPayload != nil {
+		v.merge("DispatchPayload", t.DispatchPayload.Validate())
+	}
+	for i, a := range t.Artifacts {
+		if a == nil {
+			v.add(fmt.Sprintf("Artifacts[%d]", i), "is null; remove it or give it a GetterSource")
+			continue
+		}
+		v.merge(fmt.Sprintf("Artifacts[%d]", i), a.Validate())
+	}
 	return v.err()
 }
 
@@ -86,10 +119,15 @@ func (t *Task) Copy() *Task {
 	n := *t
 	n.Config = maps.Clone(t.Config)
 	n.Constraints = copyConstraints(t.Constraints)
+	n.Affinities = copyAffinities(t.Affinities)
 	n.Env = copyMap(t.Env)
 	n.Meta = copyMap(t.Meta)
 	n.Resources = t.Resources.Copy()
 	n.RestartPolicy = t.RestartPolicy.Copy()
+	n.Lifecycle = t.Lifecycle.Copy()
+	n.Templates = copyTemplates(t.Templates)
+	n.DispatchPayload = t.DispatchPayload.Copy()
+	n.Artifacts = copyArtifacts(t.Artifacts)
 	if t.LogConfig != nil {
 		lc := *t.LogConfig
 		n.LogConfig = &lc
@@ -137,7 +175,7 @@ type RestartPolicy struct {
 
 // DefaultRestartPolicy returns Nomad's default for a job type.
 func DefaultRestartPolicy(jobType string) *RestartPolicy {
-	if jobType == JobTypeBatch {
+	if jobType == JobTypeBatch || jobType == JobTypeSysBatch {
 		return &RestartPolicy{Attempts: 3, Interval: 24 * time.Hour, Delay: 15 * time.Second, Mode: RestartModeFail}
 	}
 	return &RestartPolicy{Attempts: 2, Interval: 30 * time.Minute, Delay: 15 * time.Second, Mode: RestartModeFail}

@@ -1,6 +1,6 @@
 job "dh" {
   constraint {
-    distinct_hosts = true
+    distinct_hosts = "sometimes"
   }
   group "g" {
     task "t" {

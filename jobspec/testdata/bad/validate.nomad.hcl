@@ -1,5 +1,5 @@
 job "val" {
-  type = "system"
+  type = "daemon"
   group "g" {
     task "t" {
       driver = "raw_exec"

@@ -48,9 +48,14 @@ type Runner struct {
 	dir   *allocdir.AllocDir
 	tasks map[string]*taskRunner
 	names []string // task names in job order
+	group []*structs.Task
 
 	mu    sync.Mutex
 	alloc *structs.Allocation
+	// gateCh holds one channel per lifecycle phase, closed (under mu) when
+	// the phase's tasks may start; see gates.
+	gateCh   map[phase]chan struct{}
+	gateOpen map[phase]bool
 }
 
 // New returns a runner for cfg.Alloc. The allocation must carry its Job.
@@ -69,7 +74,11 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Runner{cfg: cfg, dir: allocdir.New(cfg.AllocRoot, a.ID), tasks: map[string]*taskRunner{}, alloc: a.Copy()}
+	r := &Runner{cfg: cfg, dir: allocdir.New(cfg.AllocRoot, a.ID), tasks: map[string]*taskRunner{}, alloc: a.Copy(),
+		group: tg.Tasks, gateCh: map[phase]chan struct{}{}, gateOpen: map[phase]bool{}}
+	for _, p := range phases {
+		r.gateCh[p] = make(chan struct{})
+	}
 	var drvNames []string
 	for n := range cfg.Drivers {
 		drvNames = append(drvNames, n)
@@ -80,6 +89,15 @@ func New(cfg Config) (*Runner, error) {
 		if policy == nil {
 			policy = tg.RestartPolicy
 		}
+		if policy == nil {
+			policy = structs.DefaultRestartPolicy(a.Job.Type)
+		}
+		// An ephemeral lifecycle task (prestart, poststart without sidecar,
+		// poststop) completes on success in any job type, as a batch task.
+		trackAs := a.Job.Type
+		if isEphemeral(t) {
+			trackAs = structs.JobTypeBatch
+		}
 		st := cfg.States[t.Name]
 		if st == nil {
 			st = &structs.TaskState{State: structs.TaskStatePending, Events: []*structs.TaskEvent{}}
@@ -88,12 +106,13 @@ func New(cfg Config) (*Runner, error) {
 			task: t, allocID: a.ID, driver: cfg.Drivers[t.Driver], drvNames: drvNames, dir: r.dir,
 			stateDir: cfg.StateRoot, region: cfg.Region, jobType: a.Job.Type,
 			current: r.current, store: cfg.Store, hooks: defaultHooks(),
-			tracker: restarts.NewTracker(policy, a.Job.Type),
+			tracker: restarts.NewTracker(policy, trackAs),
 			logger:  cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
 			now:     cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],
-			killCh: make(chan struct{}),
+			killCh: make(chan struct{}), restartCh: make(chan *restartRequest),
 		}
 		tr.changed = func() { r.taskChanged(tr) }
+		tr.gate = r.gateCh[phaseOf(t)]
 		r.tasks[t.Name] = tr
 		r.names = append(r.names, t.Name)
 	}
@@ -153,6 +172,7 @@ func (r *Runner) Run(ctx context.Context) {
 		}
 		return
 	}
+	r.lifecycleChanged()
 	var wg sync.WaitGroup
 	for _, name := range r.names {
 		tr := r.tasks[name]
@@ -185,9 +205,14 @@ func (r *Runner) Update(a *structs.Allocation) {
 	}
 }
 
-// Kill stops every task; ev (optional) is recorded on each first.
+// Kill stops every task but the poststop ones, which then run (once the
+// others are dead) as Nomad runs them when an allocation is stopped; ev
+// (optional) is recorded on each first.
 func (r *Runner) Kill(ev *structs.TaskEvent) {
 	for _, tr := range r.tasks {
+		if phaseOf(tr.task) == phasePoststop {
+			continue
+		}
 		var e *structs.TaskEvent
 		if ev != nil {
 			c := *ev
@@ -198,8 +223,10 @@ func (r *Runner) Kill(ev *structs.TaskEvent) {
 }
 
 // taskChanged recomputes the allocation's status after a task's change,
-// kills the siblings of a task that failed (or of a dead leader), persists
-// and reports the allocation.
+// applies the lifecycle (opens the gates of phases that may now start,
+// stops the siblings of a failed task, the others of a dead leader, the
+// sidecars once the main tasks are dead), persists and reports the
+// allocation.
 func (r *Runner) taskChanged(tr *taskRunner) {
 	st := tr.State()
 	r.mu.Lock()
@@ -213,29 +240,30 @@ func (r *Runner) taskChanged(tr *taskRunner) {
 	r.alloc = a
 	r.mu.Unlock()
 
-	if st.State == structs.TaskStateDead && len(r.tasks) > 1 {
-		switch {
-		case st.Failed:
-			for name, other := range r.tasks {
-				if name == tr.task.Name {
-					continue
-				}
-				ev := structs.NewTaskEvent(structs.TaskSiblingFailed, r.cfg.Now(), fmt.Sprintf("Task's sibling %q failed", tr.task.Name))
-				ev.Details["failed_sibling"] = tr.task.Name
-				other.Kill(ev)
-			}
-		case tr.task.Leader:
-			for name, other := range r.tasks {
-				if name != tr.task.Name {
-					other.Kill(structs.NewTaskEvent(structs.TaskLeaderDead, r.cfg.Now(), "Leader Task in Group dead"))
-				}
-			}
-		}
-	}
+	r.lifecycleChanged()
 	if err := r.cfg.Store.PutAlloc(a); err != nil {
 		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
 	}
 	if r.cfg.OnUpdate != nil {
 		r.cfg.OnUpdate(a.Copy())
+	}
+}
+
+// lifecycleChanged opens the gates the current task states allow and stops
+// the tasks the lifecycle rules say must stop.
+func (r *Runner) lifecycleChanged() {
+	r.mu.Lock()
+	states := r.alloc.TaskStates
+	for p, g := range gates(r.group, states) {
+		if g.Open && !r.gateOpen[p] {
+			r.gateOpen[p] = true
+			close(r.gateCh[p])
+			r.cfg.Logger.Debug("lifecycle phase may start", "alloc_id", r.ID(), "phase", p.String())
+		}
+	}
+	ks := kills(r.group, states, r.cfg.Now())
+	r.mu.Unlock()
+	for _, k := range ks {
+		r.tasks[k.Task].Kill(k.Event)
 	}
 }

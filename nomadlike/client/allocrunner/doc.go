@@ -2,7 +2,20 @@
 // one task runner per task in the group. Each task runner is a small loop
 // (prestart hooks, start, wait, restart decision) plus hooks, one file each:
 // the alloc dir hook, task dir hook, env hook (interpolating the driver
-// config), log hook and validation hook.
+// config), validation hook, artifact hook, dispatch payload hook (a
+// dispatched job's payload into local/), template hook (rendering template
+// blocks with package template) and log hook.
+//
+// Task lifecycle (lifecycle.go) orders the group's tasks as Nomad does:
+// prestart tasks first (ephemeral ones must complete successfully, sidecars
+// must be running), then the main tasks, poststart tasks once every main
+// task has started, and poststop tasks once every other task is dead (the
+// main tasks finished or failed, or the allocation was stopped). Sidecars
+// are stopped when the main tasks have all exited. The rules are pure
+// functions of the tasks' states (gates, kills); the Runner applies them
+// after every task change by opening one channel per phase, on which task
+// runners wait before their first start. Ephemeral lifecycle tasks
+// complete on a successful exit whatever the job type.
 //
 // Ownership: Runner.Run is called once, from a goroutine the client owns; it
 // returns when every task is dead, or when its ctx ends (client shutdown),

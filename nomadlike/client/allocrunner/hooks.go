@@ -50,5 +50,5 @@ func (e *validationError) Unwrap() error { return e.err }
 
 // defaultHooks are the task prestart hooks, in order.
 func defaultHooks() []prestartHook {
-	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, logHook{}}
+	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, newArtifactHook(), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
 }

@@ -37,6 +37,8 @@ type taskRunner struct {
 	now      func() time.Time
 	// changed is called (without mu held) after every state change.
 	changed func()
+	// gate is closed when the task's lifecycle phase may start.
+	gate <-chan struct{}
 
 	mu       sync.Mutex
 	state    *structs.TaskState
@@ -44,6 +46,9 @@ type taskRunner struct {
 	killOnce sync.Once
 	killCh   chan struct{}
 	killEv   *structs.TaskEvent // event explaining the kill (e.g. sibling failed)
+	// restartCh carries user restart requests to the run loop while it
+	// waits on a running task (task_ops.go); unbuffered.
+	restartCh chan *restartRequest
 }
 
 // stateStore is the part of the client state DB a task runner writes.
@@ -145,10 +150,46 @@ func (tr *taskRunner) run(ctx context.Context) {
 		if !tr.decide(ctx, tr.tracker.OnStartError(true, tr.now())) {
 			return
 		}
-	} else if st.State == structs.TaskStatePending && len(st.Events) == 0 {
-		tr.event(structs.NewTaskEvent(structs.TaskReceived, tr.now(), "Task received by client"))
+	} else {
+		if st.State == structs.TaskStatePending && len(st.Events) == 0 {
+			tr.event(structs.NewTaskEvent(structs.TaskReceived, tr.now(), "Task received by client"))
+		}
+		if st.StartedAt.IsZero() && !tr.waitGate(ctx) {
+			return
+		}
 	}
 	tr.waitLoop(ctx, false)
+}
+
+// waitGate waits until the task's lifecycle phase may start (prestart tasks
+// done, main tasks running, ...). It returns false when the task is killed
+// first (it is then dead, with the event that says why) or ctx ends.
+func (tr *taskRunner) waitGate(ctx context.Context) bool {
+	if tr.gate == nil {
+		return true
+	}
+	select {
+	case <-tr.gate:
+	default:
+		tr.logger.Debug("task waits for its lifecycle phase")
+		select {
+		case <-tr.gate:
+		case <-ctx.Done():
+			return false
+		case <-tr.killCh:
+		}
+	}
+	if !tr.killed() {
+		return true
+	}
+	tr.mu.Lock()
+	ev := tr.killEv
+	tr.mu.Unlock()
+	if ev == nil {
+		ev = structs.NewTaskEvent(structs.TaskKilled, tr.now(), "Task not started: the allocation was stopped")
+	}
+	tr.dead(false, ev)
+	return false
 }
 
 // waitLoop starts the task (unless attached) and waits on it, restarting
@@ -183,6 +224,11 @@ func (tr *taskRunner) waitLoop(ctx context.Context, attached bool) {
 			case <-tr.killCh:
 				tr.stop(ctx, ch)
 				return
+			case req := <-tr.restartCh:
+				if !tr.restartInPlace(ctx, ch, req) {
+					return
+				}
+				continue
 			case res = <-ch:
 			}
 		}
@@ -208,11 +254,32 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 	resp := &PrestartResponse{}
 	for _, h := range tr.hooks {
 		if err := h.Prestart(ctx, req, resp); err != nil {
+			var ae *artifactError
+			if errors.As(err, &ae) {
+				ev := structs.NewTaskEvent(structs.TaskArtifactDownloadFailed, tr.now(), err.Error())
+				ev.Details["download_error"] = err.Error()
+				if ae.permanent {
+					ev.FailsTask = true
+					tr.dead(true, ev)
+					return false, false
+				}
+				tr.event(ev)
+				return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
+			}
 			var ve *validationError
 			if errors.As(err, &ve) {
 				ev := structs.NewTaskEvent(structs.TaskFailedValidation, tr.now(), err.Error())
 				ev.FailsTask = true
 				ev.Details["validation_error"] = err.Error()
+				tr.dead(true, ev)
+				return false, false
+			}
+			var fe *fatalSetupError
+			if errors.As(err, &fe) {
+				ev := structs.NewTaskEvent(structs.TaskSetupFailure, tr.now(), err.Error())
+				ev.SetupError = err.Error()
+				ev.FailsTask = true
+				ev.Details["setup_error"] = err.Error()
 				tr.dead(true, ev)
 				return false, false
 			}

@@ -174,3 +174,19 @@ func cleanKey(k string) string {
 
 // Map returns a copy of the task's environment variables.
 func (e *Env) Map() map[string]string { return maps.Clone(e.vars) }
+
+// Lookup returns the value of a task variable (NOMAD_ALLOC_ID, a task env
+// value) or of a node key (node.unique.name, attr.kernel.name, meta.rack),
+// as ${...} interpolation resolves them; ok is false for an unknown name.
+func (e *Env) Lookup(name string) (value string, ok bool) { return e.lookup(name) }
+
+// WithVars returns a copy of e with vars added to the task's environment,
+// replacing variables of the same name (env = true templates use it).
+func (e *Env) WithVars(vars map[string]string) *Env {
+	n := &Env{vars: maps.Clone(e.vars), node: e.node}
+	if n.vars == nil {
+		n.vars = map[string]string{}
+	}
+	maps.Copy(n.vars, vars)
+	return n
+}

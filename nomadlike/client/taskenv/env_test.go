@@ -121,3 +121,42 @@ func BenchmarkBuildAndReplace(b *testing.B) {
 		_ = e.ReplaceConfig(cfg)
 	}
 }
+
+func TestLookup(t *testing.T) {
+	e := Build(testInput())
+	cases := []struct {
+		name, want string
+		ok         bool
+	}{
+		{"NOMAD_ALLOC_ID", "0123456789abcdef", true},
+		{"GREETING", "hi 2 on n1", true},
+		{"env.GREETING", "hi 2 on n1", true},
+		{"node.unique.name", "n1", true},
+		{"attr.kernel.name", "linux", true},
+		{"meta.rack", "r1", true},
+		{"meta.owner", "ops", true},
+		{"NOPE", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := e.Lookup(tc.name)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("Lookup(%q): got %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestWithVars(t *testing.T) {
+	e := Build(testInput())
+	n := e.WithVars(map[string]string{"GREETING": "from template", "NEW": "x"})
+	if got := n.Replace("${GREETING}/${NEW}/${node.class}"); got != "from template/x/large" {
+		t.Errorf("got %q, want the template values and the node's", got)
+	}
+	if _, ok := e.Lookup("NEW"); ok {
+		t.Errorf("WithVars changed the original environment")
+	}
+	if got := n.Map()["NOMAD_ALLOC_ID"]; got != "0123456789abcdef" {
+		t.Errorf("got NOMAD_ALLOC_ID %q, want it kept", got)
+	}
+}

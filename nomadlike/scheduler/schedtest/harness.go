@@ -31,6 +31,10 @@ type Harness struct {
 	Now time.Time
 	// Logger is passed to the scheduler; nil discards.
 	Logger *slog.Logger
+	// CheckFit makes SubmitPlan refuse every change on a node the plan would
+	// over-commit (resources, cores or ports), as the server's plan applier
+	// does when the scheduler planned against stale state.
+	CheckFit bool
 
 	refuse map[string]int // node ID -> plans still to refuse; negative refuses forever
 }
@@ -51,11 +55,18 @@ func (h *Harness) RefuseNode(nodeID string, times int) { h.refuse[nodeID] = time
 
 // Process runs the scheduler for eval.Type against a snapshot of State.
 func (h *Harness) Process(eval *structs.Evaluation) error {
-	s, err := scheduler.NewScheduler(eval.Type, h.Logger, h.State.Snapshot(), h, h.Rng, func() time.Time { return h.Now })
+	s, err := h.Scheduler(eval.Type)
 	if err != nil {
 		return err
 	}
 	return s.Process(eval)
+}
+
+// Scheduler returns a scheduler of jobType over a snapshot of State taken
+// now. Processing it after other plans were applied plans against stale
+// state, as concurrent server workers do.
+func (h *Harness) Scheduler(jobType string) (scheduler.Scheduler, error) {
+	return scheduler.NewScheduler(jobType, h.Logger, h.State.Snapshot(), h, h.Rng, func() time.Time { return h.Now })
 }
 
 // SubmitPlan implements scheduler.Planner.
@@ -63,9 +74,13 @@ func (h *Harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler
 	h.Plans = append(h.Plans, plan)
 	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{}}
 	refused := false
+	overcommit := map[string]bool{}
+	if h.CheckFit {
+		overcommit = h.overcommitted(plan)
+	}
 	refuses := func(node string) bool {
 		n, ok := h.refuse[node]
-		return ok && n != 0
+		return ok && n != 0 || overcommit[node]
 	}
 	touched := map[string]bool{}
 	for node, allocs := range plan.NodeUpdate {
@@ -83,6 +98,17 @@ func (h *Harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler
 			continue
 		}
 		result.NodeAllocation[node] = allocs
+	}
+	for node, allocs := range plan.NodePreemptions {
+		touched[node] = true
+		if refuses(node) {
+			refused = true
+			continue
+		}
+		if result.NodePreemptions == nil {
+			result.NodePreemptions = map[string][]*structs.Allocation{}
+		}
+		result.NodePreemptions[node] = allocs
 	}
 	for node := range touched {
 		if n := h.refuse[node]; n > 0 {
@@ -107,6 +133,20 @@ func (h *Harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler
 // allocation's desired status, placements get the plan's job when they carry none.
 func (h *Harness) apply(plan *structs.Plan, result *structs.PlanResult) error {
 	var upserts []*structs.Allocation
+	for _, allocs := range result.NodePreemptions {
+		for _, ev := range allocs {
+			old := h.State.AllocByID(ev.ID)
+			if old == nil {
+				return fmt.Errorf("plan for eval %s preempts allocation %s, which does not exist", plan.EvalID, ev.ID)
+			}
+			n := old.Copy()
+			n.DesiredStatus = structs.AllocDesiredStatusEvict
+			n.DesiredDescription = ev.DesiredDescription
+			n.PreemptedByAllocation = ev.PreemptedByAllocation
+			n.ModifyTime = h.Now.UnixNano()
+			upserts = append(upserts, n)
+		}
+	}
 	for _, allocs := range result.NodeUpdate {
 		for _, stop := range allocs {
 			old := h.State.AllocByID(stop.ID)
@@ -135,6 +175,42 @@ func (h *Harness) apply(plan *structs.Plan, result *structs.PlanResult) error {
 	}
 	h.State.UpsertAllocs(upserts...)
 	return nil
+}
+
+// overcommitted returns the nodes plan would over-commit: their stored
+// allocations, less the plan's stops and evictions, plus its placements, do
+// not fit (structs.AllocsFit), or the node is gone.
+func (h *Harness) overcommitted(plan *structs.Plan) map[string]bool {
+	out := map[string]bool{}
+	for nodeID, placed := range plan.NodeAllocation {
+		node, _ := h.State.NodeByID(nil, nodeID)
+		if node == nil {
+			out[nodeID] = true
+			continue
+		}
+		removed := map[string]bool{}
+		for _, a := range plan.NodeUpdate[nodeID] {
+			removed[a.ID] = true
+		}
+		for _, a := range plan.NodePreemptions[nodeID] {
+			removed[a.ID] = true
+		}
+		for _, a := range placed {
+			removed[a.ID] = true // an in-place update replaces the stored version
+		}
+		existing, _ := h.State.AllocsByNode(nil, nodeID)
+		var proposed []*structs.Allocation
+		for _, a := range existing {
+			if !removed[a.ID] {
+				proposed = append(proposed, a)
+			}
+		}
+		proposed = append(proposed, placed...)
+		if ok, _, _ := structs.AllocsFit(node, proposed); !ok {
+			out[nodeID] = true
+		}
+	}
+	return out
 }
 
 // UpdateEval implements scheduler.Planner.

@@ -11,7 +11,7 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-var _ scheduler.State = (*State)(nil)
+var _ scheduler.ConfigState = (*State)(nil)
 
 // State is an in-memory cluster state that implements scheduler.State.
 // Objects handed to Upsert* are owned by the State from then on; objects it
@@ -25,6 +25,7 @@ type State struct {
 	byNode map[string][]*structs.Allocation
 	byJob  map[string][]*structs.Allocation // namespace/job ID
 	sorted []*structs.Node                  // nodes sorted by ID, nil when stale
+	config *structs.SchedulerConfig         // nil: defaults
 }
 
 // NewState returns an empty state at index 1.
@@ -51,6 +52,7 @@ func (s *State) Snapshot() *State {
 		byNode: make(map[string][]*structs.Allocation, len(s.byNode)),
 		byJob:  make(map[string][]*structs.Allocation, len(s.byJob)),
 		sorted: s.sorted,
+		config: s.config.Copy(),
 	}
 	for k, v := range s.byNode {
 		c.byNode[k] = slices.Clip(v)
@@ -217,3 +219,19 @@ func (s *State) EvalByID(_ memdb.WatchSet, id string) (*structs.Evaluation, erro
 
 // LatestIndex implements scheduler.State.
 func (s *State) LatestIndex() (uint64, error) { return s.index, nil }
+
+// SetSchedulerConfig sets the operator's scheduler configuration (nil: defaults).
+func (s *State) SetSchedulerConfig(c *structs.SchedulerConfig) {
+	idx := s.next()
+	if c != nil {
+		c = c.Copy()
+		c.ModifyIndex = idx
+		if c.CreateIndex == 0 {
+			c.CreateIndex = idx
+		}
+	}
+	s.config = c
+}
+
+// SchedulerConfig implements scheduler.State.
+func (s *State) SchedulerConfig() (*structs.SchedulerConfig, error) { return s.config.Copy(), nil }

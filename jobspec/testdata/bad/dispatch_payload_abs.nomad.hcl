@@ -1,0 +1,10 @@
+job "dp" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      dispatch_payload {
+        file = "../../../etc/passwd"
+      }
+    }
+  }
+}

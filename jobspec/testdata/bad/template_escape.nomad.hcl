@@ -1,0 +1,11 @@
+job "tpl" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data        = "x"
+        destination = "../../etc/cron.d/evil"
+      }
+    }
+  }
+}

@@ -1,0 +1,10 @@
+job "tpl" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data = "x"
+      }
+    }
+  }
+}

@@ -1,0 +1,14 @@
+job "tpl" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      template {
+        data        = "x"
+        destination = "local/x"
+        change_script {
+          command = "/bin/reload"
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,443 @@
+package allocrunner
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"compress/gzip"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// defaultArtifactDest is where artifacts land when destination is unset.
+const defaultArtifactDest = "local/"
+
+// artifactHook fetches the task's artifact blocks into its task dir before
+// each start: http(s) URLs and local paths, checksum verified (options
+// { checksum = "sha256:<hex>" }), archives (.tar, .tar.gz, .tgz, .zip)
+// unpacked. An artifact fetched once is not fetched again on a restart.
+type artifactHook struct {
+	client *http.Client
+
+	mu   sync.Mutex
+	done map[string]bool // keys of artifacts already fetched
+}
+
+func newArtifactHook() *artifactHook {
+	return &artifactHook{client: http.DefaultClient, done: map[string]bool{}}
+}
+
+func (*artifactHook) Name() string { return "artifacts" }
+
+// artifactError is a failed artifact: the task gets a "Failed Artifact
+// Download" event naming the source and the cause. A permanent failure (a
+// bad checksum, a 404, a refused destination) fails the task at once;
+// others (network errors, 5xx) go through the restart policy.
+type artifactError struct {
+	source    string
+	err       error
+	permanent bool
+}
+
+func (e *artifactError) Error() string {
+	return fmt.Sprintf("failed to download artifact %q: %v", e.source, e.err)
+}
+
+func (e *artifactError) Unwrap() error { return e.err }
+
+// permanent marks err as one a retry cannot fix.
+func permanent(err error) error { return &permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func (h *artifactHook) Prestart(ctx context.Context, req *PrestartRequest, resp *PrestartResponse) error {
+	for _, a := range req.Task.Artifacts {
+		if a == nil {
+			continue
+		}
+		ra := interpolateArtifact(a, resp)
+		key := fmt.Sprintf("%q %q %q %v %v", ra.GetterSource, ra.RelativeDest, ra.GetterMode, ra.GetterOptions, ra.GetterHeaders)
+		h.mu.Lock()
+		done := h.done[key]
+		h.mu.Unlock()
+		if done {
+			continue
+		}
+		if err := fetchArtifact(ctx, h.client, ra, resp.TaskDir); err != nil {
+			var pe *permanentError
+			return &artifactError{source: ra.GetterSource, err: err, permanent: errors.As(err, &pe)}
+		}
+		h.mu.Lock()
+		h.done[key] = true
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+// interpolateArtifact resolves ${...} in the artifact's fields.
+func interpolateArtifact(a *structs.TaskArtifact, resp *PrestartResponse) *structs.TaskArtifact {
+	ra := a.Copy()
+	if resp.Env == nil {
+		return ra
+	}
+	ra.GetterSource = resp.Env.Replace(ra.GetterSource)
+	ra.RelativeDest = resp.Env.Replace(ra.RelativeDest)
+	for _, m := range []map[string]string{ra.GetterOptions, ra.GetterHeaders} {
+		for k, v := range m {
+			m[k] = resp.Env.Replace(v)
+		}
+	}
+	return ra
+}
+
+// fetchArtifact fetches one artifact into taskDir.
+func fetchArtifact(ctx context.Context, client *http.Client, a *structs.TaskArtifact, taskDir string) error {
+	rel := a.RelativeDest
+	if rel == "" {
+		rel = defaultArtifactDest
+	}
+	if filepath.IsAbs(rel) || !inside(taskDir, filepath.Join(taskDir, rel)) {
+		return permanent(fmt.Errorf("destination %q escapes the task dir %s; use a path inside it such as %q", a.RelativeDest, taskDir, defaultArtifactDest))
+	}
+	dest := filepath.Join(taskDir, rel)
+	mode := a.GetterMode
+	if mode == "" {
+		mode = structs.GetterModeAny
+	}
+	sum, err := parseChecksum(a.GetterOptions["checksum"])
+	if err != nil {
+		return permanent(err)
+	}
+	for k := range a.GetterOptions {
+		if k != "checksum" && k != "archive" {
+			return permanent(fmt.Errorf("option %q is not supported by nomadlike (supported: checksum, archive); remove it", k))
+		}
+	}
+	name, open, err := source(ctx, client, a)
+	if err != nil {
+		return err
+	}
+	tmpDir := filepath.Join(taskDir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", tmpDir, err)
+	}
+	tmp, err := os.CreateTemp(tmpDir, ".artifact-*")
+	if err != nil {
+		return fmt.Errorf("create a temp file for the download: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	body, err := open()
+	if err != nil {
+		return err
+	}
+	var hasher hash.Hash
+	w := io.Writer(tmp)
+	if sum != nil {
+		hasher = sum.newHash()
+		w = io.MultiWriter(tmp, hasher)
+	}
+	_, err = io.Copy(w, body)
+	body.Close()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", a.GetterSource, err)
+	}
+	if sum != nil {
+		if got := hex.EncodeToString(hasher.Sum(nil)); got != sum.hex {
+			return permanent(fmt.Errorf("checksum mismatch: options.checksum wants %s:%s, the download has %s:%s; fix the checksum or the source", sum.kind, sum.hex, sum.kind, got))
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the download: %w", err)
+	}
+	kind := archiveKind(name)
+	if a.GetterOptions["archive"] == "false" {
+		kind = ""
+	}
+	switch {
+	case mode == structs.GetterModeFile:
+		return place(tmp.Name(), dest)
+	case kind != "":
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return fmt.Errorf("create destination %s: %w", dest, err)
+		}
+		if err := unpack(kind, tmp.Name(), dest); err != nil {
+			return permanent(fmt.Errorf("unpack %s archive: %w", kind, err))
+		}
+		return nil
+	case mode == structs.GetterModeDir:
+		return permanent(fmt.Errorf("mode = \"dir\" needs an archive (.tar, .tar.gz, .tgz, .zip), and %q is none; use mode = \"any\" or \"file\"", name))
+	default:
+		if err := os.MkdirAll(dest, 0o755); err != nil {
+			return fmt.Errorf("create destination %s: %w", dest, err)
+		}
+		return place(tmp.Name(), filepath.Join(dest, name))
+	}
+}
+
+// place moves the downloaded file to path.
+func place(tmp, p string) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("move the download to %s: %w", p, err)
+	}
+	return nil
+}
+
+// source returns the artifact's file name and a function that opens it.
+func source(ctx context.Context, client *http.Client, a *structs.TaskArtifact) (string, func() (io.ReadCloser, error), error) {
+	src := a.GetterSource
+	if forced, _, ok := strings.Cut(src, "::"); ok && !strings.Contains(forced, "/") {
+		return "", nil, permanent(fmt.Errorf("getter %q is not supported by nomadlike; use an http(s) URL or a local path", forced))
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return "", nil, permanent(fmt.Errorf("source is not a URL or path: %w", err))
+	}
+	switch u.Scheme {
+	case "http", "https":
+		name := path.Base(u.Path)
+		if name == "/" || name == "." {
+			name = "artifact"
+		}
+		return name, func() (io.ReadCloser, error) { return httpGet(ctx, client, src, a.GetterHeaders) }, nil
+	case "file", "":
+		p := src
+		if u.Scheme == "file" {
+			p = u.Path
+		}
+		if !filepath.IsAbs(p) {
+			return "", nil, permanent(fmt.Errorf("local source %q must be an absolute path on the client", src))
+		}
+		return filepath.Base(p), func() (io.ReadCloser, error) {
+			f, err := os.Open(p)
+			if err != nil {
+				return nil, permanent(fmt.Errorf("open local source: %w", err))
+			}
+			return f, nil
+		}, nil
+	default:
+		return "", nil, permanent(fmt.Errorf("scheme %q is not supported by nomadlike; use http, https or a local path", u.Scheme))
+	}
+}
+
+func httpGet(ctx context.Context, client *http.Client, src string, headers map[string]string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, permanent(err)
+	}
+	keys := make([]string, 0, len(headers))
+	for k := range headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		req.Header.Set(k, headers[k])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		resp.Body.Close()
+		err := fmt.Errorf("server answered %s", resp.Status)
+		if resp.StatusCode/100 == 4 {
+			return nil, permanent(fmt.Errorf("%w; check the URL and any headers it needs", err))
+		}
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// checksum is a parsed options.checksum.
+type checksum struct {
+	kind, hex string
+	newHash   func() hash.Hash
+}
+
+// parseChecksum parses "type:hex"; "" means no checksum.
+func parseChecksum(s string) (*checksum, error) {
+	if s == "" {
+		return nil, nil
+	}
+	kind, hx, ok := strings.Cut(s, ":")
+	kinds := map[string]struct {
+		f    func() hash.Hash
+		size int
+	}{"md5": {md5.New, md5.Size}, "sha1": {sha1.New, sha1.Size}, "sha256": {sha256.New, sha256.Size}, "sha512": {sha512.New, sha512.Size}}
+	k, known := kinds[kind]
+	if !ok || !known {
+		return nil, fmt.Errorf("options.checksum %q must be \"<type>:<hex>\" with type md5, sha1, sha256 or sha512", s)
+	}
+	hx = strings.ToLower(hx)
+	if b, err := hex.DecodeString(hx); err != nil || len(b) != k.size {
+		return nil, fmt.Errorf("options.checksum %q: a %s checksum is %d hex digits", s, kind, 2*k.size)
+	}
+	return &checksum{kind: kind, hex: hx, newHash: k.f}, nil
+}
+
+// archiveKind is "tar", "tgz" or "zip" for archive names, "" otherwise.
+func archiveKind(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(n, ".tar.gz"), strings.HasSuffix(n, ".tgz"):
+		return "tgz"
+	case strings.HasSuffix(n, ".tar"):
+		return "tar"
+	case strings.HasSuffix(n, ".zip"):
+		return "zip"
+	}
+	return ""
+}
+
+// inside reports whether p is dir or below it.
+func inside(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// unpack extracts the archive at src into dest, refusing entries that
+// would land outside dest.
+func unpack(kind, src, dest string) error {
+	if kind == "zip" {
+		return unzip(src, dest)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if kind == "tgz" {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return err
+		}
+		defer gz.Close()
+		r = gz
+	}
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		target, err := entryPath(dest, hdr.Name)
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(hdr.Mode).Perm()
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, mode|0o700); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := writeEntry(target, mode, tr); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			link := hdr.Linkname
+			if filepath.IsAbs(link) || !inside(dest, filepath.Join(filepath.Dir(target), link)) {
+				return fmt.Errorf("entry %q links to %q, outside the destination", hdr.Name, link)
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			if err := os.Symlink(link, target); err != nil {
+				return err
+			}
+		default:
+			// Hard links, devices and fifos are skipped, as go-getter does for devices.
+		}
+	}
+}
+
+func unzip(src, dest string) error {
+	zr, err := zip.OpenReader(src)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		target, err := entryPath(dest, f.Name)
+		if err != nil {
+			return err
+		}
+		if f.FileInfo().IsDir() {
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
+		if !f.Mode().IsRegular() {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		err = writeEntry(target, f.Mode().Perm(), rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entryPath is the path of archive entry name under dest, refused when it
+// would escape dest.
+func entryPath(dest, name string) (string, error) {
+	target := filepath.Join(dest, name)
+	if filepath.IsAbs(name) || !inside(dest, target) {
+		return "", fmt.Errorf("entry %q would be written outside the destination", name)
+	}
+	return target, nil
+}
+
+func writeEntry(target string, mode os.FileMode, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	if mode == 0 {
+		mode = 0o644
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
