@@ -13,7 +13,8 @@ import (
 // (it is meant to run until stopped); a batch task is a failure only when it
 // exits non-zero, fails or restarts. Allocations the server is stopping are
 // never failures here.
-func allocProblem(a *structs.AllocListStub, jobType string) string {
+func allocProblem(a *structs.AllocListStub, job *structs.Job) string {
+	jobType := job.Type
 	if a.DesiredStatus != structs.AllocDesiredStatusRun && a.DesiredStatus != "" {
 		return ""
 	}
@@ -22,9 +23,11 @@ func allocProblem(a *structs.AllocListStub, jobType string) string {
 		if ts == nil {
 			continue
 		}
+		ephemeral := isEphemeral(job, a.TaskGroup, name)
 		for _, e := range ts.Events {
+			success := e.ExitCode == 0 && e.Signal == 0
 			switch {
-			case e.Type == structs.TaskTerminated && (jobType != structs.JobTypeBatch || e.ExitCode != 0 || e.Signal != 0):
+			case e.Type == structs.TaskTerminated && (jobType != structs.JobTypeBatch && !ephemeral || !success):
 				return fmt.Sprintf("task %q exited (%s)", name, eventMessage(e))
 			case e.FailsTask || e.Type == structs.TaskDriverFailure || e.Type == structs.TaskSetupFailure:
 				return fmt.Sprintf("task %q failed: %s: %s", name, e.Type, eventMessage(e))
@@ -48,7 +51,8 @@ func allocProblem(a *structs.AllocListStub, jobType string) string {
 
 // allocDone reports whether an allocation reached what `job run` waits for:
 // running (service) or complete (batch); or the server stopped it.
-func allocDone(a *structs.AllocListStub, jobType string) bool {
+func allocDone(a *structs.AllocListStub, job *structs.Job) bool {
+	jobType := job.Type
 	if a.DesiredStatus != structs.AllocDesiredStatusRun && a.DesiredStatus != "" {
 		return true
 	}
@@ -58,12 +62,45 @@ func allocDone(a *structs.AllocListStub, jobType string) bool {
 	if a.ClientStatus != structs.AllocClientStatusRunning {
 		return false
 	}
-	for _, ts := range a.TaskStates {
-		if ts != nil && ts.State != structs.TaskStateRunning {
+	for name, ts := range a.TaskStates {
+		if ts == nil || ts.State == structs.TaskStateRunning {
+			continue
+		}
+		lc := lifecycleOf(job, a.TaskGroup, name)
+		switch {
+		case lc != nil && lc.Hook == structs.TaskLifecycleHookPoststop && ts.State == structs.TaskStatePending:
+			// Poststop tasks wait for the main tasks to exit.
+		case lc != nil && !lc.Sidecar && ts.State == structs.TaskStateDead && !ts.Failed:
+			// An ephemeral prestart/poststart task that finished did its job.
+		default:
 			return false
 		}
 	}
 	return true
+}
+
+// lifecycleOf returns the lifecycle block of a task of job, or nil for a
+// main task (or when the job does not know the task).
+func lifecycleOf(job *structs.Job, group, task string) *structs.TaskLifecycleConfig {
+	if job == nil {
+		return nil
+	}
+	tg := job.LookupTaskGroup(group)
+	if tg == nil {
+		return nil
+	}
+	t := tg.LookupTask(task)
+	if t == nil {
+		return nil
+	}
+	return t.Lifecycle
+}
+
+// isEphemeral reports whether a task is a prestart/poststart/poststop task
+// that is meant to exit (not a sidecar).
+func isEphemeral(job *structs.Job, group, task string) bool {
+	lc := lifecycleOf(job, group, task)
+	return lc != nil && !lc.Sidecar
 }
 
 // eventMessage is the text a person reads for a task event: its display

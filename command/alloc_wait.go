@@ -25,7 +25,8 @@ type allocFailure struct {
 // starts is caught. It returns the first failure seen, or nil when all are
 // fine. ctx bounds the wait; when it ends, the error wraps errWaitTimeout and
 // pending holds the allocations not yet done.
-func (m *monitor) waitRunning(ctx context.Context, jobID, jobType string, ids []string, healthyTime time.Duration) (failure *allocFailure, pending []*structs.AllocListStub, err error) {
+func (m *monitor) waitRunning(ctx context.Context, job *structs.Job, ids []string, healthyTime time.Duration) (failure *allocFailure, pending []*structs.AllocListStub, err error) {
+	jobID, jobType := job.ID, job.Type
 	want := map[string]bool{}
 	for _, id := range ids {
 		want[id] = true
@@ -60,7 +61,7 @@ func (m *monitor) waitRunning(ctx context.Context, jobID, jobType string, ids []
 					if a == nil {
 						a = &structs.AllocListStub{ID: id, ClientStatus: "unknown"}
 					}
-					if !allocDone(a, jobType) {
+					if !allocDone(a, job) {
 						pending = append(pending, a)
 					}
 				}
@@ -84,10 +85,10 @@ func (m *monitor) waitRunning(ctx context.Context, jobID, jobType string, ids []
 				}
 				status[a.ID] = a.ClientStatus
 			}
-			if reason := allocProblem(a, jobType); reason != "" {
+			if reason := allocProblem(a, job); reason != "" {
 				return &allocFailure{alloc: a, reason: reason}, nil, nil
 			}
-			if !allocDone(a, jobType) {
+			if !allocDone(a, job) {
 				allDone = false
 			}
 		}

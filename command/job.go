@@ -8,6 +8,6 @@ func (c *cli) jobCommand() *cobra.Command {
 		Short: "Create, run, inspect and stop jobs",
 	}
 	cmd.AddCommand(c.jobInitCommand(), c.jobRunCommand(), c.jobStatusCommand(), c.jobStopCommand(),
-		c.jobPlanCommand())
+		c.jobPlanCommand(), c.jobHistoryCommand(), c.jobRevertCommand(), c.jobInspectCommand(), c.jobValidateCommand())
 	return cmd
 }

@@ -101,7 +101,7 @@ func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	for i, a := range outcome.placed {
 		ids[i] = a.ID
 	}
-	failure, pending, err := m.waitRunning(wctx, job.ID, job.Type, ids, f.healthyTime)
+	failure, pending, err := m.waitRunning(wctx, job, ids, f.healthyTime)
 	switch {
 	case errors.Is(err, errWaitTimeout) && ctx.Err() == nil:
 		m.reportPending(pending)

@@ -95,6 +95,8 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.allocCommand(),
 		c.nodeCommand(),
 		c.evalCommand(),
+		c.serverCommand(),
+		c.operatorCommand(),
 	)
 	return root
 }

@@ -18,7 +18,7 @@ import (
 // TestTaskStats checks that a busy task's process tree is measured: the
 // shell and its busy child, with RSS and a positive CPU rate.
 func TestTaskStats(t *testing.T) {
-	d := newDriver(t)
+	d := quietDriver(t)
 	cfg := shTask(t, "while :; do :; done & wait")
 	start(t, d, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -55,7 +55,7 @@ func TestTaskStats(t *testing.T) {
 }
 
 func TestTaskStatsErrors(t *testing.T) {
-	d := newDriver(t)
+	d := quietDriver(t)
 	cfg := shTask(t, "exit 0")
 	start(t, d, cfg)
 	wait(t, d, cfg.ID)
@@ -97,7 +97,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestExecTask(t *testing.T) {
-	d := newDriver(t)
+	d := quietDriver(t)
 	cfg := shTask(t, "sleep 600")
 	cfg.Env["GREETING"] = "hello-from-task"
 	start(t, d, cfg)
@@ -156,7 +156,7 @@ func TestExecTask(t *testing.T) {
 // TestExecTaskCancel checks that ending ctx kills a command that would run
 // forever, stdin still open.
 func TestExecTaskCancel(t *testing.T) {
-	d := newDriver(t)
+	d := quietDriver(t)
 	cfg := shTask(t, "sleep 600")
 	start(t, d, cfg)
 	for _, tty := range []bool{false, true} {
@@ -189,3 +189,12 @@ func TestExecTaskCancel(t *testing.T) {
 }
 
 func runtimeCPUs() int { return runtime.NumCPU() }
+
+// quietDriver is newDriver without the test logger: the supervisor's reaper
+// goroutine may log after the test ended (when a supervisor exits after
+// DestroyTask returned), which the testing package turns into a panic.
+func quietDriver(t *testing.T) *Driver {
+	d := New(Config{Enabled: true}, nil)
+	t.Cleanup(d.Close)
+	return d
+}

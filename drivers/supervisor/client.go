@@ -87,10 +87,10 @@ func Start(ctx context.Context, selfPath string, spec *Spec, logger *slog.Logger
 	}
 	_ = hsW.Close()
 	supPID := cmd.Process.Pid
-	go func() {
-		err := cmd.Wait()
-		logger.Debug("task supervisor exited", "task", spec.TaskID, "supervisor_pid", supPID, "result", err)
-	}()
+	// Reap the supervisor when it exits. This goroutine may outlive its
+	// caller (the supervisor lingers after the task), so it must not log:
+	// the supervisor's outcome is in its status file.
+	go func() { _ = cmd.Wait() }()
 
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

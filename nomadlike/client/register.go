@@ -16,6 +16,9 @@ const (
 	minRetry            = 500 * time.Millisecond
 	maxRetry            = 30 * time.Second
 	driverFingerprintIn = 30 * time.Second
+	// serverCallTimeout bounds a registration or heartbeat, so a server cut
+	// off by a partition is given up on and the next one tried.
+	serverCallTimeout = 10 * time.Second
 )
 
 // backoff doubles d up to maxRetry.
@@ -53,9 +56,12 @@ func (c *Client) register(ctx context.Context) (time.Duration, bool) {
 	var wait time.Duration
 	for attempt := 1; ; attempt++ {
 		s := c.server()
-		resp, err := s.RegisterNode(ctx, c.Node())
+		callCtx, cancel := context.WithTimeout(ctx, serverCallTimeout)
+		resp, err := s.RegisterNode(callCtx, c.Node())
+		cancel()
 		if err == nil {
 			c.cfg.Logger.Info("node registered", "server", s.Address(), "heartbeat_ttl", resp.HeartbeatTTL)
+			c.updateServers(resp.Servers)
 			c.registeredOnce.Do(func() { close(c.registered) })
 			return resp.HeartbeatTTL, true
 		}
@@ -95,11 +101,14 @@ func (c *Client) registerLoop(ctx context.Context) {
 		case <-time.After(next):
 		}
 		s := c.server()
-		resp, err := s.Heartbeat(ctx, c.NodeID())
+		callCtx, cancel := context.WithTimeout(ctx, serverCallTimeout)
+		resp, err := s.Heartbeat(callCtx, c.NodeID())
+		cancel()
 		switch {
 		case err == nil:
 			failWait = 0
 			ttl = resp.HeartbeatTTL
+			c.updateServers(resp.Servers)
 			next = heartbeatInterval(ttl)
 		case ctx.Err() != nil:
 			return

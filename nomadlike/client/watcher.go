@@ -34,7 +34,10 @@ func (c *Client) watchAllocs(ctx context.Context) {
 	var wait time.Duration
 	for {
 		s := c.server()
-		allocs, meta, err := s.NodeAllocations(ctx, c.NodeID(), &api.QueryOptions{WaitIndex: index, WaitTime: allocWait})
+		// Bound the long poll, so a server cut off by a partition is left.
+		callCtx, cancel := context.WithTimeout(ctx, allocWait+allocWait/16+serverCallTimeout)
+		allocs, meta, err := s.NodeAllocations(callCtx, c.NodeID(), &api.QueryOptions{WaitIndex: index, WaitTime: allocWait})
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return

@@ -53,7 +53,7 @@
 // instead of log2(n), a fixed bound so the cost per placement stays flat.
 //
 // Preemption (preempt.go): when nothing fits and the SchedulerConfig (read
-// from a ConfigState; nil means Nomad's defaults: system jobs only) enables
+// from State.SchedulerConfig; nil means Nomad's defaults: system jobs only) enables
 // it for the job type, the nodes exhausted on resources are searched for
 // allocations of jobs at least 10 priority levels lower whose eviction frees
 // enough, fewest and lowest-priority victims first. They go to

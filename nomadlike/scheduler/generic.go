@@ -91,11 +91,9 @@ func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state index: %w", err)
 	}
-	var config *structs.SchedulerConfig
-	if cs, ok := s.state.(ConfigState); ok {
-		if config, err = cs.SchedulerConfig(); err != nil {
-			return nil, fmt.Errorf("read scheduler configuration: %w", err)
-		}
+	config, err := s.state.SchedulerConfig()
+	if err != nil {
+		return nil, fmt.Errorf("read scheduler configuration: %w", err)
 	}
 	b := newPlanBuilder(s, job, nodes, index, config)
 	if err := b.build(allocs); err != nil {

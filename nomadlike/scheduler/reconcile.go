@@ -158,7 +158,7 @@ func (r *reconciler) classify(a *structs.Allocation) (allocClass, bool) {
 	switch {
 	case n == nil || n.TerminalStatus():
 		return classLost, true
-	case n.Drain:
+	case drainMigrates(n, a):
 		return classMigrate, true
 	}
 	return classUntainted, true

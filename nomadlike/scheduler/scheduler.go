@@ -23,14 +23,6 @@ type State interface {
 	AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error)
 	EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error)
 	LatestIndex() (uint64, error)
-}
-
-// ConfigState is a State that also holds the operator's scheduler
-// configuration. The scheduler uses it when its State implements it (the
-// in-memory schedtest.State does) and the defaults otherwise; once
-// *state.Snapshot implements it, this method joins State.
-type ConfigState interface {
-	State
 	// SchedulerConfig returns the operator's scheduler configuration, or nil
 	// for the defaults (structs.DefaultSchedulerConfig).
 	SchedulerConfig() (*structs.SchedulerConfig, error)

@@ -66,7 +66,7 @@ func (b *planBuilder) buildSystem(allocs []*structs.Allocation) error {
 			b.stopSystem(a, allocGroupGone, lostIf(node))
 		case node == nil || node.TerminalStatus():
 			b.stopSystem(a, allocLost, structs.AllocClientStatusLost)
-		case node.Drain:
+		case drainMigrates(node, a):
 			b.stopSystem(a, allocNodeDraining, "")
 		case live[a.TaskGroup][a.NodeID] != nil:
 			b.stopSystem(a, allocNotNeeded, "")

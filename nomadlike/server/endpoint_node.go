@@ -59,7 +59,12 @@ func (s *Server) RegisterNode(ctx context.Context, node *structs.Node) (*structs
 		n.Events = existing.Events
 	}
 	var evals []*structs.Evaluation
-	if existing != nil && existing.Status != structs.NodeStatusReady {
+	if existing == nil {
+		// A new node is capacity for every system and sysbatch job.
+		if evals, err = s.nodeEvals(n, now); err != nil {
+			return nil, fmt.Errorf("register node %s: %w", node.ID, err)
+		}
+	} else if existing.Status != structs.NodeStatusReady {
 		if evals, err = s.nodeEvals(existing, now); err != nil {
 			return nil, fmt.Errorf("register node %s: %w", node.ID, err)
 		}

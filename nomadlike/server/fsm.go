@@ -72,6 +72,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 		err = f.applyNodeDeregister(buf, l.Index)
 	case structs.JobStabilityRequestType:
 		err = f.applyJobStability(buf, l.Index)
+	case structs.SchedulerConfigRequestType:
+		err = f.applySchedulerConfig(buf, l.Index)
+	case structs.NodeUpdateDrainRequestType:
+		err = f.applyNodeDrain(buf, l.Index)
+	case structs.NodeUpdateEligibilityRequestType:
+		err = f.applyNodeEligibility(buf, l.Index)
+	case structs.AllocUpdateDesiredTransitionRequestType:
+		err = f.applyAllocDesiredTransitions(buf, l.Index)
 	default:
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",

@@ -28,6 +28,11 @@ func (f *fsm) applyPlanResults(buf []byte, index uint64) error {
 		a.ModifyTime = req.Timestamp
 		allocs = append(allocs, a)
 	}
+	evicted, err := f.preemptedAllocs(req.AllocsPreempted, req.Timestamp)
+	if err != nil {
+		return fmt.Errorf("plan for eval %s: %w", req.EvalID, err)
+	}
+	allocs = append(allocs, evicted...)
 	freed := f.becomeTerminal(allocs)
 	if err := f.state.UpsertAllocs(index, allocs); err != nil {
 		return fmt.Errorf("upsert %d allocs of plan for eval %s: %w", len(allocs), req.EvalID, err)

@@ -121,6 +121,9 @@ func writeSnapshot(snap *state.Snapshot, w io.Writer) error {
 			return fmt.Errorf("write eval %s: %w", e.ID, err)
 		}
 	}
+	if err := writeSchedulerConfigRecord(snap, put); err != nil {
+		return err
+	}
 	indexes, err := snap.Indexes()
 	if err != nil {
 		return fmt.Errorf("snapshot indexes: %w", err)
@@ -208,6 +211,8 @@ func restoreRecord(restore *state.Restore, dec *codec.Decoder, kind snapshotReco
 			return fmt.Errorf("decode eval: %w", err)
 		}
 		return restore.EvalRestore(&e)
+	case recordSchedulerConfig:
+		return restoreSchedulerConfigRecord(restore, dec)
 	case recordIndex:
 		var ir indexRecord
 		if err := dec.Decode(&ir); err != nil {

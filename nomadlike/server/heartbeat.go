@@ -167,7 +167,7 @@ func (s *Server) nodeHeartbeatMissed(ctx context.Context, nodeID string, waited 
 }
 
 // nodeEvals returns a node-update evaluation for each job with live
-// allocations on node.
+// allocations on node, and for every system and sysbatch job.
 func (s *Server) nodeEvals(node *structs.Node, now time.Time) ([]*structs.Evaluation, error) {
 	allocs, err := s.state.AllocsByNode(nil, node.ID)
 	if err != nil {
@@ -201,5 +201,5 @@ func (s *Server) nodeEvals(node *structs.Node, now time.Time) ([]*structs.Evalua
 			CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
 		})
 	}
-	return evals, nil
+	return s.appendSystemJobEvals(evals, seen, node, now)
 }

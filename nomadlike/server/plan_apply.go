@@ -40,10 +40,15 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest) (*structs.Plan
 	if len(refused) > 0 {
 		s.logger.Debug("plan partly refused", "eval_id", plan.EvalID, "refused_nodes", refused)
 	}
-	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 {
+	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 && len(result.NodePreemptions) == 0 {
 		return result, nil
 	}
-	index, err := s.raftApply(ctx, structs.ApplyPlanResultsRequestType, planResultsRequest(plan, result, time.Now()))
+	now := time.Now()
+	entry := planResultsRequest(plan, result, now)
+	if entry.Evals, err = preemptionEvals(snap, result, now); err != nil {
+		return nil, fmt.Errorf("plan for eval %s: %w", plan.EvalID, err)
+	}
+	index, err := s.raftApply(ctx, structs.ApplyPlanResultsRequestType, entry)
 	if err != nil {
 		return nil, fmt.Errorf("commit plan for eval %s: %w", plan.EvalID, err)
 	}
@@ -71,19 +76,26 @@ func planResultsRequest(plan *structs.Plan, result *structs.PlanResult, now time
 			req.AllocsPlaced = append(req.AllocsPlaced, a)
 		}
 	}
+	for _, node := range sortedKeys(result.NodePreemptions) {
+		req.AllocsPreempted = append(req.AllocsPreempted, result.NodePreemptions[node]...)
+	}
 	return req
 }
 
 // evaluatePlan decides, node by node, what of plan still holds against
 // snap: placements need the node to exist and be ready, and the node's
-// live allocations (minus those the plan stops or replaces, plus those it
-// places) must fit. A refused node loses its whole part of the plan; an
+// live allocations (minus those the plan stops, evicts or replaces, plus
+// those it places) must fit. A refused node loses its whole part of the plan; an
 // AllAtOnce plan with any refusal commits nothing. RefreshIndex is set when
 // something was refused. It returns the refused nodes with their reason.
 func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, []string, error) {
-	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{}}
+	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{},
+		NodePreemptions: map[string][]*structs.Allocation{}}
 	nodes := map[string]bool{}
 	for n := range plan.NodeUpdate {
+		nodes[n] = true
+	}
+	for n := range plan.NodePreemptions {
 		nodes[n] = true
 	}
 	for n := range plan.NodeAllocation {
@@ -105,6 +117,9 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 		if a := plan.NodeAllocation[nodeID]; len(a) > 0 {
 			result.NodeAllocation[nodeID] = a
 		}
+		if p := plan.NodePreemptions[nodeID]; len(p) > 0 {
+			result.NodePreemptions[nodeID] = p
+		}
 	}
 	if len(refused) == 0 {
 		return result, nil, nil
@@ -117,6 +132,7 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 	if plan.AllAtOnce {
 		result.NodeUpdate = map[string][]*structs.Allocation{}
 		result.NodeAllocation = map[string][]*structs.Allocation{}
+		result.NodePreemptions = map[string][]*structs.Allocation{}
 	}
 	return result, refused, nil
 }
@@ -143,6 +159,9 @@ func nodeFits(snap *state.Snapshot, plan *structs.Plan, nodeID string) (bool, st
 	}
 	remove := map[string]bool{}
 	for _, a := range plan.NodeUpdate[nodeID] {
+		remove[a.ID] = true
+	}
+	for _, a := range plan.NodePreemptions[nodeID] {
 		remove[a.ID] = true
 	}
 	for _, a := range place {

@@ -17,4 +17,4 @@ var _ scheduler.State = (*state.Snapshot)(nil)
 type schedulerFactory func(jobType string, logger *slog.Logger, st scheduler.State, planner scheduler.Planner, rng *rand.Rand, now func() time.Time) (scheduler.Scheduler, error)
 
 // schedulerTypes are the evaluation types the workers dequeue.
-var schedulerTypes = []string{structs.JobTypeService, structs.JobTypeBatch}
+var schedulerTypes = []string{structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch}

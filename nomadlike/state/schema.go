@@ -24,7 +24,7 @@ const (
 )
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
-var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals}
+var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig}
 
 // IndexEntry is one row of the "index" table: the Raft index at which table
 // Key was last written.
@@ -95,6 +95,7 @@ func schema() *memdb.DBSchema {
 			namespaceIDIndex(indexJob, "JobID", false, true),
 		),
 		tableSchema(tableIndex, stringIndex(indexID, "Key", true, false)),
+		schedulerConfigTableSchema(),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range tables {

@@ -54,6 +54,10 @@ type Allocation struct {
 	AllocModifyIndex      uint64
 	CreateTime            int64
 	ModifyTime            int64
+
+	// DesiredTransition is what the servers ask of the allocation besides
+	// its desired status (the drainer marks it for migration).
+	DesiredTransition DesiredTransition
 }
 
 // RescheduleTracker records the reschedule history of an allocation's lineage.

@@ -277,6 +277,9 @@ type TaskGroup struct {
 	Networks         []*NetworkResource
 	Meta             map[string]string
 	ShutdownDelay    *time.Duration
+	// Migrate paces the migration of the group's allocations off draining
+	// nodes; nil means one at a time.
+	Migrate *MigrateStrategy `json:",omitempty"`
 }
 
 // UnmarshalJSON defaults Count to 1 when the JSON omits it, as the official

@@ -18,6 +18,14 @@ const (
 	AllocDesiredUpdateRequestType MessageType = 9
 	// JobStabilityRequestType marks one version of a job stable (JobStabilityRequest).
 	JobStabilityRequestType MessageType = 10
+	// SchedulerConfigRequestType stores the operator's scheduler configuration (SchedulerSetConfigRequest).
+	SchedulerConfigRequestType MessageType = 11
+	// NodeUpdateDrainRequestType starts, changes or ends a node drain (NodeUpdateDrainRequest).
+	NodeUpdateDrainRequestType MessageType = 12
+	// NodeUpdateEligibilityRequestType sets a node's scheduling eligibility (NodeUpdateEligibilityRequest).
+	NodeUpdateEligibilityRequestType MessageType = 13
+	// AllocUpdateDesiredTransitionRequestType marks allocations for migration (AllocUpdateDesiredTransitionRequest).
+	AllocUpdateDesiredTransitionRequestType MessageType = 14
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

@@ -46,6 +46,9 @@ type Node struct {
 	Drivers               map[string]*DriverInfo
 	CreateIndex           uint64
 	ModifyIndex           uint64
+
+	// DrainStrategy is set while the node drains (nil otherwise).
+	DrainStrategy *DrainStrategy
 }
 
 // Validate checks a node registration.
@@ -96,6 +99,7 @@ func (n *Node) Copy() *Node {
 		c.ReservedResources = &r
 	}
 	c.Events = append([]*NodeEvent(nil), n.Events...)
+	c.DrainStrategy = n.DrainStrategy.Copy()
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
 		for k, d := range n.Drivers {

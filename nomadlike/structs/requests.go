@@ -83,6 +83,9 @@ type ApplyPlanResultsRequest struct {
 	EvalID        string
 	Evals         []*Evaluation
 	Timestamp     int64 // unix nanoseconds, set by the leader
+	// AllocsPreempted are allocations evicted to make room for placements
+	// (DesiredStatus "evict", PreemptedByAllocation set).
+	AllocsPreempted []*Allocation `json:",omitempty"`
 }
 
 // AllocClientUpdateRequest carries client-side status of allocations, and the

@@ -11,7 +11,7 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-var _ scheduler.ConfigState = (*State)(nil)
+var _ scheduler.State = (*State)(nil)
 
 // State is an in-memory cluster state that implements scheduler.State.
 // Objects handed to Upsert* are owned by the State from then on; objects it
