@@ -20,6 +20,7 @@ func (a *Agent) clusterConfig(sc *server.Config) error {
 	sc.RaftTrailingLogs = uint64(c.Server.RaftTrailingLogs)
 	sc.FailoverHeartbeatTTL = c.Server.FailoverHeartbeatTTL
 	sc.CleanupDeadServers = c.Server.CleanupDeadServers
+	sc.DeadServerThreshold = c.Server.deadServerThreshold
 	sc.Backup = server.BackupConfig{Interval: c.Server.Snapshot.Interval, Retain: c.Server.Snapshot.Retain, Path: c.Server.Snapshot.Path}
 	if c.DevMode {
 		return nil

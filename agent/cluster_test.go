@@ -190,7 +190,7 @@ func jobIDs(t *testing.T, c *api.Client, q *api.QueryOptions) []string {
 // cluster through formation, follower forwarding, stale reads, membership,
 // snapshot save and restore onto a fresh server, and leader failover.
 func TestClusterFormationForwardingSnapshotFailover(t *testing.T) {
-	servers := startCluster(t, 3, nil)
+	servers := startCluster(t, 3, func(c *Config) { c.Server.deadServerThreshold = time.Second })
 	leader := waitLeader(t, servers, 3)
 	fol := follower(servers, leader)
 	ctx := context.Background()
@@ -344,6 +344,12 @@ func TestClusterFormationForwardingSnapshotFailover(t *testing.T) {
 		got := jobIDs(t, c, nil)
 		if !equalStrings(got, sortedWith(before, "after-failover")) {
 			t.Errorf("jobs after failover: got %v, want %v", got, sortedWith(before, "after-failover"))
+		}
+		// Autopilot-style cleanup: the dead server leaves the Raft peers
+		// once serf has seen it failed for the threshold.
+		waitLeader(t, servers, 2)
+		if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: clusterJob("after-cleanup")}); err != nil {
+			t.Errorf("write after the dead server was removed: %v", err)
 		}
 	})
 }

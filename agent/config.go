@@ -87,6 +87,10 @@ type ServerConfig struct {
 	CleanupDeadServers bool
 	// Snapshot configures automatic backups (server.snapshot).
 	Snapshot SnapshotConfig
+
+	// deadServerThreshold shortens how long a failed server stays a voter
+	// (tests only; 0 means the server's default).
+	deadServerThreshold time.Duration
 }
 
 // SnapshotConfig is server { snapshot { interval, retain, path } }.

@@ -18,18 +18,18 @@ import (
 // fileConfig is one config file as written. Pointers tell "not set" from a
 // zero value so that later files override only what they set.
 type fileConfig struct {
-	Name       *string       `hcl:"name,optional"`
-	Region     *string       `hcl:"region,optional"`
-	Datacenter *string       `hcl:"datacenter,optional"`
-	DataDir    *string       `hcl:"data_dir,optional"`
-	BindAddr   *string       `hcl:"bind_addr,optional"`
-	LogLevel   *string       `hcl:"log_level,optional"`
-	Ports      *filePorts    `hcl:"ports,block"`
-	Addresses  *fileAddrs    `hcl:"addresses,block"`
-	Advertise  *fileAddrs    `hcl:"advertise,block"`
-	Server     *fileServer   `hcl:"server,block"`
-	Client     *fileClient   `hcl:"client,block"`
-	Plugins    []*filePlugin `hcl:"plugin,block"`
+	Name       *string        `hcl:"name,optional"`
+	Region     *string        `hcl:"region,optional"`
+	Datacenter *string        `hcl:"datacenter,optional"`
+	DataDir    *string        `hcl:"data_dir,optional"`
+	BindAddr   *string        `hcl:"bind_addr,optional"`
+	LogLevel   *string        `hcl:"log_level,optional"`
+	Ports      *filePorts     `hcl:"ports,block"`
+	Addresses  *fileAddrs     `hcl:"addresses,block"`
+	Advertise  *fileAddrs     `hcl:"advertise,block"`
+	Server     *fileServer    `hcl:"server,block"`
+	Client     *fileClient    `hcl:"client,block"`
+	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
 }
 

@@ -138,6 +138,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}/allocations", get, s.nodeAllocations)
 	srv("/v1/node/{id}/allocations", put, s.nodeUpdateAllocations)
 	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
+	srv("/v1/node/{id}/drain", put, s.nodeDrain)
+	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)
 
 	local("/v1/agent/members", get, s.agentMembers)
 	local("/v1/agent/join", put, s.agentJoin)
@@ -153,6 +155,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/operator/raft/peer", del, s.raftRemovePeer)
 	srv("/v1/operator/snapshot", get, s.snapshotSave)
 	srv("/v1/operator/snapshot", put, s.snapshotRestore)
+	srv("/v1/operator/scheduler/configuration", get, s.operatorSchedulerGet)
+	srv("/v1/operator/scheduler/configuration", put, s.operatorSchedulerPut)
 
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)

@@ -18,7 +18,7 @@ func (c *cli) nodeCommand() *cobra.Command {
 		Use:   "node <subcommand>",
 		Short: "Inspect client nodes",
 	}
-	cmd.AddCommand(c.nodeStatusCommand())
+	cmd.AddCommand(c.nodeStatusCommand(), c.nodeDrainCommand(), c.nodeEligibilityCommand())
 	return cmd
 }
 
@@ -85,7 +85,7 @@ func (c *cli) showNode(ctx context.Context, cl *api.Client, n *structs.Node, ver
 		{"Name", n.Name},
 		{"Class", orNone(n.NodeClass)},
 		{"DC", n.Datacenter},
-		{"Drain", strconv.FormatBool(n.Drain)},
+		{"Drain", drainText(n, c.now())},
 		{"Eligibility", n.SchedulingEligibility},
 		{"Status", n.Status},
 	}

@@ -362,6 +362,7 @@ func TestClusterNetns(t *testing.T) {
 			old.host.heal()
 			healed = true
 			c.waitConverged(c.servers)
+			c.waitMembersAlive()
 			c.waitLeader(c.servers, 60*time.Second)
 			for _, s := range c.servers {
 				if got, _ := jobsOn(s); strings.Contains(strings.Join(got, ","), refused) {
@@ -420,6 +421,32 @@ func TestClusterNetns(t *testing.T) {
 			t.Logf("clean up: stop job %s: %v", id, err)
 		}
 	}
+}
+
+// waitMembersAlive waits until every server sees all three servers alive
+// in the gossip pool.
+func (c *cluster) waitMembersAlive() {
+	c.t.Helper()
+	waitFor(c.t, 60*time.Second, "every server to see three alive members", func() (bool, string) {
+		for _, s := range c.servers {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			m, err := s.api().Members(ctx)
+			cancel()
+			if err != nil {
+				return false, fmt.Sprintf("%s: %v", s.name, err)
+			}
+			alive := 0
+			for _, mem := range m.Members {
+				if mem.Status == "alive" {
+					alive++
+				}
+			}
+			if alive != 3 {
+				return false, fmt.Sprintf("%s sees %d alive members", s.name, alive)
+			}
+		}
+		return true, ""
+	})
 }
 
 func (c *cluster) indexOf(a *nsAgent) int {

@@ -134,9 +134,10 @@ func (s *genericScheduler) finish(out *outcome) error {
 	now := s.now()
 	e.ModifyTime = now.UnixNano()
 	switch {
-	case s.eval.Status == structs.EvalStatusBlocked && len(out.failed) > 0:
+	case s.eval.Status == structs.EvalStatusBlocked && len(out.failed) > 0 && queuedAny(out.queued):
 		// A blocked evaluation being retried that still cannot place: report
 		// the metrics with the status left blocked; the server re-blocks it.
+		// With nothing queued (a system job no node matches) it completes.
 	case len(out.failed) > 0 && queuedAny(out.queued):
 		blocked := s.newEval(out.job, structs.EvalStatusBlocked, structs.EvalTriggerQueuedAllocs, descBlocked)
 		if err := s.planner.CreateEval(blocked); err != nil {

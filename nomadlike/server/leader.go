@@ -109,6 +109,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("failed_evals", s.reapFailedEvals)
 	start("duplicate_blocked", s.reapDuplicateBlocked)
 	start("reconcile", s.runReconcile)
+	start("drainer", s.runDrainer)
 	if s.cfg.Backup.Interval > 0 {
 		start("backups", s.runBackups)
 	}

@@ -48,7 +48,6 @@ func (s *Server) UpdateNodeDrain(ctx context.Context, req *structs.NodeUpdateDra
 	if err != nil {
 		return nil, fmt.Errorf("drain node %s: %w", req.NodeID, err)
 	}
-	s.nudgeDrainer()
 	return &structs.NodeDrainUpdateResponse{NodeModifyIndex: index, EvalIDs: evalIDs(entry.Evals), EvalCreateIndex: index, Index: index}, nil
 }
 

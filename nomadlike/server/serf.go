@@ -40,6 +40,8 @@ const (
 	roleServer = "nomad"
 	// DefaultSerfPort is the serf port used when a join address has none.
 	DefaultSerfPort = 4648
+	// serfReconnectInterval is how often serf tries to reach failed members.
+	serfReconnectInterval = 5 * time.Second
 )
 
 // Member is one agent in the serf LAN pool, as /v1/agent/members shows it.
@@ -109,6 +111,9 @@ func (s *Server) setupSerf(raftAddr string) (<-chan serf.Event, error) {
 	conf.NodeName = s.cfg.NodeName + "." + s.cfg.Region
 	conf.Tags = s.serfTags(raftAddr)
 	conf.EventCh = events
+	// Retry failed members often: a healed partition is noticed within
+	// seconds, not serf's default 30.
+	conf.ReconnectInterval = serfReconnectInterval
 	conf.LogOutput = nil
 	conf.Logger = slog.NewLogLogger(s.logger.With("component", "serf").Handler(), slog.LevelDebug)
 	conf.MemberlistConfig = memberlist.DefaultLANConfig()
