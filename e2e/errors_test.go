@@ -17,7 +17,7 @@ func TestPlacementFailuresExplained(t *testing.T) {
 	cases := []struct {
 		name, group, want string
 	}{
-		{"huge", `resources { memory = 900000000 }`, `"memory" exhausted`},
+		{"huge", `resources { memory = 900000000 }`, `exhausted memory (asked 900000000 MB`},
 		{"windows", `resources { memory = 32 }
       constraint {
         attribute = "${attr.kernel.name}"

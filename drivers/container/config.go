@@ -3,12 +3,11 @@ package container
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/moby/sys/capability"
 
-	"github.com/nomadlike/nomadlike/nomadlike/structs"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 )
 
 // taskConfig is the decoded config block of a container task. Its keys are
@@ -65,43 +64,8 @@ func (d *Driver) ValidateConfig(cfg map[string]any) error {
 
 // parseConfig decodes and validates the config block.
 func parseConfig(cfg map[string]any) (*taskConfig, error) {
-	var problems []structs.FieldError
-	add := func(key, format string, args ...any) {
-		problems = append(problems, structs.FieldError{Field: "config." + key, Msg: fmt.Sprintf(format, args...)})
-	}
-	str := func(key string) string {
-		raw, ok := cfg[key]
-		if !ok || raw == nil {
-			return ""
-		}
-		s, ok := raw.(string)
-		if !ok {
-			add(key, "must be a string, got %T", raw)
-		}
-		return s
-	}
-	list := func(key string) []string {
-		raw, ok := cfg[key]
-		if !ok || raw == nil {
-			return nil
-		}
-		l, ok := stringList(raw)
-		if !ok {
-			add(key, "must be a list of strings")
-		}
-		return l
-	}
-	boolean := func(key string) bool {
-		raw, ok := cfg[key]
-		if !ok || raw == nil {
-			return false
-		}
-		b, ok := raw.(bool)
-		if !ok {
-			add(key, "must be true or false, got %T", raw)
-		}
-		return b
-	}
+	c := supervised.NewConfigDecoder(cfg)
+	add, str, list, boolean := c.Add, c.String, c.List, c.Bool
 
 	var tc taskConfig
 	if img := str("image"); strings.TrimSpace(img) == "" {
@@ -156,22 +120,15 @@ func parseConfig(cfg map[string]any) (*taskConfig, error) {
 		tc.CPUCFSPeriod = n
 	}
 
-	var unknown []string
-	for k := range cfg {
-		if !contains(knownKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	for _, k := range unknown {
+	for _, k := range c.Unknown(knownKeys) {
 		if why, ok := dockerOnlyKeys[k]; ok {
 			add(k, "docker driver key not supported by the container driver: %s; remove it", why)
 			continue
 		}
 		add(k, "unknown key: the container driver accepts %s", strings.Join(knownKeys, ", "))
 	}
-	if len(problems) > 0 {
-		return nil, &structs.ValidationError{Problems: problems}
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 	return &tc, nil
 }
@@ -214,26 +171,6 @@ func normalizeCap(c string) (string, error) {
 	return "", fmt.Errorf("unknown capability %q (e.g. \"NET_ADMIN\", \"SYS_TIME\")", c)
 }
 
-// stringList accepts []string or a []any of strings (as JSON and HCL decode).
-func stringList(v any) ([]string, bool) {
-	switch l := v.(type) {
-	case []string:
-		return append([]string(nil), l...), true
-	case []any:
-		out := make([]string, len(l))
-		for i, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out[i] = s
-		}
-		return out, true
-	default:
-		return nil, false
-	}
-}
-
 func toInt(v any) (int64, bool) {
 	switch n := v.(type) {
 	case int:
@@ -245,13 +182,4 @@ func toInt(v any) (int64, bool) {
 	default:
 		return 0, false
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

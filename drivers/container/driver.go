@@ -7,12 +7,13 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer/seccomp"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
+	"github.com/nomadlike/nomadlike/drivers/supervisor"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -57,8 +58,26 @@ type Driver struct {
 	logger *slog.Logger
 	images *imageStore
 
-	mu    sync.Mutex
-	tasks map[string]*task
+	tasks *supervised.Tasks[taskData]
+	// lifecycle gives the driver WaitTask, StopTask, DestroyTask,
+	// InspectTask, SignalTask, RecoverTask and Close: Close stops following
+	// tasks; the tasks keep running under their supervisors, as when the
+	// agent exits.
+	lifecycle
+}
+
+// lifecycle names the embedded supervised.Lifecycle.
+type lifecycle = supervised.Lifecycle[taskData]
+
+// task is the driver's record of one task, live or exited.
+type task = supervised.Task[taskData]
+
+// taskData is what the container driver keeps per task besides
+// supervised.State, in its DriverState.
+type taskData struct {
+	// Workload is what the supervisor runs, kept to clean up after a
+	// supervisor that died without doing so.
+	Workload workloadConfig
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -79,8 +98,21 @@ func New(cfg Config, logger *slog.Logger) *Driver {
 		cfg.AllowCaps = defaultCaps
 	}
 	logger = logger.With("driver", Name)
-	d := &Driver{cfg: cfg, logger: logger, tasks: make(map[string]*task)}
+	d := &Driver{cfg: cfg, logger: logger}
 	d.images = newImageStore(cfg.CacheDir, logger, cfg.PullTimeout)
+	d.tasks = supervised.NewTasks(supervised.Kind[taskData]{
+		Name:     Name,
+		NotFound: "container task %q",
+		Under:    "the container driver",
+		Noun:     "task",
+		It:       "it",
+		Workload: "workload",
+		Result: func(t *task, r *supervisor.Result) *drivers.ExitResult {
+			return exitResult(r, t.Data.Workload.MemoryLimitMB)
+		},
+		Cleanup: d.cleanup,
+	}, logger)
+	d.lifecycle = d.tasks.Lifecycle()
 	if cfg.ImageGC && cfg.CacheDir != "" {
 		d.gc()
 	}
@@ -156,32 +188,9 @@ func seccompAttr() string {
 	return fmt.Sprintf("libseccomp %d.%d.%d (default profile applied)", maj, min, mic)
 }
 
-// Close stops following tasks; the tasks keep running under their
-// supervisors, as when the agent exits.
-func (d *Driver) Close() {
-	d.mu.Lock()
-	tasks := d.tasks
-	d.tasks = make(map[string]*task)
-	d.mu.Unlock()
-	for _, t := range tasks {
-		t.cancel()
-		<-t.waiterDone
-	}
-}
-
 // gc runs the image garbage collector, logging what it could not do.
 func (d *Driver) gc() {
 	if _, err := d.images.GC(d.cfg.ImageGCDelay); err != nil {
 		d.logger.Warn("image garbage collection", "error", err)
 	}
-}
-
-func (d *Driver) lookup(id string) (*task, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.tasks[id]
-	if !ok {
-		return nil, &structs.CodedError{Code: 404, Msg: fmt.Sprintf("container task %q", id), Err: drivers.ErrTaskNotFound}
-	}
-	return t, nil
 }

@@ -39,19 +39,16 @@ const consoleWait = 10 * time.Second
 // the state the task's supervisor keeps (the agent reads it; the
 // supervisor owns the container).
 func (d *Driver) load(taskID, doing string) (*task, *libcontainer.Container, error) {
-	t, err := d.lookup(taskID)
+	t, err := d.tasks.Running(taskID, doing)
 	if err != nil {
 		return nil, nil, err
 	}
-	if t.hasExited() || t.client == nil {
-		return nil, nil, structs.NewConflict("%s: task %q has exited", doing, taskID)
-	}
-	c, err := libcontainer.Load(t.workload.StateRoot, t.workload.ContainerID)
+	c, err := libcontainer.Load(t.Data.Workload.StateRoot, t.Data.Workload.ContainerID)
 	if err != nil {
 		if errors.Is(err, libcontainer.ErrNotExist) {
 			return nil, nil, structs.NewConflict("%s: task %q has no running container (it is starting or has just exited)", doing, taskID)
 		}
-		return nil, nil, fmt.Errorf("%s: load container %s of task %q: %w", doing, t.workload.ContainerID, taskID, err)
+		return nil, nil, fmt.Errorf("%s: load container %s of task %q: %w", doing, t.Data.Workload.ContainerID, taskID, err)
 	}
 	return t, c, nil
 }
@@ -79,7 +76,7 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string) (*structs.TaskRes
 			User: time.Duration(u.UsageInUsermode), System: time.Duration(u.UsageInKernelmode), Total: time.Duration(u.TotalUsage),
 		}}, nil
 	}
-	rates, err := t.usage.SampleRates(ctx, "total", read)
+	rates, err := t.Usage.SampleRates(ctx, "total", read)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +131,11 @@ func (d *Driver) ExecTask(ctx context.Context, taskID string, req *drivers.ExecR
 	if err != nil {
 		return -1, err
 	}
-	u, err := resolveUser(t.workload.Rootfs, t.workload.User)
+	u, err := resolveUser(t.Data.Workload.Rootfs, t.Data.Workload.User)
 	if err != nil {
 		return -1, fmt.Errorf("exec in task %q: %w", taskID, err)
 	}
-	ps := t.workload.Spec.Process
+	ps := t.Data.Workload.Spec.Process
 	p := &libcontainer.Process{
 		Args: req.Cmd, Env: ps.Env, Cwd: ps.Cwd,
 		UID: u.Uid, GID: u.Gid, AdditionalGroups: u.Sgids,

@@ -3,11 +3,12 @@ package qemu
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/nomadlike/nomadlike/nomadlike/structs"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 )
 
 // Accelerators a task may ask for.
@@ -51,26 +52,17 @@ func (d *Driver) ValidateConfig(cfg map[string]any) error {
 // parseConfig decodes and validates the config block. It checks shape
 // only; files and policies are checked when the task starts.
 func parseConfig(cfg map[string]any) (*taskConfig, error) {
-	var problems []structs.FieldError
-	add := func(key, format string, args ...any) {
-		problems = append(problems, structs.FieldError{Field: "config." + key, Msg: fmt.Sprintf(format, args...)})
+	c := supervised.NewConfigDecoder(cfg)
+	add := c.Add
+	str := func(key string) string { return strings.TrimSpace(c.String(key)) }
+	tc := taskConfig{
+		ImagePath:      str("image_path"),
+		Kernel:         str("kernel"),
+		Initrd:         str("initrd"),
+		KernelArgs:     str("kernel_args"),
+		Accelerator:    str("accelerator"),
+		DriveInterface: str("drive_interface"),
 	}
-	tc := taskConfig{DriveInterface: "ide"}
-	str := func(key string, dst *string) {
-		switch v := cfg[key].(type) {
-		case nil:
-		case string:
-			*dst = strings.TrimSpace(v)
-		default:
-			add(key, "must be a string, got %T", v)
-		}
-	}
-	str("image_path", &tc.ImagePath)
-	str("kernel", &tc.Kernel)
-	str("initrd", &tc.Initrd)
-	str("kernel_args", &tc.KernelArgs)
-	str("accelerator", &tc.Accelerator)
-	str("drive_interface", &tc.DriveInterface)
 
 	if tc.ImagePath == "" && tc.Kernel == "" {
 		add("image_path", `required: set image_path to a disk image (for example "local/disk.qcow2"), or kernel (and initrd) for a direct kernel boot`)
@@ -91,7 +83,7 @@ func parseConfig(cfg map[string]any) (*taskConfig, error) {
 	if tc.DriveInterface == "" {
 		tc.DriveInterface = "ide"
 	}
-	if !contains(driveInterfaces, tc.DriveInterface) {
+	if !slices.Contains(driveInterfaces, tc.DriveInterface) {
 		add("drive_interface", "unknown interface %q: use one of %s", tc.DriveInterface, strings.Join(driveInterfaces, ", "))
 	}
 	if raw, ok := cfg["graceful_shutdown"]; ok && raw != nil {
@@ -102,7 +94,7 @@ func parseConfig(cfg map[string]any) (*taskConfig, error) {
 		tc.GracefulShutdown = b
 	}
 	if raw, ok := cfg["args"]; ok && raw != nil {
-		args, ok := stringList(raw)
+		args, ok := supervised.StringList(raw)
 		if !ok {
 			add("args", `must be a list of strings, for example ["-rtc", "base=utc"]`)
 		}
@@ -115,22 +107,15 @@ func parseConfig(cfg map[string]any) (*taskConfig, error) {
 		}
 		tc.PortMap = pm
 	}
-	var unknown []string
-	for k := range cfg {
-		if !contains(knownKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	for _, k := range unknown {
+	for _, k := range c.Unknown(knownKeys) {
 		if why, ok := unsupportedKeys[k]; ok {
 			add(k, "%s", why)
 			continue
 		}
 		add(k, "unknown key: the qemu driver accepts %s", strings.Join(knownKeys, ", "))
 	}
-	if len(problems) > 0 {
-		return nil, &structs.ValidationError{Problems: problems}
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 	return &tc, nil
 }
@@ -214,26 +199,6 @@ func boolValue(v any) (bool, bool) {
 	}
 }
 
-// stringList accepts []string or a []any of strings (as JSON and HCL decode).
-func stringList(v any) ([]string, bool) {
-	switch l := v.(type) {
-	case []string:
-		return append([]string(nil), l...), true
-	case []any:
-		out := make([]string, len(l))
-		for i, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out[i] = s
-		}
-		return out, true
-	default:
-		return nil, false
-	}
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -241,13 +206,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

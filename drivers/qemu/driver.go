@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -47,8 +48,27 @@ type Driver struct {
 	fpMu sync.Mutex
 	fp   *fingerprint
 
-	mu    sync.Mutex
-	tasks map[string]*task
+	tasks *supervised.Tasks[taskData]
+	// lifecycle gives the driver WaitTask, StopTask, DestroyTask,
+	// InspectTask, SignalTask, RecoverTask and Close: Close stops following
+	// tasks (their waiter goroutines end); the VMs keep running under their
+	// supervisors, as when the agent exits.
+	lifecycle
+}
+
+// lifecycle names the embedded supervised.Lifecycle.
+type lifecycle = supervised.Lifecycle[taskData]
+
+// task is the driver's record of one VM, live or exited.
+type task = supervised.Task[taskData]
+
+// taskData is what the qemu driver keeps per VM besides supervised.State,
+// in its DriverState.
+type taskData struct {
+	// QMPSocket is the absolute path of the VM's QMP socket.
+	QMPSocket string
+	// Graceful is the task's graceful_shutdown.
+	Graceful bool
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -64,7 +84,19 @@ func New(cfg Config, logger *slog.Logger) *Driver {
 	if cfg.KVMDevice == "" {
 		cfg.KVMDevice = defaultKVMDevice
 	}
-	return &Driver{cfg: cfg, logger: logger.With("driver", Name), tasks: make(map[string]*task)}
+	d := &Driver{cfg: cfg, logger: logger.With("driver", Name)}
+	d.tasks = supervised.NewTasks(supervised.Kind[taskData]{
+		Name:       Name,
+		NotFound:   `qemu task "%s"`,
+		Under:      Name,
+		Noun:       "VM",
+		It:         "the VM",
+		Workload:   "QEMU process",
+		BeforeStop: d.beforeStop,
+		Cleanup:    removeFiles,
+	}, d.logger)
+	d.lifecycle = d.tasks.Lifecycle()
+	return d
 }
 
 // Name returns "qemu".
@@ -107,27 +139,4 @@ func (d *Driver) fingerprint(ctx context.Context) *fingerprint {
 		return f
 	}
 	return d.probe(ctx)
-}
-
-// Close stops following tasks (their waiter goroutines end); the VMs keep
-// running under their supervisors, as when the agent exits.
-func (d *Driver) Close() {
-	d.mu.Lock()
-	tasks := d.tasks
-	d.tasks = make(map[string]*task)
-	d.mu.Unlock()
-	for _, t := range tasks {
-		t.cancel()
-		<-t.waiterDone
-	}
-}
-
-func (d *Driver) lookup(id string) (*task, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.tasks[id]
-	if !ok {
-		return nil, &structs.CodedError{Code: 404, Msg: `qemu task "` + id + `"`, Err: drivers.ErrTaskNotFound}
-	}
-	return t, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -123,7 +124,7 @@ func isNested(cpuinfo []byte) bool {
 	for _, line := range strings.Split(string(cpuinfo), "\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if ok && strings.TrimSpace(k) == "flags" {
-			return contains(strings.Fields(v), "hypervisor")
+			return slices.Contains(strings.Fields(v), "hypervisor")
 		}
 	}
 	return false

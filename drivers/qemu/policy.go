@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -104,7 +105,7 @@ func checkArgs(args, allowlist []string) error {
 	var refused []string
 	for _, a := range args {
 		n := flagName(a)
-		if n != "" && !allowed[n] && !contains(refused, n) {
+		if n != "" && !allowed[n] && !slices.Contains(refused, n) {
 			refused = append(refused, n)
 		}
 	}

@@ -6,10 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/nomadlike/nomadlike/nomadlike/structs"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 )
 
 // taskConfig is the decoded config block of a raw_exec task.
@@ -19,7 +18,7 @@ type taskConfig struct {
 }
 
 // knownKeys are the config keys raw_exec accepts.
-var knownKeys = map[string]bool{"command": true, "args": true, "pid_mode": true, "ipc_mode": true}
+var knownKeys = []string{"command", "args", "pid_mode", "ipc_mode"}
 
 // ValidateConfig checks a task's config block; every problem names its key.
 func (d *Driver) ValidateConfig(cfg map[string]any) error {
@@ -29,70 +28,34 @@ func (d *Driver) ValidateConfig(cfg map[string]any) error {
 
 // parseConfig decodes and validates the config block.
 func parseConfig(cfg map[string]any) (*taskConfig, error) {
-	var problems []structs.FieldError
-	add := func(key, format string, args ...any) {
-		problems = append(problems, structs.FieldError{Field: "config." + key, Msg: fmt.Sprintf(format, args...)})
-	}
+	c := supervised.NewConfigDecoder(cfg)
 	var tc taskConfig
 	switch v := cfg["command"].(type) {
 	case nil:
-		add("command", "required")
+		c.Add("command", "required")
 	case string:
 		if strings.TrimSpace(v) == "" {
-			add("command", "required")
+			c.Add("command", "required")
 		}
 		tc.Command = v
 	default:
-		add("command", "must be a string, got %T", v)
+		c.Add("command", "must be a string, got %T", v)
 	}
-	if raw, ok := cfg["args"]; ok && raw != nil {
-		args, ok := stringList(raw)
-		if !ok {
-			add("args", "must be a list of strings")
-		}
-		tc.Args = args
-	}
+	tc.Args = c.List("args")
 	for _, key := range []string{"pid_mode", "ipc_mode"} {
 		if raw, ok := cfg[key]; ok {
 			if s, ok := raw.(string); !ok || (s != "" && s != "private" && s != "host") {
-				add(key, `must be "private" or "host"`)
+				c.Add(key, `must be "private" or "host"`)
 			}
 		}
 	}
-	var unknown []string
-	for k := range cfg {
-		if !knownKeys[k] {
-			unknown = append(unknown, k)
-		}
+	for _, k := range c.Unknown(knownKeys) {
+		c.Add(k, "unknown key: raw_exec accepts command, args, pid_mode and ipc_mode")
 	}
-	sort.Strings(unknown)
-	for _, k := range unknown {
-		add(k, "unknown key: raw_exec accepts command, args, pid_mode and ipc_mode")
-	}
-	if len(problems) > 0 {
-		return nil, &structs.ValidationError{Problems: problems}
+	if err := c.Err(); err != nil {
+		return nil, err
 	}
 	return &tc, nil
-}
-
-// stringList accepts []string or a []any of strings (as JSON and HCL decode).
-func stringList(v any) ([]string, bool) {
-	switch l := v.(type) {
-	case []string:
-		return append([]string(nil), l...), true
-	case []any:
-		out := make([]string, len(l))
-		for i, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out[i] = s
-		}
-		return out, true
-	default:
-		return nil, false
-	}
 }
 
 // resolveCommand finds the program to run, as Nomad does: an absolute path

@@ -3,10 +3,10 @@ package rawexec
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -33,9 +33,28 @@ type Config struct {
 type Driver struct {
 	cfg    Config
 	logger *slog.Logger
+	tasks  *supervised.Tasks[taskData]
+	// lifecycle gives the driver WaitTask, StopTask, DestroyTask,
+	// InspectTask, SignalTask, RecoverTask and Close: Close stops following
+	// tasks (their waiter goroutines end); the tasks themselves keep running
+	// under their supervisors, as when the agent exits.
+	lifecycle
+}
 
-	mu    sync.Mutex
-	tasks map[string]*task
+// lifecycle names the embedded supervised.Lifecycle.
+type lifecycle = supervised.Lifecycle[taskData]
+
+// taskData is what raw_exec keeps per task besides supervised.State: nothing.
+type taskData struct{}
+
+// kind describes raw_exec to the shared task table.
+var kind = supervised.Kind[taskData]{
+	Name:     Name,
+	NotFound: `raw_exec task "%s"`,
+	Under:    Name,
+	Noun:     "task",
+	It:       "it",
+	Workload: "workload",
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -45,7 +64,9 @@ func New(cfg Config, logger *slog.Logger) *Driver {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Driver{cfg: cfg, logger: logger.With("driver", Name), tasks: make(map[string]*task)}
+	logger = logger.With("driver", Name)
+	tasks := supervised.NewTasks(kind, logger)
+	return &Driver{cfg: cfg, logger: logger, tasks: tasks, lifecycle: tasks.Lifecycle()}
 }
 
 // Name returns "raw_exec".
@@ -63,28 +84,3 @@ func (d *Driver) Fingerprint(ctx context.Context) *structs.DriverInfo {
 	info.Attributes["driver.raw_exec"] = "1"
 	return info
 }
-
-// Close stops following tasks (their waiter goroutines end); the tasks
-// themselves keep running under their supervisors, as when the agent exits.
-func (d *Driver) Close() {
-	d.mu.Lock()
-	tasks := d.tasks
-	d.tasks = make(map[string]*task)
-	d.mu.Unlock()
-	for _, t := range tasks {
-		t.cancel()
-		<-t.waiterDone
-	}
-}
-
-func (d *Driver) lookup(id string) (*task, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	t, ok := d.tasks[id]
-	if !ok {
-		return nil, &structs.CodedError{Code: 404, Msg: "raw_exec task " + quote(id), Err: drivers.ErrTaskNotFound}
-	}
-	return t, nil
-}
-
-func quote(s string) string { return `"` + s + `"` }

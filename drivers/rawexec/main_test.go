@@ -10,6 +10,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/drivers/drivertest"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 )
 
 func TestMain(m *testing.M) { drivertest.RunMain(m) }
@@ -74,3 +75,9 @@ func wait(t testing.TB, d *Driver, id string) *drivers.ExitResult {
 	}
 	return res
 }
+
+// driverState and stateVersion name raw_exec's DriverState encoding (see
+// package supervised) for the tests that read or forge a handle.
+type driverState = supervised.State
+
+const stateVersion = supervised.StateVersion

@@ -3,13 +3,13 @@ package rawexec
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/drivers/supervised"
 	"github.com/nomadlike/nomadlike/drivers/supervisor"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -19,28 +19,16 @@ var (
 	_ drivers.ExecDriver  = (*Driver)(nil)
 )
 
-// running returns the task if it is still running.
-func (d *Driver) running(taskID, doing string) (*task, error) {
-	t, err := d.lookup(taskID)
-	if err != nil {
-		return nil, err
-	}
-	if t.hasExited() || t.client == nil {
-		return nil, structs.NewConflict("%s: task %q has exited", doing, taskID)
-	}
-	return t, nil
-}
-
 // TaskStats sums the memory (RSS) and CPU use of the task's process tree,
 // read from /proc, with CPU rates over the interval since the last call.
 func (d *Driver) TaskStats(ctx context.Context, taskID string) (*structs.TaskResourceUsage, error) {
-	t, err := d.running(taskID, "resource usage")
+	t, err := d.tasks.Running(taskID, "resource usage")
 	if err != nil {
 		return nil, err
 	}
-	u, err := t.usage.TreeStats(ctx, t.pid)
+	u, err := t.Usage.TreeStats(ctx, t.PID)
 	if err != nil {
-		if t.hasExited() {
+		if t.HasExited() {
 			return nil, structs.NewConflict("resource usage: task %q has exited", taskID)
 		}
 		return nil, fmt.Errorf("resource usage of task %q: %w", taskID, err)
@@ -51,32 +39,26 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string) (*structs.TaskRes
 // ExecTask runs a command on the host beside the task, as the task runs:
 // with its environment, working directory and user.
 func (d *Driver) ExecTask(ctx context.Context, taskID string, req *drivers.ExecRequest) (int, error) {
-	t, err := d.running(taskID, "exec")
+	t, err := d.tasks.Running(taskID, "exec")
 	if err != nil {
 		return -1, err
 	}
 	if len(req.Cmd) == 0 || req.Cmd[0] == "" {
 		return -1, structs.NewBadRequest("exec in task %q: the command is empty; name a command such as /bin/sh", taskID)
 	}
-	env := make(map[string]string, len(t.cfg.Env)+1)
-	for k, v := range t.cfg.Env {
-		env[k] = v
-	}
-	if _, ok := env["PATH"]; !ok {
-		env["PATH"] = os.Getenv("PATH")
-	}
-	path, err := lookExec(req.Cmd[0], t.cfg.TaskDir, env["PATH"])
+	env := supervised.Env(t.Config.Env)
+	path, err := lookExec(req.Cmd[0], t.Config.TaskDir, env["PATH"])
 	if err != nil {
 		return -1, structs.NewBadRequest("exec in task %q: %v", taskID, err)
 	}
-	cred, err := credential(t.cfg.User)
+	cred, err := credential(t.Config.User)
 	if err != nil {
 		return -1, fmt.Errorf("exec in task %q: %w", taskID, err)
 	}
 	cmd := exec.Command(path, req.Cmd[1:]...)
 	cmd.Args[0] = req.Cmd[0]
-	cmd.Env = envList(env)
-	cmd.Dir = t.cfg.TaskDir
+	cmd.Env = supervised.EnvList(env)
+	cmd.Dir = t.Config.TaskDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	if cred != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: cred.UID, Gid: cred.GID, Groups: cred.Groups}

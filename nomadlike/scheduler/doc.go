@@ -20,7 +20,8 @@
 // free index first), stops the highest indexes above the count and every
 // allocation of a removed group or a stopped or purged job, replaces
 // allocations on down or missing nodes (stopped with client status "lost")
-// and on draining nodes, and updates allocations of an older job version in
+// and on draining nodes (with a DrainStrategy, only those the server's
+// drainer marked with DesiredTransition.Migrate: it paces the drain), and updates allocations of an older job version in
 // place unless a task changed in a way the running task would see
 // (destructiveChange), in which case the old one is stopped only once its
 // replacement is placed. Failed allocations are replaced under the group's

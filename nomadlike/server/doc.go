@@ -22,6 +22,17 @@
 //	heartbeats   a TTL timer per node; expiry marks the node down and creates
 //	             node-update evaluations so its allocations are replaced
 //
+// Cluster (cluster.go, serf.go, snapshot.go): servers gossip on a serf LAN
+// pool whose tags carry each server's Raft and HTTP addresses. With
+// bootstrap_expect N, once N servers are alive and none is already in a
+// cluster, each bootstraps the same Raft configuration; a server with Raft
+// state never bootstraps again. The leader reconciles serf with Raft: alive
+// servers become voters, left ones are removed, failed ones after
+// DeadServerThreshold if the rest keep a quorum. A new leader rebuilds the
+// broker and blocked evals from state and arms every node's heartbeat timer
+// with FailoverHeartbeatTTL. Snapshot archives (save, inspect, restore and
+// the leader's automatic backups) are gzipped tars with checksums.
+//
 // Concurrency: the FSM runs on Raft's apply goroutine only. Every leader
 // goroutine is owned by the leadership context created in leader.go and is
 // waited for when leadership ends. Public methods of Server are safe for

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -79,6 +80,49 @@ func TestEvaluatePlanPreemptions(t *testing.T) {
 			}
 			if got.DesiredStatus != structs.AllocDesiredStatusEvict || got.PreemptedByAllocation != place.ID || got.DesiredDescription != "Preempted by alloc ID "+place.ID {
 				t.Errorf("victim = desired %q by %q (%q)", got.DesiredStatus, got.PreemptedByAllocation, got.DesiredDescription)
+			}
+		})
+	}
+}
+
+// TestSchedulerConfigSnapshotRoundTrip checks the scheduler configuration
+// survives an FSM snapshot and restore, and a snapshot without one restores
+// the defaults (nil).
+func TestSchedulerConfigSnapshotRoundTrip(t *testing.T) {
+	tests := []struct {
+		name   string
+		config *structs.SchedulerConfig
+	}{
+		{"none set", nil},
+		{"spread with service preemption", &structs.SchedulerConfig{SchedulerAlgorithm: structs.SchedulerAlgorithmSpread,
+			PreemptionConfig: structs.PreemptionConfig{ServiceSchedulerEnabled: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := newTestFSM(t)
+			applyEntry(t, src, 5, structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: mockNode("n")})
+			if tt.config != nil {
+				applyEntry(t, src, 6, structs.SchedulerConfigRequestType, &structs.SchedulerSetConfigRequest{Config: *tt.config})
+			}
+			snap, err := src.state.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := writeSnapshot(snap, &buf); err != nil {
+				t.Fatal(err)
+			}
+			dst := newTestFSM(t)
+			if _, err := restoreState(dst.state, &buf); err != nil {
+				t.Fatalf("restoreState: %v", err)
+			}
+			want, _ := src.state.SchedulerConfig()
+			got, err := dst.state.SchedulerConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("restored config (-want +got):\n%s", diff)
 			}
 		})
 	}
