@@ -117,7 +117,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/job/{id}/allocations", get, s.jobAllocations)
 	srv("/v1/job/{id}/evaluations", get, s.jobEvaluations)
 	srv("/v1/job/{id}/summary", get, s.jobSummary)
-	srv("/v1/job/{id}/versions", get, s.jobVersionsDiffs)
+	srv("/v1/job/{id}/versions", get, s.jobVersions)
 	srv("/v1/job/{id}/plan", put, s.jobPlan)
 	srv("/v1/job/{id}/revert", put, s.jobRevert)
 	srv("/v1/job/{id}/stable", put, s.jobStable)

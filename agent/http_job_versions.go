@@ -22,10 +22,10 @@ type JobStabilizer interface {
 	StableJob(ctx context.Context, req *structs.JobStabilityRequest) (*structs.JobStabilityResponse, error)
 }
 
-// jobVersionsDiffs is GET /v1/job/{id}/versions[?diffs=true]: the kept
+// jobVersions is GET /v1/job/{id}/versions[?diffs=true]: the kept
 // versions, newest first, and with diffs=true the diff of each against the
 // version before it.
-func (s *HTTPServer) jobVersionsDiffs(w http.ResponseWriter, r *http.Request) (any, error) {
+func (s *HTTPServer) jobVersions(w http.ResponseWriter, r *http.Request) (any, error) {
 	diffs, err := boolParam(r, "diffs")
 	if err != nil {
 		return nil, err

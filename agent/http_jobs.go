@@ -172,22 +172,6 @@ func (s *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, er
 	})
 }
 
-// jobVersionsResponse is the reply of GET /v1/job/{id}/versions.
-type jobVersionsResponse struct {
-	Versions []*structs.Job
-	Diffs    []any
-}
-
-func (s *HTTPServer) jobVersions(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{"job_version"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
-		vs, err := st.JobVersionsByID(ws, ns, id)
-		if len(vs) == 0 || err != nil {
-			return nil, err
-		}
-		return &jobVersionsResponse{Versions: vs}, nil
-	})
-}
-
 func (s *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any, error) {
 	all, err := boolParam(r, "all")
 	if err != nil {

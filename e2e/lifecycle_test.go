@@ -87,10 +87,9 @@ func TestLifecycleJob(t *testing.T) {
 	dir := t.TempDir()
 	jobFile := writeFile(t, dir, "lifecycle.nomad.hcl", fmt.Sprintf(lifecycleJob, runToken))
 
-	// -detach: job run's monitor (command/alloc_health.go) does not know
-	// lifecycle yet and takes init's successful exit in a service job for a
-	// failure; this test watches the allocation itself instead.
-	if out, code := a.cli(dir, "job", "run", "-detach", jobFile); code != 0 {
+	// job run waits for the allocation and must not take init's successful
+	// exit (an ephemeral prestart task) for a failure.
+	if out, code := a.cli(dir, "job", "run", jobFile); code != 0 {
 		t.Fatalf("job run exited %d, want 0:\n%s", code, out)
 	}
 	var allocID string

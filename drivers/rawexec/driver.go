@@ -47,16 +47,6 @@ type lifecycle = supervised.Lifecycle[taskData]
 // taskData is what raw_exec keeps per task besides supervised.State: nothing.
 type taskData struct{}
 
-// kind describes raw_exec to the shared task table.
-var kind = supervised.Kind[taskData]{
-	Name:     Name,
-	NotFound: `raw_exec task "%s"`,
-	Under:    Name,
-	Noun:     "task",
-	It:       "it",
-	Workload: "workload",
-}
-
 var _ drivers.Driver = (*Driver)(nil)
 
 // New returns a raw_exec driver.
@@ -65,7 +55,14 @@ func New(cfg Config, logger *slog.Logger) *Driver {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("driver", Name)
-	tasks := supervised.NewTasks(kind, logger)
+	tasks := supervised.NewTasks(supervised.Kind[taskData]{
+		Name:     Name,
+		NotFound: `raw_exec task "%s"`,
+		Under:    Name,
+		Noun:     "task",
+		It:       "it",
+		Workload: "workload",
+	}, logger)
 	return &Driver{cfg: cfg, logger: logger, tasks: tasks, lifecycle: tasks.Lifecycle()}
 }
 
