@@ -416,7 +416,9 @@ func TestUI(t *testing.T) {
 	b.waitJS("the job's allocation listed as running", step,
 		`document.querySelector("#job-allocations [data-alloc]")?.textContent === "running"`)
 	s.take("job-running")
-	b.do("stop the job", step, chromedp.Click(chromedp.ID("job-stop")), chromedp.Click(chromedp.ID("job-stop")))
+	b.do("ask to stop the job", step, chromedp.Click(chromedp.ID("job-stop")))
+	b.waitJS("the stop button to ask for confirmation", step, `document.getElementById("job-stop")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the stop", step, chromedp.Click(chromedp.ID("job-stop")))
 	b.waitJS("the job to be stopped and its allocation complete", 45*time.Second,
 		`document.querySelector("#job-status")?.textContent.includes("dead") &&
 		 document.querySelector("#job-allocations [data-alloc]")?.textContent === "complete"`)
@@ -428,8 +430,9 @@ func TestUI(t *testing.T) {
 	b.do("start the job again", step, chromedp.Click(chromedp.ID("job-start")))
 	b.waitJS("a new allocation running", 45*time.Second,
 		`[...document.querySelectorAll("#job-allocations [data-alloc]")].some(e => e.textContent === "running" && e.dataset.alloc !== `+jsString(allocID)+`)`)
-	b.do("stop the job again", step,
-		chromedp.WaitVisible(chromedp.ID("job-stop")), chromedp.Click(chromedp.ID("job-stop")), chromedp.Click(chromedp.ID("job-stop")))
+	b.do("ask to stop the job again", step, chromedp.WaitVisible(chromedp.ID("job-stop")), chromedp.Click(chromedp.ID("job-stop")))
+	b.waitJS("the stop button to ask for confirmation again", step, `document.getElementById("job-stop")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the second stop", step, chromedp.Click(chromedp.ID("job-stop")))
 	b.waitJS("every allocation to be complete", 45*time.Second,
 		`[...document.querySelectorAll("#job-allocations [data-alloc]")].every(e => e.textContent === "complete")`)
 
@@ -442,7 +445,9 @@ func TestUI(t *testing.T) {
 	b.waitJS("the placement failure banner", step,
 		`document.querySelector("#job-placement-failures")?.textContent.includes("1 nodes excluded by filter")`)
 	s.take("job-placement-failure")
-	b.do("purge the job", step, chromedp.Click(chromedp.ID("job-purge")), chromedp.Click(chromedp.ID("job-purge")))
+	b.do("ask to purge the job", step, chromedp.Click(chromedp.ID("job-purge")))
+	b.waitJS("the purge button to ask for confirmation", step, `document.getElementById("job-purge")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the purge", step, chromedp.Click(chromedp.ID("job-purge")))
 	b.waitJS("the job gone, with the API's message", step,
 		`document.querySelector("#job-gone")?.textContent.includes("not found") &&
 		 document.querySelector("#job-gone").textContent.includes('does not exist in namespace "default"')`)

@@ -31,7 +31,7 @@ export function render(ctx) {
     section('client-attrs', 'Attributes',
       h('div', { class: 'toolbar' }, h('label', { class: 'field', for: 'attr-filter' }, 'Filter attributes', attrFilter)), attrsEl),
     section('client-events', 'Events', eventsEl),
-    h('p', { class: 'note' }, 'Drain and eligibility changes are not available yet: PUT /v1/node/:id/drain and /eligibility do not exist in this agent.'));
+    h('p', { class: 'note' }, 'Drain and eligibility are not on this page yet: use `nomadlike node drain` and `nomadlike node eligibility` (PUT /v1/node/:id/drain and /eligibility).'));
   attrFilter.addEventListener('input', drawAttrs);
 
   function drawNode() {

@@ -58,13 +58,18 @@ export function render(ctx) {
       fill(actionResult, errorBox(e, { title: `${what} failed` }));
     }
   }
+  // The buttons are redrawn only when the job's Stop state changes: a redraw
+  // on every update would drop a pending "Confirm: ..." between two clicks.
+  let drawnStop;
   function drawActions() {
     const j = state.job;
-    if (!j) { fill(actions); return; }
+    if (!j) { fill(actions); drawnStop = undefined; return; }
+    if (drawnStop === j.Stop) return;
+    drawnStop = j.Stop;
     fill(actions,
       j.Stop
         ? h('button', { type: 'button', class: 'primary', id: 'job-start',
-          onclick: () => act('Start job', () => put('/v1/jobs', { Job: { ...j, Stop: false } }, { query, signal: ctx.signal })) }, 'Start job')
+          onclick: () => act('Start job', () => put('/v1/jobs', { Job: { ...state.job, Stop: false } }, { query, signal: ctx.signal })) }, 'Start job')
         : confirmButton('Stop job', 'Confirm: stop job', () => act('Stop job', () => del(base, { query, signal: ctx.signal })), { id: 'job-stop' }),
       confirmButton('Purge', 'Confirm: purge job', async () => {
         await act('Purge job', () => del(base, { query: { ...query, purge: 'true' }, signal: ctx.signal }),
@@ -161,7 +166,7 @@ export function render(ctx) {
         { label: 'Stopped', cell: (v) => (v.Stop ? 'yes' : 'no') },
         { label: 'Submitted', cell: (v) => timeEl(v.SubmitTime) },
       ], vs, { caption: 'Job versions, newest first' }),
-      h('p', { class: 'note' }, 'Diffs between versions and reverting are not available yet: GET /v1/job/:id/versions answers no Diffs, and PUT /v1/job/:id/revert does not exist.'));
+      h('p', { class: 'note' }, 'Diffs between versions and reverting are not on this page yet: use `nomadlike job history -p` and `nomadlike job revert` (GET /v1/job/:id/versions?diffs=true, PUT /v1/job/:id/revert).'));
     } catch (e) {
       if (e.name !== 'AbortError') fill(versions, errorBox(e, { title: 'Could not read the job versions' }));
     }

@@ -94,7 +94,7 @@ export function render(ctx) {
         { label: 'CPU', class: 'num', cell: (r) => mhz(r.t.Resources?.CPU) },
         { label: 'Memory', class: 'num', cell: (r) => mb(r.t.Resources?.MemoryMB) },
         { label: 'Command', class: 'hide-narrow', cell: (r) => h('code', null, [r.t.Config?.command, ...(r.t.Config?.args || [])].filter(Boolean).join(' ') || r.t.Config?.image || '') },
-      ], tasks, { caption: 'What this job would run (a dry-run placement, PUT /v1/job/:id/plan, is not available yet)', empty: 'The job declares no tasks.' })));
+      ], tasks, { caption: 'What this job would run (for a dry run with placements and a diff, use `nomadlike job plan`: PUT /v1/job/:id/plan)', empty: 'The job declares no tasks.' })));
   }
 
   function showParseError(e) {
