@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 	"net"
 	"net/http"
 	"runtime"
@@ -12,38 +13,15 @@ import (
 // Version is nomadlike's version, reported by /v1/agent/self and member tags.
 const Version = "0.1.0"
 
-// agentMember is a cluster member as Nomad reports it (api.AgentMember).
-type agentMember struct {
-	Name        string
-	Addr        string
-	Port        uint16
-	Tags        map[string]string
-	Status      string
-	ProtocolMin uint8
-	ProtocolMax uint8
-	ProtocolCur uint8
-	DelegateMin uint8
-	DelegateMax uint8
-	DelegateCur uint8
-}
-
-// serverMembers is the reply of GET /v1/agent/members (api.ServerMembers).
-type serverMembers struct {
-	ServerName   string
-	ServerRegion string
-	ServerDC     string
-	Members      []*agentMember
-}
-
 // agentSelf is the reply of GET /v1/agent/self (api.AgentSelf).
 type agentSelf struct {
 	Config map[string]any               `json:"config"`
-	Member *agentMember                 `json:"member"`
+	Member *structs.AgentMember         `json:"member"`
 	Stats  map[string]map[string]string `json:"stats"`
 }
 
 // member describes this agent as a serf-like member.
-func (s *HTTPServer) member() *agentMember {
+func (s *HTTPServer) member() *structs.AgentMember {
 	c := s.cfg.Agent
 	addr, port := splitHostPort(c.Advertise.Serf, c.Ports.Serf)
 	_, rpcPort := splitHostPort(c.Advertise.RPC, c.Ports.RPC)
@@ -60,7 +38,7 @@ func (s *HTTPServer) member() *agentMember {
 	} else {
 		tags["role"] = "client"
 	}
-	return &agentMember{
+	return &structs.AgentMember{
 		Name: c.Name + "." + c.Region, Addr: addr, Port: port, Tags: tags, Status: "alive",
 		ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
 	}
@@ -113,14 +91,13 @@ func (s *HTTPServer) agentSelf(_ http.ResponseWriter, _ *http.Request) (any, err
 
 func (s *HTTPServer) agentMembers(_ http.ResponseWriter, _ *http.Request) (any, error) {
 	c := s.cfg.Agent
-	out := &serverMembers{ServerName: c.Name, ServerRegion: c.Region, ServerDC: c.Datacenter}
+	out := &structs.ServerMembers{ServerName: c.Name, ServerRegion: c.Region, ServerDC: c.Datacenter}
 	if s.cluster == nil {
-		out.Members = []*agentMember{s.member()}
+		out.Members = []*structs.AgentMember{s.member()}
 		return out, nil
 	}
 	for _, m := range s.cluster.Members() {
-		am := agentMember(m)
-		out.Members = append(out.Members, &am)
+		out.Members = append(out.Members, &m)
 	}
 	return out, nil
 }

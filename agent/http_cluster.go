@@ -22,13 +22,13 @@ import (
 // membership, Raft peers, snapshots and the gossip keyring. *server.Server
 // implements it. Methods are called concurrently from request goroutines.
 type ClusterAPI interface {
-	Members() []server.Member
+	Members() []structs.AgentMember
 	Join(addrs []string) (int, error)
 	ForceLeave(node string, prune bool) error
 	// LeaderHTTPAddr is the leader's HTTP host:port ("" when unknown).
 	LeaderHTTPAddr() string
 	LastContact() time.Duration
-	RaftConfig() (*server.RaftConfiguration, error)
+	RaftConfig() (*structs.RaftConfiguration, error)
 	RemoveRaftPeer(id, address string) error
 	SaveSnapshot(w io.Writer) (uint64, error)
 	RestoreSnapshot(r io.Reader) error

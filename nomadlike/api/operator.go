@@ -3,50 +3,12 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 )
-
-// AgentMember is a member of the servers' serf pool (Nomad's api.AgentMember).
-type AgentMember struct {
-	Name        string
-	Addr        string
-	Port        uint16
-	Tags        map[string]string
-	Status      string
-	ProtocolMin uint8
-	ProtocolMax uint8
-	ProtocolCur uint8
-	DelegateMin uint8
-	DelegateMax uint8
-	DelegateCur uint8
-}
-
-// ServerMembers is the reply of GET /v1/agent/members.
-type ServerMembers struct {
-	ServerName   string
-	ServerRegion string
-	ServerDC     string
-	Members      []*AgentMember
-}
-
-// RaftServer is one server of the Raft configuration.
-type RaftServer struct {
-	ID           string
-	Node         string
-	Address      string
-	Leader       bool
-	Voter        bool
-	RaftProtocol string
-}
-
-// RaftConfiguration is the reply of GET /v1/operator/raft/configuration.
-type RaftConfiguration struct {
-	Index   uint64
-	Servers []*RaftServer
-}
 
 // KeyringResponse is the reply of /v1/agent/keyring/*.
 type KeyringResponse struct {
@@ -56,8 +18,8 @@ type KeyringResponse struct {
 }
 
 // Members lists the servers' serf pool (GET /v1/agent/members).
-func (c *Client) Members(ctx context.Context) (*ServerMembers, error) {
-	var out ServerMembers
+func (c *Client) Members(ctx context.Context) (*structs.ServerMembers, error) {
+	var out structs.ServerMembers
 	if _, err := c.query(ctx, "/v1/agent/members", nil, &out); err != nil {
 		return nil, err
 	}
@@ -101,8 +63,8 @@ func (c *Client) Peers(ctx context.Context) ([]string, error) {
 
 // RaftConfiguration returns the Raft configuration
 // (GET /v1/operator/raft/configuration).
-func (c *Client) RaftConfiguration(ctx context.Context, q *QueryOptions) (*RaftConfiguration, error) {
-	var out RaftConfiguration
+func (c *Client) RaftConfiguration(ctx context.Context, q *QueryOptions) (*structs.RaftConfiguration, error) {
+	var out structs.RaftConfiguration
 	if _, err := c.query(ctx, "/v1/operator/raft/configuration", q, &out); err != nil {
 		return nil, err
 	}

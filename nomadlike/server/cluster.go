@@ -241,25 +241,8 @@ func (s *Server) reconcile(failedSince map[raft.ServerID]time.Time, now time.Tim
 	}
 }
 
-// RaftServer is one server of the Raft configuration, as Nomad's
-// /v1/operator/raft/configuration reports it.
-type RaftServer struct {
-	ID           string
-	Node         string
-	Address      string
-	Leader       bool
-	Voter        bool
-	RaftProtocol string
-}
-
-// RaftConfiguration is the reply of /v1/operator/raft/configuration.
-type RaftConfiguration struct {
-	Index   uint64
-	Servers []*RaftServer
-}
-
 // RaftConfig returns the Raft configuration with the leader marked.
-func (s *Server) RaftConfig() (*RaftConfiguration, error) {
+func (s *Server) RaftConfig() (*structs.RaftConfiguration, error) {
 	f := s.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("read the Raft configuration: %w", err)
@@ -269,13 +252,13 @@ func (s *Server) RaftConfig() (*RaftConfiguration, error) {
 	for _, m := range s.servers() {
 		names[m.id] = m.name
 	}
-	out := &RaftConfiguration{Index: f.Index()}
+	out := &structs.RaftConfiguration{Index: f.Index()}
 	for _, srv := range f.Configuration().Servers {
 		node := names[string(srv.ID)]
 		if node == "" {
 			node = string(srv.ID)
 		}
-		out.Servers = append(out.Servers, &RaftServer{
+		out.Servers = append(out.Servers, &structs.RaftServer{
 			ID: string(srv.ID), Node: node, Address: string(srv.Address),
 			Leader: srv.ID == leaderID && srv.Address == leaderAddr, Voter: srv.Suffrage == raft.Voter, RaftProtocol: "3",
 		})

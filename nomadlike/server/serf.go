@@ -44,21 +44,6 @@ const (
 	serfReconnectInterval = 5 * time.Second
 )
 
-// Member is one agent in the serf LAN pool, as /v1/agent/members shows it.
-type Member struct {
-	Name        string
-	Addr        string
-	Port        uint16
-	Tags        map[string]string
-	Status      string
-	ProtocolMin uint8
-	ProtocolMax uint8
-	ProtocolCur uint8
-	DelegateMin uint8
-	DelegateMax uint8
-	DelegateCur uint8
-}
-
 // serverMember is a server in the serf pool, parsed from its tags.
 type serverMember struct {
 	name     string // serf name, "<node>.<region>"
@@ -281,18 +266,18 @@ func (s *Server) ForceLeave(node string, prune bool) error {
 }
 
 // Members returns the serf pool's members; without serf, just this server.
-func (s *Server) Members() []Member {
+func (s *Server) Members() []structs.AgentMember {
 	if s.serf == nil {
 		host, port, _ := splitAddr(s.cfg.SerfAdvertise, DefaultSerfPort)
-		return []Member{{
+		return []structs.AgentMember{{
 			Name: s.cfg.NodeName + "." + s.cfg.Region, Addr: host, Port: uint16(port),
 			Tags: s.serfTags(s.localRaftAddr()), Status: "alive",
 			ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2, DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
 		}}
 	}
-	var out []Member
+	var out []structs.AgentMember
 	for _, m := range s.serf.Members() {
-		out = append(out, Member{
+		out = append(out, structs.AgentMember{
 			Name: m.Name, Addr: m.Addr.String(), Port: m.Port, Tags: m.Tags, Status: m.Status.String(),
 			ProtocolMin: m.ProtocolMin, ProtocolMax: m.ProtocolMax, ProtocolCur: m.ProtocolCur,
 			DelegateMin: m.DelegateMin, DelegateMax: m.DelegateMax, DelegateCur: m.DelegateCur,
