@@ -17,28 +17,9 @@ func (c *cli) allocRestartCommand() *cobra.Command {
 		Args: argsBetween(1, 2, "an allocation ID (or prefix) and optionally a task name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if len(args) == 2 {
-				if task != "" && task != args[1] {
-					return usageError(cmd.CommandPath(), "the task is named twice (-task %q and %q); name it once", task, args[1])
-				}
-				task = args[1]
-			}
-			cl, err := c.client()
+			cl, a, task, what, err := c.allocTaskTarget(cmd, args, task)
 			if err != nil {
 				return err
-			}
-			a, err := c.resolveAlloc(ctx, cl, args[0])
-			if err != nil {
-				return err
-			}
-			if task != "" {
-				if task, err = c.pickTask(a, task); err != nil {
-					return err
-				}
-			}
-			what := "all running tasks"
-			if task != "" {
-				what = fmt.Sprintf("task %q", task)
 			}
 			if err := cl.RestartAlloc(ctx, a.ID, task, c.query()); err != nil {
 				return fail(fmt.Sprintf("restarting %s of allocation %q", what, shortID(a.ID, verbose)), err, "")
