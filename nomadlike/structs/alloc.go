@@ -41,6 +41,9 @@ type Allocation struct {
 	ClientDescription  string
 	TaskStates         map[string]*TaskState
 	DeploymentID       string
+	// DeploymentStatus is the client's verdict on the allocation's health
+	// within its deployment, and whether it is a canary.
+	DeploymentStatus   *AllocDeploymentStatus `json:",omitempty"`
 	FollowupEvalID     string
 	PreviousAllocation string
 	NextAllocation     string
@@ -131,6 +134,7 @@ func (a *Allocation) Copy() *Allocation {
 	if a.PreemptedAllocations != nil {
 		n.PreemptedAllocations = append([]string(nil), a.PreemptedAllocations...)
 	}
+	n.DeploymentStatus = a.DeploymentStatus.Copy()
 	return &n
 }
 
@@ -143,8 +147,8 @@ func (a *Allocation) Stub() *AllocListStub {
 		DesiredDescription: a.DesiredDescription, ClientStatus: a.ClientStatus,
 		ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
 		FollowupEvalID: a.FollowupEvalID, NextAllocation: a.NextAllocation,
-		RescheduleTracker: a.RescheduleTracker,
-		CreateIndex:       a.CreateIndex, ModifyIndex: a.ModifyIndex,
+		RescheduleTracker: a.RescheduleTracker, DeploymentStatus: a.DeploymentStatus,
+		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
 		CreateTime: a.CreateTime, ModifyTime: a.ModifyTime,
 	}
 	if a.Job != nil {
@@ -175,6 +179,7 @@ type AllocListStub struct {
 	FollowupEvalID     string
 	NextAllocation     string
 	RescheduleTracker  *RescheduleTracker
+	DeploymentStatus   *AllocDeploymentStatus `json:",omitempty"`
 	CreateIndex        uint64
 	ModifyIndex        uint64
 	CreateTime         int64

@@ -49,6 +49,18 @@ type Job struct {
 	Spreads     []*Spread   `json:",omitempty"`
 	TaskGroups  []*TaskGroup
 	Meta        map[string]string
+	// Update is the job-wide update block; Canonicalize merges it into
+	// every group of a service job (a group's own block overrides fields).
+	Update *UpdateStrategy `json:",omitempty"`
+	// Periodic makes the job a template launched on a cron schedule.
+	Periodic *PeriodicConfig `json:",omitempty"`
+	// ParameterizedJob makes the job a template instantiated by dispatch.
+	ParameterizedJob *ParameterizedJobConfig `json:",omitempty"`
+	// Dispatched marks a child created by a dispatch.
+	Dispatched bool
+	// DispatchIdempotencyToken makes repeated dispatches with the same token
+	// return the first child instead of creating another.
+	DispatchIdempotencyToken string `json:",omitempty"`
 	// Payload is a dispatched job's input, written into the tasks'
 	// local/<dispatch_payload.file>.
 	Payload []byte
@@ -89,6 +101,12 @@ func (j *Job) Canonicalize() {
 	}
 	if j.NodePool == "" {
 		j.NodePool = DefaultNodePool
+	}
+	if j.Periodic != nil {
+		j.Periodic.Canonicalize()
+	}
+	if j.ParameterizedJob != nil {
+		j.ParameterizedJob.Canonicalize()
 	}
 	for _, tg := range j.TaskGroups {
 		tg.canonicalize(j)
@@ -137,6 +155,22 @@ func (j *Job) Validate() error {
 		v.merge(fmt.Sprintf("Affinities[%d]", i), a.Validate())
 	}
 	v.merge("", validateSpreads(j.Spreads))
+	v.merge("Update", j.Update.Validate())
+	if j.Periodic != nil {
+		v.merge("Periodic", j.Periodic.Validate())
+		if j.Periodic.Enabled && j.Type != JobTypeBatch && j.Type != JobTypeSysBatch {
+			v.add("Periodic", "periodic jobs must be of type \"batch\" or \"sysbatch\", not %q", j.Type)
+		}
+	}
+	if j.ParameterizedJob != nil {
+		v.merge("ParameterizedJob", j.ParameterizedJob.Validate())
+		if j.Type != JobTypeBatch && j.Type != JobTypeSysBatch {
+			v.add("ParameterizedJob", "parameterized jobs must be of type \"batch\" or \"sysbatch\", not %q", j.Type)
+		}
+		if j.IsPeriodic() {
+			v.add("ParameterizedJob", "a job cannot be both periodic and parameterized")
+		}
+	}
 	if len(j.TaskGroups) == 0 {
 		v.add("TaskGroups", "job needs at least one group")
 	}
@@ -192,6 +226,9 @@ func (j *Job) Copy() *Job {
 	n.Datacenters = append([]string(nil), j.Datacenters...)
 	n.Constraints = copyConstraints(j.Constraints)
 	n.Meta = copyMap(j.Meta)
+	n.Update = j.Update.Copy()
+	n.Periodic = j.Periodic.Copy()
+	n.ParameterizedJob = j.ParameterizedJob.Copy()
 	if j.Payload != nil {
 		n.Payload = append([]byte(nil), j.Payload...)
 	}
@@ -210,6 +247,7 @@ func (j *Job) Stub(summary *JobSummary) *JobListStub {
 		Status: j.Status, StatusDescription: j.StatusDescription, JobSummary: summary,
 		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
 		SubmitTime: j.SubmitTime, Meta: j.Meta,
+		Periodic: j.IsPeriodic(), ParameterizedJob: j.IsParameterized(),
 	}
 }
 
@@ -280,6 +318,12 @@ type TaskGroup struct {
 	// Migrate paces the migration of the group's allocations off draining
 	// nodes; nil means one at a time.
 	Migrate *MigrateStrategy `json:",omitempty"`
+	// Update is the group's update strategy after Canonicalize merged the
+	// job's; nil (or MaxParallel 0) means no deployment.
+	Update *UpdateStrategy `json:",omitempty"`
+	// MaxClientDisconnect is how long allocations on a disconnected node stay
+	// "unknown" (and are not replaced) before they are lost; nil: lost at once.
+	MaxClientDisconnect *time.Duration `json:",omitempty"`
 }
 
 // UnmarshalJSON defaults Count to 1 when the JSON omits it, as the official
@@ -303,6 +347,12 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	}
 	if tg.EphemeralDisk == nil {
 		tg.EphemeralDisk = &EphemeralDisk{SizeMB: 300}
+	}
+	if j.Type == JobTypeService {
+		tg.Update = mergeUpdate(j.Update, tg.Update)
+		tg.Update.canonicalize()
+	} else {
+		tg.Update = nil // only service jobs have deployments
 	}
 	for _, t := range tg.Tasks {
 		t.canonicalize(tg)
@@ -330,6 +380,13 @@ func (tg *TaskGroup) Validate(j *Job) error {
 	}
 	if tg.RestartPolicy != nil {
 		v.merge("RestartPolicy", tg.RestartPolicy.Validate())
+	}
+	v.merge("Update", tg.Update.Validate())
+	if tg.Update != nil && tg.Update.Canary > 0 && tg.Update.MaxParallel == 0 {
+		v.add("Update.Canary", "canaries need max_parallel > 0")
+	}
+	if tg.MaxClientDisconnect != nil && *tg.MaxClientDisconnect < 0 {
+		v.add("MaxClientDisconnect", "cannot be negative")
 	}
 	if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB < 0 {
 		v.add("EphemeralDisk.SizeMB", "cannot be negative")
@@ -387,6 +444,15 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	}
 	n.Networks = copyNetworks(tg.Networks)
 	n.Meta = copyMap(tg.Meta)
+	n.Update = tg.Update.Copy()
+	if tg.Migrate != nil {
+		m := *tg.Migrate
+		n.Migrate = &m
+	}
+	if tg.MaxClientDisconnect != nil {
+		d := *tg.MaxClientDisconnect
+		n.MaxClientDisconnect = &d
+	}
 	n.Tasks = make([]*Task, len(tg.Tasks))
 	for i, t := range tg.Tasks {
 		n.Tasks[i] = t.Copy()

@@ -26,6 +26,16 @@ const (
 	NodeUpdateEligibilityRequestType MessageType = 13
 	// AllocUpdateDesiredTransitionRequestType marks allocations for migration (AllocUpdateDesiredTransitionRequest).
 	AllocUpdateDesiredTransitionRequestType MessageType = 14
+	// DeploymentStatusUpdateRequestType changes a deployment's status (DeploymentStatusUpdateRequest).
+	DeploymentStatusUpdateRequestType MessageType = 15
+	// DeploymentPromoteRequestType promotes a deployment's canaries (DeploymentPromoteRequest).
+	DeploymentPromoteRequestType MessageType = 16
+	// DeploymentAllocHealthRequestType records allocation health in a deployment (DeploymentAllocHealthRequest).
+	DeploymentAllocHealthRequestType MessageType = 17
+	// DeploymentDeleteRequestType removes deployments (reserved for garbage collection).
+	DeploymentDeleteRequestType MessageType = 18
+	// PeriodicLaunchRequestType records a periodic job's launch (PeriodicLaunchRequest).
+	PeriodicLaunchRequestType MessageType = 19
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

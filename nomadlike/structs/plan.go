@@ -16,6 +16,12 @@ type Plan struct {
 	// room for its placements, keyed by node ID.
 	NodePreemptions map[string][]*Allocation `json:",omitempty"`
 	Annotations     *PlanAnnotations
+	// Deployment is created or updated with the plan (a new deployment for
+	// a new job version, or the current one with new placement counts).
+	Deployment *Deployment `json:",omitempty"`
+	// DeploymentUpdates change other deployments' status (cancel an older
+	// version's deployment, mark one successful).
+	DeploymentUpdates []*DeploymentStatusUpdate `json:",omitempty"`
 	// SnapshotIndex is the state index the scheduler planned against.
 	SnapshotIndex uint64
 }
@@ -60,7 +66,8 @@ func (p *Plan) AppendAlloc(alloc *Allocation) {
 
 // IsNoOp reports whether the plan changes nothing.
 func (p *Plan) IsNoOp() bool {
-	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 && len(p.NodePreemptions) == 0
+	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 && len(p.NodePreemptions) == 0 &&
+		p.Deployment == nil && len(p.DeploymentUpdates) == 0
 }
 
 // PlanResult is what the applier committed of a plan.
@@ -69,6 +76,9 @@ type PlanResult struct {
 	NodeAllocation map[string][]*Allocation
 	// NodePreemptions are the evictions committed.
 	NodePreemptions map[string][]*Allocation `json:",omitempty"`
+	// Deployment and DeploymentUpdates are the plan's, committed with it.
+	Deployment        *Deployment               `json:",omitempty"`
+	DeploymentUpdates []*DeploymentStatusUpdate `json:",omitempty"`
 	// RefreshIndex is set when part of the plan was refused: the scheduler
 	// must refresh its snapshot to at least this index before retrying.
 	RefreshIndex uint64
