@@ -80,6 +80,10 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 		s.proxy = newServerProxy(cfg.ServerURLs, s.logger)
 	}
 	r := mux.NewRouter()
+	// Child job IDs hold a "/" ("<parent>/periodic-<t>"), sent escaped as
+	// %2F: match on the escaped path, then unescape the path variables.
+	r.UseEncodedPath()
+	r.Use(unescapeVars)
 	s.routes(r)
 	s.handler = s.middleware(r)
 	return s
@@ -123,6 +127,18 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/job/{id}/stable", put, s.jobStable)
 	srv("/v1/job/{id}/deployment", get, s.jobDeployment)
 	srv("/v1/job/{id}/deployments", get, s.jobDeployments)
+	srv("/v1/job/{id}/periodic/force", put, s.jobPeriodicForce)
+	srv("/v1/job/{id}/dispatch", put, s.jobDispatch)
+	srv("/v1/job/{id}/scale", get, s.jobScaleStatus)
+	srv("/v1/job/{id}/scale", put, s.jobScale)
+
+	srv("/v1/deployments", get, s.deploymentsList)
+	srv("/v1/deployment/{id}", get, s.deploymentInfo)
+	srv("/v1/deployment/allocations/{id}", get, s.deploymentAllocations)
+	srv("/v1/deployment/fail/{id}", put, s.deploymentFail)
+	srv("/v1/deployment/pause/{id}", put, s.deploymentPause)
+	srv("/v1/deployment/promote/{id}", put, s.deploymentPromote)
+	srv("/v1/deployment/allocation-health/{id}", put, s.deploymentAllocHealth)
 
 	srv("/v1/allocations", get, s.allocsList)
 	srv("/v1/allocation/{id}", get, s.allocInfo)
@@ -166,6 +182,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/client/allocation/{id}/exec", http.HandlerFunc(s.clientAllocExec)).Methods(get...)
 	r.Handle("/v1/client/stats", s.wrap(s.clientHostStats)).Methods(get...)
 	r.Handle("/v1/agent/self", s.wrap(s.agentSelf)).Methods(get...)
+	r.Handle("/v1/agent/servers", s.wrap(s.agentServers)).Methods(get...)
+	r.Handle("/v1/agent/servers", s.wrap(s.agentSetServers)).Methods(put...)
 	r.Handle("/v1/agent/health", s.wrap(s.agentHealth)).Methods(get...)
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
 

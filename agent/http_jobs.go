@@ -213,21 +213,6 @@ func (s *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any
 	})
 }
 
-// jobDeployment is GET /v1/job/{id}/deployment: deployments are not
-// implemented yet, so a known job has none (null, as Nomad answers).
-func (s *HTTPServer) jobDeployment(w http.ResponseWriter, r *http.Request) (any, error) {
-	_, err := s.jobInfo(w, r)
-	return nil, err
-}
-
-// jobDeployments is GET /v1/job/{id}/deployments: an empty list for a known job.
-func (s *HTTPServer) jobDeployments(w http.ResponseWriter, r *http.Request) (any, error) {
-	if _, err := s.jobInfo(w, r); err != nil {
-		return nil, err
-	}
-	return []any{}, nil
-}
-
 func (s *HTTPServer) jobDeregister(w http.ResponseWriter, r *http.Request) (any, error) {
 	purge, err := boolParam(r, "purge")
 	if err != nil {

@@ -22,8 +22,20 @@ const stderrTailBytes = 16 << 10
 // reportFailure prints why an allocation failed: each troubled task's state,
 // its events in order and the last lines of its stderr.
 func (m *monitor) reportFailure(ctx context.Context, f *allocFailure) {
-	a := f.alloc
-	m.printf("==> %s: Allocation %q failed: %s", m.stamp(), m.id(a.ID), f.reason)
+	m.printf("==> %s: Allocation %q failed: %s", m.stamp(), m.id(f.alloc.ID), f.reason)
+	m.reportTasks(ctx, f.alloc)
+}
+
+// reportUnhealthy prints why an allocation of a deployment is unhealthy
+// (f.reason says how), with its tasks as reportFailure does.
+func (m *monitor) reportUnhealthy(ctx context.Context, f *allocFailure) {
+	m.printf("==> %s: Allocation %q of group %q is %s", m.stamp(), m.id(f.alloc.ID), f.alloc.TaskGroup, f.reason)
+	m.reportTasks(ctx, f.alloc)
+}
+
+// reportTasks prints each troubled task's state, its events in order and
+// the last lines of its stderr, then where to look further.
+func (m *monitor) reportTasks(ctx context.Context, a *structs.AllocListStub) {
 	for _, name := range troubledTasks(a) {
 		ts := a.TaskStates[name]
 		extra := ""

@@ -8,6 +8,7 @@ func (c *cli) jobCommand() *cobra.Command {
 		Short: "Create, run, inspect and stop jobs",
 	}
 	cmd.AddCommand(c.jobInitCommand(), c.jobRunCommand(), c.jobStatusCommand(), c.jobStopCommand(),
-		c.jobPlanCommand(), c.jobHistoryCommand(), c.jobRevertCommand(), c.jobInspectCommand(), c.jobValidateCommand())
+		c.jobPlanCommand(), c.jobHistoryCommand(), c.jobRevertCommand(), c.jobInspectCommand(), c.jobValidateCommand(),
+		c.jobPeriodicCommand(), c.jobDispatchCommand(), c.jobScaleCommand(), c.jobRestartCommand())
 	return cmd
 }

@@ -78,6 +78,7 @@ func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	}
 	if f.detach || resp.EvalID == "" {
 		c.out("Job registration successful")
+		c.printNextLaunch(job)
 		if resp.EvalID != "" {
 			c.out("Evaluation ID: %s", resp.EvalID)
 		}
@@ -93,6 +94,12 @@ func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	}
 	if len(outcome.failed) > 0 || outcome.last.Status != structs.EvalStatusComplete {
 		return exitWith(exitFailed)
+	}
+	// A rolling update is followed through its deployment until it ends.
+	if ok, err := m.followRegistration(ctx, wctx, cmd.Flags().Changed("timeout"), job, resp.JobModifyIndex, outcome.last); err != nil {
+		return c.interrupted(ctx, job.ID, err)
+	} else if ok {
+		return nil
 	}
 	if len(outcome.placed) == 0 {
 		return nil

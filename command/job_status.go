@@ -103,11 +103,15 @@ func (c *cli) showJob(ctx context.Context, cl *api.Client, job *structs.Job, ver
 		{"Namespace", job.Namespace},
 		{"Status", jobStatusText(job.Status, job.Stop)},
 	}
+	pairs = append(pairs, c.templatePairs(job)...)
 	if verbose {
 		pairs = append(pairs, kv{"Version", strconv.FormatUint(job.Version, 10)},
 			kv{"Job Modify Index", strconv.FormatUint(job.JobModifyIndex, 10)})
 	}
 	writeKV(c.stdout, pairs)
+	if job.IsTemplate() {
+		return c.showTemplateJob(ctx, cl, job, summary)
+	}
 
 	c.out("\nSummary")
 	writeTable(c.stdout, []string{"Task Group", "Queued", "Starting", "Running", "Failed", "Complete", "Lost", "Unknown"}, summaryRows(summary))
@@ -117,6 +121,10 @@ func (c *cli) showJob(ctx context.Context, cl *api.Client, job *structs.Job, ver
 		for _, l := range explainFailedGroups(failed) {
 			c.out("%s", l)
 		}
+	}
+
+	if err := c.showLatestDeployment(ctx, cl, job, verbose); err != nil {
+		return err
 	}
 
 	c.out("\nAllocations")

@@ -95,6 +95,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.allocCommand(),
 		c.nodeCommand(),
 		c.evalCommand(),
+		c.deploymentCommand(),
 		c.serverCommand(),
 		c.operatorCommand(),
 	)

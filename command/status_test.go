@@ -26,6 +26,10 @@ func TestJobStatus(t *testing.T) {
 		DimensionExhausted: map[string]int{"memory": 1}, CoalescedFailures: 1}}
 	f.on("GET", "/v1/job/example/evaluations", 20, []*structs.Evaluation{parent, blocked})
 	f.on("GET", "/v1/job/example/allocations", 20, []*structs.AllocListStub{fixtureAlloc("running", 14, runningState())})
+	f.on("GET", "/v1/job/example/deployment", 20, &structs.Deployment{ID: "0b23b149-7a6c-4f8e-9d1a-2b3c4d5e6f70", JobID: "example",
+		Status: "running", StatusDescription: "Deployment is running but requires manual promotion",
+		TaskGroups: map[string]*structs.DeploymentState{"hello": {AutoRevert: true, DesiredCanaries: 1, DesiredTotal: 3,
+			PlacedCanaries: []string{"a"}, PlacedAllocs: 1, HealthyAllocs: 1, RequireProgressBy: testNow.Add(10 * time.Minute)}}})
 
 	t.Run("list", func(t *testing.T) {
 		code, out, errOut := runCLI(t, "", "-address="+addr, "job", "status")
@@ -61,6 +65,15 @@ func TestJobStatus(t *testing.T) {
 			"  * Resources exhausted on 1 nodes",
 			`  * Dimension "memory" exhausted on 1 nodes`,
 			"  Hint: the nodes lack free resources: lower the task's resources block, stop other allocations, or add client nodes",
+			"",
+			"Latest Deployment",
+			"ID          = 0b23b149",
+			"Status      = running",
+			"Description = Deployment is running but requires manual promotion",
+			"",
+			"Deployed",
+			"Task Group  Auto Revert  Promoted  Desired  Canaries  Placed  Healthy  Unhealthy  Progress Deadline",
+			"hello       true         false     3        1         1       1        0          <T>",
 			"",
 			"Allocations",
 			"ID        Node ID   Task Group  Version  Desired  Status   Created  Modified",

@@ -40,7 +40,10 @@ type cluster struct {
 	acked []string
 }
 
-func serverHCL(l *lab, h *host) string {
+func serverHCL(l *lab, h *host) string { return serverHCLWith(l, h, "") }
+
+// serverHCLWith is serverHCL with extra settings inside the server block.
+func serverHCLWith(l *lab, h *host, extra string) string {
 	var others []string
 	for _, o := range l.hosts[:3] {
 		if o != h {
@@ -59,8 +62,9 @@ server {
     retry_join     = [%s]
     retry_interval = "1s"
   }
+%s
 }
-`, h.idx, filepath.Join(l.t.TempDir(), "data"), h.ip, strings.Join(others, ", "))
+`, h.idx, filepath.Join(l.t.TempDir(), "data"), h.ip, strings.Join(others, ", "), extra)
 }
 
 func clientHCL(l *lab, h *host) string {

@@ -4,39 +4,52 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // decodeConfig decodes a driver's config block generically: each attribute
 // into its Go value (see ctyToGo) and each nested block, by type, into a
-// []any of maps, since drivers declare most blocks as repeatable.
+// []any of maps, since drivers declare most blocks as repeatable. Dynamic
+// blocks generate nested blocks like anywhere else.
 func (d *decoder) decodeConfig(body hcl.Body) map[string]any {
-	sb, ok := body.(*hclsyntax.Body)
-	if !ok {
+	sb := d.syntaxOf(body)
+	if sb == nil {
 		d.errorf(body.MissingItemRange(), "Unsupported config syntax", "config must be written in native HCL syntax")
 		return nil
 	}
-	out := map[string]any{}
+	schema := &hcl.BodySchema{}
 	for _, name := range sortedKeys(sb.Attributes) {
-		a := sb.Attributes[name].AsHCLAttribute()
-		v, ok := d.value(a)
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
+	}
+	types := map[string]bool{}
+	for _, b := range sb.Blocks {
+		typ, at, dynamic := blockType(b)
+		if !dynamic && len(b.Labels) > 0 {
+			d.errorf(b.LabelRanges[0], "Unsupported config block",
+				"config block %q has a label; driver config blocks take no labels: write %s { ... }", b.Type, b.Type)
+			continue
+		}
+		if _, clash := sb.Attributes[typ]; clash {
+			d.errorf(at, "Duplicate config key",
+				"%q is set both as an argument and as a block; use one form", typ)
+			continue
+		}
+		if !types[typ] {
+			types[typ] = true
+			schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: typ})
+		}
+	}
+	c, _, diags := body.PartialContent(schema)
+	d.diags = append(d.diags, diags...)
+	out := map[string]any{}
+	for _, name := range sortedKeys(c.Attributes) {
+		v, ok := d.value(c.Attributes[name])
 		if !ok {
 			continue
 		}
 		out[name] = ctyToGo(v)
 	}
-	for _, b := range sb.Blocks {
-		if len(b.Labels) > 0 {
-			d.errorf(b.LabelRanges[0], "Unsupported config block",
-				"config block %q has a label; driver config blocks take no labels: write %s { ... }", b.Type, b.Type)
-			continue
-		}
-		if _, clash := sb.Attributes[b.Type]; clash {
-			d.errorf(b.TypeRange, "Duplicate config key",
-				"%q is set both as an argument and as a block; use one form", b.Type)
-			continue
-		}
+	for _, b := range c.Blocks {
 		list, _ := out[b.Type].([]any)
 		out[b.Type] = append(list, d.decodeConfig(b.Body))
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // decoder evaluates and decodes one file's blocks, collecting diagnostics
@@ -22,6 +24,15 @@ type decoder struct {
 	ranges map[string]hcl.Range
 	// jobType is the job's type, for type-dependent policy defaults.
 	jobType string
+	// bodies indexes the file's syntax bodies by start offset (dynamic.go).
+	bodies map[int]*hclsyntax.Body
+	// jobUpdate and jobMigrate are the job-level update and migrate blocks,
+	// the base of the groups' blocks (groups without a migrate block inherit
+	// the job's).
+	jobUpdate  *structs.UpdateStrategy
+	jobMigrate *structs.MigrateStrategy
+	// jobReschedule is the job-level reschedule block, the base of groups'.
+	jobReschedule *structs.ReschedulePolicy
 }
 
 func (d *decoder) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -44,7 +55,8 @@ type blockSpec struct {
 
 // content decodes body against spec. Unknown attributes and blocks become
 // errors with a did-you-mean suggestion; unsupported Nomad features become
-// "not supported yet" errors.
+// "not supported yet" errors. Dynamic blocks generating a type spec accepts
+// are expanded (see dynamic.go).
 func (d *decoder) content(body hcl.Body, spec blockSpec) *hcl.BodyContent {
 	schema := &hcl.BodySchema{Blocks: spec.Blocks}
 	for _, a := range spec.Attrs {
@@ -54,14 +66,29 @@ func (d *decoder) content(body hcl.Body, spec blockSpec) *hcl.BodyContent {
 	for _, u := range spec.Unsupported {
 		unsupported[u] = true
 	}
-	if sb, ok := body.(*hclsyntax.Body); ok {
+	known := map[string]bool{}
+	for _, b := range spec.Blocks {
+		known[b.Type] = true
+	}
+	reported := map[hcl.Range]bool{}
+	if sb := d.syntaxOf(body); sb != nil {
 		seen := map[string]bool{}
 		for _, b := range sb.Blocks {
-			if !unsupported[b.Type] {
+			typ, at, dynamic := blockType(b)
+			if dynamic && !known[typ] && !unsupported[typ] {
+				d.unexpectedDynamic(typ, at, spec)
+				reported[at] = true
 				continue
 			}
-			d.errorf(b.TypeRange, "Unsupported block",
-				"block %q is not supported yet by nomadlike; remove it or run this job on Nomad", b.Type)
+			if !unsupported[typ] {
+				continue
+			}
+			d.errorf(at, "Unsupported block",
+				"block %q is not supported yet by nomadlike; remove it or run this job on Nomad", typ)
+			if dynamic {
+				reported[at] = true
+				continue
+			}
 			if !seen[b.Type] {
 				seen[b.Type] = true
 				labels := make([]string, len(b.Labels))
@@ -71,16 +98,16 @@ func (d *decoder) content(body hcl.Body, spec blockSpec) *hcl.BodyContent {
 				schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: b.Type, LabelNames: labels})
 			}
 		}
-		for name, a := range sb.Attributes {
+		for _, name := range sortedKeys(sb.Attributes) {
 			if unsupported[name] {
-				d.errorf(a.NameRange, "Unsupported argument",
+				d.errorf(sb.Attributes[name].NameRange, "Unsupported argument",
 					"argument %q is not supported yet by nomadlike; remove it or run this job on Nomad", name)
 				schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
 			}
 		}
 	}
 	c, diags := body.Content(schema)
-	d.diags = append(d.diags, diags...)
+	d.diags = append(d.diags, dropDiags(diags, "Unsupported block type", reported)...)
 	return c
 }
 
@@ -262,8 +289,7 @@ func (d *decoder) mapAttrOrBlock(c *hcl.BodyContent, name string) map[string]str
 		if b.Type != name {
 			continue
 		}
-		attrs, diags := b.Body.JustAttributes()
-		d.diags = append(d.diags, diags...)
+		attrs := d.justAttributes(b.Body)
 		if out == nil {
 			out = map[string]string{}
 		}

@@ -4,10 +4,21 @@
 // Contract:
 //
 //   - Parse, ParseFile and ParseWithVars accept the HCL2 syntax of Nomad's job
-//     specification (job, group, task, constraint, network, restart,
-//     reschedule, ephemeral_disk, resources, logs, meta, env, config), plus
+//     specification (job, group, task, constraint, affinity, spread, network,
+//     restart, reschedule, ephemeral_disk, resources, logs, meta, env,
+//     config, lifecycle, template, artifact, dispatch_payload, update,
+//     migrate, periodic, parameterized, max_client_disconnect and
+//     disconnect { lost_after }), dynamic blocks wherever blocks are allowed
+//     (hcl's dynblock: for_each, iterator, labels, content, nested), plus
 //     variable blocks (with -var values and NOMAD_VAR_<name> environment
 //     variables), locals and a library of functions.
+//   - Blocks that have job-level and group-level forms (update, migrate,
+//     reschedule) decode the group's block over the job's, and the job's over
+//     Nomad's defaults, so a block fills the fields it leaves out as Nomad's
+//     API client does (update: max_parallel 1, health_check "checks",
+//     min_healthy_time 10s, healthy_deadline 5m, progress_deadline 10m,
+//     stagger 30s; migrate: max_parallel 1, "checks", 10s, 5m). Groups without
+//     a migrate or reschedule block inherit the job's.
 //   - Every problem is reported, never ignored: unknown attributes and blocks
 //     (with a did-you-mean suggestion), Nomad blocks nomadlike does not
 //     support yet, wrong types, bad durations, bad constraint operators and

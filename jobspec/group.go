@@ -4,13 +4,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 var groupSpec = blockSpec{
-	Attrs: []string{"count", "meta", "shutdown_delay"},
+	Attrs: []string{"count", "meta", "shutdown_delay", "max_client_disconnect"},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "meta"},
 		{Type: "constraint"},
@@ -21,9 +20,11 @@ var groupSpec = blockSpec{
 		{Type: "ephemeral_disk"},
 		{Type: "network"},
 		{Type: "task", LabelNames: []string{"name"}},
+		{Type: "update"},
+		{Type: "migrate"},
+		{Type: "disconnect"},
 	},
-	Unsupported: []string{"service", "update", "volume", "scaling",
-		"migrate", "consul", "vault", "disconnect", "dynamic", "max_client_disconnect",
+	Unsupported: []string{"service", "volume", "scaling", "consul", "vault",
 		"stop_after_client_disconnect", "prevent_reschedule_on_lost"},
 }
 
@@ -54,9 +55,45 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 		tg.ReschedulePolicy = d.decodeReschedule(rb)
 		d.recordRange(path+".ReschedulePolicy", rb.DefRange)
 	}
+	if tg.ReschedulePolicy == nil && d.jobReschedule != nil {
+		rp := *d.jobReschedule
+		tg.ReschedulePolicy = &rp
+	}
 	if eb := d.single(c, "ephemeral_disk"); eb != nil {
 		tg.EphemeralDisk = d.decodeEphemeralDisk(eb)
 		d.recordRange(path+".EphemeralDisk", eb.DefRange)
+	}
+	if ub := d.single(c, "update"); ub != nil {
+		base := d.jobUpdate
+		if base == nil {
+			base = structs.DefaultUpdateStrategy()
+		}
+		tg.Update = d.decodeUpdate(ub, base, path+".Update")
+	}
+	if mb := d.single(c, "migrate"); mb != nil {
+		base := d.jobMigrate
+		if base == nil {
+			base = defaultMigrate()
+		}
+		tg.Migrate = d.decodeMigrate(mb, base)
+		d.recordRange(path+".Migrate", mb.DefRange)
+	} else if d.jobMigrate != nil {
+		m := *d.jobMigrate
+		tg.Migrate = &m
+	}
+	var mcd time.Duration
+	if d.setDuration(a, "max_client_disconnect", &mcd) {
+		tg.MaxClientDisconnect = &mcd
+		d.recordRange(path+".MaxClientDisconnect", a["max_client_disconnect"].Expr.Range())
+	}
+	if db := d.single(c, "disconnect"); db != nil {
+		if lost := d.decodeDisconnect(db); lost != nil {
+			if attr, ok := a["max_client_disconnect"]; ok {
+				d.errorf(attr.NameRange, "Conflicting disconnect",
+					"set either max_client_disconnect or disconnect { lost_after }, not both; max_client_disconnect is deprecated in Nomad")
+			}
+			tg.MaxClientDisconnect = lost
+		}
 	}
 	if nb := d.single(c, "network"); nb != nil {
 		tg.Networks = []*structs.NetworkResource{d.decodeNetwork(nb)}
@@ -75,7 +112,7 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 		seen[name] = tb
 		tg.Tasks = append(tg.Tasks, d.decodeTask(tg, tb))
 	}
-	if len(seen) == 0 && !hasUnknownBlocks(b.Body, groupSpec) {
+	if len(seen) == 0 && !d.hasUnknownBlocks(b.Body, groupSpec) {
 		d.errorf(b.DefRange, "Missing task", "group %q has no task block; add at least one task, for example task \"app\" { driver = \"raw_exec\" ... }", tg.Name)
 	}
 	return tg
@@ -83,9 +120,9 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 
 // hasUnknownBlocks reports whether body holds a block spec does not know
 // (already reported, perhaps a misspelled task).
-func hasUnknownBlocks(body hcl.Body, spec blockSpec) bool {
-	sb, ok := body.(*hclsyntax.Body)
-	if !ok {
+func (d *decoder) hasUnknownBlocks(body hcl.Body, spec blockSpec) bool {
+	sb := d.syntaxOf(body)
+	if sb == nil {
 		return false
 	}
 	known := map[string]bool{}
@@ -93,7 +130,7 @@ func hasUnknownBlocks(body hcl.Body, spec blockSpec) bool {
 		known[b.Type] = true
 	}
 	for _, b := range sb.Blocks {
-		if !known[b.Type] {
+		if typ, _, _ := blockType(b); !known[typ] {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/dynblock"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -17,9 +18,13 @@ var jobSpec = blockSpec{
 		{Type: "affinity"},
 		{Type: "spread"},
 		{Type: "group", LabelNames: []string{"name"}},
+		{Type: "update"},
+		{Type: "migrate"},
+		{Type: "periodic"},
+		{Type: "parameterized"},
+		{Type: "reschedule"},
 	},
-	Unsupported: []string{"update", "periodic", "parameterized", "multiregion",
-		"migrate", "reschedule", "vault", "consul", "ui", "task", "dynamic",
+	Unsupported: []string{"multiregion", "vault", "consul", "ui", "task",
 		"vault_token", "consul_token", "consul_namespace", "vault_namespace", "id"},
 }
 
@@ -27,7 +32,8 @@ var jobSpec = blockSpec{
 func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 	j := &structs.Job{ID: b.Labels[0]}
 	d.ranges[""] = b.DefRange
-	c := d.content(b.Body, jobSpec)
+	// Every body below the job's expands dynamic blocks (dynamic.go).
+	c := d.content(dynblock.Expand(b.Body, d.ctx), jobSpec)
 	a := c.Attributes
 	d.setString(a, "name", &j.Name)
 	d.setString(a, "region", &j.Region)
@@ -49,6 +55,23 @@ func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 	j.Constraints = d.decodeConstraints(c)
 	j.Affinities = d.decodeAffinities(c)
 	j.Spreads = d.decodeSpreads(c)
+	if ub := d.single(c, "update"); ub != nil {
+		j.Update = d.decodeUpdate(ub, structs.DefaultUpdateStrategy(), "Update")
+		d.jobUpdate = j.Update
+	}
+	if rb := d.single(c, "reschedule"); rb != nil {
+		d.jobReschedule = d.decodeReschedule(rb)
+		d.recordRange("Reschedule", rb.DefRange)
+	}
+	if mb := d.single(c, "migrate"); mb != nil {
+		d.jobMigrate = d.decodeMigrate(mb, defaultMigrate())
+	}
+	if pb := d.single(c, "periodic"); pb != nil {
+		j.Periodic = d.decodePeriodic(pb)
+	}
+	if pb := d.single(c, "parameterized"); pb != nil {
+		j.ParameterizedJob = d.decodeParameterized(pb)
+	}
 
 	seen := map[string]*hcl.Block{}
 	for _, gb := range blocksOf(c, "group") {

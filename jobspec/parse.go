@@ -68,6 +68,7 @@ func (d *decoder) parse(filename string, src []byte, vars map[string]string) *st
 	}
 	body := file.Body.(*hclsyntax.Body)
 	keepRuntimeInterpolations(body, src)
+	d.bodies = indexBodies(body)
 
 	c, diags := body.Content(fileSpec)
 	d.diags = append(d.diags, diags...)

@@ -35,9 +35,14 @@ var rescheduleSpec = blockSpec{
 	Attrs: []string{"attempts", "interval", "delay", "delay_function", "max_delay", "unlimited"},
 }
 
-// decodeReschedule decodes a reschedule block over the job type's defaults.
+// decodeReschedule decodes a reschedule block over the job's block, if it
+// has one, or the job type's defaults.
 func (d *decoder) decodeReschedule(b *hcl.Block) *structs.ReschedulePolicy {
 	p := structs.DefaultReschedulePolicy(d.jobType)
+	if d.jobReschedule != nil {
+		cp := *d.jobReschedule
+		p = &cp
+	}
 	c := d.content(b.Body, rescheduleSpec)
 	a := c.Attributes
 	if d.setInt(a, "attempts", &p.Attempts) && p.Attempts < 0 {

@@ -27,7 +27,7 @@ var taskSpec = blockSpec{
 	},
 	Unsupported: []string{"service", "vault", "consul", "volume_mount",
 		"identity", "csi_plugin", "spread",
-		"scaling", "action", "schedule", "secret", "dynamic", "kind"},
+		"scaling", "action", "schedule", "secret", "kind"},
 }
 
 // decodeTask decodes a task block of the named group.

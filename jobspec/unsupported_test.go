@@ -13,10 +13,9 @@ func TestUnsupportedBlocks(t *testing.T) {
 	tests := []struct {
 		level, block string
 	}{
-		{"job", "update"}, {"job", "periodic"}, {"job", "parameterized"}, {"job", "multiregion"},
-		{"job", "migrate"}, {"job", "vault"}, {"job", "consul"},
-		{"group", "service"}, {"group", "update"}, {"group", "volume \"data\""},
-		{"group", "scaling"}, {"group", "migrate"}, {"group", "consul"},
+		{"job", "multiregion"}, {"job", "vault"}, {"job", "consul"},
+		{"group", "service"}, {"group", "volume \"data\""},
+		{"group", "scaling"}, {"group", "consul"}, {"group", "vault"},
 		{"task", "service"}, {"task", "vault"},
 		{"task", "consul"}, {"task", "volume_mount"},
 		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "spread"}, {"task", "scaling"},

@@ -152,13 +152,8 @@ func hostProblem() string {
 	if os.Geteuid() != 0 {
 		return fmt.Sprintf("container driver needs root: run the client agent as root (it runs as uid %d)", os.Geteuid())
 	}
-	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
-		return "container driver needs cgroups: mount cgroup v1 controllers or cgroup2 at /sys/fs/cgroup"
-	}
-	if cgroupVersion() == "v1" {
-		if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
-			return "container driver needs the cgroup v1 memory controller at /sys/fs/cgroup/memory (or a cgroup2 unified hierarchy)"
-		}
+	if why := cgroupProblem(cgroupRoot, cgroupVersion()); why != "" {
+		return why
 	}
 	b, err := os.ReadFile("/proc/filesystems")
 	if err != nil || !strings.Contains(string(b), "\toverlay\n") {

@@ -220,7 +220,7 @@ func (s *imageStore) open(ctx context.Context, src imageSource) (v1.Image, func(
 		cleanup := func() { _ = os.RemoveAll(tmp) }
 		if err := extractTar(src.Path, tmp); err != nil {
 			cleanup()
-			return nil, noop, fmt.Errorf("image %s: extract OCI archive: %w", src, err)
+			return nil, noop, fmt.Errorf("image %s: extract OCI archive: %w%s", src, err, archiveHint(err))
 		}
 		img, err := imageFromLayout(tmp, src.Ref)
 		if err != nil {
@@ -239,7 +239,7 @@ func (s *imageStore) open(ctx context.Context, src imageSource) (v1.Image, func(
 		}
 		img, err := tarball.ImageFromPath(src.Path, tag)
 		if err != nil {
-			return nil, noop, fmt.Errorf("image %s: read docker archive: %w", src, err)
+			return nil, noop, fmt.Errorf("image %s: read docker archive: %w%s", src, err, archiveHint(err))
 		}
 		return img, noop, nil
 	case sourceRegistry:
@@ -553,4 +553,13 @@ func writeJSONAtomic(path string, v any) error {
 		_ = os.Remove(f.Name())
 	}
 	return werr
+}
+
+// archiveHint explains a tar read error: the archive is damaged, not the
+// task's configuration.
+func archiveHint(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, tar.ErrHeader) {
+		return " (the file is not a complete tar archive: it is corrupt or truncated; build or download it again)"
+	}
+	return ""
 }

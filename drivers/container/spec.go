@@ -329,14 +329,6 @@ func defaultHostname(task *drivers.TaskConfig) string {
 	return strings.Trim(h, "-.")
 }
 
-// cgroupVersion reports "v2" on a unified hierarchy, else "v1".
-func cgroupVersion() string {
-	if cgroups.IsCgroup2UnifiedMode() {
-		return "v2"
-	}
-	return "v1"
-}
-
 // swapFile returns the cgroup v1 swap limit file when swap is accounted.
 func swapFile() string {
 	if cgroups.IsCgroup2UnifiedMode() {

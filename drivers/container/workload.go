@@ -98,7 +98,7 @@ func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) 
 		Init:             true,
 	}
 	if err := c.Run(p); err != nil {
-		return 0, fmt.Errorf("start container %s running %q: %w", cfg.ContainerID, strings.Join(cfg.Spec.Process.Args, " "), err)
+		return 0, fmt.Errorf("start container %s running %q: %w%s", cfg.ContainerID, strings.Join(cfg.Spec.Process.Args, " "), err, runHint(err, cfg.MemoryLimitMB))
 	}
 	pid, err = p.Pid()
 	if err != nil {
@@ -111,6 +111,20 @@ func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) 
 	}
 	w.log.Info("container started", "container", cfg.ContainerID, "pid", pid, "uid", u.Uid, "args", cfg.Spec.Process.Args)
 	return pid, nil
+}
+
+// runHint says what to change when the container could not start for a
+// reason the job controls: a memory limit below what starting needs, or a
+// command the image lacks.
+func runHint(err error, memoryMB int64) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "memory limit") || strings.Contains(msg, "oom"):
+		return fmt.Sprintf(" (the memory limit of %d MB, resources.memory, is too small for the container to start; raise it)", memoryMB)
+	case strings.Contains(msg, "exec: ") && strings.Contains(msg, "no such file or directory"):
+		return " (the command is not in the image: check config.command, config.entrypoint and the image's PATH)"
+	}
+	return ""
 }
 
 // execWait bounds how long Start waits for the container's init to exec.

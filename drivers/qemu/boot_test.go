@@ -1,12 +1,14 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -184,6 +186,7 @@ func TestGracefulStopKillsAfterTimeout(t *testing.T) {
 	waitLog(t, cfg, qemutest.BootMarker)
 	ctx, cancel := context.WithTimeout(context.Background(), bootWait)
 	defer cancel()
+	checkStats(ctx, t, d, cfg.ID)
 	const timeout = time.Second
 	start := time.Now()
 	if err := d.StopTask(ctx, cfg.ID, timeout, ""); err != nil {
@@ -196,5 +199,77 @@ func TestGracefulStopKillsAfterTimeout(t *testing.T) {
 	}
 	if took < timeout {
 		t.Errorf("StopTask returned after %v, before the %v power-down timeout", took, timeout)
+	}
+}
+
+// checkStats reads the running VM's resource usage: QEMU's resident memory
+// holds at least the booted guest kernel, and CPU figures are reported.
+func checkStats(ctx context.Context, t *testing.T, d *Driver, id string) {
+	t.Helper()
+	u, err := d.TaskStats(ctx, id)
+	if err != nil {
+		t.Fatalf("TaskStats: %v", err)
+	}
+	if u.ResourceUsage == nil || u.ResourceUsage.MemoryStats == nil || u.ResourceUsage.CpuStats == nil {
+		t.Fatalf("TaskStats = %+v, want memory and CPU stats", u)
+	}
+	mem, cpu := u.ResourceUsage.MemoryStats, u.ResourceUsage.CpuStats
+	t.Logf("VM stats: rss %d MiB, cpu %.1f%% (user %.1f%%, system %.1f%%), %d pids", mem.RSS>>20, cpu.Percent, cpu.UserMode, cpu.SystemMode, len(u.Pids))
+	if mem.RSS < 16<<20 {
+		t.Errorf("VM RSS = %d bytes, want at least 16 MiB (a booted guest)", mem.RSS)
+	}
+	if cpu.Percent < 0 || len(u.Pids) == 0 {
+		t.Errorf("VM CPU stats = %+v with %d pids, want a non-negative rate and QEMU's pid", cpu, len(u.Pids))
+	}
+}
+
+// BenchmarkBootToMarker boots the host kernel with the test initramfs
+// under TCG and measures StartTask called to the guest's first serial line
+// in the stdout log; it reports the median (median-ms). Run with
+// -bench BootToMarker -benchtime 5x for issue #8's median of 5.
+func BenchmarkBootToMarker(b *testing.B) {
+	p := qemutest.Require(b, false)
+	d := New(Config{ImagePaths: []string{filepath.Dir(p.Kernel)}, ArgsAllowlist: []string{"-no-reboot"}}, nil)
+	b.Cleanup(d.Close)
+	var took []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cfg := drivertest.TaskConfig(b, "vm", map[string]any{
+			"kernel":      p.Kernel,
+			"initrd":      "local/initramfs.cpio",
+			"kernel_args": "console=ttyS0 quiet panic=-1 " + qemutest.ModeExit,
+			"accelerator": "tcg",
+			"args":        []any{"-no-reboot"},
+		})
+		qemutest.Initramfs(b, p, filepath.Join(cfg.TaskDir, "local"))
+		cfg.Resources = &structs.AllocatedTaskResources{Memory: structs.AllocatedMemoryResources{MemoryMB: 256}}
+		log := filepath.Join(cfg.LogDir, cfg.StdoutBase+".0")
+		ctx, cancel := context.WithTimeout(context.Background(), bootWait)
+		b.StartTimer()
+		began := time.Now()
+		if _, err := d.StartTask(ctx, cfg); err != nil {
+			cancel()
+			b.Fatalf("StartTask: %v", err)
+		}
+		drivertest.WaitFor(b, bootWait, func() (bool, string) {
+			data, _ := os.ReadFile(log)
+			return bytes.Contains(data, []byte(qemutest.BootMarker)), "no marker yet"
+		})
+		took = append(took, time.Since(began))
+		b.StopTimer()
+		ch, err := d.WaitTask(ctx, cfg.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-ch
+		if err := d.DestroyTask(ctx, cfg.ID, true); err != nil {
+			b.Fatalf("DestroyTask: %v", err)
+		}
+		cancel()
+		b.StartTimer()
+	}
+	if len(took) > 0 {
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2])/float64(time.Millisecond), "median-ms")
 	}
 }

@@ -1,10 +1,7 @@
 package qemu
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,28 +154,6 @@ func memoryMB(r *structs.AllocatedTaskResources) (int64, error) {
 		return 0, fmt.Errorf("resources.memory = %d MB is too small for a VM; give it at least %d MB", r.Memory.MemoryMB, minMemoryMB)
 	}
 	return r.Memory.MemoryMB, nil
-}
-
-// qcow2Magic starts every qcow2 image.
-var qcow2Magic = []byte{'Q', 'F', 'I', 0xfb}
-
-// imageFormat tells a qcow2 image from a raw one by its header. Naming the
-// format keeps QEMU from probing a raw image, which a guest could make
-// look like a qcow2 with a backing file on the host.
-func imageFormat(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("open disk image: %w", err)
-	}
-	defer f.Close()
-	head := make([]byte, len(qcow2Magic))
-	if _, err := io.ReadFull(f, head); err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return "", fmt.Errorf("read disk image header of %s: %w", path, err)
-	}
-	if bytes.Equal(head, qcow2Magic) {
-		return "qcow2", nil
-	}
-	return "raw", nil
 }
 
 // guestName is a QEMU -name for the task: job.task, with commas (QEMU's

@@ -3,6 +3,7 @@ package qemu
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,15 +113,25 @@ func TestResources(t *testing.T) {
 
 func TestImageFormat(t *testing.T) {
 	dir := t.TempDir()
+	qcow2 := func(version byte) []byte {
+		return append([]byte{'Q', 'F', 'I', 0xfb, 0, 0, 0, version}, make([]byte, 100)...)
+	}
 	cases := []struct {
 		name    string
 		content []byte
 		want    string
+		wantErr string
 	}{
-		{"qcow2", append([]byte{'Q', 'F', 'I', 0xfb}, make([]byte, 100)...), "qcow2"},
-		{"raw", make([]byte, 512), "raw"},
-		{"tiny raw", []byte{1}, "raw"},
-		{"empty", nil, "raw"},
+		{"qcow2", qcow2(3), "qcow2", ""},
+		{"qcow2 v2", qcow2(2), "qcow2", ""},
+		{"raw", make([]byte, 512), "raw", ""},
+		{"tiny raw", []byte{1}, "raw", ""},
+		{"empty", nil, "", "is empty (0 bytes)"},
+		{"corrupt qcow2", qcow2(0), "", "header version 0 (QEMU knows 2 and 3): it is corrupt"},
+		{"truncated qcow2", []byte{'Q', 'F', 'I', 0xfb, 0}, "", "truncated qcow2 image (5 bytes)"},
+		{"qcow1", qcow2(1), "", "in qcow (version 1) format"},
+		{"vmdk", append([]byte("KDMV"), make([]byte, 600)...), "", "in vmdk format, which the qemu driver does not run; convert it with `qemu-img convert -O qcow2"},
+		{"vdi", []byte("<<< Oracle VM VirtualBox Disk Image >>>\n"), "", "in vdi format"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -129,9 +140,18 @@ func TestImageFormat(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, err := imageFormat(p)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), p) {
+					t.Fatalf("imageFormat = %q, %v; want an error naming %s and containing %q", got, err, p, c.wantErr)
+				}
+				return
+			}
 			if err != nil || got != c.want {
 				t.Errorf("imageFormat = %q, %v; want %q", got, err, c.want)
 			}
 		})
+	}
+	if _, err := imageFormat(dir); err == nil || !strings.Contains(err.Error(), "cannot read the disk image "+dir) {
+		t.Errorf("imageFormat(a directory) = %v, want a read error naming it", err)
 	}
 }

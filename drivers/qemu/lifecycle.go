@@ -72,6 +72,9 @@ func (d *Driver) buildVM(cfg *drivers.TaskConfig, tc *taskConfig, fp *fingerprin
 	if cfg.TaskDir == "" {
 		return nil, errors.New("TaskConfig.TaskDir is empty; the client must give each task a task dir")
 	}
+	if err := checkUser(cfg.User); err != nil {
+		return nil, err
+	}
 	v := &vm{Name: guestName(cfg.JobName, cfg.Name), Accel: tc.Accelerator, DriveInterface: tc.DriveInterface, KernelArgs: tc.KernelArgs}
 	if v.Accel == "" {
 		v.Accel = fp.defaultAccel()

@@ -40,6 +40,14 @@ func TestStartTaskRefuses(t *testing.T) {
 			"config.args: flag -drive not allowed"},
 		{"port label without port", map[string]any{"image_path": "local/disk.img", "port_map": map[string]any{"ssh": 22}}, nil,
 			`config.port_map: label "ssh" has no allocated port`},
+		{"bad format", map[string]any{"image_path": "local/disk.vmdk"}, nil,
+			`config.image_path "local/disk.vmdk": the disk image `},
+		{"empty image", map[string]any{"image_path": "local/empty.img"}, nil,
+			`config.image_path "local/empty.img": the disk image `},
+		{"unreadable image", map[string]any{"image_path": "local/dir.img"}, nil,
+			`config.image_path "local/dir.img": `},
+		{"another user", map[string]any{"image_path": "local/disk.img"}, nil,
+			`task user "nobody": the qemu driver runs QEMU as the client agent's user`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,7 +55,16 @@ func TestStartTaskRefuses(t *testing.T) {
 			t.Cleanup(d.Close)
 			cfg := drivertest.TaskConfig(t, "vm", c.config)
 			cfg.Ports = c.ports
-			if err := os.WriteFile(filepath.Join(cfg.TaskDir, "local", "disk.img"), make([]byte, 512), 0o644); err != nil {
+			if c.name == "another user" {
+				cfg.User = "nobody"
+			}
+			local := filepath.Join(cfg.TaskDir, "local")
+			for name, content := range map[string][]byte{"disk.img": make([]byte, 512), "disk.vmdk": append([]byte("KDMV"), make([]byte, 508)...), "empty.img": nil} {
+				if err := os.WriteFile(filepath.Join(local, name), content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Mkdir(filepath.Join(local, "dir.img"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -119,7 +119,13 @@ func IsNotFound(err error) bool {
 
 func (c *Client) url(path string, q *QueryOptions) string {
 	u := *c.addr
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	// path is escaped (pathEscape): keep "%2F" in a child job's ID as is.
+	base := strings.TrimSuffix(u.Path, "/")
+	if p, err := url.PathUnescape(path); err == nil && p != path {
+		u.Path, u.RawPath = base+p, strings.TrimSuffix(c.addr.EscapedPath(), "/")+path
+	} else {
+		u.Path = base + path
+	}
 	v := url.Values{}
 	if q != nil {
 		if q.Namespace != "" {

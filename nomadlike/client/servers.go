@@ -1,6 +1,8 @@
 package client
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
@@ -101,4 +103,36 @@ func (c *Client) Servers() []string {
 		out = append(out, c.servers[(c.serverIdx+i)%len(c.servers)].Address())
 	}
 	return out
+}
+
+// SetServers replaces the servers the client talks to with addrs (host:port
+// or URLs), as Nomad's PUT /v1/agent/servers does; they also become the
+// fallback kept behind the servers the cluster reports later. The client
+// moves to the first of them at its next call. An empty list is an error.
+func (c *Client) SetServers(addrs []string) error {
+	var list []*api.Client
+	var urls []string
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		u := serverURL(a)
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		s, err := api.NewClient(api.Config{Address: u, Token: c.id.SecretID})
+		if err != nil {
+			return fmt.Errorf("server address %q: %w", a, err)
+		}
+		list = append(list, s)
+		urls = append(urls, u)
+	}
+	if len(list) == 0 {
+		return errors.New("at least one server address is required")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.servers, c.serverIdx = list, 0
+	c.cfg.Servers = urls
+	c.cfg.Logger.Info("server list replaced", "servers", urls)
+	return nil
 }

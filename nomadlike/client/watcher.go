@@ -85,6 +85,15 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 			c.cfg.Logger.Info("allocation updated", "alloc_id", a.ID, "desired_status", a.DesiredStatus)
 			wg.Go(func() { e.runner.Update(a) })
 		}
+		if ok && a.ClientStatus == structs.AllocClientStatusUnknown && !a.TerminalStatus() {
+			// The servers marked it unknown while this node was disconnected
+			// (max_client_disconnect): report its real state again.
+			if cur := e.runner.Alloc(); cur.ClientStatus != structs.AllocClientStatusUnknown {
+				c.cfg.Logger.Info("allocation marked unknown by the servers while disconnected; reporting its state again",
+					"alloc_id", a.ID, "client_status", cur.ClientStatus)
+				c.updates.enqueue(cur)
+			}
+		}
 	}
 	wg.Wait()
 	c.mu.Lock()

@@ -29,6 +29,21 @@
 // evaluation (WaitUntil, TriggeredBy "alloc-failure") whose ID is recorded on
 // the failed allocation. Completed batch allocations are never replaced.
 //
+// Deployments (reconcile_deploy.go) apply to service groups whose update
+// block has max_parallel > 0, as Nomad's reconciler does: a job version with
+// something to roll out (including the first) gets a Deployment in the plan
+// (Plan.Deployment), and an active deployment of an older version, or of a
+// stopped job, is cancelled (Plan.DeploymentUpdates). New allocations and
+// in-place updates join the deployment (DeploymentID). Destructive updates
+// are limited to max_parallel minus the deployment's live allocations not yet
+// healthy (none once one is unhealthy, none while the deployment is paused or
+// failed). With canary > 0 the first evaluation places that many canaries
+// (DeploymentStatus.Canary) beside the old allocations, named after those
+// they will replace, and stops nothing; after promotion (the state store
+// clears the canary flag) a canary displaces the old allocation of its name
+// and the rest rolls max_parallel at a time. A successful deployment is over:
+// later evaluations of the same version create none.
+//
 // Placement (plan.go, rank.go) of service and batch jobs builds per-node usage lazily, once per
 // evaluation, from the node's allocations minus those the plan stops plus
 // those it places; it never rescans state per placement. Like Nomad it scores

@@ -95,7 +95,15 @@ func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read scheduler configuration: %w", err)
 	}
-	b := newPlanBuilder(s, job, nodes, index, config)
+	var deploy *deployer
+	if s.jobType == structs.JobTypeService {
+		latest, err := s.state.LatestDeploymentByJobID(nil, eval.Namespace, eval.JobID)
+		if err != nil {
+			return nil, fmt.Errorf("read deployments: %w", err)
+		}
+		deploy = &deployer{now: s.now(), priority: eval.Priority, newID: structs.GenerateUUID, latest: latest}
+	}
+	b := newPlanBuilder(s, job, nodes, index, config, deploy)
 	if err := b.build(allocs); err != nil {
 		return nil, err
 	}

@@ -21,18 +21,21 @@ type planBuilder struct {
 	sel    *selector // built on the first placement
 	placed *placementState
 
-	config  *structs.SchedulerConfig // nil: defaults
-	asks    map[string]*placeAsk
-	failed  map[string]*structs.AllocMetric
-	queued  map[string]int
-	stopped map[string]*structs.Allocation // alloc ID -> its stop in the plan
+	config *structs.SchedulerConfig // nil: defaults
+	deploy *deployer                // nil: no deployments (not a service job)
+	// deploymentIDs is the deployment each group's new allocations join.
+	deploymentIDs map[string]string
+	asks          map[string]*placeAsk
+	failed        map[string]*structs.AllocMetric
+	queued        map[string]int
+	stopped       map[string]*structs.Allocation // alloc ID -> its stop in the plan
 
 	// Shared, read-only parts of every placement's metric.
 	perDC  map[string]int
 	inPool int
 }
 
-func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node, index uint64, config *structs.SchedulerConfig) *planBuilder {
+func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node, index uint64, config *structs.SchedulerConfig, deploy *deployer) *planBuilder {
 	b := &planBuilder{
 		s:       s,
 		job:     job,
@@ -40,6 +43,7 @@ func newPlanBuilder(s *genericScheduler, job *structs.Job, nodes []*structs.Node
 		nodes:   make(map[string]*structs.Node, len(nodes)),
 		usage:   newUsageTracker(s.state),
 		config:  config,
+		deploy:  deploy,
 		asks:    map[string]*placeAsk{},
 		failed:  map[string]*structs.AllocMetric{},
 		queued:  map[string]int{},
@@ -84,9 +88,12 @@ func (b *planBuilder) build(allocs []*structs.Allocation) error {
 			ok, _ := b.feas.check(tg, n, -1)
 			return ok
 		},
+		deploy: b.deploy,
 	}
 	res := r.reconcile(allocs)
 	b.plan.Annotations = &structs.PlanAnnotations{DesiredTGUpdates: res.desired}
+	b.plan.Deployment, b.plan.DeploymentUpdates = res.deployment, res.deploymentUpdates
+	b.deploymentIDs = res.deploymentIDs
 	for _, a := range allocs {
 		if !a.TerminalStatus() {
 			b.collide(a.TaskGroup, a.NodeID, 1)
@@ -365,6 +372,10 @@ func (b *planBuilder) newAlloc(p placement, c *candidate, m *structs.AllocMetric
 		ClientStatus:       structs.AllocClientStatusPending,
 		CreateTime:         now.UnixNano(),
 		ModifyTime:         now.UnixNano(),
+	}
+	a.DeploymentID = b.deploymentIDs[tg.Name]
+	if p.canary {
+		a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
 	}
 	if p.previous != nil {
 		a.PreviousAllocation = p.previous.ID

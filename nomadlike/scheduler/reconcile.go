@@ -34,6 +34,8 @@ type placement struct {
 	// stopPrevious asks to stop previous only if the replacement is placed
 	// (destructive update): the old version keeps running otherwise.
 	stopPrevious bool
+	// canary marks a canary of the deployment (placed beside the old version).
+	canary bool
 }
 
 // stopRequest is one allocation the plan stops.
@@ -57,6 +59,12 @@ type reconcileResult struct {
 	place     []placement
 	followups []followup
 	desired   map[string]*structs.DesiredUpdates
+	// deployment is the plan's deployment (new, or the current one with new
+	// groups), nil when it changes none; deploymentUpdates cancel older ones.
+	deployment        *structs.Deployment
+	deploymentUpdates []*structs.DeploymentStatusUpdate
+	// deploymentIDs is the deployment each rolling group's new allocations join.
+	deploymentIDs map[string]string
 }
 
 // allocClass is how the reconciler sees an existing allocation.
@@ -85,6 +93,9 @@ type reconciler struct {
 	now    time.Time
 	// inplaceOK reports whether alloc's node can run the new version of its group.
 	inplaceOK func(alloc *structs.Allocation, tg *structs.TaskGroup) bool
+	// deploy is the rollout state of service jobs (reconcile_deploy.go); nil
+	// for other job types.
+	deploy *deployer
 }
 
 func (r *reconciler) reconcile(allocs []*structs.Allocation) *reconcileResult {
@@ -94,6 +105,7 @@ func (r *reconciler) reconcile(allocs []*structs.Allocation) *reconcileResult {
 		byGroup[a.TaskGroup] = append(byGroup[a.TaskGroup], a)
 	}
 	stopAll := r.job == nil || r.job.Stop
+	r.deploy.start(res, r.job)
 	if !stopAll {
 		for _, tg := range r.job.TaskGroups {
 			r.reconcileGroup(res, tg, byGroup[tg.Name])
@@ -120,6 +132,7 @@ func (r *reconciler) reconcile(allocs []*structs.Allocation) *reconcileResult {
 			du.Stop++
 		}
 	}
+	r.deploy.finish(res)
 	return res
 }
 
@@ -156,7 +169,7 @@ func (r *reconciler) classify(a *structs.Allocation) (allocClass, bool) {
 	}
 	n := r.nodes[a.NodeID]
 	switch {
-	case n == nil || n.TerminalStatus():
+	case n == nil || n.TerminalStatus() || disconnectLost(n, a, r.now):
 		return classLost, true
 	case drainMigrates(n, a):
 		return classMigrate, true
@@ -166,6 +179,8 @@ func (r *reconciler) classify(a *structs.Allocation) (allocClass, bool) {
 
 func (r *reconciler) reconcileGroup(res *reconcileResult, tg *structs.TaskGroup, allocs []*structs.Allocation) {
 	du := res.updates(tg.Name)
+	roll := r.deploy.group(tg, allocs)
+	allocs = roll.others
 	// Collect the allocations that occupy a slot of the group, one per index.
 	var live []classified
 	byIndex := map[int]int{} // index -> position in live
@@ -176,8 +191,10 @@ func (r *reconciler) reconcileGroup(res *reconcileResult, tg *structs.TaskGroup,
 		}
 		c := classified{alloc: a, class: class, index: a.Index()}
 		if pos, dup := byIndex[c.index]; dup {
-			// Two allocations claim one name: keep the healthier one.
-			if class < live[pos].class {
+			// Two allocations claim one name: keep the healthier one, or
+			// of two alike the one running the current version (a promoted
+			// canary replaces the old allocation of its name).
+			if class < live[pos].class || class == live[pos].class && r.current(a) && !r.current(live[pos].alloc) {
 				c, live[pos] = live[pos], c
 			}
 			res.stop(c.alloc, allocNotNeeded, r.lostStatus(c.alloc))
@@ -200,7 +217,7 @@ func (r *reconciler) reconcileGroup(res *reconcileResult, tg *structs.TaskGroup,
 	used := make(map[int]bool, len(live))
 	for _, c := range live {
 		used[c.index] = true
-		r.reconcileAlloc(res, du, tg, c)
+		r.reconcileAlloc(res, du, tg, c, roll)
 	}
 	// Place what is missing, lowest free indexes first.
 	for i, missing := 0, tg.Count-len(live); missing > 0; i++ {
@@ -211,9 +228,15 @@ func (r *reconciler) reconcileGroup(res *reconcileResult, tg *structs.TaskGroup,
 		du.Place++
 		missing--
 	}
+	r.rollGroup(res, du, tg, roll, live)
 }
 
-func (r *reconciler) reconcileAlloc(res *reconcileResult, du *structs.DesiredUpdates, tg *structs.TaskGroup, c classified) {
+// current reports whether a runs the job version being reconciled.
+func (r *reconciler) current(a *structs.Allocation) bool {
+	return a.Job != nil && r.job != nil && (a.Job == r.job || a.Job.Version == r.job.Version && a.Job.JobModifyIndex == r.job.JobModifyIndex)
+}
+
+func (r *reconciler) reconcileAlloc(res *reconcileResult, du *structs.DesiredUpdates, tg *structs.TaskGroup, c classified, roll *groupRoll) {
 	a := c.alloc
 	replace := placement{tg: tg, name: a.Name, index: c.index, previous: a}
 	switch c.class {
@@ -257,14 +280,15 @@ func (r *reconciler) reconcileAlloc(res *reconcileResult, du *structs.DesiredUpd
 			destructive = true
 		}
 		if destructive {
+			// Placed (or held back) by rollGroup, under the update strategy.
 			replace.stopPrevious = true
-			res.place = append(res.place, replace)
-			du.DestructiveUpdate++
+			roll.destructive = append(roll.destructive, replace)
 			return
 		}
 		n := a.Copy()
 		n.Job = r.job
 		n.EvalID = r.evalID
+		roll.inplace = append(roll.inplace, n)
 		res.inplace = append(res.inplace, n)
 		du.InPlaceUpdate++
 	}

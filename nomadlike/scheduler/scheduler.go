@@ -26,6 +26,8 @@ type State interface {
 	// SchedulerConfig returns the operator's scheduler configuration, or nil
 	// for the defaults (structs.DefaultSchedulerConfig).
 	SchedulerConfig() (*structs.SchedulerConfig, error)
+	// LatestDeploymentByJobID returns the job's newest deployment, or nil.
+	LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error)
 }
 
 // Planner is how a scheduler commits its decisions; the server's worker implements it.

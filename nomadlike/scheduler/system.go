@@ -64,7 +64,7 @@ func (b *planBuilder) buildSystem(allocs []*structs.Allocation) error {
 			b.stopSystem(a, allocJobStopped, lostIf(node))
 		case tg == nil:
 			b.stopSystem(a, allocGroupGone, lostIf(node))
-		case node == nil || node.TerminalStatus():
+		case node == nil || node.TerminalStatus() || disconnectLost(node, a, b.s.now()):
 			b.stopSystem(a, allocLost, structs.AllocClientStatusLost)
 		case drainMigrates(node, a):
 			b.stopSystem(a, allocNodeDraining, "")

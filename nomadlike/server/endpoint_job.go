@@ -64,13 +64,21 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, Status: structs.EvalStatusPending,
 		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
 	}
+	if job.IsTemplate() {
+		// Periodic and parameterized jobs only launch children: they are
+		// never evaluated themselves (Nomad's EvalID "").
+		eval = nil
+	}
 	entry := *req
 	entry.Job, entry.Eval, entry.SubmitTime = job, eval, job.SubmitTime
 	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, &entry)
 	if err != nil {
 		return nil, fmt.Errorf("register job %q: %w", job.ID, err)
 	}
-	resp := &structs.JobRegisterResponse{EvalID: eval.ID, EvalCreateIndex: index, JobModifyIndex: index, Index: index}
+	resp := &structs.JobRegisterResponse{JobModifyIndex: index, Index: index}
+	if eval != nil {
+		resp.EvalID, resp.EvalCreateIndex = eval.ID, index
+	}
 	if stored, err := s.state.JobByID(nil, job.Namespace, job.ID); err == nil && stored != nil {
 		resp.JobModifyIndex = stored.JobModifyIndex
 	}
@@ -178,12 +186,22 @@ func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, pur
 		TriggeredBy: structs.EvalTriggerJobDeregister, JobID: jobID, Status: structs.EvalStatusPending,
 		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
 	}
+	if job.IsTemplate() {
+		// A template has no allocations of its own to stop.
+		eval = nil
+	}
 	req := &structs.JobDeregisterRequest{JobID: jobID, Namespace: namespace, Purge: purge, Eval: eval, SubmitTime: now.UnixNano()}
 	index, err := s.raftApply(ctx, structs.JobDeregisterRequestType, req)
 	if err != nil {
 		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
 	}
-	resp := &structs.JobDeregisterResponse{EvalID: eval.ID, EvalCreateIndex: index, JobModifyIndex: index, Index: index}
+	if err := s.cancelJobDeployment(ctx, namespace, jobID); err != nil {
+		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
+	}
+	resp := &structs.JobDeregisterResponse{JobModifyIndex: index, Index: index}
+	if eval != nil {
+		resp.EvalID, resp.EvalCreateIndex = eval.ID, index
+	}
 	if stored, err := s.state.JobByID(nil, namespace, jobID); err == nil && stored != nil {
 		resp.JobModifyIndex = stored.JobModifyIndex
 	}

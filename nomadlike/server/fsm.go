@@ -80,6 +80,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 		err = f.applyNodeEligibility(buf, l.Index)
 	case structs.AllocUpdateDesiredTransitionRequestType:
 		err = f.applyAllocDesiredTransitions(buf, l.Index)
+	case structs.DeploymentStatusUpdateRequestType:
+		err = f.applyDeploymentStatusUpdate(buf, l.Index)
+	case structs.DeploymentPromoteRequestType:
+		err = f.applyDeploymentPromotion(buf, l.Index)
+	case structs.DeploymentAllocHealthRequestType:
+		err = f.applyDeploymentAllocHealth(buf, l.Index)
+	case structs.PeriodicLaunchRequestType:
+		err = f.applyPeriodicLaunch(buf, l.Index)
 	default:
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",

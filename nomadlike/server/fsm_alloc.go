@@ -34,7 +34,7 @@ func (f *fsm) applyPlanResults(buf []byte, index uint64) error {
 	}
 	allocs = append(allocs, evicted...)
 	freed := f.becomeTerminal(allocs)
-	if err := f.state.UpsertAllocs(index, allocs); err != nil {
+	if err := f.state.UpsertPlanAllocs(index, allocs, req.Deployment, req.DeploymentUpdates, req.Timestamp); err != nil {
 		return fmt.Errorf("upsert %d allocs of plan for eval %s: %w", len(allocs), req.EvalID, err)
 	}
 	if err := f.upsertEvals(index, req.Evals); err != nil {

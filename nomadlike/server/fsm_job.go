@@ -36,6 +36,9 @@ func (f *fsm) applyJobDeregister(buf []byte, index uint64) error {
 		if err := f.state.DeleteJob(index, req.Namespace, req.JobID); err != nil {
 			return fmt.Errorf("purge job %q: %w", req.JobID, err)
 		}
+		if err := f.state.DeletePeriodicLaunch(index, req.Namespace, req.JobID); err != nil {
+			return fmt.Errorf("purge launches of job %q: %w", req.JobID, err)
+		}
 	} else {
 		cur, err := f.state.JobByID(nil, req.Namespace, req.JobID)
 		if err != nil {

@@ -124,6 +124,12 @@ func writeSnapshot(snap *state.Snapshot, w io.Writer) error {
 	if err := writeSchedulerConfigRecord(snap, put); err != nil {
 		return err
 	}
+	if err := writePeriodicLaunchRecords(snap, put); err != nil {
+		return err
+	}
+	if err := writeDeploymentRecords(snap, put); err != nil {
+		return err
+	}
 	indexes, err := snap.Indexes()
 	if err != nil {
 		return fmt.Errorf("snapshot indexes: %w", err)
@@ -213,6 +219,10 @@ func restoreRecord(restore *state.Restore, dec *codec.Decoder, kind snapshotReco
 		return restore.EvalRestore(&e)
 	case recordSchedulerConfig:
 		return restoreSchedulerConfigRecord(restore, dec)
+	case recordPeriodicLaunch:
+		return restorePeriodicLaunchRecord(restore, dec)
+	case recordDeployment:
+		return restoreDeploymentRecord(restore, dec)
 	case recordIndex:
 		var ir indexRecord
 		if err := dec.Decode(&ir); err != nil {

@@ -42,7 +42,9 @@ func (h *heartbeats) initialize(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("list nodes for heartbeat timers: %w", err)
 	}
 	for _, n := range nodes {
-		if n.Status != structs.NodeStatusReady {
+		// A disconnected node's timer decides, when it fires, whether its
+		// windows have passed and it goes down.
+		if n.Status != structs.NodeStatusReady && n.Status != structs.NodeStatusDisconnected {
 			continue
 		}
 		h.resetFor(n.ID, h.srv.cfg.FailoverHeartbeatTTL)
@@ -135,7 +137,9 @@ func (h *heartbeats) count() int {
 
 // nodeHeartbeatMissed marks a node down and creates a node-update
 // evaluation for every job with allocations on it, so the scheduler marks
-// them lost and replaces them.
+// them lost and replaces them. A node with allocations of groups that set
+// max_client_disconnect becomes "disconnected" instead, until the longest
+// window has passed (heartbeat_disconnect.go).
 func (s *Server) nodeHeartbeatMissed(ctx context.Context, nodeID string, waited time.Duration) {
 	node, err := s.state.NodeByID(nil, nodeID)
 	if err != nil {
@@ -146,6 +150,14 @@ func (s *Server) nodeHeartbeatMissed(ctx context.Context, nodeID string, waited 
 		return
 	}
 	now := time.Now()
+	dis, err := s.disconnectAllocs(nodeID)
+	if err != nil {
+		s.logger.Error("heartbeat expiry: list allocations", "node_id", nodeID, "error", err)
+		return
+	}
+	if len(dis) > 0 && s.nodeDisconnected(ctx, node, dis, waited, now) {
+		return
+	}
 	evals, err := s.nodeEvals(node, now)
 	if err != nil {
 		s.logger.Error("heartbeat expiry: build evaluations", "node_id", nodeID, "error", err)

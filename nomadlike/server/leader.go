@@ -110,6 +110,8 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("duplicate_blocked", s.reapDuplicateBlocked)
 	start("reconcile", s.runReconcile)
 	start("drainer", s.runDrainer)
+	start("deployment_watcher", s.runDeploymentWatcher)
+	start("periodic", s.runPeriodicDispatcher)
 	if s.cfg.Backup.Interval > 0 {
 		start("backups", s.runBackups)
 	}

@@ -17,7 +17,7 @@ func (s *Server) appendSystemJobEvals(evals []*structs.Evaluation, seen map[jobK
 		return nil, fmt.Errorf("list jobs for the system evaluations of node %s: %w", node.ID, err)
 	}
 	for _, job := range jobs {
-		if job.Stop || (job.Type != structs.JobTypeSystem && job.Type != structs.JobTypeSysBatch) {
+		if job.Stop || job.IsTemplate() || (job.Type != structs.JobTypeSystem && job.Type != structs.JobTypeSysBatch) {
 			continue
 		}
 		key := jobKey{job.Namespace, job.ID}

@@ -40,7 +40,8 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest) (*structs.Plan
 	if len(refused) > 0 {
 		s.logger.Debug("plan partly refused", "eval_id", plan.EvalID, "refused_nodes", refused)
 	}
-	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 && len(result.NodePreemptions) == 0 {
+	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 && len(result.NodePreemptions) == 0 &&
+		result.Deployment == nil && len(result.DeploymentUpdates) == 0 {
 		return result, nil
 	}
 	now := time.Now()
@@ -62,7 +63,8 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest) (*structs.Plan
 // planResultsRequest builds the Raft entry for a result. Placed allocations
 // travel without their job (the entry's Job is attached by the FSM).
 func planResultsRequest(plan *structs.Plan, result *structs.PlanResult, now time.Time) *structs.ApplyPlanResultsRequest {
-	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, Timestamp: now.UnixNano()}
+	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, Timestamp: now.UnixNano(),
+		Deployment: result.Deployment, DeploymentUpdates: result.DeploymentUpdates}
 	for _, node := range sortedKeys(result.NodeUpdate) {
 		req.AllocsStopped = append(req.AllocsStopped, result.NodeUpdate[node]...)
 	}
@@ -90,7 +92,10 @@ func planResultsRequest(plan *structs.Plan, result *structs.PlanResult, now time
 // something was refused. It returns the refused nodes with their reason.
 func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, []string, error) {
 	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{},
-		NodePreemptions: map[string][]*structs.Allocation{}}
+		NodePreemptions: map[string][]*structs.Allocation{},
+		// The deployment is committed even when placements are refused:
+		// the allocations that do land belong to it, and the retry finds it.
+		Deployment: plan.Deployment, DeploymentUpdates: plan.DeploymentUpdates}
 	nodes := map[string]bool{}
 	for n := range plan.NodeUpdate {
 		nodes[n] = true

@@ -81,6 +81,14 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 			if existing.JobID != n.JobID || existing.Namespace != n.Namespace {
 				touched.add(existing.Namespace, existing.JobID)
 			}
+			if n.DeploymentID == existing.DeploymentID {
+				// Health comes from the client and the deployment endpoints,
+				// never from a (possibly stale) scheduler copy.
+				n.DeploymentStatus = existing.DeploymentStatus.Copy()
+			}
+		}
+		if err := updateDeploymentWithAllocTxn(txn, index, existing, n); err != nil {
+			return nil, err
 		}
 		n.ModifyIndex = index
 		n.AllocModifyIndex = index
@@ -134,6 +142,16 @@ func (s *Store) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocatio
 		}
 		if u.ModifyTime != 0 {
 			n.ModifyTime = u.ModifyTime
+		}
+		if u.DeploymentStatus != nil {
+			// The client decides health; the canary flag stays the server's.
+			ds := u.DeploymentStatus.Copy()
+			ds.Canary = existing.DeploymentStatus.IsCanary()
+			ds.ModifyIndex = index
+			n.DeploymentStatus = ds
+			if err := updateDeploymentWithAllocTxn(txn, index, existing, n); err != nil {
+				return err
+			}
 		}
 		n.ModifyIndex = index
 		if err := txn.Insert(tableAllocs, n); err != nil {

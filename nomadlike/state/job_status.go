@@ -16,6 +16,14 @@ import (
 //     (all terminal), or its evaluations were just garbage collected (evalDelete);
 //   - otherwise pending (registered, not yet evaluated).
 func jobStatusTxn(txn *memdb.Txn, job *structs.Job, evalDelete bool) (string, error) {
+	if job.IsTemplate() {
+		// Periodic and parameterized jobs are never scheduled themselves:
+		// they are running (launching children) until stopped.
+		if job.Stop {
+			return structs.JobStatusDead, nil
+		}
+		return structs.JobStatusRunning, nil
+	}
 	if job.Type == structs.JobTypeSystem {
 		if job.Stop {
 			return structs.JobStatusDead, nil
@@ -71,7 +79,10 @@ func setJobStatusTxn(txn *memdb.Txn, index uint64, namespace, jobID string, eval
 	if err := txn.Insert(tableJobs, updated); err != nil {
 		return fmt.Errorf("state: update status of job %q in namespace %q to %q: %w", jobID, namespace, status, err)
 	}
-	return setIndex(txn, tableJobs, index)
+	if err := setIndex(txn, tableJobs, index); err != nil {
+		return err
+	}
+	return refreshChildrenTxn(txn, index, namespace, job.ParentID)
 }
 
 // jobKey names a job across namespaces.

@@ -68,6 +68,8 @@ func reconcileSummaryTxn(txn *memdb.Txn, index uint64, namespace, jobID string) 
 		}
 		summary.CreateIndex = existing.CreateIndex
 		summary.Children = existing.Children
+	} else if job.IsTemplate() {
+		summary.Children = &structs.JobChildrenSummary{}
 	}
 	summary.ModifyIndex = index
 	if err := txn.Insert(tableJobSummary, summary); err != nil {

@@ -82,6 +82,9 @@ func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) (*structs.Job,
 	if err := reconcileSummaryTxn(txn, index, stored.Namespace, stored.ID); err != nil {
 		return nil, err
 	}
+	if err := refreshChildrenTxn(txn, index, stored.Namespace, stored.ParentID); err != nil {
+		return nil, err
+	}
 	return stored, nil
 }
 
@@ -108,6 +111,9 @@ func (s *Store) DeleteJob(index uint64, namespace, jobID string) error {
 		return err
 	}
 	if err := deleteJobSummaryTxn(txn, index, namespace, jobID); err != nil {
+		return err
+	}
+	if err := refreshChildrenTxn(txn, index, namespace, job.ParentID); err != nil {
 		return err
 	}
 	txn.Commit()

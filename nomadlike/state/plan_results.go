@@ -8,7 +8,8 @@ import (
 
 // UpsertPlanResults commits a plan result in one transaction, so no reader
 // sees the stops without the placements or the evaluations that came with
-// them. Stopped allocations and placements are stored as UpsertAllocs does;
+// them. The plan's deployment is stored first (see upsertDeploymentTxn) and
+// its DeploymentUpdates applied, so placements are counted in it. Stopped allocations and placements are stored as UpsertAllocs does;
 // a placement without a Job gets req.Job (the job version the plan was made
 // for), and req.Timestamp becomes the ModifyTime of every allocation and the
 // CreateTime of new placements that have none. req.Job itself is not stored
@@ -44,6 +45,12 @@ func (s *Store) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsReq
 
 	txn := s.writeTxn()
 	defer txn.Abort()
+	if err := upsertDeploymentTxn(txn, index, req.Deployment); err != nil {
+		return fmt.Errorf("apply plan results of eval %q: %w", req.EvalID, err)
+	}
+	if err := applyDeploymentUpdatesTxn(txn, index, req.DeploymentUpdates, req.Timestamp); err != nil {
+		return fmt.Errorf("apply plan results of eval %q: %w", req.EvalID, err)
+	}
 	stored, err := upsertAllocsTxn(txn, index, allocs)
 	if err != nil {
 		return fmt.Errorf("apply plan results of eval %q: %w", req.EvalID, err)

@@ -24,7 +24,7 @@ const (
 )
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
-var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig}
+var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment}
 
 // IndexEntry is one row of the "index" table: the Raft index at which table
 // Key was last written.
@@ -88,6 +88,7 @@ func schema() *memdb.DBSchema {
 			stringIndex(indexNode, "NodeID", false, true),
 			namespaceIDIndex(indexJob, "JobID", false, true),
 			stringIndex(indexEval, "EvalID", false, true),
+			stringIndex(indexDeployment, "DeploymentID", false, true),
 		),
 		tableSchema(tableEvals,
 			stringIndex(indexID, "ID", true, false),
@@ -96,6 +97,8 @@ func schema() *memdb.DBSchema {
 		),
 		tableSchema(tableIndex, stringIndex(indexID, "Key", true, false)),
 		schedulerConfigTableSchema(),
+		deploymentTableSchema(),
+		periodicLaunchTableSchema(),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range tables {

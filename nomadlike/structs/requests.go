@@ -86,6 +86,11 @@ type ApplyPlanResultsRequest struct {
 	// AllocsPreempted are allocations evicted to make room for placements
 	// (DesiredStatus "evict", PreemptedByAllocation set).
 	AllocsPreempted []*Allocation `json:",omitempty"`
+	// Deployment is the plan's deployment (created or updated with it) and
+	// DeploymentUpdates the status changes of other deployments, committed
+	// in the same transaction as the allocations.
+	Deployment        *Deployment               `json:",omitempty"`
+	DeploymentUpdates []*DeploymentStatusUpdate `json:",omitempty"`
 }
 
 // AllocClientUpdateRequest carries client-side status of allocations, and the

@@ -56,6 +56,8 @@ type Runner struct {
 	// the phase's tasks may start; see gates.
 	gateCh   map[phase]chan struct{}
 	gateOpen map[phase]bool
+	// healthCh (size 1) wakes watchHealth after a change.
+	healthCh chan struct{}
 }
 
 // New returns a runner for cfg.Alloc. The allocation must carry its Job.
@@ -75,7 +77,8 @@ func New(cfg Config) (*Runner, error) {
 		cfg.Logger = slog.Default()
 	}
 	r := &Runner{cfg: cfg, dir: allocdir.New(cfg.AllocRoot, a.ID), tasks: map[string]*taskRunner{}, alloc: a.Copy(),
-		group: tg.Tasks, gateCh: map[phase]chan struct{}{}, gateOpen: map[phase]bool{}}
+		group: tg.Tasks, gateCh: map[phase]chan struct{}{}, gateOpen: map[phase]bool{},
+		healthCh: make(chan struct{}, 1)}
 	for _, p := range phases {
 		r.gateCh[p] = make(chan struct{})
 	}
@@ -173,6 +176,14 @@ func (r *Runner) Run(ctx context.Context) {
 		return
 	}
 	r.lifecycleChanged()
+	hctx, stopHealth := context.WithCancel(ctx)
+	var health sync.WaitGroup
+	health.Go(func() { r.watchHealth(hctx) })
+	defer func() {
+		r.healthChanged() // a last look at the final task states
+		health.Wait()
+		stopHealth()
+	}()
 	var wg sync.WaitGroup
 	for _, name := range r.names {
 		tr := r.tasks[name]
@@ -195,8 +206,10 @@ func (r *Runner) Update(a *structs.Allocation) {
 	if n.Job == nil {
 		n.Job = r.alloc.Job
 	}
+	keepHealth(r.alloc, n)
 	r.alloc = n
 	r.mu.Unlock()
+	r.healthChanged()
 	if err := r.cfg.Store.PutAlloc(n); err != nil {
 		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
 	}
@@ -247,6 +260,7 @@ func (r *Runner) taskChanged(tr *taskRunner) {
 	if r.cfg.OnUpdate != nil {
 		r.cfg.OnUpdate(a.Copy())
 	}
+	r.healthChanged()
 }
 
 // lifecycleChanged opens the gates the current task states allow and stops

@@ -47,6 +47,12 @@ func startRunner(t *testing.T, jobType string, tasks ...*structs.Task) *testRunn
 
 func startRunnerJob(t *testing.T, job *structs.Job) *testRunner {
 	t.Helper()
+	return startRunnerJobWith(t, job, "")
+}
+
+// startRunnerJobWith is startRunnerJob for an allocation of deployment depID.
+func startRunnerJobWith(t *testing.T, job *structs.Job, depID string) *testRunner {
+	t.Helper()
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
 		t.Fatalf("test job is invalid: %v", err)
@@ -58,7 +64,7 @@ func startRunnerJob(t *testing.T, job *structs.Job) *testRunner {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	alloc := &structs.Allocation{ID: "8d4f0a52-1c3e-4b7a-9f1e-2a6b3c4d5e6f", Name: "lc.g[0]", Namespace: "default",
-		JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun}
+		JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun, DeploymentID: depID}
 	node := &structs.Node{ID: "node-1", Name: "test-node", Datacenter: "dc1",
 		Attributes: map[string]string{"kernel.name": "linux"}, Meta: map[string]string{"rack": "r7"}}
 	r, err := New(Config{

@@ -115,7 +115,9 @@ func (h *Harness) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler
 			h.refuse[node] = n - 1
 		}
 	}
+	result.Deployment, result.DeploymentUpdates = plan.Deployment, plan.DeploymentUpdates
 	if !h.NoApply {
+		h.State.applyDeployment(plan.Deployment, plan.DeploymentUpdates)
 		if err := h.apply(plan, result); err != nil {
 			return nil, nil, err
 		}

@@ -26,6 +26,7 @@ type State struct {
 	byJob  map[string][]*structs.Allocation // namespace/job ID
 	sorted []*structs.Node                  // nodes sorted by ID, nil when stale
 	config *structs.SchedulerConfig         // nil: defaults
+	deps   map[string]*structs.Deployment   // by ID
 }
 
 // NewState returns an empty state at index 1.
@@ -38,6 +39,7 @@ func NewState() *State {
 		evals:  map[string]*structs.Evaluation{},
 		byNode: map[string][]*structs.Allocation{},
 		byJob:  map[string][]*structs.Allocation{},
+		deps:   map[string]*structs.Deployment{},
 	}
 }
 
@@ -53,6 +55,7 @@ func (s *State) Snapshot() *State {
 		byJob:  make(map[string][]*structs.Allocation, len(s.byJob)),
 		sorted: s.sorted,
 		config: s.config.Copy(),
+		deps:   maps.Clone(s.deps),
 	}
 	for k, v := range s.byNode {
 		c.byNode[k] = slices.Clip(v)

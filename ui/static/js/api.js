@@ -84,6 +84,7 @@ export async function request(method, path, { query, body, signal } = {}) {
 
 export const get = (path, opts) => request('GET', path, opts);
 export const put = (path, body, opts = {}) => request('PUT', path, { ...opts, body });
+export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
 export const del = (path, opts) => request('DELETE', path, opts);
 
 /** Resolves after ms, or rejects with an AbortError as soon as signal aborts. */

@@ -1,11 +1,12 @@
 // The allocation page: status, task states with an events timeline, live
-// logs (stdout/stderr through the plain log stream), stop.
+// resource usage, live logs (stdout/stderr through the plain log stream), stop.
 
-import { watch, get, put, url, token, pause } from '../api.js';
+import { watch, put, url, token, pause } from '../api.js';
 import {
-  h, fill, badge, props, section, timeEl, clock, uiPath, shortId, errorBox, confirmButton, unavailable, isTerminalAlloc, mb, mhz,
+  h, fill, badge, props, section, timeEl, clock, uiPath, shortId, errorBox, confirmButton, isTerminalAlloc, mb, mhz,
 } from '../dom.js';
 import { eventMessage } from '../explain.js';
+import { followStats } from '../stats.js';
 
 const MAX_LOG_CHARS = 512 * 1024;
 const TAIL_BYTES = 64 * 1024;
@@ -21,7 +22,7 @@ export function render(ctx) {
   const overview = h('div', { class: 'card' }, h('p', { class: 'loading' }, 'Loading allocation…'));
   const tasks = h('div', { id: 'alloc-tasks' });
   const logsBox = h('div', { id: 'alloc-logs' });
-  const stats = h('div', { id: 'alloc-stats' });
+  const stats = h('div', { id: 'alloc-stats', 'aria-live': 'off' });
   let alloc = null;
   let logs = null;
 
@@ -30,16 +31,11 @@ export function render(ctx) {
       h('div', null, h('h1', null, `Allocation ${shortId(id)}`, statusEl), h('p', { class: 'subtitle mono' }, id)),
       actions),
     actionResult, errors, overview,
+    section('usage', 'Resource usage (live)', stats),
     section('tasks', 'Tasks', tasks),
-    section('logs', 'Logs', logsBox),
-    section('usage', 'Resource usage', stats));
+    section('logs', 'Logs', logsBox));
 
-  get(`/v1/client/allocation/${encodeURIComponent(id)}/stats`, { signal: ctx.signal }).then(
-    ({ data }) => fill(stats, props(Object.entries(data?.ResourceUsage?.MemoryStats || {}).map(([k, v]) => [k, String(v)]))),
-    (e) => {
-      if (e.name === 'AbortError') return;
-      fill(stats, unavailable('Live CPU and memory usage', ['The agent answers: ', h('q', null, e.apiMessage || e.message), '. The allocated resources are shown per task above.']));
-    });
+  followStats(id, stats, { signal: ctx.signal, alloc: () => alloc });
 
   function drawActions() {
     if (!alloc || isTerminalAlloc(alloc)) { fill(actions); return; }

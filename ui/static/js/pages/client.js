@@ -1,11 +1,12 @@
-// The client page: one node's status, resources, allocations, drivers and
-// their health, attributes, meta and events.
+// The client page: one node's status, drain and eligibility controls,
+// resources, allocations, drivers and their health, attributes, meta and events.
 
 import { watch } from '../api.js';
 import {
   h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, allocUsage, nodeCapacity, usageBar,
   isTerminalAlloc, mb, mhz,
 } from '../dom.js';
+import { nodeControls, controlsKey } from '../nodectl.js';
 
 export function render(ctx) {
   const id = ctx.params.id;
@@ -20,18 +21,22 @@ export function render(ctx) {
   const attrFilter = h('input', { type: 'search', id: 'attr-filter', placeholder: 'e.g. kernel', autocomplete: 'off' });
   const attrsEl = h('div', { id: 'client-attributes' });
   const eventsEl = h('div');
+  const controls = h('div', { id: 'client-controls' });
+  const controlsOut = h('div', { 'aria-live': 'polite', id: 'client-action-result' });
+  let drawnControls = '';
   let node = null; let allocs = null;
 
   fill(ctx.main,
     h('p', { class: 'note' }, h('a', { href: '/ui/clients' }, 'Clients'), ' / ', shortId(id)),
     h('div', { class: 'page-head' }, h('div', null, h('h1', null, title, statusEl), h('p', { class: 'subtitle mono' }, id))),
-    errors, overview, resources,
+    errors, controlsOut, overview,
+    section('client-controls-section', 'Scheduling', controls),
+    resources,
     section('client-allocs', 'Allocations', allocsEl),
     section('client-drivers-section', 'Drivers', driversEl),
     section('client-attrs', 'Attributes',
       h('div', { class: 'toolbar' }, h('label', { class: 'field', for: 'attr-filter' }, 'Filter attributes', attrFilter)), attrsEl),
-    section('client-events', 'Events', eventsEl),
-    h('p', { class: 'note' }, 'Drain and eligibility are not on this page yet: use `nomadlike node drain` and `nomadlike node eligibility` (PUT /v1/node/:id/drain and /eligibility).'));
+    section('client-events', 'Events', eventsEl));
   attrFilter.addEventListener('input', drawAttrs);
 
   function drawNode() {
@@ -39,6 +44,12 @@ export function render(ctx) {
     fill(title, n.Name || `Client ${shortId(id)}`);
     ctx.setTitle(`Client ${n.Name || shortId(id)}`);
     fill(statusEl, badge(n.Status), ' ', badge(n.SchedulingEligibility), n.Drain ? [' ', badge('draining')] : null);
+    // Rebuilt only when drain or eligibility change: a pending "Confirm: drain"
+    // and the chosen deadline survive the node's other updates (heartbeats).
+    if (controlsKey(n) !== drawnControls) {
+      drawnControls = controlsKey(n);
+      fill(controls, nodeControls(n, { ctx, out: controlsOut }));
+    }
     fill(overview, props([
       ['Datacenter', n.Datacenter], ['Node pool', n.NodePool || 'default'], ['Class', n.NodeClass || '–'],
       ['HTTP address', n.HTTPAddr || '–'], ['Version', n.Attributes?.['nomad.version'] || '–'],

@@ -3,6 +3,7 @@
 
 import { watch } from '../api.js';
 import { h, fill, badge, table, uiPath, shortId, errorBox, allocUsage, nodeCapacity, usageBar, isTerminalAlloc, mb, mhz } from '../dom.js';
+import { nodeControls, controlsKey } from '../nodectl.js';
 
 /** Non-terminal allocations' resources per node ID. */
 export function usageByNode(allocs) {
@@ -21,14 +22,26 @@ export function render(ctx) {
   const errors = h('div');
   const list = h('div', { id: 'clients-table' }, h('p', { class: 'loading' }, 'Loading clients…'));
   const search = h('input', { type: 'search', id: 'client-search', placeholder: 'name, ID, datacenter', autocomplete: 'off' });
+  const actionOut = h('div', { 'aria-live': 'polite', id: 'clients-action-result' });
+  // Each node's controls are kept while its drain and eligibility stay the
+  // same, so a redraw (every allocation change) keeps a pending "Confirm: drain".
+  const controls = new Map(); // node ID -> {key, el}
+  const controlsOf = (n) => {
+    const key = controlsKey(n);
+    let c = controls.get(n.ID);
+    if (!c || c.key !== key) {
+      c = { key, el: nodeControls(n, { ctx, out: actionOut, compact: true }) };
+      controls.set(n.ID, c);
+    }
+    return c.el;
+  };
   let nodes = null; let allocs = null;
   fill(ctx.main,
     h('div', { class: 'page-head' }, h('div', null, h('h1', null, 'Clients'),
       h('p', { class: 'subtitle' }, 'Client nodes with the resources their running allocations hold. Updates by itself.'))),
     h('form', { class: 'toolbar', role: 'search', 'aria-label': 'Filter clients', onsubmit: (e) => e.preventDefault() },
       h('label', { class: 'field', for: 'client-search' }, 'Search', search)),
-    errors, list,
-    h('p', { class: 'note' }, 'Drain and eligibility changes are not available from the UI yet (PUT /v1/node/:id/drain and /eligibility do not exist yet).'));
+    errors, actionOut, list);
   search.addEventListener('input', draw);
 
   function draw() {
@@ -36,6 +49,7 @@ export function render(ctx) {
     const usage = usageByNode(allocs);
     const needle = search.value.trim().toLowerCase();
     const shown = nodes.filter((n) => !needle || [n.Name, n.ID, n.Datacenter, n.NodePool, n.Address].some((s) => String(s || '').toLowerCase().includes(needle)));
+    const focused = document.activeElement; // a kept control moved into the new table keeps the focus
     fill(list, table([
       { label: 'Name', cell: (n) => h('a', { href: uiPath.client(n.ID) }, n.Name || shortId(n.ID)) },
       { label: 'ID', class: 'mono hide-narrow', cell: (n) => shortId(n.ID) },
@@ -49,13 +63,19 @@ export function render(ctx) {
         const cap = nodeCapacity(n); const u = usage[n.ID] || { cpu: 0, mem: 0 };
         return [usageBar('cpu', u.cpu, cap.cpu, mhz), usageBar('mem', u.mem, cap.mem, mb)];
       } },
+      { label: 'Actions', cell: (n) => controlsOf(n) },
     ], shown, { caption: 'Client nodes; allocated = sum of running and pending allocations, total = node resources minus reserved',
       empty: nodes.length ? 'No client matches the filter.' : 'No client nodes have registered. Start one with `nomadlike agent -dev` or a client agent.' }));
+    if (focused && focused !== document.activeElement && list.contains(focused)) focused.focus({ preventScroll: true });
   }
 
   watch('/v1/nodes', {
     signal: ctx.signal,
-    onData(data) { fill(errors); nodes = data || []; draw(); },
+    onData(data) {
+      fill(errors); nodes = data || [];
+      for (const id of controls.keys()) if (!nodes.some((n) => n.ID === id)) controls.delete(id);
+      draw();
+    },
     onError(err, retryIn) { fill(errors, errorBox(err, { title: 'Could not list the client nodes', retryIn })); },
   });
   watch('/v1/allocations', {

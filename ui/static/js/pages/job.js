@@ -1,11 +1,15 @@
-// The job page: summary, task groups with counts, allocations, evaluations
-// with placement failures explained, versions; stop, start and purge.
+// The job page: summary, task groups with counts and scaling, allocations,
+// evaluations with placement failures explained, versions with diffs and
+// revert, the deployment with promote and fail; stop, start and purge.
 
 import { watch, get, put, del, coalesce } from '../api.js';
 import {
-  h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, unavailable, confirmButton, mb, mhz,
+  h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, confirmButton, mb, mhz,
 } from '../dom.js';
 import { explainFailedGroups } from '../explain.js';
+import { versionsView, revertJob } from '../versions.js';
+import { scaleForm, scaleGroup } from '../scale.js';
+import { deploymentView } from '../deployment.js';
 
 const COUNTS = ['Queued', 'Starting', 'Running', 'Failed', 'Complete', 'Lost'];
 
@@ -29,7 +33,12 @@ export function render(ctx) {
   const allocs = h('div', { id: 'job-allocations' }, h('p', { class: 'loading' }, 'Loading…'));
   const evals = h('div', { id: 'job-evaluations' }, h('p', { class: 'loading' }, 'Loading…'));
   const versions = h('div', { id: 'job-versions' });
+  const deployment = h('div', { id: 'job-deployment' }, h('p', { class: 'loading' }, 'Loading…'));
   let lastVersionIndex = -1;
+  let drawnVersions = '';
+  let drawnDeployment = '';
+  const scale = scaleForm((group, count) => act(`Scale group "${group}" to ${count}`,
+    () => scaleGroup(base, { id, ns, group, count, signal: ctx.signal })));
 
   fill(ctx.main,
     h('p', { class: 'note' }, h('a', { href: '/ui/jobs' }, 'Jobs'), ' / ', id),
@@ -37,12 +46,11 @@ export function render(ctx) {
       h('div', null, h('h1', null, id, statusEl), h('p', { class: 'subtitle' }, `Namespace ${ns}`)),
       actions),
     actionResult, errors.job, overview, failures,
-    section('groups', 'Task groups', errors.summary, groups),
+    section('groups', 'Task groups', errors.summary, groups, scale.el),
     section('allocations', 'Allocations', errors.allocs, allocs),
     section('evaluations', 'Evaluations', errors.evals, evals),
-    section('versions', 'Versions', versions),
-    section('deployments', 'Deployments',
-      unavailable('Deployments', 'nomadlike does not run deployments (rolling updates, canaries) yet; GET /v1/job/:id/deployments answers an empty list. Allocations are replaced directly.')));
+    section('deployments', 'Deployment', deployment),
+    section('versions', 'Versions', versions));
 
   // --- actions ---------------------------------------------------------------
   async function act(what, fn, doneNote = ' is placing the change; the tables below follow it.') {
@@ -92,6 +100,7 @@ export function render(ctx) {
     ]));
     drawActions();
     drawGroups();
+    scale.sync(j);
   }
 
   function drawGroups() {
@@ -154,21 +163,40 @@ export function render(ctx) {
     }
   }
 
-  async function drawVersions(jobModifyIndex) {
-    if (jobModifyIndex === lastVersionIndex) return;
-    lastVersionIndex = jobModifyIndex;
+  // The versions are re-read when the job changes (its ModifyIndex also moves
+  // when a version is marked stable) and redrawn only when they differ, so an
+  // open diff or a pending "Confirm: revert" survives the page's live updates.
+  async function drawVersions(modifyIndex) {
+    if (modifyIndex === lastVersionIndex) return;
+    lastVersionIndex = modifyIndex;
     try {
-      const { data } = await get(`${base}/versions`, { query, signal });
-      const vs = data?.Versions || [];
-      fill(versions, table([
-        { label: 'Version', class: 'num', cell: (v) => String(v.Version) },
-        { label: 'Stable', cell: (v) => (v.Stable ? 'yes' : 'no') },
-        { label: 'Stopped', cell: (v) => (v.Stop ? 'yes' : 'no') },
-        { label: 'Submitted', cell: (v) => timeEl(v.SubmitTime) },
-      ], vs, { caption: 'Job versions, newest first' }),
-      h('p', { class: 'note' }, 'Diffs between versions and reverting are not on this page yet: use `nomadlike job history -p` and `nomadlike job revert` (GET /v1/job/:id/versions?diffs=true, PUT /v1/job/:id/revert).'));
+      const { data } = await get(`${base}/versions`, { query: { ...query, diffs: 'true' }, signal });
+      const key = JSON.stringify((data?.Versions || []).map((v) => [v.Version, v.Stable, v.Stop, v.SubmitTime]));
+      if (key === drawnVersions) return;
+      drawnVersions = key;
+      fill(versions, versionsView(data, {
+        revert: (version) => act(`Revert to version ${version}`,
+          () => revertJob(base, { id, ns, version, current: state.job?.Version, signal: ctx.signal })),
+      }));
     } catch (e) {
-      if (e.name !== 'AbortError') fill(versions, errorBox(e, { title: 'Could not read the job versions' }));
+      if (e.name !== 'AbortError') { drawnVersions = ''; fill(versions, errorBox(e, { title: 'Could not read the job versions' })); }
+    }
+  }
+
+  // The deployment is re-read on every wake of the two watches (a placement,
+  // an allocation turning healthy, a promotion's evaluation all wake them) and
+  // redrawn only when it changed, for the same reason as the versions.
+  async function drawDeployment() {
+    try {
+      const { data } = await get(`${base}/deployment`, { query, signal });
+      const key = data ? `${data.ID}:${data.ModifyIndex}:${JSON.stringify(data.TaskGroups)}:${data.Status}` : 'none';
+      if (key === drawnDeployment) return;
+      drawnDeployment = key;
+      fill(deployment, deploymentView(data || null, { act, signal: ctx.signal }));
+    } catch (e) {
+      if (e.name === 'AbortError' || e.status === 404) return; // a gone job is reported once, by gone()
+      drawnDeployment = '';
+      fill(deployment, errorBox(e, { title: "Could not read the job's deployment" }));
     }
   }
 
@@ -182,7 +210,7 @@ export function render(ctx) {
     live.abort(new DOMException('the job is gone', 'AbortError'));
     fill(statusEl, badge('not found'));
     fill(actions);
-    for (const el of [overview, failures, groups, allocs, evals, versions, ...Object.values(errors)]) fill(el);
+    for (const el of [overview, failures, groups, allocs, evals, versions, deployment, ...Object.values(errors)]) fill(el);
     overview.replaceWith(h('div', { class: 'alert error', role: 'alert', id: 'job-gone' },
       h('h2', null, `Job "${id}" does not exist in namespace "${ns}"`),
       h('p', null, 'It was purged, or it never existed under this name. The agent says:'),
@@ -203,7 +231,8 @@ export function render(ctx) {
       state.job = j.value.data;
       drawOverview();
       drawEvals();
-      drawVersions(state.job.JobModifyIndex);
+      drawVersions(state.job.ModifyIndex);
+      drawDeployment();
       if (before && before !== state.job.Status) ctx.announce(`Job ${id} is now ${state.job.Status}`);
     } else if (j.reason.name !== 'AbortError') {
       showError('job', `Could not read job ${id}`)(j.reason);

@@ -1,10 +1,12 @@
-// The Run page: edit HCL, Plan (server-side parse, show what would run, or the
-// parse error at its file:line:col), Run (register), then follow the
-// evaluation to placements or the explained failure, live.
+// The Run page: edit HCL, Plan (server-side parse, then a scheduler dry run:
+// the diff against the running version, the placements and the failures
+// explained; or the parse error at its file:line:col), Run (register), then
+// follow the evaluation to placements or the explained failure, live.
 
 import { put, get, watch } from '../api.js';
 import { h, fill, badge, table, props, section, uiPath, shortId, errorBox, mb, mhz, timeEl } from '../dom.js';
 import { explainFailedGroups, eventMessage } from '../explain.js';
+import { planView } from '../planview.js';
 
 const DRAFT_KEY = 'nomadlike.run-draft';
 
@@ -43,6 +45,7 @@ export function render(ctx) {
   const planOut = h('div', { id: 'plan-result', 'aria-live': 'polite' });
   const runOut = h('div', { id: 'run-result' });
   let follow = null; // AbortController of the evaluation being followed
+  let plannedText = null; // the editor's text the plan on screen is of
 
   fill(ctx.main,
     h('div', { class: 'page-head' }, h('div', null, h('h1', null, 'Run a job'),
@@ -68,9 +71,22 @@ export function render(ctx) {
   async function plan() {
     fill(planOut, h('p', { class: 'note' }, 'Parsing…'));
     try {
+      const text = editor.value;
       const job = await parse();
-      showPlan(job);
-      ctx.announce(`Parsed job ${job.ID}`);
+      plannedText = text;
+      const dry = h('div', { id: 'plan-dry-run-box' }, h('p', { class: 'note' }, 'Asking the scheduler for a dry run…'));
+      showPlan(job, dry);
+      ctx.announce(`Parsed job ${job.ID}; planning`);
+      try {
+        const { data } = await put(`/v1/job/${encodeURIComponent(job.ID)}/plan`, { Job: job, Diff: true },
+          { query: { namespace: job.Namespace || 'default' }, signal: ctx.signal });
+        fill(dry, planView(data, job.Type));
+        ctx.announce(Object.keys(data?.FailedTGAllocs || {}).length
+          ? `Plan of job ${job.ID}: some allocations could not be placed` : `Plan of job ${job.ID}: all tasks can be placed`);
+      } catch (e) {
+        if (e.name === 'AbortError') return null;
+        fill(dry, errorBox(e, { title: 'The scheduler dry run failed (the job parses; Run may still work)' }));
+      }
       return job;
     } catch (e) {
       if (e.name === 'AbortError') return null;
@@ -79,7 +95,7 @@ export function render(ctx) {
     }
   }
 
-  function showPlan(job) {
+  function showPlan(job, dry) {
     const tasks = [];
     for (const g of job.TaskGroups || []) for (const t of g.Tasks || []) tasks.push({ g, t });
     fill(planOut, h('div', { class: 'card', id: 'plan-ok' },
@@ -94,7 +110,8 @@ export function render(ctx) {
         { label: 'CPU', class: 'num', cell: (r) => mhz(r.t.Resources?.CPU) },
         { label: 'Memory', class: 'num', cell: (r) => mb(r.t.Resources?.MemoryMB) },
         { label: 'Command', class: 'hide-narrow', cell: (r) => h('code', null, [r.t.Config?.command, ...(r.t.Config?.args || [])].filter(Boolean).join(' ') || r.t.Config?.image || '') },
-      ], tasks, { caption: 'What this job would run (for a dry run with placements and a diff, use `nomadlike job plan`: PUT /v1/job/:id/plan)', empty: 'The job declares no tasks.' })));
+      ], tasks, { caption: 'The tasks this job declares', empty: 'The job declares no tasks.' }),
+      dry));
   }
 
   function showParseError(e) {
@@ -125,8 +142,16 @@ export function render(ctx) {
   async function run() {
     runBtn.disabled = true;
     try {
-      const job = await plan();
-      if (!job) return;
+      // Run parses again (the editor may have changed since Plan) but does
+      // not dry-run: the shown plan, if any, stays on screen.
+      let job;
+      try {
+        job = await parse();
+      } catch (e) {
+        if (e.name !== 'AbortError') showParseError(e);
+        return;
+      }
+      if (editor.value !== plannedText) fill(planOut); // a plan of other text would mislead
       fill(runOut, h('p', { class: 'note' }, `Submitting job "${job.ID}"…`));
       let res;
       try {

@@ -1,7 +1,8 @@
-// Servers: the Raft leader, peers, cluster members and this agent.
+// Servers: the Raft leader, the Raft configuration (peers, voters), the
+// cluster members (serf) and this agent.
 
 import { get, pause } from '../api.js';
-import { h, fill, badge, table, props, section, errorBox, unavailable } from '../dom.js';
+import { h, fill, badge, table, props, section, errorBox } from '../dom.js';
 
 const REFRESH_MS = 15000;
 
@@ -14,18 +15,17 @@ export function render(ctx) {
   const updated = h('p', { class: 'note' });
   fill(ctx.main,
     h('div', { class: 'page-head' }, h('div', null, h('h1', null, 'Servers'),
-      h('p', { class: 'subtitle' }, 'The Raft leader, its peers and the cluster members.'))),
+      h('p', { class: 'subtitle' }, 'The Raft leader, the servers in the Raft configuration and the cluster members.'))),
     leaderEl,
     section('peers', 'Raft peers', peersEl),
     section('members', 'Members', membersEl),
     section('agent', 'This agent', selfEl),
-    unavailable('Raft configuration and autopilot health', 'GET /v1/operator/raft/configuration and /v1/operator/autopilot/health do not exist yet; the peers above come from /v1/status/peers.'),
     updated);
 
   let leader = '';
   async function load() {
     const [l, p, m, s] = await Promise.allSettled([
-      get('/v1/status/leader', { signal: ctx.signal }), get('/v1/status/peers', { signal: ctx.signal }),
+      get('/v1/status/leader', { signal: ctx.signal }), get('/v1/operator/raft/configuration', { signal: ctx.signal }),
       get('/v1/agent/members', { signal: ctx.signal }), get('/v1/agent/self', { signal: ctx.signal })]);
     if (ctx.signal.aborted) return;
     if (l.status === 'fulfilled') {
@@ -39,10 +39,18 @@ export function render(ctx) {
     } else fill(leaderEl, errorBox(l.reason, { title: 'Could not read the leader' }));
     if (p.status === 'fulfilled') {
       fill(peersEl, table([
-        { label: 'Address', cell: (a) => h('span', { class: 'mono' }, a) },
-        { label: 'Role', cell: (a) => (a === leader ? badge('leader') : 'follower') },
-      ], p.value.data || [], { caption: 'Raft peers (voters)', empty: 'No Raft peers.' }));
-    } else fill(peersEl, errorBox(p.reason, { title: 'Could not read the Raft peers' }));
+        { label: 'Node', cell: (x) => x.Node || '–' },
+        { label: 'ID', class: 'mono hide-narrow', cell: (x) => x.ID },
+        { label: 'Address', cell: (x) => h('span', { class: 'mono' }, x.Address) },
+        { label: 'State', cell: (x) => (x.Leader ? badge('leader') : 'follower') },
+        { label: 'Voter', cell: (x) => (x.Voter ? 'yes' : 'no (non-voter)') },
+        { label: 'Raft protocol', class: 'num hide-narrow', cell: (x) => x.RaftProtocol || '–' },
+      ], p.value.data?.Servers || [], { caption: 'The Raft configuration: every server that takes part in consensus', empty: 'No Raft servers.' }));
+    } else fill(peersEl, errorBox(p.reason, { title: 'Could not read the Raft configuration' }));
+    // A member is the leader when its Raft ID or RPC address is the leader's.
+    const leaderID = p.status === 'fulfilled' ? (p.value.data?.Servers || []).find((x) => x.Leader)?.ID : undefined;
+    const isLeader = (x) => !!leader && ((leaderID && x.Tags?.id === leaderID) || x.Tags?.rpc_addr === leader ||
+      (!!x.Addr && leader.startsWith(`${x.Addr}:`)));
     if (m.status === 'fulfilled') {
       const data = m.value.data || {};
       fill(membersEl, table([
@@ -50,7 +58,7 @@ export function render(ctx) {
         { label: 'Address', class: 'mono', cell: (x) => `${x.Addr}:${x.Port}` },
         { label: 'Status', cell: (x) => badge(x.Status) },
         { label: 'Role', cell: (x) => (x.Tags?.role === 'nomad' ? 'server' : x.Tags?.role || '–') },
-        { label: 'Leader', cell: (x) => (leader && leader.startsWith(`${x.Addr}:`) ? badge('leader') : '') },
+        { label: 'Leader', cell: (x) => (isLeader(x) ? badge('leader') : '') },
         { label: 'Region / DC', cell: (x) => `${x.Tags?.region || '–'} / ${x.Tags?.dc || '–'}` },
         { label: 'Version', class: 'hide-narrow', cell: (x) => x.Tags?.build || '–' },
       ], data.Members || [], { caption: `Members as seen by ${data.ServerName || 'this agent'} (region ${data.ServerRegion || '–'})`, empty: 'No members.' }));

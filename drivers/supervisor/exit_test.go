@@ -1,0 +1,129 @@
+package supervisor_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers/drivertest"
+	"github.com/nomadlike/nomadlike/drivers/supervisor"
+)
+
+// exitBound is how long a supervisor whose workload is gone may stay: far
+// below an hour-long linger, far above its clean-up bounds on a busy host.
+const exitBound = 20 * time.Second
+
+// waitSupervisorGone waits until the supervisor process has exited.
+func waitSupervisorGone(t *testing.T, c *supervisor.Client, why string) {
+	t.Helper()
+	drivertest.WaitFor(t, exitBound, func() (bool, string) {
+		return drivertest.ProcessGone(c.SupervisorPID()), fmt.Sprintf("supervisor pid %d still running %s", c.SupervisorPID(), why)
+	})
+}
+
+// TestSupervisorExitsPromptly is the regression test for idle supervisors
+// left behind after their workload ended: whichever way the workload goes,
+// the supervisor exits once the result is collected (without waiting out
+// its linger), or after its linger when nobody collects it, and leaves no
+// process of the workload behind.
+func TestSupervisorExitsPromptly(t *testing.T) {
+	cases := []struct {
+		name string
+		// script runs as the workload; it writes its pid (and that of any
+		// helper it leaves) to $PIDS.
+		script string
+		// kill, when set, kills the workload from outside instead of
+		// letting it end.
+		kill bool
+		// collect has a waiter collect the result; otherwise nobody does.
+		collect bool
+		linger  time.Duration
+	}{
+		{"exit collected", `echo $$ >> "$PIDS"; exit 3`, false, true, time.Hour},
+		{"killed from outside, collected", `echo $$ >> "$PIDS"; exec sleep 300`, true, true, time.Hour},
+		{"killed from outside, nobody collects", `echo $$ >> "$PIDS"; exec sleep 300`, true, false, 300 * time.Millisecond},
+		{"exit with a daemon left behind, nobody collects", `setsid sleep 300 & echo $! >> "$PIDS"; echo $$ >> "$PIDS"; exit 0`, false, false, 300 * time.Millisecond},
+		{"exit with a daemon left behind, collected", `(setsid sleep 300 &) ; echo $$ >> "$PIDS"; exit 0`, false, true, time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			pidFile := filepath.Join(t.TempDir(), "pids")
+			s := spec(t, dir, "/bin/sh", "-c", c.script)
+			s.Env = append(s.Env, "PIDS="+pidFile)
+			s.Linger = c.linger
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cl, err := supervisor.Start(ctx, "", s, slog.Default())
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+			drivertest.WaitFor(t, exitBound, func() (bool, string) {
+				b, _ := os.ReadFile(pidFile)
+				return strings.Contains(string(b), strconv.Itoa(cl.PID())), "waiting for the workload to record its pid"
+			})
+			if c.kill {
+				if err := syscall.Kill(cl.PID(), syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.collect {
+				res, err := cl.Wait(ctx)
+				if err != nil {
+					t.Fatalf("Wait: %v", err)
+				}
+				if c.kill && res.Signal != int(syscall.SIGKILL) {
+					t.Errorf("result = %+v, want killed by SIGKILL", res)
+				}
+			}
+			waitSupervisorGone(t, cl, "after its workload ended")
+			b, _ := os.ReadFile(pidFile)
+			for _, f := range strings.Fields(string(b)) {
+				pid, _ := strconv.Atoi(f)
+				if pid > 0 && !drivertest.ProcessGone(pid) {
+					t.Errorf("pid %d of the workload survives its supervisor", pid)
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+			st, err := supervisor.ReadStatus(dir)
+			if err != nil || st.Result == nil {
+				t.Fatalf("status after the supervisor exited = %+v, %v; want the recorded result", st, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, supervisor.SocketFile)); !os.IsNotExist(err) {
+				t.Errorf("control socket left behind: %v", err)
+			}
+		})
+	}
+}
+
+// TestSupervisorExitsWhenStopped: a stop through the control socket ends
+// the workload and then the supervisor, without waiting out its linger.
+func TestSupervisorExitsWhenStopped(t *testing.T) {
+	dir := t.TempDir()
+	s := spec(t, dir, "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done")
+	s.Linger = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := supervisor.Start(ctx, "", s, slog.Default())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	res, err := cl.Stop(ctx, syscall.SIGTERM, 200*time.Millisecond)
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if res.Signal != int(syscall.SIGKILL) {
+		t.Errorf("result = %+v, want SIGKILL after the ignored SIGTERM", res)
+	}
+	waitSupervisorGone(t, cl, "after a stop")
+}

@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Cluster benchmarks (make bench-cluster): three server agents on loopback,
+// as separate processes with durable Raft storage.
+//
+//   BenchmarkClusterRegister: job registrations per second through the HTTP
+//   API, sent to the leader and to a follower (which forwards them), one
+//   writer at a time and 16 at once.
+//   BenchmarkClusterFailover: SIGKILL of the leader to the first write
+//   acknowledged by the new leader; each iteration is one trial and the
+//   median is reported (run with -benchtime=5x or more).
+
+// loopServer is a server agent on 127.0.0.1.
+type loopServer struct {
+	tb       testing.TB
+	name     string
+	http     string // 127.0.0.1:port
+	rpc      string
+	cfgPath  string
+	logPath  string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	apiCache *api.Client
+}
+
+// freeTCPUDPPort returns a loopback port free for TCP and UDP (serf uses
+// both) a moment ago.
+func freeTCPUDPPort(tb testing.TB) int {
+	tb.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("free port: %v", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		_ = l.Close()
+		if err == nil {
+			_ = u.Close()
+			return port
+		}
+	}
+	tb.Fatal("no port free for both TCP and UDP")
+	return 0
+}
+
+// startLoopCluster starts three servers with bootstrap_expect = 3 on
+// loopback and waits for a leader.
+func startLoopCluster(tb testing.TB) []*loopServer {
+	tb.Helper()
+	type ports struct{ http, rpc, serf int }
+	ps := make([]ports, 3)
+	for i := range ps {
+		ps[i] = ports{freeTCPUDPPort(tb), freeTCPUDPPort(tb), freeTCPUDPPort(tb)}
+	}
+	var servers []*loopServer
+	for i, p := range ps {
+		var join []string
+		for j, o := range ps {
+			if j != i {
+				join = append(join, fmt.Sprintf("%q", fmt.Sprintf("127.0.0.1:%d", o.serf)))
+			}
+		}
+		dir := tb.TempDir()
+		s := &loopServer{tb: tb, name: fmt.Sprintf("bench%d", i+1),
+			http: fmt.Sprintf("127.0.0.1:%d", p.http), rpc: fmt.Sprintf("127.0.0.1:%d", p.rpc),
+			cfgPath: filepath.Join(dir, "agent.hcl"), logPath: filepath.Join(dir, "agent.log")}
+		cfg := fmt.Sprintf(`
+name      = %q
+data_dir  = %q
+bind_addr = "127.0.0.1"
+log_level = "WARN"
+ports {
+  http = %d
+  rpc  = %d
+  serf = %d
+}
+server {
+  enabled          = true
+  bootstrap_expect = 3
+  server_join {
+    retry_join     = [%s]
+    retry_interval = "1s"
+  }
+}
+`, s.name, filepath.Join(dir, "data"), p.http, p.rpc, p.serf, strings.Join(join, ", "))
+		if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		s.start()
+		tb.Cleanup(s.stop)
+		servers = append(servers, s)
+	}
+	loopLeader(tb, servers)
+	return servers
+}
+
+func (s *loopServer) start() {
+	tb := s.tb
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.cmd = exec.Command(binPath, "agent", "-config", s.cfgPath)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", s.name, err)
+	}
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}, f *os.File) {
+		_ = cmd.Wait()
+		f.Close()
+		close(done)
+	}(s.cmd, s.exited, logf)
+}
+
+func (s *loopServer) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		s.kill()
+	}
+}
+
+func (s *loopServer) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+func (s *loopServer) api() *api.Client {
+	if s.apiCache == nil {
+		c, err := api.NewClient(api.Config{Address: "http://" + s.http})
+		if err != nil {
+			s.tb.Fatal(err)
+		}
+		s.apiCache = c
+	}
+	return s.apiCache
+}
+
+// loopLeader waits until the running servers agree on a leader among them.
+func loopLeader(tb testing.TB, servers []*loopServer) *loopServer {
+	tb.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var leader *loopServer
+		agreed := true
+		addr := ""
+		for _, s := range servers {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			l, err := s.api().Leader(ctx)
+			cancel()
+			if err != nil || l == "" || (addr != "" && l != addr) {
+				agreed = false
+				break
+			}
+			addr = l
+			if l == s.rpc {
+				leader = s
+			}
+		}
+		if agreed && leader != nil {
+			return leader
+		}
+		if time.Now().After(deadline) {
+			for _, s := range servers {
+				if b, err := os.ReadFile(s.logPath); err == nil {
+					tb.Logf("%s log:\n%s", s.name, b)
+				}
+			}
+			tb.Fatalf("no leader agreed on by %d servers within 90s", len(servers))
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval of a condition wait
+	}
+}
+
+// benchJob is a small job no node runs: registration exercises the API,
+// forwarding and Raft, not the clients.
+func benchJob(id string) *structs.Job {
+	j := sleepJob(id, 1)
+	j.Datacenters = []string{"nowhere"}
+	return j
+}
+
+func BenchmarkClusterRegister(b *testing.B) {
+	servers := startLoopCluster(b)
+	var seq atomic.Int64
+	for _, target := range []string{"leader", "follower"} {
+		for _, writers := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/writers=%d", target, writers), func(b *testing.B) {
+				leader := loopLeader(b, servers)
+				via := leader
+				if target == "follower" {
+					for _, s := range servers {
+						if s != leader {
+							via = s
+							break
+						}
+					}
+				}
+				c := via.api()
+				b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+				b.ResetTimer()
+				start := time.Now()
+				if writers == 1 {
+					for i := 0; i < b.N; i++ {
+						registerBench(b, c, &seq)
+					}
+				} else {
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							registerBench(b, c, &seq)
+						}
+					})
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "regs/s")
+			})
+		}
+	}
+}
+
+func registerBench(b *testing.B, c *api.Client, seq *atomic.Int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: benchJob(fmt.Sprintf("bench-%d", seq.Add(1)))}); err != nil {
+		b.Errorf("register: %v", err)
+	}
+}
+
+func BenchmarkClusterFailover(b *testing.B) {
+	servers := startLoopCluster(b)
+	var trials []time.Duration
+	var seq atomic.Int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		leader := loopLeader(b, servers)
+		survivors := slices.DeleteFunc(slices.Clone(servers), func(s *loopServer) bool { return s == leader })
+		b.StartTimer()
+		killed := time.Now()
+		leader.kill()
+		for n := 0; ; n++ {
+			via := survivors[n%len(survivors)]
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := via.api().RegisterJob(ctx, &structs.JobRegisterRequest{Job: benchJob(fmt.Sprintf("failover-%d", seq.Add(1)))})
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Since(killed) > 2*time.Minute {
+				b.Fatalf("no write acknowledged within 2 minutes of killing the leader: %v", err)
+			}
+		}
+		d := time.Since(killed)
+		b.StopTimer()
+		trials = append(trials, d)
+		b.Logf("trial %d: SIGKILL of %s to the first acknowledged write: %s", i+1, leader.name, d.Round(time.Millisecond))
+		leader.start()
+		loopLeader(b, servers)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	slices.Sort(trials)
+	b.ReportMetric(float64(trials[len(trials)/2].Milliseconds()), "ms-median-failover")
+	b.ReportMetric(float64(trials[len(trials)-1].Milliseconds()), "ms-max-failover")
+}

@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// uiOpsJob is the job TestUIOperations plans, runs, scales and reverts:
+// COUNT is replaced by the group's count.
+const uiOpsJob = `job "e2e-ui-ops" {
+  datacenters = ["*"]
+  type        = "service"
+
+  group "web" {
+    count = COUNT
+
+    task "spin" {
+      driver = "raw_exec"
+
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do echo ops; sleep 1; done"]
+      }
+
+      env {
+        E2E_RUN = "%s"
+      }
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// TestUIOperations drives the UI's operator actions in one headless chromium
+// against a real dev agent: the Run page's plan (diff, placements), scaling a
+// group from the keyboard, versions with their diffs and a revert, the
+// deployment section, live allocation usage, eligibility and drain from the
+// clients list and a client page, the servers page with the Raft
+// configuration, an API error shown with its message, and the job page at
+// phone width.
+func TestUIOperations(t *testing.T) {
+	chrome := chromiumPath(t)
+	killLeftovers(t)
+	a := startAgent(t, agentOpts{dev: true})
+	b := newBrowser(t, chrome)
+	s := &shots{b: b, dir: t.TempDir()}
+	t.Logf("screenshots go to %s (and NOMADLIKE_ARTIFACTS=%q)", s.dir, os.Getenv("NOMADLIKE_ARTIFACTS"))
+	const step = 30 * time.Second
+	spec := func(count int) string {
+		return strings.Replace(fmt.Sprintf(uiOpsJob, runToken), "COUNT", fmt.Sprint(count), 1)
+	}
+	running := func(n int) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#job-allocations [data-alloc]")].filter(e => e.textContent === "running").length === %d`, n)
+	}
+
+	// Run page: the plan of a new job is a dry run with its placements.
+	b.do("plan a new job", step,
+		chromedp.Navigate(a.addr+"/ui/run"),
+		chromedp.WaitVisible(chromedp.ID("job-hcl")),
+		chromedp.SetValue(chromedp.ID("job-hcl"), spec(1)),
+		chromedp.Click(chromedp.ID("job-plan")))
+	b.waitJS("the dry run of the new job", step,
+		`document.querySelector("#plan-all-placed") !== null && document.querySelector("#plan-placements")?.textContent.includes('Task group "web": 1 create.')`)
+	if got := b.text("#plan-diff"); !strings.Contains(got, `+ Job: "e2e-ui-ops"`) {
+		t.Errorf("the plan of a new job does not show it added:\n%s", got)
+	}
+	s.take("run-plan-new")
+	b.do("run it", step, chromedp.Click(chromedp.ID("job-run")))
+	b.waitJS("the allocation running", 45*time.Second,
+		`[...document.querySelectorAll("#run-placements [data-alloc]")].some(e => e.textContent === "running")`)
+
+	// Planning a change shows the diff against the running version.
+	b.do("plan count 2", step,
+		chromedp.SetValue(chromedp.ID("job-hcl"), spec(2)),
+		chromedp.Click(chromedp.ID("job-plan")))
+	b.waitJS("the diff of the count", step,
+		`document.querySelector("#plan-diff")?.textContent.includes('+/- Count: "1" => "2" (forces create)') &&
+		 document.querySelector("#plan-placements")?.textContent.includes('Task group "web": 1 create,')`)
+	s.take("run-plan-diff")
+
+	// Job page: scale the group to 3 from the keyboard (Enter submits the form).
+	b.do("open the job page", step,
+		chromedp.Click(chromedp.ID("run-job-link")),
+		chromedp.WaitVisible(chromedp.ID("scale-form")))
+	b.waitJS("one allocation running", step, running(1))
+	b.do("type a count that is not a number", step,
+		chromedp.SetValue(chromedp.ID("scale-count"), ""),
+		chromedp.SendKeys(chromedp.ID("scale-count"), "-1"+kb.Enter))
+	b.waitJS("the count refused with a message", step,
+		`document.querySelector("#scale-error")?.textContent.includes("whole number, 0 or more")`)
+	b.do("scale to 3 with the keyboard", step,
+		chromedp.SetValue(chromedp.ID("scale-count"), ""),
+		chromedp.SendKeys(chromedp.ID("scale-count"), "3"+kb.Enter))
+	b.waitJS("three allocations running", 60*time.Second, running(3))
+	b.waitJS("version 1 with the count's diff", step,
+		`document.querySelector("#version-diff-1")?.textContent.includes('+/- Count: "1" => "3"')`)
+	s.take("job-scaled")
+
+	// Revert to version 0 with the two-step button: back to one allocation.
+	b.do("ask to revert to version 0", step, chromedp.Click(chromedp.ID("revert-0")))
+	b.waitJS("the revert button to ask for confirmation", step, `document.getElementById("revert-0")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the revert", step, chromedp.Click(chromedp.ID("revert-0")))
+	b.waitJS("version 2 with the count back to 1", step,
+		`document.querySelector("#version-diff-2")?.textContent.includes('+/- Count: "3" => "1"') &&
+		 document.querySelector("#job-action-result")?.textContent.includes("Revert to version 0: done")`)
+	b.waitJS("one allocation running again", 60*time.Second, running(1))
+	b.waitJS("the deployment section", step,
+		`document.querySelector("#deployment-none, #deployment") !== null`)
+	if b.eval(`document.querySelector("#deployment") ? "yes" : ""`) == "yes" {
+		t.Logf("the job has a deployment: %s", b.text("#deployment"))
+	} else {
+		t.Logf("the job has no deployment (GET /v1/job/:id/deployment answers null)")
+	}
+	s.take("job-reverted")
+
+	// The allocation page shows live usage against the allocation, re-read.
+	allocID := b.eval(`[...document.querySelectorAll("#job-allocations [data-alloc]")].find(e => e.textContent === "running").dataset.alloc`)
+	b.do("open the running allocation", step,
+		chromedp.Click(chromedp.CSS(`#job-allocations a[href="/ui/allocations/`+allocID+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("alloc-status")))
+	b.waitJS("the allocation running", step, `document.querySelector("#alloc-status [data-status]")?.dataset.status === "running"`)
+	b.waitJS("the live usage against 32 MiB and 50 MHz", step,
+		`document.querySelector("#alloc-usage")?.textContent.includes("of 32 MiB allocated") &&
+		 document.querySelector("#alloc-usage").textContent.includes("of 50 MHz allocated")`)
+	first := b.eval(`document.querySelector("#alloc-usage").dataset.timestamp`)
+	b.waitJS("the usage re-read", step, `document.querySelector("#alloc-usage")?.dataset.timestamp !== `+jsString(first))
+	s.take("alloc-usage")
+
+	// Clients list: mark the node ineligible and eligible again.
+	b.do("open the clients page", step,
+		chromedp.Click(chromedp.CSS(`nav a[href="/ui/clients"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[id^="node-eligibility-"]`)))
+	nodeID := strings.TrimPrefix(b.eval(`document.querySelector('[id^="node-eligibility-"]').id`), "node-eligibility-")
+	elig := "#node-eligibility-" + nodeID
+	b.do("mark the node ineligible", step, chromedp.Click(chromedp.CSS(elig)))
+	b.waitJS("the node ineligible", step,
+		`document.querySelector(`+jsString(elig)+`)?.textContent === "Mark eligible" && document.querySelector("#clients-table").textContent.includes("ineligible")`)
+	if n, _, err := a.api().Node(t.Context(), nodeID, nil); err != nil || n.SchedulingEligibility != "ineligible" {
+		t.Errorf("after the UI marked it ineligible the node is %v (err %v)", n.SchedulingEligibility, err)
+	}
+	s.take("clients-ineligible")
+	b.do("mark the node eligible", step, chromedp.Click(chromedp.CSS(elig)))
+	b.waitJS("the node eligible", step, `document.querySelector(`+jsString(elig)+`)?.textContent === "Mark ineligible"`)
+
+	// Client page: drain with a 10 minute deadline. On a one-node cluster
+	// the drain completes at once (the replacements cannot be placed, so
+	// nothing waits), leaving the node ineligible: the page must say so, and
+	// the request must have carried the chosen DrainSpec (recorded in the page).
+	api := a.api()
+	b.do("open the client page", step,
+		chromedp.Click(chromedp.CSS(`#clients-table a[href="/ui/clients/`+nodeID+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("node-drain")))
+	b.eval(`(() => { window.__sent = []; const f = window.fetch;
+		window.fetch = (u, o) => { window.__sent.push((o?.method || "GET") + " " + String(u) + " " + (o?.body || "")); return f(u, o); };
+		return ""; })()`)
+	b.do("choose a 10 minute deadline and drain", step,
+		chromedp.SetValue(chromedp.ID("drain-deadline"), "600"),
+		chromedp.Click(chromedp.ID("node-drain")))
+	b.waitJS("the drain button to ask for confirmation", step, `document.getElementById("node-drain")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the drain", step, chromedp.Click(chromedp.ID("node-drain")))
+	b.waitJS("the drain done: its events listed, the node ineligible", step,
+		`document.querySelector("#client-events")?.textContent.includes("Node drain strategy set") &&
+		 document.querySelector("#client-events").textContent.includes("Node drain complete") &&
+		 document.querySelector("#client-status")?.textContent.includes("ineligible") &&
+		 document.getElementById("node-eligibility")?.textContent === "Mark eligible"`)
+	sent := b.eval(`window.__sent.filter(s => s.includes("/drain")).join("\n")`)
+	if want := `"DrainSpec":{"Deadline":600000000000,"IgnoreSystemJobs":false}`; !strings.Contains(sent, "PUT /v1/node/"+nodeID+"/drain") || !strings.Contains(sent, want) {
+		t.Errorf("the drain request was not PUT /v1/node/%s/drain with %s:\n%s", nodeID, want, sent)
+	}
+	s.take("client-drained")
+	b.do("mark the drained node eligible", step, chromedp.Click(chromedp.ID("node-eligibility")))
+	b.waitJS("the node eligible again", step,
+		`document.getElementById("node-eligibility")?.textContent === "Mark ineligible" && !document.querySelector("#client-status").textContent.includes("ineligible")`)
+	if n, _, err := api.Node(t.Context(), nodeID, nil); err != nil || n.SchedulingEligibility != "eligible" || n.Drain {
+		t.Errorf("after the UI marked it eligible the node is %q, draining %v (err %v)", n.SchedulingEligibility, n.Drain, err)
+	}
+
+	// Servers page: the leader, the Raft configuration and the members.
+	b.do("open the servers page", step, chromedp.Click(chromedp.CSS(`nav a[href="/ui/servers"]`)))
+	b.waitJS("the Raft configuration with a voting leader", step,
+		`(() => { const t = document.querySelector("#servers-peers table"); return !!t && t.textContent.includes("leader") && t.textContent.includes("yes"); })()`)
+	b.waitJS("the members with the leader marked", step,
+		`document.querySelector("#servers-members table")?.textContent.includes("alive") && document.querySelector("#servers-members .badge.ok") !== null`)
+	s.take("servers")
+
+	// A failed API call shows the agent's message, not a blank page.
+	b.do("open a client that does not exist", step, chromedp.Navigate(a.addr+"/ui/clients/no-such-node"))
+	b.waitJS("the error with the agent's message", step,
+		`(() => { const e = document.querySelector("main .alert.error"); return !!e && e.textContent.includes("GET /v1/node/no-such-node") && e.textContent.includes("HTTP 404"); })()`)
+	s.take("client-missing")
+
+	// Phone width: the job page (diffs, tables, the scale form) still fits.
+	b.do("open the job page at a phone's width", step,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(a.addr+"/ui/jobs/e2e-ui-ops"))
+	b.waitJS("the job page with its versions", step, `document.querySelector("#version-diff-2") !== null && document.querySelector("#scale-form") !== null`)
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("at 390 px the job page is %s px wide: it must fit a phone (wide parts scroll inside their own box)", w)
+	}
+	s.take("job-phone")
+	b.do("open the clients page at a phone's width", step,
+		chromedp.Navigate(a.addr+"/ui/clients"),
+		chromedp.WaitVisible(chromedp.CSS(elig)))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("at 390 px the clients page is %s px wide: it must fit a phone", w)
+	}
+	s.take("clients-phone")
+
+	if _, err := api.DeregisterJob(t.Context(), "e2e-ui-ops", true); err != nil {
+		t.Errorf("purge the job: %v", err)
+	}
+	b.checkConsole()
+}

@@ -1,0 +1,12 @@
+job "j" {
+  type = "batch"
+  periodic {
+    cron  = "@daily"
+    crons = ["@hourly"]
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

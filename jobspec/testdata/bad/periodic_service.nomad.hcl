@@ -1,0 +1,10 @@
+job "j" {
+  periodic {
+    crons = ["@daily"]
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

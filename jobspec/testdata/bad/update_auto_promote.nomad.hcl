@@ -1,0 +1,10 @@
+job "j" {
+  update {
+    auto_promote = true
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,10 @@
+job "j" {
+  update {
+    health_check = "http"
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package state
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// tableDeployment holds the deployments of service jobs, indexed by ID and
+// by job (namespace + job ID).
+const tableDeployment = "deployment"
+
+// indexDeployment is the allocations' index by DeploymentID.
+const indexDeployment = "deployment"
+
+func deploymentTableSchema() *memdb.TableSchema {
+	return tableSchema(tableDeployment,
+		stringIndex(indexID, "ID", true, false),
+		namespaceIDIndex(indexJob, "JobID", false, false),
+	)
+}
+
+func deploymentByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Deployment, error) {
+	raw, err := first(txn, ws, tableDeployment, indexID, id)
+	if err != nil {
+		return nil, err
+	}
+	d, _ := raw.(*structs.Deployment)
+	return d, nil
+}
+
+// DeploymentByID returns the deployment or nil.
+func (s *Store) DeploymentByID(ws memdb.WatchSet, id string) (*structs.Deployment, error) {
+	return deploymentByIDTxn(s.readTxn(), ws, id)
+}
+
+// byCreateIndex orders deployments oldest first (ties by ID).
+func byCreateIndex(a, b *structs.Deployment) int {
+	if c := cmp.Compare(a.CreateIndex, b.CreateIndex); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// Deployments returns every deployment of every namespace, oldest (lowest
+// CreateIndex) first.
+func (s *Store) Deployments(ws memdb.WatchSet) ([]*structs.Deployment, error) {
+	return s.DeploymentsByIDPrefix(ws, "*", "")
+}
+
+// DeploymentsByIDPrefix returns the deployments whose ID starts with prefix
+// in namespace ("*" or "" for all), oldest first.
+func (s *Store) DeploymentsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Deployment, error) {
+	it, err := get(s.readTxn(), ws, tableDeployment, indexIDPrefix, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := collect(it, func(d *structs.Deployment) bool {
+		return allNamespaces(namespace) || d.Namespace == namespace
+	})
+	slices.SortFunc(out, byCreateIndex)
+	return out, nil
+}
+
+func deploymentsByJobTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string) ([]*structs.Deployment, error) {
+	it, err := get(txn, ws, tableDeployment, indexJob, objectNamespace(namespace), jobID)
+	if err != nil {
+		return nil, err
+	}
+	out := collect[*structs.Deployment](it, nil)
+	slices.SortFunc(out, func(a, b *structs.Deployment) int { return byCreateIndex(b, a) })
+	return out, nil
+}
+
+// DeploymentsByJobID returns a job's deployments, newest first.
+func (s *Store) DeploymentsByJobID(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Deployment, error) {
+	return deploymentsByJobTxn(s.readTxn(), ws, namespace, jobID)
+}
+
+func latestDeploymentTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error) {
+	all, err := deploymentsByJobTxn(txn, ws, namespace, jobID)
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	return all[0], nil
+}
+
+// LatestDeploymentByJobID returns the job's newest deployment, or nil.
+func (s *Store) LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error) {
+	return latestDeploymentTxn(s.readTxn(), ws, namespace, jobID)
+}
+
+func allocsByDeploymentTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
+	it, err := get(txn, ws, tableAllocs, indexDeployment, id)
+	if err != nil {
+		return nil, err
+	}
+	return collect[*structs.Allocation](it, nil), nil
+}
+
+// AllocsByDeployment returns the allocations placed by a deployment.
+func (s *Store) AllocsByDeployment(ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
+	return allocsByDeploymentTxn(s.readTxn(), ws, id)
+}
+
+// DeploymentRestore loads one deployment.
+func (r *Restore) DeploymentRestore(d *structs.Deployment) error {
+	if d == nil {
+		return structs.NewBadRequest("state: restore deployment: deployment is nil")
+	}
+	return r.insert(tableDeployment, "deployment "+d.ID, d)
+}

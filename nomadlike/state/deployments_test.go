@@ -1,0 +1,219 @@
+package state
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// deployFixture stores a job with a rolling group and returns it with a
+// deployment of its current version (not stored).
+func deployFixture(t *testing.T, s *Store) (*structs.Job, *structs.Deployment) {
+	t.Helper()
+	job := testJob("web")
+	job.TaskGroups[0].Update = &structs.UpdateStrategy{MaxParallel: 1, ProgressDeadline: time.Minute}
+	must(t, s.UpsertJob(10, job))
+	d := structs.NewDeployment("dep-1", job, 50, time.Unix(100, 0))
+	d.TaskGroups["web"] = &structs.DeploymentState{DesiredTotal: 2, ProgressDeadline: time.Minute, AutoRevert: true}
+	return job, d
+}
+
+func boolp(b bool) *bool { return &b }
+
+func TestPlanResultsStoreDeploymentAndCountPlacements(t *testing.T) {
+	s := newTestStore(t)
+	job, d := deployFixture(t, s)
+	old := structs.NewDeployment("dep-0", job, 50, time.Unix(50, 0))
+	must(t, s.UpsertDeployment(11, old))
+
+	a1 := testAlloc("a1", job, "n1")
+	a1.DeploymentID = d.ID
+	a2 := testAlloc("a2", job, "n1")
+	a2.DeploymentID = d.ID
+	a2.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	req := &structs.ApplyPlanResultsRequest{
+		Job: job, EvalID: "e1", Timestamp: time.Unix(200, 0).UnixNano(),
+		AllocsPlaced: []*structs.Allocation{a1, a2},
+		Deployment:   d,
+		DeploymentUpdates: []*structs.DeploymentStatusUpdate{{DeploymentID: old.ID, Status: structs.DeploymentStatusCancelled,
+			StatusDescription: structs.DeploymentStatusDescriptionNewerJob}},
+	}
+	must(t, s.UpsertPlanResults(20, req))
+
+	got, err := s.DeploymentByID(nil, d.ID)
+	must(t, err)
+	g := got.TaskGroups["web"]
+	if g.PlacedAllocs != 2 || len(g.PlacedCanaries) != 1 || g.PlacedCanaries[0] != "a2" {
+		t.Fatalf("placed=%d canaries=%v, want 2 and [a2]", g.PlacedAllocs, g.PlacedCanaries)
+	}
+	if want := time.Unix(200, 0).Add(time.Minute); !g.RequireProgressBy.Equal(want) {
+		t.Fatalf("RequireProgressBy = %v, want %v", g.RequireProgressBy, want)
+	}
+	if got.CreateIndex != 20 || got.ModifyIndex != 20 {
+		t.Fatalf("indexes %d/%d, want 20/20", got.CreateIndex, got.ModifyIndex)
+	}
+	o, _ := s.DeploymentByID(nil, old.ID)
+	if o.Status != structs.DeploymentStatusCancelled || o.StatusDescription != structs.DeploymentStatusDescriptionNewerJob {
+		t.Fatalf("old deployment %s (%s), want cancelled", o.Status, o.StatusDescription)
+	}
+	latest, _ := s.LatestDeploymentByJobID(nil, job.Namespace, job.ID)
+	if latest == nil || latest.ID != d.ID {
+		t.Fatalf("latest = %v, want %s", latest, d.ID)
+	}
+	byJob, _ := s.DeploymentsByJobID(nil, job.Namespace, job.ID)
+	if len(byJob) != 2 || byJob[0].ID != d.ID || byJob[1].ID != old.ID {
+		t.Fatalf("DeploymentsByJobID order wrong: %v", byJob)
+	}
+	all, _ := s.Deployments(nil)
+	if len(all) != 2 || all[0].ID != old.ID {
+		t.Fatalf("Deployments not ordered by create index: %v", all)
+	}
+	if idx, _ := s.Index(tableDeployment); idx != 20 {
+		t.Fatalf("deployment table index %d, want 20", idx)
+	}
+
+	// Re-submitting the deployment (a later plan) keeps the counters.
+	again := d.Copy()
+	req2 := &structs.ApplyPlanResultsRequest{Job: job, EvalID: "e2", Timestamp: time.Unix(300, 0).UnixNano(), Deployment: again}
+	must(t, s.UpsertPlanResults(21, req2))
+	got, _ = s.DeploymentByID(nil, d.ID)
+	if got.TaskGroups["web"].PlacedAllocs != 2 {
+		t.Fatalf("a later plan reset PlacedAllocs to %d", got.TaskGroups["web"].PlacedAllocs)
+	}
+	// A stop entry from a stale copy does not count again.
+	stop := a1.Copy()
+	stop.DesiredStatus = structs.AllocDesiredStatusStop
+	must(t, s.UpsertAllocs(22, []*structs.Allocation{stop}))
+	got, _ = s.DeploymentByID(nil, d.ID)
+	if got.TaskGroups["web"].PlacedAllocs != 2 {
+		t.Fatalf("stop counted as a placement: %d", got.TaskGroups["web"].PlacedAllocs)
+	}
+}
+
+func TestClientHealthCountsOnceAndKeepsCanaryFlag(t *testing.T) {
+	s := newTestStore(t)
+	job, d := deployFixture(t, s)
+	a1 := testAlloc("a1", job, "n1")
+	a1.DeploymentID = d.ID
+	a1.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	a2 := testAlloc("a2", job, "n1")
+	a2.DeploymentID = d.ID
+	must(t, s.UpsertPlanAllocs(20, []*structs.Allocation{a1, a2}, d, nil, time.Unix(200, 0).UnixNano()))
+
+	healthyAt := time.Unix(500, 0).UTC()
+	report := func(index uint64, id string, healthy bool) {
+		must(t, s.UpdateAllocsFromClient(index, []*structs.Allocation{{ID: id, ClientStatus: structs.AllocClientStatusRunning,
+			DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: boolp(healthy), Timestamp: healthyAt}}}))
+	}
+	report(21, "a1", true)
+	report(22, "a1", true) // repeated: not counted twice
+	report(23, "a2", false)
+
+	got, _ := s.DeploymentByID(nil, d.ID)
+	g := got.TaskGroups["web"]
+	if g.HealthyAllocs != 1 || g.UnhealthyAllocs != 1 {
+		t.Fatalf("healthy=%d unhealthy=%d, want 1/1", g.HealthyAllocs, g.UnhealthyAllocs)
+	}
+	if want := healthyAt.Add(time.Minute); !g.RequireProgressBy.Equal(want) {
+		t.Fatalf("RequireProgressBy = %v, want %v (health moves the deadline)", g.RequireProgressBy, want)
+	}
+	a, _ := s.AllocByID(nil, "a1")
+	if !a.DeploymentStatus.IsCanary() || !a.DeploymentStatus.IsHealthy() || a.DeploymentStatus.ModifyIndex == 0 {
+		t.Fatalf("a1 deployment status %+v, want healthy canary", a.DeploymentStatus)
+	}
+	// A scheduler copy without health does not erase the client's verdict.
+	stale := a1.Copy()
+	stale.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	must(t, s.UpsertAllocs(24, []*structs.Allocation{stale}))
+	if a, _ := s.AllocByID(nil, "a1"); !a.DeploymentStatus.IsHealthy() {
+		t.Fatal("a server-side upsert dropped the client's health")
+	}
+	byDep, _ := s.AllocsByDeployment(nil, d.ID)
+	if len(byDep) != 2 {
+		t.Fatalf("AllocsByDeployment = %d allocs, want 2", len(byDep))
+	}
+}
+
+func TestDeploymentStatusPromotionAndAllocHealth(t *testing.T) {
+	s := newTestStore(t)
+	job, d := deployFixture(t, s)
+	d.TaskGroups["web"].DesiredCanaries = 1
+	c := testAlloc("c1", job, "n1")
+	c.DeploymentID = d.ID
+	c.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	must(t, s.UpsertPlanAllocs(20, []*structs.Allocation{c}, d, nil, time.Unix(200, 0).UnixNano()))
+
+	// Promotion needs healthy canaries.
+	err := s.UpdateDeploymentPromotion(21, &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: true})
+	var ce *structs.CodedError
+	if !errors.As(err, &ce) || ce.Code != 400 {
+		t.Fatalf("promote with an unhealthy canary: %v, want a 400", err)
+	}
+	must(t, s.UpdateDeploymentAllocHealth(22, &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID,
+		HealthyAllocationIDs: []string{"c1"}, UpdatedAt: time.Unix(300, 0).UnixNano()}))
+	eval := testEval("ev-promote", job, structs.EvalStatusPending)
+	must(t, s.UpdateDeploymentPromotion(23, &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: true, Eval: eval,
+		UpdatedAt: time.Unix(400, 0).UnixNano()}))
+	got, _ := s.DeploymentByID(nil, d.ID)
+	g := got.TaskGroups["web"]
+	if !g.Promoted || g.HealthyAllocs != 1 {
+		t.Fatalf("promoted=%t healthy=%d, want true/1", g.Promoted, g.HealthyAllocs)
+	}
+	if a, _ := s.AllocByID(nil, "c1"); a.DeploymentStatus.IsCanary() {
+		t.Fatal("promotion kept the canary flag")
+	}
+	if e, _ := s.EvalByID(nil, eval.ID); e == nil || eval.CreateIndex != 23 {
+		t.Fatalf("promotion eval not stored with the entry: %v (create index %d)", e, eval.CreateIndex)
+	}
+	// Unknown allocation: 400; unknown deployment: 404.
+	err = s.UpdateDeploymentAllocHealth(24, &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID, HealthyAllocationIDs: []string{"nope"}})
+	if !errors.As(err, &ce) || ce.Code != 400 {
+		t.Fatalf("health of a foreign alloc: %v, want a 400", err)
+	}
+	err = s.UpdateDeploymentStatus(25, &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: "nope"}})
+	if !errors.Is(err, structs.ErrNotFound) {
+		t.Fatalf("unknown deployment: %v, want ErrNotFound", err)
+	}
+
+	// Failing with a rollback job registers it as a new version in the same entry.
+	revert := job.Copy()
+	revert.Meta = map[string]string{"v": "old"}
+	ev := testEval("ev-fail", job, structs.EvalStatusPending)
+	must(t, s.UpdateDeploymentStatus(26, &structs.DeploymentStatusUpdateRequest{
+		DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: d.ID, Status: structs.DeploymentStatusFailed,
+			StatusDescription: structs.DeploymentStatusDescriptionRollback(structs.DeploymentStatusDescriptionFailedAllocations, 0)},
+		Job: revert, Eval: ev, UpdatedAt: time.Unix(500, 0).UnixNano(),
+	}))
+	got, _ = s.DeploymentByID(nil, d.ID)
+	if got.Status != structs.DeploymentStatusFailed || got.ModifyTime != time.Unix(500, 0).UnixNano() {
+		t.Fatalf("status %s modify time %d", got.Status, got.ModifyTime)
+	}
+	cur, _ := s.JobByID(nil, job.Namespace, job.ID)
+	if cur.Version != job.Version+1 || cur.Meta["v"] != "old" {
+		t.Fatalf("rollback job not registered: version %d meta %v", cur.Version, cur.Meta)
+	}
+	if stored, _ := s.EvalByID(nil, ev.ID); stored == nil || stored.JobModifyIndex != 26 {
+		t.Fatalf("eval JobModifyIndex = %v, want 26", stored)
+	}
+}
+
+func TestDeploymentsSurviveRestore(t *testing.T) {
+	s := newTestStore(t)
+	_, d := deployFixture(t, s)
+	must(t, s.UpsertDeployment(20, d))
+	r, err := s.NewRestore()
+	must(t, err)
+	stored, _ := s.DeploymentByID(nil, d.ID)
+	must(t, r.DeploymentRestore(stored.Copy()))
+	must(t, r.IndexRestore(tableDeployment, 20))
+	must(t, r.Commit())
+	got, _ := s.DeploymentByID(nil, d.ID)
+	if got == nil || got.TaskGroups["web"].DesiredTotal != 2 {
+		t.Fatalf("restored deployment = %+v", got)
+	}
+	if idx, _ := s.Index(tableDeployment); idx != 20 {
+		t.Fatalf("restored index %d, want 20", idx)
+	}
+}
