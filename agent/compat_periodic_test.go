@@ -90,4 +90,24 @@ func TestCompatPeriodicDispatchScale(t *testing.T) {
 	if _, _, err := c.Jobs().Scale("svc", "nope", new(1), "", false, nil, nil); err == nil || !strings.Contains(err.Error(), `"web"`) {
 		t.Errorf("Scale of an unknown group: err = %v, want one listing the groups", err)
 	}
+
+	// User mistakes are 4xx naming the fix, never 500s.
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"force of a service job", second(c.Jobs().PeriodicForce("svc", nil)), "400"},
+		{"force of an unknown job", second(c.Jobs().PeriodicForce("nope", nil)), "404"},
+		{"dispatch of a periodic job", second(c.Jobs().Dispatch("cron", nil, nil, "", nil)), "not parameterized"},
+		{"scale of a periodic job", second(c.Jobs().Scale("cron", "g", new(2), "", false, nil, nil)), "periodic or parameterized"},
+		{"scale without a count", second(c.Jobs().Scale("svc", "web", nil, "", false, nil, nil)), "no Count"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) || strings.Contains(tc.err.Error(), "500") {
+			t.Errorf("%s: err = %v, want a 4xx mentioning %q", tc.what, tc.err, tc.want)
+		}
+	}
 }
+
+// second returns the error of a call returning (value, meta, error).
+func second[V, M any](_ V, _ M, err error) error { return err }

@@ -67,7 +67,7 @@ func (m *monitor) followDeployment(ctx context.Context, d *structs.Deployment) e
 	var idx uint64
 	for {
 		if desc := d.Status + ": " + d.StatusDescription; desc != lastDesc {
-			m.printf("    Deployment %q is %s", m.id(d.ID), desc)
+			m.printf("    Deployment %q %s", m.id(d.ID), desc)
 			lastDesc = desc
 		}
 		for _, name := range slices.Sorted(maps.Keys(d.TaskGroups)) {

@@ -93,6 +93,12 @@ func (c *cli) monitorRegistration(ctx context.Context, cl *api.Client, job *stru
 	if len(outcome.failed) > 0 || outcome.last.Status != structs.EvalStatusComplete {
 		return exitWith(exitFailed)
 	}
+	// A rolling update is followed through its deployment until it ends.
+	if ok, err := m.followRegistration(ctx, wctx, true, job, job.JobModifyIndex, outcome.last); err != nil {
+		return c.interrupted(ctx, job.ID, err)
+	} else if ok {
+		return nil
+	}
 	if len(outcome.placed) == 0 {
 		return nil
 	}

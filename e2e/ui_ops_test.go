@@ -9,6 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // uiOpsJob is the job TestUIOperations plans, runs, scales and reverts:
@@ -35,6 +37,42 @@ const uiOpsJob = `job "e2e-ui-ops" {
       resources {
         cpu    = 50
         memory = 32
+      }
+    }
+  }
+}
+`
+
+// uiCanaryJob rolls out each new version (VERSION is replaced) through a
+// canary that waits for a manual promotion.
+const uiCanaryJob = `job "e2e-ui-canary" {
+  datacenters = ["*"]
+
+  update {
+    max_parallel     = 1
+    canary           = 1
+    min_healthy_time = "1s"
+    healthy_deadline = "1m"
+  }
+
+  group "g" {
+    count = 2
+
+    task "t" {
+      driver = "raw_exec"
+
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do echo VERSION; sleep 1; done"]
+      }
+
+      env {
+        E2E_RUN = "%s"
+      }
+
+      resources {
+        cpu    = 20
+        memory = 16
       }
     }
   }
@@ -123,7 +161,46 @@ func TestUIOperations(t *testing.T) {
 	}
 	s.take("job-reverted")
 
+	// Deployments: a new version waits in its canary; the page shows the
+	// progress and promotes it, then fails the next one.
+	api := a.api()
+	register := func(version string) {
+		t.Helper()
+		job, err := api.ParseJob(t.Context(), strings.Replace(fmt.Sprintf(uiCanaryJob, runToken), "VERSION", version, 1))
+		if err != nil {
+			t.Fatalf("parse the canary job: %v", err)
+		}
+		if _, err := api.RegisterJob(t.Context(), &structs.JobRegisterRequest{Job: job}); err != nil {
+			t.Fatalf("register the canary job %s: %v", version, err)
+		}
+	}
+	register("v1")
+	b.do("open the canary job", step, chromedp.Navigate(a.addr+"/ui/jobs/e2e-ui-canary"))
+	b.waitJS("the first deployment successful", 60*time.Second,
+		`document.querySelector("#deployment")?.dataset.status === "successful"`)
+	register("v2")
+	b.waitJS("the canary placed, healthy and waiting for promotion", 60*time.Second,
+		`document.querySelector("#deployment")?.dataset.status === "running" &&
+		 document.querySelector("#deployment").textContent.includes("1 of 1") &&
+		 document.querySelector("#deployment .progress")?.textContent.includes("1 of 2 healthy") &&
+		 document.getElementById("deployment-promote") !== null`)
+	s.take("deployment-canary")
+	b.do("promote the canary", step, chromedp.Click(chromedp.ID("deployment-promote")))
+	b.waitJS("the deployment successful after the promotion", 60*time.Second,
+		`document.querySelector("#deployment")?.dataset.status === "successful" &&
+		 document.querySelector("#deployment .progress")?.textContent.includes("2 of 2 healthy")`)
+	register("v3")
+	b.waitJS("the next deployment running with its fail button", 60*time.Second,
+		`document.querySelector("#deployment")?.dataset.status === "running" && document.getElementById("deployment-fail") !== null`)
+	b.do("ask to fail the deployment", step, chromedp.Click(chromedp.ID("deployment-fail")))
+	b.waitJS("the fail button to ask for confirmation", step, `document.getElementById("deployment-fail")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the failure", step, chromedp.Click(chromedp.ID("deployment-fail")))
+	b.waitJS("the deployment failed", step, `document.querySelector("#deployment")?.dataset.status === "failed"`)
+	s.take("deployment-failed")
+
 	// The allocation page shows live usage against the allocation, re-read.
+	b.do("open the ops job again", step, chromedp.Navigate(a.addr+"/ui/jobs/e2e-ui-ops"))
+	b.waitJS("one allocation running", step, running(1))
 	allocID := b.eval(`[...document.querySelectorAll("#job-allocations [data-alloc]")].find(e => e.textContent === "running").dataset.alloc`)
 	b.do("open the running allocation", step,
 		chromedp.Click(chromedp.CSS(`#job-allocations a[href="/ui/allocations/`+allocID+`"]`)),
@@ -156,7 +233,6 @@ func TestUIOperations(t *testing.T) {
 	// the drain completes at once (the replacements cannot be placed, so
 	// nothing waits), leaving the node ineligible: the page must say so, and
 	// the request must have carried the chosen DrainSpec (recorded in the page).
-	api := a.api()
 	b.do("open the client page", step,
 		chromedp.Click(chromedp.CSS(`#clients-table a[href="/ui/clients/`+nodeID+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("node-drain")))
@@ -216,8 +292,10 @@ func TestUIOperations(t *testing.T) {
 	}
 	s.take("clients-phone")
 
-	if _, err := api.DeregisterJob(t.Context(), "e2e-ui-ops", true); err != nil {
-		t.Errorf("purge the job: %v", err)
+	for _, job := range []string{"e2e-ui-ops", "e2e-ui-canary"} {
+		if _, err := api.DeregisterJob(t.Context(), job, true); err != nil {
+			t.Errorf("purge job %s: %v", job, err)
+		}
 	}
 	b.checkConsole()
 }

@@ -32,5 +32,19 @@
 // Fingerprint attributes: driver.qemu, driver.qemu.version, driver.qemu.kvm
 // ("true" when /dev/kvm opened, answered KVM_GET_API_VERSION 12, created a
 // VM and ran a one-instruction guest to its HLT) and driver.qemu.accelerator
-// (the default the driver picks).
+// (the default the driver picks). On a host that is itself a VM the device
+// probe is not enough (a paravirtual KVM runs the one-instruction guest but
+// hangs a real one in early boot), so the default there is tcg, and the
+// first task that asks for kvm makes the driver boot a host kernel under
+// KVM (kvmboot.go) and refuse kvm, with a task event, when no kernel banner
+// appears; driver.qemu.kvm then turns "false".
+//
+// Disk images are checked before QEMU runs: an empty file, a qcow2 header
+// of an unknown version, and images in formats the driver does not pass
+// through (vmdk, vdi, vhd, vhdx, qed, qcow v1) are refused with the
+// qemu-img command that converts them. A task user other than the client's
+// own is refused: QEMU runs as the client agent's user.
+//
+// TaskStats reports the QEMU process's resident memory and CPU use from
+// /proc (supervisor.CPUTracker.TreeStats, as raw_exec).
 package qemu

@@ -48,6 +48,13 @@ type Driver struct {
 	fpMu sync.Mutex
 	fp   *fingerprint
 
+	// kvmBoot remembers whether KVM boots a real guest (probed on nested
+	// hosts only, when a task first asks for KVM).
+	kvmBoot kvmBootCheck
+	// probeKernels lists the kernels the KVM boot probe may boot (nil:
+	// hostKernels).
+	probeKernels func() []string
+
 	tasks *supervised.Tasks[taskData]
 	// lifecycle gives the driver WaitTask, StopTask, DestroyTask,
 	// InspectTask, SignalTask, RecoverTask and Close: Close stops following
@@ -121,6 +128,9 @@ func (d *Driver) probe(ctx context.Context) *fingerprint {
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		f.Nested = isNested(b)
+	}
+	if err := d.kvmBoot.failed(f.Emulator); f.KVM && err != nil {
+		f.KVM, f.KVMProblem = false, err.Error()
 	}
 	if d.fp == nil || d.fp.KVM != f.KVM || d.fp.Problem != f.Problem {
 		d.logger.Info("fingerprint", "emulator", f.Emulator, "version", f.Version, "problem", f.Problem,

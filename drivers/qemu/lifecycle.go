@@ -53,7 +53,7 @@ func (d *Driver) spec(ctx context.Context, cfg *drivers.TaskConfig) (*supervisor
 	if fp.Problem != "" {
 		return nil, taskData{}, errors.New("the qemu driver is unhealthy on this node: " + fp.Problem)
 	}
-	v, err := d.buildVM(cfg, tc, fp)
+	v, err := d.buildVM(ctx, cfg, tc, fp)
 	if err != nil {
 		return nil, taskData{}, err
 	}
@@ -68,7 +68,7 @@ func (d *Driver) spec(ctx context.Context, cfg *drivers.TaskConfig) (*supervisor
 
 // buildVM applies the node's policies to the task config: accelerator,
 // allowed args, allowed paths, resources and port forwards.
-func (d *Driver) buildVM(cfg *drivers.TaskConfig, tc *taskConfig, fp *fingerprint) (*vm, error) {
+func (d *Driver) buildVM(ctx context.Context, cfg *drivers.TaskConfig, tc *taskConfig, fp *fingerprint) (*vm, error) {
 	if cfg.TaskDir == "" {
 		return nil, errors.New("TaskConfig.TaskDir is empty; the client must give each task a task dir")
 	}
@@ -84,6 +84,11 @@ func (d *Driver) buildVM(cfg *drivers.TaskConfig, tc *taskConfig, fp *fingerprin
 	}
 	if err := checkArgs(tc.Args, d.cfg.ArgsAllowlist); err != nil {
 		return nil, err
+	}
+	if v.Accel == accelKVM && fp.Nested {
+		if err := d.kvmBoots(ctx, fp.Emulator); err != nil {
+			return nil, fmt.Errorf(`config.accelerator = "kvm" but KVM does not boot a guest on this node: %v; this node is itself a VM and its nested KVM does not work: use accelerator = "tcg", or remove the key to let the node choose`, err)
+		}
 	}
 	v.ExtraArgs = tc.Args
 	pp := pathPolicy{TaskDir: cfg.TaskDir, ImagePaths: d.cfg.ImagePaths}

@@ -95,7 +95,9 @@ func (b *planBuilder) buildSystem(allocs []*structs.Allocation) error {
 			if isReady[nodeID] {
 				continue
 			}
-			if n := b.nodes[nodeID]; n.SchedulingEligibility == structs.NodeSchedulingIneligible && n.Status == structs.NodeStatusReady {
+			// Also kept: those on a disconnected node within max_client_disconnect.
+			if n := b.nodes[nodeID]; n.SchedulingEligibility == structs.NodeSchedulingIneligible && n.Status == structs.NodeStatusReady ||
+				n.Status == structs.NodeStatusDisconnected {
 				b.desired(tg.Name).Ignore++
 				continue
 			}

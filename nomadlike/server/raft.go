@@ -123,11 +123,23 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		}
 		s.logger.Info("bootstrapped a single-server cluster", "raft_addr", stores.trans.LocalAddr())
 	}
-	r, err := raft.NewRaft(conf, s.fsm, stores.logs, stores.stable, stores.snaps, stores.trans)
+	r, err := newRaft(conf, s.fsm, stores)
 	if err != nil {
 		_ = stores.close()
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
 	return nil
+}
+
+// newRaft is raft.NewRaft, which panics when it cannot read the log it
+// was given (a damaged raft-wal directory): that becomes an error saying
+// what to do instead of a stack trace.
+func newRaft(conf *raft.Config, fsm raft.FSM, stores *raftStores) (r *raft.Raft, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("the Raft log is damaged and cannot be read (%v): restore the server from a snapshot (nomadlike operator snapshot restore), or remove its data_dir's server directory so it rejoins the cluster as a new server and catches up", p)
+		}
+	}()
+	return raft.NewRaft(conf, fsm, stores.logs, stores.stable, stores.snaps, stores.trans)
 }

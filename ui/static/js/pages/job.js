@@ -9,7 +9,7 @@ import {
 import { explainFailedGroups } from '../explain.js';
 import { versionsView, revertJob } from '../versions.js';
 import { scaleForm, scaleGroup } from '../scale.js';
-import { deploymentView } from '../deployment.js';
+import { deploymentView, isActiveDeployment } from '../deployment.js';
 
 const COUNTS = ['Queued', 'Starting', 'Running', 'Failed', 'Complete', 'Lost'];
 
@@ -22,7 +22,7 @@ export function render(ctx) {
   const signal = AbortSignal.any([ctx.signal, live.signal]);
   ctx.setTitle(`Job ${id}`);
 
-  const state = { job: null, summary: null, allocs: null, evals: null };
+  const state = { job: null, summary: null, allocs: null, evals: null, deployment: null };
   const errors = { job: h('div'), summary: h('div'), allocs: h('div'), evals: h('div') };
   const statusEl = h('span', { id: 'job-status', 'aria-live': 'polite' });
   const actions = h('div', { class: 'actions', id: 'job-actions' });
@@ -183,27 +183,30 @@ export function render(ctx) {
     }
   }
 
-  // The deployment is re-read on every wake of the two watches (a placement,
-  // an allocation turning healthy, a promotion's evaluation all wake them) and
-  // redrawn only when it changed, for the same reason as the versions.
-  async function drawDeployment() {
-    try {
-      const { data } = await get(`${base}/deployment`, { query, signal });
-      const key = data ? `${data.ID}:${data.ModifyIndex}:${JSON.stringify(data.TaskGroups)}:${data.Status}` : 'none';
-      if (key === drawnDeployment) return;
-      drawnDeployment = key;
-      fill(deployment, deploymentView(data || null, { act, signal: ctx.signal }));
-    } catch (e) {
-      if (e.name === 'AbortError' || e.status === 404) return; // a gone job is reported once, by gone()
-      drawnDeployment = '';
-      fill(deployment, errorBox(e, { title: "Could not read the job's deployment" }));
-    }
+  // The deployment is redrawn only when it changed, for the same reason as
+  // the versions. Drawing it also picks the page's second watch (see below).
+  function showDeployment(data) {
+    follow(isActiveDeployment(data) ? 'deployment' : 'evaluations');
+    const key = data ? `${data.ID}:${data.ModifyIndex}:${JSON.stringify(data.TaskGroups)}:${data.Status}` : 'none';
+    if (key === drawnDeployment) return;
+    const before = drawnDeployment && state.deployment?.Status;
+    state.deployment = data || null;
+    drawnDeployment = key;
+    fill(deployment, deploymentView(data || null, { act, signal: ctx.signal }));
+    if (data && before && before !== data.Status) ctx.announce(`Deployment ${shortId(data.ID)} is now ${data.Status}`);
   }
+  const deploymentError = (e, retryIn) => {
+    if (e.name === 'AbortError' || e.status === 404) return; // a gone job is reported once, by gone()
+    drawnDeployment = '';
+    fill(deployment, errorBox(e, { title: "Could not read the job's deployment", retryIn }));
+  };
 
   // --- live data -------------------------------------------------------------
-  // Two blocking queries (allocations and evaluations: their index covers the
-  // jobs table too, so a stop, start or new version wakes them) drive the page;
-  // each wake re-reads the job and its summary. See watch() for why only two.
+  // Two blocking queries drive the page (see watch() for why only two): the
+  // allocations, and either the evaluations or, while a deployment is active,
+  // the deployment (its progress and status change without any allocation or
+  // evaluation changing). Each wake re-reads the job, its summary and
+  // whichever of evaluations and deployment is not being watched.
   // A 404 means the job is gone (purged) or never was: say so once, clearly,
   // and stop watching, rather than retrying a read that cannot succeed.
   const gone = (err) => {
@@ -223,8 +226,14 @@ export function render(ctx) {
     fill(errors[key], errorBox(err, { title, retryIn }));
   };
   const refresh = coalesce(async () => {
-    const [j, sum] = await Promise.allSettled([get(base, { query, signal }), get(`${base}/summary`, { query, signal })]);
+    const other = second?.kind === 'deployment' ? 'evaluations' : 'deployment';
+    const [j, sum, o] = await Promise.allSettled([get(base, { query, signal }), get(`${base}/summary`, { query, signal }),
+      get(`${base}/${other}`, { query, signal })]);
     if (signal.aborted) return;
+    if (o.status === 'fulfilled' && other === 'deployment') showDeployment(o.value.data);
+    else if (o.status === 'fulfilled') { fill(errors.evals); state.evals = o.value.data || []; drawEvals(); }
+    else if (other === 'deployment') deploymentError(o.reason);
+    else if (o.reason.name !== 'AbortError' && o.reason.status !== 404) fill(errors.evals, errorBox(o.reason, { title: "Could not list the job's evaluations" }));
     if (j.status === 'fulfilled') {
       fill(errors.job);
       const before = state.job?.Status;
@@ -232,7 +241,6 @@ export function render(ctx) {
       drawOverview();
       drawEvals();
       drawVersions(state.job.ModifyIndex);
-      drawDeployment();
       if (before && before !== state.job.Status) ctx.announce(`Job ${id} is now ${state.job.Status}`);
     } else if (j.reason.name !== 'AbortError') {
       showError('job', `Could not read job ${id}`)(j.reason);
@@ -250,9 +258,23 @@ export function render(ctx) {
     onData(a) { fill(errors.allocs); state.allocs = a || []; drawAllocs(); refresh(); },
     onError: showError('allocs', "Could not list the job's allocations"),
   });
-  watch(`${base}/evaluations`, {
-    signal, query,
-    onData(e) { fill(errors.evals); state.evals = e || []; drawEvals(); refresh(); },
-    onError: showError('evals', "Could not list the job's evaluations"),
-  });
+  // The second watch; follow(kind) switches it, ending the other one.
+  let second = null; // {kind, controller}
+  function follow(kind) {
+    if (second?.kind === kind || signal.aborted) return;
+    second?.controller.abort(new DOMException('the page follows something else', 'AbortError'));
+    const controller = new AbortController();
+    second = { kind, controller };
+    const opts = { signal: AbortSignal.any([signal, controller.signal]), query };
+    if (kind === 'deployment') {
+      watch(`${base}/deployment`, { ...opts, onData(d) { showDeployment(d); refresh(); }, onError: deploymentError });
+    } else {
+      watch(`${base}/evaluations`, {
+        ...opts,
+        onData(e) { fill(errors.evals); state.evals = e || []; drawEvals(); refresh(); },
+        onError: showError('evals', "Could not list the job's evaluations"),
+      });
+    }
+  }
+  follow('evaluations');
 }
