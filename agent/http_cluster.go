@@ -46,6 +46,17 @@ const (
 	forwardHoldTimeout = 5 * time.Second
 	// forwardRetryEvery paces the leader look-ups while holding.
 	forwardRetryEvery = 100 * time.Millisecond
+	// forwardDeadlineHeader carries the time (RFC 3339, UTC) after which
+	// the leader must refuse a forwarded request rather than apply it: a
+	// request stuck in the network (a partition holds its bytes in a kept-
+	// alive connection) and delivered long after its client gave up must
+	// not be applied after the client's later writes. The history check
+	// (e2e/cluster_history_test.go) found such a late write.
+	forwardDeadlineHeader = "X-Nomadlike-Forward-Deadline"
+	// forwardExpiry is how long after a follower received a request the
+	// leader may still apply it: the hold plus slack for a slow network
+	// and clock skew between servers.
+	forwardExpiry = forwardHoldTimeout + 5*time.Second
 )
 
 // forwardTransport dials leaders with a short connect timeout, so a dead
@@ -65,7 +76,13 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received := time.Now()
 		if s.srv.IsLeader() || (r.Method == http.MethodGet && isStale(r)) {
+			if forwardExpired(r, received) {
+				s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Err: structs.ErrNotLeader,
+					Msg: fmt.Sprintf("this request was forwarded to the leader but reached it after its deadline (%s after the follower received it; the network delayed it), so it was not applied; retry", forwardExpiry)})
+				return
+			}
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -93,7 +110,7 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 			addr := s.cluster.LeaderHTTPAddr()
 			if addr != "" && addr != s.self() {
 				sw := &statusWriter{ResponseWriter: w}
-				dialErr := s.forwardOnce(sw, r, addr)
+				dialErr := s.forwardOnce(sw, r, addr, received.Add(forwardExpiry))
 				if dialErr == nil {
 					return
 				}
@@ -119,7 +136,7 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 // forwardOnce proxies r to the leader at addr. It returns an error only when
 // the leader could not be reached before anything was written, so the
 // caller may retry; every other outcome has been written to w.
-func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string) error {
+func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string, deadline time.Time) error {
 	target, err := url.Parse("http://" + addr)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("the leader gossips an invalid HTTP address %q: %w", addr, err))
@@ -130,6 +147,7 @@ func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string) 
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Header.Set(leaderForwardedHeader, "1")
+			pr.Out.Header.Set(forwardDeadlineHeader, deadline.UTC().Format(time.RFC3339Nano))
 		},
 		Transport:     forwardTransport,
 		FlushInterval: -1,
@@ -145,6 +163,17 @@ func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string) 
 	}
 	p.ServeHTTP(w, r)
 	return dialErr
+}
+
+// forwardExpired reports whether r was forwarded by a follower with a
+// deadline that passed before now.
+func forwardExpired(r *http.Request, now time.Time) bool {
+	v := r.Header.Get(forwardDeadlineHeader)
+	if v == "" || r.Header.Get(leaderForwardedHeader) == "" {
+		return false
+	}
+	deadline, err := time.Parse(time.RFC3339Nano, v)
+	return err == nil && now.After(deadline)
 }
 
 func isStale(r *http.Request) bool {

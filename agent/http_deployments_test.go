@@ -62,11 +62,26 @@ func TestCompatOfficialClientDeployments(t *testing.T) {
 		}
 		return len(allocs) == 1, "allocations: " + strconv.Itoa(len(allocs))
 	})
+	// A blocking read of the deployment wakes when it is paused.
+	_, meta, err := c.Deployments().Info(depID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan *nomad.Deployment, 1)
+	go func() {
+		d, _, _ := c.Deployments().Info(depID, &nomad.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 30 * time.Second})
+		woke <- d
+	}()
 	if _, _, err := c.Deployments().Pause(depID, true, nil); err != nil {
 		t.Fatalf("Deployments().Pause: %v", err)
 	}
-	if d, _, _ := c.Deployments().Info(depID, nil); d.Status != "paused" {
-		t.Fatalf("after Pause: status %q, want paused", d.Status)
+	select {
+	case d := <-woke:
+		if d == nil || d.Status != "paused" {
+			t.Fatalf("blocking read after Pause: %+v, want status paused", d)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("a blocking read of the deployment did not wake within 20s of the pause")
 	}
 	if _, _, err := c.Deployments().Pause(depID, false, nil); err != nil {
 		t.Fatalf("Deployments().Pause(false): %v", err)

@@ -72,7 +72,9 @@ func (h *history) writer(w int, servers []*nsAgent, stop <-chan struct{}) {
 			h.mu.Lock()
 			h.attempted[id] = seq + 1
 			h.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// Longer than a follower lets a forwarded write live (hold
+			// 5s + 5s), so a write that fails here is never applied later.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			resp, err := via.api().RegisterJob(ctx, &structs.JobRegisterRequest{Job: historyJob(id, seq)})
 			cancel()
 			if err != nil {

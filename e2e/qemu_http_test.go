@@ -231,7 +231,7 @@ plugin "qemu" {
 	t.Logf("accelerator that ran: %s", qemuAccelerator(t, allocID))
 
 	out, code := a.cli(dir, "alloc", "status", "-stats", allocID[:8])
-	if code != 0 || !strings.Contains(out, "Memory") {
+	if code != 0 || !strings.Contains(out, "Memory Stats") || !strings.Contains(out, "CPU Stats") {
 		t.Errorf("alloc status -stats exited %d, want the VM's resource usage:\n%s", code, out)
 	}
 

@@ -144,14 +144,17 @@ func TestUIOperations(t *testing.T) {
 		`document.querySelector("#version-diff-1")?.textContent.includes('+/- Count: "1" => "3"')`)
 	s.take("job-scaled")
 
-	// Revert to version 0 with the two-step button: back to one allocation.
-	b.do("ask to revert to version 0", step, chromedp.Click(chromedp.ID("revert-0")))
+	// Revert to version 0 with the two-step button, from the keyboard: back
+	// to one allocation, and the focus lands on the outcome.
+	b.do("ask to revert to version 0 (Enter on the focused button)", step,
+		chromedp.Focus(chromedp.ID("revert-0")), chromedp.KeyEvent(kb.Enter))
 	b.waitJS("the revert button to ask for confirmation", step, `document.getElementById("revert-0")?.textContent.startsWith("Confirm")`)
-	b.do("confirm the revert", step, chromedp.Click(chromedp.ID("revert-0")))
+	b.do("confirm the revert (Enter again)", step, chromedp.KeyEvent(kb.Enter))
 	b.waitJS("version 2 with the count back to 1", step,
 		`document.querySelector("#version-diff-2")?.textContent.includes('+/- Count: "3" => "1"') &&
 		 document.querySelector("#job-action-result")?.textContent.includes("Revert to version 0: done")`)
 	b.waitJS("one allocation running again", 60*time.Second, running(1))
+	t.Logf("focus after the revert: %s", b.eval(`document.activeElement?.tagName + "#" + document.activeElement?.id`))
 	b.waitJS("the deployment section", step,
 		`document.querySelector("#deployment-none, #deployment") !== null`)
 	if b.eval(`document.querySelector("#deployment") ? "yes" : ""`) == "yes" {
@@ -197,6 +200,9 @@ func TestUIOperations(t *testing.T) {
 	b.do("confirm the failure", step, chromedp.Click(chromedp.ID("deployment-fail")))
 	b.waitJS("the deployment failed", step, `document.querySelector("#deployment")?.dataset.status === "failed"`)
 	s.take("deployment-failed")
+	if _, err := api.DeregisterJob(t.Context(), "e2e-ui-canary", true); err != nil {
+		t.Fatalf("purge the canary job: %v", err)
+	}
 
 	// The allocation page shows live usage against the allocation, re-read.
 	b.do("open the ops job again", step, chromedp.Navigate(a.addr+"/ui/jobs/e2e-ui-ops"))
@@ -261,6 +267,23 @@ func TestUIOperations(t *testing.T) {
 		t.Errorf("after the UI marked it eligible the node is %q, draining %v (err %v)", n.SchedulingEligibility, n.Drain, err)
 	}
 
+	// The clients list drains with the CLI's defaults (a 1 hour deadline),
+	// after the same two-step confirmation.
+	b.do("open the clients list", step, chromedp.Click(chromedp.CSS(`nav a[href="/ui/clients"]`)),
+		chromedp.WaitVisible(chromedp.ID("node-drain-"+nodeID)),
+		chromedp.Click(chromedp.ID("node-drain-"+nodeID)))
+	b.waitJS("the list's drain button to ask for confirmation", step,
+		`document.getElementById("node-drain-`+nodeID+`")?.textContent.startsWith("Confirm: drain")`)
+	b.do("confirm the drain from the list", step, chromedp.Click(chromedp.ID("node-drain-"+nodeID)))
+	b.waitJS("the drain done and the node ineligible in the list", step,
+		`(() => { const e = document.querySelector(`+jsString(elig)+`); return !!e && e.textContent === "Mark eligible" && !e.disabled; })()`)
+	sent = b.eval(`window.__sent.filter(s => s.includes("/drain")).join("\n")`)
+	if want := `"DrainSpec":{"Deadline":3600000000000,"IgnoreSystemJobs":false}`; !strings.Contains(sent, want) {
+		t.Errorf("the clients list's drain request did not carry %s:\n%s", want, sent)
+	}
+	b.do("mark the node eligible from the list", step, chromedp.Click(chromedp.CSS(elig)))
+	b.waitJS("the node eligible in the list", step, `document.querySelector(`+jsString(elig)+`)?.textContent === "Mark ineligible"`)
+
 	// Servers page: the leader, the Raft configuration and the members.
 	b.do("open the servers page", step, chromedp.Click(chromedp.CSS(`nav a[href="/ui/servers"]`)))
 	b.waitJS("the Raft configuration with a voting leader", step,
@@ -292,10 +315,8 @@ func TestUIOperations(t *testing.T) {
 	}
 	s.take("clients-phone")
 
-	for _, job := range []string{"e2e-ui-ops", "e2e-ui-canary"} {
-		if _, err := api.DeregisterJob(t.Context(), job, true); err != nil {
-			t.Errorf("purge job %s: %v", job, err)
-		}
+	if _, err := api.DeregisterJob(t.Context(), "e2e-ui-ops", true); err != nil {
+		t.Errorf("purge the job: %v", err)
 	}
 	b.checkConsole()
 }

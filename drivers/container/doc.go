@@ -53,8 +53,15 @@
 // read-only paths and minimal /dev, /alloc, /local and /secrets bound from
 // the allocation, and the host's /etc/resolv.conf and /etc/hosts. A default
 // seccomp profile is applied only when the binary is built with libseccomp
-// (build tag seccomp); the fingerprint attribute driver.container.seccomp
-// says which.
+// (build tag seccomp; `make` adds it when pkg-config finds libseccomp, which
+// scripts/test-deps.sh installs); the fingerprint attribute
+// driver.container.seccomp says which.
+//
+// The host's cgroup layout is libcontainer's choice (cgroups.go): cgroup v2
+// when /sys/fs/cgroup is a cgroup2 mount, else v1 (a hybrid host, such as
+// this project's CI, is v1); the fingerprint requires the memory
+// controller in either, and OOM kills are counted from memory.oom_control
+// (v1) or memory.events (v2).
 //
 // # Stats and exec
 //

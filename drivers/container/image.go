@@ -339,8 +339,12 @@ func (s *imageStore) unpack(ctx context.Context, src imageSource, img v1.Image) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		diffID, err := l.DiffID()
-		if err != nil {
+		// The config lists the layers' diff IDs; asking a compressed layer
+		// for its own would decompress and hash it on every start.
+		var diffID v1.Hash
+		if len(cf.RootFS.DiffIDs) == len(layers) {
+			diffID = cf.RootFS.DiffIDs[i]
+		} else if diffID, err = l.DiffID(); err != nil {
 			return nil, fmt.Errorf("layer %d: diff id: %w", i, err)
 		}
 		rec.LayerIDs = append(rec.LayerIDs, diffID.Hex)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,4 +177,31 @@ func withMemory(cfg *drivers.TaskConfig, mb int64) *drivers.TaskConfig {
 		Memory: structs.AllocatedMemoryResources{MemoryMB: mb},
 	}
 	return cfg
+}
+
+// TestKilledContainerLeavesNothing: a container whose init is killed from
+// outside (an operator's kill -9, the kernel) is reported killed, and its
+// supervisor cleans up and exits promptly, leaving no mount, cgroup or
+// process.
+func TestKilledContainerLeavesNothing(t *testing.T) {
+	requireContainers(t)
+	d := newDriver(t, "")
+	cfg := shTask(t, `echo ready; sleep 300 & wait`, nil)
+	markTask(cfg)
+	start(t, d, cfg)
+	drivertest.WaitForFileContains(t, stdout(cfg), "ready")
+	st, err := d.InspectTask(cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if res := wait(t, d, cfg.ID); res.Signal != int(syscall.SIGKILL) {
+		t.Errorf("exit result = %+v, want killed by SIGKILL", res)
+	}
+	drivertest.WaitFor(t, testTimeout, func() (bool, string) {
+		l := leftovers(t, cfg)
+		return len(l) == 0, strings.Join(l, "; ")
+	})
 }

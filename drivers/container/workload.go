@@ -54,6 +54,7 @@ func newWorkload(spec *supervisor.Spec, log *slog.Logger) (supervisor.Workload, 
 // and starts its init process.
 func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) {
 	cfg := &w.cfg
+	began := time.Now()
 	// A task restart gets a fresh container and writable layer, as Docker's.
 	cleanupContainer(cfg, w.log)
 	if err := mountOverlay(cfg.LowerDirs, cfg.UpperDir, cfg.WorkDir, cfg.Rootfs); err != nil {
@@ -81,6 +82,7 @@ func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) 
 	if err != nil {
 		return 0, fmt.Errorf("container config: %w", err)
 	}
+	prepared := time.Now()
 	c, err := libcontainer.Create(cfg.StateRoot, cfg.ContainerID, lc)
 	if err != nil {
 		return 0, fmt.Errorf("create container %s: %w", cfg.ContainerID, err)
@@ -97,6 +99,7 @@ func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) 
 		Stderr:           stderr,
 		Init:             true,
 	}
+	created := time.Now()
 	if err := c.Run(p); err != nil {
 		return 0, fmt.Errorf("start container %s running %q: %w%s", cfg.ContainerID, strings.Join(cfg.Spec.Process.Args, " "), err, runHint(err, cfg.MemoryLimitMB))
 	}
@@ -106,10 +109,12 @@ func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) 
 	}
 	// Until init execs the task, it is libcontainer's Go code, which would
 	// turn an early stop signal into a confusing exit status 2.
+	ran := time.Now()
 	if err := waitExec(pid, execWait); err != nil {
 		w.log.Warn("container init did not exec the task in time", "pid", pid, "error", err)
 	}
-	w.log.Info("container started", "container", cfg.ContainerID, "pid", pid, "uid", u.Uid, "args", cfg.Spec.Process.Args)
+	w.log.Info("container started", "container", cfg.ContainerID, "pid", pid, "uid", u.Uid, "args", cfg.Spec.Process.Args,
+		"rootfs_and_config", prepared.Sub(began), "create", created.Sub(prepared), "run", ran.Sub(created), "exec_wait", time.Since(ran))
 	return pid, nil
 }
 

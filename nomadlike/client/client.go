@@ -35,6 +35,9 @@ type Client struct {
 	serverIdx int
 	runners   map[string]*allocEntry
 
+	// gc remembers the allocations this client destroyed (gc.go).
+	gc allocGC
+
 	updates *updater
 }
 
@@ -107,6 +110,7 @@ func (c *Client) Start(ctx context.Context) error {
 	c.goLoop(loopCtx, c.fingerprintLoop)
 	c.goLoop(loopCtx, c.watchAllocs)
 	c.goLoop(loopCtx, c.updates.run)
+	c.goLoop(loopCtx, c.runGC)
 	return nil
 }
 
@@ -174,6 +178,9 @@ func (c *Client) entry(allocID string) (*allocEntry, error) {
 	defer c.mu.Unlock()
 	e, ok := c.runners[allocID]
 	if !ok {
+		if err := c.collectedError(allocID); err != nil {
+			return nil, err
+		}
 		return nil, structs.NewNotFound("allocation %q is not on node %s", allocID, structs.ShortID(c.id.NodeID))
 	}
 	return e, nil

@@ -23,6 +23,8 @@ type Config struct {
 	// ReservedCPU (MHz) and ReservedMemoryMB are kept back from scheduling.
 	ReservedCPU, ReservedMemoryMB int
 	Logger                        *slog.Logger
+	// GC configures the collection of terminal allocations (gc.go).
+	GC GCConfig
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 

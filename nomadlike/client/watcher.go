@@ -76,8 +76,8 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 		c.mu.Unlock()
 		switch {
 		case !ok:
-			if a.TerminalStatus() {
-				continue // finished before we saw it, or by a previous client process
+			if a.TerminalStatus() || c.gc.collected(a.ID) {
+				continue // finished before we saw it, by a previous client process, or collected
 			}
 			wg.Go(func() { c.startAlloc(ctx, a, nil) })
 		case a.AllocModifyIndex != e.modifyIndex:
@@ -151,6 +151,7 @@ func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored
 func (c *Client) removeAlloc(ctx context.Context, e *allocEntry) {
 	id := e.runner.ID()
 	c.cfg.Logger.Info("allocation removed by the server; stopping and cleaning up", "alloc_id", id)
+	c.gc.mark(id)
 	e.runner.Kill(nil)
 	c.wg.Add(1)
 	go func() {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -70,16 +71,36 @@ type feasibility struct {
 }
 
 // feasibilityChecker checks nodes against a job's group, caching the result
-// per (node, group) for one evaluation.
+// per (node, group) for one evaluation, and per (computed class, group) for
+// the checks that nodes of one class pass or fail alike (Nomad's computed
+// class eligibility): a placement checks each class once, then only the
+// constraints that reference unique values (${node.unique.*},
+// ${attr.unique.*}, ${meta.unique.*}) per node.
 type feasibilityChecker struct {
-	job   *structs.Job
-	cons  *constraintChecker
-	cache map[string][]feasibility // group name -> per node index
-	nodes int
+	job    *structs.Job
+	cons   *constraintChecker
+	cache  map[string][]feasibility // group name -> per node index
+	groups map[string]*groupFeasibility
+	nodes  int
+}
+
+// groupFeasibility is one group's split constraints and class results.
+type groupFeasibility struct {
+	// checks are the job, driver, group and task checks in that order, the
+	// escaped ones (per node) after the others.
+	checks  []feasCheck
+	escaped int // checks[escaped:] reference unique values
+	classes map[string]feasibility
+}
+
+// feasCheck is a constraint, or a driver the node must have when c is nil.
+type feasCheck struct {
+	c      *structs.Constraint
+	driver string
 }
 
 func newFeasibilityChecker(job *structs.Job, nodes int) *feasibilityChecker {
-	return &feasibilityChecker{job: job, cons: newConstraintChecker(), cache: map[string][]feasibility{}, nodes: nodes}
+	return &feasibilityChecker{job: job, cons: newConstraintChecker(), cache: map[string][]feasibility{}, groups: map[string]*groupFeasibility{}, nodes: nodes}
 }
 
 // check reports whether node (at idx in the eval's ready-node list, or -1
@@ -104,30 +125,82 @@ func (fc *feasibilityChecker) check(tg *structs.TaskGroup, node *structs.Node, i
 	return ok, reason
 }
 
-func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node) (bool, string) {
-	for _, c := range fc.job.Constraints {
-		if !c.Dynamic() && !fc.cons.meets(c, node) {
-			return false, c.String()
-		}
+// group returns tg's split checks, built on first use.
+func (fc *feasibilityChecker) group(tg *structs.TaskGroup) *groupFeasibility {
+	if g, ok := fc.groups[tg.Name]; ok {
+		return g
 	}
-	for _, t := range tg.Tasks {
-		if !hasDriver(node, t.Driver) {
-			return false, missingDriverKey(t.Driver)
-		}
-	}
-	for _, c := range tg.Constraints {
-		if !c.Dynamic() && !fc.cons.meets(c, node) {
-			return false, c.String()
-		}
-	}
-	for _, t := range tg.Tasks {
-		for _, c := range t.Constraints {
-			if !c.Dynamic() && !fc.cons.meets(c, node) {
-				return false, c.String()
+	var class, escaped []feasCheck
+	add := func(cs []*structs.Constraint) {
+		for _, c := range cs {
+			switch {
+			case c.Dynamic():
+			case constraintEscapes(c):
+				escaped = append(escaped, feasCheck{c: c})
+			default:
+				class = append(class, feasCheck{c: c})
 			}
 		}
 	}
+	add(fc.job.Constraints)
+	for _, t := range tg.Tasks {
+		class = append(class, feasCheck{driver: t.Driver})
+	}
+	add(tg.Constraints)
+	for _, t := range tg.Tasks {
+		add(t.Constraints)
+	}
+	g := &groupFeasibility{checks: append(class, escaped...), escaped: len(class), classes: map[string]feasibility{}}
+	fc.groups[tg.Name] = g
+	return g
+}
+
+func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node) (bool, string) {
+	g := fc.group(tg)
+	if class := node.ComputedClass; class != "" {
+		res, ok := g.classes[class]
+		if !ok {
+			ok, reason := fc.run(g.checks[:g.escaped], node)
+			res = feasibility{checked: true, ok: ok, reason: reason}
+			g.classes[class] = res
+		}
+		if !res.ok {
+			return false, res.reason
+		}
+		return fc.run(g.checks[g.escaped:], node)
+	}
+	return fc.run(g.checks, node)
+}
+
+// run applies checks to node in order; the first that fails names the reason.
+func (fc *feasibilityChecker) run(checks []feasCheck, node *structs.Node) (bool, string) {
+	for _, ch := range checks {
+		if ch.c == nil {
+			if !hasDriver(node, ch.driver) {
+				return false, missingDriverKey(ch.driver)
+			}
+			continue
+		}
+		if !fc.cons.meets(ch.c, node) {
+			return false, ch.c.String()
+		}
+	}
 	return true, ""
+}
+
+// constraintEscapes reports whether c reads a value unique to a node, so
+// nodes of one computed class may differ on it (Nomad's escaped constraints).
+func constraintEscapes(c *structs.Constraint) bool {
+	return targetEscapes(c.LTarget) || targetEscapes(c.RTarget)
+}
+
+func targetEscapes(target string) bool {
+	for _, p := range []string{"${node.unique.", "${attr.unique.", "${meta.unique."} {
+		if strings.Contains(target, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasDriver reports whether the node's driver is detected and healthy. Nodes

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -16,6 +17,9 @@ type networkAsk struct {
 	group *structs.NetworkResource
 	tasks map[string]*structs.NetworkResource // task name -> network
 	order []string                            // task names in group order, for determinism
+	// static are the reserved (static) host ports asked that may not
+	// collide with another holder: preemption must free them.
+	static []int
 }
 
 // newNetworkAsk collects tg's port asks; it returns nil when tg asks for none.
@@ -37,6 +41,19 @@ func newNetworkAsk(tg *structs.TaskGroup) *networkAsk {
 	if ask.group == nil && ask.tasks == nil {
 		return nil
 	}
+	addStatic := func(n *structs.NetworkResource) {
+		for _, p := range n.ReservedPorts {
+			if !p.IgnoreCollision && p.Value > 0 && !slices.Contains(ask.static, p.Value) {
+				ask.static = append(ask.static, p.Value)
+			}
+		}
+	}
+	if ask.group != nil {
+		addStatic(ask.group)
+	}
+	for _, name := range ask.order {
+		addStatic(ask.tasks[name])
+	}
 	return &ask
 }
 
@@ -47,16 +64,25 @@ type portOffer struct {
 	tasks    map[string][]*structs.NetworkResource
 }
 
-// assignPorts picks host ports for ask on node. When it cannot, it returns
-// the exhausted dimension as Nomad's metrics name it.
-func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, rng *rand.Rand) (*portOffer, string) {
+// assignPorts picks host ports for ask on node, counting the ports in freed
+// (holders per port, of allocations being preempted) as free. When it
+// cannot, it returns the exhausted dimension as Nomad's metrics name it.
+func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[int]int, rng *rand.Rand) (*portOffer, string) {
 	ip := nodeIP(node)
 	lo, hi := structs.MinDynamicPort, structs.MaxDynamicPort
 	if r := node.NodeResources; r != nil && r.MinDynamicPort > 0 && r.MaxDynamicPort >= r.MinDynamicPort {
 		lo, hi = r.MinDynamicPort, r.MaxDynamicPort
 	}
 	taken := map[int]bool{}
-	free := func(p int) bool { return !nu.portUsed(p) && !taken[p] }
+	free := func(p int) bool {
+		if taken[p] {
+			return false
+		}
+		if freed == nil {
+			return !nu.portUsed(p)
+		}
+		return nu.ports[p]-freed[p] <= 0
+	}
 	offer := &portOffer{}
 	allocNet := func(n *structs.NetworkResource) (*structs.NetworkResource, string) {
 		out := &structs.NetworkResource{Mode: n.Mode, Device: n.Device, IP: ip, Hostname: n.Hostname, MBits: n.MBits}

@@ -54,7 +54,7 @@ func (s *selector) preemptOn(ask *placeAsk, nu *nodeUsage, idx int) (candidate, 
 	c := candidate{node: nu.node, victims: victims}
 	used, cores := usageWithout(nu, victims)
 	if ask.network != nil {
-		offer, dim := assignPorts(nu.node, nu, ask.network, s.rng)
+		offer, dim := assignPorts(nu.node, nu, ask.network, portsHeld(victims), s.rng)
 		if dim != "" {
 			return candidate{}, false
 		}
@@ -94,10 +94,12 @@ func allocPriority(a *structs.Allocation) int {
 }
 
 // selectVictims picks allocations of nu's node to evict so ask fits: only
-// allocations of jobs at least minPreemptDelta below priority, lowest
-// priority first and, within a priority, the one closest to what is still
-// missing; then it drops any victim the others make unnecessary. It returns
-// nil when evicting every candidate would not be enough.
+// allocations of jobs at least minPreemptDelta below priority. Every holder
+// of a static port the ask needs must go (none can be spared); then, for
+// CPU, memory, disk and cores, the lowest priority first and, within a
+// priority, the one closest to what is still missing; then it drops any
+// victim the others make unnecessary. It returns nil when evicting every
+// candidate would not be enough.
 func selectVictims(ask *placeAsk, nu *nodeUsage, priority int, stopping map[string]bool) []*structs.Allocation {
 	var cands []*structs.Allocation
 	for _, a := range nu.existing {
@@ -111,10 +113,16 @@ func selectVictims(ask *placeAsk, nu *nodeUsage, priority int, stopping map[stri
 	}
 	slices.SortStableFunc(cands, func(a, b *structs.Allocation) int { return allocPriority(a) - allocPriority(b) })
 	fits := func(victims []*structs.Allocation) bool {
+		if !staticPortsFree(ask, nu, victims) {
+			return false
+		}
 		used, cores := usageWithout(nu, victims)
 		return nu.fitsWith(ask, used, len(cores)).dim == ""
 	}
-	var victims []*structs.Allocation
+	victims, cands, ok := portVictims(ask, nu, cands)
+	if !ok {
+		return nil
+	}
 	for !fits(victims) {
 		if len(cands) == 0 {
 			return nil
@@ -184,4 +192,58 @@ func usageWithout(nu *nodeUsage, victims []*structs.Allocation) (structs.Compara
 		}
 	}
 	return used, cores
+}
+
+// portVictims takes out of cands the allocations holding a static port ask
+// needs. ok is false when such a port stays held after evicting them (by the
+// node's reserved ports, a placement of this plan or a job too important to
+// preempt).
+func portVictims(ask *placeAsk, nu *nodeUsage, cands []*structs.Allocation) (victims, rest []*structs.Allocation, ok bool) {
+	if ask.network == nil || len(ask.network.static) == 0 {
+		return nil, cands, true
+	}
+	rest = cands[:0:0]
+	for _, a := range cands {
+		if holdsAny(a, ask.network.static) {
+			victims = append(victims, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return victims, rest, staticPortsFree(ask, nu, victims)
+}
+
+// staticPortsFree reports whether every static port ask needs is free on
+// nu's node once victims are gone.
+func staticPortsFree(ask *placeAsk, nu *nodeUsage, victims []*structs.Allocation) bool {
+	if ask.network == nil || len(ask.network.static) == 0 {
+		return true
+	}
+	freed := portsHeld(victims)
+	for _, p := range ask.network.static {
+		if nu.ports[p]-freed[p] > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// portsHeld counts, per host port, the allocations in allocs holding it.
+func portsHeld(allocs []*structs.Allocation) map[int]int {
+	held := map[int]int{}
+	for _, a := range allocs {
+		for _, p := range allocPorts(a) {
+			held[p]++
+		}
+	}
+	return held
+}
+
+func holdsAny(a *structs.Allocation, ports []int) bool {
+	for _, p := range allocPorts(a) {
+		if slices.Contains(ports, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -227,9 +227,11 @@ func (s *selector) score(ask *placeAsk, node *structs.Node, idx int, m *structs.
 		return c, false, nil
 	}
 	if ask.network != nil {
-		offer, dim := assignPorts(node, nu, ask.network, s.rng)
+		offer, dim := assignPorts(node, nu, ask.network, nil, s.rng)
 		if dim != "" {
 			m.ExhaustedNode(node, dim)
+			// Preemption may free a static port a lower-priority allocation holds.
+			s.exhausted = append(s.exhausted, node)
 			return c, false, nil
 		}
 		c.ports = offer

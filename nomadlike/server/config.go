@@ -71,6 +71,8 @@ type Config struct {
 	DeadServerThreshold time.Duration
 	// Backup configures automatic snapshots written by the leader.
 	Backup BackupConfig
+	// GC configures the leader's garbage collection (gc_config.go).
+	GC GCConfig
 
 	// newScheduler replaces scheduler.NewScheduler (tests only).
 	newScheduler schedulerFactory

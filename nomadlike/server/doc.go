@@ -20,7 +20,13 @@
 //	planApplier  one plan at a time against the newest state; refuses each node
 //	             whose part no longer fits, commits the rest in one Raft entry
 //	heartbeats   a TTL timer per node; expiry marks the node down and creates
-//	             node-update evaluations so its allocations are replaced
+//	             node-update evaluations so its allocations are replaced; a node
+//	             with allocations of groups with max_client_disconnect becomes
+//	             "disconnected" instead: those are "unknown" until their window
+//	             ends (an evaluation then), the node down after the longest
+//	drainer      marks allocations of draining nodes for migration, max_parallel
+//	             per group at a time, the next batch once the previous one's
+//	             replacements are healthy per the group's migrate block
 //
 // Cluster (cluster.go, serf.go, snapshot.go): servers gossip on a serf LAN
 // pool whose tags carry each server's Raft and HTTP addresses. With

@@ -22,7 +22,11 @@ const drainerRetryWait = time.Second
 // allocations for migration (DesiredTransition.Migrate) and creates an
 // evaluation per job, so the scheduler moves them; it paces each task
 // group by its migrate block's max_parallel (1 without one): an allocation
-// counts as migrating from its mark until its replacement runs (or ends).
+// counts as migrating from its mark until its replacement is healthy per the
+// migrate block (drainer_health.go), runs when the group has none, ends, or
+// misses its healthy_deadline (reported as a node event).
+// Higher-priority jobs' allocations are marked (and their evaluations
+// created) first, as Nomad's drainer orders them.
 // System and sysbatch allocations are marked last, once nothing else is
 // left on the node, and never with IgnoreSystemJobs. At the drain's
 // deadline everything left is marked at once. When nothing (counted) is
@@ -38,6 +42,10 @@ type drainStep struct {
 	mark []*structs.Allocation
 	// complete ends the drain.
 	complete bool
+	// wake is when a replacement may become healthy or time out (zero: none).
+	wake time.Time
+	// unhealthy are replacements that missed their healthy_deadline.
+	unhealthy []*structs.Allocation
 }
 
 // drainView is what planNodeDrain reads besides the node's allocations.
@@ -76,7 +84,7 @@ func (s *Server) runDrainer(ctx context.Context) {
 
 // drainOnce takes one step for every draining node, reading state into ws
 // so the caller can wait for its next change. It returns the nearest
-// future drain deadline (zero when none).
+// future drain deadline or migration health check (zero when none).
 func (s *Server) drainOnce(ctx context.Context, ws memdb.WatchSet, now time.Time) (time.Time, error) {
 	snap, err := s.state.Snapshot()
 	if err != nil {
@@ -102,8 +110,12 @@ func (s *Server) drainOnce(ctx context.Context, ws memdb.WatchSet, now time.Time
 		if ok, at := node.DrainStrategy.DeadlineTime(); ok && at.After(now) && (next.IsZero() || at.Before(next)) {
 			next = at
 		}
-		if err := s.drainNode(ctx, snap, node, now); err != nil {
+		wake, err := s.drainNode(ctx, snap, node, now)
+		if err != nil {
 			errs = append(errs, err.Error())
+		}
+		if !wake.IsZero() && (next.IsZero() || wake.Before(next)) {
+			next = wake
 		}
 	}
 	if len(errs) > 0 {
@@ -112,19 +124,25 @@ func (s *Server) drainOnce(ctx context.Context, ws memdb.WatchSet, now time.Time
 	return next, nil
 }
 
-// drainNode takes the next step of one node's drain.
-func (s *Server) drainNode(ctx context.Context, snap *state.Snapshot, node *structs.Node, now time.Time) error {
+// drainNode takes the next step of one node's drain and returns when to
+// look again at the health of its migrations (zero: on changes only).
+func (s *Server) drainNode(ctx context.Context, snap *state.Snapshot, node *structs.Node, now time.Time) (time.Time, error) {
 	allocs, err := snap.AllocsByNode(nil, node.ID)
 	if err != nil {
-		return fmt.Errorf("drain node %s: list allocs: %w", node.ID, err)
+		return time.Time{}, fmt.Errorf("drain node %s: list allocs: %w", node.ID, err)
 	}
 	step, err := planNodeDrain(snap, node, allocs, now)
 	if err != nil {
-		return fmt.Errorf("drain node %s: %w", node.ID, err)
+		return time.Time{}, fmt.Errorf("drain node %s: %w", node.ID, err)
+	}
+	if len(step.unhealthy) > 0 {
+		if err := s.reportUnhealthyMigrations(ctx, node, step.unhealthy, now); err != nil {
+			return step.wake, fmt.Errorf("drain node %s: %w", node.ID, err)
+		}
 	}
 	if len(step.mark) > 0 {
 		if err := s.markForMigration(ctx, snap, step.mark, now); err != nil {
-			return fmt.Errorf("drain node %s: %w", node.ID, err)
+			return step.wake, fmt.Errorf("drain node %s: %w", node.ID, err)
 		}
 		s.logger.Info("node drain: allocations marked for migration", "node_id", node.ID, "count", len(step.mark))
 	}
@@ -132,11 +150,11 @@ func (s *Server) drainNode(ctx context.Context, snap *state.Snapshot, node *stru
 		req := &structs.NodeUpdateDrainRequest{NodeID: node.ID, UpdatedAt: now.Unix(),
 			Event: &structs.NodeEvent{Message: structs.NodeEventDrainComplete, Subsystem: "Drain", Timestamp: now}}
 		if _, err := s.raftApply(ctx, structs.NodeUpdateDrainRequestType, req); err != nil {
-			return fmt.Errorf("complete drain of node %s: %w", node.ID, err)
+			return time.Time{}, fmt.Errorf("complete drain of node %s: %w", node.ID, err)
 		}
 		s.logger.Info("node drain complete; the node stays ineligible", "node_id", node.ID, "node_name", node.Name)
 	}
-	return nil
+	return step.wake, nil
 }
 
 // markForMigration commits the marks of allocs with one evaluation per job.
@@ -228,6 +246,20 @@ func planNodeDrain(view drainView, node *structs.Node, allocs []*structs.Allocat
 		}
 		return out
 	}
+	// Higher-priority jobs migrate first (their marks and evaluations come
+	// first); equal priorities in name order.
+	priority := func(ns, job string, list []*structs.Allocation) int {
+		if j := jobs[jobKey{ns, job}]; j != nil {
+			return j.Priority
+		}
+		if len(list) > 0 && list[0].Job != nil {
+			return list[0].Job.Priority
+		}
+		return structs.DefaultPriority
+	}
+	slices.SortStableFunc(others, func(x, y *structs.Allocation) int {
+		return priority(y.Namespace, y.JobID, []*structs.Allocation{y}) - priority(x.Namespace, x.JobID, []*structs.Allocation{x})
+	})
 	if pastDeadline {
 		step.mark = unmarked(others)
 		if !spec.IgnoreSystemJobs {
@@ -235,6 +267,9 @@ func planNodeDrain(view drainView, node *structs.Node, allocs []*structs.Allocat
 		}
 	} else {
 		for _, g := range slices.SortedFunc(maps.Keys(groups), func(x, y groupKey) int {
+			if d := priority(y.ns, y.job, groups[y]) - priority(x.ns, x.job, groups[x]); d != 0 {
+				return d
+			}
 			return strings.Compare(x.ns+"/"+x.job+"/"+x.group, y.ns+"/"+y.job+"/"+y.group)
 		}) {
 			list := groups[g]
@@ -242,16 +277,20 @@ func planNodeDrain(view drainView, node *structs.Node, allocs []*structs.Allocat
 			if job == nil {
 				job = list[0].Job
 			}
-			maxParallel := 1
+			var tg *structs.TaskGroup
 			if job != nil {
-				maxParallel = job.LookupTaskGroup(g.group).MigrateMaxParallel()
+				tg = job.LookupTaskGroup(g.group)
 			}
-			inflight, err := migrating(view, list)
+			progress, err := migrating(view, list, tg, now)
 			if err != nil {
 				return step, err
 			}
+			if w := progress.wake; !w.IsZero() && (step.wake.IsZero() || w.Before(step.wake)) {
+				step.wake = w
+			}
+			step.unhealthy = append(step.unhealthy, progress.unhealthy...)
 			cands := unmarked(list)
-			if n := maxParallel - inflight; n > 0 {
+			if n := tg.MigrateMaxParallel() - progress.inflight; n > 0 {
 				step.mark = append(step.mark, cands[:min(n, len(cands))]...)
 			}
 		}
@@ -263,24 +302,29 @@ func planNodeDrain(view drainView, node *structs.Node, allocs []*structs.Allocat
 	return step, nil
 }
 
-// migrating counts the allocations of one group on a draining node that
-// are marked and not yet migrated: still live, or stopped with a
-// replacement that neither runs nor has ended yet.
-func migrating(view drainView, list []*structs.Allocation) (int, error) {
-	n := 0
+// migrating counts the allocations of one group (tg, nil when the job is
+// gone) on a draining node that are marked and not yet migrated: still
+// live, or stopped with a replacement that has not ended and is not yet
+// healthy (checkReplacement) at now.
+func migrating(view drainView, list []*structs.Allocation, tg *structs.TaskGroup, now time.Time) (migrateProgress, error) {
+	var p migrateProgress
+	var m *structs.MigrateStrategy
+	if tg != nil {
+		m = tg.Migrate
+	}
 	var next map[string]*structs.Allocation // previous alloc ID -> replacement
 	for _, a := range list {
 		if !a.DesiredTransition.ShouldMigrate() {
 			continue
 		}
 		if !a.TerminalStatus() {
-			n++
+			p.inflight++
 			continue
 		}
 		if next == nil {
 			all, err := view.AllocsByJob(nil, a.Namespace, a.JobID, true)
 			if err != nil {
-				return 0, fmt.Errorf("list allocs of job %q: %w", a.JobID, err)
+				return p, fmt.Errorf("list allocs of job %q: %w", a.JobID, err)
 			}
 			next = map[string]*structs.Allocation{}
 			for _, r := range all {
@@ -290,9 +334,22 @@ func migrating(view drainView, list []*structs.Allocation) (int, error) {
 			}
 		}
 		r := next[a.ID]
-		if r != nil && !r.TerminalStatus() && r.ClientStatus != structs.AllocClientStatusRunning {
-			n++
+		if r == nil || r.TerminalStatus() {
+			continue
+		}
+		group := tg
+		if group == nil {
+			group = &structs.TaskGroup{}
+		}
+		switch health, wake := checkReplacement(r, group, m, now); health {
+		case replacementPending:
+			p.inflight++
+			if !wake.IsZero() && (p.wake.IsZero() || wake.Before(p.wake)) {
+				p.wake = wake
+			}
+		case replacementFailed:
+			p.unhealthy = append(p.unhealthy, r)
 		}
 	}
-	return n, nil
+	return p, nil
 }

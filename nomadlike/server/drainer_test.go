@@ -148,12 +148,12 @@ func TestDrainMigratesWithMaxParallel(t *testing.T) {
 	waitFor(t, 20*time.Second, "drain of node a to complete", func() (bool, string) {
 		// max_parallel 1: at most one allocation of the group migrating.
 		allocs, _ := s.State().AllocsByJob(nil, structs.DefaultNamespace, "web", true)
-		inflight, err := migrating(s.State(), onNode(allocs, a.ID))
+		progress, err := migrating(s.State(), onNode(allocs, a.ID), job.TaskGroups[0], time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if inflight > 1 {
-			t.Fatalf("%d allocations migrating at once, want at most 1", inflight)
+		if progress.inflight > 1 {
+			t.Fatalf("%d allocations migrating at once, want at most 1", progress.inflight)
 		}
 		runReplacements(t, s, nodes, a.ID, "web")
 		n, _ := s.State().NodeByID(nil, a.ID)

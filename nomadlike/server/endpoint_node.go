@@ -53,6 +53,7 @@ func (s *Server) RegisterNode(ctx context.Context, node *structs.Node) (*structs
 	if n.NodePool == "" {
 		n.NodePool = structs.DefaultNodePool
 	}
+	n.ComputeClass()
 	if existing == nil {
 		n.Events = []*structs.NodeEvent{{Message: "Node registered", Subsystem: "Cluster", Timestamp: now}}
 	} else {

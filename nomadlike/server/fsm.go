@@ -88,6 +88,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 		err = f.applyDeploymentAllocHealth(buf, l.Index)
 	case structs.PeriodicLaunchRequestType:
 		err = f.applyPeriodicLaunch(buf, l.Index)
+	case structs.DeploymentDeleteRequestType:
+		err = f.applyDeploymentDelete(buf, l.Index)
 	default:
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",

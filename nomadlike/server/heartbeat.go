@@ -29,7 +29,7 @@ func newHeartbeats(s *Server) *heartbeats {
 	return &heartbeats{srv: s, timers: map[string]*time.Timer{}, rng: s.cfg.newRand()}
 }
 
-// initialize arms a timer for every ready node with FailoverHeartbeatTTL
+// initialize arms a timer for every ready or disconnected node with FailoverHeartbeatTTL
 // (at least the TTL plus the grace period): clients whose server died need
 // time to fail over to another one and reach the new leader, and no node
 // may be marked down merely because leadership moved.

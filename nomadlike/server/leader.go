@@ -112,6 +112,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("drainer", s.runDrainer)
 	start("deployment_watcher", s.runDeploymentWatcher)
 	start("periodic", s.runPeriodicDispatcher)
+	start("gc", s.runGC)
 	if s.cfg.Backup.Interval > 0 {
 		start("backups", s.runBackups)
 	}

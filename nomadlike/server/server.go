@@ -23,6 +23,8 @@ import (
 // Server is a nomadlike server: Raft, the FSM and state store, the write
 // endpoints, and the leader's duties. Its methods are safe for concurrent use.
 type Server struct {
+	// gcMu serialises garbage collection passes (gc.go).
+	gcMu    sync.Mutex
 	cfg     Config
 	logger  *slog.Logger
 	state   *state.Store

@@ -49,6 +49,10 @@ type Node struct {
 
 	// DrainStrategy is set while the node drains (nil otherwise).
 	DrainStrategy *DrainStrategy
+
+	// ComputedClass identifies the nodes feasibility cannot tell apart (see
+	// ComputeClass); set by the server when the node registers.
+	ComputedClass string
 }
 
 // Validate checks a node registration.

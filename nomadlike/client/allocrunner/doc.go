@@ -17,6 +17,16 @@
 // runners wait before their first start. Ephemeral lifecycle tasks
 // complete on a successful exit whatever the job type.
 //
+// Deployment health (health.go, health_watch.go) is Nomad's allochealth
+// tracker for task states: an allocation placed by a deployment whose group
+// checks health ("checks" or "task_states"; "manual" is set through the
+// API) is healthy once every main task and sidecar has run for
+// min_healthy_time since its last start, unhealthy as soon as one fails or
+// dies, or when healthy_deadline passes first ("Alloc Unhealthy" task
+// events say why). The verdict (judgeHealth, a pure function) is decided
+// once, stored in DeploymentStatus, persisted with the allocation (a
+// restarted client keeps it) and reported like any other change.
+//
 // Ownership: Runner.Run is called once, from a goroutine the client owns; it
 // returns when every task is dead, or when its ctx ends (client shutdown),
 // in which case running tasks are left running for the next client process

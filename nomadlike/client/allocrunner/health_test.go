@@ -40,7 +40,7 @@ func TestJudgeHealth(t *testing.T) {
 			decided: true, healthy: true},
 		{name: "a restart counts from the new start", group: []*structs.Task{main},
 			states: map[string]*structs.TaskState{"web": {State: structs.TaskStateRunning, StartedAt: t0.Add(8 * time.Second), Restarts: 1}},
-			now: t0.Add(12 * time.Second), next: t0.Add(18 * time.Second)},
+			now:    t0.Add(12 * time.Second), next: t0.Add(18 * time.Second)},
 		{name: "failed task is unhealthy at once", group: []*structs.Task{main},
 			states: map[string]*structs.TaskState{"web": failed}, now: t0.Add(time.Second), decided: true,
 			event: "web: failed task"},
@@ -55,7 +55,7 @@ func TestJudgeHealth(t *testing.T) {
 			next: t0.Add(time.Minute)},
 		{name: "prestart done and poststop pending do not count", group: []*structs.Task{pre, main, post},
 			states: map[string]*structs.TaskState{"init": done, "web": running(t0.Add(2 * time.Second)), "cleanup": pending},
-			now: t0.Add(20 * time.Second), decided: true, healthy: true},
+			now:    t0.Add(20 * time.Second), decided: true, healthy: true},
 		{name: "prestart still running", group: []*structs.Task{pre, main, post},
 			states: map[string]*structs.TaskState{"init": running(t0), "web": pending}, now: t0.Add(20 * time.Second),
 			next: t0.Add(time.Minute)},
@@ -146,7 +146,7 @@ func waitHealth(t *testing.T, r *Runner) *structs.Allocation {
 }
 
 func TestRunnerReportsHealthy(t *testing.T) {
-	tr := startRunnerJobWith(t, deploymentJob("sleep 30", 300*time.Millisecond, 10*time.Second), "dep-1")
+	tr := startRunnerJobWith(t, deploymentJob("sleep 30", 300*time.Millisecond, 10*time.Second), inDeployment)
 	a := waitHealth(t, tr.Runner)
 	if !a.DeploymentStatus.IsHealthy() {
 		t.Fatalf("healthy = false, want true; states:\n%s", describe(a))
@@ -158,7 +158,7 @@ func TestRunnerReportsHealthy(t *testing.T) {
 }
 
 func TestRunnerReportsUnhealthyOnFailure(t *testing.T) {
-	tr := startRunnerJobWith(t, deploymentJob("echo boom >&2; exit 1", time.Second, 10*time.Second), "dep-1")
+	tr := startRunnerJobWith(t, deploymentJob("echo boom >&2; exit 1", time.Second, 10*time.Second), inDeployment)
 	a := waitHealth(t, tr.Runner)
 	if !a.DeploymentStatus.IsUnhealthy() {
 		t.Fatalf("healthy = true, want false; states:\n%s", describe(a))
@@ -174,7 +174,7 @@ func TestRunnerReportsUnhealthyAtDeadline(t *testing.T) {
 	job := deploymentJob("sleep 0.1; exit 1", 2*time.Second, 1500*time.Millisecond)
 	job.TaskGroups[0].Update.MinHealthyTime = time.Second
 	job.TaskGroups[0].RestartPolicy = &structs.RestartPolicy{Attempts: 100, Interval: time.Hour, Delay: 50 * time.Millisecond, Mode: structs.RestartModeFail}
-	tr := startRunnerJobWith(t, job, "dep-1")
+	tr := startRunnerJobWith(t, job, inDeployment)
 	a := waitHealth(t, tr.Runner)
 	if !a.DeploymentStatus.IsUnhealthy() {
 		t.Fatalf("healthy = true, want false; states:\n%s", describe(a))
@@ -186,5 +186,38 @@ func TestRunnerReportsUnhealthyAtDeadline(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 		a = tr.Alloc()
+	}
+}
+
+func inDeployment(a *structs.Allocation) { a.DeploymentID = "dep-1" }
+
+// A client restarted after deciding restores the verdict from its state
+// and does not decide again, even when the task fails afterwards.
+func TestRunnerKeepsRestoredHealth(t *testing.T) {
+	yes := true
+	decided := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr := startRunnerJobWith(t, deploymentJob("exit 1", 100*time.Millisecond, 10*time.Second), func(a *structs.Allocation) {
+		a.DeploymentID = "dep-1"
+		a.DeploymentStatus = &structs.AllocDeploymentStatus{Healthy: &yes, Timestamp: decided}
+	})
+	a := tr.wait(t)
+	if !a.DeploymentStatus.IsHealthy() || !a.DeploymentStatus.Timestamp.Equal(decided) {
+		t.Fatalf("restored verdict changed: %+v", a.DeploymentStatus)
+	}
+	if hasEvent(a, "web", TaskAllocUnhealthy, "") {
+		t.Fatalf("an %q event was added to a decided allocation:\n%s", TaskAllocUnhealthy, describe(a))
+	}
+}
+
+// A newer server copy of the allocation without the verdict (the report
+// is on its way) does not erase it.
+func TestRunnerUpdateKeepsHealth(t *testing.T) {
+	tr := startRunnerJobWith(t, deploymentJob("sleep 30", 100*time.Millisecond, 10*time.Second), inDeployment)
+	waitHealth(t, tr.Runner)
+	srv := tr.alloc.Copy()
+	srv.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	tr.Update(srv)
+	if a := tr.Alloc(); !a.DeploymentStatus.IsHealthy() || !a.DeploymentStatus.Canary {
+		t.Fatalf("after a server update: %+v, want healthy and canary", a.DeploymentStatus)
 	}
 }

@@ -58,13 +58,27 @@ func (r *Runner) healthChanged() {
 	}
 }
 
-// setHealth records the verdict on the allocation of deployment depID
-// (unless it moved on or was decided meanwhile), persists and reports it,
-// and adds the "Alloc Unhealthy" events that say why.
+// setHealth adds the "Alloc Unhealthy" events that say why, then records
+// the verdict on the allocation of deployment depID (unless it moved on or
+// was decided meanwhile), persists and reports it.
 func (r *Runner) setHealth(depID string, v healthVerdict) {
 	now := r.cfg.Now()
+	stale := func() bool { return r.alloc.DeploymentID != depID || r.alloc.DeploymentStatus.HasHealth() }
 	r.mu.Lock()
-	if r.alloc.DeploymentID != depID || r.alloc.DeploymentStatus.HasHealth() {
+	gone := stale()
+	r.mu.Unlock()
+	if gone {
+		return
+	}
+	// The events go first, so that the report carrying the verdict carries
+	// them too: whoever reads why the deployment failed finds them.
+	for _, name := range r.names {
+		if msg, ok := v.Events[name]; ok {
+			r.tasks[name].event(structs.NewTaskEvent(TaskAllocUnhealthy, now, msg))
+		}
+	}
+	r.mu.Lock()
+	if stale() {
 		r.mu.Unlock()
 		return
 	}
@@ -85,11 +99,6 @@ func (r *Runner) setHealth(depID string, v healthVerdict) {
 	}
 	if r.cfg.OnUpdate != nil {
 		r.cfg.OnUpdate(a.Copy())
-	}
-	for _, name := range r.names {
-		if msg, ok := v.Events[name]; ok {
-			r.tasks[name].event(structs.NewTaskEvent(TaskAllocUnhealthy, now, msg))
-		}
 	}
 }
 

@@ -47,11 +47,12 @@ func startRunner(t *testing.T, jobType string, tasks ...*structs.Task) *testRunn
 
 func startRunnerJob(t *testing.T, job *structs.Job) *testRunner {
 	t.Helper()
-	return startRunnerJobWith(t, job, "")
+	return startRunnerJobWith(t, job, nil)
 }
 
-// startRunnerJobWith is startRunnerJob for an allocation of deployment depID.
-func startRunnerJobWith(t *testing.T, job *structs.Job, depID string) *testRunner {
+// startRunnerJobWith is startRunnerJob with prep (optional) applied to the
+// allocation first.
+func startRunnerJobWith(t *testing.T, job *structs.Job, prep func(*structs.Allocation)) *testRunner {
 	t.Helper()
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
@@ -64,7 +65,10 @@ func startRunnerJobWith(t *testing.T, job *structs.Job, depID string) *testRunne
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	alloc := &structs.Allocation{ID: "8d4f0a52-1c3e-4b7a-9f1e-2a6b3c4d5e6f", Name: "lc.g[0]", Namespace: "default",
-		JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun, DeploymentID: depID}
+		JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun}
+	if prep != nil {
+		prep(alloc)
+	}
 	node := &structs.Node{ID: "node-1", Name: "test-node", Datacenter: "dc1",
 		Attributes: map[string]string{"kernel.name": "linux"}, Meta: map[string]string{"rack": "r7"}}
 	r, err := New(Config{

@@ -76,6 +76,7 @@ func (s *State) next() uint64 {
 // UpsertNode adds or replaces a node.
 func (s *State) UpsertNode(n *structs.Node) {
 	idx := s.next()
+	n.ComputeClass() // as the server does when a node registers
 	if old, ok := s.nodes[n.ID]; ok {
 		n.CreateIndex = old.CreateIndex
 	} else {

@@ -165,26 +165,52 @@ export function errorBox(err, { title = 'Something went wrong', retryIn } = {}) 
     retryIn ? h('p', { class: 'what-to-do' }, `Retrying in ${Math.round(retryIn / 1000)}s; the page updates by itself when the agent answers.`) : null);
 }
 
+/**
+ * refill is fill for live content that holds controls: if the focus was in
+ * el, it goes back to the same element if the new content reuses it, else to
+ * the new element with the same id, else to fallback (made focusable), so a
+ * redraw never drops a keyboard user back to the top of the page.
+ */
+export function refill(el, fallback, ...children) {
+  const active = document.activeElement;
+  const had = active && active !== el && el.contains(active) ? active : null;
+  fill(el, ...children);
+  if (!had) return el;
+  const same = el.contains(had) ? had : (had.id ? el.querySelector(`#${CSS.escape(had.id)}`) : null);
+  if (same === document.activeElement) return el;
+  const target = same || fallback;
+  if (!target) return el;
+  if (!same && !target.hasAttribute('tabindex')) target.tabIndex = -1;
+  target.focus({ preventScroll: true });
+  return el;
+}
+
 /** A plain note for a feature the API does not offer yet. */
 export function unavailable(what, detail) {
   return h('div', { class: 'alert info', role: 'note' },
     h('strong', null, `${what}: not available yet. `), detail);
 }
 
-/** Two-step button for destructive actions: the first press arms, the second acts. */
-export function confirmButton(label, confirmLabel, action, { danger = true, id } = {}) {
+/**
+ * Two-step button for destructive actions: the first press arms, the second
+ * acts. ariaLabel, if given, names the unarmed button for screen readers (say,
+ * with the row it acts on); once armed, the visible confirmLabel is its name.
+ */
+export function confirmButton(label, confirmLabel, action, { danger = true, id, ariaLabel } = {}) {
   let timer = null;
-  const btn = h('button', { type: 'button', class: danger ? 'danger' : '', id }, label);
+  const btn = h('button', { type: 'button', class: danger ? 'danger' : '', id, 'aria-label': ariaLabel }, label);
   const reset = () => {
     clearTimeout(timer);
     btn.classList.remove('confirming');
     btn.textContent = label;
     btn.removeAttribute('aria-describedby');
+    if (ariaLabel) btn.setAttribute('aria-label', ariaLabel);
   };
   btn.addEventListener('click', async () => {
     if (!btn.classList.contains('confirming')) {
       btn.classList.add('confirming');
       btn.textContent = confirmLabel;
+      btn.removeAttribute('aria-label');
       timer = setTimeout(reset, 5000);
       return;
     }

@@ -76,8 +76,7 @@ export function nodeControls(n, { ctx, out, compact = false }) {
 
   if (compact) {
     const drain = confirmButton('Drain', `Confirm: drain ${name}`, () => act(`Drain ${name}`, () => startDrain(n.ID, {}, ctx.signal)),
-      { id: `node-drain${idp}` });
-    drain.setAttribute('aria-label', `Drain ${name}: move its allocations elsewhere within 1 hour`);
+      { id: `node-drain${idp}`, ariaLabel: `Drain ${name}: move its allocations elsewhere within 1 hour` });
     return h('div', { class: 'actions node-controls' }, eligBtn, drain);
   }
 

@@ -22,7 +22,8 @@ export function scaleGroup(base, { id, ns, group, count, signal }) {
  */
 export function scaleForm(onScale) {
   const groupSel = h('select', { id: 'scale-group' });
-  const countIn = h('input', { type: 'number', id: 'scale-count', min: '0', step: '1', inputmode: 'numeric', required: true });
+  const countIn = h('input', { type: 'number', id: 'scale-count', min: '0', step: '1', inputmode: 'numeric', required: true,
+    'aria-describedby': 'scale-error' });
   const btn = h('button', { type: 'submit', id: 'scale-submit' }, 'Scale');
   const err = h('p', { class: 'field-error', id: 'scale-error', role: 'alert' });
   let counts = {};

@@ -4,7 +4,7 @@
 import { watch } from '../api.js';
 import {
   h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, allocUsage, nodeCapacity, usageBar,
-  isTerminalAlloc, mb, mhz,
+  isTerminalAlloc, mb, mhz, refill,
 } from '../dom.js';
 import { nodeControls, controlsKey } from '../nodectl.js';
 
@@ -48,7 +48,7 @@ export function render(ctx) {
     // and the chosen deadline survive the node's other updates (heartbeats).
     if (controlsKey(n) !== drawnControls) {
       drawnControls = controlsKey(n);
-      fill(controls, nodeControls(n, { ctx, out: controlsOut }));
+      refill(controls, controlsOut, nodeControls(n, { ctx, out: controlsOut }));
     }
     fill(overview, props([
       ['Datacenter', n.Datacenter], ['Node pool', n.NodePool || 'default'], ['Class', n.NodeClass || '–'],

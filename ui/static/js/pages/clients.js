@@ -2,7 +2,9 @@
 // summed from the allocations each node runs.
 
 import { watch } from '../api.js';
-import { h, fill, badge, table, uiPath, shortId, errorBox, allocUsage, nodeCapacity, usageBar, isTerminalAlloc, mb, mhz } from '../dom.js';
+import {
+  h, fill, refill, badge, table, uiPath, shortId, errorBox, allocUsage, nodeCapacity, usageBar, isTerminalAlloc, mb, mhz,
+} from '../dom.js';
 import { nodeControls, controlsKey } from '../nodectl.js';
 
 /** Non-terminal allocations' resources per node ID. */
@@ -49,8 +51,8 @@ export function render(ctx) {
     const usage = usageByNode(allocs);
     const needle = search.value.trim().toLowerCase();
     const shown = nodes.filter((n) => !needle || [n.Name, n.ID, n.Datacenter, n.NodePool, n.Address].some((s) => String(s || '').toLowerCase().includes(needle)));
-    const focused = document.activeElement; // a kept control moved into the new table keeps the focus
-    fill(list, table([
+    // refill: a control moved into (or rebuilt in) the new table keeps the focus.
+    refill(list, actionOut, table([
       { label: 'Name', cell: (n) => h('a', { href: uiPath.client(n.ID) }, n.Name || shortId(n.ID)) },
       { label: 'ID', class: 'mono hide-narrow', cell: (n) => shortId(n.ID) },
       { label: 'Status', cell: (n) => badge(n.Status) },
@@ -66,7 +68,6 @@ export function render(ctx) {
       { label: 'Actions', cell: (n) => controlsOf(n) },
     ], shown, { caption: 'Client nodes; allocated = sum of running and pending allocations, total = node resources minus reserved',
       empty: nodes.length ? 'No client matches the filter.' : 'No client nodes have registered. Start one with `nomadlike agent -dev` or a client agent.' }));
-    if (focused && focused !== document.activeElement && list.contains(focused)) focused.focus({ preventScroll: true });
   }
 
   watch('/v1/nodes', {

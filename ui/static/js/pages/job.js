@@ -4,7 +4,7 @@
 
 import { watch, get, put, del, coalesce } from '../api.js';
 import {
-  h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, confirmButton, mb, mhz,
+  h, fill, badge, table, props, section, timeEl, uiPath, shortId, errorBox, confirmButton, refill, mb, mhz,
 } from '../dom.js';
 import { explainFailedGroups } from '../explain.js';
 import { versionsView, revertJob } from '../versions.js';
@@ -74,7 +74,7 @@ export function render(ctx) {
     if (!j) { fill(actions); drawnStop = undefined; return; }
     if (drawnStop === j.Stop) return;
     drawnStop = j.Stop;
-    fill(actions,
+    refill(actions, actionResult,
       j.Stop
         ? h('button', { type: 'button', class: 'primary', id: 'job-start',
           onclick: () => act('Start job', () => put('/v1/jobs', { Job: { ...state.job, Stop: false } }, { query, signal: ctx.signal })) }, 'Start job')
@@ -174,7 +174,7 @@ export function render(ctx) {
       const key = JSON.stringify((data?.Versions || []).map((v) => [v.Version, v.Stable, v.Stop, v.SubmitTime]));
       if (key === drawnVersions) return;
       drawnVersions = key;
-      fill(versions, versionsView(data, {
+      refill(versions, actionResult, versionsView(data, {
         revert: (version) => act(`Revert to version ${version}`,
           () => revertJob(base, { id, ns, version, current: state.job?.Version, signal: ctx.signal })),
       }));
@@ -192,7 +192,7 @@ export function render(ctx) {
     const before = drawnDeployment && state.deployment?.Status;
     state.deployment = data || null;
     drawnDeployment = key;
-    fill(deployment, deploymentView(data || null, { act, signal: ctx.signal }));
+    refill(deployment, actionResult, deploymentView(data || null, { act, signal: ctx.signal }));
     if (data && before && before !== data.Status) ctx.announce(`Deployment ${shortId(data.ID)} is now ${data.Status}`);
   }
   const deploymentError = (e, retryIn) => {

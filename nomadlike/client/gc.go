@@ -1,0 +1,225 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// maxGCedRemembered bounds how many collected allocation IDs the client
+// remembers (to answer "garbage collected" and never restart one).
+const maxGCedRemembered = 4096
+
+// allocGC remembers which allocations this client destroyed. The zero
+// value is ready to use.
+type allocGC struct {
+	mu    sync.Mutex
+	ids   map[string]bool
+	order []string
+	// pass serialises collections (the periodic one and requested ones).
+	pass sync.Mutex
+}
+
+func (g *allocGC) mark(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ids == nil {
+		g.ids = map[string]bool{}
+	}
+	if g.ids[id] {
+		return
+	}
+	g.ids[id] = true
+	g.order = append(g.order, id)
+	if len(g.order) > maxGCedRemembered {
+		delete(g.ids, g.order[0])
+		g.order = g.order[1:]
+	}
+}
+
+func (g *allocGC) collected(id string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ids[id]
+}
+
+// gcCandidate is a terminal allocation whose runner has finished.
+type gcCandidate struct {
+	id       string
+	entry    *allocEntry
+	finished time.Time
+}
+
+// runGC destroys terminal allocations every GC interval when there are
+// more than gc_max_allocs of them or the disk is fuller than
+// gc_disk_usage_threshold, oldest first.
+func (c *Client) runGC(ctx context.Context) {
+	cfg := c.cfg.GC.withDefaults()
+	t := time.NewTicker(cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.collectGarbage(cfg)
+	}
+}
+
+// collectGarbage runs one pass of the periodic collection with cfg.
+func (c *Client) collectGarbage(cfg GCConfig) {
+	c.gc.pass.Lock()
+	defer c.gc.pass.Unlock()
+	cands := c.gcCandidates()
+	n := 0
+	for ; n < len(cands) && len(cands)-n > cfg.MaxAllocs; n++ {
+		c.destroyAlloc(cands[n], fmt.Sprintf("more than gc_max_allocs = %d terminal allocations", cfg.MaxAllocs))
+	}
+	for ; n < len(cands); n++ {
+		used, err := diskUsedPercent(filepath.Join(c.cfg.DataDir, "alloc"))
+		if err != nil {
+			c.cfg.Logger.Warn("cannot read disk usage for garbage collection", "error", err)
+			return
+		}
+		if used <= cfg.DiskUsageThreshold {
+			return
+		}
+		c.destroyAlloc(cands[n], fmt.Sprintf("disk %.1f%% used, above gc_disk_usage_threshold = %.0f%%", used, cfg.DiskUsageThreshold))
+	}
+}
+
+// gcCandidates returns the terminal allocations whose runners have
+// returned, oldest finished first.
+func (c *Client) gcCandidates() []gcCandidate {
+	c.mu.Lock()
+	var out []gcCandidate
+	for id, e := range c.runners {
+		select {
+		case <-e.done:
+		default:
+			continue
+		}
+		out = append(out, gcCandidate{id: id, entry: e})
+	}
+	c.mu.Unlock()
+	keep := out[:0]
+	for _, cand := range out {
+		if !cand.entry.runner.Terminal() {
+			continue
+		}
+		a := cand.entry.runner.Alloc()
+		for _, ts := range a.TaskStates {
+			if ts != nil && ts.FinishedAt.After(cand.finished) {
+				cand.finished = ts.FinishedAt
+			}
+		}
+		keep = append(keep, cand)
+	}
+	slices.SortFunc(keep, func(a, b gcCandidate) int {
+		if c := a.finished.Compare(b.finished); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	return keep
+}
+
+// destroyAlloc removes a finished allocation's runner, local state and
+// directory (task dirs and logs). The server keeps its record.
+func (c *Client) destroyAlloc(cand gcCandidate, why string) {
+	c.mu.Lock()
+	if c.runners[cand.id] != cand.entry {
+		c.mu.Unlock()
+		return // removed meanwhile
+	}
+	delete(c.runners, cand.id)
+	c.gc.mark(cand.id)
+	c.mu.Unlock()
+	c.cfg.Logger.Info("garbage collecting allocation", "alloc_id", cand.id, "reason", why)
+	if err := c.db.DeleteAlloc(cand.id); err != nil {
+		c.cfg.Logger.Error("remove allocation state", "alloc_id", cand.id, "error", err)
+	}
+	if err := cand.entry.runner.Dir().Destroy(); err != nil {
+		c.cfg.Logger.Error("remove allocation directory", "alloc_id", cand.id, "error", err)
+	}
+}
+
+// GCAlloc destroys one terminal allocation's directory now
+// (/v1/client/allocation/{id}/gc). An allocation still running is a 400;
+// one already collected is not an error.
+func (c *Client) GCAlloc(ctx context.Context, allocID string) error {
+	c.gc.pass.Lock()
+	defer c.gc.pass.Unlock()
+	e, err := c.entry(allocID)
+	if err != nil {
+		if c.gc.collected(allocID) {
+			return nil
+		}
+		return err
+	}
+	select {
+	case <-e.done:
+	default:
+		if !e.runner.Terminal() {
+			return structs.NewBadRequest("allocation %s is still running on node %s; stop it first (nomadlike alloc stop %s), then collect it",
+				structs.ShortID(allocID), structs.ShortID(c.id.NodeID), structs.ShortID(allocID))
+		}
+		// Terminal, but its runner is still winding down: wait for it.
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return fmt.Errorf("collect allocation %s: %w", structs.ShortID(allocID), ctx.Err())
+		}
+	}
+	if !e.runner.Terminal() {
+		return structs.NewBadRequest("allocation %s has not finished on node %s; stop it first, then collect it", structs.ShortID(allocID), structs.ShortID(c.id.NodeID))
+	}
+	c.destroyAlloc(gcCandidate{id: allocID, entry: e}, "requested")
+	return nil
+}
+
+// GC destroys every terminal allocation's directory now (/v1/client/gc).
+func (c *Client) GC(ctx context.Context) error {
+	c.gc.pass.Lock()
+	defer c.gc.pass.Unlock()
+	for _, cand := range c.gcCandidates() {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("client garbage collection: %w", err)
+		}
+		c.destroyAlloc(cand, "requested")
+	}
+	return nil
+}
+
+// collectedError is the error for a request about an allocation this client
+// destroyed, or nil when it did not.
+func (c *Client) collectedError(allocID string) error {
+	if !c.gc.collected(allocID) {
+		return nil
+	}
+	return structs.NewNotFound("allocation %s was garbage collected on node %s: its directory and logs were removed",
+		structs.ShortID(allocID), structs.ShortID(c.id.NodeID))
+}
+
+// diskUsedPercent is the used share of the file system holding dir, as
+// df computes it (used / (used + available to unprivileged users)).
+func diskUsedPercent(dir string) (float64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	used := float64(st.Blocks - st.Bfree)
+	total := used + float64(st.Bavail)
+	if total == 0 {
+		return 0, nil
+	}
+	return used / total * 100, nil
+}

@@ -1,0 +1,19 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// applyDeploymentDelete removes deployments (garbage collection).
+func (f *fsm) applyDeploymentDelete(buf []byte, index uint64) error {
+	var req structs.DeploymentDeleteRequest
+	if err := decodeBody(buf, &req); err != nil {
+		return fmt.Errorf("decode deployment delete request: %w", err)
+	}
+	if err := f.state.DeleteDeployments(index, req.Deployments); err != nil {
+		return fmt.Errorf("delete %d deployments: %w", len(req.Deployments), err)
+	}
+	return nil
+}
