@@ -119,6 +119,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		RaftBindAddr: rpcBind, RaftAdvertise: c.Advertise.RPC,
 		BootstrapExpect: c.Server.BootstrapExpect, NumSchedulers: c.Server.NumSchedulers,
 		MinHeartbeatTTL: c.Server.MinHeartbeatTTL, HeartbeatGrace: c.Server.HeartbeatGrace,
+		GC:     c.Server.GC,
 		Logger: a.root,
 	}
 	if err := a.clusterConfig(&scfg); err != nil {
@@ -212,6 +213,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		NodeClass: c.Client.NodeClass, NodePool: c.Client.NodePool, Meta: c.Client.Meta,
 		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv,
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
+		GC:     c.Client.GC,
 		Logger: a.root,
 	})
 	if err != nil {

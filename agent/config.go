@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/client"
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 )
 
 // Default ports, as Nomad's.
@@ -87,6 +90,9 @@ type ServerConfig struct {
 	CleanupDeadServers bool
 	// Snapshot configures automatic backups (server.snapshot).
 	Snapshot SnapshotConfig
+	// GC is the leader's garbage collection (job_gc_interval and the
+	// *_gc_threshold keys; config_gc.go).
+	GC server.GCConfig
 
 	// deadServerThreshold shortens how long a failed server stays a voter
 	// (tests only; 0 means the server's default).
@@ -110,6 +116,9 @@ type ClientConfig struct {
 	Meta             map[string]string
 	ReservedCPU      int
 	ReservedMemoryMB int
+	// GC is the collection of terminal allocations (gc_interval,
+	// gc_max_allocs, gc_disk_usage_threshold; config_gc.go).
+	GC client.GCConfig
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

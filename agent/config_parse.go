@@ -93,6 +93,13 @@ type fileServer struct {
 	RaftTrailingLogs      *int            `hcl:"raft_trailing_logs,optional"`
 	FailoverHeartbeatTTL  hcl.Expression  `hcl:"failover_heartbeat_ttl,optional"`
 	Snapshot              *fileSnapshot   `hcl:"snapshot,block"`
+	// Garbage collection keys (config_gc.go).
+	JobGCInterval         hcl.Expression `hcl:"job_gc_interval,optional"`
+	JobGCThreshold        hcl.Expression `hcl:"job_gc_threshold,optional"`
+	EvalGCThreshold       hcl.Expression `hcl:"eval_gc_threshold,optional"`
+	BatchEvalGCThreshold  hcl.Expression `hcl:"batch_eval_gc_threshold,optional"`
+	DeploymentGCThreshold hcl.Expression `hcl:"deployment_gc_threshold,optional"`
+	NodeGCThreshold       hcl.Expression `hcl:"node_gc_threshold,optional"`
 }
 
 type fileClient struct {
@@ -104,6 +111,10 @@ type fileClient struct {
 	Reserved  *fileReserved `hcl:"reserved,block"`
 	// ServerJoin's retry_join and start_join name servers' HTTP addresses.
 	ServerJoin *fileServerJoin `hcl:"server_join,block"`
+	// Garbage collection keys (config_gc.go).
+	GCInterval           hcl.Expression `hcl:"gc_interval,optional"`
+	GCMaxAllocs          hcl.Expression `hcl:"gc_max_allocs,optional"`
+	GCDiskUsageThreshold hcl.Expression `hcl:"gc_disk_usage_threshold,optional"`
 }
 
 type fileMeta struct {
@@ -225,6 +236,9 @@ func (fc *fileConfig) apply(c *Config) error {
 		if err := s.applyCluster(c); err != nil {
 			return err
 		}
+		if err := s.applyGC(c); err != nil {
+			return err
+		}
 	}
 	if ap := fc.Autopilot; ap != nil {
 		setBool(&c.Server.CleanupDeadServers, ap.CleanupDeadServers)
@@ -255,6 +269,9 @@ func (fc *fileConfig) apply(c *Config) error {
 		if r := cl.Reserved; r != nil {
 			setInt(&c.Client.ReservedCPU, r.CPU)
 			setInt(&c.Client.ReservedMemoryMB, r.Memory)
+		}
+		if err := cl.applyGC(c); err != nil {
+			return err
 		}
 	}
 	for _, p := range fc.Plugins {

@@ -173,6 +173,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/operator/snapshot", put, s.snapshotRestore)
 	srv("/v1/operator/scheduler/configuration", get, s.operatorSchedulerGet)
 	srv("/v1/operator/scheduler/configuration", put, s.operatorSchedulerPut)
+	srv("/v1/system/gc", put, s.systemGC)
 
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)
@@ -181,6 +182,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/client/allocation/{id}/signal", s.wrap(s.clientAllocSignal)).Methods(put...)
 	r.Handle("/v1/client/allocation/{id}/exec", http.HandlerFunc(s.clientAllocExec)).Methods(get...)
 	r.Handle("/v1/client/stats", s.wrap(s.clientHostStats)).Methods(get...)
+	r.Handle("/v1/client/allocation/{id}/gc", s.wrap(s.clientAllocGC)).Methods(append(get, put...)...)
+	r.Handle("/v1/client/gc", s.wrap(s.clientGC)).Methods(append(get, put...)...)
 	r.Handle("/v1/agent/self", s.wrap(s.agentSelf)).Methods(get...)
 	r.Handle("/v1/agent/servers", s.wrap(s.agentServers)).Methods(get...)
 	r.Handle("/v1/agent/servers", s.wrap(s.agentSetServers)).Methods(put...)

@@ -19,12 +19,14 @@ import (
 // fakeAgent serves recorded API responses. Each route holds versions of its
 // body at increasing indexes and answers blocking queries as the agent does:
 // a request with ?index=N gets the first version above N, or waits (up to
-// ?wait) when there is none, then gets the newest.
+// ?wait) when there is none, then gets the newest. A version added while a
+// request waits answers it.
 type fakeAgent struct {
 	mu       sync.Mutex
 	routes   map[string][]fakeVersion
 	requests []string
 	bodies   map[string][]byte
+	changed  chan struct{} // closed (and replaced) when a version is added
 }
 
 type fakeVersion struct {
@@ -38,7 +40,7 @@ type rawBody string
 
 func newFakeAgent(t *testing.T) (*fakeAgent, string) {
 	t.Helper()
-	f := &fakeAgent{routes: map[string][]fakeVersion{}, bodies: map[string][]byte{}}
+	f := &fakeAgent{routes: map[string][]fakeVersion{}, bodies: map[string][]byte{}, changed: make(chan struct{})}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv.URL
@@ -55,6 +57,8 @@ func (f *fakeAgent) onStatus(method, path string, index uint64, status int, body
 	defer f.mu.Unlock()
 	k := method + " " + path
 	f.routes[k] = append(f.routes[k], fakeVersion{index: index, status: status, body: body})
+	close(f.changed)
+	f.changed = make(chan struct{})
 }
 
 func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -66,28 +70,38 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if body.Len() > 0 {
 		f.bodies[k] = body.Bytes()
 	}
-	versions := f.routes[k]
 	f.mu.Unlock()
-	if len(versions) == 0 {
-		http.Error(w, "no recorded response for "+k, http.StatusNotFound)
-		return
-	}
 	min, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
-	v := versions[len(versions)-1]
-	found := false
-	for _, cand := range versions {
-		if cand.index > min {
-			v, found = cand, true
+	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
+	timeout := time.After(wait)
+	var v fakeVersion
+	for {
+		f.mu.Lock()
+		versions, changed := f.routes[k], f.changed
+		f.mu.Unlock()
+		if len(versions) == 0 {
+			http.Error(w, "no recorded response for "+k, http.StatusNotFound)
+			return
+		}
+		v = versions[len(versions)-1]
+		found := false
+		for _, cand := range versions {
+			if cand.index > min {
+				v, found = cand, true
+				break
+			}
+		}
+		if found || min == 0 {
 			break
 		}
-	}
-	if !found && min > 0 {
-		wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
 		select {
 		case <-r.Context().Done():
 			return
-		case <-time.After(wait):
+		case <-timeout:
+		case <-changed:
+			continue
 		}
+		break
 	}
 	w.Header().Set("X-Nomad-Index", strconv.FormatUint(v.index, 10))
 	if s, ok := v.body.(rawBody); ok {

@@ -86,11 +86,32 @@ job "example" {
   # The datacenters the job may run in; "*" means all of them.
   datacenters = ["*"]
 
+  # How a new version of the job replaces the running one. Without an update
+  # block every allocation is replaced at once; with this one, one at a time,
+  # each healthy for 10 seconds before the next (a deployment), rolled back
+  # if it fails. Uncomment to use it:
+  # update {
+  #   max_parallel     = 1
+  #   min_healthy_time = "10s"
+  #   healthy_deadline = "3m"
+  #   auto_revert      = true
+  # }
+
   # A group is a set of tasks placed together on one client node. Every copy
   # of the group is one allocation.
   group "hello" {
     # How many allocations of this group to run.
     count = 1
+
+    # When its node is drained, move the allocations one at a time, the next
+    # once the previous one's replacement has run for 10 seconds. And if the
+    # node loses contact with the servers, keep its allocations (shown as
+    # "unknown") for up to 5 minutes before replacing them. Uncomment to use:
+    # migrate {
+    #   max_parallel     = 1
+    #   min_healthy_time = "10s"
+    # }
+    # max_client_disconnect = "5m"
 
     # How the client restarts a failing task in place: at most 2 restarts
     # within 1 minute, 5 seconds apart. After that, mode "fail" marks the

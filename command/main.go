@@ -98,6 +98,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.deploymentCommand(),
 		c.serverCommand(),
 		c.operatorCommand(),
+		c.systemCommand(),
 	)
 	return root
 }

@@ -1,31 +1,43 @@
 package command
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 	"github.com/spf13/cobra"
 )
 
 func (c *cli) nodeDrainCommand() *cobra.Command {
-	var enable, disable, ignoreSystem, yes, force, noDeadline, keepIneligible bool
+	var enable, disable, ignoreSystem, yes, force, noDeadline, keepIneligible, detach, monitor bool
 	var deadline time.Duration
 	cmd := &cobra.Command{
-		Use:   "drain -enable [-deadline 1h] [-ignore-system] [-yes] <node> | -disable <node>",
+		Use:   "drain -enable [-deadline 1h] [-ignore-system] [-yes] [-detach] <node> | -disable <node> | -monitor <node>",
 		Short: "Move allocations off a node (drain it) or stop draining it",
 		Long: `Drain a node: it is marked ineligible and its service and batch allocations
 migrate to other nodes (each group's migrate block max_parallel at a time, 1 by
 default); system allocations go last, unless -ignore-system. At the deadline
 whatever is left is stopped. When the node is empty the drain completes and the
 node stays ineligible. -disable ends a drain and marks the node eligible
-(unless -keep-ineligible).`,
+(unless -keep-ineligible).
+
+-enable follows the drain until it completes, printing each allocation marked
+for migration, stopped and changing status, unless -detach; -monitor follows a
+drain already under way. Interrupting the command does not cancel the drain.`,
 		Args: argsBetween(1, 1, "one node ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if enable == disable {
-				return usageError(cmd.CommandPath(), "give exactly one of -enable or -disable")
+			if monitor && (enable || disable) {
+				return usageError(cmd.CommandPath(), "-monitor follows a drain without changing it; give it without -enable or -disable")
+			}
+			if monitor && detach {
+				return usageError(cmd.CommandPath(), "-monitor and -detach contradict each other; give one")
+			}
+			if !monitor && enable == disable {
+				return usageError(cmd.CommandPath(), "give exactly one of -enable or -disable (or -monitor to follow a drain)")
 			}
 			if force && noDeadline {
 				return usageError(cmd.CommandPath(), "-force and -no-deadline contradict each other; give one")
@@ -43,6 +55,9 @@ node stays ineligible. -disable ends a drain and marks the node eligible
 				return err
 			}
 			short := shortID(node.ID, false)
+			if monitor {
+				return c.followDrain(ctx, cl, node.ID, false, false)
+			}
 			if disable {
 				if _, err := cl.UpdateNodeDrain(ctx, node.ID, nil, !keepIneligible); err != nil {
 					return fail(fmt.Sprintf("disabling the drain of node %q", short), err, "")
@@ -70,9 +85,12 @@ node stays ineligible. -disable ends a drain and marks the node eligible
 			if _, err := cl.UpdateNodeDrain(ctx, node.ID, spec, false); err != nil {
 				return fail(fmt.Sprintf("draining node %q", short), err, "")
 			}
-			c.out("Node %q drain strategy set", short)
-			c.out("Watch it with 'nomadlike node status %s'.", short)
-			return nil
+			if detach {
+				c.out("Node %q drain strategy set", short)
+				c.out("Watch it with 'nomadlike node drain -monitor %s' or 'nomadlike node status %s'.", short, short)
+				return nil
+			}
+			return c.followDrain(ctx, cl, node.ID, true, ignoreSystem)
 		},
 	}
 	f := cmd.Flags()
@@ -84,7 +102,30 @@ node stays ineligible. -disable ends a drain and marks the node eligible
 	f.BoolVar(&ignoreSystem, "ignore-system", false, "leave system and sysbatch allocations running")
 	f.BoolVar(&keepIneligible, "keep-ineligible", false, "with -disable, leave the node ineligible")
 	f.BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	f.BoolVar(&detach, "detach", false, "with -enable, return once the drain is set instead of following it")
+	f.BoolVar(&monitor, "monitor", false, "follow a drain under way until it completes, without changing it")
 	return cmd
+}
+
+// followDrain prints a drain's progress until it is over (see drainMonitor).
+// justSet says the caller has just enabled the drain (so it is announced,
+// and a drain over before the first read completed rather than never was);
+// ignoreSys leaves system allocations out of "all allocations stopped".
+func (c *cli) followDrain(ctx context.Context, cl *api.Client, nodeID string, justSet, ignoreSys bool) error {
+	short := shortID(nodeID, false)
+	node, meta, err := cl.Node(ctx, nodeID, c.query())
+	if err != nil {
+		return fail(fmt.Sprintf("reading node %q", short), err, "")
+	}
+	m := &drainMonitor{c: c, cl: cl, node: node, ignoreSys: ignoreSys, sawDrain: justSet}
+	if !justSet && node.DrainStrategy != nil {
+		m.ignoreSys = node.DrainStrategy.IgnoreSystemJobs
+	}
+	m.stampf("Ctrl-C to stop monitoring: will not cancel the node drain")
+	if justSet {
+		m.stampf("Node %q drain strategy set", short)
+	}
+	return m.run(ctx, meta.LastIndex)
 }
 
 func (c *cli) nodeEligibilityCommand() *cobra.Command {

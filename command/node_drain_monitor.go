@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -22,7 +23,12 @@ type drainMonitor struct {
 	ignoreSys  bool
 	sawDrain   bool // the node was seen draining
 	allStopped bool
+	quit       chan struct{} // closed when run returns: watchers stop sending
 }
+
+// lastLookWait bounds the allocation watcher's last read once the drain is
+// over (a blocking query that returns at once when anything changed).
+const lastLookWait = 50 * time.Millisecond
 
 // drainMsg is one line of monitor output, or the end of a watcher (done).
 type drainMsg struct {
@@ -39,6 +45,8 @@ func (m *drainMonitor) stampf(format string, args ...any) {
 
 // run follows the drain until it is over, ctx ends or a read fails.
 func (m *drainMonitor) run(ctx context.Context, nodeIndex uint64) error {
+	m.quit = make(chan struct{})
+	defer close(m.quit)
 	nodeCh, allocCh := make(chan drainMsg, 8), make(chan drainMsg, 8)
 	allocCtx, stopAllocs := context.WithCancel(ctx)
 	defer stopAllocs()
@@ -75,6 +83,14 @@ func (m *drainMonitor) run(ctx context.Context, nodeIndex uint64) error {
 	}
 }
 
+// send hands msg to run unless run has returned.
+func (m *drainMonitor) send(out chan<- drainMsg, msg drainMsg) {
+	select {
+	case out <- msg:
+	case <-m.quit:
+	}
+}
+
 // failed turns a watcher's error into the command's error.
 func (m *drainMonitor) failed(ctx context.Context, err error) error {
 	short := shortID(m.node.ID, false)
@@ -92,14 +108,14 @@ func (m *drainMonitor) watchNode(ctx context.Context, idx uint64, out chan<- dra
 		if node.DrainStrategy != nil {
 			m.sawDrain = true
 		} else {
-			out <- drainMsg{done: true, text: drainOutcome(node, m.sawDrain)}
+			m.send(out, drainMsg{done: true, text: drainOutcome(node, m.sawDrain)})
 			return
 		}
 		q := *m.c.query()
 		q.WaitIndex, q.WaitTime = idx, blockingWait
 		next, meta, err := m.cl.Node(ctx, node.ID, &q)
 		if err != nil {
-			out <- drainMsg{err: err}
+			m.send(out, drainMsg{err: err})
 			return
 		}
 		if meta.LastIndex > idx {
@@ -137,9 +153,12 @@ func (m *drainMonitor) watchAllocs(ctx context.Context, out chan<- drainMsg) {
 	for {
 		q := *m.c.query()
 		lookCtx := ctx
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
+			// The last look: anything newer than idx, without waiting long.
 			lookCtx = context.WithoutCancel(ctx)
-		} else if !first {
+			q.WaitIndex, q.WaitTime = idx, lastLookWait
+		case !first:
 			q.WaitIndex, q.WaitTime = idx, blockingWait
 		}
 		allocs, meta, err := m.cl.NodeAllocations(lookCtx, m.node.ID, &q)
@@ -148,21 +167,21 @@ func (m *drainMonitor) watchAllocs(ctx context.Context, out chan<- drainMsg) {
 				continue // cancelled while waiting: take the last look
 			}
 			if ctx.Err() != nil {
-				out <- drainMsg{done: true}
+				m.send(out, drainMsg{done: true})
 				return
 			}
-			out <- drainMsg{err: err}
+			m.send(out, drainMsg{err: err})
 			return
 		}
 		if meta.LastIndex > idx {
 			idx = meta.LastIndex
 		}
 		for _, text := range m.allocChanges(prev, allocs, first) {
-			out <- drainMsg{text: text}
+			m.send(out, drainMsg{text: text})
 		}
 		first = false
 		if lookCtx != ctx {
-			out <- drainMsg{done: true}
+			m.send(out, drainMsg{done: true})
 			return
 		}
 	}

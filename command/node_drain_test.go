@@ -23,10 +23,10 @@ func TestNodeDrainAndEligibility(t *testing.T) {
 		wantPath string
 		wantBody string
 	}{
-		{name: "enable with deadline", args: []string{"node", "drain", "-enable", "-deadline", "1m", "-ignore-system", "-yes", "9f8e"},
+		{name: "enable with deadline", args: []string{"node", "drain", "-enable", "-deadline", "1m", "-ignore-system", "-yes", "-detach", "9f8e"},
 			wantOut: `Node "9f8e7d6c" drain strategy set`, wantPath: "/v1/node/" + nodeID + "/drain",
 			wantBody: `{"NodeID":"` + nodeID + `","DrainSpec":{"Deadline":60000000000,"IgnoreSystemJobs":true},"MarkEligible":false}`},
-		{name: "enable confirmed on stdin", args: []string{"node", "drain", "-enable", "-force", "9f8e"}, stdin: "y\n",
+		{name: "enable confirmed on stdin", args: []string{"node", "drain", "-enable", "-force", "-detach", "9f8e"}, stdin: "y\n",
 			wantOut: "drain strategy set", wantPath: "/v1/node/" + nodeID + "/drain",
 			wantBody: `{"NodeID":"` + nodeID + `","DrainSpec":{"Deadline":-1,"IgnoreSystemJobs":false},"MarkEligible":false}`},
 		{name: "enable refused on stdin", args: []string{"node", "drain", "-enable", "9f8e"}, stdin: "n\n", wantCode: 1, wantOut: "Canceling drain"},

@@ -173,6 +173,11 @@ func TestContainerReattachAfterSIGKILL(t *testing.T) {
 		}
 		return live[0].ClientStatus == structs.AllocClientStatusRunning, live[0].ClientStatus
 	})
+	// The restarted client answers for the task once it re-attached.
+	waitFor(t, 30*time.Second, "the re-attached container's resource usage in alloc status -stats", func() (bool, string) {
+		out, code := a.cli(dir, "alloc", "status", "-stats", boxAlloc[:8])
+		return code == 0 && strings.Contains(out, "Memory Stats"), out
+	})
 	if pid := containerInit(t, "while true"); pid != initPID {
 		t.Fatalf("after the restart the container's init is pid %d, want the same pid %d (re-attached, not restarted)", pid, initPID)
 	}

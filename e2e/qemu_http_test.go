@@ -157,12 +157,14 @@ job "e2e-vm-http" {
 `
 
 // TestQEMUServesHTTP runs a VM job whose guest serves a page with busybox
-// httpd, fetches the page from the host through the forwarded port, reads
-// the VM's resource usage through the API, logs which accelerator ran, and
-// stops the job leaving no QEMU process.
+// httpd, fetches the page from the host through the forwarded port, logs
+// which accelerator ran, kills the client agent with SIGKILL (the VM keeps
+// serving) and restarts it (it re-attaches to the same QEMU), reads the
+// VM's resource usage through the API, and stops the job leaving no QEMU
+// process.
 func TestQEMUServesHTTP(t *testing.T) {
 	kernel := requireQEMU(t)
-	a := startAgent(t, agentOpts{dev: true, extra: fmt.Sprintf(`
+	a := startAgent(t, agentOpts{extra: fmt.Sprintf(`
 plugin "qemu" {
   config {
     image_paths = [%q]
@@ -213,26 +215,35 @@ plugin "qemu" {
 		host = "127.0.0.1"
 	}
 	url := fmt.Sprintf("http://%s:%d/", host, port.Value)
-	var body string
-	waitFor(t, 60*time.Second, "the guest's page through the forwarded port "+url, func() (bool, string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		body = string(b)
-		return resp.StatusCode == http.StatusOK && strings.Contains(body, httpGuestPage), fmt.Sprintf("%s: %q", resp.Status, body)
-	})
+	body := fetchGuestPage(t, url)
 	t.Logf("fetched %s from the guest: %q", url, strings.TrimSpace(body))
-	t.Logf("accelerator that ran: %s", qemuAccelerator(t, allocID))
+	accel, qemuPID := qemuAccelerator(t, allocID)
+	t.Logf("accelerator that ran: %s (qemu pid %d)", accel, qemuPID)
 
-	out, code := a.cli(dir, "alloc", "status", "-stats", allocID[:8])
-	if code != 0 || !strings.Contains(out, "Memory Stats") || !strings.Contains(out, "CPU Stats") {
-		t.Errorf("alloc status -stats exited %d, want the VM's resource usage:\n%s", code, out)
+	// The client agent dies; the VM keeps serving, and the restarted agent
+	// re-attaches to the same QEMU process.
+	a.kill()
+	fetchGuestPage(t, url)
+	a.start()
+	waitFor(t, 60*time.Second, "the re-attached VM to be reported running", func() (bool, string) {
+		live := liveAllocs(t, a, "e2e-vm-http")
+		if len(live) != 1 || live[0].ID != allocID {
+			return false, fmt.Sprintf("%d live allocations", len(live))
+		}
+		return live[0].ClientStatus == structs.AllocClientStatusRunning, live[0].ClientStatus
+	})
+	if _, pid := qemuAccelerator(t, allocID); pid != qemuPID {
+		t.Fatalf("after the agent restart QEMU is pid %d, want the same pid %d (re-attached, not restarted)", pid, qemuPID)
+	}
+	fetchGuestPage(t, url)
+
+	// The restarted client answers for the allocation once it re-attached.
+	waitFor(t, 30*time.Second, "the re-attached VM's resource usage in alloc status -stats", func() (bool, string) {
+		out, code := a.cli(dir, "alloc", "status", "-stats", allocID[:8])
+		return code == 0 && strings.Contains(out, "Memory Stats") && strings.Contains(out, "CPU Stats"), out
+	})
+	if _, pid := qemuAccelerator(t, allocID); pid != qemuPID {
+		t.Fatalf("after the re-attach QEMU is pid %d, want the same pid %d", pid, qemuPID)
 	}
 
 	if out, code := a.cli(dir, "job", "stop", "e2e-vm-http"); code != 0 {
@@ -250,9 +261,29 @@ plugin "qemu" {
 	})
 }
 
-// qemuAccelerator reads the accelerator from the running QEMU's command
-// line ("-machine type=pc,accel=tcg").
-func qemuAccelerator(t *testing.T, allocID string) string {
+// fetchGuestPage waits for the guest's page at url and returns it.
+func fetchGuestPage(t *testing.T, url string) string {
+	t.Helper()
+	var body string
+	waitFor(t, 60*time.Second, "the guest's page through the forwarded port "+url, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusOK && strings.Contains(body, httpGuestPage), fmt.Sprintf("%s: %q", resp.Status, body)
+	})
+	return body
+}
+
+// qemuAccelerator finds the allocation's QEMU process and reads the
+// accelerator from its command line ("-machine type=pc,accel=tcg").
+func qemuAccelerator(t *testing.T, allocID string) (string, int) {
 	t.Helper()
 	for _, pid := range procsWithEnv("NOMAD_ALLOC_ID", allocID) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -261,11 +292,10 @@ func qemuAccelerator(t *testing.T, allocID string) string {
 		}
 		for _, arg := range strings.Split(string(b), "\x00") {
 			if _, accel, ok := strings.Cut(arg, "accel="); ok {
-				name := strings.ToUpper(strings.SplitN(accel, ",", 2)[0])
-				return fmt.Sprintf("%s (qemu pid %d)", name, pid)
+				return strings.ToUpper(strings.SplitN(accel, ",", 2)[0]), pid
 			}
 		}
 	}
-	t.Errorf("no QEMU process of allocation %s found to read its accelerator", allocID)
-	return "unknown"
+	t.Fatalf("no QEMU process of allocation %s found to read its accelerator", allocID)
+	return "", 0
 }

@@ -154,7 +154,9 @@ func TestUIOperations(t *testing.T) {
 		`document.querySelector("#version-diff-2")?.textContent.includes('+/- Count: "3" => "1"') &&
 		 document.querySelector("#job-action-result")?.textContent.includes("Revert to version 0: done")`)
 	b.waitJS("one allocation running again", 60*time.Second, running(1))
-	t.Logf("focus after the revert: %s", b.eval(`document.activeElement?.tagName + "#" + document.activeElement?.id`))
+	if got := b.eval(`document.activeElement?.id || document.activeElement?.tagName`); got != "revert-0" && got != "job-action-result" {
+		t.Errorf("after the revert the focus is on %s: a redraw must keep it on the button or move it to the outcome", got)
+	}
 	b.waitJS("the deployment section", step,
 		`document.querySelector("#deployment-none, #deployment") !== null`)
 	if b.eval(`document.querySelector("#deployment") ? "yes" : ""`) == "yes" {

@@ -31,6 +31,13 @@ func disconnectLost(n *structs.Node, a *structs.Allocation, now time.Time) bool 
 	return !now.Before(DisconnectExpiry(n, *window))
 }
 
+// disconnected reports whether n is disconnected: its allocations within
+// their window are left as they are, not updated to a new job version
+// (nothing can be placed on or changed at the node until it is back).
+func disconnected(n *structs.Node) bool {
+	return n != nil && n.Status == structs.NodeStatusDisconnected
+}
+
 // DisconnectExpiry returns when the window of an allocation on the
 // disconnected node n ends.
 func DisconnectExpiry(n *structs.Node, window time.Duration) time.Time {

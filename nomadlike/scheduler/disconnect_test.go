@@ -52,6 +52,26 @@ func TestDisconnectWithinWindowKeepsAllocs(t *testing.T) {
 	}
 }
 
+func TestDisconnectedAllocsNotUpdated(t *testing.T) {
+	window := time.Hour
+	h, job, node, onNode := disconnectSetup(t, &window, time.Minute)
+	newer := job.Copy()
+	newer.Version++
+	newer.JobModifyIndex++
+	newer.TaskGroups[0].Meta = map[string]string{"v": "2"} // an in-place change
+	h.State.UpsertJob(newer)
+	process(t, h, newer, structs.EvalTriggerJobRegister)
+	plan := h.LastPlan()
+	for _, a := range append(planned(plan), stopped(plan)...) {
+		if a.NodeID == node.ID {
+			t.Errorf("plan changes alloc %s on the disconnected node; want it left alone until the node is back", a.Name)
+		}
+	}
+	if got := len(planned(plan)); got != 6-len(onNode) {
+		t.Errorf("got %d in-place updates, want %d (the allocations on the other nodes)", got, 6-len(onNode))
+	}
+}
+
 func TestDisconnectWindowExpiredReplaces(t *testing.T) {
 	window := time.Minute
 	h, job, node, onNode := disconnectSetup(t, &window, 0)

@@ -267,7 +267,8 @@ func (r *reconciler) reconcileAlloc(res *reconcileResult, du *structs.DesiredUpd
 			du.Ignore++
 		}
 	case classUntainted:
-		if a.Job == nil || a.Job == r.job || (a.Job.Version == r.job.Version && a.Job.JobModifyIndex == r.job.JobModifyIndex) {
+		if a.Job == nil || a.Job == r.job || (a.Job.Version == r.job.Version && a.Job.JobModifyIndex == r.job.JobModifyIndex) ||
+			disconnected(r.nodes[a.NodeID]) {
 			du.Ignore++
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/scheduler"
@@ -96,7 +97,7 @@ func (s *Server) nodeDisconnected(ctx context.Context, node *structs.Node, dis [
 		e.Wait = d.window
 		timeouts = append(timeouts, e)
 	}
-	slices.SortFunc(update.Allocs, func(a, b *structs.Allocation) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(update.Allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
 
 	evals, err := s.nodeEvals(node, now)
 	if err != nil {
@@ -125,14 +126,4 @@ func (s *Server) nodeDisconnected(ctx context.Context, node *structs.Node, dis [
 	s.logger.Warn("node missed its heartbeat; marked disconnected: its allocations with max_client_disconnect are kept as unknown, the others rescheduled",
 		"node_id", node.ID, "node_name", node.Name, "waited", waited, "unknown_allocs", len(dis), "window", longest)
 	return true
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

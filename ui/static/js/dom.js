@@ -206,7 +206,9 @@ export function confirmButton(label, confirmLabel, action, { danger = true, id, 
     btn.removeAttribute('aria-describedby');
     if (ariaLabel) btn.setAttribute('aria-label', ariaLabel);
   };
+  let busy = false;
   btn.addEventListener('click', async () => {
+    if (busy) return;
     if (!btn.classList.contains('confirming')) {
       btn.classList.add('confirming');
       btn.textContent = confirmLabel;
@@ -215,8 +217,10 @@ export function confirmButton(label, confirmLabel, action, { danger = true, id, 
       return;
     }
     reset();
-    btn.disabled = true;
-    try { await action(); } finally { btn.disabled = false; }
+    // aria-disabled, not disabled: a disabled button drops the keyboard focus.
+    busy = true;
+    btn.setAttribute('aria-disabled', 'true');
+    try { await action(); } finally { busy = false; btn.removeAttribute('aria-disabled'); }
   });
   btn.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== btn) reset(); }, 150));
   return btn;

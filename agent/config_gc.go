@@ -1,0 +1,77 @@
+package agent
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// applyGC applies the server block's garbage collection keys, as Nomad's:
+// job_gc_interval, job_gc_threshold, eval_gc_threshold,
+// batch_eval_gc_threshold, deployment_gc_threshold, node_gc_threshold.
+// An unset (or zero) key keeps Nomad's default.
+func (s *fileServer) applyGC(c *Config) error {
+	g := &c.Server.GC
+	for _, k := range []struct {
+		to   *time.Duration
+		expr hcl.Expression
+	}{
+		{&g.Interval, s.JobGCInterval}, {&g.JobThreshold, s.JobGCThreshold},
+		{&g.EvalThreshold, s.EvalGCThreshold}, {&g.BatchEvalThreshold, s.BatchEvalGCThreshold},
+		{&g.DeploymentThreshold, s.DeploymentGCThreshold}, {&g.NodeThreshold, s.NodeGCThreshold},
+	} {
+		if err := setDuration(k.to, k.expr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyGC applies the client block's garbage collection keys: gc_interval,
+// gc_max_allocs and gc_disk_usage_threshold (a percentage, 0 to 100).
+func (cl *fileClient) applyGC(c *Config) error {
+	g := &c.Client.GC
+	if err := setDuration(&g.Interval, cl.GCInterval); err != nil {
+		return err
+	}
+	if v, ok, err := numberAttr(cl.GCMaxAllocs, "gc_max_allocs"); err != nil {
+		return err
+	} else if ok {
+		if v < 1 || v != math.Trunc(v) || v > math.MaxInt32 {
+			return fmt.Errorf("%s: gc_max_allocs = %v must be a whole number of allocations, 1 or more", loc(cl.GCMaxAllocs.Range()), v)
+		}
+		g.MaxAllocs = int(v)
+	}
+	if v, ok, err := numberAttr(cl.GCDiskUsageThreshold, "gc_disk_usage_threshold"); err != nil {
+		return err
+	} else if ok {
+		if v <= 0 || v > 100 {
+			return fmt.Errorf("%s: gc_disk_usage_threshold = %v must be a percentage above 0 and at most 100", loc(cl.GCDiskUsageThreshold.Range()), v)
+		}
+		g.DiskUsageThreshold = v
+	}
+	return nil
+}
+
+// numberAttr evaluates an optional number attribute; ok is false when it is
+// absent. Errors name the attribute's file:line:col.
+func numberAttr(expr hcl.Expression, name string) (v float64, ok bool, err error) {
+	if expr == nil {
+		return 0, false, nil
+	}
+	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return 0, false, diagError(diags)
+	}
+	if val.IsNull() {
+		return 0, false, nil
+	}
+	if val.Type() != cty.Number {
+		return 0, false, fmt.Errorf("%s: %s must be a number, not %s", loc(expr.Range()), name, val.Type().FriendlyName())
+	}
+	f, _ := val.AsBigFloat().Float64()
+	return f, true, nil
+}

@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+const gcBatchJob = `
+job "%s" {
+  datacenters = ["*"]
+  type        = "batch"
+
+  group "once" {
+    task "hello" {
+      driver = "raw_exec"
+
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo hello from gc"]
+      }
+
+      env {
+        E2E_RUN = "%s"
+      }
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// TestSystemGCRemovesFinishedBatchJob runs a batch job to completion and
+// runs `nomadlike system gc`: the job, its evaluations and allocations are
+// gone from the API, the allocation's directory from the client's data
+// dir, and `alloc logs` says the allocation no longer exists (no 500).
+func TestSystemGCRemovesFinishedBatchJob(t *testing.T) {
+	killLeftovers(t)
+	a := startAgent(t, agentOpts{})
+	dir := t.TempDir()
+	jobFile := writeFile(t, dir, "gc.nomad.hcl", fmt.Sprintf(gcBatchJob, "e2e-gc", runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", jobFile); code != 0 {
+		t.Fatalf("job run: exit %d\n%s", code, out)
+	}
+
+	var alloc *structs.AllocListStub
+	waitFor(t, time.Minute, "the batch allocation to complete", func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		allocs, _, err := a.api().JobAllocations(ctx, "e2e-gc", nil)
+		if err != nil || len(allocs) != 1 {
+			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
+		}
+		alloc = allocs[0]
+		return alloc.ClientStatus == structs.AllocClientStatusComplete, "client status " + alloc.ClientStatus
+	})
+	allocDir := filepath.Join(a.dataDir, "alloc", alloc.ID)
+	if _, err := os.Stat(filepath.Join(allocDir, "alloc", "logs")); err != nil {
+		t.Fatalf("alloc dir before GC: %v", err)
+	}
+	waitFor(t, time.Minute, "the job to be dead", func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		j, _, err := a.api().Job(ctx, "e2e-gc", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return j.Status == structs.JobStatusDead, "status " + j.Status
+	})
+
+	out, code := a.cli(dir, "system", "gc")
+	if code != 0 || strings.TrimSpace(out) != "" {
+		t.Fatalf("system gc: exit %d, output %q; want exit 0 and no output (as Nomad)", code, out)
+	}
+
+	for _, path := range []string{"/v1/job/e2e-gc", "/v1/allocation/" + alloc.ID, "/v1/evaluation/" + alloc.EvalID} {
+		resp, err := http.Get(a.addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s after system gc = %d, want 404", path, resp.StatusCode)
+		}
+	}
+	waitFor(t, time.Minute, "the client to remove the collected allocation's directory", func() (bool, string) {
+		_, err := os.Stat(allocDir)
+		return os.IsNotExist(err), fmt.Sprintf("stat %s: %v", allocDir, err)
+	})
+	out, code = a.cli(dir, "alloc", "logs", alloc.ID)
+	notFound := strings.Contains(strings.ToLower(out), "no allocation") || strings.Contains(out, "not found")
+	if code == 0 || strings.Contains(out, "500") || !notFound {
+		t.Errorf("alloc logs of a collected allocation: exit %d\n%s\nwant a failure saying the allocation is not found", code, out)
+	}
+}
+
+// TestClientAllocGC collects one finished allocation on its client through
+// a server (GET /v1/client/allocation/{id}/gc, forwarded to the node): the
+// directory is gone while the servers still list the allocation, and
+// `alloc logs` says it was garbage collected.
+func TestClientAllocGC(t *testing.T) {
+	killLeftovers(t)
+	a := startAgent(t, agentOpts{})
+	dir := t.TempDir()
+	jobFile := writeFile(t, dir, "gc.nomad.hcl", fmt.Sprintf(gcBatchJob, "e2e-client-gc", runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", jobFile); code != 0 {
+		t.Fatalf("job run: exit %d\n%s", code, out)
+	}
+	var alloc *structs.AllocListStub
+	waitFor(t, time.Minute, "the batch allocation to complete", func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		allocs, _, err := a.api().JobAllocations(ctx, "e2e-client-gc", nil)
+		if err != nil || len(allocs) != 1 {
+			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
+		}
+		alloc = allocs[0]
+		return alloc.ClientStatus == structs.AllocClientStatusComplete, "client status " + alloc.ClientStatus
+	})
+	ctx, cancel := ctx10s()
+	defer cancel()
+	if err := a.api().GarbageCollectAlloc(ctx, alloc.ID); err != nil {
+		t.Fatalf("GarbageCollectAlloc: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(a.dataDir, "alloc", alloc.ID)); !os.IsNotExist(err) {
+		t.Errorf("alloc dir after client GC: stat = %v, want it gone", err)
+	}
+	if _, _, err := a.api().Allocation(ctx, alloc.ID, nil); err != nil {
+		t.Errorf("the servers no longer list the allocation after a client GC: %v", err)
+	}
+	out, code := a.cli(dir, "alloc", "logs", alloc.ID)
+	if code == 0 || !strings.Contains(out, "garbage collected") {
+		t.Errorf("alloc logs of a client-collected allocation: exit %d\n%s\nwant a failure saying it was garbage collected", code, out)
+	}
+}
