@@ -40,9 +40,11 @@ func DefaultUpdateStrategy() *UpdateStrategy {
 	}
 }
 
-// canonicalize fills the fields left zero with Nomad's defaults, except
-// MaxParallel: zero there means "no deployment" (the job spec parser and
-// Nomad's API client default it to 1 when the block leaves it out).
+// canonicalize fills the fields that may not be zero (stagger, health
+// check, healthy deadline) with Nomad's defaults. MaxParallel, MinHealthyTime
+// and ProgressDeadline keep their zero: it means something there (no
+// deployment, healthy at once, no progress deadline). The job spec parser and
+// Nomad's API client fill every field a block leaves out before sending.
 func (u *UpdateStrategy) canonicalize() {
 	if u == nil {
 		return
@@ -54,14 +56,8 @@ func (u *UpdateStrategy) canonicalize() {
 	if u.HealthCheck == "" {
 		u.HealthCheck = d.HealthCheck
 	}
-	if u.MinHealthyTime == 0 {
-		u.MinHealthyTime = d.MinHealthyTime
-	}
 	if u.HealthyDeadline == 0 {
 		u.HealthyDeadline = d.HealthyDeadline
-	}
-	if u.ProgressDeadline == 0 {
-		u.ProgressDeadline = d.ProgressDeadline
 	}
 }
 
@@ -113,47 +109,14 @@ func (u *UpdateStrategy) Validate() error {
 	return v.err()
 }
 
-// mergeUpdate returns the group's strategy: the job's, overridden by the
-// fields the group sets. Nil when neither sets one.
-func mergeUpdate(job, group *UpdateStrategy) *UpdateStrategy {
-	switch {
-	case job == nil && group == nil:
-		return nil
-	case group == nil:
-		return job.Copy()
-	case job == nil:
-		return group.Copy()
+// groupUpdate returns the group's strategy: its own block when it has one
+// (complete: the job spec parser and Nomad's API client merge the job's block
+// into it, keeping explicit zeros such as canary = 0), else the job's.
+func groupUpdate(job, group *UpdateStrategy) *UpdateStrategy {
+	if group != nil {
+		return group
 	}
-	n := *job
-	g := group
-	if g.Stagger != 0 {
-		n.Stagger = g.Stagger
-	}
-	if g.MaxParallel != 0 {
-		n.MaxParallel = g.MaxParallel
-	}
-	if g.HealthCheck != "" {
-		n.HealthCheck = g.HealthCheck
-	}
-	if g.MinHealthyTime != 0 {
-		n.MinHealthyTime = g.MinHealthyTime
-	}
-	if g.HealthyDeadline != 0 {
-		n.HealthyDeadline = g.HealthyDeadline
-	}
-	if g.ProgressDeadline != 0 {
-		n.ProgressDeadline = g.ProgressDeadline
-	}
-	if g.AutoRevert {
-		n.AutoRevert = true
-	}
-	if g.AutoPromote {
-		n.AutoPromote = true
-	}
-	if g.Canary != 0 {
-		n.Canary = g.Canary
-	}
-	return &n
+	return job.Copy()
 }
 
 // Deployment statuses.

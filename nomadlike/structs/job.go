@@ -349,7 +349,7 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 		tg.EphemeralDisk = &EphemeralDisk{SizeMB: 300}
 	}
 	if j.Type == JobTypeService {
-		tg.Update = mergeUpdate(j.Update, tg.Update)
+		tg.Update = groupUpdate(j.Update, tg.Update)
 		tg.Update.canonicalize()
 	} else {
 		tg.Update = nil // only service jobs have deployments
