@@ -174,6 +174,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/operator/scheduler/configuration", get, s.operatorSchedulerGet)
 	srv("/v1/operator/scheduler/configuration", put, s.operatorSchedulerPut)
 	srv("/v1/system/gc", put, s.systemGC)
+	srv("/v1/system/reconcile/summaries", put, s.systemReconcileSummaries)
 
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)

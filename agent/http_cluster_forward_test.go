@@ -1,9 +1,15 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 func TestForwardExpired(t *testing.T) {
@@ -30,5 +36,44 @@ func TestForwardExpired(t *testing.T) {
 		if got := forwardExpired(r, now); got != tc.want {
 			t.Errorf("%s: forwardExpired = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestLeaderRefusesExpiredForward: a write forwarded by a follower that
+// reaches the leader after its deadline is refused with a 503 and not
+// applied; one in time is applied.
+func TestLeaderRefusesExpiredForward(t *testing.T) {
+	a := startDevAgent(t)
+	put := func(id string, deadline time.Time) int {
+		t.Helper()
+		body, err := json.Marshal(&structs.JobRegisterRequest{Job: clusterJob(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/jobs", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(leaderForwardedHeader, "1")
+		req.Header.Set(forwardDeadlineHeader, deadline.UTC().Format(time.RFC3339Nano))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := put("late", time.Now().Add(-time.Second)); code != http.StatusServiceUnavailable {
+		t.Errorf("late forwarded write: status %d, want 503", code)
+	}
+	if code := put("in-time", time.Now().Add(time.Minute)); code != http.StatusOK {
+		t.Errorf("forwarded write in time: status %d, want 200", code)
+	}
+	c, err := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := jobIDs(t, c, nil); len(ids) != 1 || ids[0] != "in-time" {
+		t.Errorf("jobs after the two forwarded writes: %v, want only in-time", ids)
 	}
 }

@@ -12,6 +12,7 @@ import (
 // ServerAPI, found by type assertion.
 type GarbageCollector interface {
 	ForceGC(ctx context.Context) (structs.GCStats, error)
+	ReconcileJobSummaries(ctx context.Context) (uint64, error)
 }
 
 // clientCollector is the part of the local client that destroys terminal
@@ -30,6 +31,19 @@ func (s *HTTPServer) systemGC(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, notSupported("garbage collection")
 	}
 	if _, err := gc.ForceGC(r.Context()); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// systemReconcileSummaries is PUT /v1/system/reconcile/summaries: the
+// leader recounts every job summary. Empty body on success, as Nomad's.
+func (s *HTTPServer) systemReconcileSummaries(w http.ResponseWriter, r *http.Request) (any, error) {
+	gc, ok := s.srv.(GarbageCollector)
+	if !ok {
+		return nil, notSupported("job summary reconciliation")
+	}
+	if _, err := gc.ReconcileJobSummaries(r.Context()); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil

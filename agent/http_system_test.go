@@ -55,6 +55,9 @@ func TestSystemGCEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := c.System().ReconcileSummaries(); err != nil {
+		t.Fatalf("System().ReconcileSummaries: %v", err)
+	}
 	if err := c.System().GarbageCollect(); err != nil {
 		t.Fatalf("System().GarbageCollect: %v", err)
 	}

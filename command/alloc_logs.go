@@ -81,7 +81,7 @@ func (c *cli) allocLogs(ctx context.Context, id, task string, f *allocLogsFlags)
 		var buf bytes.Buffer
 		offset := int64(max(f.lines*256, 16<<10))
 		if err := cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "end", Offset: offset}, &buf); err != nil {
-			return fail(doing, err, logsHint(alloc))
+			return fail(doing, err, logsHint(alloc, err))
 		}
 		for _, l := range lastLines(buf.String(), f.lines) {
 			c.out("%s", l)
@@ -95,12 +95,15 @@ func (c *cli) allocLogs(ctx context.Context, id, task string, f *allocLogsFlags)
 		err = cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "start", Follow: f.follow}, c.stdout)
 	}
 	if err != nil && ctx.Err() == nil {
-		return fail(doing, err, logsHint(alloc))
+		return fail(doing, err, logsHint(alloc, err))
 	}
 	return nil
 }
 
-func logsHint(a *structs.Allocation) string {
+func logsHint(a *structs.Allocation, err error) string {
+	if err != nil && strings.Contains(err.Error(), "garbage collected") {
+		return "Its client removed the allocation's directory (client gc_max_allocs, gc_disk_usage_threshold or an explicit GC); its logs are gone."
+	}
 	return fmt.Sprintf("The allocation is %q on node %q; logs are served by that node's client agent, which must be running. See 'nomadlike alloc status %s'.",
 		a.ClientStatus, shortID(a.NodeID, false), shortID(a.ID, false))
 }

@@ -8,9 +8,9 @@ import (
 func (c *cli) systemCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "system <subcommand>",
-		Short: "Cluster-wide maintenance: garbage collection",
+		Short: "Cluster-wide maintenance: garbage collection, job summaries",
 	}
-	cmd.AddCommand(c.systemGCCommand())
+	cmd.AddCommand(c.systemGCCommand(), c.systemReconcileCommand())
 	return cmd
 }
 

@@ -77,6 +77,9 @@ func TestSystemGCRemovesFinishedBatchJob(t *testing.T) {
 		return j.Status == structs.JobStatusDead, "status " + j.Status
 	})
 
+	if out, code := a.cli(dir, "system", "reconcile", "summaries"); code != 0 || strings.TrimSpace(out) != "" {
+		t.Fatalf("system reconcile summaries: exit %d, output %q; want exit 0 and no output", code, out)
+	}
 	out, code := a.cli(dir, "system", "gc")
 	if code != 0 || strings.TrimSpace(out) != "" {
 		t.Fatalf("system gc: exit %d, output %q; want exit 0 and no output (as Nomad)", code, out)

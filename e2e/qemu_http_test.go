@@ -145,6 +145,10 @@ job "e2e-vm-http" {
         port_map    = { http = 80 }
       }
 
+      env {
+        E2E_RUN = "%s"
+      }
+
       kill_timeout = "2s"
 
       resources {
@@ -164,6 +168,7 @@ job "e2e-vm-http" {
 // process.
 func TestQEMUServesHTTP(t *testing.T) {
 	kernel := requireQEMU(t)
+	killLeftovers(t) // a failed run must not leave its VM running
 	a := startAgent(t, agentOpts{extra: fmt.Sprintf(`
 plugin "qemu" {
   config {
@@ -174,7 +179,7 @@ plugin "qemu" {
 	dir := t.TempDir()
 	initrd := filepath.Join(dir, "initramfs.cpio")
 	sum := sha256.Sum256(buildHTTPInitramfs(t, kernel, initrd))
-	writeFile(t, dir, "vm.nomad.hcl", fmt.Sprintf(qemuHTTPJob, initrd, hex.EncodeToString(sum[:]), kernel))
+	writeFile(t, dir, "vm.nomad.hcl", fmt.Sprintf(qemuHTTPJob, initrd, hex.EncodeToString(sum[:]), kernel, runToken))
 	if out, code := a.cli(dir, "job", "run", "-detach", "vm.nomad.hcl"); code != 0 {
 		t.Fatalf("job run exited %d:\n%s", code, out)
 	}

@@ -81,11 +81,11 @@ const uiCanaryJob = `job "e2e-ui-canary" {
 
 // TestUIOperations drives the UI's operator actions in one headless chromium
 // against a real dev agent: the Run page's plan (diff, placements), scaling a
-// group from the keyboard, versions with their diffs and a revert, the
-// deployment section, live allocation usage, eligibility and drain from the
-// clients list and a client page, the servers page with the Raft
-// configuration, an API error shown with its message, and the job page at
-// phone width.
+// group from the keyboard, versions with their diffs and a revert, a
+// deployment's promotion and failure, live allocation usage and a restart,
+// eligibility and drain from the clients list and a client page, the servers
+// page with the Raft configuration, an API error shown with its message, and
+// the job and clients pages at phone width.
 func TestUIOperations(t *testing.T) {
 	chrome := chromiumPath(t)
 	killLeftovers(t)
@@ -220,6 +220,12 @@ func TestUIOperations(t *testing.T) {
 	first := b.eval(`document.querySelector("#alloc-usage").dataset.timestamp`)
 	b.waitJS("the usage re-read", step, `document.querySelector("#alloc-usage")?.dataset.timestamp !== `+jsString(first))
 	s.take("alloc-usage")
+	b.do("ask to restart the tasks", step, chromedp.Click(chromedp.ID("alloc-restart")))
+	b.waitJS("the restart button to ask for confirmation", step, `document.getElementById("alloc-restart")?.textContent.startsWith("Confirm")`)
+	b.do("confirm the restart", step, chromedp.Click(chromedp.ID("alloc-restart")))
+	b.waitJS("the task restarted in place, in its events", step,
+		`(() => { const c = document.querySelector('#alloc-tasks [data-task="spin"]'); return !!c && c.textContent.includes("Restart Signaled") &&
+		   c.textContent.includes("Restarting") && document.querySelector("#alloc-status [data-status]")?.dataset.status === "running"; })()`)
 
 	// Clients list: mark the node ineligible and eligible again.
 	b.do("open the clients page", step,

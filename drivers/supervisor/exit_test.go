@@ -127,3 +127,38 @@ func TestSupervisorExitsWhenStopped(t *testing.T) {
 	}
 	waitSupervisorGone(t, cl, "after a stop")
 }
+
+// TestSupervisorExitsWhenItsDirsAreGone: the state and log dirs removed
+// under a running workload (an alloc dir garbage collected, a test's temp
+// dir deleted) must not keep the supervisor alive after the workload ends.
+func TestSupervisorExitsWhenItsDirsAreGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	s := spec(t, dir, "/bin/sh", "-c", `echo $$ >> "$PIDS"; while :; do echo tick; echo tock >&2; sleep 0.02; done`)
+	s.Env = append(s.Env, "PIDS="+pidFile)
+	s.Linger = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := supervisor.Start(ctx, "", s, slog.Default())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	drivertest.WaitFor(t, exitBound, func() (bool, string) {
+		b, _ := os.ReadFile(pidFile)
+		return strings.Contains(string(b), strconv.Itoa(cl.PID())), "waiting for the workload to record its pid"
+	})
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(s.LogDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(cl.PID(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitSupervisorGone(t, cl, "after its dirs were removed and its workload ended")
+}

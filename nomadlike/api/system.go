@@ -27,3 +27,9 @@ func (c *Client) GarbageCollectNode(ctx context.Context, nodeID string) error {
 	}
 	return c.write(ctx, http.MethodGet, "/v1/client/gc", q, nil, nil)
 }
+
+// ReconcileSummaries asks the servers to recount every job summary
+// (PUT /v1/system/reconcile/summaries).
+func (c *Client) ReconcileSummaries(ctx context.Context) error {
+	return c.write(ctx, http.MethodPut, "/v1/system/reconcile/summaries", nil, nil, nil)
+}

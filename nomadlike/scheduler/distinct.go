@@ -29,6 +29,8 @@ type propertyCounter struct {
 	attr   string
 	group  string
 	counts map[string]int
+	// version changes with counts, so derived values can be cached.
+	version int
 }
 
 // counter returns the counter of attr for group, creating it. Counters must
@@ -78,6 +80,7 @@ func (ps *placementState) collide(group, nodeID string, delta int) {
 		if c.counts[v] <= 0 {
 			delete(c.counts, v)
 		}
+		c.version++
 	}
 }
 
@@ -143,6 +146,9 @@ type spreadScorer struct {
 	implicit    float64            // wanted allocations on values no target names
 	hasImplicit bool
 	counts      *propertyCounter
+	// lo and hi are the least and most allocations of a value, computed
+	// for counts at version rangeOf (+1: 0 means never computed).
+	lo, hi, rangeOf int
 }
 
 // spreadScorers returns the spreads of job and tg (a group's spread
@@ -224,13 +230,17 @@ func (sc *spreadScorer) evenBoost(v string) float64 {
 		return 0
 	}
 	cur := counts[v]
-	lo, hi := -1, 0
-	for _, n := range counts {
-		if lo < 0 || n < lo {
-			lo = n
+	if sc.rangeOf != sc.counts.version+1 {
+		sc.lo, sc.hi = -1, 0
+		for _, n := range counts {
+			if sc.lo < 0 || n < sc.lo {
+				sc.lo = n
+			}
+			sc.hi = max(sc.hi, n)
 		}
-		hi = max(hi, n)
+		sc.rangeOf = sc.counts.version + 1
 	}
+	lo, hi := sc.lo, sc.hi
 	switch {
 	case cur != lo:
 		return float64(lo-cur) / float64(lo)

@@ -8,7 +8,7 @@
 //	            │                                   │
 //	            │        ready nodes (status, dc, pool), shuffled with rng
 //	            │                                   │
-//	            │      feasibility (drivers, constraints; cached per node+group)
+//	            │  feasibility (drivers, constraints; cached per computed class)
 //	            │                                   │
 //	            │  fit (cpu, memory, disk, ports) + score (bin-pack, anti-affinity,
 //	            │  reschedule penalty), over a bounded number of candidates
@@ -55,6 +55,15 @@
 // After the first failed placement of a group, further placements of that
 // group are not attempted: they count as CoalescedFailures and as queued.
 //
+// Feasibility (feasible.go) is checked once per computed node class and
+// group, as Nomad does: structs.Node.ComputedClass, set when the node
+// registers, hashes what constraints can read except unique.* values, so
+// nodes of one class pass or fail alike. Constraints that reference
+// ${node.unique.*}, ${attr.unique.*} or ${meta.unique.*} are "escaped" and
+// checked per node; nodes without a class (stored before classes existed)
+// are checked one by one. Every filtered node still counts in the metric
+// under the constraint that filtered it.
+//
 // Feasibility covers the constraint operators (=, !=, <, <=, >, >=, regexp,
 // version, semver, is_set, is_not_set, set_contains[_all], set_contains_any),
 // datacenter globs, node pool, drivers (detected and healthy), and the
@@ -72,7 +81,10 @@
 // from State.SchedulerConfig; nil means Nomad's defaults: system jobs only) enables
 // it for the job type, the nodes exhausted on resources are searched for
 // allocations of jobs at least 10 priority levels lower whose eviction frees
-// enough, fewest and lowest-priority victims first. They go to
+// enough, fewest and lowest-priority victims first. A static port the
+// placement asks for counts like a resource: every lower-priority holder of
+// it is a victim (a node whose port is reserved, or held by a job too
+// important to preempt, is skipped), then CPU, memory, disk and cores as usual. They go to
 // Plan.NodePreemptions and DesiredTGUpdates.Preemptions.
 //
 // System and sysbatch jobs (system.go) skip ranking: one allocation of each

@@ -3,7 +3,6 @@ package scheduler
 import (
 	"math"
 	"math/rand"
-	"slices"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -112,6 +111,7 @@ type selector struct {
 	priority  int  // the job's priority, for preemption
 
 	affinity map[string][]cachedScore // group -> per node index
+	byIndex  []*nodeUsage             // usage per node index, once loaded
 
 	scored, skipped []candidate // scratch, reused by every pick
 	exhausted       []*structs.Node
@@ -192,24 +192,32 @@ func (s *selector) pick(ask *placeAsk, m *structs.AllocMetric) (*candidate, erro
 	return s.best(all, m), nil
 }
 
-// best sorts the candidates, highest score first (ties keep the shuffled
-// order), records the top ones in m and returns the first.
+// best finds the top-scoring candidates, highest score first (ties keep the
+// shuffled order, as a stable sort would), records them in m and returns
+// the first. It selects the top maxScoreMeta in one pass instead of sorting
+// every candidate.
 func (s *selector) best(all []candidate, m *structs.AllocMetric) *candidate {
-	slices.SortStableFunc(all, func(a, b candidate) int {
-		switch {
-		case a.finalScore > b.finalScore:
-			return -1
-		case a.finalScore < b.finalScore:
-			return 1
+	var topBuf [maxScoreMeta]int
+	top := topBuf[:0]
+	for i := range all {
+		pos := len(top)
+		for pos > 0 && all[top[pos-1]].finalScore < all[i].finalScore {
+			pos--
 		}
-		return 0
-	})
-	n := min(len(all), maxScoreMeta)
-	m.ScoreMetaData = make([]*structs.NodeScoreMeta, n)
-	for i := range n {
-		m.ScoreMetaData[i] = all[i].scoreMeta()
+		if pos >= maxScoreMeta {
+			continue
+		}
+		if len(top) < maxScoreMeta {
+			top = append(top, 0)
+		}
+		copy(top[pos+1:], top[pos:len(top)-1])
+		top[pos] = i
 	}
-	best := all[0]
+	m.ScoreMetaData = make([]*structs.NodeScoreMeta, len(top))
+	for i, j := range top {
+		m.ScoreMetaData[i] = all[j].scoreMeta()
+	}
+	best := all[top[0]]
 	return &best
 }
 
@@ -217,7 +225,7 @@ func (s *selector) best(all []candidate, m *structs.AllocMetric) *candidate {
 // it; ok is false when the node is exhausted (recorded in m).
 func (s *selector) score(ask *placeAsk, node *structs.Node, idx int, m *structs.AllocMetric) (candidate, bool, error) {
 	c := candidate{node: node}
-	nu, err := s.usage.get(node)
+	nu, err := s.nodeUsage(node, idx)
 	if err != nil {
 		return c, false, err
 	}
@@ -241,6 +249,25 @@ func (s *selector) score(ask *placeAsk, node *structs.Node, idx int, m *structs.
 	}
 	s.rank(&c, ask, nu, nu.used, idx)
 	return c, true, nil
+}
+
+// nodeUsage is s.usage.get(node), remembered per node index (idx >= 0) to
+// spare a map lookup on every visit.
+func (s *selector) nodeUsage(node *structs.Node, idx int) (*nodeUsage, error) {
+	if idx < 0 {
+		return s.usage.get(node)
+	}
+	if s.byIndex == nil {
+		s.byIndex = make([]*nodeUsage, len(s.nodes))
+	}
+	if nu := s.byIndex[idx]; nu != nil {
+		return nu, nil
+	}
+	nu, err := s.usage.get(node)
+	if err == nil {
+		s.byIndex[idx] = nu
+	}
+	return nu, err
 }
 
 // rank fills c's scores for ask on a node whose usage before the placement is used.

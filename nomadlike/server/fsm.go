@@ -90,6 +90,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 		err = f.applyPeriodicLaunch(buf, l.Index)
 	case structs.DeploymentDeleteRequestType:
 		err = f.applyDeploymentDelete(buf, l.Index)
+	case structs.ReconcileJobSummariesRequestType:
+		err = f.applyReconcileSummaries(l.Index)
 	default:
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",

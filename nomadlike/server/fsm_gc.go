@@ -17,3 +17,11 @@ func (f *fsm) applyDeploymentDelete(buf []byte, index uint64) error {
 	}
 	return nil
 }
+
+// applyReconcileSummaries recounts every job summary.
+func (f *fsm) applyReconcileSummaries(index uint64) error {
+	if err := f.state.ReconcileJobSummaries(index); err != nil {
+		return fmt.Errorf("reconcile job summaries: %w", err)
+	}
+	return nil
+}

@@ -113,3 +113,9 @@ func (s *Server) collectGarbage(ctx context.Context, now time.Time, force bool) 
 	}
 	return stats, nil
 }
+
+// ReconcileJobSummaries recounts every job's summary from its allocations
+// and latest evaluation (PUT /v1/system/reconcile/summaries).
+func (s *Server) ReconcileJobSummaries(ctx context.Context) (uint64, error) {
+	return s.raftApply(ctx, structs.ReconcileJobSummariesRequestType, &structs.ReconcileJobSummariesRequest{})
+}

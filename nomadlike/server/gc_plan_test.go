@@ -230,3 +230,42 @@ func TestGCPlanDownNodes(t *testing.T) {
 	wantIDs(t, "nodes", p.nodes, "down-empty")
 	wantIDs(t, "forced nodes", f.plan(true).nodes, "down-empty", "down-young")
 }
+
+func TestGCPlanPeriodicParentWaitsForChildren(t *testing.T) {
+	f := newGCFixture(t)
+	f.node("n1", structs.NodeStatusReady, 0)
+	parent := mockJob("nightly", 1, 100, 64)
+	parent.Type = structs.JobTypeBatch
+	parent.Periodic = &structs.PeriodicConfig{Enabled: true, Spec: "@daily", SpecType: "cron"}
+	parent.Stop = true
+	parent.Canonicalize()
+	parent.SubmitTime = f.ago(48 * time.Hour)
+	if err := f.st.UpsertJob(f.next(), parent); err != nil {
+		t.Fatal(err)
+	}
+	child := mockJob("nightly/periodic-1", 1, 100, 64)
+	child.Type = structs.JobTypeBatch
+	child.ParentID = "nightly"
+	child.Canonicalize()
+	child.SubmitTime = f.ago(48 * time.Hour)
+	if err := f.st.UpsertJob(f.next(), child); err != nil {
+		t.Fatal(err)
+	}
+	child, _ = f.st.JobByID(nil, child.Namespace, child.ID)
+	f.eval("c-eval", child, structs.EvalStatusComplete, 48*time.Hour)
+	f.alloc("c-alloc", child, "c-eval", "n1", structs.AllocDesiredStatusRun, structs.AllocClientStatusRunning, 48*time.Hour)
+
+	collected := func(p *gcPlan, id string) bool {
+		return slices.ContainsFunc(p.jobs, func(j gcJobRef) bool { return j.ID == id })
+	}
+	if p := f.plan(true); collected(p, "nightly") || collected(p, "nightly/periodic-1") {
+		t.Fatalf("stopped periodic parent with a running child: jobs collected = %v, want none", p.jobs)
+	}
+	done := &structs.Allocation{ID: "c-alloc", ClientStatus: structs.AllocClientStatusComplete, ModifyTime: f.ago(47 * time.Hour)}
+	if err := f.st.UpdateAllocsFromClient(f.next(), []*structs.Allocation{done}); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.plan(true); !collected(p, "nightly") || !collected(p, "nightly/periodic-1") {
+		t.Errorf("stopped periodic parent with only dead children: jobs collected = %v, want both", p.jobs)
+	}
+}

@@ -54,3 +54,30 @@ func TestDeleteEvalsAndPurgeLeaveNothing(t *testing.T) {
 		t.Errorf("%d allocs left", len(as))
 	}
 }
+
+func TestReconcileJobSummariesRepairsCounts(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(10, job))
+	stored, _ := s.JobByID(nil, job.Namespace, job.ID)
+	a := testAlloc("a1", stored, "n1")
+	a.ClientStatus = structs.AllocClientStatusRunning
+	must(t, s.UpsertAllocs(11, []*structs.Allocation{a}))
+
+	// Damage the summary behind the store's back.
+	txn := s.writeTxn()
+	bad := &structs.JobSummary{JobID: job.ID, Namespace: stored.Namespace, CreateIndex: 10, ModifyIndex: 11,
+		Summary: map[string]structs.TaskGroupSummary{"web": {Failed: 7}}}
+	must(t, txn.Insert(tableJobSummary, bad))
+	txn.Commit()
+
+	must(t, s.ReconcileJobSummaries(12))
+	sum, _ := s.JobSummaryByID(nil, job.Namespace, job.ID)
+	if got := sum.Summary["web"]; got.Running != 1 || got.Failed != 0 || sum.ModifyIndex != 12 {
+		t.Errorf("summary after reconcile = %+v (modify index %d), want 1 running at index 12", got, sum.ModifyIndex)
+	}
+	must(t, s.ReconcileJobSummaries(13))
+	if sum, _ := s.JobSummaryByID(nil, job.Namespace, job.ID); sum.ModifyIndex != 12 {
+		t.Errorf("a reconcile with nothing to fix rewrote the summary (modify index %d)", sum.ModifyIndex)
+	}
+}

@@ -14,3 +14,7 @@ type GCStats struct {
 	Deployments int
 	Nodes       int
 }
+
+// ReconcileJobSummariesRequest is the Raft entry that recounts every job
+// summary (ReconcileJobSummariesRequestType, PUT /v1/system/reconcile/summaries).
+type ReconcileJobSummariesRequest struct{}

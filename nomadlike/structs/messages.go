@@ -36,6 +36,8 @@ const (
 	DeploymentDeleteRequestType MessageType = 18
 	// PeriodicLaunchRequestType records a periodic job's launch (PeriodicLaunchRequest).
 	PeriodicLaunchRequestType MessageType = 19
+	// ReconcileJobSummariesRequestType recounts every job summary (ReconcileJobSummariesRequest).
+	ReconcileJobSummariesRequestType MessageType = 20
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

@@ -1,5 +1,6 @@
 // The allocation page: status, task states with an events timeline, live
-// resource usage, live logs (stdout/stderr through the plain log stream), stop.
+// resource usage, live logs (stdout/stderr through the plain log stream),
+// restart and stop.
 
 import { watch, put, url, token, pause } from '../api.js';
 import {
@@ -37,9 +38,26 @@ export function render(ctx) {
 
   followStats(id, stats, { signal: ctx.signal, alloc: () => alloc });
 
+  // The buttons are redrawn only when the allocation turns terminal or back:
+  // a redraw on every update would drop a pending "Confirm: ...".
+  let drawnLive;
   function drawActions() {
-    if (!alloc || isTerminalAlloc(alloc)) { fill(actions); return; }
-    fill(actions, confirmButton('Stop allocation', 'Confirm: stop allocation', async () => {
+    const live = !!alloc && !isTerminalAlloc(alloc);
+    if (live === drawnLive) return;
+    drawnLive = live;
+    if (!live) { fill(actions); return; }
+    fill(actions, confirmButton('Restart tasks', 'Confirm: restart every task', async () => {
+      fill(actionResult, h('p', { class: 'note' }, 'Restarting…'));
+      try {
+        await put(`/v1/client/allocation/${encodeURIComponent(id)}/restart`, {}, { signal: ctx.signal });
+        fill(actionResult, h('div', { class: 'alert ok', role: 'status' },
+          'Restart requested: each running task is stopped and started again in place (see the events below).'));
+        ctx.announce('Restart requested');
+      } catch (e) {
+        if (e.name !== 'AbortError') fill(actionResult, errorBox(e, { title: 'Restarting the allocation failed' }));
+      }
+    }, { danger: false, id: 'alloc-restart' }),
+    confirmButton('Stop allocation', 'Confirm: stop allocation', async () => {
       fill(actionResult, h('p', { class: 'note' }, 'Stopping…'));
       try {
         const { data } = await put(`/v1/allocation/${encodeURIComponent(id)}/stop`, undefined, { signal: ctx.signal });
