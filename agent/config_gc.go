@@ -12,14 +12,33 @@ import (
 // applyGC applies the server block's garbage collection keys, as Nomad's:
 // job_gc_interval, job_gc_threshold, eval_gc_threshold,
 // batch_eval_gc_threshold, deployment_gc_threshold, node_gc_threshold.
-// An unset (or zero) key keeps Nomad's default.
+// An unset (or zero) key keeps Nomad's default. The leader collects
+// everything in one pass, so eval_gc_interval, deployment_gc_interval and
+// node_gc_interval, when set, only shorten the pass interval to the
+// smallest one given.
 func (s *fileServer) applyGC(c *Config) error {
 	g := &c.Server.GC
+	for _, expr := range []hcl.Expression{s.EvalGCInterval, s.DeploymentGCInterval, s.NodeGCInterval} {
+		var d time.Duration
+		if err := setDuration(&d, expr); err != nil {
+			return err
+		}
+		if d > 0 && (g.Interval == 0 || d < g.Interval) {
+			g.Interval = d
+		}
+	}
+	var job time.Duration
+	if err := setDuration(&job, s.JobGCInterval); err != nil {
+		return err
+	}
+	if job > 0 && (g.Interval == 0 || job < g.Interval) {
+		g.Interval = job
+	}
 	for _, k := range []struct {
 		to   *time.Duration
 		expr hcl.Expression
 	}{
-		{&g.Interval, s.JobGCInterval}, {&g.JobThreshold, s.JobGCThreshold},
+		{&g.JobThreshold, s.JobGCThreshold},
 		{&g.EvalThreshold, s.EvalGCThreshold}, {&g.BatchEvalThreshold, s.BatchEvalGCThreshold},
 		{&g.DeploymentThreshold, s.DeploymentGCThreshold}, {&g.NodeThreshold, s.NodeGCThreshold},
 	} {
@@ -31,7 +50,8 @@ func (s *fileServer) applyGC(c *Config) error {
 }
 
 // applyGC applies the client block's garbage collection keys: gc_interval,
-// gc_max_allocs and gc_disk_usage_threshold (a percentage, 0 to 100).
+// gc_max_allocs, gc_disk_usage_threshold and gc_inode_usage_threshold
+// (percentages, 0 to 100).
 func (cl *fileClient) applyGC(c *Config) error {
 	g := &c.Client.GC
 	if err := setDuration(&g.Interval, cl.GCInterval); err != nil {
@@ -52,6 +72,14 @@ func (cl *fileClient) applyGC(c *Config) error {
 			return fmt.Errorf("%s: gc_disk_usage_threshold = %v must be a percentage above 0 and at most 100", loc(cl.GCDiskUsageThreshold.Range()), v)
 		}
 		g.DiskUsageThreshold = v
+	}
+	if v, ok, err := numberAttr(cl.GCInodeUsageThreshold, "gc_inode_usage_threshold"); err != nil {
+		return err
+	} else if ok {
+		if v <= 0 || v > 100 {
+			return fmt.Errorf("%s: gc_inode_usage_threshold = %v must be a percentage above 0 and at most 100", loc(cl.GCInodeUsageThreshold.Range()), v)
+		}
+		g.InodeUsageThreshold = v
 	}
 	return nil
 }

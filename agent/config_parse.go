@@ -100,6 +100,9 @@ type fileServer struct {
 	BatchEvalGCThreshold  hcl.Expression `hcl:"batch_eval_gc_threshold,optional"`
 	DeploymentGCThreshold hcl.Expression `hcl:"deployment_gc_threshold,optional"`
 	NodeGCThreshold       hcl.Expression `hcl:"node_gc_threshold,optional"`
+	EvalGCInterval        hcl.Expression `hcl:"eval_gc_interval,optional"`
+	DeploymentGCInterval  hcl.Expression `hcl:"deployment_gc_interval,optional"`
+	NodeGCInterval        hcl.Expression `hcl:"node_gc_interval,optional"`
 }
 
 type fileClient struct {
@@ -112,9 +115,10 @@ type fileClient struct {
 	// ServerJoin's retry_join and start_join name servers' HTTP addresses.
 	ServerJoin *fileServerJoin `hcl:"server_join,block"`
 	// Garbage collection keys (config_gc.go).
-	GCInterval           hcl.Expression `hcl:"gc_interval,optional"`
-	GCMaxAllocs          hcl.Expression `hcl:"gc_max_allocs,optional"`
-	GCDiskUsageThreshold hcl.Expression `hcl:"gc_disk_usage_threshold,optional"`
+	GCInterval            hcl.Expression `hcl:"gc_interval,optional"`
+	GCMaxAllocs           hcl.Expression `hcl:"gc_max_allocs,optional"`
+	GCDiskUsageThreshold  hcl.Expression `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsageThreshold hcl.Expression `hcl:"gc_inode_usage_threshold,optional"`
 }
 
 type fileMeta struct {

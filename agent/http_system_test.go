@@ -81,7 +81,8 @@ func TestParseConfigGC(t *testing.T) {
 	src := `
 server {
   enabled                 = true
-  job_gc_interval         = "1m"
+  job_gc_interval         = "2m"
+  eval_gc_interval        = "1m"
   job_gc_threshold        = "2h"
   eval_gc_threshold       = "30m"
   batch_eval_gc_threshold = "12h"
@@ -94,6 +95,7 @@ client {
   gc_interval             = "30s"
   gc_max_allocs           = 10
   gc_disk_usage_threshold = 90.5
+  gc_inode_usage_threshold = 60
 }
 `
 	c := DefaultConfig()
@@ -105,7 +107,7 @@ client {
 	if c.Server.GC != wantServer {
 		t.Errorf("server GC = %+v, want %+v", c.Server.GC, wantServer)
 	}
-	wantClient := client.GCConfig{Interval: 30 * time.Second, MaxAllocs: 10, DiskUsageThreshold: 90.5}
+	wantClient := client.GCConfig{Interval: 30 * time.Second, MaxAllocs: 10, DiskUsageThreshold: 90.5, InodeUsageThreshold: 60}
 	if c.Client.GC != wantClient {
 		t.Errorf("client GC = %+v, want %+v", c.Client.GC, wantClient)
 	}

@@ -56,7 +56,7 @@ drain already under way. Interrupting the command does not cancel the drain.`,
 			}
 			short := shortID(node.ID, false)
 			if monitor {
-				return c.followDrain(ctx, cl, node.ID, false, false)
+				return c.followDrain(ctx, cl, node.ID, nil, false)
 			}
 			if disable {
 				if _, err := cl.UpdateNodeDrain(ctx, node.ID, nil, !keepIneligible); err != nil {
@@ -82,6 +82,16 @@ drain already under way. Interrupting the command does not cancel the drain.`,
 			case noDeadline:
 				spec.Deadline = 0
 			}
+			var baseline []*structs.Allocation
+			if !detach {
+				// Read before the drain starts, so the monitor sees every change it makes.
+				if baseline, _, err = cl.NodeAllocations(ctx, node.ID, c.query()); err != nil {
+					return fail(fmt.Sprintf("listing the allocations of node %q", short), err, "")
+				}
+				if baseline == nil {
+					baseline = []*structs.Allocation{}
+				}
+			}
 			if _, err := cl.UpdateNodeDrain(ctx, node.ID, spec, false); err != nil {
 				return fail(fmt.Sprintf("draining node %q", short), err, "")
 			}
@@ -90,7 +100,7 @@ drain already under way. Interrupting the command does not cancel the drain.`,
 				c.out("Watch it with 'nomadlike node drain -monitor %s' or 'nomadlike node status %s'.", short, short)
 				return nil
 			}
-			return c.followDrain(ctx, cl, node.ID, true, ignoreSystem)
+			return c.followDrain(ctx, cl, node.ID, baseline, ignoreSystem)
 		},
 	}
 	f := cmd.Flags()
@@ -108,22 +118,27 @@ drain already under way. Interrupting the command does not cancel the drain.`,
 }
 
 // followDrain prints a drain's progress until it is over (see drainMonitor).
-// justSet says the caller has just enabled the drain (so it is announced,
-// and a drain over before the first read completed rather than never was);
-// ignoreSys leaves system allocations out of "all allocations stopped".
-func (c *cli) followDrain(ctx context.Context, cl *api.Client, nodeID string, justSet, ignoreSys bool) error {
+// baseline, the node's allocations read before the caller set the drain, is
+// nil with -monitor; when set, the drain is announced and one already over
+// at the first read completed rather than never was. ignoreSys leaves
+// system allocations out of "all allocations stopped".
+func (c *cli) followDrain(ctx context.Context, cl *api.Client, nodeID string, baseline []*structs.Allocation, ignoreSys bool) error {
 	short := shortID(nodeID, false)
+	justSet := baseline != nil
 	node, meta, err := cl.Node(ctx, nodeID, c.query())
 	if err != nil {
 		return fail(fmt.Sprintf("reading node %q", short), err, "")
 	}
-	m := &drainMonitor{c: c, cl: cl, node: node, ignoreSys: ignoreSys, sawDrain: justSet}
+	m := &drainMonitor{c: c, cl: cl, node: node, ignoreSys: ignoreSys, sawDrain: justSet, baseline: baseline}
 	if !justSet && node.DrainStrategy != nil {
 		m.ignoreSys = node.DrainStrategy.IgnoreSystemJobs
 	}
 	m.stampf("Ctrl-C to stop monitoring: will not cancel the node drain")
 	if justSet {
 		m.stampf("Node %q drain strategy set", short)
+	} else if node.DrainStrategy == nil {
+		m.stampf("No drain strategy set for node %s", short)
+		return nil
 	}
 	return m.run(ctx, meta.LastIndex)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -13,28 +12,30 @@ import (
 
 // drainMonitor follows a node's drain as Nomad's `node drain` monitor does:
 // one goroutine long-polls the node until its drain is over, another the
-// node's allocations, reporting each one marked for migration, stopped
-// (draining) and changing client status; the main goroutine prints both in
-// arrival order, each line stamped.
+// node's allocations until none is pending or running (system allocations
+// aside with -ignore-system), reporting each one marked for migration,
+// stopped (draining) and changing client status. The main goroutine prints
+// both in arrival order, each line stamped, and returns once both are done
+// (at once when the drain was disabled or never set).
 type drainMonitor struct {
-	c          *cli
-	cl         *api.Client
-	node       *structs.Node
-	ignoreSys  bool
-	sawDrain   bool // the node was seen draining
-	allStopped bool
-	quit       chan struct{} // closed when run returns: watchers stop sending
+	c         *cli
+	cl        *api.Client
+	node      *structs.Node
+	ignoreSys bool
+	sawDrain  bool // the node was seen draining
+	// baseline are the node's allocations read before the drain was set
+	// (nil with -monitor): their changes are reported from the first look.
+	baseline []*structs.Allocation
+	quit     chan struct{} // closed when run returns: watchers stop sending
 }
 
-// lastLookWait bounds the allocation watcher's last read once the drain is
-// over (a blocking query that returns at once when anything changed).
-const lastLookWait = 50 * time.Millisecond
-
-// drainMsg is one line of monitor output, or the end of a watcher (done).
+// drainMsg is one line of monitor output; done ends a watcher (with a
+// last line when text is set), err ends the monitor.
 type drainMsg struct {
-	text string
-	done bool
-	err  error
+	text     string
+	done     bool
+	complete bool // node watcher: the drain completed (rather than was disabled or never set)
+	err      error
 }
 
 // stampf prints a line prefixed with the time, as Nomad's drain monitor does.
@@ -43,7 +44,8 @@ func (m *drainMonitor) stampf(format string, args ...any) {
 	m.c.out("%s: %s", formatTime(now, now.Location()), fmt.Sprintf(format, args...))
 }
 
-// run follows the drain until it is over, ctx ends or a read fails.
+// run follows the drain from the node read at nodeIndex until it is over,
+// ctx ends or a read fails.
 func (m *drainMonitor) run(ctx context.Context, nodeIndex uint64) error {
 	m.quit = make(chan struct{})
 	defer close(m.quit)
@@ -52,35 +54,31 @@ func (m *drainMonitor) run(ctx context.Context, nodeIndex uint64) error {
 	defer stopAllocs()
 	go m.watchNode(ctx, nodeIndex, nodeCh)
 	go m.watchAllocs(allocCtx, allocCh)
-	for {
+	for nodeCh != nil || allocCh != nil {
+		var msg drainMsg
+		fromNode := false
 		select {
-		case msg := <-allocCh:
-			if msg.err != nil {
-				return m.failed(ctx, msg.err)
-			}
+		case msg = <-allocCh:
+		case msg = <-nodeCh:
+			fromNode = true
+		}
+		if msg.err != nil {
+			return m.failed(ctx, msg.err)
+		}
+		if msg.text != "" {
 			m.stampf("%s", msg.text)
-		case msg := <-nodeCh:
-			if msg.err != nil {
-				return m.failed(ctx, msg.err)
-			}
-			if !msg.done {
-				m.stampf("%s", msg.text)
-				continue
-			}
-			// The drain is over: print what the allocation watcher has
-			// queued, then the outcome.
-			stopAllocs()
-			for {
-				a := <-allocCh
-				if a.done || a.err != nil {
-					break
-				}
-				m.stampf("%s", a.text)
-			}
-			m.stampf("%s", msg.text)
-			return nil
+		}
+		switch {
+		case !msg.done:
+		case fromNode && !msg.complete:
+			return nil // disabled or never set: nothing more will move
+		case fromNode:
+			nodeCh = nil
+		default:
+			allocCh = nil
 		}
 	}
+	return nil
 }
 
 // send hands msg to run unless run has returned.
@@ -108,7 +106,8 @@ func (m *drainMonitor) watchNode(ctx context.Context, idx uint64, out chan<- dra
 		if node.DrainStrategy != nil {
 			m.sawDrain = true
 		} else {
-			m.send(out, drainMsg{done: true, text: drainOutcome(node, m.sawDrain)})
+			text, complete := drainOutcome(node, m.sawDrain)
+			m.send(out, drainMsg{done: true, complete: complete, text: text})
 			return
 		}
 		q := *m.c.query()
@@ -126,106 +125,86 @@ func (m *drainMonitor) watchNode(ctx context.Context, idx uint64, out chan<- dra
 }
 
 // drainOutcome words how a drain ended: complete (the drainer's node
-// event), or disabled before it completed.
-func drainOutcome(node *structs.Node, sawDrain bool) string {
+// event), disabled before it completed, or never set.
+func drainOutcome(node *structs.Node, sawDrain bool) (string, bool) {
 	short := shortID(node.ID, false)
 	if !sawDrain {
-		return fmt.Sprintf("No drain strategy set for node %s", short)
+		return fmt.Sprintf("No drain strategy set for node %s", short), false
 	}
 	for i := len(node.Events) - 1; i >= 0; i-- {
 		switch node.Events[i].Message {
 		case structs.NodeEventDrainComplete:
-			return fmt.Sprintf("Drain complete for node %s", short)
+			return fmt.Sprintf("Drain complete for node %s", short), true
 		case structs.NodeEventDrainStopped:
-			return fmt.Sprintf("Drain disabled for node %s before it completed", short)
+			return fmt.Sprintf("Drain disabled for node %s before it completed", short), false
 		}
 	}
-	return fmt.Sprintf("Drain complete for node %s", short)
+	return fmt.Sprintf("Drain complete for node %s", short), true
 }
 
-// watchAllocs long-polls the node's allocations and reports their changes;
-// when ctx ends it takes one last look (without waiting) so no change made
-// before the drain ended goes unreported, then sends done.
+// watchAllocs long-polls the node's allocations, reports their changes and
+// ends once none is pending or running.
 func (m *drainMonitor) watchAllocs(ctx context.Context, out chan<- drainMsg) {
 	prev := map[string]*structs.Allocation{}
+	for _, a := range m.baseline {
+		prev[a.ID] = a
+	}
 	var idx uint64
-	first := true
-	for {
+	for first := true; ; first = false {
 		q := *m.c.query()
-		lookCtx := ctx
-		switch {
-		case ctx.Err() != nil:
-			// The last look: anything newer than idx, without waiting long.
-			lookCtx = context.WithoutCancel(ctx)
-			q.WaitIndex, q.WaitTime = idx, lastLookWait
-		case !first:
+		if !first {
 			q.WaitIndex, q.WaitTime = idx, blockingWait
 		}
-		allocs, meta, err := m.cl.NodeAllocations(lookCtx, m.node.ID, &q)
+		allocs, meta, err := m.cl.NodeAllocations(ctx, m.node.ID, &q)
 		if err != nil {
-			if ctx.Err() != nil && lookCtx == ctx {
-				continue // cancelled while waiting: take the last look
+			if ctx.Err() == nil {
+				m.send(out, drainMsg{err: err})
 			}
-			if ctx.Err() != nil {
-				m.send(out, drainMsg{done: true})
-				return
-			}
-			m.send(out, drainMsg{err: err})
 			return
 		}
 		if meta.LastIndex > idx {
 			idx = meta.LastIndex
 		}
-		for _, text := range m.allocChanges(prev, allocs, first) {
+		changes, running := m.allocChanges(prev, allocs, first && m.baseline == nil)
+		for _, text := range changes {
 			m.send(out, drainMsg{text: text})
 		}
-		first = false
-		if lookCtx != ctx {
-			m.send(out, drainMsg{done: true})
+		if running == 0 {
+			m.send(out, drainMsg{done: true, text: fmt.Sprintf("All allocations on node %q have stopped", shortID(m.node.ID, false))})
 			return
 		}
 	}
 }
 
 // allocChanges compares the node's allocations with the previous look and
-// words what changed, in Nomad's terms. The first look only records them
-// (and reports those already marked for migration).
-func (m *drainMonitor) allocChanges(prev map[string]*structs.Allocation, allocs []*structs.Allocation, first bool) []string {
+// words what changed, in Nomad's terms; running counts those still pending
+// or running (system ones aside with -ignore-system). Without a previous
+// look (quiet) it only records them.
+func (m *drainMonitor) allocChanges(prev map[string]*structs.Allocation, allocs []*structs.Allocation, quiet bool) (changes []string, running int) {
 	slices.SortFunc(allocs, func(x, y *structs.Allocation) int { return strings.Compare(x.Name+x.ID, y.Name+y.ID) })
-	var out []string
-	live := 0
 	for _, a := range allocs {
-		short := shortID(a.ID, false)
 		old := prev[a.ID]
 		prev[a.ID] = a
-		if !a.TerminalStatus() && !(m.ignoreSys && isSystemJobAlloc(a)) {
-			live++
+		live := a.ClientStatus == structs.AllocClientStatusPending || a.ClientStatus == structs.AllocClientStatusRunning
+		if live && !(m.ignoreSys && isSystemJobAlloc(a)) {
+			running++
 		}
+		if old == nil || quiet {
+			continue // placed since (a system job's, say), or nothing to compare with
+		}
+		short := shortID(a.ID, false)
 		migrating := a.DesiredTransition.ShouldMigrate()
-		switch {
-		case old == nil && first:
-			if migrating && !a.TerminalStatus() {
-				out = append(out, fmt.Sprintf("Alloc %q marked for migration", short))
-			}
-			continue
-		case old == nil:
-			continue // placed on the node while it drains (a system job's, say)
-		}
 		if migrating && !old.DesiredTransition.ShouldMigrate() {
-			out = append(out, fmt.Sprintf("Alloc %q marked for migration", short))
+			changes = append(changes, fmt.Sprintf("Alloc %q marked for migration", short))
 		}
 		if old.DesiredStatus != a.DesiredStatus && a.DesiredStatus != structs.AllocDesiredStatusRun {
-			out = append(out, fmt.Sprintf("Alloc %q draining", short))
+			changes = append(changes, fmt.Sprintf("Alloc %q draining", short))
 		}
 		if old.ClientStatus != a.ClientStatus {
-			out = append(out, fmt.Sprintf("Alloc %q status %s -> %s", short, old.ClientStatus, a.ClientStatus))
+			changes = append(changes, fmt.Sprintf("Alloc %q status %s -> %s", short, old.ClientStatus, a.ClientStatus))
 		}
 	}
-	if live == 0 && !m.allStopped && len(prev) > 0 {
-		m.allStopped = true
-		out = append(out, fmt.Sprintf("All allocations on node %q have stopped", shortID(m.node.ID, false)))
-	}
-	return out
+	return changes, running
 }
 
 // isSystemJobAlloc reports whether a belongs to a system or sysbatch job.

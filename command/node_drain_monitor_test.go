@@ -1,6 +1,7 @@
 package command
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,29 +72,41 @@ func TestNodeDrainMonitor(t *testing.T) {
 		waitRequest(t, f, "GET "+allocs, "index=11")
 		marked := *svc
 		marked.DesiredTransition.Migrate, marked.ModifyIndex = &yes, 12
+		marked.DesiredStatus = structs.AllocDesiredStatusStop
 		f.on("GET", allocs, 12, []*structs.Allocation{&marked, sys})
 		waitRequest(t, f, "GET "+allocs, "index=12")
-		stopped := marked
-		stopped.DesiredStatus, stopped.ClientStatus, stopped.ModifyIndex = structs.AllocDesiredStatusStop, structs.AllocClientStatusComplete, 13
-		f.on("GET", allocs, 13, []*structs.Allocation{&stopped, sys})
-		waitRequest(t, f, "GET "+allocs, "index=13")
 		f.on("GET", "/v1/node/"+nodeID, 14, &done)
+		stopped := marked
+		stopped.ClientStatus, stopped.ModifyIndex = structs.AllocClientStatusComplete, 13
+		f.on("GET", allocs, 13, []*structs.Allocation{&stopped, sys})
 	}()
 	code, out, errOut := runCLI(t, "", "-address="+addr, "node", "drain", "-enable", "-yes", "-ignore-system", "9f8e")
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
 	}
-	want := []string{
+	got := lines(out)
+	head := []string{
 		`<T>: Ctrl-C to stop monitoring: will not cancel the node drain`,
 		`<T>: Node "9f8e7d6c" drain strategy set`,
+	}
+	allocLines := []string{
 		`<T>: Alloc "aaaa1111" marked for migration`,
 		`<T>: Alloc "aaaa1111" draining`,
 		`<T>: Alloc "aaaa1111" status running -> complete`,
 		`<T>: All allocations on node "9f8e7d6c" have stopped`,
-		`<T>: Drain complete for node 9f8e7d6c`,
 	}
-	if diff := cmp.Diff(want, lines(out)); diff != "" {
-		t.Errorf("output (-want +got):\n%s", diff)
+	// The node's and the allocations' lines interleave as they arrive.
+	if len(got) != len(head)+len(allocLines)+1 || !slices.Equal(got[:2], head) {
+		t.Fatalf("output:\n%s\nwant %q, then %q and the drain's completion", out, head, allocLines)
+	}
+	if missing, ok := containsInOrder(got, allocLines); !ok {
+		t.Errorf("output lacks %q (in order):\n%s", missing, out)
+	}
+	if !slices.Contains(got, `<T>: Drain complete for node 9f8e7d6c`) {
+		t.Errorf("output lacks the drain's completion:\n%s", out)
+	}
+	if !f.requested("GET /v1/node/" + nodeID + "/allocations") {
+		t.Error("the allocations were not read before the drain was set")
 	}
 }
 

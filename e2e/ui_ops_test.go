@@ -79,6 +79,18 @@ const uiCanaryJob = `job "e2e-ui-canary" {
 }
 `
 
+// press clicks the element sel selects once it exists, through the page's
+// own DOM at that moment: a live table or section may have been redrawn since
+// the test last looked, and a CDP click on the old node would fail.
+func (b *browser) press(what, sel string) {
+	b.t.Helper()
+	q := jsString(sel)
+	b.waitJS(what+" ("+sel+" present)", 30*time.Second, `document.querySelector(`+q+`) !== null`)
+	if got := b.eval(`(() => { const e = document.querySelector(` + q + `); if (!e) return "gone"; e.focus(); e.click(); return ""; })()`); got != "" {
+		b.fail(what, fmt.Errorf("%s is %s", sel, got))
+	}
+}
+
 // TestUIOperations drives the UI's operator actions in one headless chromium
 // against a real dev agent: the Run page's plan (diff, placements), scaling a
 // group from the keyboard, versions with their diffs and a revert, a
@@ -131,14 +143,13 @@ func TestUIOperations(t *testing.T) {
 		chromedp.Click(chromedp.ID("run-job-link")),
 		chromedp.WaitVisible(chromedp.ID("scale-form")))
 	b.waitJS("one allocation running", step, running(1))
-	b.do("type a count that is not a number", step,
-		chromedp.SetValue(chromedp.ID("scale-count"), ""),
-		chromedp.SendKeys(chromedp.ID("scale-count"), "-1"+kb.Enter))
+	clearCount := `(() => { document.getElementById("scale-count").value = ""; return ""; })()`
+	b.eval(clearCount)
+	b.do("type a count that is not a number", step, chromedp.SendKeys(chromedp.ID("scale-count"), "-1"+kb.Enter))
 	b.waitJS("the count refused with a message", step,
 		`document.querySelector("#scale-error")?.textContent.includes("whole number, 0 or more")`)
-	b.do("scale to 3 with the keyboard", step,
-		chromedp.SetValue(chromedp.ID("scale-count"), ""),
-		chromedp.SendKeys(chromedp.ID("scale-count"), "3"+kb.Enter))
+	b.eval(clearCount)
+	b.do("scale to 3 with the keyboard", step, chromedp.SendKeys(chromedp.ID("scale-count"), "3"+kb.Enter))
 	b.waitJS("three allocations running", 60*time.Second, running(3))
 	b.waitJS("version 1 with the count's diff", step,
 		`document.querySelector("#version-diff-1")?.textContent.includes('+/- Count: "1" => "3"')`)
@@ -146,8 +157,8 @@ func TestUIOperations(t *testing.T) {
 
 	// Revert to version 0 with the two-step button, from the keyboard: back
 	// to one allocation, and the focus lands on the outcome.
-	b.do("ask to revert to version 0 (Enter on the focused button)", step,
-		chromedp.Focus(chromedp.ID("revert-0")), chromedp.KeyEvent(kb.Enter))
+	b.eval(`(() => { document.getElementById("revert-0").focus(); return ""; })()`)
+	b.do("ask to revert to version 0 (Enter on the focused button)", step, chromedp.KeyEvent(kb.Enter))
 	b.waitJS("the revert button to ask for confirmation", step, `document.getElementById("revert-0")?.textContent.startsWith("Confirm")`)
 	b.do("confirm the revert (Enter again)", step, chromedp.KeyEvent(kb.Enter))
 	b.waitJS("version 2 with the count back to 1", step,
@@ -190,16 +201,16 @@ func TestUIOperations(t *testing.T) {
 		 document.querySelector("#deployment .progress")?.textContent.includes("1 of 2 healthy") &&
 		 document.getElementById("deployment-promote") !== null`)
 	s.take("deployment-canary")
-	b.do("promote the canary", step, chromedp.Click(chromedp.ID("deployment-promote")))
+	b.press("promote the canary", "#deployment-promote")
 	b.waitJS("the deployment successful after the promotion", 60*time.Second,
 		`document.querySelector("#deployment")?.dataset.status === "successful" &&
 		 document.querySelector("#deployment .progress")?.textContent.includes("2 of 2 healthy")`)
 	register("v3")
 	b.waitJS("the next deployment running with its fail button", 60*time.Second,
 		`document.querySelector("#deployment")?.dataset.status === "running" && document.getElementById("deployment-fail") !== null`)
-	b.do("ask to fail the deployment", step, chromedp.Click(chromedp.ID("deployment-fail")))
+	b.press("ask to fail the deployment", "#deployment-fail")
 	b.waitJS("the fail button to ask for confirmation", step, `document.getElementById("deployment-fail")?.textContent.startsWith("Confirm")`)
-	b.do("confirm the failure", step, chromedp.Click(chromedp.ID("deployment-fail")))
+	b.press("confirm the failure", "#deployment-fail")
 	b.waitJS("the deployment failed", step, `document.querySelector("#deployment")?.dataset.status === "failed"`)
 	s.take("deployment-failed")
 	if _, err := api.DeregisterJob(t.Context(), "e2e-ui-canary", true); err != nil {
@@ -210,9 +221,7 @@ func TestUIOperations(t *testing.T) {
 	b.do("open the ops job again", step, chromedp.Navigate(a.addr+"/ui/jobs/e2e-ui-ops"))
 	b.waitJS("one allocation running", step, running(1))
 	allocID := b.eval(`[...document.querySelectorAll("#job-allocations [data-alloc]")].find(e => e.textContent === "running").dataset.alloc`)
-	b.do("open the running allocation", step,
-		chromedp.Click(chromedp.CSS(`#job-allocations a[href="/ui/allocations/`+allocID+`"]`)),
-		chromedp.WaitVisible(chromedp.ID("alloc-status")))
+	b.press("open the running allocation", `#job-allocations a[href="/ui/allocations/`+allocID+`"]`)
 	b.waitJS("the allocation running", step, `document.querySelector("#alloc-status [data-status]")?.dataset.status === "running"`)
 	b.waitJS("the live usage against 32 MiB and 50 MHz", step,
 		`document.querySelector("#alloc-usage")?.textContent.includes("of 32 MiB allocated") &&
@@ -220,9 +229,9 @@ func TestUIOperations(t *testing.T) {
 	first := b.eval(`document.querySelector("#alloc-usage").dataset.timestamp`)
 	b.waitJS("the usage re-read", step, `document.querySelector("#alloc-usage")?.dataset.timestamp !== `+jsString(first))
 	s.take("alloc-usage")
-	b.do("ask to restart the tasks", step, chromedp.Click(chromedp.ID("alloc-restart")))
+	b.press("ask to restart the tasks", "#alloc-restart")
 	b.waitJS("the restart button to ask for confirmation", step, `document.getElementById("alloc-restart")?.textContent.startsWith("Confirm")`)
-	b.do("confirm the restart", step, chromedp.Click(chromedp.ID("alloc-restart")))
+	b.press("confirm the restart", "#alloc-restart")
 	b.waitJS("the task restarted in place, in its events", step,
 		`(() => { const c = document.querySelector('#alloc-tasks [data-task="spin"]'); return !!c && c.textContent.includes("Restart Signaled") &&
 		   c.textContent.includes("Restarting") && document.querySelector("#alloc-status [data-status]")?.dataset.status === "running"; })()`)
@@ -233,31 +242,29 @@ func TestUIOperations(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[id^="node-eligibility-"]`)))
 	nodeID := strings.TrimPrefix(b.eval(`document.querySelector('[id^="node-eligibility-"]').id`), "node-eligibility-")
 	elig := "#node-eligibility-" + nodeID
-	b.do("mark the node ineligible", step, chromedp.Click(chromedp.CSS(elig)))
+	b.press("mark the node ineligible", elig)
 	b.waitJS("the node ineligible", step,
 		`document.querySelector(`+jsString(elig)+`)?.textContent === "Mark eligible" && document.querySelector("#clients-table").textContent.includes("ineligible")`)
 	if n, _, err := a.api().Node(t.Context(), nodeID, nil); err != nil || n.SchedulingEligibility != "ineligible" {
 		t.Errorf("after the UI marked it ineligible the node is %v (err %v)", n.SchedulingEligibility, err)
 	}
 	s.take("clients-ineligible")
-	b.do("mark the node eligible", step, chromedp.Click(chromedp.CSS(elig)))
+	b.press("mark the node eligible", elig)
 	b.waitJS("the node eligible", step, `document.querySelector(`+jsString(elig)+`)?.textContent === "Mark ineligible"`)
 
 	// Client page: drain with a 10 minute deadline. On a one-node cluster
 	// the drain completes at once (the replacements cannot be placed, so
 	// nothing waits), leaving the node ineligible: the page must say so, and
 	// the request must have carried the chosen DrainSpec (recorded in the page).
-	b.do("open the client page", step,
-		chromedp.Click(chromedp.CSS(`#clients-table a[href="/ui/clients/`+nodeID+`"]`)),
-		chromedp.WaitVisible(chromedp.ID("node-drain")))
+	b.press("open the client page", `#clients-table a[href="/ui/clients/`+nodeID+`"]`)
 	b.eval(`(() => { window.__sent = []; const f = window.fetch;
 		window.fetch = (u, o) => { window.__sent.push((o?.method || "GET") + " " + String(u) + " " + (o?.body || "")); return f(u, o); };
 		return ""; })()`)
-	b.do("choose a 10 minute deadline and drain", step,
-		chromedp.SetValue(chromedp.ID("drain-deadline"), "600"),
-		chromedp.Click(chromedp.ID("node-drain")))
+	b.waitJS("the drain form", step, `document.getElementById("drain-deadline") !== null`)
+	b.eval(`(() => { document.getElementById("drain-deadline").value = "600"; return ""; })()`)
+	b.press("drain", "#node-drain")
 	b.waitJS("the drain button to ask for confirmation", step, `document.getElementById("node-drain")?.textContent.startsWith("Confirm")`)
-	b.do("confirm the drain", step, chromedp.Click(chromedp.ID("node-drain")))
+	b.press("confirm the drain", "#node-drain")
 	b.waitJS("the drain done: its events listed, the node ineligible", step,
 		`document.querySelector("#client-events")?.textContent.includes("Node drain strategy set") &&
 		 document.querySelector("#client-events").textContent.includes("Node drain complete") &&
@@ -268,7 +275,7 @@ func TestUIOperations(t *testing.T) {
 		t.Errorf("the drain request was not PUT /v1/node/%s/drain with %s:\n%s", nodeID, want, sent)
 	}
 	s.take("client-drained")
-	b.do("mark the drained node eligible", step, chromedp.Click(chromedp.ID("node-eligibility")))
+	b.press("mark the drained node eligible", "#node-eligibility")
 	b.waitJS("the node eligible again", step,
 		`document.getElementById("node-eligibility")?.textContent === "Mark ineligible" && !document.querySelector("#client-status").textContent.includes("ineligible")`)
 	if n, _, err := api.Node(t.Context(), nodeID, nil); err != nil || n.SchedulingEligibility != "eligible" || n.Drain {
@@ -277,19 +284,18 @@ func TestUIOperations(t *testing.T) {
 
 	// The clients list drains with the CLI's defaults (a 1 hour deadline),
 	// after the same two-step confirmation.
-	b.do("open the clients list", step, chromedp.Click(chromedp.CSS(`nav a[href="/ui/clients"]`)),
-		chromedp.WaitVisible(chromedp.ID("node-drain-"+nodeID)),
-		chromedp.Click(chromedp.ID("node-drain-"+nodeID)))
+	b.do("open the clients list", step, chromedp.Click(chromedp.CSS(`nav a[href="/ui/clients"]`)))
+	b.press("drain from the list", "#node-drain-"+nodeID)
 	b.waitJS("the list's drain button to ask for confirmation", step,
 		`document.getElementById("node-drain-`+nodeID+`")?.textContent.startsWith("Confirm: drain")`)
-	b.do("confirm the drain from the list", step, chromedp.Click(chromedp.ID("node-drain-"+nodeID)))
+	b.press("confirm the drain from the list", "#node-drain-"+nodeID)
 	b.waitJS("the drain done and the node ineligible in the list", step,
 		`(() => { const e = document.querySelector(`+jsString(elig)+`); return !!e && e.textContent === "Mark eligible" && !e.disabled; })()`)
 	sent = b.eval(`window.__sent.filter(s => s.includes("/drain")).join("\n")`)
 	if want := `"DrainSpec":{"Deadline":3600000000000,"IgnoreSystemJobs":false}`; !strings.Contains(sent, want) {
 		t.Errorf("the clients list's drain request did not carry %s:\n%s", want, sent)
 	}
-	b.do("mark the node eligible from the list", step, chromedp.Click(chromedp.CSS(elig)))
+	b.press("mark the node eligible from the list", elig)
 	b.waitJS("the node eligible in the list", step, `document.querySelector(`+jsString(elig)+`)?.textContent === "Mark ineligible"`)
 
 	// Servers page: the leader, the Raft configuration and the members.

@@ -23,8 +23,9 @@ var groupSpec = blockSpec{
 		{Type: "update"},
 		{Type: "migrate"},
 		{Type: "disconnect"},
+		{Type: "service"},
 	},
-	Unsupported: []string{"service", "volume", "scaling", "consul", "vault",
+	Unsupported: []string{"volume", "scaling", "consul", "vault",
 		"stop_after_client_disconnect", "prevent_reschedule_on_lost"},
 }
 
@@ -99,6 +100,7 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 		tg.Networks = []*structs.NetworkResource{d.decodeNetwork(nb)}
 		d.recordRange(path+".Networks", nb.DefRange)
 	}
+	tg.Services = d.decodeServices(c, path)
 
 	seen := map[string]*hcl.Block{}
 	for _, tb := range blocksOf(c, "task") {

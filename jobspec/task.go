@@ -24,8 +24,9 @@ var taskSpec = blockSpec{
 		{Type: "template"},
 		{Type: "dispatch_payload"},
 		{Type: "artifact"},
+		{Type: "service"},
 	},
-	Unsupported: []string{"service", "vault", "consul", "volume_mount",
+	Unsupported: []string{"vault", "consul", "volume_mount",
 		"identity", "csi_plugin", "spread",
 		"scaling", "action", "schedule", "secret", "kind"},
 }
@@ -73,6 +74,7 @@ func (d *decoder) decodeTask(group *structs.TaskGroup, b *hcl.Block) *structs.Ta
 		t.Lifecycle = d.decodeLifecycle(lb)
 		d.recordRange(path+".Lifecycle", lb.DefRange)
 	}
+	t.Services = d.decodeServices(c, path)
 	for i, tb := range blocksOf(c, "template") {
 		t.Templates = append(t.Templates, d.decodeTemplate(tb))
 		d.recordRange(fmt.Sprintf("%s.Templates[%d]", path, i), tb.DefRange)

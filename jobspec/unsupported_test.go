@@ -14,9 +14,9 @@ func TestUnsupportedBlocks(t *testing.T) {
 		level, block string
 	}{
 		{"job", "multiregion"}, {"job", "vault"}, {"job", "consul"},
-		{"group", "service"}, {"group", "volume \"data\""},
+		{"group", "volume \"data\""},
 		{"group", "scaling"}, {"group", "consul"}, {"group", "vault"},
-		{"task", "service"}, {"task", "vault"},
+		{"task", "vault"},
 		{"task", "consul"}, {"task", "volume_mount"},
 		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "spread"}, {"task", "scaling"},
 	}

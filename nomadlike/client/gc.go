@@ -59,7 +59,7 @@ type gcCandidate struct {
 
 // runGC destroys terminal allocations every GC interval when there are
 // more than gc_max_allocs of them or the disk is fuller than
-// gc_disk_usage_threshold, oldest first.
+// gc_disk_usage_threshold (or gc_inode_usage_threshold), oldest first.
 func (c *Client) runGC(ctx context.Context) {
 	cfg := c.cfg.GC.withDefaults()
 	t := time.NewTicker(cfg.Interval)
@@ -84,20 +84,24 @@ func (c *Client) collectGarbage(cfg GCConfig) {
 		c.destroyAlloc(cands[n], fmt.Sprintf("more than gc_max_allocs = %d terminal allocations", cfg.MaxAllocs))
 	}
 	for ; n < len(cands); n++ {
-		used, err := diskUsedPercent(filepath.Join(c.cfg.DataDir, "alloc"))
+		blocks, inodes, err := diskUsedPercent(filepath.Join(c.cfg.DataDir, "alloc"))
 		if err != nil {
 			c.cfg.Logger.Warn("cannot read disk usage for garbage collection", "error", err)
 			return
 		}
-		if used <= cfg.DiskUsageThreshold {
+		switch {
+		case blocks > cfg.DiskUsageThreshold:
+			c.destroyAlloc(cands[n], fmt.Sprintf("disk %.1f%% used, above gc_disk_usage_threshold = %g%%", blocks, cfg.DiskUsageThreshold))
+		case inodes > cfg.InodeUsageThreshold:
+			c.destroyAlloc(cands[n], fmt.Sprintf("inodes %.1f%% used, above gc_inode_usage_threshold = %g%%", inodes, cfg.InodeUsageThreshold))
+		default:
 			return
 		}
-		c.destroyAlloc(cands[n], fmt.Sprintf("disk %.1f%% used, above gc_disk_usage_threshold = %.0f%%", used, cfg.DiskUsageThreshold))
 	}
 }
 
 // gcCandidates returns the terminal allocations whose runners have
-// returned, oldest finished first.
+// returned and whose status was sent, oldest finished first.
 func (c *Client) gcCandidates() []gcCandidate {
 	c.mu.Lock()
 	var out []gcCandidate
@@ -112,7 +116,10 @@ func (c *Client) gcCandidates() []gcCandidate {
 	c.mu.Unlock()
 	keep := out[:0]
 	for _, cand := range out {
-		if !cand.entry.runner.Terminal() {
+		// An allocation whose final status the servers have not received
+		// yet stays: after a restart this client would forget it was
+		// collected and, seeing it still running on the servers, run it again.
+		if !cand.entry.runner.Terminal() || c.updates.hasPending(cand.id) {
 			continue
 		}
 		a := cand.entry.runner.Alloc()
@@ -209,17 +216,27 @@ func (c *Client) collectedError(allocID string) error {
 		structs.ShortID(allocID), structs.ShortID(c.id.NodeID))
 }
 
-// diskUsedPercent is the used share of the file system holding dir, as
-// df computes it (used / (used + available to unprivileged users)).
-func diskUsedPercent(dir string) (float64, error) {
+// diskUsedPercent is the used share of the blocks and of the inodes of the
+// file system holding dir, as df computes them (blocks: used / (used +
+// available to unprivileged users)).
+func diskUsedPercent(dir string) (blocks, inodes float64, err error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+		return 0, 0, fmt.Errorf("statfs %s: %w", dir, err)
 	}
-	used := float64(st.Blocks - st.Bfree)
-	total := used + float64(st.Bavail)
-	if total == 0 {
-		return 0, nil
+	if used := float64(st.Blocks - st.Bfree); used+float64(st.Bavail) > 0 {
+		blocks = used / (used + float64(st.Bavail)) * 100
 	}
-	return used / total * 100, nil
+	if st.Files > 0 {
+		inodes = float64(st.Files-st.Ffree) / float64(st.Files) * 100
+	}
+	return blocks, inodes, nil
+}
+
+// hasPending reports whether an update of the allocation waits to be sent.
+func (u *updater) hasPending(id string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	_, ok := u.pending[id]
+	return ok
 }

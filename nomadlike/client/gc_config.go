@@ -3,8 +3,8 @@ package client
 import "time"
 
 // GCConfig is the client's garbage collection of terminal allocations
-// (client { gc_interval, gc_max_allocs, gc_disk_usage_threshold }, as
-// Nomad's). A zero field takes Nomad's default.
+// (client { gc_interval, gc_max_allocs, gc_disk_usage_threshold,
+// gc_inode_usage_threshold }, as Nomad's). A zero field takes Nomad's default.
 type GCConfig struct {
 	// Interval is how often the client looks for allocations to destroy
 	// (gc_interval, 1m).
@@ -16,13 +16,17 @@ type GCConfig struct {
 	// the allocation directories above which the oldest terminal
 	// allocations are destroyed (gc_disk_usage_threshold, 80).
 	DiskUsageThreshold float64
+	// InodeUsageThreshold is the same for inodes
+	// (gc_inode_usage_threshold, 70).
+	InodeUsageThreshold float64
 }
 
 // Nomad's client garbage collection defaults.
 const (
-	DefaultGCInterval           = time.Minute
-	DefaultGCMaxAllocs          = 50
-	DefaultGCDiskUsageThreshold = 80.0
+	DefaultGCInterval            = time.Minute
+	DefaultGCMaxAllocs           = 50
+	DefaultGCDiskUsageThreshold  = 80.0
+	DefaultGCInodeUsageThreshold = 70.0
 )
 
 // withDefaults fills in the default of every zero field.
@@ -35,6 +39,9 @@ func (g GCConfig) withDefaults() GCConfig {
 	}
 	if g.DiskUsageThreshold <= 0 {
 		g.DiskUsageThreshold = DefaultGCDiskUsageThreshold
+	}
+	if g.InodeUsageThreshold <= 0 {
+		g.InodeUsageThreshold = DefaultGCInodeUsageThreshold
 	}
 	return g
 }

@@ -83,7 +83,7 @@ func TestGCAllocRemovesDirAndAnswersLogs(t *testing.T) {
 	}
 }
 
-func TestPeriodicGCKeepsAtMostMaxAllocs(t *testing.T) {
+func TestPeriodicGCMaxAllocsAndDiskThreshold(t *testing.T) {
 	srv := clienttest.NewServer(t, time.Second)
 	dataDir := t.TempDir()
 	c := newClient(t, srv, dataDir, clienttest.NewDriver())
@@ -91,17 +91,23 @@ func TestPeriodicGCKeepsAtMostMaxAllocs(t *testing.T) {
 	first := runBatch(t, srv, c, "echo one")
 	second := runBatch(t, srv, c, "echo two")
 
-	c.collectGarbage(GCConfig{MaxAllocs: 1, DiskUsageThreshold: 100})
+	c.collectGarbage(GCConfig{MaxAllocs: 1, DiskUsageThreshold: 100, InodeUsageThreshold: 100})
 	if _, err := os.Stat(filepath.Join(dataDir, "alloc", first.ID)); !os.IsNotExist(err) {
 		t.Errorf("oldest terminal alloc dir: stat = %v, want it gone", err)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "alloc", second.ID)); err != nil {
 		t.Errorf("newest terminal alloc dir: %v, want it kept", err)
 	}
+	// Any disk usage is above a tiny threshold: the rest goes.
+	c.collectGarbage(GCConfig{MaxAllocs: 50, DiskUsageThreshold: 1e-9, InodeUsageThreshold: 100})
+	if _, err := os.Stat(filepath.Join(dataDir, "alloc", second.ID)); !os.IsNotExist(err) {
+		t.Errorf("alloc dir with the disk above the threshold: stat = %v, want it gone", err)
+	}
+	third := runBatch(t, srv, c, "echo three")
 	if err := c.GC(context.Background()); err != nil {
 		t.Fatalf("GC: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "alloc", second.ID)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dataDir, "alloc", third.ID)); !os.IsNotExist(err) {
 		t.Errorf("alloc dir after a full GC: stat = %v, want it gone", err)
 	}
 }

@@ -11,13 +11,13 @@ import (
 
 // gcFixture fills a state store with explicit indexes and modify times.
 type gcFixture struct {
-	t   *testing.T
+	t   testing.TB
 	st  *state.Store
 	idx uint64
 	now time.Time
 }
 
-func newGCFixture(t *testing.T) *gcFixture {
+func newGCFixture(t testing.TB) *gcFixture {
 	st, err := state.NewStore()
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -91,5 +92,40 @@ func TestFSMDeploymentDelete(t *testing.T) {
 	}
 	if got, _ := s.State().DeploymentByID(nil, d.ID); got != nil {
 		t.Errorf("deployment %s still in state", d.ID)
+	}
+}
+
+// TestLeaderGCLoopCollects lets the leader's periodic pass, with tiny
+// thresholds, collect a finished batch job on its own.
+func TestLeaderGCLoopCollects(t *testing.T) {
+	s := newTestServer(t, func(c *Config) {
+		c.GC = GCConfig{Interval: 20 * time.Millisecond, JobThreshold: time.Nanosecond, EvalThreshold: time.Nanosecond,
+			BatchEvalThreshold: time.Nanosecond, DeploymentThreshold: time.Nanosecond, NodeThreshold: time.Nanosecond}
+	})
+	node := mockNode("gc-loop-node")
+	registerNode(t, s, node)
+	batch := mockJob("batch-loop", 1, 100, 64)
+	batch.Type = structs.JobTypeBatch
+	registerJob(t, s, batch)
+	for _, a := range waitLiveAllocs(t, s, "batch-loop", 1) {
+		u := &structs.Allocation{ID: a.ID, ClientStatus: structs.AllocClientStatusComplete, ModifyTime: time.Now().UnixNano()}
+		if _, err := s.UpdateAllocsFromClient(context.Background(), node.ID, node.SecretID, []*structs.Allocation{u}); err != nil {
+			t.Fatalf("UpdateAllocsFromClient: %v", err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the GC loop to purge the finished batch job", func() (bool, string) {
+		j, _ := s.State().JobByID(nil, structs.DefaultNamespace, "batch-loop")
+		as, _ := s.State().AllocsByJob(nil, structs.DefaultNamespace, "batch-loop", true)
+		if j == nil && len(as) == 0 {
+			return true, ""
+		}
+		status := "purged"
+		if j != nil {
+			status = j.Status
+		}
+		return false, fmt.Sprintf("job %s, %d allocs", status, len(as))
+	})
+	if n, _ := s.State().NodeByID(nil, node.ID); n == nil {
+		t.Errorf("a ready node was collected")
 	}
 }

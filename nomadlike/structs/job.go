@@ -324,6 +324,9 @@ type TaskGroup struct {
 	// MaxClientDisconnect is how long allocations on a disconnected node stay
 	// "unknown" (and are not replaced) before they are lost; nil: lost at once.
 	MaxClientDisconnect *time.Duration `json:",omitempty"`
+	// Services are registered with Nomad's service discovery while the
+	// group's allocations run.
+	Services []*Service `json:",omitempty"`
 }
 
 // UnmarshalJSON defaults Count to 1 when the JSON omits it, as the official
@@ -356,6 +359,11 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	}
 	for _, t := range tg.Tasks {
 		t.canonicalize(tg)
+	}
+	for _, s := range tg.Services {
+		if s != nil {
+			s.Canonicalize()
+		}
 	}
 }
 
@@ -411,6 +419,7 @@ func (tg *TaskGroup) Validate(j *Job) error {
 		v.merge(f, t.Validate(tg))
 	}
 	validateLifecycle(tg, &v)
+	v.merge("", ValidateServices(tg.Services, tg))
 	return v.err()
 }
 
@@ -444,6 +453,7 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	}
 	n.Networks = copyNetworks(tg.Networks)
 	n.Meta = copyMap(tg.Meta)
+	n.Services = CopyServices(tg.Services)
 	n.Update = tg.Update.Copy()
 	if tg.Migrate != nil {
 		m := *tg.Migrate

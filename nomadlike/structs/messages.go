@@ -38,6 +38,10 @@ const (
 	PeriodicLaunchRequestType MessageType = 19
 	// ReconcileJobSummariesRequestType recounts every job summary (ReconcileJobSummariesRequest).
 	ReconcileJobSummariesRequestType MessageType = 20
+	// ServiceRegistrationUpsertRequestType stores service registrations (ServiceRegistrationUpsertRequest).
+	ServiceRegistrationUpsertRequestType MessageType = 21
+	// ServiceRegistrationDeleteRequestType removes service registrations (ServiceRegistrationDeleteRequest).
+	ServiceRegistrationDeleteRequestType MessageType = 22
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

@@ -36,6 +36,8 @@ type Task struct {
 	DispatchPayload *DispatchPayloadConfig
 	// Artifacts are fetched into the task dir before the task starts.
 	Artifacts []*TaskArtifact
+	// Services are registered with Nomad's service discovery while the task runs.
+	Services []*Service `json:",omitempty"`
 }
 
 func (t *Task) canonicalize(tg *TaskGroup) {
@@ -53,6 +55,11 @@ func (t *Task) canonicalize(tg *TaskGroup) {
 	}
 	for _, tmpl := range t.Templates {
 		tmpl.canonicalize()
+	}
+	for _, s := range t.Services {
+		if s != nil {
+			s.Canonicalize()
+		}
 	}
 }
 
@@ -108,6 +115,7 @@ func (t *Task) Validate(tg *TaskGroup) error {
 		}
 		v.merge(fmt.Sprintf("Artifacts[%d]", i), a.Validate())
 	}
+	v.merge("", ValidateServices(t.Services, tg))
 	return v.err()
 }
 
@@ -122,6 +130,7 @@ func (t *Task) Copy() *Task {
 	n.Affinities = copyAffinities(t.Affinities)
 	n.Env = copyMap(t.Env)
 	n.Meta = copyMap(t.Meta)
+	n.Services = CopyServices(t.Services)
 	n.Resources = t.Resources.Copy()
 	n.RestartPolicy = t.RestartPolicy.Copy()
 	n.Lifecycle = t.Lifecycle.Copy()

@@ -2,10 +2,10 @@ job "j" {
   group "g" {
     task "t" {
       driver = "raw_exec"
-      dynamic "service" {
+      dynamic "vault" {
         for_each = ["a"]
         content {
-          name = service.value
+          name = vault.value
         }
       }
     }

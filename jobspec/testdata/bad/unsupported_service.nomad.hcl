@@ -1,7 +1,8 @@
 job "svc" {
   group "g" {
     service {
-      name = "web"
+      name     = "web"
+      provider = "consul"
     }
     task "t" {
       driver = "raw_exec"

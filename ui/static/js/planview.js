@@ -45,8 +45,15 @@ export function planView(resp, jobType) {
     groupLines.length ? h('ul', { id: 'plan-placements', 'aria-label': 'What the scheduler would do per task group' }, groupLines)
       : h('p', { class: 'note', id: 'plan-placements' }, 'The scheduler would change no allocation.'),
     resp?.Warnings ? h('div', { class: 'alert warn' }, h('strong', null, 'Warnings: '), resp.Warnings) : null,
-    h('h3', null, resp?.JobModifyIndex ? 'Changes from the running version' : 'A new job'),
-    diffChanges(resp?.Diff)
-      ? diffView(resp.Diff, { label: 'Changes from the running version', id: 'plan-diff', verbose: !resp.JobModifyIndex })
-      : h('p', { class: 'note', id: 'plan-diff' }, 'No changes: the job is the same as the running version.'));
+    resp?.JobModifyIndex ? [
+      h('h3', null, 'Changes from the running version'),
+      diffChanges(resp?.Diff)
+        ? diffView(resp.Diff, { label: 'Changes from the running version', id: 'plan-diff' })
+        : h('p', { class: 'note', id: 'plan-diff' }, 'No changes: the job is the same as the running version.'),
+    ] : [
+      h('h3', null, 'A new job'),
+      // Everything is new: the whole diff is long, so it starts folded.
+      h('details', null, h('summary', null, 'Every field the job will have, as `nomadlike job plan` lists it'),
+        diffView(resp?.Diff, { label: 'The new job, field by field', id: 'plan-diff', verbose: true })),
+    ]);
 }

@@ -1,0 +1,13 @@
+job "svc" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      service {
+        name = "web"
+        check {
+          type = "tcp"
+        }
+      }
+    }
+  }
+}
