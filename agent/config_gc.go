@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 )
 
 // applyGC applies the server block's garbage collection keys, as Nomad's:
@@ -18,21 +20,21 @@ import (
 // smallest one given.
 func (s *fileServer) applyGC(c *Config) error {
 	g := &c.Server.GC
+	if err := setDuration(&g.Interval, s.JobGCInterval); err != nil {
+		return err
+	}
 	for _, expr := range []hcl.Expression{s.EvalGCInterval, s.DeploymentGCInterval, s.NodeGCInterval} {
 		var d time.Duration
 		if err := setDuration(&d, expr); err != nil {
 			return err
 		}
-		if d > 0 && (g.Interval == 0 || d < g.Interval) {
+		cur := g.Interval
+		if cur == 0 {
+			cur = server.DefaultJobGCInterval
+		}
+		if d > 0 && d < cur {
 			g.Interval = d
 		}
-	}
-	var job time.Duration
-	if err := setDuration(&job, s.JobGCInterval); err != nil {
-		return err
-	}
-	if job > 0 && (g.Interval == 0 || job < g.Interval) {
-		g.Interval = job
 	}
 	for _, k := range []struct {
 		to   *time.Duration

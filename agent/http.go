@@ -156,6 +156,11 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
 	srv("/v1/node/{id}/drain", put, s.nodeDrain)
 	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)
+	srv("/v1/node/{id}/services", put, s.nodeUpdateServices)
+
+	srv("/v1/services", get, s.servicesList)
+	srv("/v1/service/{name}", get, s.serviceInfo)
+	srv("/v1/service/{name}/{id}", del, s.serviceDelete)
 
 	local("/v1/agent/members", get, s.agentMembers)
 	local("/v1/agent/join", put, s.agentJoin)

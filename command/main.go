@@ -96,6 +96,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.nodeCommand(),
 		c.evalCommand(),
 		c.deploymentCommand(),
+		c.serviceCommand(),
 		c.serverCommand(),
 		c.operatorCommand(),
 		c.systemCommand(),

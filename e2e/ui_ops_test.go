@@ -125,7 +125,19 @@ func TestUIOperations(t *testing.T) {
 		t.Errorf("the plan of a new job does not show it added:\n%s", got)
 	}
 	s.take("run-plan-new")
-	b.do("run it", step, chromedp.Click(chromedp.ID("job-run")))
+
+	// A job no node can take: the plan says so before anything runs.
+	b.do("plan the unplaceable job", step,
+		chromedp.SetValue(chromedp.ID("job-hcl"), fmt.Sprintf(uiUnplaceableJob, runToken)),
+		chromedp.Click(chromedp.ID("job-plan")))
+	b.waitJS("the plan's placement failure explained", step,
+		`(() => { const f = document.querySelector("#plan-failures"); return !!f && f.textContent.includes("WARNING: Failed to place all allocations.") &&
+		   f.textContent.includes('Constraint "${attr.kernel.name} = windows": 1 nodes excluded by filter'); })()`)
+	s.take("run-plan-failure")
+
+	b.do("run the first job", step,
+		chromedp.SetValue(chromedp.ID("job-hcl"), spec(1)),
+		chromedp.Click(chromedp.ID("job-run")))
 	b.waitJS("the allocation running", 45*time.Second,
 		`[...document.querySelectorAll("#run-placements [data-alloc]")].some(e => e.textContent === "running")`)
 
@@ -309,7 +321,8 @@ func TestUIOperations(t *testing.T) {
 	// A failed API call shows the agent's message, not a blank page.
 	b.do("open a client that does not exist", step, chromedp.Navigate(a.addr+"/ui/clients/no-such-node"))
 	b.waitJS("the error with the agent's message", step,
-		`(() => { const e = document.querySelector("main .alert.error"); return !!e && e.textContent.includes("GET /v1/node/no-such-node") && e.textContent.includes("HTTP 404"); })()`)
+		`(() => { const e = document.querySelector("#client-gone"); return !!e && e.textContent.includes("GET /v1/node/no-such-node") &&
+		   e.textContent.includes("HTTP 404") && e.textContent.includes("not found"); })()`)
 	s.take("client-missing")
 
 	// Phone width: the job page (diffs, tables, the scale form) still fits.

@@ -115,3 +115,47 @@ func BenchmarkSchedulerRacks(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSchedulerWideSpread places 1,200 allocations with a spread over
+// 500 racks of 10 nodes each (5,000 nodes), more values than the 100 nodes a
+// placement with a spread scores, and reports the most allocations on one
+// rack (ideal: 3).
+func BenchmarkSchedulerWideSpread(b *testing.B) {
+	h := schedtest.NewHarness()
+	h.NoApply = true
+	rackOf := map[string]string{}
+	h.Nodes(5000, func(i int, n *structs.Node) {
+		n.Meta["rack"] = fmt.Sprintf("r%d", i%500)
+		rackOf[n.ID] = n.Meta["rack"]
+	})
+	job := schedtest.Job()
+	tg := job.TaskGroups[0]
+	tg.Count = 1200
+	tg.Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 128}
+	job.Spreads = []*structs.Spread{{Attribute: "${meta.rack}", Weight: 100}}
+	h.State.UpsertJob(job)
+	eval := schedtest.Eval(job)
+	rng := rand.New(rand.NewSource(1))
+	b.ReportAllocs()
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := scheduler.NewScheduler(job.Type, nil, h.State, h, rng, func() time.Time { return h.Now })
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Process(eval); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	perRack := map[string]int{}
+	most := 0
+	for _, a := range planned(h.LastPlan()) {
+		perRack[rackOf[a.NodeID]]++
+		most = max(most, perRack[rackOf[a.NodeID]])
+	}
+	b.ReportMetric(float64(most), "max-per-rack")
+	h.Plans, h.Updated = nil, nil
+}

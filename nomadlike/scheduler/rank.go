@@ -27,7 +27,10 @@ const (
 	// preferenceLimit is how many feasible nodes a placement scores when its
 	// group has affinities or spreads: enough that every value of a spread
 	// attribute is seen, yet fixed so the cost per placement does not grow
-	// with the cluster or the group's count.
+	// with the cluster or the group's count (Nomad scores every node then).
+	// BenchmarkSchedulerWideSpread shows it still spreads evenly over 500
+	// values; scoring a tenth of the nodes cost 3 to 6 times more for no
+	// better spread.
 	preferenceLimit = 100
 )
 

@@ -92,6 +92,10 @@ func (f *fsm) Apply(l *raft.Log) any {
 		err = f.applyDeploymentDelete(buf, l.Index)
 	case structs.ReconcileJobSummariesRequestType:
 		err = f.applyReconcileSummaries(l.Index)
+	case structs.ServiceRegistrationUpsertRequestType:
+		err = f.applyServiceRegistrationUpsert(buf, l.Index)
+	case structs.ServiceRegistrationDeleteRequestType:
+		err = f.applyServiceRegistrationDelete(buf, l.Index)
 	default:
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",

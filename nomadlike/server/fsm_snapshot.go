@@ -130,6 +130,9 @@ func writeSnapshot(snap *state.Snapshot, w io.Writer) error {
 	if err := writeDeploymentRecords(snap, put); err != nil {
 		return err
 	}
+	if err := writeServiceRegistrationRecords(snap, put); err != nil {
+		return err
+	}
 	indexes, err := snap.Indexes()
 	if err != nil {
 		return fmt.Errorf("snapshot indexes: %w", err)
@@ -223,6 +226,8 @@ func restoreRecord(restore *state.Restore, dec *codec.Decoder, kind snapshotReco
 		return restorePeriodicLaunchRecord(restore, dec)
 	case recordDeployment:
 		return restoreDeploymentRecord(restore, dec)
+	case recordServiceRegistration:
+		return restoreServiceRegistrationRecord(restore, dec)
 	case recordIndex:
 		var ir indexRecord
 		if err := dec.Decode(&ir); err != nil {

@@ -113,6 +113,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("deployment_watcher", s.runDeploymentWatcher)
 	start("periodic", s.runPeriodicDispatcher)
 	start("gc", s.runGC)
+	start("service_reaper", s.runServiceReaper)
 	if s.cfg.Backup.Interval > 0 {
 		start("backups", s.runBackups)
 	}

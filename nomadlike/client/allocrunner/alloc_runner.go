@@ -40,6 +40,9 @@ type Config struct {
 	// Handles and States restore tasks from the state DB (re-attach).
 	Handles map[string]*drivers.TaskHandle
 	States  map[string]*structs.TaskState
+	// Services registers the allocation's services and serves templates'
+	// nomadService; nil: no service discovery (services are not registered).
+	Services ServiceDiscovery
 }
 
 // Runner runs one allocation.
@@ -58,6 +61,8 @@ type Runner struct {
 	gateOpen map[phase]bool
 	// healthCh (size 1) wakes watchHealth after a change.
 	healthCh chan struct{}
+	// servicesCh (size 1) wakes registerServices after a change.
+	servicesCh chan struct{}
 }
 
 // New returns a runner for cfg.Alloc. The allocation must carry its Job.
@@ -78,7 +83,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r := &Runner{cfg: cfg, dir: allocdir.New(cfg.AllocRoot, a.ID), tasks: map[string]*taskRunner{}, alloc: a.Copy(),
 		group: tg.Tasks, gateCh: map[phase]chan struct{}{}, gateOpen: map[phase]bool{},
-		healthCh: make(chan struct{}, 1)}
+		healthCh: make(chan struct{}, 1), servicesCh: make(chan struct{}, 1)}
 	for _, p := range phases {
 		r.gateCh[p] = make(chan struct{})
 	}
@@ -184,6 +189,8 @@ func (r *Runner) Run(ctx context.Context) {
 		health.Wait()
 		stopHealth()
 	}()
+	stopServices := r.startServices(ctx)
+	defer stopServices()
 	var wg sync.WaitGroup
 	for _, name := range r.names {
 		tr := r.tasks[name]
@@ -210,6 +217,7 @@ func (r *Runner) Update(a *structs.Allocation) {
 	r.alloc = n
 	r.mu.Unlock()
 	r.healthChanged()
+	r.servicesChanged()
 	if err := r.cfg.Store.PutAlloc(n); err != nil {
 		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
 	}
@@ -254,6 +262,7 @@ func (r *Runner) taskChanged(tr *taskRunner) {
 	r.mu.Unlock()
 
 	r.lifecycleChanged()
+	r.servicesChanged()
 	if err := r.cfg.Store.PutAlloc(a); err != nil {
 		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
 	}

@@ -29,6 +29,8 @@ const restartAccept = 10 * time.Second
 type restartRequest struct {
 	// done receives the outcome once; buffered.
 	done chan error
+	// reason is recorded on the restart events; "" is UserRestartReason.
+	reason string
 }
 
 // running reports whether the task runs (a started or re-attached handle).
@@ -48,10 +50,15 @@ func (tr *taskRunner) notRunning(op, state string) error {
 // dir) through its run loop, without counting against the restart policy.
 // It returns once the old process is gone and the new start is under way.
 func (tr *taskRunner) Restart(ctx context.Context) error {
+	return tr.restartBecause(ctx, UserRestartReason)
+}
+
+// restartBecause is Restart recording reason on the restart events.
+func (tr *taskRunner) restartBecause(ctx context.Context, reason string) error {
 	if ok, state := tr.running(); !ok {
 		return tr.notRunning("restart", state)
 	}
-	req := &restartRequest{done: make(chan error, 1)}
+	req := &restartRequest{done: make(chan error, 1), reason: reason}
 	timer := time.NewTimer(restartAccept)
 	defer timer.Stop()
 	select {
@@ -77,11 +84,15 @@ func (tr *taskRunner) Restart(ctx context.Context) error {
 // shutting down) before the task stopped.
 func (tr *taskRunner) restartInPlace(ctx context.Context, ch <-chan *drivers.ExitResult, req *restartRequest) bool {
 	now := tr.now()
-	ev := structs.NewTaskEvent(structs.TaskRestartSignal, now, UserRestartReason)
-	ev.RestartReason = UserRestartReason
-	ev.Details["restart_reason"] = UserRestartReason
+	reason := req.reason
+	if reason == "" {
+		reason = UserRestartReason
+	}
+	ev := structs.NewTaskEvent(structs.TaskRestartSignal, now, reason)
+	ev.RestartReason = reason
+	ev.Details["restart_reason"] = reason
 	tr.event(ev)
-	tr.logger.Info("restarting task on the user's request")
+	tr.logger.Info("restarting task", "reason", reason)
 	var res *drivers.ExitResult
 	err := tr.driver.StopTask(ctx, tr.id(), tr.task.KillTimeout, tr.task.KillSignal)
 	if err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
@@ -111,20 +122,25 @@ func (tr *taskRunner) restartInPlace(ctx context.Context, ch <-chan *drivers.Exi
 		s.State = structs.TaskStatePending
 		s.Restarts++
 		s.LastRestart = now
-	}, restartingEvent(now, 0, UserRestartReason))
+	}, restartingEvent(now, 0, reason))
 	req.done <- nil
 	return true
 }
 
 // Signal records a "Signaling" event and sends sig to the running task.
 func (tr *taskRunner) Signal(ctx context.Context, sig string) error {
+	return tr.signalBecause(ctx, sig, "User requested signal")
+}
+
+// signalBecause is Signal recording reason on the event.
+func (tr *taskRunner) signalBecause(ctx context.Context, sig, reason string) error {
 	if _, err := drivers.ParseSignal(sig); err != nil {
 		return structs.NewBadRequest("signal task %q: %v", tr.task.Name, err)
 	}
 	if ok, state := tr.running(); !ok {
 		return tr.notRunning("signal", state)
 	}
-	ev := structs.NewTaskEvent(structs.TaskSignaling, tr.now(), fmt.Sprintf("Task being sent signal %s: User requested signal", sig))
+	ev := structs.NewTaskEvent(structs.TaskSignaling, tr.now(), fmt.Sprintf("Task being sent signal %s: %s", sig, reason))
 	ev.Details["signal"] = sig
 	tr.event(ev)
 	if err := tr.driver.SignalTask(ctx, tr.id(), sig); err != nil {

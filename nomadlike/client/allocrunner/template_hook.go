@@ -1,11 +1,13 @@
 package allocrunner
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"sync"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client/template"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // templateHook renders the task's template blocks into its directory
@@ -14,16 +16,24 @@ import (
 // and the driver config is interpolated again with them.
 //
 // Templates are rendered at the first start; a restart renders them again
-// only when the restart policy says render_templates = true, as in Nomad.
-// There is no Consul or Nomad Variables data that could change while the
-// task runs, so change_mode never fires. A template that does not render
-// (a syntax error, a missing source, a Consul function) fails the task with
-// a Setup Failure event naming the destination and the line; it is not
-// restarted, as no restart would fix it.
+// only when the restart policy says render_templates = true, as in Nomad,
+// or when the client has service discovery (nomadService data may have
+// changed). While the task runs, template_watch.go renders them again when
+// a service they read changes and applies change_mode. A template that does
+// not render (a syntax error, a missing source, a Consul function) fails
+// the task with a Setup Failure event naming the destination and the line;
+// it is not restarted, as no restart would fix it.
 type templateHook struct {
+	// services serves nomadService; nil without service discovery.
+	services *serviceCache
+
 	mu       sync.Mutex
 	rendered bool
 	env      map[string]string // from env = true templates, kept for restarts
+	// base is the render config of the last start (Template unset), for
+	// re-renders while the task runs; contents the last output per template.
+	base     *template.Config
+	contents map[int][]byte
 }
 
 func newTemplateHook() *templateHook { return &templateHook{} }
@@ -37,13 +47,18 @@ func (h *templateHook) Prestart(_ context.Context, req *PrestartRequest, resp *P
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	rerender := req.Task.RestartPolicy != nil && req.Task.RestartPolicy.RenderTemplates
-	if !h.rendered || rerender {
+	if !h.rendered || rerender || h.services != nil {
+		base := template.Config{TaskDir: resp.TaskDir, SharedDir: req.AllocDir.SharedDir(),
+			Env: resp.Env.Lookup, Interpolate: resp.Env.Replace}
+		if h.services != nil {
+			base.Services = h.services
+		}
 		env := map[string]string{}
-		for _, t := range req.Task.Templates {
-			r, err := template.Render(template.Config{
-				Template: t, TaskDir: resp.TaskDir, SharedDir: req.AllocDir.SharedDir(),
-				Env: resp.Env.Lookup, Interpolate: resp.Env.Replace,
-			})
+		contents := map[int][]byte{}
+		for i, t := range req.Task.Templates {
+			cfg := base
+			cfg.Template = t
+			r, err := template.Render(cfg)
 			if err != nil {
 				return &fatalSetupError{err: err}
 			}
@@ -51,8 +66,9 @@ func (h *templateHook) Prestart(_ context.Context, req *PrestartRequest, resp *P
 				return err // an I/O error: the restart policy decides
 			}
 			maps.Copy(env, r.Env)
+			contents[i] = r.Content
 		}
-		h.env, h.rendered = env, true
+		h.env, h.rendered, h.base, h.contents = env, true, &base, contents
 	}
 	if len(h.env) > 0 {
 		resp.Env = resp.Env.WithVars(h.env)
@@ -62,6 +78,36 @@ func (h *templateHook) Prestart(_ context.Context, req *PrestartRequest, resp *P
 		}
 	}
 	return nil
+}
+
+// rerender renders the task's templates again with the last start's
+// config and writes those whose content changed, which it returns. A
+// template that fails now keeps its last content (the error is returned
+// after the others are done).
+func (h *templateHook) rerender(task *structs.Task) ([]*structs.Template, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.base == nil {
+		return nil, nil
+	}
+	var changed []*structs.Template
+	var firstErr error
+	for i, t := range task.Templates {
+		cfg := *h.base
+		cfg.Template = t
+		r, err := template.Render(cfg)
+		if err == nil && !bytes.Equal(r.Content, h.contents[i]) {
+			if err = r.Write(); err == nil {
+				h.contents[i] = r.Content
+				maps.Copy(h.env, r.Env)
+				changed = append(changed, t)
+			}
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return changed, firstErr
 }
 
 // fatalSetupError is a prestart hook error no restart can fix: the task

@@ -120,6 +120,9 @@ func funcs(cfg Config) template.FuncMap {
 			return "", &unavailableError{name: name, why: why}
 		}
 	}
+	if cfg.Services != nil {
+		addServiceFuncs(fm, cfg.Services)
+	}
 	return fm
 }
 

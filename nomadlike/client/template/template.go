@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -33,6 +34,9 @@ type Config struct {
 	Interpolate func(string) string
 	// Now is the clock of the timestamp function; nil means time.Now.
 	Now func() time.Time
+	// Services serves nomadService and nomadServices; nil: they are refused
+	// as unavailable.
+	Services ServiceSource
 }
 
 // Rendered is a rendered template, ready to be written.
@@ -115,7 +119,7 @@ func Render(cfg Config) (*Rendered, error) {
 		line, msg := splitTemplateError(err)
 		return fail(line, errors.New(msg))
 	}
-	if err := checkFunctions(tp); err != nil {
+	if err := checkFunctions(tp, cfg.Services != nil); err != nil {
 		return nil, &Error{Dest: t.DestPath, Line: err.line, Err: err}
 	}
 	var out bytes.Buffer
@@ -299,7 +303,7 @@ func (e *unavailableError) Is(target error) bool { return target == ErrUnavailab
 
 // checkFunctions finds the first use of an unavailable function in any
 // branch of the template, executed or not.
-func checkFunctions(t *template.Template) *unavailableError {
+func checkFunctions(t *template.Template, services bool) *unavailableError {
 	var found *unavailableError
 	for _, tt := range t.Templates() {
 		if tt.Tree == nil || tt.Tree.Root == nil {
@@ -311,7 +315,7 @@ func checkFunctions(t *template.Template) *unavailableError {
 				return true
 			}
 			why, bad := unavailable[id.Ident]
-			if !bad {
+			if !bad || (services && slices.Contains(serviceFunctions, id.Ident)) {
 				return true
 			}
 			loc, _ := tt.Tree.ErrorContext(n)

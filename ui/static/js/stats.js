@@ -58,6 +58,11 @@ export function usageView(data, a) {
  */
 export async function followStats(id, into, { signal, alloc }) {
   const path = `/v1/client/allocation/${encodeURIComponent(id)}/stats`;
+  // Wait for the page's first read of the allocation (no API call here): a
+  // finished allocation needs no stats request at all.
+  try {
+    while (!alloc()) await pause(100, signal);
+  } catch { return; }
   while (!signal.aborted) {
     const a = alloc();
     if (a && isTerminalAlloc(a) && a.ClientStatus !== 'running') {

@@ -25,6 +25,8 @@ export function render(ctx) {
   const controlsOut = h('div', { 'aria-live': 'polite', id: 'client-action-result' });
   let drawnControls = '';
   let node = null; let allocs = null;
+  const live = new AbortController(); // aborted when the node turns out not to exist
+  const signal = AbortSignal.any([ctx.signal, live.signal]);
 
   fill(ctx.main,
     h('p', { class: 'note' }, h('a', { href: '/ui/clients' }, 'Clients'), ' / ', shortId(id)),
@@ -114,14 +116,31 @@ export function render(ctx) {
     drawResources();
   }
 
+  // A 404 means there is no such node (a mistyped or purged ID): say so once
+  // and stop, rather than retrying a read that cannot succeed.
+  const gone = (err) => {
+    live.abort(new DOMException('no such client', 'AbortError'));
+    fill(statusEl, badge('not found'));
+    fill(errors, h('div', { class: 'alert error', role: 'alert', id: 'client-gone' },
+      h('h2', null, `There is no client node "${id}"`),
+      h('p', null, 'The agent says:'), h('pre', null, `GET /v1/node/${id} failed (HTTP 404): ${err.apiMessage || err.message}`),
+      h('p', { class: 'what-to-do' }, h('a', { href: '/ui/clients' }, 'See the clients list'), ' for the nodes that exist.')));
+    for (const el of [...ctx.main.querySelectorAll('section'), overview, resources, controlsOut]) el.remove();
+  };
   watch(`/v1/node/${encodeURIComponent(id)}`, {
-    signal: ctx.signal,
+    signal,
     onData(n) { fill(errors); node = n; drawNode(); },
-    onError(err, retryIn) { fill(errors, errorBox(err, { title: `Could not read client ${shortId(id)}`, retryIn })); },
+    onError(err, retryIn) {
+      if (err.status === 404) { gone(err); return; }
+      fill(errors, errorBox(err, { title: `Could not read client ${shortId(id)}`, retryIn }));
+    },
   });
   watch(`/v1/node/${encodeURIComponent(id)}/allocations`, {
-    signal: ctx.signal,
+    signal,
     onData(a) { allocs = a || []; drawAllocs(); },
-    onError(err, retryIn) { fill(allocsEl, errorBox(err, { title: "Could not list the client's allocations", retryIn })); },
+    onError(err, retryIn) {
+      if (err.status === 404) return; // the node watch reports it
+      fill(allocsEl, errorBox(err, { title: "Could not list the client's allocations", retryIn }));
+    },
   });
 }

@@ -61,7 +61,7 @@ export function render(ctx) {
       { label: 'Pool', class: 'hide-narrow', cell: (n) => n.NodePool || 'default' },
       { label: 'Drivers', class: 'hide-narrow', cell: (n) => drivers(n.Drivers) },
       { label: 'Allocs', class: 'num', cell: (n) => String(usage[n.ID]?.count || 0) },
-      { label: 'Allocated', cell: (n) => {
+      { label: 'Allocated', class: 'hide-narrow', cell: (n) => {
         const cap = nodeCapacity(n); const u = usage[n.ID] || { cpu: 0, mem: 0 };
         return [usageBar('cpu', u.cpu, cap.cpu, mhz), usageBar('mem', u.mem, cap.mem, mb)];
       } },

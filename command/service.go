@@ -1,0 +1,137 @@
+package command
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+func (c *cli) serviceCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "service <subcommand>",
+		Short: "Inspect Nomad service discovery: the services allocations registered",
+	}
+	cmd.AddCommand(c.serviceListCommand(), c.serviceInfoCommand(), c.serviceDeleteCommand())
+	return cmd
+}
+
+// tagList formats tags as Nomad does: [a,b].
+func tagList(tags []string) string { return "[" + strings.Join(tags, ",") + "]" }
+
+func (c *cli) serviceListCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [-json]",
+		Short: "List the registered services with their tags",
+		Args:  argsBetween(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			list, _, err := cl.ListServices(cmd.Context(), c.query())
+			if err != nil {
+				return fail("listing services", err, "")
+			}
+			if asJSON {
+				return writeJSON(c.stdout, list)
+			}
+			var rows [][]string
+			all := c.namespace == "*"
+			for _, ns := range list {
+				for _, s := range ns.Services {
+					row := []string{s.ServiceName, tagList(s.Tags)}
+					if all {
+						row = append([]string{ns.Namespace}, row...)
+					}
+					rows = append(rows, row)
+				}
+			}
+			if len(rows) == 0 {
+				c.out("No services found")
+				return nil
+			}
+			header := []string{"Service Name", "Tags"}
+			if all {
+				header = append([]string{"Namespace"}, header...)
+			}
+			writeTable(c.stdout, header, rows)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the services as JSON")
+	return cmd
+}
+
+func (c *cli) serviceInfoCommand() *cobra.Command {
+	var verbose, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "info [-verbose] [-json] <service-name>",
+		Short: "Show a service's registrations: address, tags, node and allocation of each",
+		Args:  argsBetween(1, 1, "one service name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			regs, _, err := cl.ServiceRegistrations(cmd.Context(), args[0], c.query())
+			if err != nil {
+				return fail("reading service "+args[0], err, "")
+			}
+			if asJSON {
+				return writeJSON(c.stdout, regs)
+			}
+			if len(regs) == 0 {
+				return fail("reading service "+args[0], fmt.Errorf("no registrations of service %q", args[0]),
+					"List the services with 'nomadlike service list'.")
+			}
+			c.serviceInfoTable(regs, verbose)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full IDs and the registration IDs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registrations as JSON")
+	return cmd
+}
+
+// serviceInfoTable prints registrations as Nomad's `service info` does.
+func (c *cli) serviceInfoTable(regs []*structs.ServiceRegistration, verbose bool) {
+	header := []string{"Job ID", "Address", "Tags", "Node ID", "Alloc ID"}
+	if verbose {
+		header = append([]string{"ID"}, header...)
+	}
+	rows := make([][]string, len(regs))
+	for i, r := range regs {
+		rows[i] = []string{r.JobID, net.JoinHostPort(r.Address, strconv.Itoa(r.Port)), tagList(r.Tags),
+			shortID(r.NodeID, verbose), shortID(r.AllocID, verbose)}
+		if verbose {
+			rows[i] = append([]string{r.ID}, rows[i]...)
+		}
+	}
+	writeTable(c.stdout, header, rows)
+}
+
+func (c *cli) serviceDeleteCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete <service-name> <registration-id>",
+		Short: "Remove one registration of a service (see IDs with service info -verbose)",
+		Args:  argsBetween(2, 2, "a service name and a registration ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			if err := cl.DeleteServiceRegistration(cmd.Context(), args[0], args[1], c.query()); err != nil {
+				return fail("deleting registration "+args[1]+" of service "+args[0], err,
+					"See the registration IDs with 'nomadlike service info -verbose "+args[0]+"'.")
+			}
+			c.out("Successfully deleted service registration")
+			return nil
+		},
+	}
+}

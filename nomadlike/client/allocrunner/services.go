@@ -1,0 +1,229 @@
+package allocrunner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// ServiceDiscovery is the client's link to Nomad's built-in service
+// discovery on the servers: registering an allocation's services and
+// reading (blocking queries) what others registered.
+type ServiceDiscovery interface {
+	// UpdateAllocServices replaces the allocation's registrations (empty:
+	// removes them).
+	UpdateAllocServices(ctx context.Context, allocID string, regs []*structs.ServiceRegistration) error
+	// ServiceRegistrations reads one service's registrations, blocking
+	// until the index passes waitIndex (0: at once).
+	ServiceRegistrations(ctx context.Context, namespace, name string, waitIndex uint64) ([]*structs.ServiceRegistration, uint64, error)
+	// ListServices reads the services of a namespace, blocking as above.
+	ListServices(ctx context.Context, namespace string, waitIndex uint64) ([]*structs.ServiceRegistrationListStub, uint64, error)
+}
+
+// deregisterTimeout bounds the last deregistration after the tasks died;
+// the servers' service reaper removes what a failed call leaves.
+const deregisterTimeout = 10 * time.Second
+
+// ServiceRegistrationID is the ID of a registration, as Nomad forms it:
+// _nomad-task-<alloc>-<task>-<service>-<port> (or _nomad-group-<alloc>-<group>-...).
+func ServiceRegistrationID(allocID, kind, owner, service, port string) string {
+	return fmt.Sprintf("_nomad-%s-%s-%s-%s-%s", kind, allocID, owner, service, port)
+}
+
+// desiredServices returns the registrations alloc should have given its
+// task states: each running task's services, and the group's services
+// while any task runs. Nothing once the allocation is told to stop.
+func desiredServices(alloc *structs.Allocation, node *structs.Node, states map[string]*structs.TaskState) []*structs.ServiceRegistration {
+	if alloc == nil || alloc.Job == nil || alloc.DesiredStatus != structs.AllocDesiredStatusRun {
+		return nil
+	}
+	tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup)
+	if tg == nil {
+		return nil
+	}
+	running := func(name string) bool {
+		s := states[name]
+		return s != nil && s.State == structs.TaskStateRunning
+	}
+	var out []*structs.ServiceRegistration
+	add := func(kind, owner string, s *structs.Service) {
+		addr, port := serviceAddress(alloc, node, s.PortLabel)
+		out = append(out, &structs.ServiceRegistration{
+			ID: ServiceRegistrationID(alloc.ID, kind, owner, s.Name, s.PortLabel), ServiceName: s.Name,
+			Namespace: alloc.Namespace, NodeID: alloc.NodeID, Datacenter: nodeDatacenter(node), JobID: alloc.JobID,
+			AllocID: alloc.ID, Tags: slices.Clone(s.Tags), Address: addr, Port: port,
+		})
+	}
+	anyRunning := false
+	for _, t := range tg.Tasks {
+		if !running(t.Name) {
+			continue
+		}
+		anyRunning = true
+		for _, s := range t.Services {
+			add("task", t.Name, s)
+		}
+	}
+	if anyRunning {
+		for _, s := range tg.Services {
+			add("group", tg.Name, s)
+		}
+	}
+	return out
+}
+
+func nodeDatacenter(n *structs.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Datacenter
+}
+
+// serviceAddress is the node address and host port of the allocation's
+// port label ("" label: the node address and port 0).
+func serviceAddress(alloc *structs.Allocation, node *structs.Node, label string) (string, int) {
+	ip := ""
+	port := 0
+	if ar := alloc.AllocatedResources; ar != nil {
+		for _, p := range ar.Shared.Ports {
+			if p.Label == label && label != "" {
+				ip, port = p.HostIP, p.Value
+			}
+		}
+		if ip == "" {
+			for _, n := range ar.Shared.Networks {
+				if n != nil && n.IP != "" {
+					ip = n.IP
+					break
+				}
+			}
+		}
+	}
+	if ip == "" && node != nil {
+		ip = node.Attributes["unique.network.ip-address"]
+	}
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	return ip, port
+}
+
+// servicesChanged wakes the registration loop (never blocks).
+func (r *Runner) servicesChanged() {
+	select {
+	case r.servicesCh <- struct{}{}:
+	default:
+	}
+}
+
+// hasServices reports whether the allocation's group or tasks declare services.
+func (r *Runner) hasServices() bool {
+	a, _ := r.current()
+	tg := a.Job.LookupTaskGroup(a.TaskGroup)
+	if tg == nil {
+		return false
+	}
+	if len(tg.Services) > 0 {
+		return true
+	}
+	return slices.ContainsFunc(tg.Tasks, func(t *structs.Task) bool { return len(t.Services) > 0 })
+}
+
+// registerServices keeps the servers' registrations of the allocation in
+// line with its running tasks until ctx ends, retrying failed calls.
+func (r *Runner) registerServices(ctx context.Context) {
+	var sent []*structs.ServiceRegistration
+	first := true
+	var wait time.Duration
+	for {
+		alloc, node := r.current()
+		r.mu.Lock()
+		states := r.alloc.TaskStates
+		r.mu.Unlock()
+		want := desiredServices(alloc, node, states)
+		if first || !slices.EqualFunc(want, sent, (*structs.ServiceRegistration).Equal) {
+			if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), want); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				wait = min(max(2*wait, 500*time.Millisecond), 30*time.Second)
+				r.cfg.Logger.Warn("register services failed; will retry", "alloc_id", r.ID(), "retry_in", wait, "error", err)
+				if !sleepCtx(ctx, wait) {
+					return
+				}
+				continue
+			}
+			sent, first, wait = want, false, 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.servicesCh:
+		}
+	}
+}
+
+// deregisterServices removes the allocation's registrations once its tasks
+// are dead.
+func (r *Runner) deregisterServices() {
+	ctx, cancel := context.WithTimeout(context.Background(), deregisterTimeout)
+	defer cancel()
+	if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), nil); err != nil {
+		r.cfg.Logger.Warn("deregister services failed; the servers will remove them", "alloc_id", r.ID(), "error", err)
+	}
+}
+
+// sleepCtx waits d or until ctx ends (false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// startServices starts, with service discovery, the registration loop and
+// the template watchers. The returned func, called once the tasks are
+// done, stops them and removes the registrations, unless ctx ended (a
+// client shutdown leaves the tasks, and so their services, running).
+func (r *Runner) startServices(ctx context.Context) func() {
+	if r.cfg.Services == nil {
+		return func() {}
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	a, _ := r.current()
+	register := r.hasServices()
+	if register {
+		wg.Go(func() { r.registerServices(sctx) })
+	}
+	for _, name := range r.names {
+		tr := r.tasks[name]
+		if len(tr.task.Templates) == 0 {
+			continue
+		}
+		h := tr.templateHookOf()
+		if h == nil {
+			continue
+		}
+		h.mu.Lock()
+		h.services = newServiceCache(sctx, r.cfg.Services, a.Namespace)
+		h.mu.Unlock()
+		wg.Go(func() { tr.watchTemplates(sctx, h) })
+	}
+	return func() {
+		shutdown := ctx.Err() != nil
+		cancel()
+		wg.Wait()
+		if register && !shutdown {
+			r.deregisterServices()
+		}
+	}
+}
