@@ -92,9 +92,9 @@ func (b *browser) press(what, sel string) {
 }
 
 // TestUIOperations drives the UI's operator actions in one headless chromium
-// against a real dev agent: the Run page's plan (diff, placements), scaling a
-// group from the keyboard, versions with their diffs and a revert, a
-// deployment's promotion and failure, live allocation usage and a restart,
+// against a real dev agent: the Run page's plan (diff, placements, failures),
+// scaling a group from the keyboard, versions with their diffs and a revert,
+// a deployment's promotion and failure, live allocation usage and a restart,
 // eligibility and drain from the clients list and a client page, the servers
 // page with the Raft configuration, an API error shown with its message, and
 // the job and clients pages at phone width.

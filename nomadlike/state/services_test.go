@@ -64,7 +64,12 @@ func TestServiceRegistrationsUpsertReadDelete(t *testing.T) {
 
 // watchFired reports whether ws has fired (without waiting).
 func watchFired(ws memdb.WatchSet) bool {
-	ch := make(chan struct{})
-	close(ch)
-	return !ws.Watch(ch)
+	for ch := range ws {
+		select {
+		case <-ch:
+			return true
+		default:
+		}
+	}
+	return false
 }

@@ -1,6 +1,6 @@
 // Package template renders a task's template blocks with Go's text/template,
 // as Nomad renders them with consul-template, minus Consul, Vault and Nomad
-// service discovery and Variables, which nomadlike does not have.
+// Variables, which nomadlike does not have.
 //
 // Render is a pure function of its Config apart from reading the template's
 // source file (and files named by the file function), which it reads through
@@ -11,10 +11,17 @@
 // The functions of consul-template that need no outside service are
 // available: env (the task's environment and node.*, attr.*, meta.* keys),
 // envOrDefault, file, the string, parsing, encoding and arithmetic helpers.
-// Functions that would read Consul, Vault or Nomad services and Variables
-// (key, service, secret, nomadVar, ...) are refused before anything is
-// executed, with the line they are on, even in branches that would not run.
+// Functions that would read Consul, Vault or Nomad Variables (key, service,
+// secret, nomadVar, ...) are refused before anything is executed, with the
+// line they are on, even in branches that would not run.
 //
-// A template is rendered once for each start of the task: there is no data
-// source that could change while the task runs, so change_mode never fires.
+// Nomad service discovery is served when Config.Services is set (the
+// client sets it): nomadService "[tag.]name[@namespace]" ranges over the
+// registrations ({{ .Address }}:{{ .Port }}, .Name, .Tags, .AllocID, ...)
+// and nomadServices over the registered names and tags. The client's
+// source caches each query and keeps it current with blocking queries;
+// when a result changes, the alloc runner renders the task's templates
+// again and, for a file whose content changed while the task runs, applies
+// change_mode (restart, signal with change_signal, or noop) after a random
+// delay up to splay (nomadlike/client/allocrunner/template_watch.go).
 package template

@@ -103,4 +103,3 @@ func addServiceFuncs(fm template.FuncMap, src ServiceSource) {
 		return out, nil
 	}
 }
-

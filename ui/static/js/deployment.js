@@ -9,6 +9,7 @@ import { h, badge, table, props, shortId, confirmButton } from './dom.js';
 /** Deployment statuses in which the deployment still acts. */
 const ACTIVE = new Set(['running', 'paused', 'pending', 'blocked', 'unblocking', 'initializing']);
 
+/** Whether deployment d is still under way (it can be promoted or failed). */
 export function isActiveDeployment(d) { return !!d && ACTIVE.has(d.Status); }
 
 /** Groups whose canaries wait for a promotion. */

@@ -13,6 +13,7 @@ const DEADLINES = [
   [3600, '1 hour (the CLI default)'], [600, '10 minutes'], [4 * 3600, '4 hours'], [0, 'no deadline'], [-1, 'now (stop every allocation at once)'],
 ];
 
+/** setEligibility marks a node eligible or ineligible for new allocations. */
 export function setEligibility(nodeID, eligible, signal) {
   return put(`/v1/node/${encodeURIComponent(nodeID)}/eligibility`, { Eligibility: eligible ? 'eligible' : 'ineligible' }, { signal });
 }

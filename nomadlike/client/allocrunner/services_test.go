@@ -1,0 +1,212 @@
+package allocrunner
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
+	"github.com/nomadlike/nomadlike/nomadlike/client/clienttest"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// fakeDiscovery is an in-memory ServiceDiscovery with blocking reads.
+type fakeDiscovery struct {
+	mu      sync.Mutex
+	index   uint64
+	byAlloc map[string][]*structs.ServiceRegistration
+	others  []*structs.ServiceRegistration // registered by "other" allocations
+	changed chan struct{}                  // closed and replaced on every write
+}
+
+func newFakeDiscovery() *fakeDiscovery {
+	return &fakeDiscovery{index: 1, byAlloc: map[string][]*structs.ServiceRegistration{}, changed: make(chan struct{})}
+}
+
+func (f *fakeDiscovery) bump() {
+	f.index++
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fakeDiscovery) UpdateAllocServices(_ context.Context, allocID string, regs []*structs.ServiceRegistration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byAlloc[allocID] = regs
+	f.bump()
+	return nil
+}
+
+func (f *fakeDiscovery) setOthers(regs ...*structs.ServiceRegistration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.others = regs
+	f.bump()
+}
+
+func (f *fakeDiscovery) registered(allocID string) []*structs.ServiceRegistration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.byAlloc[allocID]
+}
+
+// wait blocks until the index passes waitIndex or ctx ends.
+func (f *fakeDiscovery) wait(ctx context.Context, waitIndex uint64) {
+	for {
+		f.mu.Lock()
+		idx, ch := f.index, f.changed
+		f.mu.Unlock()
+		if idx > waitIndex {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (f *fakeDiscovery) ServiceRegistrations(ctx context.Context, _, name string, waitIndex uint64) ([]*structs.ServiceRegistration, uint64, error) {
+	f.wait(ctx, waitIndex)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*structs.ServiceRegistration
+	for _, r := range f.others {
+		if r.ServiceName == name {
+			out = append(out, r)
+		}
+	}
+	return out, f.index, ctx.Err()
+}
+
+func (f *fakeDiscovery) ListServices(ctx context.Context, _ string, waitIndex uint64) ([]*structs.ServiceRegistrationListStub, uint64, error) {
+	f.wait(ctx, waitIndex)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return nil, f.index, ctx.Err()
+}
+
+// startServiceRunner runs job's allocation with sd as service discovery.
+func startServiceRunner(t *testing.T, job *structs.Job, sd ServiceDiscovery) *testRunner {
+	t.Helper()
+	job.Canonicalize()
+	if err := job.Validate(); err != nil {
+		t.Fatalf("test job is invalid: %v", err)
+	}
+	dir := t.TempDir()
+	db, err := clientstate.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	alloc := &structs.Allocation{ID: "5e1f0a52-1c3e-4b7a-9f1e-2a6b3c4d5e6f", Name: "svc.g[0]", Namespace: "default",
+		NodeID: "node-1", JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun,
+		AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
+			Ports: []structs.PortMapping{{Label: "http", Value: 23456, HostIP: "127.0.0.1"}}}}}
+	node := &structs.Node{ID: "node-1", Name: "test-node", Datacenter: "dc1", Attributes: map[string]string{"kernel.name": "linux"}}
+	r, err := New(Config{
+		Alloc: alloc, Node: func() *structs.Node { return node }, Region: "global",
+		AllocRoot: filepath.Join(dir, "alloc"), StateRoot: filepath.Join(dir, "tasks"),
+		Drivers: map[string]drivers.Driver{clienttest.DriverName: clienttest.NewDriver()},
+		Store:   db, Logger: slog.New(slog.DiscardHandler), Services: sd,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &testRunner{Runner: r, alloc: alloc, done: make(chan struct{})}
+	go func() {
+		defer close(tr.done)
+		r.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		r.Kill(nil)
+		select {
+		case <-tr.done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("alloc runner did not return 15s after being killed")
+		}
+		cancel()
+	})
+	return tr
+}
+
+// waitUntil polls cond every 20ms until it holds or 15s pass.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestServicesRegisteredWhileRunning(t *testing.T) {
+	sd := newFakeDiscovery()
+	task := shTask("web", "", false, "sleep 60")
+	task.Services = []*structs.Service{{Name: "api", PortLabel: "http", Tags: []string{"v1"}}}
+	job := &structs.Job{ID: "svc", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
+		Name: "g", Count: 1, Tasks: []*structs.Task{task},
+		Networks: []*structs.NetworkResource{{DynamicPorts: []structs.Port{{Label: "http"}}}},
+		Services: []*structs.Service{{Name: "web", PortLabel: "http"}},
+	}}}
+	r := startServiceRunner(t, job, sd)
+	waitUntil(t, "two registrations", func() bool { return len(sd.registered(r.ID())) == 2 })
+	regs := sd.registered(r.ID())
+	want := map[string]string{
+		"_nomad-task-" + r.ID() + "-web-api-http": "api",
+		"_nomad-group-" + r.ID() + "-g-web-http":  "web",
+	}
+	for _, reg := range regs {
+		if want[reg.ID] != reg.ServiceName || reg.Address != "127.0.0.1" || reg.Port != 23456 || reg.Datacenter != "dc1" || reg.JobID != "svc" {
+			t.Errorf("unexpected registration %+v", reg)
+		}
+	}
+	r.Kill(nil)
+	r.wait(t)
+	if left := sd.registered(r.ID()); len(left) != 0 {
+		t.Errorf("registrations left after the tasks died: %+v", left)
+	}
+}
+
+func TestTemplateReRenderedOnServiceChange(t *testing.T) {
+	for _, mode := range []string{structs.TemplateChangeModeRestart, structs.TemplateChangeModeSignal} {
+		t.Run(mode, func(t *testing.T) {
+			sd := newFakeDiscovery()
+			sd.setOthers(&structs.ServiceRegistration{ID: "a", ServiceName: "backend", Address: "10.0.0.1", Port: 1})
+			task := shTask("web", "", false, "trap 'echo got-hup' HUP; while true; do sleep 0.1; done")
+			task.Templates = []*structs.Template{{
+				EmbeddedTmpl: `{{ range nomadService "backend" }}{{ .Address }}:{{ .Port }}` + "\n" + `{{ end }}`,
+				DestPath:     "local/upstreams.txt", ChangeMode: mode, ChangeSignal: "SIGHUP",
+			}}
+			job := &structs.Job{ID: "svc", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
+				Name: "g", Count: 1, Tasks: []*structs.Task{task}}}}
+			r := startServiceRunner(t, job, sd)
+			path := filepath.Join(r.Dir().Dir, "web", "local", "upstreams.txt")
+			read := func() string { b, _ := os.ReadFile(path); return string(b) }
+			waitUntil(t, "task running", func() bool {
+				st := r.Alloc().TaskStates["web"]
+				return st != nil && st.State == structs.TaskStateRunning
+			})
+			if got := read(); got != "10.0.0.1:1\n" {
+				t.Fatalf("first render %q", got)
+			}
+			sd.setOthers(&structs.ServiceRegistration{ID: "a", ServiceName: "backend", Address: "10.0.0.1", Port: 1},
+				&structs.ServiceRegistration{ID: "b", ServiceName: "backend", Address: "10.0.0.2", Port: 2})
+			waitUntil(t, "re-render", func() bool { return read() == "10.0.0.1:1\n10.0.0.2:2\n" })
+			typ, msg := structs.TaskRestartSignal, templateRestartReason
+			if mode == structs.TemplateChangeModeSignal {
+				typ, msg = structs.TaskSignaling, templateSignalReason
+			}
+			waitUntil(t, "a "+typ+" event", func() bool { return hasEvent(r.Alloc(), "web", typ, msg) })
+		})
+	}
+}
