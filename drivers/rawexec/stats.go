@@ -22,18 +22,7 @@ var (
 // TaskStats sums the memory (RSS) and CPU use of the task's process tree,
 // read from /proc, with CPU rates over the interval since the last call.
 func (d *Driver) TaskStats(ctx context.Context, taskID string) (*structs.TaskResourceUsage, error) {
-	t, err := d.tasks.Running(taskID, "resource usage")
-	if err != nil {
-		return nil, err
-	}
-	u, err := t.Usage.TreeStats(ctx, t.PID)
-	if err != nil {
-		if t.HasExited() {
-			return nil, structs.NewConflict("resource usage: task %q has exited", taskID)
-		}
-		return nil, fmt.Errorf("resource usage of task %q: %w", taskID, err)
-	}
-	return u, nil
+	return d.tasks.TreeStats(ctx, taskID, "task")
 }
 
 // ExecTask runs a command on the host beside the task, as the task runs:

@@ -191,6 +191,24 @@ func (ts *Tasks[X]) Running(taskID, doing string) (*Task[X], error) {
 	return t, nil
 }
 
+// TreeStats sums the memory (RSS) and CPU use of the running task's process
+// tree, read from /proc, with CPU rates over the interval since the last
+// call. noun names the task in errors ("task", "VM").
+func (ts *Tasks[X]) TreeStats(ctx context.Context, taskID, noun string) (*structs.TaskResourceUsage, error) {
+	t, err := ts.Running(taskID, "resource usage")
+	if err != nil {
+		return nil, err
+	}
+	u, err := t.Usage.TreeStats(ctx, t.PID)
+	if err != nil {
+		if t.HasExited() {
+			return nil, structs.NewConflict("resource usage: %s %q has exited", noun, taskID)
+		}
+		return nil, fmt.Errorf("resource usage of %s %q: %w", noun, taskID, err)
+	}
+	return u, nil
+}
+
 // track registers t and starts its waiter goroutine when it has a supervisor.
 func (ts *Tasks[X]) track(t *Task[X]) {
 	ctx, cancel := context.WithCancel(context.Background())
