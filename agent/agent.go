@@ -213,8 +213,12 @@ func (a *Agent) newClient() (*client.Client, error) {
 		NodeClass: c.Client.NodeClass, NodePool: c.Client.NodePool, Meta: c.Client.Meta,
 		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv,
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
-		GC:     c.Client.GC,
-		Logger: a.root,
+		GC:          c.Client.GC,
+		HostVolumes: c.Client.HostVolumes,
+		// A dev agent's data dir is temporary: tasks it leaves could never
+		// be re-attached, so it stops them on shutdown, as Nomad's -dev does.
+		DestroyOnShutdown: c.DevMode,
+		Logger:            a.root,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)

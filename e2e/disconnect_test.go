@@ -45,6 +45,7 @@ ports {
 		if t.Failed() {
 			a.dumpLog(80)
 		}
+		stopSupervisorsUnder(t, a.dataDir)
 	})
 	return a
 }

@@ -151,6 +151,7 @@ plugin "raw_exec" {
 		if t.Failed() {
 			a.dumpLog(80)
 		}
+		stopSupervisorsUnder(t, a.dataDir)
 	})
 	return a
 }
@@ -295,6 +296,60 @@ func procsWithEnv(key, value string) []int {
 		}
 	}
 	return pids
+}
+
+// supervisorsUnder returns the task supervisors (`nomadlike __supervise
+// <spec>`) whose spec file lies under dir.
+func supervisorsUnder(dir string) []int {
+	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) >= 3 && args[1] == "__supervise" && strings.HasPrefix(args[2], prefix) && !isZombie(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// stopSupervisorsUnder ends the tasks an agent of this test left running
+// under dir (tasks outlive their agent by design, so a test that stops an
+// agent without stopping its jobs leaves them): each supervisor gets
+// SIGTERM, which stops its workload with the task's kill signal and
+// timeout, and once the workload is gone ends the supervisor too.
+func stopSupervisorsUnder(t *testing.T, dir string) {
+	if dir == "" || len(supervisorsUnder(dir)) == 0 {
+		return
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		left := supervisorsUnder(dir)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Logf("task supervisors %v under %s survive 45s of SIGTERM; killing them", left, dir)
+			for _, pid := range left {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			return
+		}
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+		<-tick.C
+	}
 }
 
 func isZombie(pid int) bool {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -164,6 +165,9 @@ type nsAgent struct {
 	exited  chan struct{}
 }
 
+// dataDirRE finds an agent config's data_dir.
+var dataDirRE = regexp.MustCompile(`(?m)^\s*data_dir\s*=\s*"([^"]+)"`)
+
 // startNsAgent writes cfg and starts the agent inside h's namespace.
 func startNsAgent(t *testing.T, h *host, name, cfg string) *nsAgent {
 	t.Helper()
@@ -177,6 +181,9 @@ func startNsAgent(t *testing.T, h *host, name, cfg string) *nsAgent {
 		a.stop()
 		if t.Failed() {
 			a.dumpLog(60)
+		}
+		if m := dataDirRE.FindStringSubmatch(cfg); m != nil {
+			stopSupervisorsUnder(t, m[1])
 		}
 	})
 	return a

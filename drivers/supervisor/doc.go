@@ -27,7 +27,10 @@
 //     is gone;
 //   - after the workload exits, kills and reaps whatever it left behind,
 //     records the exit, and exits once the result was delivered to a waiter
-//     or after Spec.Linger.
+//     or after Spec.Linger;
+//   - SIGTERM or SIGINT stops the workload (kill signal, then SIGKILL after
+//     the kill timeout); one that arrives once the workload is gone ends the
+//     linger at once.
 //
 // The driver side is Start (launch a supervisor and wait until the workload
 // runs or failed to start), Attach (reconnect after an agent restart) and

@@ -162,3 +162,34 @@ func TestSupervisorExitsWhenItsDirsAreGone(t *testing.T) {
 	}
 	waitSupervisorGone(t, cl, "after its dirs were removed and its workload ended")
 }
+
+// TestSupervisorSIGTERMEndsLinger: SIGTERM to the supervisor stops its
+// workload; a second one, once the workload is gone, ends the linger at
+// once (what an operator or a test cleaning up after an agent does).
+func TestSupervisorSIGTERMEndsLinger(t *testing.T) {
+	dir := t.TempDir()
+	s := spec(t, dir, "/bin/sh", "-c", "exec sleep 300")
+	s.Linger = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := supervisor.Start(ctx, "", s, slog.Default())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	workload := cl.PID()
+	if err := syscall.Kill(cl.SupervisorPID(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.WaitFor(t, exitBound, func() (bool, string) {
+		return drivertest.ProcessGone(workload), fmt.Sprintf("workload pid %d still running after SIGTERM to its supervisor", workload)
+	})
+	drivertest.WaitFor(t, exitBound, func() (bool, string) {
+		_ = syscall.Kill(cl.SupervisorPID(), syscall.SIGTERM)
+		return drivertest.ProcessGone(cl.SupervisorPID()), fmt.Sprintf("supervisor pid %d still lingering after SIGTERM", cl.SupervisorPID())
+	})
+	st, err := supervisor.ReadStatus(dir)
+	if err != nil || st.Result == nil {
+		t.Fatalf("status after the supervisor exited = %+v, %v; want the recorded result", st, err)
+	}
+}

@@ -141,10 +141,22 @@ func run(spec *Spec, hs *os.File) int {
 		linger = DefaultLinger
 	}
 	t := time.NewTimer(linger)
-	select {
-	case <-p.delivered:
-	case <-t.C:
-		p.log.Info("nobody collected the result; exiting, status file keeps it", "linger", linger)
+lingering:
+	for {
+		select {
+		case <-p.delivered:
+			break lingering
+		case <-t.C:
+			p.log.Info("nobody collected the result; exiting, status file keeps it", "linger", linger)
+			break lingering
+		case sig := <-sigCh:
+			// SIGTERM or SIGINT once the workload is gone: nothing is left
+			// to stop, so leave now instead of lingering.
+			if sig != syscall.SIGHUP {
+				p.log.Info("asked to terminate after the workload exited; exiting, status file keeps the result", "signal", sig)
+				break lingering
+			}
+		}
 	}
 	t.Stop()
 	_ = ln.Close()

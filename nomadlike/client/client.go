@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/api"
@@ -122,9 +123,13 @@ func (c *Client) goLoop(ctx context.Context, f func(context.Context)) {
 	}()
 }
 
-// Shutdown stops the loops and alloc runners without stopping tasks, sends
-// pending status updates (bounded by ctx) and closes the local state.
+// Shutdown stops the loops and alloc runners without stopping tasks (unless
+// Config.DestroyOnShutdown), sends pending status updates (bounded by ctx)
+// and closes the local state.
 func (c *Client) Shutdown(ctx context.Context) error {
+	if c.cfg.DestroyOnShutdown {
+		c.destroyAll(ctx)
+	}
 	if c.cancel != nil {
 		c.cancel()
 	}
@@ -146,6 +151,32 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("client shutdown: close state: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// destroyAll stops the tasks of every allocation and waits (bounded by ctx)
+// until their runners are done.
+func (c *Client) destroyAll(ctx context.Context) {
+	c.mu.Lock()
+	entries := make([]*allocEntry, 0, len(c.runners))
+	for _, e := range c.runners {
+		entries = append(entries, e)
+	}
+	c.mu.Unlock()
+	now := time.Now
+	if c.cfg.Now != nil {
+		now = c.cfg.Now
+	}
+	for _, e := range entries {
+		e.runner.Kill(structs.NewTaskEvent(structs.TaskKilling, now(), "Dev agent shutting down: stopping the task"))
+	}
+	for _, e := range entries {
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			c.cfg.Logger.Warn("dev agent shutdown: tasks still stopping", "alloc_id", e.runner.ID(), "error", ctx.Err())
+			return
+		}
+	}
 }
 
 // server returns the API client of the current server.

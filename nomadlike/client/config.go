@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // Config configures a Client.
@@ -25,6 +27,13 @@ type Config struct {
 	Logger                        *slog.Logger
 	// GC configures the collection of terminal allocations (gc.go).
 	GC GCConfig
+	// HostVolumes are the client's host_volume blocks by name; each path
+	// must exist (New refuses the config otherwise).
+	HostVolumes map[string]*structs.ClientHostVolumeConfig
+	// DestroyOnShutdown stops every allocation's tasks on Shutdown (a -dev
+	// agent, whose temporary state could never re-attach to them); otherwise
+	// tasks keep running and a restarted client re-attaches.
+	DestroyOnShutdown bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -43,6 +52,11 @@ func (c *Config) validate() error {
 	if c.ReservedCPU < 0 || c.ReservedMemoryMB < 0 {
 		errs = append(errs, fmt.Errorf("client config: reserved resources cannot be negative (cpu %d, memory %d)", c.ReservedCPU, c.ReservedMemoryMB))
 	}
+	hv, err := fingerprint.HostVolumes(c.HostVolumes)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("client config: %w", err))
+	}
+	c.HostVolumes = hv
 	seen := map[string]bool{}
 	for _, d := range c.Drivers {
 		if seen[d.Name()] {
