@@ -13,6 +13,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/nomadlike/client"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // Default ports, as Nomad's.
@@ -119,6 +120,8 @@ type ClientConfig struct {
 	// GC is the collection of terminal allocations (gc_interval,
 	// gc_max_allocs, gc_disk_usage_threshold; config_gc.go).
 	GC client.GCConfig
+	// HostVolumes are the host_volume blocks by name (config_host_volume.go).
+	HostVolumes map[string]*structs.ClientHostVolumeConfig
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

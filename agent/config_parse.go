@@ -119,6 +119,8 @@ type fileClient struct {
 	GCMaxAllocs           hcl.Expression `hcl:"gc_max_allocs,optional"`
 	GCDiskUsageThreshold  hcl.Expression `hcl:"gc_disk_usage_threshold,optional"`
 	GCInodeUsageThreshold hcl.Expression `hcl:"gc_inode_usage_threshold,optional"`
+	// HostVolumes are the host_volume blocks (config_host_volume.go).
+	HostVolumes []*fileHostVolume `hcl:"host_volume,block"`
 }
 
 type fileMeta struct {
@@ -275,6 +277,9 @@ func (fc *fileConfig) apply(c *Config) error {
 			setInt(&c.Client.ReservedMemoryMB, r.Memory)
 		}
 		if err := cl.applyGC(c); err != nil {
+			return err
+		}
+		if err := cl.applyHostVolumes(c); err != nil {
 			return err
 		}
 	}

@@ -184,6 +184,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/stats", s.wrap(s.clientAllocStats)).Methods(get...)
+	r.Handle("/v1/client/allocation/{id}/checks", s.wrap(s.clientAllocChecks)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/restart", s.wrap(s.clientAllocRestart)).Methods(put...)
 	r.Handle("/v1/client/allocation/{id}/signal", s.wrap(s.clientAllocSignal)).Methods(put...)
 	r.Handle("/v1/client/allocation/{id}/exec", http.HandlerFunc(s.clientAllocExec)).Methods(get...)

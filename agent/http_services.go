@@ -90,7 +90,7 @@ func (s *HTTPServer) serviceInfo(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	name := mux.Vars(r)["name"]
 	tag := r.URL.Query().Get("tag")
-	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
 		regs, err := st.ServiceRegistrationsByName(ws, q.Namespace, name)
 		if err != nil {
 			return nil, 0, err
@@ -104,6 +104,11 @@ func (s *HTTPServer) serviceInfo(w http.ResponseWriter, r *http.Request) (any, e
 		idx, err := serviceIndex(st)
 		return out, idx, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	list := out.([]*structs.ServiceRegistration)
+	return paginate(w, q, list, func(r *structs.ServiceRegistration) string { return r.ID }), nil
 }
 
 // serviceDelete is DELETE /v1/service/{name}/{id}.
@@ -146,4 +151,27 @@ func (s *HTTPServer) nodeUpdateServices(w http.ResponseWriter, r *http.Request) 
 	}
 	setIndex(w, index)
 	return &structs.GenericResponse{Index: index}, nil
+}
+
+// allocChecksClient is the local client's view of service checks;
+// *client.Client implements it.
+type allocChecksClient interface {
+	AllocChecks(allocID string) (map[string]*structs.CheckQueryResult, error)
+}
+
+// clientAllocChecks is GET /v1/client/allocation/{id}/checks: the latest
+// result of each service check of the allocation, by check ID.
+func (s *HTTPServer) clientAllocChecks(w http.ResponseWriter, r *http.Request) (any, error) {
+	allocID, local := s.routeAlloc(w, r)
+	if !local {
+		return nil, errHandled
+	}
+	if s.client == nil {
+		return nil, &structs.CodedError{Code: http.StatusServiceUnavailable, Msg: "this agent runs no client, so it runs no allocations; send the request to the agent of the allocation's node"}
+	}
+	cc, ok := s.client.(allocChecksClient)
+	if !ok {
+		return nil, &structs.CodedError{Code: http.StatusNotImplemented, Msg: "this agent's client does not run service checks"}
+	}
+	return cc.AllocChecks(allocID)
 }

@@ -94,26 +94,31 @@ func (c *cli) serviceInfoCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full IDs and the registration IDs")
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "show every field of each registration, with full IDs")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registrations as JSON")
 	return cmd
 }
 
-// serviceInfoTable prints registrations as Nomad's `service info` does.
+// serviceInfoTable prints registrations as Nomad's `service info` does: a
+// table, or with verbose one block of fields per registration.
 func (c *cli) serviceInfoTable(regs []*structs.ServiceRegistration, verbose bool) {
-	header := []string{"Job ID", "Address", "Tags", "Node ID", "Alloc ID"}
+	addr := func(r *structs.ServiceRegistration) string { return net.JoinHostPort(r.Address, strconv.Itoa(r.Port)) }
 	if verbose {
-		header = append([]string{"ID"}, header...)
+		for i, r := range regs {
+			if i > 0 {
+				c.out("")
+			}
+			writeKV(c.stdout, []kv{{"ID", r.ID}, {"Service Name", r.ServiceName}, {"Namespace", r.Namespace},
+				{"Job ID", r.JobID}, {"Alloc ID", r.AllocID}, {"Node ID", r.NodeID}, {"Datacenter", r.Datacenter},
+				{"Address", addr(r)}, {"Tags", tagList(r.Tags)}})
+		}
+		return
 	}
 	rows := make([][]string, len(regs))
 	for i, r := range regs {
-		rows[i] = []string{r.JobID, net.JoinHostPort(r.Address, strconv.Itoa(r.Port)), tagList(r.Tags),
-			shortID(r.NodeID, verbose), shortID(r.AllocID, verbose)}
-		if verbose {
-			rows[i] = append([]string{r.ID}, rows[i]...)
-		}
+		rows[i] = []string{r.JobID, addr(r), tagList(r.Tags), shortID(r.NodeID, false), shortID(r.AllocID, false)}
 	}
-	writeTable(c.stdout, header, rows)
+	writeTable(c.stdout, []string{"Job ID", "Address", "Tags", "Node ID", "Alloc ID"}, rows)
 }
 
 func (c *cli) serviceDeleteCommand() *cobra.Command {

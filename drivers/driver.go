@@ -80,6 +80,9 @@ type TaskConfig struct {
 	// that must stop on their own (e.g. when the task's supervisor is asked to).
 	KillTimeout time.Duration
 	KillSignal  string
+	// Mounts are the task's host volume mounts (drivers implementing
+	// MountDriver only).
+	Mounts []*MountConfig `json:",omitempty"`
 }
 
 // TaskState is a task's coarse state as the driver sees it.

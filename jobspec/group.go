@@ -24,8 +24,10 @@ var groupSpec = blockSpec{
 		{Type: "migrate"},
 		{Type: "disconnect"},
 		{Type: "service"},
+		{Type: "volume", LabelNames: []string{"name"}},
+		{Type: "scaling"},
 	},
-	Unsupported: []string{"volume", "scaling", "consul", "vault",
+	Unsupported: []string{"consul", "vault",
 		"stop_after_client_disconnect", "prevent_reschedule_on_lost"},
 }
 
@@ -39,6 +41,10 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 	if d.setInt(a, "count", &tg.Count) && tg.Count < 0 {
 		d.errorf(a["count"].Expr.Range(), "Invalid count",
 			"count of group %q cannot be negative, got %d; use 0 to stop the group", tg.Name, tg.Count)
+	}
+	_, countSet := a["count"]
+	if countSet {
+		d.recordRange(path+".Count", a["count"].Expr.Range())
 	}
 	var delay time.Duration
 	if d.setDuration(a, "shutdown_delay", &delay) {
@@ -101,6 +107,8 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 		d.recordRange(path+".Networks", nb.DefRange)
 	}
 	tg.Services = d.decodeServices(c, path)
+	tg.Volumes = d.decodeVolumes(c, path)
+	d.decodeScaling(c, tg, countSet, path)
 
 	seen := map[string]*hcl.Block{}
 	for _, tb := range blocksOf(c, "task") {

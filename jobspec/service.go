@@ -10,8 +10,8 @@ import (
 
 var serviceSpec = blockSpec{
 	Attrs:  []string{"name", "port", "tags", "provider", "address_mode", "meta", "task", "canary_tags", "enable_tag_override"},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "meta"}},
-	Unsupported: []string{"check", "connect", "identity", "canary_meta", "tagged_addresses",
+	Blocks: []hcl.BlockHeaderSchema{{Type: "meta"}, {Type: "check"}},
+	Unsupported: []string{"connect", "identity", "canary_meta", "tagged_addresses",
 		"check_restart", "address", "on_update", "weights", "cluster"},
 }
 
@@ -43,6 +43,9 @@ func (d *decoder) decodeService(b *hcl.Block) *structs.Service {
 	var override bool
 	d.setBool(a, "enable_tag_override", &override)
 	s.Meta = d.mapAttrOrBlock(c, "meta")
+	for _, cb := range blocksOf(c, "check") {
+		s.Checks = append(s.Checks, d.decodeCheck(cb))
+	}
 	if attr, ok := a["provider"]; ok {
 		switch s.Provider {
 		case structs.ServiceProviderNomad:
@@ -67,4 +70,37 @@ func (d *decoder) decodeService(b *hcl.Block) *structs.Service {
 		d.errorf(b.DefRange, "Missing service name", "a service block needs a name, for example name = \"web\"")
 	}
 	return s
+}
+
+var checkSpec = blockSpec{
+	Attrs: []string{"name", "type", "path", "method", "protocol", "interval", "timeout", "port", "initial_status"},
+	Unsupported: []string{"header", "check_restart", "grpc_service", "grpc_use_tls", "expose", "command", "args",
+		"address_mode", "tls_skip_verify", "body", "success_before_passing", "failures_before_critical",
+		"failures_before_warning", "on_update", "task", "tls_server_name", "notes"},
+}
+
+// decodeCheck decodes a service's check block (http and tcp checks, run by
+// the client).
+func (d *decoder) decodeCheck(b *hcl.Block) *structs.ServiceCheck {
+	ck := &structs.ServiceCheck{}
+	c := d.content(b.Body, checkSpec)
+	a := c.Attributes
+	d.setString(a, "name", &ck.Name)
+	d.setString(a, "type", &ck.Type)
+	d.setString(a, "path", &ck.Path)
+	d.setString(a, "method", &ck.Method)
+	d.setString(a, "protocol", &ck.Protocol)
+	d.setDuration(a, "interval", &ck.Interval)
+	d.setDuration(a, "timeout", &ck.Timeout)
+	var ignored string
+	d.setString(a, "initial_status", &ignored)
+	if attr, ok := a["port"]; ok {
+		d.errorf(attr.NameRange, "Unsupported argument",
+			"a check's own port is not supported yet by nomadlike; the check probes the service's port")
+	}
+	if attr, ok := a["type"]; ok && ck.Type != structs.ServiceCheckHTTP && ck.Type != structs.ServiceCheckTCP {
+		d.errorf(attr.Expr.Range(), "Unsupported check type",
+			"check type %q is not supported by nomadlike; use \"http\" or \"tcp\"", ck.Type)
+	}
+	return ck
 }

@@ -2,6 +2,7 @@ package jobspec
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -27,6 +28,12 @@ func TestParseServices(t *testing.T) {
         port         = "http"
         provider     = "nomad"
         address_mode = "host"
+        check {
+          type     = "http"
+          path     = "/health"
+          interval = "5s"
+          timeout  = "1s"
+        }
       }
     }
   }
@@ -41,7 +48,9 @@ func TestParseServices(t *testing.T) {
 	if diff := cmp.Diff(want, tg.Services); diff != "" {
 		t.Errorf("group services (-want +got):\n%s", diff)
 	}
-	want = []*structs.Service{{Name: "api", PortLabel: "http", Provider: "nomad", AddressMode: "host"}}
+	want = []*structs.Service{{Name: "api", PortLabel: "http", Provider: "nomad", AddressMode: "host",
+		Checks: []*structs.ServiceCheck{{Name: `service: "api" check`, Type: "http", Path: "/health", Method: "GET", Protocol: "http",
+			Interval: 5 * time.Second, Timeout: time.Second}}}}
 	if diff := cmp.Diff(want, tg.Tasks[0].Services); diff != "" {
 		t.Errorf("task services (-want +got):\n%s", diff)
 	}

@@ -25,8 +25,9 @@ var taskSpec = blockSpec{
 		{Type: "dispatch_payload"},
 		{Type: "artifact"},
 		{Type: "service"},
+		{Type: "volume_mount"},
 	},
-	Unsupported: []string{"vault", "consul", "volume_mount",
+	Unsupported: []string{"vault", "consul",
 		"identity", "csi_plugin", "spread",
 		"scaling", "action", "schedule", "secret", "kind"},
 }
@@ -75,6 +76,7 @@ func (d *decoder) decodeTask(group *structs.TaskGroup, b *hcl.Block) *structs.Ta
 		d.recordRange(path+".Lifecycle", lb.DefRange)
 	}
 	t.Services = d.decodeServices(c, path)
+	t.VolumeMounts = d.decodeVolumeMounts(c, path)
 	for i, tb := range blocksOf(c, "template") {
 		t.Templates = append(t.Templates, d.decodeTemplate(tb))
 		d.recordRange(fmt.Sprintf("%s.Templates[%d]", path, i), tb.DefRange)

@@ -14,10 +14,9 @@ func TestUnsupportedBlocks(t *testing.T) {
 		level, block string
 	}{
 		{"job", "multiregion"}, {"job", "vault"}, {"job", "consul"},
-		{"group", "volume \"data\""},
-		{"group", "scaling"}, {"group", "consul"}, {"group", "vault"},
+		{"group", "consul"}, {"group", "vault"},
 		{"task", "vault"},
-		{"task", "consul"}, {"task", "volume_mount"},
+		{"task", "consul"},
 		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "spread"}, {"task", "scaling"},
 	}
 	for _, tt := range tests {

@@ -261,6 +261,11 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 		}
 		mounts = append(mounts, bind(host, v.Container, v.ReadOnly))
 	}
+	hv, err := hostVolumeMounts(task.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	mounts = append(mounts, hv...)
 	s.Mounts = append(s.Mounts, mounts...)
 
 	res := s.Linux.Resources

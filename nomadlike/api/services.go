@@ -37,3 +37,11 @@ func (c *Client) UpdateAllocServices(ctx context.Context, nodeID string, req *st
 	var out structs.GenericResponse
 	return &out, c.write(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/services", nil, req, &out)
 }
+
+// AllocChecks reads the latest results of an allocation's service checks
+// by check ID (GET /v1/client/allocation/{id}/checks).
+func (c *Client) AllocChecks(ctx context.Context, allocID string, q *QueryOptions) (map[string]*structs.CheckQueryResult, error) {
+	var out map[string]*structs.CheckQueryResult
+	_, err := c.query(ctx, "/v1/client/allocation/"+pathEscape(allocID)+"/checks", q, &out)
+	return out, err
+}

@@ -36,6 +36,7 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 			Cpu:    structs.NodeReservedCpuResources{CpuShares: uint64(c.cfg.ReservedCPU)},
 			Memory: structs.NodeReservedMemoryResources{MemoryMB: uint64(c.cfg.ReservedMemoryMB)},
 		},
+		HostVolumes:           structs.CopyHostVolumes(c.cfg.HostVolumes),
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		Status:                structs.NodeStatusInit,
 	}

@@ -52,3 +52,14 @@ func (s serviceDiscovery) ListServices(ctx context.Context, namespace string, wa
 	}
 	return list, m.LastIndex, nil
 }
+
+// AllocChecks returns the latest results of an allocation's service checks
+// by check ID; an error wrapping structs.ErrNotFound when the allocation is
+// not on this node.
+func (c *Client) AllocChecks(allocID string) (map[string]*structs.CheckQueryResult, error) {
+	e, err := c.entry(allocID)
+	if err != nil {
+		return nil, err
+	}
+	return e.runner.Checks(), nil
+}

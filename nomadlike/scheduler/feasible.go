@@ -157,6 +157,7 @@ func (fc *feasibilityChecker) group(tg *structs.TaskGroup) *groupFeasibility {
 
 func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node) (bool, string) {
 	g := fc.group(tg)
+	checks := g.checks
 	if class := node.ComputedClass; class != "" {
 		res, ok := g.classes[class]
 		if !ok {
@@ -167,9 +168,15 @@ func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node)
 		if !res.ok {
 			return false, res.reason
 		}
-		return fc.run(g.checks[g.escaped:], node)
+		checks = g.checks[g.escaped:]
 	}
-	return fc.run(g.checks, node)
+	if ok, reason := fc.run(checks, node); !ok {
+		return false, reason
+	}
+	if !hostVolumesFit(tg, node) {
+		return false, filterHostVolumes
+	}
+	return true, ""
 }
 
 // run applies checks to node in order; the first that fails names the reason.

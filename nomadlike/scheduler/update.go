@@ -23,6 +23,9 @@ func destructiveChange(a, b *structs.TaskGroup) (bool, string) {
 	if !networksEqual(a.Networks, b.Networks) {
 		return true, "group network changed"
 	}
+	if !volumesEqual(a.Volumes, b.Volumes) {
+		return true, "group volumes changed"
+	}
 	for _, at := range a.Tasks {
 		bt := b.LookupTask(at.Name)
 		if bt == nil {
@@ -45,6 +48,8 @@ func destructiveChange(a, b *structs.TaskGroup) (bool, string) {
 			return true, "task " + at.Name + " log config changed"
 		case !resourcesEqual(at.Resources, bt.Resources):
 			return true, "task " + at.Name + " resources changed"
+		case !volumeMountsEqual(at.VolumeMounts, bt.VolumeMounts):
+			return true, "task " + at.Name + " volume mounts changed"
 		}
 	}
 	return false, ""

@@ -62,7 +62,8 @@ func Annotate(diff *structs.JobDiff, oldJob, newJob *structs.Job, annotations *s
 		if oldTG != nil && newTG != nil {
 			// Group-level causes (disk, network, task set) replace every allocation.
 			groupDestructive = !ephemeralDiskEqual(oldTG.EphemeralDisk, newTG.EphemeralDisk) ||
-				!networksEqual(oldTG.Networks, newTG.Networks) || len(oldTG.Tasks) != len(newTG.Tasks)
+				!networksEqual(oldTG.Networks, newTG.Networks) || len(oldTG.Tasks) != len(newTG.Tasks) ||
+				!volumesEqual(oldTG.Volumes, newTG.Volumes)
 		}
 		for _, tDiff := range tgDiff.Tasks {
 			annotateTask(tDiff, tgDiff, oldTG, newTG, groupDestructive)

@@ -86,6 +86,10 @@ func checkScale(job *structs.Job, req *structs.ScalingRequest) (string, error) {
 	}
 	for _, g := range job.TaskGroups {
 		if g.Name == group {
+			// The group's scaling block bounds the count, as Nomad's job scale.
+			if err := g.CheckScalingBounds(*req.Count); err != nil {
+				return "", err
+			}
 			return group, nil
 		}
 	}

@@ -94,7 +94,7 @@ var (
 var singular = map[string]string{
 	"Constraints": "Constraint", "Affinities": "Affinity", "Spreads": "Spread", "Networks": "Network",
 	"Templates": "Template", "Artifacts": "Artifact", "ReservedPorts": "Static Port", "DynamicPorts": "Dynamic Port",
-	"SpreadTarget": "SpreadTarget", "Devices": "Device",
+	"SpreadTarget": "SpreadTarget", "Devices": "Device", "Services": "Service",
 }
 
 func set(names ...string) map[string]bool {

@@ -327,6 +327,10 @@ type TaskGroup struct {
 	// Services are registered with Nomad's service discovery while the
 	// group's allocations run.
 	Services []*Service `json:",omitempty"`
+	// Volumes are the group's volume blocks by name (host volumes only).
+	Volumes map[string]*VolumeRequest `json:",omitempty"`
+	// Scaling is the group's scaling block: Min and Max bound Count.
+	Scaling *ScalingPolicy `json:",omitempty"`
 }
 
 // UnmarshalJSON defaults Count to 1 when the JSON omits it, as the official
@@ -338,7 +342,7 @@ func (tg *TaskGroup) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*tg = TaskGroup(p)
-	return nil
+	return tg.scalingJSONDefaults(b)
 }
 
 func (tg *TaskGroup) canonicalize(j *Job) {
@@ -357,6 +361,8 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	} else {
 		tg.Update = nil // only service jobs have deployments
 	}
+	tg.canonicalizeVolumes()
+	tg.canonicalizeScaling(j)
 	for _, t := range tg.Tasks {
 		t.canonicalize(tg)
 	}
@@ -420,6 +426,8 @@ func (tg *TaskGroup) Validate(j *Job) error {
 	}
 	validateLifecycle(tg, &v)
 	v.merge("", ValidateServices(tg.Services, tg))
+	tg.validateVolumes(&v)
+	tg.validateScaling(&v)
 	return v.err()
 }
 
@@ -454,6 +462,8 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	n.Networks = copyNetworks(tg.Networks)
 	n.Meta = copyMap(tg.Meta)
 	n.Services = CopyServices(tg.Services)
+	n.Volumes = copyVolumeRequests(tg.Volumes)
+	n.Scaling = tg.Scaling.Copy()
 	n.Update = tg.Update.Copy()
 	if tg.Migrate != nil {
 		m := *tg.Migrate

@@ -53,6 +53,9 @@ type Node struct {
 	// ComputedClass identifies the nodes feasibility cannot tell apart (see
 	// ComputeClass); set by the server when the node registers.
 	ComputedClass string
+
+	// HostVolumes are the client's host_volume blocks by name.
+	HostVolumes map[string]*ClientHostVolumeConfig `json:",omitempty"`
 }
 
 // Validate checks a node registration.
@@ -104,6 +107,7 @@ func (n *Node) Copy() *Node {
 	}
 	c.Events = append([]*NodeEvent(nil), n.Events...)
 	c.DrainStrategy = n.DrainStrategy.Copy()
+	c.HostVolumes = CopyHostVolumes(n.HostVolumes)
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
 		for k, d := range n.Drivers {

@@ -29,6 +29,8 @@ type Service struct {
 	Meta        map[string]string `json:",omitempty"`
 	// TaskName is the task a group service is bound to (unused for now).
 	TaskName string `json:",omitempty"`
+	// Checks are run by the client against the registered address.
+	Checks []*ServiceCheck `json:",omitempty"`
 }
 
 // Copy returns a deep copy of s.
@@ -39,6 +41,12 @@ func (s *Service) Copy() *Service {
 	n := *s
 	n.Tags = slices.Clone(s.Tags)
 	n.Meta = copyMap(s.Meta)
+	if s.Checks != nil {
+		n.Checks = make([]*ServiceCheck, len(s.Checks))
+		for i, c := range s.Checks {
+			n.Checks[i] = c.Copy()
+		}
+	}
 	return &n
 }
 
@@ -61,6 +69,11 @@ func (s *Service) Canonicalize() {
 	}
 	if s.AddressMode == "" {
 		s.AddressMode = AddressModeAuto
+	}
+	for _, c := range s.Checks {
+		if c != nil {
+			c.Canonicalize(s.Name)
+		}
 	}
 }
 
@@ -99,6 +112,22 @@ func ValidateServices(services []*Service, tg *TaskGroup) error {
 		case "", AddressModeAuto, AddressModeHost:
 		default:
 			v.add(f+".AddressMode", "unknown address_mode %q; use \"auto\" or \"host\"", s.AddressMode)
+		}
+		names := map[string]bool{}
+		for j, c := range s.Checks {
+			cf := fmt.Sprintf("%s.Checks[%d]", f, j)
+			if c == nil {
+				v.add(cf, "check is empty")
+				continue
+			}
+			v.merge(cf, c.Validate())
+			if names[c.Name] {
+				v.add(cf+".Name", "check name %q is used twice in service %q", c.Name, s.Name)
+			}
+			names[c.Name] = true
+		}
+		if len(s.Checks) > 0 && s.PortLabel == "" {
+			v.add(f+".PortLabel", "service %q has checks but no port; set port to a port label of the group network", s.Name)
 		}
 		if s.PortLabel != "" && !ports[s.PortLabel] {
 			v.add(f+".PortLabel", "port %q is not a port of group %q's network; add network { port %q {} } or name one of its ports", s.PortLabel, tg.Name, s.PortLabel)

@@ -38,6 +38,8 @@ type Task struct {
 	Artifacts []*TaskArtifact
 	// Services are registered with Nomad's service discovery while the task runs.
 	Services []*Service `json:",omitempty"`
+	// VolumeMounts mount the group's volumes into the task.
+	VolumeMounts []*VolumeMount `json:",omitempty"`
 }
 
 func (t *Task) canonicalize(tg *TaskGroup) {
@@ -116,6 +118,7 @@ func (t *Task) Validate(tg *TaskGroup) error {
 		v.merge(fmt.Sprintf("Artifacts[%d]", i), a.Validate())
 	}
 	v.merge("", ValidateServices(t.Services, tg))
+	t.validateVolumeMounts(tg, &v)
 	return v.err()
 }
 
@@ -137,6 +140,7 @@ func (t *Task) Copy() *Task {
 	n.Templates = copyTemplates(t.Templates)
 	n.DispatchPayload = t.DispatchPayload.Copy()
 	n.Artifacts = copyArtifacts(t.Artifacts)
+	n.VolumeMounts = copyVolumeMounts(t.VolumeMounts)
 	if t.LogConfig != nil {
 		lc := *t.LogConfig
 		n.LogConfig = &lc

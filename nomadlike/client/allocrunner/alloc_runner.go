@@ -63,6 +63,8 @@ type Runner struct {
 	healthCh chan struct{}
 	// servicesCh (size 1) wakes registerServices after a change.
 	servicesCh chan struct{}
+	// checks are the latest results of the service checks (checks.go).
+	checks checkResults
 }
 
 // New returns a runner for cfg.Alloc. The allocation must carry its Job.

@@ -25,7 +25,19 @@
 // dies, or when healthy_deadline passes first ("Alloc Unhealthy" task
 // events say why). The verdict (judgeHealth, a pure function) is decided
 // once, stored in DeploymentStatus, persisted with the allocation (a
-// restarted client keeps it) and reported like any other change.
+// restarted client keeps it) and reported like any other change. With
+// health_check = "checks" and service checks in the group, healthy also
+// needs every check passing for min_healthy_time (withChecks, checks.go).
+//
+// Services (services.go): with Config.Services, the runner registers the
+// group's services while any task runs and each task's while it runs
+// (Nomad's service discovery, IDs _nomad-task-<alloc>-<task>-<service>-<port>),
+// and removes them when the tasks are dead; the servers' service reaper
+// removes those of lost allocations and down nodes. Service checks
+// (checks.go) probe the registered address every interval (http or tcp),
+// whatever the client has. Templates that call nomadService are rendered
+// again when a service they read changes (template_watch.go), and
+// change_mode is applied to the running task: restart, signal or noop.
 //
 // Ownership: Runner.Run is called once, from a goroutine the client owns; it
 // returns when every task is dead, or when its ctx ends (client shutdown),

@@ -111,7 +111,7 @@ func healthStrategy(a *structs.Allocation) *structs.UpdateStrategy {
 	if tg == nil || !tg.Update.Rolling() {
 		return nil
 	}
-	// There are no service checks here: "checks" means task states.
+	// "checks" is task states plus the service checks (withChecks).
 	if tg.Update.HealthCheck == structs.UpdateStrategyHealthCheckManual {
 		return nil
 	}

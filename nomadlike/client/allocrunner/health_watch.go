@@ -28,6 +28,7 @@ func (r *Runner) watchHealth(ctx context.Context) {
 				tracked, since = a.DeploymentID, now
 			}
 			v := judgeHealth(r.group, a.TaskStates, a.ClientStatus, u, since, now)
+			v = r.withChecks(v, u, since, now)
 			if v.Decided {
 				r.setHealth(a.DeploymentID, v)
 			}

@@ -33,6 +33,8 @@ type PrestartResponse struct {
 	StdoutBase                string
 	StderrBase                string
 	LogMaxFiles, LogMaxFileMB int
+	// Mounts are the task's host volume mounts (volume_hook.go).
+	Mounts []*drivers.MountConfig
 }
 
 // prestartHook runs before each start of a task (first start and restarts).
@@ -50,5 +52,5 @@ func (e *validationError) Unwrap() error { return e.err }
 
 // defaultHooks are the task prestart hooks, in order.
 func defaultHooks() []prestartHook {
-	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, newArtifactHook(), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
+	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, volumeHook{}, newArtifactHook(), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
 }

@@ -195,7 +195,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // client shutdown leaves the tasks, and so their services, running).
 func (r *Runner) startServices(ctx context.Context) func() {
 	if r.cfg.Services == nil {
-		return func() {}
+		var wg sync.WaitGroup
+		sctx, cancel := context.WithCancel(ctx)
+		r.startChecks(sctx, &wg)
+		return func() { cancel(); wg.Wait() }
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -204,6 +207,7 @@ func (r *Runner) startServices(ctx context.Context) func() {
 	if register {
 		wg.Go(func() { r.registerServices(sctx) })
 	}
+	r.startChecks(sctx, &wg)
 	for _, name := range r.names {
 		tr := r.tasks[name]
 		if len(tr.task.Templates) == 0 {

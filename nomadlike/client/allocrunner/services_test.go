@@ -12,6 +12,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clienttest"
+	"github.com/nomadlike/nomadlike/nomadlike/client/template"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -95,6 +96,12 @@ func (f *fakeDiscovery) ListServices(ctx context.Context, _ string, waitIndex ui
 // startServiceRunner runs job's allocation with sd as service discovery.
 func startServiceRunner(t *testing.T, job *structs.Job, sd ServiceDiscovery) *testRunner {
 	t.Helper()
+	return startServiceRunnerPort(t, job, sd, 23456)
+}
+
+// startServiceRunnerPort is startServiceRunner with port "http" on port.
+func startServiceRunnerPort(t *testing.T, job *structs.Job, sd ServiceDiscovery, port int) *testRunner {
+	t.Helper()
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
 		t.Fatalf("test job is invalid: %v", err)
@@ -108,7 +115,7 @@ func startServiceRunner(t *testing.T, job *structs.Job, sd ServiceDiscovery) *te
 	alloc := &structs.Allocation{ID: "5e1f0a52-1c3e-4b7a-9f1e-2a6b3c4d5e6f", Name: "svc.g[0]", Namespace: "default",
 		NodeID: "node-1", JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun,
 		AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
-			Ports: []structs.PortMapping{{Label: "http", Value: 23456, HostIP: "127.0.0.1"}}}}}
+			Ports: []structs.PortMapping{{Label: "http", Value: port, HostIP: "127.0.0.1"}}}}}
 	node := &structs.Node{ID: "node-1", Name: "test-node", Datacenter: "dc1", Attributes: map[string]string{"kernel.name": "linux"}}
 	r, err := New(Config{
 		Alloc: alloc, Node: func() *structs.Node { return node }, Region: "global",
@@ -208,5 +215,60 @@ func TestTemplateReRenderedOnServiceChange(t *testing.T) {
 			}
 			waitUntil(t, "a "+typ+" event", func() bool { return hasEvent(r.Alloc(), "web", typ, msg) })
 		})
+	}
+}
+
+func TestTemplatePrimeAfterReattach(t *testing.T) {
+	sd := newFakeDiscovery()
+	sd.setOthers(&structs.ServiceRegistration{ID: "a", ServiceName: "backend", Address: "10.0.0.1", Port: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	taskDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(taskDir, "local"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	task := &structs.Task{Name: "web", Templates: []*structs.Template{
+		{EmbeddedTmpl: `{{ range nomadService "backend" }}{{ .Port }}{{ end }}`, DestPath: "local/up.txt", Perms: "0644"},
+		{EmbeddedTmpl: `static`, DestPath: "local/static.txt", Perms: "0644"},
+	}}
+	dest := filepath.Join(taskDir, "local", "up.txt")
+	base := template.Config{TaskDir: taskDir, SharedDir: t.TempDir()}
+
+	// The file on disk is current: nothing to do, but the service is now watched.
+	if err := os.WriteFile(dest, []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(taskDir, "local", "static.txt"), []byte("static"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &templateHook{services: newServiceCache(ctx, sd, "default")}
+	changed, err := h.prime(task, base)
+	if err != nil || len(changed) != 0 {
+		t.Fatalf("prime with current files: changed %v, err %v", changed, err)
+	}
+	sd.setOthers(&structs.ServiceRegistration{ID: "a", ServiceName: "backend", Address: "10.0.0.1", Port: 2})
+	select {
+	case <-h.services.changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the primed template's service is not watched")
+	}
+	if changed, err := h.rerender(task); err != nil || len(changed) != 1 {
+		t.Fatalf("rerender: changed %v, err %v", changed, err)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "2" {
+		t.Errorf("up.txt = %q, want 2", b)
+	}
+
+	// A file that changed while the client was down is rewritten and reported.
+	if err := os.WriteFile(dest, []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h2 := &templateHook{services: newServiceCache(ctx, sd, "default")}
+	changed, err = h2.prime(task, base)
+	if err != nil || len(changed) != 1 || changed[0] != task.Templates[0] {
+		t.Fatalf("prime with a stale file: changed %v, err %v", changed, err)
+	}
+	if b, _ := os.ReadFile(dest); string(b) != "2" {
+		t.Errorf("up.txt = %q, want 2", b)
 	}
 }

@@ -300,6 +300,7 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		LogMaxFiles: resp.LogMaxFiles, LogMaxFileMB: resp.LogMaxFileMB,
 		StateDir:    filepath.Join(tr.stateDir, tr.allocID, tr.task.Name),
 		KillTimeout: tr.task.KillTimeout, KillSignal: tr.task.KillSignal,
+		Mounts: resp.Mounts,
 	}
 	if alloc.Job != nil {
 		cfg.JobName = alloc.Job.Name

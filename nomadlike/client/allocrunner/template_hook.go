@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"os"
+	"strings"
 	"sync"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client/template"
@@ -93,6 +95,9 @@ func (h *templateHook) rerender(task *structs.Task) ([]*structs.Template, error)
 	var changed []*structs.Template
 	var firstErr error
 	for i, t := range task.Templates {
+		if !readsServices(t) {
+			continue // its inputs did not change
+		}
 		cfg := *h.base
 		cfg.Template = t
 		r, err := template.Render(cfg)
@@ -110,9 +115,63 @@ func (h *templateHook) rerender(task *structs.Task) ([]*structs.Template, error)
 	return changed, firstErr
 }
 
+// readsServices reports whether a template may call nomadService or
+// nomadServices (a source file is read again to find out).
+func readsServices(t *structs.Template) bool {
+	return t.SourcePath != "" || strings.Contains(t.EmbeddedTmpl, "nomadService")
+}
+
 // fatalSetupError is a prestart hook error no restart can fix: the task
 // fails at once with a Setup Failure event carrying the error's text.
 type fatalSetupError struct{ err error }
 
 func (e *fatalSetupError) Error() string { return e.err.Error() }
 func (e *fatalSetupError) Unwrap() error { return e.err }
+
+// prime takes over the templates of a task re-attached after a client
+// restart (no prestart ran): it records base, renders the templates that
+// read services and writes those whose file differs from the new content,
+// which it returns (services may have changed while the client was down).
+func (h *templateHook) prime(task *structs.Task, base template.Config) ([]*structs.Template, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.base != nil {
+		return nil, nil // a start rendered them meanwhile
+	}
+	if h.services != nil {
+		base.Services = h.services
+	}
+	h.base, h.rendered, h.contents, h.env = &base, true, map[int][]byte{}, map[string]string{}
+	var changed []*structs.Template
+	var firstErr error
+	for i, t := range task.Templates {
+		cfg := base
+		cfg.Template = t
+		r, err := template.Render(cfg)
+		if err != nil {
+			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		maps.Copy(h.env, r.Env)
+		h.contents[i] = r.Content
+		if old, rerr := os.ReadFile(r.Dest); rerr == nil && bytes.Equal(old, r.Content) {
+			continue
+		}
+		if err := r.Write(); err != nil {
+			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		if readsServices(t) {
+			changed = append(changed, t)
+		}
+	}
+	return changed, firstErr
+}
+
+// cmpErr keeps the first error.
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/client/template"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -31,6 +32,7 @@ func (tr *taskRunner) templateHookOf() *templateHook {
 // change_signal, "noop" leaves it be. splay delays the action by a random
 // time up to the largest splay of the changed templates.
 func (tr *taskRunner) watchTemplates(ctx context.Context, h *templateHook) {
+	tr.primeTemplates(ctx, h)
 	for {
 		select {
 		case <-ctx.Done():
@@ -76,5 +78,35 @@ func (tr *taskRunner) applyChangeMode(ctx context.Context, changed []*structs.Te
 		if err := tr.signalBecause(ctx, t.ChangeSignal, templateSignalReason); err != nil {
 			tr.logger.Warn("signal after template change failed", "signal", t.ChangeSignal, "error", err)
 		}
+	}
+}
+
+// primeTemplates, for a task re-attached after a client restart, builds
+// the render config the task's start would have (task dir and
+// environment), renders the templates so their services are watched, and
+// applies change_mode to those that changed while the client was down.
+func (tr *taskRunner) primeTemplates(ctx context.Context, h *templateHook) {
+	tr.mu.Lock()
+	restored := tr.handle != nil
+	tr.mu.Unlock()
+	if !restored {
+		return
+	}
+	alloc, node := tr.current()
+	req := &PrestartRequest{Alloc: alloc, Task: tr.task, Node: node, Region: tr.region, AllocDir: tr.dir, Driver: tr.driver}
+	resp := &PrestartResponse{}
+	for _, hk := range []prestartHook{taskDirHook{}, envHook{}} {
+		if err := hk.Prestart(ctx, req, resp); err != nil {
+			tr.logger.Warn("prepare templates of a re-attached task; they are not watched", "error", err)
+			return
+		}
+	}
+	changed, err := h.prime(tr.task, template.Config{TaskDir: resp.TaskDir, SharedDir: tr.dir.SharedDir(),
+		Env: resp.Env.Lookup, Interpolate: resp.Env.Replace})
+	if err != nil {
+		tr.logger.Warn("render templates of a re-attached task", "error", err)
+	}
+	if ok, _ := tr.running(); ok && len(changed) > 0 {
+		tr.applyChangeMode(ctx, changed)
 	}
 }

@@ -1,0 +1,10 @@
+job "j" {
+  group "g" {
+    scaling {
+      min = 1
+    }
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}

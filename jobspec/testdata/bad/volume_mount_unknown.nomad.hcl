@@ -1,0 +1,15 @@
+job "j" {
+  group "g" {
+    volume "v" {
+      type   = "host"
+      source = "v"
+    }
+    task "t" {
+      driver = "container"
+      volume_mount {
+        volume      = "dta"
+        destination = "/data"
+      }
+    }
+  }
+}

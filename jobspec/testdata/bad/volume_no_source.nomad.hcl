@@ -1,0 +1,10 @@
+job "j" {
+  group "g" {
+    volume "v" {
+      type = "host"
+    }
+    task "t" {
+      driver = "container"
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package structs
+
+import (
+	"encoding/json"
+	"maps"
+)
+
+// ScalingPolicyTypeHorizontal is the type of a group's scaling block (the
+// group's count); the vertical types are Nomad Enterprise's.
+const ScalingPolicyTypeHorizontal = "horizontal"
+
+// Keys of ScalingPolicy.Target, as Nomad names them.
+const (
+	ScalingTargetNamespace = "Namespace"
+	ScalingTargetJob       = "Job"
+)
+
+// ScalingPolicy is a group's scaling block. nomadlike has no autoscaler, so
+// Policy is stored but never acted on; Min and Max bound the group's count
+// at job register and job scale, as Nomad does.
+type ScalingPolicy struct {
+	ID     string
+	Type   string
+	Target map[string]string
+	Policy map[string]any
+	Min    int64
+	Max    int64
+	// Enabled is what Nomad's autoscaler reads; it does not affect Min/Max.
+	Enabled     bool
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// Copy returns a deep copy of the policy.
+func (p *ScalingPolicy) Copy() *ScalingPolicy {
+	if p == nil {
+		return nil
+	}
+	n := *p
+	n.Target = maps.Clone(p.Target)
+	n.Policy = copyAnyMap(p.Policy)
+	return &n
+}
+
+func copyAnyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			v = copyAnyMap(sub)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// scalingJSONDefaults applies Nomad's API defaults to a group decoded from
+// JSON b: a scaling block without Min takes the group's count, without Max
+// gets -1 (refused by Validate: Nomad requires max), without Enabled is
+// enabled; a group without Count takes the scaling block's Min.
+func (tg *TaskGroup) scalingJSONDefaults(b []byte) error {
+	if tg.Scaling == nil {
+		return nil
+	}
+	var raw struct {
+		Count   *int
+		Scaling *struct {
+			Min, Max *int64
+			Enabled  *bool
+		}
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw.Scaling == nil {
+		return nil
+	}
+	s := raw.Scaling
+	if raw.Count == nil && s.Min != nil {
+		tg.Count = int(*s.Min)
+	}
+	if s.Min == nil {
+		tg.Scaling.Min = int64(tg.Count)
+	}
+	if s.Max == nil {
+		tg.Scaling.Max = -1
+	}
+	if s.Enabled == nil {
+		tg.Scaling.Enabled = true
+	}
+	return nil
+}
+
+// canonicalizeScaling fills the policy's type and target (namespace, job, group).
+func (tg *TaskGroup) canonicalizeScaling(j *Job) {
+	p := tg.Scaling
+	if p == nil {
+		return
+	}
+	if p.Type == "" {
+		p.Type = ScalingPolicyTypeHorizontal
+	}
+	if p.Type == ScalingPolicyTypeHorizontal {
+		p.Target = map[string]string{
+			ScalingTargetNamespace: j.Namespace,
+			ScalingTargetJob:       j.ID,
+			ScalingTargetGroup:     tg.Name,
+		}
+	}
+	if p.Policy == nil {
+		p.Policy = map[string]any{}
+	}
+}
+
+// validateScaling checks the scaling block and the group's count against
+// it, with Nomad's messages.
+func (tg *TaskGroup) validateScaling(v *ValidationError) {
+	p := tg.Scaling
+	if p == nil {
+		return
+	}
+	if p.Type != ScalingPolicyTypeHorizontal && p.Type != "" {
+		v.add("Scaling.Type", "scaling policy type %q is not supported (only %q, the group's count; vertical policies are Nomad Enterprise's)", p.Type, ScalingPolicyTypeHorizontal)
+		return
+	}
+	bad := false
+	if p.Min < 0 {
+		v.add("Scaling.Min", "minimum count must be specified and non-negative")
+		bad = true
+	}
+	if p.Max < 0 {
+		v.add("Scaling.Max", "maximum count must be specified and non-negative (add max = N to the scaling block)")
+		bad = true
+	}
+	if bad {
+		return
+	}
+	if p.Max < p.Min {
+		v.add("Scaling", "maximum count must not be less than minimum count (min %d, max %d)", p.Min, p.Max)
+		return
+	}
+	if int64(tg.Count) > p.Max {
+		v.add("Count", "task group count must not be greater than maximum count in scaling policy (count %d, max %d)", tg.Count, p.Max)
+	}
+	if int64(tg.Count) < p.Min {
+		v.add("Count", "task group count must not be less than minimum count in scaling policy (count %d, min %d)", tg.Count, p.Min)
+	}
+}
+
+// CheckScalingBounds reports, as Nomad's job scale does, a count outside
+// the group's scaling policy; nil when the group has none or count fits.
+func (tg *TaskGroup) CheckScalingBounds(count int64) error {
+	p := tg.Scaling
+	if p == nil {
+		return nil
+	}
+	if count < p.Min {
+		return NewBadRequest("group count was less than scaling policy minimum: %d < %d", count, p.Min)
+	}
+	if count > p.Max {
+		return NewBadRequest("group count was greater than scaling policy maximum: %d > %d", count, p.Max)
+	}
+	return nil
+}
