@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"testing"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -72,4 +73,22 @@ func watchFired(ws memdb.WatchSet) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkServiceRegistrationsByName reads one service of 100 among
+// 5000 registrations, as a template watch does on each change.
+func BenchmarkServiceRegistrationsByName(b *testing.B) {
+	s := newTestStore(b)
+	var regs []*structs.ServiceRegistration
+	for i := range 5000 {
+		regs = append(regs, testReg(fmt.Sprintf("r%d", i), fmt.Sprintf("svc-%d", i%100), fmt.Sprintf("alloc-%d", i), "node-1", 20000+i))
+	}
+	must(b, s.UpsertServiceRegistrations(10, regs))
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := s.ServiceRegistrationsByName(nil, "", "svc-42")
+		if err != nil || len(out) != 50 {
+			b.Fatalf("got %d, %v", len(out), err)
+		}
+	}
 }
