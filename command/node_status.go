@@ -114,6 +114,16 @@ func (c *cli) showNode(ctx context.Context, cl *api.Client, n *structs.Node, ver
 		fmt.Sprintf("%s/%s", formatMB(used.DiskMB), formatMB(total.DiskMB)),
 	}})
 
+	if verbose && len(n.HostVolumes) > 0 {
+		c.out("\nHost Volumes")
+		var rows [][]string
+		for _, name := range slices.Sorted(maps.Keys(n.HostVolumes)) {
+			v := n.HostVolumes[name]
+			rows = append(rows, []string{name, strconv.FormatBool(v.ReadOnly), v.Path})
+		}
+		writeTable(c.stdout, []string{"Name", "ReadOnly", "Source"}, rows)
+	}
+
 	if verbose && len(n.Attributes) > 0 {
 		c.out("\nAttributes")
 		var pairs []kv

@@ -173,7 +173,12 @@ func TestNodeStatus(t *testing.T) {
 			"raw_exec": {Detected: true, Healthy: true},
 			"qemu":     {Detected: true, Healthy: false, HealthDescription: "qemu-system-x86_64 not found"},
 			"docker":   {Detected: false},
-		}}
+		},
+		HostVolumes: map[string]*structs.ClientHostVolumeConfig{
+			"data":  {Name: "data", Path: "/srv/data"},
+			"certs": {Name: "certs", Path: "/etc/ssl/certs", ReadOnly: true},
+		},
+		Attributes: map[string]string{"kernel.name": "linux"}}
 	f.on("GET", "/v1/nodes", 20, []*structs.NodeListStub{node.Stub()})
 	f.on("GET", "/v1/node/"+nodeID, 20, node)
 	f.on("GET", "/v1/node/"+nodeID+"/allocations", 20, []*structs.Allocation{fixtureFullAlloc(runningState())})
@@ -213,6 +218,20 @@ func TestNodeStatus(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, lines(out)); diff != "" {
 			t.Errorf("output mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("verbose shows host volumes and attributes", func(t *testing.T) {
+		code, out, errOut := runCLI(t, "", "-address="+addr, "node", "status", "-verbose", "9f8e")
+		if code != 0 {
+			t.Fatalf("exit code = %d, want 0; stderr:\n%s", code, errOut)
+		}
+		for _, want := range []string{
+			"Host Volumes\nName   ReadOnly  Source\ncerts  true      /etc/ssl/certs\ndata   false     /srv/data\n",
+			"Attributes\nkernel.name = linux\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
 		}
 	})
 }
