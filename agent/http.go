@@ -180,6 +180,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/operator/scheduler/configuration", put, s.operatorSchedulerPut)
 	srv("/v1/system/gc", put, s.systemGC)
 	srv("/v1/system/reconcile/summaries", put, s.systemReconcileSummaries)
+	// Streamed by any server from its own FSM (http_events.go).
+	r.Handle("/v1/event/stream", s.needServer(http.HandlerFunc(s.eventStream))).Methods(get...)
 
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)

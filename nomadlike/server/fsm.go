@@ -23,6 +23,8 @@ type fsm struct {
 	state   *state.Store
 	broker  *evalBroker
 	blocked *blockedEvals
+	// events receives the events of every applied entry (event_fsm.go).
+	events *eventBroker
 
 	// applied is the index of the last applied entry; waiters wake on change.
 	mu      sync.Mutex
@@ -33,7 +35,8 @@ type fsm struct {
 var _ raft.FSM = (*fsm)(nil)
 
 func newFSM(logger *slog.Logger, st *state.Store, broker *evalBroker, blocked *blockedEvals) *fsm {
-	return &fsm{logger: logger, state: st, broker: broker, blocked: blocked, waitCh: make(chan struct{})}
+	return &fsm{logger: logger, state: st, broker: broker, blocked: blocked, waitCh: make(chan struct{}),
+		events: newEventBroker(eventBufferSize, eventQueueSize)}
 }
 
 // Apply implements raft.FSM. It returns nil or an error describing why the
@@ -110,6 +113,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		f.logger.Error("applying raft entry failed", "index", l.Index, "type", msgType, "error", err)
 		return fmt.Errorf("apply raft entry %d (type %d): %w", l.Index, msgType, err)
 	}
+	f.publishEvents(msgType, buf, l.Index)
 	return nil
 }
 
