@@ -3,6 +3,7 @@ package jobspec
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -18,10 +19,12 @@ var runtimeRoots = map[string]bool{"attr": true, "node": true, "meta": true, "de
 // device.attr.memory, NOMAD_PORT_http, NOMAD_META_my-key, HOME. Dashes are
 // allowed because Nomad's attribute names use them, though HCL would read
 // them as subtraction.
-var runtimeText = regexp.MustCompile(
-	`^(?:(?:attr|node|meta|device)(?:\.[A-Za-z0-9_\-]+|\[\s*"[^"]*"\s*\])+` +
-		`|NOMAD_[A-Za-z0-9_\-]*` +
-		`|[A-Z][A-Z0-9_]*)$`)
+var runtimeText = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(
+		`^(?:(?:attr|node|meta|device)(?:\.[A-Za-z0-9_\-]+|\[\s*"[^"]*"\s*\])+` +
+			`|NOMAD_[A-Za-z0-9_\-]*` +
+			`|[A-Z][A-Z0-9_]*)$`)
+})
 
 // keepRuntimeInterpolations rewrites, in place, every template interpolation
 // that the Nomad client resolves at run time into literal "${...}" text, so
@@ -65,7 +68,7 @@ func (w *runtimeWalker) literal(expr hclsyntax.Expression) (hclsyntax.Expression
 		return nil, false
 	}
 	text := strings.TrimSpace(string(w.src[r.Start.Byte:r.End.Byte]))
-	if !runtimeText.MatchString(text) {
+	if !runtimeText().MatchString(text) {
 		return nil, false
 	}
 	return &hclsyntax.LiteralValueExpr{Val: cty.StringVal("${" + text + "}"), SrcRange: r}, true

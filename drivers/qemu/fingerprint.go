@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -102,11 +103,13 @@ func probeEmulator(ctx context.Context, name string, prev *fingerprint) *fingerp
 	return f
 }
 
-var versionRE = regexp.MustCompile(`(?m)^QEMU emulator version (\d+\.\d+\.\d+)`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^QEMU emulator version (\d+\.\d+\.\d+)`)
+})
 
 // parseVersion extracts "7.2.22" from QEMU's --version output.
 func parseVersion(out []byte) (string, bool) {
-	m := versionRE.FindSubmatch(out)
+	m := versionRE().FindSubmatch(out)
 	if m == nil {
 		return "", false
 	}

@@ -80,6 +80,7 @@ func Start(ctx context.Context, selfPath string, spec *Spec, logger *slog.Logger
 	defer hsR.Close()
 	cmd := exec.Command(selfPath, Command, specPath)
 	cmd.ExtraFiles = []*os.File{hsW} // fd 3
+	cmd.Env = supervisorEnv(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		_ = hsW.Close()

@@ -37,5 +37,8 @@
 // ReadStatus (the recorded outcome when the supervisor is gone).
 //
 // The supervisor must stay lean: it runs before any agent initialisation and
-// one runs per task.
+// one runs per task. lean.go records what its runtime settings save
+// (GOMAXPROCS=1 from Start's environment; no forced or more frequent garbage
+// collection, which costs more than it frees); BenchmarkSupervisorMemory and
+// make bench-e2e measure it.
 package supervisor

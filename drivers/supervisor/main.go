@@ -24,6 +24,7 @@ func IsInvocation(args []string) bool {
 // go to the handshake descriptor, to the supervisor log in the state dir
 // when it is known, and to stderr.
 func Main(args []string) int {
+	leanRuntime()
 	hs := handshakeFile()
 	if len(args) != 1 {
 		reportStartFailure(hs, nil, fmt.Errorf("usage: %s <spec file>", Command))

@@ -41,9 +41,71 @@ func readProcStat(pid int) (procStat, error) {
 	return procStat{State: fields[0][0], PPID: ppid, StartTime: start}, nil
 }
 
-// descendants returns every live process whose parent chain leads to root,
-// found by scanning /proc. Processes that vanish mid-scan are skipped.
+// descendants returns every live process whose parent chain leads to root.
+// It walks down from root through /proc/<pid>/task/<tid>/children, which
+// costs reads in proportion to the tree, not to every process on the host:
+// a hundred supervisors cleaning up at once used to scan all of /proc each,
+// every killPollInterval, and starved the stops still in flight. Without
+// that file (a kernel built without CONFIG_PROC_CHILDREN) it scans /proc.
+// Processes that vanish mid-walk are skipped.
 func descendants(root int) []int {
+	out, ok := walkChildren(root)
+	if !ok {
+		return scanDescendants(root)
+	}
+	return out
+}
+
+// walkChildren lists root's descendants from the children files; ok is
+// false when root's own tasks have none (the kernel lacks them).
+func walkChildren(root int) (out []int, ok bool) {
+	seen := map[int]bool{root: true}
+	queue := []int{root}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		kids, found := childrenOf(pid)
+		if pid == root && !found {
+			return nil, false
+		}
+		for _, k := range kids {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+				queue = append(queue, k)
+			}
+		}
+	}
+	return out, true
+}
+
+// childrenOf reads the children of every thread of pid; found reports
+// whether any children file could be read.
+func childrenOf(pid int) (kids []int, found bool) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, false
+	}
+	tids, _ := d.Readdirnames(-1)
+	_ = d.Close()
+	for _, tid := range tids {
+		b, err := os.ReadFile(dir + "/" + tid + "/children")
+		if err != nil {
+			continue
+		}
+		found = true
+		for _, f := range bytes.Fields(b) {
+			if k, err := strconv.Atoi(string(f)); err == nil {
+				kids = append(kids, k)
+			}
+		}
+	}
+	return kids, found
+}
+
+// scanDescendants is descendants by a scan of every process in /proc.
+func scanDescendants(root int) []int {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil

@@ -250,10 +250,25 @@ type copyGroup struct {
 
 func (c *copyGroup) copy(log *slog.Logger, w io.Writer, r *os.File, stream string) {
 	defer c.wg.Done()
-	if _, err := io.Copy(w, r); err != nil && !errors.Is(err, os.ErrClosed) {
+	// io.Copy would go through (*os.File).WriteTo and a 32 KB buffer per
+	// stream held for the task's lifetime; a smaller one per supervisor adds
+	// up over every task on the node, and a pipe read returns what is
+	// there anyway.
+	buf := make([]byte, copyBufferSize)
+	if _, err := io.CopyBuffer(w, onlyReader{r}, buf); err != nil && !errors.Is(err, os.ErrClosed) {
 		log.Error("copy workload output", "stream", stream, "error", err)
 	}
 }
+
+// copyBufferSize is the buffer each output copier reads the workload's pipe
+// into.
+const copyBufferSize = 8 << 10
+
+// onlyReader hides the file's WriteTo so io.CopyBuffer uses the buffer it
+// is given.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // reap collects every child (the workload and re-parented escapees) until
 // none is left.

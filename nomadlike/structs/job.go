@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -31,7 +32,7 @@ const (
 	DefaultNodePool  = "default"
 )
 
-var validJobID = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`)
+var validJobID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`) })
 
 // Job is the desired state a user submits: groups of tasks and where they may run.
 type Job struct {
@@ -119,7 +120,7 @@ func (j *Job) Validate() error {
 	switch {
 	case j.ID == "":
 		v.add("ID", "job needs an ID")
-	case !validJobID.MatchString(j.ID):
+	case !validJobID().MatchString(j.ID):
 		v.add("ID", "%q may hold only letters, digits, '_', '-' and '.', and must start with a letter or digit", j.ID)
 	case len(j.ID) > 128:
 		v.add("ID", "is longer than 128 characters")

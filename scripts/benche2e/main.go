@@ -136,10 +136,16 @@ func run(bin string, count int, idle time.Duration) error {
 	toRunning := time.Since(start)
 	fmt.Printf("job run -> %d allocations running: %s\n", count, toRunning.Round(time.Millisecond))
 
-	pids := append([]int{agent.Process.Pid}, supervisors()...)
+	sups := supervisors(dir)
+	pids := append([]int{agent.Process.Pid}, sups...)
 	rss, pss = memOf(pids)
 	fmt.Printf("with %d allocations: agent + %d supervisors: RSS %.1f MB, PSS %.1f MB (agent alone RSS %.1f MB)\n",
 		count, len(pids)-1, mb(rss), mb(pss), func() float64 { r, _ := memOf(pids[:1]); return mb(r) }())
+	if len(sups) > 0 {
+		_, spss := memOf(sups)
+		fmt.Printf("per supervisor: PSS %.0f kB, anonymous %.0f kB\n",
+			float64(spss)/1024/float64(len(sups)), float64(anonOf(sups))/1024/float64(len(sups)))
+	}
 
 	// Find the tasks' processes while they run; after the stop, poll just
 	// those PIDs (reading /proc/*/environ of exiting processes blocks on
@@ -213,8 +219,28 @@ func anyAlive(pids []int) bool {
 	return false
 }
 
-// supervisors returns the PIDs of nomadlike task supervisor processes.
-func supervisors() []int {
+// anonOf sums the anonymous (private, not file-backed) memory of pids, in
+// bytes.
+func anonOf(pids []int) int64 {
+	var anon int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "Anonymous:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				anon += kb << 10
+			}
+		}
+	}
+	return anon
+}
+
+// supervisors returns the PIDs of the task supervisor processes whose spec
+// is under dir (this run's; other agents on the host have their own).
+func supervisors(dir string) []int {
 	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -223,7 +249,7 @@ func supervisors() []int {
 			continue
 		}
 		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cmd, []byte("\x00__supervise\x00")) {
+		if err == nil && bytes.Contains(cmd, []byte("\x00__supervise\x00")) && bytes.Contains(cmd, []byte(dir)) {
 			out = append(out, pid)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // lineError is a problem on one line of an env file.
@@ -16,7 +17,7 @@ type lineError struct {
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
 func (e *lineError) Unwrap() error { return e.err }
 
-var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
+var envKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`) })
 
 // ParseEnv reads the KEY=VALUE lines of an env = true template, as Nomad's
 // envparse does: blank lines and lines starting with # are skipped, an
@@ -36,7 +37,7 @@ func ParseEnv(b []byte) (map[string]string, error) {
 			return nil, &lineError{i + 1, fmt.Errorf("%q is not KEY=VALUE", line)}
 		}
 		k = strings.TrimSpace(k)
-		if !envKey.MatchString(k) {
+		if !envKey().MatchString(k) {
 			return nil, &lineError{i + 1, fmt.Errorf("%q is not a valid variable name (letters, digits, '_', '.', '-', not starting with a digit)", k)}
 		}
 		val, err := envValue(strings.TrimSpace(v))

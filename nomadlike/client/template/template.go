@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -265,13 +266,15 @@ func readInside(p, taskDir, sharedDir string) ([]byte, error) {
 
 // templateErr matches text/template's error prefixes:
 // "template: tmpl:3: msg" (parse) and "template: tmpl:3:7: executing "tmpl" at <x>: msg".
-var templateErr = regexp.MustCompile(`^template: ` + tmplName + `:(\d+)(?::\d+)?: (?:executing "` + tmplName + `" )?(.*)$`)
+var templateErr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^template: ` + tmplName + `:(\d+)(?::\d+)?: (?:executing "` + tmplName + `" )?(.*)$`)
+})
 
 // splitTemplateError returns the template line of a text/template error and
 // its message without text/template's prefix.
 func splitTemplateError(err error) (int, string) {
 	msg := err.Error()
-	m := templateErr.FindStringSubmatch(msg)
+	m := templateErr().FindStringSubmatch(msg)
 	if m == nil {
 		return 0, msg
 	}
@@ -279,14 +282,14 @@ func splitTemplateError(err error) (int, string) {
 	msg = m[2]
 	// "unclosed action started at tmpl:2": the line where it started is
 	// where the user must look.
-	if s := startedAt.FindStringSubmatch(msg); s != nil {
+	if s := startedAt().FindStringSubmatch(msg); s != nil {
 		line, _ = strconv.Atoi(s[1])
 		msg = strings.Replace(msg, s[0], "", 1) + " (opened on this line, never closed)"
 	}
 	return line, msg
 }
 
-var startedAt = regexp.MustCompile(` started at ` + tmplName + `:(\d+)`)
+var startedAt = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(` started at ` + tmplName + `:(\d+)`) })
 
 // unavailableError is a call to a function nomadlike cannot serve.
 type unavailableError struct {
