@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +22,21 @@ func TestPlanJob(t *testing.T) {
 	registerNode(t, s, mockNode("n1"))
 	registerJob(t, s, mockJob("web", 2, 100, 64))
 	waitLiveAllocs(t, s, "web", 2)
+	// The worker marks the registration's evaluation complete just after
+	// its plan is applied: wait for that, so it is not taken for a write of
+	// the plans below.
+	waitFor(t, 10*time.Second, "the registration's evaluations to finish", func() (bool, string) {
+		evals, err := s.State().EvalsByJob(nil, "default", "web")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evals {
+			if !e.TerminalStatus() {
+				return false, fmt.Sprintf("eval %s is %s", e.ID, e.Status)
+			}
+		}
+		return len(evals) > 0, fmt.Sprintf("%d evals", len(evals))
+	})
 
 	cases := []struct {
 		name       string
@@ -67,10 +85,11 @@ func TestPlanJob(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before, err := s.State().LatestIndex()
-			if err != nil {
-				t.Fatal(err)
-			}
+			// What a plan could write: jobs, versions, evaluations,
+			// deployments and allocations. (The latest index as a whole
+			// moves with the client's status updates, the heartbeats and
+			// the leader's loops while the plan runs.)
+			before := planWrites(t, s, tc.job.ID)
 			current, err := s.State().JobByID(nil, "default", "web")
 			if err != nil || current == nil {
 				t.Fatalf("current job: %v, %v", current, err)
@@ -79,12 +98,8 @@ func TestPlanJob(t *testing.T) {
 			if err != nil {
 				t.Fatalf("PlanJob: %v", err)
 			}
-			after, err := s.State().LatestIndex()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if after != before {
-				t.Errorf("state index moved from %d to %d: the plan committed something", before, after)
+			if after := planWrites(t, s, tc.job.ID); after != before {
+				t.Errorf("state a plan could write changed from %q to %q: the plan committed something", before, after)
 			}
 			if got := len(liveAllocs(t, s, tc.job.ID)); tc.job.ID == "web" && got != 2 {
 				t.Errorf("live allocs of web = %d after plan, want 2", got)
@@ -161,4 +176,30 @@ func TestPlanJobInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planWrites summarises what a job plan must not change: the indexes of the
+// jobs, job version, evaluation and deployment tables, and the IDs of the
+// job's allocations.
+func planWrites(t *testing.T, s *Server, jobID string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"jobs", "job_version", "evals", "deployment"} {
+		idx, err := s.State().Index(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s=%d ", table, idx)
+	}
+	allocs, err := s.State().AllocsByJob(nil, "default", jobID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, len(allocs))
+	for _, a := range allocs {
+		ids = append(ids, a.ID)
+	}
+	slices.Sort(ids)
+	fmt.Fprintf(&b, "allocs=%v", ids)
+	return b.String()
 }
