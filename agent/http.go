@@ -131,6 +131,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/job/{id}/dispatch", put, s.jobDispatch)
 	srv("/v1/job/{id}/scale", get, s.jobScaleStatus)
 	srv("/v1/job/{id}/scale", put, s.jobScale)
+	srv("/v1/scaling/policies", get, s.scalingPoliciesList)
+	srv("/v1/scaling/policy/{id}", get, s.scalingPolicyInfo)
 
 	srv("/v1/deployments", get, s.deploymentsList)
 	srv("/v1/deployment/{id}", get, s.deploymentInfo)

@@ -14,16 +14,20 @@ import (
 
 func (c *cli) jobDispatchCommand() *cobra.Command {
 	var meta []string
-	var token string
+	var token, idPrefix string
+	var priority int
 	var detach, verbose bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "dispatch [-meta k=v]... [-idempotency-token t] [-detach] [-verbose] <parameterized job> [<input file>|-]",
+		Use:   "dispatch [-meta k=v]... [-idempotency-token t] [-id-prefix-template t] [-priority n] [-detach] [-verbose] <parameterized job> [<input file>|-]",
 		Short: "Dispatch an instance of a parameterized job, with a payload and meta",
 		Long: `Creates an instance of a parameterized job. The payload is read from the
 input file, or from stdin with "-" (at most 16 KiB); -meta sets meta keys the
 job's meta_required/meta_optional allow. With -idempotency-token, a dispatch
-that finds a live instance with the same token returns it instead.`,
+that finds a live instance with the same token returns it instead.
+-id-prefix-template puts a prefix into the dispatched job's ID
+("<job>/dispatch-<prefix>-<time>-<id>"); -priority overrides the job's
+priority (1 to 100) for this instance.`,
 		Args: argsBetween(1, 2, "a parameterized job ID and optionally an input file (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -46,7 +50,11 @@ that finds a live instance with the same token returns it instead.`,
 			if err != nil {
 				return err
 			}
-			req := &structs.JobDispatchRequest{JobID: args[0], Payload: payload, Meta: m, IdempotencyToken: token}
+			if priority != 0 && (priority < 1 || priority > 100) {
+				return usageError(cmd.CommandPath(), "-priority %d is out of range: use 1 to 100", priority)
+			}
+			req := &structs.JobDispatchRequest{JobID: args[0], Payload: payload, Meta: m, IdempotencyToken: token,
+				IdPrefixTemplate: idPrefix, Priority: priority}
 			resp, err := cl.DispatchJob(ctx, req, c.query())
 			if err != nil {
 				return fail(fmt.Sprintf("dispatching job %q", args[0]), err, "")
@@ -70,6 +78,8 @@ that finds a live instance with the same token returns it instead.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&meta, "meta", nil, "set a meta key of the dispatched job, as key=value (repeatable)")
 	fl.StringVar(&token, "idempotency-token", "", "dispatch only if no live instance was dispatched with this token")
+	fl.StringVar(&idPrefix, "id-prefix-template", "", "a prefix for the dispatched job's ID: <job>/dispatch-<prefix>-<time>-<id>")
+	fl.IntVar(&priority, "priority", 0, "the dispatched job's priority, 1 to 100 (default: the parameterized job's)")
 	fl.BoolVar(&detach, "detach", false, "print the dispatched job and evaluation IDs and return without monitoring")
 	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
 	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")

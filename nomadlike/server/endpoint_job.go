@@ -48,6 +48,7 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 			return nil, err
 		}
 	}
+	assignScalingPolicyIDs(job, existing)
 	now := time.Now()
 	job.SubmitTime = now.UnixNano()
 	// Server-owned fields come from the state, never from the request.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -41,7 +42,8 @@ func (s *Server) DispatchJob(ctx context.Context, namespace string, req *structs
 		}
 	}
 	now := time.Now()
-	child := deriveDispatchChild(parent, req, dispatchChildID(parent.ID, now, structs.GenerateUUID()), now)
+	child := deriveDispatchChild(parent, req, dispatchChildID(parent.ID, req.IdPrefixTemplate, now, structs.GenerateUUID()), now)
+	assignScalingPolicyIDs(child, nil)
 	eval := &structs.Evaluation{
 		ID: structs.GenerateUUID(), Namespace: child.Namespace, Priority: child.Priority, Type: child.Type,
 		TriggeredBy: structs.EvalTriggerJobRegister, JobID: child.ID, Status: structs.EvalStatusPending,
@@ -64,6 +66,10 @@ func checkDispatchable(parent *structs.Job, req *structs.JobDispatchRequest) err
 		return structs.NewBadRequest("job %q is not parameterized: only a job with a parameterized block can be dispatched; add `parameterized {}` to the job and run it again", parent.ID)
 	case parent.Stop:
 		return structs.NewBadRequest("job %q is stopped: run it again before dispatching it", parent.ID)
+	case req.Priority != 0 && (req.Priority < 1 || req.Priority > 100):
+		return structs.NewBadRequest("Priority must be between 1 and 100 (0 keeps the job's priority %d), got %d", parent.Priority, req.Priority)
+	case strings.ContainsAny(req.IdPrefixTemplate, "/ \t\n"):
+		return structs.NewBadRequest("IdPrefixTemplate %q must not contain slashes or whitespace: it becomes part of the dispatched job's ID", req.IdPrefixTemplate)
 	}
 	if err := parent.ParameterizedJob.CheckDispatch(req.Payload, req.Meta); err != nil {
 		var ve *structs.ValidationError
@@ -90,11 +96,16 @@ func (s *Server) dispatchedWithToken(parent *structs.Job, token string) (*struct
 	return nil, nil
 }
 
-// dispatchChildID is "<parent>/dispatch-<unix seconds>-<8 hex of uuid>".
-func dispatchChildID(parentID string, now time.Time, uuid string) string {
+// dispatchChildID is "<parent>/dispatch-<unix seconds>-<8 hex of uuid>",
+// or with a prefix template (Nomad 1.6+)
+// "<parent>/dispatch-<template>-<unix seconds>-<8 hex of uuid>".
+func dispatchChildID(parentID, prefixTemplate string, now time.Time, uuid string) string {
 	suffix := uuid
 	if len(suffix) > 8 {
 		suffix = suffix[:8]
+	}
+	if prefixTemplate != "" {
+		return fmt.Sprintf("%s%s%s-%d-%s", parentID, structs.DispatchLaunchSuffix, prefixTemplate, now.Unix(), suffix)
 	}
 	return fmt.Sprintf("%s%s%d-%s", parentID, structs.DispatchLaunchSuffix, now.Unix(), suffix)
 }
@@ -109,6 +120,9 @@ func deriveDispatchChild(parent *structs.Job, req *structs.JobDispatchRequest, i
 	child.Dispatched = true
 	child.DispatchIdempotencyToken = req.IdempotencyToken
 	child.Payload = append([]byte(nil), req.Payload...)
+	if req.Priority != 0 {
+		child.Priority = req.Priority
+	}
 	if len(req.Meta) > 0 {
 		meta := maps.Clone(parent.Meta)
 		if meta == nil {

@@ -46,6 +46,7 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 	if err != nil {
 		return nil, fmt.Errorf("plan job %q: look up current version: %w", job.ID, err)
 	}
+	assignScalingPolicyIDs(job, existing) // as register will: no spurious ID diff
 	view, planIndex, err := overlayJob(base, index, existing, job)
 	if err != nil {
 		return nil, fmt.Errorf("plan job %q: %w", job.ID, err)

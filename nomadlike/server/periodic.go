@@ -187,6 +187,7 @@ func derivePeriodicChild(job *structs.Job, t time.Time, now time.Time) *structs.
 // its evaluation, then records the launch. now stamps the objects.
 func (s *Server) launchPeriodicChild(ctx context.Context, job *structs.Job, at, now time.Time) (*structs.PeriodicForceResponse, error) {
 	child := derivePeriodicChild(job, at, now)
+	assignScalingPolicyIDs(child, nil)
 	eval := &structs.Evaluation{
 		ID: structs.GenerateUUID(), Namespace: child.Namespace, Priority: child.Priority, Type: child.Type,
 		TriggeredBy: evalTriggerPeriodicJob, JobID: child.ID, Status: structs.EvalStatusPending,

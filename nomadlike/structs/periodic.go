@@ -235,6 +235,11 @@ type JobDispatchRequest struct {
 	Payload          []byte
 	Meta             map[string]string
 	IdempotencyToken string `json:",omitempty"`
+	// IdPrefixTemplate (Nomad 1.6+) goes into the child's ID:
+	// "<parent>/dispatch-<template>-<unix seconds>-<8 hex>".
+	IdPrefixTemplate string `json:",omitempty"` //nolint:revive // Nomad's wire name
+	// Priority, when not 0, overrides the child's priority (1 to 100).
+	Priority int `json:",omitempty"`
 }
 
 // JobDispatchResponse is the reply of POST /v1/job/{id}/dispatch.

@@ -17,7 +17,9 @@ const (
 
 // ScalingPolicy is a group's scaling block. nomadlike has no autoscaler, so
 // Policy is stored but never acted on; Min and Max bound the group's count
-// at job register and job scale, as Nomad does.
+// at job register and job scale, as Nomad does. The server sets ID at job
+// register (kept across versions of the job's group) and Target; GET
+// /v1/scaling/policies derives the policies from the current job versions.
 type ScalingPolicy struct {
 	ID     string
 	Type   string
@@ -163,4 +165,22 @@ func (tg *TaskGroup) CheckScalingBounds(count int64) error {
 		return NewBadRequest("group count was greater than scaling policy maximum: %d > %d", count, p.Max)
 	}
 	return nil
+}
+
+// ScalingPolicyListStub is a policy as GET /v1/scaling/policies lists it.
+type ScalingPolicyListStub struct {
+	ID          string
+	Enabled     bool
+	Type        string
+	Target      map[string]string
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// Stub returns the policy's list stub.
+func (p *ScalingPolicy) Stub() *ScalingPolicyListStub {
+	return &ScalingPolicyListStub{
+		ID: p.ID, Enabled: p.Enabled, Type: p.Type, Target: maps.Clone(p.Target),
+		CreateIndex: p.CreateIndex, ModifyIndex: p.ModifyIndex,
+	}
 }

@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/nomadlike/nomadlike/nomadlike/server"
+	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// scalingPoliciesList is GET /v1/scaling/policies: the stubs of the group
+// scaling policies of the current job versions in the namespace ("*" for
+// all), optionally only the job's (?job=) or of one type (?type=).
+func (s *HTTPServer) scalingPoliciesList(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	jobID, typ := r.URL.Query().Get("job"), r.URL.Query().Get("type")
+	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		jobs, err := st.Jobs(ws, q.Namespace)
+		if err != nil {
+			return nil, 0, err
+		}
+		stubs := []*structs.ScalingPolicyListStub{}
+		for _, p := range server.JobScalingPolicies(jobs, jobID) {
+			if typ == "" || p.Type == typ {
+				stubs = append(stubs, p.Stub())
+			}
+		}
+		idx, err := tableIndex(st, "jobs")
+		return stubs, idx, err
+	})
+}
+
+// scalingPolicyInfo is GET /v1/scaling/policy/{id}: one full policy, found
+// among the current job versions of every namespace.
+func (s *HTTPServer) scalingPolicyInfo(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	id := mux.Vars(r)["id"]
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+		jobs, err := st.Jobs(ws, "*")
+		if err != nil {
+			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "jobs")
+		for _, p := range server.JobScalingPolicies(jobs, "") {
+			if p.ID == id {
+				return p, idx, err
+			}
+		}
+		return nil, idx, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, structs.NewNotFound("scaling policy %q not found (list policies with GET /v1/scaling/policies?namespace=*)", id)
+	}
+	return out, nil
+}
