@@ -109,7 +109,11 @@ func TestSupervisorExitsPromptly(t *testing.T) {
 // the workload and then the supervisor, without waiting out its linger.
 func TestSupervisorExitsWhenStopped(t *testing.T) {
 	dir := t.TempDir()
-	s := spec(t, dir, "/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done")
+	// The workload says when its trap is set: a SIGTERM before that would
+	// end it at once (seen in CI), and the test is about the ignored one.
+	ready := filepath.Join(t.TempDir(), "ready")
+	s := spec(t, dir, "/bin/sh", "-c", `trap '' TERM; touch "$READY"; while :; do sleep 0.1; done`)
+	s.Env = append(s.Env, "READY="+ready)
 	s.Linger = time.Hour
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -118,6 +122,10 @@ func TestSupervisorExitsWhenStopped(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	drivertest.WaitFor(t, exitBound, func() (bool, string) {
+		_, err := os.Stat(ready)
+		return err == nil, "waiting for the workload to set its SIGTERM trap"
+	})
 	res, err := cl.Stop(ctx, syscall.SIGTERM, 200*time.Millisecond)
 	if err != nil {
 		t.Fatalf("Stop: %v", err)
