@@ -19,10 +19,20 @@ import (
 // startDevAgent runs an in-process dev agent on a free HTTP port.
 func startDevAgent(t *testing.T) *Agent {
 	t.Helper()
+	return startDevAgentWith(t, nil)
+}
+
+// startDevAgentWith is startDevAgent with edit (if not nil) applied to the
+// configuration before the agent starts.
+func startDevAgentWith(t *testing.T, edit func(*Config)) *Agent {
+	t.Helper()
 	cfg := DevConfig()
 	cfg.Name = "dev-test"
 	cfg.Ports.HTTP = 0
 	cfg.DataDir = t.TempDir()
+	if edit != nil {
+		edit(cfg)
+	}
 	a, err := New(cfg, testLogger(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,26 +15,9 @@ import (
 // back; checks the node's host volumes; and scales beyond the maximum.
 func TestCompatVolumesAndScaling(t *testing.T) {
 	volDir := t.TempDir()
-	cfg := DevConfig()
-	cfg.Name = "dev-vol"
-	cfg.Ports.HTTP = 0
-	cfg.DataDir = t.TempDir()
-	cfg.Client.HostVolumes = map[string]*structs.ClientHostVolumeConfig{"data": {Name: "data", Path: volDir, ReadOnly: true}}
-	a, err := New(cfg, testLogger(t))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := a.Start(ctx); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
+	a := startDevAgentWith(t, func(cfg *Config) {
+		cfg.Name = "dev-vol"
+		cfg.Client.HostVolumes = map[string]*structs.ClientHostVolumeConfig{"data": {Name: "data", Path: volDir, ReadOnly: true}}
 	})
 	c, err := nomad.NewClient(&nomad.Config{Address: "http://" + a.HTTPAddr()})
 	if err != nil {

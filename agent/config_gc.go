@@ -67,21 +67,22 @@ func (cl *fileClient) applyGC(c *Config) error {
 		}
 		g.MaxAllocs = int(v)
 	}
-	if v, ok, err := numberAttr(cl.GCDiskUsageThreshold, "gc_disk_usage_threshold"); err != nil {
-		return err
-	} else if ok {
-		if v <= 0 || v > 100 {
-			return fmt.Errorf("%s: gc_disk_usage_threshold = %v must be a percentage above 0 and at most 100", loc(cl.GCDiskUsageThreshold.Range()), v)
+	for _, p := range []struct {
+		to   *float64
+		expr hcl.Expression
+		name string
+	}{
+		{&g.DiskUsageThreshold, cl.GCDiskUsageThreshold, "gc_disk_usage_threshold"},
+		{&g.InodeUsageThreshold, cl.GCInodeUsageThreshold, "gc_inode_usage_threshold"},
+	} {
+		if v, ok, err := numberAttr(p.expr, p.name); err != nil {
+			return err
+		} else if ok {
+			if v <= 0 || v > 100 {
+				return fmt.Errorf("%s: %s = %v must be a percentage above 0 and at most 100", loc(p.expr.Range()), p.name, v)
+			}
+			*p.to = v
 		}
-		g.DiskUsageThreshold = v
-	}
-	if v, ok, err := numberAttr(cl.GCInodeUsageThreshold, "gc_inode_usage_threshold"); err != nil {
-		return err
-	} else if ok {
-		if v <= 0 || v > 100 {
-			return fmt.Errorf("%s: gc_inode_usage_threshold = %v must be a percentage above 0 and at most 100", loc(cl.GCInodeUsageThreshold.Range()), v)
-		}
-		g.InodeUsageThreshold = v
 	}
 	return nil
 }

@@ -199,7 +199,6 @@ func (s *HTTPServer) deploymentAllocHealth(w http.ResponseWriter, r *http.Reques
 // jobDeployment is GET /v1/job/{id}/deployment: the job's latest
 // deployment, null when it has none.
 func (s *HTTPServer) jobDeployment(w http.ResponseWriter, r *http.Request) (any, error) {
-	found := false
 	out, err := s.jobRead(w, r, []string{deploymentTable, "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
 		d, err := st.LatestDeploymentByJobID(ws, ns, id)
 		if err != nil || d != nil {
@@ -209,10 +208,9 @@ func (s *HTTPServer) jobDeployment(w http.ResponseWriter, r *http.Request) (any,
 		if j == nil || err != nil {
 			return nil, err
 		}
-		found = true
 		return noDeployment{}, nil
 	})
-	if _, none := out.(noDeployment); none && found {
+	if _, none := out.(noDeployment); none {
 		return nil, nil
 	}
 	return out, err

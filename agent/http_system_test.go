@@ -117,6 +117,7 @@ client {
 		{"client {\n  gc_max_allocs = 0\n}", "agent.hcl:2:19: gc_max_allocs = 0"},
 		{"client {\n  gc_disk_usage_threshold = 120\n}", "agent.hcl:2:29: gc_disk_usage_threshold = 120"},
 		{"client {\n  gc_disk_usage_threshold = \"lots\"\n}", "agent.hcl:2:29: gc_disk_usage_threshold must be a number"},
+		{"client {\n  gc_inode_usage_threshold = 0\n}", "agent.hcl:2:30: gc_inode_usage_threshold = 0 must be a percentage"},
 	} {
 		err := ParseConfig(DefaultConfig(), "agent.hcl", []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -117,13 +117,5 @@ func (c *cli) deploymentOp(cmd *cobra.Command, prefix string, f *deploymentOpFla
 		c.out("Evaluation ID: %s", resp.EvalID)
 		return nil
 	}
-	m := c.newMonitor(cl, f.verbose)
-	outcome, err := m.watchEval(ctx, resp.EvalID)
-	if err != nil {
-		return c.interrupted(ctx, d.JobID, err)
-	}
-	if len(outcome.failed) > 0 || outcome.last.Status != structs.EvalStatusComplete {
-		return exitWith(exitFailed)
-	}
-	return nil
+	return c.monitorEval(ctx, cl, d.JobID, resp.EvalID, f.verbose, 0)
 }

@@ -80,9 +80,7 @@ priority (1 to 100) for this instance.`,
 	fl.StringVar(&token, "idempotency-token", "", "dispatch only if no live instance was dispatched with this token")
 	fl.StringVar(&idPrefix, "id-prefix-template", "", "a prefix for the dispatched job's ID: <job>/dispatch-<prefix>-<time>-<id>")
 	fl.IntVar(&priority, "priority", 0, "the dispatched job's priority, 1 to 100 (default: the parameterized job's)")
-	fl.BoolVar(&detach, "detach", false, "print the dispatched job and evaluation IDs and return without monitoring")
-	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
-	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")
+	evalMonitorFlags(cmd, &detach, &verbose, &timeout, "print the dispatched job and evaluation IDs and return without monitoring")
 	return cmd
 }
 

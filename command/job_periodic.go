@@ -54,17 +54,27 @@ func (c *cli) jobPeriodicForceCommand() *cobra.Command {
 			return c.monitorEval(ctx, cl, job.ID, resp.EvalID, verbose, timeout)
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVar(&detach, "detach", false, "print the evaluation ID and return without monitoring")
-	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
-	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")
+	evalMonitorFlags(cmd, &detach, &verbose, &timeout, "print the evaluation ID and return without monitoring")
 	return cmd
 }
 
-// monitorEval watches an evaluation until it is terminal, as `job run`
-// does, and maps placement failures to exit code 2.
+// evalMonitorFlags adds the -detach, -verbose and -timeout flags of a
+// command that monitors one evaluation with monitorEval.
+func evalMonitorFlags(cmd *cobra.Command, detach, verbose *bool, timeout *time.Duration, detachUsage string) {
+	fl := cmd.Flags()
+	fl.BoolVar(detach, "detach", false, detachUsage)
+	fl.BoolVar(verbose, "verbose", false, "show full IDs")
+	fl.DurationVar(timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")
+}
+
+// monitorEval watches an evaluation until it is terminal (or timeout, if
+// positive, passes), as `job run` does, and maps placement failures to exit
+// code 2.
 func (c *cli) monitorEval(ctx context.Context, cl *api.Client, jobID, evalID string, verbose bool, timeout time.Duration) error {
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		wctx, cancel = context.WithTimeout(ctx, timeout)
+	}
 	defer cancel()
 	m := c.newMonitor(cl, verbose)
 	outcome, err := m.watchEval(wctx, evalID)

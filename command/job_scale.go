@@ -62,9 +62,6 @@ evaluation. The group may be left out when the job has only one.`,
 			return c.monitorEval(ctx, cl, job.ID, resp.EvalID, verbose, timeout)
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVar(&detach, "detach", false, "print the evaluation ID and return without monitoring")
-	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
-	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")
+	evalMonitorFlags(cmd, &detach, &verbose, &timeout, "print the evaluation ID and return without monitoring")
 	return cmd
 }

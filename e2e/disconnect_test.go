@@ -35,18 +35,7 @@ ports {
 		t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", httpPort), dataDir: filepath.Join(dir, "data"),
 		cfgPath: filepath.Join(dir, "agent.hcl"), logPath: filepath.Join(dir, "agent.log"),
 	}
-	if err := os.WriteFile(a.cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a.args = []string{"agent", "-config", a.cfgPath}
-	a.start()
-	t.Cleanup(func() {
-		a.stop()
-		if t.Failed() {
-			a.dumpLog(80)
-		}
-		stopSupervisorsUnder(t, a.dataDir)
-	})
+	a.launch(cfg, "agent", "-config", a.cfgPath)
 	return a
 }
 

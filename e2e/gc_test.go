@@ -39,6 +39,28 @@ job "%s" {
 }
 `
 
+// runBatchToCompletion runs gcBatchJob as job and waits for its single
+// allocation to complete.
+func runBatchToCompletion(t *testing.T, a *agent, dir, job string) *structs.AllocListStub {
+	t.Helper()
+	jobFile := writeFile(t, dir, "gc.nomad.hcl", fmt.Sprintf(gcBatchJob, job, runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", jobFile); code != 0 {
+		t.Fatalf("job run: exit %d\n%s", code, out)
+	}
+	var alloc *structs.AllocListStub
+	waitFor(t, time.Minute, "the batch allocation to complete", func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		allocs, _, err := a.api().JobAllocations(ctx, job, nil)
+		if err != nil || len(allocs) != 1 {
+			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
+		}
+		alloc = allocs[0]
+		return alloc.ClientStatus == structs.AllocClientStatusComplete, "client status " + alloc.ClientStatus
+	})
+	return alloc
+}
+
 // TestSystemGCRemovesFinishedBatchJob runs a batch job to completion and
 // runs `nomadlike system gc`: the job, its evaluations and allocations are
 // gone from the API, the allocation's directory from the client's data
@@ -47,22 +69,8 @@ func TestSystemGCRemovesFinishedBatchJob(t *testing.T) {
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{})
 	dir := t.TempDir()
-	jobFile := writeFile(t, dir, "gc.nomad.hcl", fmt.Sprintf(gcBatchJob, "e2e-gc", runToken))
-	if out, code := a.cli(dir, "job", "run", "-detach", jobFile); code != 0 {
-		t.Fatalf("job run: exit %d\n%s", code, out)
-	}
 
-	var alloc *structs.AllocListStub
-	waitFor(t, time.Minute, "the batch allocation to complete", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		allocs, _, err := a.api().JobAllocations(ctx, "e2e-gc", nil)
-		if err != nil || len(allocs) != 1 {
-			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
-		}
-		alloc = allocs[0]
-		return alloc.ClientStatus == structs.AllocClientStatusComplete, "client status " + alloc.ClientStatus
-	})
+	alloc := runBatchToCompletion(t, a, dir, "e2e-gc")
 	allocDir := filepath.Join(a.dataDir, "alloc", alloc.ID)
 	if _, err := os.Stat(filepath.Join(allocDir, "alloc", "logs")); err != nil {
 		t.Fatalf("alloc dir before GC: %v", err)
@@ -114,21 +122,7 @@ func TestClientAllocGC(t *testing.T) {
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{})
 	dir := t.TempDir()
-	jobFile := writeFile(t, dir, "gc.nomad.hcl", fmt.Sprintf(gcBatchJob, "e2e-client-gc", runToken))
-	if out, code := a.cli(dir, "job", "run", "-detach", jobFile); code != 0 {
-		t.Fatalf("job run: exit %d\n%s", code, out)
-	}
-	var alloc *structs.AllocListStub
-	waitFor(t, time.Minute, "the batch allocation to complete", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		allocs, _, err := a.api().JobAllocations(ctx, "e2e-client-gc", nil)
-		if err != nil || len(allocs) != 1 {
-			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
-		}
-		alloc = allocs[0]
-		return alloc.ClientStatus == structs.AllocClientStatusComplete, "client status " + alloc.ClientStatus
-	})
+	alloc := runBatchToCompletion(t, a, dir, "e2e-client-gc")
 	ctx, cancel := ctx10s()
 	defer cancel()
 	if err := a.api().GarbageCollectAlloc(ctx, alloc.ID); err != nil {

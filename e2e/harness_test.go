@@ -138,13 +138,24 @@ plugin "raw_exec" {
 		cfgPath: filepath.Join(dir, "agent.hcl"),
 		logPath: filepath.Join(dir, "agent.log"),
 	}
+	args := []string{"agent", "-config", a.cfgPath}
+	if o.dev {
+		args = []string{"agent", "-dev", "-config", a.cfgPath}
+	}
+	a.launch(cfg, args...)
+	return a
+}
+
+// launch writes cfg to a.cfgPath, starts `nomadlike args...` and, at the
+// end of the test, stops the agent and the tasks it left running (dumping
+// its log if the test failed).
+func (a *agent) launch(cfg string, args ...string) {
+	t := a.t
+	t.Helper()
 	if err := os.WriteFile(a.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a.args = []string{"agent", "-config", a.cfgPath}
-	if o.dev {
-		a.args = []string{"agent", "-dev", "-config", a.cfgPath}
-	}
+	a.args = args
 	a.start()
 	t.Cleanup(func() {
 		a.stop()
@@ -153,7 +164,6 @@ plugin "raw_exec" {
 		}
 		stopSupervisorsUnder(t, a.dataDir)
 	})
-	return a
 }
 
 func (a *agent) start() {

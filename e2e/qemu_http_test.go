@@ -80,39 +80,21 @@ func buildHTTPInitramfs(t *testing.T, kernel, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	ino := 0
-	entry := func(name string, mode uint32, data []byte, rmaj, rmin int) {
-		ino++
-		fmt.Fprintf(&buf, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
-			ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin, len(name)+1, 0)
-		buf.WriteString(name + "\x00")
-		for buf.Len()%4 != 0 {
-			buf.WriteByte(0)
-		}
-		buf.Write(data)
-		for buf.Len()%4 != 0 {
-			buf.WriteByte(0)
-		}
-	}
+	var a cpioArchive
 	for _, d := range []string{"bin", "dev", "proc", "sys", "mod"} {
-		entry(d, 0o040755, nil, 0, 0)
+		a.entry(d, 0o040755, nil, 0, 0)
 	}
-	entry("dev/console", 0o020600, nil, 5, 1)
-	entry("bin/busybox", 0o100755, bb, 0, 0)
-	entry("init", 0o100755, []byte(httpInit), 0, 0)
+	a.entry("dev/console", 0o020600, nil, 5, 1)
+	a.entry("bin/busybox", 0o100755, bb, 0, 0)
+	a.entry("init", 0o100755, []byte(httpInit), 0, 0)
 	for _, m := range mods {
 		b, err := os.ReadFile(m[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		entry(m[1], 0o100644, b, 0, 0)
+		a.entry(m[1], 0o100644, b, 0, 0)
 	}
-	entry("TRAILER!!!", 0, nil, 0, 0)
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return a.writeFile(t, path)
 }
 
 // qemuHTTPJob boots the host kernel with the HTTP initramfs, letting the

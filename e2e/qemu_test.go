@@ -88,6 +88,39 @@ func requireQEMU(t *testing.T) string {
 	return ""
 }
 
+// cpioArchive builds a newc cpio archive in memory.
+type cpioArchive struct {
+	buf bytes.Buffer
+	ino int
+}
+
+// entry appends one file, directory or device node (rmaj:rmin) to a.
+func (a *cpioArchive) entry(name string, mode uint32, data []byte, rmaj, rmin int) {
+	a.ino++
+	fmt.Fprintf(&a.buf, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
+		a.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin, len(name)+1, 0)
+	a.buf.WriteString(name + "\x00")
+	a.pad()
+	a.buf.Write(data)
+	a.pad()
+}
+
+func (a *cpioArchive) pad() {
+	for a.buf.Len()%4 != 0 {
+		a.buf.WriteByte(0)
+	}
+}
+
+// writeFile appends the trailer, writes the archive to path and returns it.
+func (a *cpioArchive) writeFile(t *testing.T, path string) []byte {
+	t.Helper()
+	a.entry("TRAILER!!!", 0, nil, 0, 0)
+	if err := os.WriteFile(path, a.buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return a.buf.Bytes()
+}
+
 // buildInitramfs writes a newc cpio with busybox and an init that prints
 // qemuMarker and powers off.
 func buildInitramfs(t *testing.T, path string) []byte {
@@ -96,31 +129,13 @@ func buildInitramfs(t *testing.T, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	ino := 0
-	entry := func(name string, mode uint32, data []byte, rmaj, rmin int) {
-		ino++
-		fmt.Fprintf(&buf, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
-			ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin, len(name)+1, 0)
-		buf.WriteString(name + "\x00")
-		for buf.Len()%4 != 0 {
-			buf.WriteByte(0)
-		}
-		buf.Write(data)
-		for buf.Len()%4 != 0 {
-			buf.WriteByte(0)
-		}
-	}
-	entry("bin", 0o040755, nil, 0, 0)
-	entry("dev", 0o040755, nil, 0, 0)
-	entry("dev/console", 0o020600, nil, 5, 1)
-	entry("bin/busybox", 0o100755, bb, 0, 0)
-	entry("init", 0o100755, []byte("#!/bin/busybox sh\necho "+qemuMarker+" > /dev/console\n/bin/busybox poweroff -f\n"), 0, 0)
-	entry("TRAILER!!!", 0, nil, 0, 0)
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	var a cpioArchive
+	a.entry("bin", 0o040755, nil, 0, 0)
+	a.entry("dev", 0o040755, nil, 0, 0)
+	a.entry("dev/console", 0o020600, nil, 5, 1)
+	a.entry("bin/busybox", 0o100755, bb, 0, 0)
+	a.entry("init", 0o100755, []byte("#!/bin/busybox sh\necho "+qemuMarker+" > /dev/console\n/bin/busybox poweroff -f\n"), 0, 0)
+	return a.writeFile(t, path)
 }
 
 // TestQEMUJob runs a VM job through the CLI on a dev agent whose qemu

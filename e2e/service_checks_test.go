@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -56,13 +54,7 @@ job "e2e-checked" {
 // deployment succeed; an http check that gets 404 makes the allocation
 // unhealthy by its deadline and fails the deployment.
 func TestDeploymentHealthFromServiceChecks(t *testing.T) {
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
-			t.Fatal("busybox (for its httpd) is not installed; NOMADLIKE_REQUIRE_ALL=1 makes this a failure")
-		}
-		t.Skip("busybox (for its httpd) is not installed; scripts/test-deps.sh installs it")
-	}
+	busybox := busyboxPath(t)
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{dev: true})
 	dir := t.TempDir()
@@ -79,6 +71,7 @@ func TestDeploymentHealthFromServiceChecks(t *testing.T) {
 		waitFor(t, 90*time.Second, fmt.Sprintf("deployment of version %d %s", version, status), func() (bool, string) {
 			ctx, cancel := ctx10s()
 			defer cancel()
+			var err error
 			d, _, err = a.api().LatestDeployment(ctx, "e2e-checked", nil)
 			if err != nil || d == nil {
 				return false, fmt.Sprintf("no deployment yet (%v)", err)

@@ -83,10 +83,10 @@ EOT
 }
 `
 
-// TestServiceDiscoveryTemplate scales a registered service from 2 to 3
-// allocations and checks that a template reading it is re-rendered and its
-// task signalled, and that `service list` and `service info` show it.
-func TestServiceDiscoveryTemplate(t *testing.T) {
+// busyboxPath finds busybox (for its httpd), or skips (fails under
+// NOMADLIKE_REQUIRE_ALL=1) when it is missing.
+func busyboxPath(t *testing.T) string {
+	t.Helper()
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
 		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
@@ -94,6 +94,14 @@ func TestServiceDiscoveryTemplate(t *testing.T) {
 		}
 		t.Skip("busybox (for its httpd) is not installed; scripts/test-deps.sh installs it")
 	}
+	return busybox
+}
+
+// TestServiceDiscoveryTemplate scales a registered service from 2 to 3
+// allocations and checks that a template reading it is re-rendered and its
+// task signalled, and that `service list` and `service info` show it.
+func TestServiceDiscoveryTemplate(t *testing.T) {
+	busybox := busyboxPath(t)
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{dev: true})
 	dir := t.TempDir()
@@ -228,13 +236,7 @@ func frontendAlloc(t *testing.T, a *agent) string {
 // tasks: the re-attached frontend's template is watched again, so scaling
 // the backends afterwards still re-renders it and signals the task.
 func TestServiceTemplateAfterAgentRestart(t *testing.T) {
-	busybox, err := exec.LookPath("busybox")
-	if err != nil {
-		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
-			t.Fatal("busybox (for its httpd) is not installed; NOMADLIKE_REQUIRE_ALL=1 makes this a failure")
-		}
-		t.Skip("busybox (for its httpd) is not installed; scripts/test-deps.sh installs it")
-	}
+	busybox := busyboxPath(t)
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{})
 	dir := t.TempDir()

@@ -40,11 +40,7 @@ func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 	d.setString(a, "namespace", &j.Namespace)
 	d.setString(a, "type", &j.Type)
 	d.jobType = j.Type
-	for attr, field := range map[string]string{"type": "Type", "priority": "Priority", "datacenters": "Datacenters", "name": "Name"} {
-		if at, ok := a[attr]; ok {
-			d.recordRange(field, at.Expr.Range())
-		}
-	}
+	d.recordAttrRanges(a, "", map[string]string{"type": "Type", "priority": "Priority", "datacenters": "Datacenters", "name": "Name"})
 	d.setString(a, "node_pool", &j.NodePool)
 	d.setBool(a, "all_at_once", &j.AllAtOnce)
 	d.setStringList(a, "datacenters", &j.Datacenters)
@@ -93,6 +89,27 @@ func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 // recordRange remembers where the object at a Validate field path is.
 func (d *decoder) recordRange(path string, r hcl.Range) {
 	d.ranges[path] = r
+}
+
+// recordAttrRanges records the value range of each attribute of fields
+// (attribute name -> Validate field name) that a sets, at prefix+field.
+func (d *decoder) recordAttrRanges(a hcl.Attributes, prefix string, fields map[string]string) {
+	for attr, field := range fields {
+		if at, ok := a[attr]; ok {
+			d.recordRange(prefix+field, at.Expr.Range())
+		}
+	}
+}
+
+// firstExprRange returns the value range of the first of names that a sets,
+// or def: where to report a check involving several arguments.
+func firstExprRange(a hcl.Attributes, def hcl.Range, names ...string) hcl.Range {
+	for _, n := range names {
+		if attr, ok := a[n]; ok {
+			return attr.Expr.Range()
+		}
+	}
+	return def
 }
 
 func groupPath(name string) string { return fmt.Sprintf("TaskGroups[%q]", name) }

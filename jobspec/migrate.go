@@ -45,14 +45,7 @@ func (d *decoder) decodeMigrate(b *hcl.Block, base *structs.MigrateStrategy) *st
 		d.errorf(a["healthy_deadline"].Expr.Range(), "Invalid migrate", "healthy_deadline must be more than 0")
 	}
 	if m.HealthyDeadline > 0 && m.MinHealthyTime > m.HealthyDeadline {
-		r := b.DefRange
-		for _, n := range []string{"min_healthy_time", "healthy_deadline"} {
-			if attr, ok := a[n]; ok {
-				r = attr.Expr.Range()
-				break
-			}
-		}
-		d.errorf(r, "Invalid migrate", "min_healthy_time (%s) must not be more than healthy_deadline (%s)", m.MinHealthyTime, m.HealthyDeadline)
+		d.errorf(firstExprRange(a, b.DefRange, "min_healthy_time", "healthy_deadline"), "Invalid migrate", "min_healthy_time (%s) must not be more than healthy_deadline (%s)", m.MinHealthyTime, m.HealthyDeadline)
 	}
 	return &m
 }

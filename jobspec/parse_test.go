@@ -214,6 +214,7 @@ func TestParseBad(t *testing.T) {
 		{"duplicate_task.nomad.hcl", "6:10", `task "t" is already defined in group "g" at line 3`},
 		{"unsupported_service.nomad.hcl", "5:18", `Consul is not supported by nomadlike; use provider = "nomad"`},
 		{"service_port.nomad.hcl", "6:5", `port "htp" is not a port of group "g"'s network`},
+		{"service_canary_tags.nomad.hcl", "9:7", `argument "canary_tags" is not supported yet by nomadlike`},
 		{"service_check.nomad.hcl", "8:18", `check type "script" is not supported by nomadlike`},
 		{"service_check_interval.nomad.hcl", "6:5", `Services[0].Checks[0].Interval: a check needs an interval`},
 		{"distinct_hosts.nomad.hcl", "3:22", `"distinct_hosts" must be bool (for example true)`},

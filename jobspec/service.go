@@ -9,9 +9,12 @@ import (
 )
 
 var serviceSpec = blockSpec{
-	Attrs:  []string{"name", "port", "tags", "provider", "address_mode", "meta", "task", "canary_tags", "enable_tag_override"},
+	Attrs:  []string{"name", "port", "tags", "provider", "address_mode", "meta", "task"},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "meta"}, {Type: "check"}},
-	Unsupported: []string{"connect", "identity", "canary_meta", "tagged_addresses",
+	// canary_tags, enable_tag_override (Consul tag handling) and a check's
+	// initial_status (a Consul check state) have no effect here: refused
+	// with their position rather than silently dropped.
+	Unsupported: []string{"connect", "identity", "canary_meta", "canary_tags", "enable_tag_override", "tagged_addresses",
 		"check_restart", "address", "on_update", "weights", "cluster"},
 }
 
@@ -38,10 +41,6 @@ func (d *decoder) decodeService(b *hcl.Block) *structs.Service {
 	d.setString(a, "address_mode", &s.AddressMode)
 	d.setString(a, "task", &s.TaskName)
 	d.setStringList(a, "tags", &s.Tags)
-	var canary []string
-	d.setStringList(a, "canary_tags", &canary)
-	var override bool
-	d.setBool(a, "enable_tag_override", &override)
 	s.Meta = d.mapAttrOrBlock(c, "meta")
 	for _, cb := range blocksOf(c, "check") {
 		s.Checks = append(s.Checks, d.decodeCheck(cb))
@@ -73,8 +72,8 @@ func (d *decoder) decodeService(b *hcl.Block) *structs.Service {
 }
 
 var checkSpec = blockSpec{
-	Attrs: []string{"name", "type", "path", "method", "protocol", "interval", "timeout", "port", "initial_status"},
-	Unsupported: []string{"header", "check_restart", "grpc_service", "grpc_use_tls", "expose", "command", "args",
+	Attrs: []string{"name", "type", "path", "method", "protocol", "interval", "timeout", "port"},
+	Unsupported: []string{"initial_status", "header", "check_restart", "grpc_service", "grpc_use_tls", "expose", "command", "args",
 		"address_mode", "tls_skip_verify", "body", "success_before_passing", "failures_before_critical",
 		"failures_before_warning", "on_update", "task", "tls_server_name", "notes"},
 }
@@ -92,8 +91,6 @@ func (d *decoder) decodeCheck(b *hcl.Block) *structs.ServiceCheck {
 	d.setString(a, "protocol", &ck.Protocol)
 	d.setDuration(a, "interval", &ck.Interval)
 	d.setDuration(a, "timeout", &ck.Timeout)
-	var ignored string
-	d.setString(a, "initial_status", &ignored)
 	if attr, ok := a["port"]; ok {
 		d.errorf(attr.NameRange, "Unsupported argument",
 			"a check's own port is not supported yet by nomadlike; the check probes the service's port")

@@ -45,14 +45,7 @@ func (d *decoder) decodeUpdate(b *hcl.Block, base *structs.UpdateStrategy, path 
 	}
 
 	// The checks job.Validate would make, located at the argument to change.
-	at := func(names ...string) hcl.Range {
-		for _, n := range names {
-			if attr, ok := a[n]; ok {
-				return attr.Expr.Range()
-			}
-		}
-		return b.DefRange
-	}
+	at := func(names ...string) hcl.Range { return firstExprRange(a, b.DefRange, names...) }
 	if u.HealthyDeadline > 0 && u.MinHealthyTime >= u.HealthyDeadline {
 		d.errorf(at("min_healthy_time", "healthy_deadline"), "Invalid update",
 			"min_healthy_time (%s) must be less than healthy_deadline (%s)", u.MinHealthyTime, u.HealthyDeadline)

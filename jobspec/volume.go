@@ -54,12 +54,8 @@ func (d *decoder) decodeVolumes(c *hcl.BodyContent, path string) map[string]*str
 		}
 		vp := fmt.Sprintf("%s.Volumes[%q]", path, name)
 		d.recordRange(vp, b.DefRange)
-		for field, attr := range map[string]string{"Type": "type", "Source": "source", "AccessMode": "access_mode",
-			"AttachmentMode": "attachment_mode", "PerAlloc": "per_alloc", "Sticky": "sticky"} {
-			if at, ok := a[attr]; ok {
-				d.recordRange(vp+"."+field, at.Expr.Range())
-			}
-		}
+		d.recordAttrRanges(a, vp+".", map[string]string{"type": "Type", "source": "Source", "access_mode": "AccessMode",
+			"attachment_mode": "AttachmentMode", "per_alloc": "PerAlloc", "sticky": "Sticky"})
 		out[name] = v
 	}
 	return out
@@ -89,12 +85,8 @@ func (d *decoder) decodeVolumeMounts(c *hcl.BodyContent, path string) []*structs
 		d.setString(a, "selinux_label", &m.SELinuxLabel)
 		mp := fmt.Sprintf("%s.VolumeMounts[%d]", path, i)
 		d.recordRange(mp, b.DefRange)
-		for field, attr := range map[string]string{"Volume": "volume", "Destination": "destination",
-			"PropagationMode": "propagation_mode", "SELinuxLabel": "selinux_label"} {
-			if at, ok := a[attr]; ok {
-				d.recordRange(mp+"."+field, at.Expr.Range())
-			}
-		}
+		d.recordAttrRanges(a, mp+".", map[string]string{"volume": "Volume", "destination": "Destination",
+			"propagation_mode": "PropagationMode", "selinux_label": "SELinuxLabel"})
 		out = append(out, m)
 	}
 	return out
@@ -140,11 +132,6 @@ func (d *decoder) decodeScaling(c *hcl.BodyContent, tg *structs.TaskGroup, count
 		p.Policy = d.decodeConfig(pb.Body)
 	}
 	d.recordRange(path+".Scaling", b.DefRange)
-	if at, ok := a["min"]; ok {
-		d.recordRange(path+".Scaling.Min", at.Expr.Range())
-	}
-	if at, ok := a["max"]; ok {
-		d.recordRange(path+".Scaling.Max", at.Expr.Range())
-	}
+	d.recordAttrRanges(a, path+".Scaling.", map[string]string{"min": "Min", "max": "Max"})
 	tg.Scaling = p
 }

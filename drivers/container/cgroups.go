@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/cgroups"
-	"golang.org/x/sys/unix"
 )
 
 // cgroupRoot is where the host's cgroups are mounted; libcontainer only
@@ -24,19 +23,6 @@ func cgroupVersion() string {
 		return "v2"
 	}
 	return "v1"
-}
-
-// cgroupVersionAt applies the same test to the filesystem mounted at dir:
-// "v2" when it is cgroup2, "v1" otherwise.
-func cgroupVersionAt(dir string) (string, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return "", fmt.Errorf("statfs %s: %w", dir, err)
-	}
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return "v2", nil
-	}
-	return "v1", nil
 }
 
 // cgroupProblem returns why the cgroups at root (of the given version)

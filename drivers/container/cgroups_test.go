@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,4 +85,17 @@ func TestCgroupProblem(t *testing.T) {
 			t.Errorf("%s: cgroupProblem = %q, want %q", c.name, got, c.want)
 		}
 	}
+}
+
+// cgroupVersionAt applies cgroupVersion's test to the filesystem mounted at
+// dir: "v2" when it is cgroup2, "v1" otherwise. Only the tests need it.
+func cgroupVersionAt(dir string) (string, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return "", fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "v2", nil
+	}
+	return "v1", nil
 }

@@ -28,6 +28,29 @@ func waitSupervisorGone(t *testing.T, c *supervisor.Client, why string) {
 	})
 }
 
+// startSupervised starts s's supervisor, killed when the test ends, and
+// returns it with a context bounding the test's calls to it.
+func startSupervised(t *testing.T, s *supervisor.Spec) (*supervisor.Client, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	cl, err := supervisor.Start(ctx, "", s, slog.Default())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	return cl, ctx
+}
+
+// waitPIDRecorded waits until the workload wrote its pid to pidFile.
+func waitPIDRecorded(t *testing.T, cl *supervisor.Client, pidFile string) {
+	t.Helper()
+	drivertest.WaitFor(t, exitBound, func() (bool, string) {
+		b, _ := os.ReadFile(pidFile)
+		return strings.Contains(string(b), strconv.Itoa(cl.PID())), "waiting for the workload to record its pid"
+	})
+}
+
 // TestSupervisorExitsPromptly is the regression test for idle supervisors
 // left behind after their workload ended: whichever way the workload goes,
 // the supervisor exits once the result is collected (without waiting out
@@ -60,17 +83,8 @@ func TestSupervisorExitsPromptly(t *testing.T) {
 			s := spec(t, dir, "/bin/sh", "-c", c.script)
 			s.Env = append(s.Env, "PIDS="+pidFile)
 			s.Linger = c.linger
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cl, err := supervisor.Start(ctx, "", s, slog.Default())
-			if err != nil {
-				t.Fatalf("Start: %v", err)
-			}
-			t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
-			drivertest.WaitFor(t, exitBound, func() (bool, string) {
-				b, _ := os.ReadFile(pidFile)
-				return strings.Contains(string(b), strconv.Itoa(cl.PID())), "waiting for the workload to record its pid"
-			})
+			cl, ctx := startSupervised(t, s)
+			waitPIDRecorded(t, cl, pidFile)
 			if c.kill {
 				if err := syscall.Kill(cl.PID(), syscall.SIGKILL); err != nil {
 					t.Fatal(err)
@@ -115,13 +129,7 @@ func TestSupervisorExitsWhenStopped(t *testing.T) {
 	s := spec(t, dir, "/bin/sh", "-c", `trap '' TERM; touch "$READY"; while :; do sleep 0.1; done`)
 	s.Env = append(s.Env, "READY="+ready)
 	s.Linger = time.Hour
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cl, err := supervisor.Start(ctx, "", s, slog.Default())
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	cl, ctx := startSupervised(t, s)
 	drivertest.WaitFor(t, exitBound, func() (bool, string) {
 		_, err := os.Stat(ready)
 		return err == nil, "waiting for the workload to set its SIGTERM trap"
@@ -148,17 +156,8 @@ func TestSupervisorExitsWhenItsDirsAreGone(t *testing.T) {
 	s := spec(t, dir, "/bin/sh", "-c", `echo $$ >> "$PIDS"; while :; do echo tick; echo tock >&2; sleep 0.02; done`)
 	s.Env = append(s.Env, "PIDS="+pidFile)
 	s.Linger = 300 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cl, err := supervisor.Start(ctx, "", s, slog.Default())
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
-	drivertest.WaitFor(t, exitBound, func() (bool, string) {
-		b, _ := os.ReadFile(pidFile)
-		return strings.Contains(string(b), strconv.Itoa(cl.PID())), "waiting for the workload to record its pid"
-	})
+	cl, _ := startSupervised(t, s)
+	waitPIDRecorded(t, cl, pidFile)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +177,7 @@ func TestSupervisorSIGTERMEndsLinger(t *testing.T) {
 	dir := t.TempDir()
 	s := spec(t, dir, "/bin/sh", "-c", "exec sleep 300")
 	s.Linger = time.Hour
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cl, err := supervisor.Start(ctx, "", s, slog.Default())
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(cl.SupervisorPID(), syscall.SIGKILL) })
+	cl, _ := startSupervised(t, s)
 	workload := cl.PID()
 	if err := syscall.Kill(cl.SupervisorPID(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -178,11 +178,17 @@ func (c *Client) Do(ctx context.Context, method, path string, q *QueryOptions, b
 	if err != nil {
 		return nil, err
 	}
-	if c.token != "" {
-		req.Header.Set("X-Nomad-Token", c.token)
-	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.send(req, path)
+}
+
+// send adds the token to req and sends it; a non-2xx status is returned as
+// *Error naming path.
+func (c *Client) send(req *http.Request, path string) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("X-Nomad-Token", c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -191,7 +197,7 @@ func (c *Client) Do(ctx context.Context, method, path string, q *QueryOptions, b
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: method, Path: path}
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: req.Method, Path: path}
 	}
 	return resp, nil
 }

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -59,21 +58,15 @@ func (c *Client) EventStream(ctx context.Context, topics map[structs.Topic][]str
 	if err != nil {
 		return err
 	}
-	if c.token != "" {
-		req.Header.Set("X-Nomad-Token", c.token)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req, "/v1/event/stream")
 	if err != nil {
-		if ctx.Err() != nil {
+		var apiErr *Error
+		if ctx.Err() != nil && !errors.As(err, &apiErr) {
 			return nil
 		}
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: http.MethodGet, Path: "/v1/event/stream"}
-	}
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var f eventFrame

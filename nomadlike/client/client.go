@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/api"
@@ -162,12 +161,8 @@ func (c *Client) destroyAll(ctx context.Context) {
 		entries = append(entries, e)
 	}
 	c.mu.Unlock()
-	now := time.Now
-	if c.cfg.Now != nil {
-		now = c.cfg.Now
-	}
 	for _, e := range entries {
-		e.runner.Kill(structs.NewTaskEvent(structs.TaskKilling, now(), "Dev agent shutting down: stopping the task"))
+		e.runner.Kill(structs.NewTaskEvent(structs.TaskKilling, c.cfg.Now(), "Dev agent shutting down: stopping the task"))
 	}
 	for _, e := range entries {
 		select {

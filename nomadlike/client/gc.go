@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -217,20 +216,13 @@ func (c *Client) collectedError(allocID string) error {
 }
 
 // diskUsedPercent is the used share of the blocks and of the inodes of the
-// file system holding dir, as df computes them (blocks: used / (used +
-// available to unprivileged users)).
+// file system holding dir, as df computes them (diskStats).
 func diskUsedPercent(dir string) (blocks, inodes float64, err error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
+	d, err := diskStats("", dir)
+	if err != nil {
 		return 0, 0, fmt.Errorf("statfs %s: %w", dir, err)
 	}
-	if used := float64(st.Blocks - st.Bfree); used+float64(st.Bavail) > 0 {
-		blocks = used / (used + float64(st.Bavail)) * 100
-	}
-	if st.Files > 0 {
-		inodes = float64(st.Files-st.Ffree) / float64(st.Files) * 100
-	}
-	return blocks, inodes, nil
+	return d.UsedPercent, d.InodesUsedPercent, nil
 }
 
 // hasPending reports whether an update of the allocation waits to be sent.

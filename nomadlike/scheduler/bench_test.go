@@ -32,29 +32,37 @@ func BenchmarkSchedulerPlace(b *testing.B) {
 			job.TaskGroups[0].Count = bc.allocs
 			job.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 128}
 			h.State.UpsertJob(job)
-			eval := schedtest.Eval(job)
-			rng := rand.New(rand.NewSource(1))
-			b.ReportAllocs()
-			cpu0 := processCPU(b)
-			b.ResetTimer()
-			for b.Loop() {
-				s, err := scheduler.NewScheduler(job.Type, nil, h.State, h, rng, func() time.Time { return h.Now })
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := s.Process(eval); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			// The machine is shared: CPU time used by this process tells more than wall time.
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			processEvalLoop(b, h, job)
 			if got := len(planned(h.LastPlan())); got != bc.allocs {
 				b.Fatalf("got %d placements, want %d", got, bc.allocs)
 			}
 			h.Plans, h.Updated = nil, nil
 		})
 	}
+}
+
+// processEvalLoop times one evaluation of job per iteration (the harness
+// must not apply plans) and reports the CPU time per evaluation: the
+// machine is shared, so CPU time used by this process tells more than wall
+// time.
+func processEvalLoop(b *testing.B, h *schedtest.Harness, job *structs.Job) {
+	b.Helper()
+	eval := schedtest.Eval(job)
+	rng := rand.New(rand.NewSource(1))
+	b.ReportAllocs()
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	for b.Loop() {
+		s, err := scheduler.NewScheduler(job.Type, nil, h.State, h, rng, func() time.Time { return h.Now })
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Process(eval); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 // processCPU returns the user+system CPU time this process has used.
@@ -92,22 +100,7 @@ func BenchmarkSchedulerRacks(b *testing.B) {
 				job.Spreads = []*structs.Spread{{Attribute: "${meta.rack}", Weight: 100}}
 			}
 			h.State.UpsertJob(job)
-			eval := schedtest.Eval(job)
-			rng := rand.New(rand.NewSource(1))
-			b.ReportAllocs()
-			cpu0 := processCPU(b)
-			b.ResetTimer()
-			for b.Loop() {
-				s, err := scheduler.NewScheduler(job.Type, nil, h.State, h, rng, func() time.Time { return h.Now })
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := s.Process(eval); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			processEvalLoop(b, h, job)
 			if got := len(planned(h.LastPlan())); got != 1200 {
 				b.Fatalf("got %d placements, want 1200", got)
 			}
@@ -134,22 +127,7 @@ func BenchmarkSchedulerWideSpread(b *testing.B) {
 	tg.Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 128}
 	job.Spreads = []*structs.Spread{{Attribute: "${meta.rack}", Weight: 100}}
 	h.State.UpsertJob(job)
-	eval := schedtest.Eval(job)
-	rng := rand.New(rand.NewSource(1))
-	b.ReportAllocs()
-	cpu0 := processCPU(b)
-	b.ResetTimer()
-	for b.Loop() {
-		s, err := scheduler.NewScheduler(job.Type, nil, h.State, h, rng, func() time.Time { return h.Now })
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Process(eval); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	processEvalLoop(b, h, job)
 	perRack := map[string]int{}
 	most := 0
 	for _, a := range planned(h.LastPlan()) {

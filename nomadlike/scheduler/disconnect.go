@@ -21,7 +21,7 @@ import (
 // because n is disconnected: its group allows no disconnect, or the
 // group's window has passed at now.
 func disconnectLost(n *structs.Node, a *structs.Allocation, now time.Time) bool {
-	if n == nil || n.Status != structs.NodeStatusDisconnected {
+	if !disconnected(n) {
 		return false
 	}
 	window := maxClientDisconnect(a)

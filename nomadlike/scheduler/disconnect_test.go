@@ -154,7 +154,14 @@ func assertLostAndReplaced(t *testing.T, h *schedtest.Harness, node *structs.Nod
 	if len(stops) != len(onNode) {
 		t.Fatalf("got %d stops, want %d", len(stops), len(onNode))
 	}
+	want := map[string]bool{}
+	for _, a := range onNode {
+		want[a.ID] = true
+	}
 	for _, s := range stops {
+		if !want[s.ID] {
+			t.Errorf("stop %s (%s): not one of the disconnected node's allocations", s.Name, s.ID)
+		}
 		if s.ClientStatus != structs.AllocClientStatusLost || s.DesiredStatus != structs.AllocDesiredStatusStop {
 			t.Errorf("stop %s: got client %q desired %q, want lost and stop", s.Name, s.ClientStatus, s.DesiredStatus)
 		}

@@ -74,15 +74,7 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 		lo, hi = r.MinDynamicPort, r.MaxDynamicPort
 	}
 	taken := map[int]bool{}
-	free := func(p int) bool {
-		if taken[p] {
-			return false
-		}
-		if freed == nil {
-			return !nu.portUsed(p)
-		}
-		return nu.ports[p]-freed[p] <= 0
-	}
+	free := func(p int) bool { return !taken[p] && nu.ports[p]-freed[p] <= 0 } // freed may be nil
 	offer := &portOffer{}
 	allocNet := func(n *structs.NetworkResource) (*structs.NetworkResource, string) {
 		out := &structs.NetworkResource{Mode: n.Mode, Device: n.Device, IP: ip, Hostname: n.Hostname, MBits: n.MBits}

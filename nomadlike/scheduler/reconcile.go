@@ -267,8 +267,7 @@ func (r *reconciler) reconcileAlloc(res *reconcileResult, du *structs.DesiredUpd
 			du.Ignore++
 		}
 	case classUntainted:
-		if a.Job == nil || a.Job == r.job || (a.Job.Version == r.job.Version && a.Job.JobModifyIndex == r.job.JobModifyIndex) ||
-			disconnected(r.nodes[a.NodeID]) {
+		if a.Job == nil || r.current(a) || disconnected(r.nodes[a.NodeID]) {
 			du.Ignore++
 			return
 		}

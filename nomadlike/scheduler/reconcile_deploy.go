@@ -19,7 +19,7 @@ type deployer struct {
 	// dep is the deployment of the job version being reconciled (a private
 	// copy), nil when there is none or it finished successfully.
 	dep     *structs.Deployment
-	created bool // dep is new in this plan
+	created bool // dep is new in this plan (then changed too)
 	changed bool // dep gained a group
 }
 
@@ -65,7 +65,7 @@ func (d *deployer) start(res *reconcileResult, job *structs.Job) {
 
 // finish puts the deployment in the result when this plan creates or changes it.
 func (d *deployer) finish(res *reconcileResult) {
-	if d == nil || d.dep == nil || !(d.created || d.changed) {
+	if d == nil || d.dep == nil || !d.changed {
 		return
 	}
 	if d.created {
@@ -120,10 +120,7 @@ func (d *deployer) group(tg *structs.TaskGroup, allocs []*structs.Allocation) *g
 func (r *reconciler) rollGroup(res *reconcileResult, du *structs.DesiredUpdates, tg *structs.TaskGroup, roll *groupRoll, live []classified) {
 	d := r.deploy
 	if !roll.rolling || d == nil {
-		for _, p := range roll.destructive {
-			res.place = append(res.place, p)
-			du.DestructiveUpdate++
-		}
+		placeDestructive(res, du, roll.destructive)
 		return
 	}
 	var ds *structs.DeploymentState
@@ -154,10 +151,7 @@ func (r *reconciler) rollGroup(res *reconcileResult, du *structs.DesiredUpdates,
 		}
 	}
 	if ds == nil {
-		for _, p := range roll.destructive {
-			res.place = append(res.place, p)
-			du.DestructiveUpdate++
-		}
+		placeDestructive(res, du, roll.destructive)
 		return
 	}
 	if res.deploymentIDs == nil {
@@ -183,11 +177,14 @@ func (r *reconciler) rollGroup(res *reconcileResult, du *structs.DesiredUpdates,
 		limit = r.rollLimit(tg, live)
 	}
 	n := min(limit, len(roll.destructive))
-	for _, p := range roll.destructive[:n] {
-		res.place = append(res.place, p)
-		du.DestructiveUpdate++
-	}
+	placeDestructive(res, du, roll.destructive[:n])
 	du.Ignore += uint64(len(roll.destructive) - n)
+}
+
+// placeDestructive places the destructive updates ps now.
+func placeDestructive(res *reconcileResult, du *structs.DesiredUpdates, ps []placement) {
+	res.place = append(res.place, ps...)
+	du.DestructiveUpdate += uint64(len(ps))
 }
 
 // rollLimit is max_parallel minus the deployment's live allocations not yet

@@ -97,7 +97,7 @@ func (b *planBuilder) buildSystem(allocs []*structs.Allocation) error {
 			}
 			// Also kept: those on a disconnected node within max_client_disconnect.
 			if n := b.nodes[nodeID]; n.SchedulingEligibility == structs.NodeSchedulingIneligible && n.Status == structs.NodeStatusReady ||
-				n.Status == structs.NodeStatusDisconnected {
+				disconnected(n) {
 				b.desired(tg.Name).Ignore++
 				continue
 			}

@@ -50,6 +50,15 @@ func deploymentEval(d *structs.Deployment, job *structs.Job, now time.Time) *str
 	return e
 }
 
+// jobDeploymentEval is deploymentEval for the current version of d's job.
+func (s *Server) jobDeploymentEval(d *structs.Deployment, now time.Time) (*structs.Evaluation, error) {
+	job, err := s.state.JobByID(nil, d.Namespace, d.JobID)
+	if err != nil {
+		return nil, fmt.Errorf("look up job %q: %w", d.JobID, err)
+	}
+	return deploymentEval(d, job, now), nil
+}
+
 // rollbackTarget returns the newest stable version of d's job older than
 // d's version, or nil.
 func rollbackTarget(st *state.Store, d *structs.Deployment) (*structs.Job, error) {
@@ -114,11 +123,10 @@ func (s *Server) failDeployment(ctx context.Context, d *structs.Deployment, base
 	if job != nil {
 		job.SubmitTime = now.UnixNano()
 	}
-	cur, err := s.state.JobByID(nil, d.Namespace, d.JobID)
+	eval, err := s.jobDeploymentEval(d, now)
 	if err != nil {
-		return nil, fmt.Errorf("look up job %q: %w", d.JobID, err)
+		return nil, err
 	}
-	eval := deploymentEval(d, cur, now)
 	req := &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: u, Job: job, Eval: eval, UpdatedAt: now.UnixNano()}
 	index, err := s.raftApply(ctx, structs.DeploymentStatusUpdateRequestType, req)
 	if err != nil {
@@ -153,11 +161,10 @@ func (s *Server) PromoteDeployment(ctx context.Context, req *structs.DeploymentP
 // promote commits a promotion with its evaluation.
 func (s *Server) promote(ctx context.Context, d *structs.Deployment, all bool, groups []string) (*structs.DeploymentUpdateResponse, error) {
 	now := time.Now()
-	job, err := s.state.JobByID(nil, d.Namespace, d.JobID)
+	eval, err := s.jobDeploymentEval(d, now)
 	if err != nil {
-		return nil, fmt.Errorf("look up job %q: %w", d.JobID, err)
+		return nil, err
 	}
-	eval := deploymentEval(d, job, now)
 	entry := &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: all, Groups: groups, Eval: eval, UpdatedAt: now.UnixNano()}
 	index, err := s.raftApply(ctx, structs.DeploymentPromoteRequestType, entry)
 	if err != nil {
@@ -173,13 +180,9 @@ func (s *Server) PauseDeployment(ctx context.Context, req *structs.DeploymentPau
 	if req == nil {
 		return nil, structs.NewBadRequest("deployment pause request is empty: send {\"DeploymentID\": \"<id>\", \"Pause\": true}")
 	}
-	verb := "resume"
+	verb, action := "resume", "resuming a deployment"
 	if req.Pause {
-		verb = "pause"
-	}
-	action := "resuming a deployment"
-	if req.Pause {
-		action = "pausing a deployment"
+		verb, action = "pause", "pausing a deployment"
 	}
 	d, err := s.activeDeployment(req.DeploymentID, action)
 	if err != nil {
@@ -190,11 +193,9 @@ func (s *Server) PauseDeployment(ctx context.Context, req *structs.DeploymentPau
 	var eval *structs.Evaluation
 	if !req.Pause {
 		u.Status, u.StatusDescription = structs.DeploymentStatusRunning, runningDescription(d)
-		job, err := s.state.JobByID(nil, d.Namespace, d.JobID)
-		if err != nil {
-			return nil, fmt.Errorf("look up job %q: %w", d.JobID, err)
+		if eval, err = s.jobDeploymentEval(d, now); err != nil {
+			return nil, err
 		}
-		eval = deploymentEval(d, job, now)
 	}
 	entry := &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: u, Eval: eval, UpdatedAt: now.UnixNano()}
 	index, err := s.raftApply(ctx, structs.DeploymentStatusUpdateRequestType, entry)
@@ -269,13 +270,13 @@ func (s *Server) SetDeploymentAllocHealth(ctx context.Context, req *structs.Depl
 		}
 	}
 	now := time.Now()
-	job, err := s.state.JobByID(nil, d.Namespace, d.JobID)
+	eval, err := s.jobDeploymentEval(d, now)
 	if err != nil {
-		return nil, fmt.Errorf("look up job %q: %w", d.JobID, err)
+		return nil, err
 	}
 	entry := &structs.DeploymentAllocHealthRequest{
 		DeploymentID: d.ID, HealthyAllocationIDs: req.HealthyAllocationIDs, UnhealthyAllocationIDs: req.UnhealthyAllocationIDs,
-		Eval: deploymentEval(d, job, now), UpdatedAt: now.UnixNano(),
+		Eval: eval, UpdatedAt: now.UnixNano(),
 	}
 	var reverted *uint64
 	if len(unhealthyGroups) > 0 {

@@ -272,14 +272,16 @@ func TestDeploymentEndpoints(t *testing.T) {
 		t.Fatalf("pause a failed deployment: %v, want 400", err)
 	}
 	// Stopping the job cancels the reverted version's deployment.
+	// Nothing reports its allocations' health, so it stays active until the stop.
 	d2 := waitDeployment(t, s, "web", 2, "deployment of the reverted version", func(*structs.Deployment) bool { return true })
-	if d2.Active() {
-		if _, err := s.DeregisterJob(ctx, structs.DefaultNamespace, "web", false); err != nil {
-			t.Fatalf("stop job: %v", err)
-		}
-		cur, _ = s.State().DeploymentByID(nil, d2.ID)
-		if cur.Status != structs.DeploymentStatusCancelled || cur.StatusDescription != structs.DeploymentStatusDescriptionStoppedJob {
-			t.Fatalf("after job stop: %s (%s)", cur.Status, cur.StatusDescription)
-		}
+	if !d2.Active() {
+		t.Fatalf("deployment of the reverted version is %s (%s) before the stop, want active", d2.Status, d2.StatusDescription)
+	}
+	if _, err := s.DeregisterJob(ctx, structs.DefaultNamespace, "web", false); err != nil {
+		t.Fatalf("stop job: %v", err)
+	}
+	cur, _ = s.State().DeploymentByID(nil, d2.ID)
+	if cur.Status != structs.DeploymentStatusCancelled || cur.StatusDescription != structs.DeploymentStatusDescriptionStoppedJob {
+		t.Fatalf("after job stop: %s (%s)", cur.Status, cur.StatusDescription)
 	}
 }

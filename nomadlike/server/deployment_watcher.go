@@ -47,13 +47,20 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 				wait = max(d, 0)
 			}
 		}
-		wctx, cancel := ctx, context.CancelFunc(func() {})
-		if wait >= 0 {
-			wctx, cancel = context.WithTimeout(ctx, wait)
-		}
-		_ = ws.WatchCtx(wctx)
-		cancel()
+		waitForChange(ctx, ws, wait)
 	}
+}
+
+// waitForChange blocks until something read into ws changes, ctx ends or,
+// when wait >= 0, wait has passed: the loop step of the leader's watchers.
+func waitForChange(ctx context.Context, ws memdb.WatchSet, wait time.Duration) {
+	if wait < 0 {
+		_ = ws.WatchCtx(ctx)
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_ = ws.WatchCtx(wctx)
 }
 
 // once steps every active deployment, reading into ws, and returns the
@@ -107,9 +114,11 @@ func (w *deploymentWatcher) step(ctx context.Context, d *structs.Deployment, now
 		// The version is gone (purged): the scheduler cancels the deployment.
 		return time.Time{}, nil
 	}
-	if cur, err := s.state.JobByID(nil, d.Namespace, d.JobID); err != nil {
+	cur, err := s.state.JobByID(nil, d.Namespace, d.JobID)
+	if err != nil {
 		return time.Time{}, err
-	} else if cur == nil || cur.Version != d.JobVersion || cur.Stop {
+	}
+	if cur == nil || cur.Version != d.JobVersion || cur.Stop {
 		// A newer version or a stop: the scheduler cancels this deployment.
 		return time.Time{}, nil
 	}
@@ -164,10 +173,7 @@ func (w *deploymentWatcher) step(ctx context.Context, d *structs.Deployment, now
 		healthy += g.HealthyAllocs
 	}
 	if seen, ok := w.healthy[d.ID]; healthy > 0 && (!ok || healthy > seen) {
-		eval := deploymentEval(d, job, now)
-		if cur, err := s.state.JobByID(nil, d.Namespace, d.JobID); err == nil && cur != nil {
-			eval.JobModifyIndex = cur.JobModifyIndex
-		}
+		eval := deploymentEval(d, cur, now) // cur is d's version
 		if _, err := s.raftApply(ctx, structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{eval}}); err != nil {
 			return next, err
 		}

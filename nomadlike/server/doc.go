@@ -23,7 +23,7 @@
 //	             node-update evaluations so its allocations are replaced; a node
 //	             with allocations of groups with max_client_disconnect becomes
 //	             "disconnected" instead: those are "unknown" until their window
-//	             ends (an evaluation then), the node down after the longest
+//	             ends (an evaluation then), the node down after the longest one
 //	drainer      marks allocations of draining nodes for migration, max_parallel
 //	             per group at a time, the next batch once the previous one's
 //	             replacements are healthy per the group's migrate block

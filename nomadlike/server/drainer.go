@@ -247,18 +247,19 @@ func planNodeDrain(view drainView, node *structs.Node, allocs []*structs.Allocat
 		return out
 	}
 	// Higher-priority jobs migrate first (their marks and evaluations come
-	// first); equal priorities in name order.
-	priority := func(ns, job string, list []*structs.Allocation) int {
-		if j := jobs[jobKey{ns, job}]; j != nil {
+	// first); equal priorities in name order. A group's priority is that of
+	// its (never empty) list's first allocation's job.
+	priority := func(a *structs.Allocation) int {
+		if j := jobs[jobKey{a.Namespace, a.JobID}]; j != nil {
 			return j.Priority
 		}
-		if len(list) > 0 && list[0].Job != nil {
-			return list[0].Job.Priority
+		if a.Job != nil {
+			return a.Job.Priority
 		}
 		return structs.DefaultPriority
 	}
 	slices.SortStableFunc(others, func(x, y *structs.Allocation) int {
-		return priority(y.Namespace, y.JobID, []*structs.Allocation{y}) - priority(x.Namespace, x.JobID, []*structs.Allocation{x})
+		return priority(y) - priority(x)
 	})
 	if pastDeadline {
 		step.mark = unmarked(others)
@@ -267,7 +268,7 @@ func planNodeDrain(view drainView, node *structs.Node, allocs []*structs.Allocat
 		}
 	} else {
 		for _, g := range slices.SortedFunc(maps.Keys(groups), func(x, y groupKey) int {
-			if d := priority(y.ns, y.job, groups[y]) - priority(x.ns, x.job, groups[x]); d != 0 {
+			if d := priority(groups[y][0]) - priority(groups[x][0]); d != 0 {
 				return d
 			}
 			return strings.Compare(x.ns+"/"+x.job+"/"+x.group, y.ns+"/"+y.job+"/"+y.group)

@@ -60,11 +60,8 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 		}
 		priority = req.EvalPriority
 	}
-	eval := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: job.Namespace, Priority: priority, Type: job.Type,
-		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, Status: structs.EvalStatusPending,
-		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
-	}
+	eval := jobEval(job, structs.EvalTriggerJobRegister, now)
+	eval.Priority = priority
 	if job.IsTemplate() {
 		// Periodic and parameterized jobs only launch children: they are
 		// never evaluated themselves (Nomad's EvalID "").
@@ -168,25 +165,32 @@ func driverList() string {
 	return strings.Join(names, ", ")
 }
 
+// currentJob returns the current version of job jobID in namespace, or an
+// error wrapping structs.ErrNotFound that says how to list the jobs; what
+// (e.g. "scale job") prefixes a failed look-up.
+func (s *Server) currentJob(namespace, jobID, what string) (*structs.Job, error) {
+	job, err := s.state.JobByID(nil, namespace, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", what, jobID, err)
+	}
+	if job == nil {
+		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", jobID, namespace)
+	}
+	return job, nil
+}
+
 // DeregisterJob stops a job (a new version with Stop set) or purges it, and
 // creates the evaluation that stops its allocations.
 func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, purge bool) (*structs.JobDeregisterResponse, error) {
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
-	job, err := s.state.JobByID(nil, namespace, jobID)
+	job, err := s.currentJob(namespace, jobID, "deregister job")
 	if err != nil {
-		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
-	}
-	if job == nil {
-		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", jobID, namespace)
+		return nil, err
 	}
 	now := time.Now()
-	eval := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: namespace, Priority: job.Priority, Type: job.Type,
-		TriggeredBy: structs.EvalTriggerJobDeregister, JobID: jobID, Status: structs.EvalStatusPending,
-		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
-	}
+	eval := jobEval(job, structs.EvalTriggerJobDeregister, now)
 	if job.IsTemplate() {
 		// A template has no allocations of its own to stop.
 		eval = nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,7 +185,10 @@ func TestEventBrokerSlowSubscriberDropped(t *testing.T) {
 	if !errors.Is(err, ErrEventSubscriberTooSlow) {
 		t.Fatalf("slow subscriber's end: got %v, want ErrEventSubscriberTooSlow", err)
 	}
-	t.Logf("error frame text: %v", err)
+	// It says how to resume: from the first frame it lost.
+	if !strings.Contains(err.Error(), "reconnect with index=4") {
+		t.Errorf("slow subscriber's end: %q does not say to reconnect with index=4", err)
+	}
 }
 
 func TestEventBrokerNextWaitsForPublish(t *testing.T) {
@@ -284,7 +288,12 @@ func TestFSMPublishesEvents(t *testing.T) {
 	applyEntry(t, f, 23, structs.EvalDeleteRequestType, &structs.EvalDeleteRequest{Allocs: []string{alloc.ID}})
 	applyEntry(t, f, 24, structs.JobDeregisterRequestType, &structs.JobDeregisterRequest{
 		JobID: "web", Namespace: structs.DefaultNamespace, Purge: true})
-	applyEntry(t, f, 25, structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: []string{node.ID}})
+	applyEntry(t, f, 25, structs.NodeUpdateDrainRequestType, &structs.NodeUpdateDrainRequest{
+		NodeID: node.ID, DrainStrategy: &structs.DrainStrategy{}, UpdatedAt: 6,
+		Evals: []*structs.Evaluation{testEval("web", structs.EvalStatusPending)}})
+	applyEntry(t, f, 26, structs.NodeUpdateEligibilityRequestType, &structs.NodeUpdateEligibilityRequest{
+		NodeID: node.ID, Eligibility: structs.NodeSchedulingIneligible, UpdatedAt: 7})
+	applyEntry(t, f, 27, structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: []string{node.ID}})
 	rest := []struct {
 		index uint64
 		want  []string
@@ -296,7 +305,9 @@ func TestFSMPublishesEvents(t *testing.T) {
 		{22, []string{"Job:JobDeregistered", "Evaluation:JobDeregistered"}},
 		// 23 (GC) has no events.
 		{24, []string{"Job:JobDeregistered"}},
-		{25, []string{"Node:NodeDeregistration"}},
+		{25, []string{"Node:NodeDrain", "Evaluation:NodeDrain"}},
+		{26, []string{"Node:NodeDrain"}},
+		{27, []string{"Node:NodeDeregistration"}},
 	}
 	for _, r := range rest {
 		ev := next(t, sub)

@@ -40,15 +40,15 @@ func deriveEvents(st *state.Store, t structs.MessageType, buf []byte, index uint
 	case structs.AllocUpdateDesiredTransitionRequestType:
 		err = d.allocDesiredTransition(buf)
 	case structs.NodeRegisterRequestType:
-		err = d.nodeRegister(buf)
+		err = d.nodeEntry(structs.TypeNodeRegistration, buf)
 	case structs.NodeUpdateStatusRequestType:
-		err = d.nodeUpdateStatus(buf)
+		err = d.nodeEntry(structs.TypeNodeEvent, buf)
 	case structs.NodeDeregisterRequestType:
 		err = d.nodeDeregister(buf)
 	case structs.NodeUpdateDrainRequestType:
-		err = d.nodeDrain(buf)
+		err = d.nodeEntry(structs.TypeNodeDrain, buf)
 	case structs.NodeUpdateEligibilityRequestType:
-		err = d.nodeEligibility(buf)
+		err = d.nodeEntry(structs.TypeNodeDrain, buf)
 	case structs.DeploymentStatusUpdateRequestType:
 		err = d.deploymentStatus(buf)
 	case structs.DeploymentPromoteRequestType:

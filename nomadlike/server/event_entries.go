@@ -143,28 +143,30 @@ func (d *eventDeriver) allocDesiredTransition(buf []byte) error {
 	return d.evals(req.Evals)
 }
 
-func (d *eventDeriver) nodeRegister(buf []byte) error {
-	var req structs.NodeRegisterRequest
-	if err := decodeBody(buf, &req); err != nil || req.Node == nil {
-		return err
+// nodeEntry derives the events of an entry that names one node and the
+// evals it created: a registration (by Node), a status, drain or
+// eligibility update (by NodeID). typ is the entry's event type.
+func (d *eventDeriver) nodeEntry(typ string, buf []byte) error {
+	var req struct {
+		Node   *objRef
+		NodeID string
+		Evals  []objRef
 	}
-	d.typ = structs.TypeNodeRegistration
-	if err := d.node(req.Node.ID); err != nil {
-		return err
-	}
-	return d.evals(req.Evals)
-}
-
-func (d *eventDeriver) nodeUpdateStatus(buf []byte) error {
-	var req structs.NodeUpdateStatusRequest
 	if err := decodeBody(buf, &req); err != nil {
 		return err
 	}
-	d.typ = structs.TypeNodeEvent
-	if err := d.node(req.NodeID); err != nil {
+	id := req.NodeID
+	if typ == structs.TypeNodeRegistration {
+		if req.Node == nil {
+			return nil
+		}
+		id = req.Node.ID
+	}
+	d.typ = typ
+	if err := d.node(id); err != nil {
 		return err
 	}
-	return d.evals(req.Evals)
+	return d.evals(refEvals(req.Evals))
 }
 
 func (d *eventDeriver) nodeDeregister(buf []byte) error {
@@ -179,30 +181,6 @@ func (d *eventDeriver) nodeDeregister(buf []byte) error {
 		}
 	}
 	return nil
-}
-
-func (d *eventDeriver) nodeDrain(buf []byte) error {
-	var req structs.NodeUpdateDrainRequest
-	if err := decodeBody(buf, &req); err != nil {
-		return err
-	}
-	d.typ = structs.TypeNodeDrain
-	if err := d.node(req.NodeID); err != nil {
-		return err
-	}
-	return d.evals(req.Evals)
-}
-
-func (d *eventDeriver) nodeEligibility(buf []byte) error {
-	var req structs.NodeUpdateEligibilityRequest
-	if err := decodeBody(buf, &req); err != nil {
-		return err
-	}
-	d.typ = structs.TypeNodeDrain
-	if err := d.node(req.NodeID); err != nil {
-		return err
-	}
-	return d.evals(req.Evals)
 }
 
 func (d *eventDeriver) deploymentStatus(buf []byte) error {

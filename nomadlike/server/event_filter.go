@@ -1,6 +1,10 @@
 package server
 
-import "github.com/nomadlike/nomadlike/nomadlike/structs"
+import (
+	"slices"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
 
 // eventFilter selects the events of a subscription, as Nomad does: by
 // namespace (events outside namespaces always pass), then by topic and key,
@@ -53,13 +57,8 @@ func (f eventFilter) pass(e *structs.Event) bool {
 
 func keysMatch(keys []string, e *structs.Event) bool {
 	for _, k := range keys {
-		if k == string(structs.TopicAll) || k == e.Key {
+		if k == string(structs.TopicAll) || k == e.Key || slices.Contains(e.FilterKeys, k) {
 			return true
-		}
-		for _, fk := range e.FilterKeys {
-			if fk == k {
-				return true
-			}
 		}
 	}
 	return false

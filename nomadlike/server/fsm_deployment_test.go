@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -32,18 +31,7 @@ func TestFSMDeploymentEntriesAndSnapshot(t *testing.T) {
 	if want == nil || want.Status != structs.DeploymentStatusPaused || want.TaskGroups["web"].HealthyAllocs != 1 || want.TaskGroups["web"].PlacedAllocs != 1 {
 		t.Fatalf("deployment after entries: %+v", want)
 	}
-	snap, err := src.state.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := writeSnapshot(snap, &buf); err != nil {
-		t.Fatal(err)
-	}
-	dst := newTestFSM(t)
-	if _, err := restoreState(dst.state, &buf); err != nil {
-		t.Fatalf("restoreState: %v", err)
-	}
+	dst := snapshotRoundTrip(t, src)
 	got, _ := dst.state.DeploymentByID(nil, d.ID)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("restored deployment (-want +got):\n%s", diff)

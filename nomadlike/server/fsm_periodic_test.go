@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -19,18 +18,7 @@ func TestFSMPeriodicLaunchAndSnapshot(t *testing.T) {
 	if l == nil || !l.Launch.Equal(at.Add(time.Hour)) || l.CreateIndex != 5 || l.ModifyIndex != 6 {
 		t.Fatalf("launch after two entries: %+v", l)
 	}
-	snap, err := src.state.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := writeSnapshot(snap, &buf); err != nil {
-		t.Fatal(err)
-	}
-	dst := newTestFSM(t)
-	if _, err := restoreState(dst.state, &buf); err != nil {
-		t.Fatalf("restoreState: %v", err)
-	}
+	dst := snapshotRoundTrip(t, src)
 	got, _ := dst.state.PeriodicLaunchByID(nil, "default", "cron")
 	if got == nil || !got.Launch.Equal(l.Launch) || got.ModifyIndex != 6 {
 		t.Errorf("restored launch %+v, want %+v", got, l)

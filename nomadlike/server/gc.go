@@ -95,12 +95,12 @@ func (s *Server) collectGarbage(ctx context.Context, now time.Time, force bool) 
 		deps = deps[n:]
 	}
 	for _, j := range plan.jobs {
-		req := &structs.JobDeregisterRequest{Namespace: j.Namespace, JobID: j.ID, Purge: true, SubmitTime: now.UnixNano()}
+		req := &structs.JobDeregisterRequest{Namespace: j.namespace, JobID: j.id, Purge: true, SubmitTime: now.UnixNano()}
 		if _, err := s.raftApply(ctx, structs.JobDeregisterRequestType, req); err != nil {
 			if errors.Is(err, structs.ErrNotFound) {
 				continue // purged meanwhile
 			}
-			return stats, fmt.Errorf("gc: purge job %q: %w", j.ID, err)
+			return stats, fmt.Errorf("gc: purge job %q: %w", j.id, err)
 		}
 		stats.Jobs++
 	}

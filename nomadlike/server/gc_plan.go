@@ -8,14 +8,9 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// gcJobRef names a job to purge.
-type gcJobRef struct {
-	Namespace, ID string
-}
-
 // gcPlan is what one garbage collection pass removes.
 type gcPlan struct {
-	jobs        []gcJobRef
+	jobs        []jobKey // to purge
 	evals       []string
 	allocs      []string
 	deployments []string
@@ -138,7 +133,7 @@ func (p *gcPlanner) jobGC() error {
 		if err != nil {
 			return fmt.Errorf("gc: deployments of job %q: %w", job.ID, err)
 		}
-		p.plan.jobs = append(p.plan.jobs, gcJobRef{Namespace: job.Namespace, ID: job.ID})
+		p.plan.jobs = append(p.plan.jobs, jobKey{job.Namespace, job.ID})
 		for _, e := range evals {
 			p.addEval(e.ID)
 		}
@@ -181,12 +176,12 @@ func (p *gcPlanner) evalGC() error {
 	if err != nil {
 		return fmt.Errorf("gc: list evaluations: %w", err)
 	}
-	jobs := map[gcJobRef]*structs.Job{}
+	jobs := map[jobKey]*structs.Job{}
 	for _, e := range evals {
 		if p.evalSeen[e.ID] || !e.TerminalStatus() {
 			continue
 		}
-		ref := gcJobRef{Namespace: e.Namespace, ID: e.JobID}
+		ref := evalJobKey(e)
 		job, seen := jobs[ref]
 		if !seen {
 			if job, err = p.st.JobByID(nil, e.Namespace, e.JobID); err != nil {

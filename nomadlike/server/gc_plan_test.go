@@ -138,7 +138,7 @@ func TestGCPlanBatchJobLifecycle(t *testing.T) {
 	// Dead but not stopped: the batch eval threshold does not apply (the
 	// scheduler would run the allocation again); the job threshold does.
 	p := f.plan(false)
-	if len(p.jobs) != 1 || p.jobs[0].ID != "report" {
+	if len(p.jobs) != 1 || p.jobs[0].id != "report" {
 		t.Fatalf("jobs collected = %v, want [report]", p.jobs)
 	}
 	wantIDs(t, "evals", p.evals, "b-eval")
@@ -150,7 +150,7 @@ func TestGCPlanBatchJobLifecycle(t *testing.T) {
 	f.alloc("y-alloc", young, "y-eval", "n1", structs.AllocDesiredStatusRun, structs.AllocClientStatusComplete, 3*time.Hour)
 	p = f.plan(false)
 	for _, j := range p.jobs {
-		if j.ID == "young" {
+		if j.id == "young" {
 			t.Errorf("young batch job collected")
 		}
 	}
@@ -194,7 +194,7 @@ func TestGCPlanPurgeTakesVersionsAndDeployments(t *testing.T) {
 	f.eval("e1", stopped, structs.EvalStatusComplete, 9*time.Hour)
 	f.alloc("a1", stopped, "e1", "n1", structs.AllocDesiredStatusStop, structs.AllocClientStatusComplete, 9*time.Hour)
 	p := f.plan(false)
-	if len(p.jobs) != 1 || p.jobs[0].ID != "old" {
+	if len(p.jobs) != 1 || p.jobs[0].id != "old" {
 		t.Fatalf("jobs collected = %v, want [old]", p.jobs)
 	}
 	wantIDs(t, "deployments", p.deployments, "dep-1")
@@ -256,7 +256,7 @@ func TestGCPlanPeriodicParentWaitsForChildren(t *testing.T) {
 	f.alloc("c-alloc", child, "c-eval", "n1", structs.AllocDesiredStatusRun, structs.AllocClientStatusRunning, 48*time.Hour)
 
 	collected := func(p *gcPlan, id string) bool {
-		return slices.ContainsFunc(p.jobs, func(j gcJobRef) bool { return j.ID == id })
+		return slices.ContainsFunc(p.jobs, func(j jobKey) bool { return j.id == id })
 	}
 	if p := f.plan(true); collected(p, "nightly") || collected(p, "nightly/periodic-1") {
 		t.Fatalf("stopped periodic parent with a running child: jobs collected = %v, want none", p.jobs)

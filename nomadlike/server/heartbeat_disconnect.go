@@ -18,7 +18,6 @@ const evalTriggerMaxDisconnectTimeout = "max-disconnect-timeout"
 // disconnectAlloc is a live allocation of a group with max_client_disconnect.
 type disconnectAlloc struct {
 	alloc  *structs.Allocation
-	job    *structs.Job
 	window time.Duration
 }
 
@@ -38,7 +37,7 @@ func (s *Server) disconnectAllocs(nodeID string) ([]disconnectAlloc, error) {
 		if tg == nil || tg.MaxClientDisconnect == nil {
 			continue
 		}
-		out = append(out, disconnectAlloc{alloc: a, job: a.Job, window: *tg.MaxClientDisconnect})
+		out = append(out, disconnectAlloc{alloc: a, window: *tg.MaxClientDisconnect})
 	}
 	return out, nil
 }
@@ -87,7 +86,7 @@ func (s *Server) nodeDisconnected(ctx context.Context, node *structs.Node, dis [
 			continue
 		}
 		seen[jw] = true
-		job := d.job
+		job := d.alloc.Job
 		if cur, err := s.state.JobByID(nil, d.alloc.Namespace, d.alloc.JobID); err == nil && cur != nil {
 			job = cur
 		}

@@ -23,12 +23,9 @@ func (s *Server) DispatchJob(ctx context.Context, namespace string, req *structs
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
-	parent, err := s.state.JobByID(nil, namespace, req.JobID)
+	parent, err := s.currentJob(namespace, req.JobID, "dispatch job")
 	if err != nil {
-		return nil, fmt.Errorf("dispatch job %q: %w", req.JobID, err)
-	}
-	if parent == nil {
-		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", req.JobID, namespace)
+		return nil, err
 	}
 	if err := checkDispatchable(parent, req); err != nil {
 		return nil, err
@@ -44,11 +41,7 @@ func (s *Server) DispatchJob(ctx context.Context, namespace string, req *structs
 	now := time.Now()
 	child := deriveDispatchChild(parent, req, dispatchChildID(parent.ID, req.IdPrefixTemplate, now, structs.GenerateUUID()), now)
 	assignScalingPolicyIDs(child, nil)
-	eval := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: child.Namespace, Priority: child.Priority, Type: child.Type,
-		TriggeredBy: structs.EvalTriggerJobRegister, JobID: child.ID, Status: structs.EvalStatusPending,
-		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
-	}
+	eval := jobEval(child, structs.EvalTriggerJobRegister, now)
 	entry := &structs.JobRegisterRequest{Job: child, Eval: eval, SubmitTime: child.SubmitTime}
 	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, entry)
 	if err != nil {
@@ -113,10 +106,7 @@ func dispatchChildID(parentID, prefixTemplate string, now time.Time, uuid string
 // deriveDispatchChild returns the child of parent for req: the same job,
 // marked dispatched, with the payload and the meta merged over the parent's.
 func deriveDispatchChild(parent *structs.Job, req *structs.JobDispatchRequest, id string, now time.Time) *structs.Job {
-	child := parent.Copy()
-	child.ID = id
-	child.Name = id
-	child.ParentID = parent.ID
+	child := deriveChildJob(parent, id, now)
 	child.Dispatched = true
 	child.DispatchIdempotencyToken = req.IdempotencyToken
 	child.Payload = append([]byte(nil), req.Payload...)
@@ -131,9 +121,5 @@ func deriveDispatchChild(parent *structs.Job, req *structs.JobDispatchRequest, i
 		maps.Copy(meta, req.Meta)
 		child.Meta = meta
 	}
-	child.Stop = false
-	child.Status, child.StatusDescription, child.Stable = "", "", false
-	child.Version, child.CreateIndex, child.ModifyIndex, child.JobModifyIndex = 0, 0, 0, 0
-	child.SubmitTime = now.UnixNano()
 	return child
 }

@@ -52,11 +52,8 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 		return nil, fmt.Errorf("plan job %q: %w", job.ID, err)
 	}
 
-	eval := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: job.Namespace, Priority: job.Priority, Type: job.Type,
-		TriggeredBy: structs.EvalTriggerJobRegister, JobID: job.ID, JobModifyIndex: planIndex,
-		Status: structs.EvalStatusPending, CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
-	}
+	eval := jobEval(job, structs.EvalTriggerJobRegister, now)
+	eval.JobModifyIndex = planIndex
 	rec := &planRecorder{index: index}
 	sched, err := s.cfg.newScheduler(eval.Type, s.logger, view, rec, s.newRand(), time.Now)
 	if err != nil {

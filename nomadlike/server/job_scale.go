@@ -18,12 +18,9 @@ func (s *Server) ScaleJob(ctx context.Context, namespace, jobID string, req *str
 	if req == nil {
 		return nil, structs.NewBadRequest("scale request is empty: send {\"Count\": <n>, \"Target\": {\"Group\": \"<group>\"}}")
 	}
-	job, err := s.state.JobByID(nil, namespace, jobID)
+	job, err := s.currentJob(namespace, jobID, "scale job")
 	if err != nil {
-		return nil, fmt.Errorf("scale job %q: %w", jobID, err)
-	}
-	if job == nil {
-		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", jobID, namespace)
+		return nil, err
 	}
 	tg, err := checkScale(job, req)
 	if err != nil {
@@ -46,11 +43,7 @@ func (s *Server) ScaleJob(ctx context.Context, namespace, jobID string, req *str
 	now := time.Now()
 	scaled.SubmitTime = now.UnixNano()
 	scaled.Status, scaled.StatusDescription, scaled.Stable = "", "", false
-	eval := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: scaled.Namespace, Priority: scaled.Priority, Type: scaled.Type,
-		TriggeredBy: structs.EvalTriggerScaling, JobID: scaled.ID, Status: structs.EvalStatusPending,
-		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
-	}
+	eval := jobEval(scaled, structs.EvalTriggerScaling, now)
 	entry := &structs.JobRegisterRequest{Job: scaled, Eval: eval, SubmitTime: scaled.SubmitTime, PolicyOverride: req.PolicyOverride}
 	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, entry)
 	if err != nil {

@@ -39,3 +39,13 @@ func nodeUpdateEval(job *structs.Job, node *structs.Node, now time.Time) *struct
 		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
 	}
 }
+
+// jobEval returns a pending evaluation of job triggered by trigger, at the
+// job's priority.
+func jobEval(job *structs.Job, trigger string, now time.Time) *structs.Evaluation {
+	return &structs.Evaluation{
+		ID: structs.GenerateUUID(), Namespace: job.Namespace, Priority: job.Priority, Type: job.Type,
+		TriggeredBy: trigger, JobID: job.ID, Status: structs.EvalStatusPending,
+		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
+	}
+}

@@ -52,12 +52,11 @@ func (s *Server) runPeriodicDispatcher(ctx context.Context) {
 			continue
 		}
 		wake := d.step(ctx, jobs, time.Now())
-		wctx, cancel := ctx, context.CancelFunc(func() {})
+		wait := time.Duration(-1)
 		if !wake.IsZero() {
-			wctx, cancel = context.WithDeadline(ctx, wake)
+			wait = max(time.Until(wake), 0)
 		}
-		_ = ws.WatchCtx(wctx)
-		cancel()
+		waitForChange(ctx, ws, wait)
 	}
 }
 
@@ -168,18 +167,26 @@ func (s *Server) liveChild(job *structs.Job) (string, error) {
 	return "", nil
 }
 
-// derivePeriodicChild returns the child of a periodic job launched at t:
-// the same job without its periodic block, under its own ID.
-func derivePeriodicChild(job *structs.Job, t time.Time, now time.Time) *structs.Job {
-	child := job.Copy()
-	child.ID = structs.PeriodicChildID(job.ID, t)
-	child.Name = child.ID
-	child.ParentID = job.ID
-	child.Periodic = nil
+// deriveChildJob returns a new, not yet registered child of parent named
+// id (periodic and dispatched children): a copy of parent with the
+// server-owned fields reset, submitted at now.
+func deriveChildJob(parent *structs.Job, id string, now time.Time) *structs.Job {
+	child := parent.Copy()
+	child.ID = id
+	child.Name = id
+	child.ParentID = parent.ID
 	child.Stop = false
 	child.Status, child.StatusDescription, child.Stable = "", "", false
 	child.Version, child.CreateIndex, child.ModifyIndex, child.JobModifyIndex = 0, 0, 0, 0
 	child.SubmitTime = now.UnixNano()
+	return child
+}
+
+// derivePeriodicChild returns the child of a periodic job launched at t:
+// the same job without its periodic block, under its own ID.
+func derivePeriodicChild(job *structs.Job, t time.Time, now time.Time) *structs.Job {
+	child := deriveChildJob(job, structs.PeriodicChildID(job.ID, t), now)
+	child.Periodic = nil
 	return child
 }
 
@@ -188,11 +195,7 @@ func derivePeriodicChild(job *structs.Job, t time.Time, now time.Time) *structs.
 func (s *Server) launchPeriodicChild(ctx context.Context, job *structs.Job, at, now time.Time) (*structs.PeriodicForceResponse, error) {
 	child := derivePeriodicChild(job, at, now)
 	assignScalingPolicyIDs(child, nil)
-	eval := &structs.Evaluation{
-		ID: structs.GenerateUUID(), Namespace: child.Namespace, Priority: child.Priority, Type: child.Type,
-		TriggeredBy: evalTriggerPeriodicJob, JobID: child.ID, Status: structs.EvalStatusPending,
-		CreateTime: now.UnixNano(), ModifyTime: now.UnixNano(),
-	}
+	eval := jobEval(child, evalTriggerPeriodicJob, now)
 	req := &structs.JobRegisterRequest{Job: child, Eval: eval, SubmitTime: child.SubmitTime}
 	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, req)
 	if err != nil {
@@ -212,12 +215,9 @@ func (s *Server) ForcePeriodicJob(ctx context.Context, namespace, jobID string) 
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
-	job, err := s.state.JobByID(nil, namespace, jobID)
+	job, err := s.currentJob(namespace, jobID, "force launch of job")
 	if err != nil {
-		return nil, fmt.Errorf("force launch of job %q: %w", jobID, err)
-	}
-	if job == nil {
-		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", jobID, namespace)
+		return nil, err
 	}
 	if !job.IsPeriodic() {
 		return nil, structs.NewBadRequest("job %q is not periodic: only a job with an enabled periodic block can be force-launched; run it with `nomadlike job run`", jobID)

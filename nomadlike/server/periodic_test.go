@@ -120,6 +120,11 @@ func TestPeriodicDispatcherLaunches(t *testing.T) {
 	waitFor(t, 5*time.Second, "job stopped", func() (bool, string) {
 		return mustJob(t, s, "tick").Stop, "not stopped"
 	})
+	// A dispatcher step over the stopped job drops its armed launch.
+	d := &periodicDispatcher{srv: s, armed: map[jobKey]armedLaunch{{"default", "tick"}: {at: time.Now().Add(-time.Second)}}}
+	if wake := d.step(context.Background(), []*structs.Job{mustJob(t, s, "tick")}, time.Now()); !wake.IsZero() || len(d.armed) != 0 {
+		t.Errorf("stopped job still armed: wake %v, armed %+v", wake, d.armed)
+	}
 }
 
 func TestDispatcherSkipsOverlap(t *testing.T) {

@@ -28,12 +28,7 @@ func (s *Server) runServiceReaper(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		wctx, cancel := ctx, context.CancelFunc(func() {})
-		if wait >= 0 {
-			wctx, cancel = context.WithTimeout(ctx, wait)
-		}
-		_ = ws.WatchCtx(wctx)
-		cancel()
+		waitForChange(ctx, ws, wait)
 	}
 }
 

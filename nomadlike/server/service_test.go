@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -18,18 +17,7 @@ func TestFSMServiceRegistrationsSnapshotRestore(t *testing.T) {
 	reg := &structs.ServiceRegistration{ID: "_nomad-task-x", ServiceName: "web", Namespace: "default", AllocID: alloc.ID,
 		NodeID: alloc.NodeID, JobID: "web", Address: "127.0.0.1", Port: 8080, Tags: []string{"a"}}
 	applyEntry(t, f, 20, structs.ServiceRegistrationUpsertRequestType, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{reg}})
-	snap, err := f.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := writeSnapshot(snap.(*fsmSnapshot).snap, &buf); err != nil {
-		t.Fatal(err)
-	}
-	g := newTestFSM(t)
-	if err := g.Restore(nopCloser{&buf}); err != nil {
-		t.Fatalf("Restore: %v", err)
-	}
+	g := snapshotRoundTrip(t, f)
 	want, _ := f.state.ServiceRegistrations(nil, "*")
 	got, _ := g.state.ServiceRegistrations(nil, "*")
 	if diff := cmp.Diff(want, got); diff != "" || len(got) != 1 {

@@ -31,12 +31,16 @@ func (s *Store) UpsertAllocs(index uint64, allocs []*structs.Allocation) error {
 		return err
 	}
 	txn.Commit()
-	for i, a := range allocs {
-		a.CreateIndex = stored[i].CreateIndex
-		a.ModifyIndex = stored[i].ModifyIndex
-		a.AllocModifyIndex = stored[i].AllocModifyIndex
-	}
+	copyAllocIndexes(allocs, stored)
 	return nil
+}
+
+// copyAllocIndexes gives the caller's allocs the indexes of their stored
+// copies (stored[i] is the copy of allocs[i]).
+func copyAllocIndexes(allocs, stored []*structs.Allocation) {
+	for i, a := range allocs {
+		a.CreateIndex, a.ModifyIndex, a.AllocModifyIndex = stored[i].CreateIndex, stored[i].ModifyIndex, stored[i].AllocModifyIndex
+	}
 }
 
 // serverClientStatus reports whether the server may set an existing

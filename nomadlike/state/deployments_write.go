@@ -186,11 +186,7 @@ func upsertJobAndEvalsTxn(txn *memdb.Txn, index uint64, job *structs.Job, evals 
 	if err != nil {
 		return nil, err
 	}
-	return func() {
-		for i, e := range evals {
-			e.Namespace, e.CreateIndex, e.ModifyIndex = stored[i].Namespace, stored[i].CreateIndex, stored[i].ModifyIndex
-		}
-	}, nil
+	return func() { copyEvalIndexes(evals, stored) }, nil
 }
 
 func evalList(e *structs.Evaluation) []*structs.Evaluation {
@@ -198,6 +194,19 @@ func evalList(e *structs.Evaluation) []*structs.Evaluation {
 		return nil
 	}
 	return []*structs.Evaluation{e}
+}
+
+// existingDeploymentTxn returns the deployment id, or a 404 CodedError
+// when there is none.
+func existingDeploymentTxn(txn *memdb.Txn, id string) (*structs.Deployment, error) {
+	d, err := deploymentByIDTxn(txn, nil, id)
+	if err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, structs.NewNotFound("deployment %q not found", id)
+	}
+	return d, nil
 }
 
 // UpdateDeploymentStatus applies a DeploymentStatusUpdateRequest in one
@@ -209,12 +218,8 @@ func (s *Store) UpdateDeploymentStatus(index uint64, req *structs.DeploymentStat
 	}
 	txn := s.writeTxn()
 	defer txn.Abort()
-	d, err := deploymentByIDTxn(txn, nil, req.DeploymentUpdate.DeploymentID)
-	if err != nil {
+	if _, err := existingDeploymentTxn(txn, req.DeploymentUpdate.DeploymentID); err != nil {
 		return err
-	}
-	if d == nil {
-		return structs.NewNotFound("deployment %q not found", req.DeploymentUpdate.DeploymentID)
 	}
 	if err := updateDeploymentStatusTxn(txn, index, req.DeploymentUpdate, req.UpdatedAt); err != nil {
 		return err
@@ -240,12 +245,9 @@ func (s *Store) UpdateDeploymentPromotion(index uint64, req *structs.DeploymentP
 	}
 	txn := s.writeTxn()
 	defer txn.Abort()
-	d, err := deploymentByIDTxn(txn, nil, req.DeploymentID)
+	d, err := existingDeploymentTxn(txn, req.DeploymentID)
 	if err != nil {
 		return err
-	}
-	if d == nil {
-		return structs.NewNotFound("deployment %q not found", req.DeploymentID)
 	}
 	allocs, err := allocsByDeploymentTxn(txn, nil, d.ID)
 	if err != nil {
@@ -363,12 +365,9 @@ func (s *Store) UpdateDeploymentAllocHealth(index uint64, req *structs.Deploymen
 	}
 	txn := s.writeTxn()
 	defer txn.Abort()
-	d, err := deploymentByIDTxn(txn, nil, req.DeploymentID)
+	d, err := existingDeploymentTxn(txn, req.DeploymentID)
 	if err != nil {
 		return err
-	}
-	if d == nil {
-		return structs.NewNotFound("deployment %q not found", req.DeploymentID)
 	}
 	at := time.Unix(0, req.UpdatedAt).UTC()
 	set := func(ids []string, healthy bool) error {
@@ -443,8 +442,6 @@ func (s *Store) UpsertPlanAllocs(index uint64, allocs []*structs.Allocation, d *
 		return err
 	}
 	txn.Commit()
-	for i, a := range allocs {
-		a.CreateIndex, a.ModifyIndex, a.AllocModifyIndex = stored[i].CreateIndex, stored[i].ModifyIndex, stored[i].AllocModifyIndex
-	}
+	copyAllocIndexes(allocs, stored)
 	return nil
 }

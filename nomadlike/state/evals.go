@@ -25,12 +25,16 @@ func (s *Store) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
 		return err
 	}
 	txn.Commit()
-	for i, e := range evals {
-		e.Namespace = stored[i].Namespace
-		e.CreateIndex = stored[i].CreateIndex
-		e.ModifyIndex = stored[i].ModifyIndex
-	}
+	copyEvalIndexes(evals, stored)
 	return nil
+}
+
+// copyEvalIndexes gives the caller's evals the Namespace and indexes of
+// their stored copies (stored[i] is the copy of evals[i]).
+func copyEvalIndexes(evals, stored []*structs.Evaluation) {
+	for i, e := range evals {
+		e.Namespace, e.CreateIndex, e.ModifyIndex = stored[i].Namespace, stored[i].CreateIndex, stored[i].ModifyIndex
+	}
 }
 
 func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) ([]*structs.Evaluation, error) {

@@ -9,7 +9,8 @@ import (
 // UpsertPlanResults commits a plan result in one transaction, so no reader
 // sees the stops without the placements or the evaluations that came with
 // them. The plan's deployment is stored first (see upsertDeploymentTxn) and
-// its DeploymentUpdates applied, so placements are counted in it. Stopped allocations and placements are stored as UpsertAllocs does;
+// its DeploymentUpdates applied, so placements are counted in it. Stopped
+// allocations and placements are stored as UpsertAllocs does;
 // a placement without a Job gets req.Job (the job version the plan was made
 // for), and req.Timestamp becomes the ModifyTime of every allocation and the
 // CreateTime of new placements that have none. req.Job itself is not stored
@@ -61,12 +62,8 @@ func (s *Store) UpsertPlanResults(index uint64, req *structs.ApplyPlanResultsReq
 	}
 	txn.Commit()
 
-	for i, a := range append(append([]*structs.Allocation(nil), req.AllocsStopped...), req.AllocsPlaced...) {
-		a.CreateIndex, a.ModifyIndex, a.AllocModifyIndex = stored[i].CreateIndex, stored[i].ModifyIndex, stored[i].AllocModifyIndex
-	}
-	for i, e := range req.Evals {
-		e.Namespace, e.CreateIndex, e.ModifyIndex = storedEvals[i].Namespace, storedEvals[i].CreateIndex, storedEvals[i].ModifyIndex
-	}
+	copyAllocIndexes(append(append([]*structs.Allocation(nil), req.AllocsStopped...), req.AllocsPlaced...), stored)
+	copyEvalIndexes(req.Evals, storedEvals)
 	return nil
 }
 

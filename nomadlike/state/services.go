@@ -71,7 +71,11 @@ func (s *Store) ServiceRegistrationsByName(ws memdb.WatchSet, namespace, name st
 
 // ServiceRegistrationByID returns one registration or nil.
 func (s *Store) ServiceRegistrationByID(ws memdb.WatchSet, namespace, id string) (*structs.ServiceRegistration, error) {
-	raw, err := first(s.readTxn(), ws, tableServiceRegistrations, indexID, objectNamespace(namespace), id)
+	return serviceRegistrationTxn(s.readTxn(), ws, namespace, id)
+}
+
+func serviceRegistrationTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, id string) (*structs.ServiceRegistration, error) {
+	raw, err := first(txn, ws, tableServiceRegistrations, indexID, objectNamespace(namespace), id)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +117,10 @@ func (s *Store) UpsertServiceRegistrations(index uint64, regs []*structs.Service
 		}
 		n := r.Copy()
 		n.Namespace = objectNamespace(n.Namespace)
-		raw, err := first(txn, nil, tableServiceRegistrations, indexID, n.Namespace, n.ID)
+		existing, err := serviceRegistrationTxn(txn, nil, n.Namespace, n.ID)
 		if err != nil {
 			return err
 		}
-		existing, _ := raw.(*structs.ServiceRegistration)
 		if existing != nil && existing.Equal(n) {
 			continue
 		}
@@ -148,11 +151,11 @@ func (s *Store) DeleteServiceRegistrations(index uint64, req *structs.ServiceReg
 	defer txn.Abort()
 	var victims []*structs.ServiceRegistration
 	for _, id := range req.IDs {
-		raw, err := first(txn, nil, tableServiceRegistrations, indexID, objectNamespace(req.Namespace), id)
+		r, err := serviceRegistrationTxn(txn, nil, req.Namespace, id)
 		if err != nil {
 			return err
 		}
-		if r, ok := raw.(*structs.ServiceRegistration); ok {
+		if r != nil {
 			victims = append(victims, r)
 		}
 	}

@@ -50,8 +50,9 @@ func (e *Events) IsHeartbeat() bool { return e.Index == 0 && len(e.Events) == 0 
 
 // Event is one change to one object. Key is the object's ID; FilterKeys
 // are other keys a subscriber may select it by (an allocation's job ID and
-// deployment ID). Namespace is empty for objects outside namespaces (nodes). The payload objects are shared with the state
-// store: never change them.
+// deployment ID). Namespace is empty for objects outside namespaces
+// (nodes). The payload objects are shared with the state store: never
+// change them.
 type Event struct {
 	Topic      Topic
 	Type       string

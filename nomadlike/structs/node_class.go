@@ -12,9 +12,9 @@ import (
 // the computed class, as Nomad leaves them out.
 const uniquePrefix = "unique."
 
-// IsUniqueNamespace reports whether an attribute or meta key is unique to a
+// isUniqueNamespace reports whether an attribute or meta key is unique to a
 // node and so excluded from its computed class.
-func IsUniqueNamespace(key string) bool { return strings.HasPrefix(key, uniquePrefix) }
+func isUniqueNamespace(key string) bool { return strings.HasPrefix(key, uniquePrefix) }
 
 // ComputeClass sets n.ComputedClass ("v1:<hash>") from what feasibility
 // checks read and several nodes may share: datacenter, node class, node
@@ -33,7 +33,7 @@ func (n *Node) ComputeClass() {
 	putMap := func(tag string, m map[string]string) {
 		keys := make([]string, 0, len(m))
 		for k := range m {
-			if !IsUniqueNamespace(k) {
+			if !isUniqueNamespace(k) {
 				keys = append(keys, k)
 			}
 		}

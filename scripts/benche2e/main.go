@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -180,6 +181,14 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 // memOf sums RSS and PSS (from smaps_rollup) of pids, in bytes.
 func memOf(pids []int) (rss, pss int64) {
+	t := smapsTotals(pids, "Rss:", "Pss:")
+	return t[0], t[1]
+}
+
+// smapsTotals sums the named /proc/<pid>/smaps_rollup fields ("Rss:",
+// "Pss:", ...) over pids, in bytes, in the order named.
+func smapsTotals(pids []int, names ...string) []int64 {
+	out := make([]int64, len(names))
 	for _, pid := range pids {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 		if err != nil {
@@ -191,17 +200,14 @@ func memOf(pids []int) (rss, pss int64) {
 			if len(fields) < 2 {
 				continue
 			}
-			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			switch fields[0] {
-			case "Rss:":
-				rss += kb << 10
-			case "Pss:":
-				pss += kb << 10
+			if i := slices.Index(names, fields[0]); i >= 0 {
+				kb, _ := strconv.ParseInt(fields[1], 10, 64)
+				out[i] += kb << 10
 			}
 		}
 		f.Close()
 	}
-	return rss, pss
+	return out
 }
 
 // anyAlive reports whether any of pids is still a live (non-zombie) process.
@@ -222,20 +228,7 @@ func anyAlive(pids []int) bool {
 // anonOf sums the anonymous (private, not file-backed) memory of pids, in
 // bytes.
 func anonOf(pids []int) int64 {
-	var anon int64
-	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "Anonymous:" {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				anon += kb << 10
-			}
-		}
-	}
-	return anon
+	return smapsTotals(pids, "Anonymous:")[0]
 }
 
 // supervisors returns the PIDs of the task supervisor processes whose spec

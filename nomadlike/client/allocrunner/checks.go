@@ -104,11 +104,8 @@ func (r *Runner) startChecks(ctx context.Context, wg *sync.WaitGroup) {
 func (r *Runner) runCheck(ctx context.Context, base structs.CheckQueryResult, task string, s *structs.Service, c *structs.ServiceCheck) {
 	for {
 		res := base
-		alloc, node := r.current()
-		r.mu.Lock()
-		states := r.alloc.TaskStates
-		r.mu.Unlock()
-		if checkActive(states, task) {
+		alloc, node := r.current() // copy-on-write: its TaskStates are a snapshot
+		if checkActive(alloc.TaskStates, task) {
 			addr, port := serviceAddress(alloc, node, s.PortLabel)
 			res.Status, res.StatusCode, res.Output = probe(ctx, c, net.JoinHostPort(addr, strconv.Itoa(port)))
 		} else {

@@ -54,6 +54,13 @@ func startRunnerJob(t *testing.T, job *structs.Job) *testRunner {
 // allocation first.
 func startRunnerJobWith(t *testing.T, job *structs.Job, prep func(*structs.Allocation)) *testRunner {
 	t.Helper()
+	return startRunnerWithServices(t, job, prep, nil)
+}
+
+// startRunnerWithServices is startRunnerJobWith with sd (nil: none) as the
+// runner's service discovery.
+func startRunnerWithServices(t *testing.T, job *structs.Job, prep func(*structs.Allocation), sd ServiceDiscovery) *testRunner {
+	t.Helper()
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {
 		t.Fatalf("test job is invalid: %v", err)
@@ -75,7 +82,7 @@ func startRunnerJobWith(t *testing.T, job *structs.Job, prep func(*structs.Alloc
 		Alloc: alloc, Node: func() *structs.Node { return node }, Region: "global",
 		AllocRoot: filepath.Join(dir, "alloc"), StateRoot: filepath.Join(dir, "tasks"),
 		Drivers: map[string]drivers.Driver{clienttest.DriverName: clienttest.NewDriver()},
-		Store:   db, Logger: slog.New(slog.DiscardHandler),
+		Store:   db, Logger: slog.New(slog.DiscardHandler), Services: sd,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

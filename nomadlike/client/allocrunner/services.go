@@ -140,17 +140,14 @@ func (r *Runner) registerServices(ctx context.Context) {
 	first := true
 	var wait time.Duration
 	for {
-		alloc, node := r.current()
-		r.mu.Lock()
-		states := r.alloc.TaskStates
-		r.mu.Unlock()
-		want := desiredServices(alloc, node, states)
+		alloc, node := r.current() // copy-on-write: its TaskStates are a snapshot
+		want := desiredServices(alloc, node, alloc.TaskStates)
 		if first || !slices.EqualFunc(want, sent, (*structs.ServiceRegistration).Equal) {
 			if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), want); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				wait = min(max(2*wait, 500*time.Millisecond), 30*time.Second)
+				wait = retryAfter(wait, 30*time.Second)
 				r.cfg.Logger.Warn("register services failed; will retry", "alloc_id", r.ID(), "retry_in", wait, "error", err)
 				if !sleepCtx(ctx, wait) {
 					return
@@ -175,6 +172,12 @@ func (r *Runner) deregisterServices() {
 	if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), nil); err != nil {
 		r.cfg.Logger.Warn("deregister services failed; the servers will remove them", "alloc_id", r.ID(), "error", err)
 	}
+}
+
+// retryAfter is the next wait before retrying a failed call to the
+// servers: double the last one (at least 500ms), at most limit.
+func retryAfter(wait, limit time.Duration) time.Duration {
+	return min(max(2*wait, 500*time.Millisecond), limit)
 }
 
 // sleepCtx waits d or until ctx ends (false).

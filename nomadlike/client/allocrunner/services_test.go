@@ -2,16 +2,12 @@ package allocrunner
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nomadlike/nomadlike/drivers"
-	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
-	"github.com/nomadlike/nomadlike/nomadlike/client/clienttest"
 	"github.com/nomadlike/nomadlike/nomadlike/client/template"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -102,46 +98,11 @@ func startServiceRunner(t *testing.T, job *structs.Job, sd ServiceDiscovery) *te
 // startServiceRunnerPort is startServiceRunner with port "http" on port.
 func startServiceRunnerPort(t *testing.T, job *structs.Job, sd ServiceDiscovery, port int) *testRunner {
 	t.Helper()
-	job.Canonicalize()
-	if err := job.Validate(); err != nil {
-		t.Fatalf("test job is invalid: %v", err)
-	}
-	dir := t.TempDir()
-	db, err := clientstate.Open(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	alloc := &structs.Allocation{ID: "5e1f0a52-1c3e-4b7a-9f1e-2a6b3c4d5e6f", Name: "svc.g[0]", Namespace: "default",
-		NodeID: "node-1", JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun,
-		AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
-			Ports: []structs.PortMapping{{Label: "http", Value: port, HostIP: "127.0.0.1"}}}}}
-	node := &structs.Node{ID: "node-1", Name: "test-node", Datacenter: "dc1", Attributes: map[string]string{"kernel.name": "linux"}}
-	r, err := New(Config{
-		Alloc: alloc, Node: func() *structs.Node { return node }, Region: "global",
-		AllocRoot: filepath.Join(dir, "alloc"), StateRoot: filepath.Join(dir, "tasks"),
-		Drivers: map[string]drivers.Driver{clienttest.DriverName: clienttest.NewDriver()},
-		Store:   db, Logger: slog.New(slog.DiscardHandler), Services: sd,
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	tr := &testRunner{Runner: r, alloc: alloc, done: make(chan struct{})}
-	go func() {
-		defer close(tr.done)
-		r.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		r.Kill(nil)
-		select {
-		case <-tr.done:
-		case <-time.After(15 * time.Second):
-			t.Errorf("alloc runner did not return 15s after being killed")
-		}
-		cancel()
-	})
-	return tr
+	return startRunnerWithServices(t, job, func(a *structs.Allocation) {
+		a.ID, a.Name, a.NodeID = "5e1f0a52-1c3e-4b7a-9f1e-2a6b3c4d5e6f", "svc.g[0]", "node-1"
+		a.AllocatedResources = &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
+			Ports: []structs.PortMapping{{Label: "http", Value: port, HostIP: "127.0.0.1"}}}}
+	}, sd)
 }
 
 // waitUntil polls cond every 20ms until it holds or 15s pass.

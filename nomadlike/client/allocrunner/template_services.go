@@ -121,7 +121,7 @@ func (c *serviceCache) watch(key string, index uint64, fetch fetchFn) {
 	for c.ctx.Err() == nil {
 		e, err := fetch(c.ctx, max(index, 1))
 		if err != nil {
-			wait = min(max(2*wait, 500*time.Millisecond), 10*time.Second)
+			wait = retryAfter(wait, 10*time.Second)
 			if !sleepCtx(c.ctx, wait) {
 				return
 			}

@@ -185,12 +185,6 @@ export function refill(el, fallback, ...children) {
   return el;
 }
 
-/** A plain note for a feature the API does not offer yet. */
-export function unavailable(what, detail) {
-  return h('div', { class: 'alert info', role: 'note' },
-    h('strong', null, `${what}: not available yet. `), detail);
-}
-
 /**
  * Two-step button for destructive actions: the first press arms, the second
  * acts. ariaLabel, if given, names the unarmed button for screen readers (say,
