@@ -129,8 +129,12 @@ func (a *Allocation) Copy() *Allocation {
 		}
 	}
 	if a.RescheduleTracker != nil {
-		n.RescheduleTracker = &RescheduleTracker{Events: append([]*RescheduleEvent(nil), a.RescheduleTracker.Events...)}
+		rt := *a.RescheduleTracker
+		rt.Events = copyPtrs(a.RescheduleTracker.Events)
+		n.RescheduleTracker = &rt
 	}
+	n.DesiredTransition.Migrate = copyPtr(a.DesiredTransition.Migrate)
+	n.Metrics = a.Metrics.Copy()
 	if a.PreemptedAllocations != nil {
 		n.PreemptedAllocations = append([]string(nil), a.PreemptedAllocations...)
 	}
@@ -368,7 +372,23 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	n.ClassExhausted = maps.Clone(m.ClassExhausted)
 	n.DimensionExhausted = maps.Clone(m.DimensionExhausted)
 	n.Scores = maps.Clone(m.Scores)
-	n.ScoreMetaData = append([]*NodeScoreMeta(nil), m.ScoreMetaData...)
+	n.QuotaExhausted = append([]string(nil), m.QuotaExhausted...)
+	if m.ResourcesExhausted != nil {
+		n.ResourcesExhausted = make(map[string]*Resources, len(m.ResourcesExhausted))
+		for k, r := range m.ResourcesExhausted {
+			n.ResourcesExhausted[k] = r.Copy()
+		}
+	}
+	if m.ScoreMetaData != nil {
+		n.ScoreMetaData = make([]*NodeScoreMeta, len(m.ScoreMetaData))
+		for i, s := range m.ScoreMetaData {
+			if s != nil {
+				sc := *s
+				sc.Scores = maps.Clone(s.Scores)
+				n.ScoreMetaData[i] = &sc
+			}
+		}
+	}
 	if m.DimensionFree != nil {
 		n.DimensionFree = make(map[string]*DimensionShortfall, len(m.DimensionFree))
 		for k, d := range m.DimensionFree {

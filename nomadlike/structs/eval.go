@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // Evaluation statuses.
 const (
@@ -77,7 +80,8 @@ func (e *Evaluation) Copy() *Evaluation {
 		}
 	}
 	n.QueuedAllocations = copyIntMap(e.QueuedAllocations)
-	n.RelatedEvals = append([]*EvaluationStub(nil), e.RelatedEvals...)
+	n.RelatedEvals = copyPtrs(e.RelatedEvals)
+	n.ClassEligibility = maps.Clone(e.ClassEligibility)
 	return &n
 }
 

@@ -118,3 +118,25 @@ func (n *Node) MHzPerCore() int64 {
 	}
 	return n.NodeResources.Cpu.CpuShares / int64(n.NodeResources.Cpu.TotalCpuCores)
 }
+
+// copyPtrs copies a slice of pointers to flat structs: each element is a new
+// copy of the value it pointed to (nil stays nil).
+func copyPtrs[T any](in []*T) []*T {
+	if in == nil {
+		return nil
+	}
+	out := make([]*T, len(in))
+	for i, p := range in {
+		out[i] = copyPtr(p)
+	}
+	return out
+}
+
+// copyPtr returns a pointer to a copy of *p, or nil.
+func copyPtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -226,6 +226,8 @@ func (j *Job) Copy() *Job {
 	n := *j
 	n.Datacenters = append([]string(nil), j.Datacenters...)
 	n.Constraints = copyConstraints(j.Constraints)
+	n.Affinities = copyAffinities(j.Affinities)
+	n.Spreads = copySpreads(j.Spreads)
 	n.Meta = copyMap(j.Meta)
 	n.Update = j.Update.Copy()
 	n.Periodic = j.Periodic.Copy()
@@ -473,6 +475,10 @@ func (tg *TaskGroup) Copy() *TaskGroup {
 	if tg.MaxClientDisconnect != nil {
 		d := *tg.MaxClientDisconnect
 		n.MaxClientDisconnect = &d
+	}
+	if tg.ShutdownDelay != nil {
+		d := *tg.ShutdownDelay
+		n.ShutdownDelay = &d
 	}
 	n.Tasks = make([]*Task, len(tg.Tasks))
 	for i, t := range tg.Tasks {

@@ -2,6 +2,7 @@ package structs
 
 import (
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -99,13 +100,23 @@ func (n *Node) Copy() *Node {
 	if n.NodeResources != nil {
 		r := *n.NodeResources
 		r.Networks = copyNetworks(n.NodeResources.Networks)
+		r.Cpu.ReservableCpuCores = append([]uint16(nil), n.NodeResources.Cpu.ReservableCpuCores...)
 		c.NodeResources = &r
 	}
 	if n.ReservedResources != nil {
 		r := *n.ReservedResources
 		c.ReservedResources = &r
 	}
-	c.Events = append([]*NodeEvent(nil), n.Events...)
+	if n.Events != nil {
+		c.Events = make([]*NodeEvent, len(n.Events))
+		for i, e := range n.Events {
+			if e != nil {
+				ec := *e
+				ec.Details = maps.Clone(e.Details)
+				c.Events[i] = &ec
+			}
+		}
+	}
 	c.DrainStrategy = n.DrainStrategy.Copy()
 	c.HostVolumes = CopyHostVolumes(n.HostVolumes)
 	if n.Drivers != nil {

@@ -164,6 +164,7 @@ func (a *AllocatedResources) Copy() *AllocatedResources {
 	for k, t := range a.Tasks {
 		tc := *t
 		tc.Networks = copyNetworks(t.Networks)
+		tc.Cpu.ReservedCores = append([]uint16(nil), t.Cpu.ReservedCores...)
 		n.Tasks[k] = &tc
 	}
 	n.Shared = a.Shared

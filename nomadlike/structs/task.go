@@ -3,7 +3,6 @@ package structs
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 )
 
@@ -122,13 +121,13 @@ func (t *Task) Validate(tg *TaskGroup) error {
 	return v.err()
 }
 
-// Copy returns a deep copy of t. Config values are copied one level deep.
+// Copy returns a deep copy of t.
 func (t *Task) Copy() *Task {
 	if t == nil {
 		return nil
 	}
 	n := *t
-	n.Config = maps.Clone(t.Config)
+	n.Config = copyAnyMap(t.Config)
 	n.Constraints = copyConstraints(t.Constraints)
 	n.Affinities = copyAffinities(t.Affinities)
 	n.Env = copyMap(t.Env)

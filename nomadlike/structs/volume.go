@@ -61,7 +61,7 @@ func (v *VolumeRequest) Copy() *VolumeRequest {
 		return nil
 	}
 	n := *v
-	n.MountOptions = maps.Clone(v.MountOptions)
+	n.MountOptions = copyAnyMap(v.MountOptions)
 	return &n
 }
 

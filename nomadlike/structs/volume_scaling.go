@@ -50,12 +50,35 @@ func copyAnyMap(m map[string]any) map[string]any {
 	}
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		if sub, ok := v.(map[string]any); ok {
-			v = copyAnyMap(sub)
-		}
-		out[k] = v
+		out[k] = copyAny(v)
 	}
 	return out
+}
+
+// copyAny deep-copies a free-form value decoded from HCL or JSON (maps, lists
+// and scalars); other values are returned as they are.
+func copyAny(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return copyAnyMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyAny(e)
+		}
+		return out
+	case []map[string]any:
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			out[i] = copyAnyMap(e)
+		}
+		return out
+	case []string:
+		return append([]string(nil), x...)
+	case map[string]string:
+		return maps.Clone(x)
+	}
+	return v
 }
 
 // scalingJSONDefaults applies Nomad's API defaults to a group decoded from
