@@ -37,7 +37,7 @@ func (s *Server) RegisterNode(ctx context.Context, node *structs.Node) (*structs
 	if err != nil {
 		return nil, fmt.Errorf("register node %s: %w", node.ID, err)
 	}
-	if existing != nil && existing.SecretID != node.SecretID {
+	if existing != nil && !structs.SecretsEqual(existing.SecretID, node.SecretID) {
 		return nil, errWrongSecret(node.ID)
 	}
 	if !s.IsLeader() {
@@ -119,7 +119,7 @@ func (s *Server) authNode(nodeID, secretID string) (*structs.Node, error) {
 	if node == nil {
 		return nil, structs.NewNotFound("node %s is not registered (the servers may have lost their state); register it again", nodeID)
 	}
-	if node.SecretID != secretID {
+	if !structs.SecretsEqual(node.SecretID, secretID) {
 		return nil, errWrongSecret(nodeID)
 	}
 	return node, nil

@@ -77,7 +77,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.nodes[req.Node.ID]; ok && old.SecretID != req.Node.SecretID {
+	if old, ok := s.nodes[req.Node.ID]; ok && !structs.SecretsEqual(old.SecretID, req.Node.SecretID) {
 		http.Error(w, "node secret does not match", http.StatusForbidden)
 		return
 	}
@@ -97,7 +97,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) *structs.Node {
 		http.Error(w, "node "+r.PathValue("id")+" not found", http.StatusNotFound)
 		return nil
 	}
-	if r.Header.Get("X-Nomad-Token") != n.SecretID {
+	if !structs.SecretsEqual(r.Header.Get("X-Nomad-Token"), n.SecretID) {
 		http.Error(w, "permission denied: token is not the node's secret", http.StatusForbidden)
 		return nil
 	}
