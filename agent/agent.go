@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type Agent struct {
 	logger  *slog.Logger // the agent's own, component=agent
 	root    *slog.Logger // handed to the server, client and HTTP API
 	tempDir bool         // cfg.DataDir was created by Finalize and is removed on Shutdown
+	tls     *agentTLS    // nil without a tls block (config_tls.go)
 
 	server *server.Server
 	client *client.Client
@@ -58,7 +60,14 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		}
 		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	return &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, tempDir: tmp}, nil
+	a := &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, tempDir: tmp}
+	if a.tls, err = newAgentTLS(cfg); err != nil {
+		if tmp {
+			_ = os.RemoveAll(cfg.DataDir)
+		}
+		return nil, fmt.Errorf("agent configuration: %w", err)
+	}
+	return a, nil
 }
 
 // Config returns the agent's configuration (read-only).
@@ -122,6 +131,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		GC:     c.Server.GC,
 		Logger: a.root,
 	}
+	a.serverTLS(&scfg)
 	if err := a.clusterConfig(&scfg); err != nil {
 		return err
 	}
@@ -152,6 +162,7 @@ func (a *Agent) listen() (net.Listener, error) {
 		return nil, fmt.Errorf("HTTP listener on %s: %w (is another agent running? choose another port with ports { http = ... } or -http-port)", bind, err)
 	}
 	a.httpBind = ln.Addr().String()
+	ln = a.tlsListener(ln)
 	port := ln.Addr().(*net.TCPAddr).Port
 	a.httpAddr = advertiseAddr(c.Advertise.HTTP, firstNonEmpty(c.Addresses.HTTP, c.BindAddr), port)
 	// Record the resolved addresses so /v1/agent/self and members show them.
@@ -171,6 +182,8 @@ func (a *Agent) startHTTP(ln net.Listener) {
 		ParseJob:   jobspec.ParseWithVars,
 		Agent:      a.cfg,
 		ServerURLs: a.clientServers(),
+		ServerTLS:  a.clientTLS(),
+		AgentTLS:   a.peerTLS(),
 		Logger:     a.root,
 	}
 	if a.server != nil {
@@ -211,7 +224,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 	cl, err := client.New(client.Config{
 		DataDir: c.DataDir, NodeName: c.Name, Datacenter: c.Datacenter, Region: c.Region,
 		NodeClass: c.Client.NodeClass, NodePool: c.Client.NodePool, Meta: c.Client.Meta,
-		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv,
+		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv, TLS: a.clientTLS(),
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
 		GC:          c.Client.GC,
 		HostVolumes: c.Client.HostVolumes,
@@ -230,13 +243,16 @@ func (a *Agent) newClient() (*client.Client, error) {
 // itself when it runs a server, else client.servers.
 func (a *Agent) clientServers() []string {
 	if a.cfg.Server.Enabled && a.httpAddr != "" {
-		return []string{"http://" + a.httpAddr}
+		return []string{a.httpScheme() + a.httpAddr}
 	}
 	var out []string
 	for _, s := range a.cfg.Client.Servers {
 		u, err := ServerURL(s)
 		if err != nil {
 			continue // Validate reported it
+		}
+		if !strings.Contains(s, "://") {
+			u = a.httpScheme() + strings.TrimPrefix(u, "http://")
 		}
 		if _, port, err := net.SplitHostPort(s); err == nil && port == strconv.Itoa(DefaultRPCPort) {
 			a.logger.Warn("client.servers entry uses port 4647, Nomad's RPC port; nomadlike clients talk HTTP to servers (default port 4646)", "server", s)

@@ -142,7 +142,20 @@ func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
 	}
 	fmt.Fprint(out, a.Banner())
 	fmt.Fprint(out, StartedMessage)
-	<-ctx.Done()
+	// SIGHUP reloads what can change without a restart: the TLS files.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hup:
+			logger.Info("caught SIGHUP, reloading")
+			if err := a.Reload(); err != nil {
+				logger.Error("reload failed", "error", err)
+			}
+		}
+	}
 	logger.Info("caught signal, shutting down gracefully (tasks keep running)")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

@@ -46,6 +46,8 @@ type Config struct {
 	// PluginConfigs holds the config body of every other `plugin "<name>"`
 	// block, decoded by that driver's factory (see plugins.go).
 	PluginConfigs map[string]hcl.Body
+	// TLS is the tls block (config_tls.go).
+	TLS TLSConfig
 	// DevMode is set by -dev: in-memory Raft, a temporary data dir removed on shutdown.
 	DevMode bool
 }
@@ -233,6 +235,7 @@ func (c *Config) Validate() error {
 	if c.Client.ReservedCPU < 0 || c.Client.ReservedMemoryMB < 0 {
 		bad("client.reserved: cpu and memory must not be negative")
 	}
+	errs = append(errs, c.TLS.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -31,6 +31,7 @@ type fileConfig struct {
 	Client     *fileClient    `hcl:"client,block"`
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
+	TLS        *fileTLS       `hcl:"tls,block"`
 }
 
 // fileAutopilot is Nomad's autopilot block; nomadlike uses cleanup_dead_servers
@@ -288,7 +289,7 @@ func (fc *fileConfig) apply(c *Config) error {
 			return err
 		}
 	}
-	return nil
+	return fc.TLS.apply(c)
 }
 
 func (a *fileAddrs) apply(to *Addresses) {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -33,6 +34,11 @@ type HTTPConfig struct {
 	Agent *Config
 	// ServerURLs are servers' HTTP base URLs, for a client-only agent.
 	ServerURLs []string
+	// ServerTLS and AgentTLS, when set, make requests to other agents go
+	// over https://: ServerTLS to servers (leader forwarding, a client-only
+	// agent's proxy), AgentTLS to any agent (a client node's logs). Nil
+	// means http://.
+	ServerTLS, AgentTLS *tls.Config
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -51,6 +57,8 @@ type HTTPServer struct {
 	// selfAddr is this agent's advertised HTTP address (host:port), set once it listens.
 	selfAddr atomic.Value
 	proxy    *serverProxy
+	// toServers and toAgents carry requests to other agents (http_peer.go).
+	toServers, toAgents *peerDialer
 }
 
 // NewHTTPServer builds the route table and the middleware chain.
@@ -76,6 +84,8 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 		metrics: newHTTPMetrics(prometheus.NewRegistry()),
 	}
 	s.selfAddr.Store("")
+	s.toServers = newPeerDialer(cfg.ServerTLS)
+	s.toAgents = newPeerDialer(cfg.AgentTLS)
 	if s.srv == nil {
 		s.proxy = newServerProxy(cfg.ServerURLs, s.logger)
 	}

@@ -38,7 +38,7 @@ func (s *HTTPServer) agentServers(_ http.ResponseWriter, _ *http.Request) (any, 
 	}
 	out := []string{}
 	for _, u := range sl.Servers() {
-		out = append(out, strings.TrimPrefix(u, "http://"))
+		out = append(out, strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://"))
 	}
 	return out, nil
 }

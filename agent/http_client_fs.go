@@ -7,7 +7,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -161,11 +160,12 @@ func (s *HTTPServer) streamLocalLogs(w http.ResponseWriter, r *http.Request, lr 
 // proxyTo forwards the request to another agent's HTTP address (host:port or
 // URL), streaming the reply.
 func (s *HTTPServer) proxyTo(w http.ResponseWriter, r *http.Request, addr, what string) {
-	base := addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	target, err := url.Parse(base)
+	s.proxyVia(s.toAgents, w, r, addr, what)
+}
+
+// proxyVia is proxyTo through dialer d.
+func (s *HTTPServer) proxyVia(d *peerDialer, w http.ResponseWriter, r *http.Request, addr, what string) {
+	target, err := url.Parse(d.url(addr))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("%s has an invalid HTTP address %q: %w", what, addr, err))
 		return
@@ -175,6 +175,7 @@ func (s *HTTPServer) proxyTo(w http.ResponseWriter, r *http.Request, addr, what 
 			pr.SetURL(target)
 			pr.Out.Header.Set(forwardedHeader, "1")
 		},
+		Transport:     d.transport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.writeError(w, r, &structs.CodedError{Code: http.StatusBadGateway,

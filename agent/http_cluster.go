@@ -59,15 +59,6 @@ const (
 	forwardExpiry = forwardHoldTimeout + 5*time.Second
 )
 
-// forwardTransport dials leaders with a short connect timeout, so a dead
-// leader is noticed within the hold timeout.
-var forwardTransport = &http.Transport{
-	Proxy:               nil,
-	DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	MaxIdleConnsPerHost: 16,
-	IdleConnTimeout:     90 * time.Second,
-}
-
 // toLeader serves h here when this server leads (or the request is a
 // ?stale read), and otherwise forwards the request to the leader's HTTP
 // address, holding it up to forwardHoldTimeout while there is no leader.
@@ -137,7 +128,7 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 // the leader could not be reached before anything was written, so the
 // caller may retry; every other outcome has been written to w.
 func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string, deadline time.Time) error {
-	target, err := url.Parse("http://" + addr)
+	target, err := url.Parse(s.toServers.url(addr))
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("the leader gossips an invalid HTTP address %q: %w", addr, err))
 		return nil
@@ -149,7 +140,7 @@ func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string, 
 			pr.Out.Header.Set(leaderForwardedHeader, "1")
 			pr.Out.Header.Set(forwardDeadlineHeader, deadline.UTC().Format(time.RFC3339Nano))
 		},
-		Transport:     forwardTransport,
+		Transport:     s.toServers.transport,
 		FlushInterval: -1,
 		ErrorHandler: func(rw http.ResponseWriter, req *http.Request, err error) {
 			var op *net.OpError

@@ -34,7 +34,7 @@ func (s *HTTPServer) needServer(h http.Handler) http.Handler {
 		i := s.proxy.next.Load()
 		target := s.proxy.urls[i%uint64(len(s.proxy.urls))]
 		sw := &statusWriter{ResponseWriter: w}
-		s.proxyTo(sw, r, target, "server")
+		s.proxyVia(s.toServers, sw, r, target, "server")
 		if sw.status == http.StatusBadGateway {
 			s.proxy.next.CompareAndSwap(i, i+1)
 		}

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -70,8 +71,35 @@ func agentHint(err error, addr string) string {
 		case http.StatusInternalServerError, http.StatusServiceUnavailable:
 			return "The agent failed: check its log output; if the cluster has no leader yet, wait and retry."
 		}
+	case isTLSError(err):
+		return tlsHint(err, addr)
 	case errors.As(err, &opErr), errors.As(err, &netErr), strings.Contains(err.Error(), "connection refused"):
 		return fmt.Sprintf("Is a nomadlike agent running at %s? Start one with 'nomadlike agent -dev', or point the CLI at one with -address or NOMAD_ADDR.", addr)
 	}
 	return ""
+}
+
+// isTLSError reports whether err comes from a TLS handshake or from
+// speaking http to an https agent (or the reverse).
+func isTLSError(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var recErr tls.RecordHeaderError
+	msg := err.Error()
+	return errors.As(err, &certErr) || errors.As(err, &alert) || errors.As(err, &recErr) ||
+		strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") ||
+		strings.Contains(msg, "server gave HTTP response to HTTPS client")
+}
+
+func tlsHint(err error, addr string) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return fmt.Sprintf("The agent at %s serves plain HTTP: use an http:// address.", addr)
+	case strings.Contains(msg, "malformed HTTP response") || strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return fmt.Sprintf("The agent at %s may serve HTTPS (tls { http = true }): use an https:// address with -ca-cert (NOMAD_CACERT).", addr)
+	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority"):
+		return "The agent requires a client certificate of its CA (verify_https_client): pass -client-cert and -client-key (NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY), e.g. made by `nomadlike tls cert create -cli`."
+	}
+	return "The TLS handshake failed: pass the CA that signed the agent's certificate with -ca-cert (NOMAD_CACERT), and a client certificate with -client-cert/-client-key when the agent requires one."
 }

@@ -37,6 +37,10 @@ type cli struct {
 	token     string
 	namespace string
 	region    string
+	tls       api.TLSConfig
+	// tlsEnvErr is a bad NOMAD_SKIP_VERIFY, reported when a command
+	// connects.
+	tlsEnvErr error
 }
 
 // run parses args (without the program name), runs the command and maps its
@@ -84,12 +88,14 @@ func (c *cli) rootCommand() *cobra.Command {
 	pf.StringVar(&c.token, "token", os.Getenv("NOMAD_TOKEN"), "ACL token (NOMAD_TOKEN)")
 	pf.StringVar(&c.namespace, "namespace", os.Getenv("NOMAD_NAMESPACE"), "target namespace (NOMAD_NAMESPACE)")
 	pf.StringVar(&c.region, "region", os.Getenv("NOMAD_REGION"), "target region (NOMAD_REGION)")
+	c.tlsFlags(pf)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError(cmd.CommandPath(), "%v", err)
 	})
 
 	root.AddCommand(
 		agent.NewCommand(),
+		c.tlsCommand(),
 		c.versionCommand(),
 		c.jobCommand(),
 		c.allocCommand(),
@@ -113,8 +119,15 @@ func envOr(key, def string) string {
 
 // client returns an API client for the global flags.
 func (c *cli) client() (*api.Client, error) {
-	cl, err := api.NewClient(api.Config{Address: c.address, Token: c.token})
+	if c.tlsEnvErr != nil {
+		return nil, fail("in the TLS settings", c.tlsEnvErr, "")
+	}
+	tc := c.tls
+	cl, err := api.NewClient(api.Config{Address: c.address, Token: c.token, TLS: &tc})
 	if err != nil {
+		if c.tls != (api.TLSConfig{}) {
+			return nil, fail("in the TLS settings", err, "Check -ca-cert/-ca-path, -client-cert and -client-key (or NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY): make them with `nomadlike tls ca create` and `nomadlike tls cert create -cli`.")
+		}
 		return nil, fail("in -address", err, "Set -address or NOMAD_ADDR to the agent's URL, e.g. http://127.0.0.1:4646.")
 	}
 	return cl, nil

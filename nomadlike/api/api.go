@@ -9,6 +9,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,15 +34,25 @@ type Config struct {
 	// HTTPClient is used for requests; nil means a client without a global timeout
 	// (blocking queries and log streams can be long).
 	HTTPClient *http.Client
+	// TLS configures https:// from files (tls.go); ignored when HTTPClient
+	// or TLSClientConfig is set.
+	TLS *TLSConfig
+	// TLSClientConfig is a ready TLS configuration (an agent's own);
+	// ignored when HTTPClient is set.
+	TLSClientConfig *tls.Config
+
+	envErr error // a bad TLS environment variable, reported by NewClient
 }
 
-// DefaultConfig reads NOMAD_ADDR and NOMAD_TOKEN.
+// DefaultConfig reads NOMAD_ADDR, NOMAD_TOKEN and the TLS variables
+// (NOMAD_CACERT, ...; an invalid NOMAD_SKIP_VERIFY is an error of NewClient).
 func DefaultConfig() Config {
 	c := Config{Address: DefaultAddress}
 	if a := os.Getenv("NOMAD_ADDR"); a != "" {
 		c.Address = a
 	}
 	c.Token = os.Getenv("NOMAD_TOKEN")
+	c.TLS, c.envErr = TLSConfigFromEnv()
 	return c
 }
 
@@ -64,9 +75,18 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent address %q: %w", cfg.Address, err)
 	}
+	if cfg.envErr != nil {
+		return nil, cfg.envErr
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}}
+		tc := cfg.TLSClientConfig
+		if tc == nil && cfg.TLS != nil {
+			if tc, err = cfg.TLS.Build(); err != nil {
+				return nil, err
+			}
+		}
+		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, TLSClientConfig: tc}}
 	}
 	return &Client{addr: u, token: cfg.Token, http: hc}, nil
 }

@@ -66,7 +66,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	for _, s := range cfg.Servers {
-		ac, err := api.NewClient(api.Config{Address: s, Token: c.id.SecretID})
+		ac, err := c.apiClient(s)
 		if err != nil {
 			_ = db.Close()
 			return nil, fmt.Errorf("client config: server %q: %w", s, err)

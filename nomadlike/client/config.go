@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,7 +22,10 @@ type Config struct {
 	Servers []string
 	// HTTPAddr is this agent's advertised HTTP address "host:port".
 	HTTPAddr string
-	Drivers  []drivers.Driver
+	// TLS, when set, is how the client dials servers: https:// with this
+	// configuration (the agent's certificate; tls.http). Nil means http://.
+	TLS     *tls.Config
+	Drivers []drivers.Driver
 	// ReservedCPU (MHz) and ReservedMemoryMB are kept back from scheduling.
 	ReservedCPU, ReservedMemoryMB int
 	Logger                        *slog.Logger

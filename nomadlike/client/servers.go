@@ -34,7 +34,7 @@ func (c *Client) updateServers(reported []string) {
 	var list []*api.Client
 	seen := map[string]bool{}
 	add := func(addr string) {
-		u := serverURL(addr)
+		u := c.serverURL(addr)
 		if u == "" || seen[u] {
 			return
 		}
@@ -43,7 +43,7 @@ func (c *Client) updateServers(reported []string) {
 			list = append(list, s)
 			return
 		}
-		s, err := api.NewClient(api.Config{Address: u, Token: c.id.SecretID})
+		s, err := c.apiClient(u)
 		if err != nil {
 			c.cfg.Logger.Warn("ignoring a server address the cluster reported", "address", addr, "error", err)
 			return
@@ -81,14 +81,25 @@ func (c *Client) updateServers(reported []string) {
 	c.cfg.Logger.Info("server list updated from the cluster", "servers", addrs)
 }
 
-// serverURL turns "host:port" into "http://host:port"; URLs stay as they are.
-func serverURL(addr string) string {
+// apiClient is a client of the server at base URL u, authenticated by the
+// node's secret, dialling with the client's TLS configuration.
+func (c *Client) apiClient(u string) (*api.Client, error) {
+	return api.NewClient(api.Config{Address: u, Token: c.id.SecretID, TLSClientConfig: c.cfg.TLS})
+}
+
+// serverURL turns "host:port" into "http://host:port" ("https://" with
+// TLS); URLs stay as they are.
+func (c *Client) serverURL(addr string) string {
 	addr = strings.TrimSpace(addr)
 	if addr == "" {
 		return ""
 	}
 	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
+		scheme := "http://"
+		if c.cfg.TLS != nil {
+			scheme = "https://"
+		}
+		addr = scheme + addr
 	}
 	return strings.TrimSuffix(addr, "/")
 }
@@ -114,12 +125,12 @@ func (c *Client) SetServers(addrs []string) error {
 	var urls []string
 	seen := map[string]bool{}
 	for _, a := range addrs {
-		u := serverURL(a)
+		u := c.serverURL(a)
 		if u == "" || seen[u] {
 			continue
 		}
 		seen[u] = true
-		s, err := api.NewClient(api.Config{Address: u, Token: c.id.SecretID})
+		s, err := c.apiClient(u)
 		if err != nil {
 			return fmt.Errorf("server address %q: %w", a, err)
 		}

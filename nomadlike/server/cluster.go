@@ -89,7 +89,7 @@ func (s *Server) maybeBootstrap(ctx context.Context) {
 		if m.id == s.cfg.NodeName {
 			continue
 		}
-		peers, err := fetchPeers(ctx, m.httpAddr)
+		peers, err := s.fetchPeers(ctx, m.httpAddr)
 		if err != nil {
 			s.logger.Warn("bootstrap check: cannot ask a server for its Raft peers; will retry", "member", m.name, "http_addr", m.httpAddr, "error", err)
 			return
@@ -116,17 +116,17 @@ func (s *Server) maybeBootstrap(ctx context.Context) {
 }
 
 // fetchPeers asks the server at httpAddr for GET /v1/status/peers.
-func fetchPeers(ctx context.Context, httpAddr string) ([]string, error) {
+func (s *Server) fetchPeers(ctx context.Context, httpAddr string) ([]string, error) {
 	if httpAddr == "" {
 		return nil, fmt.Errorf("the member gossips no http_addr tag")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/v1/status/peers?stale", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.peerURL(httpAddr)+"/v1/status/peers?stale", nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := peerHTTP.Do(req)
+	resp, err := s.peerHTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,6 @@ func fetchPeers(ctx context.Context, httpAddr string) ([]string, error) {
 	}
 	return peers, nil
 }
-
-// peerHTTP is the HTTP client for server-to-server checks.
-var peerHTTP = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2}}
 
 // runReconcile keeps Raft's voters in line with the serf pool while this
 // server leads.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"math/rand"
 	"time"
@@ -73,6 +74,16 @@ type Config struct {
 	Backup BackupConfig
 	// GC configures the leader's garbage collection (gc_config.go).
 	GC GCConfig
+
+	// TLS (the agent's tls block; raft_tls.go). Nil fields mean plain TCP.
+
+	// RaftTLSListen and RaftTLSDial carry Raft traffic over mutual TLS:
+	// the first serves incoming connections, the second dials other servers
+	// (both must be set, or neither).
+	RaftTLSListen, RaftTLSDial *tls.Config
+	// PeerHTTPTLS, when set, is how this server dials other servers' HTTP
+	// API (https://: leader forwarding, peer checks); nil means http://.
+	PeerHTTPTLS *tls.Config
 
 	// newScheduler replaces scheduler.NewScheduler (tests only).
 	newScheduler schedulerFactory

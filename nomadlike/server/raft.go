@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
@@ -97,7 +98,7 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 				return fmt.Errorf("raft advertise address %q: %w", s.cfg.RaftAdvertise, err)
 			}
 		}
-		trans, err := raft.NewTCPTransportWithLogger(s.cfg.RaftBindAddr, advertise, 3, 10*time.Second, hl.Named("transport"))
+		trans, err := s.raftTransport(advertise, hl)
 		if err != nil {
 			_ = stores.close()
 			return fmt.Errorf("listen for raft on %s (set a free address with the server's raft bind address): %w", s.cfg.RaftBindAddr, err)
@@ -142,4 +143,17 @@ func newRaft(conf *raft.Config, fsm raft.FSM, stores *raftStores) (r *raft.Raft,
 		}
 	}()
 	return raft.NewRaft(conf, fsm, stores.logs, stores.stable, stores.snaps, stores.trans)
+}
+
+// raftTransport is Raft's TCP transport, over mutual TLS when the agent's
+// tls block sets rpc = true.
+func (s *Server) raftTransport(advertise net.Addr, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	if s.cfg.RaftTLSListen == nil || s.cfg.RaftTLSDial == nil {
+		return raft.NewTCPTransportWithLogger(s.cfg.RaftBindAddr, advertise, 3, 10*time.Second, hl.Named("transport"))
+	}
+	stream, err := newTLSStreamLayer(s.cfg.RaftBindAddr, advertise, s.cfg.RaftTLSListen, s.cfg.RaftTLSDial)
+	if err != nil {
+		return nil, err
+	}
+	return raft.NewNetworkTransportWithLogger(stream, 3, 10*time.Second, hl.Named("transport")), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand"
+	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -60,6 +61,9 @@ type Server struct {
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
+
+	// peerHTTP dials other servers' HTTP API (raft_tls.go).
+	peerHTTP *http.Client
 }
 
 // withDefaults fills in the defaults of the zero-valued fields.
@@ -154,7 +158,8 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create state store: %w", err)
 	}
 	s := &Server{cfg: cfg, logger: logger, state: st, rng: cfg.newRand(),
-		reconcileCh: make(chan struct{}, 1), reestablish: make(chan struct{}, 1)}
+		reconcileCh: make(chan struct{}, 1), reestablish: make(chan struct{}, 1),
+		peerHTTP: newPeerHTTP(cfg.PeerHTTPTLS)}
 	s.broker = newEvalBroker(logger.With("component", "eval_broker"), evalNackTimeout, evalNackDelay, evalDeliveryLimit)
 	s.blocked = newBlockedEvals(logger.With("component", "blocked_evals"), s.broker)
 	s.fsm = newFSM(logger.With("component", "fsm"), st, s.broker, s.blocked)
