@@ -24,8 +24,16 @@ type containerPluginConfig struct {
 	PullTimeout *string `hcl:"pull_timeout,optional"`
 	// AllowCaps are the capabilities tasks may add with cap_add.
 	AllowCaps []string `hcl:"allow_caps,optional"`
-	// VolumesEnabled lets tasks bind host paths outside their allocation.
-	VolumesEnabled *bool `hcl:"volumes_enabled,optional"`
+	// Volumes { enabled = true } (Nomad's docker setting, off by default)
+	// lets tasks bind host paths outside their allocation; VolumesEnabled
+	// is the older spelling of the same switch.
+	Volumes        *volumesBlock `hcl:"volumes,block"`
+	VolumesEnabled *bool         `hcl:"volumes_enabled,optional"`
+}
+
+// volumesBlock is plugin "container" { config { volumes { ... } } }.
+type volumesBlock struct {
+	Enabled *bool `hcl:"enabled,optional"`
 }
 
 // buildContainer builds the container driver; its image cache lives in
@@ -44,7 +52,7 @@ func buildContainer(env pluginEnv, _ *Config, body hcl.Body) (drivers.Driver, er
 		Enabled:        true,
 		ImageGC:        pc.ImageGC == nil || *pc.ImageGC,
 		AllowCaps:      pc.AllowCaps,
-		VolumesEnabled: pc.VolumesEnabled != nil && *pc.VolumesEnabled,
+		VolumesEnabled: (pc.VolumesEnabled != nil && *pc.VolumesEnabled) || (pc.Volumes != nil && pc.Volumes.Enabled != nil && *pc.Volumes.Enabled),
 	}
 	if env.DataDir != "" {
 		cfg.CacheDir = filepath.Join(env.DataDir, "container")

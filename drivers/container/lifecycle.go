@@ -94,12 +94,13 @@ func (d *Driver) spec(cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord)
 		UpperDir:    filepath.Join(cfg.StateDir, "upper"),
 		WorkDir:     filepath.Join(cfg.StateDir, "work"),
 		Rootfs:      filepath.Join(cfg.StateDir, "rootfs"),
+		VolumeStage: filepath.Join(cfg.StateDir, "volumes"),
 		User:        firstNonEmpty(tc.User, cfg.User, rec.Config.User),
 	}
 	if r := cfg.Resources; r != nil {
 		wl.MemoryLimitMB = max(r.Memory.MemoryMB, r.Memory.MemoryMaxMB)
 	}
-	wl.Spec, err = buildSpec(specInput{
+	wl.Spec, wl.Volumes, err = buildSpec(specInput{
 		Task: cfg, TC: tc, Image: rec, Rootfs: wl.Rootfs, Caps: caps, Volumes: d.cfg.VolumesEnabled,
 		Seccomp: seccomp.Enabled, CPUMHz: cpuMHz(), SwapFile: swapFile(),
 	})

@@ -57,6 +57,12 @@ type workloadConfig struct {
 	// MemoryLimitMB is the hard memory limit, for the OOM message.
 	MemoryLimitMB int64
 	Spec          *specs.Spec
+	// Volumes are the config.volumes mounts of Spec whose sources the
+	// supervisor resolves inside the allocation dir at mount time.
+	Volumes []confinedVolume `json:",omitempty"`
+	// VolumeStage is the private dir (in the task's state dir) where the
+	// supervisor stages them.
+	VolumeStage string `json:",omitempty"`
 }
 
 var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.+-]`)
@@ -189,12 +195,14 @@ type specInput struct {
 	SwapFile string // the cgroup v1 memsw file; "" when swap is not accounted
 }
 
-// buildSpec builds the OCI runtime spec of a task's container.
-func buildSpec(in specInput) (*specs.Spec, error) {
+// buildSpec builds the OCI runtime spec of a task's container, and lists
+// the volumes the supervisor must resolve inside the allocation dir when it
+// mounts them (volumes.go).
+func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 	tc, task := in.TC, in.Task
 	args, err := argv(tc, in.Image.Config)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := specconv.Example()
 	cwd := tc.WorkDir
@@ -244,26 +252,14 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 			mounts = append(mounts, bind(f, f, true))
 		}
 	}
-	for i, v := range tc.Volumes {
-		host := v.Host
-		if !filepath.IsAbs(host) {
-			host = filepath.Join(task.TaskDir, host)
-			if rel, err := filepath.Rel(task.AllocDir, host); err != nil || strings.HasPrefix(rel, "..") {
-				if !in.Volumes {
-					return nil, fmt.Errorf("config.volumes[%d]: %q leaves the allocation directory; host volumes are disabled on this client (plugin \"container\" { config { volumes_enabled = true } })", i, v.Host)
-				}
-			}
-		} else if !in.Volumes {
-			return nil, fmt.Errorf("config.volumes[%d]: %q is a host path; host volumes are disabled on this client (plugin \"container\" { config { volumes_enabled = true } }), use a path relative to the task dir", i, v.Host)
-		}
-		if _, err := os.Stat(host); err != nil {
-			return nil, fmt.Errorf("config.volumes[%d]: host path %s: %w", i, host, err)
-		}
-		mounts = append(mounts, bind(host, v.Container, v.ReadOnly))
+	vols, confined, err := volumeMounts(tc.Volumes, task.TaskDir, task.AllocDir, in.Volumes, len(s.Mounts)+len(mounts))
+	if err != nil {
+		return nil, nil, err
 	}
+	mounts = append(mounts, vols...)
 	hv, err := hostVolumeMounts(task.Mounts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mounts = append(mounts, hv...)
 	s.Mounts = append(s.Mounts, mounts...)
@@ -290,7 +286,7 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 		res.CPU = &specs.LinuxCPU{Shares: &shares}
 		if tc.CPUHardLimit {
 			if in.CPUMHz <= 0 {
-				return nil, errors.New("config.cpu_hard_limit: the CPU speed of this host is unknown (no \"cpu MHz\" in /proc/cpuinfo), so the CPU quota cannot be computed; remove cpu_hard_limit")
+				return nil, nil, errors.New("config.cpu_hard_limit: the CPU speed of this host is unknown (no \"cpu MHz\" in /proc/cpuinfo), so the CPU quota cannot be computed; remove cpu_hard_limit")
 			}
 			period := uint64(100000)
 			if tc.CPUCFSPeriod > 0 {
@@ -305,7 +301,7 @@ func buildSpec(in specInput) (*specs.Spec, error) {
 	if in.Seccomp {
 		s.Linux.Seccomp = defaultSeccomp()
 	}
-	return s, nil
+	return s, confined, nil
 }
 
 func bind(src, dst string, ro bool) specs.Mount {

@@ -78,7 +78,14 @@ func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) 
 			return 0, fmt.Errorf("create working dir %q in the container: %w", cfg.Spec.Process.Cwd, err)
 		}
 	}
-	lc, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.ContainerID, Spec: cfg.Spec})
+	// The volume sources in the allocation dir are resolved here, at mount
+	// time, and staged until Run has returned: see stageVolumes.
+	spec, unstage, err := stageVolumes(cfg.Spec, cfg.Volumes, cfg.VolumeStage)
+	if err != nil {
+		return 0, err
+	}
+	defer unstage()
+	lc, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.ContainerID, Spec: spec})
 	if err != nil {
 		return 0, fmt.Errorf("container config: %w", err)
 	}
@@ -225,6 +232,9 @@ func cleanupContainer(cfg *workloadConfig, log *slog.Logger) {
 	} else if !errors.Is(err, libcontainer.ErrNotExist) {
 		log.Warn("load container for clean-up", "container", cfg.ContainerID, "error", err)
 		_ = os.RemoveAll(filepath.Join(cfg.StateRoot, cfg.ContainerID))
+	}
+	if cfg.VolumeStage != "" {
+		unstageAll(cfg.VolumeStage)
 	}
 	if err := unmountOverlay(cfg.Rootfs); err != nil {
 		log.Warn("unmount container root filesystem", "path", cfg.Rootfs, "error", err)
