@@ -83,17 +83,10 @@ job "e2e-bad-vm" {
 // failedAlloc waits for the job's allocation to fail and returns it.
 func failedAlloc(t *testing.T, a *agent, job string) *structs.AllocListStub {
 	t.Helper()
-	var alloc *structs.AllocListStub
-	waitFor(t, 60*time.Second, job+"'s allocation to fail", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		allocs, _, err := a.api().JobAllocations(ctx, job, nil)
-		if err != nil || len(allocs) == 0 {
-			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
-		}
-		alloc = allocs[0]
-		return alloc.ClientStatus == structs.AllocClientStatusFailed, "client status " + alloc.ClientStatus
-	})
+	alloc := finishedAlloc(t, a, job)
+	if alloc.ClientStatus != structs.AllocClientStatusFailed {
+		t.Fatalf("%s's allocation is %s, want failed", job, alloc.ClientStatus)
+	}
 	return alloc
 }
 
