@@ -86,6 +86,11 @@ type agent struct {
 	logPath string
 	args    []string
 	exited  chan struct{}
+	// tls, when set, is how api() and cli() reach an https agent.
+	tls *api.TLSConfig
+	// noWait makes start return once the process runs (a server that
+	// waits for others, a client of a cluster): the test waits itself.
+	noWait bool
 }
 
 // agentOpts configure startAgent.
@@ -185,6 +190,9 @@ func (a *agent) start() {
 		f.Close()
 		close(done)
 	}(a.cmd, a.exited, logf)
+	if a.noWait {
+		return
+	}
 	waitFor(t, 60*time.Second, "agent to elect a leader and register its node", func() (bool, string) {
 		select {
 		case <-a.exited:
@@ -251,7 +259,7 @@ func (a *agent) dumpLog(lines int) {
 }
 
 func (a *agent) api() *api.Client {
-	c, err := api.NewClient(api.Config{Address: a.addr})
+	c, err := api.NewClient(api.Config{Address: a.addr, TLS: a.tls})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -267,6 +275,9 @@ func (a *agent) cli(dir string, args ...string) (string, int) {
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.addr)
+	if a.tls != nil {
+		cmd.Env = append(cmd.Env, "NOMAD_CACERT="+a.tls.CACert, "NOMAD_CLIENT_CERT="+a.tls.ClientCert, "NOMAD_CLIENT_KEY="+a.tls.ClientKey)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
