@@ -5,12 +5,20 @@
 //
 // Values are JSON. A DB is safe for concurrent use; writes are durable
 // when the call returns.
+//
+// The layout has a schema version (bucket "meta", key "schema_version").
+// Open migrates an older database forward in one transaction (migrations,
+// one step per version) and refuses a newer one, so a task started by one
+// release is re-attached by the next. A database without the key is
+// version 1, the layout before versions were recorded. testdata holds a
+// database written by each version; a test opens each.
 package clientstate
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +31,20 @@ import (
 var (
 	nodeBucket  = []byte("node")
 	allocBucket = []byte("allocs")
+	metaBucket  = []byte("meta")
+	versionKey  = []byte("schema_version")
 )
+
+// SchemaVersion is the layout this code writes.
+const SchemaVersion = 2
+
+// migrations[v] turns a version v database into version v+1, inside the
+// transaction that then records v+1. Append one for each new version; never
+// change an old one.
+var migrations = map[int]func(tx *bolt.Tx) error{
+	// 1 -> 2: the layout is unchanged; the meta bucket records the version.
+	1: func(*bolt.Tx) error { return nil },
+}
 
 const (
 	allocKey     = "alloc"
@@ -48,18 +69,70 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open client state %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{nodeBucket, allocBucket} {
+		fresh := tx.Bucket(nodeBucket) == nil && tx.Bucket(allocBucket) == nil && tx.Bucket(metaBucket) == nil
+		for _, b := range [][]byte{nodeBucket, allocBucket, metaBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		if fresh {
+			return setVersion(tx, SchemaVersion)
+		}
+		return migrate(tx)
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("init client state %s: %w", path, err)
 	}
 	return &DB{db: db, path: path}, nil
+}
+
+// version reads the schema version (1 when none is recorded).
+func version(tx *bolt.Tx) (int, error) {
+	v := tx.Bucket(metaBucket).Get(versionKey)
+	if v == nil {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("schema version %q is not a positive number (the file is damaged)", v)
+	}
+	return n, nil
+}
+
+func setVersion(tx *bolt.Tx, v int) error {
+	return tx.Bucket(metaBucket).Put(versionKey, []byte(strconv.Itoa(v)))
+}
+
+// migrate brings the database to SchemaVersion, refusing a newer one.
+func migrate(tx *bolt.Tx) error {
+	v, err := version(tx)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("schema version %d was written by a newer nomadlike (this one understands up to %d): run the newer release, or move the data_dir's client directory aside to start this client empty (its running tasks are then not re-attached)", v, SchemaVersion)
+	}
+	for ; v < SchemaVersion; v++ {
+		step, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("no migration from schema version %d", v)
+		}
+		if err := step(tx); err != nil {
+			return fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err)
+		}
+	}
+	return setVersion(tx, SchemaVersion)
+}
+
+// SchemaVersion returns the database's schema version.
+func (d *DB) SchemaVersion() (int, error) {
+	var v int
+	err := d.db.View(func(tx *bolt.Tx) (err error) {
+		v, err = version(tx)
+		return err
+	})
+	return v, err
 }
 
 // Close closes the database.
