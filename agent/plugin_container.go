@@ -29,6 +29,9 @@ type containerPluginConfig struct {
 	// is the older spelling of the same switch.
 	Volumes        *volumesBlock `hcl:"volumes,block"`
 	VolumesEnabled *bool         `hcl:"volumes_enabled,optional"`
+	// ImagePaths are the host directories local images may be read from
+	// (as qemu's image_paths); none by default.
+	ImagePaths []string `hcl:"image_paths,optional"`
 }
 
 // volumesBlock is plugin "container" { config { volumes { ... } } }.
@@ -48,10 +51,16 @@ func buildContainer(env pluginEnv, _ *Config, body hcl.Body) (drivers.Driver, er
 	if pc.Enabled != nil && !*pc.Enabled {
 		return nil, nil
 	}
+	for _, p := range pc.ImagePaths {
+		if !filepath.IsAbs(p) {
+			return nil, fmt.Errorf("image_paths: %q is not an absolute path; list host directories such as \"/srv/images\"", p)
+		}
+	}
 	cfg := container.Config{
 		Enabled:        true,
 		ImageGC:        pc.ImageGC == nil || *pc.ImageGC,
 		AllowCaps:      pc.AllowCaps,
+		ImagePaths:     pc.ImagePaths,
 		VolumesEnabled: (pc.VolumesEnabled != nil && *pc.VolumesEnabled) || (pc.Volumes != nil && pc.Volumes.Enabled != nil && *pc.Volumes.Enabled),
 	}
 	if env.DataDir != "" {

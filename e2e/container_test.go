@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +49,8 @@ job "e2e-box" {
 `
 
 // busyboxLayout writes an OCI layout holding a one-layer image built from
-// /bin/busybox, without any registry.
+// /bin/busybox, without any registry, in imagesDir (which the harness's
+// agents allow as image_paths).
 func busyboxLayout(t *testing.T) string {
 	t.Helper()
 	bb, err := os.ReadFile("/bin/busybox")
@@ -88,7 +88,11 @@ func busyboxLayout(t *testing.T) string {
 	if img, err = mutate.Config(img, v1.Config{Env: []string{"PATH=/bin"}}); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "busybox-layout")
+	dir, err := os.MkdirTemp(imagesDir, "busybox-layout-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)

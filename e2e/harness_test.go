@@ -22,6 +22,10 @@ import (
 // binPath is the nomadlike binary built once for the whole package.
 var binPath string
 
+// imagesDir holds the tests' local container images; the agents the
+// harness starts allow it as the container plugin's image_paths.
+var imagesDir string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "nomadlike-e2e-bin-")
 	if err != nil {
@@ -29,6 +33,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "nomadlike")
+	imagesDir = filepath.Join(dir, "images")
+	if err := os.Mkdir(imagesDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
 	_, thisFile, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(thisFile))
 	// make passes the build tags it uses (seccomp when libseccomp is
@@ -120,6 +129,9 @@ ports {
 }
 %s
 `, httpPort, o.dataDir, httpPort, rpcPort, serfPort, o.extra)
+	if !strings.Contains(o.extra, `plugin "container"`) {
+		cfg += containerPluginHCL("")
+	}
 	if !o.dev {
 		cfg += `
 server {
@@ -149,6 +161,19 @@ plugin "raw_exec" {
 	}
 	a.launch(cfg, args...)
 	return a
+}
+
+// containerPluginHCL is a plugin "container" block allowing the tests'
+// local images (imagesDir), with extra settings in its config body.
+func containerPluginHCL(extra string) string {
+	return fmt.Sprintf(`
+plugin "container" {
+  config {
+    image_paths = [%q]
+%s
+  }
+}
+`, imagesDir, extra)
 }
 
 // launch writes cfg to a.cfgPath, starts `nomadlike args...` and, at the

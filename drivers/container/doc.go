@@ -14,7 +14,11 @@
 // docker config file; a tag other than latest is reused from the cache
 // without contacting the registry), oci-layout:///dir[:tag|@digest],
 // oci-archive:///file.tar[:tag], docker-archive:///file.tar[:repo:tag] or
-// rootfs:///dir (a plain directory used as the only lower layer). Layers are
+// rootfs:///dir (a plain directory used as the only lower layer). Local
+// images are read only from the directories the client allows with
+// plugin "container" { config { image_paths = [...] } } (none by default:
+// rootfs:///root would make any host directory a container's root); the
+// path is judged with its symlinks resolved, and read from there. Layers are
 // unpacked once into a content-addressed cache, <data_dir>/container/layers/
 // <diffid>, with whiteouts converted to overlayfs form; each task mounts an
 // overlayfs of those layers with its own upper and work dirs (in its state
@@ -47,6 +51,17 @@
 // kill is reported in ExitResult.OOMKilled, with a message naming the limit,
 // and noted in the task's stderr log), destroys the container and its
 // cgroups, and unmounts the root filesystem.
+//
+// # Volumes
+//
+// config.volumes sources are relative to the task dir. One inside the
+// allocation dir is resolved when the container is mounted, by the
+// supervisor, with openat2(RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS) from the
+// allocation dir, so a symlink a task planted there (say, to /) is refused
+// rather than followed; the pinned result is staged in the task's private
+// state dir and bound from there (volumes.go says why this is race-free).
+// Any other source is a host path, refused unless the client sets Nomad's
+// volumes { enabled = true } (off by default).
 //
 // Containers get Docker's default capabilities (cap_add limited to the
 // plugin's allow_caps), no_new_privileges, runc's default masked and

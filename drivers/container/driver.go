@@ -43,8 +43,12 @@ type Config struct {
 	// default set, which tasks have anyway).
 	AllowCaps []string
 	// VolumesEnabled allows config.volumes to bind host paths outside the
-	// allocation directory.
+	// allocation directory (Nomad's docker volumes { enabled = true }).
 	VolumesEnabled bool
+	// ImagePaths are the host directories local images (oci-layout://,
+	// oci-archive://, docker-archive://, rootfs://) may come from; none
+	// by default, so only registry images run.
+	ImagePaths []string
 	// SupervisorPath is the binary re-executed as the task supervisor and
 	// container init (empty: this executable).
 	SupervisorPath string

@@ -143,7 +143,7 @@ func TestStop(t *testing.T) {
 func TestRecover(t *testing.T) {
 	requireContainers(t)
 	cache := filepath.Join(t.TempDir(), "cache")
-	first := New(Config{Enabled: true, CacheDir: cache}, testLogger(t))
+	first := New(Config{Enabled: true, CacheDir: cache, ImagePaths: testImagePaths}, testLogger(t))
 	cfg := shTask(t, `echo ready; i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.05; done`, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -191,7 +191,8 @@ func TestStartErrors(t *testing.T) {
 	}{
 		{"unreachable registry", map[string]any{"image": fmt.Sprintf("127.0.0.1:%d/nope/busybox:1", closedPort(t))},
 			[]string{"pull image 127.0.0.1:", "nope/busybox:1", "connection refused"}},
-		{"missing layout", map[string]any{"image": "oci-layout:///nonexistent/layout"}, []string{"oci-layout:///nonexistent/layout", "no such file"}},
+		{"missing layout", map[string]any{"image": "oci-layout:///nonexistent/layout"}, []string{"oci-layout:///nonexistent/layout", "does not exist"}},
+		{"layout outside image_paths", map[string]any{"image": "rootfs:///etc"}, []string{`config.image "rootfs:///etc"`, "outside the client's image_paths", `image_paths = ["/"]`}},
 		{"unknown user", map[string]any{"image": "oci-layout://" + busyboxLayout(t), "user": "alice"}, []string{`user "alice"`}},
 		{"unallocated port", map[string]any{"image": "oci-layout://" + busyboxLayout(t), "ports": []any{"http"}}, []string{`port "http" is not allocated`}},
 		{"missing command", map[string]any{"image": "oci-layout://" + busyboxLayout(t), "command": "/bin/nope"}, []string{"/bin/nope"}},

@@ -163,12 +163,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testImagePaths allows the tests' local images, which they write in
+// their temp dirs.
+var testImagePaths = []string{os.TempDir()}
+
 // newDriver returns an enabled driver with its own image cache.
 func newDriver(t testing.TB, cache string) *Driver {
 	if cache == "" {
 		cache = filepath.Join(t.TempDir(), "cache")
 	}
-	d := New(Config{Enabled: true, CacheDir: cache, SupervisorLinger: 200 * time.Millisecond}, testLogger(t))
+	d := New(Config{Enabled: true, CacheDir: cache, SupervisorLinger: 200 * time.Millisecond, ImagePaths: testImagePaths}, testLogger(t))
 	t.Cleanup(d.Close)
 	return d
 }

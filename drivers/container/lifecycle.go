@@ -39,6 +39,9 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err := checkPorts(tc.Ports, cfg.Ports); err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
+	if tc.Image, err = allowLocalImage(tc.Image, d.cfg.ImagePaths); err != nil {
+		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
+	}
 	began := time.Now()
 	rec, err := d.images.Acquire(ctx, tc.Image, cfg.ID, tc.ForcePull)
 	if err != nil {

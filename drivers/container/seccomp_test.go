@@ -26,7 +26,7 @@ func TestSeccompProfile(t *testing.T) {
 	if got := seccompAttr(); !strings.Contains(got, "default profile applied") {
 		t.Errorf("driver.container.seccomp = %q, want it to name libseccomp and the default profile", got)
 	}
-	d := New(Config{Enabled: true, CacheDir: filepath.Join(t.TempDir(), "cache"), AllowCaps: append([]string{"CAP_SYS_ADMIN"}, defaultCaps...)}, testLogger(t))
+	d := New(Config{Enabled: true, CacheDir: filepath.Join(t.TempDir(), "cache"), ImagePaths: testImagePaths, AllowCaps: append([]string{"CAP_SYS_ADMIN"}, defaultCaps...)}, testLogger(t))
 	t.Cleanup(d.Close)
 	cfg := shTask(t, `if /bin/busybox unshare -m /bin/true 2>/dev/null; then echo unshare-allowed; else echo unshare-refused; fi`,
 		map[string]any{"cap_add": []any{"SYS_ADMIN"}})
