@@ -118,6 +118,9 @@ func (a *Agent) startServer(ctx context.Context) error {
 	dataDir := c.DataDir
 	if c.DevMode {
 		dataDir = "" // in-memory Raft
+		if !a.tempDir {
+			a.logger.Warn(devStateNotKept, "data_dir", c.DataDir)
+		}
 	}
 	rpcBind := net.JoinHostPort(firstNonEmpty(c.Addresses.RPC, c.BindAddr), strconv.Itoa(c.Ports.RPC))
 	scfg := server.Config{

@@ -208,3 +208,27 @@ func TestAgentPortInUse(t *testing.T) {
 		t.Errorf("got %v, want an error naming the listener and what to do", err)
 	}
 }
+
+// TestDevWithDataDirSaysStateIsNotKept: -dev with a data_dir keeps Raft in
+// memory; the banner says so instead of letting a restart lose everything
+// without a word.
+func TestDevWithDataDirSaysStateIsNotKept(t *testing.T) {
+	cfg := DevConfig()
+	cfg.DataDir = t.TempDir()
+	a, err := New(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := a.Banner(); !strings.Contains(b, "WARNING: -dev keeps the cluster state") || !strings.Contains(b, "lost when this agent stops") {
+		t.Errorf("banner of -dev with data_dir %s does not warn that state is not kept:\n%s", cfg.DataDir, b)
+	}
+	tmp := DevConfig()
+	b, err := New(tmp, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp.DataDir)
+	if strings.Contains(b.Banner(), "WARNING") {
+		t.Errorf("a plain -dev agent (temporary data dir) warns:\n%s", b.Banner())
+	}
+}

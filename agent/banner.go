@@ -25,6 +25,9 @@ func (a *Agent) Banner() string {
 		dataDir += ")"
 	}
 	line("Data Dir", dataDir)
+	if c.DevMode && c.Server.Enabled && !a.tempDir {
+		b.WriteString("\n    WARNING: " + devStateNotKept + "\n")
+	}
 	line("Log Level", strings.ToUpper(c.LogLevel))
 	line("Node Name", c.Name)
 	line("Region", fmt.Sprintf("%s (DC: %s)", c.Region, c.Datacenter))
@@ -36,6 +39,11 @@ func (a *Agent) Banner() string {
 	b.WriteString("\n")
 	return b.String()
 }
+
+// devStateNotKept warns a -dev agent given a data_dir that the directory
+// does not make its cluster state durable.
+const devStateNotKept = "-dev keeps the cluster state (jobs, allocations, evaluations) in memory even with a data_dir: " +
+	"it is lost when this agent stops, and its tasks are stopped with it. Run the agent without -dev (a server config with a data_dir) to keep state across restarts."
 
 // StartedMessage is printed once the agent is up.
 const StartedMessage = "==> nomadlike agent started! Log data will stream in below:\n"
