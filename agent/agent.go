@@ -70,6 +70,9 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
+// Config returns the agent's configuration (read-only).
+func (a *Agent) Config() *Config { return a.cfg }
+
 // HTTPAddr returns the advertised HTTP address (host:port) once Start has
 // bound the listener; with ports.http = 0 it carries the port picked.
 func (a *Agent) HTTPAddr() string { return a.httpAddr }
@@ -198,14 +201,9 @@ func (a *Agent) startHTTP(ln net.Listener) {
 	// In-flight blocking queries and log streams end when the agent stops.
 	baseCtx, cancel := context.WithCancel(context.Background())
 	a.stopHTTP = cancel
-	// ReadTimeout bounds reading a request; the middleware lifts it once
-	// the request is read, so streams and blocking queries keep running.
-	lim := a.cfg.Limits.effective()
 	a.httpSrv = &http.Server{
 		Handler:           a.http.Handler(),
-		ReadHeaderTimeout: lim.HTTPReadHeaderTimeout,
-		ReadTimeout:       lim.HTTPReadTimeout,
-		IdleTimeout:       lim.HTTPIdleTimeout,
+		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
@@ -233,6 +231,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
 		GC:          c.Client.GC,
 		HostVolumes: c.Client.HostVolumes,
+		Artifact:    c.Client.Artifact,
 		// A dev agent's data dir is temporary: tasks it leaves could never
 		// be re-attached, so it stops them on shutdown, as Nomad's -dev does.
 		DestroyOnShutdown: c.DevMode,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -48,8 +49,6 @@ type Config struct {
 	PluginConfigs map[string]hcl.Body
 	// TLS is the tls block (config_tls.go).
 	TLS TLSConfig
-	// Limits bounds HTTP connections and long polls (config_limits.go).
-	Limits LimitsConfig
 	// DevMode is set by -dev: in-memory Raft, a temporary data dir removed on shutdown.
 	DevMode bool
 }
@@ -126,6 +125,9 @@ type ClientConfig struct {
 	GC client.GCConfig
 	// HostVolumes are the host_volume blocks by name (config_host_volume.go).
 	HostVolumes map[string]*structs.ClientHostVolumeConfig
+	// Artifact is the artifact block: which host paths local artifact
+	// sources may read (config_artifact.go).
+	Artifact allocrunner.ArtifactConfig
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

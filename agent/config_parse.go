@@ -32,7 +32,6 @@ type fileConfig struct {
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
 	TLS        *fileTLS       `hcl:"tls,block"`
-	Limits     *fileLimits    `hcl:"limits,block"`
 }
 
 // fileAutopilot is Nomad's autopilot block; nomadlike uses cleanup_dead_servers
@@ -123,6 +122,8 @@ type fileClient struct {
 	GCInodeUsageThreshold hcl.Expression `hcl:"gc_inode_usage_threshold,optional"`
 	// HostVolumes are the host_volume blocks (config_host_volume.go).
 	HostVolumes []*fileHostVolume `hcl:"host_volume,block"`
+	// Artifact is the artifact block (config_artifact.go).
+	Artifact *fileArtifact `hcl:"artifact,block"`
 }
 
 type fileMeta struct {
@@ -284,9 +285,9 @@ func (fc *fileConfig) apply(c *Config) error {
 		if err := cl.applyHostVolumes(c); err != nil {
 			return err
 		}
-	}
-	if err := fc.Limits.apply(c); err != nil {
-		return err
+		if err := cl.applyArtifact(c); err != nil {
+			return err
+		}
 	}
 	for _, p := range fc.Plugins {
 		if err := applyPlugin(c, p); err != nil {

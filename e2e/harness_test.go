@@ -95,11 +95,6 @@ type agent struct {
 	logPath string
 	args    []string
 	exited  chan struct{}
-	// tls, when set, is how api() and cli() reach an https agent.
-	tls *api.TLSConfig
-	// noWait makes start return once the process runs (a server that
-	// waits for others, a client of a cluster): the test waits itself.
-	noWait bool
 }
 
 // agentOpts configure startAgent.
@@ -107,6 +102,11 @@ type agentOpts struct {
 	dev     bool
 	dataDir string // for non-dev agents; "" = a fresh temp dir
 	extra   string // extra HCL appended to the config file
+	// noRawExec leaves raw_exec disabled (the default of a real agent) on
+	// a non-dev agent.
+	noRawExec bool
+	// clientExtra is HCL added inside the client block of a non-dev agent.
+	clientExtra string
 }
 
 // startAgent writes a config with free ports and starts `nomadlike agent`.
@@ -140,13 +140,18 @@ server {
 }
 client {
   enabled = true
+` + o.clientExtra + `
 }
+`
+		if !o.noRawExec {
+			cfg += `
 plugin "raw_exec" {
   config {
     enabled = true
   }
 }
 `
+		}
 	}
 	a := &agent{
 		t:       t,
@@ -215,9 +220,6 @@ func (a *agent) start() {
 		f.Close()
 		close(done)
 	}(a.cmd, a.exited, logf)
-	if a.noWait {
-		return
-	}
 	waitFor(t, 60*time.Second, "agent to elect a leader and register its node", func() (bool, string) {
 		select {
 		case <-a.exited:
@@ -284,7 +286,7 @@ func (a *agent) dumpLog(lines int) {
 }
 
 func (a *agent) api() *api.Client {
-	c, err := api.NewClient(api.Config{Address: a.addr, TLS: a.tls})
+	c, err := api.NewClient(api.Config{Address: a.addr})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -300,9 +302,6 @@ func (a *agent) cli(dir string, args ...string) (string, int) {
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.addr)
-	if a.tls != nil {
-		cmd.Env = append(cmd.Env, "NOMAD_CACERT="+a.tls.CACert, "NOMAD_CLIENT_CERT="+a.tls.ClientCert, "NOMAD_CLIENT_KEY="+a.tls.ClientKey)
-	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

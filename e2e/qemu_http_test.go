@@ -151,14 +151,17 @@ job "e2e-vm-http" {
 func TestQEMUServesHTTP(t *testing.T) {
 	kernel := requireQEMU(t)
 	killLeftovers(t) // a failed run must not leave its VM running
+	dir := t.TempDir()
 	a := startAgent(t, agentOpts{extra: fmt.Sprintf(`
 plugin "qemu" {
   config {
     image_paths = [%q]
   }
 }
-`, filepath.Dir(kernel))})
-	dir := t.TempDir()
+`, filepath.Dir(kernel)), clientExtra: fmt.Sprintf(`
+  artifact {
+    filesystem_isolation_extra_paths = ["d:r:%s"]
+  }`, dir)})
 	initrd := filepath.Join(dir, "initramfs.cpio")
 	sum := sha256.Sum256(buildHTTPInitramfs(t, kernel, initrd))
 	writeFile(t, dir, "vm.nomad.hcl", fmt.Sprintf(qemuHTTPJob, initrd, hex.EncodeToString(sum[:]), kernel, runToken))

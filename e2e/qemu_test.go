@@ -143,6 +143,7 @@ func buildInitramfs(t *testing.T, path string) []byte {
 // console through `alloc logs`.
 func TestQEMUJob(t *testing.T) {
 	kernel := requireQEMU(t)
+	dir := t.TempDir()
 	a := startAgent(t, agentOpts{dev: true, extra: fmt.Sprintf(`
 plugin "qemu" {
   config {
@@ -150,8 +151,12 @@ plugin "qemu" {
     args_allowlist = ["-no-reboot"]
   }
 }
-`, filepath.Dir(kernel))})
-	dir := t.TempDir()
+client {
+  artifact {
+    filesystem_isolation_extra_paths = ["d:r:%s"]
+  }
+}
+`, filepath.Dir(kernel), dir)})
 	initrd := filepath.Join(dir, "initramfs.cpio")
 	sum := sha256.Sum256(buildInitramfs(t, initrd))
 	writeFile(t, dir, "vm.nomad.hcl", fmt.Sprintf(qemuJob, initrd, hex.EncodeToString(sum[:]), kernel))

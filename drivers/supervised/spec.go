@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +48,9 @@ func Spec(cfg *drivers.TaskConfig, linger time.Duration) (*supervisor.Spec, erro
 	if spec.LogDir == "" {
 		spec.LogDir = filepath.Join(cfg.AllocDir, "alloc", "logs")
 	}
+	if cfg.AllocDir != "" && within(cfg.AllocDir, spec.LogDir) {
+		spec.LogRoot = cfg.AllocDir // the task can write in alloc/logs
+	}
 	return spec, nil
 }
 
@@ -71,6 +75,12 @@ func EnvList(env map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// within reports whether p is below dir.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 func orDefault(s, def string) string {

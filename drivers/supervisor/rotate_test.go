@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -125,4 +126,90 @@ func TestDescendantsIncludesSelfChildren(t *testing.T) {
 	if !processAlive(self, st.StartTime) || processAlive(self, st.StartTime+1) {
 		t.Errorf("processAlive must match the recorded start time %d", st.StartTime)
 	}
+}
+
+// TestRotatorNeverWritesThroughPlantedFiles: the task can write in the log
+// dir. A symlink to a host file, a hard link to one, or a FIFO named like
+// the next log file is stepped over; the host file is never appended to
+// and the rotator never blocks.
+func TestRotatorNeverWritesThroughPlantedFiles(t *testing.T) {
+	dir := t.TempDir()
+	hostDir := t.TempDir()
+	host := filepath.Join(hostDir, "crontab")
+	hard := filepath.Join(dir, "hardtarget")
+	for _, p := range []string{host, hard} {
+		if err := os.WriteFile(p, []byte("keep\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(host, filepath.Join(dir, "t.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(hard, filepath.Join(dir, "t.2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "t.3"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(host, filepath.Join(dir, "u.0")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRotator(dir, "t", 10, 4)
+	if err != nil {
+		t.Fatalf("NewRotator: %v", err)
+	}
+	if _, err := r.Write([]byte("aaaabbbb")); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A planted current file (the highest index) is stepped over too.
+	u, err := NewRotator(dir, "u", 10, 4)
+	if err != nil {
+		t.Fatalf("NewRotator over a planted u.0: %v", err)
+	}
+	if _, err := u.Write([]byte("cc")); err != nil {
+		t.Fatal(err)
+	}
+	u.Close()
+	for _, p := range []string{host, hard} {
+		if b, _ := os.ReadFile(p); string(b) != "keep\n" {
+			t.Errorf("%s: got %q, want it untouched", p, b)
+		}
+	}
+	// t.3 is the highest index: stepped over to t.4, then t.5.
+	for name, want := range map[string]string{"t.4": "aaaa", "t.5": "bbbb"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != want {
+			t.Errorf("%s: got %q, %v; want %q after the planted t.1-t.3", name, b, err, want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "u.1")); err != nil || string(b) != "cc" {
+		t.Errorf("u.1: got %q, %v; want the output beside the planted u.0", b, err)
+	}
+}
+
+// TestOpenLogDirStaysInside: alloc/logs replaced by a symlink to a host
+// directory is refused.
+func TestOpenLogDirStaysInside(t *testing.T) {
+	top := t.TempDir()
+	host := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(top, "alloc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(host, filepath.Join(top, "alloc", "logs")); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := OpenLogDir(top, filepath.Join(top, "alloc", "logs")); err == nil {
+		d.Close()
+		t.Fatal("OpenLogDir through a symlink to a host dir: got nil error")
+	}
+	if err := os.Remove(filepath.Join(top, "alloc", "logs")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenLogDir(top, filepath.Join(top, "alloc", "logs"))
+	if err != nil {
+		t.Fatalf("OpenLogDir (creates it): %v", err)
+	}
+	d.Close()
 }

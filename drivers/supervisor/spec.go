@@ -41,7 +41,11 @@ type Spec struct {
 	// Credential, when set, runs the workload as that user.
 	Credential *Credential `json:",omitempty"`
 	// Log files: <LogDir>/<StdoutBase>.N and <LogDir>/<StderrBase>.N.
-	LogDir          string
+	LogDir string
+	// LogRoot, when set, is a trusted directory LogDir lies below (the
+	// allocation directory): LogDir is resolved inside it without following
+	// a symlink out of it, as the task can replace alloc/logs.
+	LogRoot         string `json:",omitempty"`
 	StdoutBase      string
 	StderrBase      string
 	LogMaxFiles     int

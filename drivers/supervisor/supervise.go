@@ -80,11 +80,16 @@ func run(spec *Spec, hs *os.File) int {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("become child subreaper: %w", err))
 	}
-	stdout, err := NewRotator(spec.LogDir, spec.StdoutBase, spec.LogMaxFiles, spec.LogMaxFileBytes)
+	logDir, err := OpenLogDir(spec.LogRoot, spec.LogDir)
+	if err != nil {
+		return fail(fmt.Errorf("log dir: %w", err))
+	}
+	defer logDir.Close()
+	stdout, err := NewRotatorIn(logDir, spec.StdoutBase, spec.LogMaxFiles, spec.LogMaxFileBytes)
 	if err != nil {
 		return fail(fmt.Errorf("stdout log: %w", err))
 	}
-	stderr, err := NewRotator(spec.LogDir, spec.StderrBase, spec.LogMaxFiles, spec.LogMaxFileBytes)
+	stderr, err := NewRotatorIn(logDir, spec.StderrBase, spec.LogMaxFiles, spec.LogMaxFileBytes)
 	if err != nil {
 		_ = stdout.Close()
 		return fail(fmt.Errorf("stderr log: %w", err))

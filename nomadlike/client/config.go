@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -34,6 +35,9 @@ type Config struct {
 	// HostVolumes are the client's host_volume blocks by name; each path
 	// must exist (New refuses the config otherwise).
 	HostVolumes map[string]*structs.ClientHostVolumeConfig
+	// Artifact says which host paths artifacts' local sources may read
+	// (the artifact block; none by default).
+	Artifact allocrunner.ArtifactConfig
 	// DestroyOnShutdown stops every allocation's tasks on Shutdown (a -dev
 	// agent, whose temporary state could never re-attach to them); otherwise
 	// tasks keep running and a restarted client re-attaches.

@@ -29,7 +29,7 @@ func (c *Client) StreamLogs(ctx context.Context, allocID, task, logType, origin 
 		return structs.NewNotFound("task %q is not in allocation %s (tasks: %v)", task, structs.ShortID(allocID), names)
 	}
 	return logs.Stream(ctx, logs.Options{
-		Dir: e.runner.Dir().LogDir(), Task: task, Type: logType, Origin: origin, Offset: offset,
+		AllocDir: e.runner.Dir(), Task: task, Type: logType, Origin: origin, Offset: offset,
 		Follow: follow, Done: e.runner.Terminal,
 	}, emit)
 }

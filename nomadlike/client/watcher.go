@@ -116,7 +116,7 @@ func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored
 		Alloc: a, Node: c.Node, Region: c.cfg.Region,
 		AllocRoot: filepath.Join(c.cfg.DataDir, "alloc"), StateRoot: filepath.Join(c.cfg.DataDir, "client", "tasks"),
 		Drivers: c.drivers, Store: c.db, Logger: c.cfg.Logger, Now: c.cfg.Now, OnUpdate: c.updates.enqueue,
-		Services: serviceDiscovery{c: c},
+		Services: serviceDiscovery{c: c}, Artifact: c.cfg.Artifact,
 	}
 	if restored != nil {
 		cfg.Handles, cfg.States = restored.Handles, restored.States

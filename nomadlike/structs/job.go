@@ -125,6 +125,9 @@ func (j *Job) Validate() error {
 	case len(j.ID) > 128:
 		v.add("ID", "is longer than 128 characters")
 	}
+	if why := nulProblem("job", j.Name); why != "" {
+		v.add("Name", "%s", why)
+	}
 	switch j.Type {
 	case JobTypeService, JobTypeBatch, JobTypeSystem, JobTypeSysBatch:
 	default:
@@ -381,6 +384,8 @@ func (tg *TaskGroup) Validate(j *Job) error {
 	var v ValidationError
 	if tg.Name == "" {
 		v.add("Name", "group needs a name")
+	} else if why := nulProblem("group", tg.Name); why != "" {
+		v.add("Name", "%s", why)
 	}
 	if tg.Count < 0 {
 		v.add("Count", "cannot be negative, got %d", tg.Count)

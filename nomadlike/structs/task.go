@@ -69,6 +69,8 @@ func (t *Task) Validate(tg *TaskGroup) error {
 	var v ValidationError
 	if t.Name == "" {
 		v.add("Name", "task needs a name")
+	} else if why := taskNameProblem(t.Name); why != "" {
+		v.add("Name", "%s", why)
 	}
 	if t.Driver == "" {
 		v.add("Driver", "task %q needs a driver (for example driver = \"raw_exec\")", t.Name)

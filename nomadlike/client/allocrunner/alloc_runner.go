@@ -40,6 +40,8 @@ type Config struct {
 	// Handles and States restore tasks from the state DB (re-attach).
 	Handles map[string]*drivers.TaskHandle
 	States  map[string]*structs.TaskState
+	// Artifact says which host paths local artifact sources may read.
+	Artifact ArtifactConfig
 	// Services registers the allocation's services and serves templates'
 	// nomadService; nil: no service discovery (services are not registered).
 	Services ServiceDiscovery
@@ -115,7 +117,7 @@ func New(cfg Config) (*Runner, error) {
 		tr := &taskRunner{
 			task: t, allocID: a.ID, driver: cfg.Drivers[t.Driver], drvNames: drvNames, dir: r.dir,
 			stateDir: cfg.StateRoot, region: cfg.Region, jobType: a.Job.Type,
-			current: r.current, store: cfg.Store, hooks: defaultHooks(),
+			current: r.current, store: cfg.Store, hooks: defaultHooks(cfg.Artifact),
 			tracker: restarts.NewTracker(policy, trackAs),
 			logger:  cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
 			now:     cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],

@@ -1,9 +1,6 @@
 package allocrunner
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -14,12 +11,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -35,13 +35,14 @@ const defaultArtifactDest = "local/"
 // unpacked. An artifact fetched once is not fetched again on a restart.
 type artifactHook struct {
 	client *http.Client
+	local  ArtifactConfig // which host paths local sources may read
 
 	mu   sync.Mutex
 	done map[string]bool // keys of artifacts already fetched
 }
 
-func newArtifactHook() *artifactHook {
-	return &artifactHook{client: http.DefaultClient, done: map[string]bool{}}
+func newArtifactHook(local ArtifactConfig) *artifactHook {
+	return &artifactHook{client: http.DefaultClient, local: local, done: map[string]bool{}}
 }
 
 func (*artifactHook) Name() string { return "artifacts" }
@@ -83,7 +84,7 @@ func (h *artifactHook) Prestart(ctx context.Context, req *PrestartRequest, resp 
 		if done {
 			continue
 		}
-		if err := fetchArtifact(ctx, h.client, ra, resp.TaskDir); err != nil {
+		if err := fetchArtifact(ctx, h.client, h.local, ra, resp.TaskDir); err != nil {
 			var pe *permanentError
 			return &artifactError{source: ra.GetterSource, err: err, permanent: errors.As(err, &pe)}
 		}
@@ -110,8 +111,11 @@ func interpolateArtifact(a *structs.TaskArtifact, resp *PrestartResponse) *struc
 	return ra
 }
 
-// fetchArtifact fetches one artifact into taskDir.
-func fetchArtifact(ctx context.Context, client *http.Client, a *structs.TaskArtifact, taskDir string) error {
+// fetchArtifact fetches one artifact into taskDir. Every file it creates,
+// renames or unpacks goes through an os.Root on the task dir: a symlink a
+// task planted in local/ or tmp/ (an earlier run, a prestart task) never
+// leads a write out of the task dir.
+func fetchArtifact(ctx context.Context, client *http.Client, local ArtifactConfig, a *structs.TaskArtifact, taskDir string) error {
 	rel := a.RelativeDest
 	if rel == "" {
 		rel = defaultArtifactDest
@@ -119,7 +123,7 @@ func fetchArtifact(ctx context.Context, client *http.Client, a *structs.TaskArti
 	if filepath.IsAbs(rel) || !inside(taskDir, filepath.Join(taskDir, rel)) {
 		return permanent(fmt.Errorf("destination %q escapes the task dir %s; use a path inside it such as %q", a.RelativeDest, taskDir, defaultArtifactDest))
 	}
-	dest := filepath.Join(taskDir, rel)
+	rel = filepath.Clean(rel)
 	mode := a.GetterMode
 	if mode == "" {
 		mode = structs.GetterModeAny
@@ -133,19 +137,20 @@ func fetchArtifact(ctx context.Context, client *http.Client, a *structs.TaskArti
 			return permanent(fmt.Errorf("option %q is not supported by nomadlike (supported: checksum, archive); remove it", k))
 		}
 	}
-	name, open, err := source(ctx, client, a)
+	name, open, err := source(ctx, client, local, a)
 	if err != nil {
 		return err
 	}
-	tmpDir := filepath.Join(taskDir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", tmpDir, err)
-	}
-	tmp, err := os.CreateTemp(tmpDir, ".artifact-*")
+	root, err := os.OpenRoot(taskDir)
 	if err != nil {
-		return fmt.Errorf("create a temp file for the download: %w", err)
+		return fmt.Errorf("open the task dir: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer root.Close()
+	tmpName, tmp, err := createTemp(root)
+	if err != nil {
+		return err
+	}
+	defer root.Remove(tmpName)
 	defer tmp.Close()
 	body, err := open()
 	if err != nil {
@@ -167,50 +172,69 @@ func fetchArtifact(ctx context.Context, client *http.Client, a *structs.TaskArti
 			return permanent(fmt.Errorf("checksum mismatch: options.checksum wants %s:%s, the download has %s:%s; fix the checksum or the source", sum.kind, sum.hex, sum.kind, got))
 		}
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the download: %w", err)
-	}
 	kind := archiveKind(name)
 	if a.GetterOptions["archive"] == "false" {
 		kind = ""
 	}
 	switch {
 	case mode == structs.GetterModeFile:
-		return place(tmp.Name(), dest)
+		return place(root, tmp, tmpName, rel)
 	case kind != "":
-		if err := os.MkdirAll(dest, 0o755); err != nil {
-			return fmt.Errorf("create destination %s: %w", dest, err)
+		if err := root.MkdirAll(rel, 0o755); err != nil {
+			return permanent(fmt.Errorf("create destination %s: %w", rel, err))
 		}
-		if err := unpack(kind, tmp.Name(), dest); err != nil {
+		dest, err := root.OpenRoot(rel)
+		if err != nil {
+			return permanent(fmt.Errorf("open destination %s: %w", rel, err))
+		}
+		defer dest.Close()
+		if err := unpack(kind, tmp, dest); err != nil {
 			return permanent(fmt.Errorf("unpack %s archive: %w", kind, err))
 		}
 		return nil
 	case mode == structs.GetterModeDir:
 		return permanent(fmt.Errorf("mode = \"dir\" needs an archive (.tar, .tar.gz, .tgz, .zip), and %q is none; use mode = \"any\" or \"file\"", name))
 	default:
-		if err := os.MkdirAll(dest, 0o755); err != nil {
-			return fmt.Errorf("create destination %s: %w", dest, err)
-		}
-		return place(tmp.Name(), filepath.Join(dest, name))
+		return place(root, tmp, tmpName, filepath.Join(rel, name))
 	}
 }
 
-// place moves the downloaded file to path.
-func place(tmp, p string) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
+// createTemp creates a new file in the task's tmp dir, inside root.
+func createTemp(root *os.Root) (string, *os.File, error) {
+	if err := root.MkdirAll("tmp", 0o755); err != nil {
+		return "", nil, permanent(fmt.Errorf("create the task's tmp dir: %w", err))
 	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
+	for range 100 {
+		name := "tmp/.artifact-" + strconv.FormatUint(rand.Uint64(), 36)
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			return name, f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", nil, permanent(fmt.Errorf("create a temp file for the download: %w", err))
+		}
+	}
+	return "", nil, errors.New("create a temp file for the download: too many collisions")
+}
+
+// place moves the downloaded file tmpName to rel, both inside root.
+func place(root *os.Root, tmp *os.File, tmpName, rel string) error {
+	if dir := filepath.Dir(rel); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return permanent(fmt.Errorf("create %s: %w", dir, err))
+		}
+	}
+	if err := tmp.Chmod(0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return fmt.Errorf("move the download to %s: %w", p, err)
+	if err := root.Rename(tmpName, rel); err != nil {
+		return permanent(fmt.Errorf("move the download to %s: %w", rel, err))
 	}
 	return nil
 }
 
 // source returns the artifact's file name and a function that opens it.
-func source(ctx context.Context, client *http.Client, a *structs.TaskArtifact) (string, func() (io.ReadCloser, error), error) {
+func source(ctx context.Context, client *http.Client, local ArtifactConfig, a *structs.TaskArtifact) (string, func() (io.ReadCloser, error), error) {
 	src := a.GetterSource
 	if forced, _, ok := strings.Cut(src, "::"); ok && !strings.Contains(forced, "/") {
 		return "", nil, permanent(fmt.Errorf("getter %q is not supported by nomadlike; use an http(s) URL or a local path", forced))
@@ -222,7 +246,7 @@ func source(ctx context.Context, client *http.Client, a *structs.TaskArtifact) (
 	switch u.Scheme {
 	case "http", "https":
 		name := path.Base(u.Path)
-		if name == "/" || name == "." {
+		if name == "/" || name == "." || name == ".." {
 			name = "artifact"
 		}
 		return name, func() (io.ReadCloser, error) { return httpGet(ctx, client, src, a.GetterHeaders) }, nil
@@ -235,7 +259,7 @@ func source(ctx context.Context, client *http.Client, a *structs.TaskArtifact) (
 			return "", nil, permanent(fmt.Errorf("local source %q must be an absolute path on the client", src))
 		}
 		return filepath.Base(p), func() (io.ReadCloser, error) {
-			f, err := os.Open(p)
+			f, err := local.openLocal(p)
 			if err != nil {
 				return nil, permanent(fmt.Errorf("open local source: %w", err))
 			}
@@ -319,125 +343,4 @@ func archiveKind(name string) string {
 func inside(dir, p string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
-}
-
-// unpack extracts the archive at src into dest, refusing entries that
-// would land outside dest.
-func unpack(kind, src, dest string) error {
-	if kind == "zip" {
-		return unzip(src, dest)
-	}
-	f, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if kind == "tgz" {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		r = gz
-	}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		target, err := entryPath(dest, hdr.Name)
-		if err != nil {
-			return err
-		}
-		mode := os.FileMode(hdr.Mode).Perm()
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, mode|0o700); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := writeEntry(target, mode, tr); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			link := hdr.Linkname
-			if filepath.IsAbs(link) || !inside(dest, filepath.Join(filepath.Dir(target), link)) {
-				return fmt.Errorf("entry %q links to %q, outside the destination", hdr.Name, link)
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(link, target); err != nil {
-				return err
-			}
-		default:
-			// Hard links, devices and fifos are skipped, as go-getter does for devices.
-		}
-	}
-}
-
-func unzip(src, dest string) error {
-	zr, err := zip.OpenReader(src)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		target, err := entryPath(dest, f.Name)
-		if err != nil {
-			return err
-		}
-		if f.FileInfo().IsDir() {
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-			continue
-		}
-		if !f.Mode().IsRegular() {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return err
-		}
-		err = writeEntry(target, f.Mode().Perm(), rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// entryPath is the path of archive entry name under dest, refused when it
-// would escape dest.
-func entryPath(dest, name string) (string, error) {
-	target := filepath.Join(dest, name)
-	if filepath.IsAbs(name) || !inside(dest, target) {
-		return "", fmt.Errorf("entry %q would be written outside the destination", name)
-	}
-	return target, nil
-}
-
-func writeEntry(target string, mode os.FileMode, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	if mode == 0 {
-		mode = 0o644
-	}
-	f, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -76,13 +76,18 @@ func sha256hex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToStri
 func TestArtifactHook(t *testing.T) {
 	disk := []byte("pretend this is a qcow2 image")
 	files := map[string][]byte{
-		"/disk.qcow2":   disk,
-		"/app.tar.gz":   tarball(t, true, map[string]string{"bin/app": "#!/bin/sh\n", "README": "hi"}),
-		"/app.tar":      tarball(t, false, map[string]string{"data.txt": "plain tar"}),
-		"/app.zip":      zipball(t, map[string]string{"conf/app.conf": "zipped"}),
-		"/slip.zip":     zipball(t, map[string]string{"../../evil": "x"}),
-		"/slip.tar":     tarball(t, false, map[string]string{"../evil": "x"}),
-		"/private.bin":  []byte("secret"),
+		"/disk.qcow2":  disk,
+		"/app.tar.gz":  tarball(t, true, map[string]string{"bin/app": "#!/bin/sh\n", "README": "hi"}),
+		"/app.tar":     tarball(t, false, map[string]string{"data.txt": "plain tar"}),
+		"/app.zip":     zipball(t, map[string]string{"conf/app.conf": "zipped"}),
+		"/slip.zip":    zipball(t, map[string]string{"../../evil": "x"}),
+		"/slip.tar":    tarball(t, false, map[string]string{"../evil": "x"}),
+		"/private.bin": []byte("secret"),
+		// up -> dest; up/esc lands at dest/esc -> dest/.. (lexically inside).
+		"/chain.tar":    linkTar(t, [][2]string{{"d1/d2/d3/", ""}, {"d1/d2/d3/up", "../../.."}, {"d1/d2/d3/up/esc", "../.."}, {"d1/d2/d3/up/esc/pwned", "=x"}}),
+		"/abslink.tar":  linkTar(t, [][2]string{{"etc", "/etc"}, {"etc/cron.d/x", "=x"}}),
+		"/midway.tar":   linkTar(t, [][2]string{{"a/", ""}, {"a/b", "."}, {"c", "a/b/../.."}}),
+		"/oklink.tar":   linkTar(t, [][2]string{{"bin/", ""}, {"bin/app", "=#!/bin/sh\n"}, {"bin/run", "app"}, {"lib/", ""}, {"lib/app", "../bin/app"}}),
 		"/notarchive.z": []byte("zzz"),
 	}
 	var hits atomic.Int64
@@ -109,6 +114,22 @@ func TestArtifactHook(t *testing.T) {
 	if err := os.WriteFile(localFile, []byte("local bytes"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	hostDir := t.TempDir() // not allowed
+	hostFile := filepath.Join(hostDir, "shadow")
+	if err := os.WriteFile(hostFile, []byte("root:x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(hostFile, filepath.Join(localDir, "link-out")); err != nil {
+		t.Fatal(err)
+	}
+	allowFile, err := ParseIsolationPath("f:r:" + hostDir + "/granted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hostDir, "granted"), []byte("one file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := ArtifactConfig{ExtraPaths: []IsolationPath{{Dir: true, Mode: "r", Path: localDir}, allowFile}}
 	s512 := sha512.Sum512(disk)
 
 	cases := []struct {
@@ -163,6 +184,24 @@ func TestArtifactHook(t *testing.T) {
 			want: map[string]string{"local/x/seed.img": "local bytes"}},
 		{name: "missing local path", a: structs.TaskArtifact{GetterSource: filepath.Join(localDir, "none")},
 			wantErr: "open local source", wantPermanent: true},
+		{name: "local path not allowed", a: structs.TaskArtifact{GetterSource: hostFile},
+			wantErr: `filesystem_isolation_extra_paths = ["d:r:` + hostDir + `"]`, wantPermanent: true},
+		{name: "file URL not allowed", a: structs.TaskArtifact{GetterSource: "file://" + hostFile},
+			wantErr: "outside the paths this client lets artifacts read", wantPermanent: true},
+		{name: "symlink out of an allowed dir", a: structs.TaskArtifact{GetterSource: filepath.Join(localDir, "link-out")},
+			wantErr: "open local source", wantPermanent: true},
+		{name: "dotdot out of an allowed dir", a: structs.TaskArtifact{GetterSource: localDir + "/../" + filepath.Base(hostDir) + "/shadow"},
+			wantErr: "outside the paths this client lets artifacts read", wantPermanent: true},
+		{name: "one allowed file", a: structs.TaskArtifact{GetterSource: filepath.Join(hostDir, "granted")},
+			want: map[string]string{"local/granted": "one file"}},
+		{name: "tar symlink chain refused", a: structs.TaskArtifact{GetterSource: srv.URL + "/chain.tar"},
+			wantErr: `entry "d1/d2/d3/up/esc": links to "../..", outside the destination`, wantPermanent: true},
+		{name: "tar absolute symlink refused", a: structs.TaskArtifact{GetterSource: srv.URL + "/abslink.tar"},
+			wantErr: `entry "etc": links to "/etc", an absolute path`, wantPermanent: true},
+		{name: "tar symlink climbing midway refused", a: structs.TaskArtifact{GetterSource: srv.URL + "/midway.tar"},
+			wantErr: `entry "c": links to "a/b/../.."`, wantPermanent: true},
+		{name: "tar symlinks inside kept", a: structs.TaskArtifact{GetterSource: srv.URL + "/oklink.tar"},
+			want: map[string]string{"local/bin/run": "#!/bin/sh\n", "local/lib/app": "#!/bin/sh\n"}},
 		{name: "unsupported getter", a: structs.TaskArtifact{GetterSource: "git::https://example.com/repo"},
 			wantErr: `getter "git" is not supported by nomadlike`, wantPermanent: true},
 		{name: "unsupported option", a: structs.TaskArtifact{GetterSource: srv.URL + "/disk.qcow2", GetterOptions: map[string]string{"depth": "1"}},
@@ -171,7 +210,7 @@ func TestArtifactHook(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			taskDir := t.TempDir()
-			h := newArtifactHook()
+			h := newArtifactHook(cfg)
 			req := &PrestartRequest{Task: &structs.Task{Name: "vm", Artifacts: []*structs.TaskArtifact{&c.a}}}
 			err := h.Prestart(context.Background(), req, &PrestartResponse{TaskDir: taskDir})
 			if c.wantErr != "" {
@@ -199,9 +238,49 @@ func TestArtifactHook(t *testing.T) {
 		})
 	}
 
+	t.Run("planted symlinks in the task dir", func(t *testing.T) {
+		// A prestart task made local/x -> hostDir and tmp -> hostDir.
+		taskDir := t.TempDir()
+		for _, p := range []string{"local", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(taskDir, p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink(hostDir, filepath.Join(taskDir, "local", "x")); err != nil {
+			t.Fatal(err)
+		}
+		h := newArtifactHook(cfg)
+		for _, a := range []structs.TaskArtifact{
+			{GetterSource: srv.URL + "/app.tar", RelativeDest: "local/x"},
+			{GetterSource: srv.URL + "/disk.qcow2", RelativeDest: "local/x/"},
+			{GetterSource: srv.URL + "/disk.qcow2", GetterMode: "file", RelativeDest: "local/x/disk"},
+		} {
+			req := &PrestartRequest{Task: &structs.Task{Name: "vm", Artifacts: []*structs.TaskArtifact{&a}}}
+			if err := h.Prestart(context.Background(), req, &PrestartResponse{TaskDir: taskDir}); err == nil {
+				t.Errorf("artifact into local/x -> host dir (%s): got nil error", a.GetterSource)
+			}
+		}
+		if err := os.RemoveAll(filepath.Join(taskDir, "tmp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(hostDir, filepath.Join(taskDir, "tmp")); err != nil {
+			t.Fatal(err)
+		}
+		req := &PrestartRequest{Task: &structs.Task{Name: "vm", Artifacts: []*structs.TaskArtifact{{GetterSource: srv.URL + "/disk.qcow2"}}}}
+		if err := h.Prestart(context.Background(), req, &PrestartResponse{TaskDir: taskDir}); err == nil {
+			t.Error("artifact with tmp -> host dir: got nil error")
+		}
+		entries, _ := os.ReadDir(hostDir)
+		for _, e := range entries {
+			if e.Name() != "shadow" && e.Name() != "granted" {
+				t.Errorf("the host dir got %s", e.Name())
+			}
+		}
+	})
+
 	t.Run("fetched once across restarts", func(t *testing.T) {
 		taskDir := t.TempDir()
-		h := newArtifactHook()
+		h := newArtifactHook(cfg)
 		req := &PrestartRequest{Task: &structs.Task{Name: "vm", Artifacts: []*structs.TaskArtifact{{GetterSource: srv.URL + "/disk.qcow2"}}}}
 		before := hits.Load()
 		for i := 0; i < 2; i++ {
@@ -213,4 +292,36 @@ func TestArtifactHook(t *testing.T) {
 			t.Errorf("server hit %d times for two starts, want 1", got)
 		}
 	})
+}
+
+// linkTar builds a tar of entries {name, what}: name ending in "/" is a
+// directory, what "=body" a file, else a symlink to what.
+func linkTar(t *testing.T, entries [][2]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e[0], Mode: 0o755}
+		body, isFile := strings.CutPrefix(e[1], "=")
+		switch {
+		case strings.HasSuffix(e[0], "/"):
+			h.Typeflag = tar.TypeDir
+		case isFile:
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(body))
+		default:
+			h.Typeflag, h.Linkname = tar.TypeSymlink, e[1]
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if isFile {
+			if _, err := tw.Write([]byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -51,6 +51,6 @@ func (e *validationError) Error() string { return e.err.Error() }
 func (e *validationError) Unwrap() error { return e.err }
 
 // defaultHooks are the task prestart hooks, in order.
-func defaultHooks() []prestartHook {
-	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, volumeHook{}, newArtifactHook(), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
+func defaultHooks(art ArtifactConfig) []prestartHook {
+	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, volumeHook{}, newArtifactHook(art), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
 }

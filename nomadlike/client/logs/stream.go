@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -32,8 +32,11 @@ const (
 
 // Options select what to stream.
 type Options struct {
-	// Dir is the allocation's alloc/logs directory.
-	Dir string
+	// AllocDir is the allocation's directory; the files are read from its
+	// alloc/logs through its safe accessors: a symlink or FIFO a task
+	// planted there is never followed out of the allocation directory nor
+	// blocks the stream (it reads as an error naming the file).
+	AllocDir *allocdir.AllocDir
 	// Task and Type ("stdout" or "stderr") name the files <Task>.<Type>.N.
 	Task, Type string
 	// Origin is "start" (Offset bytes from the beginning of the oldest file)
@@ -88,10 +91,13 @@ type streamer struct {
 
 // indexes returns the indexes of the existing log files, ascending.
 func (s *streamer) indexes() ([]int, error) {
-	entries, err := os.ReadDir(s.o.Dir)
+	entries, err := s.o.AllocDir.ReadDir("alloc/logs")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
+		}
+		if errors.Is(err, allocdir.ErrOutside) {
+			return nil, structs.NewBadRequest("log dir alloc/logs cannot be served: %v", err)
 		}
 		return nil, fmt.Errorf("list log dir: %w", err)
 	}
@@ -109,12 +115,18 @@ func (s *streamer) indexes() ([]int, error) {
 	return out, nil
 }
 
-func (s *streamer) path(idx int) string {
-	return filepath.Join(s.o.Dir, s.base+"."+strconv.Itoa(idx))
-}
+// name is the file name of log file idx.
+func (s *streamer) name(idx int) string { return s.base + "." + strconv.Itoa(idx) }
 
-func size(path string) int64 {
-	st, err := os.Stat(path)
+// size is the size of log file idx; 0 when it is missing or not a regular
+// file inside the allocation directory.
+func (s *streamer) size(idx int) int64 {
+	f, err := s.o.AllocDir.OpenLog(s.name(idx))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return 0
 	}
@@ -126,7 +138,7 @@ func (s *streamer) start(idxs []int) (int, int64) {
 	if s.o.Origin == "start" {
 		rem := s.o.Offset
 		for i, idx := range idxs {
-			sz := size(s.path(idx))
+			sz := s.size(idx)
 			if rem <= sz || i == len(idxs)-1 {
 				return idx, min(rem, sz)
 			}
@@ -136,7 +148,7 @@ func (s *streamer) start(idxs []int) (int, int64) {
 	}
 	rem := s.o.Offset
 	for i := len(idxs) - 1; i >= 0; i-- {
-		sz := size(s.path(idxs[i]))
+		sz := s.size(idxs[i])
 		if rem <= sz {
 			return idxs[i], sz - rem
 		}
@@ -214,18 +226,18 @@ func (s *streamer) next(idx int) (int, bool, error) {
 // drain emits everything in file idx from off to its current end and
 // returns the new offset. A missing file (rotated away) reads as empty.
 func (s *streamer) drain(idx int, off int64, buf []byte) (int64, error) {
-	f, err := os.Open(s.path(idx))
+	f, err := s.o.AllocDir.OpenLog(s.name(idx))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return off, nil
 		}
-		return off, fmt.Errorf("open log file: %w", err)
+		return off, structs.NewBadRequest("log file alloc/logs/%s cannot be served: %v", s.name(idx), err)
 	}
 	defer f.Close()
-	if sz := size(s.path(idx)); off > sz {
-		off = sz // truncated underneath us
+	if st, err := f.Stat(); err == nil && off > st.Size() {
+		off = st.Size() // truncated underneath us
 	}
-	name := filepath.ToSlash(filepath.Join("alloc", "logs", filepath.Base(s.path(idx))))
+	name := "alloc/logs/" + s.name(idx)
 	for {
 		n, rerr := f.ReadAt(buf, off)
 		if n > 0 {

@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -44,7 +47,7 @@ func collect(t *testing.T, o Options) (string, []*api.StreamFrame) {
 }
 
 func TestStreamRotated(t *testing.T) {
-	dir := t.TempDir()
+	ad, dir := logDir(t)
 	write(t, dir, "web.stdout.0", "hello\n")
 	write(t, dir, "web.stdout.1", "world\n")
 	write(t, dir, "web.stderr.0", "oops\n")
@@ -63,22 +66,22 @@ func TestStreamRotated(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%d", tc.origin, tc.offset), func(t *testing.T) {
-			got, _ := collect(t, Options{Dir: dir, Task: "web", Type: "stdout", Origin: tc.origin, Offset: tc.offset})
+			got, _ := collect(t, Options{AllocDir: ad, Task: "web", Type: "stdout", Origin: tc.origin, Offset: tc.offset})
 			if got != tc.want {
 				t.Errorf("origin %s offset %d: got %q, want %q", tc.origin, tc.offset, got, tc.want)
 			}
 		})
 	}
-	_, frames := collect(t, Options{Dir: dir, Task: "web", Type: "stdout"})
+	_, frames := collect(t, Options{AllocDir: ad, Task: "web", Type: "stdout"})
 	if len(frames) != 2 || frames[1].File != "alloc/logs/web.stdout.1" || frames[1].Offset != 6 {
 		t.Errorf("frames: got %+v, want two with the second from alloc/logs/web.stdout.1 ending at offset 6", frames)
 	}
 }
 
 func TestStreamLargeFrames(t *testing.T) {
-	dir := t.TempDir()
+	ad, dir := logDir(t)
 	write(t, dir, "t.stdout.0", string(bytes.Repeat([]byte("x"), FrameSize*2+10)))
-	got, frames := collect(t, Options{Dir: dir, Task: "t", Type: "stdout"})
+	got, frames := collect(t, Options{AllocDir: ad, Task: "t", Type: "stdout"})
 	if len(got) != FrameSize*2+10 || len(frames) != 3 {
 		t.Errorf("got %d bytes in %d frames, want %d bytes in 3", len(got), len(frames), FrameSize*2+10)
 	}
@@ -95,7 +98,7 @@ func TestStreamBadRequest(t *testing.T) {
 }
 
 func TestStreamFollow(t *testing.T) {
-	dir := t.TempDir()
+	ad, dir := logDir(t)
 	write(t, dir, "web.stdout.0", "one\n")
 	var mu sync.Mutex
 	var got bytes.Buffer
@@ -105,7 +108,7 @@ func TestStreamFollow(t *testing.T) {
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Stream(ctx, Options{Dir: dir, Task: "web", Type: "stdout", Follow: true,
+		errc <- Stream(ctx, Options{AllocDir: ad, Task: "web", Type: "stdout", Follow: true,
 			PollInterval: 10 * time.Millisecond, HeartbeatInterval: 20 * time.Millisecond,
 			Done: func() bool { mu.Lock(); defer mu.Unlock(); return done }},
 			func(f *api.StreamFrame) error {
@@ -156,7 +159,7 @@ func TestStreamFollow(t *testing.T) {
 }
 
 func BenchmarkStream(b *testing.B) {
-	dir := b.TempDir()
+	ad, dir := logDir(b)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB per file
 	for i := range 4 {
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("web.stdout.%d", i)), data, 0o644); err != nil {
@@ -165,8 +168,49 @@ func BenchmarkStream(b *testing.B) {
 	}
 	b.SetBytes(int64(4 * len(data)))
 	for b.Loop() {
-		if err := Stream(context.Background(), Options{Dir: dir, Task: "web", Type: "stdout"}, func(*api.StreamFrame) error { return nil }); err != nil {
+		if err := Stream(context.Background(), Options{AllocDir: ad, Task: "web", Type: "stdout"}, func(*api.StreamFrame) error { return nil }); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// logDir returns a built allocation directory and its alloc/logs.
+func logDir(tb testing.TB) (*allocdir.AllocDir, string) {
+	tb.Helper()
+	ad := allocdir.New(tb.TempDir(), "a1")
+	if err := ad.Build(); err != nil {
+		tb.Fatal(err)
+	}
+	return ad, ad.LogDir()
+}
+
+// TestStreamRefusesPlantedFiles: a symlink a task planted in alloc/logs
+// pointing at a host file is not served, nor does a FIFO block the stream.
+func TestStreamRefusesPlantedFiles(t *testing.T) {
+	ad, dir := logDir(t)
+	secret := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(secret, []byte("root:secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "web.stdout.0", "mine\n")
+	if err := os.Symlink(secret, filepath.Join(dir, "web.stdout.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "web.stderr.0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"stdout", "stderr"} {
+		var got bytes.Buffer
+		err := Stream(context.Background(), Options{AllocDir: ad, Task: "web", Type: typ}, func(f *api.StreamFrame) error {
+			got.Write(f.Data)
+			return nil
+		})
+		if strings.Contains(got.String(), "secret") {
+			t.Fatalf("%s: the stream served the host file: %q", typ, got.String())
+		}
+		var ce *structs.CodedError
+		if !errors.As(err, &ce) || ce.Code != http.StatusBadRequest {
+			t.Errorf("%s: got %v, want a 400 naming the planted file", typ, err)
 		}
 	}
 }
