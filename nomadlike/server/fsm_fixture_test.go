@@ -1,0 +1,148 @@
+package server
+
+import (
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// fixtureEntry is one Raft entry of the FSM fixture.
+type fixtureEntry struct {
+	name string
+	typ  structs.MessageType
+	body any
+}
+
+// Fixed IDs of the FSM fixture, so its snapshot is byte-for-byte reproducible.
+const (
+	fxNode1      = "11111111-0000-4000-8000-000000000001"
+	fxNode2      = "11111111-0000-4000-8000-000000000002"
+	fxEvalWeb    = "22222222-0000-4000-8000-000000000001"
+	fxEvalOld    = "22222222-0000-4000-8000-000000000002"
+	fxEvalBlock  = "22222222-0000-4000-8000-000000000003"
+	fxEvalStop   = "22222222-0000-4000-8000-000000000004"
+	fxEvalDrain  = "22222222-0000-4000-8000-000000000005"
+	fxEvalClient = "22222222-0000-4000-8000-000000000006"
+	fxEvalPurge  = "22222222-0000-4000-8000-000000000007"
+	fxAllocOld   = "33333333-0000-4000-8000-000000000001"
+	fxAllocWeb   = "33333333-0000-4000-8000-000000000002"
+	fxAllocWeb2  = "33333333-0000-4000-8000-000000000003"
+	fxDeployWeb  = "44444444-0000-4000-8000-000000000001"
+	fxDeployOld  = "44444444-0000-4000-8000-000000000002"
+	fxService1   = "_nomad-task-33333333-web-http"
+	fxService2   = "_nomad-task-33333333-web-admin"
+)
+
+// fxTime is the fixture's clock: second s of the fixture's day.
+func fxTime(s int) time.Time { return time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).Add(time.Duration(s) * time.Second) }
+
+func fxNode(id, name string) *structs.Node {
+	n := mockNode(name)
+	n.ID, n.SecretID = id, id
+	n.Status = structs.NodeStatusReady
+	n.StatusUpdatedAt = fxTime(0).Unix()
+	return n
+}
+
+func fxJob(id string) *structs.Job {
+	j := mockJob(id, 1, 100, 64)
+	j.Canonicalize()
+	j.SubmitTime = fxTime(1).UnixNano()
+	return j
+}
+
+func fxEval(id, jobID, status string) *structs.Evaluation {
+	return &structs.Evaluation{ID: id, Namespace: structs.DefaultNamespace, Priority: 50, Type: structs.JobTypeService,
+		TriggeredBy: structs.EvalTriggerJobRegister, JobID: jobID, Status: status,
+		CreateTime: fxTime(2).UnixNano(), ModifyTime: fxTime(2).UnixNano()}
+}
+
+func fxAlloc(id, jobID, nodeID, evalID, deploymentID string) *structs.Allocation {
+	return &structs.Allocation{
+		ID: id, Namespace: structs.DefaultNamespace, EvalID: evalID, Name: jobID + ".web[0]", NodeID: nodeID,
+		JobID: jobID, TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun,
+		ClientStatus: structs.AllocClientStatusPending, DeploymentID: deploymentID,
+		AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
+			"server": {Cpu: structs.AllocatedCpuResources{CpuShares: 100}, Memory: structs.AllocatedMemoryResources{MemoryMB: 64}}}},
+	}
+}
+
+func fxDeployment(id, jobID string, canaries int) *structs.Deployment {
+	return &structs.Deployment{ID: id, Namespace: structs.DefaultNamespace, JobID: jobID, JobVersion: 0,
+		JobCreateIndex: 1, Status: structs.DeploymentStatusRunning, StatusDescription: structs.DeploymentStatusDescriptionRunning,
+		TaskGroups: map[string]*structs.DeploymentState{"web": {DesiredTotal: 1, DesiredCanaries: canaries, ProgressDeadline: 10 * time.Minute}},
+		CreateTime: fxTime(3).UnixNano(), ModifyTime: fxTime(3).UnixNano()}
+}
+
+// fsmFixture returns entries of every message type, in an order in which
+// each applies cleanly; applied from an empty state they leave rows in
+// every table. Each call returns fresh objects.
+func fsmFixture() []fixtureEntry {
+	healthy := true
+	web, old := fxJob("web"), fxJob("old")
+	placedOld := fxAlloc(fxAllocOld, "old", fxNode1, fxEvalOld, fxDeployOld)
+	placedWeb := fxAlloc(fxAllocWeb, "web", fxNode1, fxEvalWeb, fxDeployWeb)
+	placedWeb.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+	placedWeb2 := fxAlloc(fxAllocWeb2, "web", fxNode2, fxEvalWeb, "")
+	placedWeb2.Name = "web.web[1]"
+	blocked := fxEval(fxEvalBlock, "web", structs.EvalStatusBlocked)
+	blocked.FailedTGAllocs = map[string]*structs.AllocMetric{"web": {NodesEvaluated: 2, DimensionExhausted: map[string]int{"memory": 2}}}
+	doneWeb := fxEval(fxEvalWeb, "web", structs.EvalStatusComplete)
+	return []fixtureEntry{
+		{"register node 1", structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: fxNode(fxNode1, "n1"), Timestamp: fxTime(0).UnixNano()}},
+		{"register node 2", structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: fxNode(fxNode2, "n2"), Timestamp: fxTime(0).UnixNano()}},
+		{"scheduler config", structs.SchedulerConfigRequestType, &structs.SchedulerSetConfigRequest{Config: structs.SchedulerConfig{
+			SchedulerAlgorithm: structs.SchedulerAlgorithmSpread, PreemptionConfig: structs.PreemptionConfig{ServiceSchedulerEnabled: true}}}},
+		{"register job web", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: web, Eval: fxEval(fxEvalWeb, "web", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano()}},
+		{"register job old", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: old, Eval: fxEval(fxEvalOld, "old", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano()}},
+		{"plan old", structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: fxJob("old"), EvalID: fxEvalOld,
+			AllocsPlaced: []*structs.Allocation{placedOld}, Deployment: fxDeployment(fxDeployOld, "old", 0), Timestamp: fxTime(4).UnixNano()}},
+		{"plan web (preempts old)", structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: fxJob("web"), EvalID: fxEvalWeb,
+			AllocsPlaced:    []*structs.Allocation{placedWeb, placedWeb2},
+			AllocsPreempted: []*structs.Allocation{{ID: fxAllocOld, PreemptedByAllocation: fxAllocWeb}},
+			Deployment:      fxDeployment(fxDeployWeb, "web", 1), Evals: []*structs.Evaluation{blocked}, Timestamp: fxTime(5).UnixNano()}},
+		{"client update", structs.AllocClientUpdateRequestType, &structs.AllocClientUpdateRequest{Allocs: []*structs.Allocation{
+			{ID: fxAllocWeb, NodeID: fxNode1, ClientStatus: structs.AllocClientStatusRunning,
+				TaskStates:       map[string]*structs.TaskState{"server": {State: structs.TaskStateRunning, StartedAt: fxTime(6)}},
+				DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: fxTime(6)}},
+			{ID: fxAllocOld, NodeID: fxNode1, ClientStatus: structs.AllocClientStatusComplete}},
+			Evals: []*structs.Evaluation{fxEval(fxEvalClient, "web", structs.EvalStatusPending)}, Timestamp: fxTime(6).UnixNano()}},
+		{"eval complete", structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{doneWeb}}},
+		{"job stability", structs.JobStabilityRequestType, &structs.JobStabilityRequest{JobID: "web", Namespace: structs.DefaultNamespace, JobVersion: 0, Stable: true}},
+		{"deployment alloc health", structs.DeploymentAllocHealthRequestType, &structs.DeploymentAllocHealthRequest{DeploymentID: fxDeployWeb,
+			HealthyAllocationIDs: []string{fxAllocWeb}, UpdatedAt: fxTime(7).UnixNano()}},
+		{"deployment promote", structs.DeploymentPromoteRequestType, &structs.DeploymentPromoteRequest{DeploymentID: fxDeployWeb, All: true,
+			Eval: fxEval("22222222-0000-4000-8000-000000000008", "web", structs.EvalStatusPending), UpdatedAt: fxTime(8).UnixNano()}},
+		{"deployment status", structs.DeploymentStatusUpdateRequestType, &structs.DeploymentStatusUpdateRequest{
+			DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: fxDeployOld, Status: structs.DeploymentStatusCancelled, StatusDescription: "cancelled by the fixture"},
+			UpdatedAt:        fxTime(9).UnixNano()}},
+		{"node 2 down", structs.NodeUpdateStatusRequestType, &structs.NodeUpdateStatusRequest{NodeID: fxNode2, Status: structs.NodeStatusDown,
+			Event: &structs.NodeEvent{Message: "Node heartbeat missed", Subsystem: "Cluster", Timestamp: fxTime(10)}, Timestamp: fxTime(10).UnixNano()}},
+		{"node 2 drain", structs.NodeUpdateDrainRequestType, &structs.NodeUpdateDrainRequest{NodeID: fxNode2,
+			DrainStrategy: &structs.DrainStrategy{DrainSpec: structs.DrainSpec{Deadline: time.Hour}, StartedAt: fxTime(11)},
+			Event:         &structs.NodeEvent{Message: "Node drain strategy set", Subsystem: "Drain", Timestamp: fxTime(11)},
+			Evals:         []*structs.Evaluation{fxEval(fxEvalDrain, "web", structs.EvalStatusPending)}, UpdatedAt: fxTime(11).Unix()}},
+		{"node 1 ineligible", structs.NodeUpdateEligibilityRequestType, &structs.NodeUpdateEligibilityRequest{NodeID: fxNode1,
+			Eligibility: structs.NodeSchedulingIneligible, Event: &structs.NodeEvent{Message: "Node marked as ineligible for scheduling", Subsystem: "Cluster", Timestamp: fxTime(12)},
+			UpdatedAt: fxTime(12).Unix()}},
+		{"migrate", structs.AllocUpdateDesiredTransitionRequestType, &structs.AllocUpdateDesiredTransitionRequest{
+			Allocs: map[string]*structs.DesiredTransition{fxAllocWeb2: {Migrate: &healthy}}, Timestamp: fxTime(13).UnixNano()}},
+		{"alloc stop", structs.AllocDesiredUpdateRequestType, &structs.AllocDesiredUpdateRequest{AllocIDs: []string{fxAllocWeb2},
+			DesiredStatus: structs.AllocDesiredStatusStop, Description: "alloc stopped by the fixture",
+			Evals: []*structs.Evaluation{fxEval(fxEvalStop, "web", structs.EvalStatusPending)}, Timestamp: fxTime(14).UnixNano()}},
+		{"periodic launch", structs.PeriodicLaunchRequestType, &structs.PeriodicLaunchRequest{Launch: structs.PeriodicLaunch{ID: "cron", Namespace: structs.DefaultNamespace, Launch: fxTime(15)}}},
+		{"services", structs.ServiceRegistrationUpsertRequestType, &structs.ServiceRegistrationUpsertRequest{Services: []*structs.ServiceRegistration{
+			{ID: fxService1, ServiceName: "web", Namespace: structs.DefaultNamespace, NodeID: fxNode1, Datacenter: "dc1", JobID: "web", AllocID: fxAllocWeb, Address: "127.0.0.1", Port: 8080},
+			{ID: fxService2, ServiceName: "web-admin", Namespace: structs.DefaultNamespace, NodeID: fxNode1, Datacenter: "dc1", JobID: "web", AllocID: fxAllocWeb, Address: "127.0.0.1", Port: 8081},
+		}}},
+		{"service delete", structs.ServiceRegistrationDeleteRequestType, &structs.ServiceRegistrationDeleteRequest{Namespace: structs.DefaultNamespace, IDs: []string{fxService2}}},
+		{"purge old", structs.JobDeregisterRequestType, &structs.JobDeregisterRequest{JobID: "old", Namespace: structs.DefaultNamespace, Purge: true,
+			Eval: fxEval(fxEvalPurge, "old", structs.EvalStatusPending), SubmitTime: fxTime(16).UnixNano()}},
+		{"stop web", structs.JobDeregisterRequestType, &structs.JobDeregisterRequest{JobID: "web", Namespace: structs.DefaultNamespace,
+			Eval: fxEval("22222222-0000-4000-8000-000000000009", "web", structs.EvalStatusPending), SubmitTime: fxTime(17).UnixNano()}},
+		{"gc old", structs.EvalDeleteRequestType, &structs.EvalDeleteRequest{Evals: []string{fxEvalOld}, Allocs: []string{fxAllocOld}}},
+		{"deployment delete", structs.DeploymentDeleteRequestType, &structs.DeploymentDeleteRequest{Deployments: []string{fxDeployOld}}},
+		{"reconcile summaries", structs.ReconcileJobSummariesRequestType, &structs.ReconcileJobSummariesRequest{}},
+		{"deregister node 2", structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: []string{fxNode2}, Timestamp: fxTime(18).UnixNano()}},
+	}
+}
