@@ -238,7 +238,7 @@ func TestClusterFormationForwardingSnapshotFailover(t *testing.T) {
 		}
 		t.Logf("write on a follower acknowledged in %s (index %d)", time.Since(start), resp.Index)
 		// Acknowledged means committed: the leader has it.
-		if got, _ := leader.agent.server.State().JobByID(nil, structs.DefaultNamespace, "via-follower"); got == nil {
+		if got, _ := snapOf(t, leader.agent.server.State()).JobByID(nil, structs.DefaultNamespace, "via-follower"); got == nil {
 			t.Errorf("the leader does not have the job the follower acknowledged")
 		}
 		// A default read on the follower is served by the leader.
@@ -366,7 +366,7 @@ func TestClusterFormationForwardingSnapshotFailover(t *testing.T) {
 // evalIDs returns the IDs of every evaluation in a's state.
 func evalIDs(t *testing.T, a *Agent) map[string]bool {
 	t.Helper()
-	evals, err := a.server.State().Evals(nil, "*")
+	evals, err := snapOf(t, a.server.State()).Evals(nil, "*")
 	if err != nil {
 		t.Fatal(err)
 	}

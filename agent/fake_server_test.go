@@ -38,7 +38,7 @@ func (f *fakeServer) next() uint64 {
 	return f.index
 }
 
-func (f *fakeServer) State() *state.Store { return f.st }
+func (f *fakeServer) State() state.Reader { return f.st }
 func (f *fakeServer) IsLeader() bool      { return true }
 func (f *fakeServer) Leader() string      { return "127.0.0.1:4647" }
 func (f *fakeServer) Peers() []string     { return []string{"127.0.0.1:4647"} }
@@ -136,4 +136,14 @@ func testJob(id string) *structs.Job {
 	return &structs.Job{ID: id, Datacenters: []string{"dc1"}, Type: structs.JobTypeBatch, TaskGroups: []*structs.TaskGroup{{
 		Name: "g", Count: 1, Tasks: []*structs.Task{{Name: "t", Driver: "raw_exec", Config: map[string]any{"command": "/bin/true"}}},
 	}}}
+}
+
+// snapOf returns a fresh read-only snapshot of r.
+func snapOf(t testing.TB, r state.Reader) *state.Snapshot {
+	t.Helper()
+	snap, err := r.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	return snap
 }

@@ -14,7 +14,7 @@ func (s *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var allocs []*structs.Allocation
 		if q.Prefix != "" {
 			allocs, err = st.AllocsByIDPrefix(ws, q.Namespace, q.Prefix)
@@ -50,7 +50,7 @@ func (s *HTTPServer) allocInfo(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		a, err := st.AllocByID(ws, id)
 		if err != nil {
 			return nil, 0, err

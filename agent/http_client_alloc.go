@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -61,7 +62,7 @@ func (s *HTTPServer) routeToNode(w http.ResponseWriter, r *http.Request, nodeID,
 		s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Msg: "this agent runs no client; name a node with ?node_id= to ask its agent"})
 		return false
 	}
-	node, err := s.srv.State().NodeByID(nil, nodeID)
+	node, err := readState(s, func(snap *state.Snapshot) (*structs.Node, error) { return snap.NodeByID(nil, nodeID) })
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("look up node %q: %w", nodeID, err))
 		return false
@@ -90,7 +91,7 @@ func (s *HTTPServer) routeAlloc(w http.ResponseWriter, r *http.Request) (allocID
 	if s.srv == nil {
 		return allocID, true
 	}
-	alloc, err := s.srv.State().AllocByID(nil, allocID)
+	alloc, err := readState(s, func(snap *state.Snapshot) (*structs.Allocation, error) { return snap.AllocByID(nil, allocID) })
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("look up allocation %q: %w", allocID, err))
 		return allocID, false

@@ -81,7 +81,12 @@ func (s *HTTPServer) clientLogs(w http.ResponseWriter, r *http.Request) {
 		s.streamLocalLogs(w, r, lr)
 		return
 	}
-	alloc, err := s.srv.State().AllocByID(nil, lr.AllocID)
+	snap, err := s.srv.State().Snapshot()
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("snapshot state: %w", err))
+		return
+	}
+	alloc, err := snap.AllocByID(nil, lr.AllocID)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("look up allocation %q: %w", lr.AllocID, err))
 		return
@@ -94,7 +99,7 @@ func (s *HTTPServer) clientLogs(w http.ResponseWriter, r *http.Request) {
 		s.streamLocalLogs(w, r, lr)
 		return
 	}
-	node, err := s.srv.State().NodeByID(nil, alloc.NodeID)
+	node, err := snap.NodeByID(nil, alloc.NodeID)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("look up node %q of allocation %q: %w", alloc.NodeID, lr.AllocID, err))
 		return

@@ -35,7 +35,7 @@ func (s *HTTPServer) deploymentsList(w http.ResponseWriter, r *http.Request) (an
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		list, err := st.DeploymentsByIDPrefix(ws, q.Namespace, q.Prefix)
 		if err != nil {
 			return nil, 0, err
@@ -59,7 +59,7 @@ func (s *HTTPServer) deploymentInfo(w http.ResponseWriter, r *http.Request) (any
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		d, err := st.DeploymentByID(ws, id)
 		if err != nil {
 			return nil, 0, err
@@ -91,7 +91,7 @@ func (s *HTTPServer) deploymentAllocations(w http.ResponseWriter, r *http.Reques
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		d, err := st.DeploymentByID(ws, id)
 		if err != nil {
 			return nil, 0, err
@@ -199,7 +199,7 @@ func (s *HTTPServer) deploymentAllocHealth(w http.ResponseWriter, r *http.Reques
 // jobDeployment is GET /v1/job/{id}/deployment: the job's latest
 // deployment, null when it has none.
 func (s *HTTPServer) jobDeployment(w http.ResponseWriter, r *http.Request) (any, error) {
-	out, err := s.jobRead(w, r, []string{deploymentTable, "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	out, err := s.jobRead(w, r, []string{deploymentTable, "jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		d, err := st.LatestDeploymentByJobID(ws, ns, id)
 		if err != nil || d != nil {
 			return d, err
@@ -223,7 +223,7 @@ type noDeployment struct{}
 // jobDeployments is GET /v1/job/{id}/deployments: the job's deployments,
 // newest first.
 func (s *HTTPServer) jobDeployments(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{deploymentTable, "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{deploymentTable, "jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		list, err := st.DeploymentsByJobID(ws, ns, id)
 		if err != nil {
 			return nil, err

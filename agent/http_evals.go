@@ -14,7 +14,7 @@ func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var evals []*structs.Evaluation
 		if q.Prefix != "" {
 			evals, err = st.EvalsByIDPrefix(ws, q.Namespace, q.Prefix)
@@ -46,7 +46,7 @@ func (s *HTTPServer) evalInfo(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		e, err := st.EvalByID(ws, id)
 		if err != nil {
 			return nil, 0, err
@@ -74,7 +74,7 @@ func (s *HTTPServer) evalInfo(w http.ResponseWriter, r *http.Request) (any, erro
 
 // relatedEvals follows the NextEval, PreviousEval and BlockedEval links from
 // e, transitively, and returns every evaluation reached (e excluded).
-func relatedEvals(ws watchSet, st *state.Store, e *structs.Evaluation) ([]*structs.EvaluationStub, error) {
+func relatedEvals(ws watchSet, st *state.Snapshot, e *structs.Evaluation) ([]*structs.EvaluationStub, error) {
 	seen := map[string]bool{e.ID: true}
 	queue := []*structs.Evaluation{e}
 	var out []*structs.EvaluationStub
@@ -106,7 +106,7 @@ func (s *HTTPServer) evalAllocations(w http.ResponseWriter, r *http.Request) (an
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		allocs, err := st.AllocsByEval(ws, id)
 		if err != nil {
 			return nil, 0, err

@@ -21,7 +21,7 @@ type JobScaler interface {
 // jobScaleStatus is GET /v1/job/{id}/scale: each group's desired and
 // actual counts.
 func (s *HTTPServer) jobScaleStatus(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{"jobs", "allocs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"jobs", "allocs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		job, err := st.JobByID(ws, ns, id)
 		if err != nil || job == nil {
 			return nil, err

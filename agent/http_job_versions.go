@@ -30,7 +30,7 @@ func (s *HTTPServer) jobVersions(w http.ResponseWriter, r *http.Request) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return s.jobRead(w, r, []string{"job_version"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"job_version"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		vs, err := st.JobVersionsByID(ws, ns, id)
 		if len(vs) == 0 || err != nil {
 			return nil, err

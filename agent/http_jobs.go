@@ -15,7 +15,7 @@ func (s *HTTPServer) jobsList(w http.ResponseWriter, r *http.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var jobs []*structs.Job
 		if q.Prefix != "" {
 			jobs, err = st.JobsByIDPrefix(ws, q.Namespace, q.Prefix)
@@ -125,7 +125,7 @@ func singleNamespace(q *queryOpts) (string, error) {
 // jobRead runs a blocking read of one job's data; read returns nil when the
 // job is unknown, which becomes a 404 naming the job.
 func (s *HTTPServer) jobRead(w http.ResponseWriter, r *http.Request, tables []string,
-	read func(ws watchSet, st *state.Store, ns, id string) (any, error)) (any, error) {
+	read func(ws watchSet, st *state.Snapshot, ns, id string) (any, error)) (any, error) {
 	q, err := s.parseQuery(r)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (s *HTTPServer) jobRead(w http.ResponseWriter, r *http.Request, tables []st
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		v, err := read(ws, st, ns, id)
 		if err != nil {
 			return nil, 0, err
@@ -153,7 +153,7 @@ func (s *HTTPServer) jobRead(w http.ResponseWriter, r *http.Request, tables []st
 }
 
 func (s *HTTPServer) jobInfo(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{"jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		j, err := st.JobByID(ws, ns, id)
 		if j == nil || err != nil {
 			return nil, err
@@ -163,7 +163,7 @@ func (s *HTTPServer) jobInfo(w http.ResponseWriter, r *http.Request) (any, error
 }
 
 func (s *HTTPServer) jobSummary(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{"job_summary"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"job_summary"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		sum, err := st.JobSummaryByID(ws, ns, id)
 		if sum == nil || err != nil {
 			return nil, err
@@ -177,7 +177,7 @@ func (s *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any
 	if err != nil {
 		return nil, err
 	}
-	return s.jobRead(w, r, []string{"allocs", "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"allocs", "jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		allocs, err := st.AllocsByJob(ws, ns, id, all)
 		if err != nil {
 			return nil, err
@@ -196,7 +196,7 @@ func (s *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any
 }
 
 func (s *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{"evals", "jobs"}, func(ws watchSet, st *state.Store, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"evals", "jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		evals, err := st.EvalsByJob(ws, ns, id)
 		if err != nil {
 			return nil, err

@@ -18,7 +18,7 @@ func (s *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var nodes []*structs.Node
 		if q.Prefix != "" {
 			nodes, err = st.NodesByIDPrefix(ws, q.Prefix)
@@ -53,7 +53,7 @@ func (s *HTTPServer) nodeInfo(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		n, err := st.NodeByID(ws, id)
 		if err != nil {
 			return nil, 0, err
@@ -81,7 +81,7 @@ func (s *HTTPServer) nodeAllocations(w http.ResponseWriter, r *http.Request) (an
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		allocs, err := st.AllocsByNode(ws, id)
 		if err != nil {
 			return nil, 0, err

@@ -24,7 +24,7 @@ func (s *HTTPServer) operatorSchedulerGet(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return nil, err
 	}
-	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		idx, c, err := st.WatchSchedulerConfig(ws)
 		if err != nil {
 			return nil, 0, err

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -132,8 +133,19 @@ func (s *HTTPServer) blockingQuery(w http.ResponseWriter, r *http.Request, q *qu
 	return out, nil
 }
 
-// tableIndex returns the max modify index of tables.
-func tableIndex(st *state.Store, tables ...string) (uint64, error) {
+// readState runs read on a fresh read-only snapshot of the server's state.
+func readState[T any](s *HTTPServer, read func(snap *state.Snapshot) (T, error)) (T, error) {
+	snap, err := s.srv.State().Snapshot()
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("snapshot state: %w", err)
+	}
+	return read(snap)
+}
+
+// tableIndex returns the max modify index of tables in st, the snapshot
+// the query read its data from (so index and data agree).
+func tableIndex(st *state.Snapshot, tables ...string) (uint64, error) {
 	var max uint64
 	for _, t := range tables {
 		i, err := st.Index(t)

@@ -19,7 +19,7 @@ func (s *HTTPServer) scalingPoliciesList(w http.ResponseWriter, r *http.Request)
 		return nil, err
 	}
 	jobID, typ := r.URL.Query().Get("job"), r.URL.Query().Get("type")
-	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		jobs, err := st.Jobs(ws, q.Namespace)
 		if err != nil {
 			return nil, 0, err
@@ -43,7 +43,7 @@ func (s *HTTPServer) scalingPolicyInfo(w http.ResponseWriter, r *http.Request) (
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		jobs, err := st.Jobs(ws, "*")
 		if err != nil {
 			return nil, 0, err

@@ -15,8 +15,9 @@ import (
 // Errors are *structs.CodedError for user mistakes, or wrap
 // structs.ErrNotFound, ErrNotLeader or ErrPermissionDenied.
 type ServerAPI interface {
-	// State is the server's state store; the HTTP layer only reads it.
-	State() *state.Store
+	// State is the read side of the server's state store: blocking
+	// queries and read-only snapshots, so data and index agree.
+	State() state.Reader
 	IsLeader() bool
 	// Leader is the leader's RPC address ("" when there is none).
 	Leader() string

@@ -27,7 +27,7 @@ const serviceTable = "service_registrations"
 
 // serviceIndex is the table's index, at least 1 so that blocking queries
 // with the returned index wait for the first registration.
-func serviceIndex(st *state.Store) (uint64, error) {
+func serviceIndex(st *state.Snapshot) (uint64, error) {
 	idx, err := tableIndex(st, serviceTable)
 	return max(idx, 1), err
 }
@@ -39,7 +39,7 @@ func (s *HTTPServer) servicesList(w http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		regs, err := st.ServiceRegistrations(ws, q.Namespace)
 		if err != nil {
 			return nil, 0, err
@@ -90,7 +90,7 @@ func (s *HTTPServer) serviceInfo(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	name := mux.Vars(r)["name"]
 	tag := r.URL.Query().Get("tag")
-	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Store) (any, uint64, error) {
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		regs, err := st.ServiceRegistrationsByName(ws, q.Namespace, name)
 		if err != nil {
 			return nil, 0, err

@@ -33,7 +33,7 @@ func TestSystemGCEndpoint(t *testing.T) {
 	st := srv.State()
 	var allocs []*structs.Allocation
 	waitFor(t, "the batch allocation to be placed", 10*time.Second, func() (bool, string) {
-		allocs, _ = st.AllocsByJob(nil, structs.DefaultNamespace, "gc-batch", true)
+		allocs, _ = snapOf(t, st).AllocsByJob(nil, structs.DefaultNamespace, "gc-batch", true)
 		return len(allocs) == 1, "no allocation yet"
 	})
 	done := &structs.Allocation{ID: allocs[0].ID, ClientStatus: structs.AllocClientStatusComplete, ModifyTime: time.Now().UnixNano()}
@@ -41,8 +41,8 @@ func TestSystemGCEndpoint(t *testing.T) {
 		t.Fatalf("UpdateAllocsFromClient: %v", err)
 	}
 	waitFor(t, "the job to be dead", 10*time.Second, func() (bool, string) {
-		j, _ := st.JobByID(nil, structs.DefaultNamespace, "gc-batch")
-		evals, _ := st.EvalsByJob(nil, structs.DefaultNamespace, "gc-batch")
+		j, _ := snapOf(t, st).JobByID(nil, structs.DefaultNamespace, "gc-batch")
+		evals, _ := snapOf(t, st).EvalsByJob(nil, structs.DefaultNamespace, "gc-batch")
 		for _, e := range evals {
 			if !e.TerminalStatus() {
 				return false, "eval " + e.Status

@@ -28,7 +28,7 @@ func BenchmarkEndToEndPlacement(b *testing.B) {
 			}
 		}
 		waitFor(b, 5*time.Minute, "all placements", func() (bool, string) {
-			all, err := s.State().Allocs(nil, "*")
+			all, err := s.state.Allocs(nil, "*")
 			if err != nil {
 				return false, err.Error()
 			}

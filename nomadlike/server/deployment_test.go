@@ -45,7 +45,7 @@ func waitDeployment(t *testing.T, s *Server, jobID string, version uint64, what 
 	t.Helper()
 	var got *structs.Deployment
 	waitFor(t, 15*time.Second, what, func() (bool, string) {
-		ds, err := s.State().DeploymentsByJobID(nil, structs.DefaultNamespace, jobID)
+		ds, err := s.state.DeploymentsByJobID(nil, structs.DefaultNamespace, jobID)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -87,7 +87,7 @@ func deployFirstVersion(t *testing.T, s *Server, node *structs.Node, job *struct
 		return d.Status == structs.DeploymentStatusSuccessful
 	})
 	waitFor(t, 5*time.Second, "version 0 stable", func() (bool, string) {
-		v, _ := s.State().JobByIDAndVersion(nil, structs.DefaultNamespace, job.ID, 0)
+		v, _ := s.state.JobByIDAndVersion(nil, structs.DefaultNamespace, job.ID, 0)
 		return v != nil && v.Stable, "not stable"
 	})
 }
@@ -98,7 +98,7 @@ func TestDeploymentHealthyBecomesSuccessfulAndStable(t *testing.T) {
 	registerNode(t, s, node)
 	job := rollingMockJob("web", 2, &structs.UpdateStrategy{MaxParallel: 1})
 	deployFirstVersion(t, s, node, job)
-	d, _ := s.State().LatestDeploymentByJobID(nil, structs.DefaultNamespace, "web")
+	d, _ := s.state.LatestDeploymentByJobID(nil, structs.DefaultNamespace, "web")
 	if g := d.TaskGroups["web"]; g.HealthyAllocs != 2 || g.PlacedAllocs != 2 || d.StatusDescription != structs.DeploymentStatusDescriptionSuccessful {
 		t.Fatalf("deployment %+v (%s)", g, d.StatusDescription)
 	}
@@ -143,7 +143,7 @@ func TestDeploymentRollsOneAtATimeAndAutoRevertsOnUnhealthy(t *testing.T) {
 	if d.StatusDescription != want {
 		t.Fatalf("description %q, want %q", d.StatusDescription, want)
 	}
-	cur, _ := s.State().JobByID(nil, structs.DefaultNamespace, "web")
+	cur, _ := s.state.JobByID(nil, structs.DefaultNamespace, "web")
 	if cur.Version != 2 || cur.TaskGroups[0].Tasks[0].Config["args"].([]any)[0] != "1000" {
 		t.Fatalf("current job version %d config %v, want version 2 with version 0's spec", cur.Version, cur.TaskGroups[0].Tasks[0].Config)
 	}
@@ -188,10 +188,10 @@ func TestDeploymentCanaryAutoPromote(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "rollout after automatic promotion", func() (bool, string) {
 		healthAllUnreported(t, s, node, "web", 1)
-		d, _ := s.State().DeploymentByID(nil, d.ID)
+		d, _ := s.state.DeploymentByID(nil, d.ID)
 		return d.Status == structs.DeploymentStatusSuccessful, fmt.Sprintf("%s (%s) %+v", d.Status, d.StatusDescription, d.TaskGroups["web"])
 	})
-	d, _ = s.State().DeploymentByID(nil, d.ID)
+	d, _ = s.state.DeploymentByID(nil, d.ID)
 	if !d.TaskGroups["web"].Promoted {
 		t.Fatal("not promoted")
 	}
@@ -237,14 +237,14 @@ func TestDeploymentEndpoints(t *testing.T) {
 	if _, err := s.PauseDeployment(ctx, &structs.DeploymentPauseRequest{DeploymentID: d.ID, Pause: true}); err != nil {
 		t.Fatalf("pause: %v", err)
 	}
-	if cur, _ := s.State().DeploymentByID(nil, d.ID); cur.Status != structs.DeploymentStatusPaused {
+	if cur, _ := s.state.DeploymentByID(nil, d.ID); cur.Status != structs.DeploymentStatusPaused {
 		t.Fatalf("status %s after pause", cur.Status)
 	}
 	resp, err := s.PauseDeployment(ctx, &structs.DeploymentPauseRequest{DeploymentID: d.ID})
 	if err != nil || resp.EvalID == "" {
 		t.Fatalf("resume: %v %+v, want an eval", err, resp)
 	}
-	cur, _ := s.State().DeploymentByID(nil, d.ID)
+	cur, _ := s.state.DeploymentByID(nil, d.ID)
 	if cur.Status != structs.DeploymentStatusRunning || cur.StatusDescription != structs.DeploymentStatusDescriptionRunningNeedsPromotion {
 		t.Fatalf("after resume %s (%s)", cur.Status, cur.StatusDescription)
 	}
@@ -264,7 +264,7 @@ func TestDeploymentEndpoints(t *testing.T) {
 	if resp.RevertedJobVersion == nil || *resp.RevertedJobVersion != 0 {
 		t.Fatalf("reverted version %v, want 0", resp.RevertedJobVersion)
 	}
-	cur, _ = s.State().DeploymentByID(nil, d.ID)
+	cur, _ = s.state.DeploymentByID(nil, d.ID)
 	if want := structs.DeploymentStatusDescriptionRollback(structs.DeploymentStatusDescriptionFailedByUser, 0); cur.StatusDescription != want {
 		t.Fatalf("description %q, want %q", cur.StatusDescription, want)
 	}
@@ -280,7 +280,7 @@ func TestDeploymentEndpoints(t *testing.T) {
 	if _, err := s.DeregisterJob(ctx, structs.DefaultNamespace, "web", false); err != nil {
 		t.Fatalf("stop job: %v", err)
 	}
-	cur, _ = s.State().DeploymentByID(nil, d2.ID)
+	cur, _ = s.state.DeploymentByID(nil, d2.ID)
 	if cur.Status != structs.DeploymentStatusCancelled || cur.StatusDescription != structs.DeploymentStatusDescriptionStoppedJob {
 		t.Fatalf("after job stop: %s (%s)", cur.Status, cur.StatusDescription)
 	}

@@ -78,7 +78,7 @@ func runTasks(t testing.TB, s *Server, nodes map[string]*structs.Node, skip, job
 
 // marked counts the job's allocations on node marked for migration.
 func marked(t testing.TB, s *Server, jobID, nodeID string) int {
-	allocs, err := s.State().AllocsByJob(nil, structs.DefaultNamespace, jobID, true)
+	allocs, err := s.state.AllocsByJob(nil, structs.DefaultNamespace, jobID, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestDrainWaitsForHealthyReplacements(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "drain to complete", func() (bool, string) {
 		runTasks(t, s, nodes, a.ID, "web", time.Now())
-		n, _ := s.State().NodeByID(nil, a.ID)
+		n, _ := s.state.NodeByID(nil, a.ID)
 		return !n.Drain, fmt.Sprintf("per node %v", allocsByNode(t, s, "web"))
 	})
 	if got := allocsByNode(t, s, "web"); got[b.ID] != 2 {
@@ -145,10 +145,10 @@ func TestDrainGoesOnPastHealthyDeadline(t *testing.T) {
 		t.Fatalf("UpdateNodeDrain: %v", err)
 	}
 	waitFor(t, 20*time.Second, "drain to complete", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, a.ID)
+		n, _ := s.state.NodeByID(nil, a.ID)
 		return !n.Drain, fmt.Sprintf("per node %v, %d marked", allocsByNode(t, s, "web"), marked(t, s, "web", a.ID))
 	})
-	n, _ := s.State().NodeByID(nil, a.ID)
+	n, _ := s.state.NodeByID(nil, a.ID)
 	var failed []string
 	for _, e := range n.Events {
 		if strings.Contains(e.Message, "was not healthy within its healthy_deadline (500ms); counted as failed, drain continues") {

@@ -86,7 +86,7 @@ func TestPreemptionFollowsSchedulerConfig(t *testing.T) {
 				return
 			}
 			placed := waitLiveAllocs(t, s, "high", 1)[0]
-			evicted, err := s.State().AllocByID(nil, victim.ID)
+			evicted, err := s.state.AllocByID(nil, victim.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +96,7 @@ func TestPreemptionFollowsSchedulerConfig(t *testing.T) {
 			if evicted.DesiredDescription == "" {
 				t.Error("victim has no DesiredDescription")
 			}
-			evals, err := s.State().EvalsByJob(nil, structs.DefaultNamespace, "low")
+			evals, err := s.state.EvalsByJob(nil, structs.DefaultNamespace, "low")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,8 +147,8 @@ func TestDrainMigratesWithMaxParallel(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "drain of node a to complete", func() (bool, string) {
 		// max_parallel 1: at most one allocation of the group migrating.
-		allocs, _ := s.State().AllocsByJob(nil, structs.DefaultNamespace, "web", true)
-		progress, err := migrating(s.State(), onNode(allocs, a.ID), job.TaskGroups[0], time.Now())
+		allocs, _ := s.state.AllocsByJob(nil, structs.DefaultNamespace, "web", true)
+		progress, err := migrating(s.state, onNode(allocs, a.ID), job.TaskGroups[0], time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,10 +156,10 @@ func TestDrainMigratesWithMaxParallel(t *testing.T) {
 			t.Fatalf("%d allocations migrating at once, want at most 1", progress.inflight)
 		}
 		runReplacements(t, s, nodes, a.ID, "web")
-		n, _ := s.State().NodeByID(nil, a.ID)
+		n, _ := s.state.NodeByID(nil, a.ID)
 		return !n.Drain, fmt.Sprintf("drain=%t, web per node %v", n.Drain, allocsByNode(t, s, "web"))
 	})
-	n, _ := s.State().NodeByID(nil, a.ID)
+	n, _ := s.state.NodeByID(nil, a.ID)
 	if n.SchedulingEligibility != structs.NodeSchedulingIneligible || n.DrainStrategy != nil {
 		t.Errorf("drained node: eligibility %q, strategy %v; want ineligible and none", n.SchedulingEligibility, n.DrainStrategy)
 	}
@@ -197,7 +197,7 @@ func TestDrainDeadlineStopsTheRest(t *testing.T) {
 		t.Fatalf("UpdateNodeDrain: %v", err)
 	}
 	waitFor(t, 20*time.Second, "drain to complete at the deadline", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, a.ID)
+		n, _ := s.state.NodeByID(nil, a.ID)
 		return !n.Drain, fmt.Sprintf("per node %v", allocsByNode(t, s, "web"))
 	})
 	if got := allocsByNode(t, s, "web"); got[a.ID] != 0 {
@@ -246,7 +246,7 @@ func TestNodeEligibilityAndDrainErrors(t *testing.T) {
 			case st.wantCode != 0 && (!errors.As(err, &ce) || ce.Code != st.wantCode):
 				t.Fatalf("error = %v, want HTTP %d", err, st.wantCode)
 			}
-			got, _ := s.State().NodeByID(nil, n.ID)
+			got, _ := s.state.NodeByID(nil, n.ID)
 			if got.SchedulingEligibility != st.want {
 				t.Errorf("eligibility = %q, want %q", got.SchedulingEligibility, st.want)
 			}
@@ -254,7 +254,7 @@ func TestNodeEligibilityAndDrainErrors(t *testing.T) {
 	}
 	// An empty node's drain completes at once.
 	waitFor(t, 10*time.Second, "empty node's drain to complete", func() (bool, string) {
-		got, _ := s.State().NodeByID(nil, n.ID)
+		got, _ := s.state.NodeByID(nil, n.ID)
 		return !got.Drain, "still draining"
 	})
 }

@@ -125,7 +125,7 @@ func TestAllocLifecycleEndpoints(t *testing.T) {
 		if _, err := s.UpdateAllocsFromClient(ctx, n.ID, n.SecretID, []*structs.Allocation{{ID: first.ID, ClientStatus: structs.AllocClientStatusFailed}}); err != nil {
 			t.Fatalf("UpdateAllocsFromClient: %v", err)
 		}
-		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "web")
+		evals, _ := s.state.EvalsByJob(nil, structs.DefaultNamespace, "web")
 		found := false
 		for _, e := range evals {
 			found = found || e.TriggeredBy == structs.EvalTriggerRetryFailedAlloc
@@ -154,7 +154,7 @@ func TestAllocLifecycleEndpoints(t *testing.T) {
 			t.Fatalf("DeregisterJob: %v", err)
 		}
 		waitLiveAllocs(t, s, "web", 0)
-		j, _ := s.State().JobByID(nil, structs.DefaultNamespace, "web")
+		j, _ := s.state.JobByID(nil, structs.DefaultNamespace, "web")
 		if j == nil || !j.Stop {
 			t.Errorf("job after deregister: got %+v, want Stop=true", j)
 		}
@@ -193,7 +193,7 @@ func TestDurableRestart(t *testing.T) {
 	})
 	waitLeader(t, s2)
 	for _, id := range []string{"web", "after-snapshot"} {
-		if j, _ := s2.State().JobByID(nil, structs.DefaultNamespace, id); j == nil {
+		if j, _ := s2.state.JobByID(nil, structs.DefaultNamespace, id); j == nil {
 			t.Errorf("job %s missing after restart", id)
 		}
 	}

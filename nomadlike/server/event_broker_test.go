@@ -220,8 +220,10 @@ func TestEventBrokerNextWaitsForPublish(t *testing.T) {
 }
 
 // TestFSMPublishesEvents applies entries through the FSM and checks the
-// events derived from them: types as Nomad names them, payloads read back
-// from the state (with their indexes), allocations without their job.
+// events made from their transactions' change sets: types as Nomad names
+// them, one event per object the entry wrote (a job whose status the entry
+// changed included), payloads as stored (with their indexes), allocations
+// without their job.
 func TestFSMPublishesEvents(t *testing.T) {
 	f := newTestFSM(t)
 	sub := f.events.subscribe(EventSubscribeRequest{Namespace: "*"})
@@ -231,7 +233,8 @@ func TestFSMPublishesEvents(t *testing.T) {
 	want := map[uint64][]string{
 		10: {"Node:NodeRegistration:" + node.ID},
 		11: {"Job:JobRegistered:web", "Evaluation:JobRegistered:"},
-		12: {"Allocation:PlanResult:" + alloc.ID},
+		// The placement made the job running.
+		12: {"Allocation:PlanResult:" + alloc.ID, "Job:PlanResult:web"},
 	}
 	for i := uint64(10); i <= 12; i++ {
 		ev := next(t, sub)
@@ -250,8 +253,8 @@ func TestFSMPublishesEvents(t *testing.T) {
 			}
 			switch p := e.Payload; {
 			case p.Job != nil:
-				if p.Job.ModifyIndex != 11 || p.Job.ID != job.ID {
-					t.Errorf("job payload: got %s at index %d, want web at 11", p.Job.ID, p.Job.ModifyIndex)
+				if p.Job.ModifyIndex != i || p.Job.ID != job.ID {
+					t.Errorf("job payload: got %s at index %d, want web at %d", p.Job.ID, p.Job.ModifyIndex, i)
 				}
 			case p.Allocation != nil:
 				if p.Allocation.Job != nil {
@@ -301,8 +304,11 @@ func TestFSMPublishesEvents(t *testing.T) {
 		{13, []string{"Allocation:AllocationUpdated"}},
 		{14, []string{"Evaluation:EvaluationUpdated"}},
 		{20, []string{"Node:NodeEvent"}},
-		{21, []string{"Allocation:AllocationUpdateDesiredStatus"}},
-		{22, []string{"Job:JobDeregistered", "Evaluation:JobDeregistered"}},
+		// Stopping the only allocation made the job dead.
+		{21, []string{"Allocation:AllocationUpdateDesiredStatus", "Job:AllocationUpdateDesiredStatus"}},
+		// The pending evaluation made the stopped job pending again after
+		// it was stored: the job's last write comes last.
+		{22, []string{"Evaluation:JobDeregistered", "Job:JobDeregistered"}},
 		// 23 (GC) has no events.
 		{24, []string{"Job:JobDeregistered"}},
 		{25, []string{"Node:NodeDrain", "Evaluation:NodeDrain"}},
@@ -358,8 +364,7 @@ func BenchmarkEventPublish(b *testing.B) {
 }
 
 // BenchmarkEventDerive measures what the FSM adds to applying a plan of 10
-// placements: decoding the entry's IDs again and reading the allocations
-// back.
+// placements: turning the transaction's change set into events.
 func BenchmarkEventDerive(b *testing.B) {
 	st, err := state.NewStore()
 	if err != nil {
@@ -374,36 +379,18 @@ func BenchmarkEventDerive(b *testing.B) {
 	for i := range 10 {
 		req.AllocsPlaced = append(req.AllocsPlaced, &structs.Allocation{
 			ID: structs.GenerateUUID(), Namespace: structs.DefaultNamespace, Name: fmt.Sprintf("web.web[%d]", i),
-			NodeID: "n1", JobID: "web", Job: job, TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun,
+			NodeID: "n1", JobID: "web", TaskGroup: "web", DesiredStatus: structs.AllocDesiredStatusRun,
 			ClientStatus: structs.AllocClientStatusPending, AllocatedResources: &structs.AllocatedResources{}})
 	}
-	if err := st.UpsertPlanAllocs(10, req.AllocsPlaced, nil, nil, 100); err != nil {
-		b.Fatal(err)
-	}
-	// In the log, placements leave their job to the plan's.
-	for i, a := range req.AllocsPlaced {
-		c := *a
-		c.Job = nil
-		req.AllocsPlaced[i] = &c
-	}
-	buf, err := encodeEntry(structs.ApplyPlanResultsRequestType, req)
+	res, err := st.ApplyPlanResults(10, req)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("derive", func(b *testing.B) {
 		for range b.N {
-			ev, err := deriveEvents(st, structs.ApplyPlanResultsRequestType, buf[1:], 10)
-			if err != nil || len(ev.Events) != 10 {
-				b.Fatalf("derive: %d events, %v", len(ev.Events), err)
-			}
-		}
-	})
-	// For scale: the decode apply itself does of the same entry.
-	b.Run("apply's decode", func(b *testing.B) {
-		for range b.N {
-			var r structs.ApplyPlanResultsRequest
-			if err := decodeBody(buf[1:], &r); err != nil {
-				b.Fatal(err)
+			// 10 allocations and the job, whose status became pending.
+			if ev := res.Events(structs.TypePlanResult); len(ev) < 10 {
+				b.Fatalf("derive: %d events, want at least 10", len(ev))
 			}
 		}
 	})

@@ -40,7 +40,11 @@ func newFSM(logger *slog.Logger, st *state.Store, broker *evalBroker, blocked *b
 }
 
 // Apply implements raft.FSM. It returns nil or an error describing why the
-// entry could not be applied.
+// entry could not be applied (then nothing of it was applied).
+//
+// Every entry is: decode, one state store call (one transaction, see
+// entryHandlers), then the leader's components are told from the returned
+// change set and its events are published.
 func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -50,56 +54,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return fmt.Errorf("raft entry %d is empty", l.Index)
 	}
 	msgType := structs.MessageType(l.Data[0])
-	buf := l.Data[1:]
-	var err error
-	switch msgType {
-	case structs.JobRegisterRequestType:
-		err = f.applyJobRegister(buf, l.Index)
-	case structs.JobDeregisterRequestType:
-		err = f.applyJobDeregister(buf, l.Index)
-	case structs.EvalUpdateRequestType:
-		err = f.applyEvalUpdate(buf, l.Index)
-	case structs.EvalDeleteRequestType:
-		err = f.applyEvalDelete(buf, l.Index)
-	case structs.ApplyPlanResultsRequestType:
-		err = f.applyPlanResults(buf, l.Index)
-	case structs.AllocClientUpdateRequestType:
-		err = f.applyAllocClientUpdate(buf, l.Index)
-	case structs.AllocDesiredUpdateRequestType:
-		err = f.applyAllocDesiredUpdate(buf, l.Index)
-	case structs.NodeRegisterRequestType:
-		err = f.applyNodeRegister(buf, l.Index)
-	case structs.NodeUpdateStatusRequestType:
-		err = f.applyNodeUpdateStatus(buf, l.Index)
-	case structs.NodeDeregisterRequestType:
-		err = f.applyNodeDeregister(buf, l.Index)
-	case structs.JobStabilityRequestType:
-		err = f.applyJobStability(buf, l.Index)
-	case structs.SchedulerConfigRequestType:
-		err = f.applySchedulerConfig(buf, l.Index)
-	case structs.NodeUpdateDrainRequestType:
-		err = f.applyNodeDrain(buf, l.Index)
-	case structs.NodeUpdateEligibilityRequestType:
-		err = f.applyNodeEligibility(buf, l.Index)
-	case structs.AllocUpdateDesiredTransitionRequestType:
-		err = f.applyAllocDesiredTransitions(buf, l.Index)
-	case structs.DeploymentStatusUpdateRequestType:
-		err = f.applyDeploymentStatusUpdate(buf, l.Index)
-	case structs.DeploymentPromoteRequestType:
-		err = f.applyDeploymentPromotion(buf, l.Index)
-	case structs.DeploymentAllocHealthRequestType:
-		err = f.applyDeploymentAllocHealth(buf, l.Index)
-	case structs.PeriodicLaunchRequestType:
-		err = f.applyPeriodicLaunch(buf, l.Index)
-	case structs.DeploymentDeleteRequestType:
-		err = f.applyDeploymentDelete(buf, l.Index)
-	case structs.ReconcileJobSummariesRequestType:
-		err = f.applyReconcileSummaries(l.Index)
-	case structs.ServiceRegistrationUpsertRequestType:
-		err = f.applyServiceRegistrationUpsert(buf, l.Index)
-	case structs.ServiceRegistrationDeleteRequestType:
-		err = f.applyServiceRegistrationDelete(buf, l.Index)
-	default:
+	h, ok := entryHandlers[msgType]
+	if !ok {
 		if msgType&structs.IgnoreUnknownTypeFlag != 0 {
 			f.logger.Warn("skipping raft entry of unknown type marked ignorable",
 				"type", msgType&^structs.IgnoreUnknownTypeFlag, "index", l.Index)
@@ -109,12 +65,38 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// others: stop loudly instead.
 		panic(fmt.Sprintf("raft entry %d has unknown message type %d: this server is older than the one that wrote the entry; upgrade it", l.Index, msgType))
 	}
+	res, err := h.apply(f.state, l.Index, l.Data[1:])
 	if err != nil {
 		f.logger.Error("applying raft entry failed", "index", l.Index, "type", msgType, "error", err)
 		return fmt.Errorf("apply raft entry %d (type %d): %w", l.Index, msgType, err)
 	}
-	f.publishEvents(msgType, buf, l.Index)
+	f.notify(res)
+	f.events.publish(structs.Events{Index: l.Index, Events: res.Events(h.event)})
 	return nil
+}
+
+// notify tells the leader's components what an applied entry changed (they
+// ignore it when disabled, as on followers): stopped or purged jobs lose
+// their blocked evaluation, pending evaluations go to the broker, blocked
+// ones to the blocked tracker, a successful complete one releases its job's
+// blocked evaluation, and freed capacity releases blocked evaluations.
+func (f *fsm) notify(res state.Result) {
+	for _, j := range res.StoppedJobs() {
+		f.blocked.untrack(j.Namespace, j.ID)
+	}
+	for _, e := range res.Evals() {
+		switch {
+		case e.Status == structs.EvalStatusPending:
+			f.broker.enqueue(e)
+		case e.Status == structs.EvalStatusBlocked:
+			f.blocked.block(e)
+		case e.Status == structs.EvalStatusComplete && len(e.FailedTGAllocs) == 0:
+			f.blocked.untrack(e.Namespace, e.JobID)
+		}
+	}
+	if res.FreedCapacity() {
+		f.blocked.unblock(res.Index)
+	}
 }
 
 func (f *fsm) setApplied(index uint64) {

@@ -34,7 +34,9 @@ const (
 )
 
 // fxTime is the fixture's clock: second s of the fixture's day.
-func fxTime(s int) time.Time { return time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).Add(time.Duration(s) * time.Second) }
+func fxTime(s int) time.Time {
+	return time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).Add(time.Duration(s) * time.Second)
+}
 
 func fxNode(id, name string) *structs.Node {
 	n := mockNode(name)

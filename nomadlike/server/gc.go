@@ -66,7 +66,7 @@ func (s *Server) collectGarbage(ctx context.Context, now time.Time, force bool) 
 	if err != nil {
 		return stats, fmt.Errorf("gc: snapshot state: %w", err)
 	}
-	plan, err := planGC(&snap.Store, s.cfg.GC.withDefaults().cutoffs(now, force), now)
+	plan, err := planGC(snap, s.cfg.GC.withDefaults().cutoffs(now, force), now)
 	if err != nil {
 		return stats, err
 	}

@@ -28,7 +28,7 @@ func BenchmarkGCPlan(b *testing.B) {
 	cut := GCConfig{}.withDefaults().cutoffs(f.now, true)
 	b.ResetTimer()
 	for b.Loop() {
-		p, err := planGC(f.st, cut, f.now)
+		p, err := planGC(f.snapshot(), cut, f.now)
 		if err != nil || len(p.jobs) != 2000 {
 			b.Fatalf("planGC: %d jobs, %v", len(p.jobs), err)
 		}

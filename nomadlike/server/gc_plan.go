@@ -27,7 +27,7 @@ func (p *gcPlan) empty() bool {
 // times chosen before the writes entered the Raft log, so every server
 // would decide alike; only IDs go into the delete entries.
 type gcPlanner struct {
-	st  *state.Store
+	st  *state.Snapshot
 	cut gcCutoffs
 	now time.Time
 
@@ -38,7 +38,7 @@ type gcPlanner struct {
 }
 
 // planGC returns what a pass at now with cutoffs cut removes from st.
-func planGC(st *state.Store, cut gcCutoffs, now time.Time) (*gcPlan, error) {
+func planGC(st *state.Snapshot, cut gcCutoffs, now time.Time) (*gcPlan, error) {
 	p := &gcPlanner{st: st, cut: cut, now: now,
 		evalSeen: map[string]bool{}, allocSeen: map[string]bool{}, deploySeen: map[string]bool{}}
 	for _, step := range []func() error{p.jobGC, p.evalGC, p.deploymentGC, p.nodeGC} {

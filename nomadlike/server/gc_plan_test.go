@@ -77,7 +77,7 @@ func (f *gcFixture) node(id, status string, updated time.Duration) {
 
 func (f *gcFixture) plan(force bool) *gcPlan {
 	f.t.Helper()
-	p, err := planGC(f.st, GCConfig{}.withDefaults().cutoffs(f.now, force), f.now)
+	p, err := planGC(f.snapshot(), GCConfig{}.withDefaults().cutoffs(f.now, force), f.now)
 	if err != nil {
 		f.t.Fatalf("planGC: %v", err)
 	}
@@ -268,4 +268,13 @@ func TestGCPlanPeriodicParentWaitsForChildren(t *testing.T) {
 	if p := f.plan(true); !collected(p, "nightly") || !collected(p, "nightly/periodic-1") {
 		t.Errorf("stopped periodic parent with only dead children: jobs collected = %v, want both", p.jobs)
 	}
+}
+
+// snapshot returns a snapshot of the fixture's store.
+func (f *gcFixture) snapshot() *state.Snapshot {
+	snap, err := f.st.Snapshot()
+	if err != nil {
+		f.t.Fatalf("Snapshot: %v", err)
+	}
+	return snap
 }

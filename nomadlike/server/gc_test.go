@@ -30,7 +30,7 @@ func TestForceGCPurgesFinishedBatchJob(t *testing.T) {
 			t.Fatalf("UpdateAllocsFromClient: %v", err)
 		}
 	}
-	st := s.State()
+	st := s.state
 	waitFor(t, 10*time.Second, "batch job dead with terminal evals", func() (bool, string) {
 		j, _ := st.JobByID(nil, structs.DefaultNamespace, "batch-gc")
 		evals, _ := st.EvalsByJob(nil, structs.DefaultNamespace, "batch-gc")
@@ -80,17 +80,17 @@ func TestFSMDeploymentDelete(t *testing.T) {
 	s := newTestServer(t, nil)
 	job := mockJob("dep-gc", 1, 100, 64)
 	registerJob(t, s, job)
-	stored, _ := s.State().JobByID(nil, structs.DefaultNamespace, "dep-gc")
+	stored, _ := s.state.JobByID(nil, structs.DefaultNamespace, "dep-gc")
 	d := structs.NewDeployment(structs.GenerateUUID(), stored, 50, time.Now())
 	d.Status = structs.DeploymentStatusFailed
-	if err := s.State().UpsertDeployment(999999, d); err != nil {
+	if err := s.state.UpsertDeployment(999999, d); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.raftApply(context.Background(), structs.DeploymentDeleteRequestType,
 		&structs.DeploymentDeleteRequest{Deployments: []string{d.ID, "no-such-deployment"}}); err != nil {
 		t.Fatalf("deployment delete entry: %v", err)
 	}
-	if got, _ := s.State().DeploymentByID(nil, d.ID); got != nil {
+	if got, _ := s.state.DeploymentByID(nil, d.ID); got != nil {
 		t.Errorf("deployment %s still in state", d.ID)
 	}
 }
@@ -114,8 +114,8 @@ func TestLeaderGCLoopCollects(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "the GC loop to purge the finished batch job", func() (bool, string) {
-		j, _ := s.State().JobByID(nil, structs.DefaultNamespace, "batch-loop")
-		as, _ := s.State().AllocsByJob(nil, structs.DefaultNamespace, "batch-loop", true)
+		j, _ := s.state.JobByID(nil, structs.DefaultNamespace, "batch-loop")
+		as, _ := s.state.AllocsByJob(nil, structs.DefaultNamespace, "batch-loop", true)
 		if j == nil && len(as) == 0 {
 			return true, ""
 		}
@@ -125,7 +125,7 @@ func TestLeaderGCLoopCollects(t *testing.T) {
 		}
 		return false, fmt.Sprintf("job %s, %d allocs", status, len(as))
 	})
-	if n, _ := s.State().NodeByID(nil, node.ID); n == nil {
+	if n, _ := s.state.NodeByID(nil, node.ID); n == nil {
 		t.Errorf("a ready node was collected")
 	}
 }

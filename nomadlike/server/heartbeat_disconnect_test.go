@@ -53,24 +53,24 @@ func TestHeartbeatDisconnectWindowThenLost(t *testing.T) {
 	stop1()
 
 	waitFor(t, 10*time.Second, "node-1 disconnected", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, n1.ID)
+		n, _ := s.state.NodeByID(nil, n1.ID)
 		return n.Status == structs.NodeStatusDisconnected, "status " + n.Status
 	})
-	n, _ := s.State().NodeByID(nil, n1.ID)
+	n, _ := s.state.NodeByID(nil, n1.ID)
 	if last := n.Events[len(n.Events)-1].Message; !strings.Contains(last, "disconnected") || !strings.Contains(last, window.String()) {
 		t.Errorf("last event of node-1: got %q, want it to say disconnected for up to %s", last, window)
 	}
 	// The group without max_client_disconnect is lost and replaced at once;
 	// the other stays unknown, not replaced.
 	waitFor(t, 10*time.Second, "the lose alloc lost and replaced on node-2", func() (bool, string) {
-		cur, _ := s.State().AllocByID(nil, lose.ID)
+		cur, _ := s.state.AllocByID(nil, lose.ID)
 		if cur.ClientStatus != structs.AllocClientStatusLost {
 			return false, "lose alloc client status " + cur.ClientStatus
 		}
 		r := allocOfGroup(liveAllocs(t, s, "cache"), "lose")
 		return r != nil && r.NodeID == n2.ID, fmt.Sprintf("replacement %v", r)
 	})
-	cur, _ := s.State().AllocByID(nil, keep.ID)
+	cur, _ := s.state.AllocByID(nil, keep.ID)
 	if cur.ClientStatus != structs.AllocClientStatusUnknown || cur.DesiredStatus != structs.AllocDesiredStatusRun {
 		t.Errorf("keep alloc within the window: got client %q desired %q, want unknown and run", cur.ClientStatus, cur.DesiredStatus)
 	}
@@ -80,7 +80,7 @@ func TestHeartbeatDisconnectWindowThenLost(t *testing.T) {
 
 	// Once the window has passed it is lost and replaced, and the node is down.
 	waitFor(t, window+10*time.Second, "the keep alloc lost and replaced after the window", func() (bool, string) {
-		cur, _ := s.State().AllocByID(nil, keep.ID)
+		cur, _ := s.state.AllocByID(nil, keep.ID)
 		if cur.ClientStatus != structs.AllocClientStatusLost || cur.DesiredStatus != structs.AllocDesiredStatusStop {
 			return false, fmt.Sprintf("keep alloc client %q desired %q", cur.ClientStatus, cur.DesiredStatus)
 		}
@@ -88,7 +88,7 @@ func TestHeartbeatDisconnectWindowThenLost(t *testing.T) {
 		return r != nil && r.NodeID == n2.ID, fmt.Sprintf("replacement %v", r)
 	})
 	waitFor(t, 10*time.Second, "node-1 down after its windows", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, n1.ID)
+		n, _ := s.state.NodeByID(nil, n1.ID)
 		return n.Status == structs.NodeStatusDown, "status " + n.Status
 	})
 
@@ -101,11 +101,11 @@ func TestHeartbeatDisconnectWindowThenLost(t *testing.T) {
 		t.Fatalf("client update after reconnecting: %v", err)
 	}
 	waitFor(t, 10*time.Second, "node-1 ready again", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, n1.ID)
+		n, _ := s.state.NodeByID(nil, n1.ID)
 		return n.Status == structs.NodeStatusReady, "status " + n.Status
 	})
 	waitFor(t, 10*time.Second, "the job's evaluations complete", func() (bool, string) {
-		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "cache")
+		evals, _ := s.state.EvalsByJob(nil, structs.DefaultNamespace, "cache")
 		for _, e := range evals {
 			if e.Status != structs.EvalStatusComplete {
 				return false, fmt.Sprintf("eval %s (%s) is %s", e.ID, e.TriggeredBy, e.Status)
@@ -113,7 +113,7 @@ func TestHeartbeatDisconnectWindowThenLost(t *testing.T) {
 		}
 		return true, ""
 	})
-	if cur, _ := s.State().AllocByID(nil, keep.ID); cur.DesiredStatus != structs.AllocDesiredStatusStop {
+	if cur, _ := s.state.AllocByID(nil, keep.ID); cur.DesiredStatus != structs.AllocDesiredStatusStop {
 		t.Errorf("reconnected copy of keep: got desired %q, want stop", cur.DesiredStatus)
 	}
 	live := liveAllocs(t, s, "cache")
@@ -145,12 +145,12 @@ func TestHeartbeatReconnectWithinWindow(t *testing.T) {
 	stop1()
 
 	waitFor(t, 10*time.Second, "node-1 disconnected and its allocs unknown", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, n1.ID)
+		n, _ := s.state.NodeByID(nil, n1.ID)
 		if n.Status != structs.NodeStatusDisconnected {
 			return false, "status " + n.Status
 		}
 		for _, a := range first {
-			cur, _ := s.State().AllocByID(nil, a.ID)
+			cur, _ := s.state.AllocByID(nil, a.ID)
 			if cur.ClientStatus != structs.AllocClientStatusUnknown {
 				return false, fmt.Sprintf("alloc %s client status %q", a.ID, cur.ClientStatus)
 			}
@@ -161,7 +161,7 @@ func TestHeartbeatReconnectWithinWindow(t *testing.T) {
 	// The node comes back: ready, and the client reports its allocs again.
 	heartbeatLoop(t, s, n1)
 	waitFor(t, 10*time.Second, "node-1 ready again", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, n1.ID)
+		n, _ := s.state.NodeByID(nil, n1.ID)
 		return n.Status == structs.NodeStatusReady, "status " + n.Status
 	})
 	var report []*structs.Allocation
@@ -176,7 +176,7 @@ func TestHeartbeatReconnectWithinWindow(t *testing.T) {
 	// Every evaluation that is due (not the one for the end of the window)
 	// has run, and none placed a replacement.
 	waitFor(t, 10*time.Second, "the job's due evaluations complete", func() (bool, string) {
-		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "cache")
+		evals, _ := s.state.EvalsByJob(nil, structs.DefaultNamespace, "cache")
 		for _, e := range evals {
 			if e.TriggeredBy == evalTriggerMaxDisconnectTimeout {
 				continue
@@ -197,7 +197,7 @@ func TestHeartbeatReconnectWithinWindow(t *testing.T) {
 		}
 	}
 	var timeouts int
-	evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "cache")
+	evals, _ := s.state.EvalsByJob(nil, structs.DefaultNamespace, "cache")
 	for _, e := range evals {
 		if e.TriggeredBy == evalTriggerMaxDisconnectTimeout {
 			timeouts++

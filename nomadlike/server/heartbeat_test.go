@@ -55,16 +55,16 @@ func TestHeartbeatExpiryReplacesAllocs(t *testing.T) {
 	stop1() // node-1 goes silent
 
 	waitFor(t, 10*time.Second, "node-1 down", func() (bool, string) {
-		n, _ := s.State().NodeByID(nil, n1.ID)
+		n, _ := s.state.NodeByID(nil, n1.ID)
 		return n.Status == structs.NodeStatusDown, "status " + n.Status
 	})
-	n, _ := s.State().NodeByID(nil, n1.ID)
+	n, _ := s.state.NodeByID(nil, n1.ID)
 	if last := n.Events[len(n.Events)-1]; last.Message != "Node heartbeat missed" {
 		t.Errorf("last event of node-1: got %q, want %q", last.Message, "Node heartbeat missed")
 	}
 	waitFor(t, 10*time.Second, "allocs of node-1 lost and replaced on node-2", func() (bool, string) {
 		for _, a := range first {
-			cur, _ := s.State().AllocByID(nil, a.ID)
+			cur, _ := s.state.AllocByID(nil, a.ID)
 			if cur.ClientStatus != structs.AllocClientStatusLost {
 				return false, fmt.Sprintf("alloc %s client status %q", a.ID, cur.ClientStatus)
 			}
@@ -82,7 +82,7 @@ func TestHeartbeatExpiryReplacesAllocs(t *testing.T) {
 	if _, err := s.NodeHeartbeat(context.Background(), n1.ID, n1.SecretID); err != nil {
 		t.Fatalf("heartbeat of the down node: %v", err)
 	}
-	n, _ = s.State().NodeByID(nil, n1.ID)
+	n, _ = s.state.NodeByID(nil, n1.ID)
 	if n.Status != structs.NodeStatusReady {
 		t.Errorf("node-1 after heartbeating again: got %q, want ready", n.Status)
 	}
@@ -96,7 +96,7 @@ func TestBlockedEvalUnblockedByNewNode(t *testing.T) {
 	waitLiveAllocs(t, s, "big", 1)
 	var blockedID string
 	waitFor(t, 10*time.Second, "a blocked eval with placement failures", func() (bool, string) {
-		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "big")
+		evals, _ := s.state.EvalsByJob(nil, structs.DefaultNamespace, "big")
 		for _, e := range evals {
 			if e.Status == structs.EvalStatusBlocked && e.FailedTGAllocs["web"] != nil {
 				blockedID = e.ID
@@ -109,7 +109,7 @@ func TestBlockedEvalUnblockedByNewNode(t *testing.T) {
 		}
 		return false, fmt.Sprintf("%d evals, none blocked: %q", len(evals), st)
 	})
-	reg, _ := s.State().EvalByID(nil, resp.EvalID)
+	reg, _ := s.state.EvalByID(nil, resp.EvalID)
 	if reg.FailedTGAllocs["web"] == nil || reg.FailedTGAllocs["web"].DimensionExhausted["cpu"] == 0 {
 		t.Errorf("register eval FailedTGAllocs: got %+v, want web exhausted on cpu", reg.FailedTGAllocs)
 	}
@@ -121,8 +121,8 @@ func TestBlockedEvalUnblockedByNewNode(t *testing.T) {
 	registerNode(t, s, mockNode("big-2"))
 	waitLiveAllocs(t, s, "big", 3)
 	waitFor(t, 10*time.Second, "blocked eval done", func() (bool, string) {
-		e, _ := s.State().EvalByID(nil, blockedID)
-		evals, _ := s.State().EvalsByJob(nil, structs.DefaultNamespace, "big")
+		e, _ := s.state.EvalByID(nil, blockedID)
+		evals, _ := s.state.EvalsByJob(nil, structs.DefaultNamespace, "big")
 		var st []string
 		for _, e := range evals {
 			st = append(st, e.ID[:8]+"/"+e.TriggeredBy+"/"+e.Status+"/"+e.StatusDescription)

@@ -123,7 +123,7 @@ func registerJob(t testing.TB, s *Server, j *structs.Job) *structs.JobRegisterRe
 // liveAllocs returns the job's non-terminal allocations.
 func liveAllocs(t testing.TB, s *Server, jobID string) []*structs.Allocation {
 	t.Helper()
-	allocs, err := s.State().AllocsByJob(nil, structs.DefaultNamespace, jobID, true)
+	allocs, err := s.state.AllocsByJob(nil, structs.DefaultNamespace, jobID, true)
 	if err != nil {
 		t.Fatalf("AllocsByJob: %v", err)
 	}

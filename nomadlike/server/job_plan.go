@@ -101,10 +101,7 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 // of base in which job is stored as the next version at index+1. base is
 // never changed; the fork's writes reach no other reader.
 func overlayJob(base *state.Snapshot, index uint64, existing, job *structs.Job) (scheduler.State, uint64, error) {
-	fork, err := base.Snapshot()
-	if err != nil {
-		return nil, 0, fmt.Errorf("fork state snapshot: %w", err)
-	}
+	fork := base.Fork()
 	planned := job.Copy()
 	if err := fork.UpsertJob(index+1, planned); err != nil {
 		return nil, 0, fmt.Errorf("overlay the submitted job: %w", err)

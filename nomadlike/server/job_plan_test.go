@@ -26,7 +26,7 @@ func TestPlanJob(t *testing.T) {
 	// its plan is applied: wait for that, so it is not taken for a write of
 	// the plans below.
 	waitFor(t, 10*time.Second, "the registration's evaluations to finish", func() (bool, string) {
-		evals, err := s.State().EvalsByJob(nil, "default", "web")
+		evals, err := s.state.EvalsByJob(nil, "default", "web")
 		if err != nil {
 			return false, err.Error()
 		}
@@ -90,7 +90,7 @@ func TestPlanJob(t *testing.T) {
 			// moves with the client's status updates, the heartbeats and
 			// the leader's loops while the plan runs.)
 			before := planWrites(t, s, tc.job.ID)
-			current, err := s.State().JobByID(nil, "default", "web")
+			current, err := s.state.JobByID(nil, "default", "web")
 			if err != nil || current == nil {
 				t.Fatalf("current job: %v, %v", current, err)
 			}
@@ -147,7 +147,7 @@ func TestPlanJob(t *testing.T) {
 			}
 		})
 	}
-	evals, err := s.State().EvalsByJob(nil, "default", "huge")
+	evals, err := s.state.EvalsByJob(nil, "default", "huge")
 	if err != nil || len(evals) != 0 {
 		t.Errorf("evals of the planned job huge = %d (%v), want none", len(evals), err)
 	}
@@ -185,13 +185,13 @@ func planWrites(t *testing.T, s *Server, jobID string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, table := range []string{"jobs", "job_version", "evals", "deployment"} {
-		idx, err := s.State().Index(table)
+		idx, err := s.state.Index(table)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "%s=%d ", table, idx)
 	}
-	allocs, err := s.State().AllocsByJob(nil, "default", jobID, true)
+	allocs, err := s.state.AllocsByJob(nil, "default", jobID, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestRevertAndStableJob(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RevertJob to version 0: %v", err)
 	}
-	cur, err := s.State().JobByID(nil, "default", "web")
+	cur, err := s.state.JobByID(nil, "default", "web")
 	if err != nil || cur == nil {
 		t.Fatalf("JobByID: %v, %v", cur, err)
 	}
@@ -50,7 +50,7 @@ func TestRevertAndStableJob(t *testing.T) {
 	if got, want := cur.TaskGroups[0].Tasks[0].Resources.CPU, 100; got != want {
 		t.Errorf("CPU after revert = %d, want version 0's %d", got, want)
 	}
-	if ev, err := s.State().EvalByID(nil, resp.EvalID); err != nil || ev == nil || ev.JobID != "web" {
+	if ev, err := s.state.EvalByID(nil, resp.EvalID); err != nil || ev == nil || ev.JobID != "web" {
 		t.Errorf("revert evaluation %q = %+v, %v; want an eval of job web", resp.EvalID, ev, err)
 	}
 
@@ -79,13 +79,13 @@ func TestRevertAndStableJob(t *testing.T) {
 			if err != nil {
 				t.Fatalf("StableJob: %v", err)
 			}
-			v, err := s.State().JobByIDAndVersion(nil, "default", "web", tc.version)
+			v, err := s.state.JobByIDAndVersion(nil, "default", "web", tc.version)
 			if err != nil || v == nil || !v.Stable {
 				t.Errorf("version %d after StableJob = %+v, %v; want stable", tc.version, v, err)
 			}
 		})
 	}
-	cur, err = s.State().JobByID(nil, "default", "web")
+	cur, err = s.state.JobByID(nil, "default", "web")
 	if err != nil || cur == nil || !cur.Stable {
 		t.Errorf("current job after marking version 2 stable: Stable = %v (%v), want true", cur != nil && cur.Stable, err)
 	}

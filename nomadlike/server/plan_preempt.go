@@ -38,31 +38,3 @@ func preemptionEvals(snap *state.Snapshot, result *structs.PlanResult, now time.
 	}
 	return evals, nil
 }
-
-// preemptedAllocs turns the evictions of a plan result into updates of the
-// stored allocations: DesiredStatus "evict", the description and the
-// evicting allocation, modified at ts. Allocations gone or already terminal
-// are skipped (they no longer hold resources), so a race never fails the
-// entry. Deterministic: everything comes from the entry and the state.
-func (f *fsm) preemptedAllocs(preempted []*structs.Allocation, ts int64) ([]*structs.Allocation, error) {
-	out := make([]*structs.Allocation, 0, len(preempted))
-	for _, p := range preempted {
-		cur, err := f.state.AllocByID(nil, p.ID)
-		if err != nil {
-			return nil, fmt.Errorf("look up preempted alloc %s: %w", p.ID, err)
-		}
-		if cur == nil || cur.TerminalStatus() {
-			continue
-		}
-		c := cur.Copy()
-		c.DesiredStatus = structs.AllocDesiredStatusEvict
-		c.DesiredDescription = p.DesiredDescription
-		if c.DesiredDescription == "" {
-			c.DesiredDescription = "Preempted by alloc ID " + p.PreemptedByAllocation
-		}
-		c.PreemptedByAllocation = p.PreemptedByAllocation
-		c.ModifyTime = ts
-		out = append(out, c)
-	}
-	return out, nil
-}

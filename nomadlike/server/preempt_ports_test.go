@@ -30,7 +30,7 @@ func TestPortPreemptionCommitted(t *testing.T) {
 	victim := waitLiveAllocs(t, s, "low", 1)[0]
 	registerJob(t, s, withPort("high", 80))
 	placed := waitLiveAllocs(t, s, "high", 1)[0]
-	evicted, err := s.State().AllocByID(nil, victim.ID)
+	evicted, err := s.state.AllocByID(nil, victim.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,8 +204,9 @@ func (s *Server) Shutdown() error {
 	return err
 }
 
-// State returns the state store (reads only; writes go through Raft).
-func (s *Server) State() *state.Store { return s.state }
+// State returns the read side of the state store: blocking queries and
+// read-only snapshots (writes go through Raft).
+func (s *Server) State() state.Reader { return s.state }
 
 // IsLeader reports whether this server is the Raft leader.
 func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }

@@ -22,7 +22,7 @@ func TestEndToEndPlacement(t *testing.T) {
 		}
 	}
 	waitFor(t, 5e9, "eval complete", func() (bool, string) {
-		e, err := s.State().EvalByID(nil, resp.EvalID)
+		e, err := s.state.EvalByID(nil, resp.EvalID)
 		if err != nil || e == nil {
 			return false, "eval missing"
 		}

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -224,41 +223,28 @@ func InspectSnapshot(r io.Reader) (*SnapshotInfo, error) {
 
 // countRecords reads an FSM snapshot stream and counts its objects.
 func countRecords(r io.Reader) (*SnapshotInfo, error) {
-	dec := codec.NewDecoder(bufio.NewReader(r), msgpackHandle)
 	info := &SnapshotInfo{}
-	for {
-		var kind snapshotRecord
-		if err := dec.Decode(&kind); err != nil {
-			return nil, fmt.Errorf("read snapshot record (is the snapshot truncated?): %w", err)
-		}
-		if kind == recordEnd {
-			// Drain, so the writer is never blocked.
-			_, _ = io.Copy(io.Discard, r)
-			return info, nil
-		}
-		var obj any
-		switch kind {
+	err := readSnapshot(r, func(t snapshotTable, _ any) error {
+		switch t.kind {
 		case recordJob:
-			obj, info.Jobs = &structs.Job{}, info.Jobs+1
+			info.Jobs++
 		case recordJobVersion:
-			obj, info.JobVersions = &structs.Job{}, info.JobVersions+1
-		case recordJobSummary:
-			obj = &structs.JobSummary{}
+			info.JobVersions++
 		case recordNode:
-			obj, info.Nodes = &structs.Node{}, info.Nodes+1
+			info.Nodes++
 		case recordAlloc:
-			obj, info.Allocs = &structs.Allocation{}, info.Allocs+1
+			info.Allocs++
 		case recordEval:
-			obj, info.Evals = &structs.Evaluation{}, info.Evals+1
-		case recordIndex:
-			obj = &indexRecord{}
-		default:
-			return nil, fmt.Errorf("unknown record kind %d: the snapshot was written by a newer server", kind)
+			info.Evals++
 		}
-		if err := dec.Decode(obj); err != nil {
-			return nil, fmt.Errorf("decode record of kind %d: %w", kind, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	// Drain, so the writer is never blocked.
+	_, _ = io.Copy(io.Discard, r)
+	return info, nil
 }
 
 // RestoreSnapshot replaces the cluster's state with an archive's: the

@@ -4,23 +4,42 @@ import (
 	"maps"
 	"slices"
 
+	memdb "github.com/hashicorp/go-memdb"
+
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// UpdateAllocsDesiredTransitions sets the desired transition of allocations
-// (the drainer's migration marks) and stores evals, in one transaction, so
-// no scheduler sees the marks without the evaluations that act on them.
-// ts (unix nanoseconds) becomes the allocations' ModifyTime. Unknown
-// allocation IDs (garbage collected meanwhile) are skipped.
-func (s *Store) UpdateAllocsDesiredTransitions(index uint64, transitions map[string]*structs.DesiredTransition, evals []*structs.Evaluation, ts int64) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	allocs := make([]*structs.Allocation, 0, len(transitions))
-	for _, id := range slices.Sorted(maps.Keys(transitions)) {
-		t := transitions[id]
-		if t == nil {
-			continue
+// AllocUpdateDesiredTransition applies an
+// AllocUpdateDesiredTransitionRequestType entry: it sets the desired
+// transition of allocations (the drainer's migration marks) and stores the
+// request's evaluations, so no scheduler sees the marks without the
+// evaluations that act on them. req.Timestamp (unix nanoseconds) becomes
+// the allocations' ModifyTime. Unknown allocation IDs (garbage collected
+// meanwhile) are skipped.
+func (s *Store) AllocUpdateDesiredTransition(index uint64, req *structs.AllocUpdateDesiredTransitionRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: update desired transitions at index %d: request is nil", index)
+	}
+	var ids []string
+	for _, id := range slices.Sorted(maps.Keys(req.Allocs)) {
+		if req.Allocs[id] != nil {
+			ids = append(ids, id)
 		}
+	}
+	return s.write(index, func(txn *memdb.Txn) error {
+		return updateExistingAllocsTxn(txn, index, ids, req.Evals, func(c *structs.Allocation) {
+			c.DesiredTransition = *req.Allocs[c.ID]
+			c.ModifyTime = req.Timestamp
+		})
+	})
+}
+
+// updateExistingAllocsTxn stores copies of the allocations ids changed by
+// change (as UpsertAllocs), then evals. Unknown IDs (garbage collected
+// meanwhile) are skipped, so a race never fails a Raft entry.
+func updateExistingAllocsTxn(txn *memdb.Txn, index uint64, ids []string, evals []*structs.Evaluation, change func(*structs.Allocation)) error {
+	allocs := make([]*structs.Allocation, 0, len(ids))
+	for _, id := range ids {
 		existing, err := allocByIDTxn(txn, nil, id)
 		if err != nil {
 			return err
@@ -29,20 +48,12 @@ func (s *Store) UpdateAllocsDesiredTransitions(index uint64, transitions map[str
 			continue
 		}
 		c := existing.Copy()
-		c.DesiredTransition = *t
-		c.ModifyTime = ts
+		change(c)
 		allocs = append(allocs, c)
 	}
 	if _, err := upsertAllocsTxn(txn, index, allocs); err != nil {
 		return err
 	}
-	storedEvals, err := upsertEvalsTxn(txn, index, evals)
-	if err != nil {
-		return err
-	}
-	txn.Commit()
-	for i, e := range evals {
-		e.Namespace, e.CreateIndex, e.ModifyIndex = storedEvals[i].Namespace, storedEvals[i].CreateIndex, storedEvals[i].ModifyIndex
-	}
-	return nil
+	_, err := upsertEvalsTxn(txn, index, evals)
+	return err
 }

@@ -24,13 +24,15 @@ import (
 // The store keeps its own copies; on success the caller's allocations get
 // the stored CreateIndex, ModifyIndex and AllocModifyIndex.
 func (s *Store) UpsertAllocs(index uint64, allocs []*structs.Allocation) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	stored, err := upsertAllocsTxn(txn, index, allocs)
+	var stored []*structs.Allocation
+	_, err := s.write(index, func(txn *memdb.Txn) error {
+		var err error
+		stored, err = upsertAllocsTxn(txn, index, allocs)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	txn.Commit()
 	copyAllocIndexes(allocs, stored)
 	return nil
 }
@@ -118,8 +120,32 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 // An empty ClientStatus, nil TaskStates or zero ModifyTime in an update leave
 // the stored value alone. The update objects are not kept or changed.
 func (s *Store) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocation) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
+	_, err := s.write(index, func(txn *memdb.Txn) error {
+		return updateAllocsFromClientTxn(txn, index, allocs, 0)
+	})
+	return err
+}
+
+// AllocClientUpdate applies an AllocClientUpdateRequestType entry: the
+// client's view of its allocations (as UpdateAllocsFromClient, with the
+// request's Timestamp as their ModifyTime) and the evaluations their
+// failures call for.
+func (s *Store) AllocClientUpdate(index uint64, req *structs.AllocClientUpdateRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: update allocations from client at index %d: request is nil", index)
+	}
+	return s.write(index, func(txn *memdb.Txn) error {
+		if err := updateAllocsFromClientTxn(txn, index, req.Allocs, req.Timestamp); err != nil {
+			return err
+		}
+		_, err := upsertEvalsTxn(txn, index, req.Evals)
+		return err
+	})
+}
+
+// updateAllocsFromClientTxn is UpdateAllocsFromClient in txn; a non-zero
+// modifyTime overrides the updates' ModifyTime.
+func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation, modifyTime int64) error {
 	var touched touchedJobs
 	updated := 0
 	for _, u := range allocs {
@@ -144,7 +170,10 @@ func (s *Store) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocatio
 				n.TaskStates[name] = ts.Copy()
 			}
 		}
-		if u.ModifyTime != 0 {
+		switch {
+		case modifyTime != 0:
+			n.ModifyTime = modifyTime
+		case u.ModifyTime != 0:
 			n.ModifyTime = u.ModifyTime
 		}
 		if u.DeploymentStatus != nil {
@@ -170,11 +199,7 @@ func (s *Store) UpdateAllocsFromClient(index uint64, allocs []*structs.Allocatio
 	if err := setIndex(txn, tableAllocs, index); err != nil {
 		return err
 	}
-	if err := touched.refresh(txn, index, true, false); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return touched.refresh(txn, index, true, false)
 }
 
 // deleteAllocsTxn removes allocations by ID (unknown IDs are skipped) and
@@ -208,12 +233,12 @@ func allocByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Alloca
 }
 
 // AllocByID returns the allocation or nil.
-func (s *Store) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+func (s *reader) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
 	return allocByIDTxn(s.readTxn(), ws, id)
 }
 
 // Allocs returns every allocation in namespace ("*" or "" for all), sorted by ID.
-func (s *Store) Allocs(ws memdb.WatchSet, namespace string) ([]*structs.Allocation, error) {
+func (s *reader) Allocs(ws memdb.WatchSet, namespace string) ([]*structs.Allocation, error) {
 	txn := s.readTxn()
 	var (
 		it  memdb.ResultIterator
@@ -233,7 +258,7 @@ func (s *Store) Allocs(ws memdb.WatchSet, namespace string) ([]*structs.Allocati
 
 // AllocsByIDPrefix returns allocations whose ID starts with prefix, sorted by
 // ID (namespace "*" or "" for all namespaces).
-func (s *Store) AllocsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Allocation, error) {
+func (s *reader) AllocsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Allocation, error) {
 	it, err := get(s.readTxn(), ws, tableAllocs, indexIDPrefix, prefix)
 	if err != nil {
 		return nil, err
@@ -247,7 +272,7 @@ func (s *Store) AllocsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([
 // job's current incarnation (CreateIndex of the alloc's job matches the job's).
 // When the job no longer exists (purged), every allocation with its ID is
 // returned, so that they can still be stopped. Sorted by ID.
-func (s *Store) AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all bool) ([]*structs.Allocation, error) {
+func (s *reader) AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all bool) ([]*structs.Allocation, error) {
 	txn := s.readTxn()
 	var job *structs.Job
 	if !all {
@@ -272,7 +297,7 @@ func allocsByJobTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string, 
 }
 
 // AllocsByNode returns a node's allocations, sorted by ID.
-func (s *Store) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
+func (s *reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
 	it, err := get(s.readTxn(), ws, tableAllocs, indexNode, nodeID)
 	if err != nil {
 		return nil, err
@@ -281,7 +306,7 @@ func (s *Store) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Alloc
 }
 
 // AllocsByEval returns the allocations an evaluation created, sorted by ID.
-func (s *Store) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
+func (s *reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
 	it, err := get(s.readTxn(), ws, tableAllocs, indexEval, evalID)
 	if err != nil {
 		return nil, err

@@ -6,9 +6,15 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 )
 
-// BlockingQuery runs fn; while the index fn returns is <= minIndex it waits
-// for fn's watch set to fire (or ctx to end) and runs it again. It returns
-// fn's last result and index. minIndex 0 runs fn once.
+// BlockingQuery runs fn on a fresh Snapshot; while the index fn returns is
+// <= minIndex it waits for fn's watch set to fire (or ctx to end) and runs
+// it again on a new Snapshot. It returns fn's last result and index.
+// minIndex 0 runs fn once.
+//
+// Because fn reads one Snapshot, the data it returns and the table indexes
+// it reports always belong together: a write landing while fn runs is
+// either wholly in the result (and its index) or wholly absent (and its
+// watch channels fire, so the wait ends at once).
 //
 // When ctx ends before the index passes minIndex, BlockingQuery returns the
 // last result and a nil error: a blocking query that times out answers with
@@ -20,7 +26,11 @@ func (s *Store) BlockingQuery(ctx context.Context, minIndex uint64, fn QueryFn) 
 	for {
 		ws := memdb.NewWatchSet()
 		ws.Add(s.AbandonCh())
-		result, index, err := fn(ws, s)
+		snap, err := s.Snapshot()
+		if err != nil {
+			return nil, 0, err
+		}
+		result, index, err := fn(ws, snap)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -37,5 +47,16 @@ func (s *Store) BlockingQuery(ctx context.Context, minIndex uint64, fn QueryFn) 
 	}
 }
 
-// QueryFn reads from s, adds what it read to ws, and returns the result and the index to report.
-type QueryFn func(ws memdb.WatchSet, s *Store) (any, uint64, error)
+// QueryFn reads from snap, adds what it read to ws, and returns the result
+// and the index to report (the highest modify index of the tables it read,
+// from snap.Index). It must not keep snap.
+type QueryFn func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error)
+
+// Reader is the state the HTTP layer gets: blocking queries and snapshots,
+// both read-only. *Store implements it.
+type Reader interface {
+	BlockingQuery(ctx context.Context, minIndex uint64, fn QueryFn) (any, uint64, error)
+	Snapshot() (*Snapshot, error)
+}
+
+var _ Reader = (*Store)(nil)

@@ -22,7 +22,7 @@ type queryResult struct {
 // nodesQuery lists nodes and reports the nodes table index; calls gets a
 // value each time it runs.
 func nodesQuery(calls chan<- struct{}) QueryFn {
-	return func(ws memdb.WatchSet, s *Store) (any, uint64, error) {
+	return func(ws memdb.WatchSet, s *Snapshot) (any, uint64, error) {
 		if calls != nil {
 			select {
 			case calls <- struct{}{}:
@@ -82,7 +82,7 @@ func TestBlockingQueryTimeoutReturnsCurrentData(t *testing.T) {
 
 func TestBlockingQueryImmediate(t *testing.T) {
 	s := newTestStore(t)
-	zero := func(ws memdb.WatchSet, s *Store) (any, uint64, error) { return "x", 0, nil }
+	zero := func(ws memdb.WatchSet, s *Snapshot) (any, uint64, error) { return "x", 0, nil }
 	tests := []struct {
 		name     string
 		minIndex uint64

@@ -34,7 +34,7 @@ func deploymentByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.D
 }
 
 // DeploymentByID returns the deployment or nil.
-func (s *Store) DeploymentByID(ws memdb.WatchSet, id string) (*structs.Deployment, error) {
+func (s *reader) DeploymentByID(ws memdb.WatchSet, id string) (*structs.Deployment, error) {
 	return deploymentByIDTxn(s.readTxn(), ws, id)
 }
 
@@ -48,13 +48,13 @@ func byCreateIndex(a, b *structs.Deployment) int {
 
 // Deployments returns every deployment of every namespace, oldest (lowest
 // CreateIndex) first.
-func (s *Store) Deployments(ws memdb.WatchSet) ([]*structs.Deployment, error) {
+func (s *reader) Deployments(ws memdb.WatchSet) ([]*structs.Deployment, error) {
 	return s.DeploymentsByIDPrefix(ws, "*", "")
 }
 
 // DeploymentsByIDPrefix returns the deployments whose ID starts with prefix
 // in namespace ("*" or "" for all), oldest first.
-func (s *Store) DeploymentsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Deployment, error) {
+func (s *reader) DeploymentsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Deployment, error) {
 	it, err := get(s.readTxn(), ws, tableDeployment, indexIDPrefix, prefix)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func deploymentsByJobTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID str
 }
 
 // DeploymentsByJobID returns a job's deployments, newest first.
-func (s *Store) DeploymentsByJobID(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Deployment, error) {
+func (s *reader) DeploymentsByJobID(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Deployment, error) {
 	return deploymentsByJobTxn(s.readTxn(), ws, namespace, jobID)
 }
 
@@ -90,7 +90,7 @@ func latestDeploymentTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID str
 }
 
 // LatestDeploymentByJobID returns the job's newest deployment, or nil.
-func (s *Store) LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error) {
+func (s *reader) LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error) {
 	return latestDeploymentTxn(s.readTxn(), ws, namespace, jobID)
 }
 
@@ -103,7 +103,7 @@ func allocsByDeploymentTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) ([]*str
 }
 
 // AllocsByDeployment returns the allocations placed by a deployment.
-func (s *Store) AllocsByDeployment(ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
+func (s *reader) AllocsByDeployment(ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
 	return allocsByDeploymentTxn(s.readTxn(), ws, id)
 }
 

@@ -40,7 +40,7 @@ func TestPlanResultsStoreDeploymentAndCountPlacements(t *testing.T) {
 		DeploymentUpdates: []*structs.DeploymentStatusUpdate{{DeploymentID: old.ID, Status: structs.DeploymentStatusCancelled,
 			StatusDescription: structs.DeploymentStatusDescriptionNewerJob}},
 	}
-	must(t, s.UpsertPlanResults(20, req))
+	must(t, errOf(s.ApplyPlanResults(20, req)))
 
 	got, err := s.DeploymentByID(nil, d.ID)
 	must(t, err)
@@ -77,7 +77,7 @@ func TestPlanResultsStoreDeploymentAndCountPlacements(t *testing.T) {
 	// Re-submitting the deployment (a later plan) keeps the counters.
 	again := d.Copy()
 	req2 := &structs.ApplyPlanResultsRequest{Job: job, EvalID: "e2", Timestamp: time.Unix(300, 0).UnixNano(), Deployment: again}
-	must(t, s.UpsertPlanResults(21, req2))
+	must(t, errOf(s.ApplyPlanResults(21, req2)))
 	got, _ = s.DeploymentByID(nil, d.ID)
 	if got.TaskGroups["web"].PlacedAllocs != 2 {
 		t.Fatalf("a later plan reset PlacedAllocs to %d", got.TaskGroups["web"].PlacedAllocs)
@@ -100,7 +100,7 @@ func TestClientHealthCountsOnceAndKeepsCanaryFlag(t *testing.T) {
 	a1.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
 	a2 := testAlloc("a2", job, "n1")
 	a2.DeploymentID = d.ID
-	must(t, s.UpsertPlanAllocs(20, []*structs.Allocation{a1, a2}, d, nil, time.Unix(200, 0).UnixNano()))
+	must(t, errOf(s.ApplyPlanResults(20, &structs.ApplyPlanResultsRequest{AllocsPlaced: []*structs.Allocation{a1, a2}, Deployment: d, DeploymentUpdates: nil, Timestamp: time.Unix(200, 0).UnixNano()})))
 
 	healthyAt := time.Unix(500, 0).UTC()
 	report := func(index uint64, id string, healthy bool) {
@@ -143,19 +143,19 @@ func TestDeploymentStatusPromotionAndAllocHealth(t *testing.T) {
 	c := testAlloc("c1", job, "n1")
 	c.DeploymentID = d.ID
 	c.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
-	must(t, s.UpsertPlanAllocs(20, []*structs.Allocation{c}, d, nil, time.Unix(200, 0).UnixNano()))
+	must(t, errOf(s.ApplyPlanResults(20, &structs.ApplyPlanResultsRequest{AllocsPlaced: []*structs.Allocation{c}, Deployment: d, DeploymentUpdates: nil, Timestamp: time.Unix(200, 0).UnixNano()})))
 
 	// Promotion needs healthy canaries.
-	err := s.UpdateDeploymentPromotion(21, &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: true})
+	err := errOf(s.DeploymentPromote(21, &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: true}))
 	var ce *structs.CodedError
 	if !errors.As(err, &ce) || ce.Code != 400 {
 		t.Fatalf("promote with an unhealthy canary: %v, want a 400", err)
 	}
-	must(t, s.UpdateDeploymentAllocHealth(22, &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID,
-		HealthyAllocationIDs: []string{"c1"}, UpdatedAt: time.Unix(300, 0).UnixNano()}))
+	must(t, errOf(s.DeploymentAllocHealth(22, &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID,
+		HealthyAllocationIDs: []string{"c1"}, UpdatedAt: time.Unix(300, 0).UnixNano()})))
 	eval := testEval("ev-promote", job, structs.EvalStatusPending)
-	must(t, s.UpdateDeploymentPromotion(23, &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: true, Eval: eval,
-		UpdatedAt: time.Unix(400, 0).UnixNano()}))
+	must(t, errOf(s.DeploymentPromote(23, &structs.DeploymentPromoteRequest{DeploymentID: d.ID, All: true, Eval: eval,
+		UpdatedAt: time.Unix(400, 0).UnixNano()})))
 	got, _ := s.DeploymentByID(nil, d.ID)
 	g := got.TaskGroups["web"]
 	if !g.Promoted || g.HealthyAllocs != 1 {
@@ -164,15 +164,15 @@ func TestDeploymentStatusPromotionAndAllocHealth(t *testing.T) {
 	if a, _ := s.AllocByID(nil, "c1"); a.DeploymentStatus.IsCanary() {
 		t.Fatal("promotion kept the canary flag")
 	}
-	if e, _ := s.EvalByID(nil, eval.ID); e == nil || eval.CreateIndex != 23 {
-		t.Fatalf("promotion eval not stored with the entry: %v (create index %d)", e, eval.CreateIndex)
+	if e, _ := s.EvalByID(nil, eval.ID); e == nil || e.CreateIndex != 23 {
+		t.Fatalf("promotion eval not stored with the entry: %+v", e)
 	}
 	// Unknown allocation: 400; unknown deployment: 404.
-	err = s.UpdateDeploymentAllocHealth(24, &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID, HealthyAllocationIDs: []string{"nope"}})
+	err = errOf(s.DeploymentAllocHealth(24, &structs.DeploymentAllocHealthRequest{DeploymentID: d.ID, HealthyAllocationIDs: []string{"nope"}}))
 	if !errors.As(err, &ce) || ce.Code != 400 {
 		t.Fatalf("health of a foreign alloc: %v, want a 400", err)
 	}
-	err = s.UpdateDeploymentStatus(25, &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: "nope"}})
+	err = errOf(s.DeploymentStatusUpdate(25, &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: "nope"}}))
 	if !errors.Is(err, structs.ErrNotFound) {
 		t.Fatalf("unknown deployment: %v, want ErrNotFound", err)
 	}
@@ -181,11 +181,11 @@ func TestDeploymentStatusPromotionAndAllocHealth(t *testing.T) {
 	revert := job.Copy()
 	revert.Meta = map[string]string{"v": "old"}
 	ev := testEval("ev-fail", job, structs.EvalStatusPending)
-	must(t, s.UpdateDeploymentStatus(26, &structs.DeploymentStatusUpdateRequest{
+	must(t, errOf(s.DeploymentStatusUpdate(26, &structs.DeploymentStatusUpdateRequest{
 		DeploymentUpdate: &structs.DeploymentStatusUpdate{DeploymentID: d.ID, Status: structs.DeploymentStatusFailed,
 			StatusDescription: structs.DeploymentStatusDescriptionRollback(structs.DeploymentStatusDescriptionFailedAllocations, 0)},
 		Job: revert, Eval: ev, UpdatedAt: time.Unix(500, 0).UnixNano(),
-	}))
+	})))
 	got, _ = s.DeploymentByID(nil, d.ID)
 	if got.Status != structs.DeploymentStatusFailed || got.ModifyTime != time.Unix(500, 0).UnixNano() {
 		t.Fatalf("status %s modify time %d", got.Status, got.ModifyTime)

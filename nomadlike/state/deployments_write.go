@@ -12,13 +12,8 @@ import (
 
 // UpsertDeployment stores a deployment as a plan does (see upsertDeploymentTxn).
 func (s *Store) UpsertDeployment(index uint64, d *structs.Deployment) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	if err := upsertDeploymentTxn(txn, index, d); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	_, err := s.write(index, func(txn *memdb.Txn) error { return upsertDeploymentTxn(txn, index, d) })
+	return err
 }
 
 // upsertDeploymentTxn stores a plan's deployment. A new one is stored as
@@ -168,25 +163,24 @@ func updateDeploymentWithAllocTxn(txn *memdb.Txn, index uint64, existing, alloc 
 }
 
 // upsertJobAndEvalsTxn registers job (when not nil) and stores evals, the
-// extras a deployment entry may carry; an evaluation of that job gets its
-// JobModifyIndex. On success the caller's evals get their stored indexes.
-func upsertJobAndEvalsTxn(txn *memdb.Txn, index uint64, job *structs.Job, evals []*structs.Evaluation) (func(), error) {
+// extras a deployment entry may carry; an evaluation of that job is stored
+// with the job's JobModifyIndex. The caller's objects are not changed.
+func upsertJobAndEvalsTxn(txn *memdb.Txn, index uint64, job *structs.Job, evals []*structs.Evaluation) error {
 	if job != nil {
 		stored, err := upsertJobTxn(txn, index, job)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, e := range evals {
+		for i, e := range evals {
 			if e.JobID == stored.ID && objectNamespace(e.Namespace) == stored.Namespace {
-				e.JobModifyIndex = stored.JobModifyIndex
+				c := e.Copy()
+				c.JobModifyIndex = stored.JobModifyIndex
+				evals[i] = c
 			}
 		}
 	}
-	stored, err := upsertEvalsTxn(txn, index, evals)
-	if err != nil {
-		return nil, err
-	}
-	return func() { copyEvalIndexes(evals, stored) }, nil
+	_, err := upsertEvalsTxn(txn, index, evals)
+	return err
 }
 
 func evalList(e *structs.Evaluation) []*structs.Evaluation {
@@ -209,98 +203,86 @@ func existingDeploymentTxn(txn *memdb.Txn, id string) (*structs.Deployment, erro
 	return d, nil
 }
 
-// UpdateDeploymentStatus applies a DeploymentStatusUpdateRequest in one
+// DeploymentStatusUpdate applies a DeploymentStatusUpdateRequest in one
 // transaction: the status change, the job it registers (auto-revert) and its
 // evaluation. An unknown deployment is a 404 CodedError.
-func (s *Store) UpdateDeploymentStatus(index uint64, req *structs.DeploymentStatusUpdateRequest) error {
+func (s *Store) DeploymentStatusUpdate(index uint64, req *structs.DeploymentStatusUpdateRequest) (Result, error) {
 	if req == nil || req.DeploymentUpdate == nil {
-		return structs.NewBadRequest("state: update deployment status at index %d: no update", index)
+		return Result{}, structs.NewBadRequest("state: update deployment status at index %d: no update", index)
 	}
-	txn := s.writeTxn()
-	defer txn.Abort()
-	if _, err := existingDeploymentTxn(txn, req.DeploymentUpdate.DeploymentID); err != nil {
-		return err
-	}
-	if err := updateDeploymentStatusTxn(txn, index, req.DeploymentUpdate, req.UpdatedAt); err != nil {
-		return err
-	}
-	done, err := upsertJobAndEvalsTxn(txn, index, req.Job, evalList(req.Eval))
-	if err != nil {
-		return err
-	}
-	txn.Commit()
-	done()
-	return nil
+	return s.write(index, func(txn *memdb.Txn) error {
+		if _, err := existingDeploymentTxn(txn, req.DeploymentUpdate.DeploymentID); err != nil {
+			return err
+		}
+		if err := updateDeploymentStatusTxn(txn, index, req.DeploymentUpdate, req.UpdatedAt); err != nil {
+			return err
+		}
+		return upsertJobAndEvalsTxn(txn, index, req.Job, evalList(req.Eval))
+	})
 }
 
-// UpdateDeploymentPromotion promotes the canaries of every group (req.All)
+// DeploymentPromote promotes the canaries of every group (req.All)
 // or of the named groups: the groups are marked Promoted (their progress
 // deadline restarts at req.UpdatedAt) and their canaries lose the canary
 // flag, so the scheduler may replace the old allocations. The evaluation is
 // stored in the same transaction. Unknown deployment: 404; a terminal one,
 // a group without canaries or with unhealthy canaries: 400.
-func (s *Store) UpdateDeploymentPromotion(index uint64, req *structs.DeploymentPromoteRequest) error {
+func (s *Store) DeploymentPromote(index uint64, req *structs.DeploymentPromoteRequest) (Result, error) {
 	if req == nil {
-		return structs.NewBadRequest("state: promote deployment at index %d: request is nil", index)
+		return Result{}, structs.NewBadRequest("state: promote deployment at index %d: request is nil", index)
 	}
-	txn := s.writeTxn()
-	defer txn.Abort()
-	d, err := existingDeploymentTxn(txn, req.DeploymentID)
-	if err != nil {
-		return err
-	}
-	allocs, err := allocsByDeploymentTxn(txn, nil, d.ID)
-	if err != nil {
-		return err
-	}
-	groups, err := PromotableGroups(d, allocs, req.All, req.Groups)
-	if err != nil {
-		return err
-	}
-	n := d.Copy()
-	at := time.Unix(0, req.UpdatedAt).UTC()
-	for _, name := range groups {
-		g := n.TaskGroups[name]
-		g.Promoted = true
-		if g.ProgressDeadline != 0 && req.UpdatedAt != 0 {
-			g.RequireProgressBy = at.Add(g.ProgressDeadline)
-		}
-	}
-	if n.Status == structs.DeploymentStatusRunning {
-		n.StatusDescription = structs.DeploymentStatusDescriptionRunning
-	}
-	if req.UpdatedAt != 0 {
-		n.ModifyTime = req.UpdatedAt
-	}
-	if err := putDeploymentTxn(txn, index, n); err != nil {
-		return err
-	}
-	var unflagged []*structs.Allocation
-	for _, a := range allocs {
-		if !a.DeploymentStatus.IsCanary() || !slices.Contains(groups, a.TaskGroup) {
-			continue
-		}
-		c := a.Copy()
-		c.DeploymentStatus.Canary = false
-		c.DeploymentStatus.ModifyIndex = index
-		c.ModifyIndex = index
-		if err := txn.Insert(tableAllocs, c); err != nil {
-			return fmt.Errorf("state: promote canary %q: %w", c.ID, err)
-		}
-		unflagged = append(unflagged, c)
-	}
-	if len(unflagged) > 0 {
-		if err := setIndex(txn, tableAllocs, index); err != nil {
+	return s.write(index, func(txn *memdb.Txn) error {
+		d, err := existingDeploymentTxn(txn, req.DeploymentID)
+		if err != nil {
 			return err
 		}
-	}
-	done, err := upsertJobAndEvalsTxn(txn, index, nil, evalList(req.Eval))
-	if err != nil {
-		return err
-	}
-	txn.Commit()
-	done()
-	return nil
+		allocs, err := allocsByDeploymentTxn(txn, nil, d.ID)
+		if err != nil {
+			return err
+		}
+		groups, err := PromotableGroups(d, allocs, req.All, req.Groups)
+		if err != nil {
+			return err
+		}
+		n := d.Copy()
+		at := time.Unix(0, req.UpdatedAt).UTC()
+		for _, name := range groups {
+			g := n.TaskGroups[name]
+			g.Promoted = true
+			if g.ProgressDeadline != 0 && req.UpdatedAt != 0 {
+				g.RequireProgressBy = at.Add(g.ProgressDeadline)
+			}
+		}
+		if n.Status == structs.DeploymentStatusRunning {
+			n.StatusDescription = structs.DeploymentStatusDescriptionRunning
+		}
+		if req.UpdatedAt != 0 {
+			n.ModifyTime = req.UpdatedAt
+		}
+		if err := putDeploymentTxn(txn, index, n); err != nil {
+			return err
+		}
+		var unflagged []*structs.Allocation
+		for _, a := range allocs {
+			if !a.DeploymentStatus.IsCanary() || !slices.Contains(groups, a.TaskGroup) {
+				continue
+			}
+			c := a.Copy()
+			c.DeploymentStatus.Canary = false
+			c.DeploymentStatus.ModifyIndex = index
+			c.ModifyIndex = index
+			if err := txn.Insert(tableAllocs, c); err != nil {
+				return fmt.Errorf("state: promote canary %q: %w", c.ID, err)
+			}
+			unflagged = append(unflagged, c)
+		}
+		if len(unflagged) > 0 {
+			if err := setIndex(txn, tableAllocs, index); err != nil {
+				return err
+			}
+		}
+		return upsertJobAndEvalsTxn(txn, index, nil, evalList(req.Eval))
+	})
 }
 
 // PromotableGroups returns the groups of d a promotion request (all groups,
@@ -354,94 +336,66 @@ func PromotableGroups(d *structs.Deployment, allocs []*structs.Allocation, all b
 	return groups, nil
 }
 
-// UpdateDeploymentAllocHealth records health verdicts on allocations of a
+// DeploymentAllocHealth records health verdicts on allocations of a
 // deployment (marked by hand, or decided by the server), counting them in
 // the deployment, with an optional status change, job (auto-revert) and
 // evaluation, in one transaction. req.UpdatedAt is the verdicts' timestamp.
 // Unknown deployment: 404; an allocation not in it: 400.
-func (s *Store) UpdateDeploymentAllocHealth(index uint64, req *structs.DeploymentAllocHealthRequest) error {
+func (s *Store) DeploymentAllocHealth(index uint64, req *structs.DeploymentAllocHealthRequest) (Result, error) {
 	if req == nil {
-		return structs.NewBadRequest("state: set allocation health at index %d: request is nil", index)
+		return Result{}, structs.NewBadRequest("state: set allocation health at index %d: request is nil", index)
 	}
-	txn := s.writeTxn()
-	defer txn.Abort()
-	d, err := existingDeploymentTxn(txn, req.DeploymentID)
-	if err != nil {
-		return err
-	}
-	at := time.Unix(0, req.UpdatedAt).UTC()
-	set := func(ids []string, healthy bool) error {
-		for _, id := range ids {
-			a, err := allocByIDTxn(txn, nil, id)
-			if err != nil {
-				return err
-			}
-			if a == nil || a.DeploymentID != d.ID {
-				return structs.NewBadRequest("allocation %q is not part of deployment %s: list its allocations with `nomadlike deployment status %s`", id, d.ID, d.ID)
-			}
-			c := a.Copy()
-			if c.DeploymentStatus == nil {
-				c.DeploymentStatus = &structs.AllocDeploymentStatus{}
-			}
-			h := healthy
-			c.DeploymentStatus.Healthy = &h
-			c.DeploymentStatus.Timestamp = at
-			c.ModifyIndex = index
-			if req.UpdatedAt != 0 {
-				c.ModifyTime = req.UpdatedAt
-			}
-			if err := updateDeploymentWithAllocTxn(txn, index, a, c); err != nil {
-				return err
-			}
-			if err := txn.Insert(tableAllocs, c); err != nil {
-				return fmt.Errorf("state: set health of allocation %q: %w", id, err)
-			}
-		}
-		return nil
-	}
-	if err := set(req.HealthyAllocationIDs, true); err != nil {
-		return err
-	}
-	if err := set(req.UnhealthyAllocationIDs, false); err != nil {
-		return err
-	}
-	if len(req.HealthyAllocationIDs)+len(req.UnhealthyAllocationIDs) > 0 {
-		if err := setIndex(txn, tableAllocs, index); err != nil {
+	return s.write(index, func(txn *memdb.Txn) error {
+		d, err := existingDeploymentTxn(txn, req.DeploymentID)
+		if err != nil {
 			return err
 		}
-	}
-	if req.DeploymentUpdate != nil {
-		if err := updateDeploymentStatusTxn(txn, index, req.DeploymentUpdate, req.UpdatedAt); err != nil {
+		at := time.Unix(0, req.UpdatedAt).UTC()
+		set := func(ids []string, healthy bool) error {
+			for _, id := range ids {
+				a, err := allocByIDTxn(txn, nil, id)
+				if err != nil {
+					return err
+				}
+				if a == nil || a.DeploymentID != d.ID {
+					return structs.NewBadRequest("allocation %q is not part of deployment %s: list its allocations with `nomadlike deployment status %s`", id, d.ID, d.ID)
+				}
+				c := a.Copy()
+				if c.DeploymentStatus == nil {
+					c.DeploymentStatus = &structs.AllocDeploymentStatus{}
+				}
+				h := healthy
+				c.DeploymentStatus.Healthy = &h
+				c.DeploymentStatus.Timestamp = at
+				c.ModifyIndex = index
+				if req.UpdatedAt != 0 {
+					c.ModifyTime = req.UpdatedAt
+				}
+				if err := updateDeploymentWithAllocTxn(txn, index, a, c); err != nil {
+					return err
+				}
+				if err := txn.Insert(tableAllocs, c); err != nil {
+					return fmt.Errorf("state: set health of allocation %q: %w", id, err)
+				}
+			}
+			return nil
+		}
+		if err := set(req.HealthyAllocationIDs, true); err != nil {
 			return err
 		}
-	}
-	done, err := upsertJobAndEvalsTxn(txn, index, req.Job, evalList(req.Eval))
-	if err != nil {
-		return err
-	}
-	txn.Commit()
-	done()
-	return nil
-}
-
-// UpsertPlanAllocs stores a plan's allocations (as UpsertAllocs) together
-// with its deployment and the status changes of other deployments, in one
-// transaction: the deployment first, so the placements are counted in it.
-// ts is the plan's timestamp (the deployments' ModifyTime).
-func (s *Store) UpsertPlanAllocs(index uint64, allocs []*structs.Allocation, d *structs.Deployment, updates []*structs.DeploymentStatusUpdate, ts int64) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	if err := upsertDeploymentTxn(txn, index, d); err != nil {
-		return err
-	}
-	if err := applyDeploymentUpdatesTxn(txn, index, updates, ts); err != nil {
-		return err
-	}
-	stored, err := upsertAllocsTxn(txn, index, allocs)
-	if err != nil {
-		return err
-	}
-	txn.Commit()
-	copyAllocIndexes(allocs, stored)
-	return nil
+		if err := set(req.UnhealthyAllocationIDs, false); err != nil {
+			return err
+		}
+		if len(req.HealthyAllocationIDs)+len(req.UnhealthyAllocationIDs) > 0 {
+			if err := setIndex(txn, tableAllocs, index); err != nil {
+				return err
+			}
+		}
+		if req.DeploymentUpdate != nil {
+			if err := updateDeploymentStatusTxn(txn, index, req.DeploymentUpdate, req.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		return upsertJobAndEvalsTxn(txn, index, req.Job, evalList(req.Eval))
+	})
 }

@@ -5,16 +5,26 @@
 // # Contract
 //
 //   - Writes are called by the FSM only, from one goroutine, with the Raft
-//     index of the entry being applied. Each write is one memdb transaction:
-//     all or nothing. Writes are deterministic: no clocks, randomness or new
-//     IDs; times come inside the objects.
+//     index of the entry being applied. Each write is one memdb transaction
+//     (Store.write): all or nothing. One Raft entry is one store method: the
+//     entry of message type FooRequestType is applied by
+//     Store.Foo(index, *structs.FooRequest), which does its reads, checks and
+//     derived updates inside that transaction and returns a Result, the
+//     transaction's change set. The FSM notifies the leader's components
+//     from it, and Result.Events maps it, table by table, to the events of
+//     the event stream (events.go). Writes are deterministic: no clocks,
+//     randomness or new IDs; times come inside the objects.
 //   - Reads may come from any goroutine. Objects returned are shared and
 //     immutable: Copy before changing one. The store never changes an object
 //     after storing it; it stores copies of what callers pass to writes (and
 //     writes the resulting server-set indexes back into the caller's objects),
 //     except Restore, which takes ownership of what it is given.
-//   - A Snapshot is a frozen point-in-time view (memdb MVCC): it never sees
-//     later writes. The scheduler reads one snapshot per evaluation.
+//   - A Snapshot is a frozen point-in-time, read-only view (memdb MVCC): it
+//     never sees later writes and has no write methods (Fork gives a
+//     private writable copy). The scheduler reads one snapshot per
+//     evaluation; every blocking query reads one snapshot per run, so the
+//     data and the index it reports always agree. The HTTP layer gets only
+//     a Reader (blocking queries and snapshots).
 //   - Every read takes a memdb.WatchSet (nil for none) and adds the channels
 //     of what it read, so BlockingQuery can wait for exactly that data to
 //     change. Restore.Commit swaps the whole database and closes AbandonCh.

@@ -18,15 +18,28 @@ import (
 // stored Namespace, CreateIndex and ModifyIndex. Job summaries are recounted
 // because the queued counts come from the latest evaluation.
 func (s *Store) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	stored, err := upsertEvalsTxn(txn, index, evals)
-	if err != nil {
-		return err
+	_, err := s.EvalUpdate(index, &structs.EvalUpdateRequest{Evals: evals})
+	return err
+}
+
+// EvalUpdate applies an EvalUpdateRequestType entry: it stores the
+// evaluations as UpsertEvals does (the request's evaluations get their
+// stored Namespace and indexes).
+func (s *Store) EvalUpdate(index uint64, req *structs.EvalUpdateRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: update evaluations at index %d: request is nil", index)
 	}
-	txn.Commit()
-	copyEvalIndexes(evals, stored)
-	return nil
+	var stored []*structs.Evaluation
+	res, err := s.write(index, func(txn *memdb.Txn) error {
+		var err error
+		stored, err = upsertEvalsTxn(txn, index, req.Evals)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	copyEvalIndexes(req.Evals, stored)
+	return res, nil
 }
 
 // copyEvalIndexes gives the caller's evals the Namespace and indexes of
@@ -106,43 +119,49 @@ func cancelBlockedEvalsTxn(txn *memdb.Txn, index uint64, blocked *structs.Evalua
 // DeleteEvals removes evaluations and allocations (garbage collection).
 // Unknown IDs are skipped. Jobs left with no evaluations become dead.
 func (s *Store) DeleteEvals(index uint64, evalIDs, allocIDs []string) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	var touched touchedJobs
-	deletedEvals := 0
-	for _, id := range evalIDs {
-		e, err := evalByIDTxn(txn, nil, id)
+	_, err := s.EvalDelete(index, &structs.EvalDeleteRequest{Evals: evalIDs, Allocs: allocIDs})
+	return err
+}
+
+// EvalDelete applies an EvalDeleteRequestType entry (garbage collection),
+// as DeleteEvals.
+func (s *Store) EvalDelete(index uint64, req *structs.EvalDeleteRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: delete evaluations at index %d: request is nil", index)
+	}
+	return s.write(index, func(txn *memdb.Txn) error {
+		var touched touchedJobs
+		deletedEvals := 0
+		for _, id := range req.Evals {
+			e, err := evalByIDTxn(txn, nil, id)
+			if err != nil {
+				return err
+			}
+			if e == nil {
+				continue
+			}
+			if err := txn.Delete(tableEvals, e); err != nil {
+				return fmt.Errorf("state: delete evaluation %q: %w", id, err)
+			}
+			touched.add(e.Namespace, e.JobID)
+			deletedEvals++
+		}
+		deletedAllocs, err := deleteAllocsTxn(txn, req.Allocs, &touched)
 		if err != nil {
 			return err
 		}
-		if e == nil {
-			continue
+		if deletedEvals > 0 {
+			if err := setIndex(txn, tableEvals, index); err != nil {
+				return err
+			}
 		}
-		if err := txn.Delete(tableEvals, e); err != nil {
-			return fmt.Errorf("state: delete evaluation %q: %w", id, err)
+		if deletedAllocs > 0 {
+			if err := setIndex(txn, tableAllocs, index); err != nil {
+				return err
+			}
 		}
-		touched.add(e.Namespace, e.JobID)
-		deletedEvals++
-	}
-	deletedAllocs, err := deleteAllocsTxn(txn, allocIDs, &touched)
-	if err != nil {
-		return err
-	}
-	if deletedEvals > 0 {
-		if err := setIndex(txn, tableEvals, index); err != nil {
-			return err
-		}
-	}
-	if deletedAllocs > 0 {
-		if err := setIndex(txn, tableAllocs, index); err != nil {
-			return err
-		}
-	}
-	if err := touched.refresh(txn, index, true, true); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+		return touched.refresh(txn, index, true, true)
+	})
 }
 
 func evalByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
@@ -155,18 +174,18 @@ func evalByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Evaluat
 }
 
 // EvalByID returns the evaluation or nil.
-func (s *Store) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
+func (s *reader) EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error) {
 	return evalByIDTxn(s.readTxn(), ws, id)
 }
 
 // Evals returns every evaluation in namespace ("*" or "" for all), sorted by ID.
-func (s *Store) Evals(ws memdb.WatchSet, namespace string) ([]*structs.Evaluation, error) {
+func (s *reader) Evals(ws memdb.WatchSet, namespace string) ([]*structs.Evaluation, error) {
 	return s.EvalsByIDPrefix(ws, namespace, "")
 }
 
 // EvalsByIDPrefix returns evaluations whose ID starts with prefix, sorted by
 // ID (namespace "*" or "" for all namespaces).
-func (s *Store) EvalsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Evaluation, error) {
+func (s *reader) EvalsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Evaluation, error) {
 	txn := s.readTxn()
 	var (
 		it  memdb.ResultIterator
@@ -186,7 +205,7 @@ func (s *Store) EvalsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]
 }
 
 // EvalsByJob returns a job's evaluations, sorted by ID.
-func (s *Store) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Evaluation, error) {
+func (s *reader) EvalsByJob(ws memdb.WatchSet, namespace, jobID string) ([]*structs.Evaluation, error) {
 	it, err := get(s.readTxn(), ws, tableEvals, indexJob, objectNamespace(namespace), jobID)
 	if err != nil {
 		return nil, err

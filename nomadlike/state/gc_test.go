@@ -1,6 +1,8 @@
 package state
 
 import (
+	memdb "github.com/hashicorp/go-memdb"
+
 	"testing"
 	"time"
 
@@ -65,18 +67,16 @@ func TestReconcileJobSummariesRepairsCounts(t *testing.T) {
 	must(t, s.UpsertAllocs(11, []*structs.Allocation{a}))
 
 	// Damage the summary behind the store's back.
-	txn := s.writeTxn()
 	bad := &structs.JobSummary{JobID: job.ID, Namespace: stored.Namespace, CreateIndex: 10, ModifyIndex: 11,
 		Summary: map[string]structs.TaskGroupSummary{"web": {Failed: 7}}}
-	must(t, txn.Insert(tableJobSummary, bad))
-	txn.Commit()
+	must(t, errOf(s.write(11, func(txn *memdb.Txn) error { return txn.Insert(tableJobSummary, bad) })))
 
-	must(t, s.ReconcileJobSummaries(12))
+	must(t, errOf(s.ReconcileJobSummaries(12, nil)))
 	sum, _ := s.JobSummaryByID(nil, job.Namespace, job.ID)
 	if got := sum.Summary["web"]; got.Running != 1 || got.Failed != 0 || sum.ModifyIndex != 12 {
 		t.Errorf("summary after reconcile = %+v (modify index %d), want 1 running at index 12", got, sum.ModifyIndex)
 	}
-	must(t, s.ReconcileJobSummaries(13))
+	must(t, errOf(s.ReconcileJobSummaries(13, nil)))
 	if sum, _ := s.JobSummaryByID(nil, job.Namespace, job.ID); sum.ModifyIndex != 12 {
 		t.Errorf("a reconcile with nothing to fix rewrote the summary (modify index %d)", sum.ModifyIndex)
 	}

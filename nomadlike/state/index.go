@@ -29,7 +29,7 @@ func tableIndexOf(txn *memdb.Txn, ws memdb.WatchSet, table string) (uint64, erro
 }
 
 // LatestIndex returns the highest modify index of any table.
-func (s *Store) LatestIndex() (uint64, error) {
+func (s *reader) LatestIndex() (uint64, error) {
 	txn := s.readTxn()
 	it, err := get(txn, nil, tableIndex, indexID)
 	if err != nil {
@@ -45,7 +45,7 @@ func (s *Store) LatestIndex() (uint64, error) {
 }
 
 // Index returns the modify index of one table ("jobs", "nodes", "allocs", "evals", "job_summary", "job_version").
-func (s *Store) Index(table string) (uint64, error) {
+func (s *reader) Index(table string) (uint64, error) {
 	if !slices.Contains(indexedTables, table) {
 		return 0, fmt.Errorf("state: unknown table %q (known tables: %s)", table, strings.Join(indexedTables, ", "))
 	}
@@ -54,7 +54,7 @@ func (s *Store) Index(table string) (uint64, error) {
 
 // WatchIndex is Index that also adds the table's index entry to ws, so a
 // blocking query wakes when the table is next written.
-func (s *Store) WatchIndex(ws memdb.WatchSet, table string) (uint64, error) {
+func (s *reader) WatchIndex(ws memdb.WatchSet, table string) (uint64, error) {
 	if !slices.Contains(indexedTables, table) {
 		return 0, fmt.Errorf("state: unknown table %q (known tables: %s)", table, strings.Join(indexedTables, ", "))
 	}
@@ -62,7 +62,7 @@ func (s *Store) WatchIndex(ws memdb.WatchSet, table string) (uint64, error) {
 }
 
 // Indexes returns every table's modify index (for FSM snapshots).
-func (s *Store) Indexes() (map[string]uint64, error) {
+func (s *reader) Indexes() (map[string]uint64, error) {
 	it, err := get(s.readTxn(), nil, tableIndex, indexID)
 	if err != nil {
 		return nil, err

@@ -3,18 +3,26 @@ package state
 import (
 	"fmt"
 
+	memdb "github.com/hashicorp/go-memdb"
+
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// UpdateJobStability marks version `version` of a job stable or not, in the
-// versions table and, when it is the current version, in the jobs table. It
-// returns a 404 CodedError when the job or the version does not exist.
-// Marking a version does not change the job's JobModifyIndex: the spec is
-// the same.
-func (s *Store) UpdateJobStability(index uint64, namespace, jobID string, version uint64, stable bool) error {
-	namespace = objectNamespace(namespace)
-	txn := s.writeTxn()
-	defer txn.Abort()
+// JobStability applies a JobStabilityRequestType entry: it marks version
+// req.JobVersion of a job stable or not, in the versions table and, when it
+// is the current version, in the jobs table. It returns a 404 CodedError
+// when the job or the version does not exist. Marking a version does not
+// change the job's JobModifyIndex: the spec is the same.
+func (s *Store) JobStability(index uint64, req *structs.JobStabilityRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: mark job version stable at index %d: request is nil", index)
+	}
+	return s.write(index, func(txn *memdb.Txn) error {
+		return jobStabilityTxn(txn, index, objectNamespace(req.Namespace), req.JobID, req.JobVersion, req.Stable)
+	})
+}
+
+func jobStabilityTxn(txn *memdb.Txn, index uint64, namespace, jobID string, version uint64, stable bool) error {
 	raw, err := first(txn, nil, tableJobVersion, indexID, namespace, jobID, version)
 	if err != nil {
 		return err
@@ -48,6 +56,5 @@ func (s *Store) UpdateJobStability(index uint64, namespace, jobID string, versio
 			return err
 		}
 	}
-	txn.Commit()
 	return nil
 }

@@ -119,12 +119,12 @@ func jobSummaryTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string) (
 }
 
 // JobSummaryByID returns the job's summary or nil.
-func (s *Store) JobSummaryByID(ws memdb.WatchSet, namespace, id string) (*structs.JobSummary, error) {
+func (s *reader) JobSummaryByID(ws memdb.WatchSet, namespace, id string) (*structs.JobSummary, error) {
 	return jobSummaryTxn(s.readTxn(), ws, namespace, id)
 }
 
 // JobSummaries returns every job summary (for FSM snapshots), ordered by namespace and job ID.
-func (s *Store) JobSummaries(ws memdb.WatchSet) ([]*structs.JobSummary, error) {
+func (s *reader) JobSummaries(ws memdb.WatchSet) ([]*structs.JobSummary, error) {
 	it, err := get(s.readTxn(), ws, tableJobSummary, indexID)
 	if err != nil {
 		return nil, err

@@ -79,12 +79,12 @@ func jobVersionsTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string) 
 }
 
 // JobVersionsByID returns every kept version of a job, newest first.
-func (s *Store) JobVersionsByID(ws memdb.WatchSet, namespace, id string) ([]*structs.Job, error) {
+func (s *reader) JobVersionsByID(ws memdb.WatchSet, namespace, id string) ([]*structs.Job, error) {
 	return jobVersionsTxn(s.readTxn(), ws, namespace, id)
 }
 
 // JobByIDAndVersion returns one version of a job or nil.
-func (s *Store) JobByIDAndVersion(ws memdb.WatchSet, namespace, id string, version uint64) (*structs.Job, error) {
+func (s *reader) JobByIDAndVersion(ws memdb.WatchSet, namespace, id string, version uint64) (*structs.Job, error) {
 	raw, err := first(s.readTxn(), ws, tableJobVersion, indexID, objectNamespace(namespace), id, version)
 	if err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ func (s *Store) JobByIDAndVersion(ws memdb.WatchSet, namespace, id string, versi
 
 // JobVersions returns every kept version of every job (for FSM snapshots),
 // ordered by namespace, job ID and version.
-func (s *Store) JobVersions(ws memdb.WatchSet) ([]*structs.Job, error) {
+func (s *reader) JobVersions(ws memdb.WatchSet) ([]*structs.Job, error) {
 	it, err := get(s.readTxn(), ws, tableJobVersion, indexID)
 	if err != nil {
 		return nil, err

@@ -19,20 +19,40 @@ import (
 // Stable, Status, CreateIndex, ModifyIndex, JobModifyIndex) are updated to
 // what was stored.
 func (s *Store) UpsertJob(index uint64, job *structs.Job) error {
-	if job == nil {
-		return structs.NewBadRequest("state: upsert job at index %d: job is nil", index)
-	}
-	if job.ID == "" {
-		return structs.NewBadRequest("state: upsert job at index %d: job has no ID", index)
-	}
-	txn := s.writeTxn()
-	defer txn.Abort()
-	stored, err := upsertJobTxn(txn, index, job)
-	if err != nil {
-		return err
-	}
-	txn.Commit()
+	_, err := s.JobRegister(index, &structs.JobRegisterRequest{Job: job})
+	return err
+}
 
+// JobRegister applies a JobRegisterRequestType entry: it stores the job as
+// UpsertJob does and its evaluation, if any, with the stored job's
+// JobModifyIndex. The request's Job and Eval get the stored server-set
+// fields.
+func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Result, error) {
+	if req == nil || req.Job == nil {
+		return Result{}, structs.NewBadRequest("state: register job at index %d: job is nil", index)
+	}
+	job := req.Job
+	if job.ID == "" {
+		return Result{}, structs.NewBadRequest("state: upsert job at index %d: job has no ID", index)
+	}
+	var stored *structs.Job
+	var storedEvals []*structs.Evaluation
+	res, err := s.write(index, func(txn *memdb.Txn) error {
+		var err error
+		if stored, err = upsertJobTxn(txn, index, job); err != nil {
+			return err
+		}
+		if req.Eval == nil {
+			return nil
+		}
+		eval := req.Eval.Copy()
+		eval.JobModifyIndex = stored.JobModifyIndex
+		storedEvals, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
 	job.Namespace = stored.Namespace
 	job.Version = stored.Version
 	job.Stable = stored.Stable
@@ -40,7 +60,56 @@ func (s *Store) UpsertJob(index uint64, job *structs.Job) error {
 	job.CreateIndex = stored.CreateIndex
 	job.ModifyIndex = stored.ModifyIndex
 	job.JobModifyIndex = stored.JobModifyIndex
-	return nil
+	if req.Eval != nil {
+		req.Eval.JobModifyIndex = stored.JobModifyIndex
+		copyEvalIndexes([]*structs.Evaluation{req.Eval}, storedEvals)
+	}
+	return res, nil
+}
+
+// JobDeregister applies a JobDeregisterRequestType entry: it purges the job
+// (its versions, summary and periodic launch record go with it; a job that
+// does not exist is a 404 CodedError) or stops it (a copy with Stop set and
+// the request's SubmitTime, stored as a new version; stopping a stopped or
+// missing job changes nothing), and stores the request's evaluation with
+// the job's current JobModifyIndex.
+func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: deregister job at index %d: request is nil", index)
+	}
+	namespace := objectNamespace(req.Namespace)
+	return s.write(index, func(txn *memdb.Txn) error {
+		cur, err := jobByIDTxn(txn, nil, namespace, req.JobID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case req.Purge:
+			if err := deleteJobTxn(txn, index, namespace, req.JobID); err != nil {
+				return err
+			}
+			if err := deletePeriodicLaunchTxn(txn, index, namespace, req.JobID); err != nil {
+				return err
+			}
+			cur = nil
+		case cur != nil && !cur.Stop:
+			stopped := cur.Copy()
+			stopped.Stop = true
+			stopped.SubmitTime = req.SubmitTime
+			if cur, err = upsertJobTxn(txn, index, stopped); err != nil {
+				return err
+			}
+		}
+		if req.Eval == nil {
+			return nil
+		}
+		eval := req.Eval.Copy()
+		if cur != nil {
+			eval.JobModifyIndex = cur.JobModifyIndex
+		}
+		_, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
+		return err
+	})
 }
 
 // upsertJobTxn stores a copy of job in txn and returns the stored copy.
@@ -91,9 +160,15 @@ func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) (*structs.Job,
 // DeleteJob removes a job, its versions and its summary (purge).
 // Deleting a job that does not exist returns a 404 CodedError.
 func (s *Store) DeleteJob(index uint64, namespace, jobID string) error {
-	namespace = objectNamespace(namespace)
-	txn := s.writeTxn()
-	defer txn.Abort()
+	_, err := s.write(index, func(txn *memdb.Txn) error {
+		return deleteJobTxn(txn, index, objectNamespace(namespace), jobID)
+	})
+	return err
+}
+
+// deleteJobTxn removes a job, its versions and its summary; a job that does
+// not exist is a 404 CodedError.
+func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {
 	job, err := jobByIDTxn(txn, nil, namespace, jobID)
 	if err != nil {
 		return err
@@ -113,11 +188,7 @@ func (s *Store) DeleteJob(index uint64, namespace, jobID string) error {
 	if err := deleteJobSummaryTxn(txn, index, namespace, jobID); err != nil {
 		return err
 	}
-	if err := refreshChildrenTxn(txn, index, namespace, job.ParentID); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return refreshChildrenTxn(txn, index, namespace, job.ParentID)
 }
 
 // jobByIDTxn returns the job or nil.
@@ -131,18 +202,18 @@ func jobByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, id string) (*struc
 }
 
 // JobByID returns the job or nil. Namespace "" means "default".
-func (s *Store) JobByID(ws memdb.WatchSet, namespace, id string) (*structs.Job, error) {
+func (s *reader) JobByID(ws memdb.WatchSet, namespace, id string) (*structs.Job, error) {
 	return jobByIDTxn(s.readTxn(), ws, namespace, id)
 }
 
 // Jobs returns every job in namespace ("*" or "" for all), sorted by ID.
-func (s *Store) Jobs(ws memdb.WatchSet, namespace string) ([]*structs.Job, error) {
+func (s *reader) Jobs(ws memdb.WatchSet, namespace string) ([]*structs.Job, error) {
 	return s.JobsByIDPrefix(ws, namespace, "")
 }
 
 // JobsByIDPrefix returns the jobs whose ID starts with prefix, sorted by ID
 // (namespace "*" or "" for all namespaces).
-func (s *Store) JobsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Job, error) {
+func (s *reader) JobsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([]*structs.Job, error) {
 	txn := s.readTxn()
 	var (
 		it  memdb.ResultIterator

@@ -20,8 +20,8 @@ func TestOddInputIsAnErrorNotAPanic(t *testing.T) {
 		{"node without ID", s.UpsertNode(1, &structs.Node{Name: "x"})},
 		{"nil eval", s.UpsertEvals(1, []*structs.Evaluation{nil})},
 		{"eval without ID", s.UpsertEvals(1, []*structs.Evaluation{{JobID: "web"}})},
-		{"nil plan result", s.UpsertPlanResults(1, nil)},
-		{"nil desired update", s.UpdateAllocsDesiredStatus(1, nil)},
+		{"nil plan result", errOf(s.ApplyPlanResults(1, nil))},
+		{"nil desired update", errOf(s.AllocDesiredUpdate(1, nil))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,39 +17,33 @@ func periodicLaunchTableSchema() *memdb.TableSchema {
 	return tableSchema(tablePeriodicLaunch, namespaceIDIndex(indexID, "ID", true, false))
 }
 
-// UpsertPeriodicLaunch records the last launch of a periodic job, keeping
-// the CreateIndex of an earlier record.
-func (s *Store) UpsertPeriodicLaunch(index uint64, launch *structs.PeriodicLaunch) error {
-	if launch == nil || launch.ID == "" {
-		return structs.NewBadRequest("state: upsert periodic launch at index %d: launch has no job ID", index)
+// PeriodicLaunch applies a PeriodicLaunchRequestType entry: it records the
+// last launch of a periodic job, keeping the CreateIndex of an earlier record.
+func (s *Store) PeriodicLaunch(index uint64, req *structs.PeriodicLaunchRequest) (Result, error) {
+	if req == nil || req.Launch.ID == "" {
+		return Result{}, structs.NewBadRequest("state: upsert periodic launch at index %d: launch has no job ID", index)
 	}
-	txn := s.writeTxn()
-	defer txn.Abort()
-	l := *launch
-	l.Namespace = objectNamespace(l.Namespace)
-	existing, err := periodicLaunchTxn(txn, nil, l.Namespace, l.ID)
-	if err != nil {
-		return err
-	}
-	l.CreateIndex = index
-	if existing != nil {
-		l.CreateIndex = existing.CreateIndex
-	}
-	l.ModifyIndex = index
-	if err := txn.Insert(tablePeriodicLaunch, &l); err != nil {
-		return fmt.Errorf("state: insert periodic launch of job %q: %w", l.ID, err)
-	}
-	if err := setIndex(txn, tablePeriodicLaunch, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return s.write(index, func(txn *memdb.Txn) error {
+		l := req.Launch
+		l.Namespace = objectNamespace(l.Namespace)
+		existing, err := periodicLaunchTxn(txn, nil, l.Namespace, l.ID)
+		if err != nil {
+			return err
+		}
+		l.CreateIndex = index
+		if existing != nil {
+			l.CreateIndex = existing.CreateIndex
+		}
+		l.ModifyIndex = index
+		if err := txn.Insert(tablePeriodicLaunch, &l); err != nil {
+			return fmt.Errorf("state: insert periodic launch of job %q: %w", l.ID, err)
+		}
+		return setIndex(txn, tablePeriodicLaunch, index)
+	})
 }
 
-// DeletePeriodicLaunch removes a job's launch record, if any (on purge).
-func (s *Store) DeletePeriodicLaunch(index uint64, namespace, jobID string) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
+// deletePeriodicLaunchTxn removes a job's launch record, if any (on purge).
+func deletePeriodicLaunchTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {
 	existing, err := periodicLaunchTxn(txn, nil, objectNamespace(namespace), jobID)
 	if err != nil || existing == nil {
 		return err
@@ -57,11 +51,7 @@ func (s *Store) DeletePeriodicLaunch(index uint64, namespace, jobID string) erro
 	if err := txn.Delete(tablePeriodicLaunch, existing); err != nil {
 		return fmt.Errorf("state: delete periodic launch of job %q: %w", jobID, err)
 	}
-	if err := setIndex(txn, tablePeriodicLaunch, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return setIndex(txn, tablePeriodicLaunch, index)
 }
 
 func periodicLaunchTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string) (*structs.PeriodicLaunch, error) {
@@ -74,13 +64,13 @@ func periodicLaunchTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID strin
 }
 
 // PeriodicLaunchByID returns the last launch of a periodic job, or nil.
-func (s *Store) PeriodicLaunchByID(ws memdb.WatchSet, namespace, jobID string) (*structs.PeriodicLaunch, error) {
+func (s *reader) PeriodicLaunchByID(ws memdb.WatchSet, namespace, jobID string) (*structs.PeriodicLaunch, error) {
 	return periodicLaunchTxn(s.readTxn(), ws, namespace, jobID)
 }
 
 // PeriodicLaunches returns every launch record (for snapshots), ordered by
 // namespace and job ID.
-func (s *Store) PeriodicLaunches(ws memdb.WatchSet) ([]*structs.PeriodicLaunch, error) {
+func (s *reader) PeriodicLaunches(ws memdb.WatchSet) ([]*structs.PeriodicLaunch, error) {
 	it, err := get(s.readTxn(), ws, tablePeriodicLaunch, indexID)
 	if err != nil {
 		return nil, err
@@ -98,7 +88,7 @@ func (r *Restore) PeriodicLaunchRestore(l *structs.PeriodicLaunch) error {
 
 // ChildJobs returns the children of a periodic or parameterized job (the
 // jobs whose ParentID is parentID), sorted by ID.
-func (s *Store) ChildJobs(ws memdb.WatchSet, namespace, parentID string) ([]*structs.Job, error) {
+func (s *reader) ChildJobs(ws memdb.WatchSet, namespace, parentID string) ([]*structs.Job, error) {
 	return childJobsTxn(s.readTxn(), ws, objectNamespace(namespace), parentID)
 }
 

@@ -27,7 +27,7 @@ func TestUpsertPlanResults(t *testing.T) {
 		Job: job, AllocsStopped: p.NodeUpdate["n1"], AllocsPlaced: []*structs.Allocation{placed},
 		EvalID: "e1", Evals: []*structs.Evaluation{blocked}, Timestamp: 777,
 	}
-	must(t, s.UpsertPlanResults(4, req))
+	must(t, errOf(s.ApplyPlanResults(4, req)))
 
 	type view struct {
 		Desired, Client  string
@@ -63,15 +63,15 @@ func TestUpdateAllocsDesiredStatus(t *testing.T) {
 	job := testJob("web")
 	must(t, s.UpsertJob(1, job))
 	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a1", job, "n1")}))
-	err := s.UpdateAllocsDesiredStatus(3, &structs.AllocDesiredUpdateRequest{AllocIDs: []string{"a1"}, DesiredStatus: "halt"})
+	err := errOf(s.AllocDesiredUpdate(3, &structs.AllocDesiredUpdateRequest{AllocIDs: []string{"a1"}, DesiredStatus: "halt"}))
 	var coded *structs.CodedError
 	if !errors.As(err, &coded) || coded.Code != 400 {
 		t.Errorf("unknown desired status: got %v, want a 400 CodedError", err)
 	}
-	must(t, s.UpdateAllocsDesiredStatus(4, &structs.AllocDesiredUpdateRequest{
+	must(t, errOf(s.AllocDesiredUpdate(4, &structs.AllocDesiredUpdateRequest{
 		AllocIDs: []string{"a1", "collected"}, DesiredStatus: structs.AllocDesiredStatusStop, Description: "stopped by user", Timestamp: 99,
 		Evals: []*structs.Evaluation{testEval("e-stop", job, structs.EvalStatusPending)},
-	}))
+	})))
 	a, err := s.AllocByID(nil, "a1")
 	must(t, err)
 	if a.DesiredStatus != "stop" || a.DesiredDescription != "stopped by user" || a.AllocModifyIndex != 4 || a.ModifyTime != 99 {

@@ -105,6 +105,26 @@ func (r *Restore) IndexRestore(table string, index uint64) error {
 	return r.insert(tableIndex, fmt.Sprintf("index of table %q", table), &IndexEntry{Key: table, Value: index})
 }
 
+// Row loads one row of table, as Snapshot.Rows returned it: rows of the
+// "index" table are *IndexEntry (see IndexRestore), the others the table's
+// objects. An unknown table is an error.
+func (r *Restore) Row(table string, row any) error {
+	if row == nil {
+		return structs.NewBadRequest("state: restore a row of table %q: row is nil", table)
+	}
+	if table == tableIndex {
+		e, ok := row.(*IndexEntry)
+		if !ok {
+			return fmt.Errorf("state: restore a row of table %q: got %T, want *state.IndexEntry", table, row)
+		}
+		return r.IndexRestore(e.Key, e.Value)
+	}
+	if r.db.DBSchema().Tables[table] == nil {
+		return fmt.Errorf("state: restore a row of unknown table %q (known tables: %s)", table, strings.Join(TableNames(), ", "))
+	}
+	return r.insert(table, fmt.Sprintf("a row of table %q", table), row)
+}
+
 // Commit replaces the store's contents with the restored data in one step
 // and closes the store's AbandonCh (installing a new one), so blocked
 // queries and other watchers wake up and read the new data.

@@ -25,14 +25,14 @@ func schedulerConfigTableSchema() *memdb.TableSchema {
 // SchedulerConfig returns the operator's scheduler configuration, or nil
 // when none was set (the scheduler then uses structs.DefaultSchedulerConfig).
 // The result is the caller's own copy.
-func (s *Store) SchedulerConfig() (*structs.SchedulerConfig, error) {
+func (s *reader) SchedulerConfig() (*structs.SchedulerConfig, error) {
 	_, c, err := s.WatchSchedulerConfig(nil)
 	return c, err
 }
 
 // WatchSchedulerConfig is SchedulerConfig for blocking queries: it adds the
 // row to ws and also returns the table's modify index.
-func (s *Store) WatchSchedulerConfig(ws memdb.WatchSet) (uint64, *structs.SchedulerConfig, error) {
+func (s *reader) WatchSchedulerConfig(ws memdb.WatchSet) (uint64, *structs.SchedulerConfig, error) {
 	txn := s.readTxn()
 	raw, err := first(txn, ws, tableSchedulerConfig, indexID)
 	if err != nil {
@@ -54,39 +54,54 @@ func (s *Store) SetSchedulerConfig(index uint64, config *structs.SchedulerConfig
 	if config == nil {
 		return false, structs.NewBadRequest("state: set scheduler config at index %d: config is nil", index)
 	}
-	if err := config.Validate(); err != nil {
-		return false, &structs.CodedError{Code: 400, Msg: "scheduler configuration is invalid", Err: err}
-	}
-	txn := s.writeTxn()
-	defer txn.Abort()
-	raw, err := first(txn, nil, tableSchedulerConfig, indexID)
+	res, err := s.SchedulerSetConfig(index, &structs.SchedulerSetConfigRequest{Config: *config, CAS: cas, Index: casIndex})
 	if err != nil {
 		return false, err
 	}
-	existing, _ := raw.(*structs.SchedulerConfig)
-	if cas {
-		var cur uint64
+	for _, c := range res.Changes {
+		if c.Table == tableSchedulerConfig {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// SchedulerSetConfig applies a SchedulerConfigRequestType entry, as
+// SetSchedulerConfig; a CAS entry whose index no longer matches changes
+// nothing.
+func (s *Store) SchedulerSetConfig(index uint64, req *structs.SchedulerSetConfigRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: set scheduler config at index %d: request is nil", index)
+	}
+	if err := req.Config.Validate(); err != nil {
+		return Result{}, &structs.CodedError{Code: 400, Msg: "scheduler configuration is invalid", Err: err}
+	}
+	return s.write(index, func(txn *memdb.Txn) error {
+		raw, err := first(txn, nil, tableSchedulerConfig, indexID)
+		if err != nil {
+			return err
+		}
+		existing, _ := raw.(*structs.SchedulerConfig)
+		if req.CAS {
+			var cur uint64
+			if existing != nil {
+				cur = existing.ModifyIndex
+			}
+			if cur != req.Index {
+				return nil
+			}
+		}
+		c := req.Config.Copy()
+		c.CreateIndex = index
 		if existing != nil {
-			cur = existing.ModifyIndex
+			c.CreateIndex = existing.CreateIndex
 		}
-		if cur != casIndex {
-			return false, nil
+		c.ModifyIndex = index
+		if err := txn.Insert(tableSchedulerConfig, c); err != nil {
+			return fmt.Errorf("state: insert scheduler config: %w", err)
 		}
-	}
-	c := config.Copy()
-	c.CreateIndex = index
-	if existing != nil {
-		c.CreateIndex = existing.CreateIndex
-	}
-	c.ModifyIndex = index
-	if err := txn.Insert(tableSchedulerConfig, c); err != nil {
-		return false, fmt.Errorf("state: insert scheduler config: %w", err)
-	}
-	if err := setIndex(txn, tableSchedulerConfig, index); err != nil {
-		return false, err
-	}
-	txn.Commit()
-	return true, nil
+		return setIndex(txn, tableSchedulerConfig, index)
+	})
 }
 
 // SchedulerConfigRestore loads the scheduler configuration from a snapshot.

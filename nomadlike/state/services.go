@@ -49,7 +49,7 @@ func sortedRegistrations(it memdb.ResultIterator, keep func(*structs.ServiceRegi
 
 // ServiceRegistrations returns the registrations of namespace ("*" or ""
 // for every namespace), ordered by namespace, service name and ID.
-func (s *Store) ServiceRegistrations(ws memdb.WatchSet, namespace string) ([]*structs.ServiceRegistration, error) {
+func (s *reader) ServiceRegistrations(ws memdb.WatchSet, namespace string) ([]*structs.ServiceRegistration, error) {
 	it, err := get(s.readTxn(), ws, tableServiceRegistrations, indexID)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (s *Store) ServiceRegistrations(ws memdb.WatchSet, namespace string) ([]*st
 
 // ServiceRegistrationsByName returns the registrations of one service in a
 // namespace ("" is the default one), ordered by ID.
-func (s *Store) ServiceRegistrationsByName(ws memdb.WatchSet, namespace, name string) ([]*structs.ServiceRegistration, error) {
+func (s *reader) ServiceRegistrationsByName(ws memdb.WatchSet, namespace, name string) ([]*structs.ServiceRegistration, error) {
 	it, err := get(s.readTxn(), ws, tableServiceRegistrations, indexServiceName, objectNamespace(namespace), name)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (s *Store) ServiceRegistrationsByName(ws memdb.WatchSet, namespace, name st
 }
 
 // ServiceRegistrationByID returns one registration or nil.
-func (s *Store) ServiceRegistrationByID(ws memdb.WatchSet, namespace, id string) (*structs.ServiceRegistration, error) {
+func (s *reader) ServiceRegistrationByID(ws memdb.WatchSet, namespace, id string) (*structs.ServiceRegistration, error) {
 	return serviceRegistrationTxn(s.readTxn(), ws, namespace, id)
 }
 
@@ -84,7 +84,7 @@ func serviceRegistrationTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, id str
 }
 
 // ServiceRegistrationsByAlloc returns the registrations of an allocation.
-func (s *Store) ServiceRegistrationsByAlloc(ws memdb.WatchSet, allocID string) ([]*structs.ServiceRegistration, error) {
+func (s *reader) ServiceRegistrationsByAlloc(ws memdb.WatchSet, allocID string) ([]*structs.ServiceRegistration, error) {
 	it, err := get(s.readTxn(), ws, tableServiceRegistrations, indexAllocID, allocID)
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (s *Store) ServiceRegistrationsByAlloc(ws memdb.WatchSet, allocID string) (
 }
 
 // ServiceRegistrationsByNode returns the registrations of a node's allocations.
-func (s *Store) ServiceRegistrationsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.ServiceRegistration, error) {
+func (s *reader) ServiceRegistrationsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.ServiceRegistration, error) {
 	it, err := get(s.readTxn(), ws, tableServiceRegistrations, indexNode, nodeID)
 	if err != nil {
 		return nil, err
@@ -101,95 +101,109 @@ func (s *Store) ServiceRegistrationsByNode(ws memdb.WatchSet, nodeID string) ([]
 	return sortedRegistrations(it, nil), nil
 }
 
-// UpsertServiceRegistrations stores registrations at index. A registration
-// equal to the stored one is left alone (its watchers do not wake); a new
-// one gets CreateIndex = index.
+// UpsertServiceRegistrations stores registrations at index, as ServiceRegistrationUpsert.
 func (s *Store) UpsertServiceRegistrations(index uint64, regs []*structs.ServiceRegistration) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	changed := false
-	for _, r := range regs {
-		if r == nil {
-			continue
-		}
-		if r.ID == "" || r.ServiceName == "" {
-			return structs.NewBadRequest("state: upsert service registration at index %d: registration %q of service %q needs an ID and a ServiceName", index, r.ID, r.ServiceName)
-		}
-		n := r.Copy()
-		n.Namespace = objectNamespace(n.Namespace)
-		existing, err := serviceRegistrationTxn(txn, nil, n.Namespace, n.ID)
-		if err != nil {
-			return err
-		}
-		if existing != nil && existing.Equal(n) {
-			continue
-		}
-		n.CreateIndex = index
-		if existing != nil {
-			n.CreateIndex = existing.CreateIndex
-		}
-		n.ModifyIndex = index
-		if err := txn.Insert(tableServiceRegistrations, n); err != nil {
-			return fmt.Errorf("state: insert service registration %q: %w", n.ID, err)
-		}
-		changed = true
-	}
-	if changed {
-		if err := setIndex(txn, tableServiceRegistrations, index); err != nil {
-			return err
-		}
-	}
-	txn.Commit()
-	return nil
+	_, err := s.ServiceRegistrationUpsert(index, &structs.ServiceRegistrationUpsertRequest{Services: regs})
+	return err
 }
 
-// DeleteServiceRegistrations removes the registrations req names (by ID in
-// its namespace, by allocation, by node). Unknown ones are skipped, so a
-// race with another delete never fails an entry.
-func (s *Store) DeleteServiceRegistrations(index uint64, req *structs.ServiceRegistrationDeleteRequest) error {
-	txn := s.writeTxn()
-	defer txn.Abort()
-	var victims []*structs.ServiceRegistration
-	for _, id := range req.IDs {
-		r, err := serviceRegistrationTxn(txn, nil, req.Namespace, id)
-		if err != nil {
-			return err
-		}
-		if r != nil {
-			victims = append(victims, r)
-		}
+// ServiceRegistrationUpsert applies a ServiceRegistrationUpsertRequestType
+// entry: it stores registrations at index. A registration equal to the
+// stored one is left alone (its watchers do not wake); a new one gets
+// CreateIndex = index.
+func (s *Store) ServiceRegistrationUpsert(index uint64, req *structs.ServiceRegistrationUpsertRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: upsert service registrations at index %d: request is nil", index)
 	}
-	for _, allocID := range req.AllocIDs {
-		it, err := get(txn, nil, tableServiceRegistrations, indexAllocID, allocID)
-		if err != nil {
-			return err
-		}
-		victims = append(victims, collect[*structs.ServiceRegistration](it, nil)...)
-	}
-	if req.NodeID != "" {
-		it, err := get(txn, nil, tableServiceRegistrations, indexNode, req.NodeID)
-		if err != nil {
-			return err
-		}
-		victims = append(victims, collect[*structs.ServiceRegistration](it, nil)...)
-	}
-	deleted := 0
-	for _, r := range victims {
-		if err := txn.Delete(tableServiceRegistrations, r); err != nil {
-			if err == memdb.ErrNotFound { // named twice
+	return s.write(index, func(txn *memdb.Txn) error {
+		changed := false
+		for _, r := range req.Services {
+			if r == nil {
 				continue
 			}
-			return fmt.Errorf("state: delete service registration %q: %w", r.ID, err)
+			if r.ID == "" || r.ServiceName == "" {
+				return structs.NewBadRequest("state: upsert service registration at index %d: registration %q of service %q needs an ID and a ServiceName", index, r.ID, r.ServiceName)
+			}
+			n := r.Copy()
+			n.Namespace = objectNamespace(n.Namespace)
+			existing, err := serviceRegistrationTxn(txn, nil, n.Namespace, n.ID)
+			if err != nil {
+				return err
+			}
+			if existing != nil && existing.Equal(n) {
+				continue
+			}
+			n.CreateIndex = index
+			if existing != nil {
+				n.CreateIndex = existing.CreateIndex
+			}
+			n.ModifyIndex = index
+			if err := txn.Insert(tableServiceRegistrations, n); err != nil {
+				return fmt.Errorf("state: insert service registration %q: %w", n.ID, err)
+			}
+			changed = true
 		}
-		deleted++
-	}
-	if deleted > 0 {
-		if err := setIndex(txn, tableServiceRegistrations, index); err != nil {
-			return err
+		if !changed {
+			return nil
 		}
+		return setIndex(txn, tableServiceRegistrations, index)
+	})
+}
+
+// DeleteServiceRegistrations removes registrations, as ServiceRegistrationDelete.
+func (s *Store) DeleteServiceRegistrations(index uint64, req *structs.ServiceRegistrationDeleteRequest) error {
+	_, err := s.ServiceRegistrationDelete(index, req)
+	return err
+}
+
+// ServiceRegistrationDelete applies a ServiceRegistrationDeleteRequestType
+// entry: it removes the registrations req names (by ID in its namespace, by
+// allocation, by node). Unknown ones are skipped, so a race with another
+// delete never fails an entry.
+func (s *Store) ServiceRegistrationDelete(index uint64, req *structs.ServiceRegistrationDeleteRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: delete service registrations at index %d: request is nil", index)
 	}
-	txn.Commit()
-	return nil
+	return s.write(index, func(txn *memdb.Txn) error {
+		var victims []*structs.ServiceRegistration
+		for _, id := range req.IDs {
+			r, err := serviceRegistrationTxn(txn, nil, req.Namespace, id)
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				victims = append(victims, r)
+			}
+		}
+		for _, allocID := range req.AllocIDs {
+			it, err := get(txn, nil, tableServiceRegistrations, indexAllocID, allocID)
+			if err != nil {
+				return err
+			}
+			victims = append(victims, collect[*structs.ServiceRegistration](it, nil)...)
+		}
+		if req.NodeID != "" {
+			it, err := get(txn, nil, tableServiceRegistrations, indexNode, req.NodeID)
+			if err != nil {
+				return err
+			}
+			victims = append(victims, collect[*structs.ServiceRegistration](it, nil)...)
+		}
+		deleted := 0
+		for _, r := range victims {
+			if err := txn.Delete(tableServiceRegistrations, r); err != nil {
+				if err == memdb.ErrNotFound { // named twice
+					continue
+				}
+				return fmt.Errorf("state: delete service registration %q: %w", r.ID, err)
+			}
+			deleted++
+		}
+		if deleted == 0 {
+			return nil
+		}
+		return setIndex(txn, tableServiceRegistrations, index)
+	})
 }
 
 // ServiceRegistrationRestore loads one registration.

@@ -36,10 +36,17 @@ func TestSnapshotIsolation(t *testing.T) {
 		}
 	}
 
-	// Writes through a snapshot stay in the snapshot.
-	must(t, snap.UpsertNode(6, testNode("fork-only")))
+	// Writes to a fork stay in the fork.
+	fork := snap.Fork()
+	must(t, fork.UpsertNode(6, testNode("fork-only")))
 	if n, err := s.NodeByID(nil, "fork-only"); err != nil || n != nil {
-		t.Errorf("store sees a node written to a snapshot: %v, %v", n, err)
+		t.Errorf("store sees a node written to a fork: %v, %v", n, err)
+	}
+	if n, err := snap.NodeByID(nil, "fork-only"); err != nil || n != nil {
+		t.Errorf("snapshot sees a node written to its fork: %v, %v", n, err)
+	}
+	if n, err := fork.NodeByID(nil, "fork-only"); err != nil || n == nil {
+		t.Errorf("fork does not see its own write: %v, %v", n, err)
 	}
 }
 

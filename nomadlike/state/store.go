@@ -8,27 +8,51 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 )
 
-// Store is the state store. Writes are called only by the FSM (one goroutine),
-// with the Raft index of the entry being applied; reads may come from any
-// goroutine. Objects returned are shared: callers must Copy before changing.
+// Store is the state store. Writes are called only by the FSM (one
+// goroutine), with the Raft index of the entry being applied; reads may come
+// from any goroutine. Objects returned are shared: callers must Copy before
+// changing.
+//
+// Every write method runs exactly one go-memdb write transaction (see
+// write): for each Raft message type FooRequestType there is one method
+// Foo(index, *structs.FooRequest) (Result, error) that applies the whole
+// entry, read-modify-write included, and returns the transaction's change
+// set. The other write methods are conveniences for tests and fixtures.
+//
+// A read method of Store reads the data current at the time of the call;
+// two calls may see different data. Readers that need several reads to
+// agree (blocking queries, the scheduler, snapshots) read a Snapshot.
 type Store struct {
+	reader
+
 	// db is swapped atomically by Restore.Commit.
 	db atomic.Pointer[memdb.MemDB]
 
 	// abandonMu guards abandonCh, which Restore.Commit closes and replaces.
 	abandonMu sync.Mutex
 	abandonCh chan struct{}
+
+	// commits counts committed write transactions.
+	commits atomic.Uint64
 }
 
-// Snapshot is a read-only, point-in-time view of the store. It has every read
-// method of Store.
+// reader holds the read methods Store and Snapshot share. Each read starts
+// a read transaction on the database load returns at that moment.
+type reader struct {
+	load func() *memdb.MemDB
+}
+
+// Snapshot is a read-only, point-in-time view of the store: later writes to
+// the Store are not visible in it, so every read of one Snapshot agrees with
+// every other (data and table indexes alike). It has every read method of
+// Store and no write method; Fork gives a private writable copy.
 //
-// A Snapshot is a frozen copy of the store's data: later writes to the Store
-// are not visible in it. Writes made through a Snapshot's own write methods
-// change only that snapshot (a private fork, as Nomad's plan applier uses to
-// evaluate plans optimistically), never the Store it came from.
+// Watch channels added to a WatchSet by a Snapshot's reads fire when the
+// live Store changes what was read, so a blocking query can read a Snapshot
+// and wait on the Store.
 type Snapshot struct {
-	Store
+	reader
+	db *memdb.MemDB
 }
 
 // NewStore returns an empty store.
@@ -37,10 +61,19 @@ func NewStore() (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newStore(db), nil
+}
+
+func newStore(db *memdb.MemDB) *Store {
 	s := &Store{abandonCh: make(chan struct{})}
 	s.db.Store(db)
-	return s, nil
+	s.reader = reader{load: s.db.Load}
+	return s
 }
+
+// Commits returns how many write transactions the store has committed
+// (tests check that one Raft entry is one transaction).
+func (s *Store) Commits() uint64 { return s.commits.Load() }
 
 // AbandonCh is closed when a restore replaces the store's contents, so
 // long-running watchers can restart against the new data.
@@ -58,11 +91,24 @@ func (s *Store) abandon() {
 	s.abandonCh = make(chan struct{})
 }
 
-// readTxn starts a read transaction on the current data.
-func (s *Store) readTxn() *memdb.Txn { return s.db.Load().Txn(false) }
+// readTxn starts a read transaction.
+func (r *reader) readTxn() *memdb.Txn { return r.load().Txn(false) }
 
-// writeTxn starts a write transaction; the caller must defer Abort and call Commit.
-func (s *Store) writeTxn() *memdb.Txn { return s.db.Load().Txn(true) }
+// write runs fn in one write transaction that tracks its changes, and
+// commits it when fn succeeds. Every write of the store goes through here:
+// one call is one transaction, and a failure leaves nothing behind.
+func (s *Store) write(index uint64, fn func(txn *memdb.Txn) error) (Result, error) {
+	txn := s.db.Load().Txn(true)
+	defer txn.Abort()
+	txn.TrackChanges()
+	if err := fn(txn); err != nil {
+		return Result{}, err
+	}
+	changes := txn.Changes()
+	txn.Commit()
+	s.commits.Add(1)
+	return Result{Index: index, Changes: changes}, nil
+}
 
 // first returns the first object of table matching index args, adding its watch channel to ws.
 func first(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (any, error) {
