@@ -196,6 +196,7 @@ func (a *Agent) startHTTP(ln net.Listener) {
 	if a.client != nil {
 		hcfg.Client = a.client
 	}
+	a.agentCertPolicy(&hcfg)
 	a.http = NewHTTPServer(hcfg)
 	a.http.SetSelfAddr(a.httpAddr)
 	// In-flight blocking queries and log streams end when the agent stops.

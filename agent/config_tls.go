@@ -126,8 +126,13 @@ func (t *agentTLS) dialAgents() *tls.Config {
 	if !t.cfg.VerifyServerHostname {
 		return t.store.ClientConfig()
 	}
-	return t.store.ClientConfig(tlsutil.Name(tlsutil.RoleServer, t.region, tlsutil.DefaultDomain),
-		tlsutil.Name(tlsutil.RoleClient, t.region, tlsutil.DefaultDomain))
+	return t.store.ClientConfig(t.agentNames()...)
+}
+
+// agentNames are the names of servers' and clients' certificates.
+func (t *agentTLS) agentNames() []string {
+	return []string{tlsutil.Name(tlsutil.RoleServer, t.region, tlsutil.DefaultDomain),
+		tlsutil.Name(tlsutil.RoleClient, t.region, tlsutil.DefaultDomain)}
 }
 
 // Reload re-reads the TLS certificate, key and CA files (SIGHUP): new
@@ -193,4 +198,17 @@ func (a *Agent) clientTLS() *tls.Config {
 		return nil
 	}
 	return a.tls.dialServers()
+}
+
+// agentCertPolicy: with tls.rpc and an HTTPS API, client-to-server calls
+// need an agent's certificate (a server's or a client's under
+// verify_server_hostname).
+func (a *Agent) agentCertPolicy(h *HTTPConfig) {
+	if a.tls == nil || !a.cfg.TLS.EnableRPC || !a.cfg.TLS.EnableHTTP {
+		return
+	}
+	h.AgentCertRequired = true
+	if a.cfg.TLS.VerifyServerHostname {
+		h.AgentCertNames = a.tls.agentNames()
+	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,5 +147,64 @@ func TestAgentHTTPSMutualTLS(t *testing.T) {
 		ClientCert: filepath.Join(newDir, "global-cli-nomad.pem"), ClientKey: filepath.Join(newDir, "global-cli-nomad-key.pem")})
 	if _, _, err := renewed.ListNodes(context.Background(), nil); err != nil {
 		t.Errorf("after reload the new CLI certificate: %v", err)
+	}
+}
+
+// TestAgentCallsNeedAgentCert: with tls.rpc on but verify_https_client off,
+// the HTTPS API answers users without a certificate, but node
+// registration (a client-to-server call) needs an agent's certificate:
+// none, or the CLI's under verify_server_hostname, is refused with a 403.
+func TestAgentCallsNeedAgentCert(t *testing.T) {
+	dir := t.TempDir()
+	tlsFiles(t, dir)
+	f := func(n string) string { return filepath.Join(dir, n) }
+	a := startDevAgentWith(t, func(c *Config) {
+		c.RawExec.Enabled = false
+		c.TLS = TLSConfig{EnableHTTP: true, EnableRPC: true, CAFile: f("nomad-agent-ca.pem"),
+			CertFile: f("global-server-nomad.pem"), KeyFile: f("global-server-nomad-key.pem"), VerifyServerHostname: true}
+	})
+	register := func(cert string) (int, string) {
+		cfg := api.TLSConfig{CACert: f("nomad-agent-ca.pem")}
+		if cert != "" {
+			cfg.ClientCert, cfg.ClientKey = f(cert+".pem"), f(cert+"-key.pem")
+		}
+		tc, err := cfg.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+		body := `{"Node":{"ID":"6a4f3b5e-0000-4000-8000-000000000001","SecretID":"6a4f3b5e-0000-4000-8000-000000000002","Name":"intruder","Datacenter":"dc1","NodePool":"default","Status":"ready","NodeResources":{"Cpu":{"CpuShares":1000},"Memory":{"MemoryMB":1024}}}}`
+		req, _ := http.NewRequest(http.MethodPut, "https://"+a.HTTPAddr()+"/v1/node/register", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("register with %q: %v", cert, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, cert := range []string{"", "global-cli-nomad"} {
+		if code, body := register(cert); code != http.StatusForbidden || !strings.Contains(body, "tls { rpc = true }") {
+			t.Errorf("register with certificate %q: %d %s, want 403", cert, code, body)
+		}
+	}
+	// The rest of the API needs no certificate without verify_https_client.
+	c, err := api.NewClient(api.Config{Address: "https://" + a.HTTPAddr(), TLS: &api.TLSConfig{CACert: f("nomad-agent-ca.pem")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, _, err := c.ListNodes(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.Name == "intruder" {
+			t.Errorf("a node registered without an agent certificate: %+v", n)
+		}
+	}
+	// A client agent's certificate passes.
+	if code, body := register("global-client-nomad"); code != http.StatusOK {
+		t.Errorf("register with a client certificate: %d %s", code, body)
 	}
 }

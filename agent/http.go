@@ -39,6 +39,11 @@ type HTTPConfig struct {
 	// agent's proxy), AgentTLS to any agent (a client node's logs). Nil
 	// means http://.
 	ServerTLS, AgentTLS *tls.Config
+	// AgentCertRequired (tls.rpc) refuses client-to-server calls without a
+	// verified certificate of the CA, valid for one of AgentCertNames when
+	// that is not empty (verify_server_hostname; http_peer.go).
+	AgentCertRequired bool
+	AgentCertNames    []string
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Logger       *slog.Logger

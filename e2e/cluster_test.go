@@ -263,21 +263,7 @@ func TestClusterNetns(t *testing.T) {
 	formed := time.Now()
 	leader := c.waitLeader(c.servers, 60*time.Second)
 	t.Logf("cluster formed; leader %s (%s after start)", leader.name, time.Since(formed).Round(time.Millisecond))
-	waitFor(t, 60*time.Second, "both client nodes ready", func() (bool, string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		nodes, _, err := leader.api().ListNodes(ctx, nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		ready := 0
-		for _, n := range nodes {
-			if n.Status == structs.NodeStatusReady {
-				ready++
-			}
-		}
-		return ready == 2, fmt.Sprintf("%d of %d nodes ready", ready, len(nodes))
-	})
+	waitFor(t, 60*time.Second, "both client nodes ready", func() (bool, string) { return nodesReady(leader.api(), 2) })
 
 	// A job submitted to a follower runs.
 	fol := except(c.servers, leader)[0]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // binPath is the nomadlike binary built once for the whole package.
@@ -95,6 +96,11 @@ type agent struct {
 	logPath string
 	args    []string
 	exited  chan struct{}
+	// tls, when set, is how api() and cli() reach an https agent.
+	tls *api.TLSConfig
+	// noWait makes start return once the process runs (a server that
+	// waits for others, a client of a cluster): the test waits itself.
+	noWait bool
 }
 
 // agentOpts configure startAgent.
@@ -220,6 +226,9 @@ func (a *agent) start() {
 		f.Close()
 		close(done)
 	}(a.cmd, a.exited, logf)
+	if a.noWait {
+		return
+	}
 	waitFor(t, 60*time.Second, "agent to elect a leader and register its node", func() (bool, string) {
 		select {
 		case <-a.exited:
@@ -286,7 +295,7 @@ func (a *agent) dumpLog(lines int) {
 }
 
 func (a *agent) api() *api.Client {
-	c, err := api.NewClient(api.Config{Address: a.addr})
+	c, err := api.NewClient(api.Config{Address: a.addr, TLS: a.tls})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -297,11 +306,22 @@ func (a *agent) api() *api.Client {
 // combined output and exit code.
 func (a *agent) cli(dir string, args ...string) (string, int) {
 	a.t.Helper()
+	env := []string{"NOMAD_ADDR=" + a.addr}
+	if a.tls != nil {
+		env = append(env, "NOMAD_CACERT="+a.tls.CACert, "NOMAD_CLIENT_CERT="+a.tls.ClientCert, "NOMAD_CLIENT_KEY="+a.tls.ClientKey)
+	}
+	return runIn(a.t, dir, env, args...)
+}
+
+// runIn runs the nomadlike CLI in dir with extra environment variables and
+// returns its combined output and exit code.
+func runIn(t *testing.T, dir string, env []string, args ...string) (string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.addr)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -309,12 +329,29 @@ func (a *agent) cli(dir string, args ...string) (string, int) {
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
-			a.t.Fatalf("run %v: %v", args, err)
+			t.Fatalf("run %v: %v", args, err)
 		}
 		code = ee.ExitCode()
 	}
-	a.t.Logf("$ nomadlike %s  (exit %d)\n%s", strings.Join(args, " "), code, out.String())
+	t.Logf("$ nomadlike %s  (exit %d)\n%s", strings.Join(args, " "), code, out.String())
 	return out.String(), code
+}
+
+// nodesReady is a waitFor condition: want nodes are ready.
+func nodesReady(cl *api.Client, want int) (bool, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nodes, _, err := cl.ListNodes(ctx, nil)
+	if err != nil {
+		return false, err.Error()
+	}
+	ready := 0
+	for _, n := range nodes {
+		if n.Status == structs.NodeStatusReady {
+			ready++
+		}
+	}
+	return ready == want, fmt.Sprintf("%d of %d nodes ready", ready, len(nodes))
 }
 
 // procsWithEnv returns the PIDs of processes whose environment holds key=value.

@@ -123,6 +123,12 @@ func VerifyPeer(certs []*x509.Certificate, pool *x509.CertPool, usage x509.ExtKe
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
 		return fmt.Errorf("the peer's certificate (%s) is not signed by this agent's CA (tls.ca_file): %w", leaf.Subject.CommonName, err)
 	}
+	return CheckNames(leaf, names...)
+}
+
+// CheckNames reports an error unless names is empty or leaf is valid for
+// one of them.
+func CheckNames(leaf *x509.Certificate, names ...string) error {
 	if len(names) == 0 {
 		return nil
 	}
