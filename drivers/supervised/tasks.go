@@ -245,7 +245,15 @@ func (ts *Tasks[X]) follow(ctx context.Context, t *Task[X]) {
 		// its status file keeps the result.
 		st, serr := supervisor.ReadStatus(t.StateDir)
 		if serr != nil || st.Result == nil {
-			t.finish(&drivers.ExitResult{Err: fmt.Errorf("lost track of %s %q: its supervisor (pid %d) stopped answering (%v) and recorded no exit", ts.kind.Noun, t.ID, t.Client.SupervisorPID(), err)}, time.Now())
+			why := "recorded no exit"
+			// The workload may run on unsupervised: kill it now, before the
+			// task is restarted or stopped (stopping an exited task does
+			// nothing, and nothing would ever stop the orphan).
+			if serr == nil && st.PID == t.PID && supervisor.KillOrphan(st) {
+				why = fmt.Sprintf("recorded no exit; its %s (pid %d) was still running unsupervised and has been killed", ts.kind.Workload, t.PID)
+				ts.logger.Warn("killed unsupervised "+ts.kind.Noun+" "+ts.kind.Workload, "task", t.ID, "pid", t.PID)
+			}
+			t.finish(&drivers.ExitResult{Err: fmt.Errorf("lost track of %s %q: its supervisor (pid %d) stopped answering (%v) and %s", ts.kind.Noun, t.ID, t.Client.SupervisorPID(), err, why)}, time.Now())
 			return
 		}
 		res = st.Result

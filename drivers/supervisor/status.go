@@ -66,18 +66,50 @@ func writeStatus(stateDir string, st *Status) error {
 	return nil
 }
 
+// supervisorExitBound is how long KillOrphan waits for a supervisor whose
+// socket closed to finish exiting.
+const supervisorExitBound = 2 * time.Second
+
+// supervisorGone reports whether pid has exited, waiting up to
+// supervisorExitBound: a SIGKILLed supervisor closes its socket before the
+// kernel marks it a zombie.
+func supervisorGone(pid int) bool {
+	for deadline := time.Now().Add(supervisorExitBound); processAlive(pid, 0); {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(killPollInterval)
+	}
+	return true
+}
+
 // KillOrphan handles a supervisor that died without recording an exit (it
 // was SIGKILLed, or the host ran out of memory): if the workload it started
-// still runs, unsupervised, KillOrphan kills its process group and reports
-// true. It does nothing when the supervisor is alive or the exit is recorded.
+// still runs, unsupervised, KillOrphan kills it, its process group and every
+// process still below it, and reports true. The workload is recognised by
+// its pid and start time (a reused pid is left alone). It does nothing when
+// the supervisor is alive or the exit is recorded.
+//
+// Not caught: a process that left the workload's process group and was
+// reparented away from it (setsid and a double fork) while the supervisor
+// still ran; a cgroup per task would hold those.
 func KillOrphan(st *Status) bool {
-	if st == nil || st.Result != nil || st.PID <= 0 || processAlive(st.SupervisorPID, 0) {
+	if st == nil || st.Result != nil || st.PID <= 0 || !supervisorGone(st.SupervisorPID) {
 		return false
 	}
 	if st.PIDStartTime == 0 || !processAlive(st.PID, st.PIDStartTime) {
 		return false
 	}
-	_ = syscall.Kill(-st.PID, syscall.SIGKILL)
+	// Stop the tree so that nothing forks while it is walked, then kill
+	// it leaves first: a killed parent's children would move to init.
+	_ = syscall.Kill(-st.PID, syscall.SIGSTOP)
+	_ = syscall.Kill(st.PID, syscall.SIGSTOP)
+	for i := 0; i < 3; i++ {
+		for _, pid := range descendants(st.PID) {
+			_ = syscall.Kill(pid, syscall.SIGSTOP)
+		}
+	}
+	killTree(st.PID, st.PID)
 	_ = syscall.Kill(st.PID, syscall.SIGKILL)
 	return true
 }

@@ -153,7 +153,7 @@ func (c *Client) destroyAlloc(cand gcCandidate, why string) {
 	if err := c.db.DeleteAlloc(cand.id); err != nil {
 		c.cfg.Logger.Error("remove allocation state", "alloc_id", cand.id, "error", err)
 	}
-	if err := cand.entry.runner.Dir().Destroy(); err != nil {
+	if err := cand.entry.runner.Destroy(); err != nil {
 		c.cfg.Logger.Error("remove allocation directory", "alloc_id", cand.id, "error", err)
 	}
 }

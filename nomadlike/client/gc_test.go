@@ -51,6 +51,10 @@ func TestGCAllocRemovesDirAndAnswersLogs(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("alloc dir before GC: %v", err)
 	}
+	stateDir := filepath.Join(dataDir, "client", "tasks", a.ID)
+	if _, err := os.Stat(stateDir); err != nil {
+		t.Fatalf("task state dir before GC: %v", err)
+	}
 	clienttest.WaitFor(t, waitTimeout, "the service allocation to run", func() bool {
 		cur := srv.Alloc(running.ID)
 		return cur != nil && cur.ClientStatus == structs.AllocClientStatusRunning
@@ -65,6 +69,9 @@ func TestGCAllocRemovesDirAndAnswersLogs(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("alloc dir after GC: stat = %v, want it gone", err)
+	}
+	if _, err := os.Stat(stateDir); !os.IsNotExist(err) {
+		t.Errorf("task state dir %s after GC: stat = %v, want it gone (it leaked two empty dirs per allocation)", stateDir, err)
 	}
 	if err := c.GCAlloc(context.Background(), a.ID); err != nil {
 		t.Errorf("second GCAlloc = %v, want nil (already collected)", err)

@@ -114,7 +114,7 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored *clientstate.RestoredAlloc) {
 	cfg := allocrunner.Config{
 		Alloc: a, Node: c.Node, Region: c.cfg.Region,
-		AllocRoot: filepath.Join(c.cfg.DataDir, "alloc"), StateRoot: filepath.Join(c.cfg.DataDir, "client", "tasks"),
+		AllocRoot: filepath.Join(c.cfg.DataDir, "alloc"), StateRoot: c.stateRoot(),
 		Drivers: c.drivers, Store: c.db, Logger: c.cfg.Logger, Now: c.cfg.Now, OnUpdate: c.updates.enqueue,
 		Services: serviceDiscovery{c: c}, Artifact: c.cfg.Artifact,
 	}
@@ -165,7 +165,7 @@ func (c *Client) removeAlloc(ctx context.Context, e *allocEntry) {
 		if err := c.db.DeleteAlloc(id); err != nil {
 			c.cfg.Logger.Error("remove allocation state", "alloc_id", id, "error", err)
 		}
-		if err := e.runner.Dir().Destroy(); err != nil {
+		if err := e.runner.Destroy(); err != nil {
 			c.cfg.Logger.Error("remove allocation directory", "alloc_id", id, "error", err)
 		}
 	}()

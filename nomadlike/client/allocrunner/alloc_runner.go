@@ -2,8 +2,11 @@ package allocrunner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -67,6 +70,9 @@ type Runner struct {
 	servicesCh chan struct{}
 	// checks are the latest results of the service checks (checks.go).
 	checks checkResults
+	// persistLock (size 1) serialises persist; a channel, not a mutex, so
+	// that a test's synctest bubble sees a waiting persist as blocked.
+	persistLock chan struct{}
 }
 
 // New returns a runner for cfg.Alloc. The allocation must carry its Job.
@@ -87,7 +93,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r := &Runner{cfg: cfg, dir: allocdir.New(cfg.AllocRoot, a.ID), tasks: map[string]*taskRunner{}, alloc: a.Copy(),
 		group: tg.Tasks, gateCh: map[phase]chan struct{}{}, gateOpen: map[phase]bool{},
-		healthCh: make(chan struct{}, 1), servicesCh: make(chan struct{}, 1)}
+		healthCh: make(chan struct{}, 1), servicesCh: make(chan struct{}, 1), persistLock: make(chan struct{}, 1)}
 	for _, p := range phases {
 		r.gateCh[p] = make(chan struct{})
 	}
@@ -137,6 +143,19 @@ func (r *Runner) ID() string { return r.cfg.Alloc.ID }
 
 // Dir returns the allocation's directory.
 func (r *Runner) Dir() *allocdir.AllocDir { return r.dir }
+
+// Destroy removes what the allocation left on disk: its directory (task
+// dirs and logs) and the drivers' per-task state dirs under StateRoot. Call
+// it once the runner has finished.
+func (r *Runner) Destroy() error {
+	errs := []error{r.dir.Destroy()}
+	if r.cfg.StateRoot != "" {
+		if err := os.RemoveAll(filepath.Join(r.cfg.StateRoot, r.ID())); err != nil {
+			errs = append(errs, fmt.Errorf("remove task state dirs: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // HasTask reports whether the allocation's group has the named task.
 func (r *Runner) HasTask(name string) bool { _, ok := r.tasks[name]; return ok }
@@ -222,9 +241,7 @@ func (r *Runner) Update(a *structs.Allocation) {
 	r.mu.Unlock()
 	r.healthChanged()
 	r.servicesChanged()
-	if err := r.cfg.Store.PutAlloc(n); err != nil {
-		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
-	}
+	r.persist(false)
 	if a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict {
 		r.Kill(nil)
 	}
@@ -267,13 +284,26 @@ func (r *Runner) taskChanged(tr *taskRunner) {
 
 	r.lifecycleChanged()
 	r.servicesChanged()
+	r.persist(true)
+	r.healthChanged()
+}
+
+// persist stores the allocation as it is now and, with report, hands a
+// copy to OnUpdate. Calls are serialised and each stores the newest copy
+// (read under the lock), so concurrent changes are stored and reported in
+// order: an older copy is never written after a newer one.
+func (r *Runner) persist(report bool) {
+	r.persistLock <- struct{}{}
+	defer func() { <-r.persistLock }()
+	r.mu.Lock()
+	a := r.alloc // replaced, never changed in place, once shared
+	r.mu.Unlock()
 	if err := r.cfg.Store.PutAlloc(a); err != nil {
 		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
 	}
-	if r.cfg.OnUpdate != nil {
+	if report && r.cfg.OnUpdate != nil {
 		r.cfg.OnUpdate(a.Copy())
 	}
-	r.healthChanged()
 }
 
 // lifecycleChanged opens the gates the current task states allow and stops

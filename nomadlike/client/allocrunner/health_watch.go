@@ -95,12 +95,7 @@ func (r *Runner) setHealth(depID string, v healthVerdict) {
 	r.mu.Unlock()
 
 	r.cfg.Logger.Info("allocation health decided", "alloc_id", a.ID, "deployment_id", depID, "healthy", healthy)
-	if err := r.cfg.Store.PutAlloc(a); err != nil {
-		r.cfg.Logger.Error("persist allocation", "alloc_id", a.ID, "error", err)
-	}
-	if r.cfg.OnUpdate != nil {
-		r.cfg.OnUpdate(a.Copy())
-	}
+	r.persist(true)
 }
 
 // keepHealth carries the client's health verdict from old to n, a newer
