@@ -171,12 +171,10 @@ func (a *Agent) listen() (net.Listener, error) {
 	// Record the resolved addresses so /v1/agent/self and members show them.
 	c.Ports.HTTP = port
 	c.Advertise.HTTP = a.httpAddr
-	if c.Advertise.RPC == "" {
-		c.Advertise.RPC = advertiseAddr("", firstNonEmpty(c.Addresses.RPC, c.BindAddr), c.Ports.RPC)
-	}
-	if c.Advertise.Serf == "" {
-		c.Advertise.Serf = advertiseAddr("", firstNonEmpty(c.Addresses.Serf, c.BindAddr), c.Ports.Serf)
-	}
+	// An advertised address without a port takes the port from ports {},
+	// as in Nomad (advertise { rpc = "10.0.0.5" }).
+	c.Advertise.RPC = advertiseAddr(c.Advertise.RPC, firstNonEmpty(c.Addresses.RPC, c.BindAddr), c.Ports.RPC)
+	c.Advertise.Serf = advertiseAddr(c.Advertise.Serf, firstNonEmpty(c.Addresses.Serf, c.BindAddr), c.Ports.Serf)
 	return ln, nil
 }
 

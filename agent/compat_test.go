@@ -11,23 +11,7 @@ import (
 // TestCompatOfficialClient drives a dev agent with HashiCorp's official Go
 // client: every call must decode without error and carry the right values.
 func TestCompatOfficialClient(t *testing.T) {
-	a := startDevAgent(t)
-	c, err := nomad.NewClient(&nomad.Config{Address: "http://" + a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nodeID string
-	waitFor(t, "the dev node to register", 30*time.Second, func() (bool, string) {
-		nodes, _, err := c.Nodes().List(nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		if len(nodes) == 1 && nodes[0].Status == "ready" {
-			nodeID = nodes[0].ID
-			return true, ""
-		}
-		return false, "no ready node"
-	})
+	a, c, nodeID := compatAgent(t, nil)
 
 	job := nomad.NewBatchJob("compat", "compat", "global", 50)
 	job.Datacenters = []string{"dc1"}

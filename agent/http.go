@@ -116,6 +116,7 @@ func (s *HTTPServer) self() string { return s.selfAddr.Load().(string) }
 // routes is the one route table: every endpoint with its methods.
 func (s *HTTPServer) routes(r *mux.Router) {
 	get, put := []string{http.MethodGet}, []string{http.MethodPut, http.MethodPost}
+	del := []string{http.MethodDelete}
 	// srv routes are served by the leader: a follower forwards them
 	// (reads with ?stale excepted); local ones by any server.
 	srv := func(path string, methods []string, h handlerFunc) {
@@ -124,28 +125,28 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	local := func(path string, methods []string, h handlerFunc) {
 		r.Handle(path, s.needServer(s.wrap(h))).Methods(methods...)
 	}
-	del := []string{http.MethodDelete}
-
 	srv("/v1/jobs", get, s.jobsList)
 	srv("/v1/jobs", put, s.jobsRegister)
 	srv("/v1/jobs/parse", put, s.jobsParse)
 	srv("/v1/validate/job", put, s.jobValidate)
-	srv("/v1/job/{id}", get, s.jobInfo)
-	srv("/v1/job/{id}", put, s.jobUpdate)
-	srv("/v1/job/{id}", []string{http.MethodDelete}, s.jobDeregister)
-	srv("/v1/job/{id}/allocations", get, s.jobAllocations)
-	srv("/v1/job/{id}/evaluations", get, s.jobEvaluations)
-	srv("/v1/job/{id}/summary", get, s.jobSummary)
-	srv("/v1/job/{id}/versions", get, s.jobVersions)
-	srv("/v1/job/{id}/plan", put, s.jobPlan)
-	srv("/v1/job/{id}/revert", put, s.jobRevert)
-	srv("/v1/job/{id}/stable", put, s.jobStable)
-	srv("/v1/job/{id}/deployment", get, s.jobDeployment)
-	srv("/v1/job/{id}/deployments", get, s.jobDeployments)
-	srv("/v1/job/{id}/periodic/force", put, s.jobPeriodicForce)
-	srv("/v1/job/{id}/dispatch", put, s.jobDispatch)
-	srv("/v1/job/{id}/scale", get, s.jobScaleStatus)
-	srv("/v1/job/{id}/scale", put, s.jobScale)
+	srv("/v1/job/{id:.+}/allocations", get, s.jobAllocations)
+	srv("/v1/job/{id:.+}/evaluations", get, s.jobEvaluations)
+	srv("/v1/job/{id:.+}/summary", get, s.jobSummary)
+	srv("/v1/job/{id:.+}/versions", get, s.jobVersions)
+	srv("/v1/job/{id:.+}/plan", put, s.jobPlan)
+	srv("/v1/job/{id:.+}/revert", put, s.jobRevert)
+	srv("/v1/job/{id:.+}/stable", put, s.jobStable)
+	srv("/v1/job/{id:.+}/deployment", get, s.jobDeployment)
+	srv("/v1/job/{id:.+}/deployments", get, s.jobDeployments)
+	srv("/v1/job/{id:.+}/periodic/force", put, s.jobPeriodicForce)
+	srv("/v1/job/{id:.+}/dispatch", put, s.jobDispatch)
+	srv("/v1/job/{id:.+}/scale", get, s.jobScaleStatus)
+	srv("/v1/job/{id:.+}/scale", put, s.jobScale)
+	// Job IDs may hold a raw "/" (Nomad's child jobs do): the ID is
+	// everything up to a known suffix, so the bare routes come last.
+	srv("/v1/job/{id:.+}", get, s.jobInfo)
+	srv("/v1/job/{id:.+}", put, s.jobUpdate)
+	srv("/v1/job/{id:.+}", del, s.jobDeregister)
 	srv("/v1/scaling/policies", get, s.scalingPoliciesList)
 	srv("/v1/scaling/policy/{id}", get, s.scalingPolicyInfo)
 

@@ -33,7 +33,7 @@ func (s *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (any, er
 	stubs := out.([]*structs.AllocListStub)
 	key := func(a *structs.AllocListStub) string { return a.ID }
 	sortByKey(stubs, key)
-	return paginate(w, q, stubs, key), nil
+	return paginate(w, q, stubs, key)
 }
 
 func allocStubs(allocs []*structs.Allocation) []*structs.AllocListStub {

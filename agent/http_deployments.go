@@ -49,7 +49,7 @@ func (s *HTTPServer) deploymentsList(w http.ResponseWriter, r *http.Request) (an
 	list := out.([]*structs.Deployment)
 	key := func(d *structs.Deployment) string { return d.ID }
 	sortByKey(list, key)
-	return paginate(w, q, list, key), nil
+	return paginate(w, q, list, key)
 }
 
 // deploymentInfo is GET /v1/deployment/{id}.

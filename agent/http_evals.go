@@ -31,9 +31,19 @@ func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, err
 	}
 	evals := out.([]*structs.Evaluation)
+	// ?job= and ?status= (nomad eval list -job / -status).
+	if job, status := r.URL.Query().Get("job"), r.URL.Query().Get("status"); job != "" || status != "" {
+		kept := evals[:0]
+		for _, e := range evals {
+			if (job == "" || e.JobID == job) && (status == "" || e.Status == status) {
+				kept = append(kept, e)
+			}
+		}
+		evals = kept
+	}
 	key := func(e *structs.Evaluation) string { return e.ID }
 	sortByKey(evals, key)
-	return paginate(w, q, evals, key), nil
+	return paginate(w, q, evals, key)
 }
 
 func (s *HTTPServer) evalInfo(w http.ResponseWriter, r *http.Request) (any, error) {

@@ -30,7 +30,7 @@ func (s *HTTPServer) jobPlan(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, notSupported("job plan")
 	}
 	var req structs.JobPlanRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeJobBody(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Job == nil {

@@ -3,9 +3,11 @@ package agent
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -42,7 +44,7 @@ func (s *HTTPServer) jobsList(w http.ResponseWriter, r *http.Request) (any, erro
 	stubs := out.([]*structs.JobListStub)
 	key := func(j *structs.JobListStub) string { return nsKey(j.Namespace, j.ID) }
 	sortByKey(stubs, key)
-	return paginate(w, q, stubs, key), nil
+	return paginate(w, q, stubs, key)
 }
 
 func (s *HTTPServer) jobsRegister(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -56,7 +58,7 @@ func (s *HTTPServer) jobUpdate(w http.ResponseWriter, r *http.Request) (any, err
 
 func (s *HTTPServer) registerJob(w http.ResponseWriter, r *http.Request, pathID string) (any, error) {
 	var req structs.JobRegisterRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeJobBody(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Job == nil {
@@ -92,15 +94,20 @@ func (s *HTTPServer) applyNamespace(r *http.Request, job *structs.Job) error {
 
 func (s *HTTPServer) jobValidate(_ http.ResponseWriter, r *http.Request) (any, error) {
 	var req struct{ Job *structs.Job }
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeJobBody(r, &req); err != nil {
 		return nil, err
 	}
 	if req.Job == nil {
 		return nil, structs.NewBadRequest("request body has no Job: send {\"Job\": {...}}")
 	}
 	req.Job.Canonicalize()
-	resp := &structs.JobValidateResponse{}
-	if err := req.Job.Validate(); err != nil {
+	// The driver's config is checked as registration checks it; drivers
+	// nomadlike lacks are warnings, as in Nomad.
+	resp := &structs.JobValidateResponse{DriverConfigValidated: true}
+	if ws := server.JobWarnings(req.Job); len(ws) > 0 {
+		resp.Warnings = strings.Join(ws, "\n")
+	}
+	if err := server.ValidateJob(req.Job); err != nil {
 		resp.Error = err.Error()
 		var ve *structs.ValidationError
 		if errors.As(err, &ve) {
@@ -178,14 +185,10 @@ func (s *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any
 		return nil, err
 	}
 	return s.jobRead(w, r, []string{"allocs", "jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
+		// An unknown job has no allocations: 200 with [], as Nomad answers.
 		allocs, err := st.AllocsByJob(ws, ns, id, all)
 		if err != nil {
 			return nil, err
-		}
-		if len(allocs) == 0 {
-			if j, err := st.JobByID(ws, ns, id); j == nil || err != nil {
-				return nil, err
-			}
 		}
 		stubs := make([]*structs.AllocListStub, len(allocs))
 		for i, a := range allocs {
@@ -197,14 +200,10 @@ func (s *HTTPServer) jobAllocations(w http.ResponseWriter, r *http.Request) (any
 
 func (s *HTTPServer) jobEvaluations(w http.ResponseWriter, r *http.Request) (any, error) {
 	return s.jobRead(w, r, []string{"evals", "jobs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
+		// An unknown job has no evaluations: 200 with [], as Nomad answers.
 		evals, err := st.EvalsByJob(ws, ns, id)
 		if err != nil {
 			return nil, err
-		}
-		if len(evals) == 0 {
-			if j, err := st.JobByID(ws, ns, id); j == nil || err != nil {
-				return nil, err
-			}
 		}
 		if evals == nil {
 			evals = []*structs.Evaluation{}

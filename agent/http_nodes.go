@@ -44,7 +44,7 @@ func (s *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (any, err
 	stubs := out.([]*structs.NodeListStub)
 	key := func(n *structs.NodeListStub) string { return n.ID }
 	sortByKey(stubs, key)
-	return paginate(w, q, stubs, key), nil
+	return paginate(w, q, stubs, key)
 }
 
 func (s *HTTPServer) nodeInfo(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -86,19 +86,12 @@ func (s *HTTPServer) nodeAllocations(w http.ResponseWriter, r *http.Request) (an
 		if err != nil {
 			return nil, 0, err
 		}
+		// An unknown node has no allocations: 200 with [], as Nomad answers.
 		idx, err := tableIndex(st, "allocs", "nodes")
-		if len(allocs) == 0 {
-			if n, err := st.NodeByID(ws, id); n == nil || err != nil {
-				return nil, idx, err
-			}
-		}
 		return append([]*structs.Allocation{}, allocs...), idx, err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if out == nil {
-		return nil, structs.NewNotFound("node %q not found (a client must register with PUT /v1/node/register first)", id)
 	}
 	return out, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/go-bexpr"
+
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -30,6 +32,8 @@ type queryOpts struct {
 	MinIndex  uint64
 	Wait      time.Duration
 	Stale     bool
+	// Filter is the ?filter= expression (Nomad's bexpr grammar), nil for none.
+	Filter *bexpr.Evaluator
 }
 
 // allNamespaces reports whether the query spans every namespace.
@@ -46,7 +50,11 @@ func (s *HTTPServer) parseQuery(r *http.Request) (*queryOpts, error) {
 		return nil, structs.NewBadRequest("region %q is unknown: this cluster serves region %q (multi-region forwarding is not supported yet)", reg, s.cfg.Agent.Region)
 	}
 	if f := v.Get("filter"); f != "" {
-		return nil, structs.NewBadRequest("filter expressions are not supported yet (got filter=%q); use prefix= or filter on the client side", f)
+		ev, err := newFilter(f)
+		if err != nil {
+			return nil, err
+		}
+		q.Filter = ev
 	}
 	if p := v.Get("per_page"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -159,9 +167,14 @@ func tableIndex(st *state.Snapshot, tables ...string) (uint64, error) {
 	return max, nil
 }
 
-// paginate applies reverse, next_token and per_page to items sorted by key,
-// and sets X-Nomad-NextToken to the key of the first item of the next page.
-func paginate[T any](w http.ResponseWriter, q *queryOpts, items []T, key func(T) string) []T {
+// paginate applies filter, reverse, next_token and per_page to items sorted
+// by key, and sets X-Nomad-NextToken to the key of the first item of the
+// next page. A filter that cannot be evaluated against these items is a 400.
+func paginate[T any](w http.ResponseWriter, q *queryOpts, items []T, key func(T) string) ([]T, error) {
+	items, err := filterItems(q.Filter, items)
+	if err != nil {
+		return nil, err
+	}
 	if q.Reverse {
 		rev := make([]T, len(items))
 		for i, it := range items {
@@ -183,7 +196,7 @@ func paginate[T any](w http.ResponseWriter, q *queryOpts, items []T, key func(T)
 		w.Header().Set("X-Nomad-NextToken", key(items[q.PerPage]))
 		items = items[:q.PerPage]
 	}
-	return items
+	return items, nil
 }
 
 // sortByKey sorts items by key; list endpoints page over this order.

@@ -108,7 +108,7 @@ func (s *HTTPServer) serviceInfo(w http.ResponseWriter, r *http.Request) (any, e
 		return nil, err
 	}
 	list := out.([]*structs.ServiceRegistration)
-	return paginate(w, q, list, func(r *structs.ServiceRegistration) string { return r.ID }), nil
+	return paginate(w, q, list, func(r *structs.ServiceRegistration) string { return r.ID })
 }
 
 // serviceDelete is DELETE /v1/service/{name}/{id}.

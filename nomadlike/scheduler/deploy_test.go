@@ -83,6 +83,10 @@ func TestRollingUpdateMaxParallel(t *testing.T) {
 			t.Fatalf("alloc %s has deployment %q, want %s", a.Name, a.DeploymentID, d0.ID)
 		}
 	}
+	// The evaluation names its deployment: `nomad job run` follows it.
+	if e := h.LastEval(); e.DeploymentID != d0.ID {
+		t.Fatalf("evaluation carries deployment %q, want %s", e.DeploymentID, d0.ID)
+	}
 	setHealthy(h, live(h, v0.ID)...)
 
 	v1 := destructiveVersion(v0, "1")
@@ -306,5 +310,35 @@ func BenchmarkRollingUpdateEval(b *testing.B) {
 	}
 	if du := h.LastPlan().Annotations.DesiredTGUpdates["web"]; du.DestructiveUpdate != 10 {
 		b.Fatalf("annotations %+v, want 10 destructive updates", du)
+	}
+}
+
+// TestFailedDeploymentStopsCanaries: `deployment fail` stops the unpromoted
+// canaries, as Nomad does; the old version keeps running.
+func TestFailedDeploymentStopsCanaries(t *testing.T) {
+	h := schedtest.NewHarness()
+	h.Nodes(4, nil)
+	v0 := rollingJob(2, 1, 0)
+	register(t, h, v0)
+	setHealthy(h, live(h, v0.ID)...)
+	setDeploymentStatus(h, latestDeployment(t, h, v0), structs.DeploymentStatusSuccessful)
+
+	v1 := rollingJob(2, 1, 1)
+	v1.ID = v0.ID
+	v1 = destructiveVersion(v1, "canary")
+	h.State.UpsertJob(v1)
+	process(t, h, v1, structs.EvalTriggerJobRegister)
+	canaries := planned(h.LastPlan())
+	if len(canaries) != 1 || !canaries[0].DeploymentStatus.IsCanary() {
+		t.Fatalf("placed %d, want one canary", len(canaries))
+	}
+	setDeploymentStatus(h, latestDeployment(t, h, v1), structs.DeploymentStatusFailed)
+	process(t, h, v1, structs.EvalTriggerDeploymentWatcher)
+	stops := stopped(h.LastPlan())
+	if len(stops) != 1 || stops[0].ID != canaries[0].ID {
+		t.Fatalf("stopped %d allocations, want the canary %s", len(stops), canaries[0].ID)
+	}
+	if got := len(live(h, v0.ID)); got != 2 {
+		t.Fatalf("%d live allocs after the failed deployment, want the 2 old ones", got)
 	}
 }

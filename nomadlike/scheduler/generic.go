@@ -47,6 +47,10 @@ type outcome struct {
 	queued   map[string]int
 	refused  bool // part of the plan was refused: retry against fresh state
 	attempts int
+	// deploymentID is the deployment of the job version reconciled (created
+	// by this plan or already there): the evaluation carries it, as Nomad's
+	// does, so that `job run` follows the deployment.
+	deploymentID string
 }
 
 // Process implements Scheduler.
@@ -83,6 +87,7 @@ func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read allocations: %w", err)
 	}
+	allocs = dropPurgedInstance(job, allocs)
 	nodes, err := s.state.Nodes(nil)
 	if err != nil {
 		return nil, fmt.Errorf("read nodes: %w", err)
@@ -108,6 +113,9 @@ func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
 		return nil, err
 	}
 	out := &outcome{job: job, failed: b.failed, queued: b.queued}
+	if deploy != nil && deploy.dep != nil {
+		out.deploymentID = deploy.dep.ID
+	}
 	if b.plan.IsNoOp() {
 		return out, nil
 	}
@@ -136,6 +144,9 @@ func (s *genericScheduler) finish(out *outcome) error {
 	e := s.eval.Copy()
 	e.QueuedAllocations = out.queued
 	e.FailedTGAllocs = nil
+	if out.deploymentID != "" {
+		e.DeploymentID = out.deploymentID
+	}
 	if len(out.failed) > 0 {
 		e.FailedTGAllocs = out.failed
 	}
@@ -226,4 +237,22 @@ func (s *genericScheduler) newEval(job *structs.Job, status, trigger, desc strin
 		e.JobModifyIndex = job.JobModifyIndex
 	}
 	return e
+}
+
+// dropPurgedInstance drops the terminal allocations of an earlier instance
+// of the job (one purged, then registered again: another CreateIndex).
+// They are history, not this job's: a completed batch allocation of the
+// purged job must not count as done for the new one.
+func dropPurgedInstance(job *structs.Job, allocs []*structs.Allocation) []*structs.Allocation {
+	if job == nil {
+		return allocs
+	}
+	out := allocs[:0:0]
+	for _, a := range allocs {
+		if a.Job != nil && a.Job.CreateIndex != job.CreateIndex && a.TerminalStatus() {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

@@ -171,7 +171,10 @@ func (r *reconciler) classify(a *structs.Allocation) (allocClass, bool) {
 	switch {
 	case n == nil || n.TerminalStatus() || disconnectLost(n, a, r.now):
 		return classLost, true
-	case drainMigrates(n, a):
+	case drainMigrates(n, a) || a.DesiredTransition.ShouldMigrate():
+		// A stopped allocation (alloc stop, job restart -reschedule) is
+		// marked for migration, as in Nomad: replaced and linked to its
+		// replacement (NextAllocation / PreviousAllocation).
 		return classMigrate, true
 	}
 	return classUntainted, true

@@ -165,6 +165,18 @@ func (r *reconciler) rollGroup(res *reconcileResult, du *structs.DesiredUpdates,
 		}
 	}
 	held := !d.dep.Active() || d.dep.Status == structs.DeploymentStatusPaused
+	if ds.DesiredCanaries > 0 && !ds.Promoted && d.dep.Status == structs.DeploymentStatusFailed {
+		// As Nomad does, the unpromoted canaries of a failed deployment
+		// are stopped (a drain would otherwise wait on them forever).
+		for _, a := range roll.canaries {
+			if !a.TerminalStatus() {
+				res.stop(a, allocNotNeeded, "")
+				du.Stop++
+			}
+		}
+		du.Ignore += uint64(len(roll.destructive))
+		return
+	}
 	if ds.DesiredCanaries > 0 && !ds.Promoted {
 		if !held {
 			r.placeCanaries(res, du, tg, ds.DesiredCanaries-len(roll.canaries), roll)

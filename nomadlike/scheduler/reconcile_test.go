@@ -276,6 +276,26 @@ func TestBatchCompleteNotReplaced(t *testing.T) {
 	}
 }
 
+// TestPurgedInstanceIgnored: `job stop -purge X; job run X` places X again;
+// the completed allocations of the purged instance do not count.
+func TestPurgedInstanceIgnored(t *testing.T) {
+	h := schedtest.NewHarness()
+	h.Nodes(2, nil)
+	job := schedtest.BatchJob()
+	job.TaskGroups[0].Count = 2
+	register(t, h, job)
+	for _, a := range live(h, job.ID) {
+		setClientStatus(h, a, structs.AllocClientStatusComplete)
+	}
+	h.State.DeleteJob(job.Namespace, job.ID)
+	again := job.Copy()
+	h.State.UpsertJob(again)
+	process(t, h, again, structs.EvalTriggerJobRegister)
+	if got := len(planned(h.LastPlan())); got != 2 {
+		t.Fatalf("placed %d allocations for the re-registered job, want 2", got)
+	}
+}
+
 func TestLostAllocsReplaced(t *testing.T) {
 	for _, tc := range []struct {
 		name string

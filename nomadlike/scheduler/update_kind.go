@@ -153,6 +153,7 @@ func DesiredUpdates(st State, eval *structs.Evaluation, now time.Time) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("read allocations of job %q: %w", eval.JobID, err)
 	}
+	allocs = dropPurgedInstance(job, allocs)
 	if eval.Type == structs.JobTypeSystem || eval.Type == structs.JobTypeSysBatch {
 		// A system job's plan is empty only when every node already runs
 		// the current version or none can: its live allocations stay.

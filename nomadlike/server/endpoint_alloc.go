@@ -102,6 +102,20 @@ func (s *Server) StopAlloc(ctx context.Context, allocID string) (string, uint64,
 	if job != nil {
 		eval.Priority, eval.Type = job.Priority, job.Type
 	}
+	if !alloc.TerminalStatus() && eval.Type != structs.JobTypeSystem && eval.Type != structs.JobTypeSysBatch {
+		// As Nomad does: the allocation is marked for migration and the
+		// scheduler stops it and places its replacement, linked to it.
+		migrate := true
+		req := &structs.AllocUpdateDesiredTransitionRequest{
+			Allocs: map[string]*structs.DesiredTransition{alloc.ID: {Migrate: &migrate}},
+			Evals:  []*structs.Evaluation{eval}, Timestamp: now.UnixNano(),
+		}
+		index, err := s.raftApply(ctx, structs.AllocUpdateDesiredTransitionRequestType, req)
+		if err != nil {
+			return "", 0, fmt.Errorf("stop alloc %s: %w", allocID, err)
+		}
+		return eval.ID, index, nil
+	}
 	req := &structs.AllocDesiredUpdateRequest{
 		AllocIDs: []string{alloc.ID}, DesiredStatus: structs.AllocDesiredStatusStop,
 		Description: "alloc was stopped by a user", Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano(),

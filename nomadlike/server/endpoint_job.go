@@ -73,7 +73,7 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	if err != nil {
 		return nil, fmt.Errorf("register job %q: %w", job.ID, err)
 	}
-	resp := &structs.JobRegisterResponse{JobModifyIndex: index, Index: index}
+	resp := &structs.JobRegisterResponse{JobModifyIndex: index, Index: index, Warnings: warningsText(JobWarnings(job))}
 	if eval != nil {
 		resp.EvalID, resp.EvalCreateIndex = eval.ID, index
 	}
@@ -95,6 +95,10 @@ func checkEnforceIndex(jobID string, existing *structs.Job, want uint64) error {
 	}
 	return nil
 }
+
+// ValidateJob checks a canonicalized job as registration does (PUT
+// /v1/validate/job answers what PUT /v1/jobs would refuse).
+func ValidateJob(job *structs.Job) error { return validateJob(job) }
 
 // validateJob returns a 400 listing every problem of the job: the data
 // model's checks, drivers nomadlike does not ship, and absurd resource asks.
@@ -133,13 +137,6 @@ func checkDriversAndBounds(job *structs.Job) []structs.FieldError {
 		}
 		for _, t := range tg.Tasks {
 			tf := fmt.Sprintf("%s.Tasks[%q]", gf, t.Name)
-			if t.Driver != "" && !availableDrivers[t.Driver] {
-				if advice := driverAdvice[t.Driver]; advice != "" {
-					add(tf+".Driver", "driver %q is not available in nomadlike: %s", t.Driver, advice)
-				} else {
-					add(tf+".Driver", "driver %q is not available in nomadlike: use one of %s", t.Driver, driverList())
-				}
-			}
 			if r := t.Resources; r != nil {
 				if r.MemoryMB > maxMemoryMB || r.MemoryMaxMB > maxMemoryMB {
 					add(tf+".Resources.MemoryMB", "%d MB is more than any node could have (limit %d MB, 1 PB)", max(r.MemoryMB, r.MemoryMaxMB), maxMemoryMB)
@@ -154,6 +151,39 @@ func checkDriversAndBounds(job *structs.Job) []structs.FieldError {
 		}
 	}
 	return out
+}
+
+// JobWarnings returns the registration warnings of a job: tasks whose
+// driver nomadlike does not ship. Nomad accepts such a job (the scheduler
+// then reports "missing drivers"), so these are warnings, not errors.
+func JobWarnings(job *structs.Job) []string {
+	var out []string
+	for _, tg := range job.TaskGroups {
+		for _, t := range tg.Tasks {
+			if t.Driver == "" || availableDrivers[t.Driver] {
+				continue
+			}
+			advice := driverAdvice[t.Driver]
+			if advice == "" {
+				advice = "use one of " + driverList()
+			}
+			out = append(out, fmt.Sprintf("Task %q of group %q: driver %q is not available in nomadlike, so no node will run it: %s", t.Name, tg.Name, t.Driver, advice))
+		}
+	}
+	return out
+}
+
+// warningsText formats warnings as Nomad's Warnings string does.
+func warningsText(ws []string) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d warning(s):\n", len(ws))
+	for _, w := range ws {
+		b.WriteString("\n* " + w)
+	}
+	return b.String()
 }
 
 func driverList() string {
@@ -185,9 +215,17 @@ func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, pur
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
-	job, err := s.currentJob(namespace, jobID, "deregister job")
+	job, err := s.state.JobByID(nil, namespace, jobID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
+	}
+	if job == nil {
+		// Nomad answers 200 for a job that is not there: nothing to stop.
+		index, err := s.state.LatestIndex()
+		if err != nil {
+			return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
+		}
+		return &structs.JobDeregisterResponse{Index: index}, nil
 	}
 	now := time.Now()
 	eval := jobEval(job, structs.EvalTriggerJobDeregister, now)

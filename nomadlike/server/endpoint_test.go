@@ -31,10 +31,6 @@ func TestEndpointErrors(t *testing.T) {
 		wantCode int
 		wantMsg  string
 	}{
-		{"docker driver", func() error {
-			_, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: docker})
-			return err
-		}, http.StatusBadRequest, `driver "docker" is not available in nomadlike: use driver = "container", which accepts the docker driver's config keys`},
 		{"memory beyond 1 PB", func() error {
 			_, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: huge})
 			return err
@@ -55,10 +51,6 @@ func TestEndpointErrors(t *testing.T) {
 			_, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: mockJob("web", 2, 100, 64), EnforceIndex: true})
 			return err
 		}, http.StatusConflict, "already exists"},
-		{"deregister unknown job", func() error {
-			_, err := s.DeregisterJob(ctx, "", "nope", false)
-			return err
-		}, http.StatusNotFound, `job "nope" not found`},
 		{"re-register with another secret", func() error {
 			_, err := s.RegisterNode(ctx, wrongSecret)
 			return err
@@ -95,6 +87,21 @@ func TestEndpointErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("missing driver is a warning, as in Nomad", func(t *testing.T) {
+		resp, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: docker})
+		if err != nil {
+			t.Fatalf("RegisterJob of a docker job: %v, want it accepted", err)
+		}
+		if !strings.Contains(resp.Warnings, `driver "docker" is not available in nomadlike, so no node will run it: use driver = "container"`) {
+			t.Errorf("Warnings = %q, want the missing driver named", resp.Warnings)
+		}
+	})
+	t.Run("deregister unknown job is a no-op", func(t *testing.T) {
+		resp, err := s.DeregisterJob(ctx, "", "nope", false)
+		if err != nil || resp.EvalID != "" {
+			t.Errorf("DeregisterJob(nope) = %+v, %v; want no eval and no error", resp, err)
+		}
+	})
 	t.Run("enforce index match", func(t *testing.T) {
 		if _, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: mockJob("web", 2, 100, 64), EnforceIndex: true, JobModifyIndex: resp.JobModifyIndex}); err != nil {
 			t.Errorf("RegisterJob with the current index: got %v, want nil", err)

@@ -63,7 +63,7 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 		return nil, fmt.Errorf("plan job %q: scheduler dry run: %w", job.ID, err)
 	}
 
-	resp := &structs.JobPlanResponse{CreatedEvals: rec.created, Index: index}
+	resp := &structs.JobPlanResponse{CreatedEvals: rec.created, Index: index, Warnings: warningsText(JobWarnings(job))}
 	if existing != nil {
 		resp.JobModifyIndex = existing.JobModifyIndex
 	}

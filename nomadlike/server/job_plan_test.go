@@ -161,11 +161,6 @@ func TestPlanJobInvalid(t *testing.T) {
 	}{
 		{"no job", &structs.JobPlanRequest{}},
 		{"no groups", &structs.JobPlanRequest{Job: &structs.Job{ID: "x"}}},
-		{"unknown driver", &structs.JobPlanRequest{Job: func() *structs.Job {
-			j := mockJob("x", 1, 100, 64)
-			j.TaskGroups[0].Tasks[0].Driver = "docker"
-			return j
-		}()}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,6 +170,18 @@ func TestPlanJobInvalid(t *testing.T) {
 				t.Errorf("PlanJob error = %v, want a 400", err)
 			}
 		})
+	}
+}
+
+// TestPlanJobMissingDriver: a driver nomadlike lacks is planned (and fails
+// to place) with a warning, as Nomad plans it.
+func TestPlanJobMissingDriver(t *testing.T) {
+	s := newTestServer(t, nil)
+	j := mockJob("x", 1, 100, 64)
+	j.TaskGroups[0].Tasks[0].Driver = "docker"
+	resp, err := s.PlanJob(context.Background(), &structs.JobPlanRequest{Job: j})
+	if err != nil || !strings.Contains(resp.Warnings, `driver "docker"`) {
+		t.Fatalf("PlanJob = %+v, %v; want a plan with a docker warning", resp, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,9 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		stores.logs = raft.NewInmemStore()
 		stores.stable = stores.logs.(raft.StableStore)
 		stores.snaps = raft.NewInmemSnapshotStore()
-		_, trans := raft.NewInmemTransport(raft.ServerAddress("inmem-" + s.cfg.NodeName))
+		// The in-memory transport is named by the RPC address, which is
+		// what /v1/status/leader and `server members` show, as in Nomad.
+		_, trans := raft.NewInmemTransport(raft.ServerAddress(cmp.Or(s.cfg.RaftAdvertise, s.cfg.RaftBindAddr)))
 		stores.trans = trans
 		stores.closer = append(stores.closer, trans)
 	} else {

@@ -1,7 +1,9 @@
 package structs
 
 import (
+	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -397,4 +399,38 @@ func (m *AllocMetric) Copy() *AllocMetric {
 		}
 	}
 	return &n
+}
+
+// MarshalJSON adds the legacy resource fields Nomad still sends and its
+// CLI reads (node status and alloc status fail without them): Resources,
+// the allocation's total, and TaskResources, per task, both derived from
+// AllocatedResources.
+func (a *Allocation) MarshalJSON() ([]byte, error) {
+	type plain Allocation
+	res, tasks := a.legacyResources()
+	return json.Marshal(struct {
+		*plain
+		Resources     *Resources
+		TaskResources map[string]*Resources
+	}{(*plain)(a), res, tasks})
+}
+
+// legacyResources returns Nomad's pre-0.9 resource fields of the allocation.
+func (a *Allocation) legacyResources() (*Resources, map[string]*Resources) {
+	ar := a.AllocatedResources
+	if ar == nil {
+		return nil, nil
+	}
+	total := &Resources{DiskMB: int(ar.Shared.DiskMB), Networks: slices.Clip(ar.Shared.Networks)}
+	tasks := make(map[string]*Resources, len(ar.Tasks))
+	for name, t := range ar.Tasks {
+		tr := &Resources{CPU: int(t.Cpu.CpuShares), MemoryMB: int(t.Memory.MemoryMB),
+			MemoryMaxMB: int(t.Memory.MemoryMaxMB), Networks: t.Networks}
+		tasks[name] = tr
+		total.CPU += tr.CPU
+		total.MemoryMB += tr.MemoryMB
+		total.MemoryMaxMB += tr.MemoryMaxMB
+		total.Networks = append(total.Networks, t.Networks...)
+	}
+	return total, tasks
 }

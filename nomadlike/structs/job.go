@@ -3,8 +3,7 @@ package structs
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"sync"
+	"strings"
 	"time"
 )
 
@@ -31,8 +30,6 @@ const (
 	DefaultPriority  = 50
 	DefaultNodePool  = "default"
 )
-
-var validJobID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`) })
 
 // Job is the desired state a user submits: groups of tasks and where they may run.
 type Job struct {
@@ -120,8 +117,10 @@ func (j *Job) Validate() error {
 	switch {
 	case j.ID == "":
 		v.add("ID", "job needs an ID")
-	case !validJobID().MatchString(j.ID):
-		v.add("ID", "%q may hold only letters, digits, '_', '-' and '.', and must start with a letter or digit", j.ID)
+	case strings.Contains(j.ID, " "):
+		v.add("ID", "job ID %q contains a space; Nomad's job IDs may hold any character but spaces and NUL", j.ID)
+	case strings.ContainsRune(j.ID, 0):
+		v.add("ID", "job ID contains a null character")
 	case len(j.ID) > 128:
 		v.add("ID", "is longer than 128 characters")
 	}
