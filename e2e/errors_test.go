@@ -81,7 +81,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"PUT", "/v1/jobs", `{"Job": {"ID": "x", "TaskGroups": [`, 400},
 		{"PUT", "/v1/jobs", `{"Job": {"ID": 42}}`, 400},
 		{"PUT", "/v1/jobs", `{"Job": {"ID": "nogroups"}}`, 400},
-		{"PUT", "/v1/jobs", `{"Job": {"ID": "dock", "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker", "Resources": {"CPU": 999999999}}]}]}}`, 400},
+		{"PUT", "/v1/jobs", `{"Job": {"ID": "dock", "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Driver": "docker", "Resources": {"CPU": 2000000000}}]}]}}`, 400},
 		{"GET", "/v1/job/does-not-exist", "", 404},
 		{"GET", "/v1/allocation/00000000-0000-0000-0000-000000000000", "", 404},
 		{"GET", "/v1/evaluation/nope", "", 404},
