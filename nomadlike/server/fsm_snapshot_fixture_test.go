@@ -40,6 +40,9 @@ type stateDumpReader interface {
 	Indexes() (map[string]uint64, error)
 }
 
+// storedAlloc is an allocation as stored, without Allocation.MarshalJSON.
+type storedAlloc structs.Allocation
+
 // dumpState returns every table of st as indented JSON, for golden files.
 func dumpState(t *testing.T, st stateDumpReader) []byte {
 	t.Helper()
@@ -59,7 +62,12 @@ func dumpState(t *testing.T, st stateDumpReader) []byte {
 	nodes, err := st.Nodes(nil)
 	add("nodes", nodes, err)
 	allocs, err := st.Allocs(nil, "*")
-	add("allocs", allocs, err)
+	// The stored fields only: not the legacy ones MarshalJSON derives.
+	stored := make([]*storedAlloc, len(allocs))
+	for i, a := range allocs {
+		stored[i] = (*storedAlloc)(a)
+	}
+	add("allocs", stored, err)
 	evals, err := st.Evals(nil, "*")
 	add("evals", evals, err)
 	deps, err := st.Deployments(nil)
