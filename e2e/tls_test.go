@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	nomad "github.com/hashicorp/nomad/api"
+
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -276,6 +278,18 @@ func TestTLSCluster(t *testing.T) {
 		t.Errorf("server members with -ca-cert/-client-cert/-client-key: exit %d", code)
 	}
 
+	// The official Go client with its TLSConfig.
+	off := officialClient(t, c.servers[1].addr, lab, "")
+	offNodes, _, err := off.Nodes().List(nil)
+	if err != nil || len(offNodes) != 2 {
+		t.Errorf("official client Nodes().List over mutual TLS: %d nodes, %v", len(offNodes), err)
+	}
+	for _, n := range offNodes {
+		if node, _, err := off.Nodes().Info(n.ID, nil); err != nil || !node.TLSEnabled {
+			t.Errorf("node %s: TLSEnabled false or %v: tools reaching the node would not use https", n.Name, err)
+		}
+	}
+
 	// A client with another CA's certificate cannot join.
 	rogueLab := newTLSLab(t)
 	rogue := c.startClient("rogue", rogueLab, "")
@@ -344,4 +358,18 @@ func TestTLSCluster(t *testing.T) {
 	if _, err := c.servers[0].api().RegisterJob(ctx, &structs.JobRegisterRequest{Job: sleepJob("tls-after-reload", 1)}); err != nil {
 		t.Errorf("register after the reload: %v", err)
 	}
+}
+
+// officialClient is HashiCorp's Go client for the agent at addr with the
+// lab's CLI certificate (as NOMAD_CACERT, NOMAD_CLIENT_CERT and
+// NOMAD_CLIENT_KEY would set it) and token.
+func officialClient(t *testing.T, addr string, lab *tlsLab, token string) *nomad.Client {
+	t.Helper()
+	cli := lab.cli()
+	c, err := nomad.NewClient(&nomad.Config{Address: addr, SecretID: token, TLSConfig: &nomad.TLSConfig{
+		CACert: cli.CACert, ClientCert: cli.ClientCert, ClientKey: cli.ClientKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

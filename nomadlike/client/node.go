@@ -30,6 +30,9 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 	n := &structs.Node{
 		ID: c.id.NodeID, SecretID: c.id.SecretID, Name: name, Datacenter: c.cfg.Datacenter,
 		HTTPAddr: c.cfg.HTTPAddr, NodeClass: c.cfg.NodeClass, NodePool: c.cfg.NodePool,
+		// The agent's API is served over TLS when it dials servers over TLS
+		// (tls.http): tools reaching the node directly need https.
+		TLSEnabled: c.cfg.TLS != nil,
 		Attributes: res.Attributes, Meta: maps.Clone(c.cfg.Meta), Drivers: res.Drivers,
 		NodeResources: &r,
 		ReservedResources: &structs.NodeReservedResources{
