@@ -176,6 +176,10 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)
 	srv("/v1/node/{id}/services", put, s.nodeUpdateServices)
 
+	// Search (http_search.go); ACL: read of each context searched.
+	srv("/v1/search", put, s.search)
+	srv("/v1/search/fuzzy", put, s.fuzzySearch)
+
 	srv("/v1/services", get, s.servicesList)
 	srv("/v1/service/{name}", get, s.serviceInfo)
 	srv("/v1/service/{name}/{id}", del, s.serviceDelete)
