@@ -70,9 +70,6 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
-// Config returns the agent's configuration (read-only).
-func (a *Agent) Config() *Config { return a.cfg }
-
 // HTTPAddr returns the advertised HTTP address (host:port) once Start has
 // bound the listener; with ports.http = 0 it carries the port picked.
 func (a *Agent) HTTPAddr() string { return a.httpAddr }

@@ -220,8 +220,8 @@ func TestClusterFormationForwardingSnapshotFailover(t *testing.T) {
 			}
 			if s.Leader {
 				leaders++
-				if s.ID != leader.name {
-					t.Errorf("raft configuration names %s the leader, want %s", s.ID, leader.name)
+				if s.Node != leader.name+".global" || s.ID == leader.name {
+					t.Errorf("raft configuration names %s (ID %s) the leader, want %s.global with a persisted UUID", s.Node, s.ID, leader.name)
 				}
 			}
 		}

@@ -165,8 +165,6 @@ func (nu *nodeUsage) addPort(p int) {
 	nu.ports[p]++
 }
 
-func (nu *nodeUsage) portUsed(p int) bool { return nu.ports[p] > 0 }
-
 // demand is what ask needs of this node: whole cores are charged at the
 // node's MHz per core.
 func (nu *nodeUsage) demand(ask *placeAsk) structs.ComparableResources {

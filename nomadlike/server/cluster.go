@@ -86,7 +86,7 @@ func (s *Server) maybeBootstrap(ctx context.Context) {
 	}
 	// A peer already in a cluster means one exists: wait to be added.
 	for _, m := range servers {
-		if m.id == s.cfg.NodeName {
+		if m.id == s.raftID {
 			continue
 		}
 		peers, err := s.fetchPeers(ctx, m.httpAddr)
@@ -194,13 +194,13 @@ func (s *Server) reconcile(failedSince map[raft.ServerID]time.Time, now time.Tim
 	}
 	alive := 0
 	for id := range voters {
-		if m, ok := members[id]; (ok && m.status == serf.StatusAlive) || string(id) == s.cfg.NodeName {
+		if m, ok := members[id]; (ok && m.status == serf.StatusAlive) || string(id) == s.raftID {
 			alive++
 			delete(failedSince, id)
 		}
 	}
 	for id := range voters {
-		if string(id) == s.cfg.NodeName {
+		if string(id) == s.raftID {
 			continue
 		}
 		m, known := members[id]

@@ -109,6 +109,9 @@ func (s *Server) collectGarbage(ctx context.Context, now time.Time, force bool) 
 		if _, err := s.raftApply(ctx, structs.NodeDeregisterRequestType, req); err != nil {
 			return stats, fmt.Errorf("gc: delete %d down nodes: %w", len(plan.nodes), err)
 		}
+		for _, id := range plan.nodes {
+			s.hb.remove(id) // a deleted node keeps no TTL timer
+		}
 		stats.Nodes += len(plan.nodes)
 	}
 	return stats, nil

@@ -129,3 +129,26 @@ func TestLeaderGCLoopCollects(t *testing.T) {
 		t.Errorf("a ready node was collected")
 	}
 }
+
+// TestGCOfNodeStopsItsHeartbeatTimer: a node deleted by GC keeps no TTL timer
+// on the leader (a timer left behind would fire for a node that no longer
+// exists and keep it counted in the heartbeat rate).
+func TestGCOfNodeStopsItsHeartbeatTimer(t *testing.T) {
+	s := newTestServer(t, nil)
+	node := mockNode("gc-timer-node")
+	registerNode(t, s, node)
+	req := &structs.NodeUpdateStatusRequest{NodeID: node.ID, Status: structs.NodeStatusDown, Timestamp: time.Now().Add(-time.Hour).Unix()}
+	if _, err := s.raftApply(context.Background(), structs.NodeUpdateStatusRequestType, req); err != nil {
+		t.Fatalf("mark node down: %v", err)
+	}
+	stats, err := s.ForceGC(context.Background())
+	if err != nil || stats.Nodes != 1 {
+		t.Fatalf("ForceGC = %+v, %v; want the down node collected", stats, err)
+	}
+	s.hb.mu.Lock()
+	_, armed := s.hb.timers[node.ID]
+	s.hb.mu.Unlock()
+	if armed {
+		t.Errorf("node %s was deleted but its heartbeat timer is still armed", node.ID)
+	}
+}

@@ -38,8 +38,13 @@ func (r *raftStores) close() error {
 // bootstrapping a single-server cluster when there is no existing state.
 func (s *Server) setupRaft(leaderCh chan bool) error {
 	hl := newHclog(s.cfg.Logger, "raft")
+	id, err := loadServerID(s.cfg.DataDir, s.cfg.NodeName)
+	if err != nil {
+		return err
+	}
+	s.raftID = id
 	conf := raft.DefaultConfig()
-	conf.LocalID = raft.ServerID(s.cfg.NodeName)
+	conf.LocalID = raft.ServerID(id)
 	conf.Logger = hl
 	conf.NotifyCh = leaderCh
 	if s.cfg.BootstrapExpect == 1 {

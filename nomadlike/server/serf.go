@@ -74,7 +74,7 @@ func (s *Server) serfTags(raftAddr string) map[string]string {
 	_, port, _ := net.SplitHostPort(raftAddr)
 	tags := map[string]string{
 		tagRole: roleServer, tagRegion: s.cfg.Region, tagDC: s.cfg.Datacenter, tagBuild: s.cfg.Build,
-		tagPort: port, tagExpect: strconv.Itoa(s.cfg.BootstrapExpect), tagID: s.cfg.NodeName,
+		tagPort: port, tagExpect: strconv.Itoa(s.cfg.BootstrapExpect), tagID: s.raftID,
 		tagRPCAddr: raftAddr, tagHTTPAddr: s.cfg.HTTPAddr, tagRaftVsn: "3", tagVsn: "1", tagMvn: "1",
 	}
 	if s.cfg.BootstrapExpect == 1 {
@@ -323,7 +323,7 @@ func (s *Server) LeaderHTTPAddr() string {
 	if addr == "" {
 		return ""
 	}
-	if string(id) == s.cfg.NodeName {
+	if string(id) == s.raftID {
 		return s.cfg.HTTPAddr
 	}
 	for _, m := range s.servers() {

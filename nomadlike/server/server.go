@@ -39,6 +39,8 @@ type Server struct {
 	raftStore *raftStores
 	// hadRaftState is true when Raft storage held state at start.
 	hadRaftState bool
+	// raftID is this server's Raft ID (loadServerID), set before Raft starts.
+	raftID string
 
 	// serf is the LAN gossip pool (nil without SerfBindAddr). bootstrapped
 	// is set once this server has a Raft configuration or knows a cluster

@@ -9,8 +9,6 @@ import (
 // allocDirHook builds the allocation's shared directories before any task runs.
 type allocDirHook struct{ dir *allocdir.AllocDir }
 
-func (h allocDirHook) Name() string { return "alloc_dir" }
-
 func (h allocDirHook) Prerun() error {
 	if err := h.dir.Build(); err != nil {
 		return fmt.Errorf("alloc dir hook: %w", err)
