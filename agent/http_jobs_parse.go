@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -41,6 +42,9 @@ func (s *HTTPServer) jobsParse(_ http.ResponseWriter, r *http.Request) (any, err
 func parseVarFile(src string) (map[string]string, error) {
 	if src == "" {
 		return nil, nil
+	}
+	if diag := jobspec.CheckBounds("variables.hcl", []byte(src)); diag != nil {
+		return nil, &structs.CodedError{Code: http.StatusBadRequest, Msg: "parse Variables", Err: diagError(hcl.Diagnostics{diag})}
 	}
 	f, diags := hclsyntax.ParseConfig([]byte(src), "variables.hcl", hcl.InitialPos)
 	if diags.HasErrors() {

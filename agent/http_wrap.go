@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,25 +136,50 @@ func methodNotAllowed(_ http.ResponseWriter, r *http.Request) (any, error) {
 	return nil, &structs.CodedError{Code: http.StatusMethodNotAllowed, Msg: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)}
 }
 
-// decodeBody reads a JSON request body into out. Errors are 400s naming the
-// reason, the field and the offset; a body over the limit is a 413.
+// maxJSONDepth bounds how deep a request body's objects and arrays nest.
+// No Nomad request nests beyond a few dozen levels; the bound keeps deep
+// values out of the Raft log, whose msgpack decoder stops at 1,024.
+const maxJSONDepth = 100
+
+// decodeBody reads a JSON request body into out: one JSON value, nested at
+// most maxJSONDepth deep, and nothing but white space after it. Errors are
+// 400s naming the reason, the field and the offset; a body over the limit
+// is a 413.
 func decodeBody(r *http.Request, out any) error {
 	if r.Body == nil {
 		return structs.NewBadRequest("request body is empty; send a JSON object")
 	}
-	dec := json.NewDecoder(r.Body)
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return structs.NewBadRequest("read the request body: %v", err)
+	}
+	return decodeJSON(b, out)
+}
+
+// decodeJSON is decodeBody on bytes read.
+func decodeJSON(b []byte, out any) error {
+	if off := jsonDepthOverflow(b, maxJSONDepth); off >= 0 {
+		return structs.NewBadRequest("request body nests JSON objects and arrays more than %d deep (at offset %d); the limit is %d", maxJSONDepth, off, maxJSONDepth)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	err := dec.Decode(out)
 	if err == nil {
-		return nil
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
+		}
+		// [null] in a list of objects is refused here, by its path, so
+		// that no handler meets a nil element.
+		return structs.CheckNoNullElements(out, "")
 	}
 	var (
-		syn    *json.SyntaxError
-		typ    *json.UnmarshalTypeError
-		tooBig *http.MaxBytesError
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &tooBig):
-		return err
 	case errors.Is(err, io.EOF):
 		return structs.NewBadRequest("request body is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -168,4 +194,35 @@ func decodeBody(r *http.Request, out any) error {
 		return structs.NewBadRequest("request body: field %q must be %s, not JSON %s (offset %d)", field, typ.Type, typ.Value, typ.Offset)
 	}
 	return structs.NewBadRequest("request body: %v", err)
+}
+
+// jsonDepthOverflow returns the offset at which JSON text b nests objects
+// and arrays deeper than max, or -1. Brackets inside strings do not count;
+// malformed text is left to the decoder.
+func jsonDepthOverflow(b []byte, max int) int {
+	depth := 0
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > max {
+				return i
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return -1
 }

@@ -61,6 +61,10 @@ var fileSpec = &hcl.BodySchema{
 
 // parse decodes the file into a job; problems go to d.diags.
 func (d *decoder) parse(filename string, src []byte, vars map[string]string) *structs.Job {
+	if diag := CheckBounds(filename, src); diag != nil {
+		d.diags = append(d.diags, diag)
+		return nil
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.Pos{Line: 1, Column: 1, Byte: 0})
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {

@@ -140,6 +140,10 @@ func (d *decoder) assign(v *variable, text, src, from string) {
 	case cty.String, cty.Number, cty.Bool, cty.DynamicPseudoType:
 		val = cty.StringVal(text)
 	default:
+		if diag := CheckBounds(src, []byte(text)); diag != nil {
+			d.diags = append(d.diags, diag)
+			return
+		}
 		expr, diags := hclsyntax.ParseExpression([]byte(text), src, hcl.Pos{Line: 1, Column: 1})
 		d.diags = append(d.diags, diags...)
 		if diags.HasErrors() {

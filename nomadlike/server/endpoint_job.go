@@ -34,6 +34,10 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	if req == nil || req.Job == nil {
 		return nil, structs.NewBadRequest("job register request has no Job: send {\"Job\": {...}}")
 	}
+	// Copy and Canonicalize assume no nil list elements: refuse them first.
+	if err := structs.CheckNoNullElements(req.Job, "Job"); err != nil {
+		return nil, err
+	}
 	job := req.Job.Copy()
 	job.Canonicalize()
 	if err := validateJob(job); err != nil {

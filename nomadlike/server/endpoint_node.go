@@ -26,6 +26,9 @@ func (s *Server) RegisterNode(ctx context.Context, node *structs.Node) (*structs
 	if node == nil {
 		return nil, structs.NewBadRequest("node register request has no Node")
 	}
+	if err := structs.CheckNoNullElements(node, "Node"); err != nil {
+		return nil, err
+	}
 	if err := node.Validate(); err != nil {
 		var ve *structs.ValidationError
 		if errors.As(err, &ve) {

@@ -22,6 +22,9 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 	if req == nil || req.Job == nil {
 		return nil, structs.NewBadRequest("job plan request has no Job: send {\"Job\": {...}, \"Diff\": true}")
 	}
+	if err := structs.CheckNoNullElements(req.Job, "Job"); err != nil {
+		return nil, err
+	}
 	job := req.Job.Copy()
 	job.Canonicalize()
 	if err := validateJob(job); err != nil {
