@@ -197,9 +197,14 @@ func (a *Agent) startHTTP(ln net.Listener) {
 	// In-flight blocking queries and log streams end when the agent stops.
 	baseCtx, cancel := context.WithCancel(context.Background())
 	a.stopHTTP = cancel
+	// ReadTimeout bounds reading a request; the middleware lifts it once
+	// the request is read, so streams and blocking queries keep running.
+	lim := a.cfg.Limits.effective()
 	a.httpSrv = &http.Server{
 		Handler:           a.http.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: lim.HTTPReadHeaderTimeout,
+		ReadTimeout:       lim.HTTPReadTimeout,
+		IdleTimeout:       lim.HTTPIdleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,6 +28,13 @@ func startDevAgent(t *testing.T) *Agent {
 // configuration before the agent starts.
 func startDevAgentWith(t *testing.T, edit func(*Config)) *Agent {
 	t.Helper()
+	return startDevAgentLogging(t, edit, nil)
+}
+
+// startDevAgentLogging is startDevAgentWith with the agent's log also
+// written to log (if not nil).
+func startDevAgentLogging(t *testing.T, edit func(*Config), log io.Writer) *Agent {
+	t.Helper()
 	cfg := DevConfig()
 	cfg.Name = "dev-test"
 	cfg.Ports.HTTP = 0
@@ -33,7 +42,11 @@ func startDevAgentWith(t *testing.T, edit func(*Config)) *Agent {
 	if edit != nil {
 		edit(cfg)
 	}
-	a, err := New(cfg, testLogger(t))
+	logger := testLogger(t)
+	if log != nil {
+		logger = slog.New(slog.NewTextHandler(io.MultiWriter(log, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := New(cfg, logger)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -49,6 +49,8 @@ type Config struct {
 	PluginConfigs map[string]hcl.Body
 	// TLS is the tls block (config_tls.go).
 	TLS TLSConfig
+	// Limits bounds HTTP connections and long polls (config_limits.go).
+	Limits LimitsConfig
 	// DevMode is set by -dev: in-memory Raft, a temporary data dir removed on shutdown.
 	DevMode bool
 }

@@ -32,6 +32,7 @@ type fileConfig struct {
 	Plugins    []*filePlugin  `hcl:"plugin,block"`
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
 	TLS        *fileTLS       `hcl:"tls,block"`
+	Limits     *fileLimits    `hcl:"limits,block"`
 }
 
 // fileAutopilot is Nomad's autopilot block; nomadlike uses cleanup_dead_servers
@@ -288,6 +289,9 @@ func (fc *fileConfig) apply(c *Config) error {
 		if err := cl.applyArtifact(c); err != nil {
 			return err
 		}
+	}
+	if err := fc.Limits.apply(c); err != nil {
+		return err
 	}
 	for _, p := range fc.Plugins {
 		if err := applyPlugin(c, p); err != nil {

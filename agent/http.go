@@ -64,6 +64,8 @@ type HTTPServer struct {
 	proxy    *serverProxy
 	// toServers and toAgents carry requests to other agents (http_peer.go).
 	toServers, toAgents *peerDialer
+	// longPolls counts each remote IP's open blocking queries and streams.
+	longPolls longPolls
 }
 
 // NewHTTPServer builds the route table and the middleware chain.

@@ -65,6 +65,8 @@ func (s *HTTPServer) agentSelf(_ http.ResponseWriter, _ *http.Request) (any, err
 	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
 		return nil, fmt.Errorf("decode agent config: %w", err)
 	}
+	// The gossip key, tokens and other secrets are never served.
+	redactSecrets(cfg)
 	cfg["NodeName"] = s.cfg.Agent.Name
 	cfg["Version"] = map[string]any{"Version": Version, "VersionPrerelease": "", "VersionMetadata": "", "Revision": ""}
 	cfg["ACL"] = map[string]any{"Enabled": false}

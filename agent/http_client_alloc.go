@@ -255,9 +255,9 @@ func parseExecRequest(r *http.Request) (*execRequest, error) {
 var execUpgrader = websocket.Upgrader{
 	ReadBufferSize:  4096,
 	WriteBufferSize: 4096,
-	// The API is token-authenticated, not cookie-authenticated, so a
-	// cross-origin page gains nothing it could not do with a plain request.
-	CheckOrigin: func(*http.Request) bool { return true },
+	// A page on another origin must not run commands in allocations
+	// through a visitor's browser (the middleware refuses it first).
+	CheckOrigin: func(r *http.Request) bool { return sameOrigin(r) == nil },
 }
 
 // execWriteTimeout bounds one websocket write, so a stalled reader cannot

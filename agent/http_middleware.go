@@ -8,12 +8,16 @@ import (
 )
 
 // middleware is the one chain every request passes, outermost first:
-// logging and metrics, panic recovery, body size limit, agent
-// certificates of client-to-server calls (tls.rpc), authentication.
+// logging and metrics, panic recovery, cross-site refusal, body size
+// limit, read deadline, long-poll limit, agent certificates of
+// client-to-server calls (tls.rpc), authentication.
 func (s *HTTPServer) middleware(next http.Handler) http.Handler {
 	h := s.authenticate(next)
 	h = s.requireAgentCert(h)
+	h = s.limitLongPolls(h)
+	h = s.liftReadDeadline(h)
 	h = s.limitBody(h)
+	h = s.refuseCrossSite(h)
 	h = s.recoverPanics(h)
 	return s.logRequests(h)
 }

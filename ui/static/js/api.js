@@ -57,7 +57,9 @@ export async function request(method, path, { query, body, signal } = {}) {
     res = await fetch(target, {
       method,
       signal,
-      headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      // Writes always declare JSON: the agent refuses a browser's write
+      // without it (a foreign page could send a form or text/plain).
+      headers: headers(method === 'GET' ? {} : { 'Content-Type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {

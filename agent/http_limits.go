@@ -1,0 +1,148 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// liftReadDeadline ends the http.Server's ReadTimeout once the request has
+// been read: at once for a request without a body, else when its body has
+// been read to the end. ReadTimeout then cuts off slow headers and bodies,
+// while blocking queries (bound by their wait), event streams, log follows
+// and exec websockets (bound by their client) keep running: the server's
+// read deadline would otherwise cancel their context mid-reply.
+func (s *HTTPServer) liftReadDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if r.Body == nil || r.Body == http.NoBody {
+			_ = rc.SetReadDeadline(time.Time{})
+		} else {
+			r.Body = &liftOnEOF{ReadCloser: r.Body, rc: rc}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// liftOnEOF lifts the connection's read deadline when the body has been read.
+type liftOnEOF struct {
+	io.ReadCloser
+	rc     *http.ResponseController
+	lifted bool
+}
+
+func (b *liftOnEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.lifted { //nolint:errorlint // io.EOF is returned unwrapped by Read
+		b.lifted = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// longPolls counts the long-lived requests (blocking queries and streams)
+// each remote IP holds.
+type longPolls struct {
+	mu   sync.Mutex
+	open map[string]int
+}
+
+// acquire takes a slot for ip unless it already holds max.
+func (l *longPolls) acquire(ip string, max int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open == nil {
+		l.open = map[string]int{}
+	}
+	if l.open[ip] >= max {
+		return false
+	}
+	l.open[ip]++
+	return true
+}
+
+func (l *longPolls) release(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[ip]--; l.open[ip] <= 0 {
+		delete(l.open, ip) // the map keeps no entry for a client that left
+	}
+}
+
+// isLongPoll reports whether r may be held open for long: a blocking query
+// (?index=N, N > 0), the event stream, a log follow or an exec websocket.
+func isLongPoll(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	q := r.URL.Query()
+	p := r.URL.Path
+	switch {
+	case q.Get("index") != "" && q.Get("index") != "0":
+		return true
+	case p == "/v1/event/stream":
+		return true
+	case strings.HasPrefix(p, "/v1/client/fs/logs/"):
+		follow, _ := boolParam(r, "follow")
+		return follow
+	case strings.HasPrefix(p, "/v1/client/allocation/") && strings.HasSuffix(p, "/exec"):
+		return true
+	}
+	return false
+}
+
+// limitLongPolls refuses, with 429, a blocking query or stream from a
+// remote IP that already holds limits.http_max_long_polls_per_client of
+// them: one client cannot hold the agent's memory and goroutines. Requests
+// another server forwarded were counted where they arrived.
+func (s *HTTPServer) limitLongPolls(next http.Handler) http.Handler {
+	max := s.cfg.Agent.Limits.effective().HTTPMaxLongPollsPerClient
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLongPoll(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ip := remoteIP(r)
+		if s.forwardedByServer(r, ip) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !s.longPolls.acquire(ip, max) {
+			w.Header().Set("Retry-After", "5")
+			s.writeError(w, r, &structs.CodedError{Code: http.StatusTooManyRequests,
+				Msg: fmt.Sprintf("too many blocking queries and streams open from %s: the limit is %d at once (limits { http_max_long_polls_per_client } in the agent config); end some before starting more", ip, max)})
+			return
+		}
+		defer s.longPolls.release(ip)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// remoteIP is the IP of the peer that sent r.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// forwardedByServer reports whether r was forwarded by another server of
+// this cluster (a follower to its leader), which has applied the limits.
+func (s *HTTPServer) forwardedByServer(r *http.Request, ip string) bool {
+	if s.cluster == nil || r.Header.Get(leaderForwardedHeader) == "" {
+		return false
+	}
+	for _, m := range s.cluster.Members() {
+		if m.Addr == ip {
+			return true
+		}
+	}
+	return false
+}
