@@ -20,10 +20,16 @@ func (dispatchPayloadHook) Prestart(_ context.Context, req *PrestartRequest, res
 	if dp == nil || req.Alloc.Job == nil || len(req.Alloc.Job.Payload) == 0 {
 		return nil
 	}
-	local := filepath.Join(resp.TaskDir, "local")
-	root, err := os.OpenRoot(local)
+	task, err := os.OpenRoot(resp.TaskDir)
 	if err != nil {
-		return fmt.Errorf("open the task's local dir: %w", err)
+		return fmt.Errorf("open the task dir: %w", err)
+	}
+	defer task.Close()
+	// local is opened inside the task dir: a task that replaced it with a
+	// symlink out gets an error, not the symlink's target.
+	root, err := task.OpenRoot("local")
+	if err != nil {
+		return &fatalSetupError{err: fmt.Errorf("open the task's local dir: %w", err)}
 	}
 	defer root.Close()
 	if dir := filepath.Dir(dp.File); dir != "." {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"maps"
-	"os"
 	"strings"
 	"sync"
 
@@ -154,7 +153,7 @@ func (h *templateHook) prime(task *structs.Task, base template.Config) ([]*struc
 		}
 		maps.Copy(h.env, r.Env)
 		h.contents[i] = r.Content
-		if old, rerr := os.ReadFile(r.Dest); rerr == nil && bytes.Equal(old, r.Content) {
+		if r.Unchanged() {
 			continue
 		}
 		if err := r.Write(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -193,6 +195,28 @@ func (r *Rendered) Write() error {
 		return fail(fmt.Errorf("move the rendered file to %s: %w", r.Dest, err))
 	}
 	return nil
+}
+
+// Unchanged reports whether the destination already holds exactly the
+// rendered content. It reads through the task's root like Write, and reads
+// only a regular file (a symlink out, or a FIFO the task planted there, is
+// "changed", never followed nor blocked on).
+func (r *Rendered) Unchanged() bool {
+	root, err := os.OpenRoot(r.root)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	f, err := root.OpenFile(r.rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() != int64(len(r.Content)) {
+		return false
+	}
+	old, err := io.ReadAll(f)
+	return err == nil && bytes.Equal(old, r.Content)
 }
 
 // location is an absolute path and the same path inside one of the roots a

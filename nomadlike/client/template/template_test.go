@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,5 +283,41 @@ func TestParseEnv(t *testing.T) {
 				t.Errorf("env (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestUnchangedNeverFollowsOrBlocks: the comparison with what a template
+// destination holds reads neither through a symlink out nor from a FIFO
+// the task planted there (which would block the client).
+func TestUnchangedNeverFollowsOrBlocks(t *testing.T) {
+	taskDir, shared := testDirs(t)
+	outside := filepath.Join(t.TempDir(), "same")
+	if err := os.WriteFile(outside, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(taskDir, "local", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(taskDir, "local", "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{"local/link", "local/fifo", "local/missing"} {
+		r, err := Render(testConfig(taskDir, shared, &structs.Template{EmbeddedTmpl: "x", DestPath: dest}))
+		if err != nil {
+			t.Fatalf("Render: %v", err)
+		}
+		if r.Unchanged() {
+			t.Errorf("Unchanged(%s) = true, want false", dest)
+		}
+	}
+	r, err := Render(testConfig(taskDir, shared, &structs.Template{EmbeddedTmpl: "x", DestPath: "local/real"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Unchanged() {
+		t.Error("Unchanged after Write = false, want true")
 	}
 }
