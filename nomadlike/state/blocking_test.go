@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,4 +102,202 @@ func TestBlockingQueryImmediate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBlockingQueryDataAndIndexAgree is the interleaving of issue 13 item
+// 1: the query reads a node's allocations, a write lands, then the query
+// reads the table index. The answer must never pair the old data with the
+// new index, and the follow-up query with the index it got must return the
+// new data at once instead of waiting out its wait.
+func TestBlockingQueryDataAndIndexAgree(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	injected := false
+	query := func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error) {
+		allocs, err := snap.AllocsByNode(ws, "n1")
+		if err != nil {
+			return nil, 0, err
+		}
+		if !injected {
+			injected = true
+			must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a1", job, "n1")}))
+		}
+		idx, err := snap.Index("allocs")
+		return allocs, max(idx, 1), err
+	}
+	res, idx, err := s.BlockingQuery(context.Background(), 0, query)
+	must(t, err)
+	if n := len(res.([]*structs.Allocation)); idx >= 2 && n == 0 {
+		t.Fatalf("first query: %d allocs at index %d: old data reported with the new index", n, idx)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	res, idx2, err := s.BlockingQuery(ctx, idx, query)
+	must(t, err)
+	if ctx.Err() != nil {
+		t.Fatalf("follow-up query with index %d waited its whole wait although the change was stored", idx)
+	}
+	if n := len(res.([]*structs.Allocation)); n != 1 || idx2 != 2 {
+		t.Errorf("follow-up query: %d allocs at index %d, want 1 at 2", n, idx2)
+	}
+}
+
+// TestBlockingQueryProperty runs writers and blocking readers at once.
+// Writers (serialized like the FSM, each write one Raft index) create
+// nodes, allocations and evaluations; readers long-poll one query each with
+// the index they last got. Every answer must be consistent (exactly the
+// objects written at or below the index it reports), and every reader must
+// wake within a bound of the first write it waited for.
+func TestBlockingQueryProperty(t *testing.T) {
+	const (
+		writers, readers, writesEach = 4, 8, 150
+		bound                        = 2 * time.Second
+	)
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+
+	type write struct {
+		index uint64
+		kind  string // "nodes", "allocs:<node>", "evals"
+		at    time.Time
+	}
+	var (
+		mu     sync.Mutex
+		next   = uint64(1)
+		writes []write
+	)
+	writesOf := func(kind string) []write {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []write
+		for _, w := range writes {
+			if w.kind == kind {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	kinds := []string{"nodes", "allocs:n0", "allocs:n1", "evals"}
+	queries := map[string]QueryFn{
+		"nodes": func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error) {
+			nodes, err := snap.Nodes(ws)
+			if err != nil {
+				return nil, 0, err
+			}
+			idx, err := snap.Index("nodes")
+			return len(nodes), idx, err
+		},
+		"evals": func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error) {
+			evals, err := snap.Evals(ws, "*")
+			if err != nil {
+				return nil, 0, err
+			}
+			idx, err := snap.Index("evals")
+			return len(evals), idx, err
+		},
+	}
+	for _, n := range []string{"n0", "n1"} {
+		queries["allocs:"+n] = func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error) {
+			allocs, err := snap.AllocsByNode(ws, n)
+			if err != nil {
+				return nil, 0, err
+			}
+			idx, err := snap.Index("allocs")
+			return len(allocs), idx, err
+		}
+	}
+
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range writesEach {
+				kind := kinds[(w+i)%len(kinds)]
+				mu.Lock()
+				next++
+				index := next
+				id := fmt.Sprintf("%s-%d", kind, index)
+				var err error
+				switch kind {
+				case "nodes":
+					err = s.UpsertNode(index, testNode(id))
+				case "evals":
+					err = s.UpsertEvals(index, []*structs.Evaluation{testEval(id, job, structs.EvalStatusComplete)})
+				default:
+					err = s.UpsertAllocs(index, []*structs.Allocation{testAlloc(id, job, kind[len("allocs:"):])})
+				}
+				writes = append(writes, write{index, kind, time.Now()})
+				mu.Unlock()
+				if err != nil {
+					t.Errorf("write %s: %v", kind, err)
+					return
+				}
+			}
+		}()
+	}
+	writersDone := make(chan struct{})
+	// Once the writers are done, waits end at once: the readers catch up and stop.
+	stopWaits, cancelWaits := context.WithCancel(context.Background())
+	go func() { wg.Wait(); close(writersDone); cancelWaits() }()
+
+	var rwg sync.WaitGroup
+	for r := range readers {
+		kind := kinds[r%len(kinds)]
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			var last uint64
+			for {
+				start := time.Now()
+				ctx, cancel := context.WithTimeout(stopWaits, bound+time.Second)
+				res, idx, err := s.BlockingQuery(ctx, last, queries[kind])
+				cancel()
+				returned := time.Now()
+				if err != nil {
+					t.Errorf("reader %d (%s): %v", r, kind, err)
+					return
+				}
+				all := writesOf(kind)
+				// Consistency: exactly the writes at or below idx.
+				want := 0
+				for _, w := range all {
+					if w.index <= idx {
+						want++
+					}
+				}
+				if got := res.(int); got != want {
+					t.Errorf("reader %d (%s): %d objects at index %d, want %d", r, kind, got, idx, want)
+					return
+				}
+				// Liveness: the first write after last woke the reader in time.
+				for _, w := range all {
+					if w.index > last {
+						from := w.at
+						if start.After(from) {
+							from = start
+						}
+						if woke := returned.Sub(from); woke > bound {
+							t.Errorf("reader %d (%s): write at index %d woke a query waiting since index %d only after %v",
+								r, kind, w.index, last, woke)
+							return
+						}
+						break
+					}
+				}
+				last = idx
+				select {
+				case <-writersDone:
+					if all := writesOf(kind); len(all) > 0 && all[len(all)-1].index <= last {
+						return
+					}
+				default:
+				}
+			}
+		}()
+	}
+	rwg.Wait()
 }
