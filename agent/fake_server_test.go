@@ -38,10 +38,11 @@ func (f *fakeServer) next() uint64 {
 	return f.index
 }
 
-func (f *fakeServer) State() state.Reader { return f.st }
-func (f *fakeServer) IsLeader() bool      { return true }
-func (f *fakeServer) Leader() string      { return "127.0.0.1:4647" }
-func (f *fakeServer) Peers() []string     { return []string{"127.0.0.1:4647"} }
+func (f *fakeServer) State() state.Reader   { return f.st }
+func (f *fakeServer) IsLeader() bool        { return true }
+func (f *fakeServer) Ready() (bool, string) { return true, "ok" }
+func (f *fakeServer) Leader() string        { return "127.0.0.1:4647" }
+func (f *fakeServer) Peers() []string       { return []string{"127.0.0.1:4647"} }
 func (f *fakeServer) Stats() map[string]string {
 	return map[string]string{"state": "Leader"}
 }

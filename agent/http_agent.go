@@ -119,11 +119,9 @@ func (s *HTTPServer) agentHealth(w http.ResponseWriter, r *http.Request) (any, e
 	resp := &agentHealthResponse{}
 	ok := true
 	if s.srv != nil {
-		resp.Server = &agentHealth{Ok: true, Message: "ok"}
-		if s.srv.Leader() == "" {
-			resp.Server = &agentHealth{Ok: false, Message: "no cluster leader: the server has not joined a cluster with a quorum (check bootstrap_expect and the other servers)"}
-			ok = false
-		}
+		ready, why := s.srv.Ready()
+		resp.Server = &agentHealth{Ok: ready, Message: why}
+		ok = ready
 	}
 	if s.client != nil {
 		resp.Client = &agentHealth{Ok: true, Message: "ok"}

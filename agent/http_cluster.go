@@ -117,6 +117,9 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 			}
 		}
 		msg := fmt.Sprintf("no cluster leader: this server has not found a reachable leader within %s; the cluster may be electing one or may have lost its quorum (check `nomadlike server members` and `nomadlike operator raft list-peers`, or read with ?stale)", forwardHoldTimeout)
+		if ready, why := s.srv.Ready(); !ready && s.cluster.LeaderHTTPAddr() == s.self() {
+			msg = why + fmt.Sprintf(" and did not finish within %s; retry", forwardHoldTimeout)
+		}
 		if lastErr != nil {
 			msg += fmt.Sprintf("; last attempt: %v", lastErr)
 		}

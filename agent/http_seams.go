@@ -19,6 +19,9 @@ type ServerAPI interface {
 	// queries and read-only snapshots, so data and index agree.
 	State() state.Reader
 	IsLeader() bool
+	// Ready reports whether the server has applied its Raft log far enough
+	// to serve (the leader: everything committed before its term), and why not.
+	Ready() (bool, string)
 	// Leader is the leader's RPC address ("" when there is none).
 	Leader() string
 	Peers() []string

@@ -27,6 +27,7 @@ func (s *Server) monitorLeadership(ctx context.Context, leaderCh <-chan bool) {
 		if term == nil {
 			return
 		}
+		s.leaderReady.Store(false)
 		term.cancel()
 		s.hb.clear() // pending timers hold wg slots
 		term.wg.Wait()
@@ -46,7 +47,7 @@ func (s *Server) monitorLeadership(ctx context.Context, leaderCh <-chan bool) {
 			}
 			s.logger.Info("state restored from a snapshot; restarting leader duties")
 			stop()
-			if !s.IsLeader() {
+			if !s.isRaftLeader() {
 				continue
 			}
 			lctx, cancel := context.WithCancel(ctx)
@@ -96,6 +97,9 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	if err := s.restoreEvals(); err != nil {
 		return err
 	}
+	// Every entry committed before this term is applied: serve reads and
+	// accept writes from here on (the leader goroutines below write too).
+	s.leaderReady.Store(true)
 	start := func(name string, fn func(ctx context.Context)) {
 		wg.Add(1)
 		go func() {

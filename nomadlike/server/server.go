@@ -41,6 +41,10 @@ type Server struct {
 	hadRaftState bool
 	// raftID is this server's Raft ID (loadServerID), set before Raft starts.
 	raftID string
+	// leaderReady is true while this server leads and has applied every
+	// entry committed before its term (establishLeadership's barrier) and
+	// restored its leader state: only then does it serve and accept writes.
+	leaderReady atomic.Bool
 
 	// serf is the LAN gossip pool (nil without SerfBindAddr). bootstrapped
 	// is set once this server has a Raft configuration or knows a cluster
@@ -210,8 +214,35 @@ func (s *Server) Shutdown() error {
 // read-only snapshots (writes go through Raft).
 func (s *Server) State() state.Reader { return s.state }
 
-// IsLeader reports whether this server is the Raft leader.
-func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+// IsLeader reports whether this server is the Raft leader and ready to lead:
+// it has applied its log up to the last committed index and started its
+// leader duties. Until then it neither serves reads nor accepts writes as
+// the leader (the HTTP layer holds requests meanwhile).
+func (s *Server) IsLeader() bool { return s.isRaftLeader() && s.leaderReady.Load() }
+
+// isRaftLeader reports whether Raft has elected this server, ready or not.
+func (s *Server) isRaftLeader() bool { return s.raft.State() == raft.Leader }
+
+// Ready reports whether this server serves a consistent state: the leader
+// once it is ready (IsLeader), a follower once it knows a leader and has
+// applied everything committed it has heard of. When not, the reason says
+// how far its log replay is.
+func (s *Server) Ready() (bool, string) {
+	applied, commit, last := s.fsm.appliedIndex(), s.raft.CommitIndex(), s.raft.LastIndex()
+	if s.isRaftLeader() {
+		if s.leaderReady.Load() {
+			return true, "ok"
+		}
+		return false, fmt.Sprintf("this server was elected leader and is applying its Raft log before it serves (applied index %d of %d)", applied, last)
+	}
+	if s.Leader() == "" {
+		return false, "no cluster leader: the server has not joined a cluster with a quorum (check bootstrap_expect and the other servers)"
+	}
+	if commit == 0 || applied < commit {
+		return false, fmt.Sprintf("this follower is applying the Raft log (applied index %d of committed %d; %d entries behind)", applied, commit, commit-min(applied, commit))
+	}
+	return true, "ok"
+}
 
 // Leader returns the leader's Raft address, or "" when there is none.
 func (s *Server) Leader() string {
