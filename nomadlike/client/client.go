@@ -10,6 +10,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -190,13 +191,17 @@ func (c *Client) serverFailed(s *api.Client) {
 	}
 }
 
-// AllocDir returns the directory of an allocation on this node.
-func (c *Client) AllocDir(allocID string) (string, error) {
+// AllocFiles returns the safe accessor of an allocation's directory for the
+// file-system API (/v1/client/fs/...): its Open, Stat, ReadDir and OpenLog
+// never resolve a path outside the allocation directory, whatever symlinks
+// its tasks planted (see package allocdir). An allocation not on this node,
+// or garbage collected, is a 404 CodedError.
+func (c *Client) AllocFiles(allocID string) (*allocdir.AllocDir, error) {
 	e, err := c.entry(allocID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return e.runner.Dir().Dir, nil
+	return e.runner.Dir(), nil
 }
 
 func (c *Client) entry(allocID string) (*allocEntry, error) {

@@ -220,8 +220,10 @@ func readPID(t *testing.T, c *Client, allocID string) int {
 	t.Helper()
 	var dir string
 	clienttest.WaitFor(t, waitTimeout, "the allocation to reach the client", func() bool {
-		var err error
-		dir, err = c.AllocDir(allocID)
+		d, err := c.AllocFiles(allocID)
+		if err == nil {
+			dir = d.Dir
+		}
 		return err == nil
 	})
 	var pid int
