@@ -205,6 +205,9 @@ func (r *Rotator) purge() error {
 	}
 	for _, i := range idxs {
 		if i <= r.idx-r.maxFiles {
+			if st, err := r.dir.Lstat(r.name(i)); err == nil && st.IsDir() {
+				continue // planted by the task; not ours to remove
+			}
 			if err := r.dir.Remove(r.name(i)); err != nil && !os.IsNotExist(err) {
 				return fmt.Errorf("delete old log file: %w", err)
 			}

@@ -151,10 +151,13 @@ func TestRotatorNeverWritesThroughPlantedFiles(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "t.3"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "t.0", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(host, filepath.Join(dir, "u.0")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRotator(dir, "t", 10, 4)
+	r, err := NewRotator(dir, "t", 2, 4)
 	if err != nil {
 		t.Fatalf("NewRotator: %v", err)
 	}
@@ -178,7 +181,8 @@ func TestRotatorNeverWritesThroughPlantedFiles(t *testing.T) {
 			t.Errorf("%s: got %q, want it untouched", p, b)
 		}
 	}
-	// t.3 is the highest index: stepped over to t.4, then t.5.
+	// t.3 is the highest index: stepped over to t.4, then t.5; purging
+	// leaves the planted directory t.0 alone.
 	for name, want := range map[string]string{"t.4": "aaaa", "t.5": "bbbb"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != want {
 			t.Errorf("%s: got %q, %v; want %q after the planted t.1-t.3", name, b, err, want)
