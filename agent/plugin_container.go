@@ -32,6 +32,9 @@ type containerPluginConfig struct {
 	// ImagePaths are the host directories local images may be read from
 	// (as qemu's image_paths); none by default.
 	ImagePaths []string `hcl:"image_paths,optional"`
+	// PidsLimit caps each container's processes (as Nomad's docker
+	// pids_limit; unset: container.DefaultPidsLimit, 0: no limit).
+	PidsLimit *int64 `hcl:"pids_limit,optional"`
 }
 
 // volumesBlock is plugin "container" { config { volumes { ... } } }.
@@ -56,11 +59,23 @@ func buildContainer(env pluginEnv, _ *Config, body hcl.Body) (drivers.Driver, er
 			return nil, fmt.Errorf("image_paths: %q is not an absolute path; list host directories such as \"/srv/images\"", p)
 		}
 	}
+	var pids int64 // the driver's default
+	if pc.PidsLimit != nil {
+		switch {
+		case *pc.PidsLimit < 0:
+			return nil, fmt.Errorf("pids_limit = %d: want a number of processes per container, or 0 for no limit", *pc.PidsLimit)
+		case *pc.PidsLimit == 0:
+			pids = -1
+		default:
+			pids = *pc.PidsLimit
+		}
+	}
 	cfg := container.Config{
 		Enabled:        true,
 		ImageGC:        pc.ImageGC == nil || *pc.ImageGC,
 		AllowCaps:      pc.AllowCaps,
 		ImagePaths:     pc.ImagePaths,
+		PidsLimit:      pids,
 		VolumesEnabled: (pc.VolumesEnabled != nil && *pc.VolumesEnabled) || (pc.Volumes != nil && pc.Volumes.Enabled != nil && *pc.Volumes.Enabled),
 	}
 	if env.DataDir != "" {

@@ -103,6 +103,10 @@ type TaskHandle struct {
 	State   TaskState
 	// DriverState is opaque to the client (e.g. JSON with the supervisor's pid and socket).
 	DriverState []byte
+	// Warnings, set by StartTask, are what the user should know about how
+	// the task runs (e.g. "running without a seccomp profile"); the client
+	// records each as a task event of type "Driver".
+	Warnings []string `json:",omitempty"`
 }
 
 // ExitResult is how a task ended.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,22 +127,30 @@ func TestAttackContainerVolumeSymlinkEscape(t *testing.T) {
 // failed) and returns it.
 func finishedAlloc(t *testing.T, a *agent, job string) *structs.AllocListStub {
 	t.Helper()
-	var alloc *structs.AllocListStub
-	waitFor(t, 60*time.Second, job+"'s allocation to finish", func() (bool, string) {
+	return finishedAllocs(t, a, job, 1)[0]
+}
+
+// finishedAllocs waits for the job's n allocations to end (complete or
+// failed) and returns them.
+func finishedAllocs(t *testing.T, a *agent, job string, n int) []*structs.AllocListStub {
+	t.Helper()
+	var allocs []*structs.AllocListStub
+	waitFor(t, 60*time.Second, fmt.Sprintf("%s's %d allocations to finish", job, n), func() (bool, string) {
 		ctx, cancel := ctx10s()
 		defer cancel()
-		allocs, _, err := a.api().JobAllocations(ctx, job, nil)
-		if err != nil || len(allocs) == 0 {
+		var err error
+		allocs, _, err = a.api().JobAllocations(ctx, job, nil)
+		if err != nil || len(allocs) != n {
 			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
 		}
-		alloc = allocs[0]
-		switch alloc.ClientStatus {
-		case structs.AllocClientStatusComplete, structs.AllocClientStatusFailed:
-			return true, ""
+		for _, al := range allocs {
+			if al.ClientStatus != structs.AllocClientStatusComplete && al.ClientStatus != structs.AllocClientStatusFailed {
+				return false, al.TaskGroup + " is " + al.ClientStatus
+			}
 		}
-		return false, "client status " + alloc.ClientStatus
+		return true, ""
 	})
-	return alloc
+	return allocs
 }
 
 // localImageJob runs a container whose root is a host directory
@@ -240,22 +250,7 @@ func TestAttackContainerLocalImageOutsideImagePaths(t *testing.T) {
 	if out, code := a.cli(dir, "job", "run", "-detach", "attack.nomad.hcl"); code != 0 {
 		t.Fatalf("job run exited %d:\n%s", code, out)
 	}
-	var allocs []*structs.AllocListStub
-	waitFor(t, 60*time.Second, "both allocations to finish", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		var err error
-		allocs, _, err = a.api().JobAllocations(ctx, "attack-image", nil)
-		if err != nil || len(allocs) != 2 {
-			return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
-		}
-		for _, al := range allocs {
-			if al.ClientStatus != structs.AllocClientStatusComplete && al.ClientStatus != structs.AllocClientStatusFailed {
-				return false, al.TaskGroup + " is " + al.ClientStatus
-			}
-		}
-		return true, ""
-	})
+	allocs := finishedAllocs(t, a, "attack-image", 2)
 	for _, al := range allocs {
 		out, _ := a.cli(dir, "alloc", "logs", al.ID, al.TaskGroup)
 		if strings.Contains(out, "host-secret-") || strings.Contains(out, "ran-outside-image-paths") {
@@ -267,5 +262,143 @@ func TestAttackContainerLocalImageOutsideImagePaths(t *testing.T) {
 			!strings.Contains(fails[0], "outside the client's image_paths") || !strings.Contains(fails[0], `plugin "container" { config { image_paths = [`) {
 			t.Errorf("group %s: allocation %s with driver failures %q; want it failed with one naming image_paths and the setting to add", al.TaskGroup, al.ClientStatus, fails)
 		}
+	}
+}
+
+// limitsJob: "probe" reports the default process limit, capabilities and
+// seccomp mode of a container; "bomb" sets pids_limit and tries to run 40
+// processes at once. Both use shell builtins for their reports (no fork).
+// They are separate groups: two tasks of one allocation that exit at the
+// same moment can leave the allocation "running" (a client race, see the
+// report of issue 12's container work).
+const limitsJob = `
+job "attack-limits" {
+  datacenters = ["*"]
+  type        = "batch"
+
+  group "probe" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+
+    task "probe" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%[1]s"
+        command = "sh"
+        args    = ["-c", "read m < /sys/fs/cgroup/pids/pids.max || read m < /sys/fs/cgroup/pids.max; echo pidsmax=$m; while read k v; do case $k in CapEff:|Seccomp:) echo $k$v;; esac; done < /proc/self/status"]
+      }
+      env {
+        E2E_RUN = "%[2]s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+
+  }
+
+  group "bomb" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+
+    task "bomb" {
+      driver = "container"
+      config {
+        image      = "oci-layout://%[1]s"
+        command    = "sh"
+        args       = ["-c", "( i=0; while [ $i -lt 40 ]; do sleep 5 & i=$((i+1)); done ) 2>/dev/null; set -- /proc/[0-9]*; echo procs=$#"]
+        pids_limit = 16
+      }
+      env {
+        E2E_RUN = "%[2]s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// TestAttackContainerLimits: containers had no process limit (a fork bomb
+// took the host's PIDs), CAP_NET_RAW on the host's network, and a build
+// without libseccomp ran them with no filter and no word of it. Now a
+// container gets the default pids limit and a task's pids_limit holds a
+// fork bomb; CAP_NET_RAW is not in the default set; and the fingerprint
+// says whether seccomp is on: if it is, the container runs under a filter,
+// if not, the task says so when it starts.
+func TestAttackContainerLimits(t *testing.T) {
+	requireContainerHost(t)
+	killLeftovers(t)
+	a := startContainerAgent(t, "")
+	dir := t.TempDir()
+	writeFile(t, dir, "limits.nomad.hcl", fmt.Sprintf(limitsJob, busyboxLayout(t), runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", "limits.nomad.hcl"); code != 0 {
+		t.Fatalf("job run exited %d:\n%s", code, out)
+	}
+	byGroup := map[string]*structs.AllocListStub{}
+	for _, al := range finishedAllocs(t, a, "attack-limits", 2) {
+		if al.ClientStatus != structs.AllocClientStatusComplete {
+			t.Fatalf("group %s: allocation %s, want complete; driver failures: %q", al.TaskGroup, al.ClientStatus, driverFailures(t, a, al.ID, al.TaskGroup))
+		}
+		byGroup[al.TaskGroup] = al
+	}
+	alloc := byGroup["probe"]
+	probe, _ := a.cli(dir, "alloc", "logs", alloc.ID, "probe")
+	if !strings.Contains(probe, "pidsmax=4096") {
+		t.Errorf("probe: want the default process limit pidsmax=4096")
+	}
+	if m := regexp.MustCompile(`CapEff:([0-9a-f]+)`).FindStringSubmatch(probe); m == nil {
+		t.Errorf("probe: no CapEff line")
+	} else if c, _ := strconv.ParseUint(m[1], 16, 64); c&(1<<13) != 0 {
+		t.Errorf("probe: CapEff %s includes CAP_NET_RAW (bit 13)", m[1])
+	}
+	bomb, _ := a.cli(dir, "alloc", "logs", byGroup["bomb"].ID, "bomb")
+	if m := regexp.MustCompile(`procs=(\d+)`).FindStringSubmatch(bomb); m == nil {
+		t.Errorf("bomb: no procs= line")
+	} else if n, _ := strconv.Atoi(m[1]); n > 16 {
+		t.Errorf("bomb: %d processes ran at once, want at most its pids_limit of 16", n)
+	}
+
+	ctx, cancel := ctx10s()
+	defer cancel()
+	node, _, err := a.api().Node(ctx, alloc.NodeID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attr := ""
+	if di := node.Drivers["container"]; di != nil {
+		attr = di.Attributes["driver.container.seccomp"]
+	}
+	stderr, _ := a.cli(dir, "alloc", "logs", "-stderr", alloc.ID, "probe")
+	t.Logf("driver.container.seccomp = %q (build tags %q)", attr, os.Getenv("NOMADLIKE_BUILD_TAGS"))
+	switch {
+	case strings.Contains(attr, "default profile applied"):
+		if !strings.Contains(probe, "Seccomp:2") {
+			t.Errorf("the fingerprint says seccomp is on but the container runs without a filter (want Seccomp:2)")
+		}
+	case strings.Contains(attr, "built without libseccomp"):
+		if strings.Contains(os.Getenv("NOMADLIKE_BUILD_TAGS"), "seccomp") {
+			t.Errorf("built with the seccomp tag, but the fingerprint says %q", attr)
+		}
+		if !strings.Contains(stderr, "running without a seccomp profile: built without libseccomp") {
+			t.Errorf("a build without libseccomp started the task without a warning; stderr:\n%s", stderr)
+		}
+	default:
+		t.Errorf("driver.container.seccomp = %q, want it to say whether the default profile is applied", attr)
 	}
 }

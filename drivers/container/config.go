@@ -29,6 +29,8 @@ type taskConfig struct {
 	ForcePull      bool
 	CPUHardLimit   bool
 	CPUCFSPeriod   int64
+	// PidsLimit caps the container's processes (0: the client's limit).
+	PidsLimit int64
 }
 
 // volume is one "host:container[:ro|rw]" entry of config.volumes.
@@ -41,7 +43,7 @@ type volume struct {
 // knownKeys lists the accepted config keys.
 var knownKeys = []string{
 	"image", "command", "args", "entrypoint", "ports", "volumes", "hostname", "work_dir", "user",
-	"cap_add", "cap_drop", "readonly_rootfs", "force_pull", "cpu_hard_limit", "cpu_cfs_period",
+	"cap_add", "cap_drop", "readonly_rootfs", "force_pull", "cpu_hard_limit", "cpu_cfs_period", "pids_limit",
 }
 
 // dockerOnlyKeys are docker driver keys this driver does not implement.
@@ -118,6 +120,13 @@ func parseConfig(cfg map[string]any) (*taskConfig, error) {
 			add("cpu_cfs_period", "must be a number of microseconds between 1000 and 1000000")
 		}
 		tc.CPUCFSPeriod = n
+	}
+	if raw, ok := cfg["pids_limit"]; ok && raw != nil {
+		n, ok := toInt(raw)
+		if !ok || n < 1 {
+			add("pids_limit", "must be a positive number of processes (the client's plugin \"container\" pids_limit applies when it is unset)")
+		}
+		tc.PidsLimit = n
 	}
 
 	for _, k := range c.Unknown(knownKeys) {

@@ -2,6 +2,7 @@ package container
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestParseConfig(t *testing.T) {
 		"entrypoint": []any{"/docker-entrypoint.sh"}, "ports": []any{"http"},
 		"volumes": []any{"local/site:/usr/share/nginx/html:ro", "data:/data"}, "hostname": "web",
 		"work_dir": "/", "user": "nobody", "cap_add": []any{"net_admin"}, "cap_drop": []any{"CAP_CHOWN"},
-		"readonly_rootfs": true, "force_pull": false, "cpu_hard_limit": true, "cpu_cfs_period": 50000,
+		"readonly_rootfs": true, "force_pull": false, "cpu_hard_limit": true, "cpu_cfs_period": 50000, "pids_limit": 100,
 	}
 	got, err := parseConfig(full)
 	if err != nil {
@@ -28,7 +29,7 @@ func TestParseConfig(t *testing.T) {
 		Ports:    []string{"http"},
 		Volumes:  []volume{{Host: "local/site", Container: "/usr/share/nginx/html", ReadOnly: true}, {Host: "data", Container: "/data"}},
 		Hostname: "web", WorkDir: "/", User: "nobody", CapAdd: []string{"net_admin"}, CapDrop: []string{"CAP_CHOWN"},
-		ReadonlyRootfs: true, CPUHardLimit: true, CPUCFSPeriod: 50000,
+		ReadonlyRootfs: true, CPUHardLimit: true, CPUCFSPeriod: 50000, PidsLimit: 100,
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(imageSource{})); diff != "" {
 		t.Errorf("parseConfig (-want +got):\n%s", diff)
@@ -58,6 +59,8 @@ func TestParseConfig(t *testing.T) {
 		{"bad cap_drop", map[string]any{"image": "busybox", "cap_drop": []any{1}}, "config.cap_drop: must be a list"},
 		{"readonly not bool", map[string]any{"image": "busybox", "readonly_rootfs": "yes"}, "config.readonly_rootfs: must be true or false"},
 		{"force_pull not bool", map[string]any{"image": "busybox", "force_pull": 1}, "config.force_pull"},
+		{"pids_limit zero", map[string]any{"image": "busybox", "pids_limit": 0}, "config.pids_limit: must be a positive number"},
+		{"pids_limit not number", map[string]any{"image": "busybox", "pids_limit": "many"}, "config.pids_limit: must be a positive number"},
 		{"cpu_hard_limit not bool", map[string]any{"image": "busybox", "cpu_hard_limit": "x"}, "config.cpu_hard_limit"},
 		{"cfs period range", map[string]any{"image": "busybox", "cpu_cfs_period": 10}, "config.cpu_cfs_period"},
 		{"docker-only key", map[string]any{"image": "busybox", "network_mode": "bridge"}, "config.network_mode: docker driver key not supported"},
@@ -167,7 +170,10 @@ func TestCapabilities(t *testing.T) {
 	}{
 		{"defaults", taskConfig{}, defaultCaps, defaultCaps, ""},
 		{"drop all add one", taskConfig{CapDrop: []string{"ALL"}, CapAdd: []string{"chown"}}, defaultCaps, []string{"CAP_CHOWN"}, ""},
-		{"drop one", taskConfig{CapDrop: []string{"NET_RAW"}}, defaultCaps, without(defaultCaps, "CAP_NET_RAW"), ""},
+		{"drop one", taskConfig{CapDrop: []string{"CHOWN"}}, defaultCaps, without(defaultCaps, "CAP_CHOWN"), ""},
+		{"no NET_RAW by default", taskConfig{}, defaultCaps, without(defaultCaps, "CAP_NET_RAW"), ""},
+		{"NET_RAW not allowed by default", taskConfig{CapAdd: []string{"NET_RAW"}}, defaultCaps, nil, `CAP_NET_RAW is not allowed on this client; a client operator can allow it with plugin "container" { config { allow_caps = [..., "NET_RAW"] } }`},
+		{"NET_RAW where allowed", taskConfig{CapAdd: []string{"net_raw"}}, append([]string{"NET_RAW"}, defaultCaps...), slices.Sorted(slices.Values(append([]string{"CAP_NET_RAW"}, defaultCaps...))), ""},
 		{"add not allowed", taskConfig{CapAdd: []string{"SYS_ADMIN"}}, defaultCaps, nil, "CAP_SYS_ADMIN is not allowed on this client"},
 		{"add allowed", taskConfig{CapDrop: []string{"all"}, CapAdd: []string{"SYS_TIME"}}, []string{"SYS_TIME"}, []string{"CAP_SYS_TIME"}, ""},
 	}
@@ -187,6 +193,30 @@ func TestCapabilities(t *testing.T) {
 				t.Errorf("capabilities (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestPidsLimit(t *testing.T) {
+	for _, c := range []struct {
+		task, client, want int64
+		wantErr            string
+	}{
+		{0, DefaultPidsLimit, DefaultPidsLimit, ""},
+		{100, DefaultPidsLimit, 100, ""},
+		{0, -1, 0, ""},
+		{100000, -1, 100000, ""},
+		{5000, DefaultPidsLimit, 0, `config.pids_limit: 5000 is above this client's limit of 4096 processes per container; lower it, or have an operator raise plugin "container" { config { pids_limit } }`},
+	} {
+		got, err := pidsLimit(c.task, c.client)
+		if c.wantErr != "" {
+			if err == nil || err.Error() != c.wantErr {
+				t.Errorf("pidsLimit(%d, %d) = %d, %v; want error %q", c.task, c.client, got, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("pidsLimit(%d, %d) = %d, %v; want %d", c.task, c.client, got, err, c.want)
+		}
 	}
 }
 

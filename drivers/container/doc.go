@@ -63,14 +63,18 @@
 // Any other source is a host path, refused unless the client sets Nomad's
 // volumes { enabled = true } (off by default).
 //
-// Containers get Docker's default capabilities (cap_add limited to the
-// plugin's allow_caps), no_new_privileges, runc's default masked and
-// read-only paths and minimal /dev, /alloc, /local and /secrets bound from
-// the allocation, and the host's /etc/resolv.conf and /etc/hosts. A default
-// seccomp profile is applied only when the binary is built with libseccomp
-// (build tag seccomp; `make` adds it when pkg-config finds libseccomp, which
+// Containers get Docker's default capabilities without NET_RAW (as Nomad's
+// docker driver; they share the host's network), cap_add limited to the
+// plugin's allow_caps, no_new_privileges, a process limit (the plugin's
+// pids_limit, DefaultPidsLimit unless set; a task's pids_limit may lower
+// it), runc's default masked and read-only paths and minimal /dev, /alloc,
+// /local and /secrets bound from the allocation, and the host's
+// /etc/resolv.conf and /etc/hosts. A default seccomp profile is applied
+// only when the binary is built with libseccomp (build tag seccomp; `make
+// build` adds it when pkg-config finds libseccomp, which
 // scripts/test-deps.sh installs); the fingerprint attribute
-// driver.container.seccomp says which.
+// driver.container.seccomp says which, and in a build without it every task
+// starts with a warning (in its stderr log and TaskHandle.Warnings).
 //
 // The host's cgroup layout is libcontainer's choice (cgroups.go): cgroup v2
 // when /sys/fs/cgroup is a cgroup2 mount, else v1 (a hybrid host, such as

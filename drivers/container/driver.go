@@ -24,6 +24,10 @@ const Name = "container"
 const (
 	DefaultImageGCDelay = 3 * time.Minute
 	DefaultPullTimeout  = 5 * time.Minute
+	// DefaultPidsLimit caps each container's processes unless the client
+	// configures another limit: enough for any service, few enough that a
+	// fork bomb cannot exhaust the host's PIDs.
+	DefaultPidsLimit = 4096
 )
 
 // Config is the agent's configuration of the driver
@@ -39,9 +43,13 @@ type Config struct {
 	ImageGCDelay time.Duration
 	// PullTimeout bounds a registry pull (0: DefaultPullTimeout).
 	PullTimeout time.Duration
-	// AllowCaps are the capabilities cap_add may name (nil: Docker's
-	// default set, which tasks have anyway).
+	// AllowCaps are the capabilities cap_add may name (nil: the default
+	// set, which tasks have anyway; as in Nomad's docker driver it lacks
+	// NET_RAW).
 	AllowCaps []string
+	// PidsLimit caps each container's processes (0: DefaultPidsLimit;
+	// negative: no limit); a task's pids_limit may only lower it.
+	PidsLimit int64
 	// VolumesEnabled allows config.volumes to bind host paths outside the
 	// allocation directory (Nomad's docker volumes { enabled = true }).
 	VolumesEnabled bool
@@ -97,6 +105,9 @@ func New(cfg Config, logger *slog.Logger) *Driver {
 	}
 	if cfg.PullTimeout <= 0 {
 		cfg.PullTimeout = DefaultPullTimeout
+	}
+	if cfg.PidsLimit == 0 {
+		cfg.PidsLimit = DefaultPidsLimit
 	}
 	if cfg.AllowCaps == nil {
 		cfg.AllowCaps = defaultCaps
@@ -177,6 +188,10 @@ func libcontainerVersion() string {
 	}
 	return "runc-unknown"
 }
+
+// noSeccompWarning is the warning of every task started by a binary
+// built without libseccomp.
+const noSeccompWarning = "running without a seccomp profile: built without libseccomp (build nomadlike with `make build` where libseccomp-dev and pkg-config are installed)"
 
 // seccompAttr describes seccomp support for the fingerprint.
 func seccompAttr() string {

@@ -62,6 +62,10 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, err
 	}
+	h.Warnings = wl.Warnings
+	for _, w := range wl.Warnings {
+		d.logger.Warn(w, "task", cfg.ID)
+	}
 	d.logger.Info("task started", "task", cfg.ID, "image", tc.Image.String(), "pid", client.PID(),
 		"supervisor_pid", client.SupervisorPID(), "image_ready", imageReady, "total", time.Since(began))
 	return h, nil
@@ -105,10 +109,13 @@ func (d *Driver) spec(cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord)
 	}
 	wl.Spec, wl.Volumes, err = buildSpec(specInput{
 		Task: cfg, TC: tc, Image: rec, Rootfs: wl.Rootfs, Caps: caps, Volumes: d.cfg.VolumesEnabled,
-		Seccomp: seccomp.Enabled, CPUMHz: cpuMHz(), SwapFile: swapFile(),
+		PidsLimit: d.cfg.PidsLimit, Seccomp: seccomp.Enabled, CPUMHz: cpuMHz(), SwapFile: swapFile(),
 	})
 	if err != nil {
 		return workloadConfig{}, nil, err
+	}
+	if !seccomp.Enabled {
+		wl.Warnings = append(wl.Warnings, noSeccompWarning)
 	}
 	raw, err := json.Marshal(wl)
 	if err != nil {

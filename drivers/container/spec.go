@@ -22,10 +22,14 @@ import (
 )
 
 // defaultCaps are the capabilities a container gets unless cap_add or
-// cap_drop change them: Docker's default set.
+// cap_drop change them: Docker's default set without CAP_NET_RAW, as
+// Nomad's docker driver allows by default. Containers share the host's
+// network, where raw sockets would let a task forge packets from the host's
+// addresses and sniff its traffic; cap_add = ["NET_RAW"] gives it back
+// where the client's allow_caps lists it.
 var defaultCaps = []string{
 	"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-	"CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
+	"CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
 	"CAP_SETUID", "CAP_SYS_CHROOT",
 }
 
@@ -63,6 +67,9 @@ type workloadConfig struct {
 	// VolumeStage is the private dir (in the task's state dir) where the
 	// supervisor stages them.
 	VolumeStage string `json:",omitempty"`
+	// Warnings are written to the task's stderr log when it starts (they
+	// also reach the client as task events).
+	Warnings []string `json:",omitempty"`
 }
 
 var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.+-]`)
@@ -184,15 +191,17 @@ func capabilities(tc *taskConfig, allowed []string) ([]string, error) {
 
 // specInput is everything buildSpec needs.
 type specInput struct {
-	Task     *drivers.TaskConfig
-	TC       *taskConfig
-	Image    *imageRecord
-	Rootfs   string
-	Caps     []string
-	Volumes  bool // host volumes outside the alloc dir allowed
-	Seccomp  bool
-	CPUMHz   float64
-	SwapFile string // the cgroup v1 memsw file; "" when swap is not accounted
+	Task    *drivers.TaskConfig
+	TC      *taskConfig
+	Image   *imageRecord
+	Rootfs  string
+	Caps    []string
+	Volumes bool // host volumes outside the alloc dir allowed
+	// PidsLimit is the client's process limit (negative: none).
+	PidsLimit int64
+	Seccomp   bool
+	CPUMHz    float64
+	SwapFile  string // the cgroup v1 memsw file; "" when swap is not accounted
 }
 
 // buildSpec builds the OCI runtime spec of a task's container, and lists
@@ -297,11 +306,30 @@ func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 			res.CPU.Period, res.CPU.Quota = &period, &quota
 		}
 	}
+	pids, err := pidsLimit(tc.PidsLimit, in.PidsLimit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pids > 0 {
+		res.Pids = &specs.LinuxPids{Limit: &pids}
+	}
 	s.Linux.CgroupsPath = "/nomadlike/" + containerID(task.ID)
 	if in.Seccomp {
 		s.Linux.Seccomp = defaultSeccomp()
 	}
 	return s, confined, nil
+}
+
+// pidsLimit is the container's process limit: the task's pids_limit,
+// which may not exceed the client's, else the client's (0: none).
+func pidsLimit(task, client int64) (int64, error) {
+	if task <= 0 {
+		return max(client, 0), nil
+	}
+	if client > 0 && task > client {
+		return 0, fmt.Errorf("config.pids_limit: %d is above this client's limit of %d processes per container; lower it, or have an operator raise plugin \"container\" { config { pids_limit } }", task, client)
+	}
+	return task, nil
 }
 
 func bind(src, dst string, ro bool) specs.Mount {

@@ -55,6 +55,9 @@ func newWorkload(spec *supervisor.Spec, log *slog.Logger) (supervisor.Workload, 
 func (w *containerWorkload) Start(stdout, stderr *os.File) (pid int, err error) {
 	cfg := &w.cfg
 	began := time.Now()
+	for _, warning := range cfg.Warnings {
+		fmt.Fprintf(stderr, "nomadlike: warning: %s\n", warning)
+	}
 	// A task restart gets a fresh container and writable layer, as Docker's.
 	cleanupContainer(cfg, w.log)
 	if err := mountOverlay(cfg.LowerDirs, cfg.UpperDir, cfg.WorkDir, cfg.Rootfs); err != nil {
