@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// orphanJob is a batch raw_exec job whose task starts two children (one
-// in the background) and waits: job ID, E2E_RUN, ORPHAN_MARK.
+// orphanJob is a batch raw_exec job whose task starts three children: one
+// in the background, one escaped into its own session through a double
+// fork, one in the foreground: job ID, E2E_RUN, ORPHAN_MARK.
 const orphanJob = `
 job %q {
   datacenters = ["*"]
@@ -26,7 +27,7 @@ job %q {
       driver = "raw_exec"
       config {
         command = "/bin/sh"
-        args    = ["-c", "sleep 1000 & sleep 1000; wait"]
+        args    = ["-c", "sleep 1000 & (setsid sleep 1000 &); sleep 1000; wait"]
       }
       env {
         E2E_RUN     = %q
@@ -58,7 +59,7 @@ func TestRawExecOrphansStopped(t *testing.T) {
 		}
 		waitFor(t, 60*time.Second, job+"'s processes", func() (bool, string) {
 			n := len(procsWithEnv("ORPHAN_MARK", mark))
-			return n >= 3, fmt.Sprintf("%d processes", n)
+			return n >= 4, fmt.Sprintf("%d processes", n)
 		})
 		sups := supervisorsUnder(a.dataDir)
 		if len(sups) != 1 {

@@ -90,15 +90,19 @@ func supervisorGone(pid int) bool {
 // its pid and start time (a reused pid is left alone). It does nothing when
 // the supervisor is alive or the exit is recorded.
 //
-// Not caught: a process that left the workload's process group and was
-// reparented away from it (setsid and a double fork) while the supervisor
-// still ran; a cgroup per task would hold those.
+// Processes that left the tree (setsid and a double fork) are found by the
+// task identity in their environment (escapees); one that also cleared
+// its environment is not caught (a cgroup per task would hold it).
 func KillOrphan(st *Status) bool {
 	if st == nil || st.Result != nil || st.PID <= 0 || !supervisorGone(st.SupervisorPID) {
 		return false
 	}
-	if st.PIDStartTime == 0 || !processAlive(st.PID, st.PIDStartTime) {
+	if st.PIDStartTime == 0 {
 		return false
+	}
+	if !processAlive(st.PID, st.PIDStartTime) {
+		// The main process is gone; what it left running is not.
+		return killEscapees(st.TaskID, st.PIDStartTime)
 	}
 	// Stop the tree so that nothing forks while it is walked, then kill
 	// it leaves first: a killed parent's children would move to init.
@@ -111,5 +115,6 @@ func KillOrphan(st *Status) bool {
 	}
 	killTree(st.PID, st.PID)
 	_ = syscall.Kill(st.PID, syscall.SIGKILL)
+	_ = killEscapees(st.TaskID, st.PIDStartTime)
 	return true
 }
