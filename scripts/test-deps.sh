@@ -14,7 +14,9 @@ have flock || need+=(util-linux)
 # The container driver's tests build images and rootfs dirs from a static busybox.
 [ -x /bin/busybox ] || need+=(busybox-static)
 # The container driver's seccomp profile builds against libseccomp (cgo, pkg-config).
+# (cgo needs a C compiler; `make build` adds the seccomp tag only with both.)
 pkg-config --exists libseccomp 2>/dev/null || need+=(libseccomp-dev pkg-config)
+have gcc || need+=(gcc libc6-dev)
 # The qemu driver boots a real kernel with a busybox initramfs (TCG).
 have qemu-system-x86_64 || need+=(qemu-system-x86)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
