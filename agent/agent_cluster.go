@@ -18,6 +18,7 @@ func (a *Agent) clusterConfig(sc *server.Config) error {
 	sc.RaftSnapshotThreshold = uint64(c.Server.RaftSnapshotThreshold)
 	sc.RaftSnapshotInterval = c.Server.RaftSnapshotInterval
 	sc.RaftTrailingLogs = uint64(c.Server.RaftTrailingLogs)
+	sc.RaftSegmentSize = c.Server.RaftSegmentSizeMB << 20
 	sc.FailoverHeartbeatTTL = c.Server.FailoverHeartbeatTTL
 	sc.CleanupDeadServers = c.Server.CleanupDeadServers
 	sc.DeadServerThreshold = c.Server.deadServerThreshold

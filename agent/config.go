@@ -90,6 +90,9 @@ type ServerConfig struct {
 	RaftSnapshotThreshold int
 	RaftSnapshotInterval  time.Duration
 	RaftTrailingLogs      int
+	// RaftSegmentSizeMB is raft_segment_size_mb: the size of each Raft log
+	// segment file (preallocated); 0 means raft-wal's default of 64.
+	RaftSegmentSizeMB int
 	// FailoverHeartbeatTTL is how long a new leader waits for nodes' heartbeats.
 	FailoverHeartbeatTTL time.Duration
 	// CleanupDeadServers is autopilot.cleanup_dead_servers (default true).

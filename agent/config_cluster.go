@@ -32,6 +32,7 @@ func (s *fileServer) applyCluster(c *Config) error {
 	setInt(&c.Server.RaftMultiplier, s.RaftMultiplier)
 	setInt(&c.Server.RaftSnapshotThreshold, s.RaftSnapshotThreshold)
 	setInt(&c.Server.RaftTrailingLogs, s.RaftTrailingLogs)
+	setInt(&c.Server.RaftSegmentSizeMB, s.RaftSegmentSizeMB)
 	if err := setDuration(&c.Server.RaftSnapshotInterval, s.RaftSnapshotInterval); err != nil {
 		return err
 	}
@@ -75,6 +76,9 @@ func (s *ServerConfig) validateCluster() []error {
 	}
 	if s.RaftMultiplier < 0 || s.RaftMultiplier > 10 {
 		bad("server.raft_multiplier = %d must be between 1 and 10", s.RaftMultiplier)
+	}
+	if s.RaftSegmentSizeMB < 0 || s.RaftSegmentSizeMB > 1024 {
+		bad("server.raft_segment_size_mb = %d must be between 1 and 1024 (0 or unset: 64)", s.RaftSegmentSizeMB)
 	}
 	if s.RaftSnapshotThreshold < 0 || s.RaftTrailingLogs < 0 {
 		bad("server.raft_snapshot_threshold and raft_trailing_logs must not be negative")

@@ -93,6 +93,7 @@ type fileServer struct {
 	RaftSnapshotThreshold *int            `hcl:"raft_snapshot_threshold,optional"`
 	RaftSnapshotInterval  hcl.Expression  `hcl:"raft_snapshot_interval,optional"`
 	RaftTrailingLogs      *int            `hcl:"raft_trailing_logs,optional"`
+	RaftSegmentSizeMB     *int            `hcl:"raft_segment_size_mb,optional"`
 	FailoverHeartbeatTTL  hcl.Expression  `hcl:"failover_heartbeat_ttl,optional"`
 	Snapshot              *fileSnapshot   `hcl:"snapshot,block"`
 	// Garbage collection keys (config_gc.go).

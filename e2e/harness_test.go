@@ -113,6 +113,10 @@ type agentOpts struct {
 	noRawExec bool
 	// clientExtra is HCL added inside the client block of a non-dev agent.
 	clientExtra string
+	// serverExtra is HCL added inside the server block of a non-dev agent.
+	serverExtra string
+	// noWait returns once the process runs (see agent.noWait).
+	noWait bool
 }
 
 // startAgent writes a config with free ports and starts `nomadlike agent`.
@@ -143,6 +147,7 @@ ports {
 server {
   enabled          = true
   bootstrap_expect = 1
+` + o.serverExtra + `
 }
 client {
   enabled = true
@@ -165,6 +170,7 @@ plugin "raw_exec" {
 		dataDir: o.dataDir,
 		cfgPath: filepath.Join(dir, "agent.hcl"),
 		logPath: filepath.Join(dir, "agent.log"),
+		noWait:  o.noWait,
 	}
 	args := []string{"agent", "-config", a.cfgPath}
 	if o.dev {

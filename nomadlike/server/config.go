@@ -61,6 +61,10 @@ type Config struct {
 	RaftSnapshotThreshold uint64
 	RaftSnapshotInterval  time.Duration
 	RaftTrailingLogs      uint64
+	// RaftSegmentSize is the size in bytes of a Raft log (raft-wal) segment
+	// file, preallocated when the segment is created; 0 is raft-wal's 64 MiB.
+	// A small data_dir filesystem needs a smaller one.
+	RaftSegmentSize int
 	// RaftMultiplier scales Raft's timeouts (1 is fastest, the default).
 	RaftMultiplier int
 	// FailoverHeartbeatTTL is how long a new leader waits for every node's

@@ -12,8 +12,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	wal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 )
 
 // raftStores holds what Raft persists to, so Shutdown can close it.
@@ -83,15 +81,12 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
 			return fmt.Errorf("create raft directory %s: %w", dir, err)
 		}
-		// WAL.Close leaves its meta database open (and locked): own it here.
-		meta := &metadb.BoltMetaDB{}
-		w, err := wal.Open(filepath.Join(dir, "wal"), wal.WithLogger(hl.Named("wal")), wal.WithMetaStore(meta))
+		w, err := newHealingLog(filepath.Join(dir, "wal"), s.cfg.RaftSegmentSize, hl.Named("wal"), s.logger.With("component", "raft-log"))
 		if err != nil {
-			_ = meta.Close()
-			return fmt.Errorf("open raft log in %s (is another server using this data_dir?): %w", dir, err)
+			return err
 		}
 		stores.logs, stores.stable = w, w
-		stores.closer = append(stores.closer, w, meta)
+		stores.closer = append(stores.closer, w)
 		snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hl.Named("snapshots"))
 		if err != nil {
 			_ = stores.close()
