@@ -3,7 +3,6 @@ package allocrunner
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -16,8 +15,15 @@ func (logHook) Name() string { return "logs" }
 
 func (logHook) Prestart(_ context.Context, req *PrestartRequest, resp *PrestartResponse) error {
 	resp.LogDir = req.AllocDir.LogDir()
-	if err := os.MkdirAll(resp.LogDir, 0o755); err != nil {
+	// Made inside the alloc dir: a task may have replaced alloc/logs with
+	// a symlink (the supervisor refuses it too).
+	root, err := req.AllocDir.OpenRoot()
+	if err != nil {
 		return fmt.Errorf("log hook: %w", err)
+	}
+	defer root.Close()
+	if err := root.MkdirAll("alloc/logs", 0o755); err != nil {
+		return fmt.Errorf("log hook: create alloc/logs: %w", err)
 	}
 	resp.StdoutBase = req.Task.Name + ".stdout"
 	resp.StderrBase = req.Task.Name + ".stderr"
