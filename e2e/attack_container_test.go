@@ -23,15 +23,7 @@ import (
 // pluginBody as more of its config.
 func startContainerAgent(t *testing.T, pluginBody string) *agent {
 	t.Helper()
-	return startAgentHCL(t, "attack-"+lastElem(t.Name()), `
-server {
-  enabled          = true
-  bootstrap_expect = 1
-}
-client {
-  enabled = true
-}
-`+containerPluginHCL(pluginBody))
+	return startAgent(t, agentOpts{noRawExec: true, extra: containerPluginHCL(pluginBody)})
 }
 
 // volumeEscapeJob: a prestart task plants a symlink to the host's / in the
