@@ -51,7 +51,7 @@ then waits until every allocation it placed is running (service) or complete
 
 func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	ctx := cmd.Context()
-	job, err := c.parseJobFile(file, f.vars)
+	job, sub, err := c.parseJobSource(file, f.vars)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	if err != nil {
 		return err
 	}
-	req := &structs.JobRegisterRequest{Job: job}
+	req := &structs.JobRegisterRequest{Job: job, Submission: sub}
 	if cmd.Flags().Changed("check-index") {
 		req.EnforceIndex, req.JobModifyIndex = true, f.checkIndex
 	}
@@ -136,11 +136,18 @@ func (c *cli) interrupted(ctx context.Context, jobID string, err error) error {
 
 // parseJobFile reads file ("-" for stdin) and parses it with the variables.
 func (c *cli) parseJobFile(file string, rawVars []string) (*structs.Job, error) {
+	job, _, err := c.parseJobSource(file, rawVars)
+	return job, err
+}
+
+// parseJobSource is parseJobFile that also returns the source as submitted,
+// which the servers keep with the version (`job inspect -hcl`).
+func (c *cli) parseJobSource(file string, rawVars []string) (*structs.Job, *structs.JobSubmission, error) {
 	vars := map[string]string{}
 	for _, kv := range rawVars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usageError("nomadlike job run", "-var %q is not of the form key=value", kv)
+			return nil, nil, usageError("nomadlike job run", "-var %q is not of the form key=value", kv)
 		}
 		vars[k] = v
 	}
@@ -154,15 +161,19 @@ func (c *cli) parseJobFile(file string, rawVars []string) (*structs.Job, error) 
 		src, err = os.ReadFile(file)
 	}
 	if err != nil {
-		return nil, fail(fmt.Sprintf("reading job file %s", name), err,
+		return nil, nil, fail(fmt.Sprintf("reading job file %s", name), err,
 			"Check the path; 'nomadlike job init' writes an example job file.")
 	}
 	job, err := jobspec.ParseWithVars(name, src, vars)
 	if err != nil {
-		return nil, &cliError{code: exitError, doing: fmt.Sprintf("parsing job file %s", name), err: err,
+		return nil, nil, &cliError{code: exitError, doing: fmt.Sprintf("parsing job file %s", name), err: err,
 			hint: "Fix the job file at the positions shown and run again."}
 	}
-	return job, nil
+	format := "hcl2"
+	if strings.HasSuffix(name, ".json") {
+		format = "json"
+	}
+	return job, &structs.JobSubmission{Source: string(src), Format: format, VariableFlags: vars}, nil
 }
 
 // registerError explains a failed registration.

@@ -257,6 +257,10 @@ func (r *reconciler) reconcileAlloc(res *reconcileResult, du *structs.DesiredUpd
 	case classFailed:
 		at, delay, ok := rescheduleTime(a, tg.ReschedulePolicy, r.now)
 		switch {
+		case a.DesiredTransition.ShouldForceReschedule():
+			replace.reschedule = true
+			res.place = append(res.place, replace)
+			du.Place++
 		case !ok:
 			du.Ignore++
 		case a.FollowupEvalID == r.evalID || !at.After(r.now.Add(rescheduleWindow)):

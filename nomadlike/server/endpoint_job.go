@@ -56,7 +56,7 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	now := time.Now()
 	job.SubmitTime = now.UnixNano()
 	// Server-owned fields come from the state, never from the request.
-	job.Status, job.StatusDescription, job.Stable = "", "", false
+	job.Status, job.StatusDescription, job.Stable, job.VersionTag = "", "", false, nil
 	priority := job.Priority
 	if req.EvalPriority != 0 {
 		if req.EvalPriority < 1 || req.EvalPriority > 100 {
@@ -73,11 +73,16 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	}
 	entry := *req
 	entry.Job, entry.Eval, entry.SubmitTime = job, eval, job.SubmitTime
+	warnings := JobWarnings(job)
+	if sub := req.Submission; sub != nil && sub.Size() > structs.MaxJobSubmissionBytes {
+		entry.Submission = nil
+		warnings = append(warnings, fmt.Sprintf("the job's source (%d bytes) is larger than the %d bytes kept: `job inspect -hcl` will not show it", sub.Size(), structs.MaxJobSubmissionBytes))
+	}
 	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, &entry)
 	if err != nil {
 		return nil, fmt.Errorf("register job %q: %w", job.ID, err)
 	}
-	resp := &structs.JobRegisterResponse{JobModifyIndex: index, Index: index, Warnings: warningsText(JobWarnings(job))}
+	resp := &structs.JobRegisterResponse{JobModifyIndex: index, Index: index, Warnings: warningsText(warnings)}
 	if eval != nil {
 		resp.EvalID, resp.EvalCreateIndex = eval.ID, index
 	}

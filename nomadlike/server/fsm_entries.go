@@ -56,4 +56,5 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.ReconcileJobSummariesRequestType:        entry("", (*state.Store).ReconcileJobSummaries),
 	structs.ServiceRegistrationUpsertRequestType:    entry(structs.TypeServiceRegistration, (*state.Store).ServiceRegistrationUpsert),
 	structs.ServiceRegistrationDeleteRequestType:    entry(structs.TypeServiceDeregistration, (*state.Store).ServiceRegistrationDelete),
+	structs.JobVersionTagRequestType:                entry("", (*state.Store).JobVersionTag),
 }

@@ -95,6 +95,7 @@ var fixtureEvents = map[string][]string{
 		"Allocation:AllocationUpdated:" + fxAllocOld, "Evaluation:AllocationUpdated:" + fxEvalClient},
 	"eval complete":           {"Evaluation:EvaluationUpdated:" + fxEvalWeb},
 	"job stability":           nil,
+	"job version tag":         nil,
 	"deployment alloc health": {"Allocation:DeploymentAllocHealth:" + fxAllocWeb},
 	"deployment promote": {"Deployment:DeploymentPromotion:" + fxDeployWeb, "Allocation:DeploymentPromotion:" + fxAllocWeb,
 		"Evaluation:DeploymentPromotion:22222222-0000-4000-8000-000000000008"},

@@ -95,7 +95,8 @@ func fsmFixture() []fixtureEntry {
 		{"register node 2", structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: fxNode(fxNode2, "n2"), Timestamp: fxTime(0).UnixNano()}},
 		{"scheduler config", structs.SchedulerConfigRequestType, &structs.SchedulerSetConfigRequest{Config: structs.SchedulerConfig{
 			SchedulerAlgorithm: structs.SchedulerAlgorithmSpread, PreemptionConfig: structs.PreemptionConfig{ServiceSchedulerEnabled: true}}}},
-		{"register job web", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: web, Eval: fxEval(fxEvalWeb, "web", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano()}},
+		{"register job web", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: web, Eval: fxEval(fxEvalWeb, "web", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano(),
+			Submission: &structs.JobSubmission{Source: "job \"web\" {}", Format: "hcl2", VariableFlags: map[string]string{"n": "1"}}}},
 		{"register job old", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: old, Eval: fxEval(fxEvalOld, "old", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano()}},
 		{"plan old", structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: fxJob("old"), EvalID: fxEvalOld,
 			AllocsPlaced: []*structs.Allocation{placedOld}, Deployment: fxDeployment(fxDeployOld, "old", 0), Timestamp: fxTime(4).UnixNano()}},
@@ -111,6 +112,8 @@ func fsmFixture() []fixtureEntry {
 			Evals: []*structs.Evaluation{fxEval(fxEvalClient, "web", structs.EvalStatusPending)}, Timestamp: fxTime(6).UnixNano()}},
 		{"eval complete", structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{doneWeb}}},
 		{"job stability", structs.JobStabilityRequestType, &structs.JobStabilityRequest{JobID: "web", Namespace: structs.DefaultNamespace, JobVersion: 0, Stable: true}},
+		{"job version tag", structs.JobVersionTagRequestType, &structs.JobVersionTagRequest{JobID: "web", Namespace: structs.DefaultNamespace, Version: 0,
+			Tag: &structs.JobVersionTag{Name: "golden", Description: "the fixture's tag", TaggedTime: fxTime(6).UnixNano()}}},
 		{"deployment alloc health", structs.DeploymentAllocHealthRequestType, &structs.DeploymentAllocHealthRequest{DeploymentID: fxDeployWeb,
 			HealthyAllocationIDs: []string{fxAllocWeb}, UpdatedAt: fxTime(7).UnixNano()}},
 		{"deployment promote", structs.DeploymentPromoteRequestType, &structs.DeploymentPromoteRequest{DeploymentID: fxDeployWeb, All: true,

@@ -27,6 +27,8 @@ const (
 	recordServiceRegistration snapshotRecord = 10
 	// recordHeader opens a snapshot of format 1 or later (snapshotHeader).
 	recordHeader snapshotRecord = 11
+	// recordJobSubmission is a job version's source (compat range 30-39).
+	recordJobSubmission snapshotRecord = 30
 	// recordEnd closes a snapshot, so truncation is detected.
 	recordEnd snapshotRecord = 255
 )
@@ -59,6 +61,7 @@ var snapshotTables = []snapshotTable{
 	{recordPeriodicLaunch, "periodic_launch", func() any { return new(structs.PeriodicLaunch) }},
 	{recordDeployment, "deployment", func() any { return new(structs.Deployment) }},
 	{recordServiceRegistration, "service_registrations", func() any { return new(structs.ServiceRegistration) }},
+	{recordJobSubmission, "job_submission", func() any { return new(structs.JobSubmission) }},
 	{recordIndex, "index", func() any { return new(indexRecord) }},
 }
 

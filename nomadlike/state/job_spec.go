@@ -21,6 +21,7 @@ func specOf(j *structs.Job) structs.Job {
 	c.Status = ""
 	c.StatusDescription = ""
 	c.Stable = false
+	c.VersionTag = nil
 	c.Version = 0
 	c.SubmitTime = 0
 	c.CreateIndex = 0

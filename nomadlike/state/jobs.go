@@ -42,6 +42,9 @@ func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Resu
 		if stored, err = upsertJobTxn(txn, index, job); err != nil {
 			return err
 		}
+		if err := upsertJobSubmissionTxn(txn, index, stored, req.Submission); err != nil {
+			return err
+		}
 		if req.Eval == nil {
 			return nil
 		}
@@ -125,14 +128,17 @@ func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) (*structs.Job,
 		if jobSpecChanged(existing, stored) {
 			stored.Version = existing.Version + 1
 			stored.Stable = false
+			stored.VersionTag = nil
 		} else {
 			stored.Version = existing.Version
 			stored.Stable = existing.Stable
+			stored.VersionTag = existing.VersionTag
 		}
 	} else {
 		stored.CreateIndex = index
 		stored.Version = 0
 		stored.Stable = false
+		stored.VersionTag = nil
 	}
 	stored.ModifyIndex = index
 	stored.JobModifyIndex = index
@@ -186,6 +192,9 @@ func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {
 		return err
 	}
 	if err := deleteJobSummaryTxn(txn, index, namespace, jobID); err != nil {
+		return err
+	}
+	if err := deleteJobSubmissionsTxn(txn, index, namespace, jobID, func(uint64) bool { return true }); err != nil {
 		return err
 	}
 	return refreshChildrenTxn(txn, index, namespace, job.ParentID)

@@ -24,7 +24,7 @@ const (
 )
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
-var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations}
+var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations, tableJobSubmission}
 
 // IndexEntry is one row of the "index" table: the Raft index at which table
 // Key was last written.
@@ -100,6 +100,7 @@ func schema() *memdb.DBSchema {
 		deploymentTableSchema(),
 		periodicLaunchTableSchema(),
 		serviceRegistrationsTableSchema(),
+		jobSubmissionTableSchema(),
 	}
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range tables {

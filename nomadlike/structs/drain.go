@@ -77,10 +77,18 @@ func NewDrainStrategy(spec DrainSpec, now time.Time) *DrainStrategy {
 type DesiredTransition struct {
 	// Migrate marks an allocation on a draining node to be moved off it.
 	Migrate *bool `json:",omitempty"`
+	// ForceReschedule marks a failed allocation to be replaced now, its
+	// reschedule policy notwithstanding (`job eval -force-reschedule`).
+	ForceReschedule *bool `json:",omitempty"`
 }
 
 // ShouldMigrate reports whether the allocation is marked for migration.
 func (d DesiredTransition) ShouldMigrate() bool { return d.Migrate != nil && *d.Migrate }
+
+// ShouldForceReschedule reports whether a failed allocation is to be replaced now.
+func (d DesiredTransition) ShouldForceReschedule() bool {
+	return d.ForceReschedule != nil && *d.ForceReschedule
+}
 
 // MigrateStrategy is a group's migrate block: how many of its allocations
 // may migrate off draining nodes at once.

@@ -63,6 +63,9 @@ type Job struct {
 	// local/<dispatch_payload.file>.
 	Payload []byte
 
+	// VersionTag names this version (`job tag apply`); set by the server.
+	VersionTag *JobVersionTag `json:",omitempty"`
+
 	// Fields set by the server.
 	Stop              bool
 	ParentID          string
@@ -233,6 +236,7 @@ func (j *Job) Copy() *Job {
 	n.Meta = copyMap(j.Meta)
 	n.Update = j.Update.Copy()
 	n.Periodic = j.Periodic.Copy()
+	n.VersionTag = j.VersionTag.Copy()
 	n.ParameterizedJob = j.ParameterizedJob.Copy()
 	if j.Payload != nil {
 		n.Payload = append([]byte(nil), j.Payload...)

@@ -42,6 +42,11 @@ const (
 	ServiceRegistrationUpsertRequestType MessageType = 21
 	// ServiceRegistrationDeleteRequestType removes service registrations (ServiceRegistrationDeleteRequest).
 	ServiceRegistrationDeleteRequestType MessageType = 22
+
+	// 23-31: ACL and namespaces. 32-39: Nomad compatibility.
+
+	// JobVersionTagRequestType tags or untags a job version (JobVersionTagRequest).
+	JobVersionTagRequestType MessageType = 32
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

@@ -15,8 +15,8 @@ type JobRegisterRequest struct {
 	PolicyOverride bool   `json:",omitempty"`
 	PreserveCounts bool   `json:",omitempty"`
 	EvalPriority   int    `json:",omitempty"`
-	// Submission is the job's source as submitted (kept opaque).
-	Submission any `json:",omitempty"`
+	// Submission is the job's source as submitted, kept with the version.
+	Submission *JobSubmission `json:",omitempty"`
 
 	Eval       *Evaluation `json:"-"`
 	SubmitTime int64       `json:"-"`

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// EvaluateJob creates an evaluation of a job's current version (`job eval`,
+// PUT /v1/job/{id}/evaluate); with forceReschedule its failed allocations
+// are marked to be replaced now, in the same Raft entry. A periodic or
+// parameterized job is a 400, as in Nomad: it is never evaluated itself.
+func (s *Server) EvaluateJob(ctx context.Context, namespace, jobID string, forceReschedule bool) (*structs.JobRegisterResponse, error) {
+	if namespace == "" {
+		namespace = structs.DefaultNamespace
+	}
+	job, err := s.currentJob(namespace, jobID, "evaluate job")
+	if err != nil {
+		return nil, err
+	}
+	if job.IsTemplate() {
+		return nil, structs.NewBadRequest("can't evaluate job %q: it is periodic or parameterized; force a launch with `job periodic force` or `job dispatch`", jobID)
+	}
+	now := time.Now()
+	eval := jobEval(job, structs.EvalTriggerJobRegister, now)
+	eval.JobModifyIndex = job.JobModifyIndex
+	req := &structs.AllocUpdateDesiredTransitionRequest{Allocs: map[string]*structs.DesiredTransition{},
+		Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano()}
+	if forceReschedule {
+		allocs, err := s.state.AllocsByJob(nil, namespace, jobID, true)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate job %q: %w", jobID, err)
+		}
+		force := true
+		for _, a := range allocs {
+			if a.ClientStatus == structs.AllocClientStatusFailed && a.DesiredStatus == structs.AllocDesiredStatusRun && a.NextAllocation == "" {
+				req.Allocs[a.ID] = &structs.DesiredTransition{ForceReschedule: &force}
+			}
+		}
+	}
+	index, err := s.raftApply(ctx, structs.AllocUpdateDesiredTransitionRequestType, req)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate job %q: %w", jobID, err)
+	}
+	return &structs.JobRegisterResponse{EvalID: eval.ID, EvalCreateIndex: index, JobModifyIndex: job.JobModifyIndex, Index: index}, nil
+}
