@@ -75,9 +75,13 @@ func TestCompatFiltersPagination(t *testing.T) {
 		if err != nil || len(evals) != 1 || evals[0].JobID != "fb-1" {
 			t.Errorf("?job=fb-1: %d evals, %v", len(evals), err)
 		}
-		evals, _, err = c.Evaluations().List(&nomad.QueryOptions{Params: map[string]string{"status": "pending"}})
+		evals, _, err = c.Evaluations().List(&nomad.QueryOptions{Params: map[string]string{"status": "complete", "job": "fb-2"}})
+		if err != nil || len(evals) != 1 || evals[0].Status != "complete" {
+			t.Errorf("?status=complete&job=fb-2: %d evals, %v", len(evals), err)
+		}
+		evals, _, err = c.Evaluations().List(&nomad.QueryOptions{Params: map[string]string{"status": "failed"}})
 		if err != nil || len(evals) != 0 {
-			t.Errorf("?status=pending: %d evals, %v; want none", len(evals), err)
+			t.Errorf("?status=failed: %d evals, %v; want none", len(evals), err)
 		}
 	})
 
