@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/client"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // leaderWait bounds how long Start waits for the first leader election.
@@ -43,6 +45,9 @@ type Agent struct {
 	serveDone  chan struct{}
 	shutdownMu sync.Mutex
 	shutDown   bool
+	// localClientKey lets this agent's own client register its node with
+	// the local server when ACLs are enabled (it never leaves the process).
+	localClientKey string
 }
 
 // New checks cfg and returns an agent ready to Start. It starts nothing.
@@ -86,6 +91,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			}
 		}
 	}()
+	if a.cfg.ACL.Enabled && a.cfg.Server.Enabled && a.cfg.Client.Enabled {
+		a.localClientKey = structs.GenerateUUID()
+	}
 	// Listen first: the server gossips its HTTP address.
 	ln, err := a.listen()
 	if err != nil {
@@ -132,6 +140,9 @@ func (a *Agent) startServer(ctx context.Context) error {
 		Logger: a.root,
 	}
 	a.serverTLS(&scfg)
+	if c.DataDir != "" {
+		scfg.ACLBootstrapResetFile = filepath.Join(c.DataDir, "server", "acl-bootstrap-reset")
+	}
 	if err := a.clusterConfig(&scfg); err != nil {
 		return err
 	}
@@ -177,12 +188,13 @@ func (a *Agent) listen() (net.Listener, error) {
 
 func (a *Agent) startHTTP(ln net.Listener) {
 	hcfg := HTTPConfig{
-		ParseJob:   jobspec.ParseWithVars,
-		Agent:      a.cfg,
-		ServerURLs: a.clientServers(),
-		ServerTLS:  a.clientTLS(),
-		AgentTLS:   a.peerTLS(),
-		Logger:     a.root,
+		ParseJob:       jobspec.ParseWithVars,
+		Agent:          a.cfg,
+		ServerURLs:     a.clientServers(),
+		ServerTLS:      a.clientTLS(),
+		AgentTLS:       a.peerTLS(),
+		LocalClientKey: a.localClientKey,
+		Logger:         a.root,
 	}
 	if a.server != nil {
 		hcfg.Server = a.server
@@ -233,6 +245,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		GC:          c.Client.GC,
 		HostVolumes: c.Client.HostVolumes,
 		Artifact:    c.Client.Artifact,
+		IntroToken:  a.introToken(),
 		// A dev agent's data dir is temporary: tasks it leaves could never
 		// be re-attached, so it stops them on shutdown, as Nomad's -dev does.
 		DestroyOnShutdown: c.DevMode,

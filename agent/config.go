@@ -42,6 +42,8 @@ type Config struct {
 	Advertise Addresses
 	Server    ServerConfig
 	Client    ClientConfig
+	// ACL is the acl block (config_acl.go).
+	ACL ACLConfig
 	// RawExec configures the raw_exec driver (plugin "raw_exec").
 	RawExec RawExecConfig
 	// PluginConfigs holds the config body of every other `plugin "<name>"`
@@ -133,6 +135,10 @@ type ClientConfig struct {
 	// Artifact is the artifact block: which host paths local artifact
 	// sources may read (config_artifact.go).
 	Artifact allocrunner.ArtifactConfig
+	// IntroToken (client.intro_token, or NOMAD_CLIENT_INTRO_TOKEN) is the
+	// ACL token with node:write the client registers its node with when
+	// ACLs are enabled. It is never served by /v1/agent/self.
+	IntroToken string `json:"-"`
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

@@ -33,6 +33,7 @@ type fileConfig struct {
 	Autopilot  *fileAutopilot `hcl:"autopilot,block"`
 	TLS        *fileTLS       `hcl:"tls,block"`
 	Limits     *fileLimits    `hcl:"limits,block"`
+	ACL        *fileACL       `hcl:"acl,block"`
 }
 
 // fileAutopilot is Nomad's autopilot block; nomadlike uses cleanup_dead_servers
@@ -126,6 +127,8 @@ type fileClient struct {
 	HostVolumes []*fileHostVolume `hcl:"host_volume,block"`
 	// Artifact is the artifact block (config_artifact.go).
 	Artifact *fileArtifact `hcl:"artifact,block"`
+	// IntroToken is the token the client registers its node with when ACLs are enabled.
+	IntroToken *string `hcl:"intro_token,optional"`
 }
 
 type fileMeta struct {
@@ -254,6 +257,9 @@ func (fc *fileConfig) apply(c *Config) error {
 	if ap := fc.Autopilot; ap != nil {
 		setBool(&c.Server.CleanupDeadServers, ap.CleanupDeadServers)
 	}
+	if err := fc.ACL.apply(c); err != nil {
+		return err
+	}
 	if cl := fc.Client; cl != nil {
 		setBool(&c.Client.Enabled, cl.Enabled)
 		if cl.Servers != nil {
@@ -265,6 +271,7 @@ func (fc *fileConfig) apply(c *Config) error {
 		}
 		setStr(&c.Client.NodeClass, cl.NodeClass)
 		setStr(&c.Client.NodePool, cl.NodePool)
+		setStr(&c.Client.IntroToken, cl.IntroToken)
 		if cl.Meta != nil {
 			meta, err := decodeMeta(cl.Meta.Body)
 			if err != nil {

@@ -172,9 +172,7 @@ func (a *Agent) serverTLS(sc *server.Config) {
 		return
 	}
 	if a.cfg.TLS.EnableRPC {
-		// Only servers speak Raft: under verify_server_hostname a client's
-		// certificate is refused there.
-		sc.RaftTLSListen = a.tls.store.ServerConfig(tls.RequireAndVerifyClientCert, a.tls.serverNames()...)
+		sc.RaftTLSListen = a.tls.store.ServerConfig(tls.RequireAndVerifyClientCert)
 		sc.RaftTLSDial = a.tls.dialServers()
 	}
 	if a.cfg.TLS.EnableHTTP {

@@ -32,6 +32,9 @@ type HTTPConfig struct {
 	Auth Authenticator
 	// Agent is the agent's configuration, served by /v1/agent/self.
 	Agent *Config
+	// LocalClientKey, with ACLs enabled, is the secret this agent's own
+	// client registers its node with (it never leaves the process).
+	LocalClientKey string
 	// ServerURLs are servers' HTTP base URLs, for a client-only agent.
 	ServerURLs []string
 	// ServerTLS and AgentTLS, when set, make requests to other agents go
@@ -66,6 +69,12 @@ type HTTPServer struct {
 	toServers, toAgents *peerDialer
 	// longPolls counts each remote IP's open blocking queries and streams.
 	longPolls longPolls
+	// audit logs every denied request (component "audit").
+	audit *slog.Logger
+	// serverRoutes are the routes ("METHOD template") a client-only agent
+	// proxies to a server, which enforces their ACL rules.
+	serverRoutes map[string]bool
+	router       *mux.Router
 }
 
 // NewHTTPServer builds the route table and the middleware chain.
@@ -73,14 +82,14 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Auth == nil {
-		cfg.Auth = AllowAll{}
-	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if cfg.Agent == nil {
 		cfg.Agent = DefaultConfig()
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = newAuthenticator(cfg)
 	}
 	s := &HTTPServer{
 		cfg:     cfg,
@@ -89,6 +98,9 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 		client:  cfg.Client,
 		logger:  cfg.Logger.With("component", "http"),
 		metrics: newHTTPMetrics(prometheus.NewRegistry()),
+		audit:   cfg.Logger.With("component", "audit"),
+
+		serverRoutes: map[string]bool{},
 	}
 	s.selfAddr.Store("")
 	s.toServers = newPeerDialer(cfg.ServerTLS)
@@ -101,7 +113,9 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 	// %2F: match on the escaped path, then unescape the path variables.
 	r.UseEncodedPath()
 	r.Use(unescapeVars)
+	r.Use(s.authorize)
 	s.routes(r)
+	s.router = r
 	s.handler = s.middleware(r)
 	return s
 }
@@ -121,10 +135,17 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	del := []string{http.MethodDelete}
 	// srv routes are served by the leader: a follower forwards them
 	// (reads with ?stale excepted); local ones by any server.
+	served := func(path string, methods []string) {
+		for _, m := range methods {
+			s.serverRoutes[routeKey(m, path)] = true
+		}
+	}
 	srv := func(path string, methods []string, h handlerFunc) {
+		served(path, methods)
 		r.Handle(path, s.needServer(s.toLeader(s.wrap(h)))).Methods(methods...)
 	}
 	local := func(path string, methods []string, h handlerFunc) {
+		served(path, methods)
 		r.Handle(path, s.needServer(s.wrap(h))).Methods(methods...)
 	}
 	srv("/v1/jobs", get, s.jobsList)
@@ -207,7 +228,10 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/operator/scheduler/configuration", put, s.operatorSchedulerPut)
 	srv("/v1/system/gc", put, s.systemGC)
 	srv("/v1/system/reconcile/summaries", put, s.systemReconcileSummaries)
+	s.aclRoutes(srv, get, put, del)
+
 	// Streamed by any server from its own FSM (http_events.go).
+	served("/v1/event/stream", get)
 	r.Handle("/v1/event/stream", s.needServer(http.HandlerFunc(s.eventStream))).Methods(get...)
 
 	// Served by every agent, server or client.

@@ -14,6 +14,7 @@ func (s *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (any, er
 	if err != nil {
 		return nil, err
 	}
+	visible := s.nsFilter(r, capRead)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var allocs []*structs.Allocation
 		if q.Prefix != "" {
@@ -24,6 +25,7 @@ func (s *HTTPServer) allocsList(w http.ResponseWriter, r *http.Request) (any, er
 		if err != nil {
 			return nil, 0, err
 		}
+		allocs = keepNamespaces(allocs, func(a *structs.Allocation) string { return a.Namespace }, visible)
 		idx, err := tableIndex(st, "allocs")
 		return allocStubs(allocs), idx, err
 	})

@@ -2,8 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/nomadlike/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // Identity is who made a request, as the Authenticator decided.
@@ -11,6 +15,28 @@ type Identity struct {
 	// Token is the secret the request carried (an ACL token or a node's
 	// secret ID), from X-Nomad-Token or "Authorization: Bearer".
 	Token string
+	// ACL is what the request may do: acl.ManagementACL when ACLs are
+	// disabled, the anonymous policy without a token. Never nil once
+	// authenticated.
+	ACL *acl.ACL
+	// ACLToken is the ACL token the secret matched (nil: anonymous, a
+	// node's secret, or ACLs disabled). Its secret is not set.
+	ACLToken *structs.ACLToken
+	// NotACLToken is set when the secret matched no ACL token: only the
+	// client-to-server endpoints, which check node secrets, accept it.
+	NotACLToken bool
+}
+
+// accessor names the identity in audit logs: the token's accessor ID,
+// "anonymous", or "not-an-acl-token".
+func (id *Identity) accessor() string {
+	switch {
+	case id.ACLToken != nil:
+		return id.ACLToken.AccessorID
+	case id.NotACLToken:
+		return "not-an-acl-token"
+	}
+	return "anonymous"
 }
 
 // Authenticator decides who a request is from, or refuses it with an error
@@ -26,7 +52,27 @@ type AllowAll struct{}
 
 // Authenticate implements Authenticator.
 func (AllowAll) Authenticate(r *http.Request) (*Identity, error) {
-	return &Identity{Token: RequestToken(r)}, nil
+	return &Identity{Token: RequestToken(r), ACL: acl.ManagementACL}, nil
+}
+
+// aclAuthenticator resolves the request's token to its ACL (ACLs enabled).
+type aclAuthenticator struct {
+	resolver tokenResolver
+}
+
+// Authenticate implements Authenticator. A secret that is no ACL token is
+// let through with an ACL that allows nothing (it may be a node's secret,
+// which the client-to-server endpoints check); an expired token is refused.
+func (a *aclAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
+	secret := RequestToken(r)
+	policy, tok, err := a.resolver.Resolve(r.Context(), secret)
+	if errors.Is(err, errTokenNotFound) {
+		return &Identity{Token: secret, ACL: acl.DenyAll, NotACLToken: true}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{Token: secret, ACL: policy, ACLToken: tok}, nil
 }
 
 // RequestToken returns the request's secret: X-Nomad-Token, else a bearer token.
@@ -53,5 +99,5 @@ func identity(r *http.Request) *Identity {
 	if id, ok := r.Context().Value(identityKey{}).(*Identity); ok && id != nil {
 		return id
 	}
-	return &Identity{}
+	return &Identity{ACL: acl.DenyAll}
 }

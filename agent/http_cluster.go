@@ -100,6 +100,7 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 			}
 			addr := s.cluster.LeaderHTTPAddr()
 			if addr != "" && addr != s.self() {
+				markChecked(r) // the leader checks the forwarded request's permission itself
 				sw := &statusWriter{ResponseWriter: w}
 				dialErr := s.forwardOnce(sw, r, addr, received.Add(forwardExpiry))
 				if dialErr == nil {

@@ -35,11 +35,13 @@ func (s *HTTPServer) deploymentsList(w http.ResponseWriter, r *http.Request) (an
 	if err != nil {
 		return nil, err
 	}
+	visible := s.nsFilter(r, capRead)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		list, err := st.DeploymentsByIDPrefix(ws, q.Namespace, q.Prefix)
 		if err != nil {
 			return nil, 0, err
 		}
+		list = keepNamespaces(list, func(d *structs.Deployment) string { return d.Namespace }, visible)
 		idx, err := tableIndex(st, deploymentTable)
 		return append([]*structs.Deployment{}, list...), idx, err
 	})

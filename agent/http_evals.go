@@ -14,6 +14,7 @@ func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
+	visible := s.nsFilter(r, capRead)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var evals []*structs.Evaluation
 		if q.Prefix != "" {
@@ -24,6 +25,7 @@ func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, err
 		if err != nil {
 			return nil, 0, err
 		}
+		evals = keepNamespaces(evals, func(e *structs.Evaluation) string { return e.Namespace }, visible)
 		idx, err := tableIndex(st, "evals")
 		return append([]*structs.Evaluation{}, evals...), idx, err
 	})

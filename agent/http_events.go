@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -86,9 +87,42 @@ func (s *HTTPServer) eventStream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &structs.CodedError{Code: http.StatusNotImplemented, Msg: "this server does not publish an event stream"})
 		return
 	}
+	visible := s.nsFilter(r, capRead)
 	sub := src.SubscribeEvents(req)
 	defer sub.Close()
-	streamEvents(r.Context(), w, sub, eventHeartbeat)
+	var frames eventFrames = sub
+	if s.aclEnabled() {
+		frames = &aclEventFilter{next: sub, namespace: visible, nodes: identity(r).ACL.Allow(acl.Node, acl.PolicyRead)}
+	}
+	streamEvents(r.Context(), w, frames, eventHeartbeat)
+}
+
+// aclEventFilter keeps the events a token may read: those of namespaces
+// where it has read-job, and node events with node:read.
+type aclEventFilter struct {
+	next      eventFrames
+	namespace func(string) bool
+	nodes     bool
+}
+
+// Next implements eventFrames; frames left empty by the filter are skipped.
+func (f *aclEventFilter) Next(ctx context.Context) (structs.Events, error) {
+	for {
+		ev, err := f.next.Next(ctx)
+		if err != nil {
+			return ev, err
+		}
+		kept := ev.Events[:0:0]
+		for _, e := range ev.Events {
+			if (e.Namespace == "" && f.nodes && e.Topic == structs.TopicNode) || (e.Namespace != "" && f.namespace(e.Namespace)) {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) > 0 || len(ev.Events) == 0 {
+			ev.Events = kept
+			return ev, nil
+		}
+	}
 }
 
 // eventStreamError is the last frame of a stream the server ended.

@@ -42,6 +42,9 @@ func (s *HTTPServer) jobPlan(w http.ResponseWriter, r *http.Request) (any, error
 	if err := s.applyNamespace(r, req.Job); err != nil {
 		return nil, err
 	}
+	if err := s.allowNS(r, req.Job.Namespace, capSubmit); err != nil {
+		return nil, err
+	}
 	resp, err := p.PlanJob(r.Context(), &req)
 	if err != nil {
 		return nil, err

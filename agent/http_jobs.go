@@ -17,6 +17,7 @@ func (s *HTTPServer) jobsList(w http.ResponseWriter, r *http.Request) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	visible := s.nsFilter(r, capList)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		var jobs []*structs.Job
 		if q.Prefix != "" {
@@ -27,6 +28,7 @@ func (s *HTTPServer) jobsList(w http.ResponseWriter, r *http.Request) (any, erro
 		if err != nil {
 			return nil, 0, err
 		}
+		jobs = keepNamespaces(jobs, func(j *structs.Job) string { return j.Namespace }, visible)
 		stubs := make([]*structs.JobListStub, 0, len(jobs))
 		for _, j := range jobs {
 			sum, err := st.JobSummaryByID(ws, j.Namespace, j.ID)
@@ -70,6 +72,9 @@ func (s *HTTPServer) registerJob(w http.ResponseWriter, r *http.Request, pathID 
 	if err := s.applyNamespace(r, req.Job); err != nil {
 		return nil, err
 	}
+	if err := s.allowNS(r, req.Job.Namespace, capSubmit); err != nil {
+		return nil, err
+	}
 	resp, err := s.srv.RegisterJob(r.Context(), &req)
 	if err != nil {
 		return nil, err
@@ -88,6 +93,9 @@ func (s *HTTPServer) applyNamespace(r *http.Request, job *structs.Job) error {
 		job.Namespace = ns
 	case job.Namespace != "" && ns != "" && ns != job.Namespace:
 		return structs.NewBadRequest("job namespace %q does not match namespace=%q in the URL", job.Namespace, ns)
+	}
+	if job.Namespace == "" {
+		job.Namespace = structs.DefaultNamespace
 	}
 	return nil
 }

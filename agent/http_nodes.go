@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"slices"
 
 	"github.com/gorilla/mux"
 
+	"github.com/nomadlike/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -81,8 +84,18 @@ func (s *HTTPServer) nodeAllocations(w http.ResponseWriter, r *http.Request) (an
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
+	// The node itself (its secret), or a token with node:read, whose list
+	// keeps only the namespaces it may read.
+	self := s.nodeSecretMatches(id, identity(r).Token)
+	if err := s.allow(r, self || identity(r).ACL.Allow(acl.Node, acl.PolicyRead), "node:read, or the node's own secret"); err != nil {
+		return nil, err
+	}
+	readable := s.nsFilter(r, acl.NamespaceCapabilityReadJob)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		allocs, err := st.AllocsByNode(ws, id)
+		if !self && s.aclEnabled() {
+			allocs = slices.DeleteFunc(slices.Clone(allocs), func(a *structs.Allocation) bool { return !readable(a.Namespace) })
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -103,6 +116,9 @@ func (s *HTTPServer) nodeRegister(w http.ResponseWriter, r *http.Request) (any, 
 	}
 	if req.Node == nil {
 		return nil, structs.NewBadRequest("request body has no Node: send {\"Node\": {...}}")
+	}
+	if err := s.allowRegister(r, req.Node); err != nil {
+		return nil, err
 	}
 	resp, err := s.srv.RegisterNode(r.Context(), req.Node)
 	if err != nil {
@@ -143,11 +159,34 @@ func (s *HTTPServer) nodeUpdateAllocations(w http.ResponseWriter, r *http.Reques
 }
 
 // nodeSecret returns the node's secret the request carries, or a 403 saying how to send it.
+//
+// The server compares it with the node's secret (in constant time), which
+// is these endpoints' permission check with ACLs enabled too.
 func nodeSecret(r *http.Request) (string, error) {
+	markChecked(r)
 	tok := identity(r).Token
 	if tok == "" {
 		return "", &structs.CodedError{Code: http.StatusForbidden, Err: structs.ErrPermissionDenied,
 			Msg: "node requests need the node's secret ID in the X-Nomad-Token header (or Authorization: Bearer)"}
 	}
 	return tok, nil
+}
+
+// nodeSecretMatches reports, in constant time, whether secret is node id's.
+func (s *HTTPServer) nodeSecretMatches(id, secret string) bool {
+	if s.srv == nil || secret == "" {
+		return false
+	}
+	n, err := readState(s, func(st *state.Snapshot) (*structs.Node, error) { return st.NodeByID(nil, id) })
+	return err == nil && n != nil && subtle.ConstantTimeCompare([]byte(n.SecretID), []byte(secret)) == 1
+}
+
+// allowRegister is node registration's permission with ACLs enabled: a
+// token with node:write (the client's introduction token, or this agent's
+// own client's key), or a node re-registering with its own secret.
+func (s *HTTPServer) allowRegister(r *http.Request, node *structs.Node) error {
+	id := identity(r)
+	local := s.cfg.LocalClientKey != "" && subtle.ConstantTimeCompare([]byte(id.Token), []byte(s.cfg.LocalClientKey)) == 1
+	return s.allow(r, local || id.ACL.Allow(acl.Node, acl.PolicyWrite) || s.nodeSecretMatches(node.ID, node.SecretID),
+		"node:write (a client introduction token; set client.intro_token), or the node's own secret")
 }

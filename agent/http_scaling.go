@@ -19,11 +19,13 @@ func (s *HTTPServer) scalingPoliciesList(w http.ResponseWriter, r *http.Request)
 		return nil, err
 	}
 	jobID, typ := r.URL.Query().Get("job"), r.URL.Query().Get("type")
+	visible := s.nsFilter(r, capListScal)
 	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		jobs, err := st.Jobs(ws, q.Namespace)
 		if err != nil {
 			return nil, 0, err
 		}
+		jobs = keepNamespaces(jobs, func(j *structs.Job) string { return j.Namespace }, visible)
 		stubs := []*structs.ScalingPolicyListStub{}
 		for _, p := range server.JobScalingPolicies(jobs, jobID) {
 			if typ == "" || p.Type == typ {
@@ -51,6 +53,9 @@ func (s *HTTPServer) scalingPolicyInfo(w http.ResponseWriter, r *http.Request) (
 		idx, err := tableIndex(st, "jobs")
 		for _, p := range server.JobScalingPolicies(jobs, "") {
 			if p.ID == id {
+				if err := s.allowNS(r, p.Target["Namespace"], capReadPol); err != nil {
+					return nil, 0, err
+				}
 				return p, idx, err
 			}
 		}

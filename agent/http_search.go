@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nomadlike/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -75,6 +76,9 @@ func (s *HTTPServer) search(w http.ResponseWriter, r *http.Request) (any, error)
 	}
 	var req searchRequest
 	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if err := s.allowSearch(r, q.Namespace, req.Context); err != nil {
 		return nil, err
 	}
 	contexts, err := prefixContexts(req.Context)
@@ -192,6 +196,9 @@ func (s *HTTPServer) fuzzySearch(w http.ResponseWriter, r *http.Request) (any, e
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
+	if err := s.allowSearch(r, q.Namespace, req.Context); err != nil {
+		return nil, err
+	}
 	if len(req.Text) < fuzzyMinTermLength {
 		return nil, structs.NewBadRequest("fuzzy search query must be at least %d characters, got %d", fuzzyMinTermLength, len(req.Text))
 	}
@@ -289,4 +296,21 @@ func fuzzyScore(id, text string) int {
 		return 1
 	}
 	return 2
+}
+
+// allowSearch is the ACL check of both searches: read-job in the namespace
+// (management for namespace=*), and node:read when nodes or node pools are
+// searched.
+func (s *HTTPServer) allowSearch(r *http.Request, namespace, context string) error {
+	a := identity(r).ACL
+	if namespace == "*" {
+		return s.allow(r, a.IsManagement(), "management (a search across all namespaces)")
+	}
+	if err := s.allowNS(r, namespace, capRead); err != nil {
+		return err
+	}
+	if context == ctxAll || context == ctxNodes || context == ctxNodePools {
+		return s.allow(r, a.Allow(acl.Node, acl.PolicyRead), "node:read (searching nodes)")
+	}
+	return nil
 }

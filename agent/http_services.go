@@ -39,11 +39,13 @@ func (s *HTTPServer) servicesList(w http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
+	visible := s.nsFilter(r, capRead)
 	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		regs, err := st.ServiceRegistrations(ws, q.Namespace)
 		if err != nil {
 			return nil, 0, err
 		}
+		regs = keepNamespaces(regs, func(r *structs.ServiceRegistration) string { return r.Namespace }, visible)
 		idx, err := serviceIndex(st)
 		return serviceStubs(regs), idx, err
 	})

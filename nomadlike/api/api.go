@@ -91,6 +91,13 @@ func NewClient(cfg Config) (*Client, error) {
 	return &Client{addr: u, token: cfg.Token, http: hc}, nil
 }
 
+// WithToken returns a client that sends token instead (sharing the connections).
+func (c *Client) WithToken(token string) *Client {
+	cp := *c
+	cp.token = token
+	return &cp
+}
+
 // Address returns the agent's base URL.
 func (c *Client) Address() string { return c.addr.String() }
 

@@ -30,3 +30,17 @@ func (c *Client) SignalAlloc(ctx context.Context, allocID, task, signal string) 
 	}
 	return e.runner.Signal(ctx, task, signal)
 }
+
+// AllocNamespace returns the namespace of an allocation this client runs
+// (the HTTP API authorizes client endpoints with it).
+func (c *Client) AllocNamespace(allocID string) (string, bool) {
+	e, err := c.entry(allocID)
+	if err != nil {
+		return "", false
+	}
+	a := e.runner.Alloc()
+	if a == nil {
+		return "", false
+	}
+	return a.Namespace, true
+}

@@ -19,6 +19,9 @@ type Config struct {
 	DataDir                                           string
 	NodeName, Datacenter, Region, NodeClass, NodePool string
 	Meta                                              map[string]string
+	// IntroToken, when set, is sent with node registration instead of the
+	// node's secret: an ACL token with node:write (ACLs enabled).
+	IntroToken string
 	// Servers are the servers' HTTP base URLs, e.g. "http://127.0.0.1:4646".
 	Servers []string
 	// HTTPAddr is this agent's advertised HTTP address "host:port".

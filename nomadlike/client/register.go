@@ -57,7 +57,11 @@ func (c *Client) register(ctx context.Context) (time.Duration, bool) {
 	for attempt := 1; ; attempt++ {
 		s := c.server()
 		callCtx, cancel := context.WithTimeout(ctx, serverCallTimeout)
-		resp, err := s.RegisterNode(callCtx, c.Node())
+		reg := s
+		if c.cfg.IntroToken != "" {
+			reg = s.WithToken(c.cfg.IntroToken)
+		}
+		resp, err := reg.RegisterNode(callCtx, c.Node())
 		cancel()
 		if err == nil {
 			c.cfg.Logger.Info("node registered", "server", s.Address(), "heartbeat_ttl", resp.HeartbeatTTL)

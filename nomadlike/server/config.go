@@ -31,6 +31,10 @@ type Config struct {
 	HeartbeatGrace time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// ACLBootstrapResetFile is where an operator writes the reset index to
+	// allow one more ACL bootstrap (Nomad's <data_dir>/server/acl-bootstrap-reset);
+	// empty disables the reset procedure.
+	ACLBootstrapResetFile string
 
 	// Cluster settings (cluster.go). They matter when DataDir is set:
 	// in-memory servers (-dev) form no cluster.

@@ -114,6 +114,15 @@ var fixtureEvents = map[string][]string{
 	"deployment delete":   nil,
 	"reconcile summaries": nil,
 	"deregister node 2":   {"Node:NodeDeregistration:" + fxNode2},
+	"acl bootstrap":       nil,
+	"acl policies":        nil,
+	"acl policy delete":   nil,
+	"acl roles":           nil,
+	"acl role delete":     nil,
+	"acl tokens":          nil,
+	"acl token delete":    nil,
+	"namespaces":          nil,
+	"namespace delete":    nil,
 }
 
 // TestFSMEveryMessageType applies the fixture entry of every message type

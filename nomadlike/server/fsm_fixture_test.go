@@ -149,5 +149,24 @@ func fsmFixture() []fixtureEntry {
 		{"deployment delete", structs.DeploymentDeleteRequestType, &structs.DeploymentDeleteRequest{Deployments: []string{fxDeployOld}}},
 		{"reconcile summaries", structs.ReconcileJobSummariesRequestType, &structs.ReconcileJobSummariesRequest{}},
 		{"deregister node 2", structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: []string{fxNode2}, Timestamp: fxTime(18).UnixNano()}},
+		{"acl bootstrap", structs.ACLTokenBootstrapRequestType, &structs.ACLTokenBootstrapRequest{Token: &structs.ACLToken{
+			AccessorID: "55555555-0000-4000-8000-000000000001", Name: "Bootstrap Token", Type: structs.ACLManagementToken,
+			Global: true, CreateTime: fxTime(19), Hash: structs.HashSecret("fixture-bootstrap-secret")}}},
+		{"acl policies", structs.ACLPolicyUpsertRequestType, &structs.ACLPolicyUpsertRequest{Policies: []*structs.ACLPolicy{
+			{Name: "web-dev", Description: "submit in web", Rules: `namespace "web" { policy = "write" }`},
+			{Name: "old", Rules: `node { policy = "read" }`}}}},
+		{"acl policy delete", structs.ACLPolicyDeleteRequestType, &structs.ACLPolicyDeleteRequest{Names: []string{"old"}}},
+		{"acl roles", structs.ACLRoleUpsertRequestType, &structs.ACLRoleUpsertRequest{Roles: []*structs.ACLRole{
+			{ID: "66666666-0000-4000-8000-000000000001", Name: "web", Policies: []*structs.ACLRolePolicyLink{{Name: "web-dev"}}},
+			{ID: "66666666-0000-4000-8000-000000000002", Name: "gone", Policies: []*structs.ACLRolePolicyLink{{Name: "web-dev"}}}}}},
+		{"acl role delete", structs.ACLRoleDeleteRequestType, &structs.ACLRoleDeleteRequest{IDs: []string{"66666666-0000-4000-8000-000000000002"}}},
+		{"acl tokens", structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: []*structs.ACLToken{
+			{AccessorID: "55555555-0000-4000-8000-000000000002", Name: "dev", Type: structs.ACLClientToken, Policies: []string{"web-dev"},
+				Roles: []*structs.ACLTokenRoleLink{{ID: "66666666-0000-4000-8000-000000000001", Name: "web"}}, CreateTime: fxTime(20), Hash: structs.HashSecret("fixture-dev")},
+			{AccessorID: "55555555-0000-4000-8000-000000000003", Name: "gone", Type: structs.ACLClientToken, Policies: []string{"web-dev"}, CreateTime: fxTime(20), Hash: structs.HashSecret("fixture-gone")}}}},
+		{"acl token delete", structs.ACLTokenDeleteRequestType, &structs.ACLTokenDeleteRequest{AccessorIDs: []string{"55555555-0000-4000-8000-000000000003"}}},
+		{"namespaces", structs.NamespaceUpsertRequestType, &structs.NamespaceUpsertRequest{Namespaces: []*structs.Namespace{
+			{Name: "web", Description: "web team", Meta: map[string]string{"owner": "web"}}, {Name: "tmp"}}}},
+		{"namespace delete", structs.NamespaceDeleteRequestType, &structs.NamespaceDeleteRequest{Names: []string{"tmp"}}},
 	}
 }

@@ -27,6 +27,12 @@ const (
 	recordServiceRegistration snapshotRecord = 10
 	// recordHeader opens a snapshot of format 1 or later (snapshotHeader).
 	recordHeader snapshotRecord = 11
+	// The ACL system and namespaces (20-29 reserved for them). The ACL
+	// bootstrap index is a row of the index table ("acl_token_bootstrap").
+	recordACLPolicy snapshotRecord = 20
+	recordACLToken  snapshotRecord = 21
+	recordACLRole   snapshotRecord = 22
+	recordNamespace snapshotRecord = 23
 	// recordJobSubmission is a job version's source (compat range 30-39).
 	recordJobSubmission snapshotRecord = 30
 	// recordEnd closes a snapshot, so truncation is detected.
@@ -61,6 +67,10 @@ var snapshotTables = []snapshotTable{
 	{recordPeriodicLaunch, "periodic_launch", func() any { return new(structs.PeriodicLaunch) }},
 	{recordDeployment, "deployment", func() any { return new(structs.Deployment) }},
 	{recordServiceRegistration, "service_registrations", func() any { return new(structs.ServiceRegistration) }},
+	{recordACLPolicy, "acl_policy", func() any { return new(structs.ACLPolicy) }},
+	{recordACLToken, "acl_token", func() any { return new(structs.ACLToken) }},
+	{recordACLRole, "acl_role", func() any { return new(structs.ACLRole) }},
+	{recordNamespace, "namespaces", func() any { return new(structs.Namespace) }},
 	{recordJobSubmission, "job_submission", func() any { return new(structs.JobSubmission) }},
 	{recordIndex, "index", func() any { return new(indexRecord) }},
 }

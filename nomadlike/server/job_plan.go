@@ -30,6 +30,9 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 	if err := validateJob(job); err != nil {
 		return nil, err
 	}
+	if err := s.checkNamespace(job.Namespace, job.ID); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

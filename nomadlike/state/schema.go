@@ -24,7 +24,8 @@ const (
 )
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
-var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations, tableJobSubmission}
+var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations, tableJobSubmission,
+	tableACLPolicies, tableACLTokens, tableACLRoles, tableNamespaces, indexACLBootstrap}
 
 // IndexEntry is one row of the "index" table: the Raft index at which table
 // Key was last written.
@@ -102,6 +103,7 @@ func schema() *memdb.DBSchema {
 		serviceRegistrationsTableSchema(),
 		jobSubmissionTableSchema(),
 	}
+	tables = append(tables, aclTableSchemas()...)
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range tables {
 		s.Tables[t.Name] = t

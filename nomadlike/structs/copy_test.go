@@ -16,6 +16,7 @@ import (
 // copyTypes lists one value of every type that has a Copy method. A type whose
 // Copy method is not listed here fails TestCopyTypesListed.
 var copyTypes = []any{
+	&ACLPolicy{}, &ACLRole{}, &ACLToken{}, &Namespace{},
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{},
 	&AllocMetric{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},

@@ -42,8 +42,26 @@ const (
 	ServiceRegistrationUpsertRequestType MessageType = 21
 	// ServiceRegistrationDeleteRequestType removes service registrations (ServiceRegistrationDeleteRequest).
 	ServiceRegistrationDeleteRequestType MessageType = 22
+	// ACLPolicyUpsertRequestType stores ACL policies (ACLPolicyUpsertRequest).
+	ACLPolicyUpsertRequestType MessageType = 23
+	// ACLPolicyDeleteRequestType removes ACL policies (ACLPolicyDeleteRequest).
+	ACLPolicyDeleteRequestType MessageType = 24
+	// ACLTokenUpsertRequestType stores ACL tokens (ACLTokenUpsertRequest).
+	ACLTokenUpsertRequestType MessageType = 25
+	// ACLTokenDeleteRequestType removes ACL tokens (ACLTokenDeleteRequest).
+	ACLTokenDeleteRequestType MessageType = 26
+	// ACLTokenBootstrapRequestType stores the bootstrap management token (ACLTokenBootstrapRequest).
+	ACLTokenBootstrapRequestType MessageType = 27
+	// ACLRoleUpsertRequestType stores ACL roles (ACLRoleUpsertRequest).
+	ACLRoleUpsertRequestType MessageType = 28
+	// ACLRoleDeleteRequestType removes ACL roles (ACLRoleDeleteRequest).
+	ACLRoleDeleteRequestType MessageType = 29
+	// NamespaceUpsertRequestType stores namespaces (NamespaceUpsertRequest).
+	NamespaceUpsertRequestType MessageType = 30
+	// NamespaceDeleteRequestType removes namespaces (NamespaceDeleteRequest).
+	NamespaceDeleteRequestType MessageType = 31
 
-	// 23-31: ACL and namespaces. 32-39: Nomad compatibility.
+	// 32-39: Nomad compatibility.
 
 	// JobVersionTagRequestType tags or untags a job version (JobVersionTagRequest).
 	JobVersionTagRequestType MessageType = 32
