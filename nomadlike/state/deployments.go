@@ -106,11 +106,3 @@ func allocsByDeploymentTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) ([]*str
 func (s *reader) AllocsByDeployment(ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
 	return allocsByDeploymentTxn(s.readTxn(), ws, id)
 }
-
-// DeploymentRestore loads one deployment.
-func (r *Restore) DeploymentRestore(d *structs.Deployment) error {
-	if d == nil {
-		return structs.NewBadRequest("state: restore deployment: deployment is nil")
-	}
-	return r.insert(tableDeployment, "deployment "+d.ID, d)
-}

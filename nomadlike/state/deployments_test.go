@@ -206,7 +206,7 @@ func TestDeploymentsSurviveRestore(t *testing.T) {
 	r, err := s.NewRestore()
 	must(t, err)
 	stored, _ := s.DeploymentByID(nil, d.ID)
-	must(t, r.DeploymentRestore(stored.Copy()))
+	must(t, r.Row(tableDeployment, stored.Copy()))
 	must(t, r.IndexRestore(tableDeployment, 20))
 	must(t, r.Commit())
 	got, _ := s.DeploymentByID(nil, d.ID)

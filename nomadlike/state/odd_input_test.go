@@ -40,7 +40,7 @@ func TestRestoredAllocWithoutJob(t *testing.T) {
 	s := newTestStore(t)
 	r, err := s.NewRestore()
 	must(t, err)
-	must(t, r.AllocRestore(&structs.Allocation{ID: "orphan", Namespace: "default", JobID: "web", NodeID: "n1"}))
+	must(t, r.Row(tableAllocs, &structs.Allocation{ID: "orphan", Namespace: "default", JobID: "web", NodeID: "n1"}))
 	must(t, r.Commit())
 	must(t, s.UpsertJob(2, testJob("web"))) // recounts the summary over the orphan
 	cur, err := s.AllocsByJob(nil, "default", "web", false)
@@ -94,7 +94,7 @@ func TestConcurrentReadsDuringWritesAndRestore(t *testing.T) {
 		if i%10 == 0 {
 			r, err := s.NewRestore()
 			must(t, err)
-			must(t, r.JobRestore(job))
+			must(t, r.Row(tableJobs, job))
 			must(t, r.Commit())
 		}
 	}

@@ -78,14 +78,6 @@ func (s *reader) PeriodicLaunches(ws memdb.WatchSet) ([]*structs.PeriodicLaunch,
 	return collect[*structs.PeriodicLaunch](it, nil), nil
 }
 
-// PeriodicLaunchRestore loads one launch record from a snapshot.
-func (r *Restore) PeriodicLaunchRestore(l *structs.PeriodicLaunch) error {
-	if l == nil {
-		return structs.NewBadRequest("state: restore periodic launch: launch is nil")
-	}
-	return r.insert(tablePeriodicLaunch, fmt.Sprintf("periodic launch of job %q", l.ID), l)
-}
-
 // ChildJobs returns the children of a periodic or parameterized job (the
 // jobs whose ParentID is parentID), sorted by ID.
 func (s *reader) ChildJobs(ws memdb.WatchSet, namespace, parentID string) ([]*structs.Job, error) {

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -48,54 +49,6 @@ func (r *Restore) insert(table, what string, obj any) error {
 	return nil
 }
 
-// JobRestore loads one job.
-func (r *Restore) JobRestore(job *structs.Job) error {
-	if job == nil {
-		return structs.NewBadRequest("state: restore job: job is nil")
-	}
-	return r.insert(tableJobs, fmt.Sprintf("job %q in namespace %q", job.ID, job.Namespace), job)
-}
-
-// JobVersionRestore loads one kept version of a job.
-func (r *Restore) JobVersionRestore(job *structs.Job) error {
-	if job == nil {
-		return structs.NewBadRequest("state: restore job version: job is nil")
-	}
-	return r.insert(tableJobVersion, fmt.Sprintf("version %d of job %q in namespace %q", job.Version, job.ID, job.Namespace), job)
-}
-
-// JobSummaryRestore loads one job summary.
-func (r *Restore) JobSummaryRestore(s *structs.JobSummary) error {
-	if s == nil {
-		return structs.NewBadRequest("state: restore job summary: summary is nil")
-	}
-	return r.insert(tableJobSummary, fmt.Sprintf("summary of job %q in namespace %q", s.JobID, s.Namespace), s)
-}
-
-// NodeRestore loads one node.
-func (r *Restore) NodeRestore(node *structs.Node) error {
-	if node == nil {
-		return structs.NewBadRequest("state: restore node: node is nil")
-	}
-	return r.insert(tableNodes, fmt.Sprintf("node %q", node.ID), node)
-}
-
-// AllocRestore loads one allocation.
-func (r *Restore) AllocRestore(alloc *structs.Allocation) error {
-	if alloc == nil {
-		return structs.NewBadRequest("state: restore allocation: allocation is nil")
-	}
-	return r.insert(tableAllocs, fmt.Sprintf("allocation %q", alloc.ID), alloc)
-}
-
-// EvalRestore loads one evaluation.
-func (r *Restore) EvalRestore(eval *structs.Evaluation) error {
-	if eval == nil {
-		return structs.NewBadRequest("state: restore evaluation: evaluation is nil")
-	}
-	return r.insert(tableEvals, fmt.Sprintf("evaluation %q", eval.ID), eval)
-}
-
 // IndexRestore loads one table's modify index. Unknown table names are an
 // error, so a snapshot from a newer version fails loudly instead of losing data.
 func (r *Restore) IndexRestore(table string, index uint64) error {
@@ -109,7 +62,7 @@ func (r *Restore) IndexRestore(table string, index uint64) error {
 // "index" table are *IndexEntry (see IndexRestore), the others the table's
 // objects. An unknown table is an error.
 func (r *Restore) Row(table string, row any) error {
-	if row == nil {
+	if v := reflect.ValueOf(row); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
 		return structs.NewBadRequest("state: restore a row of table %q: row is nil", table)
 	}
 	if table == tableIndex {

@@ -41,27 +41,27 @@ func TestRestoreSwapsContentAndWakesWatchers(t *testing.T) {
 	defer r.Abort()
 	jobs, _ := snap.Jobs(nil, "*")
 	for _, j := range jobs {
-		must(t, r.JobRestore(j))
+		must(t, r.Row(tableJobs, j))
 	}
 	versions, _ := snap.JobVersions(nil)
 	for _, j := range versions {
-		must(t, r.JobVersionRestore(j))
+		must(t, r.Row(tableJobVersion, j))
 	}
 	sums, _ := snap.JobSummaries(nil)
 	for _, s := range sums {
-		must(t, r.JobSummaryRestore(s))
+		must(t, r.Row(tableJobSummary, s))
 	}
 	nodes, _ := snap.Nodes(nil)
 	for _, n := range nodes {
-		must(t, r.NodeRestore(n))
+		must(t, r.Row(tableNodes, n))
 	}
 	allocs, _ := snap.Allocs(nil, "*")
 	for _, a := range allocs {
-		must(t, r.AllocRestore(a))
+		must(t, r.Row(tableAllocs, a))
 	}
 	evals, _ := snap.Evals(nil, "*")
 	for _, e := range evals {
-		must(t, r.EvalRestore(e))
+		must(t, r.Row(tableEvals, e))
 	}
 	idx, _ := snap.Indexes()
 	for table, i := range idx {
@@ -128,10 +128,10 @@ func TestRestoreAbortLeavesStore(t *testing.T) {
 	must(t, s.UpsertNode(1, testNode("keep")))
 	r, err := s.NewRestore()
 	must(t, err)
-	must(t, r.NodeRestore(testNode("discard")))
+	must(t, r.Row(tableNodes, testNode("discard")))
 	r.Abort()
 	r.Abort() // idempotent
-	if err := r.NodeRestore(testNode("late")); err == nil {
+	if err := r.Row(tableNodes, testNode("late")); err == nil {
 		t.Error("NodeRestore after Abort succeeded, want an error")
 	}
 	nodes, err := s.Nodes(nil)

@@ -103,11 +103,3 @@ func (s *Store) SchedulerSetConfig(index uint64, req *structs.SchedulerSetConfig
 		return setIndex(txn, tableSchedulerConfig, index)
 	})
 }
-
-// SchedulerConfigRestore loads the scheduler configuration from a snapshot.
-func (r *Restore) SchedulerConfigRestore(c *structs.SchedulerConfig) error {
-	if c == nil {
-		return structs.NewBadRequest("state: restore scheduler config: config is nil")
-	}
-	return r.insert(tableSchedulerConfig, "scheduler config", c)
-}

@@ -79,7 +79,7 @@ func TestSchedulerConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.SchedulerConfigRestore(c); err != nil {
+	if err := r.Row(tableSchedulerConfig, c); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.IndexRestore(tableSchedulerConfig, c.ModifyIndex); err != nil {

@@ -205,11 +205,3 @@ func (s *Store) ServiceRegistrationDelete(index uint64, req *structs.ServiceRegi
 		return setIndex(txn, tableServiceRegistrations, index)
 	})
 }
-
-// ServiceRegistrationRestore loads one registration.
-func (r *Restore) ServiceRegistrationRestore(reg *structs.ServiceRegistration) error {
-	if reg == nil {
-		return structs.NewBadRequest("state: restore service registration: registration is nil")
-	}
-	return r.insert(tableServiceRegistrations, "service registration "+reg.ID, reg)
-}
