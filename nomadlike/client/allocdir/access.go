@@ -74,6 +74,22 @@ func (d *AllocDir) Stat(p string) (fs.FileInfo, error) {
 	return st, wrapErr(p, err)
 }
 
+// Lstat is Stat without following a final symlink (a symlink is reported
+// as one, whatever it points at).
+func (d *AllocDir) Lstat(p string) (fs.FileInfo, error) {
+	rel, err := cleanRel(p)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(d.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	st, err := root.Lstat(rel)
+	return st, wrapErr(p, err)
+}
+
 // ReadDir lists the directory p, sorted by name. Entries are as Lstat sees
 // them (a symlink is listed as a symlink).
 func (d *AllocDir) ReadDir(p string) ([]fs.DirEntry, error) {

@@ -149,6 +149,9 @@ func TestAccessStaysInside(t *testing.T) {
 	if _, err := d.Stat("alloc/logs/web.stdout.1"); !errors.Is(err, ErrOutside) {
 		t.Errorf("Stat through a symlink out: got %v, want ErrOutside", err)
 	}
+	if st, err := d.Lstat("alloc/logs/web.stdout.1"); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("Lstat of the planted symlink: got %v, %v; want the symlink itself", st, err)
+	}
 	if _, err := d.ReadDir("alloc/data/up/"); !errors.Is(err, ErrOutside) {
 		t.Errorf("ReadDir through a symlink out: got %v, want ErrOutside", err)
 	}
