@@ -81,6 +81,12 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		if err := os.MkdirAll(filepath.Join(dir, "wal"), 0o700); err != nil {
 			return fmt.Errorf("create raft directory %s: %w", dir, err)
 		}
+		// raft-wal checks only the last batch when it opens: verify every
+		// batch so a damaged log is refused, naming what it lost, instead of
+		// starting without acknowledged writes.
+		if err := verifyWAL(filepath.Join(dir, "wal")); err != nil {
+			return err
+		}
 		w, err := newHealingLog(filepath.Join(dir, "wal"), s.cfg.RaftSegmentSize, hl.Named("wal"), s.logger.With("component", "raft-log"))
 		if err != nil {
 			return err
