@@ -222,6 +222,10 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	local("/v1/regions", get, s.regions)
 	srv("/v1/operator/raft/configuration", get, s.raftConfiguration)
 	srv("/v1/operator/raft/peer", del, s.raftRemovePeer)
+	srv("/v1/operator/autopilot/configuration", get, s.autopilotGet) // ACL: operator read
+	srv("/v1/operator/autopilot/configuration", put, s.autopilotPut) // ACL: operator write
+	srv("/v1/operator/autopilot/health", get, s.autopilotHealth)     // ACL: operator read
+	local("/v1/agent/schedulers", get, s.agentSchedulers)            // ACL: agent read
 	srv("/v1/operator/snapshot", get, s.snapshotSave)
 	srv("/v1/operator/snapshot", put, s.snapshotRestore)
 	srv("/v1/operator/scheduler/configuration", get, s.operatorSchedulerGet)
@@ -249,6 +253,9 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/agent/servers", s.wrap(s.agentSetServers)).Methods(put...)
 	r.Handle("/v1/agent/health", s.wrap(s.agentHealth)).Methods(get...)
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
+	// Workload identity discovery (anonymous in Nomad too); empty key set.
+	r.Handle("/.well-known/jwks.json", s.wrap(s.wellKnownJWKS)).Methods(get...)
+	r.Handle("/.well-known/openid-configuration", s.wrap(s.wellKnownOpenID)).Methods(get...)
 
 	r.Handle("/", http.RedirectHandler("/ui/", http.StatusTemporaryRedirect)).Methods(get...)
 	r.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently)).Methods(get...)

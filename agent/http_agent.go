@@ -146,5 +146,5 @@ func (s *HTTPServer) statusPeers(_ http.ResponseWriter, _ *http.Request) (any, e
 }
 
 func (s *HTTPServer) regions(_ http.ResponseWriter, _ *http.Request) (any, error) {
-	return []string{s.cfg.Agent.Region}, nil
+	return s.knownRegions(), nil
 }

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -257,6 +259,15 @@ func (s *HTTPServer) snapshotSave(w http.ResponseWriter, r *http.Request) (any, 
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
+	// Digest (RFC 3230), which Nomad's client checks as it reads the body.
+	sum := sha256.New()
+	if _, err := io.Copy(sum, tmp); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(sum.Sum(nil)))
 	setIndex(w, index)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))

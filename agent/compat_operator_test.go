@@ -1,0 +1,67 @@
+package agent
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	nomad "github.com/hashicorp/nomad/api"
+)
+
+// TestCompatOperator covers autopilot, snapshot save with its Digest, the
+// scheduler workers, regions and the workload identity discovery
+// documents through the official client.
+func TestCompatOperator(t *testing.T) {
+	a, c, _ := compatAgent(t, nil)
+	t.Run("autopilot", func(t *testing.T) {
+		conf, _, err := c.Operator().AutopilotGetConfiguration(nil)
+		if err != nil || !conf.CleanupDeadServers || conf.MaxTrailingLogs != 250 {
+			t.Errorf("AutopilotGetConfiguration = %+v, %v", conf, err)
+		}
+		if _, err := c.Operator().AutopilotSetConfiguration(conf, nil); err == nil || !strings.Contains(err.Error(), "fixed") {
+			t.Errorf("AutopilotSetConfiguration = %v, want a refusal saying why", err)
+		}
+		h, _, err := c.Operator().AutopilotServerHealth(nil)
+		if err != nil || !h.Healthy || len(h.Servers) != 1 || !h.Servers[0].Leader || h.Leader == "" || len(h.Voters) != 1 {
+			t.Errorf("AutopilotServerHealth = %+v, %v", h, err)
+		}
+	})
+	t.Run("snapshot save with digest", func(t *testing.T) {
+		r, err := c.Operator().Snapshot(nil)
+		if err != nil {
+			t.Fatalf("Snapshot: %v", err)
+		}
+		n, err := io.Copy(io.Discard, r)
+		if err != nil || n == 0 {
+			t.Fatalf("reading the snapshot (the client checks the Digest): %d bytes, %v", n, err)
+		}
+		if err := r.Close(); err != nil {
+			t.Errorf("Close (digest check): %v", err)
+		}
+	})
+	t.Run("schedulers and regions", func(t *testing.T) {
+		info, err := c.Agent().GetSchedulerWorkersInfo(nil)
+		if err != nil || len(info.Schedulers) == 0 || info.Schedulers[0].Status != "started" {
+			t.Errorf("GetSchedulerWorkersInfo = %+v, %v", info, err)
+		}
+		regions, err := c.Regions().List()
+		if err != nil || len(regions) != 1 || regions[0] != "global" {
+			t.Errorf("Regions = %v, %v", regions, err)
+		}
+	})
+	t.Run("well-known", func(t *testing.T) {
+		for _, p := range []string{"/.well-known/jwks.json", "/.well-known/openid-configuration"} {
+			resp, err := http.Get("http://" + a.HTTPAddr() + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), "{") {
+				t.Errorf("GET %s = %d %s", p, resp.StatusCode, body)
+			}
+		}
+	})
+	_ = nomad.GlobalRegion
+}
