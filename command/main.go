@@ -106,6 +106,8 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.serverCommand(),
 		c.operatorCommand(),
 		c.systemCommand(),
+		c.aclCommand(),
+		c.namespaceCommand(),
 	)
 	return root
 }
