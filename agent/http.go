@@ -240,6 +240,11 @@ func (s *HTTPServer) routes(r *mux.Router) {
 
 	// Served by every agent, server or client.
 	r.Handle("/v1/client/fs/logs/{alloc}", http.HandlerFunc(s.clientLogs)).Methods(get...)
+	// File-system API (http_client_fsapi.go); ACL: namespace read-fs.
+	r.Handle("/v1/client/fs/ls/{id}", s.localFS(s.clientFSList)).Methods(get...)
+	r.Handle("/v1/client/fs/stat/{id}", s.localFS(s.clientFSStat)).Methods(get...)
+	r.Handle("/v1/client/fs/cat/{id}", s.localFS(s.clientFSRead)).Methods(get...)
+	r.Handle("/v1/client/fs/readat/{id}", s.localFS(s.clientFSRead)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/stats", s.wrap(s.clientAllocStats)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/checks", s.wrap(s.clientAllocChecks)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/restart", s.wrap(s.clientAllocRestart)).Methods(put...)
