@@ -270,8 +270,11 @@ func (r *Runner) Kill(ev *structs.TaskEvent) {
 // sidecars once the main tasks are dead), persists and reports the
 // allocation.
 func (r *Runner) taskChanged(tr *taskRunner) {
-	st := tr.State()
+	// The task's state is read under r.mu: two changes of one task racing
+	// here must not let the older state (read first, locked last) win, which
+	// left a batch allocation "running" after its tasks had exited.
 	r.mu.Lock()
+	st := tr.State()
 	a := r.alloc.Copy()
 	if a.TaskStates == nil {
 		a.TaskStates = map[string]*structs.TaskState{}

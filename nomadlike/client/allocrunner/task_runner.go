@@ -323,6 +323,11 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
 	}
 	tr.setHandle(h)
+	// What the driver wants the user to know about how the task runs (e.g.
+	// a container without a seccomp profile) becomes a task event.
+	for _, w := range h.Warnings {
+		tr.event(structs.NewTaskEvent(structs.TaskDriverMessage, tr.now(), w))
+	}
 	now := tr.now()
 	tr.update(func(s *structs.TaskState) {
 		s.State = structs.TaskStateRunning

@@ -22,7 +22,7 @@ import (
 // DriverName is the name jobs use for Driver: driver = "test_exec".
 const DriverName = "test_exec"
 
-// Driver runs config {command = "...", args = [...]} as a process group,
+// Driver runs config {command = "...", args = [...], warning = "..."} as a process group,
 // writing stdout and stderr to <LogDir>/<base>.0. Its handle's DriverState
 // holds the pid, so a new Driver value (a restarted client) re-attaches with
 // RecoverTask and watches the pid; the exit code of a recovered task is read
@@ -67,8 +67,8 @@ func (d *Driver) Fingerprint(context.Context) *structs.DriverInfo {
 // args an optional list of strings.
 func (d *Driver) ValidateConfig(cfg map[string]any) error {
 	for k := range cfg {
-		if k != "command" && k != "args" {
-			return fmt.Errorf("config key %q is not supported (use command, args)", k)
+		if k != "command" && k != "args" && k != "warning" {
+			return fmt.Errorf("config key %q is not supported (use command, args, warning)", k)
 		}
 	}
 	if c, ok := cfg["command"].(string); !ok || c == "" {
@@ -155,7 +155,13 @@ func (d *Driver) StartTask(_ context.Context, cfg *drivers.TaskConfig) (*drivers
 	d.tasks[cfg.ID] = t
 	d.mu.Unlock()
 	ds, _ := json.Marshal(driverState{PID: t.pid, Started: t.started})
-	return &drivers.TaskHandle{Version: 1, Config: cfg, State: drivers.TaskStateRunning, DriverState: ds}, nil
+	h := &drivers.TaskHandle{Version: 1, Config: cfg, State: drivers.TaskStateRunning, DriverState: ds}
+	// "warning" stands for what a real driver tells the user at start (a
+	// container without seccomp): it becomes the handle's Warnings.
+	if w, ok := cfg.Config["warning"].(string); ok && w != "" {
+		h.Warnings = []string{w}
+	}
+	return h, nil
 }
 
 // RecoverTask implements drivers.Driver: it watches the pid in the handle.
