@@ -371,6 +371,15 @@ func TestSecureCluster(t *testing.T) {
 	if out, code := runIn(t, lab.dir, append(env, "NOMAD_TOKEN="+teamToken), "job", "status", "-namespace", "team-a", "team-web"); code != 0 || !strings.Contains(out, "team-web") {
 		t.Errorf("CLI job status with the team's token: exit %d", code)
 	}
+	// alloc exec: the CLI's websocket over TLS to a server, proxied to the
+	// client node over TLS with the server's certificate.
+	allocs, _, err := team.Jobs().Allocations("team-web", false, inTeam)
+	if err != nil || len(allocs) != 1 {
+		t.Fatalf("team-web allocations: %v", err)
+	}
+	if out, code := runIn(t, lab.dir, append(env, "NOMAD_TOKEN="+teamToken), "alloc", "exec", "-namespace", "team-a", allocs[0].ID, "/bin/echo", "through-tls"); code != 0 || !strings.Contains(out, "through-tls") {
+		t.Errorf("CLI alloc exec over TLS: exit %d", code)
+	}
 	if _, code := runIn(t, lab.dir, env, "node", "status"); code == 0 {
 		t.Error("CLI node status without a token succeeded")
 	}
