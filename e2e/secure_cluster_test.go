@@ -407,10 +407,15 @@ func TestSecureCluster(t *testing.T) {
 	if _, _, err := officialClient(t, c.servers[0].addr, rogueLab, boot.SecretID).Jobs().List(inDefault); err == nil {
 		t.Error("the API answered a CLI certificate of another CA (with a management token)")
 	}
-	// Raft's port speaks mutual TLS: another CA is refused, the cluster's
-	// accepted.
-	for _, l := range []*tlsLab{lab, rogueLab} {
-		cert, err := tls.LoadX509KeyPair(l.path("global-server-nomad.pem"), l.path("global-server-nomad-key.pem"))
+	// Raft's port speaks mutual TLS for servers only: another CA's server
+	// certificate and the cluster's own client certificate are refused (a
+	// compromised client node cannot talk Raft), a server's is accepted.
+	for _, tc := range []struct {
+		lab    *tlsLab
+		role   string
+		accept bool
+	}{{lab, "server", true}, {lab, "client", false}, {rogueLab, "server", false}} {
+		cert, err := tls.LoadX509KeyPair(tc.lab.path("global-"+tc.role+"-nomad.pem"), tc.lab.path("global-"+tc.role+"-nomad-key.pem"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,9 +426,8 @@ func TestSecureCluster(t *testing.T) {
 			_, err = conn.Read(make([]byte, 1))
 			conn.Close()
 		}
-		refused := err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
-		if refused != (l == rogueLab) {
-			t.Errorf("Raft port with the %s certificate: %v", map[bool]string{true: "rogue", false: "cluster's"}[l == rogueLab], err)
+		if accepted := err == nil || errors.Is(err, os.ErrDeadlineExceeded); accepted != tc.accept {
+			t.Errorf("Raft port with a %s certificate (rogue CA: %v): accepted %v (%v), want %v", tc.role, tc.lab == rogueLab, accepted, err, tc.accept)
 		}
 	}
 
