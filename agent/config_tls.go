@@ -172,7 +172,9 @@ func (a *Agent) serverTLS(sc *server.Config) {
 		return
 	}
 	if a.cfg.TLS.EnableRPC {
-		sc.RaftTLSListen = a.tls.store.ServerConfig(tls.RequireAndVerifyClientCert)
+		// Only servers speak Raft: under verify_server_hostname a client's
+		// certificate is refused there.
+		sc.RaftTLSListen = a.tls.store.ServerConfig(tls.RequireAndVerifyClientCert, a.tls.serverNames()...)
 		sc.RaftTLSDial = a.tls.dialServers()
 	}
 	if a.cfg.TLS.EnableHTTP {

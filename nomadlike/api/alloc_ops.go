@@ -147,7 +147,11 @@ func (c *Client) Exec(ctx context.Context, allocID string, o ExecOptions, q *Que
 	if c.token != "" {
 		hdr.Set("X-Nomad-Token", c.token)
 	}
-	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, u, hdr)
+	dialer := *websocket.DefaultDialer
+	if tr, ok := c.http.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		dialer.TLSClientConfig = tr.TLSClientConfig.Clone() // wss:// with the client's certificate
+	}
+	conn, resp, err := dialer.DialContext(ctx, u, hdr)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			defer resp.Body.Close()

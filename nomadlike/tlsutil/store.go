@@ -70,16 +70,27 @@ func (s *Store) Certificate() *x509.Certificate { return s.cur.Load().cert.Leaf 
 // ServerConfig returns the configuration of a TLS listener: it presents the
 // current certificate and treats client certificates as auth says
 // (tls.RequireAndVerifyClientCert for mutual TLS, tls.VerifyClientCertIfGiven
-// to check one only when offered).
-func (s *Store) ServerConfig(auth tls.ClientAuthType) *tls.Config {
+// to check one only when offered). With names, a client certificate must
+// also be valid for one of them (Raft accepts only servers' certificates
+// under verify_server_hostname).
+func (s *Store) ServerConfig(auth tls.ClientAuthType, names ...string) *tls.Config {
 	get := func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		m := s.cur.Load()
-		return &tls.Config{
+		c := &tls.Config{
 			MinVersion:   tls.VersionTLS12,
 			Certificates: []tls.Certificate{*m.cert},
 			ClientCAs:    m.pool,
 			ClientAuth:   auth,
-		}, nil
+		}
+		if len(names) > 0 {
+			c.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return nil // ClientAuth decided whether one is needed
+				}
+				return CheckNames(cs.PeerCertificates[0], names...)
+			}
+		}
+		return c, nil
 	}
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,

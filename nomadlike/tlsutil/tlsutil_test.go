@@ -169,6 +169,14 @@ func TestStoreMutualTLSAndReload(t *testing.T) {
 	if cerr, _ := handshake(srv.ClientConfig(serverName), cl.ServerConfig(tls.RequireAndVerifyClientCert)); cerr == nil || !strings.Contains(cerr.Error(), "verify_server_hostname") {
 		t.Errorf("a client's certificate passed for server.global.nomad: %v", cerr)
 	}
+	// A listener for servers only (Raft) refuses a client's certificate.
+	serversOnly := srv.ServerConfig(tls.RequireAndVerifyClientCert, serverName)
+	if _, serr := handshake(cl.ClientConfig(), serversOnly); serr == nil || !strings.Contains(serr.Error(), "verify_server_hostname") {
+		t.Errorf("a servers-only listener accepted a client's certificate: %v", serr)
+	}
+	if cerr, serr := handshake(srv.ClientConfig(serverName), serversOnly); cerr != nil || serr != nil {
+		t.Errorf("a servers-only listener and a server: client %v, server %v", cerr, serr)
+	}
 	// Another CA: refused both ways.
 	otherCA, otherKey := mustCA(t)
 	rogue, err := NewStore(writeSet(t, t.TempDir(), otherCA, otherKey, RoleClient))
