@@ -18,14 +18,7 @@ func TestNomadAPICompat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	job := nomad.NewServiceJob("compat", "compat", "global", 50)
-	job.Datacenters = []string{"*"}
-	task := nomad.NewTask("sleep", "raw_exec").
-		SetConfig("command", "/bin/sleep").
-		SetConfig("args", []string{"300"}).
-		Require(&nomad.Resources{CPU: new(50), MemoryMB: new(32)})
-	task.Env = map[string]string{"E2E_RUN": runToken}
-	job.AddTaskGroup(nomad.NewTaskGroup("g", 1).AddTask(task))
+	job := officialSleepJob("compat", "default")
 
 	resp, _, err := c.Jobs().Register(job, nil)
 	if err != nil {
