@@ -16,9 +16,11 @@
 //     randomness or new IDs; times come inside the objects.
 //   - Reads may come from any goroutine. Objects returned are shared and
 //     immutable: Copy before changing one. The store never changes an object
-//     after storing it; it stores copies of what callers pass to writes (and
-//     writes the resulting server-set indexes back into the caller's objects),
-//     except Restore, which takes ownership of what it is given.
+//     after storing it; it stores copies of what callers pass to writes
+//     (the methods that say so write the resulting server-set indexes back
+//     into the caller's objects), except Restore, which takes ownership of
+//     what it is given. The objects of a Result's change set are the
+//     store's own.
 //   - A Snapshot is a frozen point-in-time, read-only view (memdb MVCC): it
 //     never sees later writes and has no write methods (Fork gives a
 //     private writable copy). The scheduler reads one snapshot per
