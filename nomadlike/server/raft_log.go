@@ -56,9 +56,14 @@ type healingLog struct {
 }
 
 var (
-	_ raft.LogStore    = (*healingLog)(nil)
-	_ raft.StableStore = (*healingLog)(nil)
+	_ raft.LogStore          = (*healingLog)(nil)
+	_ raft.StableStore       = (*healingLog)(nil)
+	_ raft.MonotonicLogStore = (*healingLog)(nil)
 )
+
+// IsMonotonic tells Raft that raft-wal takes no gap in indexes, so Raft
+// deletes the old log after a snapshot restore instead of leaving a gap.
+func (h *healingLog) IsMonotonic() bool { return true }
 
 func newHealingLog(dir string, segmentSize int, hl hclog.Logger, logger *slog.Logger) (*healingLog, error) {
 	w, meta, err := openWAL(dir, segmentSize, hl)
