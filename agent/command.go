@@ -84,6 +84,10 @@ func (f *flags) config(cmd *cobra.Command) (*Config, error) {
 	if err := LoadConfig(cfg, f.configs...); err != nil {
 		return nil, err
 	}
+	if f.dev {
+		// As Nomad: -dev always runs a client, whatever a config file says.
+		cfg.Client.Enabled = true
+	}
 	changed := cmd.Flags().Changed
 	if changed("data-dir") {
 		cfg.DataDir = f.dataDir

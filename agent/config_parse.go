@@ -34,6 +34,11 @@ type fileConfig struct {
 	TLS        *fileTLS       `hcl:"tls,block"`
 	Limits     *fileLimits    `hcl:"limits,block"`
 	ACL        *fileACL       `hcl:"acl,block"`
+	// Accepted for Nomad configs, not implemented (config_compat.go).
+	DisableUpdateCheck *bool        `hcl:"disable_update_check,optional"`
+	Vault              *fileVault   `hcl:"vault,block"`
+	Consul             *fileIgnored `hcl:"consul,block"`
+	Telemetry          *fileIgnored `hcl:"telemetry,block"`
 }
 
 // fileAutopilot is Nomad's autopilot block; nomadlike uses cleanup_dead_servers
@@ -129,6 +134,8 @@ type fileClient struct {
 	Artifact *fileArtifact `hcl:"artifact,block"`
 	// IntroToken is the token the client registers its node with when ACLs are enabled.
 	IntroToken *string `hcl:"intro_token,optional"`
+	// Options is Nomad's client options map: accepted, unused.
+	Options map[string]string `hcl:"options,optional"`
 }
 
 type fileMeta struct {
@@ -224,6 +231,9 @@ func ParseConfig(c *Config, filename string, src []byte) error {
 }
 
 func (fc *fileConfig) apply(c *Config) error {
+	if err := fc.applyCompat(); err != nil {
+		return err
+	}
 	setStr(&c.Name, fc.Name)
 	setStr(&c.Region, fc.Region)
 	setStr(&c.Datacenter, fc.Datacenter)

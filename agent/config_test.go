@@ -210,3 +210,51 @@ func TestServerURL(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigNomadKeysAccepted: the keys Nomad configs and Nomad's test
+// harnesses set that nomadlike does not implement load when they ask for
+// nothing it lacks, in HCL and JSON, and a Vault integration is refused by
+// name.
+func TestConfigNomadKeysAccepted(t *testing.T) {
+	dir := t.TempDir()
+	hclFile := filepath.Join(dir, "nomad.hcl")
+	if err := os.WriteFile(hclFile, []byte(`
+disable_update_check = true
+vault {
+  enabled = false
+  address = "https://vault:8200"
+}
+consul {
+  address        = "127.0.0.1:8500"
+  auto_advertise = false
+}
+telemetry {
+  collection_interval = "1s"
+  prometheus_metrics  = true
+}
+client {
+  enabled = true
+  options = { "driver.raw_exec.enable" = "1" }
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jsonFile := filepath.Join(dir, "more.json")
+	if err := os.WriteFile(jsonFile, []byte(`{"disable_update_check": true, "telemetry": {"disable_hostname": true}, "region": "r1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	if err := LoadConfig(cfg, hclFile, jsonFile); err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Region != "r1" || !cfg.Client.Enabled {
+		t.Errorf("region %q client %t", cfg.Region, cfg.Client.Enabled)
+	}
+	bad := filepath.Join(dir, "vault.hcl")
+	if err := os.WriteFile(bad, []byte("vault {\n  enabled = true\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadConfig(DefaultConfig(), bad); err == nil || !strings.Contains(err.Error(), "no Vault integration") {
+		t.Errorf("vault enabled: %v, want a refusal naming Vault", err)
+	}
+}

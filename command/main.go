@@ -46,6 +46,10 @@ type cli struct {
 // run parses args (without the program name), runs the command and maps its
 // error to an exit code, printing it on stderr.
 func (c *cli) run(ctx context.Context, args []string) int {
+	// `nomad -version`, `-v` and `--version`, as Nomad's tooling calls them.
+	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version" || args[0] == "-v") {
+		args = []string{"version"}
+	}
 	root := c.rootCommand()
 	root.SetArgs(normaliseArgs(args))
 	root.SetIn(c.stdin)

@@ -166,8 +166,10 @@ func TestJobInit(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	code, out, _ := runCLI(t, "", "version")
-	if code != 0 || out != "nomadlike v"+Version+"\n" {
-		t.Errorf("version: exit code %d, output %q; want 0 and %q", code, out, "nomadlike v"+Version+"\n")
+	for _, args := range [][]string{{"version"}, {"-version"}, {"--version"}, {"-v"}} {
+		code, out, _ := runCLI(t, "", args...)
+		if code != 0 || out != "nomadlike v"+Version+"\n" {
+			t.Errorf("%v: exit code %d, output %q; want 0 and %q", args, code, out, "nomadlike v"+Version+"\n")
+		}
 	}
 }
