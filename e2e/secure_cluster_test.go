@@ -253,7 +253,7 @@ func peerCert(t *testing.T, lab *tlsLab, addr string) (serial string, dnsNames [
 // (certificates made by `nomadlike tls`), gossip encryption and ACLs. The
 // ACL flow goes through HashiCorp's official Go client with its TLSConfig
 // (bootstrap, policy apply, token create, namespace, job register with the
-// token). A token limited to one namespace submits and reads there and
+// token), the anonymous policy through our CLI (nomadlike acl policy apply). A token limited to one namespace submits and reads there and
 // nowhere else; anonymous requests get 403 everywhere but what the
 // anonymous policy allows; a client with another CA's certificate cannot
 // join even with a valid token; the CLI needs its certificate; a job
@@ -300,7 +300,17 @@ func TestSecureCluster(t *testing.T) {
 		t.Fatalf("namespace team-a: %v", err)
 	}
 	apply("team-a", "namespace \"team-a\" {\n  policy = \"write\"\n}\n")
-	apply("anonymous", "namespace \"default\" {\n  capabilities = [\"list-jobs\"]\n}\n")
+	// The anonymous policy through our CLI, over mutual TLS.
+	anonPolicy := filepath.Join(lab.dir, "anonymous.hcl")
+	if err := os.WriteFile(anonPolicy, []byte("namespace \"default\" {\n  capabilities = [\"list-jobs\"]\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// env is the CLI's environment: the address, the CA, its certificate.
+	env := []string{"NOMAD_ADDR=" + c.servers[2].addr, "NOMAD_CACERT=" + lab.path("nomad-agent-ca.pem"),
+		"NOMAD_CLIENT_CERT=" + lab.path("global-cli-nomad.pem"), "NOMAD_CLIENT_KEY=" + lab.path("global-cli-nomad-key.pem")}
+	if out, code := runIn(t, lab.dir, append(env, "NOMAD_TOKEN="+boot.SecretID), "acl", "policy", "apply", "anonymous", anonPolicy); code != 0 {
+		t.Fatalf("nomadlike acl policy apply anonymous: exit %d: %s", code, out)
+	}
 	teamToken := token("team-a", "team-a")
 
 	// The team's token submits through a follower (forwarded to the leader
@@ -366,8 +376,6 @@ func TestSecureCluster(t *testing.T) {
 	}
 
 	// Our CLI: the token and the certificate are both needed.
-	env := []string{"NOMAD_ADDR=" + c.servers[2].addr, "NOMAD_CACERT=" + lab.path("nomad-agent-ca.pem"),
-		"NOMAD_CLIENT_CERT=" + lab.path("global-cli-nomad.pem"), "NOMAD_CLIENT_KEY=" + lab.path("global-cli-nomad-key.pem")}
 	if out, code := runIn(t, lab.dir, append(env, "NOMAD_TOKEN="+teamToken), "job", "status", "-namespace", "team-a", "team-web"); code != 0 || !strings.Contains(out, "team-web") {
 		t.Errorf("CLI job status with the team's token: exit %d", code)
 	}
