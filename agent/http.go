@@ -200,6 +200,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
 	srv("/v1/node/{id}/drain", put, s.nodeDrain)
 	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)
+	srv("/v1/node/{id}/purge", put, s.nodePurge) // ACL: node write
 	srv("/v1/node/{id}/services", put, s.nodeUpdateServices)
 
 	// Search (http_search.go); ACL: read of each context searched.

@@ -224,6 +224,11 @@ func (s *Store) NodeDeregister(index uint64, req *structs.NodeDeregisterRequest)
 				return fmt.Errorf("state: delete node %q: %w", id, err)
 			}
 		}
+		if len(req.Evals) > 0 {
+			if _, err := upsertEvalsTxn(txn, index, req.Evals); err != nil {
+				return err
+			}
+		}
 		return setIndex(txn, tableNodes, index)
 	})
 }

@@ -139,6 +139,9 @@ type NodeUpdateStatusRequest struct {
 type NodeDeregisterRequest struct {
 	NodeIDs   []string
 	Timestamp int64
+	// Evals re-evaluate the jobs that had allocations on the nodes (node
+	// purge); the GC's deregistrations carry none.
+	Evals []*Evaluation `json:",omitempty"`
 }
 
 // NodeAllocUpdateRequest is the body of PUT /v1/node/{id}/allocations: the
