@@ -65,3 +65,19 @@ func TestCompatOperator(t *testing.T) {
 	})
 	_ = nomad.GlobalRegion
 }
+
+// TestCompatPprof: /v1/agent/pprof/ is served only with enable_debug.
+func TestCompatPprof(t *testing.T) {
+	_, off, _ := compatAgent(t, nil)
+	if _, err := off.Agent().Lookup("goroutine", nomad.PprofOptions{}, nil); err == nil || !strings.Contains(err.Error(), "enable_debug") {
+		t.Errorf("Lookup without enable_debug: %v, want a 403 naming enable_debug", err)
+	}
+	_, on, _ := compatAgent(t, func(c *Config) { c.EnableDebug = true })
+	b, err := on.Agent().Lookup("goroutine", nomad.PprofOptions{}, nil)
+	if err != nil || len(b) == 0 {
+		t.Errorf("Lookup(goroutine) with enable_debug: %d bytes, %v", len(b), err)
+	}
+	if b, err := on.Agent().CPUProfile(nomad.PprofOptions{Seconds: 1}, nil); err != nil || len(b) == 0 {
+		t.Errorf("CPUProfile: %d bytes, %v", len(b), err)
+	}
+}

@@ -36,12 +36,15 @@ type Config struct {
 	// BindAddr is the address every listener binds unless Addresses says otherwise.
 	BindAddr string
 	// LogLevel is one of trace, debug, info, warn, error.
-	LogLevel  string
-	Ports     Ports
-	Addresses Addresses
-	Advertise Addresses
-	Server    ServerConfig
-	Client    ClientConfig
+	LogLevel string
+	// EnableDebug serves the Go profiler at /v1/agent/pprof/ (Nomad's
+	// enable_debug).
+	EnableDebug bool
+	Ports       Ports
+	Addresses   Addresses
+	Advertise   Addresses
+	Server      ServerConfig
+	Client      ClientConfig
 	// ACL is the acl block (config_acl.go).
 	ACL ACLConfig
 	// RawExec configures the raw_exec driver (plugin "raw_exec").

@@ -36,6 +36,7 @@ type fileConfig struct {
 	ACL        *fileACL       `hcl:"acl,block"`
 	// Accepted for Nomad configs, not implemented (config_compat.go).
 	DisableUpdateCheck *bool        `hcl:"disable_update_check,optional"`
+	EnableDebug        *bool        `hcl:"enable_debug,optional"`
 	Vault              *fileVault   `hcl:"vault,block"`
 	Consul             *fileIgnored `hcl:"consul,block"`
 	Telemetry          *fileIgnored `hcl:"telemetry,block"`
@@ -240,6 +241,7 @@ func (fc *fileConfig) apply(c *Config) error {
 	setStr(&c.DataDir, fc.DataDir)
 	setStr(&c.BindAddr, fc.BindAddr)
 	setStr(&c.LogLevel, fc.LogLevel)
+	setBool(&c.EnableDebug, fc.EnableDebug)
 	if p := fc.Ports; p != nil {
 		setInt(&c.Ports.HTTP, p.HTTP)
 		setInt(&c.Ports.RPC, p.RPC)

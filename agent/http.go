@@ -259,6 +259,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/agent/servers", s.wrap(s.agentSetServers)).Methods(put...)
 	r.Handle("/v1/agent/health", s.wrap(s.agentHealth)).Methods(get...)
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
+	// Go profiler behind enable_debug (http_pprof.go); ACL: agent write.
+	r.Handle("/v1/agent/pprof/{profile}", http.HandlerFunc(s.agentPprof)).Methods(get...)
 	// Workload identity discovery (anonymous in Nomad too); empty key set.
 	r.Handle("/.well-known/jwks.json", s.wrap(s.wellKnownJWKS)).Methods(get...)
 	r.Handle("/.well-known/openid-configuration", s.wrap(s.wellKnownOpenID)).Methods(get...)
