@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +53,22 @@ func (b *liftOnEOF) Read(p []byte) (int, error) {
 type longPolls struct {
 	mu   sync.Mutex
 	open map[string]int
+	// total is the number open; peak the most since memory was last
+	// returned to the OS; freeing is set while a return is scheduled.
+	total, peak int
+	freeing     bool
 }
+
+// Returning memory after a crowd of long polls leaves: each woken blocking
+// query builds its whole reply at once, so 1,000 of them on a few hundred
+// jobs peak near 1 GB, which Go's scavenger gives back only over many
+// minutes. When the number open has fallen by freeAfterDrop since its peak,
+// the heap is collected and returned to the OS freeDelay later (once the
+// crowd has gone).
+const (
+	freeAfterDrop = 200
+	freeDelay     = 2 * time.Second
+)
 
 // acquire takes a slot for ip unless it already holds max.
 func (l *longPolls) acquire(ip string, max int) bool {
@@ -64,6 +81,10 @@ func (l *longPolls) acquire(ip string, max int) bool {
 		return false
 	}
 	l.open[ip]++
+	l.total++
+	if l.total > l.peak {
+		l.peak = l.total
+	}
 	return true
 }
 
@@ -73,6 +94,23 @@ func (l *longPolls) release(ip string) {
 	if l.open[ip]--; l.open[ip] <= 0 {
 		delete(l.open, ip) // the map keeps no entry for a client that left
 	}
+	l.total--
+	if l.peak-l.total >= freeAfterDrop && !l.freeing {
+		l.freeing = true
+		time.AfterFunc(freeDelay, l.freeMemory)
+	}
+}
+
+// freeMemory returns the memory the long polls that left were using.
+func (l *longPolls) freeMemory() {
+	// The first collection moves sync.Pool contents (encoding/json's
+	// buffers, each as large as a reply) to the victim cache; the second,
+	// in FreeOSMemory, frees them.
+	runtime.GC()
+	debug.FreeOSMemory()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.peak, l.freeing = l.total, false
 }
 
 // isLongPoll reports whether r may be held open for long: a blocking query
