@@ -246,6 +246,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/client/fs/stat/{id}", s.localFS(s.clientFSStat)).Methods(get...)
 	r.Handle("/v1/client/fs/cat/{id}", s.localFS(s.clientFSRead)).Methods(get...)
 	r.Handle("/v1/client/fs/readat/{id}", s.localFS(s.clientFSRead)).Methods(get...)
+	r.Handle("/v1/client/fs/stream/{id}", s.localFS(s.clientFSStream)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/stats", s.wrap(s.clientAllocStats)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/checks", s.wrap(s.clientAllocChecks)).Methods(get...)
 	r.Handle("/v1/client/allocation/{id}/restart", s.wrap(s.clientAllocRestart)).Methods(put...)

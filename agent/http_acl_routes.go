@@ -80,6 +80,7 @@ const (
 	capSubmit   = acl.NamespaceCapabilitySubmitJob
 	capDispatch = acl.NamespaceCapabilityDispatchJob
 	capLogs     = acl.NamespaceCapabilityReadLogs
+	capReadFS   = acl.NamespaceCapabilityReadFS
 	capExec     = acl.NamespaceCapabilityAllocExec
 	capLife     = acl.NamespaceCapabilityAllocLifecycle
 	capScale    = acl.NamespaceCapabilityScaleJob
@@ -178,6 +179,11 @@ var routeRules = map[string]rule{
 	"GET /v1/event/stream":                     nsRule(capRead),
 
 	"GET /v1/client/fs/logs/{alloc}":         logsRule(capLogs),
+	"GET /v1/client/fs/ls/{id}":              allocRule(capReadFS),
+	"GET /v1/client/fs/stat/{id}":            allocRule(capReadFS),
+	"GET /v1/client/fs/cat/{id}":             allocRule(capReadFS),
+	"GET /v1/client/fs/readat/{id}":          allocRule(capReadFS),
+	"GET /v1/client/fs/stream/{id}":          allocRule(capReadFS),
 	"GET /v1/client/allocation/{id}/stats":   allocRule(capRead),
 	"GET /v1/client/allocation/{id}/checks":  allocRule(capRead),
 	"PUT /v1/client/allocation/{id}/restart": allocRule(capLife),

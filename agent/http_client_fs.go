@@ -124,20 +124,37 @@ func (s *HTTPServer) streamLocalLogs(w http.ResponseWriter, r *http.Request, lr 
 		s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Msg: "this agent runs no client, so it has no task logs"})
 		return
 	}
+	err := s.streamFrames(w, r, lr.Plain, func(emit func(*api.StreamFrame) error) error {
+		if err := s.client.StreamLogs(r.Context(), lr.AllocID, lr.Task, lr.Type, lr.Origin, lr.Offset, lr.Follow, emit); err != nil {
+			return fmt.Errorf("logs of task %q in allocation %q: %w", lr.Task, lr.AllocID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		s.logger.Warn("log stream ended with an error", "alloc_id", lr.AllocID, "task", lr.Task, "error", err)
+	}
+}
+
+// streamFrames answers with the frames run emits, one JSON object per frame
+// (or the raw data with plain), flushing each. An error before the first
+// frame is the response; one after it is returned for the caller to log
+// (nil when the client went away).
+func (s *HTTPServer) streamFrames(w http.ResponseWriter, r *http.Request, plain bool, run func(emit func(*api.StreamFrame) error) error) error {
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	started := false
 	emit := func(f *api.StreamFrame) error {
 		if !started {
 			started = true
-			if lr.Plain {
+			if plain {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.Header().Set("X-Content-Type-Options", "nosniff")
 			} else {
 				w.Header().Set("Content-Type", "application/json")
 			}
 			w.WriteHeader(http.StatusOK)
 		}
-		if lr.Plain {
+		if plain {
 			if len(f.Data) == 0 {
 				return nil
 			}
@@ -149,17 +166,18 @@ func (s *HTTPServer) streamLocalLogs(w http.ResponseWriter, r *http.Request, lr 
 		}
 		return rc.Flush()
 	}
-	err := s.client.StreamLogs(r.Context(), lr.AllocID, lr.Task, lr.Type, lr.Origin, lr.Offset, lr.Follow, emit)
+	err := run(emit)
 	switch {
 	case err != nil && !started:
-		s.writeError(w, r, fmt.Errorf("logs of task %q in allocation %q: %w", lr.Task, lr.AllocID, err))
+		s.writeError(w, r, err)
 	case err != nil && r.Context().Err() == nil:
-		s.logger.Warn("log stream ended with an error", "alloc_id", lr.AllocID, "task", lr.Task, "error", err)
+		return err
 	case !started:
-		// An empty log: an empty, successful stream.
+		// Nothing to send: an empty, successful stream.
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 	}
+	return nil
 }
 
 // proxyTo forwards the request to another agent's HTTP address (host:port or

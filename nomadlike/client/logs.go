@@ -33,3 +33,18 @@ func (c *Client) StreamLogs(ctx context.Context, allocID, task, logType, origin 
 		Follow: follow, Done: e.runner.Terminal,
 	}, emit)
 }
+
+// StreamFile streams one file of an allocation's directory for
+// /v1/client/fs/stream (see logs.StreamFile): the path is resolved by the
+// allocation directory's safe accessor, and with follow the stream ends
+// when ctx ends or the allocation is terminal and the file fully read.
+func (c *Client) StreamFile(ctx context.Context, allocID, path, origin string, offset int64, follow bool, emit func(*api.StreamFrame) error) error {
+	e, err := c.entry(allocID)
+	if err != nil {
+		return err
+	}
+	return logs.StreamFile(ctx, logs.FileOptions{
+		AllocDir: e.runner.Dir(), Path: path, Origin: origin, Offset: offset,
+		Follow: follow, Done: e.runner.Terminal,
+	}, emit)
+}

@@ -59,14 +59,9 @@ func Stream(ctx context.Context, o Options, emit func(*api.StreamFrame) error) e
 	if o.Type != "stdout" && o.Type != "stderr" {
 		return structs.NewBadRequest("log type %q is not valid: use \"stdout\" or \"stderr\"", o.Type)
 	}
-	if o.Origin == "" {
-		o.Origin = "start"
-	}
-	if o.Origin != "start" && o.Origin != "end" {
-		return structs.NewBadRequest("log origin %q is not valid: use \"start\" or \"end\"", o.Origin)
-	}
-	if o.Offset < 0 {
-		return structs.NewBadRequest("log offset %d is negative", o.Offset)
+	var err error
+	if o.Origin, err = checkOrigin("log", o.Origin, o.Offset); err != nil {
+		return err
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
@@ -75,11 +70,25 @@ func Stream(ctx context.Context, o Options, emit func(*api.StreamFrame) error) e
 		o.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	s := &streamer{o: o, base: o.Task + "." + o.Type, emit: emit}
-	err := s.run(ctx)
+	err = s.run(ctx)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil // the caller ended the stream
 	}
 	return err
+}
+
+// checkOrigin validates an origin ("" is "start") and offset of what.
+func checkOrigin(what, origin string, offset int64) (string, error) {
+	if origin == "" {
+		origin = "start"
+	}
+	if origin != "start" && origin != "end" {
+		return "", structs.NewBadRequest("%s origin %q is not valid: use \"start\" or \"end\"", what, origin)
+	}
+	if offset < 0 {
+		return "", structs.NewBadRequest("%s offset %d is negative", what, offset)
+	}
+	return origin, nil
 }
 
 type streamer struct {
