@@ -63,7 +63,25 @@ func TestCompatOperator(t *testing.T) {
 			}
 		}
 	})
-	_ = nomad.GlobalRegion
+	t.Run("response fields", func(t *testing.T) {
+		nodes, _, err := c.Nodes().List(nil)
+		if err != nil || len(nodes) != 1 {
+			t.Fatalf("Nodes().List: %v", err)
+		}
+		resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/node/" + nodes[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `"SecretID":""`) {
+			t.Errorf("node response lacks an empty SecretID key: %.300s", body)
+		}
+		_, _, err = c.Operator().SchedulerSetConfiguration(&nomad.SchedulerConfiguration{SchedulerAlgorithm: "binpack", PauseEvalBroker: true}, nil)
+		if err == nil || !strings.Contains(err.Error(), "PauseEvalBroker") {
+			t.Errorf("pausing the eval broker: %v, want a 400 naming PauseEvalBroker", err)
+		}
+	})
 }
 
 // TestCompatPprof: /v1/agent/pprof/ is served only with enable_debug.

@@ -25,8 +25,10 @@ const DefaultHeartbeatTTL = 10 * time.Second
 
 // Node is a client host that runs allocations.
 type Node struct {
-	ID                    string
-	SecretID              string `json:",omitempty"` // never served by read endpoints
+	ID string
+	// SecretID is never served by read endpoints (Sanitized blanks it);
+	// the key stays, empty, as in Nomad's responses.
+	SecretID              string
 	Datacenter            string
 	Name                  string
 	HTTPAddr              string
