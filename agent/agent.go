@@ -135,6 +135,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		NodeName: c.Name, Region: c.Region, Datacenter: c.Datacenter, DataDir: dataDir,
 		RaftBindAddr: rpcBind, RaftAdvertise: c.Advertise.RPC,
 		BootstrapExpect: c.Server.BootstrapExpect, NumSchedulers: c.Server.NumSchedulers,
+		Clock:           c.Server.clock,
 		MinHeartbeatTTL: c.Server.MinHeartbeatTTL, HeartbeatGrace: c.Server.HeartbeatGrace,
 		GC:     c.Server.GC,
 		Logger: a.root,

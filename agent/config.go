@@ -98,6 +98,8 @@ type ServerConfig struct {
 	// RaftSegmentSizeMB is raft_segment_size_mb: the size of each Raft log
 	// segment file (preallocated); 0 means raft-wal's default of 64.
 	RaftSegmentSizeMB int
+	// clock, when set (tests), is the server's wall clock (server.Config.Clock).
+	clock func() time.Time
 	// FailoverHeartbeatTTL is how long a new leader waits for nodes' heartbeats.
 	FailoverHeartbeatTTL time.Duration
 	// CleanupDeadServers is autopilot.cleanup_dead_servers (default true).

@@ -133,7 +133,10 @@ func (s *HTTPServer) agentHealth(w http.ResponseWriter, r *http.Request) (any, e
 	return resp, nil
 }
 
-func (s *HTTPServer) statusLeader(_ http.ResponseWriter, _ *http.Request) (any, error) {
+func (s *HTTPServer) statusLeader(w http.ResponseWriter, r *http.Request) (any, error) {
+	if c, ok := s.srv.(clockStamper); ok && r.Header.Get(leaderForwardedHeader) != "" {
+		c.StampClock(w) // a follower measuring this server's clock (server.Forward)
+	}
 	return s.srv.Leader(), nil
 }
 

@@ -1,16 +1,11 @@
 package agent
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -37,140 +32,42 @@ type ClusterAPI interface {
 	Keyring(op server.KeyringOp, key string) (*server.KeyringResponse, error)
 }
 
-// Leader forwarding.
-const (
-	// leaderForwardedHeader marks a request a follower forwarded to the
-	// leader: the loop guard (a non-leader receiving one refuses it).
-	leaderForwardedHeader = "X-Nomadlike-Leader-Forwarded"
-	// forwardHoldTimeout is how long a follower holds a request while the
-	// cluster elects a leader or the leader is unreachable (Nomad's
-	// rpc_hold_timeout).
-	forwardHoldTimeout = 5 * time.Second
-	// forwardRetryEvery paces the leader look-ups while holding.
-	forwardRetryEvery = 100 * time.Millisecond
-	// forwardDeadlineHeader carries the time (RFC 3339, UTC) after which
-	// the leader must refuse a forwarded request rather than apply it: a
-	// request stuck in the network (a partition holds its bytes in a kept-
-	// alive connection) and delivered long after its client gave up must
-	// not be applied after the client's later writes. The history check
-	// (e2e/cluster_history_test.go) found such a late write.
-	forwardDeadlineHeader = "X-Nomadlike-Forward-Deadline"
-	// forwardExpiry is how long after a follower received a request the
-	// leader may still apply it: the hold plus slack for a slow network
-	// and clock skew between servers.
-	forwardExpiry = forwardHoldTimeout + 5*time.Second
-)
+// leaderForwardedHeader marks a request a follower forwarded to the leader
+// (server.Forward owns forwarding).
+const leaderForwardedHeader = server.ForwardedHeader
 
-// toLeader serves h here when this server leads (or the request is a
-// ?stale read), and otherwise forwards the request to the leader's HTTP
-// address, holding it up to forwardHoldTimeout while there is no leader.
+// toLeader serves h here when the request is a ?stale read, and otherwise
+// hands it to the server's Forward: served here by the ready leader, or
+// forwarded to the leader's HTTP address through this agent's transport to
+// other servers (TLS when configured).
 func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 	if s.cluster == nil {
 		return h
 	}
+	fwd, ok := s.srv.(forwarder)
+	if !ok {
+		return h
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		received := time.Now()
-		if s.srv.IsLeader() || (r.Method == http.MethodGet && isStale(r)) {
-			if forwardExpired(r, received) {
-				s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Err: structs.ErrNotLeader,
-					Msg: fmt.Sprintf("this request was forwarded to the leader but reached it after its deadline (%s after the follower received it; the network delayed it), so it was not applied; retry", forwardExpiry)})
-				return
-			}
+		if r.Method == http.MethodGet && isStale(r) && r.Header.Get(leaderForwardedHeader) == "" {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if r.Header.Get(leaderForwardedHeader) != "" {
-			s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Err: structs.ErrNotLeader,
-				Msg: "this server received a request forwarded to the leader but is no longer the leader (leadership just moved); retry"})
-			return
+		via := server.Forwarding{Transport: s.toServers.transport, URL: s.toServers.url,
+			// The leader checks the forwarded request's permission itself.
+			BeforeSend: markChecked}
+		if err := fwd.Forward(w, r, h, via); err != nil {
+			s.writeError(w, r, err)
 		}
-		var body []byte
-		if r.Body != nil {
-			var err error
-			if body, err = io.ReadAll(r.Body); err != nil {
-				s.writeError(w, r, fmt.Errorf("read the request body to forward it to the leader: %w", err))
-				return
-			}
-		}
-		deadline := time.Now().Add(forwardHoldTimeout)
-		var lastErr error
-		for {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			if s.srv.IsLeader() {
-				h.ServeHTTP(w, r)
-				return
-			}
-			addr := s.cluster.LeaderHTTPAddr()
-			if addr != "" && addr != s.self() {
-				markChecked(r) // the leader checks the forwarded request's permission itself
-				sw := &statusWriter{ResponseWriter: w}
-				dialErr := s.forwardOnce(sw, r, addr, received.Add(forwardExpiry))
-				if dialErr == nil {
-					return
-				}
-				lastErr = dialErr
-			}
-			if time.Now().After(deadline) {
-				break
-			}
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(forwardRetryEvery):
-			}
-		}
-		msg := fmt.Sprintf("no cluster leader: this server has not found a reachable leader within %s; the cluster may be electing one or may have lost its quorum (check `nomadlike server members` and `nomadlike operator raft list-peers`, or read with ?stale)", forwardHoldTimeout)
-		if ready, why := s.srv.Ready(); !ready && s.cluster.LeaderHTTPAddr() == s.self() {
-			msg = why + fmt.Sprintf(" and did not finish within %s; retry", forwardHoldTimeout)
-		}
-		if lastErr != nil {
-			msg += fmt.Sprintf("; last attempt: %v", lastErr)
-		}
-		s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Msg: msg, Err: structs.ErrNotLeader})
 	})
 }
 
-// forwardOnce proxies r to the leader at addr. It returns an error only when
-// the leader could not be reached before anything was written, so the
-// caller may retry; every other outcome has been written to w.
-func (s *HTTPServer) forwardOnce(w *statusWriter, r *http.Request, addr string, deadline time.Time) error {
-	target, err := url.Parse(s.toServers.url(addr))
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("the leader gossips an invalid HTTP address %q: %w", addr, err))
-		return nil
-	}
-	var dialErr error
-	p := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Header.Set(leaderForwardedHeader, "1")
-			pr.Out.Header.Set(forwardDeadlineHeader, deadline.UTC().Format(time.RFC3339Nano))
-		},
-		Transport:     s.toServers.transport,
-		FlushInterval: -1,
-		ErrorHandler: func(rw http.ResponseWriter, req *http.Request, err error) {
-			var op *net.OpError
-			if errors.As(err, &op) && op.Op == "dial" && !w.wrote {
-				dialErr = fmt.Errorf("leader at %s: %w", addr, err)
-				return
-			}
-			s.writeError(rw, req, &structs.CodedError{Code: http.StatusBadGateway,
-				Msg: fmt.Sprintf("forward %s %s to the leader at %s", req.Method, req.URL.Path, addr), Err: err})
-		},
-	}
-	p.ServeHTTP(w, r)
-	return dialErr
-}
+// clockStamper answers a follower measuring this server's clock (*server.Server).
+type clockStamper interface{ StampClock(w http.ResponseWriter) }
 
-// forwardExpired reports whether r was forwarded by a follower with a
-// deadline that passed before now.
-func forwardExpired(r *http.Request, now time.Time) bool {
-	v := r.Header.Get(forwardDeadlineHeader)
-	if v == "" || r.Header.Get(leaderForwardedHeader) == "" {
-		return false
-	}
-	deadline, err := time.Parse(time.RFC3339Nano, v)
-	return err == nil && now.After(deadline)
+// forwarder is the server's write forwarding (*server.Server).
+type forwarder interface {
+	Forward(w http.ResponseWriter, r *http.Request, local http.Handler, via server.Forwarding) error
 }
 
 func isStale(r *http.Request) bool {

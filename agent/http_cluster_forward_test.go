@@ -2,46 +2,22 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-func TestForwardExpired(t *testing.T) {
-	now := time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		name                string
-		forwarded, deadline string
-		want                bool
-	}{
-		{name: "not forwarded", want: false},
-		{name: "forwarded by an older server without a deadline", forwarded: "1", want: false},
-		{name: "in time", forwarded: "1", deadline: now.Add(time.Second).Format(time.RFC3339Nano), want: false},
-		{name: "late", forwarded: "1", deadline: now.Add(-time.Millisecond).Format(time.RFC3339Nano), want: true},
-		{name: "deadline without the forwarded mark", deadline: now.Add(-time.Hour).Format(time.RFC3339Nano), want: false},
-		{name: "unparsable deadline", forwarded: "1", deadline: "soon", want: false},
-	} {
-		r := httptest.NewRequest("PUT", "/v1/jobs", nil)
-		if tc.forwarded != "" {
-			r.Header.Set(leaderForwardedHeader, tc.forwarded)
-		}
-		if tc.deadline != "" {
-			r.Header.Set(forwardDeadlineHeader, tc.deadline)
-		}
-		if got := forwardExpired(r, now); got != tc.want {
-			t.Errorf("%s: forwardExpired = %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
 // TestLeaderRefusesExpiredForward: a write forwarded by a follower that
-// reaches the leader after its deadline is refused with a 503 and not
-// applied; one in time is applied.
+// reaches the leader after its deadline (on the leader's clock) is refused
+// with a 503 and not applied; one in time is applied.
 func TestLeaderRefusesExpiredForward(t *testing.T) {
 	a := startDevAgent(t)
 	put := func(id string, deadline time.Time) int {
@@ -55,7 +31,7 @@ func TestLeaderRefusesExpiredForward(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set(leaderForwardedHeader, "1")
-		req.Header.Set(forwardDeadlineHeader, deadline.UTC().Format(time.RFC3339Nano))
+		req.Header.Set(server.ForwardDeadlineHeader, strconv.FormatInt(deadline.UnixNano(), 10))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -75,5 +51,35 @@ func TestLeaderRefusesExpiredForward(t *testing.T) {
 	}
 	if ids := jobIDs(t, c, nil); len(ids) != 1 || ids[0] != "in-time" {
 		t.Errorf("jobs after the two forwarded writes: %v, want only in-time", ids)
+	}
+}
+
+// TestForwardWithSkewedClocks: writes and default reads through followers
+// whose clocks are 30 s ahead of and 30 s behind the leader's are applied
+// (no server assumes the clocks agree; the follower measures the leader's).
+// With the wall-clock deadline a follower stamped from its own clock, the
+// follower 30 s behind had every forwarded write refused as late.
+func TestForwardWithSkewedClocks(t *testing.T) {
+	skew := map[string]time.Duration{"srv1": 30 * time.Second, "srv2": -30 * time.Second, "srv3": 0}
+	servers := startCluster(t, 3, func(c *Config) {
+		d := skew[c.Name]
+		c.Server.clock = func() time.Time { return time.Now().Add(d) }
+	})
+	leader := waitLeader(t, servers, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, s := range servers {
+		if s == leader {
+			continue
+		}
+		for i := 0; i < 3; i++ {
+			id := fmt.Sprintf("skew-%s-%d", s.name, i)
+			if _, err := s.api(t).RegisterJob(ctx, &structs.JobRegisterRequest{Job: clusterJob(id)}); err != nil {
+				t.Fatalf("write %s through %s (clock %+v off): %v", id, s.name, skew[s.name], err)
+			}
+		}
+		if ids := jobIDs(t, s.api(t), nil); len(ids) == 0 {
+			t.Errorf("default read through %s: no jobs", s.name)
+		}
 	}
 }

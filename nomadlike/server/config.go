@@ -69,6 +69,10 @@ type Config struct {
 	// file, preallocated when the segment is created; 0 is raft-wal's 64 MiB.
 	// A small data_dir filesystem needs a smaller one.
 	RaftSegmentSize int
+	// Clock is this server's wall clock for write forwarding (nil:
+	// time.Now). Tests inject a skewed one: servers never assume their
+	// clocks agree (forward.go).
+	Clock func() time.Time
 	// RaftMultiplier scales Raft's timeouts (1 is fastest, the default).
 	RaftMultiplier int
 	// FailoverHeartbeatTTL is how long a new leader waits for every node's

@@ -45,6 +45,8 @@ type Server struct {
 	// entry committed before its term (establishLeadership's barrier) and
 	// restored its leader state: only then does it serve and accept writes.
 	leaderReady atomic.Bool
+	// clocks measures the leaders' clocks for forwarded requests (forward.go).
+	clocks leaderClocks
 
 	// serf is the LAN gossip pool (nil without SerfBindAddr). bootstrapped
 	// is set once this server has a Raft configuration or knows a cluster
