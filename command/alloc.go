@@ -8,6 +8,6 @@ func (c *cli) allocCommand() *cobra.Command {
 		Short: "Inspect allocations, read their tasks' logs, run commands in them, restart, signal and stop them",
 	}
 	cmd.AddCommand(c.allocStatusCommand(), c.allocLogsCommand(), c.allocExecCommand(),
-		c.allocRestartCommand(), c.allocSignalCommand(), c.allocStopCommand())
+		c.allocRestartCommand(), c.allocSignalCommand(), c.allocStopCommand(), c.allocFSCommand())
 	return cmd
 }
