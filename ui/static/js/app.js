@@ -26,6 +26,7 @@ const routes = [
   { re: /^\/ui\/topology\/?$/, page: topology, section: 'topology' },
   { re: /^\/ui\/servers\/?$/, page: servers, section: 'servers' },
   { re: /^\/ui\/settings\/?$/, page: settings, section: 'settings' },
+  { re: /^\/ui\/login\/?$/, page: settings, section: 'settings' },
 ];
 
 const main = document.getElementById('main');

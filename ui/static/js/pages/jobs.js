@@ -1,6 +1,6 @@
 // The jobs list: every job in every namespace with its group counts, live.
 
-import { watch } from '../api.js';
+import { get, watch } from '../api.js';
 import { h, fill, badge, table, sumGroups, timeEl, uiPath, errorBox } from '../dom.js';
 
 const COUNTS = ['Queued', 'Starting', 'Running', 'Failed', 'Complete', 'Lost'];
@@ -11,6 +11,15 @@ export function render(ctx) {
   const search = h('input', { type: 'search', id: 'job-search', value: q.get('q') || '', placeholder: 'name, ID or namespace', autocomplete: 'off' });
   const statusSel = select('job-status-filter', ['', 'pending', 'running', 'dead'], q.get('status') || '', 'any status');
   const typeSel = select('job-type-filter', ['', 'service', 'batch', 'system', 'sysbatch'], q.get('type') || '', 'any type');
+  // The namespace selector: "*" lists every namespace the token may read.
+  const namespace = q.get('namespace') || '*';
+  const nsSel = select('namespace-select', [namespace], namespace, 'all namespaces');
+  nsSel.firstChild.textContent = namespace === '*' ? 'all namespaces' : namespace;
+  get('/v1/namespaces', { signal: ctx.signal }).then(({ data }) => {
+    const names = ['*', ...(data || []).map((n) => n.Name)];
+    if (!names.includes(namespace)) names.push(namespace);
+    fill(nsSel, names.map((n) => h('option', { value: n, selected: n === namespace }, n === '*' ? 'all namespaces' : n)));
+  }).catch(() => { /* the list stays as it is: the jobs request reports the error */ });
   const count = h('p', { class: 'note', 'aria-live': 'polite', id: 'jobs-count' });
   const errors = h('div');
   const list = h('div', { id: 'jobs-table' }, h('p', { class: 'loading' }, 'Loading jobs…'));
@@ -21,6 +30,7 @@ export function render(ctx) {
       h('div', null, h('h1', null, 'Jobs'), h('p', { class: 'subtitle' }, 'Every job in every namespace. The list updates by itself.')),
       h('div', { class: 'actions' }, h('a', { class: 'button', href: '/ui/run' }, 'Run a job'))),
     h('form', { class: 'toolbar', role: 'search', 'aria-label': 'Filter jobs', onsubmit: (e) => e.preventDefault() },
+      h('label', { class: 'field', for: 'namespace-select' }, 'Namespace', nsSel),
       h('label', { class: 'field', for: 'job-search' }, 'Search', search),
       h('label', { class: 'field', for: 'job-status-filter' }, 'Status', statusSel),
       h('label', { class: 'field', for: 'job-type-filter' }, 'Type', typeSel)),
@@ -31,6 +41,7 @@ export function render(ctx) {
     if (search.value) p.set('q', search.value);
     if (statusSel.value) p.set('status', statusSel.value);
     if (typeSel.value) p.set('type', typeSel.value);
+    if (nsSel.value && nsSel.value !== '*') p.set('namespace', nsSel.value);
     const qs = p.toString();
     history.replaceState(null, '', location.pathname + (qs ? `?${qs}` : ''));
     draw();
@@ -38,6 +49,8 @@ export function render(ctx) {
   search.addEventListener('input', update);
   statusSel.addEventListener('change', update);
   typeSel.addEventListener('change', update);
+  // Another namespace is another query: render the page again for it.
+  nsSel.addEventListener('change', () => { update(); ctx.navigate(location.pathname + location.search, { replace: true }); });
 
   function draw() {
     if (!jobs) return;
@@ -64,7 +77,7 @@ export function render(ctx) {
 
   watch('/v1/jobs', {
     signal: ctx.signal,
-    query: { namespace: '*' },
+    query: { namespace },
     onData(data) {
       fill(errors);
       jobs = data || [];
