@@ -49,6 +49,9 @@ type rule struct {
 	// object finds the namespace of the object a ruleObject route names;
 	// ok is false when the object does not exist (the handler then 404s).
 	object func(s *HTTPServer, r *http.Request) (ns string, ok bool, err error)
+	// also, when set, is a further check of a ruleObject route (exec into a
+	// task without isolation needs alloc-node-exec as well).
+	also func(s *HTTPServer, r *http.Request, a *acl.ACL) (ok bool, what string)
 }
 
 func public() rule                   { return rule{kind: rulePublic} }
@@ -67,6 +70,9 @@ func evalRule(capability string) rule {
 }
 func deployRule(capability string) rule {
 	return rule{kind: ruleObject, what: capability, object: deploymentNamespace}
+}
+func execRule() rule {
+	return rule{kind: ruleObject, what: capExec, object: allocNamespace, also: nodeExecCheck}
 }
 func logsRule(capability string) rule {
 	return rule{kind: ruleObject, what: capability, object: logsAllocNamespace}
@@ -178,17 +184,24 @@ var routeRules = map[string]rule{
 	"PUT /v1/search/fuzzy":                     handlerChecks("read-job in the namespace, node:read for nodes"),
 	"GET /v1/event/stream":                     nsRule(capRead),
 
-	"GET /v1/client/fs/logs/{alloc}":         logsRule(capLogs),
-	"GET /v1/client/fs/ls/{id}":              allocRule(capReadFS),
-	"GET /v1/client/fs/stat/{id}":            allocRule(capReadFS),
-	"GET /v1/client/fs/cat/{id}":             allocRule(capReadFS),
-	"GET /v1/client/fs/readat/{id}":          allocRule(capReadFS),
-	"GET /v1/client/fs/stream/{id}":          allocRule(capReadFS),
+	"GET /v1/client/fs/logs/{alloc}":           logsRule(capLogs),
+	"GET /v1/client/fs/ls/{id}":                allocRule(capReadFS),
+	"GET /v1/client/fs/stat/{id}":              allocRule(capReadFS),
+	"GET /v1/client/fs/cat/{id}":               allocRule(capReadFS),
+	"GET /v1/client/fs/readat/{id}":            allocRule(capReadFS),
+	"GET /v1/client/fs/stream/{id}":            allocRule(capReadFS),
+	"GET /v1/agent/schedulers":                 agentRule(acl.PolicyRead),
+	"GET /v1/operator/autopilot/configuration": operatorRule(acl.PolicyRead),
+	"PUT /v1/operator/autopilot/configuration": operatorRule(acl.PolicyWrite),
+	"GET /v1/operator/autopilot/health":        operatorRule(acl.PolicyRead),
+	// Workload identity keys are public, as Nomad's.
+	"GET /.well-known/jwks.json":             public(),
+	"GET /.well-known/openid-configuration":  public(),
 	"GET /v1/client/allocation/{id}/stats":   allocRule(capRead),
 	"GET /v1/client/allocation/{id}/checks":  allocRule(capRead),
 	"PUT /v1/client/allocation/{id}/restart": allocRule(capLife),
 	"PUT /v1/client/allocation/{id}/signal":  allocRule(capLife),
-	"GET /v1/client/allocation/{id}/exec":    allocRule(capExec),
+	"GET /v1/client/allocation/{id}/exec":    execRule(),
 	"GET /v1/client/stats":                   nodeRule(acl.PolicyRead),
 	"GET /v1/client/allocation/{id}/gc":      allocRule(capLife),
 	"PUT /v1/client/allocation/{id}/gc":      allocRule(capLife),
@@ -321,6 +334,12 @@ func (s *HTTPServer) authorize(next http.Handler) http.Handler {
 			if found && !id.ACL.AllowNamespaceOp(namespace, ru.what) {
 				s.deny(w, r, describeRule(ru, namespace), nil)
 				return
+			}
+			if found && ru.also != nil {
+				if ok, what := ru.also(s, r, id.ACL); !ok {
+					s.deny(w, r, what, nil)
+					return
+				}
 			}
 			if !found && !id.ACL.IsManagement() && !id.ACL.AllowNamespace(requestNamespace(r)) {
 				// Unknown objects: a 404 only for tokens that may read somewhere.
@@ -484,27 +503,60 @@ func logsAllocNamespace(s *HTTPServer, r *http.Request) (string, bool, error) {
 	return s.allocNS(mux.Vars(r)["alloc"])
 }
 
-// allocNS finds an allocation's namespace in the server's state, or on a
-// client-only agent among the local client's allocations.
+// allocNS finds an allocation's namespace (see lookupAlloc).
 func (s *HTTPServer) allocNS(id string) (string, bool, error) {
-	if s.srv != nil {
-		a, err := readState(s, func(st *state.Snapshot) (*structs.Allocation, error) { return st.AllocByID(nil, id) })
-		if err != nil || a == nil {
-			return "", false, err
-		}
-		return a.Namespace, true, nil
+	a, err := s.lookupAlloc(id)
+	if err != nil || a == nil {
+		return "", false, err
 	}
-	if c, ok := s.client.(allocNamespacer); ok {
-		ns, found := c.AllocNamespace(id)
-		return ns, found, nil
-	}
-	return "", false, nil
+	return a.Namespace, true, nil
 }
 
-// allocNamespacer is implemented by a client that can name the namespace of
-// an allocation it runs (*client.Client).
-type allocNamespacer interface {
-	AllocNamespace(allocID string) (string, bool)
+// lookupAlloc finds an allocation in the server's state, or on a
+// client-only agent among the local client's allocations; nil if unknown.
+func (s *HTTPServer) lookupAlloc(id string) (*structs.Allocation, error) {
+	if s.srv != nil {
+		return readState(s, func(st *state.Snapshot) (*structs.Allocation, error) { return st.AllocByID(nil, id) })
+	}
+	if c, ok := s.client.(localAllocs); ok {
+		return c.LocalAlloc(id), nil
+	}
+	return nil, nil
+}
+
+// localAllocs is implemented by a client that can return an allocation it
+// runs (*client.Client).
+type localAllocs interface {
+	LocalAlloc(allocID string) *structs.Allocation
+}
+
+// noIsolation are the drivers whose tasks run on the host itself: exec into
+// them is exec on the node, which needs alloc-node-exec (as Nomad's raw_exec).
+var noIsolation = map[string]bool{"raw_exec": true}
+
+// nodeExecCheck requires alloc-node-exec to exec into a task of a driver
+// without isolation.
+func nodeExecCheck(s *HTTPServer, r *http.Request, a *acl.ACL) (bool, string) {
+	alloc, err := s.lookupAlloc(mux.Vars(r)["id"])
+	if err != nil || alloc == nil || alloc.Job == nil {
+		return true, ""
+	}
+	tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup)
+	if tg == nil {
+		return true, ""
+	}
+	tasks := tg.Tasks
+	if name := r.URL.Query().Get("task"); name != "" {
+		if t := tg.LookupTask(name); t != nil {
+			tasks = []*structs.Task{t}
+		}
+	}
+	for _, t := range tasks {
+		if noIsolation[t.Driver] && !a.AllowNamespaceOp(alloc.Namespace, acl.NamespaceCapabilityAllocNodeExec) {
+			return false, fmt.Sprintf("%s in namespace %q (task %q runs on the node itself: driver %s)", acl.NamespaceCapabilityAllocNodeExec, alloc.Namespace, t.Name, t.Driver)
+		}
+	}
+	return true, ""
 }
 
 func evalNamespace(s *HTTPServer, r *http.Request) (string, bool, error) {

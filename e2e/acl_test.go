@@ -158,6 +158,7 @@ func TestACLAttacks(t *testing.T) {
 		{"signal without alloc-lifecycle", "PUT", "/v1/client/allocation/" + allocID + "/signal", reader, `{"Signal": "SIGHUP"}`},
 		{"restart without alloc-lifecycle", "PUT", "/v1/client/allocation/" + allocID + "/restart", reader, `{}`},
 		{"exec without alloc-exec", "GET", "/v1/client/allocation/" + allocID + "/exec?task=loop&command=%5B%22id%22%5D", reader, ""},
+		{"exec into a raw_exec task without alloc-node-exec", "GET", "/v1/client/allocation/" + allocID + "/exec?task=loop&command=%5B%22id%22%5D", dev, ""},
 		{"anonymous signal", "PUT", "/v1/client/allocation/" + allocID + "/signal", "", `{"Signal": "SIGHUP"}`},
 		{"logs without read-logs", "GET", "/v1/client/fs/logs/" + allocID + "?task=loop&type=stdout", reader, ""},
 		{"gc without management", "PUT", "/v1/system/gc", dev, ""},

@@ -31,16 +31,12 @@ func (c *Client) SignalAlloc(ctx context.Context, allocID, task, signal string) 
 	return e.runner.Signal(ctx, task, signal)
 }
 
-// AllocNamespace returns the namespace of an allocation this client runs
-// (the HTTP API authorizes client endpoints with it).
-func (c *Client) AllocNamespace(allocID string) (string, bool) {
+// LocalAlloc returns an allocation this client runs, nil if it runs no such
+// one (the HTTP API authorizes client endpoints with its namespace and job).
+func (c *Client) LocalAlloc(allocID string) *structs.Allocation {
 	e, err := c.entry(allocID)
 	if err != nil {
-		return "", false
+		return nil
 	}
-	a := e.runner.Alloc()
-	if a == nil {
-		return "", false
-	}
-	return a.Namespace, true
+	return e.runner.Alloc()
 }
