@@ -190,6 +190,8 @@ var routeRules = map[string]rule{
 	"GET /v1/client/fs/cat/{id}":               allocRule(capReadFS),
 	"GET /v1/client/fs/readat/{id}":            allocRule(capReadFS),
 	"GET /v1/client/fs/stream/{id}":            allocRule(capReadFS),
+	"PUT /v1/node/{id}/purge":                  nodeRule(acl.PolicyWrite),
+	"GET /v1/agent/pprof/{profile}":            agentRule(acl.PolicyWrite),
 	"GET /v1/agent/schedulers":                 agentRule(acl.PolicyRead),
 	"GET /v1/operator/autopilot/configuration": operatorRule(acl.PolicyRead),
 	"PUT /v1/operator/autopilot/configuration": operatorRule(acl.PolicyWrite),
