@@ -135,7 +135,7 @@ func (a *Allocation) Copy() *Allocation {
 		rt.Events = copyPtrs(a.RescheduleTracker.Events)
 		n.RescheduleTracker = &rt
 	}
-	n.DesiredTransition.Migrate = copyPtr(a.DesiredTransition.Migrate)
+	n.DesiredTransition = copyDesiredTransition(a.DesiredTransition)
 	n.Metrics = a.Metrics.Copy()
 	if a.PreemptedAllocations != nil {
 		n.PreemptedAllocations = append([]string(nil), a.PreemptedAllocations...)

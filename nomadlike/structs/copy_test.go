@@ -20,7 +20,7 @@ var copyTypes = []any{
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{},
 	&AllocMetric{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},
-	&Job{}, &NetworkResource{}, &Node{}, &ParameterizedJobConfig{},
+	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &ParameterizedJobConfig{},
 	&PeriodicConfig{}, &Resources{}, &RestartPolicy{}, &ScalingPolicy{},
 	&SchedulerConfig{}, &Service{}, &ServiceCheck{}, &ServiceRegistration{},
 	&Spread{}, &Task{}, &TaskArtifact{}, &TaskGroup{}, &TaskLifecycleConfig{},

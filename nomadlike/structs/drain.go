@@ -82,6 +82,11 @@ type DesiredTransition struct {
 	ForceReschedule *bool `json:",omitempty"`
 }
 
+// copyDesiredTransition returns a copy of d that shares no flag with it.
+func copyDesiredTransition(d DesiredTransition) DesiredTransition {
+	return DesiredTransition{Migrate: copyPtr(d.Migrate), ForceReschedule: copyPtr(d.ForceReschedule)}
+}
+
 // ShouldMigrate reports whether the allocation is marked for migration.
 func (d DesiredTransition) ShouldMigrate() bool { return d.Migrate != nil && *d.Migrate }
 
