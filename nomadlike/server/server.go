@@ -265,7 +265,9 @@ func (s *Server) Peers() []string {
 	return out
 }
 
-// WaitForLeader blocks until the cluster has a leader or ctx ends.
+// WaitForLeader blocks until the cluster has a leader or ctx ends. When
+// this server is the one elected, it also waits until it is ready to accept
+// writes (IsLeader), so a write right after it is not refused.
 func (s *Server) WaitForLeader(ctx context.Context) error {
 	obs := make(chan raft.Observation, 1)
 	observer := raft.NewObserver(obs, false, func(o *raft.Observation) bool {
@@ -274,9 +276,13 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 	})
 	s.raft.RegisterObserver(observer)
 	defer s.raft.DeregisterObserver(observer)
-	for s.Leader() == "" {
+	// Readiness flips without a Raft observation: poll it too.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.Leader() == "" || (s.isRaftLeader() && !s.IsLeader()) {
 		select {
 		case <-obs:
+		case <-tick.C:
 		case <-ctx.Done():
 			return fmt.Errorf("wait for a cluster leader: %w", ctx.Err())
 		}
