@@ -16,7 +16,10 @@ func BenchmarkEndToEndPlacement(b *testing.B) {
 	const nodes, jobs, count = 100, 100, 100
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		s := newTestServer(b, func(c *Config) { c.NumSchedulers = 0 })
+		// The nodes never heartbeat: with the default TTL (10-20 s plus
+		// 10 s of grace) a slow run saw them go down, their allocations
+		// lost and replaced, and more allocations than 10,000 in all.
+		s := newTestServer(b, func(c *Config) { c.NumSchedulers = 0; c.MinHeartbeatTTL = time.Hour })
 		for n := range nodes {
 			registerNode(b, s, mockNode(fmt.Sprintf("node-%d", n)))
 		}
@@ -31,6 +34,9 @@ func BenchmarkEndToEndPlacement(b *testing.B) {
 			all, err := s.state.Allocs(nil, "*")
 			if err != nil {
 				return false, err.Error()
+			}
+			if len(all) > jobs*count {
+				b.Fatalf("%d allocations, more than the %d asked for", len(all), jobs*count)
 			}
 			return len(all) == jobs*count, fmt.Sprintf("%d of %d", len(all), jobs*count)
 		})

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"math/rand"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // Config configures a Server. The zero value of every field but Logger has a
@@ -101,6 +103,10 @@ type Config struct {
 	newScheduler schedulerFactory
 	// newRand seeds random sources (tests only).
 	newRand func() *rand.Rand
+	// planApplyHook runs in the plan applier after a plan's evaluation
+	// was found still outstanding and before the plan is checked and
+	// committed (tests only: it stands for a slow commit).
+	planApplyHook func(*structs.Plan)
 }
 
 // BackupConfig is server { snapshot { ... } }: the leader writes a snapshot

@@ -12,22 +12,45 @@ import (
 
 // runPlanApplier applies plans one at a time until ctx ends.
 func (s *Server) runPlanApplier(ctx context.Context) {
+	// committed holds, per job, the index of the last plan this applier
+	// committed for it (this leadership term; earlier terms' plans are
+	// in the state every worker here snapshots).
+	committed := map[jobKey]uint64{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case req := <-s.planQ.ch:
-			result, err := s.applyPlan(ctx, req)
+			result, err := s.applyPlan(ctx, req, committed)
 			req.resp <- planResponse{result: result, err: err}
 		}
 	}
 }
 
-// applyPlan checks the plan against the newest state and commits what still fits.
-func (s *Server) applyPlan(ctx context.Context, req *planRequest) (*structs.PlanResult, error) {
+// applyPlan checks the plan against the newest state and commits what
+// still fits. A plan made on a snapshot older than the last plan committed
+// for its job is refused whole: its scheduler did not see that plan's
+// allocations and would place them again (an evaluation redelivered after
+// its nack timeout while its first delivery's plan was being committed).
+// The scheduler retries on a snapshot that has them. committed is the
+// applier's record of the last plan committed per job, updated here.
+func (s *Server) applyPlan(ctx context.Context, req *planRequest, committed map[jobKey]uint64) (*structs.PlanResult, error) {
 	plan := req.plan
 	if !s.broker.outstanding(plan.EvalID, req.token) {
 		return nil, fmt.Errorf("plan for eval %s: the evaluation is no longer held by this worker (it timed out and was redelivered)", plan.EvalID)
+	}
+	if s.cfg.planApplyHook != nil {
+		s.cfg.planApplyHook(plan)
+	}
+	var key jobKey
+	if plan.Job != nil {
+		key = jobKey{plan.Job.Namespace, plan.Job.ID}
+		if last := committed[key]; plan.SnapshotIndex < last {
+			s.logger.Info("plan refused: made on a snapshot older than the job's last committed plan; the scheduler retries on fresh state",
+				"eval_id", plan.EvalID, "job_id", plan.Job.ID, "snapshot_index", plan.SnapshotIndex, "last_plan_index", last)
+			return &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{},
+				NodePreemptions: map[string][]*structs.Allocation{}, RefreshIndex: last}, nil
+		}
 	}
 	snap, err := s.state.Snapshot()
 	if err != nil {
@@ -54,6 +77,9 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest) (*structs.Plan
 		return nil, fmt.Errorf("commit plan for eval %s: %w", plan.EvalID, err)
 	}
 	result.AllocIndex = index
+	if plan.Job != nil {
+		committed[key] = index
+	}
 	if result.RefreshIndex != 0 && result.RefreshIndex < index {
 		result.RefreshIndex = index
 	}
