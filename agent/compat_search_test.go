@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -60,4 +61,80 @@ func TestCompatSearch(t *testing.T) {
 			t.Errorf("fuzzy search of allocs: %v, want a 400", err)
 		}
 	})
+}
+
+// TestSearchACL: with ACLs on, a search shows only what the token may read
+// (jobs of namespaces with read-job, nodes with node:read), and is refused
+// only when the token may read none of the contexts asked.
+func TestSearchACL(t *testing.T) {
+	a := startDevAgentWith(t, func(c *Config) { c.ACL.Enabled = true })
+	anon := aclClient(t, a.HTTPAddr(), "")
+	boot, _, err := anon.ACLTokens().Bootstrap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmt := aclClient(t, a.HTTPAddr(), boot.SecretID)
+	if _, err := mgmt.Namespaces().Register(&nomad.Namespace{Name: "web"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"web", "default"} {
+		job := nomad.NewBatchJob("find-"+ns, "find-"+ns, "global", 50)
+		job.Namespace = ptr(ns)
+		job.AddTaskGroup(nomad.NewTaskGroup("g", 1).AddTask(shTask("t", "true")))
+		if _, _, err := mgmt.Jobs().Register(job, nil); err != nil {
+			t.Fatalf("register in %s: %v", ns, err)
+		}
+	}
+	if _, err := mgmt.ACLPolicies().Upsert(&nomad.ACLPolicy{Name: "web-read", Rules: `namespace "web" { policy = "read" }`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := mgmt.ACLTokens().Create(&nomad.ACLToken{Name: "web", Type: "client", Policies: []string{"web-read"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := aclClient(t, a.HTTPAddr(), tok.SecretID)
+	jobsOf := func(c *nomad.Client, ns string) ([]string, []string) {
+		t.Helper()
+		q := &nomad.QueryOptions{Namespace: ns}
+		p, _, err := c.Search().PrefixSearch("find-", contexts.All, q)
+		if err != nil {
+			t.Fatalf("PrefixSearch in %q: %v", ns, err)
+		}
+		f, _, err := c.Search().FuzzySearch("find", contexts.All, q)
+		if err != nil {
+			t.Fatalf("FuzzySearch in %q: %v", ns, err)
+		}
+		var fuzzy []string
+		for _, m := range f.Matches[contexts.Jobs] {
+			fuzzy = append(fuzzy, m.ID)
+		}
+		return p.Matches[contexts.Jobs], fuzzy
+	}
+	want := func(what string, got []string, want ...string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: jobs %v, want %v", what, got, want)
+		}
+	}
+
+	p, f := jobsOf(web, "web")
+	want("web token, prefix, web", p, "find-web")
+	want("web token, fuzzy, web", f, "find-web")
+	p, f = jobsOf(web, "*")
+	want("web token, prefix, *", p, "find-web")
+	want("web token, fuzzy, *", f, "find-web")
+	p, f = jobsOf(mgmt, "*")
+	want("management, prefix, *", p, "find-default", "find-web")
+	want("management, fuzzy, *", f, "find-default", "find-web")
+	resp, _, err := web.Search().PrefixSearch("", contexts.Nodes, &nomad.QueryOptions{Namespace: "web"})
+	wantStatus(t, "web token searching nodes", err, http.StatusForbidden)
+	if resp != nil {
+		t.Errorf("nodes answered %+v", resp)
+	}
+	_, _, err = web.Search().PrefixSearch("find-", contexts.Jobs, nil)
+	wantStatus(t, "web token searching the default namespace", err, http.StatusForbidden)
+	_, _, err = anon.Search().PrefixSearch("find-", contexts.All, &nomad.QueryOptions{Namespace: "*"})
+	wantStatus(t, "anonymous prefix search", err, http.StatusForbidden)
+	_, _, err = anon.Search().FuzzySearch("find", contexts.All, &nomad.QueryOptions{Namespace: "*"})
+	wantStatus(t, "anonymous fuzzy search", err, http.StatusForbidden)
 }

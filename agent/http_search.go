@@ -2,6 +2,7 @@ package agent
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,8 +68,8 @@ type fuzzySearchResponse struct {
 var searchTables = []string{"jobs", "evals", "allocs", "nodes", "deployment"}
 
 // search is PUT /v1/search: IDs starting with a prefix, per context (the
-// CLI's `nomad status <prefix>` and autocompletion). ACL: the read
-// capability of each context searched (namespace read-job, node read).
+// CLI's `nomad status <prefix>` and autocompletion). ACL: only the
+// contexts the token may read (searchScope); a 403 when it may read none.
 func (s *HTTPServer) search(w http.ResponseWriter, r *http.Request) (any, error) {
 	q, err := s.parseQuery(r)
 	if err != nil {
@@ -78,17 +79,19 @@ func (s *HTTPServer) search(w http.ResponseWriter, r *http.Request) (any, error)
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if err := s.allowSearch(r, q.Namespace, req.Context); err != nil {
-		return nil, err
-	}
 	contexts, err := prefixContexts(req.Context)
 	if err != nil {
 		return nil, err
 	}
+	scope := s.searchScope(r)
 	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
+		contexts, err := scope.allowed(s, r, ws, st, q.Namespace, contexts)
+		if err != nil {
+			return nil, 0, err
+		}
 		resp := &searchResponse{Matches: map[string][]string{}, Truncations: map[string]bool{}}
 		for _, c := range contexts {
-			ids, err := prefixIDs(ws, st, q, c, req.Prefix)
+			ids, err := prefixIDs(ws, st, q.Namespace, scope.visible, c, req.Prefix)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -120,26 +123,26 @@ func prefixContexts(c string) ([]string, error) {
 	return nil, structs.NewBadRequest("unknown search context %q: use jobs, evals, allocs, nodes, deployment, node_pools, namespaces or all", c)
 }
 
-// prefixIDs returns the IDs of context c that start with prefix.
-func prefixIDs(ws watchSet, st *state.Snapshot, q *queryOpts, c, prefix string) ([]string, error) {
-	ns := q.Namespace
+// prefixIDs returns the IDs of context c that start with prefix, of the
+// namespaces visible keeps.
+func prefixIDs(ws watchSet, st *state.Snapshot, ns string, visible func(string) bool, c, prefix string) ([]string, error) {
 	var ids []string
 	switch c {
 	case ctxJobs:
 		jobs, err := st.JobsByIDPrefix(ws, ns, prefix)
-		for _, j := range jobs {
+		for _, j := range keepNamespaces(jobs, func(j *structs.Job) string { return j.Namespace }, visible) {
 			ids = append(ids, j.ID)
 		}
 		return ids, err
 	case ctxEvals:
 		evals, err := st.EvalsByIDPrefix(ws, ns, prefix)
-		for _, e := range evals {
+		for _, e := range keepNamespaces(evals, func(e *structs.Evaluation) string { return e.Namespace }, visible) {
 			ids = append(ids, e.ID)
 		}
 		return ids, err
 	case ctxAllocs:
 		allocs, err := st.AllocsByIDPrefix(ws, ns, prefix)
-		for _, a := range allocs {
+		for _, a := range keepNamespaces(allocs, func(a *structs.Allocation) string { return a.Namespace }, visible) {
 			ids = append(ids, a.ID)
 		}
 		return ids, err
@@ -151,7 +154,7 @@ func prefixIDs(ws watchSet, st *state.Snapshot, q *queryOpts, c, prefix string) 
 		return ids, err
 	case ctxDeployments:
 		deps, err := st.DeploymentsByIDPrefix(ws, ns, prefix)
-		for _, d := range deps {
+		for _, d := range keepNamespaces(deps, func(d *structs.Deployment) string { return d.Namespace }, visible) {
 			ids = append(ids, d.ID)
 		}
 		return ids, err
@@ -164,11 +167,27 @@ func prefixIDs(ws watchSet, st *state.Snapshot, q *queryOpts, c, prefix string) 
 		}
 		return ids, err
 	case ctxNamespaces:
-		if strings.HasPrefix(structs.DefaultNamespace, prefix) {
-			ids = append(ids, structs.DefaultNamespace)
+		names, err := namespaceNames(ws, st, visible)
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) {
+				ids = append(ids, n)
+			}
 		}
+		return ids, err
 	}
 	return ids, nil
+}
+
+// namespaceNames are the names of the namespaces visible keeps.
+func namespaceNames(ws watchSet, st *state.Snapshot, visible func(string) bool) ([]string, error) {
+	all, err := st.Namespaces(ws)
+	var names []string
+	for _, n := range all {
+		if visible(n.Name) {
+			names = append(names, n.Name)
+		}
+	}
+	return names, err
 }
 
 // nodePoolNames are the built-in node pools and those nodes name.
@@ -196,9 +215,6 @@ func (s *HTTPServer) fuzzySearch(w http.ResponseWriter, r *http.Request) (any, e
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if err := s.allowSearch(r, q.Namespace, req.Context); err != nil {
-		return nil, err
-	}
 	if len(req.Text) < fuzzyMinTermLength {
 		return nil, structs.NewBadRequest("fuzzy search query must be at least %d characters, got %d", fuzzyMinTermLength, len(req.Text))
 	}
@@ -209,25 +225,33 @@ func (s *HTTPServer) fuzzySearch(w http.ResponseWriter, r *http.Request) (any, e
 	default:
 		return nil, structs.NewBadRequest("unknown fuzzy search context %q: use jobs, nodes, node_pools, namespaces or all", req.Context)
 	}
+	contexts := []string{req.Context}
+	if req.Context == ctxAll {
+		contexts = []string{ctxJobs, ctxNodes, ctxNodePools, ctxNamespaces}
+	}
 	text := strings.ToLower(req.Text)
+	scope := s.searchScope(r)
 	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
+		contexts, err := scope.allowed(s, r, ws, st, q.Namespace, contexts)
+		if err != nil {
+			return nil, 0, err
+		}
 		found := map[string][]fuzzyMatch{}
 		add := func(kind, id string, scope ...string) {
 			if id != "" && strings.Contains(strings.ToLower(id), text) {
 				found[kind] = append(found[kind], fuzzyMatch{ID: id, Scope: scope})
 			}
 		}
-		all := req.Context == ctxAll
-		if all || req.Context == ctxJobs {
+		if slices.Contains(contexts, ctxJobs) {
 			jobs, err := st.Jobs(ws, q.Namespace)
 			if err != nil {
 				return nil, 0, err
 			}
-			for _, j := range jobs {
+			for _, j := range keepNamespaces(jobs, func(j *structs.Job) string { return j.Namespace }, scope.visible) {
 				fuzzyJob(add, j)
 			}
 		}
-		if all || req.Context == ctxNodes {
+		if slices.Contains(contexts, ctxNodes) {
 			nodes, err := st.Nodes(ws)
 			if err != nil {
 				return nil, 0, err
@@ -236,7 +260,7 @@ func (s *HTTPServer) fuzzySearch(w http.ResponseWriter, r *http.Request) (any, e
 				add(ctxNodes, n.Name, n.ID)
 			}
 		}
-		if all || req.Context == ctxNodePools {
+		if slices.Contains(contexts, ctxNodePools) {
 			pools, err := nodePoolNames(ws, st)
 			if err != nil {
 				return nil, 0, err
@@ -245,8 +269,14 @@ func (s *HTTPServer) fuzzySearch(w http.ResponseWriter, r *http.Request) (any, e
 				add(ctxNodePools, p)
 			}
 		}
-		if all || req.Context == ctxNamespaces {
-			add(ctxNamespaces, structs.DefaultNamespace)
+		if slices.Contains(contexts, ctxNamespaces) {
+			names, err := namespaceNames(ws, st, scope.visible)
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, n := range names {
+				add(ctxNamespaces, n)
+			}
 		}
 		resp := &fuzzySearchResponse{Matches: map[string][]fuzzyMatch{}, Truncations: map[string]bool{}}
 		for kind, ms := range found {
@@ -298,19 +328,44 @@ func fuzzyScore(id, text string) int {
 	return 2
 }
 
-// allowSearch is the ACL check of both searches: read-job in the namespace
-// (management for namespace=*), and node:read when nodes or node pools are
-// searched.
-func (s *HTTPServer) allowSearch(r *http.Request, namespace, context string) error {
-	a := identity(r).ACL
-	if namespace == "*" {
-		return s.allow(r, a.IsManagement(), "management (a search across all namespaces)")
+// searchScope is what a search may show, as Nomad's: the objects of the
+// namespaces where the token has read-job, and nodes and node pools with
+// node:read.
+type searchScope struct {
+	visible func(ns string) bool
+	nodes   bool
+}
+
+func (s *HTTPServer) searchScope(r *http.Request) searchScope {
+	return searchScope{
+		visible: s.nsFilter(r, capRead),
+		nodes:   !s.aclEnabled() || identity(r).ACL.Allow(acl.Node, acl.PolicyRead),
 	}
-	if err := s.allowNS(r, namespace, capRead); err != nil {
-		return err
+}
+
+// allowed returns the contexts the token may search (in namespace ns, "*"
+// for all), and a 403 when it may search none of them.
+func (sc searchScope) allowed(s *HTTPServer, r *http.Request, ws watchSet, st *state.Snapshot, ns string, contexts []string) ([]string, error) {
+	anyNS := ns != "*" && sc.visible(ns)
+	if ns == "*" {
+		names, err := namespaceNames(ws, st, sc.visible)
+		if err != nil {
+			return nil, err
+		}
+		anyNS = len(names) > 0
 	}
-	if context == ctxAll || context == ctxNodes || context == ctxNodePools {
-		return s.allow(r, a.Allow(acl.Node, acl.PolicyRead), "node:read (searching nodes)")
+	var out []string
+	for _, c := range contexts {
+		if c == ctxNodes || c == ctxNodePools {
+			if sc.nodes {
+				out = append(out, c)
+			}
+		} else if anyNS {
+			out = append(out, c)
+		}
 	}
-	return nil
+	if err := s.allow(r, len(out) > 0, fmt.Sprintf("%s in namespace %q, or node:read for nodes", capRead, ns)); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
