@@ -29,6 +29,7 @@ type Agent struct {
 	cfg     *Config
 	logger  *slog.Logger // the agent's own, component=agent
 	root    *slog.Logger // handed to the server, client and HTTP API
+	logs    *logHub      // root's subscribers (GET /v1/agent/monitor)
 	tempDir bool         // cfg.DataDir was created by Finalize and is removed on Shutdown
 	tls     *agentTLS    // nil without a tls block (config_tls.go)
 
@@ -65,7 +66,10 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		}
 		return nil, fmt.Errorf("agent configuration: %w", err)
 	}
-	a := &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, tempDir: tmp}
+	// The root handler also feeds GET /v1/agent/monitor (logtee.go).
+	logs := newLogHub()
+	logger = slog.New(logs.wrap(logger.Handler()))
+	a := &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, logs: logs, tempDir: tmp}
 	if a.tls, err = newAgentTLS(cfg); err != nil {
 		if tmp {
 			_ = os.RemoveAll(cfg.DataDir)
@@ -196,6 +200,7 @@ func (a *Agent) startHTTP(ln net.Listener) {
 		AgentTLS:       a.peerTLS(),
 		LocalClientKey: a.localClientKey,
 		Logger:         a.root,
+		logs:           a.logs,
 	}
 	if a.server != nil {
 		hcfg.Server = a.server

@@ -50,6 +50,8 @@ type HTTPConfig struct {
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// logs feeds GET /v1/agent/monitor; nil answers it with 501.
+	logs *logHub
 }
 
 // HTTPServer serves the /v1 API. Create it with NewHTTPServer and mount
@@ -259,6 +261,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/agent/servers", s.wrap(s.agentServers)).Methods(get...)
 	r.Handle("/v1/agent/servers", s.wrap(s.agentSetServers)).Methods(put...)
 	r.Handle("/v1/agent/health", s.wrap(s.agentHealth)).Methods(get...)
+	// This agent's own log, streamed (http_agent_monitor.go); ACL: agent read.
+	r.Handle("/v1/agent/monitor", s.wrap(s.agentMonitor)).Methods(get...)
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
 	// Go profiler behind enable_debug (http_pprof.go); ACL: agent write.
 	r.Handle("/v1/agent/pprof/{profile}", http.HandlerFunc(s.agentPprof)).Methods(get...)

@@ -164,6 +164,7 @@ var routeRules = map[string]rule{
 	"PUT /v1/agent/keyring/use":     management(),
 	"PUT /v1/agent/keyring/remove":  management(),
 	"GET /v1/agent/self":            agentRule(acl.PolicyRead),
+	"GET /v1/agent/monitor":         agentRule(acl.PolicyRead),
 	"GET /v1/agent/servers":         agentRule(acl.PolicyRead),
 	"PUT /v1/agent/servers":         agentRule(acl.PolicyWrite),
 	"GET /v1/agent/health":          public(),

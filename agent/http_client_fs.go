@@ -156,7 +156,7 @@ func (s *HTTPServer) streamFrames(w http.ResponseWriter, r *http.Request, plain 
 		}
 		if plain {
 			if len(f.Data) == 0 {
-				return nil
+				return rc.Flush() // a heartbeat: at least the headers go out
 			}
 			if _, err := w.Write(f.Data); err != nil {
 				return err
