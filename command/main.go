@@ -112,6 +112,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.systemCommand(),
 		c.aclCommand(),
 		c.namespaceCommand(),
+		c.monitorCommand(),
 	)
 	return root
 }
