@@ -299,7 +299,9 @@ func TestSecureCluster(t *testing.T) {
 	if _, err := mgmt.Namespaces().Register(&nomad.Namespace{Name: "team-a"}, nil); err != nil {
 		t.Fatalf("namespace team-a: %v", err)
 	}
-	apply("team-a", "namespace \"team-a\" {\n  policy = \"write\"\n}\n")
+	// write, plus alloc-node-exec: the team's job is raw_exec, whose exec
+	// runs on the node itself (Nomad's write does not include it).
+	apply("team-a", "namespace \"team-a\" {\n  policy = \"write\"\n  capabilities = [\"alloc-node-exec\"]\n}\n")
 	// The anonymous policy through our CLI, over mutual TLS.
 	anonPolicy := filepath.Join(lab.dir, "anonymous.hcl")
 	if err := os.WriteFile(anonPolicy, []byte("namespace \"default\" {\n  capabilities = [\"list-jobs\"]\n}\n"), 0o644); err != nil {
