@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,18 +100,39 @@ func startCluster(t *testing.T, n int, mutate func(*Config)) []*clusterServer {
 			mutate(s.cfg)
 		}
 	}
-	for _, s := range servers {
-		a, err := New(s.cfg, testLogger(t).With("agent", s.name))
-		if err != nil {
-			t.Fatalf("New(%s): %v", s.name, err)
+	for i, s := range servers {
+		// freeLoopbackPort's port is free when chosen, not when bound:
+		// another test package running in parallel can take it first
+		// (seen in CI). Such a start is retried on new ports; the servers
+		// not yet started are told the new gossip address.
+		for attempt := 1; ; attempt++ {
+			a, err := New(s.cfg, testLogger(t).With("agent", s.name))
+			if err != nil {
+				t.Fatalf("New(%s): %v", s.name, err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err = a.Start(ctx)
+			cancel()
+			if err != nil && attempt < 3 && (errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")) {
+				t.Logf("Start(%s): %v; retrying on other ports", s.name, err)
+				old := s.serfAddr
+				s.cfg.Ports.RPC, s.cfg.Ports.Serf = freeLoopbackPort(t), freeLoopbackPort(t)
+				s.serfAddr = fmt.Sprintf("127.0.0.1:%d", s.cfg.Ports.Serf)
+				for _, o := range servers[i+1:] {
+					for k, addr := range o.cfg.Server.RetryJoin {
+						if addr == old {
+							o.cfg.Server.RetryJoin[k] = s.serfAddr
+						}
+					}
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("Start(%s): %v", s.name, err)
+			}
+			s.agent = a
+			break
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err = a.Start(ctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("Start(%s): %v", s.name, err)
-		}
-		s.agent = a
 		t.Cleanup(func() { s.stop(t) })
 	}
 	return servers
