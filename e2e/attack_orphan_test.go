@@ -61,6 +61,19 @@ func TestRawExecOrphansStopped(t *testing.T) {
 			n := len(procsWithEnv("ORPHAN_MARK", mark))
 			return n >= 4, fmt.Sprintf("%d processes", n)
 		})
+		// The client records the task's handle before it reports the task
+		// running: only then does a restarted client know the earlier run.
+		// (One killed before that starts the task anew; the driver retires
+		// the run it lost track of: TestStartRetiresEarlierRun.)
+		waitFor(t, 30*time.Second, job+"'s allocation to be reported running", func() (bool, string) {
+			ctx, cancel := ctx10s()
+			defer cancel()
+			stubs, _, err := a.api().JobAllocations(ctx, job, nil)
+			if err != nil || len(stubs) != 1 {
+				return false, fmt.Sprintf("%d allocations, err %v", len(stubs), err)
+			}
+			return stubs[0].ClientStatus == "running", "client status " + stubs[0].ClientStatus
+		})
 		sups := supervisorsUnder(a.dataDir)
 		if len(sups) != 1 {
 			t.Fatalf("want one task supervisor under %s, found %v", a.dataDir, sups)

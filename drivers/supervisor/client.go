@@ -65,6 +65,7 @@ func Start(ctx context.Context, selfPath string, spec *Spec, logger *slog.Logger
 		}
 		selfPath = p
 	}
+	retire(ctx, spec.StateDir, logger)
 	specPath, err := WriteSpec(spec)
 	if err != nil {
 		return nil, err
@@ -117,6 +118,32 @@ func Start(ctx context.Context, selfPath string, spec *Spec, logger *slog.Logger
 		return nil, errors.New(resp.Error)
 	}
 	return &Client{stateDir: spec.StateDir, info: resp}, nil
+}
+
+// retireBound bounds how long retire waits for an earlier run to stop.
+const retireBound = 15 * time.Second
+
+// retire stops what an earlier run in stateDir may have left running
+// before a new run takes the state dir over. The caller lost track of that
+// run (a client agent that died between the driver starting a task and
+// recording its handle restarts the task without one), so nothing else
+// would ever stop it: a supervisor that still answers is told to kill its
+// workload; a workload whose supervisor died without recording an exit is
+// killed as an orphan. A recorded exit, or no earlier run, needs nothing.
+func retire(ctx context.Context, stateDir string, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, retireBound)
+	defer cancel()
+	if c, err := Attach(ctx, stateDir); err == nil {
+		if _, err := c.Stop(ctx, syscall.SIGKILL, 0); err != nil {
+			logger.Warn("stop an earlier run of the task left in its state dir", "task", c.TaskID(), "pid", c.PID(), "supervisor_pid", c.SupervisorPID(), "error", err)
+			return
+		}
+		logger.Warn("stopped an earlier run of the task that its driver had lost track of", "task", c.TaskID(), "pid", c.PID(), "supervisor_pid", c.SupervisorPID())
+		return
+	}
+	if st, err := ReadStatus(stateDir); err == nil && KillOrphan(st) {
+		logger.Warn("killed an unsupervised earlier run of the task", "task", st.TaskID, "pid", st.PID, "supervisor_pid", st.SupervisorPID)
+	}
 }
 
 // logTail returns the last lines of the supervisor log, for error messages.

@@ -123,3 +123,48 @@ func TestMainUsage(t *testing.T) {
 		t.Fatalf("supervisor without a spec: err %v, output %q; want exit 2 with usage", err, out)
 	}
 }
+
+// TestStartRetiresEarlierRun: a run the caller lost track of (a client
+// agent that died before recording the task's handle starts the task again
+// without one) is stopped before a new run takes its state dir, whether its
+// supervisor still answers or was killed with it.
+func TestStartRetiresEarlierRun(t *testing.T) {
+	for _, killSupervisor := range []bool{false, true} {
+		name := "supervisor alive"
+		if killSupervisor {
+			name = "supervisor killed"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			first, err := supervisor.Start(ctx, "", spec(t, dir, "/bin/sh", "-c", "sleep 300"), slog.Default())
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			if killSupervisor {
+				if err := syscall.Kill(first.SupervisorPID(), syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				drivertest.WaitFor(t, 10*time.Second, func() (bool, string) {
+					return drivertest.ProcessGone(first.SupervisorPID()), "first supervisor still alive"
+				})
+			}
+			second, err := supervisor.Start(ctx, "", spec(t, dir, "/bin/sh", "-c", "sleep 300"), slog.Default())
+			if err != nil {
+				t.Fatalf("second Start: %v", err)
+			}
+			defer func() { _, _ = second.Stop(ctx, syscall.SIGKILL, 0) }()
+			if !drivertest.ProcessGone(first.PID()) {
+				t.Errorf("the earlier run's workload (pid %d) still runs after a new run started in its state dir", first.PID())
+			}
+			if drivertest.ProcessGone(second.PID()) {
+				t.Errorf("the new run's workload (pid %d) is not running", second.PID())
+			}
+			att, err := supervisor.Attach(ctx, dir)
+			if err != nil || att.PID() != second.PID() {
+				t.Errorf("Attach after the new run = %v (pid %v), want the new run's pid %d", err, att, second.PID())
+			}
+		})
+	}
+}
