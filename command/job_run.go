@@ -24,6 +24,7 @@ type jobRunFlags struct {
 	checkIndex  uint64
 	timeout     time.Duration
 	healthyTime time.Duration
+	exitCode    string
 }
 
 func (c *cli) jobRunCommand() *cobra.Command {
@@ -32,8 +33,17 @@ func (c *cli) jobRunCommand() *cobra.Command {
 		Use:   "run [-detach] [-verbose] [-var k=v]... [-check-index n] <file|->",
 		Short: "Submit a job file and watch it until its allocations run (or say why they don't)",
 		Long: `Parses the job file (or stdin with "-"), submits it, watches the evaluation,
-then waits until every allocation it placed is running (service) or complete
-(batch). Exit codes: 0 success, 1 error, 2 placement or allocation failure.`,
+then waits until every allocation it placed is running (service), or until a
+batch job has finished. Exit codes: 0 success, 1 error, 2 placement or
+allocation failure.
+
+A batch (or sysbatch) job is followed to its end, through task restarts and
+rescheduled allocations, and the command exits with the tasks' exit code, for
+CI: -exit-code=first (the default) is the code of the first task to fail, in
+the order they finished, 0 when all succeeded; -exit-code=max is the largest
+code of any task. A task killed by signal n counts as 128+n; a task that
+failed without exiting (driver failure, lost node) counts as 2. -timeout bounds
+a batch job's wait only when given.`,
 		Args: argsBetween(1, 1, "one job file (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.jobRun(cmd, args[0], &f)
@@ -44,13 +54,17 @@ then waits until every allocation it placed is running (service) or complete
 	fl.BoolVar(&f.verbose, "verbose", false, "show full IDs")
 	fl.StringArrayVar(&f.vars, "var", nil, "set an input variable, as key=value (repeatable)")
 	fl.Uint64Var(&f.checkIndex, "check-index", 0, "register only if the job's modify index is still this (0: only if the job does not exist)")
-	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the allocations to run")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "how long to wait for the allocations to run (batch jobs: no limit unless given)")
 	fl.DurationVar(&f.healthyTime, "min-healthy-time", 5*time.Second, "how long service allocations must stay running before success")
+	fl.StringVar(&f.exitCode, "exit-code", exitRuleFirst, "batch jobs: exit with the code of the first task to fail (first) or the largest task exit code (max)")
 	return cmd
 }
 
 func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	ctx := cmd.Context()
+	if f.exitCode != exitRuleFirst && f.exitCode != exitRuleMax {
+		return usageError("nomadlike job run", "-exit-code=%q is not one of first, max", f.exitCode)
+	}
 	job, sub, err := c.parseJobSource(file, f.vars)
 	if err != nil {
 		return err
@@ -108,6 +122,13 @@ func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 	for i, a := range outcome.placed {
 		ids[i] = a.ID
 	}
+	if job.Type == structs.JobTypeBatch || job.Type == structs.JobTypeSysBatch {
+		bctx := ctx
+		if cmd.Flags().Changed("timeout") {
+			bctx = wctx
+		}
+		return c.finishBatch(ctx, bctx, m, job, ids, f)
+	}
 	failure, pending, err := m.waitRunning(wctx, job, ids, f.healthyTime)
 	switch {
 	case errors.Is(err, errWaitTimeout) && ctx.Err() == nil:
@@ -122,6 +143,39 @@ func (c *cli) jobRun(cmd *cobra.Command, file string, f *jobRunFlags) error {
 		return exitWith(exitFailed)
 	}
 	return nil
+}
+
+// finishBatch waits for a batch job's allocations to finish (within bctx),
+// reports the failed ones and returns the exit code -exit-code chooses.
+func (c *cli) finishBatch(ctx, bctx context.Context, m *monitor, job *structs.Job, ids []string, f *jobRunFlags) error {
+	res, pending, err := m.waitBatch(bctx, job, ids)
+	switch {
+	case errors.Is(err, errWaitTimeout) && ctx.Err() == nil:
+		m.reportPending(pending)
+		return &cliError{code: exitFailed, doing: fmt.Sprintf("waiting for batch job %q", job.ID),
+			err:  fmt.Errorf("%w after %s", err, f.timeout),
+			hint: "Raise -timeout, or leave it out to wait until the job finishes; inspect the allocations with 'nomadlike alloc status <id>'."}
+	case err != nil:
+		return c.interrupted(ctx, job.ID, err)
+	}
+	code, why := res.exitCode(f.exitCode)
+	for _, a := range res.failed {
+		reason := "a task failed"
+		for _, t := range res.tasks {
+			if t.alloc == a.ID && t.code != 0 {
+				reason = fmt.Sprintf("task %q %s", t.task, t.why)
+				break
+			}
+		}
+		m.reportFailure(ctx, &allocFailure{alloc: a, reason: reason})
+	}
+	if why == nil {
+		m.printf("==> %s: Batch job %q finished: %d task(s) succeeded; exit code 0", m.stamp(), job.ID, len(res.tasks))
+		return nil
+	}
+	m.printf("==> %s: Batch job %q finished with exit code %d: task %q of allocation %q %s (-exit-code=%s)",
+		m.stamp(), job.ID, code, why.task, m.id(why.alloc), why.why, f.exitCode)
+	return exitWith(code)
 }
 
 // interrupted turns an error seen while monitoring into the command's result:

@@ -1,0 +1,60 @@
+package command
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+func TestBatchExitCodeRules(t *testing.T) {
+	at := func(s int) time.Time { return testNow.Add(time.Duration(s) * time.Second) }
+	exited := func(code, sig int, finished time.Time, failed bool, extra ...*structs.TaskEvent) *structs.TaskState {
+		ev := append([]*structs.TaskEvent{{Type: structs.TaskTerminated, ExitCode: code, Signal: sig, Time: finished.UnixNano()}}, extra...)
+		return &structs.TaskState{State: structs.TaskStateDead, Failed: failed, FinishedAt: finished, Events: ev}
+	}
+	failedAlloc := &structs.AllocListStub{ID: "a1", ClientStatus: structs.AllocClientStatusFailed, TaskStates: map[string]*structs.TaskState{
+		"late":    exited(4, 0, at(5), true),
+		"early":   exited(9, 0, at(1), true),
+		"killed":  exited(0, 15, at(3), true),
+		"sibling": exited(0, 15, at(6), false, &structs.TaskEvent{Type: structs.TaskSiblingFailed}),
+		"driver":  {State: structs.TaskStateDead, Failed: true, FinishedAt: at(7), Events: []*structs.TaskEvent{{Type: structs.TaskDriverFailure, DriverError: "no such binary"}}},
+	}}
+	okAlloc := &structs.AllocListStub{ID: "a2", ClientStatus: structs.AllocClientStatusComplete, TaskStates: map[string]*structs.TaskState{
+		"done": exited(0, 0, at(0), false),
+	}}
+	res := &batchResult{tasks: append(allocTaskResults(okAlloc), allocTaskResults(failedAlloc)...)}
+	codes := map[string]int{}
+	for _, r := range res.tasks {
+		codes[r.task] = r.code
+	}
+	want := map[string]int{"done": 0, "late": 4, "early": 9, "killed": 128 + 15, "sibling": 0, "driver": exitFailed}
+	for task, c := range want {
+		if codes[task] != c {
+			t.Errorf("task %q: code %d, want %d", task, codes[task], c)
+		}
+	}
+	if code, why := res.exitCode(exitRuleFirst); code != 9 || why.task != "early" {
+		t.Errorf("first: %d (%+v), want 9 from task early", code, why)
+	}
+	if code, why := res.exitCode(exitRuleMax); code != 143 || why.task != "killed" {
+		t.Errorf("max: %d (%+v), want 143 from task killed", code, why)
+	}
+	ok := &batchResult{tasks: allocTaskResults(okAlloc)}
+	if code, why := ok.exitCode(exitRuleFirst); code != 0 || why != nil {
+		t.Errorf("all succeeded: %d (%+v), want 0", code, why)
+	}
+}
+
+func TestBatchFinalWaitsForReschedule(t *testing.T) {
+	job := &structs.Job{ID: "ci", Type: structs.JobTypeBatch, TaskGroups: []*structs.TaskGroup{{Name: "g"}}}
+	job.Canonicalize()
+	failed := &structs.AllocListStub{ID: "a", TaskGroup: "g", DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusFailed}
+	if final, why := batchFinal(failed, job, testNow); final || why == "" {
+		t.Errorf("failed alloc with the default batch reschedule attempt left: final %t (%q), want a wait with a reason", final, why)
+	}
+	failed.RescheduleTracker = &structs.RescheduleTracker{Events: []*structs.RescheduleEvent{{RescheduleTime: testNow.Add(-time.Minute).UnixNano()}}}
+	if final, _ := batchFinal(failed, job, testNow); !final {
+		t.Errorf("failed alloc that used its one reschedule: not final, want final")
+	}
+}
