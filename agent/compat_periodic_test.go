@@ -101,7 +101,7 @@ func TestCompatPeriodicDispatchScale(t *testing.T) {
 		{"force of an unknown job", second(c.Jobs().PeriodicForce("nope", nil)), "404"},
 		{"dispatch of a periodic job", second(c.Jobs().Dispatch("cron", nil, nil, "", nil)), "not parameterized"},
 		{"scale of a periodic job", second(c.Jobs().Scale("cron", "g", new(2), "", false, nil, nil)), "periodic or parameterized"},
-		{"scale without a count", second(c.Jobs().Scale("svc", "web", nil, "", false, nil, nil)), "no Count"},
+		{"scale with a count and an error", second(c.Jobs().Scale("svc", "web", new(1), "", true, nil, nil)), "should not contain count"},
 	} {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) || strings.Contains(tc.err.Error(), "500") {
 			t.Errorf("%s: err = %v, want a 4xx mentioning %q", tc.what, tc.err, tc.want)

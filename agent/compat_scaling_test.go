@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -82,5 +84,87 @@ func TestCompatScalingPoliciesAndDispatchOpts(t *testing.T) {
 	dj, _, err := c.Jobs().Info(disp.DispatchedJobID, nil)
 	if err != nil || dj.Priority == nil || *dj.Priority != 70 {
 		t.Errorf("dispatched job priority: %+v, %v", dj, err)
+	}
+}
+
+// TestCompatScalingEvents scales a job as the stock CLI does (`nomad job
+// scale` sends "submitted using the Nomad CLI") and as an autoscaler reports
+// an error (no count), and reads the events back as `nomad job
+// scaling-events` does, through HashiCorp's official Go client.
+func TestCompatScalingEvents(t *testing.T) {
+	a := startDevAgent(t)
+	c, err := nomad.NewClient(&nomad.Config{Address: "http://" + a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := nomad.NewServiceJob("svc", "svc", "global", 50)
+	job.AddTaskGroup(nomad.NewTaskGroup("web", 1).AddTask(
+		nomad.NewTask("t", "raw_exec").SetConfig("command", "/bin/sleep").SetConfig("args", []string{"300"})))
+	if _, _, err := c.Jobs().Register(job, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, meta, err := c.Jobs().ScaleStatus("svc", nil)
+	if err != nil || len(st.TaskGroups["web"].Events) != 0 {
+		t.Fatalf("ScaleStatus before any scale: %+v, %v", st, err)
+	}
+
+	resp, _, err := c.Jobs().Scale("svc", "web", new(3), "submitted using the Nomad CLI", false, nil, nil)
+	if err != nil || resp.EvalID == "" {
+		t.Fatalf("Scale: %+v, %v", resp, err)
+	}
+	// An autoscaler's error report: an event, no new count, no evaluation.
+	errResp, _, err := c.Jobs().ScaleWithRequest("svc", &nomad.ScalingRequest{
+		Target: map[string]string{"Job": "svc", "Group": "web"}, Error: true,
+		Message: "failed to query source", Meta: map[string]any{"nomad_autoscaler.id": "a1", "n": 2},
+	}, nil)
+	if err != nil || errResp.EvalID != "" {
+		t.Fatalf("ScaleWithRequest(Error): %+v, %v; want an event without evaluation", errResp, err)
+	}
+
+	// A blocking read woken by the events.
+	st, _, err = c.Jobs().ScaleStatus("svc", &nomad.QueryOptions{WaitIndex: meta.LastIndex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := st.TaskGroups["web"]
+	if g.Desired != 3 || len(g.Events) != 2 {
+		t.Fatalf("group status %+v, want desired 3 and 2 events", g)
+	}
+	newest, scaled := g.Events[0], g.Events[1]
+	if !newest.Error || newest.Count != nil || newest.PreviousCount != 3 || newest.Message != "failed to query source" ||
+		newest.EvalID != nil || newest.Meta["nomad_autoscaler.id"] != "a1" || newest.Meta["n"] != float64(2) {
+		t.Errorf("error event %+v", newest)
+	}
+	if scaled.Error || scaled.Count == nil || *scaled.Count != 3 || scaled.PreviousCount != 1 ||
+		scaled.Message != "submitted using the Nomad CLI" || scaled.EvalID == nil || *scaled.EvalID != resp.EvalID ||
+		scaled.CreateIndex == 0 || scaled.Time == 0 || scaled.Time > newest.Time {
+		t.Errorf("scale event %+v (eval %s)", scaled, resp.EvalID)
+	}
+
+	// Nomad keeps the last 20 per group, newest first.
+	for i := 0; i < 22; i++ {
+		if _, _, err := c.Jobs().Scale("svc", "web", nil, fmt.Sprintf("report %d", i), true, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _, err = c.Jobs().ScaleStatus("svc", nil)
+	if err != nil || len(st.TaskGroups["web"].Events) != 20 || st.TaskGroups["web"].Events[0].Message != "report 21" {
+		t.Errorf("after 24 events: %d kept (newest %+v), %v; want 20, newest first",
+			len(st.TaskGroups["web"].Events), st.TaskGroups["web"].Events[0], err)
+	}
+	if _, _, err := c.Jobs().Scale("svc", "web", new(2), "", true, nil, nil); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Errorf("Scale with a count and an error: %v, want a 400", err)
+	}
+
+	// A purged job loses its events with it.
+	if _, _, err := c.Jobs().Deregister("svc", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Jobs().Register(job, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err = c.Jobs().ScaleStatus("svc", nil)
+	if err != nil || len(st.TaskGroups["web"].Events) != 0 {
+		t.Errorf("events after purge and register: %+v, %v", st.TaskGroups["web"].Events, err)
 	}
 }

@@ -21,7 +21,7 @@ type JobScaler interface {
 // jobScaleStatus is GET /v1/job/{id}/scale: each group's desired and
 // actual counts.
 func (s *HTTPServer) jobScaleStatus(w http.ResponseWriter, r *http.Request) (any, error) {
-	return s.jobRead(w, r, []string{"jobs", "allocs"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
+	return s.jobRead(w, r, []string{"jobs", "allocs", "scaling_event"}, func(ws watchSet, st *state.Snapshot, ns, id string) (any, error) {
 		job, err := st.JobByID(ws, ns, id)
 		if err != nil || job == nil {
 			return nil, err
@@ -30,11 +30,16 @@ func (s *HTTPServer) jobScaleStatus(w http.ResponseWriter, r *http.Request) (any
 		if err != nil {
 			return nil, err
 		}
-		return server.JobScaleStatus(job, allocs), nil
+		events, err := st.ScalingEventsByJob(ws, ns, id)
+		if err != nil {
+			return nil, err
+		}
+		return server.JobScaleStatus(job, allocs, events), nil
 	})
 }
 
-// jobScale is PUT/POST /v1/job/{id}/scale: set one group's count.
+// jobScale is PUT/POST /v1/job/{id}/scale: set one group's count and
+// record the scaling event (or, without a Count, record the event only).
 func (s *HTTPServer) jobScale(w http.ResponseWriter, r *http.Request) (any, error) {
 	sc, ok := s.srv.(JobScaler)
 	if !ok {

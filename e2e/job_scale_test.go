@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,17 @@ func TestJobScaleAndRestart(t *testing.T) {
 	cancel()
 	if err != nil || st.TaskGroups["web"].Desired != 3 || st.TaskGroups["web"].Running != 3 {
 		t.Errorf("scale status: %+v, %v", st, err)
+	}
+	// The scale is recorded as a scaling event, shown as Nomad shows it.
+	out, code = a.cli(dir, "job", "scaling-events", "e2e-web")
+	if code != 0 || !regexp.MustCompile(`(?m)^Task Group\s+Count\s+PrevCount\s+Date$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^web\s+3\s+1\s+\d{4}-\d\d-\d\dT`).MatchString(out) {
+		t.Errorf("job scaling-events: exit %d\n%s", code, out)
+	}
+	out, code = a.cli(dir, "job", "scaling-events", "-verbose", "e2e-web")
+	if code != 0 || !strings.Contains(out, "Error  Message") ||
+		!regexp.MustCompile(`(?m)^web\s+3\s+1\s+false\s+submitted using the nomadlike CLI\s+[0-9a-f-]{36}\s+`).MatchString(out) {
+		t.Errorf("job scaling-events -verbose: exit %d\n%s", code, out)
 	}
 	out, code = a.cli(dir, "job", "scale", "e2e-web", "db", "2")
 	if code != 1 || !strings.Contains(out, `its groups are "web"`) {

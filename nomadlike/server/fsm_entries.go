@@ -66,4 +66,5 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.NamespaceUpsertRequestType:              entry("", (*state.Store).NamespaceUpsert),
 	structs.NamespaceDeleteRequestType:              entry("", (*state.Store).NamespaceDelete),
 	structs.JobVersionTagRequestType:                entry("", (*state.Store).JobVersionTag),
+	structs.JobScaleRequestType:                     entry(structs.TypeJobRegistered, (*state.Store).JobScale),
 }

@@ -24,6 +24,7 @@ const (
 	fxEvalDrain  = "22222222-0000-4000-8000-000000000005"
 	fxEvalClient = "22222222-0000-4000-8000-000000000006"
 	fxEvalPurge  = "22222222-0000-4000-8000-000000000007"
+	fxEvalScale  = "22222222-0000-4000-8000-00000000000a"
 	fxAllocOld   = "33333333-0000-4000-8000-000000000001"
 	fxAllocWeb   = "33333333-0000-4000-8000-000000000002"
 	fxAllocWeb2  = "33333333-0000-4000-8000-000000000003"
@@ -82,6 +83,8 @@ func fxDeployment(id, jobID string, canaries int) *structs.Deployment {
 func fsmFixture() []fixtureEntry {
 	healthy := true
 	web, old := fxJob("web"), fxJob("old")
+	scaledWeb := fxJob("web")
+	scaledWeb.TaskGroups[0].Count = 2
 	placedOld := fxAlloc(fxAllocOld, "old", fxNode1, fxEvalOld, fxDeployOld)
 	placedWeb := fxAlloc(fxAllocWeb, "web", fxNode1, fxEvalWeb, fxDeployWeb)
 	placedWeb.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
@@ -141,6 +144,12 @@ func fsmFixture() []fixtureEntry {
 			{ID: fxService2, ServiceName: "web-admin", Namespace: structs.DefaultNamespace, NodeID: fxNode1, Datacenter: "dc1", JobID: "web", AllocID: fxAllocWeb, Address: "127.0.0.1", Port: 8081},
 		}}},
 		{"service delete", structs.ServiceRegistrationDeleteRequestType, &structs.ServiceRegistrationDeleteRequest{Namespace: structs.DefaultNamespace, IDs: []string{fxService2}}},
+		{"scale old (error only)", structs.JobScaleRequestType, &structs.JobScaleRequest{Namespace: structs.DefaultNamespace, JobID: "old", Group: "web",
+			Event: &structs.ScalingEvent{Time: uint64(fxTime(15).UnixNano()), PreviousCount: 1, Error: true, Message: "no metrics"}}},
+		{"scale web", structs.JobScaleRequestType, &structs.JobScaleRequest{Namespace: structs.DefaultNamespace, JobID: "web", Group: "web",
+			Job: scaledWeb, Eval: fxEval(fxEvalScale, "web", structs.EvalStatusPending),
+			Event: &structs.ScalingEvent{Time: uint64(fxTime(15).UnixNano()), Count: new(int64(2)), PreviousCount: 1,
+				Message: "submitted using the fixture", Meta: map[string]any{"by": "fixture", "n": 1.5}}}},
 		{"purge old", structs.JobDeregisterRequestType, &structs.JobDeregisterRequest{JobID: "old", Namespace: structs.DefaultNamespace, Purge: true,
 			Eval: fxEval(fxEvalPurge, "old", structs.EvalStatusPending), SubmitTime: fxTime(16).UnixNano()}},
 		{"stop web", structs.JobDeregisterRequestType, &structs.JobDeregisterRequest{JobID: "web", Namespace: structs.DefaultNamespace,

@@ -35,6 +35,8 @@ const (
 	recordNamespace snapshotRecord = 23
 	// recordJobSubmission is a job version's source (compat range 30-39).
 	recordJobSubmission snapshotRecord = 30
+	// recordScalingEvents is a job's recent scaling events.
+	recordScalingEvents snapshotRecord = 34
 	// recordEnd closes a snapshot, so truncation is detected.
 	recordEnd snapshotRecord = 255
 )
@@ -72,6 +74,7 @@ var snapshotTables = []snapshotTable{
 	{recordACLRole, "acl_role", func() any { return new(structs.ACLRole) }},
 	{recordNamespace, "namespaces", func() any { return new(structs.Namespace) }},
 	{recordJobSubmission, "job_submission", func() any { return new(structs.JobSubmission) }},
+	{recordScalingEvents, "scaling_event", func() any { return new(structs.JobScalingEvents) }},
 	{recordIndex, "index", func() any { return new(indexRecord) }},
 }
 

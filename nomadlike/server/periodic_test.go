@@ -212,8 +212,27 @@ func TestScaleJob(t *testing.T) {
 	wantCode(t, err, http.StatusBadRequest, `its groups are "web"`)
 	_, err = s.ScaleJob(ctx, "", "web", &structs.ScalingRequest{Count: n(-1), Target: map[string]string{"Group": "web"}})
 	wantCode(t, err, http.StatusBadRequest, "negative")
-	_, err = s.ScaleJob(ctx, "", "web", &structs.ScalingRequest{Target: map[string]string{"Group": "web"}})
-	wantCode(t, err, http.StatusBadRequest, "no Count")
+	_, err = s.ScaleJob(ctx, "", "web", &structs.ScalingRequest{Count: n(2), Error: true, Target: map[string]string{"Group": "web"}})
+	wantCode(t, err, http.StatusBadRequest, "should not contain count")
+	// Without a count (an error report), only the event is recorded.
+	resp2, err := s.ScaleJob(ctx, "", "web", &structs.ScalingRequest{Error: true, Message: "no metrics", Target: map[string]string{"Group": "web"}})
+	if err != nil || resp2.EvalID != "" {
+		t.Fatalf("error-only scale: %+v, %v; want no eval", resp2, err)
+	}
+	if job := mustJob(t, s, "web"); job.TaskGroups[0].Count != 3 || job.Version != 1 {
+		t.Errorf("after an error-only scale: count %d version %d, want 3 and 1", job.TaskGroups[0].Count, job.Version)
+	}
+	evs, err := s.state.ScalingEventsByJob(nil, "default", "web")
+	if err != nil || evs == nil || len(evs.ScalingEvents["web"]) != 2 {
+		t.Fatalf("scaling events %+v, %v; want 2 for group web", evs, err)
+	}
+	newest, first := evs.ScalingEvents["web"][0], evs.ScalingEvents["web"][1]
+	if !newest.Error || newest.Count != nil || newest.PreviousCount != 3 || newest.Message != "no metrics" || newest.EvalID != nil {
+		t.Errorf("error event %+v", newest)
+	}
+	if first.Error || first.Count == nil || *first.Count != 3 || first.PreviousCount != 1 || first.EvalID == nil || *first.EvalID != resp.EvalID || first.CreateIndex == 0 || first.Time == 0 {
+		t.Errorf("scale event %+v, want count 3 from 1 with eval %s", first, resp.EvalID)
+	}
 
 	sys := mockJob("sys", 1, 100, 64)
 	sys.Type = structs.JobTypeSystem

@@ -35,26 +35,23 @@ func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Resu
 	if job.ID == "" {
 		return Result{}, structs.NewBadRequest("state: upsert job at index %d: job has no ID", index)
 	}
-	var stored *structs.Job
-	var storedEvals []*structs.Evaluation
-	res, err := s.write(index, func(txn *memdb.Txn) error {
-		var err error
-		if stored, err = upsertJobTxn(txn, index, job); err != nil {
-			return err
-		}
-		if err := upsertJobSubmissionTxn(txn, index, stored, req.Submission); err != nil {
-			return err
-		}
-		if req.Eval == nil {
-			return nil
-		}
-		eval := req.Eval.Copy()
-		eval.JobModifyIndex = stored.JobModifyIndex
-		storedEvals, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
-		return err
+	return s.write(index, func(txn *memdb.Txn) error {
+		return registerJobTxn(txn, index, req)
 	})
+}
+
+// registerJobTxn stores a JobRegisterRequest's job, submission and
+// evaluation in txn, and sets the stored server-set fields on req.Job and
+// req.Eval (the transaction runs once, in the FSM's goroutine, so the
+// caller's objects are not shared yet).
+func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterRequest) error {
+	job := req.Job
+	stored, err := upsertJobTxn(txn, index, job)
 	if err != nil {
-		return Result{}, err
+		return err
+	}
+	if err := upsertJobSubmissionTxn(txn, index, stored, req.Submission); err != nil {
+		return err
 	}
 	job.Namespace = stored.Namespace
 	job.Version = stored.Version
@@ -63,11 +60,18 @@ func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Resu
 	job.CreateIndex = stored.CreateIndex
 	job.ModifyIndex = stored.ModifyIndex
 	job.JobModifyIndex = stored.JobModifyIndex
-	if req.Eval != nil {
-		req.Eval.JobModifyIndex = stored.JobModifyIndex
-		copyEvalIndexes([]*structs.Evaluation{req.Eval}, storedEvals)
+	if req.Eval == nil {
+		return nil
 	}
-	return res, nil
+	eval := req.Eval.Copy()
+	eval.JobModifyIndex = stored.JobModifyIndex
+	storedEvals, err := upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
+	if err != nil {
+		return err
+	}
+	req.Eval.JobModifyIndex = stored.JobModifyIndex
+	copyEvalIndexes([]*structs.Evaluation{req.Eval}, storedEvals)
+	return nil
 }
 
 // JobDeregister applies a JobDeregisterRequestType entry: it purges the job
@@ -195,6 +199,9 @@ func deleteJobTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {
 		return err
 	}
 	if err := deleteJobSubmissionsTxn(txn, index, namespace, jobID, func(uint64) bool { return true }); err != nil {
+		return err
+	}
+	if err := deleteScalingEventsTxn(txn, index, namespace, jobID); err != nil {
 		return err
 	}
 	return refreshChildrenTxn(txn, index, namespace, job.ParentID)

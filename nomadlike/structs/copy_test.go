@@ -22,7 +22,7 @@ var copyTypes = []any{
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},
 	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &ParameterizedJobConfig{},
 	&PeriodicConfig{}, &Resources{}, &RestartPolicy{}, &ScalingPolicy{},
-	&SchedulerConfig{}, &Service{}, &ServiceCheck{}, &ServiceRegistration{},
+	&SchedulerConfig{}, &ScalingEvent{}, &JobScalingEvents{}, &Service{}, &ServiceCheck{}, &ServiceRegistration{},
 	&Spread{}, &Task{}, &TaskArtifact{}, &TaskGroup{}, &TaskLifecycleConfig{},
 	&TaskState{}, &Template{}, &UpdateStrategy{}, &VolumeMount{}, &VolumeRequest{},
 }

@@ -65,6 +65,10 @@ const (
 
 	// JobVersionTagRequestType tags or untags a job version (JobVersionTagRequest).
 	JobVersionTagRequestType MessageType = 32
+
+	// JobScaleRequestType scales a job group and records its scaling event
+	// (JobScaleRequest).
+	JobScaleRequestType MessageType = 37
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does
