@@ -113,6 +113,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.aclCommand(),
 		c.namespaceCommand(),
 		c.monitorCommand(),
+		c.eventCommand(),
 	)
 	return root
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -56,47 +57,13 @@ func TestJobLogsFollow(t *testing.T) {
 		t.Fatalf("job run: exit %d\n%s", code, out)
 	}
 
-	cmd := exec.Command(binPath, "job", "logs", "-f", "-verbose", "e2e-logs")
-	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.addr)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var lines []string
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			mu.Lock()
-			lines = append(lines, sc.Text())
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-readDone:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-readDone
-		}
-		_ = cmd.Wait()
-	})
+	bg := startCLI(t, a, "job", "logs", "-f", "-verbose", "e2e-logs")
 
-	// wellPrefixed counts, per allocation, the lines whose prefix names the
+	// check counts, per allocation, the lines whose prefix names the
 	// allocation the line says it comes from; badLine is one that does not.
 	check := func() (perAlloc map[string]int, badLine string) {
-		mu.Lock()
-		defer mu.Unlock()
 		perAlloc = map[string]int{}
-		for _, l := range lines {
+		for _, l := range bg.lines() {
 			var id, task, rest string
 			if _, err := fmt.Sscanf(l, "[%s %s", &id, &task); err != nil {
 				return nil, l
@@ -115,7 +82,7 @@ func TestJobLogsFollow(t *testing.T) {
 		waitFor(t, time.Minute, fmt.Sprintf("job logs -f to print lines of %d allocations", n), func() (bool, string) {
 			per, bad := check()
 			if bad != "" {
-				t.Fatalf("line without its own allocation's prefix: %q\nstderr: %s", bad, stderr.String())
+				t.Fatalf("line without its own allocation's prefix: %q\nstderr: %s", bad, bg.stderr())
 			}
 			got = per
 			enough := 0
@@ -124,7 +91,7 @@ func TestJobLogsFollow(t *testing.T) {
 					enough++
 				}
 			}
-			return enough >= n, fmt.Sprintf("lines per allocation: %v; stderr: %s", per, stderr.String())
+			return enough >= n, fmt.Sprintf("lines per allocation: %v; stderr: %s", per, bg.stderr())
 		})
 		return got
 	}
@@ -158,4 +125,78 @@ func TestJobLogsFollow(t *testing.T) {
 			t.Errorf("allocation %s stopped being followed: %d lines before the scale, %d after", id, before[id], after[id])
 		}
 	}
+}
+
+// bgCLI is a nomadlike CLI command running in the background (a follow),
+// its stdout collected line by line.
+type bgCLI struct {
+	mu     sync.Mutex
+	out    []string
+	errOut strings.Builder
+}
+
+// startCLI starts `nomadlike args...` against a; the test's cleanup
+// interrupts it (SIGINT, as Ctrl-C) and waits for it.
+func startCLI(t *testing.T, a *agent, args ...string) *bgCLI {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.addr)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := &bgCLI{}
+	cmd.Stderr = &lockedBuilder{mu: &bg.mu, b: &bg.errOut}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			bg.mu.Lock()
+			bg.out = append(bg.out, sc.Text())
+			bg.mu.Unlock()
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-readDone:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-readDone
+		}
+		_ = cmd.Wait()
+	})
+	return bg
+}
+
+// lines returns the stdout lines read so far.
+func (b *bgCLI) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.out...)
+}
+
+// stderr returns what the command wrote on stderr so far.
+func (b *bgCLI) stderr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.errOut.String()
+}
+
+// lockedBuilder is a strings.Builder written under mu.
+type lockedBuilder struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
