@@ -18,7 +18,7 @@ import (
 var copyTypes = []any{
 	&ACLPolicy{}, &ACLRole{}, &ACLToken{}, &Namespace{},
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{},
-	&AllocMetric{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
+	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},
 	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &ParameterizedJobConfig{},
 	&PeriodicConfig{}, &Resources{}, &RestartPolicy{}, &ScalingPolicy{},

@@ -373,11 +373,11 @@ func (tg *TaskGroup) canonicalize(j *Job) {
 	tg.canonicalizeVolumes()
 	tg.canonicalizeScaling(j)
 	for _, t := range tg.Tasks {
-		t.canonicalize(tg)
+		t.canonicalize(j, tg)
 	}
 	for _, s := range tg.Services {
 		if s != nil {
-			s.Canonicalize()
+			s.Canonicalize(j.Name, tg.Name, "")
 		}
 	}
 }
@@ -436,7 +436,7 @@ func (tg *TaskGroup) Validate(j *Job) error {
 		v.merge(f, t.Validate(tg))
 	}
 	validateLifecycle(tg, &v)
-	v.merge("", ValidateServices(tg.Services, tg))
+	v.merge("", ValidateServices(tg.Services, tg, nil))
 	tg.validateVolumes(&v)
 	tg.validateScaling(&v)
 	return v.err()

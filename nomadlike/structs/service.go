@@ -3,6 +3,8 @@ package structs
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 )
 
 // Service providers. Only Nomad's built-in service discovery is supported.
@@ -11,7 +13,8 @@ const (
 	ServiceProviderConsul = "consul"
 )
 
-// Service address modes.
+// Service address modes (AddressModeAlloc and AddressModeDriver are in
+// service_check.go).
 const (
 	AddressModeAuto = "auto"
 	AddressModeHost = "host"
@@ -22,8 +25,10 @@ const (
 type Service struct {
 	Name string
 	// PortLabel names a port of the group network (Nomad's "port").
-	PortLabel   string
-	Tags        []string          `json:",omitempty"`
+	PortLabel string
+	Tags      []string `json:",omitempty"`
+	// CanaryTags replace Tags while the allocation is a canary.
+	CanaryTags  []string          `json:",omitempty"`
 	AddressMode string            `json:",omitempty"`
 	Provider    string            `json:",omitempty"`
 	Meta        map[string]string `json:",omitempty"`
@@ -31,6 +36,9 @@ type Service struct {
 	TaskName string `json:",omitempty"`
 	// Checks are run by the client against the registered address.
 	Checks []*ServiceCheck `json:",omitempty"`
+	// CheckRestart and OnUpdate are the defaults of the service's checks.
+	CheckRestart *CheckRestart `json:",omitempty"`
+	OnUpdate     string        `json:",omitempty"`
 }
 
 // Copy returns a deep copy of s.
@@ -40,6 +48,8 @@ func (s *Service) Copy() *Service {
 	}
 	n := *s
 	n.Tags = slices.Clone(s.Tags)
+	n.CanaryTags = slices.Clone(s.CanaryTags)
+	n.CheckRestart = s.CheckRestart.Copy()
 	n.Meta = copyMap(s.Meta)
 	if s.Checks != nil {
 		n.Checks = make([]*ServiceCheck, len(s.Checks))
@@ -62,8 +72,26 @@ func CopyServices(list []*Service) []*Service {
 	return out
 }
 
-// Canonicalize fills in the defaults: provider nomad, address mode auto.
-func (s *Service) Canonicalize() {
+// Canonicalize fills in the defaults as Nomad does: provider nomad, address
+// mode auto, on_update require_healthy, the name
+// "<job>-<group>[-<task>]" when unset, and ${JOB}, ${TASKGROUP}, ${TASK}
+// and ${BASE} in the name replaced (task is "" for a group service).
+// NOMAD_* variables in the name are left for the client.
+func (s *Service) Canonicalize(job, group, task string) {
+	base := job + "-" + group
+	if task != "" {
+		base += "-" + task
+	}
+	if s.Name == "" {
+		s.Name = base
+	}
+	s.Name = strings.NewReplacer("${JOB}", job, "${TASKGROUP}", group, "${TASK}", task, "${BASE}", base).Replace(s.Name)
+	if s.OnUpdate == "" {
+		s.OnUpdate = OnUpdateRequireHealthy
+	}
+	if s.CheckRestart != nil && s.CheckRestart.Grace == 0 {
+		s.CheckRestart.Grace = time.Second
+	}
 	if s.Provider == "" {
 		s.Provider = ServiceProviderNomad
 	}
@@ -72,14 +100,15 @@ func (s *Service) Canonicalize() {
 	}
 	for _, c := range s.Checks {
 		if c != nil {
-			c.Canonicalize(s.Name)
+			c.Canonicalize(s)
 		}
 	}
 }
 
 // ValidateServices checks a group's or task's services against the group's
 // network ports; field names are relative to the owner ("Services[0].Name").
-func ValidateServices(services []*Service, tg *TaskGroup) error {
+// task is the owning task (nil for group services).
+func ValidateServices(services []*Service, tg *TaskGroup, task *Task) error {
 	var v ValidationError
 	ports := map[string]bool{}
 	for _, n := range tg.Networks {
@@ -98,8 +127,8 @@ func ValidateServices(services []*Service, tg *TaskGroup) error {
 		}
 		if s.Name == "" {
 			v.add(f+".Name", "service needs a name")
-		} else if !validServiceName(s.Name) {
-			v.add(f+".Name", "service name %q may hold only letters, digits and dashes, and may not start or end with a dash", s.Name)
+		} else if !validServiceName(interpolationPlaceholder(s.Name)) {
+			v.add(f+".Name", "service name %q may hold only letters, digits, dashes and ${...} variables, and may not start or end with a dash", s.Name)
 		}
 		switch s.Provider {
 		case "", ServiceProviderNomad:
@@ -109,9 +138,14 @@ func ValidateServices(services []*Service, tg *TaskGroup) error {
 			v.add(f+".Provider", "unknown provider %q; use \"nomad\"", s.Provider)
 		}
 		switch s.AddressMode {
-		case "", AddressModeAuto, AddressModeHost:
+		case "", AddressModeAuto, AddressModeHost, AddressModeAlloc, AddressModeDriver:
 		default:
-			v.add(f+".AddressMode", "unknown address_mode %q; use \"auto\" or \"host\"", s.AddressMode)
+			v.add(f+".AddressMode", "unknown address_mode %q; use \"auto\", \"host\", \"alloc\" or \"driver\"", s.AddressMode)
+		}
+		switch s.OnUpdate {
+		case "", OnUpdateRequireHealthy, OnUpdateIgnoreWarn, OnUpdateIgnore:
+		default:
+			v.add(f+".OnUpdate", "on_update must be %q, %q or %q, got %q", OnUpdateRequireHealthy, OnUpdateIgnoreWarn, OnUpdateIgnore, s.OnUpdate)
 		}
 		names := map[string]bool{}
 		for j, c := range s.Checks {
@@ -121,19 +155,51 @@ func ValidateServices(services []*Service, tg *TaskGroup) error {
 				continue
 			}
 			v.merge(cf, c.Validate())
+			if c.PortLabel != "" && !ports[c.PortLabel] {
+				v.add(cf+".PortLabel", "check port %q is not a port of group %q's network; add network { port %q {} } or name one of its ports", c.PortLabel, tg.Name, c.PortLabel)
+			}
+			if c.Type == ServiceCheckScript && task == nil && c.TaskName == "" {
+				v.add(cf+".TaskName", "script check %q of group service %q needs task = \"<task name>\" to run its command in", c.Name, s.Name)
+			}
+			if c.TaskName != "" && tg.LookupTask(c.TaskName) == nil {
+				v.add(cf+".TaskName", "check %q names task %q, which is not a task of group %q", c.Name, c.TaskName, tg.Name)
+			}
 			if names[c.Name] {
 				v.add(cf+".Name", "check name %q is used twice in service %q", c.Name, s.Name)
 			}
 			names[c.Name] = true
 		}
-		if len(s.Checks) > 0 && s.PortLabel == "" {
-			v.add(f+".PortLabel", "service %q has checks but no port; set port to a port label of the group network", s.Name)
+		for j, c := range s.Checks {
+			if c != nil && c.Type != ServiceCheckScript && c.PortLabel == "" && s.PortLabel == "" {
+				v.add(fmt.Sprintf("%s.Checks[%d].PortLabel", f, j), "check %q of service %q has no port; set port on the check or the service to a port label of the group network", c.Name, s.Name)
+			}
 		}
 		if s.PortLabel != "" && !ports[s.PortLabel] {
 			v.add(f+".PortLabel", "port %q is not a port of group %q's network; add network { port %q {} } or name one of its ports", s.PortLabel, tg.Name, s.PortLabel)
 		}
 	}
 	return v.err()
+}
+
+// interpolationPlaceholder replaces each ${...} in name by "ENV-VAR", as
+// Nomad does before checking a name the client interpolates.
+func interpolationPlaceholder(name string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(name, "${")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(name[i:], "}")
+		if j < 0 {
+			break
+		}
+		b.WriteString(name[:i])
+		b.WriteString("ENV-VAR")
+		name = name[i+j+1:]
+	}
+	b.WriteString(name)
+	return b.String()
 }
 
 // validServiceName reports whether name is a valid DNS label (RFC 1123), as

@@ -41,7 +41,7 @@ type Task struct {
 	VolumeMounts []*VolumeMount `json:",omitempty"`
 }
 
-func (t *Task) canonicalize(tg *TaskGroup) {
+func (t *Task) canonicalize(j *Job, tg *TaskGroup) {
 	if t.Resources == nil {
 		t.Resources = DefaultResources()
 	}
@@ -59,7 +59,7 @@ func (t *Task) canonicalize(tg *TaskGroup) {
 	}
 	for _, s := range t.Services {
 		if s != nil {
-			s.Canonicalize()
+			s.Canonicalize(j.Name, tg.Name, t.Name)
 		}
 	}
 }
@@ -118,7 +118,7 @@ func (t *Task) Validate(tg *TaskGroup) error {
 		}
 		v.merge(fmt.Sprintf("Artifacts[%d]", i), a.Validate())
 	}
-	v.merge("", ValidateServices(t.Services, tg))
+	v.merge("", ValidateServices(t.Services, tg, t))
 	t.validateVolumeMounts(tg, &v)
 	return v.err()
 }

@@ -5,7 +5,7 @@ job "svc" {
       service {
         name = "web"
         check {
-          type = "script"
+          type = "grpc"
         }
       }
     }

@@ -37,41 +37,30 @@ func ServiceRegistrationID(allocID, kind, owner, service, port string) string {
 // desiredServices returns the registrations alloc should have given its
 // task states: each running task's services, and the group's services
 // while any task runs. Nothing once the allocation is told to stop.
-func desiredServices(alloc *structs.Allocation, node *structs.Node, states map[string]*structs.TaskState) []*structs.ServiceRegistration {
+func desiredServices(alloc *structs.Allocation, node *structs.Node, states map[string]*structs.TaskState, bound []boundService) []*structs.ServiceRegistration {
 	if alloc == nil || alloc.Job == nil || alloc.DesiredStatus != structs.AllocDesiredStatusRun {
-		return nil
-	}
-	tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup)
-	if tg == nil {
 		return nil
 	}
 	running := func(name string) bool {
 		s := states[name]
 		return s != nil && s.State == structs.TaskStateRunning
 	}
-	var out []*structs.ServiceRegistration
-	add := func(kind, owner string, s *structs.Service) {
-		addr, port := serviceAddress(alloc, node, s.PortLabel)
-		out = append(out, &structs.ServiceRegistration{
-			ID: ServiceRegistrationID(alloc.ID, kind, owner, s.Name, s.PortLabel), ServiceName: s.Name,
-			Namespace: alloc.Namespace, NodeID: alloc.NodeID, Datacenter: nodeDatacenter(node), JobID: alloc.JobID,
-			AllocID: alloc.ID, Tags: slices.Clone(s.Tags), Address: addr, Port: port,
-		})
-	}
 	anyRunning := false
-	for _, t := range tg.Tasks {
-		if !running(t.Name) {
+	for name := range states {
+		anyRunning = anyRunning || running(name)
+	}
+	var out []*structs.ServiceRegistration
+	for _, b := range bound {
+		if b.task != "" && !running(b.task) || b.task == "" && !anyRunning {
 			continue
 		}
-		anyRunning = true
-		for _, s := range t.Services {
-			add("task", t.Name, s)
-		}
-	}
-	if anyRunning {
-		for _, s := range tg.Services {
-			add("group", tg.Name, s)
-		}
+		s := b.svc
+		addr, port := serviceAddress(alloc, node, s.PortLabel, s.AddressMode)
+		out = append(out, &structs.ServiceRegistration{
+			ID: ServiceRegistrationID(alloc.ID, b.kind, b.owner, s.Name, s.PortLabel), ServiceName: s.Name,
+			Namespace: alloc.Namespace, NodeID: alloc.NodeID, Datacenter: nodeDatacenter(node), JobID: alloc.JobID,
+			AllocID: alloc.ID, Tags: slices.Clone(b.tags(alloc)), Address: addr, Port: port,
+		})
 	}
 	return out
 }
@@ -83,15 +72,21 @@ func nodeDatacenter(n *structs.Node) string {
 	return n.Datacenter
 }
 
-// serviceAddress is the node address and host port of the allocation's
-// port label ("" label: the node address and port 0).
-func serviceAddress(alloc *structs.Allocation, node *structs.Node, label string) (string, int) {
+// serviceAddress is the address and port of the allocation's port label
+// ("" label: port 0) in an address mode. host and auto: the node address
+// and the host port; alloc and driver: the allocation's address and the
+// port's "to" value (its host port when "to" is unset), as Nomad does.
+// Without a network of its own an allocation's address is the node's.
+func serviceAddress(alloc *structs.Allocation, node *structs.Node, label, mode string) (string, int) {
 	ip := ""
 	port := 0
 	if ar := alloc.AllocatedResources; ar != nil {
 		for _, p := range ar.Shared.Ports {
 			if p.Label == label && label != "" {
 				ip, port = p.HostIP, p.Value
+				if (mode == structs.AddressModeAlloc || mode == structs.AddressModeDriver) && p.To > 0 {
+					port = p.To
+				}
 			}
 		}
 		if ip == "" {
@@ -120,6 +115,11 @@ func (r *Runner) servicesChanged() {
 	}
 }
 
+// bound returns the allocation's services with their fields interpolated.
+func (r *Runner) bound(alloc *structs.Allocation, node *structs.Node) []boundService {
+	return bindServices(alloc, node, r.dir.Dir, r.cfg.Region)
+}
+
 // hasServices reports whether the allocation's group or tasks declare services.
 func (r *Runner) hasServices() bool {
 	a, _ := r.current()
@@ -141,7 +141,7 @@ func (r *Runner) registerServices(ctx context.Context) {
 	var wait time.Duration
 	for {
 		alloc, node := r.current() // copy-on-write: its TaskStates are a snapshot
-		want := desiredServices(alloc, node, alloc.TaskStates)
+		want := desiredServices(alloc, node, alloc.TaskStates, r.bound(alloc, node))
 		if first || !slices.EqualFunc(want, sent, (*structs.ServiceRegistration).Equal) {
 			if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), want); err != nil {
 				if ctx.Err() != nil {

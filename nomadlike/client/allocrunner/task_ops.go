@@ -31,6 +31,9 @@ type restartRequest struct {
 	done chan error
 	// reason is recorded on the restart events; "" is UserRestartReason.
 	reason string
+	// failure counts the restart against the restart policy (a failing
+	// check's check_restart), which may then fail the task or delay it.
+	failure bool
 }
 
 // running reports whether the task runs (a started or re-attached handle).
@@ -55,10 +58,20 @@ func (tr *taskRunner) Restart(ctx context.Context) error {
 
 // restartBecause is Restart recording reason on the restart events.
 func (tr *taskRunner) restartBecause(ctx context.Context, reason string) error {
+	return tr.request(ctx, &restartRequest{done: make(chan error, 1), reason: reason})
+}
+
+// restartFailed restarts the running task as a failure: the restart policy
+// decides (delay, or the task fails once its attempts are used up).
+func (tr *taskRunner) restartFailed(ctx context.Context, reason string) error {
+	return tr.request(ctx, &restartRequest{done: make(chan error, 1), reason: reason, failure: true})
+}
+
+// request hands a restart request to the run loop and waits for it.
+func (tr *taskRunner) request(ctx context.Context, req *restartRequest) error {
 	if ok, state := tr.running(); !ok {
 		return tr.notRunning("restart", state)
 	}
-	req := &restartRequest{done: make(chan error, 1), reason: reason}
 	timer := time.NewTimer(restartAccept)
 	defer timer.Stop()
 	select {
@@ -79,9 +92,10 @@ func (tr *taskRunner) restartBecause(ctx context.Context, reason string) error {
 	}
 }
 
-// restartInPlace, called by the run loop, stops the task for a user
-// restart and records it. It returns false when ctx ended (the client is
-// shutting down) before the task stopped.
+// restartInPlace, called by the run loop, stops the task for a restart
+// and records it. It returns false when the loop ends: ctx ended (the client
+// is shutting down) before the task stopped, or, for a failure, the restart
+// policy failed the task.
 func (tr *taskRunner) restartInPlace(ctx context.Context, ch <-chan *drivers.ExitResult, req *restartRequest) bool {
 	now := tr.now()
 	reason := req.reason
@@ -117,6 +131,10 @@ func (tr *taskRunner) restartInPlace(ctx context.Context, ch <-chan *drivers.Exi
 		tr.logger.Warn("destroy task stopped for a restart", "error", err)
 	}
 	tr.setHandle(nil)
+	if req.failure {
+		req.done <- nil
+		return tr.decide(ctx, tr.tracker.OnCheckFailure(tr.now()))
+	}
 	now = tr.now()
 	tr.update(func(s *structs.TaskState) {
 		s.State = structs.TaskStatePending

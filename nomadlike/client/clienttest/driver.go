@@ -316,3 +316,30 @@ func (d *Driver) SignalTask(_ context.Context, id string, signal string) error {
 	}
 	return unix.Kill(t.pid, s)
 }
+
+// ExecTask implements drivers.ExecDriver: req.Cmd runs with the task's
+// environment in its task dir (no TTY).
+func (d *Driver) ExecTask(ctx context.Context, id string, req *drivers.ExecRequest) (int, error) {
+	t, err := d.get(id)
+	if err != nil {
+		return -1, err
+	}
+	if len(req.Cmd) == 0 {
+		return -1, errors.New("exec: no command")
+	}
+	cmd := exec.CommandContext(ctx, req.Cmd[0], req.Cmd[1:]...)
+	cmd.Dir = t.cfg.TaskDir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = req.Stdin, req.Stdout, req.Stderr
+	for k, v := range t.cfg.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return -1, err
+	}
+	return 0, nil
+}

@@ -91,6 +91,10 @@ func (t *Tracker) OnStartError(recoverable bool, now time.Time) Decision {
 	return t.next(now)
 }
 
+// OnCheckFailure decides what follows a restart forced by a failing
+// service check (check_restart): a failure counted against the policy.
+func (t *Tracker) OnCheckFailure(now time.Time) Decision { return t.next(now) }
+
 func (t *Tracker) next(now time.Time) Decision {
 	p := t.policy
 	if p.Attempts == 0 && p.Mode == structs.RestartModeFail {
