@@ -252,6 +252,13 @@ func (c *Config) Validate() error {
 	if c.Server.NumSchedulers < 0 {
 		bad("server.num_schedulers = %d must not be negative", c.Server.NumSchedulers)
 	}
+	if c.Client.Enabled && c.Client.NodePool == structs.NodePoolAll {
+		bad("client.node_pool = %q: the built-in pool %q always holds every node and cannot be named by one; choose another pool name (or leave it unset for %q)", structs.NodePoolAll, structs.NodePoolAll, structs.DefaultNodePool)
+	} else if c.Client.Enabled && c.Client.NodePool != "" {
+		if err := structs.ValidateNodePoolName(c.Client.NodePool); err != nil {
+			bad("client.node_pool: %v", err)
+		}
+	}
 	if c.Client.ReservedCPU < 0 || c.Client.ReservedMemoryMB < 0 {
 		bad("client.reserved: cpu and memory must not be negative")
 	}

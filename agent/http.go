@@ -195,6 +195,13 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/evaluation/{id}/allocations", get, s.evalAllocations)
 
 	srv("/v1/nodes", get, s.nodesList)
+	// Node pools (http_node_pools.go), before /v1/node/{id} ("pools" is no node ID).
+	srv("/v1/node/pools", get, s.nodePoolsList)
+	srv("/v1/node/pools", put, s.nodePoolUpsert)
+	srv("/v1/node/pool/{name}", get, s.nodePoolInfo)
+	srv("/v1/node/pool/{name}", del, s.nodePoolDelete)
+	srv("/v1/node/pool/{name}/nodes", get, s.nodePoolNodes)
+	srv("/v1/node/pool/{name}/jobs", get, s.nodePoolJobs)
 	srv("/v1/node/register", put, s.nodeRegister)
 	srv("/v1/node/{id}", get, s.nodeInfo)
 	srv("/v1/node/{id}/allocations", get, s.nodeAllocations)

@@ -143,6 +143,13 @@ var routeRules = map[string]rule{
 	"GET /v1/node/{id}":             nodeRule(acl.PolicyRead),
 	"PUT /v1/node/{id}/drain":       nodeRule(acl.PolicyWrite),
 	"PUT /v1/node/{id}/eligibility": nodeRule(acl.PolicyWrite),
+	// Node pools (http_node_pools.go): node_pool rules on the pool.
+	"GET /v1/node/pools":             handlerChecks("lists the node pools the token may read"),
+	"PUT /v1/node/pools":             handlerChecks("node_pool write on the pool"),
+	"GET /v1/node/pool/{name}":       handlerChecks("node_pool read on the pool"),
+	"DELETE /v1/node/pool/{name}":    handlerChecks("node_pool delete on the pool"),
+	"GET /v1/node/pool/{name}/nodes": handlerChecks("node_pool read on the pool and node:read"),
+	"GET /v1/node/pool/{name}/jobs":  handlerChecks("node_pool read on the pool, list-jobs in the namespace"),
 	// Client-to-server endpoints: the node's own secret (checked by the
 	// server, in constant time); registration also takes a token with
 	// node:write (the introduction token).

@@ -33,10 +33,7 @@ func (s *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (any, err
 		}
 		stubs := make([]*structs.NodeListStub, len(nodes))
 		for i, n := range nodes {
-			stubs[i] = n.Stub()
-			if withOS {
-				stubs[i].Attributes = map[string]string{"os.name": n.Attributes["os.name"], "os.version": n.Attributes["os.version"]}
-			}
+			stubs[i] = nodeStub(n, withOS)
 		}
 		idx, err := tableIndex(st, "nodes")
 		return stubs, idx, err
@@ -48,6 +45,16 @@ func (s *HTTPServer) nodesList(w http.ResponseWriter, r *http.Request) (any, err
 	key := func(n *structs.NodeListStub) string { return n.ID }
 	sortByKey(stubs, key)
 	return paginate(w, q, stubs, key)
+}
+
+// nodeStub is a node's list entry; withOS (?os=true) adds its OS name and
+// version attributes, as Nomad does.
+func nodeStub(n *structs.Node, withOS bool) *structs.NodeListStub {
+	stub := n.Stub()
+	if withOS {
+		stub.Attributes = map[string]string{"os.name": n.Attributes["os.name"], "os.version": n.Attributes["os.version"]}
+	}
+	return stub
 }
 
 func (s *HTTPServer) nodeInfo(w http.ResponseWriter, r *http.Request) (any, error) {

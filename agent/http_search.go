@@ -190,17 +190,14 @@ func namespaceNames(ws watchSet, st *state.Snapshot, visible func(string) bool) 
 	return names, err
 }
 
-// nodePoolNames are the built-in node pools and those nodes name.
+// nodePoolNames are the names of every node pool, built-in ones included.
 func nodePoolNames(ws watchSet, st *state.Snapshot) ([]string, error) {
-	names := []string{"all", structs.DefaultNodePool}
-	nodes, err := st.Nodes(ws)
-	for _, n := range nodes {
-		if n.NodePool != "" {
-			names = append(names, n.NodePool)
-		}
+	pools, err := st.NodePools(ws)
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.Name
 	}
-	slices.Sort(names)
-	return slices.Compact(names), err
+	return names, err
 }
 
 // fuzzySearch is PUT /v1/search/fuzzy: objects whose name holds the text,

@@ -96,9 +96,9 @@ func (s *genericScheduler) attempt(log *slog.Logger) (*outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state index: %w", err)
 	}
-	config, err := s.state.SchedulerConfig()
+	config, err := s.poolSchedulerConfig(job)
 	if err != nil {
-		return nil, fmt.Errorf("read scheduler configuration: %w", err)
+		return nil, err
 	}
 	var deploy *deployer
 	if s.jobType == structs.JobTypeService {
@@ -255,4 +255,30 @@ func dropPurgedInstance(job *structs.Job, allocs []*structs.Allocation) []*struc
 		out = append(out, a)
 	}
 	return out
+}
+
+// poolSchedulerConfig is the cluster's scheduler configuration with the
+// algorithm of the job's node pool, when the pool sets one (the built-in
+// pool "all" always uses the cluster's).
+func (s *genericScheduler) poolSchedulerConfig(job *structs.Job) (*structs.SchedulerConfig, error) {
+	config, err := s.state.SchedulerConfig()
+	if err != nil {
+		return nil, fmt.Errorf("read scheduler configuration: %w", err)
+	}
+	if job == nil || job.NodePool == "" || job.NodePool == structs.NodePoolAll {
+		return config, nil
+	}
+	pool, err := s.state.NodePoolByName(nil, job.NodePool)
+	if err != nil {
+		return nil, fmt.Errorf("read node pool %q: %w", job.NodePool, err)
+	}
+	if pool == nil || pool.SchedulerConfiguration == nil || pool.SchedulerConfiguration.SchedulerAlgorithm == "" {
+		return config, nil
+	}
+	if config == nil {
+		config = structs.DefaultSchedulerConfig()
+	}
+	config = config.Copy()
+	config.SchedulerAlgorithm = pool.SchedulerConfiguration.SchedulerAlgorithm
+	return config, nil
 }

@@ -116,25 +116,41 @@ func TestAffinity(t *testing.T) {
 func TestSchedulerAlgorithm(t *testing.T) {
 	for _, tc := range []struct {
 		algorithm string
-		wantFull  bool
+		// pool is the algorithm of the jobs' node pool "edge" ("": the
+		// jobs use the default pool).
+		pool     string
+		wantFull bool
 	}{
-		{"", true},
-		{structs.SchedulerAlgorithmBinpack, true},
-		{structs.SchedulerAlgorithmSpread, false},
+		{"", "", true},
+		{structs.SchedulerAlgorithmBinpack, "", true},
+		{structs.SchedulerAlgorithmSpread, "", false},
+		{structs.SchedulerAlgorithmBinpack, structs.SchedulerAlgorithmSpread, false},
+		{structs.SchedulerAlgorithmSpread, structs.SchedulerAlgorithmBinpack, true},
 	} {
-		t.Run(fmt.Sprintf("algorithm=%q", tc.algorithm), func(t *testing.T) {
+		t.Run(fmt.Sprintf("algorithm=%q pool=%q", tc.algorithm, tc.pool), func(t *testing.T) {
 			h := schedtest.NewHarness()
 			if tc.algorithm != "" {
 				h.State.SetSchedulerConfig(&structs.SchedulerConfig{SchedulerAlgorithm: tc.algorithm})
 			}
-			nodes := h.Nodes(2, nil)
+			var inPool func(int, *structs.Node)
+			if tc.pool != "" {
+				h.State.UpsertNodePool(&structs.NodePool{Name: "edge", SchedulerConfiguration: &structs.NodePoolSchedulerConfiguration{SchedulerAlgorithm: tc.pool}})
+				inPool = func(_ int, n *structs.Node) { n.NodePool = "edge" }
+			}
+			nodes := h.Nodes(2, inPool)
 			other := schedtest.Job()
 			other.TaskGroups[0].Count = 1
 			other.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 2000, MemoryMB: 4096}
 			other.Constraints = []*structs.Constraint{{LTarget: "${node.unique.id}", RTarget: nodes[0].ID, Operand: "="}}
+			if tc.pool != "" {
+				other.NodePool = "edge"
+			}
 			register(t, h, other)
 			job := schedtest.Job()
 			job.TaskGroups[0].Count = 1
+			if tc.pool != "" {
+				job.NodePool = "edge"
+			}
 			register(t, h, job)
 			got := live(h, job.ID)[0].NodeID == nodes[0].ID
 			if got != tc.wantFull {

@@ -26,6 +26,8 @@ type State interface {
 	// SchedulerConfig returns the operator's scheduler configuration, or nil
 	// for the defaults (structs.DefaultSchedulerConfig).
 	SchedulerConfig() (*structs.SchedulerConfig, error)
+	// NodePoolByName returns a node pool (the built-in ones included) or nil.
+	NodePoolByName(ws memdb.WatchSet, name string) (*structs.NodePool, error)
 	// LatestDeploymentByJobID returns the job's newest deployment, or nil.
 	LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID string) (*structs.Deployment, error)
 }

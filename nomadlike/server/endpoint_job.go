@@ -46,6 +46,9 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	if err := s.checkNamespace(job.Namespace, job.ID); err != nil {
 		return nil, err
 	}
+	if err := s.checkNodePool(job); err != nil {
+		return nil, err
+	}
 	existing, err := s.state.JobByID(nil, job.Namespace, job.ID)
 	if err != nil {
 		return nil, fmt.Errorf("register job %q: look up current version: %w", job.ID, err)

@@ -67,4 +67,6 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.NamespaceDeleteRequestType:              entry("", (*state.Store).NamespaceDelete),
 	structs.JobVersionTagRequestType:                entry("", (*state.Store).JobVersionTag),
 	structs.JobScaleRequestType:                     entry(structs.TypeJobRegistered, (*state.Store).JobScale),
+	structs.NodePoolUpsertRequestType:               entry("", (*state.Store).NodePoolUpsert),
+	structs.NodePoolDeleteRequestType:               entry("", (*state.Store).NodePoolDelete),
 }

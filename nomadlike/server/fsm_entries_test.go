@@ -125,6 +125,8 @@ var fixtureEvents = map[string][]string{
 	"acl token delete":       nil,
 	"namespaces":             nil,
 	"namespace delete":       nil,
+	"node pools":             nil,
+	"node pool delete":       nil,
 }
 
 // TestFSMEveryMessageType applies the fixture entry of every message type

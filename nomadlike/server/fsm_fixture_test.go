@@ -177,5 +177,10 @@ func fsmFixture() []fixtureEntry {
 		{"namespaces", structs.NamespaceUpsertRequestType, &structs.NamespaceUpsertRequest{Namespaces: []*structs.Namespace{
 			{Name: "web", Description: "web team", Meta: map[string]string{"owner": "web"}}, {Name: "tmp"}}}},
 		{"namespace delete", structs.NamespaceDeleteRequestType, &structs.NamespaceDeleteRequest{Names: []string{"tmp"}}},
+		{"node pools", structs.NodePoolUpsertRequestType, &structs.NodePoolUpsertRequest{NodePools: []*structs.NodePool{
+			{Name: "gpu", Description: "GPU nodes", Meta: map[string]string{"owner": "ml"},
+				SchedulerConfiguration: &structs.NodePoolSchedulerConfiguration{SchedulerAlgorithm: structs.SchedulerAlgorithmSpread}},
+			{Name: "scratch"}}}},
+		{"node pool delete", structs.NodePoolDeleteRequestType, &structs.NodePoolDeleteRequest{Names: []string{"scratch"}}},
 	}
 }

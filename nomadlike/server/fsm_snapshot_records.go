@@ -37,6 +37,8 @@ const (
 	recordJobSubmission snapshotRecord = 30
 	// recordScalingEvents is a job's recent scaling events.
 	recordScalingEvents snapshotRecord = 34
+	// recordNodePool is a node pool (the built-in ones are not stored).
+	recordNodePool snapshotRecord = 31
 	// recordEnd closes a snapshot, so truncation is detected.
 	recordEnd snapshotRecord = 255
 )
@@ -75,6 +77,7 @@ var snapshotTables = []snapshotTable{
 	{recordNamespace, "namespaces", func() any { return new(structs.Namespace) }},
 	{recordJobSubmission, "job_submission", func() any { return new(structs.JobSubmission) }},
 	{recordScalingEvents, "scaling_event", func() any { return new(structs.JobScalingEvents) }},
+	{recordNodePool, "node_pools", func() any { return new(structs.NodePool) }},
 	{recordIndex, "index", func() any { return new(indexRecord) }},
 }
 

@@ -33,6 +33,9 @@ func (s *Server) PlanJob(ctx context.Context, req *structs.JobPlanRequest) (*str
 	if err := s.checkNamespace(job.Namespace, job.ID); err != nil {
 		return nil, err
 	}
+	if err := s.checkNodePool(job); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

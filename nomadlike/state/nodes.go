@@ -74,6 +74,9 @@ func (s *Store) NodeRegister(index uint64, req *structs.NodeRegisterRequest) (Re
 		if err := setIndex(txn, tableNodes, index); err != nil {
 			return err
 		}
+		if err := ensureNodePoolTxn(txn, index, n.NodePool); err != nil {
+			return err
+		}
 		_, err = upsertEvalsTxn(txn, index, req.Evals)
 		return err
 	})

@@ -24,7 +24,7 @@ const (
 )
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
-var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations, tableJobSubmission, tableScalingEvent,
+var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations, tableJobSubmission, tableScalingEvent, tableNodePools,
 	tableACLPolicies, tableACLTokens, tableACLRoles, tableNamespaces, indexACLBootstrap}
 
 // IndexEntry is one row of the "index" table: the Raft index at which table
@@ -103,6 +103,7 @@ func schema() *memdb.DBSchema {
 		serviceRegistrationsTableSchema(),
 		jobSubmissionTableSchema(),
 		scalingEventTableSchema(),
+		nodePoolsTableSchema(),
 	}
 	tables = append(tables, aclTableSchemas()...)
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}

@@ -20,7 +20,7 @@ var copyTypes = []any{
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{},
 	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},
-	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &ParameterizedJobConfig{},
+	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &NodePool{}, &ParameterizedJobConfig{},
 	&PeriodicConfig{}, &Resources{}, &RestartPolicy{}, &ScalingPolicy{},
 	&SchedulerConfig{}, &ScalingEvent{}, &JobScalingEvents{}, &Service{}, &ServiceCheck{}, &ServiceRegistration{},
 	&Spread{}, &Task{}, &TaskArtifact{}, &TaskGroup{}, &TaskLifecycleConfig{},

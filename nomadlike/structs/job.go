@@ -256,7 +256,7 @@ func (j *Job) Stub(summary *JobSummary) *JobListStub {
 		Status: j.Status, StatusDescription: j.StatusDescription, JobSummary: summary,
 		CreateIndex: j.CreateIndex, ModifyIndex: j.ModifyIndex, JobModifyIndex: j.JobModifyIndex,
 		SubmitTime: j.SubmitTime, Meta: j.Meta,
-		Periodic: j.IsPeriodic(), ParameterizedJob: j.IsParameterized(),
+		Periodic: j.IsPeriodic(), ParameterizedJob: j.IsParameterized(), NodePool: j.NodePool,
 	}
 }
 
@@ -267,6 +267,7 @@ type JobListStub struct {
 	Name              string
 	Namespace         string `json:",omitempty"`
 	Datacenters       []string
+	NodePool          string
 	Type              string
 	Priority          int
 	Periodic          bool

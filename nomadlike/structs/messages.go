@@ -65,6 +65,10 @@ const (
 
 	// JobVersionTagRequestType tags or untags a job version (JobVersionTagRequest).
 	JobVersionTagRequestType MessageType = 32
+	// NodePoolUpsertRequestType stores node pools (NodePoolUpsertRequest).
+	NodePoolUpsertRequestType MessageType = 34
+	// NodePoolDeleteRequestType removes node pools (NodePoolDeleteRequest).
+	NodePoolDeleteRequestType MessageType = 35
 
 	// JobScaleRequestType scales a job group and records its scaling event
 	// (JobScaleRequest).

@@ -79,6 +79,12 @@ func (n *Node) Validate() error {
 	if n.NodeResources == nil {
 		v.add("NodeResources", "node must report its resources")
 	}
+	switch {
+	case n.NodePool == NodePoolAll:
+		v.add("NodePool", "a node cannot be in the built-in pool %q (it always holds every node); set another client node_pool", NodePoolAll)
+	case n.NodePool != "" && !validNodePoolName.MatchString(n.NodePool):
+		v.add("NodePool", "node pool name %q is invalid: use 1 to 128 letters, digits, dashes and underscores", n.NodePool)
+	}
 	return v.err()
 }
 

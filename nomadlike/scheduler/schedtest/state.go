@@ -27,6 +27,7 @@ type State struct {
 	sorted []*structs.Node                  // nodes sorted by ID, nil when stale
 	config *structs.SchedulerConfig         // nil: defaults
 	deps   map[string]*structs.Deployment   // by ID
+	pools  map[string]*structs.NodePool     // by name, built-in ones excepted
 }
 
 // NewState returns an empty state at index 1.
@@ -56,6 +57,7 @@ func (s *State) Snapshot() *State {
 		sorted: s.sorted,
 		config: s.config.Copy(),
 		deps:   maps.Clone(s.deps),
+		pools:  maps.Clone(s.pools),
 	}
 	for k, v := range s.byNode {
 		c.byNode[k] = slices.Clip(v)
@@ -239,3 +241,21 @@ func (s *State) SetSchedulerConfig(c *structs.SchedulerConfig) {
 
 // SchedulerConfig implements scheduler.State.
 func (s *State) SchedulerConfig() (*structs.SchedulerConfig, error) { return s.config.Copy(), nil }
+
+// UpsertNodePool stores a node pool (owned by the State from then on).
+func (s *State) UpsertNodePool(p *structs.NodePool) {
+	if s.pools == nil {
+		s.pools = map[string]*structs.NodePool{}
+	}
+	s.pools[p.Name] = p
+}
+
+// NodePoolByName implements scheduler.State.
+func (s *State) NodePoolByName(_ memdb.WatchSet, name string) (*structs.NodePool, error) {
+	for _, p := range structs.BuiltInNodePools() {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return s.pools[name], nil
+}
