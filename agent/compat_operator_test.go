@@ -84,7 +84,8 @@ func TestCompatOperator(t *testing.T) {
 	})
 }
 
-// TestCompatPprof: /v1/agent/pprof/ is served only with enable_debug.
+// TestCompatPprof: /v1/agent/pprof/ is served only with enable_debug, or
+// with ACLs to a token with agent:write (TestPprofACL).
 func TestCompatPprof(t *testing.T) {
 	_, off, _ := compatAgent(t, nil)
 	if _, err := off.Agent().Lookup("goroutine", nomad.PprofOptions{}, nil); err == nil || !strings.Contains(err.Error(), "enable_debug") {
@@ -97,5 +98,22 @@ func TestCompatPprof(t *testing.T) {
 	}
 	if b, err := on.Agent().CPUProfile(nomad.PprofOptions{Seconds: 1}, nil); err != nil || len(b) == 0 {
 		t.Errorf("CPUProfile: %d bytes, %v", len(b), err)
+	}
+}
+
+// TestPprofACL: with ACLs enabled and enable_debug off, the profiler is
+// served to a management token and refused to anonymous, as Nomad does.
+func TestPprofACL(t *testing.T) {
+	a := startDevAgentWith(t, func(c *Config) { c.ACL.Enabled = true })
+	anon := aclClient(t, a.HTTPAddr(), "")
+	_, err := anon.Agent().Lookup("goroutine", nomad.PprofOptions{}, nil)
+	wantStatus(t, "anonymous pprof", err, http.StatusForbidden)
+	boot, _, err := anon.ACLTokens().Bootstrap(nil)
+	if err != nil {
+		t.Fatalf("ACLTokens().Bootstrap: %v", err)
+	}
+	b, err := aclClient(t, a.HTTPAddr(), boot.SecretID).Agent().Lookup("heap", nomad.PprofOptions{GC: 1}, nil)
+	if err != nil || len(b) == 0 {
+		t.Errorf("management Lookup(heap, gc=1): %d bytes, %v", len(b), err)
 	}
 }

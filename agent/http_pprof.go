@@ -11,12 +11,15 @@ import (
 )
 
 // agentPprof serves /v1/agent/pprof/{profile} (`nomad operator debug`,
-// the official client's Agent().CPUProfile/Trace/Lookup) when the agent
-// runs with enable_debug = true; otherwise it is a 403 that says so.
+// the official client's Agent().CPUProfile/Trace/Lookup) as Nomad does:
+// when the agent runs with enable_debug = true, or with ACLs enabled (the
+// route's rule then requires a token with agent:write); otherwise it is a
+// 403 that says so. Parameters are Go's: seconds (profile, trace), debug
+// (1: text), gc (heap: collect first).
 func (s *HTTPServer) agentPprof(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.Agent.EnableDebug {
+	if !s.cfg.Agent.EnableDebug && !s.aclEnabled() {
 		s.writeError(w, r, &structs.CodedError{Code: http.StatusForbidden,
-			Msg: "the profiler is off: start the agent with enable_debug = true in its config to serve /v1/agent/pprof/"})
+			Msg: "the profiler is off: set enable_debug = true in the agent's config, or enable ACLs and use a token with agent:write, to serve /v1/agent/pprof/"})
 		return
 	}
 	// The official client always sends seconds=, 0 for a snapshot profile.
