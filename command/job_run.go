@@ -197,11 +197,20 @@ func (c *cli) parseJobFile(file string, rawVars []string) (*structs.Job, error) 
 // parseJobSource is parseJobFile that also returns the source as submitted,
 // which the servers keep with the version (`job inspect -hcl`).
 func (c *cli) parseJobSource(file string, rawVars []string) (*structs.Job, *structs.JobSubmission, error) {
+	job, sub, _, err := c.parseJob(file, rawVars, false)
+	return job, sub, err
+}
+
+// parseJob reads and parses a job file. With features, Nomad features
+// nomadlike does not support (Consul, Connect, Vault, CSI) do not fail the
+// parse: they are returned, located, and the job comes back without them
+// (jobspec.ValidateWithVars), for `job validate`.
+func (c *cli) parseJob(file string, rawVars []string, features bool) (*structs.Job, *structs.JobSubmission, []string, error) {
 	vars := map[string]string{}
 	for _, kv := range rawVars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, nil, usageError("nomadlike job run", "-var %q is not of the form key=value", kv)
+			return nil, nil, nil, usageError("nomadlike job run", "-var %q is not of the form key=value", kv)
 		}
 		vars[k] = v
 	}
@@ -215,19 +224,25 @@ func (c *cli) parseJobSource(file string, rawVars []string) (*structs.Job, *stru
 		src, err = os.ReadFile(file)
 	}
 	if err != nil {
-		return nil, nil, fail(fmt.Sprintf("reading job file %s", name), err,
+		return nil, nil, nil, fail(fmt.Sprintf("reading job file %s", name), err,
 			"Check the path; 'nomadlike job init' writes an example job file.")
 	}
-	job, err := jobspec.ParseWithVars(name, src, vars)
+	var job *structs.Job
+	var unsupported []string
+	if features {
+		job, unsupported, err = jobspec.ValidateWithVars(name, src, vars)
+	} else {
+		job, err = jobspec.ParseWithVars(name, src, vars)
+	}
 	if err != nil {
-		return nil, nil, &cliError{code: exitError, doing: fmt.Sprintf("parsing job file %s", name), err: err,
+		return nil, nil, unsupported, &cliError{code: exitError, doing: fmt.Sprintf("parsing job file %s", name), err: err,
 			hint: "Fix the job file at the positions shown and run again."}
 	}
 	format := "hcl2"
 	if strings.HasSuffix(name, ".json") {
 		format = "json"
 	}
-	return job, &structs.JobSubmission{Source: string(src), Format: format, VariableFlags: vars}, nil
+	return job, &structs.JobSubmission{Source: string(src), Format: format, VariableFlags: vars}, unsupported, nil
 }
 
 // registerError explains a failed registration.

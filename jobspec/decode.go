@@ -33,6 +33,12 @@ type decoder struct {
 	jobMigrate *structs.MigrateStrategy
 	// jobReschedule is the job-level reschedule block, the base of groups'.
 	jobReschedule *structs.ReschedulePolicy
+	// lenient (ValidateWithVars) drops what unsupported features leave in
+	// the job (CSI volumes, their mounts) instead of letting them fail
+	// validation a second time.
+	lenient bool
+	// droppedVolumes are the CSI volumes lenient dropped, by name.
+	droppedVolumes map[string]bool
 }
 
 func (d *decoder) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -51,6 +57,9 @@ type blockSpec struct {
 	Attrs       []string
 	Blocks      []hcl.BlockHeaderSchema
 	Unsupported []string
+	// Features are Unsupported names reported as unsupported features
+	// (features.go) with what to use instead.
+	Features []string
 }
 
 // content decodes body against spec. Unknown attributes and blocks become
@@ -65,6 +74,11 @@ func (d *decoder) content(body hcl.Body, spec blockSpec) *hcl.BodyContent {
 	unsupported := map[string]bool{}
 	for _, u := range spec.Unsupported {
 		unsupported[u] = true
+	}
+	features := map[string]bool{}
+	for _, f := range spec.Features {
+		unsupported[f] = true
+		features[f] = true
 	}
 	known := map[string]bool{}
 	for _, b := range spec.Blocks {
@@ -83,8 +97,12 @@ func (d *decoder) content(body hcl.Body, spec blockSpec) *hcl.BodyContent {
 			if !unsupported[typ] {
 				continue
 			}
-			d.errorf(at, "Unsupported block",
-				"block %q is not supported yet by nomadlike; remove it or run this job on Nomad", typ)
+			if features[typ] {
+				d.feature(at, typ)
+			} else {
+				d.errorf(at, "Unsupported block",
+					"block %q is not supported yet by nomadlike; remove it or run this job on Nomad", typ)
+			}
 			if dynamic {
 				reported[at] = true
 				continue
@@ -100,8 +118,12 @@ func (d *decoder) content(body hcl.Body, spec blockSpec) *hcl.BodyContent {
 		}
 		for _, name := range sortedKeys(sb.Attributes) {
 			if unsupported[name] {
-				d.errorf(sb.Attributes[name].NameRange, "Unsupported argument",
-					"argument %q is not supported yet by nomadlike; remove it or run this job on Nomad", name)
+				if features[name] {
+					d.feature(sb.Attributes[name].NameRange, name)
+				} else {
+					d.errorf(sb.Attributes[name].NameRange, "Unsupported argument",
+						"argument %q is not supported yet by nomadlike; remove it or run this job on Nomad", name)
+				}
 				schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: name})
 			}
 		}

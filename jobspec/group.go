@@ -27,8 +27,8 @@ var groupSpec = blockSpec{
 		{Type: "volume", LabelNames: []string{"name"}},
 		{Type: "scaling"},
 	},
-	Unsupported: []string{"consul", "vault",
-		"stop_after_client_disconnect", "prevent_reschedule_on_lost"},
+	Unsupported: []string{"stop_after_client_disconnect", "prevent_reschedule_on_lost"},
+	Features:    []string{"consul", "vault"},
 }
 
 // decodeGroup decodes a group block; count defaults to 1.

@@ -24,8 +24,8 @@ var jobSpec = blockSpec{
 		{Type: "parameterized"},
 		{Type: "reschedule"},
 	},
-	Unsupported: []string{"multiregion", "vault", "consul", "ui", "task",
-		"vault_token", "consul_token", "consul_namespace", "vault_namespace", "id"},
+	Unsupported: []string{"multiregion", "ui", "task", "id"},
+	Features:    []string{"vault", "consul", "vault_token", "consul_token", "consul_namespace", "vault_namespace"},
 }
 
 // decodeJob decodes a job block.

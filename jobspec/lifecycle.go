@@ -49,7 +49,8 @@ var templateSpec = blockSpec{
 	Attrs: []string{"source", "destination", "data", "change_mode", "change_signal", "splay",
 		"perms", "uid", "gid", "left_delimiter", "right_delimiter", "env", "error_on_missing_key"},
 	Blocks:      []hcl.BlockHeaderSchema{{Type: "wait"}},
-	Unsupported: []string{"change_script", "vault_grace"},
+	Unsupported: []string{"change_script"},
+	Features:    []string{"vault_grace"},
 }
 
 // decodeTemplate decodes a template block. Values the client resolves

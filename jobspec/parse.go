@@ -36,10 +36,7 @@ func ParseFile(path string) (*structs.Job, error) {
 // variable is taken literally (-var image=redis:7); that of a list, map or
 // object variable is parsed as an HCL expression (-var 'ports=[80, 443]').
 func ParseWithVars(filename string, src []byte, vars map[string]string) (*structs.Job, error) {
-	d := &decoder{
-		ctx:    &hcl.EvalContext{Functions: functions()},
-		ranges: map[string]hcl.Range{},
-	}
+	d := newDecoder()
 	job := d.parse(filename, src, vars)
 	if d.diags.HasErrors() {
 		return nil, newError(d.diags)
@@ -49,6 +46,13 @@ func ParseWithVars(filename string, src []byte, vars map[string]string) (*struct
 		return nil, newError(d.validationDiags(err))
 	}
 	return job, nil
+}
+
+func newDecoder() *decoder {
+	return &decoder{
+		ctx:    &hcl.EvalContext{Functions: functions()},
+		ranges: map[string]hcl.Range{},
+	}
 }
 
 var fileSpec = &hcl.BodySchema{

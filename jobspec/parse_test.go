@@ -241,7 +241,7 @@ func TestParseBad(t *testing.T) {
 		{"disconnect_conflict.nomad.hcl", "3:5", `set either max_client_disconnect or disconnect { lost_after }, not both`},
 		{"disconnect_replace.nomad.hcl", "5:7", `argument "replace" is not supported yet by nomadlike`},
 		{"dynamic_typo.nomad.hcl", "3:13", `Blocks of type "constrant" are not expected here. Did you mean "constraint"?`},
-		{"dynamic_unsupported.nomad.hcl", "5:15", `block "vault" is not supported yet by nomadlike`},
+		{"dynamic_unsupported.nomad.hcl", "5:15", `Unsupported feature: Vault is not supported by nomadlike; keep secrets in Nomad variables`},
 		{"dynamic_for_each.nomad.hcl", "5:20", `Cannot use a number value in for_each`},
 		{"dynamic_bad_value.nomad.hcl", "8:20", `"static" must be number (for example 3), got string`},
 	}

@@ -14,8 +14,9 @@ var serviceSpec = blockSpec{
 	// enable_tag_override (Consul tag handling) and a check's
 	// initial_status (a Consul check state) have no effect here: refused
 	// with their position rather than silently dropped.
-	Unsupported: []string{"connect", "identity", "canary_meta", "enable_tag_override", "tagged_addresses",
+	Unsupported: []string{"identity", "canary_meta", "enable_tag_override", "tagged_addresses",
 		"address", "weights", "cluster"},
+	Features: []string{"connect"},
 }
 
 // decodeServices decodes the service blocks of a group or task; path is the
@@ -58,8 +59,8 @@ func (d *decoder) decodeService(b *hcl.Block, path string) *structs.Service {
 		switch s.Provider {
 		case structs.ServiceProviderNomad:
 		case structs.ServiceProviderConsul:
-			d.errorf(attr.Expr.Range(), "Unsupported provider",
-				"Consul is not supported by nomadlike; use provider = \"nomad\" (Nomad's built-in service discovery, read with nomadService in templates)")
+			d.feature(attr.Expr.Range(), "provider_consul")
+			s.Provider = structs.ServiceProviderNomad
 		default:
 			d.errorf(attr.Expr.Range(), "Invalid provider", "provider must be \"nomad\", got %q", s.Provider)
 		}

@@ -27,9 +27,9 @@ var taskSpec = blockSpec{
 		{Type: "service"},
 		{Type: "volume_mount"},
 	},
-	Unsupported: []string{"vault", "consul",
-		"identity", "csi_plugin", "spread",
+	Unsupported: []string{"identity", "spread",
 		"scaling", "action", "schedule", "secret", "kind"},
+	Features: []string{"vault", "consul", "csi_plugin"},
 }
 
 // decodeTask decodes a task block of the named group.

@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -34,6 +35,9 @@ func TestUnsupportedBlocks(t *testing.T) {
 			line := strings.Count(src[:strings.Index(src, tt.block)], "\n") + 1
 			name := strings.Fields(tt.block)[0]
 			want := fmt.Sprintf("u.hcl:%d:1: Unsupported block: block %q is not supported yet by nomadlike", line, name)
+			if hint, ok := featureHints[name]; ok {
+				want = fmt.Sprintf("u.hcl:%d:1: Unsupported feature: %s", line, hint)
+			}
 			_, err := Parse("u.hcl", []byte(src))
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("got error\n%v\nwant it to contain\n%s", err, want)
@@ -110,5 +114,77 @@ func TestMetaAndEnvForms(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(job.TaskGroups[0].Tasks[0].Env), "map[X:1 Y:true]"; got != want {
 		t.Errorf("got env %s, want %s", got, want)
+	}
+}
+
+// TestValidateReportsFeatures: ValidateWithVars reports Consul, Connect,
+// Vault and CSI as located unsupported features, apart from the job's real
+// mistakes, and returns the job without them; Parse refuses the same file
+// at the same positions.
+func TestValidateReportsFeatures(t *testing.T) {
+	src := `job "j" {
+  vault_token = "x"
+  group "g" {
+    volume "d" {
+      type   = "csi"
+      source = "vol"
+    }
+    volume "h" {
+      type   = "host"
+      source = "h"
+    }
+    task "t" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+      vault {
+        policies = ["p"]
+      }
+      volume_mount {
+        volume      = "d"
+        destination = "/d"
+      }
+      service {
+        name     = "s"
+        provider = "consul"
+        connect {
+          sidecar_service {}
+        }
+      }
+    }
+  }
+}
+`
+	job, features, err := ValidateWithVars("f.hcl", []byte(src), nil)
+	if err != nil {
+		t.Fatalf("the job is valid apart from its features, got %v", err)
+	}
+	got := features
+	want := []string{"f.hcl:2:3: Unsupported feature: Vault", "f.hcl:5:16: Unsupported feature: CSI volumes",
+		"f.hcl:15:7: Unsupported feature: Vault", "f.hcl:24:20: Unsupported feature: Consul", "f.hcl:25:9: Unsupported feature: Consul Connect"}
+	if len(got) != len(want) {
+		t.Fatalf("features:\n%s\nwant %d", strings.Join(got, "\n"), len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) || !strings.Contains(got[i], "; ") {
+			t.Errorf("feature %d: %q, want prefix %q and what to use instead", i, got[i], want[i])
+		}
+	}
+	tg := job.TaskGroups[0]
+	if _, ok := tg.Volumes["d"]; ok || len(tg.Tasks[0].VolumeMounts) != 0 || tg.Tasks[0].Services[0].Provider != "nomad" {
+		t.Errorf("job keeps its features: volumes %v, mounts %v", tg.Volumes, tg.Tasks[0].VolumeMounts)
+	}
+
+	_, err = Parse("f.hcl", []byte(src))
+	var je *Error
+	if !errors.As(err, &je) || len(je.Features()) != len(want) {
+		t.Fatalf("Parse must refuse the features, got %v", err)
+	}
+
+	// A real mistake is still an error, with the features beside it.
+	bad := strings.Replace(src, `driver = "raw_exec"`, `driver = "raw_exec"
+      cuont = 1`, 1)
+	_, features, err = ValidateWithVars("f.hcl", []byte(bad), nil)
+	if err == nil || !strings.Contains(err.Error(), `"cuont"`) || strings.Contains(err.Error(), "Unsupported feature") || len(features) != len(want) {
+		t.Errorf("mistake and features: err %v, %d features", err, len(features))
 	}
 }

@@ -52,6 +52,16 @@ func (d *decoder) decodeVolumes(c *hcl.BodyContent, path string) map[string]*str
 			v.MountOptions = map[string]any{"block": true}
 			d.recordRange(fmt.Sprintf("%s.Volumes[%q].MountOptions", path, name), mb.DefRange)
 		}
+		if v.Type == structs.VolumeTypeCSI {
+			d.feature(a["type"].Expr.Range(), "csi")
+			if d.lenient {
+				if d.droppedVolumes == nil {
+					d.droppedVolumes = map[string]bool{}
+				}
+				d.droppedVolumes[name] = true
+				continue
+			}
+		}
 		vp := fmt.Sprintf("%s.Volumes[%q]", path, name)
 		d.recordRange(vp, b.DefRange)
 		d.recordAttrRanges(a, vp+".", map[string]string{"type": "Type", "source": "Source", "access_mode": "AccessMode",
@@ -83,6 +93,9 @@ func (d *decoder) decodeVolumeMounts(c *hcl.BodyContent, path string) []*structs
 		d.setBool(a, "read_only", &m.ReadOnly)
 		d.setString(a, "propagation_mode", &m.PropagationMode)
 		d.setString(a, "selinux_label", &m.SELinuxLabel)
+		if d.droppedVolumes[m.Volume] {
+			continue // a CSI volume, reported as a feature
+		}
 		mp := fmt.Sprintf("%s.VolumeMounts[%d]", path, i)
 		d.recordRange(mp, b.DefRange)
 		d.recordAttrRanges(a, mp+".", map[string]string{"volume": "Volume", "destination": "Destination",
