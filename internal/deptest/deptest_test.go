@@ -32,8 +32,10 @@ var allowed = map[string][]string{
 	"command":  {"nomadlike/structs", "nomadlike/api", "nomadlike/tlsutil", "jobspec", "agent", "command"},
 	"internal": {},
 	"scripts":  {"nomadlike/structs", "nomadlike/api"},
-	"e2e":      {"nomadlike/structs", "nomadlike/api"},
-	"":         {"command", "drivers/supervisor"}, // main
+	// The node simulator runs the client's protocol code (client.Session).
+	"scripts/nodesim": {"nomadlike/structs", "nomadlike/api", "nomadlike/client"},
+	"e2e":             {"nomadlike/structs", "nomadlike/api"},
+	"":                {"command", "drivers/supervisor"}, // main
 }
 
 type pkg struct {

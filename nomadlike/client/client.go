@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/nomadlike/nomadlike/drivers"
-	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -19,27 +18,20 @@ import (
 type Client struct {
 	cfg     Config
 	db      *clientstate.DB
-	servers []*api.Client
 	drivers map[string]drivers.Driver
 	id      clientstate.Identity
+	// sess speaks the node's protocol with the servers (session.go).
+	sess *Session
 
 	// cancel stops the background loops; wg waits for them.
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	registered     chan struct{} // closed after the first successful registration
-	registeredOnce sync.Once
-	reregister     chan struct{} // size 1: the node changed and must register again
-
-	mu        sync.Mutex
-	node      *structs.Node
-	serverIdx int
-	runners   map[string]*allocEntry
+	mu      sync.Mutex
+	runners map[string]*allocEntry
 
 	// gc remembers the allocations this client destroyed (gc.go).
 	gc allocGC
-
-	updates *updater
 }
 
 // New validates cfg, opens the client's state in DataDir/client and loads
@@ -58,7 +50,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, db: db, drivers: map[string]drivers.Driver{}, registered: make(chan struct{}), reregister: make(chan struct{}, 1), runners: map[string]*allocEntry{}}
+	c := &Client{cfg: cfg, db: db, drivers: map[string]drivers.Driver{}, runners: map[string]*allocEntry{}}
 	for _, d := range cfg.Drivers {
 		c.drivers[d.Name()] = d
 	}
@@ -66,16 +58,15 @@ func New(cfg Config) (*Client, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	for _, s := range cfg.Servers {
-		ac, err := c.apiClient(s)
-		if err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("client config: server %q: %w", s, err)
-		}
-		c.servers = append(c.servers, ac)
-	}
-	c.updates = newUpdater(c)
 	c.cfg.Logger = cfg.Logger.With("component", "client", "node_id", c.id.NodeID)
+	c.sess, err = NewSession(SessionConfig{
+		Servers: cfg.Servers, IntroToken: cfg.IntroToken, TLS: cfg.TLS, SecretID: c.id.SecretID,
+		Logger: c.cfg.Logger, OnAllocs: c.reconcile,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("client config: %w", err)
+	}
 	return c, nil
 }
 
@@ -83,11 +74,13 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) NodeID() string { return c.id.NodeID }
 
 // Node returns a copy of the node as last fingerprinted (nil before Start).
-func (c *Client) Node() *structs.Node {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.node.Copy()
-}
+func (c *Client) Node() *structs.Node { return c.sess.Node() }
+
+// Servers is Session.Servers.
+func (c *Client) Servers() []string { return c.sess.Servers() }
+
+// SetServers is Session.SetServers.
+func (c *Client) SetServers(addrs []string) error { return c.sess.SetServers(addrs) }
 
 // Start restores local state and re-attaches to tasks, fingerprints the
 // host, and starts the background loops. It returns once they are started.
@@ -96,9 +89,7 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.node = node
-	c.mu.Unlock()
+	c.sess.SetNode(node)
 
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -107,10 +98,8 @@ func (c *Client) Start(ctx context.Context) error {
 		c.wg.Wait()
 		return err
 	}
-	c.goLoop(loopCtx, c.registerLoop)
+	c.goLoop(loopCtx, c.sess.Run)
 	c.goLoop(loopCtx, c.fingerprintLoop)
-	c.goLoop(loopCtx, c.watchAllocs)
-	c.goLoop(loopCtx, c.updates.run)
 	c.goLoop(loopCtx, c.runGC)
 	return nil
 }
@@ -144,7 +133,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("client shutdown: loops did not stop: %w", ctx.Err())
 	}
 	var errs []error
-	if err := c.updates.flush(ctx); err != nil {
+	if err := c.sess.Flush(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("client shutdown: send final allocation updates: %w", err))
 	}
 	if err := c.db.Close(); err != nil {
@@ -172,22 +161,6 @@ func (c *Client) destroyAll(ctx context.Context) {
 			c.cfg.Logger.Warn("dev agent shutdown: tasks still stopping", "alloc_id", e.runner.ID(), "error", ctx.Err())
 			return
 		}
-	}
-}
-
-// server returns the API client of the current server.
-func (c *Client) server() *api.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.servers[c.serverIdx%len(c.servers)]
-}
-
-// serverFailed moves on to the next server after a failed call to s.
-func (c *Client) serverFailed(s *api.Client) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.servers[c.serverIdx%len(c.servers)] == s {
-		c.serverIdx++
 	}
 }
 

@@ -118,7 +118,7 @@ func (c *Client) gcCandidates() []gcCandidate {
 		// An allocation whose final status the servers have not received
 		// yet stays: after a restart this client would forget it was
 		// collected and, seeing it still running on the servers, run it again.
-		if !cand.entry.runner.Terminal() || c.updates.hasPending(cand.id) {
+		if !cand.entry.runner.Terminal() || c.sess.updates.hasPending(cand.id) {
 			continue
 		}
 		a := cand.entry.runner.Alloc()

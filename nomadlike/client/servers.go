@@ -20,83 +20,83 @@ import (
 // (host:port or URLs) followed by the configured ones, without
 // duplicates, keeping the current server current. An empty report changes
 // nothing.
-func (c *Client) updateServers(reported []string) {
+func (s *Session) updateServers(reported []string) {
 	if len(reported) == 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	current := c.servers[c.serverIdx%len(c.servers)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current := s.servers[s.serverIdx%len(s.servers)]
 	existing := map[string]*api.Client{}
-	for _, s := range c.servers {
-		existing[s.Address()] = s
+	for _, srv := range s.servers {
+		existing[srv.Address()] = srv
 	}
 	var list []*api.Client
 	seen := map[string]bool{}
 	add := func(addr string) {
-		u := c.serverURL(addr)
+		u := s.serverURL(addr)
 		if u == "" || seen[u] {
 			return
 		}
 		seen[u] = true
-		if s, ok := existing[u]; ok {
-			list = append(list, s)
+		if srv, ok := existing[u]; ok {
+			list = append(list, srv)
 			return
 		}
-		s, err := c.apiClient(u)
+		srv, err := s.apiClient(u)
 		if err != nil {
-			c.cfg.Logger.Warn("ignoring a server address the cluster reported", "address", addr, "error", err)
+			s.cfg.Logger.Warn("ignoring a server address the cluster reported", "address", addr, "error", err)
 			return
 		}
-		list = append(list, s)
+		list = append(list, srv)
 	}
 	for _, r := range reported {
 		add(r)
 	}
-	for _, s := range c.cfg.Servers {
-		add(s)
+	for _, a := range s.cfg.Servers {
+		add(a)
 	}
 	if len(list) == 0 {
 		return
 	}
-	changed := len(list) != len(c.servers)
+	changed := len(list) != len(s.servers)
 	for i := range list {
-		if !changed && list[i] != c.servers[i] {
+		if !changed && list[i] != s.servers[i] {
 			changed = true
 		}
 	}
 	if !changed {
 		return
 	}
-	c.servers, c.serverIdx = list, 0
-	for i, s := range list {
-		if s == current {
-			c.serverIdx = i
+	s.servers, s.serverIdx = list, 0
+	for i, srv := range list {
+		if srv == current {
+			s.serverIdx = i
 		}
 	}
 	addrs := make([]string, len(list))
-	for i, s := range list {
-		addrs[i] = s.Address()
+	for i, srv := range list {
+		addrs[i] = srv.Address()
 	}
-	c.cfg.Logger.Info("server list updated from the cluster", "servers", addrs)
+	s.cfg.Logger.Info("server list updated from the cluster", "servers", addrs)
 }
 
 // apiClient is a client of the server at base URL u, authenticated by the
 // node's secret, dialling with the client's TLS configuration.
-func (c *Client) apiClient(u string) (*api.Client, error) {
-	return api.NewClient(api.Config{Address: u, Token: c.id.SecretID, TLSClientConfig: c.cfg.TLS})
+func (s *Session) apiClient(u string) (*api.Client, error) {
+	return api.NewClient(api.Config{Address: u, Token: s.cfg.SecretID, TLSClientConfig: s.cfg.TLS, HTTPClient: s.cfg.HTTPClient})
 }
 
 // serverURL turns "host:port" into "http://host:port" ("https://" with
 // TLS); URLs stay as they are.
-func (c *Client) serverURL(addr string) string {
+func (s *Session) serverURL(addr string) string {
 	addr = strings.TrimSpace(addr)
 	if addr == "" {
 		return ""
 	}
 	if !strings.Contains(addr, "://") {
 		scheme := "http://"
-		if c.cfg.TLS != nil {
+		if s.cfg.TLS != nil {
 			scheme = "https://"
 		}
 		addr = scheme + addr
@@ -106,12 +106,12 @@ func (c *Client) serverURL(addr string) string {
 
 // Servers returns the servers' URLs the client currently knows, the one
 // in use first.
-func (c *Client) Servers() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.servers))
-	for i := range c.servers {
-		out = append(out, c.servers[(c.serverIdx+i)%len(c.servers)].Address())
+func (s *Session) Servers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.servers))
+	for i := range s.servers {
+		out = append(out, s.servers[(s.serverIdx+i)%len(s.servers)].Address())
 	}
 	return out
 }
@@ -120,30 +120,33 @@ func (c *Client) Servers() []string {
 // or URLs), as Nomad's PUT /v1/agent/servers does; they also become the
 // fallback kept behind the servers the cluster reports later. The client
 // moves to the first of them at its next call. An empty list is an error.
-func (c *Client) SetServers(addrs []string) error {
+func (s *Session) SetServers(addrs []string) error {
 	var list []*api.Client
 	var urls []string
 	seen := map[string]bool{}
 	for _, a := range addrs {
-		u := c.serverURL(a)
+		u := s.serverURL(a)
 		if u == "" || seen[u] {
 			continue
 		}
 		seen[u] = true
-		s, err := c.apiClient(u)
+		srv, err := s.apiClient(u)
 		if err != nil {
 			return fmt.Errorf("server address %q: %w", a, err)
 		}
-		list = append(list, s)
+		list = append(list, srv)
 		urls = append(urls, u)
 	}
 	if len(list) == 0 {
 		return errors.New("at least one server address is required")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.servers, c.serverIdx = list, 0
-	c.cfg.Servers = urls
-	c.cfg.Logger.Info("server list replaced", "servers", urls)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	replaced := len(s.servers) > 0
+	s.servers, s.serverIdx = list, 0
+	s.cfg.Servers = urls
+	if replaced {
+		s.cfg.Logger.Info("server list replaced", "servers", urls)
+	}
 	return nil
 }

@@ -4,19 +4,15 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/nomadlike/nomadlike/nomadlike/api"
 )
 
 // TestSetServers: the given servers replace the list, the first in use;
 // they stay behind the servers the cluster reports later.
 func TestSetServers(t *testing.T) {
-	c := &Client{cfg: Config{Servers: []string{"http://a:4646"}, Logger: slog.New(slog.DiscardHandler)}}
-	ac, err := api.NewClient(api.Config{Address: "http://a:4646"})
+	c, err := NewSession(SessionConfig{Servers: []string{"http://a:4646"}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.servers = []*api.Client{ac}
 	if err := c.SetServers([]string{"b:4646", "http://c:4646/", "b:4646"}); err != nil {
 		t.Fatalf("SetServers: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
-	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clienttest"
 )
 
@@ -41,13 +40,9 @@ func TestUpdateServers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &Client{cfg: Config{Servers: tc.configured, Logger: slog.New(slog.DiscardHandler)}}
-			for _, s := range tc.configured {
-				ac, err := api.NewClient(api.Config{Address: s})
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.servers = append(c.servers, ac)
+			c, err := NewSession(SessionConfig{Servers: tc.configured, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
 			}
 			c.serverIdx = tc.current
 			c.updateServers(tc.reported)
@@ -86,7 +81,7 @@ func TestClientFailsOverToAnotherServer(t *testing.T) {
 	}
 	defer shutdown(t, c)
 	select {
-	case <-c.registered:
+	case <-c.sess.Registered():
 	case <-time.After(waitTimeout):
 		t.Fatalf("the client did not register with the live server within %s (servers %v)", waitTimeout, c.Servers())
 	}

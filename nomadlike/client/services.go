@@ -17,10 +17,10 @@ var _ allocrunner.ServiceDiscovery = serviceDiscovery{}
 
 // UpdateAllocServices implements allocrunner.ServiceDiscovery.
 func (s serviceDiscovery) UpdateAllocServices(ctx context.Context, allocID string, regs []*structs.ServiceRegistration) error {
-	srv := s.c.server()
+	srv := s.c.sess.server()
 	if _, err := srv.UpdateAllocServices(ctx, s.c.NodeID(), &structs.ServiceRegistrationAllocRequest{AllocID: allocID, Services: regs}); err != nil {
 		if ctx.Err() == nil {
-			s.c.serverFailed(srv)
+			s.c.sess.serverFailed(srv)
 		}
 		return fmt.Errorf("register services of allocation %s on %s: %w", allocID, srv.Address(), err)
 	}
@@ -29,11 +29,11 @@ func (s serviceDiscovery) UpdateAllocServices(ctx context.Context, allocID strin
 
 // ServiceRegistrations implements allocrunner.ServiceDiscovery.
 func (s serviceDiscovery) ServiceRegistrations(ctx context.Context, namespace, name string, waitIndex uint64) ([]*structs.ServiceRegistration, uint64, error) {
-	srv := s.c.server()
+	srv := s.c.sess.server()
 	regs, m, err := srv.ServiceRegistrations(ctx, name, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
 	if err != nil {
 		if ctx.Err() == nil {
-			s.c.serverFailed(srv)
+			s.c.sess.serverFailed(srv)
 		}
 		return nil, 0, fmt.Errorf("read service %q from %s: %w", name, srv.Address(), err)
 	}
@@ -42,11 +42,11 @@ func (s serviceDiscovery) ServiceRegistrations(ctx context.Context, namespace, n
 
 // ListServices implements allocrunner.ServiceDiscovery.
 func (s serviceDiscovery) ListServices(ctx context.Context, namespace string, waitIndex uint64) ([]*structs.ServiceRegistrationListStub, uint64, error) {
-	srv := s.c.server()
+	srv := s.c.sess.server()
 	list, m, err := srv.ListServices(ctx, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
 	if err != nil {
 		if ctx.Err() == nil {
-			s.c.serverFailed(srv)
+			s.c.sess.serverFailed(srv)
 		}
 		return nil, 0, fmt.Errorf("list services from %s: %w", srv.Address(), err)
 	}

@@ -15,14 +15,14 @@ const updateBatch = 200 * time.Millisecond
 // updater batches allocation status updates to the server: the latest copy
 // per allocation, sent every ~200 ms, retried on error without losing any.
 type updater struct {
-	c       *Client
+	s       *Session
 	mu      sync.Mutex
 	pending map[string]*structs.Allocation
 	notify  chan struct{} // size 1
 }
 
-func newUpdater(c *Client) *updater {
-	return &updater{c: c, pending: map[string]*structs.Allocation{}, notify: make(chan struct{}, 1)}
+func newUpdater(s *Session) *updater {
+	return &updater{s: s, pending: map[string]*structs.Allocation{}, notify: make(chan struct{}, 1)}
 }
 
 // enqueue records the latest client view of an allocation. It never blocks.
@@ -40,7 +40,7 @@ func (u *updater) run(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 		return
-	case <-u.c.registered:
+	case <-u.s.registered:
 	}
 	var wait time.Duration
 	for {
@@ -57,7 +57,7 @@ func (u *updater) run(ctx context.Context) {
 				return
 			}
 			wait = backoff(wait)
-			u.c.cfg.Logger.Error("send allocation status failed; will retry", "retry_in", wait, "error", err)
+			u.s.cfg.Logger.Error("send allocation status failed; will retry", "retry_in", wait, "error", err)
 			if !sleep(ctx, wait) {
 				return
 			}
@@ -83,13 +83,13 @@ func (u *updater) flush(ctx context.Context) error {
 	}
 	allocs := make([]*structs.Allocation, 0, len(batch))
 	for _, a := range batch {
-		s := a.Copy()
-		s.Job = nil // the server has the job; send only the client's view
-		allocs = append(allocs, s)
+		cp := a.Copy()
+		cp.Job = nil // the server has the job; send only the client's view
+		allocs = append(allocs, cp)
 	}
-	s := u.c.server()
-	if _, err := s.UpdateAllocations(ctx, u.c.NodeID(), allocs); err != nil {
-		u.c.serverFailed(s)
+	srv := u.s.server()
+	if _, err := srv.UpdateAllocations(ctx, u.s.NodeID(), allocs); err != nil {
+		u.s.serverFailed(srv)
 		u.mu.Lock()
 		for id, a := range batch {
 			if _, newer := u.pending[id]; !newer {
@@ -97,7 +97,7 @@ func (u *updater) flush(ctx context.Context) error {
 			}
 		}
 		u.mu.Unlock()
-		return fmt.Errorf("update %d allocations on %s: %w", len(allocs), s.Address(), err)
+		return fmt.Errorf("update %d allocations on %s: %w", len(allocs), srv.Address(), err)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -21,44 +20,6 @@ type allocEntry struct {
 	// modifyIndex is the AllocModifyIndex last applied.
 	modifyIndex uint64
 	done        chan struct{} // closed when the runner's Run returns
-}
-
-// watchAllocs long-polls the node's allocations and reconciles the runners.
-func (c *Client) watchAllocs(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-c.registered:
-	}
-	var index uint64
-	var wait time.Duration
-	for {
-		s := c.server()
-		// Bound the long poll, so a server cut off by a partition is left.
-		callCtx, cancel := context.WithTimeout(ctx, allocWait+allocWait/16+serverCallTimeout)
-		allocs, meta, err := s.NodeAllocations(callCtx, c.NodeID(), &api.QueryOptions{WaitIndex: index, WaitTime: allocWait})
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			wait = backoff(wait)
-			c.cfg.Logger.Error("watch allocations failed; new work will not start until it succeeds",
-				"server", s.Address(), "retry_in", wait, "error", err)
-			c.serverFailed(s)
-			if !sleep(ctx, wait) {
-				return
-			}
-			continue
-		}
-		wait = 0
-		if meta.LastIndex < index {
-			index = 0 // the server's index went backwards (new cluster): start over
-		} else {
-			index = meta.LastIndex
-		}
-		c.reconcile(ctx, allocs)
-	}
 }
 
 // reconcile starts, updates and removes alloc runners to match the server.
@@ -91,7 +52,7 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 			if cur := e.runner.Alloc(); cur.ClientStatus != structs.AllocClientStatusUnknown {
 				c.cfg.Logger.Info("allocation marked unknown by the servers while disconnected; reporting its state again",
 					"alloc_id", a.ID, "client_status", cur.ClientStatus)
-				c.updates.enqueue(cur)
+				c.sess.Enqueue(cur)
 			}
 		}
 	}
@@ -113,9 +74,9 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation) {
 // startAlloc creates and runs a runner for a (with restored task records).
 func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored *clientstate.RestoredAlloc) {
 	cfg := allocrunner.Config{
-		Alloc: a, Node: c.Node, Region: c.cfg.Region,
+		Alloc: a, Node: c.sess.Node, Region: c.cfg.Region,
 		AllocRoot: filepath.Join(c.cfg.DataDir, "alloc"), StateRoot: c.stateRoot(),
-		Drivers: c.drivers, Store: c.db, Logger: c.cfg.Logger, Now: c.cfg.Now, OnUpdate: c.updates.enqueue,
+		Drivers: c.drivers, Store: c.db, Logger: c.cfg.Logger, Now: c.cfg.Now, OnUpdate: c.sess.Enqueue,
 		Services: serviceDiscovery{c: c}, Artifact: c.cfg.Artifact,
 	}
 	if restored != nil {
@@ -128,7 +89,7 @@ func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored
 		c.cfg.Logger.Error("cannot run allocation", "alloc_id", a.ID, "error", err)
 		f := a.Copy()
 		f.ClientStatus, f.ClientDescription = structs.AllocClientStatusFailed, err.Error()
-		c.updates.enqueue(f)
+		c.sess.Enqueue(f)
 		return
 	}
 	e := &allocEntry{runner: r, modifyIndex: a.AllocModifyIndex, done: make(chan struct{})}
@@ -137,7 +98,7 @@ func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored
 	c.mu.Unlock()
 	if restored == nil {
 		c.cfg.Logger.Info("starting allocation", "alloc_id", a.ID, "name", a.Name)
-		c.updates.enqueue(r.Alloc())
+		c.sess.Enqueue(r.Alloc())
 	}
 	c.wg.Add(1)
 	go func() {

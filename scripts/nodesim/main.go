@@ -1,0 +1,293 @@
+// Command nodesim runs simulated client nodes (package
+// nomadlike/client/nodesim: the real client protocol, no drivers) against
+// real servers.
+//
+// With -allocs it is the scale benchmark (make bench-scale): it starts
+// -server-count servers from -bin (server only, on loopback, in a temporary
+// directory), the nodes, submits jobs for -allocs allocations and prints
+// the report. With -addr and no -allocs it only runs the nodes against the
+// given servers until interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client/nodesim"
+)
+
+func main() {
+	var (
+		bin       = flag.String("bin", "bin/nomadlike", "the nomadlike binary (benchmark mode)")
+		addr      = flag.String("addr", "", "comma-separated server HTTP addresses to use instead of starting servers")
+		servers   = flag.Int("server-count", 1, "servers to start: 1 or 3")
+		nodes     = flag.Int("nodes", 500, "simulated nodes")
+		allocs    = flag.Int("allocs", 0, "allocations to submit (0: only run the nodes until interrupted)")
+		jobs      = flag.Int("jobs", 0, "jobs to split the allocations over (default one per 1,000)")
+		jobType   = flag.String("type", "service", "job type: service or batch")
+		dcs       = flag.String("datacenters", "dc1", "comma-separated datacenters, assigned round robin")
+		classes   = flag.String("classes", "", "comma-separated node classes, assigned round robin")
+		racks     = flag.Int("racks", 0, "set meta.rack to one of this many racks")
+		runAfter  = flag.Duration("run-after", time.Second, "delay before an allocation is reported running")
+		fail      = flag.Float64("fail", 0, "fraction of allocations reported failed instead")
+		startRate = flag.Int("start-rate", 1000, "nodes started per second")
+		timeout   = flag.Duration("timeout", 10*time.Minute, "give up after this long")
+		profile   = flag.String("profile", "", "write the first server's CPU profile of the run's start (and its heap at the end) to this file prefix")
+		profSecs  = flag.Int("profile-seconds", 30, "seconds of CPU profile (from the start of the run)")
+		keep      = flag.Bool("keep", false, "keep the servers' directory")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	simCfg := nodesim.Config{
+		Nodes: *nodes, Datacenters: split(*dcs), Classes: split(*classes), Racks: *racks,
+		RunAfter: *runAfter, FailFraction: *fail, StartRate: *startRate,
+	}
+	if *allocs == 0 {
+		if *addr == "" {
+			fatal(errors.New("give -addr (servers to run nodes against) or -allocs (the benchmark)"))
+		}
+		simCfg.Servers = split(*addr)
+		sim, err := nodesim.New(ctx, simCfg)
+		if err != nil {
+			fatal(err)
+		}
+		fmt.Printf("running %d simulated nodes against %s until interrupted\n", *nodes, *addr)
+		sim.Run(ctx)
+		fmt.Printf("%+v\n", sim.Stats())
+		return
+	}
+	cfg := nodesim.BenchConfig{Sim: simCfg, Allocs: *allocs, Jobs: *jobs, JobType: *jobType, Timeout: *timeout,
+		Progress: progressPrinter()}
+	if *addr != "" {
+		cfg.Sim.Servers = split(*addr)
+	} else {
+		if *servers != 1 && *servers != 3 {
+			fatal(fmt.Errorf("-server-count %d: start 1 or 3 servers", *servers))
+		}
+		dir, err := os.MkdirTemp("", "nomadlike-bench-scale-")
+		if err != nil {
+			fatal(err)
+		}
+		if !*keep {
+			defer os.RemoveAll(dir)
+		} else {
+			fmt.Println("servers' directory:", dir)
+		}
+		procs, err := startServers(ctx, *bin, dir, *servers)
+		defer func() {
+			for _, p := range procs {
+				p.stop()
+			}
+		}()
+		if err != nil {
+			fatal(err)
+		}
+		for _, p := range procs {
+			cfg.Sim.Servers = append(cfg.Sim.Servers, p.http)
+			cfg.Servers = append(cfg.Servers, nodesim.ServerProc{PID: p.cmd.Process.Pid, DataDir: p.dataDir})
+		}
+	}
+	var profDone chan error
+	if *profile != "" {
+		profDone = make(chan error, 1)
+		go func() {
+			profDone <- fetch(cfg.Sim.Servers[0], fmt.Sprintf("/v1/agent/pprof/profile?seconds=%d", *profSecs), *profile+".cpu.pprof")
+		}()
+	}
+	load := loadAvg()
+	rep, err := nodesim.Bench(ctx, cfg)
+	fmt.Println()
+	if rep != nil {
+		fmt.Printf("load average before the run: %s\n", load)
+		fmt.Print(rep)
+	}
+	if *profile != "" {
+		if perr := fetch(cfg.Sim.Servers[0], "/v1/agent/pprof/heap", *profile+".heap.pprof"); perr != nil {
+			fmt.Fprintln(os.Stderr, "heap profile:", perr)
+		}
+		if perr := <-profDone; perr != nil {
+			fmt.Fprintln(os.Stderr, "CPU profile:", perr)
+		}
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "nodesim:", err)
+	os.Exit(1)
+}
+
+func progressPrinter() func(nodesim.Progress) {
+	var last time.Time
+	return func(p nodesim.Progress) {
+		if time.Since(last) < 2*time.Second {
+			return
+		}
+		last = time.Now()
+		fmt.Printf("%6.1fs  nodes ready %d  placed %d  running %d\n", p.Elapsed.Seconds(), p.Registered, p.Placed, p.Running)
+	}
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// server is a server process the benchmark started.
+type server struct {
+	cmd     *exec.Cmd
+	http    string
+	dataDir string
+	exited  chan struct{}
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startServers starts n servers (no client) on loopback and waits for a
+// leader.
+func startServers(ctx context.Context, bin, dir string, n int) ([]*server, error) {
+	bin, _ = filepath.Abs(bin)
+	type ports struct{ http, rpc, serf int }
+	ps := make([]ports, n)
+	for i := range ps {
+		for _, p := range []*int{&ps[i].http, &ps[i].rpc, &ps[i].serf} {
+			var err error
+			if *p, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out []*server
+	for i, p := range ps {
+		var join []string
+		for j, o := range ps {
+			if j != i {
+				join = append(join, fmt.Sprintf("%q", fmt.Sprintf("127.0.0.1:%d", o.serf)))
+			}
+		}
+		sdir := filepath.Join(dir, fmt.Sprintf("server%d", i+1))
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
+			return out, err
+		}
+		cfg := fmt.Sprintf(`
+name         = "bench%d"
+data_dir     = %q
+bind_addr    = "127.0.0.1"
+log_level    = "WARN"
+enable_debug = true
+ports {
+  http = %d
+  rpc  = %d
+  serf = %d
+}
+server {
+  enabled          = true
+  bootstrap_expect = %d
+  server_join {
+    retry_join     = [%s]
+    retry_interval = "1s"
+  }
+}
+`, i+1, filepath.Join(sdir, "data"), p.http, p.rpc, p.serf, n, strings.Join(join, ", "))
+		cfgPath := filepath.Join(sdir, "agent.hcl")
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+			return out, err
+		}
+		logf, err := os.Create(filepath.Join(sdir, "agent.log"))
+		if err != nil {
+			return out, err
+		}
+		cmd := exec.Command(bin, "agent", "-config", cfgPath)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			logf.Close()
+			return out, fmt.Errorf("start %s: %w", bin, err)
+		}
+		s := &server{cmd: cmd, http: fmt.Sprintf("http://127.0.0.1:%d", p.http), dataDir: filepath.Join(sdir, "data"), exited: make(chan struct{})}
+		go func() {
+			_ = cmd.Wait()
+			logf.Close()
+			close(s.exited)
+		}()
+		out = append(out, s)
+	}
+	c, err := api.NewClient(api.Config{Address: out[0].http})
+	if err != nil {
+		return out, err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		leader, err := c.Leader(cctx)
+		cancel()
+		if err == nil && leader != "" {
+			return out, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return out, fmt.Errorf("no leader 60 s after starting %d servers (logs in %s): %v", n, dir, err)
+		}
+		time.Sleep(200 * time.Millisecond) // polling interval
+	}
+}
+
+func fetch(addr, path, file string) error {
+	resp, err := http.Get(addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
