@@ -77,10 +77,6 @@ func TestCompatOperator(t *testing.T) {
 		if !strings.Contains(string(body), `"SecretID":""`) {
 			t.Errorf("node response lacks an empty SecretID key: %.300s", body)
 		}
-		_, _, err = c.Operator().SchedulerSetConfiguration(&nomad.SchedulerConfiguration{SchedulerAlgorithm: "binpack", PauseEvalBroker: true}, nil)
-		if err == nil || !strings.Contains(err.Error(), "PauseEvalBroker") {
-			t.Errorf("pausing the eval broker: %v, want a 400 naming PauseEvalBroker", err)
-		}
 	})
 }
 

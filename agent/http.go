@@ -191,6 +191,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/allocation/{id}/stop", put, s.allocStop)
 
 	srv("/v1/evaluations", get, s.evalsList)
+	srv("/v1/evaluations", del, s.evalsDelete)
 	srv("/v1/evaluation/{id}", get, s.evalInfo)
 	srv("/v1/evaluation/{id}/allocations", get, s.evalAllocations)
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -138,4 +139,53 @@ func (s *HTTPServer) evalAllocations(w http.ResponseWriter, r *http.Request) (an
 		return nil, structs.NewNotFound("evaluation %q not found", id)
 	}
 	return out, nil
+}
+
+// EvalDeleter is the part of a server that deletes evaluations at an
+// operator's request; *server.Server implements it. It is an optional
+// capability of ServerAPI, found by type assertion.
+type EvalDeleter interface {
+	DeleteEvals(ctx context.Context, ids []string, match func(*structs.Evaluation) (bool, error)) (*structs.EvalDeleteResponse, error)
+}
+
+// evalsDelete is DELETE /v1/evaluations with {"EvalIDs": [...]} or
+// {"Filter": "<expression>"} (or ?filter=), as `nomad eval delete` sends it.
+// The server refuses it unless the eval broker is paused.
+func (s *HTTPServer) evalsDelete(w http.ResponseWriter, r *http.Request) (any, error) {
+	d, ok := s.srv.(EvalDeleter)
+	if !ok {
+		return nil, notSupported("deleting evaluations")
+	}
+	var req struct {
+		EvalIDs []string
+		Filter  string
+	}
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+	}
+	if req.Filter == "" {
+		req.Filter = r.URL.Query().Get("filter")
+	}
+	var match func(*structs.Evaluation) (bool, error)
+	if req.Filter != "" {
+		ev, err := newFilter(req.Filter)
+		if err != nil {
+			return nil, err
+		}
+		match = func(e *structs.Evaluation) (bool, error) {
+			ok, err := ev.Evaluate(e)
+			if err != nil {
+				return false, structs.NewBadRequest("filter %q: %v", req.Filter, err)
+			}
+			return ok, nil
+		}
+	}
+	resp, err := d.DeleteEvals(r.Context(), req.EvalIDs, match)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, resp.Index)
+	return resp, nil
 }

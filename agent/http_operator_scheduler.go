@@ -53,19 +53,10 @@ func (s *HTTPServer) operatorSchedulerPut(w http.ResponseWriter, r *http.Request
 		}
 		cas, casIndex = true, n
 	}
-	var body struct {
-		structs.SchedulerConfig
-		// PauseEvalBroker is Nomad's (`operator scheduler set-config
-		// -pause-eval-broker`); the broker cannot be paused here.
-		PauseEvalBroker bool
-	}
-	if err := decodeBody(r, &body); err != nil {
+	var config structs.SchedulerConfig
+	if err := decodeBody(r, &config); err != nil {
 		return nil, err
 	}
-	if body.PauseEvalBroker {
-		return nil, structs.NewBadRequest("PauseEvalBroker: nomadlike's evaluation broker cannot be paused; leave it false")
-	}
-	config := body.SchedulerConfig
 	resp, err := sc.SetSchedulerConfig(r.Context(), &config, cas, casIndex)
 	if err != nil {
 		return nil, err

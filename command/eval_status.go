@@ -12,7 +12,7 @@ func (c *cli) evalCommand() *cobra.Command {
 		Use:   "eval <subcommand>",
 		Short: "Inspect evaluations (the scheduler's decisions)",
 	}
-	cmd.AddCommand(c.evalStatusCommand())
+	cmd.AddCommand(c.evalStatusCommand(), c.evalListCommand(), c.evalDeleteCommand())
 	return cmd
 }
 

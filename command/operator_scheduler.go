@@ -36,6 +36,7 @@ func (c *cli) schedulerGetConfigCommand() *cobra.Command {
 			p := sc.PreemptionConfig
 			writeKV(c.stdout, []kv{
 				{"Scheduler Algorithm", sc.Algorithm()},
+				{"Pause Eval Broker", strconv.FormatBool(sc.PauseEvalBroker)},
 				{"Preemption System Scheduler", strconv.FormatBool(p.SystemSchedulerEnabled)},
 				{"Preemption SysBatch Scheduler", strconv.FormatBool(p.SysBatchSchedulerEnabled)},
 				{"Preemption Service Scheduler", strconv.FormatBool(p.ServiceSchedulerEnabled)},
@@ -69,7 +70,7 @@ func (b *boolFlag) Set(s string) error {
 func (c *cli) schedulerSetConfigCommand() *cobra.Command {
 	var algorithm string
 	var checkIndex int64
-	var system, sysbatch, service, batch boolFlag
+	var system, sysbatch, service, batch, pause boolFlag
 	cmd := &cobra.Command{
 		Use:   "set-config [-scheduler-algorithm=binpack|spread] [-preempt-service-scheduler=true] ...",
 		Short: "Change the scheduler configuration (flags not given keep their value)",
@@ -101,6 +102,7 @@ func (c *cli) schedulerSetConfigCommand() *cobra.Command {
 				{&sysbatch, &sc.PreemptionConfig.SysBatchSchedulerEnabled},
 				{&service, &sc.PreemptionConfig.ServiceSchedulerEnabled},
 				{&batch, &sc.PreemptionConfig.BatchSchedulerEnabled},
+				{&pause, &sc.PauseEvalBroker},
 			} {
 				if f.flag.set {
 					*f.dst = f.flag.val
@@ -128,6 +130,7 @@ func (c *cli) schedulerSetConfigCommand() *cobra.Command {
 	f.Var(&sysbatch, "preempt-sysbatch-scheduler", "allow sysbatch jobs to preempt (true|false)")
 	f.Var(&service, "preempt-service-scheduler", "allow service jobs to preempt (true|false)")
 	f.Var(&batch, "preempt-batch-scheduler", "allow batch jobs to preempt (true|false)")
+	f.Var(&pause, "pause-eval-broker", "pause the evaluation broker: evaluations stay pending, nothing is scheduled (true|false)")
 	f.Int64Var(&checkIndex, "check-index", -1, "only update if the configuration's Modify Index is this (check-and-set)")
 	return cmd
 }

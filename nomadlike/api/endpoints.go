@@ -152,3 +152,15 @@ func (c *Client) AgentSelf(ctx context.Context) (map[string]any, error) {
 	_, err := c.query(ctx, "/v1/agent/self", nil, &out)
 	return out, err
 }
+
+// DeleteEvaluations deletes evaluations by ID or, with ids empty, those a
+// filter expression selects (DELETE /v1/evaluations); the servers allow it
+// only while the eval broker is paused.
+func (c *Client) DeleteEvaluations(ctx context.Context, ids []string, filter string, q *QueryOptions) (*structs.EvalDeleteResponse, error) {
+	var out structs.EvalDeleteResponse
+	body := struct {
+		EvalIDs []string `json:",omitempty"`
+		Filter  string   `json:",omitempty"`
+	}{ids, filter}
+	return &out, c.write(ctx, http.MethodDelete, "/v1/evaluations", q, body, &out)
+}

@@ -40,8 +40,11 @@ type evalBroker struct {
 	nackDelay     time.Duration
 	deliveryLimit int
 
-	mu         sync.Mutex
-	enabled    bool
+	mu      sync.Mutex
+	enabled bool
+	// paused is the operator's PauseEvalBroker: a paused broker queues and
+	// hands out nothing (workers wait) until it is resumed.
+	paused     bool
 	ready      map[string]*evalHeap           // by scheduler (job) type
 	pending    map[jobKey]*evalHeap           // waiting behind jobEvals
 	jobEvals   map[jobKey]string              // the job's ready, delayed-by-nack or unacked eval
@@ -108,7 +111,7 @@ func (b *evalBroker) setEnabled(enabled bool) {
 func (b *evalBroker) enqueue(eval *structs.Evaluation) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.enabled {
+	if !b.enabled || b.paused {
 		return
 	}
 	b.enqueueLocked(eval)
@@ -173,6 +176,16 @@ func (b *evalBroker) dequeue(ctx context.Context, types []string) (*structs.Eval
 		if !b.enabled {
 			b.mu.Unlock()
 			return nil, "", errBrokerDisabled
+		}
+		if b.paused {
+			ch := b.readyCh
+			b.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, "", ctx.Err()
+			}
 		}
 		var best *evalHeap
 		for _, t := range types {
@@ -323,7 +336,7 @@ func (b *evalBroker) runDelayed(ctx context.Context) {
 		for len(b.delayed) > 0 && !b.delayed[0].readyAt.After(now) {
 			d := heap.Pop(&b.delayed).(delayedEval)
 			delete(b.queued, d.eval.ID)
-			if b.enabled {
+			if b.enabled && !b.paused {
 				b.makeReadyLocked(d.eval)
 			}
 		}
@@ -368,4 +381,34 @@ func (b *evalBroker) isEnabled() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.enabled
+}
+
+// setPaused pauses or resumes the broker (the scheduler configuration's
+// PauseEvalBroker). Pausing drops every queued evaluation (they stay pending
+// in state); a paused broker accepts none and its workers wait. It reports
+// whether the setting changed on an enabled broker (this server leads): the
+// caller then pauses or resumes blocked-eval tracking and, on resume,
+// restores the pending evaluations from state.
+func (b *evalBroker) setPaused(paused bool) (changedOnLeader bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.paused == paused {
+		return false
+	}
+	b.paused = paused
+	// Reset on pause; on resume only wake the waiting workers.
+	if paused {
+		b.resetLocked()
+	} else {
+		close(b.readyCh)
+		b.readyCh = make(chan struct{})
+	}
+	return b.enabled
+}
+
+// isPaused reports whether the operator paused the broker.
+func (b *evalBroker) isPaused() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.paused
 }

@@ -188,3 +188,58 @@ func TestBrokerDisabledDropsAndFails(t *testing.T) {
 		t.Errorf("dequeue on a disabled broker: got %v, want errBrokerDisabled", err)
 	}
 }
+
+// TestBrokerPause: a paused broker drops its queue, accepts nothing and
+// keeps its workers waiting (not returning, as on losing leadership); once
+// resumed, a waiting worker gets the next evaluation.
+func TestBrokerPause(t *testing.T) {
+	b, ctx := newTestBroker(t, time.Millisecond, 3)
+	b.enqueue(brokerEval("queued", 50, 1))
+	if !b.setPaused(true) {
+		t.Fatal("setPaused(true) on an enabled broker reported no change")
+	}
+	if b.setPaused(true) {
+		t.Error("pausing a paused broker reported a change")
+	}
+	b.enqueue(brokerEval("while-paused", 50, 2))
+	if s := b.stats(); s.Ready != 0 || s.Pending != 0 {
+		t.Errorf("paused broker holds %+v, want nothing", s)
+	}
+	got := make(chan *structs.Evaluation, 1)
+	errc := make(chan error, 1)
+	go func() {
+		e, _, err := b.dequeue(ctx, schedulerTypes)
+		if err != nil {
+			errc <- err
+			return
+		}
+		got <- e
+	}()
+	// The worker must still be waiting: a short deadline, not a sleep, shows it.
+	select {
+	case e := <-got:
+		t.Fatalf("paused broker handed out %s", e.JobID)
+	case err := <-errc:
+		t.Fatalf("dequeue on a paused broker returned %v, want it to wait", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if !b.setPaused(false) {
+		t.Fatal("resuming reported no change")
+	}
+	b.enqueue(brokerEval("after", 50, 3))
+	select {
+	case e := <-got:
+		if e.JobID != "after" {
+			t.Errorf("dequeued %s after resuming, want after", e.JobID)
+		}
+	case err := <-errc:
+		t.Fatalf("dequeue: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting worker got nothing after the broker resumed")
+	}
+	// On a follower (disabled broker) pausing changes nothing to act on.
+	f := newEvalBroker(discardLogger(), time.Minute, time.Millisecond, 3)
+	if f.setPaused(true) {
+		t.Error("pausing a disabled broker asked the caller to act")
+	}
+}

@@ -97,6 +97,17 @@ func (f *fsm) notify(res state.Result) {
 	if res.FreedCapacity() {
 		f.blocked.unblock(res.Index)
 	}
+	// The operator's PauseEvalBroker takes effect with the entry that
+	// stores it, so a DELETE /v1/evaluations right after is allowed.
+	if c := res.SchedulerConfig(); c != nil && f.broker.setPaused(c.PauseEvalBroker) {
+		f.blocked.setEnabled(!c.PauseEvalBroker)
+		if !c.PauseEvalBroker {
+			if err := restoreEvals(f.state, f.broker, f.blocked); err != nil {
+				f.logger.Error("resume the eval broker: could not restore pending evaluations", "error", err)
+			}
+		}
+		f.logger.Info("eval broker paused by the scheduler configuration", "paused", c.PauseEvalBroker)
+	}
 }
 
 func (f *fsm) setApplied(index uint64) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -92,10 +93,18 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	if err := s.raft.Barrier(raftApplyTimeout).Error(); err != nil {
 		return fmt.Errorf("raft barrier: %w", err)
 	}
+	config, err := s.state.SchedulerConfig()
+	if err != nil {
+		return fmt.Errorf("read the scheduler configuration: %w", err)
+	}
+	paused := config != nil && config.PauseEvalBroker
+	s.broker.setPaused(paused)
 	s.broker.setEnabled(true)
-	s.blocked.setEnabled(true)
-	if err := s.restoreEvals(); err != nil {
-		return err
+	s.blocked.setEnabled(!paused)
+	if !paused {
+		if err := restoreEvals(s.state, s.broker, s.blocked); err != nil {
+			return err
+		}
 	}
 	// Every entry committed before this term is applied: serve reads and
 	// accept writes from here on (the leader goroutines below write too).
@@ -135,19 +144,20 @@ func (s *Server) revokeLeadership() {
 	s.hb.clear()
 }
 
-// restoreEvals hands every pending evaluation in state to the broker and
-// every blocked one to the blocked tracker.
-func (s *Server) restoreEvals() error {
-	evals, err := s.state.Evals(nil, "*")
+// restoreEvals hands every pending evaluation in st to the broker and
+// every blocked one to the blocked tracker (when leadership is gained or
+// the operator resumes the broker).
+func restoreEvals(st *state.Store, broker *evalBroker, blocked *blockedEvals) error {
+	evals, err := st.Evals(nil, "*")
 	if err != nil {
 		return fmt.Errorf("restore evaluations: %w", err)
 	}
 	for _, e := range evals {
 		switch e.Status {
 		case structs.EvalStatusPending:
-			s.broker.enqueue(e)
+			broker.enqueue(e)
 		case structs.EvalStatusBlocked:
-			s.blocked.block(e)
+			blocked.block(e)
 		}
 	}
 	return nil

@@ -73,3 +73,14 @@ func (r Result) FreedCapacity() bool {
 	}
 	return false
 }
+
+// SchedulerConfig returns the scheduler configuration the write stored, or
+// nil when it stored none.
+func (r Result) SchedulerConfig() *structs.SchedulerConfig {
+	for _, c := range r.Changes {
+		if cfg, ok := c.After.(*structs.SchedulerConfig); ok && c.Table == tableSchedulerConfig {
+			return cfg
+		}
+	}
+	return nil
+}

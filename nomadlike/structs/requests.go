@@ -154,3 +154,10 @@ type NodeAllocUpdateRequest struct {
 type GenericResponse struct {
 	Index uint64
 }
+
+// EvalDeleteResponse is the reply of DELETE /v1/evaluations: how many
+// evaluations were deleted.
+type EvalDeleteResponse struct {
+	Count int
+	Index uint64 `json:"-"`
+}

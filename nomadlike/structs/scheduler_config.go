@@ -17,8 +17,13 @@ type SchedulerConfig struct {
 	// PreemptionConfig says for which job types the scheduler may evict
 	// lower-priority allocations to place higher-priority ones.
 	PreemptionConfig PreemptionConfig
-	CreateIndex      uint64
-	ModifyIndex      uint64
+	// PauseEvalBroker pauses the leader's evaluation broker: evaluations
+	// stay pending and no scheduler runs until it is false again (Nomad's
+	// `operator scheduler set-config -pause-eval-broker`; needed to delete
+	// evaluations).
+	PauseEvalBroker bool
+	CreateIndex     uint64
+	ModifyIndex     uint64
 }
 
 // PreemptionConfig enables preemption per scheduler type.
