@@ -93,6 +93,12 @@ func (c *cli) printVersion(v *structs.Job, d *structs.JobDiff, showDiff bool) {
 		{"Stable", strconv.FormatBool(v.Stable)},
 		{"Submit Date", formatUnixNano(v.SubmitTime, c.now().Location())},
 	}
+	if v.VersionTag != nil {
+		pairs = append(pairs, kv{"Tag Name", v.VersionTag.Name})
+		if v.VersionTag.Description != "" {
+			pairs = append(pairs, kv{"Tag Description", v.VersionTag.Description})
+		}
+	}
 	if showDiff {
 		pairs = append(pairs, kv{"Diff", ""})
 	}

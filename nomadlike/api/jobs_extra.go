@@ -58,3 +58,35 @@ func (c *Client) ValidateJob(ctx context.Context, job *structs.Job, q *QueryOpti
 	req := struct{ Job *structs.Job }{Job: job}
 	return &out, c.write(ctx, http.MethodPut, "/v1/validate/job", q, &req, &out)
 }
+
+// JobSubmission reads the source a job version was submitted with (GET
+// /v1/job/{id}/submission?version=N); version < 0 means the current one.
+func (c *Client) JobSubmission(ctx context.Context, id string, version int64, q *QueryOptions) (*structs.JobSubmission, error) {
+	var out structs.JobSubmission
+	qq := QueryOptions{}
+	if q != nil {
+		qq = *q
+	}
+	if version >= 0 {
+		qq.Params = map[string]string{"version": strconv.FormatInt(version, 10)}
+	}
+	_, err := c.query(ctx, "/v1/job/"+pathEscape(id)+"/submission", &qq, &out)
+	return &out, err
+}
+
+// TagJobVersion names version of a job (PUT
+// /v1/job/{id}/versions/{name}/tag).
+func (c *Client) TagJobVersion(ctx context.Context, id, name, description string, version uint64, q *QueryOptions) error {
+	body := struct {
+		JobID       string
+		Version     uint64
+		Description string
+	}{id, version, description}
+	return c.write(ctx, http.MethodPut, "/v1/job/"+pathEscape(id)+"/versions/"+pathEscape(name)+"/tag", q, body, nil)
+}
+
+// UntagJobVersion removes the tag name from a job's version (DELETE
+// /v1/job/{id}/versions/{name}/tag).
+func (c *Client) UntagJobVersion(ctx context.Context, id, name string, q *QueryOptions) error {
+	return c.write(ctx, http.MethodDelete, "/v1/job/"+pathEscape(id)+"/versions/"+pathEscape(name)+"/tag", q, nil, nil)
+}
