@@ -244,6 +244,14 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/system/gc", put, s.systemGC)
 	srv("/v1/system/reconcile/summaries", put, s.systemReconcileSummaries)
 	s.aclRoutes(srv, get, put, del)
+	// The keyring and variables (http_variables.go).
+	srv("/v1/operator/keyring/keys", get, s.keyringList)
+	srv("/v1/operator/keyring/rotate", put, s.keyringRotate)
+	srv("/v1/operator/keyring/key/{id}", del, s.keyringRemove)
+	srv("/v1/vars", get, s.varsList)
+	srv("/v1/var/{path:.+}", get, s.varRead)
+	srv("/v1/var/{path:.+}", put, s.varWrite)
+	srv("/v1/var/{path:.+}", del, s.varDelete)
 
 	// Streamed by any server from its own FSM (http_events.go).
 	served("/v1/event/stream", get)

@@ -246,6 +246,15 @@ var routeRules = map[string]rule{
 	"PUT /v1/namespace":            management(),
 	"PUT /v1/namespace/{name}":     management(),
 	"DELETE /v1/namespace/{name}":  management(),
+
+	// The keyring and variables (http_variables.go).
+	"GET /v1/operator/keyring/keys":        management(),
+	"PUT /v1/operator/keyring/rotate":      management(),
+	"DELETE /v1/operator/keyring/key/{id}": management(),
+	"GET /v1/vars":                         handlerChecks("variables list, per path"),
+	"GET /v1/var/{path}":                   handlerChecks("variables read on the path"),
+	"PUT /v1/var/{path}":                   handlerChecks("variables write on the path"),
+	"DELETE /v1/var/{path}":                handlerChecks("variables destroy on the path"),
 }
 
 // varPattern matches a path variable with a pattern, "{id:.+}".

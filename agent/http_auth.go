@@ -25,6 +25,9 @@ type Identity struct {
 	// NotACLToken is set when the secret matched no ACL token: only the
 	// client-to-server endpoints, which check node secrets, accept it.
 	NotACLToken bool
+	// Workload is set when the secret is a task's workload identity (a
+	// JWT the leader signed): the task it names.
+	Workload *structs.WorkloadClaims
 }
 
 // accessor names the identity in audit logs: the token's accessor ID,

@@ -112,6 +112,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.systemCommand(),
 		c.aclCommand(),
 		c.namespaceCommand(),
+		c.varCommand(),
 		c.monitorCommand(),
 		c.eventCommand(),
 	)

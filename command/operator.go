@@ -27,7 +27,7 @@ func (c *cli) operatorCommand() *cobra.Command {
 	snap.AddCommand(c.snapshotSaveCommand(), c.snapshotInspectCommand(), c.snapshotRestoreCommand())
 	gossip := &cobra.Command{Use: "gossip <subcommand>", Short: "Gossip encryption"}
 	gossip.AddCommand(c.gossipKeyringCommand())
-	cmd.AddCommand(raft, snap, gossip, c.operatorSchedulerCommand(), c.operatorDebugCommand())
+	cmd.AddCommand(raft, snap, gossip, c.operatorSchedulerCommand(), c.operatorDebugCommand(), c.rootKeyringCommand())
 	return cmd
 }
 

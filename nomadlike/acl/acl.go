@@ -33,24 +33,36 @@ func (l labeled) add(r *LabeledRule) {
 // exact rule, else the glob rule matching the most literal characters
 // (ties broken by the shorter glob, then lexically, so it is deterministic).
 func (l labeled) lookup(name string) capSet {
-	if set, ok := l.exact[name]; ok {
+	label, ok := l.lookupLabel(name)
+	if !ok {
+		return nil
+	}
+	if set, ok := l.exact[label]; ok {
 		return set
 	}
+	return l.globs[label]
+}
+
+// lookupLabel returns the label of the rule that applies to name (see lookup).
+func (l labeled) lookupLabel(name string) (string, bool) {
+	if _, ok := l.exact[name]; ok {
+		return name, true
+	}
 	var (
-		best      capSet
+		found     bool
 		bestScore = -1
 		bestGlob  string
 	)
-	for g, set := range l.globs {
+	for g := range l.globs {
 		if !globMatch(g, name) {
 			continue
 		}
 		score := len(strings.ReplaceAll(g, "*", ""))
 		if score > bestScore || (score == bestScore && (len(g) < len(bestGlob) || (len(g) == len(bestGlob) && g < bestGlob))) {
-			best, bestScore, bestGlob = set, score, g
+			found, bestScore, bestGlob = true, score, g
 		}
 	}
-	return best
+	return bestGlob, found
 }
 
 // allows reports whether the applicable rule grants capability c and does not deny.
@@ -94,7 +106,9 @@ type ACL struct {
 	namespaces  labeled
 	nodePools   labeled
 	hostVolumes labeled
-	coarse      map[string]string
+	// variables are each namespace label's variable path rules.
+	variables map[string]labeled
+	coarse    map[string]string
 }
 
 // Coarse rule kinds.
@@ -116,13 +130,21 @@ var DenyAll = Compile(nil)
 // Compile merges policies into an ACL. Capabilities add up; a deny in any
 // policy wins over grants in others.
 func Compile(policies []*Policy) *ACL {
-	a := &ACL{namespaces: newLabeled(), nodePools: newLabeled(), hostVolumes: newLabeled(), coarse: map[string]string{}}
+	a := &ACL{namespaces: newLabeled(), nodePools: newLabeled(), hostVolumes: newLabeled(), variables: map[string]labeled{}, coarse: map[string]string{}}
 	for _, p := range policies {
 		if p == nil {
 			continue
 		}
 		for _, r := range p.Namespaces {
 			a.namespaces.add(r)
+			paths, ok := a.variables[r.Name]
+			if !ok {
+				paths = newLabeled()
+				a.variables[r.Name] = paths
+			}
+			for _, v := range r.Variables {
+				paths.add(&LabeledRule{Name: v.Path, Capabilities: v.Capabilities})
+			}
 		}
 		for _, r := range p.NodePools {
 			a.nodePools.add(r)

@@ -133,3 +133,16 @@ func expandNodePoolPolicy(policy string) []string {
 	}
 	return nil
 }
+
+// Variable capabilities (a namespace rule's variables { path "..." { } } block).
+const (
+	VariablesCapabilityRead    = "read"
+	VariablesCapabilityWrite   = "write"
+	VariablesCapabilityList    = "list"
+	VariablesCapabilityDestroy = "destroy"
+	VariablesCapabilityDeny    = "deny"
+)
+
+// variablesCapabilities are the capabilities a variables path rule may list.
+var variablesCapabilities = []string{VariablesCapabilityRead, VariablesCapabilityWrite, VariablesCapabilityList,
+	VariablesCapabilityDestroy, VariablesCapabilityDeny}

@@ -33,6 +33,8 @@ type LabeledRule struct {
 	Name         string
 	Policy       string
 	Capabilities []string
+	// Variables are a namespace rule's variable path rules.
+	Variables []*VariablesRule
 }
 
 // ParseError is a policy that does not parse or uses unknown values; its
@@ -172,26 +174,54 @@ func parseLabeled(b *hcl.Block, where string) (*LabeledRule, error) {
 		r.Capabilities = append(r.Capabilities, expand(policy)...)
 	}
 	if a, ok := content.Attributes["capabilities"]; ok {
-		v, diags := a.Expr.Value(nil)
-		if diags.HasErrors() {
-			return nil, parseErr("%s: %s", a.Range.String(), diags.Error())
+		caps, err := stringList(a)
+		if err != nil {
+			return nil, err
 		}
-		if v.IsNull() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
-			return nil, parseErr("%s: capabilities must be a list of strings", a.Range.String())
-		}
-		for it := v.ElementIterator(); it.Next(); {
-			_, c := it.Element()
-			if c.IsNull() || !c.Type().Equals(cty.String) {
-				return nil, parseErr("%s: capabilities must be a list of strings", a.Range.String())
-			}
-			cap := c.AsString()
+		for _, cap := range caps {
 			if !slices.Contains(valid, cap) {
 				return nil, parseErr("%s: %s %q: unknown capability %q (valid: %s)", a.Range.String(), b.Type, r.Name, cap, strings.Join(valid, ", "))
 			}
 			r.Capabilities = append(r.Capabilities, cap)
 		}
 	}
+	var vblocks hcl.Blocks
+	for _, vb := range content.Blocks {
+		if vb.Type == "variables" {
+			vblocks = append(vblocks, vb)
+		}
+	}
+	if len(vblocks) > 0 {
+		if b.Type != "namespace" {
+			return nil, parseErr("%s: %s %q: a variables block belongs in a namespace rule", where, b.Type, r.Name)
+		}
+		vars, err := parseVariables(vblocks, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		r.Variables = vars
+	}
 	return r, nil
+}
+
+// stringList evaluates a list-of-strings attribute.
+func stringList(a *hcl.Attribute) ([]string, error) {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return nil, parseErr("%s: %s", a.Range.String(), diags.Error())
+	}
+	if v.IsNull() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
+		return nil, parseErr("%s: %s must be a list of strings", a.Range.String(), a.Name)
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, c := it.Element()
+		if c.IsNull() || !c.Type().Equals(cty.String) {
+			return nil, parseErr("%s: %s must be a list of strings", a.Range.String(), a.Name)
+		}
+		out = append(out, c.AsString())
+	}
+	return out, nil
 }
 
 func parseCoarse(b *hcl.Block, where string) (string, error) {

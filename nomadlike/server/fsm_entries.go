@@ -69,4 +69,8 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.JobScaleRequestType:                     entry(structs.TypeJobRegistered, (*state.Store).JobScale),
 	structs.NodePoolUpsertRequestType:               entry("", (*state.Store).NodePoolUpsert),
 	structs.NodePoolDeleteRequestType:               entry("", (*state.Store).NodePoolDelete),
+	structs.KeyringUpsertRequestType:                entry("", (*state.Store).KeyringUpsert),
+	structs.KeyringDeleteRequestType:                entry("", (*state.Store).KeyringDelete),
+	structs.VariableApplyRequestType:                entry(structs.TypeVariableUpserted, (*state.Store).VariableApply),
+	structs.VariablesRekeyRequestType:               entry("", (*state.Store).VariablesRekey),
 }

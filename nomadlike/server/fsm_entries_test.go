@@ -127,6 +127,14 @@ var fixtureEvents = map[string][]string{
 	"namespace delete":       nil,
 	"node pools":             nil,
 	"node pool delete":       nil,
+	"root keys":              nil,
+	"root key delete":        nil,
+	"variable set":           {"Variables:VariableUpserted:nomad/jobs/web"},
+	"variable set 2":         {"Variables:VariableUpserted:gone"},
+	"variable delete":        {"Variables:VariableDeleted:gone"},
+	"variable lock":          {"Variables:VariableUpserted:lock/leader"},
+	"variable unlock":        {"Variables:VariableUpserted:lock/leader"},
+	"variables rekey":        nil,
 }
 
 // TestFSMEveryMessageType applies the fixture entry of every message type

@@ -93,7 +93,7 @@ func fsmFixture() []fixtureEntry {
 	blocked := fxEval(fxEvalBlock, "web", structs.EvalStatusBlocked)
 	blocked.FailedTGAllocs = map[string]*structs.AllocMetric{"web": {NodesEvaluated: 2, DimensionExhausted: map[string]int{"memory": 2}}}
 	doneWeb := fxEval(fxEvalWeb, "web", structs.EvalStatusComplete)
-	return []fixtureEntry{
+	return fxFixupRekey(fsmFixtureKeyring([]fixtureEntry{
 		{"register node 1", structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: fxNode(fxNode1, "n1"), Timestamp: fxTime(0).UnixNano()}},
 		{"register node 2", structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: fxNode(fxNode2, "n2"), Timestamp: fxTime(0).UnixNano()}},
 		{"scheduler config", structs.SchedulerConfigRequestType, &structs.SchedulerSetConfigRequest{Config: structs.SchedulerConfig{
@@ -182,5 +182,65 @@ func fsmFixture() []fixtureEntry {
 				SchedulerConfiguration: &structs.NodePoolSchedulerConfiguration{SchedulerAlgorithm: structs.SchedulerAlgorithmSpread}},
 			{Name: "scratch"}}}},
 		{"node pool delete", structs.NodePoolDeleteRequestType, &structs.NodePoolDeleteRequest{Names: []string{"scratch"}}},
+	}))
+}
+
+func fsmFixtureKeyring(entries []fixtureEntry) []fixtureEntry {
+	return append(entries, []fixtureEntry{
+		{"root keys", structs.KeyringUpsertRequestType, &structs.KeyringUpsertRequest{Keys: []*structs.RootKey{
+			fxRootKey("77777777-0000-4000-8000-000000000001", structs.RootKeyStateInactive),
+			fxRootKey("77777777-0000-4000-8000-000000000002", structs.RootKeyStateActive),
+			fxRootKey("77777777-0000-4000-8000-000000000003", structs.RootKeyStateInactive)}}},
+		{"root key delete", structs.KeyringDeleteRequestType, &structs.KeyringDeleteRequest{KeyIDs: []string{"77777777-0000-4000-8000-000000000003"}}},
+		{"variable set", structs.VariableApplyRequestType, &structs.VariableApplyRequest{Op: structs.VarOpSet,
+			Var: fxVariable("web", "nomad/jobs/web", "77777777-0000-4000-8000-000000000001")}},
+		{"variable set 2", structs.VariableApplyRequestType, &structs.VariableApplyRequest{Op: structs.VarOpSet,
+			Var: fxVariable(structs.DefaultNamespace, "gone", "77777777-0000-4000-8000-000000000002")}},
+		{"variable delete", structs.VariableApplyRequestType, &structs.VariableApplyRequest{Op: structs.VarOpDelete,
+			Var: &structs.VariableEncrypted{VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: "gone"}}}},
+		{"variable lock", structs.VariableApplyRequestType, &structs.VariableApplyRequest{Op: structs.VarOpLockAcquire,
+			Var: func() *structs.VariableEncrypted {
+				v := fxVariable(structs.DefaultNamespace, "lock/leader", "77777777-0000-4000-8000-000000000002")
+				v.Lock = &structs.VariableLock{ID: "88888888-0000-4000-8000-000000000001", TTL: "15s", LockDelay: "15s"}
+				return v
+			}()}},
+		{"variable unlock", structs.VariableApplyRequestType, &structs.VariableApplyRequest{Op: structs.VarOpLockRelease,
+			LockID: "88888888-0000-4000-8000-000000000001",
+			Var:    &structs.VariableEncrypted{VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: "lock/leader", ModifyTime: fxTime(31).UnixNano()}}}},
+		{"variables rekey", structs.VariablesRekeyRequestType, &structs.VariablesRekeyRequest{Vars: []*structs.VariableEncrypted{
+			func() *structs.VariableEncrypted {
+				v := fxVariable("web", "nomad/jobs/web", "77777777-0000-4000-8000-000000000002")
+				v.ModifyIndex = 0 // set below: the index "variable set" is applied at
+				return v
+			}()}}},
+	}...)
+}
+
+// fxFixupRekey points the rekey entry at the index the fixture's first
+// variable set is applied at (100 + its position), so it re-encrypts.
+func fxFixupRekey(entries []fixtureEntry) []fixtureEntry {
+	var setAt uint64
+	for i, e := range entries {
+		switch e.name {
+		case "variable set":
+			setAt = uint64(100 + i)
+		case "variables rekey":
+			e.body.(*structs.VariablesRekeyRequest).Vars[0].ModifyIndex = setAt
+		}
 	}
+	return entries
+}
+
+// fxRootKey is a root key of the fixture; its wrapped material is fixed
+// bytes (the FSM never unwraps).
+func fxRootKey(id string, st structs.RootKeyState) *structs.RootKey {
+	return &structs.RootKey{KeyID: id, Algorithm: structs.EncryptionAlgorithmAES256GCM, CreateTime: fxTime(30).UnixNano(), State: st,
+		WrappedKeys: []*structs.WrappedRootKey{{Provider: kekProviderX25519, KEKID: "0011223344556677",
+			EphemeralPublicKey: []byte("fixture-ephemeral-public-key-32b"), Nonce: []byte("fixture-nonc"), Ciphertext: []byte("fixture-ciphertext")}}}
+}
+
+// fxVariable is an encrypted variable of the fixture (fixed ciphertext).
+func fxVariable(ns, path, keyID string) *structs.VariableEncrypted {
+	return &structs.VariableEncrypted{VariableMetadata: structs.VariableMetadata{Namespace: ns, Path: path,
+		CreateTime: fxTime(30).UnixNano(), ModifyTime: fxTime(30).UnixNano()}, KeyID: keyID, Nonce: []byte("fixture-nonc"), Data: []byte("fixture-ciphertext-" + path)}
 }

@@ -10,7 +10,7 @@ import (
 // this file, numbers are append only and never reused (a retired kind stays
 // listed in retiredSnapshotRecords). Ranges reserved while several people
 // add tables: 7-19 state core, 20-29 ACL and namespaces, 30-39
-// compatibility, 40-44 integrity.
+// compatibility, 40-49 keyring and variables.
 type snapshotRecord uint8
 
 const (
@@ -39,6 +39,9 @@ const (
 	recordScalingEvents snapshotRecord = 34
 	// recordNodePool is a node pool (the built-in ones are not stored).
 	recordNodePool snapshotRecord = 31
+	// The keyring (wrapped keys only) and variables (encrypted), 40-49.
+	recordRootKey  snapshotRecord = 40
+	recordVariable snapshotRecord = 41
 	// recordEnd closes a snapshot, so truncation is detected.
 	recordEnd snapshotRecord = 255
 )
@@ -78,6 +81,8 @@ var snapshotTables = []snapshotTable{
 	{recordJobSubmission, "job_submission", func() any { return new(structs.JobSubmission) }},
 	{recordScalingEvents, "scaling_event", func() any { return new(structs.JobScalingEvents) }},
 	{recordNodePool, "node_pools", func() any { return new(structs.NodePool) }},
+	{recordRootKey, "root_keys", func() any { return new(structs.RootKey) }},
+	{recordVariable, "variables", func() any { return new(structs.VariableEncrypted) }},
 	{recordIndex, "index", func() any { return new(indexRecord) }},
 }
 

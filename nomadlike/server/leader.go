@@ -127,6 +127,8 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("periodic", s.runPeriodicDispatcher)
 	start("gc", s.runGC)
 	start("service_reaper", s.runServiceReaper)
+	s.varLocks.reset(s.state, time.Now())
+	start("keyring", s.runKeyring)
 	if s.cfg.Backup.Interval > 0 {
 		start("backups", s.runBackups)
 	}

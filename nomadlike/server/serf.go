@@ -80,6 +80,9 @@ func (s *Server) serfTags(raftAddr string) map[string]string {
 	if s.cfg.BootstrapExpect == 1 {
 		tags[tagBootstrap] = "1"
 	}
+	if s.keystore != nil {
+		tags[tagKEK] = kekTag(s.keystore.publicKey())
+	}
 	return tags
 }
 

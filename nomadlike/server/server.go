@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -72,6 +73,13 @@ type Server struct {
 
 	// peerHTTP dials other servers' HTTP API (raft_tls.go).
 	peerHTTP *http.Client
+
+	// keystore holds this server's key-encryption keys; enc unwraps and
+	// uses the keyring's root keys (keystore.go, encrypter.go).
+	keystore *keystore
+	enc      *encrypter
+	// varLocks tracks variable lock TTLs and lock delays on the leader.
+	varLocks *varLockTimers
 }
 
 // withDefaults fills in the defaults of the zero-valued fields.
@@ -168,6 +176,15 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, logger: logger, state: st, rng: cfg.newRand(),
 		reconcileCh: make(chan struct{}, 1), reestablish: make(chan struct{}, 1),
 		peerHTTP: newPeerHTTP(cfg.PeerHTTPTLS)}
+	ksDir := ""
+	if cfg.DataDir != "" {
+		ksDir = filepath.Join(cfg.DataDir, "server", "keystore")
+	}
+	if s.keystore, err = openKeystore(ksDir); err != nil {
+		return nil, err
+	}
+	s.enc = newEncrypter(s.keystore, st)
+	s.varLocks = newVarLockTimers()
 	s.broker = newEvalBroker(logger.With("component", "eval_broker"), evalNackTimeout, evalNackDelay, evalDeliveryLimit)
 	s.blocked = newBlockedEvals(logger.With("component", "blocked_evals"), s.broker)
 	s.fsm = newFSM(logger.With("component", "fsm"), st, s.broker, s.blocked)

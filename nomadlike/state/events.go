@@ -13,6 +13,7 @@ var tableEvents = map[string]func(c changeObjects) (structs.Event, bool){
 	tableDeployment:           deploymentEvent,
 	tableNodes:                nodeEvent,
 	tableServiceRegistrations: serviceEvent,
+	tableVariables:            variableEvent,
 }
 
 // changeObjects is one change: the row before and after the write (nil when
@@ -36,7 +37,10 @@ func (r Result) Events(eventType string) []structs.Event {
 		if !ok {
 			continue
 		}
-		e.Type, e.Index = eventType, r.Index
+		if e.Type == "" { // a mapping may name its own (a deletion)
+			e.Type = eventType
+		}
+		e.Index = r.Index
 		out = append(out, e)
 	}
 	return out
@@ -110,4 +114,20 @@ func serviceEvent(c changeObjects) (structs.Event, bool) {
 	}
 	return structs.Event{Topic: structs.TopicService, Key: r.ID, Namespace: r.Namespace,
 		FilterKeys: []string{r.JobID, r.ServiceName}, Payload: &structs.EventPayload{Service: r}}, true
+}
+
+// variableEvent carries a variable's metadata only: its items, even
+// encrypted, never leave the state store through events.
+func variableEvent(c changeObjects) (structs.Event, bool) {
+	v, _ := c.after.(*structs.VariableEncrypted)
+	if v == nil {
+		gone, ok := c.before.(*structs.VariableEncrypted)
+		if !ok {
+			return structs.Event{}, false
+		}
+		return structs.Event{Topic: structs.TopicVariables, Type: structs.TypeVariableDeleted, Key: gone.Path, Namespace: gone.Namespace,
+			Payload: &structs.EventPayload{Variable: gone.Metadata()}}, true
+	}
+	return structs.Event{Topic: structs.TopicVariables, Key: v.Path, Namespace: v.Namespace,
+		Payload: &structs.EventPayload{Variable: v.Metadata()}}, true
 }

@@ -25,7 +25,7 @@ const (
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
 var indexedTables = []string{tableJobs, tableJobVersion, tableJobSummary, tableNodes, tableAllocs, tableEvals, tableSchedulerConfig, tablePeriodicLaunch, tableDeployment, tableServiceRegistrations, tableJobSubmission, tableScalingEvent, tableNodePools,
-	tableACLPolicies, tableACLTokens, tableACLRoles, tableNamespaces, indexACLBootstrap}
+	tableACLPolicies, tableACLTokens, tableACLRoles, tableNamespaces, indexACLBootstrap, tableRootKeys, tableVariables}
 
 // IndexEntry is one row of the "index" table: the Raft index at which table
 // Key was last written.
@@ -106,6 +106,7 @@ func schema() *memdb.DBSchema {
 		nodePoolsTableSchema(),
 	}
 	tables = append(tables, aclTableSchemas()...)
+	tables = append(tables, keyringTableSchemas()...)
 	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
 	for _, t := range tables {
 		s.Tables[t.Name] = t

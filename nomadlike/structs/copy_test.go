@@ -17,6 +17,7 @@ import (
 // Copy method is not listed here fails TestCopyTypesListed.
 var copyTypes = []any{
 	&ACLPolicy{}, &ACLRole{}, &ACLToken{}, &Namespace{},
+	&RootKey{}, &WrappedRootKey{}, &VariableLock{}, &VariableMetadata{}, &VariableEncrypted{}, &VariableDecrypted{},
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{},
 	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},

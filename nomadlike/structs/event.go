@@ -12,11 +12,13 @@ const (
 	TopicDeployment Topic = "Deployment"
 	TopicNode       Topic = "Node"
 	TopicService    Topic = "Service"
-	TopicAll        Topic = "*"
+	// TopicVariables carries variables' metadata (never their items).
+	TopicVariables Topic = "Variables"
+	TopicAll       Topic = "*"
 )
 
 // EventTopics are the topics this server publishes, in display order.
-var EventTopics = []Topic{TopicJob, TopicAllocation, TopicEvaluation, TopicDeployment, TopicNode, TopicService}
+var EventTopics = []Topic{TopicJob, TopicAllocation, TopicEvaluation, TopicDeployment, TopicNode, TopicService, TopicVariables}
 
 // Event types, named as Nomad names them: one per kind of Raft entry, given
 // to every event the entry produces.
@@ -35,6 +37,8 @@ const (
 	TypeDeploymentPromotion           = "DeploymentPromotion"
 	TypeDeploymentAllocHealth         = "DeploymentAllocHealth"
 	TypeServiceRegistration           = "ServiceRegistration"
+	TypeVariableUpserted              = "VariableUpserted"
+	TypeVariableDeleted               = "VariableDeleted"
 	TypeServiceDeregistration         = "ServiceDeregistration"
 )
 
@@ -73,4 +77,5 @@ type EventPayload struct {
 	Deployment *Deployment          `json:",omitempty"`
 	Node       *Node                `json:",omitempty"`
 	Service    *ServiceRegistration `json:",omitempty"`
+	Variable   *VariableMetadata    `json:",omitempty"`
 }

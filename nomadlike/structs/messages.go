@@ -73,6 +73,17 @@ const (
 	// JobScaleRequestType scales a job group and records its scaling event
 	// (JobScaleRequest).
 	JobScaleRequestType MessageType = 37
+
+	// 40-49: the keyring and variables.
+
+	// KeyringUpsertRequestType stores root keys (KeyringUpsertRequest).
+	KeyringUpsertRequestType MessageType = 40
+	// KeyringDeleteRequestType removes root keys (KeyringDeleteRequest).
+	KeyringDeleteRequestType MessageType = 41
+	// VariableApplyRequestType writes one variable (VariableApplyRequest).
+	VariableApplyRequestType MessageType = 42
+	// VariablesRekeyRequestType re-encrypts variables (VariablesRekeyRequest).
+	VariablesRekeyRequestType MessageType = 43
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does
