@@ -62,8 +62,8 @@ func (c *cli) rootKeyringRotateCommand() *cobra.Command {
 			if err != nil {
 				return fail("rotating the root key", err, "")
 			}
-			c.out("Key        State   Create Time")
-			c.out("%s  %s  %s", k.KeyID, k.State, time.Unix(0, k.CreateTime).UTC().Format(time.RFC3339))
+			writeTable(c.stdout, []string{"Key", "State", "Create Time"},
+				[][]string{{k.KeyID, string(k.State), time.Unix(0, k.CreateTime).UTC().Format(time.RFC3339)}})
 			return nil
 		},
 	}

@@ -151,7 +151,7 @@ func (c *cli) varGetCommand() *cobra.Command {
 			}
 			v, _, err := cl.Variable(cmd.Context(), strings.Trim(args[0], "/"), c.query())
 			if err != nil {
-				return fail("reading variable "+args[0], err, "")
+				return fail("reading variable "+args[0], err, "list the paths that exist with `var list` (and -namespace)")
 			}
 			return c.printVariable(v, out, item)
 		},
@@ -224,7 +224,7 @@ func (c *cli) varPurgeCommand() *cobra.Command {
 			}
 			path := strings.Trim(args[0], "/")
 			if err := cl.DeleteVariable(cmd.Context(), c.namespace, path, checkIndexFlag(cmd, checkIndex)); err != nil {
-				return fail("purging variable "+path, err, "")
+				return fail("purging variable "+path, err, "with -check-index, read the variable's current index with `var get`")
 			}
 			c.out("Successfully purged variable %q!", path)
 			return nil

@@ -147,6 +147,9 @@ func (e *encrypter) decryptVariable(v *structs.VariableEncrypted) (*structs.Vari
 		return nil, fmt.Errorf("decrypt variable %q: items: %w", v.Path, err)
 	}
 	clear(plain)
+	if out.Items == nil {
+		out.Items = map[string]string{}
+	}
 	return out, nil
 }
 

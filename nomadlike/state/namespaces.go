@@ -76,7 +76,7 @@ func (s *Store) NamespaceUpsert(index uint64, req *structs.NamespaceUpsertReques
 
 // NamespaceDelete applies a NamespaceDeleteRequestType entry: it removes
 // namespaces by name. The default namespace and namespaces that still hold
-// jobs cannot be deleted; all must exist, or nothing is deleted.
+// jobs or variables cannot be deleted; all must exist, or nothing is deleted.
 func (s *Store) NamespaceDelete(index uint64, req *structs.NamespaceDeleteRequest) (Result, error) {
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: delete namespaces at index %d: request is nil", index)
@@ -101,6 +101,11 @@ func (s *Store) NamespaceDelete(index uint64, req *structs.NamespaceDeleteReques
 			}
 			if jobs := collect[*structs.Job](it, nil); len(jobs) > 0 {
 				return structs.NewBadRequest("namespace %q still has %d job(s) (e.g. %q): stop and purge them first (job stop -purge)", name, len(jobs), jobs[0].ID)
+			}
+			if v, err := txn.First(tableVariables, indexID+"_prefix", name, ""); err != nil {
+				return fmt.Errorf("state: variables of namespace %q: %w", name, err)
+			} else if v != nil {
+				return structs.NewBadRequest("namespace %q still has variables (e.g. %q): purge them first (var purge -namespace %s <path>)", name, v.(*structs.VariableEncrypted).Path, name)
 			}
 			if err := txn.Delete(tableNamespaces, raw); err != nil {
 				return fmt.Errorf("state: delete namespace %q: %w", name, err)
