@@ -2,7 +2,11 @@ package agent
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // Banner returns the startup summary printed before the logs, as Nomad's
@@ -32,9 +36,9 @@ func (a *Agent) Banner() string {
 	line("Node Name", c.Name)
 	line("Region", fmt.Sprintf("%s (DC: %s)", c.Region, c.Datacenter))
 	line("Server", fmt.Sprint(c.Server.Enabled))
-	line("Version", Version)
-	if c.Client.Enabled {
-		line("Drivers", fmt.Sprintf("raw_exec enabled: %v", c.RawExec.Enabled))
+	line("Version", "v"+Version)
+	if c.Client.Enabled && a.client != nil {
+		line("Drivers", driversLine(a.client.Node()))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -47,3 +51,25 @@ const devStateNotKept = "-dev keeps the cluster state (jobs, allocations, evalua
 
 // StartedMessage is printed once the agent is up.
 const StartedMessage = "==> nomadlike agent started! Log data will stream in below:\n"
+
+// driversLine lists the node's task drivers as fingerprinted: healthy ones
+// by name, the others with why they cannot run tasks.
+func driversLine(n *structs.Node) string {
+	if n == nil || len(n.Drivers) == 0 {
+		return "none (enable one: plugin \"raw_exec\" { config { enabled = true } }, or run as root for container)"
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(n.Drivers)) {
+		d := n.Drivers[name]
+		switch {
+		case d == nil:
+		case !d.Detected:
+			parts = append(parts, fmt.Sprintf("%s (not detected: %s)", name, d.HealthDescription))
+		case !d.Healthy:
+			parts = append(parts, fmt.Sprintf("%s (unhealthy: %s)", name, d.HealthDescription))
+		default:
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -135,17 +137,26 @@ func (f *flags) config(cmd *cobra.Command) (*Config, error) {
 
 // Run starts an agent from cfg, prints the banner to out and logs to logOut,
 // and runs until ctx ends; then it shuts the agent down gracefully.
+//
+// The log lines of the startup are held back until the banner is printed,
+// so that the banner comes first, as Nomad's does; a failed start releases
+// them before returning the error.
 func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
-	logger := NewLogger(logOut, cfg.LogLevel)
+	gate := &gatedWriter{w: logOut}
+	logger := NewLogger(gate, cfg.LogLevel)
+	fmt.Fprint(out, "==> Starting nomadlike agent...\n")
 	a, err := New(cfg, logger)
 	if err != nil {
+		gate.open()
 		return err
 	}
 	if err := a.Start(ctx); err != nil {
+		gate.open()
 		return err
 	}
 	fmt.Fprint(out, a.Banner())
 	fmt.Fprint(out, StartedMessage)
+	gate.open()
 	// SIGHUP reloads what can change without a restart: the TLS files.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -160,7 +171,11 @@ func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
 			}
 		}
 	}
-	logger.Info("caught signal, shutting down gracefully (tasks keep running)")
+	if cfg.DevMode {
+		logger.Info("caught signal, shutting down: a -dev agent stops its tasks (an agent without -dev leaves them running and re-attaches when restarted)")
+	} else {
+		logger.Info("caught signal, shutting down gracefully (tasks keep running; the restarted agent re-attaches to them)")
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := a.Shutdown(sctx); err != nil {
@@ -183,4 +198,34 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// gatedWriter holds what is written until open, then writes it and
+// everything after straight through. Safe for concurrent use.
+type gatedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	opened bool
+	held   bytes.Buffer
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.opened {
+		return g.held.Write(p)
+	}
+	return g.w.Write(p)
+}
+
+// open writes what was held and lets later writes through.
+func (g *gatedWriter) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.opened {
+		return
+	}
+	g.opened = true
+	_, _ = g.w.Write(g.held.Bytes())
+	g.held = bytes.Buffer{}
 }

@@ -166,13 +166,13 @@ func DefaultConfig() *Config {
 
 // DevConfig is the configuration of `agent -dev`: server and client in one
 // process, in-memory Raft, bound to 127.0.0.1 on the default ports, raw_exec
-// enabled, and a fresh temporary data dir that Shutdown removes (unless a
+// enabled, logging at info (HTTP requests and heartbeats are debug lines;
+// -log-level debug shows them), and a fresh temporary data dir that Shutdown removes (unless a
 // config file or flag names a data_dir).
 func DevConfig() *Config {
 	c := DefaultConfig()
 	c.DevMode = true
 	c.BindAddr = "127.0.0.1"
-	c.LogLevel = "debug"
 	c.Server.Enabled = true
 	c.Server.BootstrapExpect = 1
 	c.Client.Enabled = true

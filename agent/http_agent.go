@@ -8,10 +8,14 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
-// Version is nomadlike's version, reported by /v1/agent/self and member tags.
-const Version = "0.1.0"
+// Version is nomadlike's version without the leading "v", as `nomadlike
+// version`, the agent's banner, /v1/agent/self and the member tags report
+// it. Release builds set it with -ldflags
+// "-X github.com/nomadlike/nomadlike/agent.Version=1.2.3".
+var Version = "0.1.0-dev"
 
 // agentSelf is the reply of GET /v1/agent/self (api.AgentSelf).
 type agentSelf struct {
@@ -68,7 +72,8 @@ func (s *HTTPServer) agentSelf(_ http.ResponseWriter, _ *http.Request) (any, err
 	// The gossip key, tokens and other secrets are never served.
 	redactSecrets(cfg)
 	cfg["NodeName"] = s.cfg.Agent.Name
-	cfg["Version"] = map[string]any{"Version": Version, "VersionPrerelease": "", "VersionMetadata": "", "Revision": ""}
+	release, pre, _ := strings.Cut(Version, "-")
+	cfg["Version"] = map[string]any{"Version": release, "VersionPrerelease": pre, "VersionMetadata": "", "Revision": ""}
 	cfg["ACL"] = map[string]any{"Enabled": false}
 	cfg["UI"] = map[string]any{"Enabled": true}
 	stats := map[string]map[string]string{

@@ -53,7 +53,7 @@ func (c *cli) showAlloc(a *structs.Allocation, verbose bool, usage *structs.Allo
 	if verbose {
 		created, modified = formatUnixNano(a.CreateTime, now.Location()), formatUnixNano(a.ModifyTime, now.Location())
 	}
-	writeKV(c.stdout, []kv{
+	rows := []kv{
 		{"ID", a.ID},
 		{"Eval ID", shortID(a.EvalID, verbose)},
 		{"Name", a.Name},
@@ -67,13 +67,15 @@ func (c *cli) showAlloc(a *structs.Allocation, verbose bool, usage *structs.Allo
 		{"Desired Description", orNone(a.DesiredDescription)},
 		{"Created", created},
 		{"Modified", modified},
-	})
+	}
+	// One block, so that the optional rows align with the others.
 	if a.FollowupEvalID != "" {
-		writeKV(c.stdout, []kv{{"Reschedule Eval", shortID(a.FollowupEvalID, verbose)}})
+		rows = append(rows, kv{"Reschedule Eval", shortID(a.FollowupEvalID, verbose)})
 	}
 	if a.NextAllocation != "" {
-		writeKV(c.stdout, []kv{{"Replacement Alloc ID", shortID(a.NextAllocation, verbose)}})
+		rows = append(rows, kv{"Replacement Alloc ID", shortID(a.NextAllocation, verbose)})
 	}
+	writeKV(c.stdout, rows)
 	if verbose && a.Metrics != nil {
 		m := a.Metrics
 		c.out("\nPlacement Metrics")

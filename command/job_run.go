@@ -252,8 +252,8 @@ func registerError(jobID string, req *structs.JobRegisterRequest, err error) err
 	if errors.As(err, &apiErr) {
 		switch {
 		case apiErr.StatusCode == http.StatusConflict && req.EnforceIndex:
-			hint = fmt.Sprintf("The job changed since index %d: read its current index with 'nomadlike job status -verbose %s' and review the change before running again.",
-				req.JobModifyIndex, jobID)
+			hint = fmt.Sprintf("Review what changed with 'nomadlike job plan <file>' (it prints the job's current index), then run 'nomadlike job run -check-index <that index> <file>'; -check-index 0 only creates a job %q that does not exist yet.",
+				jobID)
 		case apiErr.StatusCode == http.StatusBadRequest:
 			hint = "The agent rejected the job: fix the fields named above and run again."
 		}

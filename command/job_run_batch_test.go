@@ -1,6 +1,7 @@
 package command
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -56,5 +57,27 @@ func TestBatchFinalWaitsForReschedule(t *testing.T) {
 	failed.RescheduleTracker = &structs.RescheduleTracker{Events: []*structs.RescheduleEvent{{RescheduleTime: testNow.Add(-time.Minute).UnixNano()}}}
 	if final, _ := batchFinal(failed, job, testNow); !final {
 		t.Errorf("failed alloc that used its one reschedule: not final, want final")
+	}
+}
+
+// TestAllocStatusAlignsRescheduleRows: "Reschedule Eval" and "Replacement
+// Alloc ID" align with the rows above them.
+func TestAllocStatusAlignsRescheduleRows(t *testing.T) {
+	var b strings.Builder
+	c := &cli{stdout: &b, stderr: &b, now: func() time.Time { return testNow }}
+	c.showAlloc(&structs.Allocation{ID: "a", JobID: "j", FollowupEvalID: "e", NextAllocation: "n",
+		ClientStatus: structs.AllocClientStatusFailed, DesiredStatus: structs.AllocDesiredStatusRun}, false, nil)
+	col := -1
+	for _, l := range strings.Split(b.String(), "\n") {
+		if l == "" {
+			break
+		}
+		i := strings.Index(l, "=")
+		if col < 0 {
+			col = i
+		}
+		if i != col {
+			t.Errorf("line %q has its '=' at %d, want %d:\n%s", l, i, col, b.String())
+		}
 	}
 }

@@ -179,7 +179,7 @@ func TestJobRunErrors(t *testing.T) {
 		{"bad var", []string{"job", "run", "-var", "novalue", bad}, []string{`Error in command line: -var "novalue" is not of the form key=value`}},
 		{"check-index conflict", []string{"job", "run", "-check-index=3", writeJobFile(t)}, []string{
 			`Error submitting job "example": PUT /v1/jobs: 409 Conflict: job modify index 7 does not match 3`,
-			"The job changed since index 3"}},
+			"Review what changed with 'nomadlike job plan <file>'"}},
 		{"unknown flag", []string{"job", "run", "-nosuch", "x"}, []string{"Error in command line: unknown flag: --nosuch"}},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nomadlike/nomadlike/agent"
 	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -168,8 +169,8 @@ func TestJobInit(t *testing.T) {
 func TestVersion(t *testing.T) {
 	for _, args := range [][]string{{"version"}, {"-version"}, {"--version"}, {"-v"}} {
 		code, out, _ := runCLI(t, "", args...)
-		if code != 0 || out != "nomadlike v"+Version+"\n" {
-			t.Errorf("%v: exit code %d, output %q; want 0 and %q", args, code, out, "nomadlike v"+Version+"\n")
+		if code != 0 || out != "nomadlike v"+agent.Version+"\n" {
+			t.Errorf("%v: exit code %d, output %q; want 0 and %q", args, code, out, "nomadlike v"+agent.Version+"\n")
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nomadlike/nomadlike/agent"
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/spf13/cobra"
 )
@@ -169,7 +170,7 @@ func (c *cli) operatorDebug(ctx context.Context, f *operatorDebugFlags) error {
 		c.out("==> Interrupted: writing what was collected")
 	}
 	b.add("index.txt", []byte(fmt.Sprintf("nomadlike operator debug\naddress: %s\nstarted: %s\nduration: %s\nlog level: %s\nversion: %s\n",
-		c.address, started.UTC().Format(time.RFC3339), f.duration, f.logLevel, Version)))
+		c.address, started.UTC().Format(time.RFC3339), f.duration, f.logLevel, agent.Version)))
 	if len(b.errors) > 0 {
 		sort.Strings(b.errors)
 		b.add("errors.txt", []byte(strings.Join(b.errors, "\n")+"\n"))

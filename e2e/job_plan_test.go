@@ -97,6 +97,10 @@ func TestJobPlanRunHistoryRevert(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "409") || !strings.Contains(out, "was modified since it was read") {
 		t.Errorf("job run with the stale index %s exited %d, want a failure saying 409 and that the job was modified:\n%s", index, code, out)
 	}
+	// One fix is suggested, by the CLI; the server's message names no command.
+	if strings.Count(out, "'nomadlike job") != 2 || !strings.Contains(out, "'nomadlike job plan <file>'") || strings.Contains(out, "`job plan`") {
+		t.Errorf("the stale-index error should suggest exactly one fix (job plan, then job run -check-index):\n%s", out)
+	}
 
 	out, code = a.cli(dir, "job", "history", "-p", "e2e-plan")
 	if code != 0 || !strings.Contains(out, "Version     = 1") || !strings.Contains(out, `sleep 3600" => "echo up; sleep 7200"`) {

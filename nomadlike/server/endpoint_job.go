@@ -98,15 +98,17 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	return resp, nil
 }
 
-// checkEnforceIndex implements the check-and-set of `job run -check-index`.
+// checkEnforceIndex implements the check-and-set of a registration with
+// EnforceIndex (`job run -check-index`). Its messages say what differs in
+// the API's terms; the CLI adds which command fixes it.
 func checkEnforceIndex(jobID string, existing *structs.Job, want uint64) error {
 	switch {
 	case want == 0 && existing != nil:
-		return structs.NewConflict("job %q already exists (JobModifyIndex %d) but the request asked to create it (check index 0); run `job plan` again and pass the index it prints", jobID, existing.JobModifyIndex)
+		return structs.NewConflict("job %q already exists (JobModifyIndex %d) but the request asked to create it (EnforceIndex with JobModifyIndex 0)", jobID, existing.JobModifyIndex)
 	case want != 0 && existing == nil:
-		return structs.NewConflict("job %q does not exist but the request expected JobModifyIndex %d; register it with check index 0", jobID, want)
+		return structs.NewConflict("job %q does not exist but the request expected JobModifyIndex %d (EnforceIndex)", jobID, want)
 	case want != 0 && existing.JobModifyIndex != want:
-		return structs.NewConflict("job %q was modified since it was read: its JobModifyIndex is %d, the request expected %d; run `job plan` again and pass the new index", jobID, existing.JobModifyIndex, want)
+		return structs.NewConflict("job %q was modified since it was read: its JobModifyIndex is %d, the request expected %d (EnforceIndex)", jobID, existing.JobModifyIndex, want)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -47,7 +48,15 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 		all = append(all, "component", h.name)
 	}
 	all = append(all, h.args...)
-	all = append(all, args...)
+	for _, a := range args {
+		// hclog.Fmt("%+v", x) defers formatting to the logger: do it.
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 {
+			if format, ok := f[0].(string); ok {
+				a = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+		all = append(all, a)
+	}
 	h.logger.Log(context.Background(), lvl, msg, all...)
 }
 
