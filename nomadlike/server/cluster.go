@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -21,8 +22,9 @@ import (
 //	maybeBootstrap              once bootstrap_expect servers are alive and none
 //	                            of them has a Raft configuration, every one of
 //	                            them bootstraps the same configuration
-//	reconcile (leader only)     alive servers become voters; left ones, and
-//	                            failed ones after DeadServerThreshold, are removed
+//	reconcile (leader only)     alive servers become voters; left and pruned
+//	                            ones, and failed ones after DeadServerThreshold,
+//	                            are removed
 //
 // A server with existing Raft state never bootstraps again, and a server
 // that finds a peer already in a cluster waits for the leader to add it.
@@ -43,8 +45,11 @@ func (s *Server) runSerfEvents(ctx context.Context, events <-chan serf.Event) {
 		case e := <-events:
 			if me, ok := e.(serf.MemberEvent); ok {
 				for _, m := range me.Members {
-					if _, isServer := parseServer(m); isServer {
+					if sm, isServer := parseServer(m); isServer {
 						s.logger.Info("server membership changed", "event", me.EventType().String(), "member", m.Name, "status", m.Status.String())
+						if me.EventType() == serf.EventMemberReap && sm.id != "" {
+							s.reaped.add(raft.ServerID(sm.id))
+						}
 					}
 				}
 				s.triggerReconcile()
@@ -207,9 +212,12 @@ func (s *Server) reconcile(failedSince map[raft.ServerID]time.Time, now time.Tim
 		reason := ""
 		switch {
 		case known && m.status == serf.StatusAlive:
+			s.reaped.remove(id)
 			continue
 		case known && m.status == serf.StatusLeft:
 			reason = "it left the cluster"
+		case !known && s.reaped.has(id):
+			reason = "it was pruned from the serf pool (force-leave -prune)"
 		case !s.cfg.CleanupDeadServers:
 			continue
 		default:
@@ -235,7 +243,36 @@ func (s *Server) reconcile(failedSince map[raft.ServerID]time.Time, now time.Tim
 		}
 		delete(voters, id)
 		delete(failedSince, id)
+		s.reaped.remove(id)
 	}
+}
+
+// reapedServers is a set of Raft server IDs, safe for concurrent use: the
+// serf event loop adds, the leader's reconciler reads and removes.
+type reapedServers struct {
+	mu  sync.Mutex
+	ids map[raft.ServerID]bool
+}
+
+func (r *reapedServers) add(id raft.ServerID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = map[raft.ServerID]bool{}
+	}
+	r.ids[id] = true
+}
+
+func (r *reapedServers) has(id raft.ServerID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ids[id]
+}
+
+func (r *reapedServers) remove(id raft.ServerID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.ids, id)
 }
 
 // RaftConfig returns the Raft configuration with the leader marked.

@@ -57,6 +57,9 @@ type Server struct {
 	serf          *serf.Serf
 	bootstrapped  atomic.Bool
 	reconcileCh   chan struct{}
+	// reaped holds servers pruned from the serf pool (force-leave -prune)
+	// that the leader's reconciler is still to remove from Raft.
+	reaped reapedServers
 	clusterCancel context.CancelFunc
 	clusterWG     sync.WaitGroup
 	// reestablish (size 1) asks the leadership monitor to restart the
