@@ -54,12 +54,12 @@ type Server struct {
 	// exists, after which it never bootstraps. reconcileCh (size 1) nudges
 	// the leader's reconciler. clusterCancel and clusterWG own the serf
 	// goroutines.
-	serf          *serf.Serf
-	bootstrapped  atomic.Bool
-	reconcileCh   chan struct{}
+	serf         *serf.Serf
+	bootstrapped atomic.Bool
+	reconcileCh  chan struct{}
 	// reaped holds servers pruned from the serf pool (force-leave -prune)
 	// that the leader's reconciler is still to remove from Raft.
-	reaped reapedServers
+	reaped        reapedServers
 	clusterCancel context.CancelFunc
 	clusterWG     sync.WaitGroup
 	// reestablish (size 1) asks the leadership monitor to restart the
