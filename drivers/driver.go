@@ -83,6 +83,21 @@ type TaskConfig struct {
 	// Mounts are the task's host volume mounts (drivers implementing
 	// MountDriver only).
 	Mounts []*MountConfig `json:",omitempty"`
+	// Network, when set, is the allocation's own network namespace (group
+	// network mode bridge or cni/<name>), which the task joins.
+	Network *NetworkIsolation `json:",omitempty"`
+}
+
+// NetworkIsolation is an allocation's network namespace, shared by its tasks.
+type NetworkIsolation struct {
+	// Path is the namespace's file (a bind mount of /proc/<pid>/ns/net).
+	Path string
+	// ResolvConf and Hosts are host files the container driver mounts at
+	// /etc/resolv.conf and /etc/hosts instead of the host's.
+	ResolvConf string `json:",omitempty"`
+	Hosts      string `json:",omitempty"`
+	// Hostname is the network block's hostname ("" lets the driver choose).
+	Hostname string `json:",omitempty"`
 }
 
 // TaskState is a task's coarse state as the driver sees it.

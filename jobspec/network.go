@@ -8,9 +8,11 @@ import (
 
 var networkSpec = blockSpec{
 	Attrs:       []string{"mode", "hostname", "mbits"},
-	Blocks:      []hcl.BlockHeaderSchema{{Type: "port", LabelNames: []string{"label"}}},
-	Unsupported: []string{"dns", "cni"},
+	Blocks:      []hcl.BlockHeaderSchema{{Type: "port", LabelNames: []string{"label"}}, {Type: "dns"}},
+	Unsupported: []string{"cni"},
 }
+
+var dnsSpec = blockSpec{Attrs: []string{"servers", "searches", "options"}}
 
 var portSpec = blockSpec{Attrs: []string{"static", "to", "host_network", "ignore_collision"}}
 
@@ -23,6 +25,13 @@ func (d *decoder) decodeNetwork(b *hcl.Block) *structs.NetworkResource {
 	d.setString(a, "mode", &n.Mode)
 	d.setString(a, "hostname", &n.Hostname)
 	d.setInt(a, "mbits", &n.MBits)
+	if db := d.single(c, "dns"); db != nil {
+		dc := d.content(db.Body, dnsSpec)
+		n.DNS = &structs.DNSConfig{}
+		d.setStringList(dc.Attributes, "servers", &n.DNS.Servers)
+		d.setStringList(dc.Attributes, "searches", &n.DNS.Searches)
+		d.setStringList(dc.Attributes, "options", &n.DNS.Options)
+	}
 	seen := map[string]*hcl.Block{}
 	for _, pb := range blocksOf(c, "port") {
 		label := pb.Labels[0]

@@ -164,6 +164,9 @@ func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.A
 			n.ClientStatus = u.ClientStatus
 		}
 		n.ClientDescription = u.ClientDescription
+		if u.NetworkStatus != nil {
+			n.NetworkStatus = u.NetworkStatus.Copy()
+		}
 		if u.TaskStates != nil {
 			n.TaskStates = make(map[string]*structs.TaskState, len(u.TaskStates))
 			for name, ts := range u.TaskStates {

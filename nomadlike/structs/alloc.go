@@ -63,6 +63,28 @@ type Allocation struct {
 	// DesiredTransition is what the servers ask of the allocation besides
 	// its desired status (the drainer marks it for migration).
 	DesiredTransition DesiredTransition
+
+	// NetworkStatus is the allocation's own network as the client set it up
+	// (bridge and cni/<name> modes): interface, address and DNS.
+	NetworkStatus *AllocNetworkStatus `json:",omitempty"`
+}
+
+// AllocNetworkStatus is an allocation's network as its client reports it.
+type AllocNetworkStatus struct {
+	InterfaceName string
+	Address       string
+	AddressIPv6   string `json:",omitempty"`
+	DNS           *DNSConfig
+}
+
+// Copy returns a deep copy of s.
+func (s *AllocNetworkStatus) Copy() *AllocNetworkStatus {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.DNS = s.DNS.Copy()
+	return &c
 }
 
 // RescheduleTracker records the reschedule history of an allocation's lineage.
@@ -141,6 +163,7 @@ func (a *Allocation) Copy() *Allocation {
 		n.PreemptedAllocations = append([]string(nil), a.PreemptedAllocations...)
 	}
 	n.DeploymentStatus = a.DeploymentStatus.Copy()
+	n.NetworkStatus = a.NetworkStatus.Copy()
 	return &n
 }
 

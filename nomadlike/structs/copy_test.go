@@ -18,7 +18,7 @@ import (
 var copyTypes = []any{
 	&ACLPolicy{}, &ACLRole{}, &ACLToken{}, &Namespace{},
 	&RootKey{}, &WrappedRootKey{}, &VariableLock{}, &VariableMetadata{}, &VariableEncrypted{}, &VariableDecrypted{},
-	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{},
+	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{}, &AllocNetworkStatus{}, &DNSConfig{},
 	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},
 	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &NodePool{}, &ParameterizedJobConfig{},

@@ -3,6 +3,9 @@ package structs
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"slices"
+	"strings"
 )
 
 // Defaults for a task's resources when the job spec says nothing, as Nomad's.
@@ -83,6 +86,39 @@ type NetworkResource struct {
 	DynamicPorts  []Port // ports the scheduler picks
 	Hostname      string
 	MBits         int
+	// DNS, when set, is written to the allocation's resolv.conf (bridge and
+	// cni/<name> modes).
+	DNS *DNSConfig `json:",omitempty"`
+}
+
+// DNSConfig is a network block's dns block (and an allocation's reported DNS).
+type DNSConfig struct {
+	Servers  []string
+	Searches []string
+	Options  []string
+}
+
+// Copy returns a deep copy of d.
+func (d *DNSConfig) Copy() *DNSConfig {
+	if d == nil {
+		return nil
+	}
+	return &DNSConfig{Servers: slices.Clone(d.Servers), Searches: slices.Clone(d.Searches), Options: slices.Clone(d.Options)}
+}
+
+// Network modes a group network may ask for besides "host".
+const (
+	NetworkModeHost   = "host"
+	NetworkModeBridge = "bridge"
+	// NetworkModeCNIPrefix starts "cni/<name>": the CNI network list <name>
+	// from the client's cni_config_dir.
+	NetworkModeCNIPrefix = "cni/"
+)
+
+// Isolated reports whether the network gives the allocation a network
+// namespace of its own (bridge and cni/<name> modes).
+func (n *NetworkResource) Isolated() bool {
+	return n != nil && (n.Mode == NetworkModeBridge || strings.HasPrefix(n.Mode, NetworkModeCNIPrefix))
 }
 
 // Copy returns a deep copy of n.
@@ -93,6 +129,7 @@ func (n *NetworkResource) Copy() *NetworkResource {
 	c := *n
 	c.ReservedPorts = append([]Port(nil), n.ReservedPorts...)
 	c.DynamicPorts = append([]Port(nil), n.DynamicPorts...)
+	c.DNS = n.DNS.Copy()
 	return &c
 }
 
@@ -123,8 +160,24 @@ func validateNetworks(nets []*NetworkResource) error {
 	static := map[int]bool{}
 	for i, n := range nets {
 		f := fmt.Sprintf("Networks[%d]", i)
-		if n.Mode != "" && n.Mode != "host" {
-			v.add(f+".Mode", "network mode %q is not supported yet (use \"host\")", n.Mode)
+		switch {
+		case n.Mode == "" || n.Mode == NetworkModeHost || n.Mode == NetworkModeBridge:
+		case strings.HasPrefix(n.Mode, NetworkModeCNIPrefix):
+			if strings.TrimPrefix(n.Mode, NetworkModeCNIPrefix) == "" {
+				v.add(f+".Mode", "network mode %q names no CNI network; use \"cni/<name>\" with the name of a network list in the client's cni_config_dir", n.Mode)
+			}
+		default:
+			v.add(f+".Mode", "network mode %q is not supported; use \"host\", \"bridge\" or \"cni/<name>\"", n.Mode)
+		}
+		if n.DNS != nil && !n.Isolated() {
+			v.add(f+".DNS", "a dns block needs network mode \"bridge\" or \"cni/<name>\" (in host mode tasks use the host's resolv.conf)")
+		}
+		if n.DNS != nil {
+			for _, s := range n.DNS.Servers {
+				if net.ParseIP(s) == nil {
+					v.add(f+".DNS.Servers", "%q is not an IP address", s)
+				}
+			}
 		}
 		for j, p := range append(append([]Port(nil), n.ReservedPorts...), n.DynamicPorts...) {
 			pf := fmt.Sprintf("%s.Ports[%d]", f, j)

@@ -1,0 +1,394 @@
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/containernetworking/cni/libcni"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Defaults of the client's network settings, as Nomad's.
+const (
+	DefaultBridgeName   = "nomad"
+	DefaultBridgeSubnet = "172.26.64.0/20"
+	DefaultCNIPath      = "/opt/cni/bin:/usr/lib/cni"
+	DefaultCNIConfigDir = "/opt/cni/config"
+)
+
+// ifName is the allocation's interface inside its namespace.
+const ifName = "eth0"
+
+// Config configures a Manager.
+type Config struct {
+	// StateDir holds the records of attached networks, the CNI cache and
+	// the bridge's IPAM leases (DataDir/client/network).
+	StateDir string
+	// CNIPath lists the directories of the CNI plugin binaries
+	// (colon-separated, as cni_path).
+	CNIPath string
+	// CNIConfigDir holds the users' network lists for "cni/<name>".
+	CNIConfigDir string
+	// BridgeName and BridgeSubnet configure bridge mode.
+	BridgeName, BridgeSubnet string
+	Logger                   *slog.Logger
+}
+
+func (c Config) ipamDir() string  { return filepath.Join(c.StateDir, "ipam") }
+func (c Config) cacheDir() string { return filepath.Join(c.StateDir, "cache") }
+func (c Config) recordDir() string {
+	return filepath.Join(c.StateDir, "allocs")
+}
+
+// Manager sets up and tears down allocations' networks. It is safe for
+// concurrent use; calls for one allocation are serialised.
+type Manager struct {
+	cfg Config
+	cni *libcni.CNIConfig
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+	guard bool // egress guard installed by this process
+}
+
+// New checks cfg and returns a manager. It does not touch the host until
+// the first Setup.
+func New(cfg Config) (*Manager, error) {
+	if cfg.BridgeName == "" {
+		cfg.BridgeName = DefaultBridgeName
+	}
+	if cfg.BridgeSubnet == "" {
+		cfg.BridgeSubnet = DefaultBridgeSubnet
+	}
+	if cfg.CNIPath == "" {
+		cfg.CNIPath = DefaultCNIPath
+	}
+	if cfg.CNIConfigDir == "" {
+		cfg.CNIConfigDir = DefaultCNIConfigDir
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("network: a state dir is required")
+	}
+	ip, ipnet, err := net.ParseCIDR(cfg.BridgeSubnet)
+	if err != nil || ip.To4() == nil {
+		return nil, fmt.Errorf("client config: bridge_network_subnet %q is not an IPv4 CIDR such as %q", cfg.BridgeSubnet, DefaultBridgeSubnet)
+	}
+	cfg.BridgeSubnet = ipnet.String()
+	if len(cfg.BridgeName) > 15 || strings.ContainsAny(cfg.BridgeName, "/ \t") {
+		return nil, fmt.Errorf("client config: bridge_network_name %q is not a valid interface name (at most 15 characters, no '/' or spaces)", cfg.BridgeName)
+	}
+	for _, d := range []string{cfg.recordDir(), cfg.cacheDir(), cfg.ipamDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("network: create %s: %w", d, err)
+		}
+	}
+	return &Manager{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cfg.CNIPath), cfg.cacheDir(), nil),
+		locks: map[string]*sync.Mutex{}}, nil
+}
+
+// Config returns the manager's settled config (defaults applied).
+func (m *Manager) Config() Config { return m.cfg }
+
+// Request asks for an allocation's network.
+type Request struct {
+	AllocID string
+	// Mode is "bridge" or "cni/<name>".
+	Mode     string
+	Ports    []structs.PortMapping
+	Hostname string
+	DNS      *structs.DNSConfig
+}
+
+// Result is an allocation's attached network.
+type Result struct {
+	Status    *structs.AllocNetworkStatus
+	Isolation *drivers.NetworkIsolation
+}
+
+// record is what the manager keeps per attached allocation: enough to tear
+// it down exactly as it was set up.
+type record struct {
+	AllocID  string
+	Mode     string
+	ConfList json.RawMessage
+	Runtime  runtimeConf
+	Result   Result
+}
+
+type runtimeConf struct {
+	NetNS  string
+	IfName string
+	Ports  []portMapping
+}
+
+// portMapping is the portmap plugin's runtime capability entry.
+type portMapping struct {
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+	HostIP        string `json:"hostIP,omitempty"`
+}
+
+func (m *Manager) lock(allocID string) func() {
+	m.mu.Lock()
+	l := m.locks[allocID]
+	if l == nil {
+		l = &sync.Mutex{}
+		m.locks[allocID] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (m *Manager) recordPath(allocID string) string {
+	return filepath.Join(m.cfg.recordDir(), allocID+".json")
+}
+
+func (m *Manager) filesDir(allocID string) string {
+	return filepath.Join(m.cfg.recordDir(), allocID)
+}
+
+func (m *Manager) readRecord(allocID string) (*record, error) {
+	b, err := os.ReadFile(m.recordPath(allocID))
+	if err != nil {
+		return nil, err
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("network record of allocation %s: %w", allocID, err)
+	}
+	return &r, nil
+}
+
+// Setup gives the allocation its network namespace and attaches it. For an
+// allocation already attached (a restarted client re-attaching to running
+// tasks) it returns the recorded network unchanged.
+func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
+	defer m.lock(req.AllocID)()
+	if r, err := m.readRecord(req.AllocID); err == nil {
+		if isNetNS(r.Runtime.NetNS) {
+			return &r.Result, nil
+		}
+		// The namespace is gone (host reboot): release what is left and start over.
+		if err := m.teardown(ctx, req.AllocID); err != nil {
+			return nil, err
+		}
+	}
+	list, err := m.confList(req.Mode)
+	if err != nil {
+		return nil, err
+	}
+	rc := runtimeConf{NetNS: netnsPath(req.AllocID), IfName: ifName}
+	for _, p := range req.Ports {
+		to := p.To
+		if to <= 0 {
+			to = p.Value
+		}
+		for _, proto := range []string{"tcp", "udp"} {
+			rc.Ports = append(rc.Ports, portMapping{HostPort: p.Value, ContainerPort: to, Protocol: proto, HostIP: p.HostIP})
+		}
+	}
+	rec := &record{AllocID: req.AllocID, Mode: req.Mode, ConfList: list.Bytes, Runtime: rc}
+	if err := os.MkdirAll(m.filesDir(req.AllocID), 0o755); err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	// The record goes first, so a crash half-way leaves something Sweep
+	// and Teardown find.
+	if err := m.writeRecord(rec); err != nil {
+		return nil, err
+	}
+	res, err := m.attach(ctx, list, rec, req)
+	if err != nil {
+		if terr := m.teardown(ctx, req.AllocID); terr != nil {
+			m.cfg.Logger.Warn("network: clean up after a failed setup", "alloc_id", req.AllocID, "error", terr)
+		}
+		return nil, err
+	}
+	rec.Result = *res
+	if err := m.writeRecord(rec); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (m *Manager) confList(mode string) (*libcni.NetworkConfigList, error) {
+	switch {
+	case mode == structs.NetworkModeBridge:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if !m.guard {
+			if err := ensureEgressGuard(m.cfg.BridgeSubnet, m.cfg.BridgeName); err != nil {
+				return nil, fmt.Errorf("network mode \"bridge\": %w (bridge mode needs iptables; the guard keeps allocations' traffic on this host)", err)
+			}
+			m.guard = true
+		}
+		return bridgeConfList(m.cfg)
+	case strings.HasPrefix(mode, structs.NetworkModeCNIPrefix):
+		return userConfList(m.cfg.CNIConfigDir, strings.TrimPrefix(mode, structs.NetworkModeCNIPrefix))
+	}
+	return nil, fmt.Errorf("network mode %q has no network namespace of its own", mode)
+}
+
+// EnsureEgressGuard installs the bridge subnet's egress guard now (the
+// client calls it at start, before any allocation runs).
+func (m *Manager) EnsureEgressGuard() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := ensureEgressGuard(m.cfg.BridgeSubnet, m.cfg.BridgeName); err != nil {
+		return err
+	}
+	m.guard = true
+	return nil
+}
+
+func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, rec *record, req Request) (*Result, error) {
+	if err := createNetNS(rec.Runtime.NetNS); err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	raw, err := m.cni.AddNetworkList(ctx, list, m.runtime(rec))
+	if err != nil {
+		return nil, fmt.Errorf("network mode %q: CNI network %q (plugins from %s): %w", req.Mode, list.Name, m.cfg.CNIPath, err)
+	}
+	res, err := types100.NewResultFromResult(raw)
+	if err != nil {
+		return nil, fmt.Errorf("network mode %q: read the CNI result: %w", req.Mode, err)
+	}
+	st := &structs.AllocNetworkStatus{InterfaceName: rec.Runtime.IfName, DNS: req.DNS.Copy()}
+	for _, ip := range res.IPs {
+		if ip.Interface == nil || *ip.Interface >= len(res.Interfaces) || res.Interfaces[*ip.Interface].Sandbox == "" {
+			continue
+		}
+		if ip.Address.IP.IsLoopback() {
+			continue
+		}
+		if ip.Address.IP.To4() != nil && st.Address == "" {
+			st.Address = ip.Address.IP.String()
+			st.InterfaceName = res.Interfaces[*ip.Interface].Name
+		} else if ip.Address.IP.To4() == nil && st.AddressIPv6 == "" {
+			st.AddressIPv6 = ip.Address.IP.String()
+		}
+	}
+	if st.Address == "" && st.AddressIPv6 == "" {
+		return nil, fmt.Errorf("network mode %q: CNI network %q gave the allocation no address", req.Mode, list.Name)
+	}
+	iso := &drivers.NetworkIsolation{Path: rec.Runtime.NetNS, Hostname: req.Hostname,
+		ResolvConf: filepath.Join(m.filesDir(req.AllocID), "resolv.conf"), Hosts: filepath.Join(m.filesDir(req.AllocID), "hosts")}
+	addr := st.Address
+	if addr == "" {
+		addr = st.AddressIPv6
+	}
+	if err := writeFile(iso.ResolvConf, resolvConf(req.DNS)); err != nil {
+		return nil, fmt.Errorf("network: write resolv.conf: %w", err)
+	}
+	if err := writeFile(iso.Hosts, hostsFile(addr, req.Hostname)); err != nil {
+		return nil, fmt.Errorf("network: write hosts: %w", err)
+	}
+	return &Result{Status: st, Isolation: iso}, nil
+}
+
+func (m *Manager) runtime(rec *record) *libcni.RuntimeConf {
+	rt := &libcni.RuntimeConf{ContainerID: rec.AllocID, NetNS: rec.Runtime.NetNS, IfName: rec.Runtime.IfName}
+	if len(rec.Runtime.Ports) > 0 {
+		rt.CapabilityArgs = map[string]any{"portMappings": rec.Runtime.Ports}
+	}
+	return rt
+}
+
+func (m *Manager) writeRecord(r *record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(m.recordPath(r.AllocID), b); err != nil {
+		return fmt.Errorf("network: record allocation %s: %w", r.AllocID, err)
+	}
+	return nil
+}
+
+// Teardown detaches the allocation's network (CNI DEL: veth, IPAM lease,
+// port mappings, firewall rules) and removes its namespace. An allocation
+// without a network is not an error.
+func (m *Manager) Teardown(ctx context.Context, allocID string) error {
+	defer m.lock(allocID)()
+	return m.teardown(ctx, allocID)
+}
+
+func (m *Manager) teardown(ctx context.Context, allocID string) error {
+	r, err := m.readRecord(allocID)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	list, err := libcni.ConfListFromBytes(r.ConfList)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("network: recorded CNI network list of allocation %s: %w", allocID, err))
+	} else if err := m.cni.DelNetworkList(ctx, list, m.runtime(r)); err != nil {
+		errs = append(errs, fmt.Errorf("network: CNI DEL of allocation %s: %w", allocID, err))
+	}
+	if err := removeNetNS(r.Runtime.NetNS); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...) // keep the record: a later Teardown or Sweep retries
+	}
+	if err := os.RemoveAll(m.filesDir(allocID)); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	if err := os.Remove(m.recordPath(allocID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("network: %w", err)
+	}
+	return nil
+}
+
+// Attached lists the allocations with a recorded network.
+func (m *Manager) Attached() ([]string, error) {
+	entries, err := os.ReadDir(m.cfg.recordDir())
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// Sweep tears down the networks of recorded allocations that keep says
+// are gone (a client restarted after their allocations were removed).
+func (m *Manager) Sweep(ctx context.Context, keep func(allocID string) bool) error {
+	ids, err := m.Attached()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if keep(id) {
+			continue
+		}
+		m.cfg.Logger.Info("tearing down the network of an allocation that is gone", "alloc_id", id)
+		if err := m.Teardown(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

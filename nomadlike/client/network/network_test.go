@@ -1,0 +1,244 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// testManager returns a manager on a bridge and subnet of the test's own,
+// and removes the bridge and the egress guard when the test ends.
+func testManager(t *testing.T) *Manager {
+	t.Helper()
+	if os.Getuid() != 0 {
+		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
+			t.Fatal("network tests need root")
+		}
+		t.Skip("network tests need root (network namespaces, bridges, iptables)")
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
+			t.Fatal("the CNI plugins are missing: run scripts/test-deps.sh")
+		}
+		t.Skip("the CNI plugins are not installed (scripts/test-deps.sh installs containernetworking-plugins)")
+	}
+	n := os.Getpid()%200 + 20
+	name := fmt.Sprintf("nlt%d", os.Getpid()%100000)
+	subnet := fmt.Sprintf("172.31.%d.0/24", n)
+	m, err := New(Config{StateDir: t.TempDir(), CNIPath: "/usr/lib/cni", BridgeName: name, BridgeSubnet: subnet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "link", "del", name).Run()
+		if err := RemoveEgressGuard(subnet, name); err != nil {
+			t.Errorf("remove egress guard: %v", err)
+		}
+	})
+	return m
+}
+
+// counts are the host objects an allocation's network makes.
+type counts struct{ netns, veth, rules, leases int }
+
+func countHost(t *testing.T, m *Manager) counts {
+	t.Helper()
+	var c counts
+	if es, err := os.ReadDir(NetNSDir); err == nil {
+		for _, e := range es {
+			if strings.HasPrefix(e.Name(), "nomadlike-") {
+				c.netns++
+			}
+		}
+	}
+	out, _ := exec.Command("ip", "-o", "link", "show", "master", m.cfg.BridgeName).CombinedOutput()
+	c.veth = strings.Count(string(out), "veth")
+	for _, table := range []string{"filter", "nat", "mangle"} {
+		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
+		prefix := strings.TrimSuffix(strings.Split(m.cfg.BridgeSubnet, "/")[0], "0")
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "-A") && strings.Contains(l, prefix) && !strings.Contains(l, "egress guard") {
+				c.rules++
+			}
+		}
+	}
+	es, _ := os.ReadDir(filepath.Join(m.cfg.ipamDir(), m.cfg.BridgeName))
+	for _, e := range es {
+		if net.ParseIP(e.Name()) != nil {
+			c.leases++
+		}
+	}
+	return c
+}
+
+// inNetNS runs f on a thread in the namespace at path.
+func inNetNS(t *testing.T, path string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // never unlocked: the thread ends in the namespace
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			t.Error(err)
+			return
+		}
+		f()
+	}()
+	<-done
+}
+
+func guardDrops(t *testing.T, m *Manager) int {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "5", "-t", "mangle", "-L", EgressChain, "-v", "-x", "-n").CombinedOutput()
+	if err != nil {
+		t.Fatalf("list the egress guard: %v: %s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "egress guard "+m.cfg.BridgeName) {
+			n, _ := strconv.Atoi(strings.Fields(l)[0])
+			return n
+		}
+	}
+	t.Fatalf("no egress guard rule for %s in:\n%s", m.cfg.BridgeName, out)
+	return 0
+}
+
+func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	before := countHost(t, m)
+	// A server on the host's loopback, reached through a mapped port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	hostPort := ln.Addr().(*net.TCPAddr).Port
+
+	const alloc = "0b5e6a1c-0000-4000-8000-00000000net1"
+	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Hostname: "web",
+		Ports: []structs.PortMapping{{Label: "http", Value: hostPort, To: 80}},
+		DNS:   &structs.DNSConfig{Servers: []string{"10.0.0.53"}, Searches: []string{"svc.internal"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := net.ParseIP(res.Status.Address)
+	if _, sub, _ := net.ParseCIDR(m.cfg.BridgeSubnet); ip == nil || !sub.Contains(ip) {
+		t.Fatalf("address %q is not in the bridge subnet %s", res.Status.Address, m.cfg.BridgeSubnet)
+	}
+	rc, _ := os.ReadFile(res.Isolation.ResolvConf)
+	if !strings.Contains(string(rc), "nameserver 10.0.0.53\n") || !strings.Contains(string(rc), "search svc.internal") {
+		t.Fatalf("resolv.conf:\n%s", rc)
+	}
+
+	// Egress first: a new connection to a non-local address is dropped by the guard.
+	drops := guardDrops(t, m)
+	inNetNS(t, res.Isolation.Path, func() {
+		c, err := net.DialTimeout("tcp", "192.0.2.1:80", 700*time.Millisecond)
+		if err == nil {
+			c.Close()
+			t.Error("a connection to 192.0.2.1 left the host")
+		}
+	})
+	if got := guardDrops(t, m); got <= drops {
+		t.Fatalf("the egress guard dropped nothing (%d packets before, %d after)", drops, got)
+	}
+
+	// The mapped port reaches a server in the namespace from the host's loopback.
+	served := make(chan error, 1)
+	inNetNS(t, res.Isolation.Path, func() {
+		l, err := net.Listen("tcp", ":80")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		go func() {
+			c, err := l.Accept()
+			if err == nil {
+				_, err = c.Write([]byte("hello"))
+				c.Close()
+			}
+			l.Close()
+			served <- err
+		}()
+	})
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(hostPort)), 5*time.Second)
+	if err != nil {
+		t.Fatalf("mapped port: %v", err)
+	}
+	buf := make([]byte, 5)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("read through the mapped port: %q %v", buf, err)
+	}
+	c.Close()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+
+	during := countHost(t, m)
+	if during.netns != before.netns+1 || during.veth != before.veth+1 || during.leases != before.leases+1 || during.rules <= before.rules {
+		t.Fatalf("while attached: %+v, before: %+v", during, before)
+	}
+	// Setup again (a restarted client) keeps the same network.
+	again, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge"})
+	if err != nil || again.Status.Address != res.Status.Address {
+		t.Fatalf("re-attach: %+v %v", again, err)
+	}
+	// A restarted manager that no longer knows the allocation sweeps it.
+	m2, err := New(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Sweep(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+	if ids, _ := m.Attached(); len(ids) != 0 {
+		t.Fatalf("records left: %v", ids)
+	}
+}
+
+func TestCNIModeUnknownNetworkSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	m, err := New(Config{StateDir: t.TempDir(), CNIConfigDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Setup(context.Background(), Request{AllocID: "a1", Mode: "cni/mynet"})
+	if err == nil || !strings.Contains(err.Error(), `no CNI network named "mynet" in `+dir) {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestConfigChecks(t *testing.T) {
+	for _, c := range []Config{{BridgeSubnet: "not-a-cidr"}, {BridgeName: "a-very-long-bridge-name"}} {
+		c.StateDir = t.TempDir()
+		if _, err := New(c); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
