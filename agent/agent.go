@@ -17,6 +17,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/client"
+	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -252,6 +253,8 @@ func (a *Agent) newClient() (*client.Client, error) {
 		HostVolumes: c.Client.HostVolumes,
 		Artifact:    c.Client.Artifact,
 		IntroToken:  a.introToken(),
+		Network: network.Config{CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir,
+			BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeNetworkSubnet},
 		// A dev agent's data dir is temporary: tasks it leaves could never
 		// be re-attached, so it stops them on shutdown, as Nomad's -dev does.
 		DestroyOnShutdown: c.DevMode,

@@ -144,6 +144,12 @@ type ClientConfig struct {
 	// ACL token with node:write the client registers its node with when
 	// ACLs are enabled. It is never served by /v1/agent/self.
 	IntroToken string `json:"-"`
+	// CNIPath (colon-separated dirs of CNI plugins), CNIConfigDir (network
+	// lists for mode "cni/<name>"), BridgeNetworkName and
+	// BridgeNetworkSubnet configure group networks in mode bridge or
+	// cni/<name>; empty means Nomad's defaults.
+	CNIPath, CNIConfigDir                  string
+	BridgeNetworkName, BridgeNetworkSubnet string
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

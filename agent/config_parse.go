@@ -137,6 +137,11 @@ type fileClient struct {
 	IntroToken *string `hcl:"intro_token,optional"`
 	// Options is Nomad's client options map: accepted, unused.
 	Options map[string]string `hcl:"options,optional"`
+	// Networking of groups in network mode bridge or cni/<name>, as Nomad's keys.
+	CNIPath             *string `hcl:"cni_path,optional"`
+	CNIConfigDir        *string `hcl:"cni_config_dir,optional"`
+	BridgeNetworkName   *string `hcl:"bridge_network_name,optional"`
+	BridgeNetworkSubnet *string `hcl:"bridge_network_subnet,optional"`
 }
 
 type fileMeta struct {
@@ -284,6 +289,10 @@ func (fc *fileConfig) apply(c *Config) error {
 		setStr(&c.Client.NodeClass, cl.NodeClass)
 		setStr(&c.Client.NodePool, cl.NodePool)
 		setStr(&c.Client.IntroToken, cl.IntroToken)
+		setStr(&c.Client.CNIPath, cl.CNIPath)
+		setStr(&c.Client.CNIConfigDir, cl.CNIConfigDir)
+		setStr(&c.Client.BridgeNetworkName, cl.BridgeNetworkName)
+		setStr(&c.Client.BridgeNetworkSubnet, cl.BridgeNetworkSubnet)
 		if cl.Meta != nil {
 			meta, err := decodeMeta(cl.Meta.Body)
 			if err != nil {

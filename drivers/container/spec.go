@@ -236,15 +236,22 @@ func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 	}
 	s.Root = &specs.Root{Path: in.Rootfs, Readonly: tc.ReadonlyRootfs}
 	s.Hostname = tc.Hostname
+	if s.Hostname == "" && task.Network != nil {
+		s.Hostname = task.Network.Hostname
+	}
 	if s.Hostname == "" {
 		s.Hostname = defaultHostname(task)
 	}
-	// The host's network: drop the network namespace (and its loopback-only
-	// /sys remount: keep /sys read-only).
+	// The host's network (drop the network namespace, and its loopback-only
+	// /sys remount: keep /sys read-only), or the allocation's own: join
+	// its namespace.
 	var nss []specs.LinuxNamespace
 	for _, ns := range s.Linux.Namespaces {
-		if ns.Type != specs.NetworkNamespace {
+		switch {
+		case ns.Type != specs.NetworkNamespace:
 			nss = append(nss, ns)
+		case task.Network != nil:
+			nss = append(nss, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: task.Network.Path})
 		}
 	}
 	s.Linux.Namespaces = nss
@@ -256,9 +263,9 @@ func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 	sec := bind(filepath.Join(task.TaskDir, "secrets"), secretsMount, false)
 	sec.Options = append(sec.Options, "noexec")
 	mounts = append(mounts, sec)
-	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
-		if fileExists(f) {
-			mounts = append(mounts, bind(f, f, true))
+	for _, f := range etcFiles(task.Network) {
+		if fileExists(f[0]) {
+			mounts = append(mounts, bind(f[0], f[1], true))
 		}
 	}
 	vols, confined, err := volumeMounts(tc.Volumes, task.TaskDir, task.AllocDir, in.Volumes, len(s.Mounts)+len(mounts))
@@ -340,6 +347,16 @@ func bind(src, dst string, ro bool) specs.Mount {
 		opts = append(opts, "rw")
 	}
 	return specs.Mount{Destination: dst, Type: "bind", Source: src, Options: opts}
+}
+
+// etcFiles are the host files mounted at /etc/resolv.conf and /etc/hosts
+// (source, destination): the allocation's own with a network of its own
+// (never the host's resolvers), else the host's.
+func etcFiles(n *drivers.NetworkIsolation) [][2]string {
+	if n != nil {
+		return [][2]string{{n.ResolvConf, "/etc/resolv.conf"}, {n.Hosts, "/etc/hosts"}}
+	}
+	return [][2]string{{"/etc/resolv.conf", "/etc/resolv.conf"}, {"/etc/hosts", "/etc/hosts"}}
 }
 
 // defaultHostname is "<task>-<first 8 of alloc id>", at most 63 characters.

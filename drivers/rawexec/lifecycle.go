@@ -56,5 +56,8 @@ func (d *Driver) spec(cfg *drivers.TaskConfig) (*supervisor.Spec, error) {
 	}
 	spec.Command, spec.Args = command, tc.Args
 	spec.Env, spec.Dir, spec.Credential = supervised.EnvList(env), cfg.TaskDir, cred
+	if cfg.Network != nil {
+		spec.NetNS = cfg.Network.Path // the group's own network (bridge, cni/<name>)
+	}
 	return spec, nil
 }

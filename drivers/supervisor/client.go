@@ -83,7 +83,7 @@ func Start(ctx context.Context, selfPath string, spec *Spec, logger *slog.Logger
 	cmd.ExtraFiles = []*os.File{hsW} // fd 3
 	cmd.Env = supervisorEnv(os.Environ())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if err := startIn(cmd, spec.NetNS); err != nil {
 		_ = hsW.Close()
 		return nil, fmt.Errorf("launch task supervisor %s: %w", selfPath, err)
 	}

@@ -65,6 +65,9 @@ type Spec struct {
 	// WorkloadConfig is that kind's own configuration.
 	Workload       string          `json:",omitempty"`
 	WorkloadConfig json.RawMessage `json:",omitempty"`
+	// NetNS, when set, is a network namespace file: the supervisor is
+	// started in that namespace, so the workload and exec sessions run there.
+	NetNS string `json:",omitempty"`
 }
 
 // Credential is the user a workload runs as.

@@ -11,6 +11,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
+	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -32,6 +33,8 @@ type Client struct {
 
 	// gc remembers the allocations this client destroyed (gc.go).
 	gc allocGC
+	// networks gives allocations their own networks (bridge, cni/<name>).
+	networks *network.Manager
 }
 
 // New validates cfg, opens the client's state in DataDir/client and loads
@@ -66,6 +69,13 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("client config: %w", err)
+	}
+	netCfg := cfg.Network
+	netCfg.StateDir = filepath.Join(cfg.DataDir, "client", "network")
+	netCfg.Logger = c.cfg.Logger
+	if c.networks, err = network.New(netCfg); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	return c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
+	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 	DestroyOnShutdown bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Network configures allocations' own networks (group network mode
+	// bridge or cni/<name>): CNI paths, the bridge's name and subnet. Its
+	// StateDir is set to DataDir/client/network.
+	Network network.Config
 
 	// fingerprintRoot is where /proc, /sys and /etc are read ("/" unless a test says otherwise).
 	fingerprintRoot string

@@ -18,6 +18,11 @@ func (c *Client) restore(ctx context.Context) error {
 		known[ra.Alloc.ID] = true
 	}
 	c.sweepTaskState(known)
+	// Networks of allocations this client no longer knows (removed while
+	// it was down, or set up just before it died) are torn down.
+	if err := c.networks.Sweep(ctx, func(id string) bool { return known[id] }); err != nil {
+		c.cfg.Logger.Error("tear down the networks of forgotten allocations", "error", err)
+	}
 	for _, ra := range allocs {
 		c.cfg.Logger.Info("restoring allocation from local state", "alloc_id", ra.Alloc.ID, "tasks_with_handles", len(ra.Handles))
 		c.startAlloc(ctx, ra.Alloc, ra)

@@ -48,6 +48,9 @@ type Config struct {
 	// Services registers the allocation's services and serves templates'
 	// nomadService; nil: no service discovery (services are not registered).
 	Services ServiceDiscovery
+	// Networks gives groups in network mode bridge or cni/<name> their own
+	// network; nil: such allocations fail to start, saying so.
+	Networks Networks
 }
 
 // Runner runs one allocation.
@@ -148,6 +151,7 @@ func (r *Runner) Dir() *allocdir.AllocDir { return r.dir }
 // dirs and logs) and the drivers' per-task state dirs under StateRoot. Call
 // it once the runner has finished.
 func (r *Runner) Destroy() error {
+	r.teardownNetwork()
 	errs := []error{r.dir.Destroy()}
 	if r.cfg.StateRoot != "" {
 		if err := os.RemoveAll(filepath.Join(r.cfg.StateRoot, r.ID())); err != nil {
@@ -192,15 +196,19 @@ func (r *Runner) Terminal() bool {
 // Run runs the allocation's tasks. It returns when all are dead or ctx ends.
 func (r *Runner) Run(ctx context.Context) {
 	if r.Terminal() {
+		r.teardownNetwork() // finished while the client was away
 		return
 	}
 	if err := (allocDirHook{dir: r.dir}).Prerun(); err != nil {
-		r.cfg.Logger.Error("prepare allocation", "alloc_id", r.ID(), "error", err)
-		for _, tr := range r.tasks {
-			ev := structs.NewTaskEvent(structs.TaskSetupFailure, r.cfg.Now(), err.Error())
-			ev.SetupError = err.Error()
-			tr.dead(true, ev)
+		r.setupFailed(err)
+		return
+	}
+	if err := r.setupNetwork(ctx); err != nil {
+		if ctx.Err() != nil {
+			return
 		}
+		r.setupFailed(err)
+		r.teardownNetwork()
 		return
 	}
 	r.lifecycleChanged()
@@ -224,6 +232,21 @@ func (r *Runner) Run(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() == nil {
+		// Every task is dead: release the network. (A client shutting down
+		// keeps it for the tasks it leaves running.)
+		r.teardownNetwork()
+	}
+}
+
+// setupFailed fails every task of an allocation that could not be prepared.
+func (r *Runner) setupFailed(err error) {
+	r.cfg.Logger.Error("prepare allocation", "alloc_id", r.ID(), "error", err)
+	for _, tr := range r.tasks {
+		ev := structs.NewTaskEvent(structs.TaskSetupFailure, r.cfg.Now(), err.Error())
+		ev.SetupError = err.Error()
+		tr.dead(true, ev)
+	}
 }
 
 // Update takes a new server version of the allocation: a stop or evict
@@ -233,6 +256,7 @@ func (r *Runner) Update(a *structs.Allocation) {
 	r.mu.Lock()
 	n := a.Copy()
 	n.ClientStatus, n.ClientDescription, n.TaskStates = r.alloc.ClientStatus, r.alloc.ClientDescription, r.alloc.TaskStates
+	n.NetworkStatus = r.alloc.NetworkStatus // the client's, as the task states
 	if n.Job == nil {
 		n.Job = r.alloc.Job
 	}

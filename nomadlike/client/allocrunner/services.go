@@ -76,7 +76,8 @@ func nodeDatacenter(n *structs.Node) string {
 // ("" label: port 0) in an address mode. host and auto: the node address
 // and the host port; alloc and driver: the allocation's address and the
 // port's "to" value (its host port when "to" is unset), as Nomad does.
-// Without a network of its own an allocation's address is the node's.
+// The allocation's address is its own network's (NetworkStatus) in mode
+// bridge or cni/<name>; without a network of its own, the node's.
 func serviceAddress(alloc *structs.Allocation, node *structs.Node, label, mode string) (string, int) {
 	ip := ""
 	port := 0
@@ -97,6 +98,9 @@ func serviceAddress(alloc *structs.Allocation, node *structs.Node, label, mode s
 				}
 			}
 		}
+	}
+	if st := alloc.NetworkStatus; st != nil && st.Address != "" && (mode == structs.AddressModeAlloc || mode == structs.AddressModeDriver) {
+		ip = st.Address // the allocation's own network (bridge, cni/<name>)
 	}
 	if ip == "" && node != nil {
 		ip = node.Attributes["unique.network.ip-address"]

@@ -39,6 +39,9 @@ type taskRunner struct {
 	changed func()
 	// gate is closed when the task's lifecycle phase may start.
 	gate <-chan struct{}
+	// network is the allocation's own network namespace (nil: the host's);
+	// set by the alloc runner before the task runs.
+	network *drivers.NetworkIsolation
 
 	mu       sync.Mutex
 	state    *structs.TaskState
@@ -300,7 +303,7 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		LogMaxFiles: resp.LogMaxFiles, LogMaxFileMB: resp.LogMaxFileMB,
 		StateDir:    filepath.Join(tr.stateDir, tr.allocID, tr.task.Name),
 		KillTimeout: tr.task.KillTimeout, KillSignal: tr.task.KillSignal,
-		Mounts: resp.Mounts,
+		Mounts: resp.Mounts, Network: tr.network,
 	}
 	if alloc.Job != nil {
 		cfg.JobName = alloc.Job.Name

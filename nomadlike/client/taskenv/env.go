@@ -75,6 +75,7 @@ func Build(in Input) *Env {
 	if a.AllocatedResources != nil {
 		for _, p := range a.AllocatedResources.Shared.Ports {
 			addPort(e.vars, p)
+			addAllocPort(e.vars, p, a.NetworkStatus)
 		}
 	}
 
@@ -146,6 +147,22 @@ func addPort(vars map[string]string, p structs.PortMapping) {
 	vars["NOMAD_HOST_IP_"+label] = ip
 	vars["NOMAD_ADDR_"+label] = net.JoinHostPort(ip, host)
 	vars["NOMAD_HOST_ADDR_"+label] = net.JoinHostPort(ip, host)
+}
+
+// addAllocPort sets the variables of a port inside the allocation's own
+// network (bridge or cni/<name> mode): its address there and interface.
+func addAllocPort(vars map[string]string, p structs.PortMapping, st *structs.AllocNetworkStatus) {
+	if st == nil || st.Address == "" {
+		return
+	}
+	label := cleanKey(p.Label)
+	inTask := p.Value
+	if p.To > 0 {
+		inTask = p.To
+	}
+	vars["NOMAD_ALLOC_INTERFACE_"+label] = st.InterfaceName
+	vars["NOMAD_ALLOC_IP_"+label] = st.Address
+	vars["NOMAD_ALLOC_ADDR_"+label] = net.JoinHostPort(st.Address, strconv.Itoa(inTask))
 }
 
 // mergedMeta merges job, group and task meta; the narrower scope wins.

@@ -1,0 +1,368 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// bridgeLab is a bridge network of the test's own (name and subnet unique
+// to the run), with what the test must remove when it ends: the bridge and
+// the egress guard's rule (the client leaves both, as Nomad leaves its
+// bridge).
+type bridgeLab struct {
+	name, subnet, prefix string
+}
+
+func newBridgeLab(t *testing.T) *bridgeLab {
+	t.Helper()
+	requireContainerHost(t)
+	why := ""
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		why = "the CNI plugins are not installed in /usr/lib/cni (scripts/test-deps.sh installs containernetworking-plugins)"
+	} else if _, err := exec.LookPath("iptables"); err != nil {
+		why = "iptables is not installed"
+	}
+	if why != "" {
+		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
+			t.Fatal(why + "; NOMADLIKE_REQUIRE_ALL=1 makes this a failure")
+		}
+		t.Skip(why)
+	}
+	n := os.Getpid()%200 + 20
+	l := &bridgeLab{name: fmt.Sprintf("nle%d", os.Getpid()%100000), subnet: fmt.Sprintf("172.30.%d.0/24", n), prefix: fmt.Sprintf("172.30.%d.", n)}
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "link", "del", l.name).Run()
+		rule := l.guardRule()
+		_ = exec.Command("iptables", append([]string{"-w", "5", "-t", "mangle", "-D", "NOMADLIKE-EGRESS"}, rule...)...).Run()
+		out, _ := exec.Command("iptables", "-w", "5", "-t", "mangle", "-S", "NOMADLIKE-EGRESS").CombinedOutput()
+		if !strings.Contains(string(out), "-A NOMADLIKE-EGRESS") {
+			_ = exec.Command("iptables", "-w", "5", "-t", "mangle", "-D", "PREROUTING", "-j", "NOMADLIKE-EGRESS").Run()
+			_ = exec.Command("iptables", "-w", "5", "-t", "mangle", "-X", "NOMADLIKE-EGRESS").Run()
+		}
+	})
+	return l
+}
+
+// guardRule is the egress guard's rule for the lab's subnet (as the client
+// writes it; network/egress.go).
+func (l *bridgeLab) guardRule() []string {
+	return []string{"-s", l.subnet, "!", "-d", l.subnet, "-m", "addrtype", "!", "--dst-type", "LOCAL",
+		"-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-m", "comment", "--comment", "nomadlike egress guard " + l.name, "-j", "DROP"}
+}
+
+func (l *bridgeLab) clientHCL() string {
+	return fmt.Sprintf("  cni_path = \"/usr/lib/cni\"\n  bridge_network_name = %q\n  bridge_network_subnet = %q\n", l.name, l.subnet)
+}
+
+// guardDrops is the packet count of the lab's egress guard rule (-1: no rule).
+func (l *bridgeLab) guardDrops(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "5", "-t", "mangle", "-L", "NOMADLIKE-EGRESS", "-v", "-x", "-n").CombinedOutput()
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "egress guard "+l.name) {
+			n, _ := strconv.Atoi(strings.Fields(line)[0])
+			return n
+		}
+	}
+	return -1
+}
+
+// hostNet counts what allocations' networks leave on the host.
+type hostNet struct{ netns, veth, rules, leases int }
+
+func (l *bridgeLab) count(dataDir string) hostNet {
+	var c hostNet
+	es, _ := os.ReadDir("/var/run/netns")
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), "nomadlike-") {
+			c.netns++
+		}
+	}
+	out, _ := exec.Command("ip", "-o", "link", "show", "master", l.name).CombinedOutput()
+	c.veth = strings.Count(string(out), "veth")
+	for _, table := range []string{"filter", "nat", "mangle"} {
+		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "-A") && strings.Contains(line, l.prefix) && !strings.Contains(line, "egress guard") {
+				c.rules++
+			}
+		}
+	}
+	leases, _ := os.ReadDir(filepath.Join(dataDir, "client", "network", "ipam", l.name))
+	for _, e := range leases {
+		if net.ParseIP(e.Name()) != nil {
+			c.leases++
+		}
+	}
+	return c
+}
+
+const egressJob = `
+job "e2e-egress" {
+  datacenters = ["*"]
+  type        = "batch"
+  group "probe" {
+    network {
+      mode = "bridge"
+    }
+    task "probe" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%s"
+        command = "sh"
+        args    = ["-c", "if busybox wget -T 3 -q -O- http://192.0.2.1/ ; then echo EGRESS-OPEN; else echo EGRESS-BLOCKED; fi; busybox cat /etc/resolv.conf"]
+      }
+      env {
+        E2E_RUN = "%s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+const bridgeWebJob = `
+job "e2e-bridge" {
+  datacenters = ["*"]
+  type        = "service"
+  group "web" {
+    count = 2
+    network {
+      mode     = "bridge"
+      hostname = "web"
+      port "http" {
+        to = 80
+      }
+      dns {
+        servers = ["127.0.0.53"]
+        searches = ["e2e.internal"]
+      }
+    }
+    service {
+      name     = "bridge-web"
+      port     = "http"
+      provider = "nomad"
+    }
+    service {
+      name         = "bridge-web-alloc"
+      port         = "http"
+      provider     = "nomad"
+      address_mode = "alloc"
+    }
+    task "web" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%[1]s"
+        command = "sh"
+        args    = ["-c", "busybox mkdir -p /local/www && echo \"alloc=$NOMAD_ALLOC_ID port=$NOMAD_PORT_http host_port=$NOMAD_HOST_PORT_http alloc_addr=$NOMAD_ALLOC_ADDR_http\" > /local/www/index.html && exec busybox httpd -f -p 80 -h /local/www"]
+      }
+      env {
+        E2E_RUN = "%[2]s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+    task "peer" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%[1]s"
+        command = "sh"
+        args    = ["-c", "while true; do busybox wget -T 2 -q -O /alloc/data/fetched.tmp http://127.0.0.1:80/ && busybox mv /alloc/data/fetched.tmp /alloc/data/fetched; busybox sleep 1; done"]
+      }
+      env {
+        E2E_RUN = "%[2]s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// TestBridgeNetworking runs bridge-mode groups on the container driver.
+// First (before anything else) a task's connection to a non-local address
+// must be dropped by the egress guard on this host. Then two copies of a
+// group of two tasks (an HTTP server on port 80 and a peer reaching it at
+// 127.0.0.1:80 inside the group) are reachable from the host on their
+// mapped ports, survive a SIGKILL and restart of the client agent on the
+// same network, and stopping them leaves no namespace, veth, iptables rule
+// or IPAM lease behind.
+func TestBridgeNetworking(t *testing.T) {
+	l := newBridgeLab(t)
+	killLeftovers(t)
+	a := startAgent(t, agentOpts{clientExtra: l.clientHCL()})
+	dir := t.TempDir()
+	image := busyboxLayout(t)
+	before := l.count(a.dataDir)
+
+	// 1. Egress is blocked.
+	writeFile(t, dir, "egress.nomad.hcl", fmt.Sprintf(egressJob, image, runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", "egress.nomad.hcl"); code != 0 {
+		t.Fatalf("job run egress exited %d:\n%s", code, out)
+	}
+	var probe string
+	waitFor(t, 90*time.Second, "the egress probe to finish", func() (bool, string) {
+		allocs := liveOrDone(t, a, "e2e-egress")
+		if len(allocs) != 1 {
+			return false, fmt.Sprintf("%d allocations", len(allocs))
+		}
+		probe = allocs[0].ID
+		return allocs[0].ClientStatus == structs.AllocClientStatusComplete, allocs[0].ClientStatus
+	})
+	out, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", probe, "alloc", "logs", "probe.stdout.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "EGRESS-BLOCKED") || strings.Contains(string(out), "EGRESS-OPEN") {
+		t.Fatalf("egress probe output:\n%s", out)
+	}
+	if strings.Contains(string(out), "\nnameserver") {
+		t.Fatalf("a bridge allocation without a dns block got a nameserver:\n%s", out)
+	}
+	if n := l.guardDrops(t); n < 1 {
+		t.Fatalf("the egress guard for %s dropped %d packets; the probe's connection must have been dropped by it", l.subnet, n)
+	}
+	waitFor(t, 30*time.Second, "the probe's network to be torn down", func() (bool, string) {
+		c := l.count(a.dataDir)
+		return c == before, fmt.Sprintf("%+v, before %+v", c, before)
+	})
+
+	// 2. Two copies of the web group, each with its own network.
+	writeFile(t, dir, "web.nomad.hcl", fmt.Sprintf(bridgeWebJob, image, runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", "web.nomad.hcl"); code != 0 {
+		t.Fatalf("job run web exited %d:\n%s", code, out)
+	}
+	var ids []string
+	waitFor(t, 90*time.Second, "two running web allocations", func() (bool, string) {
+		r := runningAllocs(t, a, "e2e-bridge")
+		ids = ids[:0]
+		for _, s := range r {
+			ids = append(ids, s.ID)
+		}
+		return len(ids) == 2, fmt.Sprintf("%d running", len(ids))
+	})
+	addrs := map[string]string{}
+	check := func(phase string) {
+		t.Helper()
+		for _, id := range ids {
+			ctx, cancel := ctx10s()
+			al, _, err := a.api().Allocation(ctx, id, nil)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := al.NetworkStatus
+			if st == nil || !strings.HasPrefix(st.Address, l.prefix) || st.InterfaceName != "eth0" {
+				t.Fatalf("%s: allocation %s network status %+v, want an eth0 address in %s", phase, id, st, l.subnet)
+			}
+			if prev, ok := addrs[id]; ok && prev != st.Address {
+				t.Fatalf("%s: allocation %s moved from %s to %s", phase, id, prev, st.Address)
+			}
+			addrs[id] = st.Address
+			hostPort := 0
+			for _, p := range al.AllocatedResources.Shared.Ports {
+				if p.Label == "http" {
+					hostPort = p.Value
+				}
+			}
+			want := fmt.Sprintf("alloc=%s port=80 host_port=%d alloc_addr=%s:80", id, hostPort, st.Address)
+			waitFor(t, 30*time.Second, phase+": allocation "+id[:8]+" through host port "+strconv.Itoa(hostPort), func() (bool, string) {
+				body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", hostPort))
+				return err == nil && strings.TrimSpace(body) == want, fmt.Sprintf("%q %v, want %q", body, err, want)
+			})
+			waitFor(t, 30*time.Second, phase+": the peer task reaching the server at 127.0.0.1:80", func() (bool, string) {
+				b, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", id, "alloc", "data", "fetched"))
+				return err == nil && strings.TrimSpace(string(b)) == want, fmt.Sprintf("%q %v", b, err)
+			})
+		}
+	}
+	check("started")
+	during := l.count(a.dataDir)
+	if during.netns != before.netns+2 || during.veth != before.veth+2 || during.leases != before.leases+2 {
+		t.Fatalf("with two allocations: %+v, before: %+v", during, before)
+	}
+	// Services: auto registers the host port, alloc the allocation's address and port 80.
+	waitFor(t, 30*time.Second, "the alloc-mode service registrations", func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		regs, _, err := a.api().ServiceRegistrations(ctx, "bridge-web-alloc", nil)
+		if err != nil || len(regs) != 2 {
+			return false, fmt.Sprintf("%d registrations, %v", len(regs), err)
+		}
+		for _, r := range regs {
+			if r.Address != addrs[r.AllocID] || r.Port != 80 {
+				return false, fmt.Sprintf("%s registered %s:%d, want %s:80", r.AllocID, r.Address, r.Port, addrs[r.AllocID])
+			}
+		}
+		return true, ""
+	})
+	rc, err := os.ReadFile(filepath.Join(a.dataDir, "client", "network", "allocs", ids[0], "resolv.conf"))
+	if err != nil || !strings.Contains(string(rc), "nameserver 127.0.0.53\n") || !strings.Contains(string(rc), "search e2e.internal\n") {
+		t.Fatalf("the allocation's resolv.conf: %q %v", rc, err)
+	}
+
+	// 3. SIGKILL the agent and restart it: same networks, still reachable.
+	a.kill()
+	a.start()
+	waitFor(t, 60*time.Second, "both allocations running after the restart", func() (bool, string) {
+		r := runningAllocs(t, a, "e2e-bridge")
+		return len(r) == 2, fmt.Sprintf("%d running", len(r))
+	})
+	check("after SIGKILL and restart")
+	if c := l.count(a.dataDir); c != during {
+		t.Fatalf("after the restart: %+v, want what was there before it: %+v", c, during)
+	}
+
+	// 4. Stop: nothing left behind.
+	if out, code := a.cli(dir, "job", "stop", "e2e-bridge"); code != 0 {
+		t.Fatalf("job stop exited %d:\n%s", code, out)
+	}
+	waitFor(t, 60*time.Second, "the stopped allocations' networks to be torn down", func() (bool, string) {
+		c := l.count(a.dataDir)
+		return c == before, fmt.Sprintf("%+v, before %+v", c, before)
+	})
+}
+
+// liveOrDone lists the job's allocations.
+func liveOrDone(t *testing.T, a *agent, job string) []*structs.AllocListStub {
+	t.Helper()
+	ctx, cancel := ctx10s()
+	defer cancel()
+	allocs, _, err := a.api().JobAllocations(ctx, job, nil)
+	if err != nil {
+		t.Fatalf("allocations of %s: %v", job, err)
+	}
+	return allocs
+}
+
+func httpGet(url string) (string, error) {
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
