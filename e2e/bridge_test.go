@@ -124,7 +124,7 @@ job "e2e-egress" {
       config {
         image   = "oci-layout://%s"
         command = "sh"
-        args    = ["-c", "if busybox wget -T 3 -q -O- http://192.0.2.1/ ; then echo EGRESS-OPEN; else echo EGRESS-BLOCKED; fi; busybox cat /etc/resolv.conf"]
+        args    = ["-c", "if busybox nc -w 3 192.0.2.1 80 </dev/null 2>&1; then echo EGRESS-OPEN; else echo EGRESS-BLOCKED; fi; busybox cat /etc/resolv.conf"]
       }
       env {
         E2E_RUN = "%s"
@@ -186,7 +186,7 @@ job "e2e-bridge" {
       config {
         image   = "oci-layout://%[1]s"
         command = "sh"
-        args    = ["-c", "while true; do busybox wget -T 2 -q -O /alloc/data/fetched.tmp http://127.0.0.1:80/ && busybox mv /alloc/data/fetched.tmp /alloc/data/fetched; busybox sleep 1; done"]
+        args    = ["-c", "while true; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 127.0.0.1 80 | busybox tail -n 1 > /alloc/data/fetched.tmp && busybox mv /alloc/data/fetched.tmp /alloc/data/fetched; busybox sleep 1; done"]
       }
       env {
         E2E_RUN = "%[2]s"
@@ -241,7 +241,7 @@ func TestBridgeNetworking(t *testing.T) {
 		t.Fatalf("a bridge allocation without a dns block got a nameserver:\n%s", out)
 	}
 	if n := l.guardDrops(t); n < 1 {
-		t.Fatalf("the egress guard for %s dropped %d packets; the probe's connection must have been dropped by it", l.subnet, n)
+		t.Fatalf("the egress guard for %s dropped %d packets; the probe's connection must have been dropped by it; probe output:\n%s", l.subnet, n, out)
 	}
 	waitFor(t, 30*time.Second, "the probe's network to be torn down", func() (bool, string) {
 		c := l.count(a.dataDir)

@@ -20,6 +20,10 @@ have gcc || need+=(gcc libc6-dev)
 # The qemu driver boots a real kernel with a busybox initramfs (TCG).
 have qemu-system-x86_64 || need+=(qemu-system-x86)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
+# Bridge networking (group network mode "bridge") runs the standard CNI
+# plugins from /usr/lib/cni through libcni; they drive iptables.
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+have iptables || need+=(iptables)
 # The UI's browser tests drive Debian's chromium with chromedp.
 have chromium || need+=(chromium)
 

@@ -47,7 +47,7 @@ func (s *Server) UpdateAllocsFromClient(ctx context.Context, nodeID, secretID st
 		u := &structs.Allocation{
 			ID: a.ID, NodeID: nodeID, Namespace: cur.Namespace, JobID: cur.JobID, TaskGroup: cur.TaskGroup,
 			ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
-			DesiredStatus: cur.DesiredStatus, DeploymentStatus: a.DeploymentStatus,
+			DesiredStatus: cur.DesiredStatus, DeploymentStatus: a.DeploymentStatus, NetworkStatus: a.NetworkStatus,
 		}
 		updates = append(updates, u)
 		key := jobKey{cur.Namespace, cur.JobID}

@@ -58,6 +58,7 @@ func (r *Runner) setupNetwork(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("set up the group's network: %w", err)
 	}
+	r.cfg.Logger.Info("allocation network ready", "alloc_id", a.ID, "mode", n.Mode, "address", res.Status.Address, "netns", res.Isolation.Path)
 	r.mu.Lock()
 	c := r.alloc.Copy()
 	c.NetworkStatus = res.Status.Copy()
