@@ -22,6 +22,8 @@ import (
 // bridge).
 type bridgeLab struct {
 	name, subnet, prefix string
+	// owns are the allocations the test ran (their namespaces are purged).
+	owns map[string]bool
 }
 
 func newBridgeLab(t *testing.T) *bridgeLab {
@@ -40,8 +42,9 @@ func newBridgeLab(t *testing.T) *bridgeLab {
 		t.Skip(why)
 	}
 	n := os.Getpid()%200 + 20
-	l := &bridgeLab{name: fmt.Sprintf("nle%d", os.Getpid()%100000), subnet: fmt.Sprintf("172.30.%d.0/24", n), prefix: fmt.Sprintf("172.30.%d.", n)}
+	l := &bridgeLab{name: fmt.Sprintf("nle%d", os.Getpid()%100000), subnet: fmt.Sprintf("172.30.%d.0/24", n), prefix: fmt.Sprintf("172.30.%d.", n), owns: map[string]bool{}}
 	t.Cleanup(func() {
+		l.purge(t)
 		_ = exec.Command("ip", "link", "del", l.name).Run()
 		rule := l.guardRule()
 		_ = exec.Command("iptables", append([]string{"-w", "5", "-t", "mangle", "-D", "NOMADLIKE-EGRESS"}, rule...)...).Run()
@@ -52,6 +55,44 @@ func newBridgeLab(t *testing.T) *bridgeLab {
 		}
 	})
 	return l
+}
+
+// purge removes what a failed test left (the agent stopped with
+// allocations attached): their namespaces, and the iptables rules of the
+// lab's network and its port-mapping chains.
+func (l *bridgeLab) purge(t *testing.T) {
+	es, _ := os.ReadDir("/var/run/netns")
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), "nomadlike-") && l.owns[strings.TrimPrefix(e.Name(), "nomadlike-")] {
+			t.Logf("removing leftover network namespace %s", e.Name())
+			_ = exec.Command("ip", "netns", "del", e.Name()).Run()
+		}
+	}
+	for _, table := range []string{"filter", "nat"} {
+		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
+		var chains []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if !l.ours(line) {
+				continue
+			}
+			t.Logf("removing leftover iptables rule: %s", line)
+			_ = exec.Command("sh", "-c", "iptables -w 5 -t "+table+" -D "+strings.TrimPrefix(line, "-A ")).Run()
+			if i := strings.Index(line, "-j CNI-DN-"); i >= 0 {
+				chains = append(chains, strings.TrimPrefix(line[i:], "-j "))
+			}
+		}
+		for _, c := range chains {
+			_ = exec.Command("iptables", "-w", "5", "-t", table, "-F", c).Run()
+			_ = exec.Command("iptables", "-w", "5", "-t", table, "-X", c).Run()
+		}
+	}
+}
+
+// ours reports whether an iptables-save line is a rule of the lab's
+// network: it names the subnet or the network (portmap's comments).
+func (l *bridgeLab) ours(line string) bool {
+	return strings.HasPrefix(line, "-A") && !strings.Contains(line, "egress guard") &&
+		(strings.Contains(line, l.prefix) || strings.Contains(line, `name: \"`+l.name+`\"`))
 }
 
 // guardRule is the egress guard's rule for the lab's subnet (as the client
@@ -97,7 +138,7 @@ func (l *bridgeLab) count(dataDir string) hostNet {
 	for _, table := range []string{"filter", "nat", "mangle"} {
 		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
 		for _, line := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(line, "-A") && strings.Contains(line, l.prefix) && !strings.Contains(line, "egress guard") {
+			if l.ours(line) || strings.HasPrefix(line, "-A CNI-DN-") {
 				c.rules++
 			}
 		}
@@ -228,6 +269,7 @@ func TestBridgeNetworking(t *testing.T) {
 			return false, fmt.Sprintf("%d allocations", len(allocs))
 		}
 		probe = allocs[0].ID
+		l.owns[probe] = true
 		return allocs[0].ClientStatus == structs.AllocClientStatusComplete, allocs[0].ClientStatus
 	})
 	out, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", probe, "alloc", "logs", "probe.stdout.0"))
@@ -259,6 +301,7 @@ func TestBridgeNetworking(t *testing.T) {
 		ids = ids[:0]
 		for _, s := range r {
 			ids = append(ids, s.ID)
+			l.owns[s.ID] = true
 		}
 		return len(ids) == 2, fmt.Sprintf("%d running", len(ids))
 	})

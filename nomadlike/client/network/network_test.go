@@ -69,7 +69,8 @@ func countHost(t *testing.T, m *Manager) counts {
 		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
 		prefix := strings.TrimSuffix(strings.Split(m.cfg.BridgeSubnet, "/")[0], "0")
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(l, "-A") && strings.Contains(l, prefix) && !strings.Contains(l, "egress guard") {
+			ours := strings.Contains(l, prefix) || strings.Contains(l, `name: \"`+m.cfg.BridgeName+`\"`) || strings.HasPrefix(l, "-A CNI-DN-")
+			if strings.HasPrefix(l, "-A") && ours && !strings.Contains(l, "egress guard") {
 				c.rules++
 			}
 		}
