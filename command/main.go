@@ -115,7 +115,9 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.varCommand(),
 		c.monitorCommand(),
 		c.eventCommand(),
+		c.statusCommand(),
 	)
+	root.AddCommand(c.completionCommand(root))
 	return root
 }
 

@@ -34,9 +34,9 @@ func nodeListRows(nodes []*structs.NodeListStub, verbose bool) [][]string {
 }
 
 func (c *cli) nodeStatusCommand() *cobra.Command {
-	var verbose, asJSON bool
+	var verbose, asJSON, self bool
 	cmd := &cobra.Command{
-		Use:   "status [-verbose] [-json] [node-id]",
+		Use:   "status [-verbose] [-json] [-self | node-id]",
 		Short: "List client nodes, or show one node's drivers, resources and allocations",
 		Args:  argsBetween(0, 1, "at most one node ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,6 +44,16 @@ func (c *cli) nodeStatusCommand() *cobra.Command {
 			cl, err := c.client()
 			if err != nil {
 				return err
+			}
+			if self {
+				if len(args) > 0 {
+					return usageError("nomadlike node status", "give either -self or a node ID, not both")
+				}
+				id, err := c.selfNodeID(ctx, cl)
+				if err != nil {
+					return err
+				}
+				args = []string{id}
 			}
 			if len(args) == 0 {
 				nodes, _, err := cl.ListNodes(ctx, c.query())
@@ -72,7 +82,25 @@ func (c *cli) nodeStatusCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full IDs and the node's attributes")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the node (or the node list) as JSON")
+	cmd.Flags().BoolVar(&self, "self", false, "show the node of the agent at -address (a client agent)")
 	return cmd
+}
+
+// selfNodeID is the node ID of the client in the agent at -address.
+func (c *cli) selfNodeID(ctx context.Context, cl *api.Client) (string, error) {
+	self, err := cl.AgentSelf(ctx)
+	if err != nil {
+		return "", fail("reading the agent's configuration (/v1/agent/self)", err, "")
+	}
+	stats, _ := self["stats"].(map[string]any)
+	client, _ := stats["client"].(map[string]any)
+	id, _ := client["node_id"].(string)
+	if id == "" {
+		return "", &cliError{code: exitError, doing: "finding this agent's node",
+			err:  fmt.Errorf("the agent at %s runs no client", c.address),
+			hint: "Point -address (NOMAD_ADDR) at a client agent, or list the nodes with 'nomadlike node status'."}
+	}
+	return id, nil
 }
 
 func (c *cli) showNode(ctx context.Context, cl *api.Client, n *structs.Node, verbose bool) error {

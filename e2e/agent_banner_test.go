@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -71,4 +72,40 @@ func TestAgentBannerAndShutdown(t *testing.T) {
 func lastN(s string, n int) string {
 	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(l[max(0, len(l)-n):], "\n")
+}
+
+// TestStatusAsNomadUsersTypeIt: `nomadlike status` lists jobs, `status
+// <prefix>` shows the job, allocation or node the prefix names, and `node
+// status -self` shows the agent's own node.
+func TestStatusAsNomadUsersTypeIt(t *testing.T) {
+	killLeftovers(t)
+	a := startAgent(t, agentOpts{})
+	dir := t.TempDir()
+	if out, code := a.cli(dir, "job", "run", "-min-healthy-time=0s", writeFile(t, dir, "web.nomad.hcl", fmt.Sprintf(loopJob, runToken))); code != 0 {
+		t.Fatalf("job run: exit %d\n%s", code, out)
+	}
+	ctx, cancel := ctx10s()
+	defer cancel()
+	allocs, _, err := a.api().JobAllocations(ctx, "e2e-web", nil)
+	if err != nil || len(allocs) != 1 {
+		t.Fatalf("allocations: %v (%d)", err, len(allocs))
+	}
+	nodeID := allocs[0].NodeID
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status"}, "e2e-web"},
+		{[]string{"status", "e2e-w"}, "Allocations"},
+		{[]string{"status", allocs[0].ID[:6]}, "Client Status"},
+		{[]string{"node", "status", "-self"}, nodeID[:8]},
+	} {
+		out, code := a.cli(dir, tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("%v: exit %d, want 0 and %q in:\n%s", tc.args, code, tc.want, out)
+		}
+	}
+	if out, code := a.cli(dir, "status", "zzzz-nothing"); code != 1 || !strings.Contains(out, "no job, allocation, node") {
+		t.Errorf("status of an unknown prefix: exit %d, want 1 saying nothing matches:\n%s", code, out)
+	}
 }
