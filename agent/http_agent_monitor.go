@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -45,11 +46,8 @@ func (s *HTTPServer) agentMonitor(w http.ResponseWriter, r *http.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	if id := q.Get("node_id"); id != "" && (s.client == nil || id != s.client.NodeID()) {
-		return nil, structs.NewBadRequest("node_id=%q: this agent streams only its own log and does not forward monitor requests; send the request to that node's HTTP address without node_id", id)
-	}
-	if id := q.Get("server_id"); id != "" && (s.srv == nil || id != s.cfg.Agent.Name) {
-		return nil, structs.NewBadRequest("server_id=%q: this agent streams only its own log and does not forward monitor requests; send the request to that server's HTTP address without server_id", id)
+	if forwarded, err := s.routeMonitor(w, r); forwarded || err != nil {
+		return nil, err
 	}
 	if s.cfg.logs == nil {
 		return nil, notSupported("streaming the agent's log")
@@ -93,4 +91,54 @@ func (s *HTTPServer) agentMonitor(w http.ResponseWriter, r *http.Request) (any, 
 		s.logger.Debug("monitor stream ended", "error", err)
 	}
 	return nil, errHandled
+}
+
+// ServerLocator finds a server of the cluster by the name a request gives
+// it; *server.Server implements it (an optional capability of ServerAPI).
+type ServerLocator interface {
+	ServerHTTPAddrByName(name string) (addr string, self, ok bool)
+}
+
+// routeMonitor sends a monitor request for another agent there, as Nomad
+// does: ?node_id= to that node's client agent (through a server when this
+// agent runs none), ?server_id= ("leader", a member name or a node name) to
+// that server. The stream passes through unchanged, and the agent it lands
+// on checks the token again. It reports whether it forwarded the request
+// (or wrote its error); false means this agent serves it.
+func (s *HTTPServer) routeMonitor(w http.ResponseWriter, r *http.Request) (bool, error) {
+	nodeID, serverID := r.URL.Query().Get("node_id"), r.URL.Query().Get("server_id")
+	switch {
+	case nodeID != "" && serverID != "":
+		return false, structs.NewBadRequest("node_id and server_id both given: a monitor streams one agent's log; give one of them")
+	case nodeID != "" && s.client != nil && nodeID == s.client.NodeID():
+		return false, nil
+	case nodeID != "" && s.srv == nil:
+		// A client-only agent: its servers know where the node is.
+		s.needServer(nil).ServeHTTP(w, r)
+		return true, nil
+	case nodeID != "":
+		s.routeToNode(w, r, nodeID, "the agent log")
+		return true, nil
+	case serverID == "":
+		return false, nil
+	case s.srv == nil:
+		s.needServer(nil).ServeHTTP(w, r)
+		return true, nil
+	}
+	loc, ok := s.srv.(ServerLocator)
+	if !ok {
+		return false, notSupported("server_id on /v1/agent/monitor")
+	}
+	addr, self, found := loc.ServerHTTPAddrByName(serverID)
+	switch {
+	case !found:
+		return false, structs.NewNotFound("server_id=%q: no alive server has that name; use \"leader\" or a name `server members` lists", serverID)
+	case self:
+		return false, nil
+	case r.Header.Get(forwardedHeader) != "":
+		return false, &structs.CodedError{Code: http.StatusServiceUnavailable,
+			Msg: fmt.Sprintf("server_id=%q was forwarded here but names the server at %s; the cluster's membership is changing, retry", serverID, addr)}
+	}
+	s.proxyVia(s.toServers, w, r, addr, fmt.Sprintf("server %q", serverID))
+	return true, nil
 }

@@ -75,8 +75,7 @@ func TestCompatAgentMonitorOfficialClient(t *testing.T) {
 	for _, bad := range []struct{ query, want string }{
 		{"log_level=loud", "log_level"},
 		{"log_json=maybe", "log_json"},
-		{"node_id=elsewhere", "node_id"},
-		{"server_id=elsewhere", "server_id"},
+		{"node_id=a&server_id=b", "node_id and server_id"},
 	} {
 		resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/agent/monitor?" + bad.query)
 		if err != nil {

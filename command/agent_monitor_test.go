@@ -16,4 +16,11 @@ func TestMonitorCommand(t *testing.T) {
 	if !f.requested("GET /v1/agent/monitor?log_json=true&log_level=debug&plain=true") {
 		t.Fatalf("requests = %v", f.requests)
 	}
+	code, _, errOut = runCLI(t, "", "-address="+addr, "monitor", "-server-id=leader")
+	if code != 0 || !f.requested("GET /v1/agent/monitor?log_json=false&log_level=info&plain=true&server_id=leader") {
+		t.Fatalf("monitor -server-id: code %d, err %q, requests = %v", code, errOut, f.requests)
+	}
+	if code, _, _ := runCLI(t, "", "-address="+addr, "monitor", "-server-id=leader", "-node-id=x"); code != 1 {
+		t.Errorf("monitor with both -node-id and -server-id: code %d, want 1", code)
+	}
 }
