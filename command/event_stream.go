@@ -37,7 +37,8 @@ func (c *cli) eventStreamCommand() *cobra.Command {
 (Ctrl-C). -topic selects a topic and optionally a key (the object's ID, or
 for allocations also their job ID and deployment ID): -topic Job:web
 -topic Allocation:web. Topics: ` + topicList() + `, * for all
-(the default). -index replays the events the server still buffers from that
+(the default). Events of jobs, allocations and the like are those of the
+-namespace (default "default"; -namespace '*' for all). -index replays the events the server still buffers from that
 Raft index on. -json prints each event as one JSON object per line (its
 payload included), for jq and for keeping.`,
 		Args: argsBetween(0, 0, "no arguments"),

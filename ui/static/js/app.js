@@ -13,6 +13,7 @@ import * as client from './pages/client.js';
 import * as topology from './pages/topology.js';
 import * as servers from './pages/servers.js';
 import * as settings from './pages/settings.js';
+import * as activity from './pages/activity.js';
 
 const routes = [
   { re: /^\/ui\/?$/, page: jobs, section: 'jobs' },
@@ -25,6 +26,7 @@ const routes = [
   { re: /^\/ui\/clients\/([^/]+)$/, page: client, section: 'clients', params: ['id'] },
   { re: /^\/ui\/topology\/?$/, page: topology, section: 'topology' },
   { re: /^\/ui\/servers\/?$/, page: servers, section: 'servers' },
+  { re: /^\/ui\/activity\/?$/, page: activity, section: 'activity' },
   { re: /^\/ui\/settings\/?$/, page: settings, section: 'settings' },
   { re: /^\/ui\/login\/?$/, page: settings, section: 'settings' },
 ];
