@@ -170,6 +170,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/job/{id:.+}/submission", get, s.jobSubmission)                                    // ACL: read-job
 	srv("/v1/job/{id:.+}/evaluate", put, s.jobEvaluate)                                        // ACL: submit-job
 	srv("/v1/job/{id:.+}/versions/{tag}/tag", append(put, http.MethodDelete), s.jobVersionTag) // ACL: submit-job
+	// A websocket (the exec session), answered by the allocation's agent.
+	r.Handle("/v1/job/{id:.+}/action", http.HandlerFunc(s.jobAction)).Methods(get...)
 	// Job IDs may hold a raw "/" (Nomad's child jobs do): the ID is
 	// everything up to a known suffix, so the bare routes come last.
 	srv("/v1/job/{id:.+}", get, s.jobInfo)

@@ -74,6 +74,12 @@ func deployRule(capability string) rule {
 func execRule() rule {
 	return rule{kind: ruleObject, what: capExec, object: allocNamespace, also: nodeExecCheck}
 }
+
+// actionRule is execRule for GET /v1/job/{id}/action, whose allocation is
+// the allocID query parameter.
+func actionRule() rule {
+	return rule{kind: ruleObject, what: capExec, object: actionAllocNamespace, also: actionNodeExecCheck}
+}
 func logsRule(capability string) rule {
 	return rule{kind: ruleObject, what: capability, object: logsAllocNamespace}
 }
@@ -213,6 +219,7 @@ var routeRules = map[string]rule{
 	"PUT /v1/client/allocation/{id}/restart": allocRule(capLife),
 	"PUT /v1/client/allocation/{id}/signal":  allocRule(capLife),
 	"GET /v1/client/allocation/{id}/exec":    execRule(),
+	"GET /v1/job/{id}/action":                actionRule(),
 	"GET /v1/client/stats":                   nodeRule(acl.PolicyRead),
 	"GET /v1/client/allocation/{id}/gc":      allocRule(capLife),
 	"PUT /v1/client/allocation/{id}/gc":      allocRule(capLife),
@@ -519,6 +526,10 @@ func allocNamespace(s *HTTPServer, r *http.Request) (string, bool, error) {
 	return s.allocNS(mux.Vars(r)["id"])
 }
 
+func actionAllocNamespace(s *HTTPServer, r *http.Request) (string, bool, error) {
+	return s.allocNS(r.URL.Query().Get("allocID"))
+}
+
 func logsAllocNamespace(s *HTTPServer, r *http.Request) (string, bool, error) {
 	return s.allocNS(mux.Vars(r)["alloc"])
 }
@@ -557,7 +568,16 @@ var noIsolation = map[string]bool{"raw_exec": true}
 // nodeExecCheck requires alloc-node-exec to exec into a task of a driver
 // without isolation.
 func nodeExecCheck(s *HTTPServer, r *http.Request, a *acl.ACL) (bool, string) {
-	alloc, err := s.lookupAlloc(mux.Vars(r)["id"])
+	return s.nodeExecCheckOf(mux.Vars(r)["id"], r, a)
+}
+
+// actionNodeExecCheck is nodeExecCheck for the allocID of an action request.
+func actionNodeExecCheck(s *HTTPServer, r *http.Request, a *acl.ACL) (bool, string) {
+	return s.nodeExecCheckOf(r.URL.Query().Get("allocID"), r, a)
+}
+
+func (s *HTTPServer) nodeExecCheckOf(allocID string, r *http.Request, a *acl.ACL) (bool, string) {
+	alloc, err := s.lookupAlloc(allocID)
 	if err != nil || alloc == nil || alloc.Job == nil {
 		return true, ""
 	}

@@ -10,6 +10,6 @@ func (c *cli) jobCommand() *cobra.Command {
 	cmd.AddCommand(c.jobInitCommand(), c.jobRunCommand(), c.jobStatusCommand(), c.jobStopCommand(),
 		c.jobPlanCommand(), c.jobHistoryCommand(), c.jobRevertCommand(), c.jobInspectCommand(), c.jobValidateCommand(),
 		c.jobPeriodicCommand(), c.jobDispatchCommand(), c.jobScaleCommand(), c.jobRestartCommand(), c.jobLogsCommand())
-	cmd.AddCommand(c.jobScalingEventsCommand(), c.jobTagCommand())
+	cmd.AddCommand(c.jobScalingEventsCommand(), c.jobTagCommand(), c.jobActionCommand("action"))
 	return cmd
 }

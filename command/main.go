@@ -116,6 +116,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.monitorCommand(),
 		c.eventCommand(),
 		c.statusCommand(),
+		c.jobActionCommand("action"),
 	)
 	root.AddCommand(c.completionCommand(root))
 	return root

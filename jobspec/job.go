@@ -18,13 +18,14 @@ var jobSpec = blockSpec{
 		{Type: "affinity"},
 		{Type: "spread"},
 		{Type: "group", LabelNames: []string{"name"}},
+		{Type: "task", LabelNames: []string{"name"}},
 		{Type: "update"},
 		{Type: "migrate"},
 		{Type: "periodic"},
 		{Type: "parameterized"},
 		{Type: "reschedule"},
 	},
-	Unsupported: []string{"multiregion", "ui", "task", "id"},
+	Unsupported: []string{"multiregion", "ui", "id"},
 	Features:    []string{"vault", "consul", "vault_token", "consul_token", "consul_namespace", "vault_namespace"},
 }
 
@@ -70,6 +71,29 @@ func (d *decoder) decodeJob(b *hcl.Block) *structs.Job {
 	}
 
 	seen := map[string]*hcl.Block{}
+	// A task in the job body is a group of its own, named after it and
+	// placed before the groups, as Nomad's HCL2 parser does.
+	for _, tb := range blocksOf(c, "task") {
+		name := tb.Labels[0]
+		if prev, ok := seen[name]; ok {
+			d.errorf(tb.LabelRanges[0], "Duplicate group",
+				"task %q in the job body is a group of that name, already defined at line %d; group names must be unique within a job", name, prev.DefRange.Start.Line)
+			continue
+		}
+		seen[name] = tb
+		tg := &structs.TaskGroup{Name: name, Count: 1}
+		d.recordRange(groupPath(name), tb.DefRange)
+		if d.jobReschedule != nil {
+			rp := *d.jobReschedule
+			tg.ReschedulePolicy = &rp
+		}
+		if d.jobMigrate != nil {
+			m := *d.jobMigrate
+			tg.Migrate = &m
+		}
+		tg.Tasks = []*structs.Task{d.decodeTask(tg, tb)}
+		j.TaskGroups = append(j.TaskGroups, tg)
+	}
 	for _, gb := range blocksOf(c, "group") {
 		name := gb.Labels[0]
 		if prev, ok := seen[name]; ok {

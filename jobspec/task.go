@@ -26,9 +26,11 @@ var taskSpec = blockSpec{
 		{Type: "artifact"},
 		{Type: "service"},
 		{Type: "volume_mount"},
+		{Type: "identity"},
+		{Type: "action", LabelNames: []string{"name"}},
 	},
-	Unsupported: []string{"identity", "spread",
-		"scaling", "action", "schedule", "secret", "kind"},
+	Unsupported: []string{"spread",
+		"scaling", "schedule", "secret", "kind"},
 	Features: []string{"vault", "consul", "csi_plugin"},
 }
 
@@ -84,6 +86,11 @@ func (d *decoder) decodeTask(group *structs.TaskGroup, b *hcl.Block) *structs.Ta
 	if pb := d.single(c, "dispatch_payload"); pb != nil {
 		t.DispatchPayload = d.decodeDispatchPayload(pb)
 		d.recordRange(path+".DispatchPayload", pb.DefRange)
+	}
+	d.decodeIdentities(c, t, path)
+	for i, ab := range blocksOf(c, "action") {
+		t.Actions = append(t.Actions, d.decodeAction(ab))
+		d.recordRange(fmt.Sprintf("%s.Actions[%d]", path, i), ab.DefRange)
 	}
 	if rb := d.single(c, "restart"); rb != nil {
 		base := group.RestartPolicy

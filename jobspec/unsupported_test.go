@@ -18,7 +18,7 @@ func TestUnsupportedBlocks(t *testing.T) {
 		{"group", "consul"}, {"group", "vault"},
 		{"task", "vault"},
 		{"task", "consul"},
-		{"task", "identity"}, {"task", "csi_plugin"}, {"task", "spread"}, {"task", "scaling"},
+		{"task", "csi_plugin"}, {"task", "spread"}, {"task", "scaling"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.level+"/"+tt.block, func(t *testing.T) {

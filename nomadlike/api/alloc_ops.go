@@ -140,8 +140,28 @@ func (c *Client) Exec(ctx context.Context, allocID string, o ExecOptions, q *Que
 	for k, v := range q.paramsOrNil() {
 		qq.Params[k] = v
 	}
-	path := "/v1/client/allocation/" + pathEscape(allocID) + "/exec"
-	u := c.url(path, &qq)
+	return c.execAt(ctx, "/v1/client/allocation/"+pathEscape(allocID)+"/exec", o, &qq)
+}
+
+// ActionExec runs the job's named action (an action block of the task) in
+// the allocation over GET /v1/job/{id}/action (Nomad's), and returns its
+// exit code. o.Command is not used: the action names the command.
+func (c *Client) ActionExec(ctx context.Context, jobID string, alloc *structs.Allocation, action string, o ExecOptions, q *QueryOptions) (int, error) {
+	qq := QueryOptions{}
+	if q != nil {
+		qq = *q
+	}
+	qq.Params = map[string]string{"action": action, "allocID": alloc.ID, "group": alloc.TaskGroup, "task": o.Task,
+		"tty": strconv.FormatBool(o.TTY)}
+	for k, v := range q.paramsOrNil() {
+		qq.Params[k] = v
+	}
+	return c.execAt(ctx, "/v1/job/"+pathEscape(jobID)+"/action", o, &qq)
+}
+
+// execAt runs an exec session over the websocket at path.
+func (c *Client) execAt(ctx context.Context, path string, o ExecOptions, qq *QueryOptions) (int, error) {
+	u := c.url(path, qq)
 	u = "ws" + strings.TrimPrefix(u, "http")
 	hdr := http.Header{}
 	if c.token != "" {

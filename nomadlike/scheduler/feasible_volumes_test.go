@@ -111,3 +111,61 @@ func TestVolumeChangesAreDestructive(t *testing.T) {
 		}
 	}
 }
+
+// TestStickyVolumePrefersPreviousNode: destructive updates of a group with
+// a sticky host volume land on the node of the allocation they replace,
+// although bin-packing prefers the nodes another job fills; without sticky
+// they follow bin-packing.
+func TestStickyVolumePrefersPreviousNode(t *testing.T) {
+	for _, sticky := range []bool{true, false} {
+		h := schedtest.NewHarness()
+		data := map[string]*structs.ClientHostVolumeConfig{"data": {Name: "data", Path: "/srv/data"}}
+		nodes := h.Nodes(4, func(i int, n *structs.Node) { n.HostVolumes = data })
+		job := schedtest.Job()
+		job.ID = "sticky"
+		job.TaskGroups[0].Count = 1
+		job.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 100, MemoryMB: 64}
+		job.TaskGroups[0].Volumes = map[string]*structs.VolumeRequest{"d": {Type: structs.VolumeTypeHost, Source: "data", Sticky: sticky}}
+		job.Canonicalize()
+		register(t, h, job)
+		first := live(h, job.ID)
+		if len(first) != 1 {
+			t.Fatalf("placements: %d", len(first))
+		}
+		home := first[0].NodeID
+		// Fill every other node, so that bin-packing prefers them.
+		for _, n := range nodes {
+			if n.ID == home {
+				continue
+			}
+			filler := schedtest.Job()
+			filler.ID = "filler-" + n.ID
+			filler.TaskGroups[0].Count = 1
+			filler.TaskGroups[0].Tasks[0].Resources = &structs.Resources{CPU: 2000, MemoryMB: 2048}
+			filler.Constraints = []*structs.Constraint{{LTarget: "${node.unique.id}", RTarget: n.ID, Operand: "="}}
+			filler.Canonicalize()
+			register(t, h, filler)
+		}
+		moved := 0
+		for v := 1; v <= 3; v++ {
+			next := job.Copy()
+			next.TaskGroups[0].Tasks[0].Env = map[string]string{"V": string(rune('0' + v))}
+			next.Version = uint64(v)
+			register(t, h, next)
+			allocs := live(h, job.ID)
+			if len(allocs) != 1 {
+				t.Fatalf("sticky=%v version %d: %d live allocations", sticky, v, len(allocs))
+			}
+			if allocs[0].NodeID != home {
+				moved++
+			}
+			job = next
+		}
+		if sticky && moved != 0 {
+			t.Errorf("sticky: %d of 3 replacements left node %s", moved, home)
+		}
+		if !sticky && moved == 0 {
+			t.Errorf("not sticky: every replacement stayed on %s; the test does not show a preference", home)
+		}
+	}
+}

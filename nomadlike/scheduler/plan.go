@@ -262,7 +262,16 @@ func (b *planBuilder) place(p placement) error {
 	}
 	start := b.s.now()
 	m := &structs.AllocMetric{NodesAvailable: b.perDC, NodesInPool: b.inPool, NodePool: b.job.NodePool}
-	c, err := sel.pick(ask, m)
+	var c *candidate
+	var err error
+	if prev != nil && hasStickyVolume(p.tg) {
+		// The data of a sticky volume is on the node of the allocation
+		// this one replaces: that node first, when it still fits.
+		c, err = sel.pickOn(ask, prev.NodeID, m)
+	}
+	if c == nil && err == nil {
+		c, err = sel.pick(ask, m)
+	}
 	m.AllocationTime = b.s.now().Sub(start)
 	if err != nil {
 		return err
@@ -395,4 +404,14 @@ func penaltyNodes(prev *structs.Allocation) map[string]bool {
 		}
 	}
 	return nodes
+}
+
+// hasStickyVolume reports whether the group mounts a sticky volume.
+func hasStickyVolume(tg *structs.TaskGroup) bool {
+	for _, v := range tg.Volumes {
+		if v != nil && v.Sticky {
+			return true
+		}
+	}
+	return false
 }

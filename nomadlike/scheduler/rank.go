@@ -195,6 +195,32 @@ func (s *selector) pick(ask *placeAsk, m *structs.AllocMetric) (*candidate, erro
 	return s.best(all, m), nil
 }
 
+// pickOn places ask on the ready node nodeID if it is feasible and fits
+// (nil otherwise, with why in m): the preferred node of a sticky volume.
+func (s *selector) pickOn(ask *placeAsk, nodeID string, m *structs.AllocMetric) (*candidate, error) {
+	for idx, node := range s.nodes {
+		if node.ID != nodeID {
+			continue
+		}
+		m.NodesEvaluated++
+		if ok, reason := s.feas.check(ask.tg, node, idx); !ok {
+			m.FilterNode(node, reason)
+			return nil, nil
+		}
+		if reason := s.place.distinctFails(ask, node); reason != "" {
+			m.FilterNode(node, reason)
+			return nil, nil
+		}
+		c, ok, err := s.score(ask, node, idx, m)
+		if err != nil || !ok {
+			return nil, err
+		}
+		m.ScoreMetaData = []*structs.NodeScoreMeta{c.scoreMeta()}
+		return &c, nil
+	}
+	return nil, nil
+}
+
 // best finds the top-scoring candidates, highest score first (ties keep the
 // shuffled order, as a stable sort would), records them in m and returns
 // the first. It selects the top maxScoreMeta in one pass instead of sorting

@@ -16,7 +16,7 @@ import (
 // copyTypes lists one value of every type that has a Copy method. A type whose
 // Copy method is not listed here fails TestCopyTypesListed.
 var copyTypes = []any{
-	&ACLPolicy{}, &ACLRole{}, &ACLToken{}, &Namespace{},
+	&ACLPolicy{}, &ACLRole{}, &Action{}, &WorkloadIdentity{}, &ACLToken{}, &Namespace{},
 	&RootKey{}, &WrappedRootKey{}, &VariableLock{}, &VariableMetadata{}, &VariableEncrypted{}, &VariableDecrypted{},
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{}, &AllocNetworkStatus{}, &DNSConfig{},
 	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},

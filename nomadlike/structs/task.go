@@ -39,6 +39,12 @@ type Task struct {
 	Services []*Service `json:",omitempty"`
 	// VolumeMounts mount the group's volumes into the task.
 	VolumeMounts []*VolumeMount `json:",omitempty"`
+	// Identity is the task's default workload identity block; Identities
+	// its named ones (identity.go). The servers sign them.
+	Identity   *WorkloadIdentity   `json:",omitempty"`
+	Identities []*WorkloadIdentity `json:",omitempty"`
+	// Actions are the commands an operator may run in the task by name.
+	Actions []*Action `json:",omitempty"`
 }
 
 func (t *Task) canonicalize(j *Job, tg *TaskGroup) {
@@ -119,6 +125,7 @@ func (t *Task) Validate(tg *TaskGroup) error {
 		v.merge(fmt.Sprintf("Artifacts[%d]", i), a.Validate())
 	}
 	v.merge("", ValidateServices(t.Services, tg, t))
+	t.validateIdentitiesAndActions(&v)
 	t.validateVolumeMounts(tg, &v)
 	return v.err()
 }
@@ -142,6 +149,9 @@ func (t *Task) Copy() *Task {
 	n.DispatchPayload = t.DispatchPayload.Copy()
 	n.Artifacts = copyArtifacts(t.Artifacts)
 	n.VolumeMounts = copyVolumeMounts(t.VolumeMounts)
+	n.Identity = t.Identity.Copy()
+	n.Identities = copyIdentities(t.Identities)
+	n.Actions = copyActions(t.Actions)
 	if t.LogConfig != nil {
 		lc := *t.LogConfig
 		n.LogConfig = &lc

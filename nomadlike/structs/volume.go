@@ -25,10 +25,12 @@ const (
 // mount. Only host volumes (a client's host_volume) are supported; the CSI
 // fields are kept for Nomad's wire shape and refused by Validate.
 type VolumeRequest struct {
-	Name           string
-	Type           string
-	Source         string
-	ReadOnly       bool
+	Name     string
+	Type     string
+	Source   string
+	ReadOnly bool
+	// Sticky: a replacement allocation prefers the node of the one it
+	// replaces (where the volume's data is), when it still fits there.
 	Sticky         bool   `json:",omitempty"`
 	AccessMode     string `json:",omitempty"`
 	AttachmentMode string `json:",omitempty"`
@@ -163,9 +165,6 @@ func (tg *TaskGroup) validateVolumes(v *ValidationError) {
 		csiOnly("MountOptions", "mount_options", len(req.MountOptions) > 0)
 		if req.PerAlloc {
 			v.add(f+".PerAlloc", "per_alloc is not supported by nomadlike for host volumes; remove it")
-		}
-		if req.Sticky {
-			v.add(f+".Sticky", "sticky is for dynamic host volumes, which nomadlike does not support; remove it")
 		}
 	}
 }
