@@ -23,11 +23,7 @@ its message and the evaluation it made.`,
 		Args: argsBetween(1, 1, "one job ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			job, _, err := c.resolveJob(ctx, cl, args[0])
+			cl, job, err := c.connectJob(ctx, args[0])
 			if err != nil {
 				return err
 			}

@@ -30,11 +30,7 @@ collected, and 'job history' shows the tag.`,
 				return usageError(cmd.CommandPath(), "a version tag name is required: give -name")
 			}
 			ctx := cmd.Context()
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			job, _, err := c.resolveJob(ctx, cl, args[0])
+			cl, job, err := c.connectJob(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -67,11 +63,7 @@ func (c *cli) jobTagUnsetCommand() *cobra.Command {
 				return usageError(cmd.CommandPath(), "a version tag name is required: give -name")
 			}
 			ctx := cmd.Context()
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			job, _, err := c.resolveJob(ctx, cl, args[0])
+			cl, job, err := c.connectJob(ctx, args[0])
 			if err != nil {
 				return err
 			}

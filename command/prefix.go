@@ -146,6 +146,20 @@ func (c *cli) resolveNode(ctx context.Context, cl *api.Client, prefix string) (*
 	return n, nil
 }
 
+// connectJob connects to the agent and finds the job prefix names, for
+// commands that act on one job.
+func (c *cli) connectJob(ctx context.Context, prefix string) (*api.Client, *structs.Job, error) {
+	cl, err := c.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	job, _, err := c.resolveJob(ctx, cl, prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, job, nil
+}
+
 // resolveJob finds the job prefix names; exact tells whether it was named exactly.
 func (c *cli) resolveJob(ctx context.Context, cl *api.Client, prefix string) (job *structs.Job, exact bool, err error) {
 	if err := checkPrefix("job", prefix); err != nil {
