@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/client"
@@ -50,6 +52,9 @@ type Agent struct {
 	// localClientKey lets this agent's own client register its node with
 	// the local server when ACLs are enabled (it never leaves the process).
 	localClientKey string
+	// metrics is the one registry of the agent's server, client and HTTP
+	// API (GET /v1/metrics; metrics.go).
+	metrics *prometheus.Registry
 }
 
 // New checks cfg and returns an agent ready to Start. It starts nothing.
@@ -70,7 +75,8 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	// The root handler also feeds GET /v1/agent/monitor (logtee.go).
 	logs := newLogHub()
 	logger = slog.New(logs.wrap(logger.Handler()))
-	a := &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, logs: logs, tempDir: tmp}
+	a := &Agent{cfg: cfg, logger: logger.With("component", "agent"), root: logger, logs: logs, tempDir: tmp,
+		metrics: newAgentRegistry()}
 	if a.tls, err = newAgentTLS(cfg); err != nil {
 		if tmp {
 			_ = os.RemoveAll(cfg.DataDir)
@@ -142,8 +148,9 @@ func (a *Agent) startServer(ctx context.Context) error {
 		BootstrapExpect: c.Server.BootstrapExpect, NumSchedulers: c.Server.NumSchedulers,
 		Clock:           c.Server.clock,
 		MinHeartbeatTTL: c.Server.MinHeartbeatTTL, HeartbeatGrace: c.Server.HeartbeatGrace,
-		GC:     c.Server.GC,
-		Logger: a.root,
+		GC:      c.Server.GC,
+		Logger:  a.root,
+		Metrics: a.metrics,
 	}
 	a.serverTLS(&scfg)
 	if c.DataDir != "" {
@@ -201,6 +208,7 @@ func (a *Agent) startHTTP(ln net.Listener) {
 		AgentTLS:       a.peerTLS(),
 		LocalClientKey: a.localClientKey,
 		Logger:         a.root,
+		Metrics:        a.metrics,
 		logs:           a.logs,
 	}
 	if a.server != nil {
@@ -259,6 +267,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		// be re-attached, so it stops them on shutdown, as Nomad's -dev does.
 		DestroyOnShutdown: c.DevMode,
 		Logger:            a.root,
+		Metrics:           a.metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)

@@ -50,6 +50,9 @@ type HTTPConfig struct {
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// Metrics is the agent's registry (shared with its server and client),
+	// served by GET /v1/metrics; nil: the API's own.
+	Metrics *prometheus.Registry
 	// logs feeds GET /v1/agent/monitor; nil answers it with 501.
 	logs *logHub
 }
@@ -99,7 +102,7 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 		cluster: cfg.Cluster,
 		client:  cfg.Client,
 		logger:  cfg.Logger.With("component", "http"),
-		metrics: newHTTPMetrics(prometheus.NewRegistry()),
+		metrics: newHTTPMetrics(cfg.Metrics),
 		audit:   cfg.Logger.With("component", "audit"),
 
 		serverRoutes: map[string]bool{},
@@ -115,6 +118,7 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 	// %2F: match on the escaped path, then unescape the path variables.
 	r.UseEncodedPath()
 	r.Use(unescapeVars)
+	r.Use(recordRoute)
 	r.Use(s.authorize)
 	s.routes(r)
 	s.router = r

@@ -6,30 +6,36 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 )
 
-// httpMetrics holds the agent's own registry (no package globals).
+// httpMetrics are the API's instruments on the agent's registry.
 type httpMetrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	blocking prometheus.Gauge
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	if reg == nil {
+		reg = newAgentRegistry()
+	}
 	m := &httpMetrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "nomadlike_http_requests_total", Help: "HTTP requests served, by method, route and status code.",
+			Name: "nomadlike_http_requests_total", Help: "HTTP requests served, by method, route template and status code.",
 		}, []string{"method", "route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "nomadlike_http_request_duration_seconds", Help: "HTTP request latency, by method and route.",
+			Name: "nomadlike_http_request_duration_seconds", Help: "HTTP request latency, by method and route template.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route"}),
+		blocking: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nomadlike_http_blocking_queries_in_flight", Help: "Blocking queries (?index=) waiting for a change.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector())
+	reg.MustRegister(m.requests, m.duration, m.blocking)
 	return m
 }
 
@@ -42,7 +48,7 @@ func (m *httpMetrics) observe(method, route string, code int, d time.Duration) {
 // ?format=prometheus, else Nomad's JSON summary.
 func (s *HTTPServer) metricsHandler(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("format") == "prometheus" {
-		promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+		promhttp.HandlerFor(s.metrics.gatherer(), promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return
 	}
 	s.wrap(func(http.ResponseWriter, *http.Request) (any, error) {
@@ -73,7 +79,7 @@ type sampledValue struct {
 }
 
 func (m *httpMetrics) summary() (*metricsSummary, error) {
-	families, err := m.reg.Gather()
+	families, err := m.gatherer().Gather()
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,15 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"runtime/debug"
+	"sync"
 	"time"
+
+	"github.com/gorilla/mux"
 )
 
 // middleware is the one chain every request passes, outermost first:
@@ -58,28 +63,58 @@ func (s *HTTPServer) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
+		route := &matchedRoute{}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), matchedRouteKey{}, route)))
 		d := time.Since(start)
-		s.metrics.observe(r.Method, routeLabel(r), sw.status, d)
+		s.metrics.observe(r.Method, route.label(), sw.status, d)
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "duration", d, "remote", r.RemoteAddr)
 	})
 }
 
-// routeLabel returns a low-cardinality label for metrics: the path's first
-// two segments ("/v1/job"), since IDs follow them.
-func routeLabel(r *http.Request) string {
-	p := r.URL.Path
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] == '/' {
-			n++
-			if n == 3 {
-				return p[:i]
+// matchedRoute receives the template of the route the router matched
+// (recordRoute), the label of the request's metrics: "/v1/job/{jobID}",
+// never an ID, so the label set stays small.
+type matchedRoute struct{ template string }
+
+type matchedRouteKey struct{}
+
+// routeLabels caches routeTemplateLabel by template.
+var routeLabels sync.Map
+
+var routeVarPattern = regexp.MustCompile(`\{(\w+):[^}]*\}`)
+
+// routeTemplateLabel drops the patterns of a template's variables:
+// "/v1/job/{id:.+}/allocations" is labelled "/v1/job/{id}/allocations".
+func routeTemplateLabel(t string) string {
+	if l, ok := routeLabels.Load(t); ok {
+		return l.(string)
+	}
+	l := routeVarPattern.ReplaceAllString(t, "{$1}")
+	routeLabels.Store(t, l)
+	return l
+}
+
+func (m *matchedRoute) label() string {
+	if m.template == "" {
+		return "unmatched"
+	}
+	return m.template
+}
+
+// recordRoute is router middleware (it runs once a route matched): it
+// hands the route's template to logRequests through the request context.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := r.Context().Value(matchedRouteKey{}).(*matchedRoute); ok {
+			if cur := mux.CurrentRoute(r); cur != nil {
+				if t, err := cur.GetPathTemplate(); err == nil {
+					m.template = routeTemplateLabel(t)
+				}
 			}
 		}
-	}
-	return p
+		next.ServeHTTP(w, r)
+	})
 }
 
 // recoverPanics turns a handler's panic into a 500 with a logged stack

@@ -121,6 +121,8 @@ func (s *HTTPServer) blockingQuery(w http.ResponseWriter, r *http.Request, q *qu
 	store := s.srv.State()
 	ctx := r.Context()
 	if q.MinIndex > 0 {
+		s.metrics.blocking.Inc()
+		defer s.metrics.blocking.Dec()
 		wait := q.Wait
 		if wait > 0 {
 			wait += rand.N(wait/16 + 1) // jitter spreads out the herd of waiters

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -30,6 +31,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	runners map[string]*allocEntry
+	// metrics are the alloc runners' instruments (metrics.go).
+	metrics *allocrunner.Metrics
 
 	// gc remembers the allocations this client destroyed (gc.go).
 	gc allocGC
@@ -57,6 +60,7 @@ func New(cfg Config) (*Client, error) {
 	for _, d := range cfg.Drivers {
 		c.drivers[d.Name()] = d
 	}
+	c.metrics = newClientMetrics(cfg.Metrics, c)
 	if c.id, err = loadIdentity(db); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
@@ -46,6 +48,9 @@ type Config struct {
 	// agent, whose temporary state could never re-attach to them); otherwise
 	// tasks keep running and a restarted client re-attaches.
 	DestroyOnShutdown bool
+	// Metrics is the registry the client's instruments join (the agent's);
+	// nil keeps them private.
+	Metrics prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Network configures allocations' own networks (group network mode

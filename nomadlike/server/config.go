@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -98,6 +100,10 @@ type Config struct {
 	// PeerHTTPTLS, when set, is how this server dials other servers' HTTP
 	// API (https://: leader forwarding, peer checks); nil means http://.
 	PeerHTTPTLS *tls.Config
+
+	// Metrics is the registry the server's instruments join (the agent's,
+	// shared with its client and HTTP API); nil keeps them private.
+	Metrics prometheus.Registerer
 
 	// newScheduler replaces scheduler.NewScheduler (tests only).
 	newScheduler schedulerFactory

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -25,6 +26,8 @@ type fsm struct {
 	blocked *blockedEvals
 	// events receives the events of every applied entry (event_fsm.go).
 	events *eventBroker
+	// applyTime observes each entry's apply time by message type (metrics.go).
+	applyTime *prometheus.HistogramVec
 
 	// applied is the index of the last applied entry; waiters wake on change.
 	mu      sync.Mutex
@@ -64,6 +67,10 @@ func (f *fsm) Apply(l *raft.Log) any {
 		// Continuing would make this server's state diverge from the
 		// others: stop loudly instead.
 		panic(fmt.Sprintf("raft entry %d has unknown message type %d: this server is older than the one that wrote the entry; upgrade it", l.Index, msgType))
+	}
+	if f.applyTime != nil {
+		t := prometheus.NewTimer(f.applyTime.WithLabelValues(h.name))
+		defer t.ObserveDuration()
 	}
 	res, err := h.apply(f.state, l.Index, l.Data[1:])
 	if err != nil {

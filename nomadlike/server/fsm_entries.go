@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -12,6 +13,8 @@ import (
 type entryHandler struct {
 	// event is the Type of the events the entry publishes ("" for none).
 	event string
+	// name is the request type's name ("JobRegisterRequest"), a metric label.
+	name  string
 	apply func(st *state.Store, index uint64, buf []byte) (state.Result, error)
 }
 
@@ -19,7 +22,7 @@ type entryHandler struct {
 // by the store method apply (a method expression such as
 // (*state.Store).JobRegister): the one store method of the type.
 func entry[R any](event string, apply func(*state.Store, uint64, *R) (state.Result, error)) entryHandler {
-	return entryHandler{event: event, apply: func(st *state.Store, index uint64, buf []byte) (state.Result, error) {
+	return entryHandler{event: event, name: reflect.TypeFor[R]().Name(), apply: func(st *state.Store, index uint64, buf []byte) (state.Result, error) {
 		var req R
 		if err := decodeBody(buf, &req); err != nil {
 			return state.Result{}, fmt.Errorf("decode %T: %w", req, err)

@@ -149,6 +149,7 @@ func (s *Server) nodeHeartbeatMissed(ctx context.Context, nodeID string, waited 
 	if node == nil || node.Status == structs.NodeStatusDown {
 		return
 	}
+	s.metrics.heartbeatsExpired.Inc()
 	now := time.Now()
 	dis, err := s.disconnectAllocs(nodeID)
 	if err != nil {

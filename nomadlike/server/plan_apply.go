@@ -56,7 +56,10 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest, committed map[
 	if err != nil {
 		return nil, fmt.Errorf("snapshot state for plan: %w", err)
 	}
+	evalStart := time.Now()
 	result, refused, err := evaluatePlan(snap, plan)
+	observeSince(s.metrics.planEvaluate, evalStart)
+	s.metrics.planRefusedNodes.Add(float64(len(refused)))
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +75,9 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest, committed map[
 	if entry.Evals, err = preemptionEvals(snap, result, now); err != nil {
 		return nil, fmt.Errorf("plan for eval %s: %w", plan.EvalID, err)
 	}
+	applyStart := time.Now()
 	index, err := s.raftApply(ctx, structs.ApplyPlanResultsRequestType, entry)
+	observeSince(s.metrics.planApply, applyStart)
 	if err != nil {
 		return nil, fmt.Errorf("commit plan for eval %s: %w", plan.EvalID, err)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -23,6 +24,8 @@ type planResponse struct {
 // unbuffered channel: a worker waits until the applier takes its plan.
 type planQueue struct {
 	ch chan *planRequest
+	// queued counts plans submitted and not yet taken (a metric; may be nil).
+	queued *atomic.Int64
 }
 
 func newPlanQueue() *planQueue { return &planQueue{ch: make(chan *planRequest)} }
@@ -31,6 +34,10 @@ func newPlanQueue() *planQueue { return &planQueue{ch: make(chan *planRequest)} 
 // the evaluation's broker token.
 func (q *planQueue) submit(ctx context.Context, token string, plan *structs.Plan) (*structs.PlanResult, error) {
 	req := &planRequest{plan: plan, token: token, resp: make(chan planResponse, 1)}
+	if q.queued != nil {
+		q.queued.Add(1)
+		defer q.queued.Add(-1)
+	}
 	select {
 	case q.ch <- req:
 	case <-ctx.Done():

@@ -35,6 +35,7 @@ type Server struct {
 	blocked *blockedEvals
 	planQ   *planQueue
 	hb      *heartbeats
+	metrics *serverMetrics
 
 	raft      *raft.Raft
 	raftStore *raftStores
@@ -193,6 +194,9 @@ func NewServer(cfg Config) (*Server, error) {
 	s.fsm = newFSM(logger.With("component", "fsm"), st, s.broker, s.blocked)
 	s.planQ = newPlanQueue()
 	s.hb = newHeartbeats(s)
+	s.metrics = newServerMetrics(cfg.Metrics, s)
+	s.fsm.applyTime = s.metrics.fsmApply
+	s.planQ.queued = &s.metrics.planQueued
 
 	leaderCh := make(chan bool, 1)
 	if err := s.setupRaft(leaderCh); err != nil {

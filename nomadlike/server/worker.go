@@ -33,17 +33,20 @@ func (w *worker) run(ctx context.Context) {
 			}
 			return
 		}
+		start := time.Now()
 		w.logger.Debug("processing evaluation", "eval_id", eval.ID, "job_id", eval.JobID, "status", eval.Status, "triggered_by", eval.TriggeredBy)
 		if err := w.process(ctx, eval, token); err != nil {
 			w.logger.Error("evaluation failed; giving it back to the broker", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
 			if nerr := w.srv.broker.nack(eval.ID, token); nerr != nil {
 				w.logger.Warn("nack evaluation", "eval_id", eval.ID, "error", nerr)
 			}
+			observeSince(w.srv.metrics.workerEval.WithLabelValues(eval.Type, "nack"), start)
 			continue
 		}
 		if aerr := w.srv.broker.ack(eval.ID, token); aerr != nil {
 			w.logger.Warn("ack evaluation", "eval_id", eval.ID, "error", aerr)
 		}
+		observeSince(w.srv.metrics.workerEval.WithLabelValues(eval.Type, "ack"), start)
 	}
 }
 

@@ -51,6 +51,8 @@ type Config struct {
 	// Networks gives groups in network mode bridge or cni/<name> their own
 	// network; nil: such allocations fail to start, saying so.
 	Networks Networks
+	// Metrics are the client's runner instruments; nil measures nothing.
+	Metrics *Metrics
 }
 
 // Runner runs one allocation.
@@ -76,6 +78,10 @@ type Runner struct {
 	// persistLock (size 1) serialises persist; a channel, not a mutex, so
 	// that a test's synctest bubble sees a waiting persist as blocked.
 	persistLock chan struct{}
+	// started is when Run began a new allocation (zero for a restored
+	// one); reported is set once it was first seen running (metrics).
+	started  time.Time
+	reported bool
 }
 
 // New returns a runner for cfg.Alloc. The allocation must carry its Job.
@@ -127,9 +133,9 @@ func New(cfg Config) (*Runner, error) {
 			task: t, allocID: a.ID, driver: cfg.Drivers[t.Driver], drvNames: drvNames, dir: r.dir,
 			stateDir: cfg.StateRoot, region: cfg.Region, jobType: a.Job.Type,
 			current: r.current, store: cfg.Store, hooks: defaultHooks(cfg.Artifact),
-			tracker: restarts.NewTracker(policy, trackAs),
-			logger:  cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
-			now:     cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],
+			tracker: restarts.NewTracker(policy, trackAs), metrics: cfg.Metrics,
+			logger: cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
+			now:    cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],
 			killCh: make(chan struct{}), restartCh: make(chan *restartRequest),
 		}
 		tr.changed = func() { r.taskChanged(tr) }
@@ -211,6 +217,11 @@ func (r *Runner) Run(ctx context.Context) {
 		r.teardownNetwork()
 		return
 	}
+	r.mu.Lock()
+	if r.alloc.ClientStatus == structs.AllocClientStatusPending {
+		r.started = time.Now()
+	}
+	r.mu.Unlock()
 	r.lifecycleChanged()
 	hctx, stopHealth := context.WithCancel(ctx)
 	var health sync.WaitGroup
@@ -307,6 +318,10 @@ func (r *Runner) taskChanged(tr *taskRunner) {
 	a.ClientStatus, a.ClientDescription = ClientStatus(a.TaskStates)
 	a.ModifyTime = r.cfg.Now().UnixNano()
 	r.alloc = a
+	if !r.reported && !r.started.IsZero() && a.ClientStatus == structs.AllocClientStatusRunning {
+		r.reported = true
+		r.cfg.Metrics.allocRunning(r.started)
+	}
 	r.mu.Unlock()
 
 	r.lifecycleChanged()

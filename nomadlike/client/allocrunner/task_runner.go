@@ -33,6 +33,7 @@ type taskRunner struct {
 	store    stateStore
 	hooks    []prestartHook
 	tracker  *restarts.Tracker
+	metrics  *Metrics
 	logger   *slog.Logger
 	now      func() time.Time
 	// changed is called (without mu held) after every state change.
@@ -317,7 +318,9 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		tr.event(driverFailureEvent(tr.now(), fmt.Errorf("create the task's state dir: %w", err)))
 		return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
 	}
+	startedAt := time.Now()
 	h, err := tr.driver.StartTask(ctx, cfg)
+	tr.metrics.driverStarted(tr.task.Driver, startedAt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, false
