@@ -277,6 +277,9 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/client/allocation/{id}/signal", s.wrap(s.clientAllocSignal)).Methods(put...)
 	r.Handle("/v1/client/allocation/{id}/exec", http.HandlerFunc(s.clientAllocExec)).Methods(get...)
 	r.Handle("/v1/client/stats", s.wrap(s.clientHostStats)).Methods(get...)
+	// Dynamic node metadata (http_client_meta.go); ACL: node read / write.
+	r.Handle("/v1/client/metadata", s.wrap(s.clientMetaRead)).Methods(get...)
+	r.Handle("/v1/client/metadata", s.wrap(s.clientMetaApply)).Methods(put...)
 	r.Handle("/v1/client/allocation/{id}/gc", s.wrap(s.clientAllocGC)).Methods(append(get, put...)...)
 	r.Handle("/v1/client/gc", s.wrap(s.clientGC)).Methods(append(get, put...)...)
 	r.Handle("/v1/agent/self", s.wrap(s.agentSelf)).Methods(get...)

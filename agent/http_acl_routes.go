@@ -221,6 +221,8 @@ var routeRules = map[string]rule{
 	"GET /v1/client/allocation/{id}/exec":    execRule(),
 	"GET /v1/job/{id}/action":                actionRule(),
 	"GET /v1/client/stats":                   nodeRule(acl.PolicyRead),
+	"GET /v1/client/metadata":                nodeRule(acl.PolicyRead),
+	"PUT /v1/client/metadata":                nodeRule(acl.PolicyWrite),
 	"GET /v1/client/allocation/{id}/gc":      allocRule(capLife),
 	"PUT /v1/client/allocation/{id}/gc":      allocRule(capLife),
 	"GET /v1/client/gc":                      nodeRule(acl.PolicyWrite),

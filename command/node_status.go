@@ -18,7 +18,7 @@ func (c *cli) nodeCommand() *cobra.Command {
 		Use:   "node <subcommand>",
 		Short: "Inspect client nodes",
 	}
-	cmd.AddCommand(c.nodeStatusCommand(), c.nodeDrainCommand(), c.nodeEligibilityCommand(), c.nodeConfigCommand(), c.nodePoolCommand())
+	cmd.AddCommand(c.nodeStatusCommand(), c.nodeDrainCommand(), c.nodeEligibilityCommand(), c.nodeConfigCommand(), c.nodePoolCommand(), c.nodeMetaCommand())
 	return cmd
 }
 

@@ -38,6 +38,12 @@ type Client struct {
 	gc allocGC
 	// networks gives allocations their own networks (bridge, cni/<name>).
 	networks *network.Manager
+
+	// nodeMu serialises changes of the registered node (driver
+	// re-fingerprints, dynamic metadata); dynMeta is the node metadata set
+	// through the API (node_meta.go), kept in the client's state.
+	nodeMu  sync.Mutex
+	dynMeta map[string]*string
 }
 
 // New validates cfg, opens the client's state in DataDir/client and loads
@@ -62,6 +68,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.metrics = newClientMetrics(cfg.Metrics, c)
 	if c.id, err = loadIdentity(db); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if c.dynMeta, err = db.DynamicMeta(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

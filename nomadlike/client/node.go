@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"maps"
 	"os"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
@@ -33,7 +32,7 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 		// The agent's API is served over TLS when it dials servers over TLS
 		// (tls.http): tools reaching the node directly need https.
 		TLSEnabled: c.cfg.TLS != nil,
-		Attributes: res.Attributes, Meta: maps.Clone(c.cfg.Meta), Drivers: res.Drivers,
+		Attributes: res.Attributes, Meta: structs.MergeNodeMeta(c.staticMeta(), c.dynMeta), Drivers: res.Drivers,
 		NodeResources: &r,
 		ReservedResources: &structs.NodeReservedResources{
 			Cpu:    structs.NodeReservedCpuResources{CpuShares: uint64(c.cfg.ReservedCPU)},
@@ -42,9 +41,6 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 		HostVolumes:           structs.CopyHostVolumes(c.cfg.HostVolumes),
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		Status:                structs.NodeStatusInit,
-	}
-	if n.Meta == nil {
-		n.Meta = map[string]string{}
 	}
 	return n, nil
 }

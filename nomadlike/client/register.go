@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
-	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // driverFingerprintIn is how often drivers are fingerprinted again.
@@ -23,19 +22,19 @@ func (c *Client) fingerprintLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n := c.refingerprintDrivers(ctx); n != nil {
-			c.sess.SetNode(n) // registers it again
-		}
+		c.refingerprintDrivers(ctx)
 	}
 }
 
-// refingerprintDrivers returns the node with its drivers updated when a
-// driver's detection or health changed, nil otherwise.
-func (c *Client) refingerprintDrivers(ctx context.Context) *structs.Node {
+// refingerprintDrivers registers the node again with its drivers updated
+// when a driver's detection or health changed.
+func (c *Client) refingerprintDrivers(ctx context.Context) {
 	infos, attrs := fingerprint.Drivers(ctx, c.cfg.Drivers)
+	c.nodeMu.Lock()
+	defer c.nodeMu.Unlock()
 	n := c.sess.Node()
 	if !fingerprint.DriversChanged(n.Drivers, infos) {
-		return nil
+		return
 	}
 	for name := range n.Drivers {
 		for k := range n.Attributes {
@@ -51,5 +50,5 @@ func (c *Client) refingerprintDrivers(ctx context.Context) *structs.Node {
 	for name, info := range infos {
 		c.cfg.Logger.Info("driver health changed", "driver", name, "detected", info.Detected, "healthy", info.Healthy, "description", info.HealthDescription)
 	}
-	return n
+	c.sess.SetNode(n) // registers it again
 }

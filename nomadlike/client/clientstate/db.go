@@ -47,9 +47,12 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 }
 
 const (
-	allocKey     = "alloc"
-	handlePrefix = "handle/"
-	statePrefix  = "state/"
+	// dynamicMetaKey (bucket "node") holds the dynamic node metadata; an
+	// older release ignores it, so the schema version stays.
+	dynamicMetaKey = "dynamic_meta"
+	allocKey       = "alloc"
+	handlePrefix   = "handle/"
+	statePrefix    = "state/"
 )
 
 // DB is the client's state database.
@@ -163,6 +166,28 @@ func (d *DB) Identity() (Identity, error) {
 // PutIdentity stores the node's identity.
 func (d *DB) PutIdentity(id Identity) error {
 	return d.put(nodeBucket, nil, "identity", id)
+}
+
+// DynamicMeta returns the node metadata set through the API (nil values
+// remove keys), nil when none was set.
+func (d *DB) DynamicMeta() (map[string]*string, error) {
+	var meta map[string]*string
+	err := d.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(nodeBucket).Get([]byte(dynamicMetaKey))
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &meta)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read dynamic node metadata from %s: %w", d.path, err)
+	}
+	return meta, nil
+}
+
+// PutDynamicMeta stores the node metadata set through the API.
+func (d *DB) PutDynamicMeta(meta map[string]*string) error {
+	return d.put(nodeBucket, nil, dynamicMetaKey, meta)
 }
 
 // PutAlloc stores an allocation (as the client last saw it).

@@ -44,3 +44,21 @@ func (c *Client) NodePoolJobs(ctx context.Context, name string, q *QueryOptions)
 	_, err := c.query(ctx, "/v1/node/pool/"+pathEscape(name)+"/jobs", q, &out)
 	return out, err
 }
+
+// NodeMeta reads a node's metadata from its client (GET
+// /v1/client/metadata; nodeID "" is the node of the agent asked).
+func (c *Client) NodeMeta(ctx context.Context, nodeID string) (*structs.NodeMetaResponse, error) {
+	var q *QueryOptions
+	if nodeID != "" {
+		q = &QueryOptions{Params: map[string]string{"node_id": nodeID}}
+	}
+	var out structs.NodeMetaResponse
+	_, err := c.query(ctx, "/v1/client/metadata", q, &out)
+	return &out, err
+}
+
+// ApplyNodeMeta changes a node's dynamic metadata (POST /v1/client/metadata).
+func (c *Client) ApplyNodeMeta(ctx context.Context, req *structs.NodeMetaApplyRequest) (*structs.NodeMetaResponse, error) {
+	var out structs.NodeMetaResponse
+	return &out, c.write(ctx, http.MethodPost, "/v1/client/metadata", nil, req, &out)
+}
