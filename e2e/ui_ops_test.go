@@ -165,6 +165,8 @@ func TestUIOperations(t *testing.T) {
 	b.waitJS("three allocations running", 60*time.Second, running(3))
 	b.waitJS("version 1 with the count's diff", step,
 		`document.querySelector("#version-diff-1")?.textContent.includes('+/- Count: "1" => "3"')`)
+	b.waitJS("the scale listed as a scaling event", step,
+		`document.querySelector("#job-scaling-events")?.textContent.includes("scaled to 3 from the web UI")`)
 	s.take("job-scaled")
 
 	// Revert to version 0 with the two-step button, from the keyboard: back

@@ -2,7 +2,7 @@
 // the form that asks for it.
 
 import { post } from './api.js';
-import { h } from './dom.js';
+import { h, table, timeEl, uiPath, shortId, badge } from './dom.js';
 
 /**
  * scaleGroup sets group's count with POST /v1/job/:id/scale (Nomad's
@@ -68,4 +68,27 @@ export function scaleForm(onScale) {
       if (!dirty && document.activeElement !== countIn) countIn.value = String(counts[groupSel.value] ?? 0);
     },
   };
+}
+
+/**
+ * scalingEventsView lists a job's recent scaling events from GET
+ * /v1/job/:id/scale (the servers keep the last 20 per group): every count
+ * change and every error an autoscaler reported, newest first, as
+ * `job scaling-events -verbose` does.
+ */
+export function scalingEventsView(status) {
+  const rows = Object.entries(status?.TaskGroups || {})
+    .flatMap(([group, g]) => (g.Events || []).map((e) => ({ group, ...e })))
+    .sort((a, b) => (b.Time || 0) - (a.Time || 0));
+  return table([
+    { label: 'Group', cell: (e) => e.group },
+    { label: 'Count', class: 'num', cell: (e) => (e.Count === null || e.Count === undefined ? '–' : String(e.Count)) },
+    { label: 'Previous', class: 'num', cell: (e) => String(e.PreviousCount ?? 0) },
+    { label: 'Message', cell: (e) => (e.Error ? [badge('failed', { title: 'an error the scaler reported' }), ' ', e.Message || ''] : e.Message || '') },
+    { label: 'Evaluation', class: 'hide-narrow', cell: (e) => (e.EvalID ? h('a', { href: uiPath.eval(e.EvalID), class: 'mono' }, shortId(e.EvalID)) : '–') },
+    { label: 'When', cell: (e) => timeEl(e.Time) },
+  ], rows, {
+    caption: 'Scaling events: count changes and autoscaler errors, newest first',
+    empty: 'No scaling events: no group was scaled since the job was submitted.',
+  });
 }

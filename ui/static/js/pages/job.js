@@ -8,7 +8,7 @@ import {
 } from '../dom.js';
 import { explainFailedGroups } from '../explain.js';
 import { versionsView, revertJob } from '../versions.js';
-import { scaleForm, scaleGroup } from '../scale.js';
+import { scaleForm, scaleGroup, scalingEventsView } from '../scale.js';
 import { deploymentView, isActiveDeployment } from '../deployment.js';
 
 const COUNTS = ['Queued', 'Starting', 'Running', 'Failed', 'Complete', 'Lost'];
@@ -33,6 +33,8 @@ export function render(ctx) {
   const allocs = h('div', { id: 'job-allocations' }, h('p', { class: 'loading' }, 'Loading…'));
   const evals = h('div', { id: 'job-evaluations' }, h('p', { class: 'loading' }, 'Loading…'));
   const versions = h('div', { id: 'job-versions' });
+  const scaleEvents = h('div', { id: 'job-scaling-events' });
+  let drawnScaleEvents = '';
   const deployment = h('div', { id: 'job-deployment' }, h('p', { class: 'loading' }, 'Loading…'));
   let lastVersionIndex = -1;
   let drawnVersions = '';
@@ -46,7 +48,7 @@ export function render(ctx) {
       h('div', null, h('h1', null, id, statusEl), h('p', { class: 'subtitle' }, `Namespace ${ns}`)),
       actions),
     actionResult, errors.job, overview, failures,
-    section('groups', 'Task groups', errors.summary, groups, scale.el),
+    section('groups', 'Task groups', errors.summary, groups, scale.el, scaleEvents),
     section('allocations', 'Allocations', errors.allocs, allocs),
     section('evaluations', 'Evaluations', errors.evals, evals),
     section('deployments', 'Deployment', deployment),
@@ -169,6 +171,7 @@ export function render(ctx) {
   async function drawVersions(modifyIndex) {
     if (modifyIndex === lastVersionIndex) return;
     lastVersionIndex = modifyIndex;
+    drawScaleEvents();
     try {
       const { data } = await get(`${base}/versions`, { query: { ...query, diffs: 'true' }, signal });
       const key = JSON.stringify((data?.Versions || []).map((v) => [v.Version, v.Stable, v.Stop, v.SubmitTime]));
@@ -180,6 +183,20 @@ export function render(ctx) {
       }));
     } catch (e) {
       if (e.name !== 'AbortError') { drawnVersions = ''; fill(versions, errorBox(e, { title: 'Could not read the job versions' })); }
+    }
+  }
+
+  // The scaling events are re-read with the versions (a scale is a new
+  // version) and redrawn only when they differ.
+  async function drawScaleEvents() {
+    try {
+      const { data } = await get(`${base}/scale`, { query, signal });
+      const key = JSON.stringify(Object.values(data?.TaskGroups || {}).map((g) => (g.Events || []).map((e) => e.CreateIndex)));
+      if (key === drawnScaleEvents) return;
+      drawnScaleEvents = key;
+      fill(scaleEvents, scalingEventsView(data));
+    } catch (e) {
+      if (e.name !== 'AbortError') { drawnScaleEvents = ''; fill(scaleEvents, errorBox(e, { title: 'Could not read the scaling events' })); }
     }
   }
 
