@@ -162,7 +162,11 @@ func newAuthenticator(cfg HTTPConfig) Authenticator {
 		return AllowAll{}
 	}
 	if cfg.Server != nil {
-		return &aclAuthenticator{resolver: &stateResolver{state: cfg.Server.State, now: time.Now}}
+		a := &aclAuthenticator{resolver: &stateResolver{state: cfg.Server.State, now: time.Now}}
+		if v, ok := cfg.Server.(IdentityServer); ok {
+			a.workload = v.VerifyWorkloadIdentity
+		}
+		return a
 	}
 	peer := newPeerDialer(cfg.ServerTLS)
 	servers := make([]string, len(cfg.ServerURLs))

@@ -218,6 +218,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)
 	srv("/v1/node/{id}/purge", put, s.nodePurge) // ACL: node write
 	srv("/v1/node/{id}/services", put, s.nodeUpdateServices)
+	srv("/v1/node/{id}/identities", put, s.nodeSignIdentities) // http_identity.go
 
 	// Search (http_search.go); ACL: read of each context searched.
 	srv("/v1/search", put, s.search)
@@ -291,7 +292,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/metrics", http.HandlerFunc(s.metricsHandler)).Methods(get...)
 	// Go profiler behind enable_debug (http_pprof.go); ACL: agent write.
 	r.Handle("/v1/agent/pprof/{profile}", http.HandlerFunc(s.agentPprof)).Methods(get...)
-	// Workload identity discovery (anonymous in Nomad too); empty key set.
+	// Workload identity discovery (anonymous in Nomad too).
 	r.Handle("/.well-known/jwks.json", s.wrap(s.wellKnownJWKS)).Methods(get...)
 	r.Handle("/.well-known/openid-configuration", s.wrap(s.wellKnownOpenID)).Methods(get...)
 

@@ -165,6 +165,7 @@ var routeRules = map[string]rule{
 	"PUT /v1/node/{id}/allocations": handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/heartbeat":   handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/services":    handlerChecks("the node's own secret"),
+	"PUT /v1/node/{id}/identities":  handlerChecks("the node's own secret"),
 
 	"GET /v1/services":               nsRule(capRead),
 	"GET /v1/service/{name}":         nsRule(capRead),
@@ -418,8 +419,12 @@ func (s *HTTPServer) deny(w http.ResponseWriter, r *http.Request, what string, e
 
 func permissionDenied(id *Identity, what string) error {
 	who := "the anonymous policy"
-	if id.ACLToken != nil {
+	switch {
+	case id.ACLToken != nil:
 		who = "token " + structs.ShortID(id.ACLToken.AccessorID)
+	case id.Workload != nil:
+		who = fmt.Sprintf("the workload identity of task %q of job %q (namespace %q; it reads %s/%s[/<group>[/<task>]])",
+			id.Workload.Task, id.Workload.JobID, id.Workload.Namespace, structs.VariableJobsPrefix, id.Workload.JobID)
 	}
 	return &structs.CodedError{Code: http.StatusForbidden, Msg: fmt.Sprintf("Permission denied: %s does not allow %s", who, what), Err: structs.ErrPermissionDenied}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nomadlike/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -61,6 +62,9 @@ func (AllowAll) Authenticate(r *http.Request) (*Identity, error) {
 // aclAuthenticator resolves the request's token to its ACL (ACLs enabled).
 type aclAuthenticator struct {
 	resolver tokenResolver
+	// workload verifies a task's workload identity (a JWT); nil on a
+	// client-only agent, which proxies the routes that accept one.
+	workload func(token string) (*structs.WorkloadClaims, error)
 }
 
 // Authenticate implements Authenticator. A secret that is no ACL token is
@@ -70,6 +74,13 @@ func (a *aclAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
 	secret := RequestToken(r)
 	policy, tok, err := a.resolver.Resolve(r.Context(), secret)
 	if errors.Is(err, errTokenNotFound) {
+		if a.workload != nil && server.LooksLikeJWT(secret) {
+			claims, err := a.workload(secret)
+			if err != nil {
+				return nil, err
+			}
+			return &Identity{Token: secret, ACL: acl.DenyAll, Workload: claims}, nil
+		}
 		return &Identity{Token: secret, ACL: acl.DenyAll, NotACLToken: true}, nil
 	}
 	if err != nil {

@@ -145,13 +145,24 @@ func (s *HTTPServer) agentSchedulers(_ http.ResponseWriter, _ *http.Request) (an
 }
 
 // wellKnownJWKS is GET /.well-known/jwks.json: the public keys that sign
-// workload identities. nomadlike signs none yet, so the set is empty.
-func (s *HTTPServer) wellKnownJWKS(_ http.ResponseWriter, _ *http.Request) (any, error) {
-	return map[string]any{"keys": []any{}}, nil
+// workload identities (Ed25519, one per root key). Served by any server
+// from its own keyring copy; a client-only agent has none.
+func (s *HTTPServer) wellKnownJWKS(w http.ResponseWriter, _ *http.Request) (any, error) {
+	is, ok := s.srv.(IdentityServer)
+	if !ok {
+		return map[string]any{"keys": []any{}}, nil
+	}
+	keys, idx, err := is.PublicKeys()
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, idx)
+	w.Header().Set("Cache-Control", "max-age=60")
+	return map[string]any{"keys": keys}, nil
 }
 
 // wellKnownOpenID is GET /.well-known/openid-configuration, Nomad's OIDC
-// discovery document for workload identities (its key set is empty).
+// discovery document for workload identities.
 func (s *HTTPServer) wellKnownOpenID(_ http.ResponseWriter, r *http.Request) (any, error) {
 	scheme := "http"
 	if r.TLS != nil {
@@ -163,7 +174,7 @@ func (s *HTTPServer) wellKnownOpenID(_ http.ResponseWriter, r *http.Request) (an
 		"jwks_uri":                              issuer + "/.well-known/jwks.json",
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256", "EdDSA"},
+		"id_token_signing_alg_values_supported": []string{"EdDSA"},
 	}, nil
 }
 

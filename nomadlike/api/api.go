@@ -132,6 +132,9 @@ type Error struct {
 	Message    string
 	Method     string
 	Path       string
+	// Index is the reply's X-Nomad-Index (0: none), e.g. of a blocking
+	// read that found nothing.
+	Index uint64
 }
 
 func (e *Error) Error() string {
@@ -224,7 +227,8 @@ func (c *Client) send(req *http.Request, path string) (*http.Response, error) {
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: req.Method, Path: path}
+		idx, _ := strconv.ParseUint(resp.Header.Get("X-Nomad-Index"), 10, 64)
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: req.Method, Path: path, Index: idx}
 	}
 	return resp, nil
 }

@@ -98,3 +98,11 @@ func (c *Client) DeleteVariable(ctx context.Context, namespace, path string, cas
 	}
 	return conflict(c.write(ctx, http.MethodDelete, "/v1/var/"+path, q, nil, nil))
 }
+
+// SignIdentities asks for workload identities of the node's allocations'
+// tasks (PUT /v1/node/{id}/identities). The client must be created with
+// the node's secret as its token.
+func (c *Client) SignIdentities(ctx context.Context, nodeID string, req *structs.SignIdentitiesRequest) (*structs.SignIdentitiesResponse, error) {
+	var out structs.SignIdentitiesResponse
+	return &out, c.write(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/identities", nil, req, &out)
+}

@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
@@ -62,4 +64,63 @@ func (c *Client) AllocChecks(allocID string) (map[string]*structs.CheckQueryResu
 		return nil, err
 	}
 	return e.runner.Checks(), nil
+}
+
+// SignIdentities implements allocrunner.ServiceDiscovery: the servers sign
+// the allocation's task identities (the node's secret authenticates).
+func (s serviceDiscovery) SignIdentities(ctx context.Context, reqs []*structs.WorkloadIdentityRequest) ([]*structs.SignedWorkloadIdentity, error) {
+	srv := s.c.sess.server()
+	out, err := srv.SignIdentities(ctx, s.c.NodeID(), &structs.SignIdentitiesRequest{Identities: reqs})
+	if err != nil {
+		if ctx.Err() == nil && !isClientError(err) {
+			s.c.sess.serverFailed(srv)
+		}
+		return nil, fmt.Errorf("sign workload identities on %s: %w", srv.Address(), err)
+	}
+	return out.SignedIdentities, nil
+}
+
+// Variable implements allocrunner.ServiceDiscovery: it reads a variable
+// with a task's workload identity, blocking past waitIndex.
+func (s serviceDiscovery) Variable(ctx context.Context, token, namespace, path string, waitIndex uint64) (*structs.VariableDecrypted, uint64, error) {
+	srv := s.c.sess.server()
+	v, m, err := srv.WithToken(token).Variable(ctx, path, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait})
+	var e *api.Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusNotFound && e.Index > 0 {
+		return nil, e.Index, nil // no such variable (yet)
+	}
+	if err != nil {
+		if ctx.Err() == nil && !isClientError(err) {
+			s.c.sess.serverFailed(srv)
+		}
+		if errors.As(err, &e) && e.StatusCode == http.StatusForbidden {
+			err = fmt.Errorf("%w: %w", structs.ErrPermissionDenied, err)
+		}
+		return nil, 0, fmt.Errorf("read variable %q from %s: %w", path, srv.Address(), err)
+	}
+	return v, m.LastIndex, nil
+}
+
+// Variables implements allocrunner.ServiceDiscovery: it lists variables
+// with a task's workload identity, blocking past waitIndex.
+func (s serviceDiscovery) Variables(ctx context.Context, token, namespace, prefix string, waitIndex uint64) ([]*structs.VariableMetadata, uint64, error) {
+	srv := s.c.sess.server()
+	list, m, err := srv.WithToken(token).Variables(ctx, &api.QueryOptions{Namespace: namespace, Prefix: prefix, WaitIndex: waitIndex, WaitTime: allocWait})
+	if err != nil {
+		if ctx.Err() == nil && !isClientError(err) {
+			s.c.sess.serverFailed(srv)
+		}
+		var e *api.Error
+		if errors.As(err, &e) && e.StatusCode == http.StatusForbidden {
+			err = fmt.Errorf("%w: %w", structs.ErrPermissionDenied, err)
+		}
+		return nil, 0, fmt.Errorf("list variables %q from %s: %w", prefix, srv.Address(), err)
+	}
+	return list, m.LastIndex, nil
+}
+
+// isClientError reports a 4xx reply: the server answered, it is not down.
+func isClientError(err error) bool {
+	var e *api.Error
+	return errors.As(err, &e) && e.StatusCode >= 400 && e.StatusCode < 500
 }

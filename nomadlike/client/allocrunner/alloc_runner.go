@@ -132,7 +132,7 @@ func New(cfg Config) (*Runner, error) {
 		tr := &taskRunner{
 			task: t, allocID: a.ID, driver: cfg.Drivers[t.Driver], drvNames: drvNames, dir: r.dir,
 			stateDir: cfg.StateRoot, region: cfg.Region, jobType: a.Job.Type,
-			current: r.current, store: cfg.Store, hooks: defaultHooks(cfg.Artifact),
+			current: r.current, store: cfg.Store, hooks: defaultHooks(cfg.Artifact, cfg.Services),
 			tracker: restarts.NewTracker(policy, trackAs), metrics: cfg.Metrics,
 			logger: cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
 			now:    cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],

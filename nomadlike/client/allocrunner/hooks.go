@@ -35,6 +35,9 @@ type PrestartResponse struct {
 	LogMaxFiles, LogMaxFileMB int
 	// Mounts are the task's host volume mounts (volume_hook.go).
 	Mounts []*drivers.MountConfig
+	// IdentityToken is the task's default workload identity (identity_hook.go),
+	// with which its templates read variables; "" without servers.
+	IdentityToken string
 }
 
 // prestartHook runs before each start of a task (first start and restarts).
@@ -51,6 +54,6 @@ func (e *validationError) Error() string { return e.err.Error() }
 func (e *validationError) Unwrap() error { return e.err }
 
 // defaultHooks are the task prestart hooks, in order.
-func defaultHooks(art ArtifactConfig) []prestartHook {
-	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, volumeHook{}, newArtifactHook(art), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
+func defaultHooks(art ArtifactConfig, sd ServiceDiscovery) []prestartHook {
+	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, newIdentityHook(sd), volumeHook{}, newArtifactHook(art), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
 }

@@ -22,6 +22,13 @@ type ServiceDiscovery interface {
 	ServiceRegistrations(ctx context.Context, namespace, name string, waitIndex uint64) ([]*structs.ServiceRegistration, uint64, error)
 	// ListServices reads the services of a namespace, blocking as above.
 	ListServices(ctx context.Context, namespace string, waitIndex uint64) ([]*structs.ServiceRegistrationListStub, uint64, error)
+	// SignIdentities gets the workload identities of an allocation's tasks.
+	SignIdentities(ctx context.Context, reqs []*structs.WorkloadIdentityRequest) ([]*structs.SignedWorkloadIdentity, error)
+	// Variable reads a variable with a task's identity token, blocking
+	// until the index passes waitIndex (0: at once).
+	Variable(ctx context.Context, token, namespace, path string, waitIndex uint64) (*structs.VariableDecrypted, uint64, error)
+	// Variables lists variables under prefix with a task's identity token.
+	Variables(ctx context.Context, token, namespace, prefix string, waitIndex uint64) ([]*structs.VariableMetadata, uint64, error)
 }
 
 // deregisterTimeout bounds the last deregistration after the tasks died;
@@ -217,6 +224,9 @@ func (r *Runner) startServices(ctx context.Context) func() {
 	r.startChecks(sctx, &wg)
 	for _, name := range r.names {
 		tr := r.tasks[name]
+		if ih := tr.identityHookOf(); ih != nil && hasTTLIdentity(tr.task) {
+			wg.Go(func() { tr.watchIdentities(sctx, ih) })
+		}
 		if len(tr.task.Templates) == 0 {
 			continue
 		}

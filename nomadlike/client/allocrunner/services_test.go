@@ -4,6 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +22,12 @@ type fakeDiscovery struct {
 	byAlloc map[string][]*structs.ServiceRegistration
 	others  []*structs.ServiceRegistration // registered by "other" allocations
 	changed chan struct{}                  // closed and replaced on every write
+	// vars are variables by path; reads need the token "jwt:<task>:default".
+	vars   map[string]*structs.VariableDecrypted
+	tokens []string // tokens used to read variables
+	// identityTTL, when set, makes signed identities expire (numbered JWTs).
+	identityTTL time.Duration
+	signed      int
 }
 
 func newFakeDiscovery() *fakeDiscovery {
@@ -77,6 +86,54 @@ func (f *fakeDiscovery) ServiceRegistrations(ctx context.Context, _, name string
 	for _, r := range f.others {
 		if r.ServiceName == name {
 			out = append(out, r)
+		}
+	}
+	return out, f.index, ctx.Err()
+}
+
+func (f *fakeDiscovery) setVar(path string, items map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vars == nil {
+		f.vars = map[string]*structs.VariableDecrypted{}
+	}
+	f.bump()
+	f.vars[path] = &structs.VariableDecrypted{VariableMetadata: structs.VariableMetadata{Namespace: "default", Path: path, ModifyIndex: f.index}, Items: items}
+}
+
+func (f *fakeDiscovery) SignIdentities(_ context.Context, reqs []*structs.WorkloadIdentityRequest) ([]*structs.SignedWorkloadIdentity, error) {
+	var out []*structs.SignedWorkloadIdentity
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range reqs {
+		s := &structs.SignedWorkloadIdentity{AllocID: r.AllocID, TaskName: r.TaskName, IdentityName: r.IdentityName,
+			JWT: "jwt:" + r.TaskName + ":" + r.IdentityName}
+		if f.identityTTL > 0 {
+			f.signed++
+			s.JWT += ":" + strconv.Itoa(f.signed)
+			s.Expiration = time.Now().Add(f.identityTTL)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (f *fakeDiscovery) Variable(ctx context.Context, token, _, path string, waitIndex uint64) (*structs.VariableDecrypted, uint64, error) {
+	f.wait(ctx, waitIndex)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens = append(f.tokens, token)
+	return f.vars[path].Copy(), f.index, ctx.Err()
+}
+
+func (f *fakeDiscovery) Variables(ctx context.Context, token, _, prefix string, waitIndex uint64) ([]*structs.VariableMetadata, uint64, error) {
+	f.wait(ctx, waitIndex)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*structs.VariableMetadata
+	for p, v := range f.vars {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, v.VariableMetadata.Copy())
 		}
 	}
 	return out, f.index, ctx.Err()
@@ -231,5 +288,64 @@ func TestTemplatePrimeAfterReattach(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(dest); string(b) != "2" {
 		t.Errorf("up.txt = %q, want 2", b)
+	}
+}
+
+// TestTemplateNomadVarAndIdentity: the task gets its identity in
+// secrets/nomad_token and NOMAD_TOKEN, its template reads a variable with
+// that identity, and a change of the variable re-renders the template and
+// restarts the task (change_mode restart).
+func TestTemplateNomadVarAndIdentity(t *testing.T) {
+	sd := newFakeDiscovery()
+	sd.setVar("nomad/jobs/svc", map[string]string{"password": "one"})
+	task := shTask("web", "", false, "echo \"env=$NOMAD_TOKEN\" >> local/env.log; sleep 60")
+	task.Identity = &structs.WorkloadIdentity{Env: true, File: true}
+	task.Templates = []*structs.Template{{
+		EmbeddedTmpl: `{{ with nomadVar "nomad/jobs/svc" }}password={{ .password }}{{ end }}` + "\n",
+		DestPath:     "secrets/app.env", ChangeMode: structs.TemplateChangeModeRestart,
+	}}
+	job := &structs.Job{ID: "svc", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
+		Name: "g", Count: 1, Tasks: []*structs.Task{task}}}}
+	r := startServiceRunner(t, job, sd)
+	dir := filepath.Join(r.Dir().Dir, "web")
+	read := func(rel string) string { b, _ := os.ReadFile(filepath.Join(dir, rel)); return string(b) }
+	waitUntil(t, "task running", func() bool {
+		st := r.Alloc().TaskStates["web"]
+		return st != nil && st.State == structs.TaskStateRunning
+	})
+	if got := read("secrets/nomad_token"); got != "jwt:web:default" {
+		t.Fatalf("secrets/nomad_token = %q", got)
+	}
+	if got := read("secrets/app.env"); got != "password=one\n" {
+		t.Fatalf("first render %q", got)
+	}
+	waitUntil(t, "the task's NOMAD_TOKEN", func() bool { return strings.Contains(read("local/env.log"), "env=jwt:web:default") })
+	sd.setVar("nomad/jobs/svc", map[string]string{"password": "two"})
+	waitUntil(t, "re-render", func() bool { return read("secrets/app.env") == "password=two\n" })
+	waitUntil(t, "a restart event", func() bool { return hasEvent(r.Alloc(), "web", structs.TaskRestartSignal, templateRestartReason) })
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	if slices.ContainsFunc(sd.tokens, func(tok string) bool { return tok != "jwt:web:default" }) {
+		t.Errorf("variables read with tokens %q, want only the task's identity", sd.tokens)
+	}
+}
+
+// TestIdentityRenewedBeforeExpiry: an identity with a ttl is signed again
+// at half its TTL while the task runs, and its file rewritten.
+func TestIdentityRenewedBeforeExpiry(t *testing.T) {
+	sd := newFakeDiscovery()
+	sd.identityTTL = 2 * time.Second
+	task := shTask("web", "", false, "sleep 60")
+	task.Identities = []*structs.WorkloadIdentity{{Name: "vault", Audience: []string{"vault.io"}, File: true, TTL: 2 * time.Second}}
+	job := &structs.Job{ID: "svc", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
+		Name: "g", Count: 1, Tasks: []*structs.Task{task}}}}
+	r := startServiceRunner(t, job, sd)
+	path := filepath.Join(r.Dir().Dir, "web", "secrets", "nomad_vault.jwt")
+	read := func() string { b, _ := os.ReadFile(path); return string(b) }
+	waitUntil(t, "the first token", func() bool { return strings.HasPrefix(read(), "jwt:web:vault:") })
+	first := read()
+	waitUntil(t, "a renewed token", func() bool { return read() != first && strings.HasPrefix(read(), "jwt:web:vault:") })
+	if st := r.Alloc().TaskStates["web"]; st == nil || st.State != structs.TaskStateRunning || st.Restarts != 0 {
+		t.Errorf("task state after renewal %+v, want running without restarts (change_mode noop)", st)
 	}
 }

@@ -52,7 +52,9 @@ func (h *templateHook) Prestart(_ context.Context, req *PrestartRequest, resp *P
 		base := template.Config{TaskDir: resp.TaskDir, SharedDir: req.AllocDir.SharedDir(),
 			Env: resp.Env.Lookup, Interpolate: resp.Env.Replace}
 		if h.services != nil {
+			h.services.setToken(resp.IdentityToken)
 			base.Services = h.services
+			base.Variables = h.services
 		}
 		env := map[string]string{}
 		contents := map[int][]byte{}
@@ -117,7 +119,7 @@ func (h *templateHook) rerender(task *structs.Task) ([]*structs.Template, error)
 // readsServices reports whether a template may call nomadService or
 // nomadServices (a source file is read again to find out).
 func readsServices(t *structs.Template) bool {
-	return t.SourcePath != "" || strings.Contains(t.EmbeddedTmpl, "nomadService")
+	return t.SourcePath != "" || strings.Contains(t.EmbeddedTmpl, "nomadService") || strings.Contains(t.EmbeddedTmpl, "nomadVar")
 }
 
 // fatalSetupError is a prestart hook error no restart can fix: the task

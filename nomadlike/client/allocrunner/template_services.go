@@ -2,7 +2,9 @@ package allocrunner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -27,16 +29,88 @@ type serviceCache struct {
 	mu      sync.Mutex
 	entries map[string]*serviceEntry
 	changed chan struct{} // size 1
+	// token is the task's workload identity, with which variables are read.
+	token string
 }
 
 // serviceEntry is one watched query's latest result.
 type serviceEntry struct {
-	regs  []*structs.ServiceRegistration
-	stubs []*structs.ServiceRegistrationStub
-	index uint64
+	regs     []*structs.ServiceRegistration
+	stubs    []*structs.ServiceRegistrationStub
+	variable *structs.VariableDecrypted
+	varMetas []*structs.VariableMetadata
+	index    uint64
 }
 
-var _ template.ServiceSource = (*serviceCache)(nil)
+var (
+	_ template.ServiceSource  = (*serviceCache)(nil)
+	_ template.VariableSource = (*serviceCache)(nil)
+)
+
+// setToken sets the workload identity variables are read with.
+func (c *serviceCache) setToken(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.token = token
+}
+
+func (c *serviceCache) currentToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
+// Variable implements template.VariableSource.
+func (c *serviceCache) Variable(namespace, path string) (*structs.VariableDecrypted, error) {
+	if namespace == "" {
+		namespace = c.namespace
+	}
+	if c.currentToken() == "" {
+		return nil, errNoIdentity
+	}
+	e, err := c.get("var/"+namespace+"/"+path, func(ctx context.Context, idx uint64) (*serviceEntry, error) {
+		v, i, err := c.sd.Variable(ctx, c.currentToken(), namespace, path, idx)
+		return &serviceEntry{variable: v, index: i}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.variable, nil
+}
+
+// VariableList implements template.VariableSource.
+func (c *serviceCache) VariableList(namespace, prefix string) ([]*structs.VariableMetadata, error) {
+	if namespace == "" {
+		namespace = c.namespace
+	}
+	if c.currentToken() == "" {
+		return nil, errNoIdentity
+	}
+	e, err := c.get("vars/"+namespace+"/"+prefix, func(ctx context.Context, idx uint64) (*serviceEntry, error) {
+		list, i, err := c.sd.Variables(ctx, c.currentToken(), namespace, prefix, idx)
+		return &serviceEntry{varMetas: list, index: i}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.varMetas, nil
+}
+
+// errNoIdentity: the task has no workload identity to read variables with.
+var errNoIdentity = errors.New("the task has no workload identity to read variables with (the client could not get one from the servers)")
+
+// sameVariables reports whether two results of a variable query agree.
+func sameVariables(a, b *serviceEntry) bool {
+	if (a.variable == nil) != (b.variable == nil) {
+		return false
+	}
+	if a.variable != nil && (a.variable.ModifyIndex != b.variable.ModifyIndex || !maps.Equal(a.variable.Items, b.variable.Items)) {
+		return false
+	}
+	return slices.EqualFunc(a.varMetas, b.varMetas, func(x, y *structs.VariableMetadata) bool {
+		return x.Namespace == y.Namespace && x.Path == y.Path && x.ModifyIndex == y.ModifyIndex
+	})
+}
 
 func newServiceCache(ctx context.Context, sd ServiceDiscovery, namespace string) *serviceCache {
 	if namespace == "" {
@@ -100,6 +174,9 @@ func (c *serviceCache) get(key string, fetch fetchFn) (*serviceEntry, error) {
 		if e, err = fetch(ctx, 0); err == nil {
 			break
 		}
+		if errors.Is(err, structs.ErrPermissionDenied) {
+			return nil, err // no retry makes it readable
+		}
 		if !sleepCtx(ctx, wait) {
 			return nil, fmt.Errorf("read from the servers: %w", err)
 		}
@@ -135,7 +212,7 @@ func (c *serviceCache) watch(key string, index uint64, fetch fetchFn) {
 		index = e.index
 		c.mu.Lock()
 		old := c.entries[key]
-		same := slices.EqualFunc(old.regs, e.regs, (*structs.ServiceRegistration).Equal) &&
+		same := sameVariables(old, e) && slices.EqualFunc(old.regs, e.regs, (*structs.ServiceRegistration).Equal) &&
 			slices.EqualFunc(old.stubs, e.stubs, func(a, b *structs.ServiceRegistrationStub) bool {
 				return a.ServiceName == b.ServiceName && slices.Equal(a.Tags, b.Tags)
 			})

@@ -123,6 +123,9 @@ func funcs(cfg Config) template.FuncMap {
 	if cfg.Services != nil {
 		addServiceFuncs(fm, cfg.Services)
 	}
+	if cfg.Variables != nil {
+		addVariableFuncs(fm, cfg.Variables)
+	}
 	return fm
 }
 

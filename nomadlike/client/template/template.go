@@ -40,6 +40,9 @@ type Config struct {
 	// Services serves nomadService and nomadServices; nil: they are refused
 	// as unavailable.
 	Services ServiceSource
+	// Variables serves nomadVar, nomadVarExists and nomadVarList; nil:
+	// they are refused as unavailable.
+	Variables VariableSource
 }
 
 // Rendered is a rendered template, ready to be written.
@@ -122,7 +125,7 @@ func Render(cfg Config) (*Rendered, error) {
 		line, msg := splitTemplateError(err)
 		return fail(line, errors.New(msg))
 	}
-	if err := checkFunctions(tp, cfg.Services != nil); err != nil {
+	if err := checkFunctions(tp, cfg.Services != nil, cfg.Variables != nil); err != nil {
 		return nil, &Error{Dest: t.DestPath, Line: err.line, Err: err}
 	}
 	var out bytes.Buffer
@@ -330,7 +333,7 @@ func (e *unavailableError) Is(target error) bool { return target == ErrUnavailab
 
 // checkFunctions finds the first use of an unavailable function in any
 // branch of the template, executed or not.
-func checkFunctions(t *template.Template, services bool) *unavailableError {
+func checkFunctions(t *template.Template, services, variables bool) *unavailableError {
 	var found *unavailableError
 	for _, tt := range t.Templates() {
 		if tt.Tree == nil || tt.Tree.Root == nil {
@@ -342,7 +345,7 @@ func checkFunctions(t *template.Template, services bool) *unavailableError {
 				return true
 			}
 			why, bad := unavailable[id.Ident]
-			if !bad || (services && slices.Contains(serviceFunctions, id.Ident)) {
+			if !bad || (services && slices.Contains(serviceFunctions, id.Ident)) || (variables && slices.Contains(variableFunctions, id.Ident)) {
 				return true
 			}
 			loc, _ := tt.Tree.ErrorContext(n)
