@@ -299,7 +299,7 @@ func TestTemplateNomadVarAndIdentity(t *testing.T) {
 	sd := newFakeDiscovery()
 	sd.setVar("nomad/jobs/svc", map[string]string{"password": "one"})
 	task := shTask("web", "", false, "echo \"env=$NOMAD_TOKEN\" >> local/env.log; sleep 60")
-	task.Identity = &structs.WorkloadIdentity{Env: true, File: true}
+	task.Identity = &structs.WorkloadIdentity{Name: structs.WorkloadIdentityDefaultName, Env: true, File: true}
 	task.Templates = []*structs.Template{{
 		EmbeddedTmpl: `{{ with nomadVar "nomad/jobs/svc" }}password={{ .password }}{{ end }}` + "\n",
 		DestPath:     "secrets/app.env", ChangeMode: structs.TemplateChangeModeRestart,
