@@ -15,7 +15,8 @@ import (
 // request's evaluations, so no scheduler sees the marks without the
 // evaluations that act on them. req.Timestamp (unix nanoseconds) becomes
 // the allocations' ModifyTime. Unknown allocation IDs (garbage collected
-// meanwhile) are skipped.
+// meanwhile) are skipped. An entry repeating an applied request ID
+// (req.Once) changes nothing.
 func (s *Store) AllocUpdateDesiredTransition(index uint64, req *structs.AllocUpdateDesiredTransitionRequest) (Result, error) {
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: update desired transitions at index %d: request is nil", index)
@@ -26,7 +27,7 @@ func (s *Store) AllocUpdateDesiredTransition(index uint64, req *structs.AllocUpd
 			ids = append(ids, id)
 		}
 	}
-	return s.write(index, func(txn *memdb.Txn) error {
+	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
 		return updateExistingAllocsTxn(txn, index, ids, req.Evals, func(c *structs.Allocation) {
 			c.DesiredTransition = *req.Allocs[c.ID]
 			c.ModifyTime = req.Timestamp

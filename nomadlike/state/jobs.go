@@ -26,7 +26,9 @@ func (s *Store) UpsertJob(index uint64, job *structs.Job) error {
 // JobRegister applies a JobRegisterRequestType entry: it stores the job as
 // UpsertJob does and its evaluation, if any, with the stored job's
 // JobModifyIndex. The request's Job and Eval get the stored server-set
-// fields.
+// fields. An entry repeating an applied request ID (req.Once) changes
+// nothing and returns the first entry's record as Result.Repeat (a retried
+// dispatch creates no second child).
 func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Result, error) {
 	if req == nil || req.Job == nil {
 		return Result{}, structs.NewBadRequest("state: register job at index %d: job is nil", index)
@@ -35,7 +37,7 @@ func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Resu
 	if job.ID == "" {
 		return Result{}, structs.NewBadRequest("state: upsert job at index %d: job has no ID", index)
 	}
-	return s.write(index, func(txn *memdb.Txn) error {
+	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
 		return registerJobTxn(txn, index, req)
 	})
 }
@@ -79,13 +81,14 @@ func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterReques
 // does not exist is a 404 CodedError) or stops it (a copy with Stop set and
 // the request's SubmitTime, stored as a new version; stopping a stopped or
 // missing job changes nothing), and stores the request's evaluation with
-// the job's current JobModifyIndex.
+// the job's current JobModifyIndex. An entry repeating an applied request
+// ID (req.Once) changes nothing.
 func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) (Result, error) {
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: deregister job at index %d: request is nil", index)
 	}
 	namespace := objectNamespace(req.Namespace)
-	return s.write(index, func(txn *memdb.Txn) error {
+	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
 		cur, err := jobByIDTxn(txn, nil, namespace, req.JobID)
 		if err != nil {
 			return err

@@ -112,7 +112,8 @@ func preemptedAllocsTxn(txn *memdb.Txn, preempted []*structs.Allocation, ts int6
 // allocations and stores the request's evaluations. req.Timestamp (unix
 // nanoseconds) becomes the allocations' ModifyTime. Unknown allocation IDs
 // (garbage collected meanwhile) are skipped, as in UpdateAllocsFromClient,
-// so that a race never fails a Raft entry.
+// so that a race never fails a Raft entry. An entry repeating an applied
+// request ID (req.Once) changes nothing.
 func (s *Store) AllocDesiredUpdate(index uint64, req *structs.AllocDesiredUpdateRequest) (Result, error) {
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: update desired status at index %d: request is nil", index)
@@ -123,7 +124,7 @@ func (s *Store) AllocDesiredUpdate(index uint64, req *structs.AllocDesiredUpdate
 		return Result{}, structs.NewBadRequest("unknown desired status %q for allocations (use %q, %q or %q)", req.DesiredStatus,
 			structs.AllocDesiredStatusRun, structs.AllocDesiredStatusStop, structs.AllocDesiredStatusEvict)
 	}
-	return s.write(index, func(txn *memdb.Txn) error {
+	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
 		return updateExistingAllocsTxn(txn, index, req.AllocIDs, req.Evals, func(c *structs.Allocation) {
 			c.DesiredStatus = req.DesiredStatus
 			c.DesiredDescription = req.Description

@@ -13,6 +13,9 @@ import (
 type Result struct {
 	Index   uint64
 	Changes memdb.Changes
+	// Repeat, when set, is the record of an earlier entry with the same
+	// request ID: this entry was a no-op (structs.WriteOnce).
+	Repeat *structs.WriteRecord
 }
 
 // Evals returns the evaluations the write stored, in write order.

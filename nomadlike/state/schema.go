@@ -104,6 +104,7 @@ func schema() *memdb.DBSchema {
 		jobSubmissionTableSchema(),
 		scalingEventTableSchema(),
 		nodePoolsTableSchema(),
+		requestIDsTableSchema(),
 	}
 	tables = append(tables, aclTableSchemas()...)
 	tables = append(tables, keyringTableSchemas()...)

@@ -163,4 +163,6 @@ type AllocUpdateDesiredTransitionRequest struct {
 	Allocs    map[string]*DesiredTransition
 	Evals     []*Evaluation
 	Timestamp int64 // unix nanoseconds
+	// Once makes a retried alloc stop or job evaluate apply once.
+	Once WriteOnce
 }

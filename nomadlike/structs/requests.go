@@ -20,6 +20,8 @@ type JobRegisterRequest struct {
 
 	Eval       *Evaluation `json:"-"`
 	SubmitTime int64       `json:"-"`
+	// Once makes a retried register, dispatch, scale or revert apply once.
+	Once WriteOnce `json:"-"`
 }
 
 // JobRegisterResponse is the reply of PUT /v1/jobs.
@@ -38,6 +40,8 @@ type JobDeregisterRequest struct {
 	Purge      bool
 	Eval       *Evaluation
 	SubmitTime int64
+	// Once makes a retried stop or purge apply once.
+	Once WriteOnce
 }
 
 // JobDeregisterResponse is the reply of DELETE /v1/job/{id}.
@@ -108,6 +112,8 @@ type AllocDesiredUpdateRequest struct {
 	Description   string
 	Evals         []*Evaluation
 	Timestamp     int64
+	// Once makes a retried alloc stop apply once.
+	Once WriteOnce
 }
 
 // NodeRegisterRequest is the body of PUT /v1/node/register and its Raft entry.

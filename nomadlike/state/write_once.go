@@ -1,0 +1,160 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/http"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// tableRequestIDs holds a structs.WriteRecord for every applied write that
+// carried a request ID, for structs.WriteOnceWindow after its time: the
+// dedup table that makes a retried write apply once.
+const (
+	tableRequestIDs = "request_ids"
+	indexTime       = "time"
+)
+
+func requestIDsTableSchema() *memdb.TableSchema {
+	return tableSchema(tableRequestIDs,
+		stringIndex(indexID, "RequestID", true, false),
+		&memdb.IndexSchema{Name: indexTime, Indexer: timeIndexer{}},
+	)
+}
+
+// timeIndexer indexes WriteRecords by Time in big-endian order, so the
+// oldest come first (memdb's int indexers encode varints, whose byte order
+// is not the numbers' order).
+type timeIndexer struct{}
+
+func (timeIndexer) FromObject(obj any) (bool, []byte, error) {
+	r, ok := obj.(*structs.WriteRecord)
+	if !ok {
+		return false, nil, fmt.Errorf("state: time index: got %T, want *structs.WriteRecord", obj)
+	}
+	return true, timeKey(r.Time), nil
+}
+
+func (timeIndexer) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("state: time index takes one argument, got %d", len(args))
+	}
+	t, ok := args[0].(int64)
+	if !ok {
+		return nil, fmt.Errorf("state: time index: got %T, want int64", args[0])
+	}
+	return timeKey(t), nil
+}
+
+// timeKey orders int64s as unsigned big-endian bytes (the sign bit flipped).
+func timeKey(t int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(t)^(1<<63))
+	return b
+}
+
+// writeOnce is write for an entry that may carry a request ID (once). With
+// an ID it checks the dedup table first, in the same transaction: an ID
+// already applied makes the entry a no-op whose Result.Repeat is the first
+// apply's record (fn does not run; a different Fingerprint is a 422);
+// otherwise fn runs and the record of what it stored is inserted, and
+// records older than once.Time - WriteOnceWindow are pruned. Everything
+// comes from the entry, so every server dedups the same way.
+func (s *Store) writeOnce(index uint64, once structs.WriteOnce, fn func(txn *memdb.Txn) error) (Result, error) {
+	if once.RequestID == "" {
+		return s.write(index, fn)
+	}
+	var repeat *structs.WriteRecord
+	res, err := s.write(index, func(txn *memdb.Txn) error {
+		prev, err := writeRecordTxn(txn, once.RequestID)
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			if prev.Fingerprint != once.Fingerprint {
+				return reusedRequestID(prev)
+			}
+			repeat = prev
+			return nil
+		}
+		if err := fn(txn); err != nil {
+			return err
+		}
+		rec := recordOf(index, once, txn.Changes())
+		if err := txn.Insert(tableRequestIDs, rec); err != nil {
+			return fmt.Errorf("state: record request ID %q: %w", once.RequestID, err)
+		}
+		return pruneWriteRecordsTxn(txn, once.Time-structs.WriteOnceWindow)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	res.Repeat = repeat
+	return res, nil
+}
+
+// reusedRequestID is the 422 for a request ID (an Idempotency-Key) sent
+// again with another request.
+func reusedRequestID(prev *structs.WriteRecord) error {
+	return &structs.CodedError{Code: http.StatusUnprocessableEntity,
+		Msg: fmt.Sprintf("request ID %q was already used for a different request (applied at index %d): send a new Idempotency-Key for a new request, and the same key only to retry the identical request", prev.RequestID, prev.Index)}
+}
+
+// recordOf is the record of a write applied at index: the first job and
+// the first evaluation the transaction stored.
+func recordOf(index uint64, once structs.WriteOnce, changes memdb.Changes) *structs.WriteRecord {
+	rec := &structs.WriteRecord{RequestID: once.RequestID, Fingerprint: once.Fingerprint, Index: index, Time: once.Time}
+	for _, c := range changes {
+		switch after := c.After.(type) {
+		case *structs.Job:
+			if c.Table == tableJobs && rec.JobID == "" {
+				rec.Namespace, rec.JobID, rec.JobModifyIndex = after.Namespace, after.ID, after.JobModifyIndex
+			}
+		case *structs.Evaluation:
+			if c.Table == tableEvals && rec.EvalID == "" && c.Before == nil {
+				rec.EvalID = after.ID
+			}
+		}
+	}
+	return rec
+}
+
+// pruneWriteRecordsTxn deletes the records older than horizon, oldest first.
+func pruneWriteRecordsTxn(txn *memdb.Txn, horizon int64) error {
+	it, err := get(txn, nil, tableRequestIDs, indexTime)
+	if err != nil {
+		return err
+	}
+	var old []*structs.WriteRecord
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		r := raw.(*structs.WriteRecord)
+		if r.Time >= horizon {
+			break
+		}
+		old = append(old, r)
+	}
+	for _, r := range old {
+		if err := txn.Delete(tableRequestIDs, r); err != nil {
+			return fmt.Errorf("state: prune request ID %q: %w", r.RequestID, err)
+		}
+	}
+	return nil
+}
+
+func writeRecordTxn(txn *memdb.Txn, requestID string) (*structs.WriteRecord, error) {
+	raw, err := first(txn, nil, tableRequestIDs, indexID, requestID)
+	if err != nil {
+		return nil, err
+	}
+	r, _ := raw.(*structs.WriteRecord)
+	return r, nil
+}
+
+// WriteRecord returns the record of the applied write with request ID id,
+// or nil when no such write was applied within structs.WriteOnceWindow.
+func (s *reader) WriteRecord(id string) (*structs.WriteRecord, error) {
+	return writeRecordTxn(s.readTxn(), id)
+}

@@ -1,0 +1,149 @@
+package state
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// registerOnce is a job register entry for job id with a fresh evaluation,
+// carrying request ID reqID at time t.
+func registerOnce(id, evalID, reqID string, t int64) *structs.JobRegisterRequest {
+	job := testJob(id)
+	return &structs.JobRegisterRequest{Job: job, Eval: testEval(evalID, job, structs.EvalStatusPending),
+		Once: structs.WriteOnce{RequestID: reqID, Fingerprint: "fp-" + reqID, Time: t}}
+}
+
+// TestWriteOnceAppliesARetryOnce: the same logical write applied twice
+// (as a follower's retry makes a second Raft entry with new server-made
+// IDs) stores one job version and one evaluation, and the second entry
+// returns the first entry's record; each entry is still one transaction.
+func TestWriteOnceAppliesARetryOnce(t *testing.T) {
+	s := newTestStore(t)
+	const now = int64(1_000_000_000_000)
+	first, err := s.JobRegister(10, registerOnce("web", "eval-1", "req-1", now))
+	must(t, err)
+	if first.Repeat != nil {
+		t.Fatalf("first apply: Repeat = %+v, want nil", first.Repeat)
+	}
+	commits := s.Commits()
+	// The retry: the leader built a new entry (another eval ID, later time).
+	second, err := s.JobRegister(11, registerOnce("web", "eval-2", "req-1", now+5e9))
+	must(t, err)
+	if got := s.Commits() - commits; got != 1 {
+		t.Errorf("the repeated entry committed %d transactions, want 1", got)
+	}
+	if len(second.Changes) != 0 {
+		t.Errorf("the repeated entry changed %d rows, want none", len(second.Changes))
+	}
+	want := structs.WriteRecord{RequestID: "req-1", Fingerprint: "fp-req-1", Index: 10, Time: now,
+		Namespace: structs.DefaultNamespace, JobID: "web", JobModifyIndex: 10, EvalID: "eval-1"}
+	if second.Repeat == nil || *second.Repeat != want {
+		t.Fatalf("repeated entry: Repeat = %+v, want %+v", second.Repeat, want)
+	}
+	versions, err := s.JobVersionsByID(nil, structs.DefaultNamespace, "web")
+	must(t, err)
+	if len(versions) != 1 || versions[0].JobModifyIndex != 10 {
+		t.Errorf("job versions after a retried register: %d (want 1, at index 10)", len(versions))
+	}
+	evals, err := s.EvalsByJob(nil, structs.DefaultNamespace, "web")
+	must(t, err)
+	if len(evals) != 1 || evals[0].ID != "eval-1" {
+		t.Errorf("evaluations after a retried register: %v, want only eval-1", evalIDs(evals))
+	}
+	rec, err := s.WriteRecord("req-1")
+	must(t, err)
+	if rec == nil || *rec != want {
+		t.Errorf("WriteRecord(req-1) = %+v, want %+v", rec, want)
+	}
+
+	// The same ID with another request is refused, and changes nothing.
+	other := registerOnce("api", "eval-3", "req-1", now+6e9)
+	other.Once.Fingerprint = "another body"
+	_, err = s.JobRegister(12, other)
+	var coded *structs.CodedError
+	if !errors.As(err, &coded) || coded.Code != http.StatusUnprocessableEntity {
+		t.Errorf("a reused request ID with another request: got %v, want a 422", err)
+	}
+	if j, _ := s.JobByID(nil, structs.DefaultNamespace, "api"); j != nil {
+		t.Error("the refused entry stored its job")
+	}
+
+	// Another ID, or none, is another write.
+	_, err = s.JobRegister(13, registerOnce("web", "eval-4", "req-2", now+7e9))
+	must(t, err)
+	_, err = s.JobRegister(14, registerOnce("web", "eval-5", "", now+8e9))
+	must(t, err)
+	if evals, _ = s.EvalsByJob(nil, structs.DefaultNamespace, "web"); len(evals) != 3 {
+		t.Errorf("evaluations after two other writes: %v, want 3", evalIDs(evals))
+	}
+}
+
+// TestWriteOnceDeregisterAndStop: a repeated stop and a repeated alloc stop
+// store no second evaluation.
+func TestWriteOnceDeregisterAndStop(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a1", job, "n1")}))
+	once := structs.WriteOnce{RequestID: "stop-1", Fingerprint: "fp", Time: 1}
+	for i, evalID := range []string{"eval-stop-1", "eval-stop-2"} {
+		_, err := s.JobDeregister(uint64(3+i), &structs.JobDeregisterRequest{JobID: "web", Namespace: structs.DefaultNamespace,
+			Eval: testEval(evalID, job, structs.EvalStatusPending), SubmitTime: int64(i), Once: once})
+		must(t, err)
+	}
+	once.RequestID = "alloc-stop-1"
+	for i, evalID := range []string{"eval-alloc-1", "eval-alloc-2"} {
+		_, err := s.AllocDesiredUpdate(uint64(5+i), &structs.AllocDesiredUpdateRequest{AllocIDs: []string{"a1"},
+			DesiredStatus: structs.AllocDesiredStatusStop, Evals: []*structs.Evaluation{testEval(evalID, job, structs.EvalStatusPending)}, Once: once})
+		must(t, err)
+	}
+	once.RequestID = "evaluate-1"
+	for i, evalID := range []string{"eval-force-1", "eval-force-2"} {
+		_, err := s.AllocUpdateDesiredTransition(uint64(7+i), &structs.AllocUpdateDesiredTransitionRequest{
+			Evals: []*structs.Evaluation{testEval(evalID, job, structs.EvalStatusPending)}, Once: once})
+		must(t, err)
+	}
+	evals, err := s.EvalsByJob(nil, structs.DefaultNamespace, "web")
+	must(t, err)
+	if got := evalIDs(evals); len(got) != 3 || !got["eval-stop-1"] || !got["eval-alloc-1"] || !got["eval-force-1"] {
+		t.Errorf("evaluations after three retried writes: %v, want eval-stop-1, eval-alloc-1 and eval-force-1", got)
+	}
+}
+
+// TestWriteOncePrunesByEntryTime: records older than the window before the
+// applying entry's own time are dropped (oldest first), so the table stays
+// bounded without any clock read; a pruned ID applies again.
+func TestWriteOncePrunesByEntryTime(t *testing.T) {
+	s := newTestStore(t)
+	const t0 = int64(5_000_000_000_000)
+	// Negative and positive times sort by value, not by their bytes.
+	for i, tm := range []int64{t0, t0 + 1e9, -1} {
+		_, err := s.JobRegister(uint64(10+i), registerOnce("web", "eval-"+string(rune('a'+i)), "req-"+string(rune('a'+i)), tm))
+		must(t, err)
+	}
+	_, err := s.JobRegister(20, registerOnce("web", "eval-late", "req-late", t0+structs.WriteOnceWindow+1))
+	must(t, err)
+	for id, kept := range map[string]bool{"req-a": false, "req-c": false, "req-b": true, "req-late": true} {
+		rec, err := s.WriteRecord(id)
+		must(t, err)
+		if (rec != nil) != kept {
+			t.Errorf("record %s kept = %t, want %t", id, rec != nil, kept)
+		}
+	}
+	res, err := s.JobRegister(21, registerOnce("web", "eval-again", "req-a", t0+structs.WriteOnceWindow+2))
+	must(t, err)
+	if res.Repeat != nil {
+		t.Errorf("a pruned request ID was still deduplicated: %+v", res.Repeat)
+	}
+}
+
+func evalIDs(evals []*structs.Evaluation) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range evals {
+		out[e.ID] = true
+	}
+	return out
+}
