@@ -211,6 +211,7 @@ func (a *Agent) startHTTP(ln net.Listener) {
 		Metrics:        a.metrics,
 		logs:           a.logs,
 	}
+	hcfg.forwardTransport = a.cfg.Server.forwardTransport // tests: fault injection
 	if a.server != nil {
 		hcfg.Server = a.server
 		hcfg.Cluster = a.server

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/hashicorp/hcl/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -100,6 +101,9 @@ type ServerConfig struct {
 	RaftSegmentSizeMB int
 	// clock, when set (tests), is the server's wall clock (server.Config.Clock).
 	clock func() time.Time
+	// forwardTransport, when set (tests), wraps the transport that
+	// forwards requests to the leader (fault injection).
+	forwardTransport func(http.RoundTripper) http.RoundTripper
 	// FailoverHeartbeatTTL is how long a new leader waits for nodes' heartbeats.
 	FailoverHeartbeatTTL time.Duration
 	// CleanupDeadServers is autopilot.cleanup_dead_servers (default true).

@@ -55,6 +55,9 @@ type HTTPConfig struct {
 	Metrics *prometheus.Registry
 	// logs feeds GET /v1/agent/monitor; nil answers it with 501.
 	logs *logHub
+	// forwardTransport, when set (tests), wraps the transport of requests
+	// forwarded to the leader.
+	forwardTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // HTTPServer serves the /v1 API. Create it with NewHTTPServer and mount

@@ -53,7 +53,11 @@ func (s *HTTPServer) toLeader(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		via := server.Forwarding{Transport: s.toServers.transport, URL: s.toServers.url,
+		var rt http.RoundTripper = s.toServers.transport
+		if s.cfg.forwardTransport != nil {
+			rt = s.cfg.forwardTransport(rt)
+		}
+		via := server.Forwarding{Transport: rt, URL: s.toServers.url,
 			// The leader checks the forwarded request's permission itself.
 			BeforeSend: markChecked}
 		if err := fwd.Forward(w, r, h, via); err != nil {

@@ -82,6 +82,12 @@ func (s *Server) UpdateAllocsFromClient(ctx context.Context, nodeID, secretID st
 // StopAlloc stops one allocation and creates an evaluation of its job, so
 // the scheduler replaces it.
 func (s *Server) StopAlloc(ctx context.Context, allocID string) (string, uint64, error) {
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return "", 0, err
+		}
+		return rec.EvalID, rec.Index, nil
+	}
 	alloc, err := s.state.AllocByID(nil, allocID)
 	if err != nil {
 		return "", 0, fmt.Errorf("stop alloc %s: %w", allocID, err)
@@ -108,21 +114,26 @@ func (s *Server) StopAlloc(ctx context.Context, allocID string) (string, uint64,
 		migrate := true
 		req := &structs.AllocUpdateDesiredTransitionRequest{
 			Allocs: map[string]*structs.DesiredTransition{alloc.ID: {Migrate: &migrate}},
-			Evals:  []*structs.Evaluation{eval}, Timestamp: now.UnixNano(),
+			Evals:  []*structs.Evaluation{eval}, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx),
 		}
-		index, err := s.raftApply(ctx, structs.AllocUpdateDesiredTransitionRequestType, req)
-		if err != nil {
-			return "", 0, fmt.Errorf("stop alloc %s: %w", allocID, err)
-		}
-		return eval.ID, index, nil
+		return s.stopAllocApply(ctx, allocID, structs.AllocUpdateDesiredTransitionRequestType, req, req.Once, eval.ID)
 	}
 	req := &structs.AllocDesiredUpdateRequest{
 		AllocIDs: []string{alloc.ID}, DesiredStatus: structs.AllocDesiredStatusStop,
-		Description: "alloc was stopped by a user", Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano(),
+		Description: "alloc was stopped by a user", Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx),
 	}
-	index, err := s.raftApply(ctx, structs.AllocDesiredUpdateRequestType, req)
+	return s.stopAllocApply(ctx, allocID, structs.AllocDesiredUpdateRequestType, req, req.Once, eval.ID)
+}
+
+// stopAllocApply writes an alloc stop entry and answers with its
+// evaluation, or the first one's when the entry repeated an applied write.
+func (s *Server) stopAllocApply(ctx context.Context, allocID string, t structs.MessageType, req any, once structs.WriteOnce, evalID string) (string, uint64, error) {
+	index, repeat, err := s.raftApplyOnce(ctx, t, req, once)
 	if err != nil {
 		return "", 0, fmt.Errorf("stop alloc %s: %w", allocID, err)
 	}
-	return eval.ID, index, nil
+	if repeat != nil {
+		return repeat.EvalID, repeat.Index, nil
+	}
+	return evalID, index, nil
 }

@@ -49,6 +49,14 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	if err := s.checkNodePool(job); err != nil {
 		return nil, err
 	}
+	// A retry of a write applied before answers as the first did, before
+	// the check-and-set below would refuse it.
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return registerReply(rec, warningsText(JobWarnings(job))), nil
+	}
 	existing, err := s.state.JobByID(nil, job.Namespace, job.ID)
 	if err != nil {
 		return nil, fmt.Errorf("register job %q: look up current version: %w", job.ID, err)
@@ -78,15 +86,18 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 		eval = nil
 	}
 	entry := *req
-	entry.Job, entry.Eval, entry.SubmitTime = job, eval, job.SubmitTime
+	entry.Job, entry.Eval, entry.SubmitTime, entry.Once = job, eval, job.SubmitTime, s.writeOnceOf(ctx)
 	warnings := JobWarnings(job)
 	if sub := req.Submission; sub != nil && sub.Size() > structs.MaxJobSubmissionBytes {
 		entry.Submission = nil
 		warnings = append(warnings, fmt.Sprintf("the job's source (%d bytes) is larger than the %d bytes kept: `job inspect -hcl` will not show it", sub.Size(), structs.MaxJobSubmissionBytes))
 	}
-	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, &entry)
+	index, repeat, err := s.raftApplyOnce(ctx, structs.JobRegisterRequestType, &entry, entry.Once)
 	if err != nil {
 		return nil, fmt.Errorf("register job %q: %w", job.ID, err)
+	}
+	if repeat != nil {
+		return registerReply(repeat, warningsText(warnings)), nil
 	}
 	resp := &structs.JobRegisterResponse{JobModifyIndex: index, Index: index, Warnings: warningsText(warnings)}
 	if eval != nil {
@@ -232,6 +243,12 @@ func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, pur
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return deregisterReply(rec), nil
+	}
 	job, err := s.state.JobByID(nil, namespace, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
@@ -250,10 +267,13 @@ func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, pur
 		// A template has no allocations of its own to stop.
 		eval = nil
 	}
-	req := &structs.JobDeregisterRequest{JobID: jobID, Namespace: namespace, Purge: purge, Eval: eval, SubmitTime: now.UnixNano()}
-	index, err := s.raftApply(ctx, structs.JobDeregisterRequestType, req)
+	req := &structs.JobDeregisterRequest{JobID: jobID, Namespace: namespace, Purge: purge, Eval: eval, SubmitTime: now.UnixNano(), Once: s.writeOnceOf(ctx)}
+	index, repeat, err := s.raftApplyOnce(ctx, structs.JobDeregisterRequestType, req, req.Once)
 	if err != nil {
 		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)
+	}
+	if repeat != nil {
+		return deregisterReply(repeat), nil
 	}
 	if err := s.cancelJobDeployment(ctx, namespace, jobID); err != nil {
 		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)

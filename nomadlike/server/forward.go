@@ -117,17 +117,36 @@ func (s *Server) now() time.Time {
 // otherwise sends it to the leader's HTTP API through via, holding it up to
 // ForwardHoldTimeout while there is no reachable leader. It returns an error
 // (a *structs.CodedError) when nothing was written: the caller writes it.
+//
+// A write gets its request ID here, on the server that first receives it
+// (write_once.go); the ID travels with the forwarded request, so the
+// follower may retry a forward whose answer it did not get (the connection
+// dropped after the leader received it) and the leader applies it once.
 func (s *Server) Forward(w http.ResponseWriter, r *http.Request, local http.Handler, via Forwarding) error {
 	received := s.now()
+	var (
+		once structs.WriteOnce
+		body []byte
+		read bool
+	)
+	if isWrite(r.Method) {
+		b, tooLarge, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		if once, err = stampRequestID(r, b, tooLarge); err != nil {
+			return err
+		}
+		body, read = b, !tooLarge
+	}
 	if r.Header.Get(ForwardedHeader) != "" {
-		return s.serveForwarded(w, r, local, received)
+		return s.serveForwarded(w, withWriteOnce(r, once), local, received)
 	}
 	if s.IsLeader() {
-		local.ServeHTTP(w, r)
+		local.ServeHTTP(w, withWriteOnce(r, once))
 		return nil
 	}
-	var body []byte
-	if r.Body != nil {
+	if r.Body != nil && !read {
 		var err error
 		if body, err = io.ReadAll(r.Body); err != nil {
 			return fmt.Errorf("read the request body to forward it to the leader: %w", err)
@@ -139,7 +158,7 @@ func (s *Server) Forward(w http.ResponseWriter, r *http.Request, local http.Hand
 	for {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if s.IsLeader() {
-			local.ServeHTTP(w, r)
+			local.ServeHTTP(w, withWriteOnce(r, once))
 			return nil
 		}
 		addr := s.LeaderHTTPAddr()
@@ -148,7 +167,7 @@ func (s *Server) Forward(w http.ResponseWriter, r *http.Request, local http.Hand
 				via.BeforeSend(r)
 			}
 			sw := &wroteWriter{ResponseWriter: w}
-			err := s.forwardOnce(sw, r, addr, via, received)
+			err := s.forwardOnce(sw, r, addr, via, received, once.RequestID != "")
 			if err == nil || sw.wrote {
 				return nil
 			}
@@ -207,7 +226,12 @@ func (s *Server) serveForwarded(w http.ResponseWriter, r *http.Request, local ht
 
 // forwardOnce proxies r to the leader at addr. It returns an error when
 // nothing was written (the caller may retry a dial error).
-func (s *Server) forwardOnce(w *wroteWriter, r *http.Request, addr string, via Forwarding, received time.Time) error {
+//
+// With retrySafe (the request carries a request ID, so the leader applies
+// it once however often it arrives) any failure before an answer came back
+// is retried, also one after the request was sent: a dropped connection or
+// a leader that died while serving it.
+func (s *Server) forwardOnce(w *wroteWriter, r *http.Request, addr string, via Forwarding, received time.Time, retrySafe bool) error {
 	base := "http://" + addr
 	if via.URL != nil {
 		base = via.URL(addr)
@@ -245,7 +269,7 @@ func (s *Server) forwardOnce(w *wroteWriter, r *http.Request, addr string, via F
 		},
 		ErrorHandler: func(rw http.ResponseWriter, req *http.Request, err error) {
 			var op *net.OpError
-			if errors.As(err, &op) && op.Op == "dial" {
+			if (errors.As(err, &op) && op.Op == "dial") || (retrySafe && req.Context().Err() == nil) {
 				proxyErr = fmt.Errorf("leader at %s: %w", addr, err)
 				return
 			}

@@ -81,12 +81,13 @@ func declaredConsts[T any](t *testing.T, dir, typeName string, skip map[string]b
 // "Topic:Type:Key" in order (evaluations by ID). An entry type with no
 // events publishes nothing.
 var fixtureEvents = map[string][]string{
-	"register node 1":  {"Node:NodeRegistration:" + fxNode1},
-	"register node 2":  {"Node:NodeRegistration:" + fxNode2},
-	"scheduler config": nil,
-	"register job web": {"Job:JobRegistered:web", "Evaluation:JobRegistered:" + fxEvalWeb},
-	"register job old": {"Job:JobRegistered:old", "Evaluation:JobRegistered:" + fxEvalOld},
-	"plan old":         {"Deployment:PlanResult:" + fxDeployOld, "Allocation:PlanResult:" + fxAllocOld, "Job:PlanResult:old"},
+	"register node 1":          {"Node:NodeRegistration:" + fxNode1},
+	"register node 2":          {"Node:NodeRegistration:" + fxNode2},
+	"scheduler config":         nil,
+	"register job web":         {"Job:JobRegistered:web", "Evaluation:JobRegistered:" + fxEvalWeb},
+	"register job web retried": nil,
+	"register job old":         {"Job:JobRegistered:old", "Evaluation:JobRegistered:" + fxEvalOld},
+	"plan old":                 {"Deployment:PlanResult:" + fxDeployOld, "Allocation:PlanResult:" + fxAllocOld, "Job:PlanResult:old"},
 	// The eviction of old's allocation is in the same transaction as the placements.
 	"plan web (preempts old)": {"Deployment:PlanResult:" + fxDeployWeb, "Allocation:PlanResult:" + fxAllocWeb,
 		"Allocation:PlanResult:" + fxAllocWeb2, "Allocation:PlanResult:" + fxAllocOld, "Job:PlanResult:web",

@@ -32,6 +32,8 @@ const (
 	fxDeployOld  = "44444444-0000-4000-8000-000000000002"
 	fxService1   = "_nomad-task-33333333-web-http"
 	fxService2   = "_nomad-task-33333333-web-admin"
+	// fxRequestWeb is the request ID of web's register (structs.WriteOnce).
+	fxRequestWeb = "55555555-0000-4000-8000-000000000001"
 )
 
 // fxTime is the fixture's clock: second s of the fixture's day.
@@ -99,7 +101,12 @@ func fsmFixture() []fixtureEntry {
 		{"scheduler config", structs.SchedulerConfigRequestType, &structs.SchedulerSetConfigRequest{Config: structs.SchedulerConfig{
 			SchedulerAlgorithm: structs.SchedulerAlgorithmSpread, PreemptionConfig: structs.PreemptionConfig{ServiceSchedulerEnabled: true}}}},
 		{"register job web", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: web, Eval: fxEval(fxEvalWeb, "web", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano(),
-			Submission: &structs.JobSubmission{Source: "job \"web\" {}", Format: "hcl2", VariableFlags: map[string]string{"n": "1"}}}},
+			Submission: &structs.JobSubmission{Source: "job \"web\" {}", Format: "hcl2", VariableFlags: map[string]string{"n": "1"}},
+			Once:       structs.WriteOnce{RequestID: fxRequestWeb, Fingerprint: "fp-web", Time: fxTime(1).UnixNano()}}},
+		// A follower's retry of the same write: a new entry (new eval ID)
+		// with the same request ID applies nothing.
+		{"register job web retried", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: fxJob("web"), Eval: fxEval("22222222-0000-4000-8000-00000000000a", "web", structs.EvalStatusPending),
+			SubmitTime: fxTime(2).UnixNano(), Once: structs.WriteOnce{RequestID: fxRequestWeb, Fingerprint: "fp-web", Time: fxTime(2).UnixNano()}}},
 		{"register job old", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: old, Eval: fxEval(fxEvalOld, "old", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano()}},
 		{"plan old", structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: fxJob("old"), EvalID: fxEvalOld,
 			AllocsPlaced: []*structs.Allocation{placedOld}, Deployment: fxDeployment(fxDeployOld, "old", 0), Timestamp: fxTime(4).UnixNano()}},

@@ -27,6 +27,10 @@ const (
 	recordServiceRegistration snapshotRecord = 10
 	// recordHeader opens a snapshot of format 1 or later (snapshotHeader).
 	recordHeader snapshotRecord = 11
+	// recordWriteRecord is a row of the request ID dedup table
+	// (structs.WriteRecord), so a restored server dedups retries the
+	// same way. 13 is reserved for its future.
+	recordWriteRecord snapshotRecord = 12
 	// The ACL system and namespaces (20-29 reserved for them). The ACL
 	// bootstrap index is a row of the index table ("acl_token_bootstrap").
 	recordACLPolicy snapshotRecord = 20
@@ -83,6 +87,7 @@ var snapshotTables = []snapshotTable{
 	{recordNodePool, "node_pools", func() any { return new(structs.NodePool) }},
 	{recordRootKey, "root_keys", func() any { return new(structs.RootKey) }},
 	{recordVariable, "variables", func() any { return new(structs.VariableEncrypted) }},
+	{recordWriteRecord, "request_ids", func() any { return new(structs.WriteRecord) }},
 	{recordIndex, "index", func() any { return new(indexRecord) }},
 }
 

@@ -23,6 +23,13 @@ func (s *Server) DispatchJob(ctx context.Context, namespace string, req *structs
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
+	// A retry of a dispatch applied before answers with the same child.
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return dispatchReply(rec), nil
+	}
 	parent, err := s.currentJob(namespace, req.JobID, "dispatch job")
 	if err != nil {
 		return nil, err
@@ -42,10 +49,13 @@ func (s *Server) DispatchJob(ctx context.Context, namespace string, req *structs
 	child := deriveDispatchChild(parent, req, dispatchChildID(parent.ID, req.IdPrefixTemplate, now, structs.GenerateUUID()), now)
 	assignScalingPolicyIDs(child, nil)
 	eval := jobEval(child, structs.EvalTriggerJobRegister, now)
-	entry := &structs.JobRegisterRequest{Job: child, Eval: eval, SubmitTime: child.SubmitTime}
-	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, entry)
+	entry := &structs.JobRegisterRequest{Job: child, Eval: eval, SubmitTime: child.SubmitTime, Once: s.writeOnceOf(ctx)}
+	index, repeat, err := s.raftApplyOnce(ctx, structs.JobRegisterRequestType, entry, entry.Once)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch job %q: %w", req.JobID, err)
+	}
+	if repeat != nil {
+		return dispatchReply(repeat), nil
 	}
 	return &structs.JobDispatchResponse{DispatchedJobID: child.ID, EvalID: eval.ID, EvalCreateIndex: index, JobCreateIndex: index, Index: index}, nil
 }

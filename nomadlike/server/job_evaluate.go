@@ -16,6 +16,12 @@ func (s *Server) EvaluateJob(ctx context.Context, namespace, jobID string, force
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return registerReply(rec, ""), nil
+	}
 	job, err := s.currentJob(namespace, jobID, "evaluate job")
 	if err != nil {
 		return nil, err
@@ -27,7 +33,7 @@ func (s *Server) EvaluateJob(ctx context.Context, namespace, jobID string, force
 	eval := jobEval(job, structs.EvalTriggerJobRegister, now)
 	eval.JobModifyIndex = job.JobModifyIndex
 	req := &structs.AllocUpdateDesiredTransitionRequest{Allocs: map[string]*structs.DesiredTransition{},
-		Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano()}
+		Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx)}
 	if forceReschedule {
 		allocs, err := s.state.AllocsByJob(nil, namespace, jobID, true)
 		if err != nil {
@@ -40,9 +46,12 @@ func (s *Server) EvaluateJob(ctx context.Context, namespace, jobID string, force
 			}
 		}
 	}
-	index, err := s.raftApply(ctx, structs.AllocUpdateDesiredTransitionRequestType, req)
+	index, repeat, err := s.raftApplyOnce(ctx, structs.AllocUpdateDesiredTransitionRequestType, req, req.Once)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate job %q: %w", jobID, err)
+	}
+	if repeat != nil {
+		return registerReply(repeat, ""), nil
 	}
 	return &structs.JobRegisterResponse{EvalID: eval.ID, EvalCreateIndex: index, JobModifyIndex: job.JobModifyIndex, Index: index}, nil
 }

@@ -23,6 +23,13 @@ func (s *Server) ScaleJob(ctx context.Context, namespace, jobID string, req *str
 	if req == nil {
 		return nil, structs.NewBadRequest("scale request is empty: send {\"Count\": <n>, \"Target\": {\"Group\": \"<group>\"}}")
 	}
+	// A retry of a scale applied before answers as the first did.
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.scaleReply(rec, namespace, jobID), nil
+	}
 	job, err := s.currentJob(namespace, jobID, "scale job")
 	if err != nil {
 		return nil, err
@@ -40,7 +47,7 @@ func (s *Server) ScaleJob(ctx context.Context, namespace, jobID string, req *str
 	entry := &structs.JobScaleRequest{Namespace: job.Namespace, JobID: job.ID, Group: tg.Name, Event: &structs.ScalingEvent{
 		Time: uint64(now.UnixNano()), Count: copyInt64(req.Count), PreviousCount: int64(tg.Count),
 		Message: req.Message, Error: req.Error, Meta: req.Meta,
-	}}
+	}, Once: s.writeOnceOf(ctx)}
 	if req.Count != nil {
 		scaled := job.Copy()
 		for _, g := range scaled.TaskGroups {
@@ -55,9 +62,12 @@ func (s *Server) ScaleJob(ctx context.Context, namespace, jobID string, req *str
 		scaled.Status, scaled.StatusDescription, scaled.Stable = "", "", false
 		entry.Job, entry.Eval = scaled, jobEval(scaled, structs.EvalTriggerScaling, now)
 	}
-	index, err := s.raftApply(ctx, structs.JobScaleRequestType, entry)
+	index, repeat, err := s.raftApplyOnce(ctx, structs.JobScaleRequestType, entry, entry.Once)
 	if err != nil {
 		return nil, fmt.Errorf("scale job %q: %w", jobID, err)
+	}
+	if repeat != nil {
+		return s.scaleReply(repeat, namespace, jobID), nil
 	}
 	resp := &structs.JobRegisterResponse{JobModifyIndex: job.JobModifyIndex, Index: index}
 	if entry.Eval != nil {
@@ -67,6 +77,18 @@ func (s *Server) ScaleJob(ctx context.Context, namespace, jobID string, req *str
 		resp.JobModifyIndex = stored.JobModifyIndex
 	}
 	return resp, nil
+}
+
+// scaleReply answers a scale applied before: its evaluation, and the job's
+// JobModifyIndex (the current one when the scale only recorded an event).
+func (s *Server) scaleReply(rec *structs.WriteRecord, namespace, jobID string) *structs.JobRegisterResponse {
+	resp := registerReply(rec, "")
+	if rec.JobID == "" {
+		if j, err := s.state.JobByID(nil, namespace, jobID); err == nil && j != nil {
+			resp.JobModifyIndex = j.JobModifyIndex
+		}
+	}
+	return resp
 }
 
 func copyInt64(p *int64) *int64 {

@@ -22,6 +22,14 @@ func (s *Server) RevertJob(ctx context.Context, req *structs.JobRevertRequest) (
 	if ns == "" {
 		ns = structs.DefaultNamespace
 	}
+	// A retry of a revert applied before answers as the first did (the
+	// checks below would refuse it: the job is at the version now).
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return registerReply(rec, ""), nil
+	}
 	cur, err := s.state.JobByID(nil, ns, req.JobID)
 	if err != nil {
 		return nil, fmt.Errorf("revert job %q: look up current version: %w", req.JobID, err)

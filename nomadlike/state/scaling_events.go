@@ -28,7 +28,7 @@ func (s *Store) JobScale(index uint64, req *structs.JobScaleRequest) (Result, er
 		return Result{}, structs.NewBadRequest("state: scale job at index %d: request has no scaling event", index)
 	}
 	ns := objectNamespace(req.Namespace)
-	return s.write(index, func(txn *memdb.Txn) error {
+	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
 		cur, err := jobByIDTxn(txn, nil, ns, req.JobID)
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package state
 import (
 	"encoding/binary"
 	"fmt"
-	"net/http"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -75,7 +74,7 @@ func (s *Store) writeOnce(index uint64, once structs.WriteOnce, fn func(txn *mem
 		}
 		if prev != nil {
 			if prev.Fingerprint != once.Fingerprint {
-				return reusedRequestID(prev)
+				return structs.ReusedRequestIDError(prev)
 			}
 			repeat = prev
 			return nil
@@ -94,13 +93,6 @@ func (s *Store) writeOnce(index uint64, once structs.WriteOnce, fn func(txn *mem
 	}
 	res.Repeat = repeat
 	return res, nil
-}
-
-// reusedRequestID is the 422 for a request ID (an Idempotency-Key) sent
-// again with another request.
-func reusedRequestID(prev *structs.WriteRecord) error {
-	return &structs.CodedError{Code: http.StatusUnprocessableEntity,
-		Msg: fmt.Sprintf("request ID %q was already used for a different request (applied at index %d): send a new Idempotency-Key for a new request, and the same key only to retry the identical request", prev.RequestID, prev.Index)}
 }
 
 // recordOf is the record of a write applied at index: the first job and

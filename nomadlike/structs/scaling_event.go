@@ -82,4 +82,6 @@ type JobScaleRequest struct {
 	Job       *Job
 	Eval      *Evaluation
 	Event     *ScalingEvent
+	// Once makes a retried scale apply once (one version, one event).
+	Once WriteOnce
 }

@@ -1,5 +1,10 @@
 package structs
 
+import (
+	"fmt"
+	"net/http"
+)
+
 // WriteOnce identifies one logical write in the Raft entry that applies it,
 // so that a retried write is applied once (issue 13, item 6). The server
 // that first receives the HTTP request assigns RequestID (or takes the
@@ -42,4 +47,11 @@ type WriteRecord struct {
 	JobID          string
 	JobModifyIndex uint64
 	EvalID         string
+}
+
+// ReusedRequestIDError is the 422 for a request ID (an Idempotency-Key)
+// sent again with a different request than the one applied with it.
+func ReusedRequestIDError(prev *WriteRecord) error {
+	return &CodedError{Code: http.StatusUnprocessableEntity,
+		Msg: fmt.Sprintf("request ID %q was already used for a different request (applied at index %d): send a new Idempotency-Key for a new request, and the same key only to retry the identical request", prev.RequestID, prev.Index)}
 }

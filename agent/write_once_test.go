@@ -1,0 +1,183 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/server"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// lossyForward is a forwarding transport that loses the leader's first
+// answer to every write: it sends the request, waits for the whole answer
+// (so the leader has applied the write) and then fails as a dropped
+// connection does. The follower must retry, and the leader apply once.
+type lossyForward struct {
+	next http.RoundTripper
+	mu   *sync.Mutex
+	// sent counts the forwards of each request ID.
+	sent map[string]int
+}
+
+func (l lossyForward) RoundTrip(r *http.Request) (*http.Response, error) {
+	id := r.Header.Get(server.RequestIDHeader)
+	if r.Method == http.MethodGet || id == "" {
+		return l.next.RoundTrip(r)
+	}
+	l.mu.Lock()
+	l.sent[id]++
+	first := l.sent[id] == 1
+	l.mu.Unlock()
+	resp, err := l.next.RoundTrip(r)
+	if err != nil || !first {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil, errors.New("test: the connection dropped after the leader answered")
+}
+
+// TestForwardRetryAppliesOnce: writes through a follower whose first
+// forward of each write is applied by the leader but whose answer is lost
+// are retried by the follower and applied once: one job version and one
+// evaluation for a register, one child for a dispatch, and the caller gets
+// the first apply's answer.
+func TestForwardRetryAppliesOnce(t *testing.T) {
+	var mu sync.Mutex
+	sent := map[string]int{}
+	servers := startCluster(t, 3, func(c *Config) {
+		c.Server.forwardTransport = func(next http.RoundTripper) http.RoundTripper {
+			return lossyForward{next: next, mu: &mu, sent: sent}
+		}
+	})
+	leader := waitLeader(t, servers, 3)
+	var follower *clusterServer
+	for _, s := range servers {
+		if s != leader {
+			follower = s
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, lc := follower.api(t), leader.api(t)
+
+	reg, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: clusterJob("idem-web")})
+	if err != nil {
+		t.Fatalf("register through %s: %v", follower.name, err)
+	}
+	evals, _, err := lc.JobEvaluations(ctx, "idem-web", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scheduler adds a blocked evaluation (there are no nodes): count
+	// the register's.
+	var ids []string
+	for _, e := range evals {
+		if e.TriggeredBy == structs.EvalTriggerJobRegister {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) != 1 || ids[0] != reg.EvalID {
+		t.Errorf("evaluations of a register retried by the follower: %v, want only %s (the one answered)", ids, reg.EvalID)
+	}
+	versions, _, err := lc.JobVersions(ctx, "idem-web", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions.Versions) != 1 || versions.Versions[0].JobModifyIndex != reg.JobModifyIndex {
+		t.Errorf("job versions after a retried register: %d (want 1, at JobModifyIndex %d)", len(versions.Versions), reg.JobModifyIndex)
+	}
+
+	param := clusterJob("idem-param")
+	param.Type = structs.JobTypeBatch
+	param.ParameterizedJob = &structs.ParameterizedJobConfig{}
+	if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: param}); err != nil {
+		t.Fatalf("register the parameterized job: %v", err)
+	}
+	disp, err := c.DispatchJob(ctx, &structs.JobDispatchRequest{JobID: "idem-param"}, nil)
+	if err != nil {
+		t.Fatalf("dispatch through %s: %v", follower.name, err)
+	}
+	children := jobIDs(t, lc, &api.QueryOptions{Prefix: "idem-param/"})
+	if len(children) != 1 || children[0] != disp.DispatchedJobID {
+		t.Errorf("children of a dispatch retried by the follower: %v, want only %s (the one answered)", children, disp.DispatchedJobID)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sent) != 3 {
+		t.Errorf("the follower forwarded %d writes, want 3", len(sent))
+	}
+	for id, n := range sent {
+		if n != 2 {
+			t.Errorf("write %s was forwarded %d times, want 2 (the lost answer, then the retry)", id, n)
+		}
+	}
+}
+
+// TestIdempotencyKey: a client that retries a write with the same
+// Idempotency-Key gets the first answer and the write is applied once; the
+// same key with another request is a 422.
+func TestIdempotencyKey(t *testing.T) {
+	a := startDevAgent(t)
+	param := clusterJob("idem-key")
+	param.Type = structs.JobTypeBatch
+	param.ParameterizedJob = &structs.ParameterizedJobConfig{MetaOptional: []string{"n"}}
+	c, err := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: param}); err != nil {
+		t.Fatal(err)
+	}
+	dispatch := func(key, n string) (int, string) {
+		t.Helper()
+		body, _ := json.Marshal(&structs.JobDispatchRequest{JobID: "idem-key", Meta: map[string]string{"n": n}})
+		req, err := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/job/idem-key/dispatch", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(server.IdempotencyKeyHeader, key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return resp.StatusCode, string(out)
+		}
+		var r structs.JobDispatchResponse
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("decode %s: %v", out, err)
+		}
+		return resp.StatusCode, r.DispatchedJobID
+	}
+	_, first := dispatch("key-1", "1")
+	_, again := dispatch("key-1", "1")
+	if first == "" || again != first {
+		t.Errorf("a dispatch retried with the same Idempotency-Key answered child %q, the first %q: want the same child", again, first)
+	}
+	if code, msg := dispatch("key-1", "2"); code != http.StatusUnprocessableEntity || !strings.Contains(msg, "Idempotency-Key") {
+		t.Errorf("the same Idempotency-Key with another body: %d %q, want a 422 naming the header", code, msg)
+	}
+	_, other := dispatch("key-2", "1")
+	if other == "" || other == first {
+		t.Errorf("another Idempotency-Key dispatched %q, want a new child", other)
+	}
+	if children := jobIDs(t, c, &api.QueryOptions{Prefix: "idem-key/"}); len(children) != 2 {
+		t.Errorf("children after dispatches with keys key-1, key-1 and key-2: %v, want 2", children)
+	}
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Idempotent writes (issue 13, item 6). The server that first receives a
+// write (PUT, POST, DELETE) gives it a request ID (RequestIDHeader): the
+// client's Idempotency-Key when it sent one, a new UUID otherwise, and a
+// fingerprint of the request (method, path, query, body). Both travel with
+// the request when a follower forwards it, and with every retry of the
+// forward, so the leader writes them into the Raft entry (structs.WriteOnce)
+// and the state store applies a second entry with a known ID as a no-op in
+// the same transaction. The endpoint then answers from the first apply's
+// record (structs.WriteRecord): a retried register answers with the first
+// evaluation, a retried dispatch with the first child.
+const (
+	// RequestIDHeader carries a write's request ID from the server that
+	// first received it to the leader.
+	RequestIDHeader = "X-Nomadlike-Request-ID"
+	// requestFingerprintHeader carries the fingerprint of the request as
+	// first received.
+	requestFingerprintHeader = "X-Nomadlike-Request-Fingerprint"
+	// IdempotencyKeyHeader is a client's own key for a write (the IETF
+	// httpapi draft's header): a client that retries with the same key and
+	// the same request within structs.WriteOnceWindow gets the first
+	// answer, and the write is applied once.
+	IdempotencyKeyHeader = "Idempotency-Key"
+	// maxIdempotencyKey bounds a client's key.
+	maxIdempotencyKey = 255
+	// maxFingerprintBody is the largest body a write may have to get a
+	// request ID (the API's body limit; a larger body is a snapshot
+	// restore, which is not deduplicated).
+	maxFingerprintBody = 16 << 20
+)
+
+// writeOnceKey is the context key of the request ID of the write being
+// served (a structs.WriteOnce without Time).
+type writeOnceKey struct{}
+
+// isWrite reports whether method changes state.
+func isWrite(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+// stampRequestID gives a write received from a client its request ID and
+// fingerprint headers (kept when a server forwarded it here), and returns
+// them. body is the whole request body. A write without one (too large a
+// body) returns the zero value.
+func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteOnce, error) {
+	if r.Header.Get(ForwardedHeader) != "" && r.Header.Get(RequestIDHeader) != "" {
+		return structs.WriteOnce{RequestID: r.Header.Get(RequestIDHeader), Fingerprint: r.Header.Get(requestFingerprintHeader)}, nil
+	}
+	if tooLarge {
+		r.Header.Del(RequestIDHeader)
+		return structs.WriteOnce{}, nil
+	}
+	id := structs.GenerateUUID()
+	if key := r.Header.Get(IdempotencyKeyHeader); key != "" {
+		if len(key) > maxIdempotencyKey {
+			return structs.WriteOnce{}, structs.NewBadRequest("the %s header is %d bytes long; send at most %d (a UUID is a good key)", IdempotencyKeyHeader, len(key), maxIdempotencyKey)
+		}
+		// Keys of different callers must not meet: the key is scoped
+		// by the caller's token.
+		token := sha256.Sum256([]byte(r.Header.Get("X-Nomad-Token")))
+		id = "key:" + hex.EncodeToString(token[:8]) + ":" + key
+	}
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s %s?%s\n", r.Method, r.URL.EscapedPath(), r.URL.RawQuery)
+	sum.Write(body)
+	once := structs.WriteOnce{RequestID: id, Fingerprint: hex.EncodeToString(sum.Sum(nil)[:16])}
+	r.Header.Set(RequestIDHeader, once.RequestID)
+	r.Header.Set(requestFingerprintHeader, once.Fingerprint)
+	return once, nil
+}
+
+// readBody reads a write's body (up to maxFingerprintBody) and puts it
+// back in r. tooLarge reports a larger body, which r keeps unread.
+func readBody(r *http.Request) (body []byte, tooLarge bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, false, nil
+	}
+	body, err = io.ReadAll(io.LimitReader(r.Body, maxFingerprintBody+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("read the request body: %w", err)
+	}
+	if len(body) > maxFingerprintBody {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		return nil, true, nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, false, nil
+}
+
+// withWriteOnce returns r carrying once in its context.
+func withWriteOnce(r *http.Request, once structs.WriteOnce) *http.Request {
+	if once.RequestID == "" {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), writeOnceKey{}, once))
+}
+
+// writeOnceOf returns the request ID of the write ctx serves, with this
+// server's clock as its time, for a Raft entry (zero without one).
+func (s *Server) writeOnceOf(ctx context.Context) structs.WriteOnce {
+	once, ok := ctx.Value(writeOnceKey{}).(structs.WriteOnce)
+	if !ok {
+		return structs.WriteOnce{}
+	}
+	once.Time = s.now().UnixNano()
+	return once
+}
+
+// appliedBefore returns the record of the write ctx serves when an earlier
+// request with its ID was applied (this one is a retry), or nil. An ID
+// applied for another request is a 422.
+func (s *Server) appliedBefore(ctx context.Context) (*structs.WriteRecord, error) {
+	once, ok := ctx.Value(writeOnceKey{}).(structs.WriteOnce)
+	if !ok {
+		return nil, nil
+	}
+	rec, err := s.state.WriteRecord(once.RequestID)
+	if err != nil {
+		return nil, fmt.Errorf("look up request ID %q: %w", once.RequestID, err)
+	}
+	if rec != nil && rec.Fingerprint != once.Fingerprint {
+		return nil, structs.ReusedRequestIDError(rec)
+	}
+	return rec, nil
+}
+
+// raftApplyOnce is raftApply for an entry whose Once field is once. When
+// the state store found the entry's request ID already applied (a retry
+// that raced with the first attempt), it returns that first apply's record.
+func (s *Server) raftApplyOnce(ctx context.Context, t structs.MessageType, body any, once structs.WriteOnce) (uint64, *structs.WriteRecord, error) {
+	index, err := s.raftApply(ctx, t, body)
+	if err != nil || once.RequestID == "" {
+		return index, nil, err
+	}
+	rec, err := s.state.WriteRecord(once.RequestID)
+	if err != nil {
+		return index, nil, fmt.Errorf("look up request ID %q: %w", once.RequestID, err)
+	}
+	if rec != nil && rec.Index != index {
+		return index, rec, nil
+	}
+	return index, nil, nil
+}
+
+// registerReply answers a job register, scale, revert or evaluate that
+// was applied before with what the first apply answered.
+func registerReply(rec *structs.WriteRecord, warnings string) *structs.JobRegisterResponse {
+	resp := &structs.JobRegisterResponse{JobModifyIndex: rec.JobModifyIndex, Index: rec.Index, Warnings: warnings}
+	if resp.JobModifyIndex == 0 {
+		resp.JobModifyIndex = rec.Index
+	}
+	if rec.EvalID != "" {
+		resp.EvalID, resp.EvalCreateIndex = rec.EvalID, rec.Index
+	}
+	return resp
+}
+
+// deregisterReply answers a job stop or purge applied before.
+func deregisterReply(rec *structs.WriteRecord) *structs.JobDeregisterResponse {
+	r := registerReply(rec, "")
+	return &structs.JobDeregisterResponse{EvalID: r.EvalID, EvalCreateIndex: r.EvalCreateIndex, JobModifyIndex: r.JobModifyIndex, Index: r.Index}
+}
+
+// dispatchReply answers a dispatch applied before: its child and evaluation.
+func dispatchReply(rec *structs.WriteRecord) *structs.JobDispatchResponse {
+	return &structs.JobDispatchResponse{DispatchedJobID: rec.JobID, EvalID: rec.EvalID, EvalCreateIndex: rec.Index, JobCreateIndex: rec.Index, Index: rec.Index}
+}

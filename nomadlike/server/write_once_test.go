@@ -1,0 +1,92 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// TestConcurrentRetriesDispatchOnce: the same dispatch (one request ID)
+// arriving eight times at once, as retries racing the first attempt do,
+// creates one child, and every caller is answered with that child. Those
+// that miss the endpoint's look-up are deduplicated by the state store in
+// the entry's transaction and answered from its record.
+func TestConcurrentRetriesDispatchOnce(t *testing.T) {
+	s := newTestServer(t, nil)
+	parent := mockJob("param", 1, 100, 64)
+	parent.Type = structs.JobTypeBatch
+	parent.ParameterizedJob = &structs.ParameterizedJobConfig{}
+	registerJob(t, s, parent)
+	ctx := context.WithValue(context.Background(), writeOnceKey{}, structs.WriteOnce{RequestID: "dispatch-1", Fingerprint: "fp"})
+	var wg sync.WaitGroup
+	answers := make([]*structs.JobDispatchResponse, 8)
+	errs := make([]error, len(answers))
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], errs[i] = s.DispatchJob(ctx, structs.DefaultNamespace, &structs.JobDispatchRequest{JobID: "param"})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("dispatch %d: %v", i, err)
+		}
+		if *answers[i] != *answers[0] {
+			t.Errorf("dispatch %d answered %+v, dispatch 0 %+v: want the same answer", i, answers[i], answers[0])
+		}
+	}
+	children, err := s.state.ChildJobs(nil, structs.DefaultNamespace, "param")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(children) != 1 || children[0].ID != answers[0].DispatchedJobID {
+		t.Errorf("children after 8 retries of one dispatch: %d, want 1 (%s)", len(children), answers[0].DispatchedJobID)
+	}
+	evals, err := s.state.EvalsByJob(nil, structs.DefaultNamespace, answers[0].DispatchedJobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evals {
+		if e.TriggeredBy == structs.EvalTriggerJobRegister && e.ID != answers[0].EvalID {
+			t.Errorf("a second register evaluation %s of the child (answered %s)", e.ID, answers[0].EvalID)
+		}
+	}
+}
+
+// TestRestoredFSMDedups: a server restored from a snapshot (a new
+// follower, or a restart) knows the request IDs applied before it, so a
+// retry reaching it after a leader change is applied once there too.
+func TestRestoredFSMDedups(t *testing.T) {
+	f := newTestFSM(t)
+	applyFixture(t, f)
+	g := snapshotRoundTrip(t, f)
+	rec, err := g.state.WriteRecord(fxRequestWeb)
+	if err != nil || rec == nil {
+		t.Fatalf("the restored state lost the record of request %s (err %v)", fxRequestWeb, err)
+	}
+	before := allRows(t, g.state)
+	buf, err := encodeEntry(structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: fxJob("web"),
+		Eval: fxEval("22222222-0000-4000-8000-0000000000ff", "web", structs.EvalStatusPending),
+		Once: structs.WriteOnce{RequestID: fxRequestWeb, Fingerprint: "fp-web", Time: fxTime(30).UnixNano()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := g.Apply(&raft.Log{Index: 900, Type: raft.LogCommand, Data: buf}); resp != nil {
+		t.Fatalf("Apply: %v", resp)
+	}
+	after := allRows(t, g.state)
+	for table, rows := range before {
+		if len(after[table]) != len(rows) {
+			t.Errorf("the retried entry changed table %s on the restored server: %d rows, then %d", table, len(rows), len(after[table]))
+		}
+	}
+	if e, _ := g.state.EvalByID(nil, "22222222-0000-4000-8000-0000000000ff"); e != nil {
+		t.Error("the retried entry stored its evaluation on the restored server")
+	}
+}
