@@ -196,6 +196,11 @@ func (c *Client) url(path string, q *QueryOptions) string {
 // Do sends a request and returns the raw response for streaming endpoints.
 // The caller closes the body. A non-2xx status is returned as *Error.
 func (c *Client) Do(ctx context.Context, method, path string, q *QueryOptions, body any) (*http.Response, error) {
+	return c.do(ctx, method, path, q, nil, body)
+}
+
+// do is Do with extra request headers h (may be nil).
+func (c *Client) do(ctx context.Context, method, path string, q *QueryOptions, h http.Header, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -207,6 +212,9 @@ func (c *Client) Do(ctx context.Context, method, path string, q *QueryOptions, b
 	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), rd)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -248,7 +256,12 @@ func (c *Client) query(ctx context.Context, path string, q *QueryOptions, out an
 
 // write sends method to path with body and decodes the reply into out (if not nil).
 func (c *Client) write(ctx context.Context, method, path string, q *QueryOptions, body, out any) error {
-	resp, err := c.Do(ctx, method, path, q, body)
+	return c.writeWith(ctx, method, path, q, nil, body, out)
+}
+
+// writeWith is write with extra request headers h (may be nil).
+func (c *Client) writeWith(ctx context.Context, method, path string, q *QueryOptions, h http.Header, body, out any) error {
+	resp, err := c.do(ctx, method, path, q, h, body)
 	if err != nil {
 		return err
 	}

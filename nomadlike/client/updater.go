@@ -2,10 +2,15 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -19,6 +24,11 @@ type updater struct {
 	mu      sync.Mutex
 	pending map[string]*structs.Allocation
 	notify  chan struct{} // size 1
+	// failed is the batch whose last send failed and failedKey its
+	// Idempotency-Key: resending exactly that batch reuses the key, so
+	// the servers apply it once even if the failed send was applied.
+	failed    map[string]*structs.Allocation
+	failedKey string
 }
 
 func newUpdater(s *Session) *updater {
@@ -87,10 +97,19 @@ func (u *updater) flush(ctx context.Context) error {
 		cp.Job = nil // the server has the job; send only the client's view
 		allocs = append(allocs, cp)
 	}
+	// One order, so a resent batch is the identical request.
+	slices.SortFunc(allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	key := u.keyFor(batch)
 	srv := u.s.server()
-	if _, err := srv.UpdateAllocations(ctx, u.s.NodeID(), allocs); err != nil {
+	if _, err := srv.UpdateAllocations(ctx, u.s.NodeID(), allocs, key); err != nil {
 		u.s.serverFailed(srv)
 		u.mu.Lock()
+		u.failed, u.failedKey = batch, key
+		var apiErr *api.Error
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnprocessableEntity {
+			// The key was used for another body: the next send gets a new one.
+			u.failed, u.failedKey = nil, ""
+		}
 		for id, a := range batch {
 			if _, newer := u.pending[id]; !newer {
 				u.pending[id] = a
@@ -99,5 +118,29 @@ func (u *updater) flush(ctx context.Context) error {
 		u.mu.Unlock()
 		return fmt.Errorf("update %d allocations on %s: %w", len(allocs), srv.Address(), err)
 	}
+	u.mu.Lock()
+	u.failed, u.failedKey = nil, ""
+	u.mu.Unlock()
 	return nil
+}
+
+// keyFor returns the Idempotency-Key of batch: the failed batch's key when
+// batch is that batch again (no newer copy of any allocation), a new one
+// otherwise.
+func (u *updater) keyFor(batch map[string]*structs.Allocation) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.failedKey != "" && len(batch) == len(u.failed) {
+		same := true
+		for id, a := range batch {
+			if u.failed[id] != a {
+				same = false
+				break
+			}
+		}
+		if same {
+			return u.failedKey
+		}
+	}
+	return structs.GenerateUUID()
 }

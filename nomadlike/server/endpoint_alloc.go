@@ -17,6 +17,12 @@ func (s *Server) UpdateAllocsFromClient(ctx context.Context, nodeID, secretID st
 	if _, err := s.authNode(nodeID, secretID); err != nil {
 		return 0, err
 	}
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return 0, err
+		}
+		return rec.Index, nil
+	}
 	if len(allocs) == 0 {
 		return s.state.Index("allocs")
 	}
@@ -71,10 +77,13 @@ func (s *Server) UpdateAllocsFromClient(ctx context.Context, nodeID, secretID st
 	if len(updates) == 0 {
 		return s.state.Index("allocs")
 	}
-	req := &structs.AllocClientUpdateRequest{Allocs: updates, Evals: evals, Timestamp: now.UnixNano()}
-	index, err := s.raftApply(ctx, structs.AllocClientUpdateRequestType, req)
+	req := &structs.AllocClientUpdateRequest{Allocs: updates, Evals: evals, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx)}
+	index, repeat, err := s.raftApplyOnce(ctx, structs.AllocClientUpdateRequestType, req, req.Once)
 	if err != nil {
 		return 0, fmt.Errorf("update %d allocations of node %s: %w", len(updates), structs.ShortID(nodeID), err)
+	}
+	if repeat != nil {
+		return repeat.Index, nil
 	}
 	return index, nil
 }

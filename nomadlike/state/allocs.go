@@ -134,7 +134,7 @@ func (s *Store) AllocClientUpdate(index uint64, req *structs.AllocClientUpdateRe
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: update allocations from client at index %d: request is nil", index)
 	}
-	return s.write(index, func(txn *memdb.Txn) error {
+	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
 		if err := updateAllocsFromClientTxn(txn, index, req.Allocs, req.Timestamp); err != nil {
 			return err
 		}

@@ -81,8 +81,8 @@ func TestWriteOnceAppliesARetryOnce(t *testing.T) {
 	}
 }
 
-// TestWriteOnceDeregisterAndStop: a repeated stop and a repeated alloc stop
-// store no second evaluation.
+// TestWriteOnceDeregisterAndStop: a repeated job stop, alloc stop, job
+// evaluate and client alloc update store no second evaluation.
 func TestWriteOnceDeregisterAndStop(t *testing.T) {
 	s := newTestStore(t)
 	job := testJob("web")
@@ -106,10 +106,17 @@ func TestWriteOnceDeregisterAndStop(t *testing.T) {
 			Evals: []*structs.Evaluation{testEval(evalID, job, structs.EvalStatusPending)}, Once: once})
 		must(t, err)
 	}
+	once.RequestID = "client-1"
+	for i, evalID := range []string{"eval-client-1", "eval-client-2"} {
+		_, err := s.AllocClientUpdate(uint64(9+i), &structs.AllocClientUpdateRequest{
+			Allocs: []*structs.Allocation{{ID: "a1", ClientStatus: structs.AllocClientStatusFailed}},
+			Evals:  []*structs.Evaluation{testEval(evalID, job, structs.EvalStatusPending)}, Once: once})
+		must(t, err)
+	}
 	evals, err := s.EvalsByJob(nil, structs.DefaultNamespace, "web")
 	must(t, err)
-	if got := evalIDs(evals); len(got) != 3 || !got["eval-stop-1"] || !got["eval-alloc-1"] || !got["eval-force-1"] {
-		t.Errorf("evaluations after three retried writes: %v, want eval-stop-1, eval-alloc-1 and eval-force-1", got)
+	if got := evalIDs(evals); len(got) != 4 || !got["eval-stop-1"] || !got["eval-alloc-1"] || !got["eval-force-1"] || !got["eval-client-1"] {
+		t.Errorf("evaluations after four retried writes: %v, want eval-stop-1, eval-alloc-1, eval-force-1 and eval-client-1", got)
 	}
 }
 

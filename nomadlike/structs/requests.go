@@ -103,6 +103,9 @@ type AllocClientUpdateRequest struct {
 	Allocs    []*Allocation
 	Evals     []*Evaluation
 	Timestamp int64
+	// Once makes a client's retried update apply once (no second
+	// alloc-failure evaluation).
+	Once WriteOnce
 }
 
 // AllocDesiredUpdateRequest changes the desired status of allocations (alloc stop).

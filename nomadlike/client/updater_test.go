@@ -1,0 +1,58 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// TestUpdaterResendsWithTheSameKey: a batch of allocation updates whose
+// send failed is resent with the same Idempotency-Key (the servers may
+// have applied the failed send: they apply the resend once), and a batch
+// with a newer copy of an allocation is a new write with a new key.
+func TestUpdaterResendsWithTheSameKey(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		n := len(keys)
+		mu.Unlock()
+		if n == 1 {
+			http.Error(w, "leader lost", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("{}\n"))
+	}))
+	defer srv.Close()
+	ac, err := api.NewClient(api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newUpdater(&Session{servers: []*api.Client{ac}})
+	ctx := context.Background()
+	a1 := &structs.Allocation{ID: "a1", ClientStatus: structs.AllocClientStatusRunning}
+	a2 := &structs.Allocation{ID: "a2", ClientStatus: structs.AllocClientStatusRunning}
+	u.enqueue(a1)
+	u.enqueue(a2)
+	if err := u.flush(ctx); err == nil {
+		t.Fatal("the first send: got no error, want the server's 503")
+	}
+	if err := u.flush(ctx); err != nil {
+		t.Fatalf("resend: %v", err)
+	}
+	u.enqueue(&structs.Allocation{ID: "a1", ClientStatus: structs.AllocClientStatusComplete})
+	if err := u.flush(ctx); err != nil {
+		t.Fatalf("a newer update: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 3 || keys[0] == "" || keys[1] != keys[0] || keys[2] == keys[0] {
+		t.Errorf("Idempotency-Keys sent: %q; want the failed batch's key again for its resend and a new one for the newer update", keys)
+	}
+}
