@@ -132,7 +132,7 @@ func (s *HTTPServer) routeMonitor(w http.ResponseWriter, r *http.Request) (bool,
 	addr, self, found := loc.ServerHTTPAddrByName(serverID)
 	switch {
 	case !found:
-		return false, structs.NewNotFound("server_id=%q: no alive server has that name; use \"leader\" or a name `server members` lists", serverID)
+		return false, structs.NewNotFound("server_id=%q: no alive server has that name; use \"leader\" or a name GET /v1/agent/members lists", serverID)
 	case self:
 		return false, nil
 	case r.Header.Get(forwardedHeader) != "":

@@ -25,7 +25,7 @@ func (s *HTTPServer) clientServers() (serverLister, error) {
 		return sl, nil
 	}
 	return nil, &structs.CodedError{Code: http.StatusNotImplemented,
-		Msg: "this agent runs no client, so it keeps no server list; ask a client agent (servers are listed by `nomadlike server members`)"}
+		Msg: "this agent runs no client, so it keeps no server list; ask a client agent (GET /v1/agent/members lists the servers)"}
 }
 
 // agentServers is GET /v1/agent/servers: the client's known servers as

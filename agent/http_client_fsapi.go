@@ -54,7 +54,7 @@ func fsError(p string, err error) error {
 	case errors.Is(err, allocdir.ErrOutside):
 		return structs.NewBadRequest("path %q resolves outside the allocation directory; paths are relative to it (e.g. alloc/logs, <task>/local)", p)
 	case errors.Is(err, allocdir.ErrNotRegular):
-		return structs.NewBadRequest("%v; only regular files can be read (list a directory with `alloc fs <alloc> <dir>`)", err)
+		return structs.NewBadRequest("%v; only regular files can be read (list a directory with GET /v1/client/fs/ls/<alloc>?path=<dir>)", err)
 	}
 	return err
 }

@@ -103,7 +103,7 @@ func (s *HTTPServer) agentForceLeave(_ http.ResponseWriter, r *http.Request) (an
 	}
 	node := r.URL.Query().Get("node")
 	if node == "" {
-		return nil, structs.NewBadRequest("give the member to remove: ?node=<name> (as `nomadlike server members` shows it)")
+		return nil, structs.NewBadRequest("give the member to remove: ?node=<name> (as GET /v1/agent/members names it)")
 	}
 	prune, err := boolParam(r, "prune")
 	if err != nil {

@@ -18,7 +18,7 @@ func (s *HTTPServer) jobSubmission(w http.ResponseWriter, r *http.Request) (any,
 	if v := r.URL.Query().Get("version"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return nil, structs.NewBadRequest("version=%q must be a job version number (see `job history`)", v)
+			return nil, structs.NewBadRequest("version=%q must be a job version number (GET /v1/job/:id/versions lists them)", v)
 		}
 		version = &n
 	}

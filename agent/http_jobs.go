@@ -64,7 +64,7 @@ func (s *HTTPServer) registerJob(w http.ResponseWriter, r *http.Request, pathID 
 		return nil, err
 	}
 	if req.Job == nil {
-		return nil, structs.NewBadRequest("request body has no Job: send {\"Job\": {...}} (the JSON form of a job, e.g. from `nomadlike job run -output`)")
+		return nil, structs.NewBadRequest("request body has no Job: send {\"Job\": {...}} (the JSON form of a job, e.g. from PUT /v1/jobs/parse)")
 	}
 	if pathID != "" && req.Job.ID != pathID {
 		return nil, structs.NewBadRequest("job ID %q in the body does not match %q in the URL", req.Job.ID, pathID)

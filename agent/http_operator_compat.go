@@ -47,7 +47,7 @@ func (s *HTTPServer) autopilotGet(w http.ResponseWriter, _ *http.Request) (any, 
 // configuration is fixed. ACL: operator write.
 func (s *HTTPServer) autopilotPut(_ http.ResponseWriter, _ *http.Request) (any, error) {
 	return nil, &structs.CodedError{Code: http.StatusNotImplemented,
-		Msg: "nomadlike's autopilot configuration is fixed (Nomad's defaults: dead servers cleaned up, last contact threshold 200ms, max trailing logs 250, stabilization 10s) and cannot be changed; remove failed servers with `server force-leave -prune`"}
+		Msg: "nomadlike's autopilot configuration is fixed (Nomad's defaults: dead servers cleaned up, last contact threshold 200ms, max trailing logs 250, stabilization 10s) and cannot be changed; remove failed servers with PUT /v1/agent/force-leave?node=<name>&prune=true"}
 }
 
 // serverHealth is Nomad's api.ServerHealth (LastContact as a duration string).

@@ -75,7 +75,7 @@ func (s *HTTPServer) requireAgentCert(next http.Handler) http.Handler {
 				s.logger.Warn("refused a client-to-server call without an agent certificate",
 					"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
 				s.writeError(w, r, &structs.CodedError{Code: http.StatusForbidden, Err: err,
-					Msg: "client-to-server calls need a certificate of the cluster's CA (tls { rpc = true }): configure the client agent's tls block with a certificate from `nomadlike tls cert create -client`"})
+					Msg: "client-to-server calls need a certificate of the cluster's CA (tls { rpc = true }): configure the client agent's tls block with a client certificate (client.<region>.nomad) signed by that CA"})
 				return
 			}
 		}

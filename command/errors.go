@@ -54,6 +54,21 @@ func usageError(cmdPath, format string, args ...any) error {
 // already printed the explanation.
 func exitWith(code int) error { return &cliError{code: code, silent: true} }
 
+// hintOn returns hint when err is an API error with one of the statuses,
+// else "": the server's message says what went wrong in the API's terms,
+// and the command adds which of our commands fixes it.
+func hintOn(err error, hint string, statuses ...int) string {
+	var apiErr *api.Error
+	if errors.As(err, &apiErr) {
+		for _, s := range statuses {
+			if apiErr.StatusCode == s {
+				return hint
+			}
+		}
+	}
+	return ""
+}
+
 // agentHint suggests what to do about an error talking to the agent at addr.
 func agentHint(err error, addr string) string {
 	var apiErr *api.Error

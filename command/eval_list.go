@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -131,7 +132,8 @@ placed are not deleted.`,
 			}
 			resp, err := cl.DeleteEvaluations(ctx, ids, filter, c.query())
 			if err != nil {
-				return fail("deleting evaluations", err, "")
+				return fail("deleting evaluations", err,
+					hintOn(err, "Pause the broker with 'nomadlike operator scheduler set-config -pause-eval-broker=true' first, and resume it afterwards with -pause-eval-broker=false.", http.StatusBadRequest))
 			}
 			noun := "evaluations"
 			if resp.Count == 1 {

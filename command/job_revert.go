@@ -59,11 +59,8 @@ func (c *cli) jobRevert(cmd *cobra.Command, prefix, versionArg string, f *jobRev
 	}
 	resp, err := cl.RevertJob(ctx, job.ID, version, nil, c.query())
 	if err != nil {
-		hint := ""
-		var apiErr *api.Error
-		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
-			hint = fmt.Sprintf("List the versions with 'nomadlike job history %s'.", job.ID)
-		}
+		hint := hintOn(err, fmt.Sprintf("List the versions with 'nomadlike job history %s' and pick one of them.", job.ID),
+			http.StatusBadRequest, http.StatusNotFound, http.StatusConflict)
 		return fail(fmt.Sprintf("reverting job %q to version %d", job.ID, version), err, hint)
 	}
 	if f.detach || resp.EvalID == "" {

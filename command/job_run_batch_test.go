@@ -1,10 +1,14 @@
 package command
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -79,5 +83,19 @@ func TestAllocStatusAlignsRescheduleRows(t *testing.T) {
 		if i != col {
 			t.Errorf("line %q has its '=' at %d, want %d:\n%s", l, i, col, b.String())
 		}
+	}
+}
+
+// TestHintOn: the CLI's hint is added for the statuses named only.
+func TestHintOn(t *testing.T) {
+	conflict := fmt.Errorf("revert: %w", &api.Error{StatusCode: http.StatusConflict, Message: "job is at version 3"})
+	if got := hintOn(conflict, "see history", http.StatusBadRequest, http.StatusConflict); got != "see history" {
+		t.Errorf("409 with 409 named: %q, want the hint", got)
+	}
+	if got := hintOn(conflict, "see history", http.StatusNotFound); got != "" {
+		t.Errorf("409 with only 404 named: %q, want none", got)
+	}
+	if got := hintOn(errors.New("connection refused"), "see history", http.StatusConflict); got != "" {
+		t.Errorf("a network error: %q, want none", got)
 	}
 }

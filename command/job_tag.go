@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/spf13/cobra"
 )
@@ -39,7 +40,9 @@ collected, and 'job history' shows the tag.`,
 				v = uint64(version)
 			}
 			if err := cl.TagJobVersion(ctx, job.ID, name, description, v, c.query()); err != nil {
-				return fail(fmt.Sprintf("tagging version %d of job %q", v, job.ID), err, "")
+				return fail(fmt.Sprintf("tagging version %d of job %q", v, job.ID), err,
+					hintOn(err, fmt.Sprintf("See the versions and their tags with 'nomadlike job history %s'; remove a tag with 'nomadlike job tag unset -name %s %s'.", job.ID, name, job.ID),
+						http.StatusBadRequest, http.StatusNotFound))
 			}
 			c.out("Job version %d tagged with name %q", v, name)
 			return nil

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,8 @@ drain already under way. Interrupting the command does not cancel the drain.`,
 			}
 			if disable {
 				if _, err := cl.UpdateNodeDrain(ctx, node.ID, nil, !keepIneligible); err != nil {
-					return fail(fmt.Sprintf("disabling the drain of node %q", short), err, "")
+					return fail(fmt.Sprintf("disabling the drain of node %q", short), err,
+						hintOn(err, fmt.Sprintf("To make the node eligible again run 'nomadlike node eligibility -enable %s'.", short), http.StatusBadRequest))
 				}
 				c.out("Node %q drain strategy unset", short)
 				return nil
@@ -164,7 +166,8 @@ func (c *cli) nodeEligibilityCommand() *cobra.Command {
 			}
 			short := shortID(node.ID, false)
 			if _, err := cl.UpdateNodeEligibility(ctx, node.ID, enable); err != nil {
-				return fail(fmt.Sprintf("setting the eligibility of node %q", short), err, "")
+				return fail(fmt.Sprintf("setting the eligibility of node %q", short), err,
+					hintOn(err, fmt.Sprintf("End the drain first: 'nomadlike node drain -disable %s'.", short), http.StatusBadRequest))
 			}
 			state := structs.NodeSchedulingEligible
 			if disable {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -83,7 +84,8 @@ func (c *cli) raftRemovePeerCommand() *cobra.Command {
 				return err
 			}
 			if err := cl.RemoveRaftPeer(cmd.Context(), id); err != nil {
-				return fail("removing Raft peer "+id, err, "")
+				return fail("removing Raft peer "+id, err,
+					hintOn(err, "List the peers with 'nomadlike operator raft list-peers'.", http.StatusBadRequest, http.StatusNotFound))
 			}
 			c.out("Removed peer with id %q", id)
 			return nil

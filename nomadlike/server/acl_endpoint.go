@@ -160,7 +160,7 @@ func (s *Server) UpsertACLToken(ctx context.Context, t *structs.ACLToken) (*stru
 		if p, err := s.state.ACLPolicyByName(nil, name); err != nil {
 			return nil, err
 		} else if p == nil {
-			return nil, structs.NewBadRequest("ACL policy %q does not exist; apply it first (acl policy apply)", name)
+			return nil, structs.NewBadRequest("ACL policy %q does not exist; create it first (POST /v1/acl/policy/%s)", name, name)
 		}
 	}
 	roles, err := s.resolveRoleLinks(tok.Roles)
@@ -246,7 +246,7 @@ func (s *Server) resolveRoleLinks(links []*structs.ACLTokenRoleLink) ([]*structs
 			return nil, err
 		}
 		if r == nil {
-			return nil, structs.NewBadRequest("ACL role %q does not exist; create it first (acl role create)", l.ID+l.Name)
+			return nil, structs.NewBadRequest("ACL role %q does not exist; create it first (POST /v1/acl/role)", l.ID+l.Name)
 		}
 		if !slices.ContainsFunc(out, func(x *structs.ACLTokenRoleLink) bool { return x.ID == r.ID }) {
 			out = append(out, &structs.ACLTokenRoleLink{ID: r.ID, Name: r.Name})
@@ -316,7 +316,7 @@ func (s *Server) checkNamespace(namespace, jobID string) error {
 		return fmt.Errorf("look up namespace %q: %w", namespace, err)
 	}
 	if ns == nil {
-		return structs.NewBadRequest("job %q: namespace %q does not exist; create it first (namespace apply %s) or choose an existing one (namespace list)", jobID, namespace, namespace)
+		return structs.NewBadRequest("job %q: namespace %q does not exist; create it first (POST /v1/namespace/%s) or choose an existing one (GET /v1/namespaces)", jobID, namespace, namespace)
 	}
 	return nil
 }

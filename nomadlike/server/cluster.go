@@ -304,7 +304,7 @@ func (s *Server) RaftConfig() (*structs.RaftConfiguration, error) {
 // two). Only the leader can; a follower returns ErrNotLeader.
 func (s *Server) RemoveRaftPeer(id, address string) error {
 	if (id == "") == (address == "") {
-		return structs.NewBadRequest("give exactly one of id= or address= to remove a Raft peer (see `nomadlike operator raft list-peers`)")
+		return structs.NewBadRequest("give exactly one of id= or address= to remove a Raft peer (GET /v1/operator/raft/configuration lists them)")
 	}
 	if !s.IsLeader() {
 		return s.notLeaderError()
@@ -322,7 +322,7 @@ func (s *Server) RemoveRaftPeer(id, address string) error {
 			return nil
 		}
 	}
-	return structs.NewNotFound("no Raft peer with id %q address %q; see `nomadlike operator raft list-peers`", id, address)
+	return structs.NewNotFound("no Raft peer with id %q address %q (GET /v1/operator/raft/configuration lists them)", id, address)
 }
 
 // startCluster joins the serf pool (when configured) and starts its

@@ -14,14 +14,14 @@ import (
 // do when it is no longer active (action: what the caller tried, as a noun).
 func (s *Server) activeDeployment(id, action string) (*structs.Deployment, error) {
 	if id == "" {
-		return nil, structs.NewBadRequest("no DeploymentID given for %s: name the deployment (list them with `nomadlike deployment list`)", action)
+		return nil, structs.NewBadRequest("no DeploymentID given for %s: name the deployment (GET /v1/deployments lists them)", action)
 	}
 	d, err := s.state.DeploymentByID(nil, id)
 	if err != nil {
 		return nil, fmt.Errorf("look up deployment %s: %w", id, err)
 	}
 	if d == nil {
-		return nil, structs.NewNotFound("deployment %q not found; list deployments with `nomadlike deployment list`", id)
+		return nil, structs.NewNotFound("deployment %q not found (GET /v1/deployments lists them)", id)
 	}
 	if !d.Active() {
 		return nil, structs.NewBadRequest("deployment %s is %s (%s): %s needs an active deployment; run the job again to start a new one",
@@ -261,7 +261,7 @@ func (s *Server) SetDeploymentAllocHealth(ctx context.Context, req *structs.Depl
 				return nil, fmt.Errorf("look up allocation %s: %w", id, err)
 			}
 			if a == nil || a.DeploymentID != d.ID {
-				return nil, structs.NewBadRequest("allocation %q is not part of deployment %s: list its allocations with `nomadlike deployment status %s`",
+				return nil, structs.NewBadRequest("allocation %q is not part of deployment %s (GET /v1/deployment/allocations/%s lists its allocations)",
 					id, structs.ShortID(d.ID), structs.ShortID(d.ID))
 			}
 			if i == 1 {

@@ -102,7 +102,7 @@ func (s *Server) StopAlloc(ctx context.Context, allocID string) (string, uint64,
 		return "", 0, fmt.Errorf("stop alloc %s: %w", allocID, err)
 	}
 	if alloc == nil {
-		return "", 0, structs.NewNotFound("allocation %s not found; list allocations with `nomadlike job status <job>`", allocID)
+		return "", 0, structs.NewNotFound("allocation %s not found (GET /v1/allocations lists them)", allocID)
 	}
 	job := alloc.Job
 	if j, err := s.state.JobByID(nil, alloc.Namespace, alloc.JobID); err == nil && j != nil {

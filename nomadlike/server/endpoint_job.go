@@ -90,7 +90,7 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	warnings := JobWarnings(job)
 	if sub := req.Submission; sub != nil && sub.Size() > structs.MaxJobSubmissionBytes {
 		entry.Submission = nil
-		warnings = append(warnings, fmt.Sprintf("the job's source (%d bytes) is larger than the %d bytes kept: `job inspect -hcl` will not show it", sub.Size(), structs.MaxJobSubmissionBytes))
+		warnings = append(warnings, fmt.Sprintf("the job's source (%d bytes) is larger than the %d bytes kept: GET /v1/job/:id/submission will not return it", sub.Size(), structs.MaxJobSubmissionBytes))
 	}
 	index, repeat, err := s.raftApplyOnce(ctx, structs.JobRegisterRequestType, &entry, entry.Once)
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Server) currentJob(namespace, jobID, what string) (*structs.Job, error)
 		return nil, fmt.Errorf("%s %q: %w", what, jobID, err)
 	}
 	if job == nil {
-		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", jobID, namespace)
+		return nil, structs.NewNotFound("job %q not found in namespace %q (GET /v1/jobs lists them)", jobID, namespace)
 	}
 	return job, nil
 }

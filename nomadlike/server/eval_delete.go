@@ -34,7 +34,7 @@ func (s *Server) DeleteEvals(ctx context.Context, ids []string, match func(*stru
 		return nil, structs.NewBadRequest("request includes %d evaluation IDs, must be %d or fewer; delete them in several requests", len(ids), MaxEvalDeleteIDs)
 	}
 	if !s.broker.isPaused() {
-		return nil, structs.NewBadRequest("eval broker is enabled; eval broker must be paused to delete evals (`nomadlike operator scheduler set-config -pause-eval-broker=true`, and false again afterwards)")
+		return nil, structs.NewBadRequest("eval broker is enabled; eval broker must be paused to delete evals (PUT /v1/operator/scheduler/configuration with PauseEvalBroker = true, and false again afterwards)")
 	}
 	snap, err := s.state.Snapshot()
 	if err != nil {
@@ -48,7 +48,7 @@ func (s *Server) DeleteEvals(ctx context.Context, ids []string, match func(*stru
 				return nil, err
 			}
 			if e == nil {
-				return nil, structs.NewNotFound("evaluation %q not found (list them with `nomadlike eval list`)", id)
+				return nil, structs.NewNotFound("evaluation %q not found (GET /v1/evaluations lists them)", id)
 			}
 			ok, err := evalDeleteSafe(snap, e)
 			if err != nil {

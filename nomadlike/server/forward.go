@@ -181,7 +181,7 @@ func (s *Server) Forward(w http.ResponseWriter, r *http.Request, local http.Hand
 		case <-r.Context().Done():
 			return nil
 		case <-hold.C:
-			msg := fmt.Sprintf("no cluster leader: this server has not found a reachable leader within %s; the cluster may be electing one or may have lost its quorum (check `nomadlike server members` and `nomadlike operator raft list-peers`, or read with ?stale)", ForwardHoldTimeout)
+			msg := fmt.Sprintf("no cluster leader: this server has not found a reachable leader within %s; the cluster may be electing one or may have lost its quorum (check GET /v1/agent/members and GET /v1/operator/raft/configuration, or read with ?stale)", ForwardHoldTimeout)
 			if ready, why := s.Ready(); !ready && s.isRaftLeader() {
 				msg = why + fmt.Sprintf(" and did not finish within %s; retry", ForwardHoldTimeout)
 			}

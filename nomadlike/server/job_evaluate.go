@@ -27,7 +27,7 @@ func (s *Server) EvaluateJob(ctx context.Context, namespace, jobID string, force
 		return nil, err
 	}
 	if job.IsTemplate() {
-		return nil, structs.NewBadRequest("can't evaluate job %q: it is periodic or parameterized; force a launch with `job periodic force` or `job dispatch`", jobID)
+		return nil, structs.NewBadRequest("can't evaluate job %q: it is periodic or parameterized; launch it with PUT /v1/job/%s/periodic/force or PUT /v1/job/%s/dispatch", jobID, jobID, jobID)
 	}
 	now := time.Now()
 	eval := jobEval(job, structs.EvalTriggerJobRegister, now)

@@ -35,14 +35,14 @@ func (s *Server) RevertJob(ctx context.Context, req *structs.JobRevertRequest) (
 		return nil, fmt.Errorf("revert job %q: look up current version: %w", req.JobID, err)
 	}
 	if cur == nil {
-		return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", req.JobID, ns)
+		return nil, structs.NewNotFound("job %q not found in namespace %q (GET /v1/jobs lists them)", req.JobID, ns)
 	}
 	if req.EnforcePriorVersion != nil && *req.EnforcePriorVersion != cur.Version {
-		return nil, structs.NewConflict("job %q is at version %d, not %d as the revert request expected; check `nomadlike job history %s` and try again",
+		return nil, structs.NewConflict("job %q is at version %d, not %d as the revert request expected (EnforcePriorVersion; GET /v1/job/%s/versions lists them)",
 			req.JobID, cur.Version, *req.EnforcePriorVersion, req.JobID)
 	}
 	if req.JobVersion == cur.Version {
-		return nil, structs.NewBadRequest("job %q is already at version %d; pick an earlier version from `nomadlike job history %s`",
+		return nil, structs.NewBadRequest("job %q is already at version %d; pick an earlier version (GET /v1/job/%s/versions lists them)",
 			req.JobID, req.JobVersion, req.JobID)
 	}
 	old, err := s.state.JobByIDAndVersion(nil, ns, req.JobID, req.JobVersion)
@@ -50,7 +50,7 @@ func (s *Server) RevertJob(ctx context.Context, req *structs.JobRevertRequest) (
 		return nil, fmt.Errorf("revert job %q: look up version %d: %w", req.JobID, req.JobVersion, err)
 	}
 	if old == nil {
-		return nil, structs.NewBadRequest("job %q has no version %d (the server keeps the last %d versions); list them with `nomadlike job history %s`",
+		return nil, structs.NewBadRequest("job %q has no version %d (the server keeps the last %d versions; GET /v1/job/%s/versions lists them)",
 			req.JobID, req.JobVersion, state.JobTrackedVersions, req.JobID)
 	}
 	spec := old.Copy()
@@ -75,9 +75,9 @@ func (s *Server) StableJob(ctx context.Context, req *structs.JobStabilityRequest
 	}
 	if v == nil {
 		if cur, err := s.state.JobByID(nil, entry.Namespace, entry.JobID); err == nil && cur == nil {
-			return nil, structs.NewNotFound("job %q not found in namespace %q; list jobs with `nomadlike job status`", entry.JobID, entry.Namespace)
+			return nil, structs.NewNotFound("job %q not found in namespace %q (GET /v1/jobs lists them)", entry.JobID, entry.Namespace)
 		}
-		return nil, structs.NewNotFound("job %q has no version %d (the server keeps the last %d versions); list them with `nomadlike job history %s`",
+		return nil, structs.NewNotFound("job %q has no version %d (the server keeps the last %d versions; GET /v1/job/%s/versions lists them)",
 			entry.JobID, entry.JobVersion, state.JobTrackedVersions, entry.JobID)
 	}
 	index, err := s.raftApply(ctx, structs.JobStabilityRequestType, &entry)

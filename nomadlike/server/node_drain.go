@@ -22,7 +22,7 @@ func (s *Server) UpdateNodeDrain(ctx context.Context, req *structs.NodeUpdateDra
 		return nil, fmt.Errorf("drain node %s: %w", req.NodeID, err)
 	}
 	if node == nil {
-		return nil, structs.NewNotFound("node %q not found (list nodes with 'nomadlike node status')", req.NodeID)
+		return nil, structs.NewNotFound("node %q not found (GET /v1/nodes lists them)", req.NodeID)
 	}
 	now := time.Now()
 	entry := &structs.NodeUpdateDrainRequest{NodeID: req.NodeID, MarkEligible: req.MarkEligible, Meta: req.Meta, UpdatedAt: now.Unix()}
@@ -36,7 +36,7 @@ func (s *Server) UpdateNodeDrain(ctx context.Context, req *structs.NodeUpdateDra
 		event.Message = structs.NodeEventDrainStarted
 	} else {
 		if !node.Drain && !req.MarkEligible {
-			return nil, structs.NewBadRequest("node %s is not draining; nothing to disable (to make it eligible use 'nomadlike node eligibility -enable %s')", structs.ShortID(node.ID), structs.ShortID(node.ID))
+			return nil, structs.NewBadRequest("node %s is not draining; nothing to disable (PUT /v1/node/%s/eligibility makes it eligible)", structs.ShortID(node.ID), structs.ShortID(node.ID))
 		}
 		event.Message = structs.NodeEventDrainStopped
 	}
@@ -68,10 +68,10 @@ func (s *Server) UpdateNodeEligibility(ctx context.Context, req *structs.NodeUpd
 		return nil, fmt.Errorf("set eligibility of node %s: %w", req.NodeID, err)
 	}
 	if node == nil {
-		return nil, structs.NewNotFound("node %q not found (list nodes with 'nomadlike node status')", req.NodeID)
+		return nil, structs.NewNotFound("node %q not found (GET /v1/nodes lists them)", req.NodeID)
 	}
 	if node.Drain && req.Eligibility == structs.NodeSchedulingEligible {
-		return nil, structs.NewBadRequest("node %s is draining and cannot be made eligible; end the drain first ('nomadlike node drain -disable %s')", structs.ShortID(node.ID), structs.ShortID(node.ID))
+		return nil, structs.NewBadRequest("node %s is draining and cannot be made eligible; end the drain first (PUT /v1/node/%s/drain without a DrainSpec)", structs.ShortID(node.ID), structs.ShortID(node.ID))
 	}
 	now := time.Now()
 	msg := structs.NodeEventEligible

@@ -43,7 +43,7 @@ func (s *Server) checkNodePool(job *structs.Job) error {
 		return fmt.Errorf("look up node pool %q: %w", job.NodePool, err)
 	}
 	if p == nil {
-		return structs.NewBadRequest("job %q is in nonexistent node pool %q: create it first (node pool apply), start a client with node_pool = %q, or choose an existing pool (node pool list)",
+		return structs.NewBadRequest("job %q is in nonexistent node pool %q: create it first (POST /v1/node/pools), start a client with node_pool = %q, or choose an existing pool (GET /v1/node/pools)",
 			job.ID, job.NodePool, job.NodePool)
 	}
 	return nil

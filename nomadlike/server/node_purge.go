@@ -25,7 +25,7 @@ func (s *Server) PurgeNode(ctx context.Context, nodeID string) (*NodePurgeRespon
 		return nil, fmt.Errorf("purge node %s: %w", nodeID, err)
 	}
 	if node == nil {
-		return nil, structs.NewNotFound("node %q not found (IDs are full UUIDs; list nodes with `node status`)", nodeID)
+		return nil, structs.NewNotFound("node %q not found (IDs are full UUIDs; GET /v1/nodes lists them)", nodeID)
 	}
 	allocs, err := s.state.AllocsByNode(nil, nodeID)
 	if err != nil {

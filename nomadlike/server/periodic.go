@@ -220,7 +220,7 @@ func (s *Server) ForcePeriodicJob(ctx context.Context, namespace, jobID string) 
 		return nil, err
 	}
 	if !job.IsPeriodic() {
-		return nil, structs.NewBadRequest("job %q is not periodic: only a job with an enabled periodic block can be force-launched; run it with `nomadlike job run`", jobID)
+		return nil, structs.NewBadRequest("job %q is not periodic: only a job with an enabled periodic block can be force-launched; a job without one runs when it is registered", jobID)
 	}
 	if job.Stop {
 		return nil, structs.NewBadRequest("job %q is stopped: run it again before forcing a launch", jobID)

@@ -379,7 +379,7 @@ func (s *Server) Keyring(op KeyringOp, key string) (*KeyringResponse, error) {
 		return nil, errNoSerf()
 	}
 	if !s.serf.EncryptionEnabled() {
-		return nil, structs.NewBadRequest("gossip encryption is not enabled on this server: set server { encrypt = \"<key>\" } on every server (generate a key with `nomadlike operator gossip keyring -generate`) and restart them")
+		return nil, structs.NewBadRequest("gossip encryption is not enabled on this server: set server { encrypt = \"<key>\" } on every server (a base64 key of 32 random bytes) and restart them")
 	}
 	km := s.serf.KeyManager()
 	var (

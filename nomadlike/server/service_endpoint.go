@@ -91,7 +91,7 @@ func (s *Server) DeleteServiceRegistration(ctx context.Context, namespace, name,
 		return 0, fmt.Errorf("look up service registration %s: %w", id, err)
 	}
 	if r == nil || r.ServiceName != name {
-		return 0, structs.NewNotFound("service %q has no registration with ID %q; list them with `nomadlike service info %s`", name, id, name)
+		return 0, structs.NewNotFound("service %q has no registration with ID %q; GET /v1/service/%s lists them", name, id, name)
 	}
 	return s.raftApply(ctx, structs.ServiceRegistrationDeleteRequestType,
 		&structs.ServiceRegistrationDeleteRequest{Namespace: r.Namespace, IDs: []string{id}})

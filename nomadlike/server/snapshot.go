@@ -120,7 +120,7 @@ func writeArchive(w io.Writer, meta *raft.SnapshotMeta, state io.Reader) error {
 
 // errBadArchive makes archive problems 400s that say what to do.
 func errBadArchive(format string, args ...any) error {
-	return structs.NewBadRequest("snapshot archive is invalid: %s (was it written by `nomadlike operator snapshot save` and copied completely?)", fmt.Sprintf(format, args...))
+	return structs.NewBadRequest("snapshot archive is invalid: %s (was it written by GET /v1/operator/snapshot and copied completely?)", fmt.Sprintf(format, args...))
 }
 
 // readArchive reads an archive from r, copying state.bin into state, and

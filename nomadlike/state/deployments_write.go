@@ -329,7 +329,7 @@ func PromotableGroups(d *structs.Deployment, allocs []*structs.Allocation, all b
 			continue
 		}
 		if healthy[name] < g.DesiredCanaries {
-			return nil, structs.NewBadRequest("task group %q has %d/%d healthy canaries: wait until they are healthy (or mark them with `nomadlike deployment fail` / allocation health) before promoting",
+			return nil, structs.NewBadRequest("task group %q has %d/%d healthy canaries: wait until they are healthy (or set their health with PUT /v1/deployment/allocation-health/:id, or fail the deployment) before promoting",
 				name, healthy[name], g.DesiredCanaries)
 		}
 	}
@@ -358,7 +358,7 @@ func (s *Store) DeploymentAllocHealth(index uint64, req *structs.DeploymentAlloc
 					return err
 				}
 				if a == nil || a.DeploymentID != d.ID {
-					return structs.NewBadRequest("allocation %q is not part of deployment %s: list its allocations with `nomadlike deployment status %s`", id, d.ID, d.ID)
+					return structs.NewBadRequest("allocation %q is not part of deployment %s (GET /v1/deployment/allocations/%s lists its allocations)", id, d.ID, d.ID)
 				}
 				c := a.Copy()
 				if c.DeploymentStatus == nil {

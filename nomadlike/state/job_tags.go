@@ -38,14 +38,14 @@ func (s *Store) JobVersionTag(index uint64, req *structs.JobVersionTagRequest) (
 			case req.Tag != nil && v.Version == req.Version:
 				target = v
 			case req.Tag != nil && v.VersionTag != nil && v.VersionTag.Name == name:
-				return structs.NewBadRequest("tag %q already exists on version %d of job %q; unset it first (`job tag unset -name %s %s`)", name, v.Version, req.JobID, name, req.JobID)
+				return structs.NewBadRequest("tag %q already exists on version %d of job %q; unset it first (DELETE /v1/job/%s/versions/%s/tag)", name, v.Version, req.JobID, req.JobID, name)
 			}
 		}
 		if target == nil {
 			if req.Tag == nil {
 				return structs.NewNotFound("no version of job %q has the tag %q", req.JobID, name)
 			}
-			return structs.NewNotFound("job %q has no version %d (see `job history`)", req.JobID, req.Version)
+			return structs.NewNotFound("job %q has no version %d (GET /v1/job/%s/versions lists them)", req.JobID, req.Version, req.JobID)
 		}
 		n := target.Copy()
 		n.VersionTag = req.Tag.Copy()

@@ -119,7 +119,7 @@ func (s *Store) KeyringDelete(index uint64, req *structs.KeyringDeleteRequest) (
 				return structs.NewNotFound("root key %q not found", id)
 			}
 			if k.Active() {
-				return structs.NewBadRequest("root key %s is the active key: rotate first (operator root keyring rotate), then remove it", id)
+				return structs.NewBadRequest("root key %s is the active key: rotate first (PUT /v1/operator/keyring/rotate), then remove it", id)
 			}
 			used, err := txn.First(tableVariables, indexKeyID, id)
 			if err != nil {
@@ -127,7 +127,7 @@ func (s *Store) KeyringDelete(index uint64, req *structs.KeyringDeleteRequest) (
 			}
 			if used != nil {
 				v := used.(*structs.VariableEncrypted)
-				return structs.NewBadRequest("root key %s still encrypts variables (e.g. %q in namespace %q): run `operator root keyring rotate -full` and wait until the key is deprecated, then remove it", id, v.Path, v.Namespace)
+				return structs.NewBadRequest("root key %s still encrypts variables (e.g. %q in namespace %q): rotate with PUT /v1/operator/keyring/rotate?full=true and wait until the key is deprecated, then remove it", id, v.Path, v.Namespace)
 			}
 			if err := txn.Delete(tableRootKeys, k); err != nil {
 				return fmt.Errorf("state: delete root key %q: %w", id, err)

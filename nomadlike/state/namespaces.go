@@ -100,12 +100,12 @@ func (s *Store) NamespaceDelete(index uint64, req *structs.NamespaceDeleteReques
 				return err
 			}
 			if jobs := collect[*structs.Job](it, nil); len(jobs) > 0 {
-				return structs.NewBadRequest("namespace %q still has %d job(s) (e.g. %q): stop and purge them first (job stop -purge)", name, len(jobs), jobs[0].ID)
+				return structs.NewBadRequest("namespace %q still has %d job(s) (e.g. %q): stop and purge them first (DELETE /v1/job/:id?purge=true)", name, len(jobs), jobs[0].ID)
 			}
 			if v, err := txn.First(tableVariables, indexID+"_prefix", name, ""); err != nil {
 				return fmt.Errorf("state: variables of namespace %q: %w", name, err)
 			} else if v != nil {
-				return structs.NewBadRequest("namespace %q still has variables (e.g. %q): purge them first (var purge -namespace %s <path>)", name, v.(*structs.VariableEncrypted).Path, name)
+				return structs.NewBadRequest("namespace %q still has variables (e.g. %q): delete them first (DELETE /v1/var/<path>?namespace=%s)", name, v.(*structs.VariableEncrypted).Path, name)
 			}
 			if err := txn.Delete(tableNamespaces, raw); err != nil {
 				return fmt.Errorf("state: delete namespace %q: %w", name, err)

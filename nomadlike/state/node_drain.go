@@ -46,7 +46,7 @@ func (s *Store) NodeUpdateEligibility(index uint64, req *structs.NodeUpdateEligi
 	return s.write(index, func(txn *memdb.Txn) error {
 		return updateNodeWithEvalsTxn(txn, index, req.NodeID, "eligibility", req.UpdatedAt, req.Event, req.Evals, func(n *structs.Node) error {
 			if n.Drain && req.Eligibility == structs.NodeSchedulingEligible {
-				return structs.NewBadRequest("node %q is draining and cannot be made eligible; end the drain first ('nomadlike node drain -disable %s')", req.NodeID, req.NodeID)
+				return structs.NewBadRequest("node %q is draining and cannot be made eligible; end the drain first (PUT /v1/node/%s/drain without a DrainSpec)", req.NodeID, req.NodeID)
 			}
 			n.SchedulingEligibility = req.Eligibility
 			return nil

@@ -152,7 +152,7 @@ func nodePoolInUseTxn(txn *memdb.Txn, name string) error {
 		for _, n := range nodes[:min(3, len(nodes))] {
 			ids = append(ids, structs.ShortID(n.ID))
 		}
-		return structs.NewConflict("node pool %q still has %d node(s) (%s): move them to another pool (client node_pool) or remove them (node purge) first",
+		return structs.NewConflict("node pool %q still has %d node(s) (%s): move them to another pool (client node_pool) or purge them (PUT /v1/node/:id/purge) first",
 			name, len(nodes), strings.Join(ids, ", "))
 	}
 	it, err = get(txn, nil, tableJobs, indexID)
@@ -165,7 +165,7 @@ func nodePoolInUseTxn(txn *memdb.Txn, name string) error {
 		for _, j := range jobs[:min(3, len(jobs))] {
 			ids = append(ids, fmt.Sprintf("%q in namespace %q", j.ID, j.Namespace))
 		}
-		return structs.NewConflict("node pool %q still has %d job(s) that are not dead (%s): stop them (job stop) and wait until they are dead, or move them to another node_pool first",
+		return structs.NewConflict("node pool %q still has %d job(s) that are not dead (%s): stop them (DELETE /v1/job/:id) and wait until they are dead, or move them to another node_pool first",
 			name, len(jobs), strings.Join(ids, ", "))
 	}
 	return nil

@@ -73,7 +73,7 @@ func (s *Store) VariableApply(index uint64, req *structs.VariableApplyRequest) (
 			return err
 		}
 		if ns == nil {
-			return structs.NewBadRequest("namespace %q does not exist: create it first (namespace apply %s)", in.Namespace, in.Namespace)
+			return structs.NewBadRequest("namespace %q does not exist: create it first (POST /v1/namespace/%s)", in.Namespace, in.Namespace)
 		}
 		cur, err := variableTxn(txn, nil, in.Namespace, in.Path)
 		if err != nil {
