@@ -182,7 +182,142 @@ sleep 600`, secret, appendTo)
 		}
 		stopJob(t, a, "allowed-local")
 	})
+
+	t.Run("alloc dir destinations through planted symlinks", func(t *testing.T) {
+		// Artifact and template destinations may be anywhere inside the
+		// allocation directory (../alloc/..., another task's dir), as in
+		// Nomad. A prestart task plants symlinks to a host dir in alloc/
+		// and in its own task dir; the main task's artifact and templates
+		// aim at them and must fail without touching the host dir, while
+		// a plain ../alloc destination works.
+		target := filepath.Join(hostDir, "planted")
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("artifact body\n")) }))
+		defer srv.Close()
+		job := writeFile(t, t.TempDir(), "plant.nomad.hcl", fmt.Sprintf(attackPlantJob, image, target, target, runToken, image, runToken, srv.URL))
+		if out, code := a.cli(".", "job", "run", "-detach", job); code != 0 {
+			t.Fatalf("job run: exit %d\n%s", code, out)
+		}
+		var box, fetcher *structs.TaskState
+		var allocID string
+		waitFor(t, 90*time.Second, "the main tasks to fail on their destinations", func() (bool, string) {
+			ctx, cancel := ctx10s()
+			defer cancel()
+			allocs, _, err := a.api().JobAllocations(ctx, "attack-plant", nil)
+			if err != nil || len(allocs) == 0 {
+				return false, fmt.Sprintf("%d allocations, %v", len(allocs), err)
+			}
+			al, _, err := a.api().Allocation(ctx, allocs[0].ID, nil)
+			if err != nil {
+				return false, err.Error()
+			}
+			allocID = al.ID
+			box, fetcher = al.TaskStates["box"], al.TaskStates["fetcher"]
+			return box != nil && box.State == structs.TaskStateDead && fetcher != nil && fetcher.State == structs.TaskStateDead,
+				fmt.Sprintf("box: %+v, fetcher: %+v", box, fetcher)
+		})
+		if entries, _ := os.ReadDir(target); len(entries) != 0 {
+			t.Fatalf("writes followed the planted symlinks out of the allocation dir into %s: %v", target, entries)
+		}
+		for name, st := range map[string]*structs.TaskState{"box (template)": box, "fetcher (artifact)": fetcher} {
+			var msgs []string
+			for _, e := range st.Events {
+				msgs = append(msgs, e.Type+": "+e.DisplayMessage)
+			}
+			if !st.Failed || !strings.Contains(strings.Join(msgs, "\n"), "plant") {
+				t.Errorf("%s: failed=%v, want a failure naming the planted path; events:\n%s", name, st.Failed, strings.Join(msgs, "\n"))
+			}
+		}
+		// The first artifact, into ../alloc/fetched, landed before the refusal.
+		if b, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", allocID, "alloc", "fetched", "file")); err != nil || string(b) != "artifact body\n" {
+			t.Errorf("artifact into ../alloc/fetched: %q, %v", b, err)
+		}
+		stopJob(t, a, "attack-plant")
+	})
 }
+
+// attackPlantJob: a prestart container task plants alloc/plant and
+// planter/local/plant as symlinks to a host dir; the main task "box" has an
+// artifact into ../alloc/fetched (fine), then one into ../alloc/plant and a
+// template into ../planter/local/plant/evil (both through the symlinks).
+const attackPlantJob = `
+job "attack-plant" {
+  datacenters = ["*"]
+  type        = "batch"
+  group "g" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    reschedule {
+      attempts  = 0
+      unlimited = false
+    }
+    task "planter" {
+      lifecycle {
+        hook = "prestart"
+      }
+      driver = "container"
+      config {
+        image   = "oci-layout://%s"
+        command = "sh"
+        args    = ["-c", "busybox ln -s %s /alloc/plant && busybox ln -s %s /local/plant"]
+      }
+      env {
+        E2E_RUN = %q
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+    task "box" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%s"
+        command = "sh"
+        args    = ["-c", "true"]
+      }
+      template {
+        data        = "pwned"
+        destination = "../planter/local/plant/evil"
+      }
+      env {
+        E2E_RUN = %q
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+    task "fetcher" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%[5]s"
+        command = "sh"
+        args    = ["-c", "true"]
+      }
+      artifact {
+        source      = "%[7]s/file"
+        destination = "../alloc/fetched"
+      }
+      artifact {
+        source      = "%[7]s/file"
+        destination = "../alloc/plant"
+      }
+      env {
+        E2E_RUN = %[6]q
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
 
 // attackBoxJob is a batch-like service job of one container task "box"
 // running sh -c <script>: job ID, image layout, script (a JSON string),

@@ -45,7 +45,7 @@ artifact {
 `), []*structs.TaskArtifact{{GetterSource: "https://example.com/a.zip", GetterOptions: map[string]string{"archive": "false"}}}, ""},
 		{"missing source", job("artifact {\n  destination = \"local/\"\n}\n"), nil, "u.hcl:5:1: Missing artifact source"},
 		{"escaping destination", job("artifact {\n  source = \"https://x/y\"\n  destination = \"../../etc\"\n}\n"), nil,
-			`destination "../../etc" escapes the task dir`},
+			`destination "../../etc" is outside the allocation directory`},
 		{"unknown key", job("artifact {\n  source = \"https://x/y\"\n  sorce = \"z\"\n}\n"), nil, "u.hcl:7:3"},
 		{"bad mode", job("artifact {\n  source = \"https://x/y\"\n  mode = \"tree\"\n}\n"), nil, `mode "tree" is not one of "any", "file" or "dir"`},
 	}

@@ -69,7 +69,7 @@ func TestParseLifecycleTemplateDispatchBad(t *testing.T) {
 		{"lifecycle_hook.nomad.hcl", "6:16", `Invalid lifecycle hook: unknown hook "prestrat" (did you mean "prestart"?); use one of "prestart", "poststart", "poststop"`},
 		{"lifecycle_only.nomad.hcl", "2:3", `group "g" has only lifecycle tasks (prestart, poststart, poststop); add at least one task without a lifecycle block`},
 		{"lifecycle_poststop_sidecar.nomad.hcl", "7:19", "a poststop task cannot be a sidecar"},
-		{"template_escape.nomad.hcl", "5:7", `destination "../../etc/cron.d/evil" is outside the task directory`},
+		{"template_escape.nomad.hcl", "5:7", `destination "../../etc/cron.d/evil" is outside the allocation directory`},
 		{"template_no_destination.nomad.hcl", "5:7", "Missing destination: the template block needs destination"},
 		{"template_signal.nomad.hcl", "8:23", `change_mode "signal" needs change_signal`},
 		{"template_script.nomad.hcl", "8:9", `block "change_script" is not supported yet by nomadlike`},

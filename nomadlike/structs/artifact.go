@@ -2,6 +2,7 @@ package structs
 
 import (
 	"maps"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -59,17 +60,19 @@ func (a *TaskArtifact) Validate() error {
 		v.add("GetterMode", "mode %q is not one of \"any\", \"file\" or \"dir\"", a.GetterMode)
 	}
 	if a.RelativeDest != "" && !strings.Contains(a.RelativeDest, "${") {
-		if filepath.IsAbs(a.RelativeDest) || escapes(a.RelativeDest) {
-			v.add("RelativeDest", "destination %q escapes the task dir; use a path inside it such as \"local/\"", a.RelativeDest)
+		if filepath.IsAbs(a.RelativeDest) || EscapesAllocDir(a.RelativeDest) {
+			v.add("RelativeDest", "destination %q is outside the allocation directory; use a path relative to the task dir such as \"local/\", or \"../alloc/data\" for the shared alloc dir", a.RelativeDest)
 		}
 	}
 	return v.err()
 }
 
-// escapes reports whether the relative path p leaves the directory it is
-// relative to.
-func escapes(p string) bool {
-	c := filepath.Clean(p)
+// EscapesAllocDir reports whether p, a path relative to a task's dir
+// (<alloc>/<task>), leaves the allocation directory. Nomad allows artifact
+// and template destinations anywhere inside it ("../alloc/x", another
+// task's "../web/local/x"), never outside.
+func EscapesAllocDir(p string) bool {
+	c := path.Clean(path.Join("task", p))
 	return c == ".." || strings.HasPrefix(c, "../")
 }
 

@@ -173,10 +173,10 @@ func (t *Template) Validate() error {
 	if t.DestPath == "" {
 		v.add("DestPath", "template needs a destination, for example destination = \"local/app.conf\"")
 	} else if escapesTaskDir(t.DestPath) {
-		v.add("DestPath", "destination %q is outside the task directory; use a path relative to it such as \"local/app.conf\", \"secrets/token\" or \"${NOMAD_ALLOC_DIR}/shared.conf\"", t.DestPath)
+		v.add("DestPath", "destination %q is outside the allocation directory; use a path relative to the task dir such as \"local/app.conf\", \"secrets/token\" or \"../alloc/shared.conf\"", t.DestPath)
 	}
 	if t.SourcePath != "" && escapesTaskDir(t.SourcePath) {
-		v.add("SourcePath", "source %q is outside the task directory; templates may read only files in the task's directories", t.SourcePath)
+		v.add("SourcePath", "source %q is outside the allocation directory; templates may read only files inside it", t.SourcePath)
 	}
 	switch t.ChangeMode {
 	case TemplateChangeModeNoop, TemplateChangeModeRestart:
@@ -224,12 +224,9 @@ func escapesTaskDir(p string) bool {
 		}
 		return true
 	}
-	c := path.Clean(p)
-	// "../alloc/..." reaches the shared alloc dir, which Nomad allows.
-	if c == "../alloc" || strings.HasPrefix(c, "../alloc/") {
-		return false
-	}
-	return c == ".." || strings.HasPrefix(c, "../")
+	// "../alloc/..." (the shared alloc dir) or another task's dir: anywhere
+	// inside the allocation directory, as Nomad allows.
+	return EscapesAllocDir(p)
 }
 
 // DispatchPayloadConfig writes a dispatched job's payload into the task's

@@ -111,19 +111,49 @@ func interpolateArtifact(a *structs.TaskArtifact, resp *PrestartResponse) *struc
 	return ra
 }
 
-// fetchArtifact fetches one artifact into taskDir. Every file it creates,
-// renames or unpacks goes through an os.Root on the task dir: a symlink a
-// task planted in local/ or tmp/ (an earlier run, a prestart task) never
-// leads a write out of the task dir.
+// artifactDest returns an artifact's destination relative to the
+// allocation directory allocDir (of which taskDir is the task's dir): a
+// path relative to the task dir anywhere inside the allocation directory
+// ("local/", "../alloc/data", as Nomad allows), or an absolute one inside
+// it (an interpolated ${NOMAD_ALLOC_DIR}/x, or the task's view /local/x,
+// /alloc/x). Nothing outside the allocation directory.
+func artifactDest(dest, allocDir, taskDir string) (string, error) {
+	task := filepath.Base(taskDir)
+	if dest == "" {
+		dest = defaultArtifactDest
+	}
+	var rel string
+	switch c := filepath.Clean(dest); {
+	case !filepath.IsAbs(dest):
+		rel = filepath.Join(task, dest)
+	case inside(allocDir, c):
+		rel, _ = filepath.Rel(allocDir, c)
+	case c == "/alloc" || strings.HasPrefix(c, "/alloc/"):
+		rel = filepath.Join("alloc", strings.TrimPrefix(c, "/alloc"))
+	case c == "/local" || strings.HasPrefix(c, "/local/"), c == "/secrets" || strings.HasPrefix(c, "/secrets/"),
+		c == "/tmp" || strings.HasPrefix(c, "/tmp/"):
+		rel = filepath.Join(task, c)
+	default:
+		rel = "../" // refused below
+	}
+	if rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", permanent(fmt.Errorf("destination %q is outside the allocation directory %s; use a path relative to the task dir such as %q, or %q for the shared alloc dir",
+			dest, allocDir, defaultArtifactDest, "../alloc/data"))
+	}
+	return rel, nil
+}
+
+// fetchArtifact fetches one artifact into taskDir, or where its destination
+// says inside the allocation directory. Every file it creates, renames or
+// unpacks goes through an os.Root on the allocation directory: a symlink a
+// task planted in alloc/, local/ or tmp/ (an earlier run, a prestart task,
+// another task of the group) never leads a write out of it.
 func fetchArtifact(ctx context.Context, client *http.Client, local ArtifactConfig, a *structs.TaskArtifact, taskDir string) error {
-	rel := a.RelativeDest
-	if rel == "" {
-		rel = defaultArtifactDest
+	allocDir := filepath.Dir(taskDir)
+	rel, err := artifactDest(a.RelativeDest, allocDir, taskDir)
+	if err != nil {
+		return err
 	}
-	if filepath.IsAbs(rel) || !inside(taskDir, filepath.Join(taskDir, rel)) {
-		return permanent(fmt.Errorf("destination %q escapes the task dir %s; use a path inside it such as %q", a.RelativeDest, taskDir, defaultArtifactDest))
-	}
-	rel = filepath.Clean(rel)
 	mode := a.GetterMode
 	if mode == "" {
 		mode = structs.GetterModeAny
@@ -141,12 +171,12 @@ func fetchArtifact(ctx context.Context, client *http.Client, local ArtifactConfi
 	if err != nil {
 		return err
 	}
-	root, err := os.OpenRoot(taskDir)
+	root, err := os.OpenRoot(allocDir)
 	if err != nil {
-		return fmt.Errorf("open the task dir: %w", err)
+		return fmt.Errorf("open the allocation dir: %w", err)
 	}
 	defer root.Close()
-	tmpName, tmp, err := createTemp(root)
+	tmpName, tmp, err := createTemp(root, filepath.Base(taskDir))
 	if err != nil {
 		return err
 	}
@@ -199,13 +229,15 @@ func fetchArtifact(ctx context.Context, client *http.Client, local ArtifactConfi
 	}
 }
 
-// createTemp creates a new file in the task's tmp dir, inside root.
-func createTemp(root *os.Root) (string, *os.File, error) {
-	if err := root.MkdirAll("tmp", 0o755); err != nil {
+// createTemp creates a new file in the task's tmp dir, inside root (the
+// allocation dir).
+func createTemp(root *os.Root, task string) (string, *os.File, error) {
+	tmpDir := filepath.Join(task, "tmp")
+	if err := root.MkdirAll(tmpDir, 0o755); err != nil {
 		return "", nil, permanent(fmt.Errorf("create the task's tmp dir: %w", err))
 	}
 	for range 100 {
-		name := "tmp/.artifact-" + strconv.FormatUint(rand.Uint64(), 36)
+		name := filepath.Join(tmpDir, ".artifact-"+strconv.FormatUint(rand.Uint64(), 36))
 		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
 			return name, f, nil

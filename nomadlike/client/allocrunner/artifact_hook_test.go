@@ -173,7 +173,15 @@ func TestArtifactHook(t *testing.T) {
 		{name: "502 is retried", a: structs.TaskArtifact{GetterSource: srv.URL + "/broken"},
 			wantErr: "server answered 502 Bad Gateway", wantPermanent: false},
 		{name: "destination escapes", a: structs.TaskArtifact{GetterSource: srv.URL + "/disk.qcow2", RelativeDest: "../../etc"},
-			wantErr: `destination "../../etc" escapes the task dir`, wantPermanent: true},
+			wantErr: `destination "../../etc" is outside the allocation directory`, wantPermanent: true},
+		{name: "absolute destination outside", a: structs.TaskArtifact{GetterSource: srv.URL + "/disk.qcow2", RelativeDest: "/etc"},
+			wantErr: `destination "/etc" is outside the allocation directory`, wantPermanent: true},
+		{name: "shared alloc dir", a: structs.TaskArtifact{GetterSource: srv.URL + "/app.tar", RelativeDest: "../alloc/data"},
+			want: map[string]string{"../alloc/data/data.txt": "plain tar"}},
+		{name: "another task's dir", a: structs.TaskArtifact{GetterSource: srv.URL + "/disk.qcow2", GetterMode: "file", RelativeDest: "../web/local/root.img"},
+			want: map[string]string{"../web/local/root.img": string(disk)}},
+		{name: "task view of the alloc dir", a: structs.TaskArtifact{GetterSource: srv.URL + "/disk.qcow2", RelativeDest: "/alloc/vm"},
+			want: map[string]string{"../alloc/vm/disk.qcow2": string(disk)}},
 		{name: "zip slip refused", a: structs.TaskArtifact{GetterSource: srv.URL + "/slip.zip"},
 			wantErr: `entry "../../evil" would be written outside the destination`, wantPermanent: true},
 		{name: "tar slip refused", a: structs.TaskArtifact{GetterSource: srv.URL + "/slip.tar"},
@@ -209,7 +217,7 @@ func TestArtifactHook(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			taskDir := t.TempDir()
+			taskDir := filepath.Join(t.TempDir(), "vm") // <alloc>/<task>
 			h := newArtifactHook(cfg)
 			req := &PrestartRequest{Task: &structs.Task{Name: "vm", Artifacts: []*structs.TaskArtifact{&c.a}}}
 			err := h.Prestart(context.Background(), req, &PrestartResponse{TaskDir: taskDir})
@@ -239,8 +247,16 @@ func TestArtifactHook(t *testing.T) {
 	}
 
 	t.Run("planted symlinks in the task dir", func(t *testing.T) {
-		// A prestart task made local/x -> hostDir and tmp -> hostDir.
-		taskDir := t.TempDir()
+		// A prestart task made local/x -> hostDir and tmp -> hostDir, and
+		// a sibling task alloc/data -> hostDir.
+		allocDir := t.TempDir()
+		taskDir := filepath.Join(allocDir, "vm")
+		if err := os.MkdirAll(filepath.Join(allocDir, "alloc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(hostDir, filepath.Join(allocDir, "alloc", "data")); err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range []string{"local", "tmp"} {
 			if err := os.MkdirAll(filepath.Join(taskDir, p), 0o755); err != nil {
 				t.Fatal(err)
@@ -254,10 +270,13 @@ func TestArtifactHook(t *testing.T) {
 			{GetterSource: srv.URL + "/app.tar", RelativeDest: "local/x"},
 			{GetterSource: srv.URL + "/disk.qcow2", RelativeDest: "local/x/"},
 			{GetterSource: srv.URL + "/disk.qcow2", GetterMode: "file", RelativeDest: "local/x/disk"},
+			{GetterSource: srv.URL + "/app.tar", RelativeDest: "../alloc/data"},
+			{GetterSource: srv.URL + "/disk.qcow2", RelativeDest: "../alloc/data/"},
+			{GetterSource: srv.URL + "/disk.qcow2", GetterMode: "file", RelativeDest: "../alloc/data/disk"},
 		} {
 			req := &PrestartRequest{Task: &structs.Task{Name: "vm", Artifacts: []*structs.TaskArtifact{&a}}}
 			if err := h.Prestart(context.Background(), req, &PrestartResponse{TaskDir: taskDir}); err == nil {
-				t.Errorf("artifact into local/x -> host dir (%s): got nil error", a.GetterSource)
+				t.Errorf("artifact into %s -> host dir (%s): got nil error", a.RelativeDest, a.GetterSource)
 			}
 		}
 		if err := os.RemoveAll(filepath.Join(taskDir, "tmp")); err != nil {

@@ -227,7 +227,9 @@ func (r *Rendered) Unchanged() bool {
 type location struct{ abs, root, rel string }
 
 // locate resolves p (relative to taskDir, or absolute) and checks that it is
-// inside taskDir or sharedDir.
+// inside the allocation directory (taskDir's parent, as the client lays
+// it out: <alloc>/<task>), as Nomad allows. The root of the result is the
+// narrowest of taskDir, sharedDir and the allocation directory holding it.
 func locate(p, taskDir, sharedDir string) (location, error) {
 	if p == "" {
 		return location{}, errors.New("path is empty")
@@ -238,8 +240,8 @@ func locate(p, taskDir, sharedDir string) (location, error) {
 	} else {
 		abs = filepath.Join(taskDir, p)
 	}
-	for _, root := range []string{taskDir, sharedDir} {
-		if root == "" {
+	for _, root := range []string{taskDir, sharedDir, filepath.Dir(taskDir)} {
+		if root == "" || root == "." {
 			continue
 		}
 		rel, err := filepath.Rel(root, abs)
@@ -247,7 +249,7 @@ func locate(p, taskDir, sharedDir string) (location, error) {
 			return location{abs: abs, root: root, rel: rel}, nil
 		}
 	}
-	return location{}, fmt.Errorf("%q resolves to %s, which is outside the task directory %s; use a path inside it such as \"local/app.conf\" or \"secrets/token\" (or inside the shared alloc dir, \"../alloc/...\")", p, abs, taskDir)
+	return location{}, fmt.Errorf("%q resolves to %s, which is outside the allocation directory %s; use a path inside the task dir such as \"local/app.conf\" or \"secrets/token\", or \"../alloc/...\" for the shared alloc dir", p, abs, filepath.Dir(taskDir))
 }
 
 // inTaskLayout maps a path of the task's own view of its directories

@@ -124,13 +124,13 @@ func TestRenderErrors(t *testing.T) {
 		{name: "destination escapes the task dir", tmpl: structs.Template{EmbeddedTmpl: "x", DestPath: "../../etc/cron.d/evil"},
 			want: `template "../../etc/cron.d/evil": destination: "../../etc/cron.d/evil" resolves to `},
 		{name: "absolute destination outside", tmpl: structs.Template{EmbeddedTmpl: "x", DestPath: "/etc/passwd"},
-			want: `template "/etc/passwd": destination: "/etc/passwd" resolves to /etc/passwd, which is outside the task directory`},
+			want: `template "/etc/passwd": destination: "/etc/passwd" resolves to /etc/passwd, which is outside the allocation directory`},
 		{name: "missing source", tmpl: structs.Template{SourcePath: "local/app.tpl", DestPath: "local/app.conf"},
 			want: `template "local/app.conf": source: file `},
 		{name: "source outside", tmpl: structs.Template{SourcePath: "/etc/hostname", DestPath: "local/h"},
-			want: `template "local/h": source: "/etc/hostname" resolves to /etc/hostname, which is outside the task directory`},
+			want: `template "local/h": source: "/etc/hostname" resolves to /etc/hostname, which is outside the allocation directory`},
 		{name: "file outside", tmpl: structs.Template{EmbeddedTmpl: "\n{{ file \"/etc/hostname\" }}", DestPath: "local/h"},
-			want: `template "local/h": line 2: at <file "/etc/hostname">: error calling file: "/etc/hostname" resolves to /etc/hostname, which is outside the task directory`, line: 2},
+			want: `template "local/h": line 2: at <file "/etc/hostname">: error calling file: "/etc/hostname" resolves to /etc/hostname, which is outside the allocation directory`, line: 2},
 		{name: "env = true with a bad line", tmpl: structs.Template{EmbeddedTmpl: "A=1\nnot a pair\n", DestPath: "local/env", Envvars: true},
 			want: `template "local/env": env = true: line 2 of the rendered output: "not a pair" is not KEY=VALUE`},
 	}
@@ -183,6 +183,8 @@ func TestRenderSourceAndWrite(t *testing.T) {
 			filepath.Join(taskDir, "secrets", "in-task"), "in", 0o644},
 		{"in-task alloc path", structs.Template{EmbeddedTmpl: "a", DestPath: "/alloc/in-task.conf"},
 			filepath.Join(shared, "in-task.conf"), "a", 0o644},
+		{"another task's dir", structs.Template{EmbeddedTmpl: "o", DestPath: "../sidecar/local/o.conf"},
+			filepath.Join(filepath.Dir(taskDir), "sidecar", "local", "o.conf"), "o", 0o644},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,6 +214,35 @@ func TestRenderSourceAndWrite(t *testing.T) {
 				t.Errorf("got mode %v, want %v", fi.Mode().Perm(), tc.mode)
 			}
 		})
+	}
+}
+
+// Symlinks a task planted in the shared alloc dir or another task's dir
+// cannot carry a rendered file outside the allocation directory.
+func TestWriteRefusesAllocDirSymlinkEscape(t *testing.T) {
+	taskDir, shared := testDirs(t)
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(shared, "link")); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(filepath.Dir(taskDir), "sidecar")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(other, "local")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{"../alloc/link/evil", "/alloc/link/evil", "../sidecar/local/evil"} {
+		r, err := Render(testConfig(taskDir, shared, &structs.Template{EmbeddedTmpl: "x", DestPath: dest}))
+		if err != nil {
+			t.Fatalf("Render %s: %v", dest, err)
+		}
+		if err := r.Write(); err == nil {
+			t.Errorf("Write %s: got nil error through a planted symlink", dest)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("files were written outside the allocation directory: %v", entries)
 	}
 }
 
