@@ -28,7 +28,7 @@ func (c *cli) operatorCommand() *cobra.Command {
 	snap.AddCommand(c.snapshotSaveCommand(), c.snapshotInspectCommand(), c.snapshotRestoreCommand())
 	gossip := &cobra.Command{Use: "gossip <subcommand>", Short: "Gossip encryption"}
 	gossip.AddCommand(c.gossipKeyringCommand())
-	cmd.AddCommand(raft, snap, gossip, c.operatorSchedulerCommand(), c.operatorDebugCommand(), c.rootKeyringCommand())
+	cmd.AddCommand(raft, snap, gossip, c.operatorSchedulerCommand(), c.operatorDebugCommand(), c.rootKeyringCommand(), c.operatorTopCommand())
 	return cmd
 }
 
