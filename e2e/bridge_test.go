@@ -222,6 +222,20 @@ job "e2e-bridge" {
         memory = 32
       }
     }
+    task "rawpeer" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "while true; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 2 127.0.0.1 80 | /bin/busybox tail -n 1 > $NOMAD_ALLOC_DIR/data/raw.tmp && mv $NOMAD_ALLOC_DIR/data/raw.tmp $NOMAD_ALLOC_DIR/data/raw-fetched; sleep 1; done"]
+      }
+      env {
+        E2E_RUN = "%[2]s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
     task "peer" {
       driver = "container"
       config {
@@ -244,8 +258,9 @@ job "e2e-bridge" {
 // TestBridgeNetworking runs bridge-mode groups on the container driver.
 // First (before anything else) a task's connection to a non-local address
 // must be dropped by the egress guard on this host. Then two copies of a
-// group of two tasks (an HTTP server on port 80 and a peer reaching it at
-// 127.0.0.1:80 inside the group) are reachable from the host on their
+// group of three tasks (an HTTP server on port 80 and two peers, a
+// container and a raw_exec task, reaching it at 127.0.0.1:80 inside the
+// group) are reachable from the host on their
 // mapped ports, survive a SIGKILL and restart of the client agent on the
 // same network, and stopping them leaves no namespace, veth, iptables rule
 // or IPAM lease behind.
@@ -334,10 +349,12 @@ func TestBridgeNetworking(t *testing.T) {
 				body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", hostPort))
 				return err == nil && strings.TrimSpace(body) == want, fmt.Sprintf("%q %v, want %q", body, err, want)
 			})
-			waitFor(t, 30*time.Second, phase+": the peer task reaching the server at 127.0.0.1:80", func() (bool, string) {
-				b, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", id, "alloc", "data", "fetched"))
-				return err == nil && strings.TrimSpace(string(b)) == want, fmt.Sprintf("%q %v", b, err)
-			})
+			for _, f := range []string{"fetched", "raw-fetched"} {
+				waitFor(t, 30*time.Second, phase+": the peer task reaching the server at 127.0.0.1:80 ("+f+")", func() (bool, string) {
+					b, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", id, "alloc", "data", f))
+					return err == nil && strings.TrimSpace(string(b)) == want, fmt.Sprintf("%q %v", b, err)
+				})
+			}
 		}
 	}
 	check("started")

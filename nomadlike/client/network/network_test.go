@@ -37,7 +37,7 @@ func testManager(t *testing.T) *Manager {
 	n := os.Getpid()%200 + 20
 	name := fmt.Sprintf("nlt%d", os.Getpid()%100000)
 	subnet := fmt.Sprintf("172.31.%d.0/24", n)
-	m, err := New(Config{StateDir: t.TempDir(), CNIPath: "/usr/lib/cni", BridgeName: name, BridgeSubnet: subnet})
+	m, err := New(Config{StateDir: t.TempDir(), CNIPath: "/usr/lib/cni", CNIConfigDir: t.TempDir(), BridgeName: name, BridgeSubnet: subnet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,6 +240,49 @@ func TestConfigChecks(t *testing.T) {
 		c.StateDir = t.TempDir()
 		if _, err := New(c); err == nil {
 			t.Errorf("%+v accepted", c)
+		}
+	}
+}
+
+// TestCNIModeUserNetwork attaches an allocation to a user's network list
+// from the CNI config dir (mode "cni/<name>"): a bridge without a gateway
+// or routes, so nothing but its subnet is reachable.
+func TestCNIModeUserNetwork(t *testing.T) {
+	m := testManager(t)
+	name := m.cfg.BridgeName + "u"
+	subnet := strings.Replace(m.cfg.BridgeSubnet, "172.31.", "172.29.", 1)
+	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": %q, "plugins": [
+  {"type": "loopback"},
+  {"type": "bridge", "bridge": %q, "ipMasq": false, "isGateway": false,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "dataDir": %q}}]}`,
+		name, name, subnet, filepath.Join(m.cfg.StateDir, "user-ipam"))
+	if err := os.WriteFile(filepath.Join(m.cfg.CNIConfigDir, name+".conflist"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", name).Run() })
+	ctx := context.Background()
+	res, err := m.Setup(ctx, Request{AllocID: "0b5e6a1c-0000-4000-8000-00000000cni1", Mode: "cni/" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Status.Address, strings.TrimSuffix(subnet, "0/24")) || res.Status.InterfaceName != "eth0" {
+		t.Fatalf("status %+v, want eth0 in %s", res.Status, subnet)
+	}
+	inNetNS(t, res.Isolation.Path, func() {
+		if _, err := net.DialTimeout("tcp", "192.0.2.1:80", time.Second); err == nil {
+			t.Error("a connection to 192.0.2.1 succeeded from a network without routes")
+		}
+	})
+	if err := m.Teardown(ctx, "0b5e6a1c-0000-4000-8000-00000000cni1"); err != nil {
+		t.Fatal(err)
+	}
+	if isNetNS(res.Isolation.Path) {
+		t.Fatal("namespace left after teardown")
+	}
+	leases, _ := os.ReadDir(filepath.Join(m.cfg.StateDir, "user-ipam", name))
+	for _, e := range leases {
+		if net.ParseIP(e.Name()) != nil {
+			t.Fatalf("lease %s left after teardown", e.Name())
 		}
 	}
 }
