@@ -20,7 +20,9 @@ import (
 
 // testManager returns a manager on a bridge and subnet of the test's own,
 // and removes the bridge and the egress guard when the test ends.
-func testManager(t *testing.T) *Manager {
+func testManager(t *testing.T) *Manager { return benchManager(t) }
+
+func benchManager(t testing.TB) *Manager {
 	t.Helper()
 	if os.Getuid() != 0 {
 		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
