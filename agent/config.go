@@ -154,6 +154,9 @@ type ClientConfig struct {
 	// cni/<name>; empty means Nomad's defaults.
 	CNIPath, CNIConfigDir                  string
 	BridgeNetworkName, BridgeNetworkSubnet string
+	// DNSAddress ("127.0.0.1:8600"; empty: off) is where the client serves
+	// <service>.service.nomad over DNS.
+	DNSAddress string
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

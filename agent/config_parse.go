@@ -142,6 +142,8 @@ type fileClient struct {
 	CNIConfigDir        *string `hcl:"cni_config_dir,optional"`
 	BridgeNetworkName   *string `hcl:"bridge_network_name,optional"`
 	BridgeNetworkSubnet *string `hcl:"bridge_network_subnet,optional"`
+	// DNSAddress serves the service catalog over DNS (beyond Nomad).
+	DNSAddress *string `hcl:"dns_address,optional"`
 }
 
 type fileMeta struct {
@@ -293,6 +295,7 @@ func (fc *fileConfig) apply(c *Config) error {
 		setStr(&c.Client.CNIConfigDir, cl.CNIConfigDir)
 		setStr(&c.Client.BridgeNetworkName, cl.BridgeNetworkName)
 		setStr(&c.Client.BridgeNetworkSubnet, cl.BridgeNetworkSubnet)
+		setStr(&c.Client.DNSAddress, cl.DNSAddress)
 		if cl.Meta != nil {
 			meta, err := decodeMeta(cl.Meta.Body)
 			if err != nil {

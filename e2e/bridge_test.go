@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -102,8 +105,8 @@ func (l *bridgeLab) guardRule() []string {
 		"-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-m", "comment", "--comment", "nomadlike egress guard " + l.name, "-j", "DROP"}
 }
 
-func (l *bridgeLab) clientHCL() string {
-	return fmt.Sprintf("  cni_path = \"/usr/lib/cni\"\n  bridge_network_name = %q\n  bridge_network_subnet = %q\n", l.name, l.subnet)
+func (l *bridgeLab) clientHCL(dnsAddr string) string {
+	return fmt.Sprintf("  cni_path = \"/usr/lib/cni\"\n  bridge_network_name = %q\n  bridge_network_subnet = %q\n  dns_address = %q\n", l.name, l.subnet, dnsAddr)
 }
 
 // guardDrops is the packet count of the lab's egress guard rule (-1: no rule).
@@ -267,7 +270,8 @@ job "e2e-bridge" {
 func TestBridgeNetworking(t *testing.T) {
 	l := newBridgeLab(t)
 	killLeftovers(t)
-	a := startAgent(t, agentOpts{clientExtra: l.clientHCL()})
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	a := startAgent(t, agentOpts{clientExtra: l.clientHCL(dnsAddr)})
 	dir := t.TempDir()
 	image := busyboxLayout(t)
 	before := l.count(a.dataDir)
@@ -294,8 +298,8 @@ func TestBridgeNetworking(t *testing.T) {
 	if !strings.Contains(string(out), "EGRESS-BLOCKED") || strings.Contains(string(out), "EGRESS-OPEN") {
 		t.Fatalf("egress probe output:\n%s", out)
 	}
-	if strings.Contains(string(out), "\nnameserver") {
-		t.Fatalf("a bridge allocation without a dns block got a nameserver:\n%s", out)
+	if ns := regexp.MustCompile(`(?m)^nameserver .*$`).FindAllString(string(out), -1); len(ns) != 1 || ns[0] != "nameserver "+l.prefix+"1" {
+		t.Fatalf("a bridge allocation without a dns block must get only the client's DNS server on the gateway %s1, got %q:\n%s", l.prefix, ns, out)
 	}
 	if n := l.guardDrops(t); n < 1 {
 		t.Fatalf("the egress guard for %s dropped %d packets; the probe's connection must have been dropped by it; probe output:\n%s", l.subnet, n, out)
@@ -377,6 +381,49 @@ func TestBridgeNetworking(t *testing.T) {
 		}
 		return true, ""
 	})
+	// DNS: the client serves both services by name from its catalog watch.
+	waitFor(t, 30*time.Second, "bridge-web SRV and bridge-web-alloc A over DNS", func() (bool, string) {
+		srv := dnsAsk(dnsAddr, "bridge-web.service.nomad.", dns.TypeSRV)
+		a := dnsAsk(dnsAddr, "bridge-web-alloc.service.nomad.", dns.TypeA)
+		var got []string
+		for _, rr := range srv {
+			got = append(got, fmt.Sprint(rr.(*dns.SRV).Port))
+		}
+		ok := len(srv) == 2
+		for _, rr := range a {
+			ip := rr.(*dns.A).A.String()
+			found := false
+			for _, want := range addrs {
+				found = found || want == ip
+			}
+			ok = ok && found
+			got = append(got, ip)
+		}
+		return ok && len(a) == 2, fmt.Sprint(got)
+	})
+	// A third job, in bridge mode without a dns block, resolves the service
+	// through the DNS server on its gateway.
+	writeFile(t, dir, "lookup.nomad.hcl", fmt.Sprintf(lookupJob, image, runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", "lookup.nomad.hcl"); code != 0 {
+		t.Fatalf("job run lookup exited %d:\n%s", code, out)
+	}
+	var lookup string
+	waitFor(t, 90*time.Second, "the lookup job to finish", func() (bool, string) {
+		allocs := liveOrDone(t, a, "e2e-lookup")
+		if len(allocs) != 1 {
+			return false, fmt.Sprintf("%d allocations", len(allocs))
+		}
+		lookup = allocs[0].ID
+		l.owns[lookup] = true
+		return allocs[0].ClientStatus == structs.AllocClientStatusComplete, allocs[0].ClientStatus
+	})
+	lo, _ := os.ReadFile(filepath.Join(a.dataDir, "alloc", lookup, "alloc", "logs", "lookup.stdout.0"))
+	for _, ip := range addrs {
+		if !strings.Contains(string(lo), ip) {
+			t.Fatalf("the lookup job's nslookup of bridge-web-alloc.service.nomad lacks %s:\n%s", ip, lo)
+		}
+	}
+
 	rc, err := os.ReadFile(filepath.Join(a.dataDir, "client", "network", "allocs", ids[0], "resolv.conf"))
 	if err != nil || !strings.Contains(string(rc), "nameserver 127.0.0.53\n") || !strings.Contains(string(rc), "search e2e.internal\n") {
 		t.Fatalf("the allocation's resolv.conf: %q %v", rc, err)
@@ -402,6 +449,45 @@ func TestBridgeNetworking(t *testing.T) {
 		c := l.count(a.dataDir)
 		return c == before, fmt.Sprintf("%+v, before %+v", c, before)
 	})
+}
+
+const lookupJob = `
+job "e2e-lookup" {
+  datacenters = ["*"]
+  type        = "batch"
+  group "lookup" {
+    network {
+      mode = "bridge"
+    }
+    task "lookup" {
+      driver = "container"
+      config {
+        image   = "oci-layout://%s"
+        command = "sh"
+        args    = ["-c", "busybox nslookup bridge-web-alloc.service.nomad 2>&1"]
+      }
+      env {
+        E2E_RUN = "%s"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+`
+
+// dnsAsk queries the client's DNS server.
+func dnsAsk(addr, name string, qtype uint16) []dns.RR {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.SetEdns0(4096, false)
+	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		return nil
+	}
+	return r.Answer
 }
 
 // liveOrDone lists the job's allocations.

@@ -12,6 +12,7 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
+	"github.com/nomadlike/nomadlike/nomadlike/client/dns"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -44,6 +45,8 @@ type Client struct {
 	// through the API (node_meta.go), kept in the client's state.
 	nodeMu  sync.Mutex
 	dynMeta map[string]*string
+	// dns serves the service catalog (nil: Config.DNSAddr unset).
+	dns *dns.Server
 }
 
 // New validates cfg, opens the client's state in DataDir/client and loads
@@ -87,6 +90,10 @@ func New(cfg Config) (*Client, error) {
 	netCfg := cfg.Network
 	netCfg.StateDir = filepath.Join(cfg.DataDir, "client", "network")
 	netCfg.Logger = c.cfg.Logger
+	if cfg.DNSAddr != "" {
+		c.dns = dns.New(c.cfg.Logger)
+		netCfg.GatewayDNS = c.dns.ListenOnGateway
+	}
 	if c.networks, err = network.New(netCfg); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -117,6 +124,18 @@ func (c *Client) Start(ctx context.Context) error {
 
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
+	if c.dns != nil {
+		// Before restore: a re-attached bridge allocation's resolv.conf
+		// names the DNS server on its gateway.
+		if err := c.dns.Listen(c.cfg.DNSAddr); err != nil {
+			cancel()
+			return fmt.Errorf("client config: dns_address %q: %w", c.cfg.DNSAddr, err)
+		}
+		c.goLoop(loopCtx, func(ctx context.Context) {
+			defer c.dns.Shutdown()
+			c.dns.Watch(ctx, serviceDiscovery{c: c})
+		})
+	}
 	if err := c.restore(loopCtx); err != nil {
 		cancel()
 		c.wg.Wait()

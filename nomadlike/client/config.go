@@ -57,6 +57,11 @@ type Config struct {
 	// bridge or cni/<name>): CNI paths, the bridge's name and subnet. Its
 	// StateDir is set to DataDir/client/network.
 	Network network.Config
+	// DNSAddr, when set ("127.0.0.1:8600"), is where the client serves the
+	// service catalog over DNS (<service>.service.nomad); bridge
+	// allocations without a dns block then resolve through it on their
+	// gateway (port 53).
+	DNSAddr string
 
 	// fingerprintRoot is where /proc, /sys and /etc are read ("/" unless a test says otherwise).
 	fingerprintRoot string

@@ -43,6 +43,10 @@ type Config struct {
 	// BridgeName and BridgeSubnet configure bridge mode.
 	BridgeName, BridgeSubnet string
 	Logger                   *slog.Logger
+	// GatewayDNS, when set, serves DNS on a bridge gateway address and
+	// returns the server address for resolv.conf: bridge allocations
+	// without a dns block resolve through it (the client's DNS server).
+	GatewayDNS func(gw net.IP) (string, error) `json:"-"`
 }
 
 func (c Config) ipamDir() string  { return filepath.Join(c.StateDir, "ipam") }
@@ -127,6 +131,9 @@ type record struct {
 	ConfList json.RawMessage
 	Runtime  runtimeConf
 	Result   Result
+	// GatewayDNS is the gateway address the allocation's resolv.conf names
+	// when the client's DNS server serves it ("" otherwise).
+	GatewayDNS string `json:",omitempty"`
 }
 
 type runtimeConf struct {
@@ -182,6 +189,12 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 	defer m.lock(req.AllocID)()
 	if r, err := m.readRecord(req.AllocID); err == nil {
 		if isNetNS(r.Runtime.NetNS) {
+			if r.GatewayDNS != "" && m.cfg.GatewayDNS != nil {
+				// A restarted client serves the gateway's DNS again.
+				if _, err := m.cfg.GatewayDNS(net.ParseIP(r.GatewayDNS)); err != nil {
+					return nil, fmt.Errorf("network mode \"bridge\": serve DNS on the bridge gateway %s: %w", r.GatewayDNS, err)
+				}
+			}
 			return &r.Result, nil
 		}
 		// The namespace is gone (host reboot): release what is left and start over.
@@ -285,6 +298,20 @@ func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, re
 	}
 	if st.Address == "" && st.AddressIPv6 == "" {
 		return nil, fmt.Errorf("network mode %q: CNI network %q gave the allocation no address", req.Mode, list.Name)
+	}
+	if req.DNS == nil && req.Mode == structs.NetworkModeBridge && m.cfg.GatewayDNS != nil {
+		for _, ip := range res.IPs {
+			if ip.Gateway != nil && ip.Gateway.To4() != nil {
+				srv, err := m.cfg.GatewayDNS(ip.Gateway)
+				if err != nil {
+					return nil, fmt.Errorf("network mode \"bridge\": serve DNS on the bridge gateway %s: %w", ip.Gateway, err)
+				}
+				req.DNS = &structs.DNSConfig{Servers: []string{srv}}
+				st.DNS = req.DNS.Copy()
+				rec.GatewayDNS = srv
+				break
+			}
+		}
 	}
 	iso := &drivers.NetworkIsolation{Path: rec.Runtime.NetNS, Hostname: req.Hostname,
 		ResolvConf: filepath.Join(m.filesDir(req.AllocID), "resolv.conf"), Hosts: filepath.Join(m.filesDir(req.AllocID), "hosts")}
