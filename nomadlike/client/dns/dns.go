@@ -262,7 +262,9 @@ func (s *Server) answer(m *dns.Msg, q dns.Question) error {
 	if err != nil {
 		return err
 	}
-	hdr := func(t uint16) dns.RR_Header { return dns.RR_Header{Name: q.Name, Rrtype: t, Class: dns.ClassINET, Ttl: 0} }
+	hdr := func(t uint16) dns.RR_Header {
+		return dns.RR_Header{Name: q.Name, Rrtype: t, Class: dns.ClassINET, Ttl: 0}
+	}
 	if p.addr != nil {
 		if q.Qtype == dns.TypeA || q.Qtype == dns.TypeANY {
 			m.Answer = append(m.Answer, &dns.A{Hdr: hdr(dns.TypeA), A: p.addr})
