@@ -105,8 +105,20 @@ func TestCompatPauseBrokerAndDeleteEvals(t *testing.T) {
 	if _, _, err := c.Evaluations().Info(pending[0], nil); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("deleted eval still readable: %v", err)
 	}
-	// By filter (`nomad eval delete -filter`): the other two pending ones.
-	resp, _, err := c.Evaluations().DeleteOpts(&nomad.EvalDeleteRequest{Filter: `Status == "pending" and JobID matches "^paused-"`}, nil)
+	// By filter (`nomad eval delete -filter`): the CLI counts them first,
+	// then deletes the other two pending ones.
+	filter := `Status == "pending" and JobID matches "^paused-"`
+	if n, _, err := c.Evaluations().Count(&nomad.QueryOptions{Filter: filter}); err != nil || n.Count != 2 {
+		t.Errorf("Count(filter): %+v, %v; want 2", n, err)
+	}
+	all, _, err := c.Evaluations().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := c.Evaluations().Count(nil); err != nil || n.Count != len(all) {
+		t.Errorf("Count(): %+v, %v; want %d, as many as the list", n, err, len(all))
+	}
+	resp, _, err := c.Evaluations().DeleteOpts(&nomad.EvalDeleteRequest{Filter: filter}, nil)
 	if err != nil || resp.Count != 2 {
 		t.Fatalf("DeleteOpts by filter: %+v, %v; want 2 deleted", resp, err)
 	}

@@ -201,6 +201,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 
 	srv("/v1/evaluations", get, s.evalsList)
 	srv("/v1/evaluations", del, s.evalsDelete)
+	srv("/v1/evaluations/count", get, s.evalsCount)
 	srv("/v1/evaluation/{id}", get, s.evalInfo)
 	srv("/v1/evaluation/{id}/allocations", get, s.evalAllocations)
 

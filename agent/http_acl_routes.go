@@ -143,6 +143,7 @@ var routeRules = map[string]rule{
 	"PUT /v1/allocation/{id}/stop":              allocRule(capLife),
 	"GET /v1/evaluations":                       nsRule(capRead),
 	"DELETE /v1/evaluations":                    management(),
+	"GET /v1/evaluations/count":                 nsRule(capRead),
 	"GET /v1/evaluation/{id}":                   evalRule(capRead),
 	"GET /v1/evaluation/{id}/allocations":       evalRule(capRead),
 

@@ -11,9 +11,37 @@ import (
 )
 
 func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
-	q, err := s.parseQuery(r)
+	q, evals, err := s.readEvals(w, r)
 	if err != nil {
 		return nil, err
+	}
+	key := func(e *structs.Evaluation) string { return e.ID }
+	sortByKey(evals, key)
+	return paginate(w, q, evals, key)
+}
+
+// evalsCount is GET /v1/evaluations/count: how many evaluations the list
+// would return, with the same ?prefix=, ?namespace= and ?filter= (`nomad
+// eval delete -filter` asks it before confirming).
+func (s *HTTPServer) evalsCount(w http.ResponseWriter, r *http.Request) (any, error) {
+	q, evals, err := s.readEvals(w, r)
+	if err != nil {
+		return nil, err
+	}
+	evals, err = filterItems(q.Filter, evals)
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Count int }{len(evals)}, nil
+}
+
+// readEvals runs the blocking read of the evaluations a list request
+// selects (its namespace, ?prefix=, ?job=, ?status=, the namespaces the
+// token may read), before ?filter= and paging.
+func (s *HTTPServer) readEvals(w http.ResponseWriter, r *http.Request) (*queryOpts, []*structs.Evaluation, error) {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return nil, nil, err
 	}
 	visible := s.nsFilter(r, capRead)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
@@ -31,7 +59,7 @@ func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, err
 		return append([]*structs.Evaluation{}, evals...), idx, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	evals := out.([]*structs.Evaluation)
 	// ?job= and ?status= (nomad eval list -job / -status).
@@ -44,9 +72,7 @@ func (s *HTTPServer) evalsList(w http.ResponseWriter, r *http.Request) (any, err
 		}
 		evals = kept
 	}
-	key := func(e *structs.Evaluation) string { return e.ID }
-	sortByKey(evals, key)
-	return paginate(w, q, evals, key)
+	return q, evals, nil
 }
 
 func (s *HTTPServer) evalInfo(w http.ResponseWriter, r *http.Request) (any, error) {

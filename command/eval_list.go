@@ -113,15 +113,15 @@ placed are not deleted.`,
 			} else if !yes {
 				q := c.query()
 				q.Filter = filter
-				evals, _, err := cl.ListEvaluations(ctx, q)
+				n, err := cl.CountEvaluations(ctx, q)
 				if err != nil {
-					return fail("listing the evaluations the filter selects", err, "")
+					return fail("counting the evaluations the filter selects", err, "")
 				}
-				if len(evals) == 0 {
+				if n == 0 {
 					c.out("No evaluations match the filter")
 					return nil
 				}
-				ok, err := c.confirm(fmt.Sprintf("Are you sure you want to delete %d evals? [y/N] ", len(evals)))
+				ok, err := c.confirm(fmt.Sprintf("Are you sure you want to delete %d evals? [y/N] ", n))
 				if err != nil {
 					return err
 				}

@@ -170,3 +170,11 @@ func (c *Client) DeleteEvaluations(ctx context.Context, ids []string, filter str
 	}{ids, filter}
 	return &out, c.write(ctx, http.MethodDelete, "/v1/evaluations", q, body, &out)
 }
+
+// CountEvaluations counts the evaluations a list with q would return
+// (GET /v1/evaluations/count, honouring q.Filter and q.Prefix).
+func (c *Client) CountEvaluations(ctx context.Context, q *QueryOptions) (int, error) {
+	var out struct{ Count int }
+	_, err := c.query(ctx, "/v1/evaluations/count", q, &out)
+	return out.Count, err
+}
