@@ -240,33 +240,10 @@ func batchFinal(a *structs.AllocListStub, job *structs.Job, now time.Time) (bool
 		return false, "failed; the reschedule policy places a replacement after its delay"
 	}
 	tg := job.LookupTaskGroup(a.TaskGroup)
-	if tg != nil && rescheduleLeft(tg.ReschedulePolicy, a.RescheduleTracker, now) {
+	if tg != nil && tg.ReschedulePolicy.AllowsAnother(a.RescheduleTracker, now) {
 		return false, "failed; the reschedule policy places a replacement"
 	}
 	return true, ""
-}
-
-// rescheduleLeft reports whether policy allows another reschedule of an
-// allocation with tracker, as the scheduler decides it.
-func rescheduleLeft(policy *structs.ReschedulePolicy, tracker *structs.RescheduleTracker, now time.Time) bool {
-	switch {
-	case policy == nil:
-		return false
-	case policy.Unlimited:
-		return true
-	case policy.Attempts <= 0:
-		return false
-	case tracker == nil:
-		return true
-	}
-	since := now.Add(-policy.Interval).UnixNano()
-	n := 0
-	for _, e := range tracker.Events {
-		if policy.Interval <= 0 || e.RescheduleTime > since {
-			n++
-		}
-	}
-	return n < policy.Attempts
 }
 
 // allocTaskResults is how each task of a finished allocation ended.

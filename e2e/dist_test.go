@@ -95,20 +95,12 @@ func TestDistServiceAndSampleConfigs(t *testing.T) {
 
 	// The server, from dist/server.hcl through the unit's command line.
 	srvDir := t.TempDir()
-	httpPort, rpcPort, serfPort := freePort(t), freePort(t), freePort(t)
-	serverHCL := readDist(t, "server.hcl",
+	httpPort, serfPort := freePort(t), freePort(t)
+	srv := startFromUnit(t, unit, srvDir, "server.hcl", httpPort, serfPort, readDist(t, "server.hcl",
 		`data_dir  = "/opt/nomadlike/data"`, fmt.Sprintf("data_dir = %q", filepath.Join(srvDir, "data")),
 		`bind_addr = "0.0.0.0"`, `bind_addr = "127.0.0.1"`,
 		"bootstrap_expect = 3", "bootstrap_expect = 1",
-		`["10.0.0.1", "10.0.0.2", "10.0.0.3"]`, fmt.Sprintf(`["127.0.0.1:%d"]`, serfPort))
-	confDir := filepath.Join(srvDir, "nomadlike.d")
-	if err := os.Mkdir(confDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, confDir, "server.hcl", serverHCL)
-	srv := &agent{t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", httpPort), dataDir: filepath.Join(srvDir, "data"),
-		cfgPath: filepath.Join(confDir, "ports.hcl"), logPath: filepath.Join(srvDir, "agent.log"), noWait: true}
-	srv.launch(fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", httpPort, rpcPort, serfPort), unitExecStart(t, unit, confDir)...)
+		`["10.0.0.1", "10.0.0.2", "10.0.0.3"]`, fmt.Sprintf(`["127.0.0.1:%d"]`, serfPort)))
 	waitFor(t, time.Minute, "the server from dist/server.hcl to elect itself", func() (bool, string) {
 		ctx, cancel := ctx10s()
 		defer cancel()
@@ -118,19 +110,10 @@ func TestDistServiceAndSampleConfigs(t *testing.T) {
 
 	// The client, from dist/client.hcl, pointed at that server.
 	cliDir := t.TempDir()
-	cHTTP := freePort(t)
-	clientHCL := readDist(t, "client.hcl",
+	cl := startFromUnit(t, unit, cliDir, "client.hcl", freePort(t), freePort(t), readDist(t, "client.hcl",
 		`data_dir  = "/opt/nomadlike/data"`, fmt.Sprintf("data_dir = %q", filepath.Join(cliDir, "data")),
 		`bind_addr = "0.0.0.0"`, `bind_addr = "127.0.0.1"`,
-		`["10.0.0.1:4646", "10.0.0.2:4646", "10.0.0.3:4646"]`, fmt.Sprintf(`["127.0.0.1:%d"]`, httpPort))
-	cConfDir := filepath.Join(cliDir, "nomadlike.d")
-	if err := os.Mkdir(cConfDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, cConfDir, "client.hcl", clientHCL)
-	cl := &agent{t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", cHTTP), dataDir: filepath.Join(cliDir, "data"),
-		cfgPath: filepath.Join(cConfDir, "ports.hcl"), logPath: filepath.Join(cliDir, "agent.log"), noWait: true}
-	cl.launch(fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", cHTTP, freePort(t), freePort(t)), unitExecStart(t, unit, cConfDir)...)
+		`["10.0.0.1:4646", "10.0.0.2:4646", "10.0.0.3:4646"]`, fmt.Sprintf(`["127.0.0.1:%d"]`, httpPort)))
 	waitFor(t, time.Minute, "the client from dist/client.hcl to register a ready node", func() (bool, string) {
 		ctx, cancel := ctx10s()
 		defer cancel()
@@ -153,4 +136,20 @@ func TestDistServiceAndSampleConfigs(t *testing.T) {
 			t.Errorf("agent exited %d after SIGINT, want 0", code)
 		}
 	}
+}
+
+// startFromUnit starts an agent as the unit's ExecStart does, with a config
+// directory in dir holding hcl as name and a ports file (httpPort, serfPort
+// and a free RPC port); the caller waits for it.
+func startFromUnit(t *testing.T, unit, dir, name string, httpPort, serfPort int, hcl string) *agent {
+	t.Helper()
+	confDir := filepath.Join(dir, "nomadlike.d")
+	if err := os.Mkdir(confDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, confDir, name, hcl)
+	a := &agent{t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", httpPort), dataDir: filepath.Join(dir, "data"),
+		cfgPath: filepath.Join(confDir, "ports.hcl"), logPath: filepath.Join(dir, "agent.log"), noWait: true}
+	a.launch(fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", httpPort, freePort(t), serfPort), unitExecStart(t, unit, confDir)...)
+	return a
 }

@@ -2,13 +2,9 @@ package deptest
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -33,29 +29,9 @@ var startupErrors = map[string]bool{
 // there say what and where in the API's terms, and command/ adds which
 // command fixes it (hintOn).
 func TestAPIErrorsNameNoCLICommand(t *testing.T) {
-	_, thisFile, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(filepath.Dir(thisFile)))
-	var files []string
-	for _, pattern := range []string{"nomadlike/server/*.go", "nomadlike/state/*.go", "nomadlike/scheduler/*.go", "nomadlike/structs/*.go", "agent/http*.go"} {
-		m, err := filepath.Glob(filepath.Join(root, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	checked := 0
-	for _, path := range files {
-		rel, _ := filepath.Rel(root, path)
-		if strings.HasSuffix(path, "_test.go") || startupErrors[filepath.ToSlash(rel)] {
-			continue
-		}
-		checked++
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatalf("parse %s: %v", path, err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
+	files := parseGoFiles(t, []string{"nomadlike/server/*.go", "nomadlike/state/*.go", "nomadlike/scheduler/*.go", "nomadlike/structs/*.go", "agent/http*.go"}, startupErrors)
+	for _, f := range files {
+		ast.Inspect(f.ast, func(n ast.Node) bool {
 			lit, ok := n.(*ast.BasicLit)
 			if !ok || lit.Kind != token.STRING {
 				return true
@@ -63,12 +39,12 @@ func TestAPIErrorsNameNoCLICommand(t *testing.T) {
 			s, err := strconv.Unquote(lit.Value)
 			if err == nil && cliCommandRE.MatchString(s) {
 				t.Errorf("%s: %q names a CLI command: say it in the API's terms (endpoint, field) and add the command's hint in command/ (hintOn)",
-					fset.Position(lit.Pos()), s)
+					f.fset.Position(lit.Pos()), s)
 			}
 			return true
 		})
 	}
-	if checked < 50 {
-		t.Fatalf("checked only %d files: the globs no longer match the layout", checked)
+	if len(files) < 50 {
+		t.Fatalf("checked only %d files: the globs no longer match the layout", len(files))
 	}
 }

@@ -2,11 +2,6 @@ package deptest
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 )
 
@@ -23,27 +18,9 @@ var forbiddenInApply = map[string]map[string]bool{
 // TestFSMAndStateAreDeterministic fails when FSM apply code or the state
 // store calls the clock, a random source or an ID generator.
 func TestFSMAndStateAreDeterministic(t *testing.T) {
-	_, thisFile, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(filepath.Dir(thisFile)))
-	var files []string
-	for _, pattern := range []string{"nomadlike/state/*.go", "nomadlike/server/fsm*.go"} {
-		m, err := filepath.Glob(filepath.Join(root, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	checked := 0
-	for _, path := range files {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		checked++
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatalf("parse %s: %v", path, err)
-		}
+	files := parseGoFiles(t, []string{"nomadlike/state/*.go", "nomadlike/server/fsm*.go"}, nil)
+	for _, file := range files {
+		f, fset := file.ast, file.fset
 		ast.Inspect(f, func(n ast.Node) bool {
 			sel, ok := n.(*ast.SelectorExpr)
 			if !ok {
@@ -61,7 +38,7 @@ func TestFSMAndStateAreDeterministic(t *testing.T) {
 			return true
 		})
 	}
-	if checked == 0 {
+	if len(files) == 0 {
 		t.Fatal("found no FSM or state files to check")
 	}
 }

@@ -11,28 +11,9 @@ import (
 const rescheduleWindow = time.Second
 
 // rescheduleEligible reports whether a failed allocation may be replaced
-// under policy: unlimited, or fewer than Attempts reschedules in the last Interval.
+// under policy (structs.ReschedulePolicy.AllowsAnother).
 func rescheduleEligible(policy *structs.ReschedulePolicy, tracker *structs.RescheduleTracker, now time.Time) bool {
-	if policy == nil {
-		return false
-	}
-	if policy.Unlimited {
-		return true
-	}
-	if policy.Attempts <= 0 {
-		return false
-	}
-	if tracker == nil {
-		return true
-	}
-	since := now.Add(-policy.Interval).UnixNano()
-	n := 0
-	for _, e := range tracker.Events {
-		if policy.Interval <= 0 || e.RescheduleTime > since {
-			n++
-		}
-	}
-	return n < policy.Attempts
+	return policy.AllowsAnother(tracker, now)
 }
 
 // nextDelay is the delay before the next reschedule of an allocation with

@@ -247,6 +247,32 @@ type ReschedulePolicy struct {
 	Unlimited     bool
 }
 
+// AllowsAnother reports whether a failed allocation whose lineage is tracker
+// may be rescheduled once more at now: the policy is unlimited, or fewer than
+// Attempts reschedules happened in the last Interval. A nil policy allows
+// none. The scheduler decides with it, and `job run` uses it to tell whether
+// a replacement of a failed batch allocation will follow.
+func (p *ReschedulePolicy) AllowsAnother(tracker *RescheduleTracker, now time.Time) bool {
+	switch {
+	case p == nil:
+		return false
+	case p.Unlimited:
+		return true
+	case p.Attempts <= 0:
+		return false
+	case tracker == nil:
+		return true
+	}
+	since := now.Add(-p.Interval).UnixNano()
+	n := 0
+	for _, e := range tracker.Events {
+		if p.Interval <= 0 || e.RescheduleTime > since {
+			n++
+		}
+	}
+	return n < p.Attempts
+}
+
 // DefaultReschedulePolicy returns Nomad's default for a job type.
 func DefaultReschedulePolicy(jobType string) *ReschedulePolicy {
 	if jobType == JobTypeBatch {
