@@ -25,6 +25,10 @@ import (
 //   BenchmarkClusterRegister: job registrations per second through the HTTP
 //   API, sent to the leader and to a follower (which forwards them), one
 //   writer at a time and 16 at once.
+//   BenchmarkClusterVariables: one variable write (encrypted on the leader,
+//   committed through Raft) and one read (decrypted), to the leader and to
+//   a follower (which forwards; "follower-stale" reads its own state and
+//   decrypts with its own wrapped copy of the key).
 //   BenchmarkClusterFailover: SIGKILL of the leader to the first write
 //   acknowledged by the new leader; each iteration is one trial and the
 //   median is reported (run with -benchtime=5x or more).
@@ -289,4 +293,53 @@ func BenchmarkClusterFailover(b *testing.B) {
 	slices.Sort(trials)
 	b.ReportMetric(float64(trials[len(trials)/2].Milliseconds()), "ms-median-failover")
 	b.ReportMetric(float64(trials[len(trials)-1].Milliseconds()), "ms-max-failover")
+}
+
+func BenchmarkClusterVariables(b *testing.B) {
+	servers := startLoopCluster(b)
+	ctx := context.Background()
+	v := &structs.VariableDecrypted{VariableMetadata: structs.VariableMetadata{Namespace: "default", Path: "bench/db"},
+		Items: map[string]string{"user": "admin", "password": "0123456789abcdef0123456789abcdef"}}
+	leader := loopLeader(b, servers)
+	// The leader makes the first root key right after its election.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		_, err := leader.api().PutVariable(ctx, v, "", nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("first variable write: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, target := range []string{"leader", "follower", "follower-stale"} {
+		via := leader
+		if target != "leader" {
+			for _, s := range servers {
+				if s != leader {
+					via = s
+					break
+				}
+			}
+		}
+		c := via.api()
+		if target != "follower-stale" {
+			b.Run("write/"+target, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					if _, err := c.PutVariable(ctx, v, "", nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		q := &api.QueryOptions{AllowStale: target == "follower-stale"}
+		b.Run("read/"+target, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				got, _, err := c.Variable(ctx, "bench/db", q)
+				if err != nil || got.Items["user"] != "admin" {
+					b.Fatalf("read: %+v, %v", got, err)
+				}
+			}
+		})
+	}
 }
