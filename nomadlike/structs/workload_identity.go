@@ -83,4 +83,3 @@ type IdentityClaims struct {
 	ID           string   `json:"jti"`
 	Issuer       string   `json:"iss,omitempty"`
 }
-
