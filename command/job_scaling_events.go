@@ -69,7 +69,7 @@ func scalingEventRows(st *structs.JobScaleStatusResponse, verbose bool, loc *tim
 	})
 	out := make([][]string, 0, len(all))
 	for _, r := range all {
-		count := "N/A"
+		count := "" // an error report changes no count (Nomad prints nothing)
 		if r.e.Count != nil {
 			count = strconv.FormatInt(*r.e.Count, 10)
 		}
