@@ -217,6 +217,9 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	srv("/v1/node/{id}", get, s.nodeInfo)
 	srv("/v1/node/{id}/allocations", get, s.nodeAllocations)
 	srv("/v1/node/{id}/allocations", put, s.nodeUpdateAllocations)
+	// The client protocol's allocation watch (http_node_client_allocs.go).
+	srv("/v1/node/{id}/client-allocations", get, s.nodeClientAllocs)
+	srv("/v1/node/{id}/client-allocations", put, s.nodePullAllocs)
 	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
 	srv("/v1/node/{id}/drain", put, s.nodeDrain)
 	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)

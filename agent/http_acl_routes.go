@@ -161,12 +161,14 @@ var routeRules = map[string]rule{
 	// Client-to-server endpoints: the node's own secret (checked by the
 	// server, in constant time); registration also takes a token with
 	// node:write (the introduction token).
-	"PUT /v1/node/register":         handlerChecks("node:write or the node's own secret"),
-	"GET /v1/node/{id}/allocations": handlerChecks("node:read or the node's own secret"),
-	"PUT /v1/node/{id}/allocations": handlerChecks("the node's own secret"),
-	"PUT /v1/node/{id}/heartbeat":   handlerChecks("the node's own secret"),
-	"PUT /v1/node/{id}/services":    handlerChecks("the node's own secret"),
-	"PUT /v1/node/{id}/identities":  handlerChecks("the node's own secret"),
+	"PUT /v1/node/register":                handlerChecks("node:write or the node's own secret"),
+	"GET /v1/node/{id}/allocations":        handlerChecks("node:read or the node's own secret"),
+	"PUT /v1/node/{id}/allocations":        handlerChecks("the node's own secret"),
+	"GET /v1/node/{id}/client-allocations": handlerChecks("the node's own secret"),
+	"PUT /v1/node/{id}/client-allocations": handlerChecks("the node's own secret"),
+	"PUT /v1/node/{id}/heartbeat":          handlerChecks("the node's own secret"),
+	"PUT /v1/node/{id}/services":           handlerChecks("the node's own secret"),
+	"PUT /v1/node/{id}/identities":         handlerChecks("the node's own secret"),
 
 	"GET /v1/services":               nsRule(capRead),
 	"GET /v1/service/{name}":         nsRule(capRead),

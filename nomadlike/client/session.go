@@ -297,7 +297,10 @@ func (s *Session) registerLoop(ctx context.Context) {
 }
 
 // watchAllocs long-polls the node's allocations and hands each change to
-// OnAllocs.
+// OnAllocs. It asks only for each allocation's AllocModifyIndex and then
+// fetches the allocations that changed, without the job versions it
+// already holds (allocwatch.go); against a server without that endpoint it
+// falls back to Nomad's full list (GET /v1/node/{id}/allocations).
 func (s *Session) watchAllocs(ctx context.Context) {
 	select {
 	case <-ctx.Done():
@@ -306,12 +309,28 @@ func (s *Session) watchAllocs(ctx context.Context) {
 	}
 	var index uint64
 	var wait time.Duration
+	cache := newAllocCache()
+	full := false // the server lacks the client protocol's endpoint
 	for {
 		srv := s.server()
 		// Bound the long poll, so a server cut off by a partition is left.
 		callCtx, cancel := context.WithTimeout(ctx, allocWait+allocWait/16+serverCallTimeout)
-		allocs, meta, err := srv.NodeAllocations(callCtx, s.NodeID(), &api.QueryOptions{WaitIndex: index, WaitTime: allocWait})
+		q := &api.QueryOptions{WaitIndex: index, WaitTime: allocWait}
+		var allocs []*structs.Allocation
+		var meta *api.QueryMeta
+		var err error
+		if full {
+			allocs, meta, err = srv.NodeAllocations(callCtx, s.NodeID(), q)
+		} else {
+			allocs, meta, err = cache.sync(callCtx, srv, s.NodeID(), q)
+		}
 		cancel()
+		if err != nil && !full && (api.IsNotFound(err) || isMethodNotAllowed(err)) {
+			s.cfg.Logger.Warn("server has no client allocation endpoint (an older version); watching the full allocation list instead",
+				"server", srv.Address(), "error", err)
+			full = true
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return

@@ -77,13 +77,29 @@ func (s *Server) UpdateAllocsFromClient(ctx context.Context, nodeID, secretID st
 	if len(updates) == 0 {
 		return s.state.Index("allocs")
 	}
+	if !s.IsLeader() {
+		return 0, s.notLeaderError()
+	}
+	// Committed with other requests' updates in one Raft entry (alloc_update_batch.go).
 	req := &structs.AllocClientUpdateRequest{Allocs: updates, Evals: evals, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx)}
-	index, repeat, err := s.raftApplyOnce(ctx, structs.AllocClientUpdateRequestType, req, req.Once)
+	index, err := s.addAllocUpdates(req).wait(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("update %d allocations of node %s: %w", len(updates), structs.ShortID(nodeID), err)
 	}
-	if repeat != nil {
-		return repeat.Index, nil
+	if req.Once.RequestID == "" {
+		return index, nil
+	}
+	// As raftApplyOnce: a retry that raced with its first attempt answers
+	// with the first apply; an ID another request used is a 422.
+	rec, err := s.state.WriteRecord(req.Once.RequestID)
+	if err != nil {
+		return index, fmt.Errorf("look up request ID %q: %w", req.Once.RequestID, err)
+	}
+	if rec != nil && rec.Fingerprint != req.Once.Fingerprint {
+		return 0, structs.ReusedRequestIDError(rec)
+	}
+	if rec != nil {
+		return rec.Index, nil
 	}
 	return index, nil
 }

@@ -42,6 +42,7 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.EvalDeleteRequestType:                   entry("", (*state.Store).EvalDelete),
 	structs.ApplyPlanResultsRequestType:             entry(structs.TypePlanResult, (*state.Store).ApplyPlanResults),
 	structs.AllocClientUpdateRequestType:            entry(structs.TypeAllocationUpdated, (*state.Store).AllocClientUpdate),
+	structs.AllocClientUpdateBatchRequestType:       entry(structs.TypeAllocationUpdated, (*state.Store).AllocClientUpdateBatch),
 	structs.NodeRegisterRequestType:                 entry(structs.TypeNodeRegistration, (*state.Store).NodeRegister),
 	structs.NodeUpdateStatusRequestType:             entry(structs.TypeNodeEvent, (*state.Store).NodeUpdateStatus),
 	structs.NodeDeregisterRequestType:               entry(structs.TypeNodeDeregistration, (*state.Store).NodeDeregister),

@@ -94,6 +94,7 @@ var fixtureEvents = map[string][]string{
 		"Job:PlanResult:old", "Evaluation:PlanResult:" + fxEvalBlock},
 	"client update": {"Deployment:AllocationUpdated:" + fxDeployWeb, "Allocation:AllocationUpdated:" + fxAllocWeb,
 		"Allocation:AllocationUpdated:" + fxAllocOld, "Evaluation:AllocationUpdated:" + fxEvalClient},
+	"client update batch":     {"Allocation:AllocationUpdated:" + fxAllocWeb},
 	"eval complete":           {"Evaluation:EvaluationUpdated:" + fxEvalWeb},
 	"job stability":           nil,
 	"job version tag":         nil,

@@ -120,6 +120,14 @@ func fsmFixture() []fixtureEntry {
 				DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: &healthy, Timestamp: fxTime(6)}},
 			{ID: fxAllocOld, NodeID: fxNode1, ClientStatus: structs.AllocClientStatusComplete}},
 			Evals: []*structs.Evaluation{fxEval(fxEvalClient, "web", structs.EvalStatusPending)}, Timestamp: fxTime(6).UnixNano()}},
+		// Two clients' requests batched by the leader; the second is a retry
+		// of the first (same request ID) and applies nothing.
+		{"client update batch", structs.AllocClientUpdateBatchRequestType, &structs.AllocClientUpdateBatchRequest{Parts: []*structs.AllocClientUpdateRequest{
+			{Allocs: []*structs.Allocation{{ID: fxAllocWeb, NodeID: fxNode1, ClientStatus: structs.AllocClientStatusRunning}}, Timestamp: fxTime(7).UnixNano(),
+				Once: structs.WriteOnce{RequestID: "client-batch-1", Fingerprint: "fp-client", Time: fxTime(7).UnixNano()}},
+			{Allocs: []*structs.Allocation{{ID: fxAllocWeb, NodeID: fxNode1, ClientStatus: structs.AllocClientStatusFailed}}, Timestamp: fxTime(7).UnixNano(),
+				Once: structs.WriteOnce{RequestID: "client-batch-1", Fingerprint: "fp-client", Time: fxTime(7).UnixNano()}},
+		}}},
 		{"eval complete", structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{doneWeb}}},
 		{"job stability", structs.JobStabilityRequestType, &structs.JobStabilityRequest{JobID: "web", Namespace: structs.DefaultNamespace, JobVersion: 0, Stable: true}},
 		{"job version tag", structs.JobVersionTagRequestType, &structs.JobVersionTagRequest{JobID: "web", Namespace: structs.DefaultNamespace, Version: 0,

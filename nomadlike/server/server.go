@@ -84,6 +84,9 @@ type Server struct {
 	enc      *encrypter
 	// varLocks tracks variable lock TTLs and lock delays on the leader.
 	varLocks *varLockTimers
+	// allocUpdates coalesces clients' allocation updates into batched
+	// Raft entries (alloc_update_batch.go).
+	allocUpdates allocUpdateBatcher
 }
 
 // withDefaults fills in the defaults of the zero-valued fields.

@@ -143,6 +143,48 @@ func (s *Store) AllocClientUpdate(index uint64, req *structs.AllocClientUpdateRe
 	})
 }
 
+// AllocClientUpdateBatch applies an AllocClientUpdateBatchRequestType
+// entry: each part as AllocClientUpdate applies it, in one transaction. A
+// part whose request ID was applied before is skipped (a retry that raced
+// with its first attempt), as is one whose request ID another request
+// used (the server answers that request 422 from the dedup record).
+func (s *Store) AllocClientUpdateBatch(index uint64, req *structs.AllocClientUpdateBatchRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: update allocations from clients at index %d: request is nil", index)
+	}
+	return s.write(index, func(txn *memdb.Txn) error {
+		for _, p := range req.Parts {
+			if p == nil {
+				continue
+			}
+			apply := func(txn *memdb.Txn) error {
+				if err := updateAllocsFromClientTxn(txn, index, p.Allocs, p.Timestamp); err != nil {
+					return err
+				}
+				_, err := upsertEvalsTxn(txn, index, p.Evals)
+				return err
+			}
+			if p.Once.RequestID == "" {
+				if err := apply(txn); err != nil {
+					return err
+				}
+				continue
+			}
+			prev, err := writeRecordTxn(txn, p.Once.RequestID)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
+				continue // a retry, or another request's ID: the server answers from the record
+			}
+			if _, err := writeOnceTxn(txn, index, p.Once, len(txn.Changes()), apply); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // updateAllocsFromClientTxn is UpdateAllocsFromClient in txn; a non-zero
 // modifyTime overrides the updates' ModifyTime.
 func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation, modifyTime int64) error {

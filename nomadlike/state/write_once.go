@@ -68,31 +68,40 @@ func (s *Store) writeOnce(index uint64, once structs.WriteOnce, fn func(txn *mem
 	}
 	var repeat *structs.WriteRecord
 	res, err := s.write(index, func(txn *memdb.Txn) error {
-		prev, err := writeRecordTxn(txn, once.RequestID)
-		if err != nil {
-			return err
-		}
-		if prev != nil {
-			if prev.Fingerprint != once.Fingerprint {
-				return structs.ReusedRequestIDError(prev)
-			}
-			repeat = prev
-			return nil
-		}
-		if err := fn(txn); err != nil {
-			return err
-		}
-		rec := recordOf(index, once, txn.Changes())
-		if err := txn.Insert(tableRequestIDs, rec); err != nil {
-			return fmt.Errorf("state: record request ID %q: %w", once.RequestID, err)
-		}
-		return pruneWriteRecordsTxn(txn, once.Time-structs.WriteOnceWindow)
+		var err error
+		repeat, err = writeOnceTxn(txn, index, once, 0, fn)
+		return err
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	res.Repeat = repeat
 	return res, nil
+}
+
+// writeOnceTxn is writeOnce's check, fn and record in txn, for a request
+// with an ID; the record is made from the transaction's changes after the
+// first skip (the changes of earlier parts of a batched entry).
+func writeOnceTxn(txn *memdb.Txn, index uint64, once structs.WriteOnce, skip int, fn func(txn *memdb.Txn) error) (*structs.WriteRecord, error) {
+	prev, err := writeRecordTxn(txn, once.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		if prev.Fingerprint != once.Fingerprint {
+			return nil, structs.ReusedRequestIDError(prev)
+		}
+		return prev, nil
+	}
+	if err := fn(txn); err != nil {
+		return nil, err
+	}
+	changes := txn.Changes()
+	rec := recordOf(index, once, changes[min(skip, len(changes)):])
+	if err := txn.Insert(tableRequestIDs, rec); err != nil {
+		return nil, fmt.Errorf("state: record request ID %q: %w", once.RequestID, err)
+	}
+	return nil, pruneWriteRecordsTxn(txn, once.Time-structs.WriteOnceWindow)
 }
 
 // recordOf is the record of a write applied at index: the first job and

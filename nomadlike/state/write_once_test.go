@@ -154,3 +154,54 @@ func evalIDs(evals []*structs.Evaluation) map[string]bool {
 	}
 	return out
 }
+
+// TestAllocClientUpdateBatchOncePerRequest: a batched entry applies each
+// part once by its request ID (a part repeating an applied ID does
+// nothing), parts without an ID always, all in one transaction, and each
+// applied part's record points at the entry.
+func TestAllocClientUpdateBatchOncePerRequest(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a1", job, "n1"), testAlloc("a2", job, "n2")}))
+	const now = int64(1_000_000_000_000)
+	part := func(allocID, status, reqID string) *structs.AllocClientUpdateRequest {
+		p := &structs.AllocClientUpdateRequest{Allocs: []*structs.Allocation{{ID: allocID, ClientStatus: status}}, Timestamp: now}
+		if reqID != "" {
+			p.Once = structs.WriteOnce{RequestID: reqID, Fingerprint: "fp-" + reqID, Time: now}
+		}
+		return p
+	}
+	commits := s.Commits()
+	_, err := s.AllocClientUpdateBatch(3, &structs.AllocClientUpdateBatchRequest{Parts: []*structs.AllocClientUpdateRequest{
+		part("a1", structs.AllocClientStatusRunning, "req-1"),
+		part("a1", structs.AllocClientStatusFailed, "req-1"), // a retry of req-1 in the same batch
+		part("a2", structs.AllocClientStatusRunning, ""),
+	}})
+	must(t, err)
+	if got := s.Commits() - commits; got != 1 {
+		t.Errorf("the batch committed %d transactions, want 1", got)
+	}
+	for id, want := range map[string]string{"a1": structs.AllocClientStatusRunning, "a2": structs.AllocClientStatusRunning} {
+		a, err := s.AllocByID(nil, id)
+		must(t, err)
+		if a.ClientStatus != want {
+			t.Errorf("%s: client status %q, want %q", id, a.ClientStatus, want)
+		}
+	}
+	rec, err := s.WriteRecord("req-1")
+	must(t, err)
+	if rec == nil || rec.Index != 3 {
+		t.Errorf("WriteRecord(req-1) = %+v, want the batch's index 3", rec)
+	}
+	// A later batch repeating req-1 changes nothing.
+	_, err = s.AllocClientUpdateBatch(4, &structs.AllocClientUpdateBatchRequest{Parts: []*structs.AllocClientUpdateRequest{
+		part("a1", structs.AllocClientStatusComplete, "req-1"), part("a2", structs.AllocClientStatusComplete, "req-2")}})
+	must(t, err)
+	if a, _ := s.AllocByID(nil, "a1"); a.ClientStatus != structs.AllocClientStatusRunning {
+		t.Errorf("a1 after a repeated request: %q, want running", a.ClientStatus)
+	}
+	if a, _ := s.AllocByID(nil, "a2"); a.ClientStatus != structs.AllocClientStatusComplete {
+		t.Errorf("a2 after a new request: %q, want complete", a.ClientStatus)
+	}
+}

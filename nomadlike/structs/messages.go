@@ -84,6 +84,12 @@ const (
 	VariableApplyRequestType MessageType = 42
 	// VariablesRekeyRequestType re-encrypts variables (VariablesRekeyRequest).
 	VariablesRekeyRequestType MessageType = 43
+
+	// 53-59: scale.
+
+	// AllocClientUpdateBatchRequestType is several client requests'
+	// allocation updates committed in one entry (AllocClientUpdateBatchRequest).
+	AllocClientUpdateBatchRequestType MessageType = 53
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // This file holds the bodies of Raft log entries and of HTTP requests and
 // replies. Raft entries carry everything the FSM needs (IDs, timestamps)
@@ -108,6 +111,14 @@ type AllocClientUpdateRequest struct {
 	Once WriteOnce
 }
 
+// AllocClientUpdateBatchRequest is the allocation updates of several client
+// requests (from any nodes) that the leader collected for one Raft entry.
+// Each part applies as its own AllocClientUpdateRequest would, once per
+// request ID, all in one transaction.
+type AllocClientUpdateBatchRequest struct {
+	Parts []*AllocClientUpdateRequest
+}
+
 // AllocDesiredUpdateRequest changes the desired status of allocations (alloc stop).
 type AllocDesiredUpdateRequest struct {
 	AllocIDs      []string
@@ -169,4 +180,42 @@ type GenericResponse struct {
 type EvalDeleteResponse struct {
 	Count int
 	Index uint64 `json:"-"`
+}
+
+// NodeClientAllocs is the client protocol's view of a node's allocations
+// (GET /v1/node/{id}/client-allocations, a blocking query): each
+// allocation's AllocModifyIndex by ID, which changes only with the
+// servers' changes, so a client fetches just the allocations that changed
+// (PUT /v1/node/{id}/client-allocations) instead of all of them, each with
+// its job, on every wake-up. Nomad's /v1/node/{id}/allocations still
+// returns them in full.
+type NodeClientAllocs struct {
+	Allocs map[string]uint64
+}
+
+// NodeAllocsPullRequest is the body of PUT /v1/node/{id}/client-allocations:
+// the allocations to fetch, and the job versions (JobVersionKey) the client
+// already holds, which the reply leaves out.
+type NodeAllocsPullRequest struct {
+	AllocIDs []string
+	HaveJobs []string `json:",omitempty"`
+}
+
+// NodeAllocsPullResponse is the reply: the node's allocations asked for
+// (IDs no longer on the node are left out) without their Job, and each job
+// version they run that the client did not have, by JobVersionKey.
+type NodeAllocsPullResponse struct {
+	Allocs []*Allocation
+	// JobKeys is each allocation's job version (JobVersionKey) by ID.
+	JobKeys map[string]string
+	Jobs    map[string]*Job
+}
+
+// JobVersionKey names one version of a job for the client's job cache:
+// namespace, ID, version and JobModifyIndex.
+func JobVersionKey(j *Job) string {
+	if j == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d", j.Namespace, j.ID, j.Version, j.JobModifyIndex)
 }
