@@ -13,14 +13,16 @@ import (
 // node, evaluation or deployment whose ID (or job name) starts with it, in
 // that order of preference.
 func (c *cli) statusCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status [id-or-prefix]",
+	var verbose, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [-verbose] [-json] [id-or-prefix]",
 		Short: "List jobs, or show the job, allocation, node, evaluation or deployment an ID (prefix) names",
 		Args:  argsBetween(0, 1, "at most one ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			flags := map[string]bool{"verbose": verbose, "json": asJSON}
 			if len(args) == 0 {
-				return runSub(ctx, c.jobStatusCommand(), nil)
+				return runSub(ctx, c.jobStatusCommand(), nil, flags)
 			}
 			cl, err := c.client()
 			if err != nil {
@@ -47,7 +49,7 @@ func (c *cli) statusCommand() *cobra.Command {
 					return fail(fmt.Sprintf("looking up %ss with prefix %q", k.name, prefix), err, "")
 				}
 				if n > 0 {
-					return runSub(ctx, k.sub(), []string{prefix})
+					return runSub(ctx, k.sub(), []string{prefix}, flags)
 				}
 			}
 			return &cliError{code: exitError, doing: fmt.Sprintf("looking up %q", prefix),
@@ -55,10 +57,21 @@ func (c *cli) statusCommand() *cobra.Command {
 				hint: "List jobs with 'nomadlike status', nodes with 'nomadlike node status'; with namespaces, add -namespace."}
 		},
 	}
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full IDs (passed to the status command that answers)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the object (or the job list) as JSON")
+	return cmd
 }
 
-// runSub runs a subcommand's RunE with args (its flags at their defaults).
-func runSub(ctx context.Context, cmd *cobra.Command, args []string) error {
+// runSub runs a subcommand's RunE with args and the boolean flags set
+// (every status command has -verbose and -json).
+func runSub(ctx context.Context, cmd *cobra.Command, args []string, flags map[string]bool) error {
+	for name, on := range flags {
+		if on {
+			if err := cmd.Flags().Set(name, "true"); err != nil {
+				return fmt.Errorf("status: %s has no -%s: %w", cmd.Name(), name, err)
+			}
+		}
+	}
 	cmd.SetContext(ctx)
 	return cmd.RunE(cmd, args)
 }

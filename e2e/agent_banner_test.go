@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -104,6 +105,9 @@ func TestStatusAsNomadUsersTypeIt(t *testing.T) {
 		if code != 0 || !strings.Contains(out, tc.want) {
 			t.Errorf("%v: exit %d, want 0 and %q in:\n%s", tc.args, code, tc.want, out)
 		}
+	}
+	if out, code := a.cli(dir, "status", "-json", allocs[0].ID[:6]); code != 0 || !json.Valid([]byte(out)) || !strings.Contains(out, allocs[0].ID) {
+		t.Errorf("status -json <alloc prefix>: exit %d, want the allocation as JSON:\n%s", code, out)
 	}
 	if out, code := a.cli(dir, "status", "zzzz-nothing"); code != 1 || !strings.Contains(out, "no job, allocation, node") {
 		t.Errorf("status of an unknown prefix: exit %d, want 1 saying nothing matches:\n%s", code, out)
