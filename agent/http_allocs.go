@@ -79,6 +79,10 @@ type allocStopResponse struct {
 }
 
 func (s *HTTPServer) allocStop(w http.ResponseWriter, r *http.Request) (any, error) {
+	// no_shutdown_delay is met as is: the client applies no shutdown_delay.
+	if _, err := boolParam(r, "no_shutdown_delay"); err != nil {
+		return nil, err
+	}
 	evalID, index, err := s.srv.StopAlloc(r.Context(), mux.Vars(r)["id"])
 	if err != nil {
 		return nil, err

@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -232,10 +234,37 @@ func (s *HTTPServer) jobDeregister(w http.ResponseWriter, r *http.Request) (any,
 	if ns == "*" {
 		return nil, structs.NewBadRequest("namespace \"*\" selects all namespaces; name the job's namespace to stop it")
 	}
-	resp, err := s.srv.DeregisterJob(r.Context(), ns, mux.Vars(r)["id"], purge)
+	opts := structs.JobDeregisterOptions{Purge: purge}
+	if p := r.URL.Query().Get("eval_priority"); p != "" {
+		// 0 is unset (the official client always sends the parameter).
+		if opts.EvalPriority, err = strconv.Atoi(p); err != nil || opts.EvalPriority < 0 || opts.EvalPriority > 100 {
+			return nil, structs.NewBadRequest("eval_priority=%q must be a number between 1 and 100 (0: the job's priority)", p)
+		}
+	}
+	// global (every region of a multiregion job) is this region here;
+	// no_shutdown_delay is met as is: the client applies no shutdown_delay.
+	for _, name := range []string{"global", "no_shutdown_delay"} {
+		if _, err := boolParam(r, name); err != nil {
+			return nil, err
+		}
+	}
+	var resp *structs.JobDeregisterResponse
+	if d, ok := s.srv.(jobDeregisterer); ok {
+		resp, err = d.DeregisterJobOpts(r.Context(), ns, mux.Vars(r)["id"], opts)
+	} else if opts.EvalPriority != 0 {
+		return nil, notSupported("eval_priority")
+	} else {
+		resp, err = s.srv.DeregisterJob(r.Context(), ns, mux.Vars(r)["id"], purge)
+	}
 	if err != nil {
 		return nil, err
 	}
 	setIndex(w, resp.Index)
 	return resp, nil
+}
+
+// jobDeregisterer is a server that deregisters jobs with Nomad's options;
+// *server.Server implements it (an optional capability of ServerAPI).
+type jobDeregisterer interface {
+	DeregisterJobOpts(ctx context.Context, namespace, jobID string, opts structs.JobDeregisterOptions) (*structs.JobDeregisterResponse, error)
 }

@@ -34,6 +34,9 @@ func (s *HTTPServer) nodeDrain(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, structs.NewBadRequest("NodeID %q in the body does not match %q in the URL", req.NodeID, id)
 	}
 	req.NodeID = id
+	if tok := identity(r).ACLToken; tok != nil {
+		req.AccessorID = tok.AccessorID
+	}
 	resp, err := d.UpdateNodeDrain(r.Context(), &req)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 )
 
 func (c *cli) allocStopCommand() *cobra.Command {
-	var detach, verbose bool
+	var detach, verbose, noShutdownDelay bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "stop [-detach] [-verbose] <alloc-id>",
@@ -49,5 +49,6 @@ func (c *cli) allocStopCommand() *cobra.Command {
 	fl.BoolVar(&detach, "detach", false, "print the evaluation ID and return without monitoring")
 	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
 	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")
+	fl.BoolVar(&noShutdownDelay, "no-shutdown-delay", false, "accepted as Nomad's; tasks are stopped without a shutdown_delay in any case")
 	return cmd
 }

@@ -9,13 +9,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 func (c *cli) jobStopCommand() *cobra.Command {
-	var purge, detach, yes, verbose bool
+	var purge, detach, yes, verbose, noShutdownDelay bool
+	var evalPriority int
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "stop [-purge] [-detach] [-yes] <job>",
+		Use:   "stop [-purge] [-detach] [-yes] [-eval-priority n] <job>",
 		Short: "Stop a job and wait until its allocations have stopped",
 		Args:  argsBetween(1, 1, "one job ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +51,10 @@ func (c *cli) jobStopCommand() *cobra.Command {
 					running = append(running, a.ID)
 				}
 			}
-			resp, err := cl.DeregisterJob(ctx, job.ID, purge)
+			if evalPriority < 0 || evalPriority > 100 {
+				return usageError(cmd.CommandPath(), "-eval-priority %d is out of range: give 1 to 100", evalPriority)
+			}
+			resp, err := cl.DeregisterJobOpts(ctx, job.ID, structs.JobDeregisterOptions{Purge: purge, EvalPriority: evalPriority})
 			if err != nil {
 				return fail(fmt.Sprintf("stopping job %q", job.ID), err, "")
 			}
@@ -86,6 +92,8 @@ func (c *cli) jobStopCommand() *cobra.Command {
 	fl.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation when the job was named by a prefix")
 	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
 	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the allocations to stop")
+	fl.IntVar(&evalPriority, "eval-priority", 0, "the priority (1-100) of the evaluation that stops the job (default: the job's priority)")
+	fl.BoolVar(&noShutdownDelay, "no-shutdown-delay", false, "accepted as Nomad's; tasks are stopped without a shutdown_delay in any case")
 	return cmd
 }
 

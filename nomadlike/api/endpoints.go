@@ -36,8 +36,16 @@ func (c *Client) Job(ctx context.Context, id string, q *QueryOptions) (*structs.
 
 // DeregisterJob stops a job, or purges it (DELETE /v1/job/{id}).
 func (c *Client) DeregisterJob(ctx context.Context, id string, purge bool) (*structs.JobDeregisterResponse, error) {
+	return c.DeregisterJobOpts(ctx, id, structs.JobDeregisterOptions{Purge: purge})
+}
+
+// DeregisterJobOpts is DeregisterJob with Nomad's options (eval_priority).
+func (c *Client) DeregisterJobOpts(ctx context.Context, id string, opts structs.JobDeregisterOptions) (*structs.JobDeregisterResponse, error) {
 	var out structs.JobDeregisterResponse
-	q := &QueryOptions{Params: map[string]string{"purge": strconv.FormatBool(purge)}}
+	q := &QueryOptions{Params: map[string]string{"purge": strconv.FormatBool(opts.Purge)}}
+	if opts.EvalPriority != 0 {
+		q.Params["eval_priority"] = strconv.Itoa(opts.EvalPriority)
+	}
 	return &out, c.write(ctx, http.MethodDelete, "/v1/job/"+pathEscape(id), q, nil, &out)
 }
 

@@ -147,7 +147,7 @@ func (s *Server) drainNode(ctx context.Context, snap *state.Snapshot, node *stru
 		s.logger.Info("node drain: allocations marked for migration", "node_id", node.ID, "count", len(step.mark))
 	}
 	if step.complete {
-		req := &structs.NodeUpdateDrainRequest{NodeID: node.ID, UpdatedAt: now.Unix(),
+		req := &structs.NodeUpdateDrainRequest{NodeID: node.ID, UpdatedAt: now.Unix(), Complete: true,
 			Event: &structs.NodeEvent{Message: structs.NodeEventDrainComplete, Subsystem: "Drain", Timestamp: now}}
 		if _, err := s.raftApply(ctx, structs.NodeUpdateDrainRequestType, req); err != nil {
 			return time.Time{}, fmt.Errorf("complete drain of node %s: %w", node.ID, err)

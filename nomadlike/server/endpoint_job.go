@@ -240,6 +240,16 @@ func (s *Server) currentJob(namespace, jobID, what string) (*structs.Job, error)
 // DeregisterJob stops a job (a new version with Stop set) or purges it, and
 // creates the evaluation that stops its allocations.
 func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, purge bool) (*structs.JobDeregisterResponse, error) {
+	return s.DeregisterJobOpts(ctx, namespace, jobID, structs.JobDeregisterOptions{Purge: purge})
+}
+
+// DeregisterJobOpts is DeregisterJob with Nomad's options: the evaluation
+// gets opts.EvalPriority (1-100) instead of the job's priority when set.
+func (s *Server) DeregisterJobOpts(ctx context.Context, namespace, jobID string, opts structs.JobDeregisterOptions) (*structs.JobDeregisterResponse, error) {
+	if opts.EvalPriority != 0 && (opts.EvalPriority < 1 || opts.EvalPriority > 100) {
+		return nil, structs.NewBadRequest("eval_priority must be between 1 and 100, got %d", opts.EvalPriority)
+	}
+	purge := opts.Purge
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
 	}
@@ -263,6 +273,9 @@ func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, pur
 	}
 	now := time.Now()
 	eval := jobEval(job, structs.EvalTriggerJobDeregister, now)
+	if opts.EvalPriority != 0 {
+		eval.Priority = opts.EvalPriority
+	}
 	if job.IsTemplate() {
 		// A template has no allocations of its own to stop.
 		eval = nil

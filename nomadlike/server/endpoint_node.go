@@ -53,6 +53,14 @@ func (s *Server) RegisterNode(ctx context.Context, node *structs.Node) (*structs
 	if n.SchedulingEligibility == "" {
 		n.SchedulingEligibility = structs.NodeSchedulingEligible
 	}
+	if existing != nil {
+		// Drain and eligibility are the servers' (operators'), not the
+		// client's: a re-registration (a restart, a driver's health, new
+		// metadata) keeps them.
+		n.Drain, n.DrainStrategy = existing.Drain, existing.DrainStrategy.Copy()
+		n.SchedulingEligibility = existing.SchedulingEligibility
+		n.LastDrain = existing.LastDrain.Copy()
+	}
 	if n.NodePool == "" {
 		n.NodePool = structs.DefaultNodePool
 	}

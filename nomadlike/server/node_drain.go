@@ -25,7 +25,7 @@ func (s *Server) UpdateNodeDrain(ctx context.Context, req *structs.NodeUpdateDra
 		return nil, structs.NewNotFound("node %q not found (GET /v1/nodes lists them)", req.NodeID)
 	}
 	now := time.Now()
-	entry := &structs.NodeUpdateDrainRequest{NodeID: req.NodeID, MarkEligible: req.MarkEligible, Meta: req.Meta, UpdatedAt: now.Unix()}
+	entry := &structs.NodeUpdateDrainRequest{NodeID: req.NodeID, MarkEligible: req.MarkEligible, Meta: req.Meta, UpdatedAt: now.Unix(), AccessorID: req.AccessorID}
 	event := &structs.NodeEvent{Subsystem: "Drain", Timestamp: now, Details: req.Meta}
 	if req.DrainSpec != nil {
 		entry.DrainStrategy = structs.NewDrainStrategy(*req.DrainSpec, now)

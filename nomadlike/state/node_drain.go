@@ -1,6 +1,9 @@
 package state
 
 import (
+	"maps"
+	"time"
+
 	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -19,6 +22,7 @@ func (s *Store) NodeUpdateDrain(index uint64, req *structs.NodeUpdateDrainReques
 	return s.write(index, func(txn *memdb.Txn) error {
 		return updateNodeWithEvalsTxn(txn, index, req.NodeID, "drain", req.UpdatedAt, req.Event, req.Evals, func(n *structs.Node) error {
 			strategy := req.DrainStrategy
+			n.LastDrain = lastDrain(n, req)
 			n.DrainStrategy = strategy.Copy()
 			n.Drain = strategy != nil
 			switch {
@@ -52,4 +56,42 @@ func (s *Store) NodeUpdateEligibility(index uint64, req *structs.NodeUpdateEligi
 			return nil
 		})
 	})
+}
+
+// lastDrain is node n's LastDrain after req: a drain started (or changed)
+// is "draining" since its start; ending one makes it "complete" (the
+// drainer) or "canceled" (a user). Times are req.UpdatedAt.
+func lastDrain(n *structs.Node, req *structs.NodeUpdateDrainRequest) *structs.DrainMetadata {
+	at := time.Unix(req.UpdatedAt, 0).UTC()
+	ld := n.LastDrain.Copy()
+	switch {
+	case req.DrainStrategy != nil && n.Drain && ld != nil && ld.Status == structs.DrainStatusDraining:
+		ld.UpdatedAt = at
+		if req.Meta != nil {
+			ld.Meta = maps.Clone(req.Meta)
+		}
+	case req.DrainStrategy != nil:
+		started := req.DrainStrategy.StartedAt
+		if started.IsZero() {
+			started = at
+		}
+		ld = &structs.DrainMetadata{StartedAt: started.UTC(), UpdatedAt: at, Status: structs.DrainStatusDraining,
+			AccessorID: req.AccessorID, Meta: maps.Clone(req.Meta)}
+	case n.Drain:
+		if ld == nil {
+			ld = &structs.DrainMetadata{StartedAt: at}
+			if n.DrainStrategy != nil {
+				ld.StartedAt = n.DrainStrategy.StartedAt.UTC()
+			}
+		}
+		ld.UpdatedAt = at
+		ld.Status = structs.DrainStatusCanceled
+		if req.Complete {
+			ld.Status = structs.DrainStatusComplete
+		}
+	}
+	if ld != nil && ld.UpdatedAt.Before(ld.StartedAt) {
+		ld.UpdatedAt = ld.StartedAt // req.UpdatedAt has whole seconds
+	}
+	return ld
 }

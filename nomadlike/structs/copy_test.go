@@ -20,7 +20,7 @@ var copyTypes = []any{
 	&RootKey{}, &WrappedRootKey{}, &VariableLock{}, &VariableMetadata{}, &VariableEncrypted{}, &VariableDecrypted{},
 	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{}, &AllocNetworkStatus{}, &DNSConfig{},
 	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
-	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainStrategy{}, &Evaluation{},
+	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainMetadata{}, &DrainStrategy{}, &Evaluation{},
 	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &NodePool{}, &ParameterizedJobConfig{},
 	&PeriodicConfig{}, &Resources{}, &RestartPolicy{}, &ScalingPolicy{},
 	&SchedulerConfig{}, &ScalingEvent{}, &JobScalingEvents{}, &Service{}, &ServiceCheck{}, &ServiceRegistration{},

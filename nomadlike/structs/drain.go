@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // Evaluation triggers of node drains and preemption.
 const (
@@ -113,6 +116,33 @@ func (tg *TaskGroup) MigrateMaxParallel() int {
 	return tg.Migrate.MaxParallel
 }
 
+// Drain statuses of DrainMetadata, as Nomad's.
+const (
+	DrainStatusDraining = "draining"
+	DrainStatusComplete = "complete"
+	DrainStatusCanceled = "canceled"
+)
+
+// DrainMetadata is a node's most recent drain (Node.LastDrain): when it
+// started and last changed, its status, who asked for it and their meta.
+type DrainMetadata struct {
+	StartedAt  time.Time
+	UpdatedAt  time.Time
+	Status     string
+	AccessorID string
+	Meta       map[string]string
+}
+
+// Copy returns a deep copy.
+func (d *DrainMetadata) Copy() *DrainMetadata {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Meta = maps.Clone(d.Meta)
+	return &c
+}
+
 // NodeUpdateDrainRequest is the body of PUT /v1/node/{id}/drain and, with
 // the server's fields, its Raft entry. A nil DrainSpec ends the drain.
 type NodeUpdateDrainRequest struct {
@@ -126,6 +156,10 @@ type NodeUpdateDrainRequest struct {
 	Event         *NodeEvent     `json:"-"`
 	Evals         []*Evaluation  `json:"-"`
 	UpdatedAt     int64          `json:"-"` // unix seconds
+	// AccessorID is the ACL token that asked (Node.LastDrain); Complete
+	// marks the drainer ending a finished drain (not a user's cancel).
+	AccessorID string `json:"-"`
+	Complete   bool   `json:"-"`
 }
 
 // NodeDrainUpdateResponse is the reply of PUT /v1/node/{id}/drain.

@@ -52,6 +52,8 @@ type Node struct {
 
 	// DrainStrategy is set while the node drains (nil otherwise).
 	DrainStrategy *DrainStrategy
+	// LastDrain is the node's most recent drain (nil: never drained).
+	LastDrain *DrainMetadata
 
 	// ComputedClass identifies the nodes feasibility cannot tell apart (see
 	// ComputeClass); set by the server when the node registers.
@@ -126,6 +128,7 @@ func (n *Node) Copy() *Node {
 		}
 	}
 	c.DrainStrategy = n.DrainStrategy.Copy()
+	c.LastDrain = n.LastDrain.Copy()
 	c.HostVolumes = CopyHostVolumes(n.HostVolumes)
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
@@ -174,7 +177,7 @@ func (n *Node) Stub() *NodeListStub {
 		Drain: n.Drain, SchedulingEligibility: n.SchedulingEligibility, Status: n.Status,
 		StatusDescription: n.StatusDescription, Drivers: n.Drivers,
 		NodeResources: n.NodeResources, ReservedResources: n.ReservedResources,
-		CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex,
+		CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex, LastDrain: n.LastDrain.Copy(),
 	}
 }
 
@@ -195,6 +198,7 @@ type NodeListStub struct {
 	Drivers               map[string]*DriverInfo
 	NodeResources         *NodeResources         `json:",omitempty"`
 	ReservedResources     *NodeReservedResources `json:",omitempty"`
+	LastDrain             *DrainMetadata
 	CreateIndex           uint64
 	ModifyIndex           uint64
 }

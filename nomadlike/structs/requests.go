@@ -47,6 +47,15 @@ type JobDeregisterRequest struct {
 	Once WriteOnce
 }
 
+// JobDeregisterOptions are the options of DELETE /v1/job/{id}.
+type JobDeregisterOptions struct {
+	// Purge removes the job instead of stopping it.
+	Purge bool
+	// EvalPriority, when not 0, is the priority of the evaluation that
+	// stops the job's allocations (eval_priority; 1-100).
+	EvalPriority int
+}
+
 // JobDeregisterResponse is the reply of DELETE /v1/job/{id}.
 type JobDeregisterResponse struct {
 	EvalID          string
