@@ -18,6 +18,12 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 		// Partial results are still useful; say what is missing.
 		c.cfg.Logger.Warn("some fingerprints failed; the node registers without them", "error", err)
 	}
+	if res.Attributes == nil {
+		res.Attributes = map[string]string{}
+	}
+	for k, v := range c.networks.Attributes() {
+		res.Attributes[k] = v
+	}
 	name := c.cfg.NodeName
 	if name == "" {
 		name, _ = os.Hostname()

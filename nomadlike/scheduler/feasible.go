@@ -93,10 +93,35 @@ type groupFeasibility struct {
 	classes map[string]feasibility
 }
 
-// feasCheck is a constraint, or a driver the node must have when c is nil.
+// feasCheck is a constraint, or when c is nil a driver the node must have,
+// or (attr set) a node attribute it must have, reason naming what is missing.
 type feasCheck struct {
 	c      *structs.Constraint
 	driver string
+	attr   string
+	reason string
+}
+
+// filterMissingNetwork prefixes the ConstraintFiltered key for nodes that
+// cannot give a group its network mode: "missing network mode: bridge".
+const filterMissingNetwork = "missing network mode"
+
+// networkChecks are the node attributes (the client's CNI fingerprint) a
+// group's network mode needs: the bridge plugins, or the named CNI network.
+func networkChecks(tg *structs.TaskGroup) []feasCheck {
+	var out []feasCheck
+	for _, n := range tg.Networks {
+		switch {
+		case n.Mode == structs.NetworkModeBridge:
+			for _, p := range []string{"bridge", "host-local", "loopback", "portmap", "firewall"} {
+				out = append(out, feasCheck{attr: "plugins.cni.version." + p, reason: filterMissingNetwork + ": bridge"})
+			}
+		case strings.HasPrefix(n.Mode, structs.NetworkModeCNIPrefix):
+			name := strings.TrimPrefix(n.Mode, structs.NetworkModeCNIPrefix)
+			out = append(out, feasCheck{attr: "plugins.cni.config." + name, reason: filterMissingNetwork + ": " + n.Mode})
+		}
+	}
+	return out
 }
 
 func newFeasibilityChecker(job *structs.Job, nodes int) *feasibilityChecker {
@@ -146,6 +171,7 @@ func (fc *feasibilityChecker) group(tg *structs.TaskGroup) *groupFeasibility {
 	for _, t := range tg.Tasks {
 		class = append(class, feasCheck{driver: t.Driver})
 	}
+	class = append(class, networkChecks(tg)...)
 	add(tg.Constraints)
 	for _, t := range tg.Tasks {
 		add(t.Constraints)
@@ -182,6 +208,12 @@ func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node)
 // run applies checks to node in order; the first that fails names the reason.
 func (fc *feasibilityChecker) run(checks []feasCheck, node *structs.Node) (bool, string) {
 	for _, ch := range checks {
+		if ch.attr != "" {
+			if _, ok := node.Attributes[ch.attr]; !ok {
+				return false, ch.reason
+			}
+			continue
+		}
 		if ch.c == nil {
 			if !hasDriver(node, ch.driver) {
 				return false, missingDriverKey(ch.driver)

@@ -239,6 +239,23 @@ func TestFeasibilityFilters(t *testing.T) {
 			wantFilter: map[string]int{"missing drivers: qemu": 4},
 		},
 		{
+			name: "bridge network on nodes with the CNI plugins",
+			edit: func(i int, n *structs.Node) {
+				if i >= 2 {
+					for _, p := range []string{"bridge", "host-local", "loopback", "portmap", "firewall"} {
+						n.Attributes["plugins.cni.version."+p] = "1"
+					}
+				}
+			},
+			job:       func(j *structs.Job) { j.TaskGroups[0].Networks = []*structs.NetworkResource{{Mode: "bridge"}} },
+			wantNodes: []int{2, 3},
+		},
+		{
+			name:       "no node has the CNI network",
+			job:        func(j *structs.Job) { j.TaskGroups[0].Networks = []*structs.NetworkResource{{Mode: "cni/mynet"}} },
+			wantFilter: map[string]int{"missing network mode: cni/mynet": 4},
+		},
+		{
 			name: "constraint filters all",
 			job: func(j *structs.Job) {
 				j.Constraints = []*structs.Constraint{{LTarget: "${attr.kernel.name}", RTarget: "windows", Operand: "="}}

@@ -419,3 +419,29 @@ func (m *Manager) Sweep(ctx context.Context, keep func(allocID string) bool) err
 	}
 	return errors.Join(errs...)
 }
+
+// bridgePlugins are the CNI plugins bridge mode runs.
+var bridgePlugins = []string{"loopback", "bridge", "host-local", "firewall", "portmap"}
+
+// Attributes fingerprints what the node offers: plugins.cni.version.<p>
+// for each plugin bridge mode needs that is found in cni_path, and
+// plugins.cni.config.<name> for each network list in cni_config_dir (the
+// scheduler places bridge and cni/<name> groups only on nodes that have them).
+func (m *Manager) Attributes() map[string]string {
+	attrs := map[string]string{}
+	for _, p := range bridgePlugins {
+		for _, dir := range filepath.SplitList(m.cfg.CNIPath) {
+			if st, err := os.Stat(filepath.Join(dir, p)); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+				attrs["plugins.cni.version."+p] = "1"
+				break
+			}
+		}
+	}
+	files, _ := libcni.ConfFiles(m.cfg.CNIConfigDir, []string{".conf", ".conflist", ".json"})
+	for _, f := range files {
+		if list, err := libcni.NetworkConfFromFile(f); err == nil && list.Name != "" {
+			attrs["plugins.cni.config."+list.Name] = "1"
+		}
+	}
+	return attrs
+}

@@ -262,6 +262,12 @@ func TestCNIModeUserNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", name).Run() })
+	attrs := m.Attributes()
+	for _, k := range []string{"plugins.cni.config." + name, "plugins.cni.version.bridge", "plugins.cni.version.portmap"} {
+		if attrs[k] == "" {
+			t.Errorf("fingerprint lacks %s: %v", k, attrs)
+		}
+	}
 	ctx := context.Background()
 	res, err := m.Setup(ctx, Request{AllocID: "0b5e6a1c-0000-4000-8000-00000000cni1", Mode: "cni/" + name})
 	if err != nil {
