@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -203,5 +204,34 @@ func TestAllocClientUpdateBatchOncePerRequest(t *testing.T) {
 	}
 	if a, _ := s.AllocByID(nil, "a2"); a.ClientStatus != structs.AllocClientStatusComplete {
 		t.Errorf("a2 after a new request: %q, want complete", a.ClientStatus)
+	}
+}
+
+// BenchmarkJobRegisterWriteOnce measures what the dedup table costs a job
+// register: none (no request ID), a new ID (look-up, insert, prune) with
+// the table holding b.N records of the window, and a repeated ID (the
+// no-op). Each op registers another job; run with a fixed -benchtime
+// (e.g. 5000x) to compare the modes on equal state.
+func BenchmarkJobRegisterWriteOnce(b *testing.B) {
+	for _, mode := range []string{"no-id", "new-id", "repeat"} {
+		b.Run(mode, func(b *testing.B) {
+			s := newTestStore(b)
+			job := testJob("web")
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				j := job.Copy()
+				j.ID = fmt.Sprintf("web-%d", i)
+				req := &structs.JobRegisterRequest{Job: j, Eval: testEval(fmt.Sprintf("eval-%d", i), j, structs.EvalStatusPending)}
+				switch mode {
+				case "new-id":
+					req.Once = structs.WriteOnce{RequestID: fmt.Sprintf("req-%d", i), Time: int64(i)}
+				case "repeat":
+					req.Once = structs.WriteOnce{RequestID: "req", Time: int64(i)}
+				}
+				if _, err := s.JobRegister(uint64(i+1), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
