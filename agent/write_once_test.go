@@ -127,7 +127,8 @@ func TestForwardRetryAppliesOnce(t *testing.T) {
 
 // TestIdempotencyKey: a client that retries a write with the same
 // Idempotency-Key gets the first answer and the write is applied once; the
-// same key with another request is a 422.
+// same key with another request is a 422; another caller's same key is
+// another write.
 func TestIdempotencyKey(t *testing.T) {
 	a := startDevAgent(t)
 	param := clusterJob("idem-key")
@@ -142,7 +143,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: param}); err != nil {
 		t.Fatal(err)
 	}
-	dispatch := func(key, n string) (int, string) {
+	dispatch := func(key, n string, token ...string) (int, string) {
 		t.Helper()
 		body, _ := json.Marshal(&structs.JobDispatchRequest{JobID: "idem-key", Meta: map[string]string{"n": n}})
 		req, err := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/job/idem-key/dispatch", bytes.NewReader(body))
@@ -150,6 +151,9 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header.Set(server.IdempotencyKeyHeader, key)
+		for _, tok := range token {
+			req.Header.Set("X-Nomad-Token", tok)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -177,7 +181,13 @@ func TestIdempotencyKey(t *testing.T) {
 	if other == "" || other == first {
 		t.Errorf("another Idempotency-Key dispatched %q, want a new child", other)
 	}
-	if children := jobIDs(t, c, &api.QueryOptions{Prefix: "idem-key/"}); len(children) != 2 {
-		t.Errorf("children after dispatches with keys key-1, key-1 and key-2: %v, want 2", children)
+	// Keys are scoped by the caller's token: another caller's key-1 is
+	// another write.
+	_, otherCaller := dispatch("key-1", "1", "another-token")
+	if otherCaller == "" || otherCaller == first {
+		t.Errorf("another caller's key-1 dispatched %q, want a new child (keys are scoped by token)", otherCaller)
+	}
+	if children := jobIDs(t, c, &api.QueryOptions{Prefix: "idem-key/"}); len(children) != 3 {
+		t.Errorf("children after dispatches with keys key-1, key-1, key-2 and another caller's key-1: %v, want 3", children)
 	}
 }

@@ -69,8 +69,8 @@ func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteO
 			return structs.WriteOnce{}, structs.NewBadRequest("the %s header is %d bytes long; send at most %d (a UUID is a good key)", IdempotencyKeyHeader, len(key), maxIdempotencyKey)
 		}
 		// Keys of different callers must not meet: the key is scoped
-		// by the caller's token.
-		token := sha256.Sum256([]byte(r.Header.Get("X-Nomad-Token")))
+		// by the caller's token (either header Nomad accepts).
+		token := sha256.Sum256([]byte(r.Header.Get("X-Nomad-Token") + "\n" + r.Header.Get("Authorization")))
 		id = "key:" + hex.EncodeToString(token[:8]) + ":" + key
 	}
 	sum := sha256.New()
