@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -35,6 +36,15 @@ type containerPluginConfig struct {
 	// PidsLimit caps each container's processes (as Nomad's docker
 	// pids_limit; unset: container.DefaultPidsLimit, 0: no limit).
 	PidsLimit *int64 `hcl:"pids_limit,optional"`
+	// DockerAlias (default: on when no Docker engine is present) serves
+	// driver = "docker" tasks with this driver.
+	DockerAlias *bool `hcl:"docker_alias,optional"`
+	// ExecDriver (default true) serves driver = "exec" tasks with this
+	// driver, in a root of host directories (chroot_env).
+	ExecDriver *bool `hcl:"exec_driver,optional"`
+	// ChrootEnv maps host paths to their paths in exec tasks (Nomad's
+	// client chroot_env; unset: container.DefaultChrootEnv).
+	ChrootEnv map[string]string `hcl:"chroot_env,optional"`
 }
 
 // volumesBlock is plugin "container" { config { volumes { ... } } }.
@@ -101,4 +111,47 @@ func parseDuration(key string, src *string, dst *time.Duration) error {
 	}
 	*dst = d
 	return nil
+}
+
+// dockerSocket is where a Docker engine listens; when it is there the
+// docker alias is off unless docker_alias = true.
+var dockerSocket = "/var/run/docker.sock"
+
+// containerAliases returns the container driver as "docker" (Nomad's docker
+// job specs run on it; off with docker_alias = false, and by default on a
+// host with a Docker engine) and as "exec" (off with exec_driver = false).
+func containerAliases(d drivers.Driver, body hcl.Body) ([]drivers.Driver, error) {
+	cd, ok := d.(*container.Driver)
+	if !ok {
+		return nil, nil
+	}
+	var pc containerPluginConfig
+	if body != nil {
+		if diags := gohcl.DecodeBody(body, nil, &pc); diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+	}
+	var out []drivers.Driver
+	docker := pc.DockerAlias == nil || *pc.DockerAlias
+	if pc.DockerAlias == nil {
+		if _, err := os.Stat(dockerSocket); err == nil {
+			docker = false // a Docker engine is here: leave "docker" to it
+		}
+	}
+	if docker {
+		out = append(out, cd.Alias("docker"))
+	}
+	if pc.ExecDriver == nil || *pc.ExecDriver {
+		for host, task := range pc.ChrootEnv {
+			if !filepath.IsAbs(host) || !filepath.IsAbs(task) {
+				return nil, fmt.Errorf("chroot_env: %q = %q: both must be absolute paths (host path = path in the task)", host, task)
+			}
+		}
+		var chroot map[string]string
+		if len(pc.ChrootEnv) > 0 {
+			chroot = pc.ChrootEnv
+		}
+		out = append(out, cd.Exec(chroot))
+	}
+	return out, nil
 }

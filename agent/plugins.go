@@ -28,6 +28,9 @@ type pluginEnv struct {
 type pluginFactory struct {
 	name  string
 	build func(env pluginEnv, cfg *Config, body hcl.Body) (drivers.Driver, error)
+	// more, optional, returns the drivers the built one also serves under
+	// other names (the container driver as docker and exec).
+	more func(d drivers.Driver, body hcl.Body) ([]drivers.Driver, error)
 }
 
 // pluginFactories lists every task driver nomadlike ships, in the order the
@@ -37,7 +40,7 @@ func pluginFactories() []pluginFactory {
 	return []pluginFactory{
 		{name: "raw_exec", build: buildRawExec},
 		{name: "qemu", build: buildQEMU},
-		{name: "container", build: buildContainer},
+		{name: "container", build: buildContainer, more: containerAliases},
 	}
 }
 
@@ -69,8 +72,16 @@ func buildDrivers(env pluginEnv, cfg *Config) ([]drivers.Driver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plugin %q: %w", f.name, err)
 		}
-		if d != nil {
-			out = append(out, d)
+		if d == nil {
+			continue
+		}
+		out = append(out, d)
+		if f.more != nil {
+			more, err := f.more(d, cfg.PluginConfigs[f.name])
+			if err != nil {
+				return nil, fmt.Errorf("plugin %q: %w", f.name, err)
+			}
+			out = append(out, more...)
 		}
 	}
 	return out, nil

@@ -31,6 +31,11 @@ type taskConfig struct {
 	CPUCFSPeriod   int64
 	// PidsLimit caps the container's processes (0: the client's limit).
 	PidsLimit int64
+	// Labels become the container's OCI annotations (docker's labels).
+	Labels map[string]string
+	// NetworkMode is docker's network_mode: "" or "host" (the host's
+	// network, or the group's own), "bridge" (the group's bridge network).
+	NetworkMode string
 }
 
 // volume is one "host:container[:ro|rw]" entry of config.volumes.
@@ -44,18 +49,17 @@ type volume struct {
 var knownKeys = []string{
 	"image", "command", "args", "entrypoint", "ports", "volumes", "hostname", "work_dir", "user",
 	"cap_add", "cap_drop", "readonly_rootfs", "force_pull", "cpu_hard_limit", "cpu_cfs_period", "pids_limit",
+	"labels", "network_mode",
 }
 
 // dockerOnlyKeys are docker driver keys this driver does not implement.
 var dockerOnlyKeys = map[string]string{
-	"network_mode": "tasks share the host's network and use their allocated ports",
-	"auth":         "registry credentials come from the docker config file (~/.docker/config.json) of the client's user",
-	"privileged":   "privileged containers are not supported",
-	"mount":        "use volumes",
-	"port_map":     "use ports with the group network block",
-	"labels":       "container labels are not supported",
-	"logging":      "logs always go to the task's log files",
-	"dns_servers":  "the container uses the host's /etc/resolv.conf",
+	"auth":        "registry credentials come from the docker config file (~/.docker/config.json) of the client's user",
+	"privileged":  "privileged containers are not supported",
+	"mount":       "use volumes",
+	"port_map":    "use ports with the group network block",
+	"logging":     "logs always go to the task's log files",
+	"dns_servers": "the container uses the host's /etc/resolv.conf",
 }
 
 // ValidateConfig checks a task's config block; every problem names its key.
@@ -129,6 +133,16 @@ func parseConfig(cfg map[string]any) (*taskConfig, error) {
 		tc.PidsLimit = n
 	}
 
+	tc.Labels = stringMap(cfg["labels"], func(format string, args ...any) { add("labels", format, args...) })
+	switch mode := str("network_mode"); mode {
+	case "", "host", "default", "bridge":
+		// The host's network, or the group's when it has a network of its
+		// own (network { mode = "bridge" }): the container joins it;
+		// "bridge" needs that group network (checked at start).
+		tc.NetworkMode = mode
+	default:
+		add("network_mode", "%q is not supported by the container driver: a task uses the host's network, or its group's (network { mode = \"bridge\" } in the group); remove network_mode or set it to \"host\"", mode)
+	}
 	for _, k := range c.Unknown(knownKeys) {
 		if why, ok := dockerOnlyKeys[k]; ok {
 			add(k, "docker driver key not supported by the container driver: %s; remove it", why)
@@ -191,4 +205,40 @@ func toInt(v any) (int64, bool) {
 	default:
 		return 0, false
 	}
+}
+
+// stringMap decodes a map of strings written as an attribute (labels = {
+// a = "b" }) or a block (labels { a = "b" }, decoded as a list of maps).
+func stringMap(raw any, fail func(format string, args ...any)) map[string]string {
+	var maps []map[string]any
+	switch v := raw.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		maps = append(maps, v)
+	case []any:
+		for _, e := range v {
+			m, ok := e.(map[string]any)
+			if !ok {
+				fail("must be a map of strings, got %T", e)
+				return nil
+			}
+			maps = append(maps, m)
+		}
+	default:
+		fail("must be a map of strings, got %T", raw)
+		return nil
+	}
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			sv, ok := v.(string)
+			if !ok {
+				fail("%q must be a string, got %T", k, v)
+				continue
+			}
+			out[k] = sv
+		}
+	}
+	return out
 }

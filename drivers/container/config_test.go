@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -63,7 +64,9 @@ func TestParseConfig(t *testing.T) {
 		{"pids_limit not number", map[string]any{"image": "busybox", "pids_limit": "many"}, "config.pids_limit: must be a positive number"},
 		{"cpu_hard_limit not bool", map[string]any{"image": "busybox", "cpu_hard_limit": "x"}, "config.cpu_hard_limit"},
 		{"cfs period range", map[string]any{"image": "busybox", "cpu_cfs_period": 10}, "config.cpu_cfs_period"},
-		{"docker-only key", map[string]any{"image": "busybox", "network_mode": "bridge"}, "config.network_mode: docker driver key not supported"},
+		{"docker-only key", map[string]any{"image": "busybox", "privileged": true}, "config.privileged: docker driver key not supported by the container driver: privileged containers are not supported"},
+		{"network_mode of docker's own", map[string]any{"image": "busybox", "network_mode": "container:web"}, `config.network_mode: "container:web" is not supported`},
+		{"labels not strings", map[string]any{"image": "busybox", "labels": map[string]any{"a": 1}}, `config.labels: "a" must be a string`},
 		{"unknown key", map[string]any{"image": "busybox", "imagee": "x"}, "config.imagee: unknown key"},
 	}
 	for _, c := range cases {
@@ -228,4 +231,56 @@ func without(l []string, drop string) []string {
 		}
 	}
 	return out
+}
+
+func TestParseDockerLabelsAndNetworkMode(t *testing.T) {
+	tc, err := parseConfig(map[string]any{"image": "busybox", "network_mode": "bridge",
+		"labels": []any{map[string]any{"team": "a"}, map[string]any{"tier": "web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.NetworkMode != "bridge" || tc.Labels["team"] != "a" || tc.Labels["tier"] != "web" {
+		t.Errorf("got network_mode %q labels %v", tc.NetworkMode, tc.Labels)
+	}
+}
+
+func TestParseExecConfig(t *testing.T) {
+	tc, err := parseExecConfig(map[string]any{"command": "/bin/sleep", "args": []any{"10"}, "pid_mode": "private", "cap_drop": []any{"all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Command != "/bin/sleep" || len(tc.Args) != 1 {
+		t.Errorf("got %+v", tc)
+	}
+	for _, c := range []struct {
+		cfg  map[string]any
+		want string
+	}{
+		{map[string]any{"args": []any{"x"}}, "config.command: required"},
+		{map[string]any{"command": "x", "pid_mode": "host"}, `config.pid_mode: "host" is not supported`},
+		{map[string]any{"command": "x", "image": "busybox"}, "config.image: unknown key: the exec driver accepts command, args"},
+		{map[string]any{"command": "x", "work_dir": "rel"}, `config.work_dir: "rel" must be an absolute path`},
+	} {
+		if _, err := parseExecConfig(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+func TestAliasFingerprint(t *testing.T) {
+	d := New(Config{Enabled: true, CacheDir: t.TempDir()}, nil)
+	for _, named := range []interface {
+		Name() string
+		Fingerprint(context.Context) *structs.DriverInfo
+	}{d.Alias("docker"), d.Exec(nil)} {
+		info := named.Fingerprint(t.Context())
+		for k := range info.Attributes {
+			if strings.HasPrefix(k, "driver.container") {
+				t.Errorf("%s: attribute %s not renamed", named.Name(), k)
+			}
+		}
+		if _, ok := info.Attributes["driver."+named.Name()+".version"]; !ok {
+			t.Errorf("%s: attributes %v lack driver.%s.version", named.Name(), info.Attributes, named.Name())
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer/seccomp"
+	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/drivers/supervised"
@@ -39,6 +40,10 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err := checkPorts(tc.Ports, cfg.Ports); err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
+	if tc.NetworkMode == "bridge" && cfg.Network == nil {
+		return nil, &structs.CodedError{Code: http.StatusBadRequest, Msg: fmt.Sprintf(
+			"start task %q: config.network_mode = \"bridge\" needs the group's bridge network: add network { mode = \"bridge\" } to the group (tasks share the group's network), or remove network_mode to use the host's", cfg.ID)}
+	}
 	if tc.Image, err = allowLocalImage(tc.Image, d.cfg.ImagePaths); err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
@@ -47,8 +52,15 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
+	return d.start(ctx, cfg, tc, rec, nil, began)
+}
+
+// start starts the task's container from the prepared image rec, with
+// extra read-only binds (the exec driver's chroot) under the task's own
+// mounts. began is when StartTask began (for the log).
+func (d *Driver) start(ctx context.Context, cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord, binds []specs.Mount, began time.Time) (*drivers.TaskHandle, error) {
 	imageReady := time.Since(began)
-	wl, spec, err := d.spec(cfg, tc, rec)
+	wl, spec, err := d.spec(cfg, tc, rec, binds)
 	if err != nil {
 		d.releaseImage(cfg.ID)
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
@@ -56,7 +68,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	client, err := supervisor.Start(ctx, d.cfg.SupervisorPath, spec, d.logger)
 	if err != nil {
 		d.releaseImage(cfg.ID)
-		return nil, fmt.Errorf("start task %q (image %s): %w", cfg.ID, tc.Image, err)
+		return nil, fmt.Errorf("start task %q (image %s): %w", cfg.ID, imageName(tc, rec), err)
 	}
 	h, err := d.tasks.Add(cfg, client, taskData{Workload: wl})
 	if err != nil {
@@ -66,7 +78,7 @@ func (d *Driver) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drive
 	for _, w := range wl.Warnings {
 		d.logger.Warn(w, "task", cfg.ID)
 	}
-	d.logger.Info("task started", "task", cfg.ID, "image", tc.Image.String(), "pid", client.PID(),
+	d.logger.Info("task started", "task", cfg.ID, "image", imageName(tc, rec), "pid", client.PID(),
 		"supervisor_pid", client.SupervisorPID(), "image_ready", imageReady, "total", time.Since(began))
 	return h, nil
 }
@@ -89,7 +101,7 @@ func checkPorts(labels []string, ports []structs.PortMapping) error {
 }
 
 // spec builds the container workload and the supervisor spec for cfg.
-func (d *Driver) spec(cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord) (workloadConfig, *supervisor.Spec, error) {
+func (d *Driver) spec(cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord, binds []specs.Mount) (workloadConfig, *supervisor.Spec, error) {
 	caps, err := capabilities(tc, d.cfg.AllowCaps)
 	if err != nil {
 		return workloadConfig{}, nil, err
@@ -108,7 +120,7 @@ func (d *Driver) spec(cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord)
 		wl.MemoryLimitMB = max(r.Memory.MemoryMB, r.Memory.MemoryMaxMB)
 	}
 	wl.Spec, wl.Volumes, err = buildSpec(specInput{
-		Task: cfg, TC: tc, Image: rec, Rootfs: wl.Rootfs, Caps: caps, Volumes: d.cfg.VolumesEnabled,
+		Task: cfg, TC: tc, Image: rec, Rootfs: wl.Rootfs, Caps: caps, Volumes: d.cfg.VolumesEnabled, Binds: binds,
 		PidsLimit: d.cfg.PidsLimit, Seccomp: seccomp.Enabled, CPUMHz: cpuMHz(), SwapFile: swapFile(),
 	})
 	if err != nil {
@@ -168,4 +180,13 @@ func (d *Driver) cleanup(t *task) error {
 		return fmt.Errorf("remove supervisor files: %w", err)
 	}
 	return nil
+}
+
+// imageName names the task's image in messages: the exec driver's root is
+// its chroot_env, not an image.
+func imageName(tc *taskConfig, rec *imageRecord) string {
+	if rec.ID == execImageID {
+		return "chroot_env"
+	}
+	return tc.Image.String()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -202,6 +203,9 @@ type specInput struct {
 	Seccomp   bool
 	CPUMHz    float64
 	SwapFile  string // the cgroup v1 memsw file; "" when swap is not accounted
+	// Binds are mounted first, under the task's own mounts (the exec
+	// driver's read-only host directories).
+	Binds []specs.Mount
 }
 
 // buildSpec builds the OCI runtime spec of a task's container, and lists
@@ -235,6 +239,9 @@ func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 		Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: nofile, Soft: nofile}},
 	}
 	s.Root = &specs.Root{Path: in.Rootfs, Readonly: tc.ReadonlyRootfs}
+	if len(tc.Labels) > 0 {
+		s.Annotations = maps.Clone(tc.Labels)
+	}
 	s.Hostname = tc.Hostname
 	if s.Hostname == "" && task.Network != nil {
 		s.Hostname = task.Network.Hostname
@@ -256,10 +263,10 @@ func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 	}
 	s.Linux.Namespaces = nss
 
-	mounts := []specs.Mount{
+	mounts := append(slices.Clone(in.Binds),
 		bind(filepath.Join(task.AllocDir, "alloc"), allocMount, false),
 		bind(filepath.Join(task.TaskDir, "local"), localMount, false),
-	}
+	)
 	sec := bind(filepath.Join(task.TaskDir, "secrets"), secretsMount, false)
 	sec.Options = append(sec.Options, "noexec")
 	mounts = append(mounts, sec)
