@@ -81,6 +81,9 @@ func TestCompatPauseBrokerAndDeleteEvals(t *testing.T) {
 	if s := evalStatus(pending[0]); s != "pending" {
 		t.Errorf("eval registered while paused is %q, want pending (%s)", s, stats())
 	}
+	if s := stats(); !strings.Contains(s, "broker_paused:true") {
+		t.Errorf("agent self stats do not say the broker is paused: %s", s)
+	}
 
 	// Bad requests, as Nomad answers them.
 	for _, tc := range []struct {

@@ -325,6 +325,8 @@ func (s *Server) Stats() map[string]string {
 	out["broker_unacked"] = strconv.Itoa(b.Unacked)
 	out["broker_pending"] = strconv.Itoa(b.Pending)
 	out["broker_delayed"] = strconv.Itoa(b.Delayed)
+	// The operator's PauseEvalBroker: evaluations stay pending while true.
+	out["broker_paused"] = strconv.FormatBool(s.broker.isPaused())
 	out["blocked_evals"] = strconv.Itoa(s.blocked.count())
 	out["heartbeat_timers"] = strconv.Itoa(s.hb.count())
 	out["leader"] = strconv.FormatBool(s.IsLeader())
