@@ -44,3 +44,33 @@ func TestUIActivity(t *testing.T) {
 		`(() => { const rows = [...document.querySelectorAll('#activity-feed tbody tr[data-topic]')];
 		  return rows.length > 0 && rows.every(r => r.dataset.topic === "Job") && rows.some(r => r.dataset.type === "JobDeregistered"); })()`)
 }
+
+// TestUIFailedAllocOpensOnStderr: the page of a failed allocation opens its
+// logs on the failed task's stderr, where the error is, and the job page
+// shows the job's summary.
+func TestUIFailedAllocOpensOnStderr(t *testing.T) {
+	chrome := chromiumPath(t)
+	killLeftovers(t)
+	a := startAgent(t, agentOpts{dev: true})
+	dir := t.TempDir()
+	noRestart := "      attempts = 0\n      mode     = \"fail\""
+	f := writeFile(t, dir, "boom.nomad.hcl", batchExitJob("ui-boom", noRestart, map[string]string{"g": "echo to stdout; echo boom-on-stderr >&2; exit 3"}, []string{"g"}))
+	if out, code := a.cli(dir, "job", "run", f); code != 3 {
+		t.Fatalf("job run: exit %d, want 3\n%s", code, out)
+	}
+	ctx, cancel := ctx10s()
+	defer cancel()
+	allocs, _, err := a.api().JobAllocations(ctx, "ui-boom", nil)
+	if err != nil || len(allocs) != 1 {
+		t.Fatalf("allocations: %v (%d)", err, len(allocs))
+	}
+	b := newBrowser(t, chrome)
+	const step = 30 * time.Second
+	b.do("open the failed allocation", step, chromedp.Navigate(a.addr+"/ui/allocations/"+allocs[0].ID))
+	b.waitJS("the stderr tab selected with the error in it", step,
+		`document.getElementById("log-tab-stderr")?.getAttribute("aria-selected") === "true" && (document.getElementById("log-output")?.textContent || "").includes("boom-on-stderr")`)
+	b.waitJS("the usage section to say the allocation finished", step, `document.getElementById("alloc-usage-done") !== null`)
+	b.do("open the job page", step, chromedp.Navigate(a.addr+"/ui/jobs/ui-boom"))
+	b.waitJS("the job's summary and its allocation", step,
+		`(document.querySelector("#job-groups table")?.textContent || "").includes("g") && document.querySelector("#job-allocations [data-alloc]") !== null`)
+}

@@ -23,7 +23,7 @@ export function render(ctx) {
   const overview = h('div', { class: 'card' }, h('p', { class: 'loading' }, 'Loading allocation…'));
   const tasks = h('div', { id: 'alloc-tasks' });
   const logsBox = h('div', { id: 'alloc-logs' });
-  const stats = h('div', { id: 'alloc-stats', 'aria-live': 'off' });
+  const stats = h('div', { id: 'alloc-stats', 'aria-live': 'off' }, h('p', { class: 'loading' }, 'Loading the live resource usage…'));
   let alloc = null;
   let logs = null;
 
@@ -90,7 +90,13 @@ export function render(ctx) {
     drawActions();
     drawTasks(a);
     const names = taskNames(a);
-    if (!logs && names.length) logs = logViewer(ctx, id, names, logsBox);
+    // A failed allocation opens on the stderr of its failed task: where the
+    // error is.
+    const failedTask = names.find((n) => a.TaskStates?.[n]?.Failed);
+    if (!logs && names.length) {
+      logs = logViewer(ctx, id, names, logsBox, failedTask || a.ClientStatus === 'failed'
+        ? { task: failedTask || names[0], type: 'stderr' } : {});
+    }
     logs?.allocChanged(a);
   }
 
@@ -134,9 +140,9 @@ function taskNames(a) {
  * ReadableStream over the plain log endpoint (follow=true), appending text as
  * it arrives. Switching task or stream aborts the old request.
  */
-function logViewer(ctx, allocID, names, into) {
-  let task = names[0];
-  let type = 'stdout';
+function logViewer(ctx, allocID, names, into, { task: firstTask, type: firstType } = {}) {
+  let task = firstTask || names[0];
+  let type = firstType || 'stdout';
   let stream = null; // AbortController of the open stream
   let terminal = false;
   let waitingForStart = false;
@@ -145,7 +151,7 @@ function logViewer(ctx, allocID, names, into) {
   const follow = h('input', { type: 'checkbox', id: 'log-follow', checked: true });
   const taskSel = names.length > 1
     ? h('label', { class: 'field', for: 'log-task' }, 'Task', h('select', { id: 'log-task', onchange: (e) => { task = e.target.value; open(); } },
-      names.map((n) => h('option', { value: n }, n))))
+      names.map((n) => h('option', { value: n, selected: n === task }, n))))
     : null;
   const select = (t) => {
     type = t;

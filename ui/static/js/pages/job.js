@@ -119,6 +119,7 @@ export function render(ctx) {
   }
 
   function drawAllocs() {
+    if (!state.allocs) return;
     const list = [...(state.allocs || [])].sort((a, b) => (b.CreateIndex || 0) - (a.CreateIndex || 0));
     fill(allocs, table([
       { label: 'ID', cell: (a) => h('a', { href: uiPath.alloc(a.ID), class: 'mono' }, shortId(a.ID)) },
@@ -133,6 +134,7 @@ export function render(ctx) {
   }
 
   function drawEvals() {
+    if (!state.evals) return;
     const list = [...(state.evals || [])].sort((a, b) => (b.CreateIndex || 0) - (a.CreateIndex || 0));
     fill(evals, table([
       { label: 'ID', cell: (e) => h('a', { href: uiPath.eval(e.ID), class: 'mono' }, shortId(e.ID)) },
@@ -256,11 +258,14 @@ export function render(ctx) {
       const before = state.job?.Status;
       state.job = j.value.data;
       drawOverview();
+      drawAllocs();
       drawEvals();
       drawVersions(state.job.ModifyIndex);
       if (before && before !== state.job.Status) ctx.announce(`Job ${id} is now ${state.job.Status}`);
     } else if (j.reason.name !== 'AbortError') {
       showError('job', `Could not read job ${id}`)(j.reason);
+      drawAllocs();
+      drawEvals();
     }
     if (sum.status === 'fulfilled') {
       fill(errors.summary);
@@ -272,7 +277,9 @@ export function render(ctx) {
   });
   watch(`${base}/allocations`, {
     signal, query,
-    onData(a) { fill(errors.allocs); state.allocs = a || []; drawAllocs(); refresh(); },
+    // The sections below wait for the job's summary above them: the page
+    // fills from the top down.
+    onData(a) { fill(errors.allocs); state.allocs = a || []; if (state.job) drawAllocs(); refresh(); },
     onError: showError('allocs', "Could not list the job's allocations"),
   });
   // The second watch; follow(kind) switches it, ending the other one.
@@ -288,7 +295,7 @@ export function render(ctx) {
     } else {
       watch(`${base}/evaluations`, {
         ...opts,
-        onData(e) { fill(errors.evals); state.evals = e || []; drawEvals(); refresh(); },
+        onData(e) { fill(errors.evals); state.evals = e || []; if (state.job) drawEvals(); refresh(); },
         onError: showError('evals', "Could not list the job's evaluations"),
       });
     }
