@@ -277,24 +277,7 @@ func TestBridgeNetworking(t *testing.T) {
 	before := l.count(a.dataDir)
 
 	// 1. Egress is blocked.
-	writeFile(t, dir, "egress.nomad.hcl", fmt.Sprintf(egressJob, image, runToken))
-	if out, code := a.cli(dir, "job", "run", "-detach", "egress.nomad.hcl"); code != 0 {
-		t.Fatalf("job run egress exited %d:\n%s", code, out)
-	}
-	var probe string
-	waitFor(t, 90*time.Second, "the egress probe to finish", func() (bool, string) {
-		allocs := liveOrDone(t, a, "e2e-egress")
-		if len(allocs) != 1 {
-			return false, fmt.Sprintf("%d allocations", len(allocs))
-		}
-		probe = allocs[0].ID
-		l.owns[probe] = true
-		return allocs[0].ClientStatus == structs.AllocClientStatusComplete, allocs[0].ClientStatus
-	})
-	out, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", probe, "alloc", "logs", "probe.stdout.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := runBatchToEnd(t, a, l, dir, "egress", fmt.Sprintf(egressJob, image, runToken), "probe")
 	if !strings.Contains(string(out), "EGRESS-BLOCKED") || strings.Contains(string(out), "EGRESS-OPEN") {
 		t.Fatalf("egress probe output:\n%s", out)
 	}
@@ -403,21 +386,7 @@ func TestBridgeNetworking(t *testing.T) {
 	})
 	// A third job, in bridge mode without a dns block, resolves the service
 	// through the DNS server on its gateway.
-	writeFile(t, dir, "lookup.nomad.hcl", fmt.Sprintf(lookupJob, image, runToken))
-	if out, code := a.cli(dir, "job", "run", "-detach", "lookup.nomad.hcl"); code != 0 {
-		t.Fatalf("job run lookup exited %d:\n%s", code, out)
-	}
-	var lookup string
-	waitFor(t, 90*time.Second, "the lookup job to finish", func() (bool, string) {
-		allocs := liveOrDone(t, a, "e2e-lookup")
-		if len(allocs) != 1 {
-			return false, fmt.Sprintf("%d allocations", len(allocs))
-		}
-		lookup = allocs[0].ID
-		l.owns[lookup] = true
-		return allocs[0].ClientStatus == structs.AllocClientStatusComplete, allocs[0].ClientStatus
-	})
-	lo, _ := os.ReadFile(filepath.Join(a.dataDir, "alloc", lookup, "alloc", "logs", "lookup.stdout.0"))
+	lo := runBatchToEnd(t, a, l, dir, "lookup", fmt.Sprintf(lookupJob, image, runToken), "lookup")
 	for _, ip := range addrs {
 		if !strings.Contains(string(lo), ip) {
 			t.Fatalf("the lookup job's nslookup of bridge-web-alloc.service.nomad lacks %s:\n%s", ip, lo)
@@ -488,6 +457,32 @@ func dnsAsk(addr, name string, qtype uint16) []dns.RR {
 		return nil
 	}
 	return r.Answer
+}
+
+// runBatchToEnd runs the batch job e2e-<name> (one allocation, whose
+// network the lab purges if the test fails) to completion and returns the
+// task's stdout.
+func runBatchToEnd(t *testing.T, a *agent, l *bridgeLab, dir, name, spec, task string) []byte {
+	t.Helper()
+	writeFile(t, dir, name+".nomad.hcl", spec)
+	if out, code := a.cli(dir, "job", "run", "-detach", name+".nomad.hcl"); code != 0 {
+		t.Fatalf("job run %s exited %d:\n%s", name, code, out)
+	}
+	var id string
+	waitFor(t, 90*time.Second, "job e2e-"+name+" to finish", func() (bool, string) {
+		allocs := liveOrDone(t, a, "e2e-"+name)
+		if len(allocs) != 1 {
+			return false, fmt.Sprintf("%d allocations", len(allocs))
+		}
+		id = allocs[0].ID
+		l.owns[id] = true
+		return allocs[0].ClientStatus == structs.AllocClientStatusComplete, allocs[0].ClientStatus
+	})
+	out, err := os.ReadFile(filepath.Join(a.dataDir, "alloc", id, "alloc", "logs", task+".stdout.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // liveOrDone lists the job's allocations.

@@ -13,14 +13,8 @@ import (
 // runningAllocs returns the running allocations of job.
 func runningAllocs(t *testing.T, a *agent, job string) []*structs.AllocListStub {
 	t.Helper()
-	ctx, cancel := ctx10s()
-	defer cancel()
-	allocs, _, err := a.api().JobAllocations(ctx, job, nil)
-	if err != nil {
-		t.Fatalf("allocations of %s: %v", job, err)
-	}
 	var out []*structs.AllocListStub
-	for _, al := range allocs {
+	for _, al := range liveOrDone(t, a, job) {
 		if al.ClientStatus == structs.AllocClientStatusRunning && al.DesiredStatus == structs.AllocDesiredStatusRun {
 			out = append(out, al)
 		}
