@@ -45,7 +45,7 @@ func (c *cli) serviceListCommand() *cobra.Command {
 			all := c.namespace == "*"
 			for _, ns := range list {
 				for _, s := range ns.Services {
-					row := []string{s.ServiceName, tagList(s.Tags)}
+					row := []string{s.ServiceName, tagList(s.Tags), structs.ServiceDNSName(ns.Namespace, s.ServiceName)}
 					if all {
 						row = append([]string{ns.Namespace}, row...)
 					}
@@ -56,7 +56,7 @@ func (c *cli) serviceListCommand() *cobra.Command {
 				c.out("No services found")
 				return nil
 			}
-			header := []string{"Service Name", "Tags"}
+			header := []string{"Service Name", "Tags", "DNS Name"}
 			if all {
 				header = append([]string{"Namespace"}, header...)
 			}
@@ -110,7 +110,7 @@ func (c *cli) serviceInfoTable(regs []*structs.ServiceRegistration, verbose bool
 			}
 			writeKV(c.stdout, []kv{{"ID", r.ID}, {"Service Name", r.ServiceName}, {"Namespace", r.Namespace},
 				{"Job ID", r.JobID}, {"Alloc ID", r.AllocID}, {"Node ID", r.NodeID}, {"Datacenter", r.Datacenter},
-				{"Address", addr(r)}, {"Tags", tagList(r.Tags)}})
+				{"Address", addr(r)}, {"Tags", tagList(r.Tags)}, {"DNS Name", structs.ServiceDNSName(r.Namespace, r.ServiceName)}})
 		}
 		return
 	}

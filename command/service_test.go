@@ -19,7 +19,7 @@ func TestServiceCommands(t *testing.T) {
 	f.on("DELETE", "/v1/service/backend/"+reg.ID, 6, &structs.GenericResponse{Index: 6})
 
 	code, out, errOut := runCLI(t, "", "-address="+addr, "service", "list")
-	if code != 0 || !strings.Contains(out, "Service Name") || !strings.Contains(out, "backend") || !strings.Contains(out, "[a,b]") {
+	if code != 0 || !strings.Contains(out, "Service Name") || !strings.Contains(out, "backend") || !strings.Contains(out, "[a,b]") || !strings.Contains(out, "backend.service.nomad") {
 		t.Errorf("service list: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "-address="+addr, "service", "info", "backend")
@@ -27,7 +27,7 @@ func TestServiceCommands(t *testing.T) {
 		t.Errorf("service info: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "-address="+addr, "service", "info", "-verbose", "backend")
-	if code != 0 || !strings.Contains(out, reg.ID) || !strings.Contains(out, "Datacenter") || !strings.Contains(out, allocID) {
+	if code != 0 || !strings.Contains(out, reg.ID) || !strings.Contains(out, "Datacenter") || !strings.Contains(out, allocID) || !strings.Contains(out, "backend.service.nomad") {
 		t.Errorf("service info -verbose: exit %d\n%s%s", code, out, errOut)
 	}
 	code, _, errOut = runCLI(t, "", "-address="+addr, "service", "info", "missing")

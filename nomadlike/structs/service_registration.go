@@ -1,6 +1,9 @@
 package structs
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // ServiceRegistration is one allocation's registration of a service with
 // Nomad's built-in service discovery (Nomad's api.ServiceRegistration).
@@ -73,4 +76,15 @@ type ServiceRegistrationDeleteRequest struct {
 type ServiceRegistrationAllocRequest struct {
 	AllocID  string
 	Services []*ServiceRegistration
+}
+
+// ServiceDNSName is the name under which a client's built-in DNS server
+// answers for a service: "<name>.service.nomad", with the namespace before
+// "nomad" outside the default namespace.
+func ServiceDNSName(namespace, name string) string {
+	n := strings.ToLower(name) + ".service."
+	if namespace != "" && namespace != DefaultNamespace {
+		n += strings.ToLower(namespace) + "."
+	}
+	return n + "nomad"
 }

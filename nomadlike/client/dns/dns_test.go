@@ -123,3 +123,19 @@ func BenchmarkQuery(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// TestDNSNameServed checks that the name the CLI shows for a service
+// (structs.ServiceDNSName) is the one the server answers.
+func TestDNSNameServed(t *testing.T) {
+	regs := []*structs.ServiceRegistration{
+		{ID: "1", ServiceName: "Api", Namespace: "default", Address: "10.0.0.1", Port: 1},
+		{ID: "2", ServiceName: "api", Namespace: "team-a", Address: "10.0.0.2", Port: 2},
+	}
+	_, addr := serve(t, regs)
+	for _, r := range regs {
+		ans := ask(t, addr, structs.ServiceDNSName(r.Namespace, r.ServiceName)+".", dns.TypeA).Answer
+		if len(ans) != 1 || ans[0].(*dns.A).A.String() != r.Address {
+			t.Errorf("%s: %v, want %s", structs.ServiceDNSName(r.Namespace, r.ServiceName), ans, r.Address)
+		}
+	}
+}
