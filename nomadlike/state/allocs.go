@@ -153,12 +153,13 @@ func (s *Store) AllocClientUpdateBatch(index uint64, req *structs.AllocClientUpd
 		return Result{}, structs.NewBadRequest("state: update allocations from clients at index %d: request is nil", index)
 	}
 	return s.write(index, func(txn *memdb.Txn) error {
+		var touched touchedJobs
 		for _, p := range req.Parts {
 			if p == nil {
 				continue
 			}
 			apply := func(txn *memdb.Txn) error {
-				if err := updateAllocsFromClientTxn(txn, index, p.Allocs, p.Timestamp); err != nil {
+				if err := clientAllocUpdatesTxn(txn, index, p.Allocs, p.Timestamp, &touched); err != nil {
 					return err
 				}
 				_, err := upsertEvalsTxn(txn, index, p.Evals)
@@ -177,11 +178,20 @@ func (s *Store) AllocClientUpdateBatch(index uint64, req *structs.AllocClientUpd
 			if prev != nil {
 				continue // a retry, or another request's ID: the server answers from the record
 			}
-			if _, err := writeOnceTxn(txn, index, p.Once, len(txn.Changes()), apply); err != nil {
+			if err := apply(txn); err != nil {
+				return err
+			}
+			// The record recordOf would make, from the part itself (the
+			// transaction's changes hold every part's).
+			rec := &structs.WriteRecord{RequestID: p.Once.RequestID, Fingerprint: p.Once.Fingerprint, Index: index, Time: p.Once.Time}
+			if len(p.Evals) > 0 {
+				rec.EvalID = p.Evals[0].ID
+			}
+			if err := recordWriteTxn(txn, rec); err != nil {
 				return err
 			}
 		}
-		return nil
+		return touched.refresh(txn, index, true, false)
 	})
 }
 
@@ -189,6 +199,16 @@ func (s *Store) AllocClientUpdateBatch(index uint64, req *structs.AllocClientUpd
 // modifyTime overrides the updates' ModifyTime.
 func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation, modifyTime int64) error {
 	var touched touchedJobs
+	if err := clientAllocUpdatesTxn(txn, index, allocs, modifyTime, &touched); err != nil {
+		return err
+	}
+	return touched.refresh(txn, index, true, false)
+}
+
+// clientAllocUpdatesTxn stores the client updates and adds their jobs to
+// touched, whose status and summary the caller refreshes (once for a
+// batched entry, however many parts touch a job).
+func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation, modifyTime int64, touched *touchedJobs) error {
 	updated := 0
 	for _, u := range allocs {
 		if u == nil {
@@ -201,7 +221,11 @@ func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.A
 		if existing == nil {
 			continue
 		}
-		n := existing.Copy()
+		// Stored allocations are immutable, so the new version shares every
+		// field it does not replace (job, resources, scheduler metrics)
+		// instead of deep-copying them on each client report.
+		n := new(structs.Allocation)
+		*n = *existing
 		if u.ClientStatus != "" {
 			n.ClientStatus = u.ClientStatus
 		}
@@ -241,10 +265,7 @@ func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.A
 	if updated == 0 {
 		return nil
 	}
-	if err := setIndex(txn, tableAllocs, index); err != nil {
-		return err
-	}
-	return touched.refresh(txn, index, true, false)
+	return setIndex(txn, tableAllocs, index)
 }
 
 // deleteAllocsTxn removes allocations by ID (unknown IDs are skipped) and

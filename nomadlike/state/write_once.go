@@ -69,7 +69,7 @@ func (s *Store) writeOnce(index uint64, once structs.WriteOnce, fn func(txn *mem
 	var repeat *structs.WriteRecord
 	res, err := s.write(index, func(txn *memdb.Txn) error {
 		var err error
-		repeat, err = writeOnceTxn(txn, index, once, 0, fn)
+		repeat, err = writeOnceTxn(txn, index, once, fn)
 		return err
 	})
 	if err != nil {
@@ -80,9 +80,8 @@ func (s *Store) writeOnce(index uint64, once structs.WriteOnce, fn func(txn *mem
 }
 
 // writeOnceTxn is writeOnce's check, fn and record in txn, for a request
-// with an ID; the record is made from the transaction's changes after the
-// first skip (the changes of earlier parts of a batched entry).
-func writeOnceTxn(txn *memdb.Txn, index uint64, once structs.WriteOnce, skip int, fn func(txn *memdb.Txn) error) (*structs.WriteRecord, error) {
+// with an ID.
+func writeOnceTxn(txn *memdb.Txn, index uint64, once structs.WriteOnce, fn func(txn *memdb.Txn) error) (*structs.WriteRecord, error) {
 	prev, err := writeRecordTxn(txn, once.RequestID)
 	if err != nil {
 		return nil, err
@@ -96,12 +95,16 @@ func writeOnceTxn(txn *memdb.Txn, index uint64, once structs.WriteOnce, skip int
 	if err := fn(txn); err != nil {
 		return nil, err
 	}
-	changes := txn.Changes()
-	rec := recordOf(index, once, changes[min(skip, len(changes)):])
+	return nil, recordWriteTxn(txn, recordOf(index, once, txn.Changes()))
+}
+
+// recordWriteTxn inserts the record of an applied request ID and prunes
+// the records older than its time less WriteOnceWindow.
+func recordWriteTxn(txn *memdb.Txn, rec *structs.WriteRecord) error {
 	if err := txn.Insert(tableRequestIDs, rec); err != nil {
-		return nil, fmt.Errorf("state: record request ID %q: %w", once.RequestID, err)
+		return fmt.Errorf("state: record request ID %q: %w", rec.RequestID, err)
 	}
-	return nil, pruneWriteRecordsTxn(txn, once.Time-structs.WriteOnceWindow)
+	return pruneWriteRecordsTxn(txn, rec.Time-structs.WriteOnceWindow)
 }
 
 // recordOf is the record of a write applied at index: the first job and
