@@ -2,6 +2,7 @@ package command
 
 import (
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 
@@ -76,6 +77,7 @@ func (c *cli) showAlloc(a *structs.Allocation, verbose bool, usage *structs.Allo
 		rows = append(rows, kv{"Replacement Alloc ID", shortID(a.NextAllocation, verbose)})
 	}
 	writeKV(c.stdout, rows)
+	c.showAllocAddresses(a)
 	if verbose && a.Metrics != nil {
 		m := a.Metrics
 		c.out("\nPlacement Metrics")
@@ -115,6 +117,53 @@ func (c *cli) showAlloc(a *structs.Allocation, verbose bool, usage *structs.Allo
 		}
 		writeTable(c.stdout, []string{"Time", "Type", "Description"}, rows)
 	}
+}
+
+// showAllocAddresses prints the allocation's ports as Nomad's alloc status
+// does ("Allocation Addresses (mode = ...)": label, dynamic, host address ->
+// the port inside), and the allocation's own address in bridge and
+// cni/<name> modes.
+func (c *cli) showAllocAddresses(a *structs.Allocation) {
+	mode := "host"
+	if a.Job != nil {
+		if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil {
+			for _, n := range tg.Networks {
+				if n.Mode != "" {
+					mode = n.Mode
+				}
+			}
+		}
+	}
+	if st := a.NetworkStatus; st != nil && st.Address != "" {
+		c.out("\nAllocation Network (mode = %q): %s on %s", mode, st.Address, st.InterfaceName)
+	}
+	if a.AllocatedResources == nil || len(a.AllocatedResources.Shared.Ports) == 0 {
+		return
+	}
+	static := map[string]bool{}
+	if a.Job != nil {
+		if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil {
+			for _, n := range tg.Networks {
+				for _, p := range n.ReservedPorts {
+					static[p.Label] = true
+				}
+			}
+		}
+	}
+	c.out("\nAllocation Addresses (mode = %q):", mode)
+	rows := make([][]string, 0, len(a.AllocatedResources.Shared.Ports))
+	for _, p := range a.AllocatedResources.Shared.Ports {
+		dynamic := "yes"
+		if static[p.Label] {
+			dynamic = "no"
+		}
+		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.Value))
+		if p.To > 0 && p.To != p.Value {
+			addr += " -> " + strconv.Itoa(p.To)
+		}
+		rows = append(rows, []string{"*" + p.Label, dynamic, addr})
+	}
+	writeTable(c.stdout, []string{"Label", "Dynamic", "Address"}, rows)
 }
 
 // allocTaskNames lists the allocation's tasks in the job's order, falling
