@@ -63,15 +63,9 @@ func (c *cli) allocExec(ctx context.Context, id string, command []string, f *all
 	if err != nil {
 		return err
 	}
-	o := api.ExecOptions{Task: task, Command: command, TTY: f.tty, Stdout: c.stdout, Stderr: c.stderr}
-	if f.stdin {
-		o.Stdin = c.stdin
-	}
-	if f.tty {
-		restore, resize := c.rawTerminal(ctx)
-		defer restore()
-		o.Resize = resize
-	}
+	o, restore := c.execOptions(ctx, task, f.stdin, f.tty)
+	defer restore()
+	o.Command = command
 	code, err := cl.Exec(ctx, alloc.ID, o, c.query())
 	if err != nil {
 		return fail(fmt.Sprintf("running %q in task %q of allocation %q", strings.Join(command, " "), task, shortID(alloc.ID, false)), err,
@@ -81,6 +75,22 @@ func (c *cli) allocExec(ctx context.Context, id string, command []string, f *all
 		return exitWith(code)
 	}
 	return nil
+}
+
+// execOptions are the options of an exec session in task on the CLI's
+// streams: stdin forwarded when asked, and with tty the terminal in raw
+// mode (restore puts it back) and its size changes sent.
+func (c *cli) execOptions(ctx context.Context, task string, stdin, tty bool) (api.ExecOptions, func()) {
+	o := api.ExecOptions{Task: task, TTY: tty, Stdout: c.stdout, Stderr: c.stderr}
+	if stdin {
+		o.Stdin = c.stdin
+	}
+	if !tty {
+		return o, func() {}
+	}
+	restore, resize := c.rawTerminal(ctx)
+	o.Resize = resize
+	return o, restore
 }
 
 // isTerminal reports whether r is a terminal.

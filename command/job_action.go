@@ -74,15 +74,8 @@ func (c *cli) jobAction(ctx context.Context, name string, f *jobActionFlags) err
 	} else if alloc, err = c.runningAlloc(ctx, cl, job.ID, group); err != nil {
 		return err
 	}
-	o := api.ExecOptions{Task: task, TTY: f.tty, Stdout: c.stdout, Stderr: c.stderr}
-	if f.stdin {
-		o.Stdin = c.stdin
-	}
-	if f.tty {
-		restore, resize := c.rawTerminal(ctx)
-		defer restore()
-		o.Resize = resize
-	}
+	o, restore := c.execOptions(ctx, task, f.stdin, f.tty)
+	defer restore()
 	code, err := cl.ActionExec(ctx, job.ID, alloc, name, o, c.query())
 	if err != nil {
 		return fail(fmt.Sprintf("running action %q in task %q of allocation %q", name, task, shortID(alloc.ID, false)), err,
