@@ -125,6 +125,16 @@ func TestJobLogsFollow(t *testing.T) {
 			t.Errorf("allocation %s stopped being followed: %d lines before the scale, %d after", id, before[id], after[id])
 		}
 	}
+
+	// Without -f it prints what every allocation wrote so far and returns.
+	out, code := a.cli(dir, "job", "logs", "-task", "talk", "e2e-logs")
+	if code != 0 || !strings.Contains(out, "["+newID[:8]+" talk] line 1 of "+newID) {
+		t.Errorf("job logs (no -f): exit %d, want 0 with the new allocation's first line prefixed:\n%s", code, out)
+	}
+	out, code = a.cli(dir, "job", "logs", "-task", "nosuch", "e2e-logs")
+	if code != 1 || !strings.Contains(out, `job "e2e-logs" has no task "nosuch"; its tasks are: [talk]`) {
+		t.Errorf("job logs -task nosuch: exit %d, want 1 naming the job's tasks:\n%s", code, out)
+	}
 }
 
 // bgCLI is a nomadlike CLI command running in the background (a follow),
