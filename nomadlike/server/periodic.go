@@ -191,15 +191,20 @@ func derivePeriodicChild(job *structs.Job, t time.Time, now time.Time) *structs.
 }
 
 // launchPeriodicChild registers the child of job for launch time at with
-// its evaluation, then records the launch. now stamps the objects.
+// its evaluation, then records the launch. now stamps the objects. The
+// child's entry carries ctx's request ID (a forced launch's): a retry that
+// raced the first attempt into Raft is answered with the first child.
 func (s *Server) launchPeriodicChild(ctx context.Context, job *structs.Job, at, now time.Time) (*structs.PeriodicForceResponse, error) {
 	child := derivePeriodicChild(job, at, now)
 	assignScalingPolicyIDs(child, nil)
 	eval := jobEval(child, evalTriggerPeriodicJob, now)
-	req := &structs.JobRegisterRequest{Job: child, Eval: eval, SubmitTime: child.SubmitTime}
-	index, err := s.raftApply(ctx, structs.JobRegisterRequestType, req)
+	req := &structs.JobRegisterRequest{Job: child, Eval: eval, SubmitTime: child.SubmitTime, Once: s.writeOnceOf(ctx)}
+	index, repeat, err := s.raftApplyOnce(ctx, structs.JobRegisterRequestType, req, req.Once)
 	if err != nil {
 		return nil, fmt.Errorf("register child %q of periodic job %q: %w", child.ID, job.ID, err)
+	}
+	if repeat != nil {
+		return forceReply(repeat), nil
 	}
 	launch := &structs.PeriodicLaunchRequest{Launch: structs.PeriodicLaunch{ID: job.ID, Namespace: job.Namespace, Launch: at}}
 	lindex, err := s.raftApply(ctx, structs.PeriodicLaunchRequestType, launch)
@@ -214,6 +219,14 @@ func (s *Server) launchPeriodicChild(ctx context.Context, job *structs.Job, at, 
 func (s *Server) ForcePeriodicJob(ctx context.Context, namespace, jobID string) (*structs.PeriodicForceResponse, error) {
 	if namespace == "" {
 		namespace = structs.DefaultNamespace
+	}
+	// A retry of a forced launch applied before answers with its child's
+	// evaluation and launches nothing.
+	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
+		if err != nil {
+			return nil, err
+		}
+		return forceReply(rec), nil
 	}
 	job, err := s.currentJob(namespace, jobID, "force launch of job")
 	if err != nil {

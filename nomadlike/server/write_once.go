@@ -181,3 +181,9 @@ func deregisterReply(rec *structs.WriteRecord) *structs.JobDeregisterResponse {
 func dispatchReply(rec *structs.WriteRecord) *structs.JobDispatchResponse {
 	return &structs.JobDispatchResponse{DispatchedJobID: rec.JobID, EvalID: rec.EvalID, EvalCreateIndex: rec.Index, JobCreateIndex: rec.Index, Index: rec.Index}
 }
+
+// forceReply answers a forced periodic launch applied before: its child's
+// evaluation (Index is the child's register, at or before the launch's).
+func forceReply(rec *structs.WriteRecord) *structs.PeriodicForceResponse {
+	return &structs.PeriodicForceResponse{EvalID: rec.EvalID, EvalCreateIndex: rec.Index, Index: rec.Index}
+}

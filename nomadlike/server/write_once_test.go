@@ -90,3 +90,56 @@ func TestRestoredFSMDedups(t *testing.T) {
 		t.Error("the retried entry stored its evaluation on the restored server")
 	}
 }
+
+// TestForcePeriodicRetriedOnce: a forced launch retried with its request
+// ID (sequentially, and racing) answers with the first launch's evaluation
+// and stores no other evaluation of a child.
+func TestForcePeriodicRetriedOnce(t *testing.T) {
+	s := newTestServer(t, nil)
+	registerJob(t, s, periodicJob("cron", "0 0 1 1 *", true))
+	ctx := context.WithValue(context.Background(), writeOnceKey{}, structs.WriteOnce{RequestID: "force-1", Fingerprint: "fp"})
+	var wg sync.WaitGroup
+	answers := make([]*structs.PeriodicForceResponse, 4)
+	errs := make([]error, len(answers))
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], errs[i] = s.ForcePeriodicJob(ctx, "", "cron")
+		}()
+	}
+	wg.Wait()
+	again, err := s.ForcePeriodicJob(ctx, "", "cron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range append(errs, nil) {
+		if err != nil {
+			t.Fatalf("force %d: %v", i, err)
+		}
+	}
+	children, err := s.state.ChildJobs(nil, structs.DefaultNamespace, "cron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evals []string
+	for _, c := range children {
+		es, err := s.state.EvalsByJob(nil, structs.DefaultNamespace, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.TriggeredBy == evalTriggerPeriodicJob {
+				evals = append(evals, e.ID)
+			}
+		}
+	}
+	if len(evals) != 1 {
+		t.Fatalf("launch evaluations after 5 tries of one forced launch: %v, want 1", evals)
+	}
+	for i, a := range append(answers, again) {
+		if a.EvalID != evals[0] {
+			t.Errorf("force %d answered eval %s, want the launch's %s", i, a.EvalID, evals[0])
+		}
+	}
+}
