@@ -53,6 +53,19 @@ func aclClient(t *testing.T, addr, token string) *nomad.Client {
 	return c
 }
 
+// aclDevAgent starts a dev agent with ACLs enabled and bootstraps them; it
+// returns the agent with an anonymous and a management official client.
+func aclDevAgent(t *testing.T) (a *Agent, anon, mgmt *nomad.Client) {
+	t.Helper()
+	a = startDevAgentWith(t, func(c *Config) { c.ACL.Enabled = true })
+	anon = aclClient(t, a.HTTPAddr(), "")
+	boot, _, err := anon.ACLTokens().Bootstrap(nil)
+	if err != nil {
+		t.Fatalf("ACLTokens().Bootstrap: %v", err)
+	}
+	return a, anon, aclClient(t, a.HTTPAddr(), boot.SecretID)
+}
+
 func wantStatus(t *testing.T, what string, err error, code int) {
 	t.Helper()
 	var ue nomad.UnexpectedResponseError

@@ -139,15 +139,10 @@ func TestCompatNodePools(t *testing.T) {
 
 // TestCompatNodePoolsACL checks the node_pool policy rules through the
 // official client: read lists and shows only the pools granted, write
-// creates, delete deletes (policy "write" grants all three, as Nomad's), and a pool's nodes also need node:read.
+// creates, delete deletes (policy "write" grants all three, as Nomad's),
+// and a pool's nodes also need node:read.
 func TestCompatNodePoolsACL(t *testing.T) {
-	a := startDevAgentWith(t, func(c *Config) { c.ACL.Enabled = true })
-	anon := aclClient(t, a.HTTPAddr(), "")
-	boot, _, err := anon.ACLTokens().Bootstrap(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmt := aclClient(t, a.HTTPAddr(), boot.SecretID)
+	a, anon, mgmt := aclDevAgent(t)
 	for _, p := range []*nomad.ACLPolicy{
 		{Name: "pools-dev", Rules: `node_pool "dev-*" { capabilities = ["read", "write"] }
 node_pool "default" { policy = "read" }`},

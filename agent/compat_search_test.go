@@ -67,13 +67,7 @@ func TestCompatSearch(t *testing.T) {
 // (jobs of namespaces with read-job, nodes with node:read), and is refused
 // only when the token may read none of the contexts asked.
 func TestSearchACL(t *testing.T) {
-	a := startDevAgentWith(t, func(c *Config) { c.ACL.Enabled = true })
-	anon := aclClient(t, a.HTTPAddr(), "")
-	boot, _, err := anon.ACLTokens().Bootstrap(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmt := aclClient(t, a.HTTPAddr(), boot.SecretID)
+	a, anon, mgmt := aclDevAgent(t)
 	if _, err := mgmt.Namespaces().Register(&nomad.Namespace{Name: "web"}, nil); err != nil {
 		t.Fatal(err)
 	}

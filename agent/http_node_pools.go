@@ -25,14 +25,6 @@ type NodePoolWriter interface {
 	DeleteNodePools(ctx context.Context, names []string) (uint64, error)
 }
 
-func (s *HTTPServer) poolWriter() (NodePoolWriter, error) {
-	p, ok := s.srv.(NodePoolWriter)
-	if !ok {
-		return nil, notSupported("node pool writes")
-	}
-	return p, nil
-}
-
 // nodePoolIndex is the index of the pools table; the built-in pools exist
 // from index 1.
 func nodePoolIndex(st *state.Snapshot) (uint64, error) {
@@ -99,14 +91,21 @@ func (s *HTTPServer) nodePoolUpsert(w http.ResponseWriter, r *http.Request) (any
 		return nil, structs.NewBadRequest("node pool %q: NodeIdentityTTL must be a duration string", body.Name)
 	}
 	pool := body.NodePool
-	if err := s.allow(r, identity(r).ACL.AllowNodePool(pool.Name, acl.NodePoolCapabilityWrite), fmt.Sprintf("node_pool %q write", pool.Name)); err != nil {
+	return s.writePool(w, r, pool.Name, acl.NodePoolCapabilityWrite, func(pw NodePoolWriter) (uint64, error) {
+		return pw.UpsertNodePools(r.Context(), []*structs.NodePool{&pool})
+	})
+}
+
+// writePool checks capability c on pool name and makes the write.
+func (s *HTTPServer) writePool(w http.ResponseWriter, r *http.Request, name, c string, write func(NodePoolWriter) (uint64, error)) (any, error) {
+	if err := s.allow(r, identity(r).ACL.AllowNodePool(name, c), fmt.Sprintf("node_pool %q %s", name, c)); err != nil {
 		return nil, err
 	}
-	pw, err := s.poolWriter()
-	if err != nil {
-		return nil, err
+	pw, ok := s.srv.(NodePoolWriter)
+	if !ok {
+		return nil, notSupported("node pool writes")
 	}
-	index, err := pw.UpsertNodePools(r.Context(), []*structs.NodePool{&pool})
+	index, err := write(pw)
 	if err != nil {
 		return nil, err
 	}
@@ -155,19 +154,9 @@ func (s *HTTPServer) allowPoolRead(r *http.Request, name string) error {
 // nodePoolDelete is DELETE /v1/node/pool/{name}.
 func (s *HTTPServer) nodePoolDelete(w http.ResponseWriter, r *http.Request) (any, error) {
 	name := mux.Vars(r)["name"]
-	if err := s.allow(r, identity(r).ACL.AllowNodePool(name, acl.NodePoolCapabilityDelete), fmt.Sprintf("node_pool %q delete", name)); err != nil {
-		return nil, err
-	}
-	pw, err := s.poolWriter()
-	if err != nil {
-		return nil, err
-	}
-	index, err := pw.DeleteNodePools(r.Context(), []string{name})
-	if err != nil {
-		return nil, err
-	}
-	setIndex(w, index)
-	return nil, nil
+	return s.writePool(w, r, name, acl.NodePoolCapabilityDelete, func(pw NodePoolWriter) (uint64, error) {
+		return pw.DeleteNodePools(r.Context(), []string{name})
+	})
 }
 
 // nodePoolNodes is GET /v1/node/pool/{name}/nodes (filter, pagination, os):

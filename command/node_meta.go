@@ -1,12 +1,14 @@
 package command
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -30,12 +32,8 @@ func (c *cli) nodeMetaReadCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if nodeID != "" {
-				n, err := c.resolveNode(cmd.Context(), cl, nodeID)
-				if err != nil {
-					return err
-				}
-				nodeID = n.ID
+			if nodeID, err = c.nodeIDFlag(cmd.Context(), cl, nodeID); err != nil {
+				return err
 			}
 			m, err := cl.NodeMeta(cmd.Context(), nodeID)
 			if err != nil {
@@ -104,12 +102,8 @@ func (c *cli) nodeMetaApplyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if nodeID != "" {
-				n, err := c.resolveNode(cmd.Context(), cl, nodeID)
-				if err != nil {
-					return err
-				}
-				req.NodeID = n.ID
+			if req.NodeID, err = c.nodeIDFlag(cmd.Context(), cl, nodeID); err != nil {
+				return err
 			}
 			if _, err := cl.ApplyNodeMeta(cmd.Context(), req); err != nil {
 				return fail("applying node metadata", err, "Without -node-id the node is the one of the agent asked (-address).")
@@ -120,4 +114,17 @@ func (c *cli) nodeMetaApplyCommand() *cobra.Command {
 	cmd.Flags().StringVar(&nodeID, "node-id", "", "the node (ID or prefix); default: the node of the agent asked")
 	cmd.Flags().StringVar(&unset, "unset", "", "comma-separated keys to remove (static keys too)")
 	return cmd
+}
+
+// nodeIDFlag resolves a -node-id prefix to the node's ID ("" stays "": the
+// node of the agent asked).
+func (c *cli) nodeIDFlag(ctx context.Context, cl *api.Client, prefix string) (string, error) {
+	if prefix == "" {
+		return "", nil
+	}
+	n, err := c.resolveNode(ctx, cl, prefix)
+	if err != nil {
+		return "", err
+	}
+	return n.ID, nil
 }

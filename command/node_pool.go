@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -254,46 +256,31 @@ func (c *cli) nodePoolInfoCommand() *cobra.Command {
 }
 
 func (c *cli) nodePoolNodesCommand() *cobra.Command {
-	var asJSON, verbose bool
-	var filter string
-	cmd := &cobra.Command{
-		Use:   "nodes [-json] [-verbose] [-filter expr] <pool>",
-		Short: "List the nodes of a node pool (every node for \"all\")",
-		Args:  argsBetween(1, 1, "a node pool name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.client()
-			if err != nil {
-				return err
-			}
-			q := c.query()
-			q.Filter = filter
-			nodes, err := cl.NodePoolNodes(cmd.Context(), args[0], q)
-			if err != nil {
-				return fail("listing the nodes of node pool "+args[0], err, "")
-			}
-			if asJSON {
-				return writeJSON(c.stdout, nodes)
-			}
-			if len(nodes) == 0 {
-				c.out("No nodes in node pool %q", args[0])
-				return nil
-			}
+	var verbose bool
+	cmd := poolMembersCommand(c, "nodes [-json] [-verbose] [-filter expr] <pool>", "List the nodes of a node pool (every node for \"all\")", "nodes",
+		(*api.Client).NodePoolNodes, func(nodes []*structs.NodeListStub) {
 			writeTable(c.stdout, nodeListHeader, nodeListRows(nodes, verbose))
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the nodes as JSON")
+		})
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "show full node IDs")
-	cmd.Flags().StringVar(&filter, "filter", "", "a filter expression on the nodes")
 	return cmd
 }
 
 func (c *cli) nodePoolJobsCommand() *cobra.Command {
+	return poolMembersCommand(c, "jobs [-json] [-filter expr] <pool>", "List the jobs of a node pool (-namespace '*' for every namespace)", "jobs",
+		(*api.Client).NodePoolJobs, func(jobs []*structs.JobListStub) {
+			writeTable(c.stdout, jobListHeader, jobListRows(jobs, c.now().Location()))
+		})
+}
+
+// poolMembersCommand is `node pool nodes|jobs`: list what of a pool with
+// list, print it as JSON or with table.
+func poolMembersCommand[T any](c *cli, use, short, what string,
+	list func(*api.Client, context.Context, string, *api.QueryOptions) ([]T, error), table func([]T)) *cobra.Command {
 	var asJSON bool
 	var filter string
 	cmd := &cobra.Command{
-		Use:   "jobs [-json] [-filter expr] <pool>",
-		Short: "List the jobs of a node pool (-namespace '*' for every namespace)",
+		Use:   use,
+		Short: short,
 		Args:  argsBetween(1, 1, "a node pool name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := c.client()
@@ -302,23 +289,23 @@ func (c *cli) nodePoolJobsCommand() *cobra.Command {
 			}
 			q := c.query()
 			q.Filter = filter
-			jobs, err := cl.NodePoolJobs(cmd.Context(), args[0], q)
+			items, err := list(cl, cmd.Context(), args[0], q)
 			if err != nil {
-				return fail("listing the jobs of node pool "+args[0], err, "")
+				return fail(fmt.Sprintf("listing the %s of node pool %s", what, args[0]), err, "")
 			}
 			if asJSON {
-				return writeJSON(c.stdout, jobs)
+				return writeJSON(c.stdout, items)
 			}
-			if len(jobs) == 0 {
-				c.out("No jobs in node pool %q", args[0])
+			if len(items) == 0 {
+				c.out("No %s in node pool %q", what, args[0])
 				return nil
 			}
-			writeTable(c.stdout, jobListHeader, jobListRows(jobs, c.now().Location()))
+			table(items)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the jobs as JSON")
-	cmd.Flags().StringVar(&filter, "filter", "", "a filter expression on the jobs")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the "+what+" as JSON")
+	cmd.Flags().StringVar(&filter, "filter", "", "a filter expression on the "+what)
 	return cmd
 }
 
