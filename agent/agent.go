@@ -19,6 +19,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/jobspec"
 	"github.com/nomadlike/nomadlike/nomadlike/client"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -335,6 +336,9 @@ func (a *Agent) Shutdown(ctx context.Context) error {
 		}
 	}
 	if a.tempDir {
+		if err := allocdir.UnmountAllSecrets(filepath.Join(a.cfg.DataDir, "alloc")); err != nil {
+			errs = append(errs, err)
+		}
 		if err := os.RemoveAll(a.cfg.DataDir); err != nil {
 			errs = append(errs, fmt.Errorf("remove dev data dir: %w", err))
 		}

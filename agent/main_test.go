@@ -2,14 +2,22 @@ package agent
 
 import (
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/drivers/drivertest"
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 )
 
-// TestMain lets the test binary act as the raw_exec task supervisor.
-func TestMain(m *testing.M) { drivertest.RunMain(m) }
+// TestMain lets the test binary act as the raw_exec task supervisor, and
+// keeps the tasks' secrets dirs plain directories (a tmpfs left mounted in
+// a test's temporary data dir would make its removal fail; allocdir and
+// e2e test the tmpfs).
+func TestMain(m *testing.M) {
+	os.Setenv(allocdir.SecretsTmpfsEnv, "0")
+	drivertest.RunMain(m)
+}
 
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -210,7 +210,25 @@ func (a *agent) launch(cfg string, args ...string) {
 			a.dumpLog(80)
 		}
 		stopSupervisorsUnder(t, a.dataDir)
+		unmountUnder(t, a.dataDir)
 	})
+}
+
+// unmountUnder unmounts what the agent left mounted below dir (its tasks'
+// secrets tmpfs), so the test's temporary dir can be removed.
+func unmountUnder(t *testing.T, dir string) {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(mi), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			if err := syscall.Unmount(f[4], syscall.MNT_DETACH); err != nil {
+				t.Logf("unmount %s: %v", f[4], err)
+			}
+		}
+	}
 }
 
 func (a *agent) start() {

@@ -64,7 +64,7 @@ func sha256Hex(s string) string {
 // written with the CLI is rendered by a task with nomadVar into secrets/,
 // a change restarts the task with the new value, another job's task and a
 // token without the capability are refused, the plaintext is nowhere in
-// the data dir (the task's own secrets/ aside), the agent log or a
+// the data dir (the task's own secrets/ aside: a tmpfs), the agent log or a
 // snapshot, a full rotation keeps every variable readable, and the task's
 // JWT verifies against /.well-known/jwks.json with a standard library.
 func TestVariablesTemplateIdentity(t *testing.T) {
@@ -152,6 +152,14 @@ func TestVariablesTemplateIdentity(t *testing.T) {
 	}
 	if code, body := httpAs(t, "GET", a.addr+"/v1/var/nomad/jobs/vars-app", reader.SecretID, ""); code != http.StatusForbidden {
 		t.Errorf("GET /v1/var without the capability: %d %s", code, body)
+	}
+
+	// The task's secrets dir is a tmpfs (the client runs as root here).
+	if os.Geteuid() == 0 {
+		mi, _ := os.ReadFile("/proc/self/mountinfo")
+		if !strings.Contains(string(mi), " "+filepath.Join(appDir, "secrets")+" ") {
+			t.Errorf("%s/secrets is not a mount point:\n%s", appDir, mi)
+		}
 	}
 
 	// The task's JWT verifies against the published keys with golang-jwt.

@@ -12,11 +12,17 @@
 package allocdir
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 )
+
+// SecretsTmpfsEnv, set to "0" in a client's environment, keeps the tasks'
+// secrets dirs plain directories (tests whose temporary data dirs are
+// removed without the allocations being destroyed set it).
+const SecretsTmpfsEnv = "NOMADLIKE_SECRETS_TMPFS"
 
 // AllocDir is one allocation's directory tree.
 type AllocDir struct {
@@ -141,10 +147,29 @@ func kind(m os.FileMode) string {
 	return "special file"
 }
 
-// Destroy removes the whole tree.
+// Destroy removes the whole tree, the tasks' secrets tmpfs unmounted first.
 func (d *AllocDir) Destroy() error {
+	if err := d.unmountSecrets(); err != nil {
+		return fmt.Errorf("remove alloc dir: %w", err)
+	}
 	if err := os.RemoveAll(d.Dir); err != nil {
 		return fmt.Errorf("remove alloc dir: %w", err)
 	}
 	return nil
+}
+
+// UnmountAllSecrets unmounts the secrets tmpfs of every allocation under
+// root (DataDir/alloc), for an agent that removes its data dir (-dev).
+func UnmountAllSecrets(root string) error {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil // nothing mounted
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.IsDir() {
+			errs = append(errs, New(root, e.Name()).unmountSecrets())
+		}
+	}
+	return errors.Join(errs...)
 }

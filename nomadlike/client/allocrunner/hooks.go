@@ -35,6 +35,8 @@ type PrestartResponse struct {
 	LogMaxFiles, LogMaxFileMB int
 	// Mounts are the task's host volume mounts (volume_hook.go).
 	Mounts []*drivers.MountConfig
+	// Warnings are logged by the task runner (e.g. secrets not on a tmpfs).
+	Warnings []string
 	// IdentityToken is the task's default workload identity (identity_hook.go),
 	// with which its templates read variables; "" without servers.
 	IdentityToken string

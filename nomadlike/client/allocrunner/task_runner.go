@@ -293,6 +293,9 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 			return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
 		}
 	}
+	for _, w := range resp.Warnings {
+		tr.logger.Warn(w)
+	}
 	if len(resp.Unresolved) > 0 {
 		tr.logger.Warn("driver config references unknown variables; they are passed unchanged", "unresolved", resp.Unresolved)
 	}
