@@ -30,7 +30,7 @@ type jobRunFlags struct {
 func (c *cli) jobRunCommand() *cobra.Command {
 	var f jobRunFlags
 	cmd := &cobra.Command{
-		Use:   "run [-detach] [-verbose] [-var k=v]... [-check-index n] <file|->",
+		Use:   "run [-detach] [-verbose] [-var k=v]... [-check-index n] [-exit-code first|max] [-timeout d] <file|->",
 		Short: "Submit a job file and watch it until its allocations run (or say why they don't)",
 		Long: `Parses the job file (or stdin with "-"), submits it, watches the evaluation,
 then waits until every allocation it placed is running (service), or until a

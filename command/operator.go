@@ -20,7 +20,7 @@ import (
 func (c *cli) operatorCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "operator <subcommand>",
-		Short: "Cluster operations: Raft peers, snapshots, gossip keyring",
+		Short: "Cluster operations: Raft peers, snapshots, keyrings, scheduler settings, support bundles (debug)",
 	}
 	raft := &cobra.Command{Use: "raft <subcommand>", Short: "Inspect and change the Raft peers"}
 	raft.AddCommand(c.raftListPeersCommand(), c.raftRemovePeerCommand())
