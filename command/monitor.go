@@ -76,7 +76,8 @@ func (m *monitor) watchEval(ctx context.Context, evalID string) (*evalOutcome, e
 		if ev.BlockedEval != "" {
 			out.blockedEval = ev.BlockedEval
 		}
-		if ev.NextEval != "" && ev.Status == structs.EvalStatusComplete {
+		// A canceled evaluation was coalesced into its NextEval, which covers it.
+		if ev.NextEval != "" && (ev.Status == structs.EvalStatusComplete || ev.Status == structs.EvalStatusCancelled) {
 			m.printf("    Monitoring next evaluation %q", m.id(ev.NextEval))
 			evalID = ev.NextEval
 			continue

@@ -54,9 +54,13 @@ type evalBroker struct {
 	delayed    delayHeap
 	deliveries map[string]int
 	failed     []*structs.Evaluation // reached the delivery limit
-	readyCh    chan struct{}         // closed when evals become ready or the broker is disabled
-	delayCh    chan struct{}         // closed when the delay heap changes
-	failedCh   chan struct{}         // closed when an eval fails
+	// cancelable are pending evaluations superseded by a newer one of the
+	// same job (coalesce.go); the leader cancels them in batches.
+	cancelable []canceledEval
+	cancelCh   chan struct{} // closed when cancelable grows
+	readyCh    chan struct{} // closed when evals become ready or the broker is disabled
+	delayCh    chan struct{} // closed when the delay heap changes
+	failedCh   chan struct{} // closed when an eval fails
 }
 
 func newEvalBroker(logger *slog.Logger, nackTimeout, nackDelay time.Duration, deliveryLimit int) *evalBroker {
@@ -94,6 +98,11 @@ func (b *evalBroker) resetLocked() {
 		close(b.failedCh)
 	}
 	b.failedCh = make(chan struct{})
+	b.cancelable = nil
+	if b.cancelCh != nil {
+		close(b.cancelCh)
+	}
+	b.cancelCh = make(chan struct{})
 }
 
 // setEnabled turns the broker on (leadership gained) or off (lost); turning
@@ -252,6 +261,7 @@ func (b *evalBroker) ack(evalID, token string) error {
 		return fmt.Errorf("ack: %w", err)
 	}
 	delete(b.deliveries, evalID)
+	b.coalesceLocked(evalJobKey(u.eval))
 	b.releaseJobLocked(u.eval)
 	if again, ok := b.requeue[evalID]; ok {
 		delete(b.requeue, evalID)

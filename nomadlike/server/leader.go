@@ -120,6 +120,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("delayed_evals", s.broker.runDelayed)
 	start("plan_applier", s.runPlanApplier)
 	start("failed_evals", s.reapFailedEvals)
+	start("canceled_evals", s.reapCancelableEvals)
 	start("duplicate_blocked", s.reapDuplicateBlocked)
 	start("reconcile", s.runReconcile)
 	start("drainer", s.runDrainer)
