@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -113,5 +114,34 @@ func TestServiceDefaultName(t *testing.T) {
 	got := []string{tg.Services[0].Name, tg.Tasks[0].Services[0].Name, tg.Tasks[0].Services[1].Name}
 	if diff := cmp.Diff([]string{"j-g", "j-g-t", "j-g-t-x"}, got); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
+	}
+}
+
+// TestServiceNumericPort: a service or check port may be a number, as in
+// Nomad (the port inside the allocation's network).
+func TestServiceNumericPort(t *testing.T) {
+	src := `job "j" {
+  group "g" {
+    service {
+      name = "api"
+      port = "9001"
+      check {
+        type     = "tcp"
+        port     = "9002"
+        interval = "5s"
+        timeout  = "1s"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+    }
+  }
+}
+`
+	if _, err := Parse("n.hcl", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse("n.hcl", []byte(strings.Replace(src, `"9001"`, `"99999"`, 1))); err == nil || !strings.Contains(err.Error(), `port "99999" is not a port`) {
+		t.Errorf("port 99999: %v", err)
 	}
 }

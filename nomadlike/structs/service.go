@@ -3,6 +3,7 @@ package structs
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -155,7 +156,7 @@ func ValidateServices(services []*Service, tg *TaskGroup, task *Task) error {
 				continue
 			}
 			v.merge(cf, c.Validate())
-			if c.PortLabel != "" && !ports[c.PortLabel] {
+			if c.PortLabel != "" && !ports[c.PortLabel] && !NumericPort(c.PortLabel) {
 				v.add(cf+".PortLabel", "check port %q is not a port of group %q's network; add network { port %q {} } or name one of its ports", c.PortLabel, tg.Name, c.PortLabel)
 			}
 			if c.Type == ServiceCheckScript && task == nil && c.TaskName == "" {
@@ -174,11 +175,19 @@ func ValidateServices(services []*Service, tg *TaskGroup, task *Task) error {
 				v.add(fmt.Sprintf("%s.Checks[%d].PortLabel", f, j), "check %q of service %q has no port; set port on the check or the service to a port label of the group network", c.Name, s.Name)
 			}
 		}
-		if s.PortLabel != "" && !ports[s.PortLabel] {
+		if s.PortLabel != "" && !ports[s.PortLabel] && !NumericPort(s.PortLabel) {
 			v.add(f+".PortLabel", "port %q is not a port of group %q's network; add network { port %q {} } or name one of its ports", s.PortLabel, tg.Name, s.PortLabel)
 		}
 	}
 	return v.err()
+}
+
+// NumericPort reports whether label is a port number (1-65535) rather than
+// a label: Nomad accepts port = "9001" in services and checks, the port
+// inside the allocation's network.
+func NumericPort(label string) bool {
+	n, err := strconv.Atoi(label)
+	return err == nil && n > 0 && n < 65536
 }
 
 // interpolationPlaceholder replaces each ${...} in name by "ENV-VAR", as

@@ -156,7 +156,8 @@ func TestProbeHeaderMethodBody(t *testing.T) {
 
 func TestServiceAddressModes(t *testing.T) {
 	alloc := &structs.Allocation{AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
-		Ports: []structs.PortMapping{{Label: "http", Value: 25000, To: 8080, HostIP: "10.0.0.5"}, {Label: "raw", Value: 25001, HostIP: "10.0.0.5"}}}}}
+		Ports:    []structs.PortMapping{{Label: "http", Value: 25000, To: 8080, HostIP: "10.0.0.5"}, {Label: "raw", Value: 25001, HostIP: "10.0.0.5"}},
+		Networks: []*structs.NetworkResource{{IP: "10.0.0.5"}}}}}
 	for _, tt := range []struct {
 		label, mode string
 		port        int
@@ -166,6 +167,7 @@ func TestServiceAddressModes(t *testing.T) {
 		{"http", structs.AddressModeAlloc, 8080},
 		{"http", structs.AddressModeDriver, 8080},
 		{"raw", structs.AddressModeAlloc, 25001}, // no "to": the host port
+		{"9001", structs.AddressModeAuto, 9001},  // a port number
 	} {
 		ip, port := serviceAddress(alloc, nil, tt.label, tt.mode)
 		if ip != "10.0.0.5" || port != tt.port {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -80,7 +81,7 @@ func nodeDatacenter(n *structs.Node) string {
 }
 
 // serviceAddress is the address and port of the allocation's port label
-// ("" label: port 0) in an address mode. host and auto: the node address
+// ("" label: port 0; a number: that port) in an address mode. host and auto: the node address
 // and the host port; alloc and driver: the allocation's address and the
 // port's "to" value (its host port when "to" is unset), as Nomad does.
 // The allocation's address is its own network's (NetworkStatus) in mode
@@ -108,6 +109,9 @@ func serviceAddress(alloc *structs.Allocation, node *structs.Node, label, mode s
 	}
 	if st := alloc.NetworkStatus; st != nil && st.Address != "" && (mode == structs.AddressModeAlloc || mode == structs.AddressModeDriver) {
 		ip = st.Address // the allocation's own network (bridge, cni/<name>)
+	}
+	if port == 0 && structs.NumericPort(label) {
+		port, _ = strconv.Atoi(label) // a port number, not a label
 	}
 	if ip == "" && node != nil {
 		ip = node.Attributes["unique.network.ip-address"]
