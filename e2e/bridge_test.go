@@ -162,6 +162,10 @@ job "e2e-egress" {
   group "probe" {
     network {
       mode = "bridge"
+      dns {
+        servers  = ["127.0.0.53"]
+        searches = ["e2e.internal"]
+      }
     }
     task "probe" {
       driver = "container"
@@ -193,10 +197,6 @@ job "e2e-bridge" {
       hostname = "web"
       port "http" {
         to = 80
-      }
-      dns {
-        servers = ["127.0.0.53"]
-        searches = ["e2e.internal"]
       }
     }
     service {
@@ -281,8 +281,8 @@ func TestBridgeNetworking(t *testing.T) {
 	if !strings.Contains(string(out), "EGRESS-BLOCKED") || strings.Contains(string(out), "EGRESS-OPEN") {
 		t.Fatalf("egress probe output:\n%s", out)
 	}
-	if ns := regexp.MustCompile(`(?m)^nameserver .*$`).FindAllString(string(out), -1); len(ns) != 1 || ns[0] != "nameserver "+l.prefix+"1" {
-		t.Fatalf("a bridge allocation without a dns block must get only the client's DNS server on the gateway %s1, got %q:\n%s", l.prefix, ns, out)
+	if ns := regexp.MustCompile(`(?m)^nameserver .*$`).FindAllString(string(out), -1); len(ns) != 1 || ns[0] != "nameserver 127.0.0.53" || !strings.Contains(string(out), "search e2e.internal\n") {
+		t.Fatalf("the probe's resolv.conf must hold its dns block only, got %q:\n%s", ns, out)
 	}
 	if n := l.guardDrops(t); n < 1 {
 		t.Fatalf("the egress guard for %s dropped %d packets; the probe's connection must have been dropped by it; probe output:\n%s", l.subnet, n, out)
@@ -393,10 +393,20 @@ func TestBridgeNetworking(t *testing.T) {
 		}
 	}
 
+	// Without a dns block an allocation gets the client's DNS server on
+	// its gateway, and nothing else (never the host's resolvers).
 	rc, err := os.ReadFile(filepath.Join(a.dataDir, "client", "network", "allocs", ids[0], "resolv.conf"))
-	if err != nil || !strings.Contains(string(rc), "nameserver 127.0.0.53\n") || !strings.Contains(string(rc), "search e2e.internal\n") {
-		t.Fatalf("the allocation's resolv.conf: %q %v", rc, err)
+	if ns := regexp.MustCompile(`(?m)^nameserver .*$`).FindAllString(string(rc), -1); err != nil || len(ns) != 1 || ns[0] != "nameserver "+l.prefix+"1" {
+		t.Fatalf("the web allocation's resolv.conf must name only the gateway %s1: %q %v", l.prefix, rc, err)
 	}
+	gatewayDNS := func(phase string) {
+		t.Helper()
+		waitFor(t, 30*time.Second, phase+": the DNS server on the gateway", func() (bool, string) {
+			srv := dnsAsk(l.prefix+"1:53", "bridge-web.service.nomad.", dns.TypeSRV)
+			return len(srv) == 2, fmt.Sprint(srv)
+		})
+	}
+	gatewayDNS("started")
 
 	// 3. SIGKILL the agent and restart it: same networks, still reachable.
 	a.kill()
@@ -406,6 +416,7 @@ func TestBridgeNetworking(t *testing.T) {
 		return len(r) == 2, fmt.Sprintf("%d running", len(r))
 	})
 	check("after SIGKILL and restart")
+	gatewayDNS("after SIGKILL and restart") // served again for the re-attached allocations
 	if c := l.count(a.dataDir); c != during {
 		t.Fatalf("after the restart: %+v, want what was there before it: %+v", c, during)
 	}
