@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
 )
@@ -182,5 +184,44 @@ node_pool "default" { policy = "read" }`},
 	}
 	if _, err := aclClient(t, a.HTTPAddr(), del.SecretID).NodePools().Delete("dev-a", nil); err != nil {
 		t.Errorf("Delete(dev-a) with the delete capability: %v", err)
+	}
+}
+
+// TestCompatNodePoolEvents: the event stream's NodePool topic, read with
+// the official client, carries a pool written and a pool deleted.
+func TestCompatNodePoolEvents(t *testing.T) {
+	_, c, _ := compatAgent(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := c.EventStream().Stream(ctx, map[nomad.Topic][]string{nomad.TopicNodePool: {"*"}}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NodePools().Register(&nomad.NodePool{Name: "evented", Description: "d"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NodePools().Delete("evented", nil); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 2 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("events so far %v; want the upsert and the delete", got)
+		case evs := <-stream:
+			if evs.Err != nil {
+				t.Fatal(evs.Err)
+			}
+			for _, e := range evs.Events {
+				p, err := e.NodePool()
+				if err != nil || p == nil || p.Name != "evented" {
+					t.Fatalf("event %+v: pool %+v, %v", e, p, err)
+				}
+				got = append(got, e.Type)
+			}
+		}
+	}
+	if want := []string{"NodePoolUpserted", "NodePoolDeleted"}; !slices.Equal(got, want) {
+		t.Errorf("event types %v, want %v", got, want)
 	}
 }

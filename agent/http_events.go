@@ -27,7 +27,7 @@ type eventSource interface {
 // nomadOnlyTopics are Nomad topics this server accepts but never publishes
 // (it has no such objects), so that Nomad's tools may still ask for them.
 var nomadOnlyTopics = []structs.Topic{"ACLToken", "ACLPolicy", "ACLRole", "ACLAuthMethod",
-	"ACLBindingRule", "CSIVolume", "CSIPlugin", "HostVolume", "NodePool", "Operator"}
+	"ACLBindingRule", "CSIVolume", "CSIPlugin", "HostVolume", "Operator"}
 
 // parseEventRequest reads ?index=, ?namespace= (default "default", "*" for
 // all) and the repeatable ?topic=Topic[:key] (no topic: everything).
@@ -92,17 +92,21 @@ func (s *HTTPServer) eventStream(w http.ResponseWriter, r *http.Request) {
 	defer sub.Close()
 	var frames eventFrames = sub
 	if s.aclEnabled() {
-		frames = &aclEventFilter{next: sub, namespace: visible, nodes: identity(r).ACL.Allow(acl.Node, acl.PolicyRead)}
+		a := identity(r).ACL
+		frames = &aclEventFilter{next: sub, namespace: visible, nodes: a.Allow(acl.Node, acl.PolicyRead),
+			pool: func(name string) bool { return a.AllowNodePool(name, acl.NodePoolCapabilityRead) }}
 	}
 	streamEvents(r.Context(), w, frames, eventHeartbeat)
 }
 
 // aclEventFilter keeps the events a token may read: those of namespaces
-// where it has read-job, and node events with node:read.
+// where it has read-job, node events with node:read, and node pool events
+// with node_pool read on the pool.
 type aclEventFilter struct {
 	next      eventFrames
 	namespace func(string) bool
 	nodes     bool
+	pool      func(string) bool
 }
 
 // Next implements eventFrames; frames left empty by the filter are skipped.
@@ -114,7 +118,8 @@ func (f *aclEventFilter) Next(ctx context.Context) (structs.Events, error) {
 		}
 		kept := ev.Events[:0:0]
 		for _, e := range ev.Events {
-			if (e.Namespace == "" && f.nodes && e.Topic == structs.TopicNode) || (e.Namespace != "" && f.namespace(e.Namespace)) {
+			if (e.Namespace == "" && f.nodes && e.Topic == structs.TopicNode) || (e.Namespace != "" && f.namespace(e.Namespace)) ||
+				(e.Topic == structs.TopicNodePool && f.pool(e.Key)) {
 				kept = append(kept, e)
 			}
 		}

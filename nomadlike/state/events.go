@@ -14,6 +14,7 @@ var tableEvents = map[string]func(c changeObjects) (structs.Event, bool){
 	tableNodes:                nodeEvent,
 	tableServiceRegistrations: serviceEvent,
 	tableVariables:            variableEvent,
+	tableNodePools:            nodePoolEvent,
 }
 
 // changeObjects is one change: the row before and after the write (nil when
@@ -130,4 +131,19 @@ func variableEvent(c changeObjects) (structs.Event, bool) {
 	}
 	return structs.Event{Topic: structs.TopicVariables, Key: v.Path, Namespace: v.Namespace,
 		Payload: &structs.EventPayload{Variable: v.Metadata()}}, true
+}
+
+// nodePoolEvent is NodePoolUpserted for a pool written (by a user, or by a
+// node registering in a new pool) and NodePoolDeleted for one deleted.
+func nodePoolEvent(c changeObjects) (structs.Event, bool) {
+	if p, ok := c.after.(*structs.NodePool); ok {
+		return structs.Event{Topic: structs.TopicNodePool, Type: structs.TypeNodePoolUpserted, Key: p.Name,
+			Payload: &structs.EventPayload{NodePool: p}}, true
+	}
+	gone, ok := c.before.(*structs.NodePool)
+	if !ok {
+		return structs.Event{}, false
+	}
+	return structs.Event{Topic: structs.TopicNodePool, Type: structs.TypeNodePoolDeleted, Key: gone.Name,
+		Payload: &structs.EventPayload{NodePool: gone}}, true
 }

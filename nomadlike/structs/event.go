@@ -14,11 +14,13 @@ const (
 	TopicService    Topic = "Service"
 	// TopicVariables carries variables' metadata (never their items).
 	TopicVariables Topic = "Variables"
-	TopicAll       Topic = "*"
+	// TopicNodePool carries node pools (the built-in ones never change).
+	TopicNodePool Topic = "NodePool"
+	TopicAll      Topic = "*"
 )
 
 // EventTopics are the topics this server publishes, in display order.
-var EventTopics = []Topic{TopicJob, TopicAllocation, TopicEvaluation, TopicDeployment, TopicNode, TopicService, TopicVariables}
+var EventTopics = []Topic{TopicJob, TopicAllocation, TopicEvaluation, TopicDeployment, TopicNode, TopicNodePool, TopicService, TopicVariables}
 
 // Event types, named as Nomad names them: one per kind of Raft entry, given
 // to every event the entry produces.
@@ -40,6 +42,8 @@ const (
 	TypeVariableUpserted              = "VariableUpserted"
 	TypeVariableDeleted               = "VariableDeleted"
 	TypeServiceDeregistration         = "ServiceDeregistration"
+	TypeNodePoolUpserted              = "NodePoolUpserted"
+	TypeNodePoolDeleted               = "NodePoolDeleted"
 )
 
 // Events is one frame of the event stream: the events one Raft entry
@@ -78,4 +82,5 @@ type EventPayload struct {
 	Node       *Node                `json:",omitempty"`
 	Service    *ServiceRegistration `json:",omitempty"`
 	Variable   *VariableMetadata    `json:",omitempty"`
+	NodePool   *NodePool            `json:",omitempty"`
 }
