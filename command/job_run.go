@@ -173,8 +173,12 @@ func (c *cli) finishBatch(ctx, bctx context.Context, m *monitor, job *structs.Jo
 		m.printf("==> %s: Batch job %q finished: %d task(s) succeeded; exit code 0", m.stamp(), job.ID, len(res.tasks))
 		return nil
 	}
-	m.printf("==> %s: Batch job %q finished with exit code %d: task %q of allocation %q %s (-exit-code=%s)",
-		m.stamp(), job.ID, code, why.task, m.id(why.alloc), why.why, f.exitCode)
+	who := fmt.Sprintf("task %q of allocation %q", why.task, m.id(why.alloc))
+	if why.task == "" {
+		who = fmt.Sprintf("allocation %q", m.id(why.alloc))
+	}
+	m.printf("==> %s: Batch job %q finished with exit code %d: %s %s (-exit-code=%s)",
+		m.stamp(), job.ID, code, who, why.why, f.exitCode)
 	return exitWith(code)
 }
 

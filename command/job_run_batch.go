@@ -112,6 +112,14 @@ func (m *monitor) waitBatch(ctx context.Context, job *structs.Job, ids []string)
 				continue
 			}
 			a := latest[id]
+			if _, seen := status[id]; a == nil && seen {
+				// Seen before, gone now: garbage collected or purged.
+				m.printf("    Allocation %q is gone from the cluster before it finished", m.id(id))
+				finished[id] = true
+				res.tasks = append(res.tasks, taskResult{alloc: id, code: exitFailed, at: m.now().UnixNano(),
+					why: "is gone from the cluster (garbage collected or purged) before it finished"})
+				continue
+			}
 			if a == nil {
 				allDone = false
 				continue
@@ -248,6 +256,9 @@ func batchFinal(a *structs.AllocListStub, job *structs.Job, now time.Time) (bool
 
 // allocTaskResults is how each task of a finished allocation ended.
 func allocTaskResults(a *structs.AllocListStub) []taskResult {
+	// An allocation the server stopped (job stop, alloc stop, a drain) did
+	// not finish its work: its killed tasks count as failures.
+	stopped := a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict
 	var out []taskResult
 	for _, name := range slices.Sorted(maps.Keys(a.TaskStates)) {
 		ts := a.TaskStates[name]
@@ -265,6 +276,8 @@ func allocTaskResults(a *structs.AllocListStub) []taskResult {
 			}
 		}
 		switch {
+		case stopped && (hasEvent(ts, structs.TaskKilling) || hasEvent(ts, structs.TaskKilled)):
+			r.code, r.why = exitFailed, "was stopped by the server ("+orNone(a.DesiredDescription)+")"
 		case !ts.Failed && a.ClientStatus == structs.AllocClientStatusComplete:
 			r.why = "succeeded"
 			if last != nil {

@@ -45,6 +45,12 @@ func TestBatchExitCodeRules(t *testing.T) {
 	if code, why := res.exitCode(exitRuleMax); code != 143 || why.task != "killed" {
 		t.Errorf("max: %d (%+v), want 143 from task killed", code, why)
 	}
+	stoppedAlloc := &structs.AllocListStub{ID: "a3", ClientStatus: structs.AllocClientStatusComplete,
+		DesiredStatus: structs.AllocDesiredStatusStop, DesiredDescription: "alloc not needed due to job update",
+		TaskStates: map[string]*structs.TaskState{"long": exited(0, 15, at(2), false, &structs.TaskEvent{Type: structs.TaskKilled})}}
+	if r := allocTaskResults(stoppedAlloc); len(r) != 1 || r[0].code != exitFailed || !strings.Contains(r[0].why, "stopped by the server") {
+		t.Errorf("a task the server stopped: %+v, want code %d saying it was stopped", r, exitFailed)
+	}
 	ok := &batchResult{tasks: allocTaskResults(okAlloc)}
 	if code, why := ok.exitCode(exitRuleFirst); code != 0 || why != nil {
 		t.Errorf("all succeeded: %d (%+v), want 0", code, why)
