@@ -42,8 +42,9 @@ rescheduled allocations, and the command exits with the tasks' exit code, for
 CI: -exit-code=first (the default) is the code of the first task to fail, in
 the order they finished, 0 when all succeeded; -exit-code=max is the largest
 code of any task. A task killed by signal n counts as 128+n; a task that
-failed without exiting (driver failure, lost node) counts as 2. -timeout bounds
-a batch job's wait only when given.`,
+failed without exiting (driver failure, lost node) or that the server stopped
+(job stop, a drain) counts as 2. -timeout bounds a batch job's wait only when
+given.`,
 		Args: argsBetween(1, 1, "one job file (or - for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.jobRun(cmd, args[0], &f)
