@@ -60,15 +60,11 @@ func httpAs(t *testing.T, method, url, token, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestACLAttacks runs a real agent with acl { enabled = true } and tries,
-// through the CLI and raw HTTP, what issue 12 part B item 9 lists: reading
-// and restoring snapshots, registering a rogue node, repointing the client,
-// exec/signal/restart without the capability, and reaching another
-// namespace with a namespace-limited token. Each is refused with 403 and
-// audited; what the tokens allow still works.
-func TestACLAttacks(t *testing.T) {
-	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true})
-	waitFor(t, 60*time.Second, "a leader", func() (bool, string) {
+// waitLeaderHTTP waits until the agent's API names a leader (an agent
+// started with noWait).
+func (a *agent) waitLeaderHTTP() {
+	a.t.Helper()
+	waitFor(a.t, 60*time.Second, "a leader", func() (bool, string) {
 		resp, err := http.Get(a.addr + "/v1/status/leader")
 		if err != nil {
 			return false, err.Error()
@@ -77,6 +73,38 @@ func TestACLAttacks(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == 200 && strings.Contains(string(b), ":"), fmt.Sprintf("%d %s", resp.StatusCode, b)
 	})
+}
+
+// aclManagement bootstraps the agent's ACLs through the API and returns
+// the management secret and a runner of CLI commands (in dir) with it,
+// which fails the test on a non-zero exit.
+func (a *agent) aclManagement(dir string) (string, func(args ...string) string) {
+	t := a.t
+	t.Helper()
+	code, body := httpAs(t, "PUT", a.addr+"/v1/acl/bootstrap", "", "")
+	var boot struct{ SecretID string }
+	if code != 200 || json.Unmarshal([]byte(body), &boot) != nil || boot.SecretID == "" {
+		t.Fatalf("bootstrap: %d %s", code, body)
+	}
+	return boot.SecretID, func(args ...string) string {
+		t.Helper()
+		out, code := a.cli(dir, append([]string{"-token", boot.SecretID}, args...)...)
+		if code != 0 {
+			t.Fatalf("nomadlike %v: exit %d\n%s", args, code, out)
+		}
+		return out
+	}
+}
+
+// TestACLAttacks runs a real agent with acl { enabled = true } and tries,
+// through the CLI and raw HTTP, what issue 12 part B item 9 lists: reading
+// and restoring snapshots, registering a rogue node, repointing the client,
+// exec/signal/restart without the capability, and reaching another
+// namespace with a namespace-limited token. Each is refused with 403 and
+// audited; what the tokens allow still works.
+func TestACLAttacks(t *testing.T) {
+	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true})
+	a.waitLeaderHTTP()
 	dir := t.TempDir()
 
 	// Bootstrap through the CLI; a second bootstrap is refused with the reset index.

@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,29 +18,9 @@ import (
 func TestUILogin(t *testing.T) {
 	chrome := chromiumPath(t)
 	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true})
-	waitFor(t, 60*time.Second, "a leader", func() (bool, string) {
-		resp, err := http.Get(a.addr + "/v1/status/leader")
-		if err != nil {
-			return false, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == 200 && strings.Contains(string(b), ":"), string(b)
-	})
+	a.waitLeaderHTTP()
 	dir := t.TempDir()
-	code, body := httpAs(t, "PUT", a.addr+"/v1/acl/bootstrap", "", "")
-	var boot struct{ SecretID string }
-	if code != 200 || json.Unmarshal([]byte(body), &boot) != nil {
-		t.Fatalf("bootstrap: %d %s", code, body)
-	}
-	mgmt := func(args ...string) string {
-		t.Helper()
-		out, code := a.cli(dir, append([]string{"-token", boot.SecretID}, args...)...)
-		if code != 0 {
-			t.Fatalf("nomadlike %v: exit %d\n%s", args, code, out)
-		}
-		return out
-	}
+	_, mgmt := a.aclManagement(dir)
 	mgmt("namespace", "apply", "web")
 	writeFile(t, dir, "web-dev.hcl", `namespace "web" { policy = "write" }`)
 	mgmt("acl", "policy", "apply", "web-dev", dir+"/web-dev.hcl")

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -69,34 +68,11 @@ func sha256Hex(s string) string {
 // JWT verifies against /.well-known/jwks.json with a standard library.
 func TestVariablesTemplateIdentity(t *testing.T) {
 	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true})
-	waitFor(t, 60*time.Second, "a leader", func() (bool, string) {
-		resp, err := http.Get(a.addr + "/v1/status/leader")
-		if err != nil {
-			return false, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == 200 && strings.Contains(string(b), ":"), string(b)
-	})
+	a.waitLeaderHTTP()
 	dir := t.TempDir()
-	out, code := a.cli(dir, "acl", "bootstrap", "-json")
-	if code != 0 {
-		t.Fatalf("acl bootstrap failed: %s", out)
-	}
-	var boot struct{ SecretID string }
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &boot); err != nil || boot.SecretID == "" {
-		t.Fatalf("acl bootstrap output: %v\n%s", err, out)
-	}
-	mgmt := func(args ...string) string {
-		t.Helper()
-		out, code := a.cli(dir, append([]string{"-token", boot.SecretID}, args...)...)
-		if code != 0 {
-			t.Fatalf("nomadlike %v: exit %d\n%s", args, code, out)
-		}
-		return out
-	}
+	bootSecret, mgmt := a.aclManagement(dir)
 	waitFor(t, 60*time.Second, "the node to register", func() (bool, string) {
-		code, body := httpAs(t, "GET", a.addr+"/v1/nodes", boot.SecretID, "")
+		code, body := httpAs(t, "GET", a.addr+"/v1/nodes", bootSecret, "")
 		return code == 200 && strings.Contains(body, `"Status":"ready"`), body
 	})
 
@@ -109,7 +85,7 @@ func TestVariablesTemplateIdentity(t *testing.T) {
 		t.Helper()
 		var id string
 		waitFor(t, 60*time.Second, "an allocation of "+job, func() (bool, string) {
-			code, body := httpAs(t, "GET", a.addr+"/v1/job/"+job+"/allocations", boot.SecretID, "")
+			code, body := httpAs(t, "GET", a.addr+"/v1/job/"+job+"/allocations", bootSecret, "")
 			var allocs []struct{ ID string }
 			if code != 200 || json.Unmarshal([]byte(body), &allocs) != nil || len(allocs) == 0 {
 				return false, body
@@ -135,7 +111,7 @@ func TestVariablesTemplateIdentity(t *testing.T) {
 	writeFile(t, dir, "other.nomad.hcl", fmt.Sprintf(varsJob, "vars-other", "vars-app", runToken))
 	mgmt("job", "run", "-detach", "other.nomad.hcl")
 	waitFor(t, 60*time.Second, "the other job's template to be refused", func() (bool, string) {
-		code, body := httpAs(t, "GET", a.addr+"/v1/job/vars-other/allocations", boot.SecretID, "")
+		code, body := httpAs(t, "GET", a.addr+"/v1/job/vars-other/allocations", bootSecret, "")
 		return code == 200 && strings.Contains(body, "Permission denied") && strings.Contains(body, `the workload identity of task \"server\" of job \"vars-other\"`), body
 	})
 
