@@ -9,9 +9,9 @@ import (
 // `-update-servers`. Addresses are the servers' HTTP addresses (port 4646
 // when none is given), which is what nomadlike clients talk to.
 func (c *cli) nodeConfigCommand() *cobra.Command {
-	var list, update bool
+	var list, update, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "config (-servers | -update-servers <host:port>...)",
+		Use:   "config (-servers [-json] | -update-servers <host:port>...)",
 		Short: "Show or replace the servers a client agent talks to",
 		Long: "Show or replace the servers a client agent talks to. Point -address at the client agent.\n" +
 			"-update-servers replaces the whole list at once: name every server (HTTP address, port 4646 by default).",
@@ -39,6 +39,9 @@ func (c *cli) nodeConfigCommand() *cobra.Command {
 			if err != nil {
 				return fail("listing the client's servers", err, "Point -address (or NOMAD_ADDR) at a client agent.")
 			}
+			if asJSON {
+				return writeJSON(c.stdout, servers)
+			}
 			for _, s := range servers {
 				c.out("%s", s)
 			}
@@ -46,6 +49,7 @@ func (c *cli) nodeConfigCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&list, "servers", false, "list the client's known servers, the one in use first")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "with -servers, print the list as a JSON array")
 	cmd.Flags().BoolVar(&update, "update-servers", false, "replace the client's servers with the addresses given as arguments")
 	return cmd
 }

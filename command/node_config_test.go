@@ -15,6 +15,10 @@ func TestNodeConfig(t *testing.T) {
 	if code != 0 || out != "10.0.0.1:4646\n10.0.0.2:4646\n" {
 		t.Errorf("node config -servers: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	code, out, errOut = runCLI(t, "", "node", "config", "-address="+addr, "-servers", "-json")
+	if code != 0 || strings.Join(strings.Fields(out), "") != `["10.0.0.1:4646","10.0.0.2:4646"]` {
+		t.Errorf("node config -servers -json: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	code, out, errOut = runCLI(t, "", "node", "config", "-address="+addr, "-update-servers", "10.0.0.3", "10.0.0.4:5000")
 	if code != 0 || !strings.Contains(out, "Updated server list") || !f.requested("PUT /v1/agent/servers?address=10.0.0.3%2C10.0.0.4%3A5000") {
 		t.Errorf("node config -update-servers: exit %d, stdout %q, stderr %q, requests %v", code, out, errOut, f.requests)
