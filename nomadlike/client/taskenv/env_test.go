@@ -160,3 +160,26 @@ func TestWithVars(t *testing.T) {
 		t.Errorf("got NOMAD_ALLOC_ID %q, want it kept", got)
 	}
 }
+
+// TestBuildBridgeNetwork: an allocation with a network of its own gets
+// the NOMAD_ALLOC_* variables of its ports (its address and the port
+// inside), besides the host ones.
+func TestBuildBridgeNetwork(t *testing.T) {
+	in := testInput()
+	in.Alloc.NetworkStatus = &structs.AllocNetworkStatus{InterfaceName: "eth0", Address: "172.26.64.7"}
+	env := Build(in).Map()
+	for k, want := range map[string]string{
+		"NOMAD_ALLOC_IP_http":        "172.26.64.7",
+		"NOMAD_ALLOC_ADDR_http":      "172.26.64.7:8080",
+		"NOMAD_ALLOC_INTERFACE_http": "eth0",
+		"NOMAD_ALLOC_PORT_http":      "8080",
+		"NOMAD_HOST_ADDR_http":       "10.0.0.5:25000",
+	} {
+		if env[k] != want {
+			t.Errorf("%s = %q, want %q", k, env[k], want)
+		}
+	}
+	if _, ok := Build(testInput()).Map()["NOMAD_ALLOC_IP_http"]; ok {
+		t.Error("a host-mode allocation got NOMAD_ALLOC_IP_http")
+	}
+}
