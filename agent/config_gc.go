@@ -59,6 +59,9 @@ func (cl *fileClient) applyGC(c *Config) error {
 	if err := setDuration(&g.Interval, cl.GCInterval); err != nil {
 		return err
 	}
+	if err := setDuration(&c.Client.UsageReportInterval, cl.UsageReportInterval); err != nil {
+		return err
+	}
 	if v, ok, err := numberAttr(cl.GCMaxAllocs, "gc_max_allocs"); err != nil {
 		return err
 	} else if ok {

@@ -125,7 +125,10 @@ type fileClient struct {
 	// ServerJoin's retry_join and start_join name servers' HTTP addresses.
 	ServerJoin *fileServerJoin `hcl:"server_join,block"`
 	// Garbage collection keys (config_gc.go).
-	GCInterval            hcl.Expression `hcl:"gc_interval,optional"`
+	GCInterval hcl.Expression `hcl:"gc_interval,optional"`
+	// UsageReportInterval is how often the client reports allocation usage
+	// to the servers (the autoscaler's nomad-apm source).
+	UsageReportInterval   hcl.Expression `hcl:"usage_report_interval,optional"`
 	GCMaxAllocs           hcl.Expression `hcl:"gc_max_allocs,optional"`
 	GCDiskUsageThreshold  hcl.Expression `hcl:"gc_disk_usage_threshold,optional"`
 	GCInodeUsageThreshold hcl.Expression `hcl:"gc_inode_usage_threshold,optional"`

@@ -220,6 +220,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	// The client protocol's allocation watch (http_node_client_allocs.go).
 	srv("/v1/node/{id}/client-allocations", get, s.nodeClientAllocs)
 	srv("/v1/node/{id}/client-allocations", put, s.nodePullAllocs)
+	srv("/v1/node/{id}/usage", put, s.nodeUsage)
 	srv("/v1/node/{id}/heartbeat", put, s.nodeHeartbeat)
 	srv("/v1/node/{id}/drain", put, s.nodeDrain)
 	srv("/v1/node/{id}/eligibility", put, s.nodeEligibility)

@@ -166,6 +166,7 @@ var routeRules = map[string]rule{
 	"PUT /v1/node/{id}/allocations":        handlerChecks("the node's own secret"),
 	"GET /v1/node/{id}/client-allocations": handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/client-allocations": handlerChecks("the node's own secret"),
+	"PUT /v1/node/{id}/usage":              handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/heartbeat":          handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/services":           handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/identities":         handlerChecks("the node's own secret"),

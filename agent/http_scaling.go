@@ -67,5 +67,45 @@ func (s *HTTPServer) scalingPolicyInfo(w http.ResponseWriter, r *http.Request) (
 	if out == nil {
 		return nil, structs.NewNotFound("scaling policy %q not found (list policies with GET /v1/scaling/policies?namespace=*)", id)
 	}
+	if ds, ok := s.srv.(scalingDecisions); ok {
+		if d := ds.LastScalingDecision(id); d != nil {
+			return &policyWithDecision{ScalingPolicy: out.(*structs.ScalingPolicy), LastDecision: d}, nil
+		}
+	}
 	return out, nil
+}
+
+// scalingDecisions is the autoscaler's side of the server (the leader
+// answers: scaling policy routes are forwarded to it).
+type scalingDecisions interface {
+	LastScalingDecision(policyID string) *structs.ScalingDecision
+}
+
+// policyWithDecision is a policy with the autoscaler's last decision
+// about it (a field Nomad's policy has not; its clients ignore it).
+type policyWithDecision struct {
+	*structs.ScalingPolicy
+	LastDecision *structs.ScalingDecision
+}
+
+// usageReporter is the server's sink of clients' usage reports.
+type usageReporter interface {
+	ReportUsage(nodeID string, r *structs.NodeUsageReport)
+}
+
+// nodeUsage is PUT /v1/node/{id}/usage: a client's running allocations'
+// usage, for the autoscaler (authenticated by the node's own secret).
+func (s *HTTPServer) nodeUsage(w http.ResponseWriter, r *http.Request) (any, error) {
+	id, err := s.nodeSelf(r)
+	if err != nil {
+		return nil, err
+	}
+	var req structs.NodeUsageReport
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if ur, ok := s.srv.(usageReporter); ok {
+		ur.ReportUsage(id, &req)
+	}
+	return &structs.GenericResponse{}, nil
 }

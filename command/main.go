@@ -115,6 +115,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.varCommand(),
 		c.monitorCommand(),
 		c.eventCommand(),
+		c.scalingCommand(),
 		c.statusCommand(),
 		c.jobActionCommand("action"),
 	)

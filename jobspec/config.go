@@ -12,6 +12,20 @@ import (
 // []any of maps, since drivers declare most blocks as repeatable. Dynamic
 // blocks generate nested blocks like anywhere else.
 func (d *decoder) decodeConfig(body hcl.Body) map[string]any {
+	return d.decodeFreeform(body, false)
+}
+
+// decodePolicy decodes a scaling policy body as Nomad stores it: like a
+// config body, but a block may carry one label, kept as HCL1 did:
+// check "cpu" { ... } is "check": [{"cpu": [{...}]}] (the shape the
+// nomad-autoscaler reads).
+func (d *decoder) decodePolicy(body hcl.Body) map[string]any {
+	return d.decodeFreeform(body, true)
+}
+
+// decodeFreeform decodes a body with no fixed schema into plain Go values;
+// labels allows blocks with one label (see decodePolicy).
+func (d *decoder) decodeFreeform(body hcl.Body, labels bool) map[string]any {
 	sb := d.syntaxOf(body)
 	if sb == nil {
 		d.errorf(body.MissingItemRange(), "Unsupported config syntax", "config must be written in native HCL syntax")
@@ -24,6 +38,13 @@ func (d *decoder) decodeConfig(body hcl.Body) map[string]any {
 	types := map[string]bool{}
 	for _, b := range sb.Blocks {
 		typ, at, dynamic := blockType(b)
+		if labels && !dynamic && len(b.Labels) == 1 {
+			if !types[typ] {
+				types[typ] = true
+				schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: typ, LabelNames: []string{"name"}})
+			}
+			continue
+		}
 		if !dynamic && len(b.Labels) > 0 {
 			d.errorf(b.LabelRanges[0], "Unsupported config block",
 				"config block %q has a label; driver config blocks take no labels: write %s { ... }", b.Type, b.Type)
@@ -51,7 +72,12 @@ func (d *decoder) decodeConfig(body hcl.Body) map[string]any {
 	}
 	for _, b := range c.Blocks {
 		list, _ := out[b.Type].([]any)
-		out[b.Type] = append(list, d.decodeConfig(b.Body))
+		inner := d.decodeFreeform(b.Body, labels)
+		if len(b.Labels) == 1 {
+			out[b.Type] = append(list, map[string]any{b.Labels[0]: []any{inner}})
+			continue
+		}
+		out[b.Type] = append(list, inner)
 	}
 	return out
 }

@@ -113,7 +113,7 @@ var scalingSpec = blockSpec{
 // decodeScaling decodes a group's scaling block onto tg, with Nomad's
 // defaults: min defaults to the group's count, enabled to true, and a group
 // without count takes min. max is required. The policy block is kept for
-// `job inspect` but nothing acts on it (there is no autoscaler).
+// the leader's autoscaler (server/autoscaler.go) and `job inspect`.
 func (d *decoder) decodeScaling(c *hcl.BodyContent, tg *structs.TaskGroup, countSet bool, path string) {
 	b := d.single(c, "scaling")
 	if b == nil {
@@ -142,7 +142,7 @@ func (d *decoder) decodeScaling(c *hcl.BodyContent, tg *structs.TaskGroup, count
 	}
 	d.setBool(a, "enabled", &p.Enabled)
 	if pb := d.single(bc, "policy"); pb != nil {
-		p.Policy = d.decodeConfig(pb.Body)
+		p.Policy = d.decodePolicy(pb.Body)
 	}
 	d.recordRange(path+".Scaling", b.DefRange)
 	d.recordAttrRanges(a, path+".Scaling.", map[string]string{"min": "Min", "max": "Max"})

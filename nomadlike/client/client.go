@@ -144,6 +144,7 @@ func (c *Client) Start(ctx context.Context) error {
 	c.goLoop(loopCtx, c.sess.Run)
 	c.goLoop(loopCtx, c.fingerprintLoop)
 	c.goLoop(loopCtx, c.runGC)
+	c.goLoop(loopCtx, c.usageLoop)
 	return nil
 }
 

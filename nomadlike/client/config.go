@@ -51,6 +51,9 @@ type Config struct {
 	// Metrics is the registry the client's instruments join (the agent's);
 	// nil keeps them private.
 	Metrics prometheus.Registerer
+	// UsageReportInterval is how often running allocations' usage goes to
+	// the servers for the autoscaler (0: DefaultUsageReportInterval).
+	UsageReportInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Network configures allocations' own networks (group network mode

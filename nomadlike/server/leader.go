@@ -128,6 +128,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 	start("periodic", s.runPeriodicDispatcher)
 	start("gc", s.runGC)
 	start("service_reaper", s.runServiceReaper)
+	start("autoscaler", s.runAutoscaler)
 	s.varLocks.reset(s.state, time.Now())
 	start("keyring", s.runKeyring)
 	if s.cfg.Backup.Interval > 0 {

@@ -35,7 +35,10 @@ type Server struct {
 	blocked *blockedEvals
 	planQ   *planQueue
 	hb      *heartbeats
-	metrics *serverMetrics
+	// usage and autoscale are the autoscaler's (autoscaler.go).
+	usage     usageTable
+	autoscale autoscalerState
+	metrics   *serverMetrics
 
 	raft      *raft.Raft
 	raftStore *raftStores
