@@ -62,7 +62,7 @@ job "e2e-exec" {
       driver = "exec"
       config {
         command = "/bin/sh"
-        args    = ["-c", "echo user=$(id -un) pid=$$ alloc=$NOMAD_ALLOC_DIR; ls -d /usr/bin /local /alloc; test -e /home && echo home-visible; while true; do sleep 1; done"]
+        args    = ["-c", "echo user=$(id -un) pid=$$ alloc=$NOMAD_ALLOC_DIR; echo mine > /local/own && echo local-writable; ls -d /usr/bin /local /alloc; test -e /home && echo home-visible; while true; do sleep 1; done"]
       }
       env {
         E2E_RUN = "%s"
@@ -125,7 +125,7 @@ func TestDockerAndExecJobSpecs(t *testing.T) {
 		t.Fatalf("job run exec: exit %d\n%s", code, out)
 	}
 	out = logsOf("e2e-exec", "worker", "/alloc")
-	for _, want := range []string{"user=nobody", "pid=1", "alloc=/alloc", "/usr/bin", "/local"} {
+	for _, want := range []string{"user=nobody", "pid=1", "alloc=/alloc", "local-writable", "/usr/bin", "/local"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("exec task output %q lacks %q", out, want)
 		}

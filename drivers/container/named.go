@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,6 +170,9 @@ func (e *Exec) StartTask(ctx context.Context, cfg *drivers.TaskConfig) (*drivers
 	if tc.User, err = hostUser(name); err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
 	}
+	if err := ownTaskDirs(cfg.TaskDir, tc.User); err != nil {
+		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
+	}
 	root, binds, err := e.chrootRoot()
 	if err != nil {
 		return nil, fmt.Errorf("start task %q: %w", cfg.ID, err)
@@ -239,4 +243,26 @@ func hostUser(name string) (string, error) {
 		return "", fmt.Errorf("user %q: %w; set the task's user to one that exists on the client (exec tasks see the host's /etc/passwd)", name, err)
 	}
 	return u.Uid + ":" + u.Gid, nil
+}
+
+// ownTaskDirs gives the task's user ("uid:gid") its local and secrets
+// dirs, as Nomad does for exec tasks, so that a task running as nobody can
+// write its own files. Lchown: a symlink a task left there is not followed.
+func ownTaskDirs(taskDir, uidGid string) error {
+	u, g, ok := strings.Cut(uidGid, ":")
+	uid, err1 := strconv.Atoi(u)
+	gid, err2 := strconv.Atoi(g)
+	if !ok || err1 != nil || err2 != nil {
+		return nil // a user the container resolves itself
+	}
+	for _, d := range []string{"local", "secrets"} {
+		p := filepath.Join(taskDir, d)
+		if st, err := os.Lstat(p); err != nil || !st.IsDir() {
+			continue
+		}
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return fmt.Errorf("give %s to the task's user %s: %w", p, uidGid, err)
+		}
+	}
+	return nil
 }
