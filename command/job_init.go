@@ -29,20 +29,8 @@ func (c *cli) jobInitCommand() *cobra.Command {
 			if short {
 				src = stripComments(exampleJob)
 			}
-			f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-			if errors.Is(err, fs.ErrExist) {
-				return fail(fmt.Sprintf("writing %s", file), fmt.Errorf("file already exists"),
-					fmt.Sprintf("Remove or rename it, or give another name: 'nomadlike job init other.nomad.hcl'."))
-			}
-			if err != nil {
-				return fail(fmt.Sprintf("writing %s", file), err, "")
-			}
-			if _, err := f.WriteString(src); err != nil {
-				f.Close()
-				return fail(fmt.Sprintf("writing %s", file), err, "")
-			}
-			if err := f.Close(); err != nil {
-				return fail(fmt.Sprintf("writing %s", file), err, "")
+			if err := writeNewFile(file, src, "nomadlike job init other.nomad.hcl"); err != nil {
+				return err
 			}
 			c.out("Example job file written to %s", file)
 			c.out("Run it with: nomadlike job run %s", file)
@@ -51,6 +39,27 @@ func (c *cli) jobInitCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&short, "short", false, "write the example without comments")
 	return cmd
+}
+
+// writeNewFile writes src to file, which must not exist yet (example is a
+// command line that names another file, for the hint).
+func writeNewFile(file, src, example string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return fail(fmt.Sprintf("writing %s", file), fmt.Errorf("file already exists"),
+			fmt.Sprintf("Remove or rename it, or give another name: '%s'.", example))
+	}
+	if err != nil {
+		return fail(fmt.Sprintf("writing %s", file), err, "")
+	}
+	if _, err := f.WriteString(src); err != nil {
+		f.Close()
+		return fail(fmt.Sprintf("writing %s", file), err, "")
+	}
+	if err := f.Close(); err != nil {
+		return fail(fmt.Sprintf("writing %s", file), err, "")
+	}
+	return nil
 }
 
 var commentLine = regexp.MustCompile(`^\s*#`)

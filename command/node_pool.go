@@ -24,8 +24,54 @@ import (
 // nodePoolCommand is `nomadlike node pool`, as Nomad's `nomad node pool`.
 func (c *cli) nodePoolCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "pool <subcommand>", Short: "Create, list, inspect and delete node pools"}
-	cmd.AddCommand(c.nodePoolListCommand(), c.nodePoolApplyCommand(), c.nodePoolInfoCommand(),
+	cmd.AddCommand(c.nodePoolInitCommand(), c.nodePoolListCommand(), c.nodePoolApplyCommand(), c.nodePoolInfoCommand(),
 		c.nodePoolNodesCommand(), c.nodePoolJobsCommand(), c.nodePoolDeleteCommand())
+	return cmd
+}
+
+// examplePoolSpec is what `node pool init` writes, as Nomad's does.
+const examplePoolSpec = `node_pool "example" {
+  description = "Example node pool"
+
+  # meta is optional metadata on the node pool, defined as key-value pairs.
+  # The scheduler does not use node pool metadata as part of scheduling.
+  meta {
+    environment = "prod"
+    owner       = "sre"
+  }
+
+  # scheduler_config overrides the cluster's scheduler algorithm for the
+  # jobs of this pool ("binpack" or "spread"); without it the cluster's
+  # configuration applies.
+  # scheduler_config {
+  #   scheduler_algorithm = "spread"
+  # }
+}
+`
+
+func (c *cli) nodePoolInitCommand() *cobra.Command {
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "init [-quiet] [file]",
+		Short: "Write an example node pool specification (pool.nomad.hcl) to start from",
+		Args:  argsBetween(0, 1, "at most one file name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if quiet {
+				_, err := io.WriteString(c.stdout, examplePoolSpec)
+				return err
+			}
+			file := "pool.nomad.hcl"
+			if len(args) == 1 {
+				file = args[0]
+			}
+			if err := writeNewFile(file, examplePoolSpec, "nomadlike node pool init other.nomad.hcl"); err != nil {
+				return err
+			}
+			c.out("Example node pool specification written to %s", file)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "print the example on stdout instead of writing a file")
 	return cmd
 }
 
