@@ -37,7 +37,8 @@ func main() {
 		nodes     = flag.Int("nodes", 500, "simulated nodes")
 		allocs    = flag.Int("allocs", 0, "allocations to submit (0: only run the nodes until interrupted)")
 		jobs      = flag.Int("jobs", 0, "jobs to split the allocations over (default one per 1,000)")
-		jobType   = flag.String("type", "service", "job type: service or batch")
+		jobType   = flag.String("type", "service", "job type: service, batch or system (one allocation per node and job)")
+		jobsFirst = flag.Bool("jobs-first", false, "submit the jobs before the nodes start (placement follows the nodes joining)")
 		dcs       = flag.String("datacenters", "dc1", "comma-separated datacenters, assigned round robin")
 		classes   = flag.String("classes", "", "comma-separated node classes, assigned round robin")
 		racks     = flag.Int("racks", 0, "set meta.rack to one of this many racks")
@@ -62,7 +63,7 @@ func main() {
 		Nodes: *nodes, Datacenters: split(*dcs), Classes: split(*classes), Racks: *racks,
 		RunAfter: *runAfter, FailFraction: *fail, StartRate: *startRate,
 	}
-	if *allocs == 0 {
+	if *allocs == 0 && *jobType != "system" {
 		if *addr == "" {
 			fatal(errors.New("give -addr (servers to run nodes against) or -allocs (the benchmark)"))
 		}
@@ -76,7 +77,7 @@ func main() {
 		fmt.Printf("%+v\n", sim.Stats())
 		return
 	}
-	cfg := nodesim.BenchConfig{Sim: simCfg, Allocs: *allocs, Jobs: *jobs, JobType: *jobType, Timeout: *timeout,
+	cfg := nodesim.BenchConfig{Sim: simCfg, Allocs: *allocs, Jobs: *jobs, JobType: *jobType, JobsFirst: *jobsFirst, Timeout: *timeout,
 		Progress: progressPrinter()}
 	if *addr != "" {
 		cfg.Sim.Servers = split(*addr)

@@ -23,8 +23,13 @@ type BenchConfig struct {
 	// Allocs is the total allocation count, split over Jobs service jobs
 	// (default: one job per 1,000 allocations).
 	Allocs, Jobs int
-	// JobType is "service" (default) or "batch".
+	// JobType is "service" (default), "batch" or "system" (one allocation
+	// per node and job: Allocs is then Nodes × Jobs, Jobs defaulting to 1).
 	JobType string
+	// JobsFirst submits the jobs before the nodes start, so placement
+	// follows the nodes joining (node-update evaluations); the times are
+	// then from the nodes' start.
+	JobsFirst bool
 	// Servers are the server processes (PID and data_dir), for CPU, memory
 	// and Raft sizes; optional.
 	Servers []ServerProc
@@ -96,14 +101,18 @@ func (r *Report) String() string {
 // reported running. It returns an error (with the report so far) when
 // that does not happen within the timeout.
 func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
+	if cfg.JobType == "" {
+		cfg.JobType = structs.JobTypeService
+	}
+	if cfg.JobType == structs.JobTypeSystem {
+		cfg.Jobs = max(cfg.Jobs, 1)
+		cfg.Allocs = cfg.Sim.Nodes * cfg.Jobs
+	}
 	if cfg.Allocs <= 0 {
 		return nil, fmt.Errorf("nodesim bench: Allocs is %d; ask for at least one allocation", cfg.Allocs)
 	}
 	if cfg.Jobs <= 0 {
 		cfg.Jobs = max(1, cfg.Allocs/1000)
-	}
-	if cfg.JobType == "" {
-		cfg.JobType = structs.JobTypeService
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
@@ -121,6 +130,11 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 	rep := &Report{Nodes: cfg.Sim.Nodes, Allocs: cfg.Allocs, Jobs: cfg.Jobs}
 	cpu0 := serverCPU(cfg.Servers)
 
+	if cfg.JobsFirst {
+		if err := submitJobs(ctx, apic, cfg); err != nil {
+			return rep, err
+		}
+	}
 	simCtx, stopSim := context.WithCancel(context.Background())
 	var simDone sync.WaitGroup
 	simDone.Go(func() { sim.Run(simCtx) })
@@ -146,6 +160,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 
 	// Submit, while polling GET /v1/jobs for progress and its latency.
 	submitted := time.Now()
+	if cfg.JobsFirst {
+		submitted = start
+	}
 	monCtx, stopMon := context.WithCancel(ctx)
 	var monDone sync.WaitGroup
 	monDone.Go(func() { mon.watchNodes(monCtx, 2*time.Second) })
@@ -153,8 +170,10 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 		stopMon()
 		monDone.Wait()
 	}()
-	if err := submitJobs(ctx, apic, cfg); err != nil {
-		return rep, err
+	if !cfg.JobsFirst {
+		if err := submitJobs(ctx, apic, cfg); err != nil {
+			return rep, err
+		}
 	}
 	var placed, running int
 	err = waitUntil(ctx, 250*time.Millisecond, func() bool {
@@ -226,6 +245,9 @@ func submitJobs(ctx context.Context, c *api.Client, cfg BenchConfig) error {
 				count := per
 				if i < extra {
 					count++
+				}
+				if cfg.JobType == structs.JobTypeSystem {
+					count = 1 // one per node
 				}
 				if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: benchJob(i, count, cfg.JobType)}); err != nil {
 					errs <- fmt.Errorf("register job bench-%d: %w", i, err)
