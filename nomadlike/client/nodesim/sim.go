@@ -236,18 +236,6 @@ func (s *Sim) Run(ctx context.Context) {
 	}
 }
 
-// WaitRegistered waits until every node has registered or ctx ends.
-func (s *Sim) WaitRegistered(ctx context.Context) error {
-	for i, n := range s.nodes {
-		select {
-		case <-n.sess.Registered():
-		case <-ctx.Done():
-			return fmt.Errorf("%d of %d simulated nodes registered: %w", i, len(s.nodes), ctx.Err())
-		}
-	}
-	return nil
-}
-
 // NodeIDs returns the simulated nodes' IDs.
 func (s *Sim) NodeIDs() []string {
 	out := make([]string, len(s.nodes))
