@@ -162,9 +162,10 @@ func newAuthenticator(cfg HTTPConfig) Authenticator {
 		return AllowAll{}
 	}
 	if cfg.Server != nil {
-		a := &aclAuthenticator{resolver: &stateResolver{state: cfg.Server.State, now: time.Now}}
+		r := &stateResolver{state: cfg.Server.State, now: time.Now}
+		a := &aclAuthenticator{resolver: r}
 		if v, ok := cfg.Server.(IdentityServer); ok {
-			a.workload = v.VerifyWorkloadIdentity
+			a.workload, a.workloadACL = v.VerifyWorkloadIdentity, r.workloadACL
 		}
 		return a
 	}

@@ -137,3 +137,30 @@ func (r *stateResolver) compile(st *state.Snapshot, names []string, anonymous bo
 	}
 	return acl.Compile(parsed), nil
 }
+
+// workloadACL compiles the policies attached to a workload's job (an
+// ACLPolicy's JobACL: the namespace and job, and the group and task when
+// set), which its workload identity gets in addition to its implicit
+// variable paths; none: an ACL that allows nothing.
+func (r *stateResolver) workloadACL(w *structs.WorkloadClaims) (*acl.ACL, error) {
+	st, err := r.state().Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	all, err := st.ACLPolicies(nil, "")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range all {
+		j := p.JobACL
+		if j != nil && j.Namespace == w.Namespace && j.JobID == w.JobID &&
+			(j.Group == "" || j.Group == w.TaskGroup) && (j.Task == "" || j.Task == w.Task) {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) == 0 {
+		return acl.DenyAll, nil
+	}
+	return r.compile(st, names, false)
+}

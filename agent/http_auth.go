@@ -65,6 +65,8 @@ type aclAuthenticator struct {
 	// workload verifies a task's workload identity (a JWT); nil on a
 	// client-only agent, which proxies the routes that accept one.
 	workload func(token string) (*structs.WorkloadClaims, error)
+	// workloadACL is the ACL of the policies attached to a workload's job.
+	workloadACL func(w *structs.WorkloadClaims) (*acl.ACL, error)
 }
 
 // Authenticate implements Authenticator. A secret that is no ACL token is
@@ -79,7 +81,13 @@ func (a *aclAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &Identity{Token: secret, ACL: acl.DenyAll, Workload: claims}, nil
+			policy := acl.DenyAll
+			if a.workloadACL != nil {
+				if policy, err = a.workloadACL(claims); err != nil {
+					return nil, err
+				}
+			}
+			return &Identity{Token: secret, ACL: policy, Workload: claims}, nil
 		}
 		return &Identity{Token: secret, ACL: acl.DenyAll, NotACLToken: true}, nil
 	}

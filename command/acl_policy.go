@@ -17,9 +17,9 @@ func (c *cli) aclPolicyCommand() *cobra.Command {
 
 // aclPolicyApplyCommand is `acl policy apply [-description D] <name> <path|->`.
 func (c *cli) aclPolicyApplyCommand() *cobra.Command {
-	var description string
+	var description, job, group, task string
 	cmd := &cobra.Command{
-		Use:   "apply [-description <text>] <name> <path>",
+		Use:   "apply [-description <text>] [-job <id> [-group <g> [-task <t>]]] <name> <path>",
 		Short: "Create or update a policy from an HCL file (- reads stdin)",
 		Args:  argsBetween(2, 2, "a policy name and the path of its rules file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,6 +38,19 @@ func (c *cli) aclPolicyApplyCommand() *cobra.Command {
 				return err
 			}
 			p := &structs.ACLPolicy{Name: args[0], Description: description, Rules: string(rules)}
+			switch {
+			case job != "":
+				ns := c.namespace
+				if ns == "" {
+					ns = structs.DefaultNamespace
+				}
+				p.JobACL = &structs.JobACL{Namespace: ns, JobID: job, Group: group, Task: task}
+			case group != "" || task != "":
+				return usageError(cmd.CommandPath(), "-group and -task need -job")
+			}
+			if task != "" && group == "" {
+				return usageError(cmd.CommandPath(), "-task needs -group")
+			}
 			if err := cl.UpsertACLPolicy(cmd.Context(), p); err != nil {
 				return fail("writing ACL policy "+args[0], err, "")
 			}
@@ -46,6 +59,9 @@ func (c *cli) aclPolicyApplyCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&description, "description", "", "a description of the policy")
+	cmd.Flags().StringVar(&job, "job", "", "attach the policy to this job's workload identities (in -namespace)")
+	cmd.Flags().StringVar(&group, "group", "", "with -job: only this task group's tasks")
+	cmd.Flags().StringVar(&task, "task", "", "with -group: only this task")
 	return cmd
 }
 

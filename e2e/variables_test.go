@@ -147,10 +147,15 @@ func TestVariablesTemplateIdentity(t *testing.T) {
 	if strings.TrimSpace(string(envTok)) != "token="+string(tokenBytes) {
 		t.Errorf("NOMAD_TOKEN in the task %q differs from secrets/nomad_token", envTok)
 	}
+	mgmt("var", "put", "project/other", "k=v")
 	verifyJWT(t, a.addr, string(tokenBytes), "vars-app")
+	writeFile(t, dir, "project-read.hcl", "namespace \"default\" {\n  variables {\n    path \"project/*\" {\n      capabilities = [\"read\"]\n    }\n  }\n}\n")
+	mgmt("acl", "policy", "apply", "-job", "vars-app", "-group", "app", "project-read", filepath.Join(dir, "project-read.hcl"))
+	if code, body := httpAs(t, "GET", a.addr+"/v1/var/project/other", string(tokenBytes), ""); code != 200 || !strings.Contains(body, `"k":"v"`) {
+		t.Errorf("the task reading project/other with a policy attached to its job: %d %s", code, body)
+	}
 
 	// Rotation with -full: every variable stays readable.
-	mgmt("var", "put", "project/other", "k=v")
 	mgmt("operator", "root", "keyring", "rotate", "-full")
 	waitFor(t, 60*time.Second, "the old key to be deprecated", func() (bool, string) {
 		out := mgmt("operator", "root", "keyring", "list")
@@ -231,6 +236,11 @@ func verifyJWT(t *testing.T, addr, token, job string) {
 		if claims[k] == nil {
 			t.Errorf("claim %s missing", k)
 		}
+	}
+	// A policy attached to the job (acl policy apply -job) widens what its
+	// identity may read.
+	if code, _ := httpAs(t, "GET", addr+"/v1/var/project/other", token, ""); code != http.StatusForbidden {
+		t.Errorf("the task read project/other without a job policy: %d", code)
 	}
 	// A tampered token is refused by the servers.
 	if code, _ := httpAs(t, "GET", addr+"/v1/var/nomad/jobs/"+job, token[:len(token)-4]+"AAAA", ""); code != http.StatusForbidden {
