@@ -205,6 +205,17 @@ job "e2e-bridge" {
       provider = "nomad"
     }
     service {
+      name     = "bridge-web-checked"
+      port     = "http"
+      provider = "nomad"
+      check {
+        type     = "http"
+        path     = "/health"
+        interval = "1s"
+        timeout  = "1s"
+      }
+    }
+    service {
       name         = "bridge-web-alloc"
       port         = "http"
       provider     = "nomad"
@@ -215,7 +226,7 @@ job "e2e-bridge" {
       config {
         image   = "oci-layout://%[1]s"
         command = "sh"
-        args    = ["-c", "busybox mkdir -p /local/www && echo \"alloc=$NOMAD_ALLOC_ID port=$NOMAD_PORT_http host_port=$NOMAD_HOST_PORT_http alloc_addr=$NOMAD_ALLOC_ADDR_http\" > /local/www/index.html && exec busybox httpd -f -p 80 -h /local/www"]
+        args    = ["-c", "busybox mkdir -p /local/www && if [ $NOMAD_ALLOC_INDEX = 0 ]; then echo ok > /local/www/health; fi && echo \"alloc=$NOMAD_ALLOC_ID port=$NOMAD_PORT_http host_port=$NOMAD_HOST_PORT_http alloc_addr=$NOMAD_ALLOC_ADDR_http\" > /local/www/index.html && exec busybox httpd -f -p 80 -h /local/www"]
       }
       env {
         E2E_RUN = "%[2]s"
@@ -383,6 +394,23 @@ func TestBridgeNetworking(t *testing.T) {
 			got = append(got, ip)
 		}
 		return ok && len(a) == 2, fmt.Sprint(got)
+	})
+	// A failing check takes an instance out of DNS: only copy 0 serves /health.
+	healthyPort := 0
+	for _, id := range ids {
+		ctx, cancel := ctx10s()
+		al, _, err := a.api().Allocation(ctx, id, nil)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(al.Name, "[0]") {
+			healthyPort = al.AllocatedResources.Shared.Ports[0].Value
+		}
+	}
+	waitFor(t, 30*time.Second, "bridge-web-checked to answer only its healthy instance", func() (bool, string) {
+		srv := dnsAsk(dnsAddr, "bridge-web-checked.service.nomad.", dns.TypeSRV)
+		return len(srv) == 1 && int(srv[0].(*dns.SRV).Port) == healthyPort, fmt.Sprintf("%v, want one with port %d", srv, healthyPort)
 	})
 	// A third job, in bridge mode without a dns block, resolves the service
 	// through the DNS server on its gateway.

@@ -20,6 +20,10 @@ type ServiceRegistration struct {
 	Port        int
 	CreateIndex uint64
 	ModifyIndex uint64
+	// Failing is set by the registering client while a check of the
+	// service in this allocation fails (beyond Nomad, whose registrations
+	// carry no health): the clients' built-in DNS leaves it out.
+	Failing bool `json:",omitempty"`
 }
 
 // Copy returns a deep copy of r.
@@ -39,7 +43,8 @@ func (r *ServiceRegistration) Equal(o *ServiceRegistration) bool {
 	}
 	return r.ID == o.ID && r.ServiceName == o.ServiceName && r.Namespace == o.Namespace &&
 		r.NodeID == o.NodeID && r.Datacenter == o.Datacenter && r.JobID == o.JobID &&
-		r.AllocID == o.AllocID && slices.Equal(r.Tags, o.Tags) && r.Address == o.Address && r.Port == o.Port
+		r.AllocID == o.AllocID && slices.Equal(r.Tags, o.Tags) && r.Address == o.Address && r.Port == o.Port &&
+		r.Failing == o.Failing
 }
 
 // ServiceRegistrationListStub is one namespace's services in GET /v1/services.

@@ -90,6 +90,19 @@ func (c *checkResults) snapshot() (map[string]*structs.CheckQueryResult, time.Ti
 	return out, c.passingSince
 }
 
+// failingServices names the services with a failing check.
+func (c *checkResults) failingServices() map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]bool{}
+	for _, r := range c.results {
+		if r.res.Status == structs.CheckFailure {
+			out[r.res.Service] = true
+		}
+	}
+	return out
+}
+
 // unhealthy returns copies of the results failing deployment health.
 func (c *checkResults) unhealthy() []*structs.CheckQueryResult {
 	c.mu.Lock()
@@ -157,6 +170,7 @@ func (r *Runner) runCheck(ctx context.Context, base structs.CheckQueryResult, b 
 		res.Timestamp = now.Unix()
 		if r.checks.setEntry(&checkEntry{res: &res, onUpdate: c.OnUpdate, warning: warning}, now) {
 			r.healthChanged()
+			r.servicesChanged() // the registrations' Failing flag
 		}
 		if active && watch.observe(res.Status, warning, startedAt(alloc.TaskStates, task), now) {
 			r.restartForCheck(ctx, task, c.Name)

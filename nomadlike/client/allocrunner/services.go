@@ -122,6 +122,15 @@ func serviceAddress(alloc *structs.Allocation, node *structs.Node, label, mode s
 	return ip, port
 }
 
+// markFailing sets Failing on the registrations of services with a
+// failing check (regs are new, owned by the caller).
+func markFailing(regs []*structs.ServiceRegistration, failing map[string]bool) []*structs.ServiceRegistration {
+	for _, r := range regs {
+		r.Failing = failing[r.ServiceName]
+	}
+	return regs
+}
+
 // servicesChanged wakes the registration loop (never blocks).
 func (r *Runner) servicesChanged() {
 	select {
@@ -156,7 +165,7 @@ func (r *Runner) registerServices(ctx context.Context) {
 	var wait time.Duration
 	for {
 		alloc, node := r.current() // copy-on-write: its TaskStates are a snapshot
-		want := desiredServices(alloc, node, alloc.TaskStates, r.bound(alloc, node))
+		want := markFailing(desiredServices(alloc, node, alloc.TaskStates, r.bound(alloc, node)), r.checks.failingServices())
 		if first || !slices.EqualFunc(want, sent, (*structs.ServiceRegistration).Equal) {
 			if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), want); err != nil {
 				if ctx.Err() != nil {

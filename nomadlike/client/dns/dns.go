@@ -9,6 +9,8 @@
 // Answers come from an in-memory index that Watch keeps current with a
 // blocking query of the servers' service list: a lookup never queries the
 // servers. TTLs are 0, so resolvers do not cache a moved instance.
+// Instances whose checks fail (the registering client sets Failing) are
+// left out.
 package dns
 
 import (
@@ -59,10 +61,14 @@ func New(logger *slog.Logger) *Server {
 	return &Server{logger: logger, index: map[string][]*structs.ServiceRegistration{}}
 }
 
-// Set replaces the index with regs.
+// Set replaces the index with regs; registrations whose checks fail
+// (Failing) are left out.
 func (s *Server) Set(regs []*structs.ServiceRegistration) {
 	idx := make(map[string][]*structs.ServiceRegistration, len(regs))
 	for _, r := range regs {
+		if r.Failing {
+			continue // a check of it fails: not served
+		}
 		k := r.Namespace + "/" + strings.ToLower(r.ServiceName)
 		idx[k] = append(idx[k], r)
 	}

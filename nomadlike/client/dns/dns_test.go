@@ -40,6 +40,7 @@ func TestServiceNames(t *testing.T) {
 		{ID: "2", ServiceName: "web", Namespace: "default", Address: "172.26.64.3", Port: 8080},
 		{ID: "3", ServiceName: "Web", Namespace: "prod", Address: "10.0.0.9", Port: 443},
 		{ID: "4", ServiceName: "v6", Namespace: "default", Address: "fd00::1", Port: 1},
+		{ID: "5", ServiceName: "web", Namespace: "default", Address: "172.26.64.9", Port: 80, Failing: true},
 	}
 	_, addr := serve(t, regs)
 	addrs := func(r *dns.Msg) []string {
