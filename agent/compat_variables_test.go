@@ -8,6 +8,9 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/nomadlike/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // TestCompatVariablesOfficialClient drives variables, their ACLs, locks
@@ -191,4 +194,38 @@ func TestCompatVariablesOfficialClient(t *testing.T) {
 func isCASConflict(err error, index uint64) bool {
 	var c nomad.ErrCASConflict
 	return errors.As(err, &c) && c.Conflict != nil && c.Conflict.ModifyIndex == index
+}
+
+// sliceFrames is an eventFrames that returns its frames, then ctx's end.
+type sliceFrames struct{ frames []structs.Events }
+
+func (s *sliceFrames) Next(ctx context.Context) (structs.Events, error) {
+	if len(s.frames) == 0 {
+		<-ctx.Done()
+		return structs.Events{}, ctx.Err()
+	}
+	f := s.frames[0]
+	s.frames = s.frames[1:]
+	return f, nil
+}
+
+// TestEventFilterVariables: variable events reach a token only for the
+// paths it may list, even with read-job in the namespace.
+func TestEventFilterVariables(t *testing.T) {
+	p, err := acl.Parse("p", "namespace \"default\" {\n  policy = \"read\"\n  variables {\n    path \"project/*\" { capabilities = [\"list\"] }\n  }\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := acl.Compile([]*acl.Policy{p})
+	ev := func(key string) structs.Event {
+		return structs.Event{Topic: structs.TopicVariables, Type: structs.TypeVariableUpserted, Key: key, Namespace: "default"}
+	}
+	f := &aclEventFilter{next: &sliceFrames{frames: []structs.Events{{Index: 7, Events: []structs.Event{ev("project/db"), ev("secret/x")}}}},
+		namespace: func(ns string) bool { return a.AllowNamespaceOp(ns, acl.NamespaceCapabilityReadJob) },
+		pool:      func(string) bool { return false },
+		variable:  func(ns, path string) bool { return a.AllowVariableOp(ns, path, acl.VariablesCapabilityList) }}
+	got, err := f.Next(context.Background())
+	if err != nil || len(got.Events) != 1 || got.Events[0].Key != "project/db" {
+		t.Fatalf("filtered frame = %+v, %v; want only project/db", got, err)
+	}
 }

@@ -94,19 +94,22 @@ func (s *HTTPServer) eventStream(w http.ResponseWriter, r *http.Request) {
 	if s.aclEnabled() {
 		a := identity(r).ACL
 		frames = &aclEventFilter{next: sub, namespace: visible, nodes: a.Allow(acl.Node, acl.PolicyRead),
-			pool: func(name string) bool { return a.AllowNodePool(name, acl.NodePoolCapabilityRead) }}
+			pool:     func(name string) bool { return a.AllowNodePool(name, acl.NodePoolCapabilityRead) },
+			variable: func(ns, path string) bool { return a.AllowVariableOp(ns, path, acl.VariablesCapabilityList) }}
 	}
 	streamEvents(r.Context(), w, frames, eventHeartbeat)
 }
 
 // aclEventFilter keeps the events a token may read: those of namespaces
 // where it has read-job, node events with node:read, and node pool events
-// with node_pool read on the pool.
+// with node_pool read on the pool; variable events (metadata only) need
+// variables list on the path as well.
 type aclEventFilter struct {
 	next      eventFrames
 	namespace func(string) bool
 	nodes     bool
 	pool      func(string) bool
+	variable  func(ns, path string) bool
 }
 
 // Next implements eventFrames; frames left empty by the filter are skipped.
@@ -118,6 +121,9 @@ func (f *aclEventFilter) Next(ctx context.Context) (structs.Events, error) {
 		}
 		kept := ev.Events[:0:0]
 		for _, e := range ev.Events {
+			if e.Topic == structs.TopicVariables && !f.variable(e.Namespace, e.Key) {
+				continue
+			}
 			if (e.Namespace == "" && f.nodes && e.Topic == structs.TopicNode) || (e.Namespace != "" && f.namespace(e.Namespace)) ||
 				(e.Topic == structs.TopicNodePool && f.pool(e.Key)) {
 				kept = append(kept, e)
