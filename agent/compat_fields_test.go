@@ -9,9 +9,9 @@ import (
 
 // TestCompatLastDrain follows Node.LastDrain through the official client
 // as `nomad node drain` and `node status` read it: a drain with meta is
-// "draining", then "complete" when the drainer finishes it, and a drain
-// ended by the user is "canceled"; a re-registration of the node (new
-// dynamic metadata) keeps its eligibility.
+// "complete" when the drainer finishes it (the user's cancel is
+// TestLastDrain in state); a re-registration of the node (new dynamic
+// metadata) keeps its eligibility and LastDrain.
 func TestCompatLastDrain(t *testing.T) {
 	_, c, nodeID := compatAgent(t, nil)
 	if n, _, err := c.Nodes().Info(nodeID, nil); err != nil || n.LastDrain != nil {
@@ -50,26 +50,6 @@ func TestCompatLastDrain(t *testing.T) {
 		t.Errorf("Nodes().List LastDrain: %+v, %v", stubs, err)
 	}
 
-	// Two allocations migrating one at a time: the first one's replacement
-	// has nowhere to go, so the drain waits for it (deadline 1 h).
-	job := nomad.NewServiceJob("pinned", "pinned", "global", 50)
-	job.AddTaskGroup(nomad.NewTaskGroup("g", 2).AddTask(shTask("t", "sleep 300")))
-	if _, err := c.Nodes().ToggleEligibility(nodeID, true, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := c.Jobs().Register(job, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitAllocs(t, c, "pinned", 2, func(s *nomad.AllocationListStub) bool { return s.ClientStatus == "running" })
-	drain(&nomad.DrainSpec{Deadline: time.Hour}, map[string]string{"reason": "second"})
-	lastDrain("draining")
-	if _, err := c.Nodes().UpdateDrainOpts(nodeID, &nomad.DrainOptions{DrainSpec: nil, MarkEligible: false}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if d := lastDrain("canceled"); d.Meta["reason"] != "second" {
-		t.Errorf("canceled drain meta = %v", d.Meta)
-	}
-
 	// The node is ineligible after the drain; new metadata re-registers it
 	// and must not make it eligible.
 	if _, err := c.Nodes().Meta().Apply(&nomad.NodeMetaApplyRequest{Meta: map[string]*string{"after": ptr("drain")}}, nil); err != nil {
@@ -83,8 +63,8 @@ func TestCompatLastDrain(t *testing.T) {
 		if n.Meta["after"] != "drain" {
 			return false, "meta not there yet"
 		}
-		if n.SchedulingEligibility != "ineligible" || n.LastDrain == nil || n.LastDrain.Status != "canceled" {
-			t.Errorf("after a re-registration: eligibility %q, LastDrain %+v; want ineligible and the canceled drain", n.SchedulingEligibility, n.LastDrain)
+		if n.SchedulingEligibility != "ineligible" || n.LastDrain == nil || n.LastDrain.Status != "complete" {
+			t.Errorf("after a re-registration: eligibility %q, LastDrain %+v; want ineligible and the completed drain", n.SchedulingEligibility, n.LastDrain)
 		}
 		return true, ""
 	})
