@@ -14,6 +14,7 @@ import * as topology from './pages/topology.js';
 import * as servers from './pages/servers.js';
 import * as settings from './pages/settings.js';
 import * as activity from './pages/activity.js';
+import * as variables from './pages/variables.js';
 
 const routes = [
   { re: /^\/ui\/?$/, page: jobs, section: 'jobs' },
@@ -27,6 +28,8 @@ const routes = [
   { re: /^\/ui\/topology\/?$/, page: topology, section: 'topology' },
   { re: /^\/ui\/servers\/?$/, page: servers, section: 'servers' },
   { re: /^\/ui\/activity\/?$/, page: activity, section: 'activity' },
+  { re: /^\/ui\/variables\/?$/, page: variables, section: 'variables' },
+  { re: /^\/ui\/variables\/(.+)$/, page: variables, section: 'variables', params: ['path'] },
   { re: /^\/ui\/settings\/?$/, page: settings, section: 'settings' },
   { re: /^\/ui\/login\/?$/, page: settings, section: 'settings' },
 ];
