@@ -260,6 +260,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		Servers: a.clientServers(), HTTPAddr: a.httpAddr, Drivers: drv, TLS: a.clientTLS(),
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
 		GC:                  c.Client.GC,
+		LogsRetention:       c.Client.LogsRetention,
 		UsageReportInterval: c.Client.UsageReportInterval,
 		HostVolumes:         c.Client.HostVolumes,
 		Artifact:            c.Client.Artifact,

@@ -139,6 +139,8 @@ type ClientConfig struct {
 	// GC is the collection of terminal allocations (gc_interval,
 	// gc_max_allocs, gc_disk_usage_threshold; config_gc.go).
 	GC client.GCConfig
+	// LogsRetention is the logs_retention block (config_logs.go).
+	LogsRetention client.LogsRetentionConfig
 	// UsageReportInterval is client.usage_report_interval (0: the default).
 	UsageReportInterval time.Duration
 	// HostVolumes are the host_volume blocks by name (config_host_volume.go).

@@ -136,6 +136,8 @@ type fileClient struct {
 	HostVolumes []*fileHostVolume `hcl:"host_volume,block"`
 	// Artifact is the artifact block (config_artifact.go).
 	Artifact *fileArtifact `hcl:"artifact,block"`
+	// LogsRetention is the logs_retention block (config_logs.go).
+	LogsRetention *fileLogsRetention `hcl:"logs_retention,block"`
 	// IntroToken is the token the client registers its node with when ACLs are enabled.
 	IntroToken *string `hcl:"intro_token,optional"`
 	// Options is Nomad's client options map: accepted, unused.
@@ -322,6 +324,9 @@ func (fc *fileConfig) apply(c *Config) error {
 			return err
 		}
 		if err := cl.applyArtifact(c); err != nil {
+			return err
+		}
+		if err := cl.applyLogsRetention(c); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -91,6 +92,11 @@ func (s *HTTPServer) clientLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("look up allocation %q: %w", lr.AllocID, err))
 		return
 	}
+	if alloc == nil && s.localRetained(lr.AllocID) {
+		// Purged by the servers (system gc), but this agent's client kept its logs.
+		s.streamLocalLogs(w, r, lr)
+		return
+	}
 	if alloc == nil {
 		s.writeError(w, r, structs.NewNotFound("allocation %q not found (IDs are full UUIDs; find one with GET /v1/allocations?prefix=)", lr.AllocID))
 		return
@@ -117,6 +123,23 @@ func (s *HTTPServer) clientLogs(w http.ResponseWriter, r *http.Request) {
 	s.proxyTo(w, r, node.HTTPAddr, fmt.Sprintf("node %q", node.Name))
 }
 
+// retainedLogsReporter is the optional part of a ClientAPI that keeps
+// collected allocations' logs (*client.Client).
+type retainedLogsReporter interface {
+	RetainedLogs(allocID string) (at time.Time, dropped map[string]int64, ok bool)
+}
+
+// localRetained reports whether the local client serves allocID's logs
+// from its retention area.
+func (s *HTTPServer) localRetained(allocID string) bool {
+	rc, ok := s.client.(retainedLogsReporter)
+	if !ok {
+		return false
+	}
+	_, _, ok = rc.RetainedLogs(allocID)
+	return ok
+}
+
 // streamLocalLogs streams frames from the local client, one JSON object per
 // frame (or raw bytes with plain=true), flushing each.
 func (s *HTTPServer) streamLocalLogs(w http.ResponseWriter, r *http.Request, lr *logsRequest) {
@@ -124,6 +147,12 @@ func (s *HTTPServer) streamLocalLogs(w http.ResponseWriter, r *http.Request, lr 
 		s.writeError(w, r, &structs.CodedError{Code: http.StatusServiceUnavailable, Msg: "this agent runs no client, so it has no task logs"})
 		return
 	}
+	if rc, ok := s.client.(retainedLogsReporter); ok {
+		if at, _, ok := rc.RetainedLogs(lr.AllocID); ok {
+			w.Header().Set(api.RetainedLogsHeader, at.UTC().Format(time.RFC3339))
+		}
+	}
+
 	err := s.streamFrames(w, r, lr.Plain, func(emit func(*api.StreamFrame) error) error {
 		if err := s.client.StreamLogs(r.Context(), lr.AllocID, lr.Task, lr.Type, lr.Origin, lr.Offset, lr.Follow, emit); err != nil {
 			return fmt.Errorf("logs of task %q in allocation %q: %w", lr.Task, lr.AllocID, err)

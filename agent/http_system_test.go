@@ -96,6 +96,10 @@ client {
   gc_max_allocs           = 10
   gc_disk_usage_threshold = 90.5
   gc_inode_usage_threshold = 60
+  logs_retention {
+    max_mb  = 10
+    max_age = "2h"
+  }
 }
 `
 	c := DefaultConfig()
@@ -111,6 +115,9 @@ client {
 	if c.Client.GC != wantClient {
 		t.Errorf("client GC = %+v, want %+v", c.Client.GC, wantClient)
 	}
+	if want := (client.LogsRetentionConfig{MaxMB: 10, MaxAge: 2 * time.Hour}); c.Client.LogsRetention != want {
+		t.Errorf("client logs_retention = %+v, want %+v", c.Client.LogsRetention, want)
+	}
 
 	for _, tc := range []struct{ src, want string }{
 		{"server {\n  job_gc_threshold = \"soon\"\n}", "agent.hcl:2:22"},
@@ -118,6 +125,8 @@ client {
 		{"client {\n  gc_disk_usage_threshold = 120\n}", "agent.hcl:2:29: gc_disk_usage_threshold = 120"},
 		{"client {\n  gc_disk_usage_threshold = \"lots\"\n}", "agent.hcl:2:29: gc_disk_usage_threshold must be a number"},
 		{"client {\n  gc_inode_usage_threshold = 0\n}", "agent.hcl:2:30: gc_inode_usage_threshold = 0 must be a percentage"},
+		{"client {\n  logs_retention {\n    max_mb = 0.5\n  }\n}", "agent.hcl:3:14: logs_retention max_mb = 0.5 must be a whole number"},
+		{"client {\n  logs_retention {\n    max_age = \"-1h\"\n  }\n}", "agent.hcl:3:15: duration \"-1h\" must not be negative"},
 	} {
 		err := ParseConfig(DefaultConfig(), "agent.hcl", []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -77,10 +78,11 @@ func (c *cli) allocLogs(ctx context.Context, id, task string, f *allocLogsFlags)
 		typ = "stderr"
 	}
 	doing := fmt.Sprintf("reading the %s of task %q in allocation %q", typ, task, shortID(alloc.ID, false))
+	retained := c.retainedNote(alloc.ID)
 	if f.tail {
 		var buf bytes.Buffer
 		offset := int64(max(f.lines*256, 16<<10))
-		if err := cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "end", Offset: offset}, &buf); err != nil {
+		if err := cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "end", Offset: offset, OnRetained: retained}, &buf); err != nil {
 			return fail(doing, err, logsHint(alloc, err))
 		}
 		for _, l := range lastLines(buf.String(), f.lines) {
@@ -92,7 +94,7 @@ func (c *cli) allocLogs(ctx context.Context, id, task string, f *allocLogsFlags)
 		// Continue from the end: lines written between the two reads may be missed.
 		err = cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "end", Follow: true}, c.stdout)
 	} else {
-		err = cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "start", Follow: f.follow}, c.stdout)
+		err = cl.Logs(ctx, alloc.ID, api.LogsOptions{Task: task, Type: typ, Origin: "start", Follow: f.follow, OnRetained: retained}, c.stdout)
 	}
 	if err != nil && ctx.Err() == nil {
 		return fail(doing, err, logsHint(alloc, err))
@@ -100,9 +102,21 @@ func (c *cli) allocLogs(ctx context.Context, id, task string, f *allocLogsFlags)
 	return nil
 }
 
+// retainedNote says on stderr, once, that allocID's logs come from its
+// client's retention area (its directory was garbage collected).
+func (c *cli) retainedNote(allocID string) func(string) {
+	var once sync.Once
+	return func(at string) {
+		once.Do(func() {
+			fmt.Fprintf(c.stderr, "Note: allocation %s was garbage collected; these are the logs its client retained at %s (client logs_retention keeps the last max_mb of them).\n",
+				shortID(allocID, false), at)
+		})
+	}
+}
+
 func logsHint(a *structs.Allocation, err error) string {
 	if err != nil && strings.Contains(err.Error(), "garbage collected") {
-		return "Its client removed the allocation's directory (client gc_max_allocs, gc_disk_usage_threshold or an explicit GC); its logs are gone."
+		return "Its client removed the allocation's directory (client gc_max_allocs, gc_disk_usage_threshold or an explicit GC) and kept no logs of it (client logs_retention disabled, or older than its max_age)."
 	}
 	return fmt.Sprintf("The allocation is %q on node %q; logs are served by that node's client agent, which must be running. See 'nomadlike alloc status %s'.",
 		a.ClientStatus, shortID(a.NodeID, false), shortID(a.ID, false))

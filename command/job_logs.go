@@ -116,6 +116,9 @@ func (c *cli) jobLogs(ctx context.Context, jobPrefix string, f *jobLogsFlags) er
 // streamLog copies one task's log through pw; a failure is said on stderr
 // with the stream's prefix and does not stop the others.
 func (c *cli) streamLog(ctx context.Context, cl *api.Client, s logStream, opts api.LogsOptions, pw *prefixWriter) {
+	opts.OnRetained = func(at string) {
+		pw.out.printf(c.stderr, "%s(allocation garbage collected: logs retained by its client at %s)\n", pw.prefix, at)
+	}
 	err := cl.Logs(ctx, s.alloc, opts, pw)
 	pw.flush()
 	if err != nil && ctx.Err() == nil {

@@ -117,7 +117,8 @@ func TestSystemGCRemovesFinishedBatchJob(t *testing.T) {
 // TestClientAllocGC collects one finished allocation on its client through
 // a server (GET /v1/client/allocation/{id}/gc, forwarded to the node): the
 // directory is gone while the servers still list the allocation, and
-// `alloc logs` says it was garbage collected.
+// `alloc logs` still prints the task's lines from the client's retention
+// area (client logs_retention, on by default), saying they are retained.
 func TestClientAllocGC(t *testing.T) {
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{})
@@ -134,8 +135,11 @@ func TestClientAllocGC(t *testing.T) {
 	if _, _, err := a.api().Allocation(ctx, alloc.ID, nil); err != nil {
 		t.Errorf("the servers no longer list the allocation after a client GC: %v", err)
 	}
+	if _, err := os.Stat(filepath.Join(a.dataDir, "retained_logs", alloc.ID, "alloc", "logs", "hello.stdout.0")); err != nil {
+		t.Errorf("retained log file: %v", err)
+	}
 	out, code := a.cli(dir, "alloc", "logs", alloc.ID)
-	if code == 0 || !strings.Contains(out, "garbage collected") {
-		t.Errorf("alloc logs of a client-collected allocation: exit %d\n%s\nwant a failure saying it was garbage collected", code, out)
+	if code != 0 || !strings.Contains(out, "hello from gc\n") || !strings.Contains(out, "garbage collected; these are the logs its client retained") {
+		t.Errorf("alloc logs of a client-collected allocation: exit %d\n%s\nwant its lines and a note that they are retained logs", code, out)
 	}
 }

@@ -31,7 +31,16 @@ type LogsOptions struct {
 	Follow bool
 	Origin string // start or end
 	Offset int64
+	// OnRetained, when set, is called before any data when the agent
+	// serves the logs of a garbage collected allocation from its retention
+	// area (the RetainedLogsHeader), with the time they were retained.
+	OnRetained func(retainedAt string)
 }
+
+// RetainedLogsHeader is the response header of /v1/client/fs/logs that
+// marks logs served after the allocation's directory was garbage collected
+// (client logs_retention); its value is when they were retained (RFC 3339).
+const RetainedLogsHeader = "X-Nomadlike-Logs-Retained"
 
 // Logs streams a task's log (GET /v1/client/fs/logs/{alloc}) into w until the
 // stream ends, ctx is cancelled, or an error occurs. With Follow it returns
@@ -53,6 +62,9 @@ func (c *Client) Logs(ctx context.Context, allocID string, o LogsOptions, w io.W
 		return err
 	}
 	defer resp.Body.Close()
+	if at := resp.Header.Get(RetainedLogsHeader); at != "" && o.OnRetained != nil {
+		o.OnRetained(at)
+	}
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var f StreamFrame

@@ -37,6 +37,8 @@ type Client struct {
 
 	// gc remembers the allocations this client destroyed (gc.go).
 	gc allocGC
+	// retained keeps collected allocations' log tails (retain.go).
+	retained *retention
 	// networks gives allocations their own networks (bridge, cni/<name>).
 	networks *network.Manager
 
@@ -66,6 +68,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, db: db, drivers: map[string]drivers.Driver{}, runners: map[string]*allocEntry{}}
+	c.retained = newRetention(cfg.DataDir, cfg.LogsRetention, cfg.Now)
 	for _, d := range cfg.Drivers {
 		c.drivers[d.Name()] = d
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	Logger                        *slog.Logger
 	// GC configures the collection of terminal allocations (gc.go).
 	GC GCConfig
+	// LogsRetention keeps the tail of collected allocations' logs
+	// (client { logs_retention { ... } }; retain.go).
+	LogsRetention LogsRetentionConfig
 	// HostVolumes are the client's host_volume blocks by name; each path
 	// must exist (New refuses the config otherwise).
 	HostVolumes map[string]*structs.ClientHostVolumeConfig

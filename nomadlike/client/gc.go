@@ -70,6 +70,7 @@ func (c *Client) runGC(ctx context.Context) {
 		case <-t.C:
 		}
 		c.collectGarbage(cfg)
+		c.retained.prune()
 	}
 }
 
@@ -153,6 +154,9 @@ func (c *Client) destroyAlloc(cand gcCandidate, why string) {
 	if err := c.db.DeleteAlloc(cand.id); err != nil {
 		c.cfg.Logger.Error("remove allocation state", "alloc_id", cand.id, "error", err)
 	}
+	if err := c.retained.retain(cand.id, cand.entry.runner.TaskNames(), cand.entry.runner.Dir()); err != nil {
+		c.cfg.Logger.Warn("keep logs of collected allocation", "alloc_id", cand.id, "error", err)
+	}
 	if err := cand.entry.runner.Destroy(); err != nil {
 		c.cfg.Logger.Error("remove allocation directory", "alloc_id", cand.id, "error", err)
 	}
@@ -211,7 +215,7 @@ func (c *Client) collectedError(allocID string) error {
 	if !c.gc.collected(allocID) {
 		return nil
 	}
-	return structs.NewNotFound("allocation %s was garbage collected on node %s: its directory and logs were removed",
+	return structs.NewNotFound("allocation %s was garbage collected on node %s: its directory was removed (its logs are kept only with client { logs_retention } enabled, for max_age)",
 		structs.ShortID(allocID), structs.ShortID(c.id.NodeID))
 }
 

@@ -76,7 +76,18 @@ func TestGCAllocRemovesDirAndAnswersLogs(t *testing.T) {
 	if err := c.GCAlloc(context.Background(), a.ID); err != nil {
 		t.Errorf("second GCAlloc = %v, want nil (already collected)", err)
 	}
-	err := c.StreamLogs(context.Background(), a.ID, "web", "stdout", "start", 0, false, func(*api.StreamFrame) error { return nil })
+	// Its logs were retained (logs_retention is on by default).
+	var got strings.Builder
+	err := c.StreamLogs(context.Background(), a.ID, "web", "stdout", "start", 0, false, func(f *api.StreamFrame) error { got.Write(f.Data); return nil })
+	if err != nil || got.String() != "done\n" {
+		t.Errorf("retained logs of a collected allocation = %q, %v; want \"done\\n\"", got.String(), err)
+	}
+	if at, _, ok := c.RetainedLogs(a.ID); !ok || at.IsZero() {
+		t.Errorf("RetainedLogs(%s) = %v, %v; want retained", a.ID, at, ok)
+	}
+	// Without retention (or once pruned) the answer is a 404 saying why.
+	os.RemoveAll(filepath.Join(dataDir, "retained_logs", a.ID))
+	err = c.StreamLogs(context.Background(), a.ID, "web", "stdout", "start", 0, false, func(*api.StreamFrame) error { return nil })
 	if !errors.As(err, &ce) || ce.Code != http.StatusNotFound || !strings.Contains(err.Error(), "garbage collected") {
 		t.Errorf("logs of a collected allocation = %v, want a 404 saying it was garbage collected", err)
 	}

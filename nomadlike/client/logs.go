@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/client/logs"
@@ -17,21 +18,37 @@ import (
 func (c *Client) StreamLogs(ctx context.Context, allocID, task, logType, origin string, offset int64, follow bool, emit func(*api.StreamFrame) error) error {
 	e, err := c.entry(allocID)
 	if err != nil {
-		return err
+		m, ok := c.retained.meta(allocID)
+		if !ok {
+			return err
+		}
+		// Collected: serve the retained tail, which never grows.
+		if !slices.Contains(m.Tasks, task) {
+			return structs.NewNotFound("task %q is not in allocation %s (tasks: %v)", task, structs.ShortID(allocID), m.Tasks)
+		}
+		return logs.Stream(ctx, logs.Options{
+			AllocDir: c.retained.dir(allocID), Task: task, Type: logType, Origin: origin, Offset: offset,
+			Follow: follow, Done: func() bool { return true },
+		}, emit)
 	}
 	if !e.runner.HasTask(task) {
-		a := e.runner.Alloc()
-		var names []string
-		for n := range a.TaskStates {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return structs.NewNotFound("task %q is not in allocation %s (tasks: %v)", task, structs.ShortID(allocID), names)
+		return structs.NewNotFound("task %q is not in allocation %s (tasks: %v)", task, structs.ShortID(allocID), e.runner.TaskNames())
 	}
 	return logs.Stream(ctx, logs.Options{
 		AllocDir: e.runner.Dir(), Task: task, Type: logType, Origin: origin, Offset: offset,
 		Follow: follow, Done: e.runner.Terminal,
 	}, emit)
+}
+
+// RetainedLogs reports whether allocID's logs are served from the
+// retention area (its directory was garbage collected), when they were
+// retained, and how many older bytes of each file did not fit.
+func (c *Client) RetainedLogs(allocID string) (at time.Time, dropped map[string]int64, ok bool) {
+	if _, err := c.entry(allocID); err == nil {
+		return time.Time{}, nil, false
+	}
+	m, ok := c.retained.meta(allocID)
+	return m.RetainedAt, m.Dropped, ok
 }
 
 // StreamFile streams one file of an allocation's directory for

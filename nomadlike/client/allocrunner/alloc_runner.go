@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -169,6 +170,16 @@ func (r *Runner) Destroy() error {
 
 // HasTask reports whether the allocation's group has the named task.
 func (r *Runner) HasTask(name string) bool { _, ok := r.tasks[name]; return ok }
+
+// TaskNames returns the allocation's task names, sorted.
+func (r *Runner) TaskNames() []string {
+	names := make([]string, 0, len(r.tasks))
+	for n := range r.tasks {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
 
 func (r *Runner) current() (*structs.Allocation, *structs.Node) {
 	r.mu.Lock()
