@@ -273,6 +273,8 @@ func (a *Agent) newClient() (*client.Client, error) {
 		DestroyOnShutdown: c.DevMode,
 		Logger:            a.root,
 		Metrics:           a.metrics,
+		// The Task API: a.http exists before the client starts any task.
+		TaskAPI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.http.Handler().ServeHTTP(w, r) }),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)

@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,7 +70,13 @@ func sha256Hex(s string) string {
 // snapshot, a full rotation keeps every variable readable, and the task's
 // JWT verifies against /.well-known/jwks.json with a standard library.
 func TestVariablesTemplateIdentity(t *testing.T) {
-	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true})
+	// A short data dir: the Task API socket path must fit a unix socket.
+	dataDir, err := os.MkdirTemp("", "nv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dataDir) }) // after the harness unmounted
+	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, dataDir: dataDir})
 	a.waitLeaderHTTP()
 	dir := t.TempDir()
 	bootSecret, mgmt := a.aclManagement(dir)
@@ -153,6 +162,21 @@ func TestVariablesTemplateIdentity(t *testing.T) {
 	mgmt("acl", "policy", "apply", "-job", "vars-app", "-group", "app", "project-read", filepath.Join(dir, "project-read.hcl"))
 	if code, body := httpAs(t, "GET", a.addr+"/v1/var/project/other", string(tokenBytes), ""); code != 200 || !strings.Contains(body, `"k":"v"`) {
 		t.Errorf("the task reading project/other with a policy attached to its job: %d %s", code, body)
+	}
+
+	// The Task API: the agent's API on the task's secrets/api.sock, with
+	// the task's identity when the request carries no token.
+	sock := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(appDir, "secrets", "api.sock"))
+	}}}
+	resp, err := sock.Get("http://localhost/v1/var/nomad/jobs/vars-app")
+	if err != nil {
+		t.Fatalf("Task API socket: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), secret2) {
+		t.Errorf("GET over the Task API socket: %d %s", resp.StatusCode, body)
 	}
 
 	// Rotation with -full: every variable stays readable.

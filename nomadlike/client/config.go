@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,9 @@ import (
 
 // Config configures a Client.
 type Config struct {
+	// TaskAPI is the agent's HTTP API, which each task reaches on
+	// secrets/api.sock (Nomad's Task API); nil: none.
+	TaskAPI http.Handler
 	// DataDir holds client state in DataDir/client and alloc dirs in DataDir/alloc.
 	DataDir                                           string
 	NodeName, Datacenter, Region, NodeClass, NodePool string

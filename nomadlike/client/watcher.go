@@ -77,7 +77,7 @@ func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored
 		Alloc: a, Node: c.sess.Node, Region: c.cfg.Region,
 		AllocRoot: filepath.Join(c.cfg.DataDir, "alloc"), StateRoot: c.stateRoot(),
 		Drivers: c.drivers, Store: c.db, Logger: c.cfg.Logger, Now: c.cfg.Now, OnUpdate: c.sess.Enqueue,
-		Services: serviceDiscovery{c: c}, Artifact: c.cfg.Artifact, Networks: c.networks, Metrics: c.metrics,
+		Services: serviceDiscovery{c: c}, TaskAPI: c.cfg.TaskAPI, Artifact: c.cfg.Artifact, Networks: c.networks, Metrics: c.metrics,
 	}
 	if restored != nil {
 		cfg.Handles, cfg.States = restored.Handles, restored.States

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,6 +50,9 @@ type Config struct {
 	// Services registers the allocation's services and serves templates'
 	// nomadService; nil: no service discovery (services are not registered).
 	Services ServiceDiscovery
+	// TaskAPI is the agent's HTTP API, served to each task on
+	// secrets/api.sock (taskapi_hook.go); nil: no Task API.
+	TaskAPI http.Handler
 	// Networks gives groups in network mode bridge or cni/<name> their own
 	// network; nil: such allocations fail to start, saying so.
 	Networks Networks
@@ -133,7 +137,7 @@ func New(cfg Config) (*Runner, error) {
 		tr := &taskRunner{
 			task: t, allocID: a.ID, driver: cfg.Drivers[t.Driver], drvNames: drvNames, dir: r.dir,
 			stateDir: cfg.StateRoot, region: cfg.Region, jobType: a.Job.Type,
-			current: r.current, store: cfg.Store, hooks: defaultHooks(cfg.Artifact, cfg.Services),
+			current: r.current, store: cfg.Store, hooks: defaultHooks(cfg.Artifact, cfg.Services, cfg.TaskAPI),
 			tracker: restarts.NewTracker(policy, trackAs), metrics: cfg.Metrics,
 			logger: cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
 			now:    cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],

@@ -2,6 +2,7 @@ package allocrunner
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
@@ -56,6 +57,6 @@ func (e *validationError) Error() string { return e.err.Error() }
 func (e *validationError) Unwrap() error { return e.err }
 
 // defaultHooks are the task prestart hooks, in order.
-func defaultHooks(art ArtifactConfig, sd ServiceDiscovery) []prestartHook {
-	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, newIdentityHook(sd), volumeHook{}, newArtifactHook(art), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
+func defaultHooks(art ArtifactConfig, sd ServiceDiscovery, taskAPI http.Handler) []prestartHook {
+	return []prestartHook{taskDirHook{}, envHook{}, validateHook{}, newIdentityHook(sd), newTaskAPIHook(taskAPI), volumeHook{}, newArtifactHook(art), dispatchPayloadHook{}, newTemplateHook(), logHook{}}
 }
