@@ -34,8 +34,10 @@ var allowed = map[string][]string{
 	"scripts":  {"nomadlike/structs", "nomadlike/api"},
 	// The node simulator runs the client's protocol code (client.Session).
 	"scripts/nodesim": {"nomadlike/structs", "nomadlike/api", "nomadlike/client"},
-	"e2e":             {"nomadlike/structs", "nomadlike/api"},
-	"":                {"command", "drivers/supervisor"}, // main
+	// The corpus check runs the job spec parser (make corpus).
+	"scripts/nomadcorpus": {"nomadlike/structs", "jobspec"},
+	"e2e":                 {"nomadlike/structs", "nomadlike/api"},
+	"":                    {"command", "drivers/supervisor"}, // main
 }
 
 type pkg struct {
