@@ -24,10 +24,14 @@ import (
 // The store keeps its own copies; on success the caller's allocations get
 // the stored CreateIndex, ModifyIndex and AllocModifyIndex.
 func (s *Store) UpsertAllocs(index uint64, allocs []*structs.Allocation) error {
+	own := make([]*structs.Allocation, len(allocs))
+	for i, a := range allocs {
+		own[i] = a.Copy() // nil stays nil: upsertAllocsTxn refuses it
+	}
 	var stored []*structs.Allocation
 	_, err := s.write(index, func(txn *memdb.Txn) error {
 		var err error
-		stored, err = upsertAllocsTxn(txn, index, allocs)
+		stored, err = upsertAllocsTxn(txn, index, own)
 		return err
 	})
 	if err != nil {
@@ -51,6 +55,8 @@ func serverClientStatus(status string) bool {
 	return status == structs.AllocClientStatusLost || status == structs.AllocClientStatusUnknown
 }
 
+// upsertAllocsTxn stores allocs, which must be the caller's own copies:
+// they are stored (and changed) as they are, not copied again.
 func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
 	var touched touchedJobs
 	stored := make([]*structs.Allocation, len(allocs))
@@ -65,7 +71,7 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 		if err != nil {
 			return nil, err
 		}
-		n := a.Copy()
+		n := a
 		n.Namespace = objectNamespace(n.Namespace)
 		if existing == nil {
 			if n.Job == nil {
