@@ -30,6 +30,14 @@ import (
 )
 
 func main() {
+	if err := run(); err != nil {
+		fatal(err)
+	}
+}
+
+// run is the command; its deferred cleanup (stopping the servers it
+// started) runs before main exits, also on failure.
+func run() error {
 	var (
 		bin       = flag.String("bin", "bin/nomadlike", "the nomadlike binary (benchmark mode)")
 		addr      = flag.String("addr", "", "comma-separated server HTTP addresses to use instead of starting servers")
@@ -65,17 +73,17 @@ func main() {
 	}
 	if *allocs == 0 && *jobType != "system" {
 		if *addr == "" {
-			fatal(errors.New("give -addr (servers to run nodes against) or -allocs (the benchmark)"))
+			return errors.New("give -addr (servers to run nodes against) or -allocs (the benchmark)")
 		}
 		simCfg.Servers = split(*addr)
 		sim, err := nodesim.New(ctx, simCfg)
 		if err != nil {
-			fatal(err)
+			return err
 		}
 		fmt.Printf("running %d simulated nodes against %s until interrupted\n", *nodes, *addr)
 		sim.Run(ctx)
 		fmt.Printf("%+v\n", sim.Stats())
-		return
+		return nil
 	}
 	cfg := nodesim.BenchConfig{Sim: simCfg, Allocs: *allocs, Jobs: *jobs, JobType: *jobType, JobsFirst: *jobsFirst, Timeout: *timeout,
 		Progress: progressPrinter()}
@@ -83,11 +91,11 @@ func main() {
 		cfg.Sim.Servers = split(*addr)
 	} else {
 		if *servers != 1 && *servers != 3 {
-			fatal(fmt.Errorf("-server-count %d: start 1 or 3 servers", *servers))
+			return fmt.Errorf("-server-count %d: start 1 or 3 servers", *servers)
 		}
 		dir, err := os.MkdirTemp("", "nomadlike-bench-scale-")
 		if err != nil {
-			fatal(err)
+			return err
 		}
 		if !*keep {
 			defer os.RemoveAll(dir)
@@ -101,7 +109,7 @@ func main() {
 			}
 		}()
 		if err != nil {
-			fatal(err)
+			return err
 		}
 		for _, p := range procs {
 			cfg.Sim.Servers = append(cfg.Sim.Servers, p.http)
@@ -130,9 +138,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "CPU profile:", perr)
 		}
 	}
-	if err != nil {
-		fatal(err)
-	}
+	return err
 }
 
 func fatal(err error) {
