@@ -261,6 +261,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		ReservedCPU: c.Client.ReservedCPU, ReservedMemoryMB: c.Client.ReservedMemoryMB,
 		GC:                  c.Client.GC,
 		LogsRetention:       c.Client.LogsRetention,
+		LogShip:             c.Client.LogShip,
 		UsageReportInterval: c.Client.UsageReportInterval,
 		HostVolumes:         c.Client.HostVolumes,
 		Artifact:            c.Client.Artifact,

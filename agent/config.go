@@ -14,6 +14,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/nomadlike/client"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
+	"github.com/nomadlike/nomadlike/nomadlike/client/logship"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -141,6 +142,8 @@ type ClientConfig struct {
 	GC client.GCConfig
 	// LogsRetention is the logs_retention block (config_logs.go).
 	LogsRetention client.LogsRetentionConfig
+	// LogShip is the logs { ship { ... } } block (config_logs.go); nil: off.
+	LogShip *logship.Config
 	// UsageReportInterval is client.usage_report_interval (0: the default).
 	UsageReportInterval time.Duration
 	// HostVolumes are the host_volume blocks by name (config_host_volume.go).

@@ -138,6 +138,8 @@ type fileClient struct {
 	Artifact *fileArtifact `hcl:"artifact,block"`
 	// LogsRetention is the logs_retention block (config_logs.go).
 	LogsRetention *fileLogsRetention `hcl:"logs_retention,block"`
+	// Logs is the logs block with its ship block (config_logs.go).
+	Logs *fileLogs `hcl:"logs,block"`
 	// IntroToken is the token the client registers its node with when ACLs are enabled.
 	IntroToken *string `hcl:"intro_token,optional"`
 	// Options is Nomad's client options map: accepted, unused.
@@ -327,6 +329,9 @@ func (fc *fileConfig) apply(c *Config) error {
 			return err
 		}
 		if err := cl.applyLogsRetention(c); err != nil {
+			return err
+		}
+		if err := cl.applyLogShip(c); err != nil {
 			return err
 		}
 	}

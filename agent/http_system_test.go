@@ -100,6 +100,16 @@ client {
     max_mb  = 10
     max_age = "2h"
   }
+  logs {
+    ship {
+      syslog { address = "udp://127.0.0.1:514" }
+      otlp {
+        endpoint = "http://127.0.0.1:4318/v1/logs"
+        headers  = { X-Token = "t" }
+      }
+      queue_lines = 50
+    }
+  }
 }
 `
 	c := DefaultConfig()
@@ -118,6 +128,10 @@ client {
 	if want := (client.LogsRetentionConfig{MaxMB: 10, MaxAge: 2 * time.Hour}); c.Client.LogsRetention != want {
 		t.Errorf("client logs_retention = %+v, want %+v", c.Client.LogsRetention, want)
 	}
+	if ls := c.Client.LogShip; ls == nil || ls.Syslog == nil || ls.Syslog.Address != "udp://127.0.0.1:514" || ls.OTLP == nil ||
+		ls.OTLP.Headers["X-Token"] != "t" || ls.QueueLines != 50 {
+		t.Errorf("client logs ship = %+v", ls)
+	}
 
 	for _, tc := range []struct{ src, want string }{
 		{"server {\n  job_gc_threshold = \"soon\"\n}", "agent.hcl:2:22"},
@@ -126,6 +140,9 @@ client {
 		{"client {\n  gc_disk_usage_threshold = \"lots\"\n}", "agent.hcl:2:29: gc_disk_usage_threshold must be a number"},
 		{"client {\n  gc_inode_usage_threshold = 0\n}", "agent.hcl:2:30: gc_inode_usage_threshold = 0 must be a percentage"},
 		{"client {\n  logs_retention {\n    max_mb = 0.5\n  }\n}", "agent.hcl:3:14: logs_retention max_mb = 0.5 must be a whole number"},
+		{"client {\n  logs {\n    ship {\n      syslog { address = \"127.0.0.1:514\" }\n    }\n  }\n}", "must be tcp://host:port"},
+		{"client {\n  logs {\n    ship {\n    }\n  }\n}", "logs ship needs a syslog"},
+		{"client {\n  logs {\n    ship {\n      otlp { endpoint = \"localhost:4318\" }\n    }\n  }\n}", "must be an http(s) URL"},
 		{"client {\n  logs_retention {\n    max_age = \"-1h\"\n  }\n}", "agent.hcl:3:15: duration \"-1h\" must not be negative"},
 	} {
 		err := ParseConfig(DefaultConfig(), "agent.hcl", []byte(tc.src))

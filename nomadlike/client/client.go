@@ -13,6 +13,7 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/client/dns"
+	"github.com/nomadlike/nomadlike/nomadlike/client/logship"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -39,6 +40,8 @@ type Client struct {
 	gc allocGC
 	// retained keeps collected allocations' log tails (retain.go).
 	retained *retention
+	// ship forwards task logs (nil: Config.LogShip unset).
+	ship *logship.Shipper
 	// networks gives allocations their own networks (bridge, cni/<name>).
 	networks *network.Manager
 
@@ -73,6 +76,12 @@ func New(cfg Config) (*Client, error) {
 		c.drivers[d.Name()] = d
 	}
 	c.metrics = newClientMetrics(cfg.Metrics, c)
+	if cfg.LogShip.Enabled() {
+		if c.ship, err = logship.New(*cfg.LogShip, filepath.Join(cfg.DataDir, "client", "logship"), cfg.Metrics, cfg.Logger); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("client config: %w", err)
+		}
+	}
 	if c.id, err = loadIdentity(db); err != nil {
 		_ = db.Close()
 		return nil, err

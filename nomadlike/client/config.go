@@ -13,6 +13,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
+	"github.com/nomadlike/nomadlike/nomadlike/client/logship"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// LogsRetention keeps the tail of collected allocations' logs
 	// (client { logs_retention { ... } }; retain.go).
 	LogsRetention LogsRetentionConfig
+	// LogShip forwards tasks' log lines to syslog and/or OTLP/HTTP
+	// (client { logs { ship { ... } } }; package logship). Nil: off.
+	LogShip *logship.Config
 	// HostVolumes are the client's host_volume blocks by name; each path
 	// must exist (New refuses the config otherwise).
 	HostVolumes map[string]*structs.ClientHostVolumeConfig

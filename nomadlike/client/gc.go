@@ -157,6 +157,11 @@ func (c *Client) destroyAlloc(cand gcCandidate, why string) {
 	if err := c.retained.retain(cand.id, cand.entry.runner.TaskNames(), cand.entry.runner.Dir()); err != nil {
 		c.cfg.Logger.Warn("keep logs of collected allocation", "alloc_id", cand.id, "error", err)
 	}
+	if c.ship != nil {
+		if err := c.ship.Forget(cand.id); err != nil {
+			c.cfg.Logger.Warn("remove log shipping positions", "alloc_id", cand.id, "error", err)
+		}
+	}
 	if err := cand.entry.runner.Destroy(); err != nil {
 		c.cfg.Logger.Error("remove allocation directory", "alloc_id", cand.id, "error", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
+	"github.com/nomadlike/nomadlike/nomadlike/client/logship"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -106,6 +107,24 @@ func (c *Client) startAlloc(ctx context.Context, a *structs.Allocation, restored
 		defer close(e.done)
 		r.Run(ctx)
 	}()
+	c.shipLogs(ctx, a, r)
+}
+
+// shipLogs forwards each task's log lines while the allocation runs (and
+// until its files are read once it is terminal); see package logship.
+func (c *Client) shipLogs(ctx context.Context, a *structs.Allocation, r *allocrunner.Runner) {
+	if c.ship == nil {
+		return
+	}
+	for _, task := range r.TaskNames() {
+		t := logship.Target{AllocID: a.ID, JobID: a.JobID, Namespace: a.Namespace, Group: a.TaskGroup, Task: task,
+			NodeName: c.cfg.NodeName, Dir: r.Dir(), Done: r.Terminal}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.ship.Run(ctx, t)
+		}()
+	}
 }
 
 // removeAlloc handles an allocation the server no longer lists (garbage
