@@ -119,7 +119,7 @@ func (d *decoder) decodeResources(b *hcl.Block) *structs.Resources {
 		min  int
 	}{
 		{"cpu", &r.CPU, 1}, {"cores", &r.Cores, 0}, {"memory", &r.MemoryMB, 10},
-		{"memory_max", &r.MemoryMaxMB, 0}, {"disk", &r.DiskMB, 0},
+		{"memory_max", &r.MemoryMaxMB, structs.MemoryNoLimit}, {"disk", &r.DiskMB, 0},
 	} {
 		if d.setInt(a, f.name, f.dst) && *f.dst < f.min {
 			d.errorf(a[f.name].Expr.Range(), "Invalid resources", "%s must be at least %d, got %d", f.name, f.min, *f.dst)
@@ -132,8 +132,8 @@ func (d *decoder) decodeResources(b *hcl.Block) *structs.Resources {
 			r.CPU = 0
 		}
 	}
-	if mm, ok := a["memory_max"]; ok && r.MemoryMaxMB != 0 && r.MemoryMaxMB < r.MemoryMB {
-		d.errorf(mm.Expr.Range(), "Invalid resources", "memory_max (%d MB) is less than memory (%d MB)", r.MemoryMaxMB, r.MemoryMB)
+	if mm, ok := a["memory_max"]; ok && r.MemoryMaxMB > 0 && r.MemoryMaxMB < r.MemoryMB {
+		d.errorf(mm.Expr.Range(), "Invalid resources", "memory_max (%d MB) is less than memory (%d MB); set it to at least memory, or to -1 for no limit", r.MemoryMaxMB, r.MemoryMB)
 	}
 	for _, nb := range blocksOf(c, "network") {
 		r.Networks = append(r.Networks, d.decodeNetwork(nb))

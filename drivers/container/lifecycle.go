@@ -118,6 +118,9 @@ func (d *Driver) spec(cfg *drivers.TaskConfig, tc *taskConfig, rec *imageRecord,
 	}
 	if r := cfg.Resources; r != nil {
 		wl.MemoryLimitMB = max(r.Memory.MemoryMB, r.Memory.MemoryMaxMB)
+		if r.Memory.MemoryMaxMB == structs.MemoryNoLimit {
+			wl.MemoryLimitMB = 0 // no cgroup limit: an OOM kill is the host's
+		}
 	}
 	wl.Spec, wl.Volumes, err = buildSpec(specInput{
 		Task: cfg, TC: tc, Image: rec, Rootfs: wl.Rootfs, Caps: caps, Volumes: d.cfg.VolumesEnabled, Binds: binds,

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/runc/libcontainer/seccomp"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // limitsScript prints the container's process limit, effective
@@ -65,5 +67,33 @@ func TestContainerLimits(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "nomadlike: warning: "+want) {
 		t.Errorf("stderr %q lacks the warning %q", stderr, want)
+	}
+}
+
+// TestContainerMemoryNoLimit: memory_max = -1 (Nomad's "no hard limit")
+// leaves the container's memory cgroup without a limit, with memory as its
+// reservation.
+func TestContainerMemoryNoLimit(t *testing.T) {
+	requireContainers(t)
+	d := newDriver(t, "")
+	cfg := withMemory(shTask(t, `read m < /sys/fs/cgroup/memory.max 2>/dev/null || read m < /sys/fs/cgroup/memory/memory.limit_in_bytes
+read l < /sys/fs/cgroup/memory.low 2>/dev/null || read l < /sys/fs/cgroup/memory/memory.soft_limit_in_bytes
+echo "max=$m low=$l"`, nil), 32)
+	cfg.Resources.Memory.MemoryMaxMB = structs.MemoryNoLimit
+	start(t, d, cfg)
+	if res := wait(t, d, cfg.ID); !res.Successful() {
+		t.Fatalf("exit %+v; stderr %q", res, readFile(t, filepath.Join(cfg.LogDir, cfg.StderrBase+".0")))
+	}
+	out := readFile(t, stdout(cfg))
+	m := regexp.MustCompile(`max=(\S+) low=(\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("stdout %q lacks max= low=", out)
+	}
+	// cgroup v2 says "max"; v1 a page-rounded huge number.
+	if n, err := strconv.ParseInt(m[1], 10, 64); m[1] != "max" && (err != nil || n < 1<<40) {
+		t.Errorf("memory limit %s, want none (max)", m[1])
+	}
+	if m[2] != strconv.Itoa(32<<20) {
+		t.Errorf("memory reservation %s, want %d (memory = 32)", m[2], 32<<20)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nomadlike/nomadlike/drivers"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // defaultCaps are the capabilities a container gets unless cap_add or
@@ -290,7 +291,13 @@ func buildSpec(in specInput) (*specs.Spec, []confinedVolume, error) {
 	res := s.Linux.Resources
 	if r := task.Resources; r != nil {
 		limit := r.Memory.MemoryMB << 20
-		if r.Memory.MemoryMaxMB > r.Memory.MemoryMB {
+		switch {
+		case r.Memory.MemoryMaxMB == structs.MemoryNoLimit:
+			// memory_max = -1: memory is a reservation, with no hard limit.
+			reservation := limit
+			limit = 0
+			res.Memory = &specs.LinuxMemory{Reservation: &reservation}
+		case r.Memory.MemoryMaxMB > r.Memory.MemoryMB:
 			reservation := limit
 			limit = r.Memory.MemoryMaxMB << 20
 			res.Memory = &specs.LinuxMemory{Reservation: &reservation}

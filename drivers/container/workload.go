@@ -188,6 +188,9 @@ func (w *containerWorkload) Finish(res *supervisor.Result) string {
 		if n := w.oomKills(); n > 0 {
 			res.OOMKilled = true
 			note = fmt.Sprintf("nomadlike: the container was killed by the kernel's OOM killer: it used more than its memory limit of %d MB (resources.memory); raise the limit or reduce its memory use", w.cfg.MemoryLimitMB)
+			if w.cfg.MemoryLimitMB == 0 {
+				note = "nomadlike: the container was killed by the kernel's OOM killer: the host ran out of memory (resources.memory_max = -1 sets no limit of its own); give it a memory_max or reduce its memory use"
+			}
 		}
 	}
 	cleanupContainer(&w.cfg, w.log)

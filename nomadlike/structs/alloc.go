@@ -452,7 +452,12 @@ func (a *Allocation) legacyResources() (*Resources, map[string]*Resources) {
 		tasks[name] = tr
 		total.CPU += tr.CPU
 		total.MemoryMB += tr.MemoryMB
-		total.MemoryMaxMB += tr.MemoryMaxMB
+		switch {
+		case tr.MemoryMaxMB == MemoryNoLimit:
+			total.MemoryMaxMB = MemoryNoLimit // one task without a limit: the allocation has none
+		case total.MemoryMaxMB != MemoryNoLimit:
+			total.MemoryMaxMB += tr.MemoryMaxMB
+		}
 		total.Networks = append(total.Networks, t.Networks...)
 	}
 	return total, tasks

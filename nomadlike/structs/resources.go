@@ -15,6 +15,9 @@ const (
 	// MinDynamicPort and MaxDynamicPort bound the dynamic port range, as Nomad's defaults.
 	MinDynamicPort = 20000
 	MaxDynamicPort = 32000
+	// MemoryNoLimit as MemoryMaxMB (memory_max = -1) means no hard memory
+	// limit: MemoryMB is a reservation only, as Nomad's.
+	MemoryNoLimit = -1
 )
 
 // Resources is what a task asks for (or, deprecated in Nomad, what a node has).
@@ -67,7 +70,10 @@ func (r *Resources) Validate() error {
 	if r.MemoryMB < 10 {
 		v.add("MemoryMB", "must be at least 10 MB, got %d", r.MemoryMB)
 	}
-	if r.MemoryMaxMB != 0 && r.MemoryMaxMB < r.MemoryMB {
+	switch {
+	case r.MemoryMaxMB < MemoryNoLimit:
+		v.add("MemoryMaxMB", "must be -1 (no limit), 0 (unset) or at least MemoryMB, got %d", r.MemoryMaxMB)
+	case r.MemoryMaxMB > 0 && r.MemoryMaxMB < r.MemoryMB:
 		v.add("MemoryMaxMB", "%d is less than MemoryMB %d", r.MemoryMaxMB, r.MemoryMB)
 	}
 	if r.DiskMB < 0 {
