@@ -69,7 +69,6 @@ func (h *taskAPIHook) Prestart(ctx context.Context, req *PrestartRequest, resp *
 	return nil
 }
 
-
 // serve passes a request to the agent's API, with the task's identity
 // when it carries no token.
 func (h *taskAPIHook) serve(w http.ResponseWriter, r *http.Request) {
