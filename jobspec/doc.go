@@ -26,7 +26,10 @@
 //     is one "file:line:col: summary: detail" line per problem.
 //   - Interpolations the Nomad client resolves at run time (${attr.*},
 //     ${node.*}, ${meta.*}, ${device.*}, ${NOMAD_*} and other upper-case
-//     environment variable names) are kept as literal "${...}" text.
+//     environment variable names) are kept as literal "${...}" text, and so
+//     is, as Nomad does, a bare name in a string that is no variable or
+//     local value of the file ("${scheme}" in an nginx config); a dotted
+//     unknown name ("${vr.image}") is an error.
 //   - A job returned without error is canonicalized (defaults filled in) and
 //     has passed job.Validate.
 //   - Driver config blocks are decoded generically into map[string]any:
