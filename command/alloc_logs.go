@@ -66,12 +66,25 @@ func (c *cli) allocLogs(ctx context.Context, id, task string, f *allocLogsFlags)
 	} else {
 		alloc, err = c.resolveAlloc(ctx, cl, id)
 	}
+	purged := false
 	if err != nil {
-		return err
+		if f.job || !isFullUUID(id) {
+			return err
+		}
+		// Purged by the servers (system gc): the node that ran it may
+		// still serve its retained logs, which need the task named.
+		if ce, ok := err.(*cliError); ok && task == "" {
+			ce.hint += fmt.Sprintf("\nIf 'nomadlike system gc' purged it, the client agent that ran it may have retained its logs (client logs_retention): run 'nomadlike alloc logs %s <task>' against that agent.", id)
+		}
+		if task == "" {
+			return err
+		}
+		alloc, purged = &structs.Allocation{ID: id}, true
 	}
-	task, err = c.pickTask(alloc, task)
-	if err != nil {
-		return err
+	if !purged {
+		if task, err = c.pickTask(alloc, task); err != nil {
+			return err
+		}
 	}
 	typ := "stdout"
 	if f.stderr {
@@ -114,7 +127,15 @@ func (c *cli) retainedNote(allocID string) func(string) {
 	}
 }
 
+// isFullUUID reports whether id has the shape of a full allocation ID.
+func isFullUUID(id string) bool {
+	return len(id) == 36 && strings.Count(id, "-") == 4
+}
+
 func logsHint(a *structs.Allocation, err error) string {
+	if a.NodeID == "" {
+		return "The servers purged the allocation and this agent's client kept no logs of it: ask the agent of the node that ran it (NOMAD_ADDR)."
+	}
 	if err != nil && strings.Contains(err.Error(), "garbage collected") {
 		return "Its client removed the allocation's directory (client gc_max_allocs, gc_disk_usage_threshold or an explicit GC) and kept no logs of it (client logs_retention disabled, or older than its max_age)."
 	}

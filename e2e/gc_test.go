@@ -64,7 +64,9 @@ func runBatchToCompletion(t *testing.T, a *agent, dir, job string) *structs.Allo
 // TestSystemGCRemovesFinishedBatchJob runs a batch job to completion and
 // runs `nomadlike system gc`: the job, its evaluations and allocations are
 // gone from the API, the allocation's directory from the client's data
-// dir, and `alloc logs` says the allocation no longer exists (no 500).
+// dir, and `alloc logs` says the allocation no longer exists (no 500)
+// unless given the full ID and the task, when the client's retained logs
+// are printed.
 func TestSystemGCRemovesFinishedBatchJob(t *testing.T) {
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{})
@@ -109,8 +111,14 @@ func TestSystemGCRemovesFinishedBatchJob(t *testing.T) {
 	})
 	out, code = a.cli(dir, "alloc", "logs", alloc.ID)
 	notFound := strings.Contains(strings.ToLower(out), "no allocation") || strings.Contains(out, "not found")
-	if code == 0 || strings.Contains(out, "500") || !notFound {
+	if code == 0 || strings.Contains(out, "500") || !notFound || !strings.Contains(out, "retained its logs") {
 		t.Errorf("alloc logs of a collected allocation: exit %d\n%s\nwant a failure saying the allocation is not found", code, out)
+	}
+	// Its client retained the logs: with the full ID and the task, the
+	// agent of the node that ran it still prints them.
+	out, code = a.cli(dir, "alloc", "logs", alloc.ID, "hello")
+	if code != 0 || !strings.Contains(out, "hello from gc\n") || !strings.Contains(out, "logs its client retained") {
+		t.Errorf("alloc logs <id> hello after system gc: exit %d\n%s\nwant the task's lines from the retention area", code, out)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -154,16 +155,22 @@ func (c *Client) destroyAlloc(cand gcCandidate, why string) {
 	if err := c.db.DeleteAlloc(cand.id); err != nil {
 		c.cfg.Logger.Error("remove allocation state", "alloc_id", cand.id, "error", err)
 	}
-	if err := c.retained.retain(cand.id, cand.entry.runner.TaskNames(), cand.entry.runner.Dir()); err != nil {
-		c.cfg.Logger.Warn("keep logs of collected allocation", "alloc_id", cand.id, "error", err)
+	c.destroyDir(cand.id, cand.entry.runner)
+}
+
+// destroyDir removes a finished allocation's directory after keeping the
+// tail of its logs (logs_retention) and forgets its log shipping positions.
+func (c *Client) destroyDir(id string, r *allocrunner.Runner) {
+	if err := c.retained.retain(id, r.TaskNames(), r.Dir()); err != nil {
+		c.cfg.Logger.Warn("keep logs of collected allocation", "alloc_id", id, "error", err)
 	}
 	if c.ship != nil {
-		if err := c.ship.Forget(cand.id); err != nil {
-			c.cfg.Logger.Warn("remove log shipping positions", "alloc_id", cand.id, "error", err)
+		if err := c.ship.Forget(id); err != nil {
+			c.cfg.Logger.Warn("remove log shipping positions", "alloc_id", id, "error", err)
 		}
 	}
-	if err := cand.entry.runner.Destroy(); err != nil {
-		c.cfg.Logger.Error("remove allocation directory", "alloc_id", cand.id, "error", err)
+	if err := r.Destroy(); err != nil {
+		c.cfg.Logger.Error("remove allocation directory", "alloc_id", id, "error", err)
 	}
 }
 

@@ -145,8 +145,6 @@ func (c *Client) removeAlloc(ctx context.Context, e *allocEntry) {
 		if err := c.db.DeleteAlloc(id); err != nil {
 			c.cfg.Logger.Error("remove allocation state", "alloc_id", id, "error", err)
 		}
-		if err := e.runner.Destroy(); err != nil {
-			c.cfg.Logger.Error("remove allocation directory", "alloc_id", id, "error", err)
-		}
+		c.destroyDir(id, e.runner)
 	}()
 }
