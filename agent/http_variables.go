@@ -22,7 +22,7 @@ import (
 type VariableServer interface {
 	ListRootKeys() ([]*structs.RootKeyMeta, uint64, error)
 	RotateRootKey(ctx context.Context, full bool) (*structs.RootKeyMeta, uint64, error)
-	RemoveRootKey(ctx context.Context, id string) (uint64, error)
+	RemoveRootKey(ctx context.Context, id string, force bool) (uint64, error)
 	DecryptVariable(v *structs.VariableEncrypted) (*structs.VariableDecrypted, error)
 	ApplyVariable(ctx context.Context, op string, v *structs.VariableDecrypted, cas *uint64) (*structs.VariableDecrypted, error)
 	RenewVariableLock(namespace, path, lockID string) (*structs.VariableMetadata, error)
@@ -85,7 +85,11 @@ func (s *HTTPServer) keyringRemove(w http.ResponseWriter, r *http.Request) (any,
 	if err != nil {
 		return nil, err
 	}
-	idx, err := vs.RemoveRootKey(r.Context(), mux.Vars(r)["id"])
+	force, err := boolParam(r, "force")
+	if err != nil {
+		return nil, err
+	}
+	idx, err := vs.RemoveRootKey(r.Context(), mux.Vars(r)["id"], force)
 	if err != nil {
 		return nil, err
 	}

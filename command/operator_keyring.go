@@ -72,8 +72,9 @@ func (c *cli) rootKeyringRotateCommand() *cobra.Command {
 }
 
 func (c *cli) rootKeyringRemoveCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove <key ID>",
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "remove [-force] <key ID>",
 		Short: "Remove an inactive root key that encrypts no variable",
 		Args:  argsBetween(1, 1, "a key ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -81,11 +82,13 @@ func (c *cli) rootKeyringRemoveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := cl.RemoveRootKey(cmd.Context(), args[0]); err != nil {
+			if err := cl.RemoveRootKey(cmd.Context(), args[0], force); err != nil {
 				return fail("removing root key "+args[0], err, "")
 			}
 			c.out("Removed encryption key %s", args[0])
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "remove a key that may have signed the identities of running tasks")
+	return cmd
 }

@@ -29,9 +29,10 @@ func (c *Client) RotateRootKey(ctx context.Context, full bool) (*structs.RootKey
 	return out.Key, err
 }
 
-// RemoveRootKey removes an inactive root key.
-func (c *Client) RemoveRootKey(ctx context.Context, id string) error {
-	return c.write(ctx, http.MethodDelete, "/v1/operator/keyring/key/"+pathEscape(id), nil, nil, nil)
+// RemoveRootKey removes an inactive root key; force also removes one that
+// may have signed the identities of running tasks.
+func (c *Client) RemoveRootKey(ctx context.Context, id string, force bool) error {
+	return c.write(ctx, http.MethodDelete, "/v1/operator/keyring/key/"+pathEscape(id), &QueryOptions{Params: map[string]string{"force": strconv.FormatBool(force)}}, nil, nil)
 }
 
 // Variables lists variables' metadata (q.Prefix, q.Namespace "*").

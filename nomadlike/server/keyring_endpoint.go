@@ -118,8 +118,29 @@ func (s *Server) RotateRootKey(ctx context.Context, full bool) (*structs.RootKey
 	return meta, index, nil
 }
 
-// RemoveRootKey removes an inactive key that encrypts no variable.
-func (s *Server) RemoveRootKey(ctx context.Context, id string) (uint64, error) {
+// RemoveRootKey removes an inactive key that encrypts no variable. Unless
+// force, a key is also kept while an allocation created since the key was
+// made still runs: its tasks' workload identities may be signed with it
+// (identities carry no record of their key, so this errs on keeping).
+func (s *Server) RemoveRootKey(ctx context.Context, id string, force bool) (uint64, error) {
+	if !force {
+		k, err := s.state.RootKeyByID(nil, id)
+		if err != nil {
+			return 0, err
+		}
+		if k != nil && !k.Active() {
+			allocs, err := s.state.Allocs(nil, "*")
+			if err != nil {
+				return 0, err
+			}
+			for _, a := range allocs {
+				if !a.ClientTerminalStatus() && a.CreateTime >= k.CreateTime {
+					return 0, structs.NewBadRequest("root key %s may have signed the workload identities of allocation %s (job %q), which still runs: remove the key once the allocations created since %s are replaced, or pass force=true (their tasks' identities then stop working)",
+						id, structs.ShortID(a.ID), a.JobID, time.Unix(0, k.CreateTime).UTC().Format(time.RFC3339))
+				}
+			}
+		}
+	}
 	index, err := s.raftApply(ctx, structs.KeyringDeleteRequestType, &structs.KeyringDeleteRequest{KeyIDs: []string{id}})
 	if err == nil {
 		s.enc.forget(id)

@@ -175,3 +175,28 @@ func BenchmarkVariables(b *testing.B) {
 		}
 	})
 }
+
+// TestRemoveRootKeyKeepsKeysOfRunningAllocs: a key is kept while an
+// allocation created since it was made runs (unless forced).
+func TestRemoveRootKeyKeepsKeysOfRunningAllocs(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.NumSchedulers = 0 })
+	old := waitActiveKey(t, s)
+	job := mockJob("web", 1, 100, 64)
+	job.Canonicalize()
+	if err := s.state.UpsertAllocs(1000, []*structs.Allocation{{ID: structs.GenerateUUID(), Namespace: "default", JobID: "web", Job: job,
+		TaskGroup: job.TaskGroups[0].Name, NodeID: "n1", DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusRunning,
+		CreateTime: time.Now().UnixNano()}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := s.RotateRootKey(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.RemoveRootKey(ctx, old.KeyID, false)
+	if err == nil || !strings.Contains(err.Error(), "still runs") {
+		t.Fatalf("remove a key of a running allocation: got %v", err)
+	}
+	if _, err := s.RemoveRootKey(ctx, old.KeyID, true); err != nil {
+		t.Fatalf("forced remove: %v", err)
+	}
+}
