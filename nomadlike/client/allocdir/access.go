@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -138,6 +139,28 @@ func (d *AllocDir) OpenLog(name string) (*os.File, error) {
 		return nil, fmt.Errorf("log file name %q: %w", name, ErrOutside)
 	}
 	return d.Open("alloc/logs/" + name)
+}
+
+// LogIndexes returns the indexes N of the files alloc/logs/<base>.N
+// (base is "<task>.<type>"), ascending. A missing log dir is no files.
+func (d *AllocDir) LogIndexes(base string) ([]int, error) {
+	entries, err := d.ReadDir("alloc/logs")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []int
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e.Name(), base+"."); ok {
+			if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // openRegular opens rel inside root read-only, non-blocking (a FIFO would

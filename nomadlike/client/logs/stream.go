@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
@@ -100,27 +98,13 @@ type streamer struct {
 
 // indexes returns the indexes of the existing log files, ascending.
 func (s *streamer) indexes() ([]int, error) {
-	entries, err := s.o.AllocDir.ReadDir("alloc/logs")
+	out, err := s.o.AllocDir.LogIndexes(s.base)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
 		if errors.Is(err, allocdir.ErrOutside) {
 			return nil, structs.NewBadRequest("log dir alloc/logs cannot be served: %v", err)
 		}
 		return nil, fmt.Errorf("list log dir: %w", err)
 	}
-	var out []int
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), s.base+".")
-		if !ok {
-			continue
-		}
-		if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
 	return out, nil
 }
 

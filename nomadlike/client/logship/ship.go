@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -225,19 +224,7 @@ func (s *Shipper) tail(ctx context.Context, t *Target, stream string, pos Positi
 
 // logIndexes lists the indexes of base.N in alloc/logs, ascending.
 func logIndexes(d *allocdir.AllocDir, base string) []int {
-	entries, err := d.ReadDir("alloc/logs")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range entries {
-		if rest, ok := strings.CutPrefix(e.Name(), base+"."); ok {
-			if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
-				out = append(out, n)
-			}
-		}
-	}
-	slices.Sort(out)
+	out, _ := d.LogIndexes(base)
 	return out
 }
 
