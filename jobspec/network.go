@@ -7,10 +7,11 @@ import (
 )
 
 var networkSpec = blockSpec{
-	Attrs:       []string{"mode", "hostname", "mbits"},
-	Blocks:      []hcl.BlockHeaderSchema{{Type: "port", LabelNames: []string{"label"}}, {Type: "dns"}},
-	Unsupported: []string{"cni"},
+	Attrs:  []string{"mode", "hostname", "mbits"},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "port", LabelNames: []string{"label"}}, {Type: "dns"}, {Type: "cni"}},
 }
+
+var cniSpec = blockSpec{Attrs: []string{"args"}}
 
 var dnsSpec = blockSpec{Attrs: []string{"servers", "searches", "options"}}
 
@@ -31,6 +32,13 @@ func (d *decoder) decodeNetwork(b *hcl.Block) *structs.NetworkResource {
 		d.setStringList(dc.Attributes, "servers", &n.DNS.Servers)
 		d.setStringList(dc.Attributes, "searches", &n.DNS.Searches)
 		d.setStringList(dc.Attributes, "options", &n.DNS.Options)
+	}
+	if cb := d.single(c, "cni"); cb != nil {
+		cc := d.content(cb.Body, cniSpec)
+		n.CNI = &structs.CNIConfig{}
+		if a, ok := cc.Attributes["args"]; ok {
+			n.CNI.Args = d.stringMap(a)
+		}
 	}
 	seen := map[string]*hcl.Block{}
 	for _, pb := range blocksOf(c, "port") {

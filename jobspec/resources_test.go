@@ -52,3 +52,41 @@ func TestMemoryMax(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkCNIArgs: a network's cni { args } are kept for the client,
+// runtime interpolations as text; in host mode they are refused.
+func TestNetworkCNIArgs(t *testing.T) {
+	spec := func(mode string) []byte {
+		return []byte(`job "j" {
+  group "g" {
+    network {
+      mode = "` + mode + `"
+      cni {
+        args = {
+          FancyMessage = "${node.pool}"
+          FancyTaskDir = "${NOMAD_ALLOC_DIR}/task/local"
+        }
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+    }
+  }
+}
+`)
+	}
+	job, err := Parse("c.nomad.hcl", spec("cni/cni_args"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	got := job.TaskGroups[0].Networks[0].CNI
+	want := map[string]string{"FancyMessage": "${node.pool}", "FancyTaskDir": "${NOMAD_ALLOC_DIR}/task/local"}
+	if got == nil || len(got.Args) != 2 || got.Args["FancyMessage"] != want["FancyMessage"] || got.Args["FancyTaskDir"] != want["FancyTaskDir"] {
+		t.Errorf("CNI %+v, want args %v", got, want)
+	}
+	_, err = Parse("c.nomad.hcl", spec("host"))
+	if wantErr := `.CNI: cni args go to the CNI plugins of network mode "bridge" or "cni/<name>"`; err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Errorf("host mode: error %v, want %q", err, wantErr)
+	}
+}

@@ -18,7 +18,7 @@ import (
 var copyTypes = []any{
 	&ACLPolicy{}, &ACLRole{}, &Action{}, &WorkloadIdentity{}, &ACLToken{}, &Namespace{},
 	&RootKey{}, &WrappedRootKey{}, &VariableLock{}, &VariableMetadata{}, &VariableEncrypted{}, &VariableDecrypted{},
-	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{}, &AllocNetworkStatus{}, &DNSConfig{},
+	&Affinity{}, &Allocation{}, &AllocatedResources{}, &AllocDeploymentStatus{}, &AllocNetworkStatus{}, &DNSConfig{}, &CNIConfig{},
 	&AllocMetric{}, &CheckRestart{}, &ClientHostVolumeConfig{}, &Constraint{}, &Deployment{},
 	&DeploymentState{}, &DispatchPayloadConfig{}, &DrainMetadata{}, &DrainStrategy{}, &Evaluation{},
 	&Job{}, &JobSubmission{}, &JobVersionTag{}, &NetworkResource{}, &Node{}, &NodePool{}, &ParameterizedJobConfig{},

@@ -3,6 +3,7 @@ package structs
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -95,6 +96,24 @@ type NetworkResource struct {
 	// DNS, when set, is written to the allocation's resolv.conf (bridge and
 	// cni/<name> modes).
 	DNS *DNSConfig `json:",omitempty"`
+	// CNI holds the cni block's arguments for the CNI plugins (cni/<name>
+	// and bridge modes), as Nomad's.
+	CNI *CNIConfig `json:",omitempty"`
+}
+
+// CNIConfig is a network block's cni block: Args are passed to the CNI
+// plugins in CNI_ARGS (KEY=VALUE;...), interpolated by the client
+// (${node.pool}, ${NOMAD_ALLOC_DIR}).
+type CNIConfig struct {
+	Args map[string]string
+}
+
+// Copy returns a deep copy of c.
+func (c *CNIConfig) Copy() *CNIConfig {
+	if c == nil {
+		return nil
+	}
+	return &CNIConfig{Args: maps.Clone(c.Args)}
 }
 
 // DNSConfig is a network block's dns block (and an allocation's reported DNS).
@@ -136,6 +155,7 @@ func (n *NetworkResource) Copy() *NetworkResource {
 	c.ReservedPorts = append([]Port(nil), n.ReservedPorts...)
 	c.DynamicPorts = append([]Port(nil), n.DynamicPorts...)
 	c.DNS = n.DNS.Copy()
+	c.CNI = n.CNI.Copy()
 	return &c
 }
 
@@ -177,6 +197,16 @@ func validateNetworks(nets []*NetworkResource) error {
 		}
 		if n.DNS != nil && !n.Isolated() {
 			v.add(f+".DNS", "a dns block needs network mode \"bridge\" or \"cni/<name>\" (in host mode tasks use the host's resolv.conf)")
+		}
+		if n.CNI != nil && len(n.CNI.Args) > 0 && !n.Isolated() {
+			v.add(f+".CNI", "cni args go to the CNI plugins of network mode \"bridge\" or \"cni/<name>\"; in host mode there are none")
+		}
+		if n.CNI != nil {
+			for k := range n.CNI.Args {
+				if k == "" || strings.ContainsAny(k, "=;") {
+					v.add(f+".CNI.Args", "argument name %q cannot be empty or hold '=' or ';' (CNI_ARGS is KEY=VALUE;...)", k)
+				}
+			}
 		}
 		if n.DNS != nil {
 			for _, s := range n.DNS.Servers {

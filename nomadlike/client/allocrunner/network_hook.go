@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
+	"github.com/nomadlike/nomadlike/nomadlike/client/taskenv"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -51,6 +52,15 @@ func (r *Runner) setupNetwork(ctx context.Context) error {
 	}
 	a, _ := r.current()
 	req := network.Request{AllocID: a.ID, Mode: n.Mode, Hostname: n.Hostname, DNS: n.DNS}
+	if n.CNI != nil && len(n.CNI.Args) > 0 {
+		// Interpolated as Nomad does: node values and the allocation's
+		// variables (${node.pool}, ${NOMAD_ALLOC_DIR}).
+		e := taskenv.Build(taskenv.Input{Node: r.cfg.Node(), Alloc: a, Task: &structs.Task{}, AllocDir: r.dir.Dir, Region: r.cfg.Region})
+		req.CNIArgs = make(map[string]string, len(n.CNI.Args))
+		for k, v := range n.CNI.Args {
+			req.CNIArgs[k] = e.Replace(v)
+		}
+	}
 	if a.AllocatedResources != nil {
 		req.Ports = a.AllocatedResources.Shared.Ports
 	}

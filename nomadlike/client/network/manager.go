@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -115,6 +117,9 @@ type Request struct {
 	Ports    []structs.PortMapping
 	Hostname string
 	DNS      *structs.DNSConfig
+	// CNIArgs are the network's cni { args }, interpolated: the plugins get
+	// them in CNI_ARGS.
+	CNIArgs map[string]string
 }
 
 // Result is an allocation's attached network.
@@ -140,6 +145,9 @@ type runtimeConf struct {
 	NetNS  string
 	IfName string
 	Ports  []portMapping
+	// Args are the CNI_ARGS pairs, sorted by name; a teardown passes the
+	// same ones.
+	Args [][2]string `json:",omitempty"`
 }
 
 // portMapping is the portmap plugin's runtime capability entry.
@@ -214,6 +222,15 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 		}
 		for _, proto := range []string{"tcp", "udp"} {
 			rc.Ports = append(rc.Ports, portMapping{HostPort: p.Value, ContainerPort: to, Protocol: proto, HostIP: p.HostIP})
+		}
+	}
+	if len(req.CNIArgs) > 0 {
+		// As Nomad: the standard plugins refuse arguments they do not know
+		// unless IgnoreUnknown is set.
+		args := map[string]string{"IgnoreUnknown": "true"}
+		maps.Copy(args, req.CNIArgs)
+		for _, k := range slices.Sorted(maps.Keys(args)) {
+			rc.Args = append(rc.Args, [2]string{k, args[k]})
 		}
 	}
 	rec := &record{AllocID: req.AllocID, Mode: req.Mode, ConfList: list.Bytes, Runtime: rc}
@@ -329,7 +346,7 @@ func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, re
 }
 
 func (m *Manager) runtime(rec *record) *libcni.RuntimeConf {
-	rt := &libcni.RuntimeConf{ContainerID: rec.AllocID, NetNS: rec.Runtime.NetNS, IfName: rec.Runtime.IfName}
+	rt := &libcni.RuntimeConf{ContainerID: rec.AllocID, NetNS: rec.Runtime.NetNS, IfName: rec.Runtime.IfName, Args: rec.Runtime.Args}
 	if len(rec.Runtime.Ports) > 0 {
 		rt.CapabilityArgs = map[string]any{"portMappings": rec.Runtime.Ports}
 	}

@@ -269,12 +269,16 @@ func TestCNIModeUserNetwork(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	res, err := m.Setup(ctx, Request{AllocID: "0b5e6a1c-0000-4000-8000-00000000cni1", Mode: "cni/" + name})
+	// The cni block's args reach the plugins in CNI_ARGS: host-local takes
+	// the address IP asks for, and ignores FancyMessage (IgnoreUnknown).
+	want := strings.TrimSuffix(subnet, "0/24") + "77"
+	res, err := m.Setup(ctx, Request{AllocID: "0b5e6a1c-0000-4000-8000-00000000cni1", Mode: "cni/" + name,
+		CNIArgs: map[string]string{"IP": want, "FancyMessage": "hello"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(res.Status.Address, strings.TrimSuffix(subnet, "0/24")) || res.Status.InterfaceName != "eth0" {
-		t.Fatalf("status %+v, want eth0 in %s", res.Status, subnet)
+	if res.Status.Address != want || res.Status.InterfaceName != "eth0" {
+		t.Fatalf("status %+v, want eth0 with the address %s the CNI args ask for", res.Status, want)
 	}
 	inNetNS(t, res.Isolation.Path, func() {
 		if _, err := net.DialTimeout("tcp", "192.0.2.1:80", time.Second); err == nil {
