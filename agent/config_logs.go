@@ -54,7 +54,7 @@ func (cl *fileClient) applyLogsRetention(c *Config) error {
 //	    ship {
 //	      syslog { address = "tcp://127.0.0.1:514"  facility = "local0" }  # RFC 5424; tcp, udp, unix, unixgram
 //	      otlp   { endpoint = "http://127.0.0.1:4318/v1/logs" }           # OTLP/HTTP, JSON encoding
-//	      queue_lines = 10000  # per task and sink; the oldest are dropped when a sink falls behind
+//	      queue_lines = 10000  # per task and sink; while a sink fails, the oldest are dropped
 //	    }
 //	  }
 //	}

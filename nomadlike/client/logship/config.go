@@ -7,9 +7,10 @@
 // allocation's alloc/logs (read through the allocation directory's os.Root
 // accessors, so a symlink a task plants is never followed out of it): the
 // task supervisor stays as it is, and a shipper that falls behind never
-// slows a task. Each (task, sink) pair has a bounded queue of lines; when
-// the sink is slower than the task, the oldest queued lines are dropped and
-// counted in nomadlike_client_log_ship_dropped_lines_total. Per task and
+// slows a task. Each (task, sink) pair has a bounded queue of lines: a
+// sink slower than the task is fed at its pace from the files; while it
+// fails, the oldest queued lines are dropped and counted in
+// nomadlike_client_log_ship_dropped_lines_total. Per task and
 // stream, lines reach a sink once and in order; the position reached
 // (file index and offset, per stream and sink) is saved in the client's
 // state dir after every delivery, so a restarted agent resumes where it
@@ -29,7 +30,8 @@ type Config struct {
 	Syslog *SyslogConfig
 	// OTLP, when set, ships to an OTLP/HTTP logs endpoint.
 	OTLP *OTLPConfig
-	// QueueLines bounds each (task, sink) queue (queue_lines, 10000).
+	// QueueLines bounds each (task, sink) queue (queue_lines, 10000): the
+	// lines kept, newest first, while the sink fails.
 	QueueLines int
 	// PollInterval is how often the log files are checked for new data
 	// (250ms).

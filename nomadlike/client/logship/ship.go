@@ -69,6 +69,11 @@ func New(cfg Config, stateDir string, reg prometheus.Registerer, logger *slog.Lo
 			Help: "Task log lines delivered to a log sink, by sink.",
 		}, []string{"sink"})),
 	}
+	// Present at 0 from the start, so an alert on the rate sees the series.
+	for _, sk := range s.sinks() {
+		s.dropped.WithLabelValues(sk.name())
+		s.shipped.WithLabelValues(sk.name())
+	}
 	return s, nil
 }
 
@@ -138,6 +143,7 @@ func (s *Shipper) runSink(ctx context.Context, t *Target, sk sink) {
 					st[l.Stream] = l.pos
 				}
 				s.saveState(t, sk.name(), st)
+				q.setHealthy(true)
 				backoff = time.Second
 				break
 			}
@@ -147,6 +153,7 @@ func (s *Shipper) runSink(ctx context.Context, t *Target, sk sink) {
 				s.dropped.WithLabelValues(sk.name()).Add(float64(len(batch)))
 				break
 			}
+			q.setHealthy(false)
 			s.logger.Warn("log shipping: delivery failed; retrying (lines queue meanwhile, the oldest are dropped when the queue is full)",
 				"alloc_id", t.AllocID, "task", t.Task, "sink", sk.name(), "retry_in", backoff, "error", err)
 			select {
@@ -166,7 +173,7 @@ func (s *Shipper) tail(ctx context.Context, t *Target, stream string, pos Positi
 	var partial []byte
 	buf := make([]byte, 32<<10)
 	emit := func(text []byte, at Position) {
-		q.push(Line{Time: time.Now(), Stream: stream, Text: string(text), pos: at})
+		q.push(ctx, Line{Time: time.Now(), Stream: stream, Text: string(text), pos: at})
 	}
 	for {
 		// Looked at before the read: a file with a successor, or any file
@@ -273,43 +280,69 @@ func (s *Shipper) Forget(allocID string) error {
 	return os.RemoveAll(filepath.Join(s.stateDir, allocID))
 }
 
-// queue is a bounded FIFO of lines that drops the oldest when full.
+// queue is a bounded FIFO of lines. While the sink delivers, a full queue
+// makes the tailer wait (the task's log files hold the backlog, and the
+// task never waits for the shipper); while the sink fails, a full queue
+// drops its oldest line for each new one and counts it, so the newest
+// lines go first when the sink is back.
 type queue struct {
 	mu      sync.Mutex
 	lines   []Line
 	max     int
 	closed  bool
+	healthy bool
 	ready   chan struct{} // signalled on push and close
+	space   chan struct{} // signalled on take and on a change of health
 	dropped prometheus.Counter
 }
 
 func newQueue(max int, dropped prometheus.Counter) *queue {
-	return &queue{max: max, ready: make(chan struct{}, 1), dropped: dropped}
+	return &queue{max: max, healthy: true, ready: make(chan struct{}, 1), space: make(chan struct{}, 1), dropped: dropped}
 }
 
-func (q *queue) signal() {
+func signal(ch chan struct{}) {
 	select {
-	case q.ready <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
 
-func (q *queue) push(l Line) {
-	q.mu.Lock()
-	if len(q.lines) >= q.max {
-		q.lines = q.lines[1:]
-		q.dropped.Inc()
+// push queues l (see queue); it returns early, dropping l, when ctx ends.
+func (q *queue) push(ctx context.Context, l Line) {
+	for {
+		q.mu.Lock()
+		if len(q.lines) < q.max || !q.healthy {
+			if len(q.lines) >= q.max {
+				q.lines = q.lines[1:]
+				q.dropped.Inc()
+			}
+			q.lines = append(q.lines, l)
+			q.mu.Unlock()
+			signal(q.ready)
+			return
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.space:
+		}
 	}
-	q.lines = append(q.lines, l)
+}
+
+// setHealthy records whether the last delivery succeeded.
+func (q *queue) setHealthy(ok bool) {
+	q.mu.Lock()
+	q.healthy = ok
 	q.mu.Unlock()
-	q.signal()
+	signal(q.space)
 }
 
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	q.signal()
+	signal(q.ready)
 }
 
 // take waits for lines and returns up to n; ok is false when the queue is
@@ -322,6 +355,7 @@ func (q *queue) take(ctx context.Context, n int) ([]Line, bool) {
 			out := slices.Clone(q.lines[:k])
 			q.lines = q.lines[k:]
 			q.mu.Unlock()
+			signal(q.space)
 			return out, true
 		}
 		closed := q.closed

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 )
 
-// memSink records what it is sent; while block is set it blocks until ctx ends.
+// memSink records what it is sent; while block is set it fails.
 type memSink struct {
 	mu    sync.Mutex
 	lines []Line
@@ -30,12 +31,8 @@ type memSink struct {
 func (m *memSink) name() string { return "mem" }
 func (m *memSink) close()       {}
 func (m *memSink) send(ctx context.Context, _ *Target, lines []Line) error {
-	for m.block.Load() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+	if m.block.Load() {
+		return fmt.Errorf("sink down")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -113,8 +110,8 @@ func TestShipAcrossRotationAndResume(t *testing.T) {
 	}
 }
 
-// A sink that does not answer never stops the tailing: the queue keeps
-// the newest lines and counts the dropped ones.
+// While the sink fails, the tailing goes on: the queue keeps the newest
+// lines and counts the dropped ones.
 func TestShipSlowSinkDropsOldest(t *testing.T) {
 	s := newTestShipper(t, 10)
 	var done atomic.Bool
@@ -169,4 +166,78 @@ func TestFormatRFC5424Parses(t *testing.T) {
 		*sm.MsgID != "stderr" || *sm.Message != "boom ünïcode" || (*sm.StructuredData)["nomadlike@32473"]["job"] != `we"b]` {
 		t.Errorf("parsed %q as %+v", msg, sm)
 	}
+}
+
+// Over UDP each line is one datagram holding one RFC 5424 message.
+func TestShipSyslogUDP(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s := newTestShipper(t, 100)
+	var done atomic.Bool
+	tg := testTarget(t, &done)
+	writeLog(t, tg, "web.stdout.0", "a\nb\n")
+	done.Store(true)
+	s.runSink(context.Background(), tg, newSyslogSink(SyslogConfig{Address: "udp://" + pc.LocalAddr().String(), Facility: "daemon"}))
+	buf := make([]byte, 2048)
+	for _, want := range []string{"a", "b"} {
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := rfc5424.NewParser().Parse(buf[:n])
+		if err != nil {
+			t.Fatalf("parse %q: %v", buf[:n], err)
+		}
+		sm := m.(*rfc5424.SyslogMessage)
+		if *sm.Message != want || *sm.Priority != 3*8+6 {
+			t.Errorf("datagram %q: message %q priority %d, want %q and %d", buf[:n], *sm.Message, *sm.Priority, want, 3*8+6)
+		}
+	}
+}
+
+// BenchmarkShipSyslogTCP measures lines shipped per second from a task's
+// log file to a syslog server over loopback TCP.
+func BenchmarkShipSyslogTCP(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	s, err := New(Config{Syslog: &SyslogConfig{Address: "tcp://" + ln.Addr().String()}, PollInterval: time.Millisecond},
+		b.TempDir(), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := allocdir.New(b.TempDir(), "a1")
+	if err := d.Build(); err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	for i := 0; i < b.N; i++ {
+		fmt.Fprintf(&sb, "2026-12-07T00:00:00Z INFO request served path=/api/v1/items/%d status=200 duration=1.2ms\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(d.LogDir(), "web.stdout.0"), []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	tg := &Target{AllocID: "a1", JobID: "j", Namespace: "default", Group: "g", Task: "web", Dir: d, Done: func() bool { return true }}
+	b.ResetTimer()
+	s.runSink(context.Background(), tg, newSyslogSink(*s.cfg.Syslog))
+	b.StopTimer()
+	if got := testutil.ToFloat64(s.shipped.WithLabelValues("syslog")); got != float64(b.N) {
+		b.Fatalf("shipped %v lines, want %d", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }

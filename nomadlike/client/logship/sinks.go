@@ -152,9 +152,9 @@ func header(s string, n int) string {
 }
 
 // sdEscape escapes a structured data parameter value (RFC 5424 6.3.3).
-func sdEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, `]`, `\]`).Replace(s)
-}
+func sdEscape(s string) string { return sdEscaper.Replace(s) }
+
+var sdEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `]`, `\]`)
 
 func shortID(id string) string {
 	if len(id) > 8 {
