@@ -149,7 +149,7 @@ func kind(m os.FileMode) string {
 
 // Destroy removes the whole tree, the tasks' secrets tmpfs unmounted first.
 func (d *AllocDir) Destroy() error {
-	if err := d.unmountSecrets(); err != nil {
+	if err := d.UnmountSecrets(); err != nil {
 		return fmt.Errorf("remove alloc dir: %w", err)
 	}
 	if err := os.RemoveAll(d.Dir); err != nil {
@@ -168,7 +168,7 @@ func UnmountAllSecrets(root string) error {
 	var errs []error
 	for _, e := range entries {
 		if e.IsDir() {
-			errs = append(errs, New(root, e.Name()).unmountSecrets())
+			errs = append(errs, New(root, e.Name()).UnmountSecrets())
 		}
 	}
 	return errors.Join(errs...)

@@ -57,9 +57,9 @@ func isMountPoint(parent string, dir *os.File) bool {
 	return st.Dev != pst.Dev
 }
 
-// unmountSecrets unmounts every task's secrets tmpfs before the tree is
-// removed (a mounted directory cannot be).
-func (d *AllocDir) unmountSecrets() error {
+// UnmountSecrets unmounts every task's secrets tmpfs: when the tasks are
+// dead, and before the tree is removed (a mounted directory cannot be).
+func (d *AllocDir) UnmountSecrets() error {
 	entries, err := os.ReadDir(d.Dir)
 	if err != nil {
 		return nil // nothing to unmount

@@ -7,4 +7,4 @@ func (d *AllocDir) MountSecrets(task string) (bool, string, error) {
 	return false, "tmpfs secrets dirs are Linux only", nil
 }
 
-func (d *AllocDir) unmountSecrets() error { return nil }
+func (d *AllocDir) UnmountSecrets() error { return nil }

@@ -218,6 +218,7 @@ func (r *Runner) Terminal() bool {
 func (r *Runner) Run(ctx context.Context) {
 	if r.Terminal() {
 		r.teardownNetwork() // finished while the client was away
+		r.unmountSecrets()
 		return
 	}
 	if err := (allocDirHook{dir: r.dir}).Prerun(); err != nil {
@@ -259,9 +260,19 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 	wg.Wait()
 	if ctx.Err() == nil {
-		// Every task is dead: release the network. (A client shutting down
-		// keeps it for the tasks it leaves running.)
+		// Every task is dead: release the network and the secrets tmpfs,
+		// so rendered secrets do not outlive the tasks. (A client shutting
+		// down keeps them for the tasks it leaves running.)
 		r.teardownNetwork()
+		r.unmountSecrets()
+	}
+}
+
+// unmountSecrets unmounts the tasks' secrets tmpfs of a finished
+// allocation (its directory stays until it is collected).
+func (r *Runner) unmountSecrets() {
+	if err := r.dir.UnmountSecrets(); err != nil {
+		r.cfg.Logger.Warn("unmount the secrets of a finished allocation", "alloc_id", r.ID(), "error", err)
 	}
 }
 
