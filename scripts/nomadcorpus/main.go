@@ -140,6 +140,9 @@ type result struct {
 	class  string
 	cause  string // the feature name or the error category
 	detail string // the first error or feature line
+	// also is, for a file using an unsupported feature, the first of its
+	// other errors ("" when it has none).
+	also string
 }
 
 func (r result) skipped() bool { return strings.HasPrefix(r.class, "skipped") }
@@ -183,6 +186,9 @@ func classify(file string, src []byte) result {
 	case len(features) > 0:
 		r.class, r.detail = classUnsupported, features[0]
 		r.cause = featureName(features[0])
+		if err != nil {
+			r.also = firstLine(err.Error())
+		}
 	case err != nil:
 		r.class, r.detail = classRefused, firstLine(err.Error())
 		r.cause = category(err)
@@ -310,6 +316,15 @@ func report(w *os.File, version, root string, results []result) {
 		fmt.Fprintf(w, "\n%s, by cause:\n", c)
 		for _, x := range causes {
 			fmt.Fprintf(w, "%4d  %s\n      e.g. %s\n", x.n, x.name, x.example.detail)
+		}
+		var also []result
+		for _, r := range results {
+			if r.class == c && r.also != "" {
+				also = append(also, r)
+			}
+		}
+		if len(also) > 0 {
+			fmt.Fprintf(w, "%4d  of them have other errors too, e.g. %s\n", len(also), also[0].also)
 		}
 	}
 }
