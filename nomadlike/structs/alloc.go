@@ -267,6 +267,11 @@ const (
 	TaskSiblingFailed    = "Sibling Task Failed"
 	TaskLeaderDead       = "Leader Task Dead"
 	TaskClientReconnect  = "Reconnected"
+	// TaskWaitingShuttingDownDelay: the task's services are deregistered
+	// and the client waits its shutdown_delay before killing it.
+	TaskWaitingShuttingDownDelay = "Waiting for shutdown delay"
+	// TaskSkippingShutdownDelay: the stop asked for no shutdown_delay.
+	TaskSkippingShutdownDelay = "Skipping shutdown delay"
 )
 
 // MaxTaskEvents bounds the events kept per task.

@@ -83,15 +83,24 @@ type DesiredTransition struct {
 	// ForceReschedule marks a failed allocation to be replaced now, its
 	// reschedule policy notwithstanding (`job eval -force-reschedule`).
 	ForceReschedule *bool `json:",omitempty"`
+	// NoShutdownDelay stops the allocation's tasks without waiting their
+	// shutdown_delay (alloc stop, job stop, node drain -no-shutdown-delay).
+	NoShutdownDelay *bool `json:",omitempty"`
 }
 
 // copyDesiredTransition returns a copy of d that shares no flag with it.
 func copyDesiredTransition(d DesiredTransition) DesiredTransition {
-	return DesiredTransition{Migrate: copyPtr(d.Migrate), ForceReschedule: copyPtr(d.ForceReschedule)}
+	return DesiredTransition{Migrate: copyPtr(d.Migrate), ForceReschedule: copyPtr(d.ForceReschedule), NoShutdownDelay: copyPtr(d.NoShutdownDelay)}
 }
 
 // ShouldMigrate reports whether the allocation is marked for migration.
 func (d DesiredTransition) ShouldMigrate() bool { return d.Migrate != nil && *d.Migrate }
+
+// ShouldIgnoreShutdownDelay reports whether the tasks are to be killed
+// without waiting their shutdown_delay.
+func (d DesiredTransition) ShouldIgnoreShutdownDelay() bool {
+	return d.NoShutdownDelay != nil && *d.NoShutdownDelay
+}
 
 // ShouldForceReschedule reports whether a failed allocation is to be replaced now.
 func (d DesiredTransition) ShouldForceReschedule() bool {

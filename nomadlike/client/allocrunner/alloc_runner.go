@@ -80,6 +80,9 @@ type Runner struct {
 	servicesCh chan struct{}
 	// checks are the latest results of the service checks (checks.go).
 	checks checkResults
+	// svc is what the registration loop must withdraw before a kill and
+	// how far it got (services.go).
+	svc withdrawals
 	// persistLock (size 1) serialises persist; a channel, not a mutex, so
 	// that a test's synctest bubble sees a waiting persist as blocked.
 	persistLock chan struct{}
@@ -141,9 +144,10 @@ func New(cfg Config) (*Runner, error) {
 			tracker: restarts.NewTracker(policy, trackAs), metrics: cfg.Metrics,
 			logger: cfg.Logger.With("alloc_id", a.ID, "task", t.Name),
 			now:    cfg.Now, state: st.Copy(), handle: cfg.Handles[t.Name],
-			killCh: make(chan struct{}), restartCh: make(chan *restartRequest),
+			killCh: make(chan struct{}), nowCh: make(chan struct{}), restartCh: make(chan *restartRequest),
 		}
 		tr.changed = func() { r.taskChanged(tr) }
+		tr.withdrawServices = func(ctx context.Context, wait bool) { r.withdrawServices(ctx, tr.task.Name, wait) }
 		tr.gate = r.gateCh[phaseOf(t)]
 		r.tasks[t.Name] = tr
 		r.names = append(r.names, t.Name)
@@ -304,14 +308,18 @@ func (r *Runner) Update(a *structs.Allocation) {
 	r.servicesChanged()
 	r.persist(false)
 	if a.DesiredStatus == structs.AllocDesiredStatusStop || a.DesiredStatus == structs.AllocDesiredStatusEvict {
-		r.Kill(nil)
+		r.kill(nil, false)
 	}
 }
 
 // Kill stops every task but the poststop ones, which then run (once the
 // others are dead) as Nomad runs them when an allocation is stopped; ev
-// (optional) is recorded on each first.
-func (r *Runner) Kill(ev *structs.TaskEvent) {
+// (optional) is recorded on each first. Kill does not wait the tasks'
+// shutdown_delay (a dev agent's shutdown, an allocation the servers
+// removed); a stop from the servers (Update) does.
+func (r *Runner) Kill(ev *structs.TaskEvent) { r.kill(ev, true) }
+
+func (r *Runner) kill(ev *structs.TaskEvent, now bool) {
 	for _, tr := range r.tasks {
 		if phaseOf(tr.task) == phasePoststop {
 			continue
@@ -321,7 +329,11 @@ func (r *Runner) Kill(ev *structs.TaskEvent) {
 			c := *ev
 			e = &c
 		}
-		tr.Kill(e)
+		if now {
+			tr.killNow(e)
+		} else {
+			tr.Kill(e)
+		}
 	}
 }
 

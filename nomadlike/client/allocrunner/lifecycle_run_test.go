@@ -32,6 +32,8 @@ type testRunner struct {
 	*Runner
 	alloc *structs.Allocation
 	done  chan struct{}
+	// cancel ends Run's ctx: a client shutdown, which leaves tasks running.
+	cancel context.CancelFunc
 }
 
 // startRunner canonicalizes and validates a one-group job of tasks and runs
@@ -88,7 +90,7 @@ func startRunnerWithServices(t *testing.T, job *structs.Job, prep func(*structs.
 		t.Fatalf("New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tr := &testRunner{Runner: r, alloc: alloc, done: make(chan struct{})}
+	tr := &testRunner{Runner: r, alloc: alloc, done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(tr.done)
 		r.Run(ctx)

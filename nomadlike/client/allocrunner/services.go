@@ -3,6 +3,7 @@ package allocrunner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -157,6 +158,86 @@ func (r *Runner) hasServices() bool {
 	return slices.ContainsFunc(tg.Tasks, func(t *structs.Task) bool { return len(t.Services) > 0 })
 }
 
+// withdrawals are the tasks whose services are withdrawn before their kill
+// (guarded by Runner.mu): a request generation (want) the registration
+// loop acknowledges (done, broadcast by closing doneCh) once the servers
+// have the registrations without them.
+type withdrawals struct {
+	running  bool // the registration loop runs
+	stopping map[string]bool
+	want     uint64
+	done     uint64
+	doneCh   chan struct{}
+}
+
+// withdrawServices deregisters task's services (and the group's once no
+// task that is not stopping runs) ahead of the task's kill; with wait, it
+// returns when the registration loop has sent that to the servers, after
+// deregisterTimeout, or when ctx ends.
+func (r *Runner) withdrawServices(ctx context.Context, task string, wait bool) {
+	r.mu.Lock()
+	if r.svc.stopping == nil {
+		r.svc.stopping = map[string]bool{}
+	}
+	r.svc.stopping[task] = true
+	r.svc.want++
+	gen, running := r.svc.want, r.svc.running
+	r.mu.Unlock()
+	r.servicesChanged()
+	if !wait || !running {
+		return
+	}
+	t := time.NewTimer(deregisterTimeout)
+	defer t.Stop()
+	for {
+		r.mu.Lock()
+		done, ch := r.svc.done, r.svc.doneCh
+		r.mu.Unlock()
+		if done >= gen {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.cfg.Logger.Warn("services not deregistered before shutdown_delay; waiting the delay anyway",
+				"alloc_id", r.ID(), "task", task, "waited", deregisterTimeout)
+			return
+		}
+	}
+}
+
+// servicesView returns the allocation, its task states without those of
+// stopping tasks (their services withdrawn), and the withdrawal generation
+// they reflect, read together.
+func (r *Runner) servicesView() (*structs.Allocation, map[string]*structs.TaskState, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	states := r.alloc.TaskStates // copy-on-write: a snapshot
+	if len(r.svc.stopping) > 0 {
+		states = maps.Clone(states)
+		for name := range r.svc.stopping {
+			delete(states, name)
+		}
+	}
+	return r.alloc, states, r.svc.want
+}
+
+// servicesSent records that the servers have the registrations of
+// withdrawal generation gen.
+func (r *Runner) servicesSent(gen uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if gen > r.svc.done {
+		r.svc.done = gen
+		if r.svc.doneCh != nil {
+			close(r.svc.doneCh)
+		}
+		r.svc.doneCh = make(chan struct{})
+	}
+}
+
 // registerServices keeps the servers' registrations of the allocation in
 // line with its running tasks until ctx ends, retrying failed calls.
 func (r *Runner) registerServices(ctx context.Context) {
@@ -164,8 +245,9 @@ func (r *Runner) registerServices(ctx context.Context) {
 	first := true
 	var wait time.Duration
 	for {
-		alloc, node := r.current() // copy-on-write: its TaskStates are a snapshot
-		want := markFailing(desiredServices(alloc, node, alloc.TaskStates, r.bound(alloc, node)), r.checks.failingServices())
+		alloc, states, gen := r.servicesView()
+		node := r.cfg.Node()
+		want := markFailing(desiredServices(alloc, node, states, r.bound(alloc, node)), r.checks.failingServices())
 		if first || !slices.EqualFunc(want, sent, (*structs.ServiceRegistration).Equal) {
 			if err := r.cfg.Services.UpdateAllocServices(ctx, r.ID(), want); err != nil {
 				if ctx.Err() != nil {
@@ -180,6 +262,7 @@ func (r *Runner) registerServices(ctx context.Context) {
 			}
 			sent, first, wait = want, false, 0
 		}
+		r.servicesSent(gen)
 		select {
 		case <-ctx.Done():
 			return
@@ -232,6 +315,10 @@ func (r *Runner) startServices(ctx context.Context) func() {
 	a, _ := r.current()
 	register := r.hasServices()
 	if register {
+		r.mu.Lock()
+		r.svc.running = true
+		r.svc.doneCh = make(chan struct{})
+		r.mu.Unlock()
 		wg.Go(func() { r.registerServices(sctx) })
 	}
 	r.startChecks(sctx, &wg)
@@ -254,6 +341,9 @@ func (r *Runner) startServices(ctx context.Context) func() {
 	}
 	return func() {
 		shutdown := ctx.Err() != nil
+		r.mu.Lock()
+		r.svc.running = false
+		r.mu.Unlock()
 		cancel()
 		wg.Wait()
 		if register && !shutdown {

@@ -43,6 +43,11 @@ type taskRunner struct {
 	// network is the allocation's own network namespace (nil: the host's);
 	// set by the alloc runner before the task runs.
 	network *drivers.NetworkIsolation
+	// withdrawServices (set by the alloc runner) deregisters the task's
+	// services (all of the allocation's when it is stopped) before the
+	// kill; with wait, it returns once the servers have them removed (or
+	// after deregisterTimeout, or ctx ends).
+	withdrawServices func(ctx context.Context, wait bool)
 
 	mu       sync.Mutex
 	state    *structs.TaskState
@@ -50,6 +55,10 @@ type taskRunner struct {
 	killOnce sync.Once
 	killCh   chan struct{}
 	killEv   *structs.TaskEvent // event explaining the kill (e.g. sibling failed)
+	// nowOnce closes nowCh: the kill is to skip the shutdown_delay (dev
+	// agent shutdown, allocation removed), even one already being waited.
+	nowOnce sync.Once
+	nowCh   chan struct{}
 	// restartCh carries user restart requests to the run loop while it
 	// waits on a running task (task_ops.go); unbuffered.
 	restartCh chan *restartRequest
@@ -71,7 +80,14 @@ func (tr *taskRunner) State() *structs.TaskState {
 	return tr.state.Copy()
 }
 
-// Kill asks the task to stop; ev (optional) is recorded first to say why.
+// killNow asks the task to stop at once, without its shutdown_delay.
+func (tr *taskRunner) killNow(ev *structs.TaskEvent) {
+	tr.nowOnce.Do(func() { close(tr.nowCh) })
+	tr.Kill(ev)
+}
+
+// Kill asks the task to stop, after its shutdown_delay; ev (optional) is
+// recorded first to say why.
 func (tr *taskRunner) Kill(ev *structs.TaskEvent) {
 	tr.killOnce.Do(func() {
 		tr.mu.Lock()
@@ -401,17 +417,25 @@ func (tr *taskRunner) decide(ctx context.Context, d restarts.Decision) bool {
 	}
 }
 
-// stop kills the running task: kill signal, kill_timeout, then force.
+// stop kills the running task: its services are deregistered, its
+// shutdown_delay waited (group's too when the allocation is stopped), then
+// the kill signal, kill_timeout, and force. A client shutdown (ctx) during
+// the delay leaves the task running.
 func (tr *taskRunner) stop(ctx context.Context, ch <-chan *drivers.ExitResult) {
 	tr.mu.Lock()
 	pre := tr.killEv
 	tr.mu.Unlock()
-	evs := []*structs.TaskEvent{}
 	if pre != nil {
-		evs = append(evs, pre)
+		tr.event(pre)
 	}
-	evs = append(evs, killingEvent(tr.now(), tr.task.KillTimeout))
-	tr.update(nil, evs...)
+	if res, exited, ok := tr.shutdownDelay(ctx, ch); !ok {
+		return
+	} else if exited {
+		tr.exited(ctx, res)
+		tr.dead(false, structs.NewTaskEvent(structs.TaskKilled, tr.now(), "Task exited during its shutdown_delay"))
+		return
+	}
+	tr.event(killingEvent(tr.now(), tr.task.KillTimeout))
 	var killErr error
 	if err := tr.driver.StopTask(ctx, tr.id(), tr.task.KillTimeout, tr.task.KillSignal); err != nil && !errors.Is(err, drivers.ErrTaskNotFound) {
 		killErr = err
@@ -436,6 +460,57 @@ func (tr *taskRunner) stop(ctx context.Context, ch <-chan *drivers.ExitResult) {
 		tr.logger.Error("kill task", "error", killErr)
 	}
 	tr.dead(false, ev)
+}
+
+// shutdownDelay deregisters the task's services and waits its
+// shutdown_delay: the task's, plus the group's when the allocation is
+// stopped, none with no_shutdown_delay or a kill that skips it. exited
+// reports the task exiting meanwhile (res); ok is false when ctx ended.
+func (tr *taskRunner) shutdownDelay(ctx context.Context, ch <-chan *drivers.ExitResult) (res *drivers.ExitResult, exited, ok bool) {
+	alloc, _ := tr.current()
+	delay := tr.task.ShutdownDelay
+	if alloc != nil && alloc.DesiredStatus != structs.AllocDesiredStatusRun && alloc.Job != nil {
+		if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil && tg.ShutdownDelay != nil {
+			delay += *tg.ShutdownDelay
+		}
+	}
+	wait := delay > 0
+	select {
+	case <-tr.nowCh: // dev agent shutdown, allocation removed
+		wait = false
+	default:
+	}
+	if wait && alloc != nil && alloc.DesiredTransition.ShouldIgnoreShutdownDelay() {
+		tr.event(structs.NewTaskEvent(structs.TaskSkippingShutdownDelay, tr.now(),
+			fmt.Sprintf("Skipping shutdown_delay of %v before killing the task", delay)))
+		wait = false
+	}
+	tr.withdrawServices(ctx, wait)
+	if !wait {
+		return nil, false, true
+	}
+	if ctx.Err() != nil {
+		return nil, false, false
+	}
+	ev := structs.NewTaskEvent(structs.TaskWaitingShuttingDownDelay, tr.now(),
+		fmt.Sprintf("Waiting for shutdown_delay of %v before killing the task", delay))
+	ev.Details["shutdown_delay"] = delay.String()
+	tr.event(ev)
+	tr.logger.Info("waiting shutdown_delay before killing the task", "shutdown_delay", delay)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil, false, false // client shutdown: the task keeps running
+	case res := <-ch:
+		if res == nil {
+			res = &drivers.ExitResult{ExitCode: -1, Err: errors.New("driver closed the wait channel without a result")}
+		}
+		return res, true, true
+	case <-tr.nowCh:
+	case <-t.C:
+	}
+	return nil, false, true
 }
 
 // killedEvents are the events of a task killed while not running.
