@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -78,12 +79,24 @@ type allocStopResponse struct {
 	Index  uint64
 }
 
+// allocStopper is a server that stops allocations with Nomad's options;
+// *server.Server implements it (an optional capability of ServerAPI).
+type allocStopper interface {
+	StopAllocOpts(ctx context.Context, allocID string, noShutdownDelay bool) (evalID string, index uint64, err error)
+}
+
 func (s *HTTPServer) allocStop(w http.ResponseWriter, r *http.Request) (any, error) {
-	// no_shutdown_delay is met as is: the client applies no shutdown_delay.
-	if _, err := boolParam(r, "no_shutdown_delay"); err != nil {
+	noDelay, err := boolParam(r, "no_shutdown_delay")
+	if err != nil {
 		return nil, err
 	}
-	evalID, index, err := s.srv.StopAlloc(r.Context(), mux.Vars(r)["id"])
+	var evalID string
+	var index uint64
+	if st, ok := s.srv.(allocStopper); ok {
+		evalID, index, err = st.StopAllocOpts(r.Context(), mux.Vars(r)["id"], noDelay)
+	} else {
+		evalID, index, err = s.srv.StopAlloc(r.Context(), mux.Vars(r)["id"])
+	}
 	if err != nil {
 		return nil, err
 	}

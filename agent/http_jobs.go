@@ -241,12 +241,12 @@ func (s *HTTPServer) jobDeregister(w http.ResponseWriter, r *http.Request) (any,
 			return nil, structs.NewBadRequest("eval_priority=%q must be a number between 1 and 100 (0: the job's priority)", p)
 		}
 	}
-	// global (every region of a multiregion job) is this region here;
-	// no_shutdown_delay is met as is: the client applies no shutdown_delay.
-	for _, name := range []string{"global", "no_shutdown_delay"} {
-		if _, err := boolParam(r, name); err != nil {
-			return nil, err
-		}
+	// global (every region of a multiregion job) is this region here.
+	if _, err := boolParam(r, "global"); err != nil {
+		return nil, err
+	}
+	if opts.NoShutdownDelay, err = boolParam(r, "no_shutdown_delay"); err != nil {
+		return nil, err
 	}
 	var resp *structs.JobDeregisterResponse
 	if d, ok := s.srv.(jobDeregisterer); ok {

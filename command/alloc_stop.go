@@ -12,7 +12,7 @@ func (c *cli) allocStopCommand() *cobra.Command {
 	var detach, verbose, noShutdownDelay bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "stop [-detach] [-verbose] <alloc-id>",
+		Use:   "stop [-detach] [-verbose] [-no-shutdown-delay] <alloc-id>",
 		Short: "Stop an allocation; the scheduler places a replacement, and the evaluation is monitored",
 		Args:  argsBetween(1, 1, "one allocation ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -25,7 +25,11 @@ func (c *cli) allocStopCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := cl.StopAlloc(ctx, a.ID, c.query())
+			q := c.query()
+			if noShutdownDelay {
+				q.Params = map[string]string{"no_shutdown_delay": "true"}
+			}
+			resp, err := cl.StopAlloc(ctx, a.ID, q)
 			if err != nil {
 				return fail(fmt.Sprintf("stopping allocation %q", shortID(a.ID, verbose)), err, "")
 			}
@@ -49,6 +53,6 @@ func (c *cli) allocStopCommand() *cobra.Command {
 	fl.BoolVar(&detach, "detach", false, "print the evaluation ID and return without monitoring")
 	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
 	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to monitor the evaluation")
-	fl.BoolVar(&noShutdownDelay, "no-shutdown-delay", false, "accepted as Nomad's; tasks are stopped without a shutdown_delay in any case")
+	fl.BoolVar(&noShutdownDelay, "no-shutdown-delay", false, "kill the tasks without waiting their shutdown_delay (their services are still deregistered first)")
 	return cmd
 }

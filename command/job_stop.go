@@ -18,7 +18,7 @@ func (c *cli) jobStopCommand() *cobra.Command {
 	var evalPriority int
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "stop [-purge] [-detach] [-yes] [-eval-priority n] <job>",
+		Use:   "stop [-purge] [-detach] [-yes] [-eval-priority n] [-no-shutdown-delay] <job>",
 		Short: "Stop a job and wait until its allocations have stopped",
 		Args:  argsBetween(1, 1, "one job ID (or prefix)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,7 +54,7 @@ func (c *cli) jobStopCommand() *cobra.Command {
 			if evalPriority < 0 || evalPriority > 100 {
 				return usageError(cmd.CommandPath(), "-eval-priority %d is out of range: give 1 to 100", evalPriority)
 			}
-			resp, err := cl.DeregisterJobOpts(ctx, job.ID, structs.JobDeregisterOptions{Purge: purge, EvalPriority: evalPriority})
+			resp, err := cl.DeregisterJobOpts(ctx, job.ID, structs.JobDeregisterOptions{Purge: purge, EvalPriority: evalPriority, NoShutdownDelay: noShutdownDelay})
 			if err != nil {
 				return fail(fmt.Sprintf("stopping job %q", job.ID), err, "")
 			}
@@ -93,7 +93,7 @@ func (c *cli) jobStopCommand() *cobra.Command {
 	fl.BoolVar(&verbose, "verbose", false, "show full IDs")
 	fl.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the allocations to stop")
 	fl.IntVar(&evalPriority, "eval-priority", 0, "the priority (1-100) of the evaluation that stops the job (default: the job's priority)")
-	fl.BoolVar(&noShutdownDelay, "no-shutdown-delay", false, "accepted as Nomad's; tasks are stopped without a shutdown_delay in any case")
+	fl.BoolVar(&noShutdownDelay, "no-shutdown-delay", false, "kill the tasks without waiting their shutdown_delay (their services are still deregistered first)")
 	return cmd
 }
 

@@ -39,12 +39,16 @@ func (c *Client) DeregisterJob(ctx context.Context, id string, purge bool) (*str
 	return c.DeregisterJobOpts(ctx, id, structs.JobDeregisterOptions{Purge: purge})
 }
 
-// DeregisterJobOpts is DeregisterJob with Nomad's options (eval_priority).
+// DeregisterJobOpts is DeregisterJob with Nomad's options (eval_priority,
+// no_shutdown_delay).
 func (c *Client) DeregisterJobOpts(ctx context.Context, id string, opts structs.JobDeregisterOptions) (*structs.JobDeregisterResponse, error) {
 	var out structs.JobDeregisterResponse
 	q := &QueryOptions{Params: map[string]string{"purge": strconv.FormatBool(opts.Purge)}}
 	if opts.EvalPriority != 0 {
 		q.Params["eval_priority"] = strconv.Itoa(opts.EvalPriority)
+	}
+	if opts.NoShutdownDelay {
+		q.Params["no_shutdown_delay"] = "true"
 	}
 	return &out, c.write(ctx, http.MethodDelete, "/v1/job/"+pathEscape(id), q, nil, &out)
 }

@@ -107,6 +107,12 @@ func (s *Server) UpdateAllocsFromClient(ctx context.Context, nodeID, secretID st
 // StopAlloc stops one allocation and creates an evaluation of its job, so
 // the scheduler replaces it.
 func (s *Server) StopAlloc(ctx context.Context, allocID string) (string, uint64, error) {
+	return s.StopAllocOpts(ctx, allocID, false)
+}
+
+// StopAllocOpts is StopAlloc; noShutdownDelay has the client stop the
+// allocation without its shutdown_delay (alloc stop -no-shutdown-delay).
+func (s *Server) StopAllocOpts(ctx context.Context, allocID string, noShutdownDelay bool) (string, uint64, error) {
 	if rec, err := s.appliedBefore(ctx); err != nil || rec != nil {
 		if err != nil {
 			return "", 0, err
@@ -137,15 +143,20 @@ func (s *Server) StopAlloc(ctx context.Context, allocID string) (string, uint64,
 		// As Nomad does: the allocation is marked for migration and the
 		// scheduler stops it and places its replacement, linked to it.
 		migrate := true
+		tr := &structs.DesiredTransition{Migrate: &migrate}
+		if noShutdownDelay {
+			tr.NoShutdownDelay = &noShutdownDelay
+		}
 		req := &structs.AllocUpdateDesiredTransitionRequest{
-			Allocs: map[string]*structs.DesiredTransition{alloc.ID: {Migrate: &migrate}},
+			Allocs: map[string]*structs.DesiredTransition{alloc.ID: tr},
 			Evals:  []*structs.Evaluation{eval}, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx),
 		}
 		return s.stopAllocApply(ctx, allocID, structs.AllocUpdateDesiredTransitionRequestType, req, req.Once, eval.ID)
 	}
 	req := &structs.AllocDesiredUpdateRequest{
 		AllocIDs: []string{alloc.ID}, DesiredStatus: structs.AllocDesiredStatusStop,
-		Description: "alloc was stopped by a user", Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano(), Once: s.writeOnceOf(ctx),
+		Description: "alloc was stopped by a user", Evals: []*structs.Evaluation{eval}, Timestamp: now.UnixNano(),
+		NoShutdownDelay: noShutdownDelay, Once: s.writeOnceOf(ctx),
 	}
 	return s.stopAllocApply(ctx, allocID, structs.AllocDesiredUpdateRequestType, req, req.Once, eval.ID)
 }

@@ -244,7 +244,9 @@ func (s *Server) DeregisterJob(ctx context.Context, namespace, jobID string, pur
 }
 
 // DeregisterJobOpts is DeregisterJob with Nomad's options: the evaluation
-// gets opts.EvalPriority (1-100) instead of the job's priority when set.
+// gets opts.EvalPriority (1-100) instead of the job's priority when set;
+// opts.NoShutdownDelay has the clients stop the allocations without their
+// shutdown_delay.
 func (s *Server) DeregisterJobOpts(ctx context.Context, namespace, jobID string, opts structs.JobDeregisterOptions) (*structs.JobDeregisterResponse, error) {
 	if opts.EvalPriority != 0 && (opts.EvalPriority < 1 || opts.EvalPriority > 100) {
 		return nil, structs.NewBadRequest("eval_priority must be between 1 and 100, got %d", opts.EvalPriority)
@@ -280,7 +282,8 @@ func (s *Server) DeregisterJobOpts(ctx context.Context, namespace, jobID string,
 		// A template has no allocations of its own to stop.
 		eval = nil
 	}
-	req := &structs.JobDeregisterRequest{JobID: jobID, Namespace: namespace, Purge: purge, Eval: eval, SubmitTime: now.UnixNano(), Once: s.writeOnceOf(ctx)}
+	req := &structs.JobDeregisterRequest{JobID: jobID, Namespace: namespace, Purge: purge, Eval: eval, SubmitTime: now.UnixNano(),
+		NoShutdownDelay: opts.NoShutdownDelay, Once: s.writeOnceOf(ctx)}
 	index, repeat, err := s.raftApplyOnce(ctx, structs.JobDeregisterRequestType, req, req.Once)
 	if err != nil {
 		return nil, fmt.Errorf("deregister job %q: %w", jobID, err)

@@ -110,6 +110,11 @@ func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) (
 				return err
 			}
 		}
+		if req.NoShutdownDelay {
+			if err := skipShutdownDelayTxn(txn, index, namespace, req.JobID); err != nil {
+				return err
+			}
+		}
 		if req.Eval == nil {
 			return nil
 		}
@@ -119,6 +124,25 @@ func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) (
 		}
 		_, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
 		return err
+	})
+}
+
+// skipShutdownDelayTxn marks the job's live allocations to be stopped
+// without their shutdown_delay (job stop -no-shutdown-delay).
+func skipShutdownDelayTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {
+	allocs, err := allocsByJobTxn(txn, nil, namespace, jobID, nil)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, a := range allocs {
+		if !a.ClientTerminalStatus() {
+			ids = append(ids, a.ID)
+		}
+	}
+	return updateExistingAllocsTxn(txn, index, ids, nil, func(c *structs.Allocation) {
+		yes := true
+		c.DesiredTransition.NoShutdownDelay = &yes
 	})
 }
 

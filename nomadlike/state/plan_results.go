@@ -129,6 +129,10 @@ func (s *Store) AllocDesiredUpdate(index uint64, req *structs.AllocDesiredUpdate
 			c.DesiredStatus = req.DesiredStatus
 			c.DesiredDescription = req.Description
 			c.ModifyTime = req.Timestamp
+			if req.NoShutdownDelay {
+				yes := true
+				c.DesiredTransition.NoShutdownDelay = &yes
+			}
 		})
 	})
 }

@@ -43,6 +43,9 @@ type JobDeregisterRequest struct {
 	Purge      bool
 	Eval       *Evaluation
 	SubmitTime int64
+	// NoShutdownDelay marks the job's allocations to be stopped without
+	// their shutdown_delay (DesiredTransition.NoShutdownDelay).
+	NoShutdownDelay bool `json:",omitempty"`
 	// Once makes a retried stop or purge apply once.
 	Once WriteOnce
 }
@@ -54,6 +57,8 @@ type JobDeregisterOptions struct {
 	// EvalPriority, when not 0, is the priority of the evaluation that
 	// stops the job's allocations (eval_priority; 1-100).
 	EvalPriority int
+	// NoShutdownDelay stops the allocations without their shutdown_delay.
+	NoShutdownDelay bool
 }
 
 // JobDeregisterResponse is the reply of DELETE /v1/job/{id}.
@@ -135,6 +140,9 @@ type AllocDesiredUpdateRequest struct {
 	Description   string
 	Evals         []*Evaluation
 	Timestamp     int64
+	// NoShutdownDelay marks the allocations to be stopped without their
+	// shutdown_delay (DesiredTransition.NoShutdownDelay).
+	NoShutdownDelay bool `json:",omitempty"`
 	// Once makes a retried alloc stop apply once.
 	Once WriteOnce
 }
