@@ -104,7 +104,7 @@ func (d *decoder) decodeGroup(b *hcl.Block) *structs.TaskGroup {
 	}
 	if nb := d.single(c, "network"); nb != nil {
 		tg.Networks = []*structs.NetworkResource{d.decodeNetwork(nb)}
-		d.recordRange(path+".Networks", nb.DefRange)
+		d.recordRange(path+".Networks[0]", nb.DefRange)
 	}
 	tg.Services = d.decodeServices(c, path)
 	tg.Volumes = d.decodeVolumes(c, path)

@@ -86,7 +86,7 @@ func TestNetworkCNIArgs(t *testing.T) {
 		t.Errorf("CNI %+v, want args %v", got, want)
 	}
 	_, err = Parse("c.nomad.hcl", spec("host"))
-	if wantErr := `.CNI: cni args go to the CNI plugins of network mode "bridge" or "cni/<name>"`; err == nil || !strings.Contains(err.Error(), wantErr) {
+	if wantErr := `c.nomad.hcl:3:5: Invalid job: TaskGroups["g"].Networks[0].CNI: cni args go to the CNI plugins of network mode "bridge" or "cni/<name>"`; err == nil || !strings.Contains(err.Error(), wantErr) {
 		t.Errorf("host mode: error %v, want %q", err, wantErr)
 	}
 }

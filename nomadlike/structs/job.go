@@ -417,7 +417,7 @@ func (tg *TaskGroup) Validate(j *Job) error {
 	if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB < 0 {
 		v.add("EphemeralDisk.SizeMB", "cannot be negative")
 	}
-	v.merge("Networks", validateNetworks(tg.Networks))
+	v.merge("", validateNetworks(tg.Networks))
 	if len(tg.Networks) > 1 {
 		v.add("Networks", "only one network block per group is supported")
 	}

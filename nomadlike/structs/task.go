@@ -85,7 +85,7 @@ func (t *Task) Validate(tg *TaskGroup) error {
 		v.add("Resources", "missing (Canonicalize fills defaults)")
 	} else {
 		v.merge("Resources", t.Resources.Validate())
-		v.merge("Resources.Networks", validateNetworks(t.Resources.Networks))
+		v.merge("Resources", validateNetworks(t.Resources.Networks))
 	}
 	if t.KillTimeout < 0 {
 		v.add("KillTimeout", "cannot be negative")
