@@ -269,6 +269,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		Network: network.Config{CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir,
 			BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeNetworkSubnet},
 		DNSAddr: c.Client.DNSAddress,
+		Ingress: a.ingressConfig(),
 		// A dev agent's data dir is temporary: tasks it leaves could never
 		// be re-attached, so it stops them on shutdown, as Nomad's -dev does.
 		DestroyOnShutdown: c.DevMode,

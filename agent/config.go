@@ -164,6 +164,8 @@ type ClientConfig struct {
 	// DNSAddress ("127.0.0.1:8600"; empty: off) is where the client serves
 	// <service>.service.nomad over DNS.
 	DNSAddress string
+	// Ingress is the built-in ingress (off unless Enabled; config_ingress.go).
+	Ingress IngressConfig
 }
 
 // RawExecConfig is the raw_exec plugin's config block.

@@ -140,6 +140,8 @@ type fileClient struct {
 	LogsRetention *fileLogsRetention `hcl:"logs_retention,block"`
 	// Logs is the logs block with its ship block (config_logs.go).
 	Logs *fileLogs `hcl:"logs,block"`
+	// Ingress is the built-in ingress (config_ingress.go).
+	Ingress *fileIngress `hcl:"ingress,block"`
 	// IntroToken is the token the client registers its node with when ACLs are enabled.
 	IntroToken *string `hcl:"intro_token,optional"`
 	// Options is Nomad's client options map: accepted, unused.
@@ -332,6 +334,9 @@ func (fc *fileConfig) apply(c *Config) error {
 			return err
 		}
 		if err := cl.applyLogShip(c); err != nil {
+			return err
+		}
+		if err := cl.applyIngress(c); err != nil {
 			return err
 		}
 	}

@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocdir"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
+	"github.com/nomadlike/nomadlike/nomadlike/client/catalog"
 	"github.com/nomadlike/nomadlike/nomadlike/client/clientstate"
 	"github.com/nomadlike/nomadlike/nomadlike/client/dns"
+	"github.com/nomadlike/nomadlike/nomadlike/client/ingress"
 	"github.com/nomadlike/nomadlike/nomadlike/client/logship"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -52,6 +55,8 @@ type Client struct {
 	dynMeta map[string]*string
 	// dns serves the service catalog (nil: Config.DNSAddr unset).
 	dns *dns.Server
+	// ingress routes to services' instances (nil: Config.Ingress off).
+	ingress *ingress.Ingress
 }
 
 // New validates cfg, opens the client's state in DataDir/client and loads
@@ -110,6 +115,14 @@ func New(cfg Config) (*Client, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if cfg.Ingress != nil {
+		ic := *cfg.Ingress
+		ic.Logger, ic.Metrics = c.cfg.Logger, cfg.Metrics
+		if c.ingress, err = ingress.New(ic); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("client config: %w", err)
+		}
+	}
 	return c, nil
 }
 
@@ -144,8 +157,34 @@ func (c *Client) Start(ctx context.Context) error {
 			return fmt.Errorf("client config: dns_address %q: %w", c.cfg.DNSAddr, err)
 		}
 		c.goLoop(loopCtx, func(ctx context.Context) {
-			defer c.dns.Shutdown()
-			c.dns.Watch(ctx, serviceDiscovery{c: c})
+			<-ctx.Done()
+			c.dns.Shutdown()
+		})
+	}
+	if c.ingress != nil {
+		if err := c.ingress.Start(); err != nil {
+			cancel()
+			c.wg.Wait()
+			return err
+		}
+		c.goLoop(loopCtx, func(ctx context.Context) {
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			c.ingress.Shutdown(sctx)
+		})
+	}
+	if c.dns != nil || c.ingress != nil {
+		// One blocking watch of the catalog feeds both.
+		c.goLoop(loopCtx, func(ctx context.Context) {
+			catalog.Watch(ctx, serviceDiscovery{c: c}, c.cfg.Logger, func(regs []*structs.ServiceRegistration) {
+				if c.dns != nil {
+					c.dns.Set(regs)
+				}
+				if c.ingress != nil {
+					c.ingress.Set(regs)
+				}
+			})
 		})
 	}
 	if err := c.restore(loopCtx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/nomadlike/client/allocrunner"
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
+	"github.com/nomadlike/nomadlike/nomadlike/client/ingress"
 	"github.com/nomadlike/nomadlike/nomadlike/client/logship"
 	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -76,6 +77,9 @@ type Config struct {
 	// allocations without a dns block then resolve through it on their
 	// gateway (port 53).
 	DNSAddr string
+	// Ingress, when set, runs the built-in ingress (client/ingress) with
+	// this configuration (its Logger and Metrics are the client's).
+	Ingress *ingress.Config
 
 	// fingerprintRoot is where /proc, /sys and /etc are read ("/" unless a test says otherwise).
 	fingerprintRoot string

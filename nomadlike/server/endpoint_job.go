@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -182,11 +183,21 @@ func checkDriversAndBounds(job *structs.Job) []structs.FieldError {
 }
 
 // JobWarnings returns the registration warnings of a job: tasks whose
-// driver nomadlike does not ship. Nomad accepts such a job (the scheduler
-// then reports "missing drivers"), so these are warnings, not errors.
+// driver nomadlike does not ship (Nomad accepts such a job: the scheduler
+// then reports "missing drivers"), and services' ingress route tags that
+// are malformed or use Fabio options the ingress ignores.
 func JobWarnings(job *structs.Job) []string {
 	var out []string
 	for _, tg := range job.TaskGroups {
+		svcs := slices.Clone(tg.Services)
+		for _, t := range tg.Tasks {
+			svcs = append(svcs, t.Services...)
+		}
+		for _, s := range svcs {
+			for _, w := range structs.IngressTagWarnings(s.Tags) {
+				out = append(out, fmt.Sprintf("Group %q, service %q: %s", tg.Name, s.Name, w))
+			}
+		}
 		for _, t := range tg.Tasks {
 			if t.Driver == "" || availableDrivers[t.Driver] {
 				continue

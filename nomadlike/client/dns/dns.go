@@ -6,22 +6,20 @@
 //	<tag>.<service>.service[.<ns>].nomad  only the registrations with that tag
 //	<a-b-c-d>.addr.nomad                  A (the targets of SRV answers)
 //
-// Answers come from an in-memory index that Watch keeps current with a
-// blocking query of the servers' service list: a lookup never queries the
-// servers. TTLs are 0, so resolvers do not cache a moved instance.
+// Answers come from an in-memory index that Set replaces from the client's
+// blocking watch of the service catalog (client/catalog): a lookup never
+// queries the servers. TTLs are 0, so resolvers do not cache a moved instance.
 // Instances whose checks fail (the registering client sets Failing) are
 // left out.
 package dns
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -30,14 +28,6 @@ import (
 
 // Domain is the zone served.
 const Domain = "nomad."
-
-// Source reads service registrations from the servers (the client's
-// service discovery link). ListServices with a wait index blocks until the
-// catalog changes past it.
-type Source interface {
-	ListServices(ctx context.Context, namespace string, waitIndex uint64) ([]*structs.ServiceRegistrationListStub, uint64, error)
-	ServiceRegistrations(ctx context.Context, namespace, name string, waitIndex uint64) ([]*structs.ServiceRegistration, uint64, error)
-}
 
 // Server answers DNS queries from its index. It is safe for concurrent use.
 type Server struct {
@@ -75,53 +65,6 @@ func (s *Server) Set(regs []*structs.ServiceRegistration) {
 	s.mu.Lock()
 	s.index = idx
 	s.mu.Unlock()
-}
-
-// Watch keeps the index current until ctx ends: a blocking query of the
-// service list in every namespace, and on each change a read of each
-// service's registrations.
-func (s *Server) Watch(ctx context.Context, src Source) {
-	var index uint64
-	var wait time.Duration
-	for ctx.Err() == nil {
-		list, next, err := src.ListServices(ctx, "*", index)
-		if err == nil && (next != index || index == 0) {
-			var regs []*structs.ServiceRegistration
-			regs, err = readAll(ctx, src, list)
-			if err == nil {
-				s.Set(regs)
-			}
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			wait = min(max(2*wait, time.Second), 30*time.Second)
-			s.logger.Warn("dns: reading the service catalog failed; answers may be stale until it succeeds", "retry_in", wait, "error", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(wait):
-			}
-			continue
-		}
-		wait = 0
-		index = next
-	}
-}
-
-func readAll(ctx context.Context, src Source, list []*structs.ServiceRegistrationListStub) ([]*structs.ServiceRegistration, error) {
-	var out []*structs.ServiceRegistration
-	for _, ns := range list {
-		for _, svc := range ns.Services {
-			regs, _, err := src.ServiceRegistrations(ctx, ns.Namespace, svc.ServiceName, 0)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, regs...)
-		}
-	}
-	return out, nil
 }
 
 // Listen serves DNS on addr (UDP and TCP) and returns once both listen.

@@ -1,0 +1,154 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+)
+
+// errNoInstance: every instance of the route was tried.
+var errNoInstance = errors.New("no healthy instance left to try")
+
+// reqState travels with a proxied request: its route and the instances
+// tried so far.
+type reqState struct {
+	route *route
+	mu    sync.Mutex
+	tried map[*target]bool
+}
+
+type stateKey struct{}
+
+// ServeHTTP routes a request to an instance of its route.
+func (g *Ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
+	r := g.table.Load().match(req.Host, req.URL.Path)
+	if r == nil {
+		http.Error(w, fmt.Sprintf("nomadlike ingress: no route for %s%s: no healthy instance of a service tagged urlprefix-%s (or a shorter prefix) is registered", req.Host, req.URL.Path, req.URL.Path), http.StatusNotFound)
+		return
+	}
+	st := &reqState{route: r, tried: map[*target]bool{}}
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	g.proxy.ServeHTTP(sw, req.WithContext(context.WithValue(req.Context(), stateKey{}, st)))
+	g.metrics.observeHTTP(r.key, sw.code, time.Since(start))
+}
+
+func (g *Ingress) newProxy() http.Handler {
+	base := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			st := pr.In.Context().Value(stateKey{}).(*reqState)
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = "instance" // set per attempt by the transport
+			if s := st.route.Strip; s != "" && strings.HasPrefix(pr.Out.URL.Path, s) {
+				pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, s)
+				if !strings.HasPrefix(pr.Out.URL.Path, "/") {
+					pr.Out.URL.Path = "/" + pr.Out.URL.Path
+				}
+				pr.Out.URL.RawPath = ""
+			}
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host // the instance sees the host the client asked for
+		},
+		Transport: &retryTransport{g: g, base: base},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			st := req.Context().Value(stateKey{}).(*reqState)
+			if req.Context().Err() != nil {
+				return // the client went away
+			}
+			g.logger.Warn("ingress: upstream failed", "route", st.route.key, "error", err)
+			http.Error(w, fmt.Sprintf("nomadlike ingress: route %s: %v", st.route.key, err), http.StatusBadGateway)
+		},
+	}
+}
+
+// retryTransport picks an instance per attempt and retries on another
+// one when a connection cannot be made (nothing was sent).
+type retryTransport struct {
+	g    *Ingress
+	base http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := req.Context().Value(stateKey{}).(*reqState)
+	replayable := req.Body == nil || req.Body == http.NoBody
+	var last error
+	for {
+		st.mu.Lock()
+		tg := t.g.pick(st.route, st.tried)
+		if tg != nil {
+			st.tried[tg] = true
+		}
+		st.mu.Unlock()
+		if tg == nil {
+			if last == nil {
+				last = errNoInstance
+			}
+			return nil, last
+		}
+		req.URL.Host = tg.addr
+		tg.active.Add(1)
+		resp, err := t.base.RoundTrip(req)
+		if err != nil {
+			tg.active.Add(-1)
+			t.g.metrics.upstreamError(st.route.key)
+			last = fmt.Errorf("instance %s: %w", tg.addr, err)
+			if replayable && isDialError(err) {
+				continue
+			}
+			return nil, last
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			tg.active.Add(-1) // a websocket: the body must stay an io.ReadWriteCloser
+			return resp, nil
+		}
+		resp.Body = &countedBody{ReadCloser: resp.Body, t: tg}
+		return resp, nil
+	}
+}
+
+// isDialError reports an error making the connection: the request was
+// not sent, so another instance can take it.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// countedBody ends its instance's open request when closed.
+type countedBody struct {
+	io.ReadCloser
+	t    *target
+	once sync.Once
+}
+
+func (b *countedBody) Close() error {
+	b.once.Do(func() { b.t.active.Add(-1) })
+	return b.ReadCloser.Close()
+}
+
+// statusWriter records the response code.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,210 @@
+// Package ingress is the client's built-in load balancer: it routes HTTP
+// requests and TCP connections to the healthy instances of native
+// services anywhere in the cluster. Routes come from service tags in
+// Fabio's convention (urlprefix-/path, urlprefix-host/path, strip=/path,
+// urlprefix-:port proto=tcp); the routing table is rebuilt by Set from the
+// client's blocking watch of the service catalog, so a request never
+// queries the servers.
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Balancing strategies.
+const (
+	RoundRobin = "round_robin"
+	LeastConn  = "least_conn"
+)
+
+// Config configures an ingress.
+type Config struct {
+	// Bind is the address listened on ("127.0.0.1"; "" all).
+	Bind string
+	// HTTPPort is the HTTP listen port (0: any free port, for tests).
+	HTTPPort int
+	// Balance is RoundRobin (default) or LeastConn.
+	Balance string
+	Logger  *slog.Logger
+	// Metrics is the registry the per-route instruments join (nil: private).
+	Metrics prometheus.Registerer
+}
+
+// Validate reports configuration mistakes naming the field.
+func (c Config) Validate() error {
+	if c.HTTPPort < 0 || c.HTTPPort > 65535 {
+		return fmt.Errorf("client.ingress.http_port must be 0-65535, got %d", c.HTTPPort)
+	}
+	if c.Balance != "" && c.Balance != RoundRobin && c.Balance != LeastConn {
+		return fmt.Errorf("client.ingress.balance must be %q or %q, got %q", RoundRobin, LeastConn, c.Balance)
+	}
+	if c.Bind != "" && net.ParseIP(c.Bind) == nil {
+		return fmt.Errorf("client.ingress.bind must be an IP address, got %q", c.Bind)
+	}
+	return nil
+}
+
+// target is one instance (address:port) and its open requests.
+type target struct {
+	addr   string
+	active atomic.Int64
+}
+
+// Ingress is a running ingress. It is safe for concurrent use.
+type Ingress struct {
+	cfg     Config
+	logger  *slog.Logger
+	metrics *metrics
+	proxy   http.Handler
+
+	table atomic.Pointer[table]
+
+	mu      sync.Mutex
+	targets map[string]*target
+	tcp     map[int]*tcpListener
+	httpLn  net.Listener
+	httpSrv *http.Server
+	closed  bool
+}
+
+// New returns an ingress with an empty routing table; Start listens.
+func New(cfg Config) (*Ingress, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Balance == "" {
+		cfg.Balance = RoundRobin
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	g := &Ingress{cfg: cfg, logger: cfg.Logger.With("component", "ingress"), metrics: newMetrics(cfg.Metrics),
+		targets: map[string]*target{}, tcp: map[int]*tcpListener{}}
+	g.table.Store(&table{tcp: map[int]*route{}})
+	g.proxy = g.newProxy()
+	return g, nil
+}
+
+// Start listens for HTTP on Bind:HTTPPort.
+func (g *Ingress) Start() error {
+	addr := net.JoinHostPort(g.cfg.Bind, strconv.Itoa(g.cfg.HTTPPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("client.ingress: listen on %s: %w (set client.ingress.http_port to a free port)", addr, err)
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second}
+	g.mu.Lock()
+	g.httpLn, g.httpSrv = ln, srv
+	g.mu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.logger.Error("ingress HTTP server stopped", "addr", addr, "error", err)
+		}
+	}()
+	g.logger.Info("ingress listening", "http_addr", ln.Addr().String(), "balance", g.cfg.Balance)
+	return nil
+}
+
+// HTTPAddr is the HTTP listen address ("" before Start).
+func (g *Ingress) HTTPAddr() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.httpLn == nil {
+		return ""
+	}
+	return g.httpLn.Addr().String()
+}
+
+// Set rebuilds the routing table from the catalog's registrations and
+// opens or closes the TCP routes' listeners. Instances that are unhealthy
+// or gone get no new requests or connections from now on.
+func (g *Ingress) Set(regs []*structs.ServiceRegistration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	used := map[string]*target{}
+	t := build(regs, func(addr string) *target {
+		tg := g.targets[addr]
+		if tg == nil {
+			tg = &target{addr: addr}
+		}
+		used[addr] = tg
+		return tg
+	})
+	g.targets = used
+	g.table.Store(t)
+	for port, l := range g.tcp {
+		if t.tcp[port] == nil {
+			l.close()
+			delete(g.tcp, port)
+		}
+	}
+	for port := range t.tcp {
+		if g.tcp[port] != nil {
+			continue
+		}
+		l, err := g.listenTCP(port)
+		if err != nil {
+			g.logger.Error("ingress: cannot listen for a TCP route; its service is not reachable through this client", "route", ":"+strconv.Itoa(port), "error", err)
+			continue
+		}
+		g.tcp[port] = l
+	}
+}
+
+// Shutdown closes the listeners; requests in flight end with their
+// connections (bounded by ctx).
+func (g *Ingress) Shutdown(ctx context.Context) {
+	g.mu.Lock()
+	g.closed = true
+	srv := g.httpSrv
+	for port, l := range g.tcp {
+		l.close()
+		delete(g.tcp, port)
+	}
+	g.mu.Unlock()
+	if srv != nil {
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+// pick returns the next instance of r excluding tried ones (nil: none).
+func (g *Ingress) pick(r *route, tried map[*target]bool) *target {
+	n := len(r.targets)
+	if n == 0 {
+		return nil
+	}
+	if g.cfg.Balance == LeastConn {
+		var best *target
+		start := int(atomic.AddUint64(&r.next, 1) % uint64(n)) // rotate among ties
+		for i := range n {
+			t := r.targets[(start+i)%n]
+			if !tried[t] && (best == nil || t.active.Load() < best.active.Load()) {
+				best = t
+			}
+		}
+		return best
+	}
+	for range n {
+		t := r.targets[int(atomic.AddUint64(&r.next, 1)-1)%n]
+		if !tried[t] {
+			return t
+		}
+	}
+	return nil
+}
