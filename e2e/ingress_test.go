@@ -153,3 +153,149 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		t.Fatalf("no per-route request metric in /v1/metrics:\n%s", b)
 	}
 }
+
+// ingressRollingJob: two instances behind urlprefix-/app, updated one at a
+// time; shutdown_delay keeps a stopped instance serving while the ingress
+// learns it is gone.
+const ingressRollingJob = `
+job "e2e-ingress-roll" {
+  datacenters = ["*"]
+  update {
+    max_parallel     = 1
+    min_healthy_time = "1s"
+    healthy_deadline = "30s"
+  }
+  group "web" {
+    count          = 2
+    shutdown_delay = "1s"
+    network {
+      port "http" {}
+    }
+    service {
+      name = "roll"
+      port = "http"
+      tags = ["urlprefix-/roll strip=/roll"]
+      check {
+        type     = "http"
+        path     = "/id.txt"
+        interval = "1s"
+        timeout  = "1s"
+      }
+    }
+    task "httpd" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo $VERSION $NOMAD_ALLOC_ID > $NOMAD_TASK_DIR/id.txt; exec %s httpd -f -p 127.0.0.1:$NOMAD_PORT_http -h $NOMAD_TASK_DIR"]
+      }
+      env {
+        E2E_RUN = "%s"
+        VERSION = "%s"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+`
+
+// TestIngressRollingUpdateServesEveryRequest: a client loop through the
+// ingress counts no error while a rolling update replaces both instances.
+func TestIngressRollingUpdateServesEveryRequest(t *testing.T) {
+	busybox := busyboxPath(t)
+	killLeftovers(t)
+	httpPort := freePort(t)
+	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf("  ingress {\n    enabled = true\n    http_port = %d\n    bind = \"127.0.0.1\"\n  }\n", httpPort)})
+	dir := t.TempDir()
+	run := func(version string) {
+		f := writeFile(t, dir, "roll-"+version+".nomad.hcl", fmt.Sprintf(ingressRollingJob, busybox, runToken, version))
+		if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
+			t.Fatalf("job run %s: exit %d\n%s", version, code, out)
+		}
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/roll/id.txt", httpPort)
+	get := func() (string, error) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	run("v1")
+	waitFor(t, 60*time.Second, "two v1 instances behind the ingress", func() (bool, string) {
+		seen := map[string]bool{}
+		for range 4 {
+			s, err := get()
+			if err != nil || !strings.HasPrefix(s, "v1 ") {
+				return false, fmt.Sprintf("%q %v", s, err)
+			}
+			seen[s] = true
+		}
+		return len(seen) == 2, fmt.Sprintf("instances: %v", seen)
+	})
+	stop := make(chan struct{})
+	type result struct {
+		n      int
+		errs   []string
+		byVers map[string]int
+	}
+	done := make(chan result)
+	go func() {
+		r := result{byVers: map[string]int{}}
+		for {
+			select {
+			case <-stop:
+				done <- r
+				return
+			default:
+			}
+			s, err := get()
+			r.n++
+			if err != nil {
+				r.errs = append(r.errs, err.Error())
+				continue
+			}
+			v, _, _ := strings.Cut(s, " ")
+			r.byVers[v]++
+		}
+	}()
+	run("v2")
+	waitFor(t, 90*time.Second, "the rolling update to replace both instances", func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		allocs, _, err := a.api().JobAllocations(ctx, "e2e-ingress-roll", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		newRunning, oldLive := 0, 0
+		for _, al := range allocs {
+			switch {
+			case al.JobVersion == 1 && al.ClientStatus == "running":
+				newRunning++
+			case al.JobVersion == 0 && (al.ClientStatus == "running" || al.ClientStatus == "pending"):
+				oldLive++
+			}
+		}
+		if newRunning != 2 || oldLive != 0 {
+			return false, fmt.Sprintf("v2 running %d, v1 live %d", newRunning, oldLive)
+		}
+		s, err := get()
+		return err == nil && strings.HasPrefix(s, "v2 "), fmt.Sprintf("ingress answers %q %v", s, err)
+	})
+	close(stop)
+	r := <-done
+	t.Logf("during the roll: %d requests, by version %v, %d errors", r.n, r.byVers, len(r.errs))
+	if len(r.errs) > 0 {
+		t.Fatalf("%d of %d requests failed during the rolling update; first: %s", len(r.errs), r.n, r.errs[0])
+	}
+	if r.byVers["v1"] == 0 || r.byVers["v2"] == 0 {
+		t.Fatalf("the loop did not see both versions: %v", r.byVers)
+	}
+}
