@@ -86,6 +86,9 @@ func TestParseConfigErrorsNameLocation(t *testing.T) {
 		{"unsupported plugin", "plugin \"docker\" {\n}\n", "plugin \"docker\" is not supported"},
 		{"unknown raw_exec key", "plugin \"raw_exec\" {\n  config {\n    enabld = true\n  }\n}\n", "agent.hcl:3:5"},
 		{"syntax error", "server {\n", "agent.hcl:1:"},
+		{"unknown ingress key", "client {\n  ingress {\n    enabled = true\n    listen = 1\n  }\n}\n", "agent.hcl:4:5"},
+		{"ingress https without certificate", "client {\n  ingress {\n    https_port = 9443\n  }\n}\n", "tls_cert_file"},
+		{"ingress bad balance", "client {\n  ingress {\n    balance = \"random\"\n  }\n}\n", "client.ingress.balance"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

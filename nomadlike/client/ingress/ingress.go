@@ -36,6 +36,10 @@ type Config struct {
 	Bind string
 	// HTTPPort is the HTTP listen port (0: any free port, for tests).
 	HTTPPort int
+	// HTTPSPort, when set, serves the same routes over TLS terminated
+	// with the certificate and key in TLSCertFile and TLSKeyFile (PEM).
+	HTTPSPort               int
+	TLSCertFile, TLSKeyFile string
 	// Balance is RoundRobin (default) or LeastConn.
 	Balance string
 	Logger  *slog.Logger
@@ -50,6 +54,15 @@ func (c Config) Validate() error {
 	}
 	if c.Balance != "" && c.Balance != RoundRobin && c.Balance != LeastConn {
 		return fmt.Errorf("client.ingress.balance must be %q or %q, got %q", RoundRobin, LeastConn, c.Balance)
+	}
+	if c.HTTPSPort < 0 || c.HTTPSPort > 65535 {
+		return fmt.Errorf("client.ingress.https_port must be 0-65535, got %d", c.HTTPSPort)
+	}
+	if c.HTTPSPort > 0 && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
+		return fmt.Errorf("client.ingress.https_port needs tls_cert_file and tls_key_file (PEM files of the certificate and its key)")
+	}
+	if c.HTTPSPort == 0 && (c.TLSCertFile != "" || c.TLSKeyFile != "") {
+		return fmt.Errorf("client.ingress.tls_cert_file and tls_key_file need https_port (the port to terminate TLS on)")
 	}
 	if c.Bind != "" && net.ParseIP(c.Bind) == nil {
 		return fmt.Errorf("client.ingress.bind must be an IP address, got %q", c.Bind)
@@ -77,7 +90,10 @@ type Ingress struct {
 	tcp     map[int]*tcpListener
 	httpLn  net.Listener
 	httpSrv *http.Server
-	closed  bool
+	// httpsLn and httpsSrv serve TLS (nil without HTTPSPort).
+	httpsLn  net.Listener
+	httpsSrv *http.Server
+	closed   bool
 }
 
 // New returns an ingress with an empty routing table; Start listens.
@@ -115,7 +131,44 @@ func (g *Ingress) Start() error {
 		}
 	}()
 	g.logger.Info("ingress listening", "http_addr", ln.Addr().String(), "balance", g.cfg.Balance)
+	if g.cfg.HTTPSPort > 0 {
+		return g.startTLS()
+	}
 	return nil
+}
+
+// startTLS listens on Bind:HTTPSPort, terminating TLS.
+func (g *Ingress) startTLS() error {
+	certs := &certFiles{certFile: g.cfg.TLSCertFile, keyFile: g.cfg.TLSKeyFile}
+	if _, err := certs.load(); err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(g.cfg.Bind, strconv.Itoa(g.cfg.HTTPSPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("client.ingress: listen on %s: %w (set client.ingress.https_port to a free port)", addr, err)
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, TLSConfig: certs.tlsConfig()}
+	g.mu.Lock()
+	g.httpsLn, g.httpsSrv = ln, srv
+	g.mu.Unlock()
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.logger.Error("ingress HTTPS server stopped", "addr", addr, "error", err)
+		}
+	}()
+	g.logger.Info("ingress listening", "https_addr", ln.Addr().String())
+	return nil
+}
+
+// HTTPSAddr is the HTTPS listen address ("" without HTTPSPort).
+func (g *Ingress) HTTPSAddr() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.httpsLn == nil {
+		return ""
+	}
+	return g.httpsLn.Addr().String()
 }
 
 // HTTPAddr is the HTTP listen address ("" before Start).
@@ -172,7 +225,7 @@ func (g *Ingress) Set(regs []*structs.ServiceRegistration) {
 func (g *Ingress) Shutdown(ctx context.Context) {
 	g.mu.Lock()
 	g.closed = true
-	srv := g.httpSrv
+	srv, tsrv := g.httpSrv, g.httpsSrv
 	for port, l := range g.tcp {
 		l.close()
 		delete(g.tcp, port)
@@ -180,6 +233,9 @@ func (g *Ingress) Shutdown(ctx context.Context) {
 	g.mu.Unlock()
 	if srv != nil {
 		_ = srv.Shutdown(ctx)
+	}
+	if tsrv != nil {
+		_ = tsrv.Shutdown(ctx)
 	}
 }
 
