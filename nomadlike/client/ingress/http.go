@@ -62,7 +62,8 @@ func (g *Ingress) newProxy() http.Handler {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host // the instance sees the host the client asked for
 		},
-		Transport: &retryTransport{g: g, base: base},
+		Transport:  &retryTransport{g: g, base: base},
+		BufferPool: bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
 			st := req.Context().Value(stateKey{}).(*reqState)
 			if req.Context().Err() != nil {
@@ -152,3 +153,13 @@ func (w *statusWriter) WriteHeader(code int) {
 
 // Unwrap lets http.ResponseController reach Flush and Hijack.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// copyBuffers are the proxy's response copy buffers, reused across
+// requests (ReverseProxy otherwise allocates 32 KiB per request).
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// bufferPool implements httputil.BufferPool over copyBuffers.
+type bufferPool struct{}
+
+func (bufferPool) Get() []byte  { return *(copyBuffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
