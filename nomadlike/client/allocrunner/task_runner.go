@@ -504,6 +504,9 @@ func (tr *taskRunner) shutdownDelay(ctx context.Context, ch <-chan *drivers.Exit
 		return nil, false, false // client shutdown: the task keeps running
 	case res := <-ch:
 		if res == nil {
+			if ctx.Err() != nil {
+				return nil, false, false // the wait ended with ctx: client shutdown
+			}
 			res = &drivers.ExitResult{ExitCode: -1, Err: errors.New("driver closed the wait channel without a result")}
 		}
 		return res, true, true
