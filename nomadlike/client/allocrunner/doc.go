@@ -33,7 +33,12 @@
 // group's services while any task runs and each task's while it runs
 // (Nomad's service discovery, IDs _nomad-task-<alloc>-<task>-<service>-<port>),
 // and removes them when the tasks are dead; the servers' service reaper
-// removes those of lost allocations and down nodes. Service checks
+// removes those of lost allocations and down nodes. A task being killed
+// has its services withdrawn first (withdrawServices: the registration
+// loop acknowledges the servers' update), then waits its shutdown_delay
+// (plus the group's when the allocation is stopped; none with
+// DesiredTransition.NoShutdownDelay, a Runner.Kill or a client shutdown)
+// before the kill signal. Service checks
 // (checks.go) probe the registered address every interval (http or tcp),
 // whatever the client has. Templates that call nomadService are rendered
 // again when a service they read changes (template_watch.go), and
