@@ -124,8 +124,8 @@ func TestJobStop(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit code = %d, want 0; stderr:\n%s", code, errOut)
 		}
-		if !f.requested("DELETE /v1/job/example?eval_priority=80&purge=false") {
-			t.Errorf("no deregistration with eval_priority=80; requests: %q", f.requests)
+		if !f.requested("DELETE /v1/job/example?eval_priority=80&no_shutdown_delay=true&purge=false") {
+			t.Errorf("no deregistration with eval_priority=80 and no_shutdown_delay; requests: %q", f.requests)
 		}
 		if code, _, errOut := runCLI(t, "", "-address="+addr, "job", "stop", "-eval-priority", "101", "example"); code == 0 || !strings.Contains(errOut, "1 to 100") {
 			t.Errorf("-eval-priority 101: exit %d, stderr %q; want a usage error", code, errOut)
