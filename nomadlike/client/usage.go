@@ -11,7 +11,7 @@ import (
 // allocations' usage to the servers (the autoscaler's nomad-apm source).
 const DefaultUsageReportInterval = 10 * time.Second
 
-// usageLoop reports the usage of the running allocations every
+// usageLoop reports the usage of the running autoscaled allocations every
 // Config.UsageReportInterval until ctx ends. A failed report is logged at
 // debug and dropped: the next one replaces it.
 func (c *Client) usageLoop(ctx context.Context) {
@@ -44,12 +44,13 @@ func (c *Client) usageLoop(ctx context.Context) {
 	}
 }
 
-// usageReport measures every running allocation.
+// usageReport measures every running allocation whose group has a
+// scaling policy.
 func (c *Client) usageReport(ctx context.Context) *structs.NodeUsageReport {
 	c.mu.Lock()
 	ids := make([]string, 0, len(c.runners))
 	for id, e := range c.runners {
-		if st, _ := e.runner.Status(); st == structs.AllocClientStatusRunning {
+		if st, _ := e.runner.Status(); st == structs.AllocClientStatusRunning && e.runner.Autoscaled() {
 			ids = append(ids, id)
 		}
 	}

@@ -59,3 +59,20 @@ func (r *Runner) Status() (clientStatus string, running map[string]int) {
 	}
 	return r.alloc.ClientStatus, running
 }
+
+// Autoscaled reports whether the allocation's group has an enabled scaling
+// policy: only those allocations' usage goes to the servers (the
+// autoscaler's source), so a large cluster without policies sends none.
+func (r *Runner) Autoscaled() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.alloc.Job == nil {
+		return false
+	}
+	for _, g := range r.alloc.Job.TaskGroups {
+		if g.Name == r.alloc.TaskGroup {
+			return g.Scaling != nil && g.Scaling.Enabled && len(g.Scaling.Policy) > 0
+		}
+	}
+	return false
+}
