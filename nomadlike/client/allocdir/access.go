@@ -59,77 +59,65 @@ func wrapErr(p string, err error) error {
 	return err
 }
 
-// Stat returns the FileInfo of p, following symlinks that stay inside the
-// allocation directory.
-func (d *AllocDir) Stat(p string) (fs.FileInfo, error) {
+// withRoot runs fn with p made relative (cleanRel) and an os.Root on the
+// allocation directory, so nothing fn does can leave it.
+func withRoot[T any](d *AllocDir, p string, fn func(root *os.Root, rel string) (T, error)) (T, error) {
+	var zero T
 	rel, err := cleanRel(p)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	root, err := os.OpenRoot(d.Dir)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer root.Close()
-	st, err := root.Stat(rel)
-	return st, wrapErr(p, err)
+	return fn(root, rel)
+}
+
+// Stat returns the FileInfo of p, following symlinks that stay inside the
+// allocation directory.
+func (d *AllocDir) Stat(p string) (fs.FileInfo, error) {
+	return withRoot(d, p, func(root *os.Root, rel string) (fs.FileInfo, error) {
+		st, err := root.Stat(rel)
+		return st, wrapErr(p, err)
+	})
 }
 
 // Lstat is Stat without following a final symlink (a symlink is reported
 // as one, whatever it points at).
 func (d *AllocDir) Lstat(p string) (fs.FileInfo, error) {
-	rel, err := cleanRel(p)
-	if err != nil {
-		return nil, err
-	}
-	root, err := os.OpenRoot(d.Dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	st, err := root.Lstat(rel)
-	return st, wrapErr(p, err)
+	return withRoot(d, p, func(root *os.Root, rel string) (fs.FileInfo, error) {
+		st, err := root.Lstat(rel)
+		return st, wrapErr(p, err)
+	})
 }
 
 // ReadDir lists the directory p, sorted by name. Entries are as Lstat sees
 // them (a symlink is listed as a symlink).
 func (d *AllocDir) ReadDir(p string) ([]fs.DirEntry, error) {
-	rel, err := cleanRel(p)
-	if err != nil {
-		return nil, err
-	}
-	root, err := os.OpenRoot(d.Dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	f, err := root.Open(rel)
-	if err != nil {
-		return nil, wrapErr(p, err)
-	}
-	defer f.Close()
-	entries, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", p, err)
-	}
-	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return entries, nil
+	return withRoot(d, p, func(root *os.Root, rel string) ([]fs.DirEntry, error) {
+		f, err := root.Open(rel)
+		if err != nil {
+			return nil, wrapErr(p, err)
+		}
+		defer f.Close()
+		entries, err := f.ReadDir(-1)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", p, err)
+		}
+		slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		return entries, nil
+	})
 }
 
 // Open opens the regular file p for reading. It never blocks on a named
 // pipe a task planted, and refuses anything but a regular file with
 // ErrNotRegular. The caller closes the file.
 func (d *AllocDir) Open(p string) (*os.File, error) {
-	rel, err := cleanRel(p)
-	if err != nil {
-		return nil, err
-	}
-	root, err := os.OpenRoot(d.Dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	return openRegular(root, rel, p)
+	return withRoot(d, p, func(root *os.Root, rel string) (*os.File, error) {
+		return openRegular(root, rel, p)
+	})
 }
 
 // OpenLog opens alloc/logs/<name> for reading, as Open (name is one path
