@@ -31,51 +31,56 @@ const (
 	autoscalerTick = time.Second
 )
 
-// usageTable holds the clients' latest usage reports (leader memory).
+// usageTable holds each node's latest usage report (leader memory). A
+// report is only consulted for the allocations the state places on the
+// node that sent it: a client cannot speak for another node's allocations.
 type usageTable struct {
-	mu     sync.Mutex
-	allocs map[string]usageEntry
+	mu    sync.Mutex
+	nodes map[string]nodeUsage
 }
 
-type usageEntry struct {
-	node string
-	at   time.Time
-	u    *structs.AllocUsage
+type nodeUsage struct {
+	at     time.Time
+	allocs map[string]*structs.AllocUsage
 }
 
 // ReportUsage records a client's usage report (PUT /v1/node/{id}/usage),
 // replacing what the node reported before.
 func (s *Server) ReportUsage(nodeID string, r *structs.NodeUsageReport) {
 	t := &s.usage
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.allocs == nil {
-		t.allocs = map[string]usageEntry{}
+	if t.nodes == nil {
+		t.nodes = map[string]nodeUsage{}
 	}
-	for id, e := range t.allocs {
-		if e.node == nodeID || now.Sub(e.at) > usageMaxAge {
-			delete(t.allocs, id)
-		}
-	}
-	if r == nil {
+	if r == nil || len(r.Allocs) == 0 {
+		delete(t.nodes, nodeID)
 		return
 	}
-	for id, u := range r.Allocs {
-		if u != nil {
-			t.allocs[id] = usageEntry{node: nodeID, at: now, u: u}
-		}
-	}
+	t.nodes[nodeID] = nodeUsage{at: time.Now(), allocs: r.Allocs}
 }
 
-func (t *usageTable) get(allocID string, now time.Time) *structs.AllocUsage {
+// get returns what alloc's own node last reported of it, nil when the
+// report is missing or older than usageMaxAge.
+func (t *usageTable) get(a *structs.Allocation, now time.Time) *structs.AllocUsage {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.allocs[allocID]
-	if !ok || now.Sub(e.at) > usageMaxAge {
+	n, ok := t.nodes[a.NodeID]
+	if !ok || now.Sub(n.at) > usageMaxAge {
 		return nil
 	}
-	return e.u
+	return n.allocs[a.ID]
+}
+
+// prune forgets the reports of nodes that stopped reporting.
+func (t *usageTable) prune(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, n := range t.nodes {
+		if now.Sub(n.at) > usageMaxAge {
+			delete(t.nodes, id)
+		}
+	}
 }
 
 // autoscalerState is the autoscaler's memory of each policy (by ID).
@@ -111,6 +116,7 @@ func (s *Server) runAutoscaler(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		s.usage.prune(time.Now())
 		jobs, err := s.state.Jobs(nil, "*")
 		if err != nil {
 			s.logger.Warn("autoscaler: list jobs", "error", err)
@@ -263,7 +269,7 @@ func (s *Server) queryNomadAPM(query string, allocs []*structs.Allocation, now t
 	}
 	var vals []float64
 	for _, a := range allocs {
-		u := s.usage.get(a.ID, now)
+		u := s.usage.get(a, now)
 		if u == nil {
 			continue
 		}

@@ -79,7 +79,7 @@ func TestQueryNomadAPM(t *testing.T) {
 	s := &Server{}
 	now := time.Now()
 	alloc := func(id string, cpu int) *structs.Allocation {
-		return &structs.Allocation{ID: id, AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
+		return &structs.Allocation{ID: id, NodeID: "n1", AllocatedResources: &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
 			"t": {Cpu: structs.AllocatedCpuResources{CpuShares: int64(cpu)}, Memory: structs.AllocatedMemoryResources{MemoryMB: 100}},
 		}}}
 	}
@@ -93,6 +93,11 @@ func TestQueryNomadAPM(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%s = %v, %v; want %v", q, got, err, want)
 		}
+	}
+	// Another node cannot speak for n1's allocations.
+	s.ReportUsage("n2", &structs.NodeUsageReport{Allocs: map[string]*structs.AllocUsage{"a": {CPUPercent: 900}}})
+	if got, err := s.queryNomadAPM("max_cpu", allocs, now); err != nil || got != 50 {
+		t.Errorf("max_cpu after node n2 reported n1's allocation = %v, %v; want n1's 50", got, err)
 	}
 	if _, err := s.queryNomadAPM("avg_disk", allocs, now); err == nil {
 		t.Error("avg_disk: want an error naming the metrics")
