@@ -157,9 +157,9 @@ func (c *cli) showAllocAddresses(a *structs.Allocation) {
 		if static[p.Label] {
 			dynamic = "no"
 		}
-		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(p.Value))
+		addr := net.JoinHostPort(p.HostIP, p.HostRange())
 		if p.To > 0 && p.To != p.Value {
-			addr += " -> " + strconv.Itoa(p.To)
+			addr += " -> " + p.InTaskRange()
 		}
 		rows = append(rows, []string{"*" + p.Label, dynamic, addr})
 	}

@@ -1,6 +1,9 @@
 package jobspec
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -15,10 +18,11 @@ var cniSpec = blockSpec{Attrs: []string{"args"}}
 
 var dnsSpec = blockSpec{Attrs: []string{"servers", "searches", "options"}}
 
-var portSpec = blockSpec{Attrs: []string{"static", "to", "host_network", "ignore_collision"}}
+var portSpec = blockSpec{Attrs: []string{"static", "to", "host_network", "ignore_collision", "count"}}
 
 // decodeNetwork decodes a network block: a port with static set becomes a
-// reserved port, any other a dynamic port the scheduler picks.
+// reserved port, any other a dynamic port the scheduler picks. count (beyond
+// Nomad) makes the port a range of contiguous ports.
 func (d *decoder) decodeNetwork(b *hcl.Block) *structs.NetworkResource {
 	n := &structs.NetworkResource{}
 	c := d.content(b.Body, networkSpec)
@@ -59,13 +63,45 @@ func (d *decoder) decodeNetwork(b *hcl.Block) *structs.NetworkResource {
 		if d.setInt(pa, "to", &p.To) && (p.To < -1 || p.To > 65535) {
 			d.errorf(pa["to"].Expr.Range(), "Invalid port", "to of port %q must be between -1 and 65535, got %d", label, p.To)
 		}
+		if d.setInt(pa, "count", &p.Count) {
+			d.checkPortCount(pa["count"].Expr.Range(), p)
+		}
 		d.setString(pa, "host_network", &p.HostNetwork)
 		d.setBool(pa, "ignore_collision", &p.IgnoreCollision)
 		if static {
+			for _, q := range n.ReservedPorts {
+				if p.Value <= q.Last() && q.Value <= p.Last() {
+					d.errorf(pa["static"].Expr.Range(), "Overlapping ports",
+						"port %q (%s) overlaps port %q (%s) defined at line %d; give each static port or range its own ports",
+						label, portSpan(p), q.Label, portSpan(q), seen[q.Label].DefRange.Start.Line)
+					break
+				}
+			}
 			n.ReservedPorts = append(n.ReservedPorts, p)
 		} else {
 			n.DynamicPorts = append(n.DynamicPorts, p)
 		}
 	}
 	return n
+}
+
+// checkPortCount reports a port range's count out of bounds, or a range
+// (static or mapped with to) that goes beyond port 65535, at rng.
+func (d *decoder) checkPortCount(rng hcl.Range, p structs.Port) {
+	switch {
+	case p.Count < 1 || p.Count > structs.MaxPortCount:
+		d.errorf(rng, "Invalid port count", "count of port %q must be between 1 and %d, got %d", p.Label, structs.MaxPortCount, p.Count)
+	case p.Value > 0 && p.Last() > 65535:
+		d.errorf(rng, "Invalid port count", "port %q: static = %d with count = %d ends at %d, beyond 65535; lower static or count", p.Label, p.Value, p.Count, p.Last())
+	case p.To > 0 && p.To+p.Count-1 > 65535:
+		d.errorf(rng, "Invalid port count", "port %q: to = %d with count = %d ends at %d, beyond 65535; lower to or count", p.Label, p.To, p.Count, p.To+p.Count-1)
+	}
+}
+
+// portSpan is a static port or range as a user wrote it: "8080" or "30000-30099".
+func portSpan(p structs.Port) string {
+	if p.Span() == 1 {
+		return strconv.Itoa(p.Value)
+	}
+	return fmt.Sprintf("%d-%d", p.Value, p.Last())
 }

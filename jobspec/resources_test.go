@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,5 +89,65 @@ func TestNetworkCNIArgs(t *testing.T) {
 	_, err = Parse("c.nomad.hcl", spec("host"))
 	if wantErr := `c.nomad.hcl:3:5: Invalid job: TaskGroups["g"].Networks[0].CNI: cni args go to the CNI plugins of network mode "bridge" or "cni/<name>"`; err == nil || !strings.Contains(err.Error(), wantErr) {
 		t.Errorf("host mode: error %v, want %q", err, wantErr)
+	}
+}
+
+// TestPortRange: count makes a port a range (dynamic, or static from
+// static); bad counts and overlapping static ranges are refused at the
+// attribute that causes them.
+func TestPortRange(t *testing.T) {
+	spec := func(ports string) []byte {
+		return []byte(`job "j" {
+  group "g" {
+    network {
+` + ports + `
+    }
+    task "t" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+    }
+  }
+}
+`)
+	}
+	job, err := Parse("p.nomad.hcl", spec(`      port "rtp" {
+        count = 100
+        to    = 10000
+      }
+      port "media" {
+        static = 30000
+        count  = 10
+      }
+      port "http" {}`))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	n := job.TaskGroups[0].Networks[0]
+	wantDyn := []structs.Port{{Label: "rtp", To: 10000, Count: 100}, {Label: "http"}}
+	wantRes := []structs.Port{{Label: "media", Value: 30000, Count: 10}}
+	if !slices.Equal(n.DynamicPorts, wantDyn) || !slices.Equal(n.ReservedPorts, wantRes) {
+		t.Errorf("dynamic %+v reserved %+v, want %+v and %+v", n.DynamicPorts, n.ReservedPorts, wantDyn, wantRes)
+	}
+	for _, tc := range []struct{ ports, err string }{
+		{`      port "rtp" { count = 0 }`, `p.nomad.hcl:4:28: Invalid port count: count of port "rtp" must be between 1 and 1000, got 0`},
+		{`      port "rtp" { count = 1001 }`, `p.nomad.hcl:4:28: Invalid port count: count of port "rtp" must be between 1 and 1000, got 1001`},
+		{`      port "rtp" {
+        static = 65530
+        count  = 10
+      }`, `p.nomad.hcl:6:18: Invalid port count: port "rtp": static = 65530 with count = 10 ends at 65539, beyond 65535; lower static or count`},
+		{`      port "rtp" {
+        to    = 65530
+        count = 10
+      }`, `p.nomad.hcl:6:17: Invalid port count: port "rtp": to = 65530 with count = 10 ends at 65539, beyond 65535; lower to or count`},
+		{`      port "a" {
+        static = 30000
+        count  = 10
+      }
+      port "b" { static = 30009 }`, `p.nomad.hcl:8:27: Overlapping ports: port "b" (30009) overlaps port "a" (30000-30009) defined at line 4; give each static port or range its own ports`},
+	} {
+		_, err := Parse("p.nomad.hcl", spec(tc.ports))
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s:\nerror %v\nwant  %q", tc.ports, err, tc.err)
+		}
 	}
 }

@@ -85,7 +85,8 @@ func escapeOpt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 // forwards maps the allocation's ports to guest ports: a label in portMap
 // forwards to that guest port; a port with a "to" value but no port_map
-// entry forwards to its "to". Each forward covers TCP and UDP. A port_map
+// entry forwards to its "to". Each forward covers TCP and UDP; a range
+// (count) forwards each of its ports to the guest ports from there. A port_map
 // label without an allocated port is an error.
 func forwards(portMap map[string]int, ports []structs.PortMapping) ([]forward, error) {
 	byLabel := map[string]structs.PortMapping{}
@@ -123,8 +124,10 @@ func forwards(portMap map[string]int, ports []structs.PortMapping) ([]forward, e
 		if ip == "" {
 			ip = "127.0.0.1"
 		}
-		for _, proto := range []string{"tcp", "udp"} {
-			out = append(out, forward{Proto: proto, HostIP: ip, HostPort: p.Value, GuestPort: guest})
+		for i := range p.Span() { // a range forwards port by port
+			for _, proto := range []string{"tcp", "udp"} {
+				out = append(out, forward{Proto: proto, HostIP: ip, HostPort: p.Value + i, GuestPort: guest + i})
+			}
 		}
 	}
 	return out, nil

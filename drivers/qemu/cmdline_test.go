@@ -155,3 +155,19 @@ func TestImageFormat(t *testing.T) {
 		t.Errorf("imageFormat(a directory) = %v, want a read error naming it", err)
 	}
 }
+
+// TestForwardsRange: a range (count) forwards each of its ports, from the
+// port_map's guest port (or to) on.
+func TestForwardsRange(t *testing.T) {
+	got, err := forwards(map[string]int{"rtp": 5000}, []structs.PortMapping{{Label: "rtp", Value: 20100, To: 10000, Count: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []forward{
+		{"tcp", "127.0.0.1", 20100, 5000}, {"udp", "127.0.0.1", 20100, 5000},
+		{"tcp", "127.0.0.1", 20101, 5001}, {"udp", "127.0.0.1", 20101, 5001},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("forwards (-want +got):\n%s", diff)
+	}
+}

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"math/rand"
 	"testing"
 	"time"
 
@@ -110,5 +111,28 @@ func TestNewSchedulerRejectsUnknownType(t *testing.T) {
 	_, err := NewScheduler("quantum", nil, nil, nil, nil, nil)
 	if err == nil {
 		t.Fatal("got no error for job type quantum, want one")
+	}
+}
+
+// TestPickDynamicRange: the only run long enough is found wherever the
+// random start falls, and none is found when no run is long enough.
+func TestPickDynamicRange(t *testing.T) {
+	// Free: 100-104 and 110-119 in [100, 119].
+	free := func(p int) bool { return (p >= 100 && p <= 104) || (p >= 110 && p <= 119) }
+	for seed := range int64(50) {
+		rng := rand.New(rand.NewSource(seed))
+		got, ok := pickDynamicRange(100, 119, 8, free, rng)
+		if !ok || got < 110 || got > 112 {
+			t.Fatalf("seed %d: got %d, %v; want a first port in 110-112", seed, got, ok)
+		}
+		if got, ok := pickDynamicRange(100, 119, 11, free, rng); ok {
+			t.Fatalf("seed %d: got %d for a range of 11, want none", seed, got)
+		}
+		if got, ok := pickDynamicRange(100, 119, 5, func(p int) bool { return p >= 100 && p <= 104 }, rng); !ok || got != 100 {
+			t.Fatalf("seed %d: got %d, %v; want 100 (the run at the low end)", seed, got, ok)
+		}
+	}
+	if _, ok := pickDynamicRange(100, 103, 5, func(int) bool { return true }, rand.New(rand.NewSource(1))); ok {
+		t.Error("a range of 5 fit in 4 ports")
 	}
 }

@@ -17,8 +17,9 @@ type networkAsk struct {
 	group *structs.NetworkResource
 	tasks map[string]*structs.NetworkResource // task name -> network
 	order []string                            // task names in group order, for determinism
-	// static are the reserved (static) host ports asked that may not
-	// collide with another holder: preemption must free them.
+	// static are the reserved (static) host ports asked (every port of a
+	// static range) that may not collide with another holder: preemption
+	// must free them. Sorted, without duplicates.
 	static []int
 }
 
@@ -43,8 +44,11 @@ func newNetworkAsk(tg *structs.TaskGroup) *networkAsk {
 	}
 	addStatic := func(n *structs.NetworkResource) {
 		for _, p := range n.ReservedPorts {
-			if !p.IgnoreCollision && p.Value > 0 && !slices.Contains(ask.static, p.Value) {
-				ask.static = append(ask.static, p.Value)
+			if p.IgnoreCollision || p.Value <= 0 {
+				continue
+			}
+			for q := p.Value; q <= p.Last(); q++ {
+				ask.static = append(ask.static, q)
 			}
 		}
 	}
@@ -54,6 +58,8 @@ func newNetworkAsk(tg *structs.TaskGroup) *networkAsk {
 	for _, name := range ask.order {
 		addStatic(ask.tasks[name])
 	}
+	slices.Sort(ask.static)
+	ask.static = slices.Compact(ask.static)
 	return &ask
 }
 
@@ -82,19 +88,30 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 			out.Mode = "host"
 		}
 		for _, p := range n.ReservedPorts {
-			if !p.IgnoreCollision && !free(p.Value) {
-				return nil, fmt.Sprintf("network: reserved port collision %s=%d", p.Label, p.Value)
+			if !p.IgnoreCollision {
+				for q := p.Value; q <= p.Last(); q++ {
+					if !free(q) {
+						return nil, reservedCollision(p, q)
+					}
+				}
 			}
-			taken[p.Value] = true
+			for q := p.Value; q <= p.Last(); q++ {
+				taken[q] = true
+			}
 			out.ReservedPorts = append(out.ReservedPorts, p)
 			offer.mappings = append(offer.mappings, portMapping(p, ip))
 		}
 		for _, p := range n.DynamicPorts {
-			v, ok := pickDynamicPort(lo, hi, free, rng)
+			v, ok := pickDynamicRange(lo, hi, p.Span(), free, rng)
 			if !ok {
+				if p.Span() > 1 {
+					return nil, fmt.Sprintf("network: no %d contiguous dynamic ports for %s", p.Span(), p.Label)
+				}
 				return nil, "network: dynamic port selection failed"
 			}
-			taken[v] = true
+			for q := v; q < v+p.Span(); q++ {
+				taken[q] = true
+			}
 			p.Value = v
 			out.DynamicPorts = append(out.DynamicPorts, p)
 			offer.mappings = append(offer.mappings, portMapping(p, ip))
@@ -121,22 +138,56 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 	return offer, ""
 }
 
-// pickDynamicPort picks a free port in [lo, hi]: randomly first, then by a
-// scan from a random start so a nearly full range still yields its last ports.
-func pickDynamicPort(lo, hi int, free func(int) bool, rng *rand.Rand) (int, bool) {
-	span := hi - lo + 1
+// pickDynamicRange picks the first of n contiguous free ports in [lo, hi]:
+// a random start first (n ports checked each try), then a scan from a
+// random start that keeps the length of the free run it is in, so a nearly
+// full range still yields its last fitting run in one pass.
+func pickDynamicRange(lo, hi, n int, free func(int) bool, rng *rand.Rand) (int, bool) {
+	starts := hi - lo + 2 - n // how many first ports a range of n can have
+	if starts <= 0 {
+		return 0, false
+	}
+	runFree := func(first int) bool {
+		for p := first; p < first+n; p++ {
+			if !free(p) {
+				return false
+			}
+		}
+		return true
+	}
 	for range randomPortTries {
-		if p := lo + rng.Intn(span); free(p) {
+		if p := lo + rng.Intn(starts); runFree(p) {
 			return p, true
 		}
 	}
-	start := rng.Intn(span)
-	for i := range span {
-		if p := lo + (start+i)%span; free(p) {
-			return p, true
+	// From a random port to hi, then from lo: a run never wraps around.
+	start := lo + rng.Intn(hi-lo+1)
+	scan := func(from, to int) (int, bool) {
+		run := 0
+		for p := from; p <= to; p++ {
+			if !free(p) {
+				run = 0
+				continue
+			}
+			if run++; run == n {
+				return p - n + 1, true
+			}
 		}
+		return 0, false
 	}
-	return 0, false
+	if p, ok := scan(start, hi); ok {
+		return p, true
+	}
+	return scan(lo, min(hi, start+n-2))
+}
+
+// reservedCollision is the exhausted dimension of a static port (or range)
+// of which port q is held.
+func reservedCollision(p structs.Port, q int) string {
+	if p.Span() == 1 {
+		return fmt.Sprintf("network: reserved port collision %s=%d", p.Label, p.Value)
+	}
+	return fmt.Sprintf("network: reserved port collision %s=%d-%d (port %d)", p.Label, p.Value, p.Last(), q)
 }
 
 func portMapping(p structs.Port, ip string) structs.PortMapping {
@@ -144,7 +195,7 @@ func portMapping(p structs.Port, ip string) structs.PortMapping {
 	if to == -1 {
 		to = p.Value
 	}
-	return structs.PortMapping{Label: p.Label, Value: p.Value, To: to, HostIP: ip}
+	return structs.PortMapping{Label: p.Label, Value: p.Value, To: to, HostIP: ip, Count: p.Count}
 }
 
 // nodeIP is the address ports are opened on.

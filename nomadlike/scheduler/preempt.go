@@ -239,9 +239,10 @@ func portsHeld(allocs []*structs.Allocation) map[int]int {
 	return held
 }
 
+// holdsAny reports whether a holds one of ports (sorted).
 func holdsAny(a *structs.Allocation, ports []int) bool {
 	for _, p := range allocPorts(a) {
-		if slices.Contains(ports, p) {
+		if _, ok := slices.BinarySearch(ports, p); ok {
 			return true
 		}
 	}

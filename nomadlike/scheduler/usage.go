@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -210,40 +211,32 @@ func (nu *nodeUsage) fits(ask *placeAsk) shortfall {
 	return nu.fitsWith(ask, nu.used, free)
 }
 
-// allocPorts returns the distinct host ports an allocation holds.
+// allocPorts returns the distinct host ports an allocation holds (every
+// port of a range).
 func allocPorts(a *structs.Allocation) []int {
 	ar := a.AllocatedResources
 	if ar == nil {
 		return nil
 	}
 	var out []int
-	seen := func(p int) bool {
-		for _, q := range out {
-			if q == p {
-				return true
-			}
+	add := func(first, span int) {
+		for p := first; p > 0 && p < first+span; p++ {
+			out = append(out, p)
 		}
-		return false
 	}
 	addNet := func(n *structs.NetworkResource) {
 		if n == nil {
 			return
 		}
 		for _, p := range n.ReservedPorts {
-			if p.Value > 0 && !seen(p.Value) {
-				out = append(out, p.Value)
-			}
+			add(p.Value, p.Span())
 		}
 		for _, p := range n.DynamicPorts {
-			if p.Value > 0 && !seen(p.Value) {
-				out = append(out, p.Value)
-			}
+			add(p.Value, p.Span())
 		}
 	}
 	for _, pm := range ar.Shared.Ports {
-		if pm.Value > 0 && !seen(pm.Value) {
-			out = append(out, pm.Value)
-		}
+		add(pm.Value, pm.Span())
 	}
 	for _, n := range ar.Shared.Networks {
 		addNet(n)
@@ -252,6 +245,10 @@ func allocPorts(a *structs.Allocation) []int {
 		for _, n := range t.Networks {
 			addNet(n)
 		}
+	}
+	if len(out) > 1 {
+		slices.Sort(out)
+		out = slices.Compact(out)
 	}
 	return out
 }

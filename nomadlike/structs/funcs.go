@@ -38,10 +38,12 @@ func AllocsFit(node *Node, allocs []*Allocation) (bool, string, ComparableResour
 			}
 		}
 		for _, pm := range a.AllocatedResources.Shared.Ports {
-			if ports[pm.Value] {
-				return false, fmt.Sprintf("network: port %d collision", pm.Value), used
+			for p := pm.Value; p < pm.Value+pm.Span(); p++ {
+				if ports[p] {
+					return false, fmt.Sprintf("network: port %d collision", p), used
+				}
+				ports[p] = true
 			}
-			ports[pm.Value] = true
 		}
 	}
 	ok, dim := node.Comparable().Superset(used)

@@ -158,6 +158,22 @@ type portMapping struct {
 	HostIP        string `json:"hostIP,omitempty"`
 }
 
+// portMappings is the portmap plugin's entries for ports: one per port and
+// protocol (tcp, udp); a range (count) is one entry per port, host port
+// Value+i to To+i, as the plugin knows no ranges.
+func portMappings(ports []structs.PortMapping) []portMapping {
+	var out []portMapping
+	for _, p := range ports {
+		to := p.InTaskPort()
+		for i := range p.Span() {
+			for _, proto := range []string{"tcp", "udp"} {
+				out = append(out, portMapping{HostPort: p.Value + i, ContainerPort: to + i, Protocol: proto, HostIP: p.HostIP})
+			}
+		}
+	}
+	return out
+}
+
 func (m *Manager) lock(allocID string) func() {
 	m.mu.Lock()
 	l := m.locks[allocID]
@@ -215,15 +231,7 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	rc := runtimeConf{NetNS: netnsPath(req.AllocID), IfName: ifName}
-	for _, p := range req.Ports {
-		to := p.To
-		if to <= 0 {
-			to = p.Value
-		}
-		for _, proto := range []string{"tcp", "udp"} {
-			rc.Ports = append(rc.Ports, portMapping{HostPort: p.Value, ContainerPort: to, Protocol: proto, HostIP: p.HostIP})
-		}
-	}
+	rc.Ports = portMappings(req.Ports)
 	if len(req.CNIArgs) > 0 {
 		// As Nomad: the standard plugins refuse arguments they do not know
 		// unless IgnoreUnknown is set.

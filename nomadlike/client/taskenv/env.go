@@ -147,6 +147,12 @@ func addPort(vars map[string]string, p structs.PortMapping) {
 	vars["NOMAD_HOST_IP_"+label] = ip
 	vars["NOMAD_ADDR_"+label] = net.JoinHostPort(ip, host)
 	vars["NOMAD_HOST_ADDR_"+label] = net.JoinHostPort(ip, host)
+	if p.Count > 0 {
+		// A range (count): the variables above name its first port.
+		vars["NOMAD_PORT_"+label+"_COUNT"] = strconv.Itoa(p.Count)
+		vars["NOMAD_PORT_"+label+"_RANGE"] = p.InTaskRange()
+		vars["NOMAD_HOST_PORT_"+label+"_RANGE"] = p.HostRange()
+	}
 }
 
 // addAllocPort sets the variables of a port inside the allocation's own

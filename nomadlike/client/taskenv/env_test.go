@@ -183,3 +183,37 @@ func TestBuildBridgeNetwork(t *testing.T) {
 		t.Error("a host-mode allocation got NOMAD_ALLOC_IP_http")
 	}
 }
+
+// TestBuildPortRange: a range's first ports are in the usual variables,
+// its count and both ranges in _COUNT and _RANGE ones; to = -1 maps the
+// range onto the same ports inside.
+func TestBuildPortRange(t *testing.T) {
+	in := testInput()
+	in.Alloc.AllocatedResources.Shared.Ports = []structs.PortMapping{
+		{Label: "rtp", Value: 20100, To: 10000, HostIP: "10.0.0.5", Count: 100},
+		{Label: "media", Value: 30000, To: 30000, HostIP: "10.0.0.5", Count: 3},
+	}
+	env := Build(in).Map()
+	want := map[string]string{
+		"NOMAD_PORT_rtp":              "10000",
+		"NOMAD_HOST_PORT_rtp":         "20100",
+		"NOMAD_ADDR_rtp":              "10.0.0.5:20100",
+		"NOMAD_PORT_rtp_COUNT":        "100",
+		"NOMAD_PORT_rtp_RANGE":        "10000-10099",
+		"NOMAD_HOST_PORT_rtp_RANGE":   "20100-20199",
+		"NOMAD_PORT_media":            "30000",
+		"NOMAD_PORT_media_COUNT":      "3",
+		"NOMAD_PORT_media_RANGE":      "30000-30002",
+		"NOMAD_HOST_PORT_media_RANGE": "30000-30002",
+	}
+	got := map[string]string{}
+	for k := range want {
+		got[k] = env[k]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+	if _, ok := Build(testInput()).Map()["NOMAD_PORT_http_COUNT"]; ok {
+		t.Error("a single port has NOMAD_PORT_http_COUNT")
+	}
+}
