@@ -114,6 +114,16 @@ func (c *cli) serviceInfoTable(regs []*structs.ServiceRegistration, verbose bool
 		}
 		return
 	}
+	// The DNS name clients answer for the service (one per namespace: a
+	// wildcard namespace query may return several).
+	seen := map[string]bool{}
+	for _, r := range regs {
+		if n := structs.ServiceDNSName(r.Namespace, r.ServiceName); !seen[n] {
+			seen[n] = true
+			writeKV(c.stdout, []kv{{"DNS Name", n}})
+		}
+	}
+	c.out("")
 	rows := make([][]string, len(regs))
 	for i, r := range regs {
 		rows[i] = []string{r.JobID, addr(r), tagList(r.Tags), shortID(r.NodeID, false), shortID(r.AllocID, false)}

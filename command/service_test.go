@@ -23,7 +23,7 @@ func TestServiceCommands(t *testing.T) {
 		t.Errorf("service list: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "-address="+addr, "service", "info", "backend")
-	if code != 0 || !strings.Contains(out, "127.0.0.1:22686") || !strings.Contains(out, "7406e90b ") || !strings.Contains(out, "example") {
+	if code != 0 || !strings.Contains(out, "127.0.0.1:22686") || !strings.Contains(out, "7406e90b ") || !strings.Contains(out, "example") || !strings.Contains(out, "DNS Name") || !strings.Contains(out, "backend.service.nomad") {
 		t.Errorf("service info: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "-address="+addr, "service", "info", "-verbose", "backend")

@@ -15,6 +15,7 @@ import * as servers from './pages/servers.js';
 import * as settings from './pages/settings.js';
 import * as activity from './pages/activity.js';
 import * as variables from './pages/variables.js';
+import * as services from './pages/services.js';
 
 const routes = [
   { re: /^\/ui\/?$/, page: jobs, section: 'jobs' },
@@ -30,6 +31,8 @@ const routes = [
   { re: /^\/ui\/activity\/?$/, page: activity, section: 'activity' },
   { re: /^\/ui\/variables\/?$/, page: variables, section: 'variables' },
   { re: /^\/ui\/variables\/(.+)$/, page: variables, section: 'variables', params: ['path'] },
+  { re: /^\/ui\/services\/?$/, page: services, section: 'services' },
+  { re: /^\/ui\/services\/([^/]+)$/, page: services, section: 'services', params: ['name'] },
   { re: /^\/ui\/settings\/?$/, page: settings, section: 'settings' },
   { re: /^\/ui\/login\/?$/, page: settings, section: 'settings' },
 ];
