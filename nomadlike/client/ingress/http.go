@@ -1,7 +1,6 @@
 package ingress
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,16 +15,6 @@ import (
 // errNoInstance: every instance of the route was tried.
 var errNoInstance = errors.New("no healthy instance left to try")
 
-// reqState travels with a proxied request: its route and the instances
-// tried so far.
-type reqState struct {
-	route *route
-	mu    sync.Mutex
-	tried map[*target]bool
-}
-
-type stateKey struct{}
-
 // ServeHTTP routes a request to an instance of its route.
 func (g *Ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
@@ -34,26 +23,35 @@ func (g *Ingress) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, fmt.Sprintf("nomadlike ingress: no route for %s%s: no healthy instance of a service tagged urlprefix-%s (or a shorter prefix) is registered", req.Host, req.URL.Path, req.URL.Path), http.StatusNotFound)
 		return
 	}
-	st := &reqState{route: r, tried: map[*target]bool{}}
 	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-	g.proxy.ServeHTTP(sw, req.WithContext(context.WithValue(req.Context(), stateKey{}, st)))
-	g.metrics.observeHTTP(r.key, sw.code, time.Since(start))
+	r.proxy.ServeHTTP(sw, req)
+	r.m.observe(sw.code, time.Since(start))
 }
 
-func (g *Ingress) newProxy() http.Handler {
-	base := &http.Transport{
+// newTransport is the keep-alive pool to the instances. Compression is the
+// client's and the instance's business: the transport neither asks for it
+// nor decodes it (the client's Accept-Encoding passes through).
+func newTransport() *http.Transport {
+	return &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
 	}
+}
+
+// routeProxy is the reverse proxy of one HTTP route: its rewrite, retries
+// and error replies know the route, so a request carries no state of its
+// own through the proxy (no context value, no request copy).
+func (g *Ingress) routeProxy(r *route) *httputil.ReverseProxy {
+	strip := r.Strip
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			st := pr.In.Context().Value(stateKey{}).(*reqState)
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = "instance" // set per attempt by the transport
-			if s := st.route.Strip; s != "" && strings.HasPrefix(pr.Out.URL.Path, s) {
-				pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, s)
+			if strip != "" && strings.HasPrefix(pr.Out.URL.Path, strip) {
+				pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, strip)
 				if !strings.HasPrefix(pr.Out.URL.Path, "/") {
 					pr.Out.URL.Path = "/" + pr.Out.URL.Path
 				}
@@ -62,56 +60,53 @@ func (g *Ingress) newProxy() http.Handler {
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host // the instance sees the host the client asked for
 		},
-		Transport:  &retryTransport{g: g, base: base},
+		Transport:  &retryTransport{g: g, r: r},
 		BufferPool: bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-			st := req.Context().Value(stateKey{}).(*reqState)
 			if req.Context().Err() != nil {
 				return // the client went away
 			}
-			g.logger.Warn("ingress: upstream failed", "route", st.route.key, "error", err)
-			http.Error(w, fmt.Sprintf("nomadlike ingress: route %s: %v", st.route.key, err), http.StatusBadGateway)
+			g.logger.Warn("ingress: upstream failed", "route", r.key, "error", err)
+			http.Error(w, fmt.Sprintf("nomadlike ingress: route %s: %v", r.key, err), http.StatusBadGateway)
 		},
 	}
 }
 
-// retryTransport picks an instance per attempt and retries on another
-// one when a connection cannot be made (nothing was sent).
+// retryTransport picks an instance of its route per attempt and retries
+// on another one when a connection cannot be made (nothing was sent).
 type retryTransport struct {
-	g    *Ingress
-	base http.RoundTripper
+	g *Ingress
+	r *route
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	st := req.Context().Value(stateKey{}).(*reqState)
 	replayable := req.Body == nil || req.Body == http.NoBody
+	var triedBuf [4]*target
+	tried := triedBuf[:0]
 	var last error
 	for {
-		st.mu.Lock()
-		tg := t.g.pick(st.route, st.tried)
-		if tg != nil {
-			st.tried[tg] = true
-		}
-		st.mu.Unlock()
+		tg := t.g.pick(t.r, tried)
 		if tg == nil {
 			if last == nil {
 				last = errNoInstance
 			}
 			return nil, last
 		}
+		tried = append(tried, tg)
 		req.URL.Host = tg.addr
 		tg.active.Add(1)
-		resp, err := t.base.RoundTrip(req)
+		resp, err := t.g.transport.RoundTrip(req)
 		if err != nil {
 			tg.active.Add(-1)
-			t.g.metrics.upstreamError(st.route.key)
+			t.r.m.upstream.Inc()
 			last = fmt.Errorf("instance %s: %w", tg.addr, err)
 			if replayable && isDialError(err) {
 				continue
 			}
 			return nil, last
 		}
+		tg.served.Add(1)
 		if resp.StatusCode == http.StatusSwitchingProtocols {
 			tg.active.Add(-1) // a websocket: the body must stay an io.ReadWriteCloser
 			return resp, nil

@@ -70,10 +70,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// target is one instance (address:port) and its open requests.
+// target is one instance (address:port), its open requests (or TCP
+// connections) and how many it was given.
 type target struct {
 	addr   string
 	active atomic.Int64
+	served atomic.Uint64
 }
 
 // Ingress is a running ingress. It is safe for concurrent use.
@@ -81,7 +83,8 @@ type Ingress struct {
 	cfg     Config
 	logger  *slog.Logger
 	metrics *metrics
-	proxy   http.Handler
+	// transport is the keep-alive pool every route's proxy shares.
+	transport *http.Transport
 
 	table atomic.Pointer[table]
 
@@ -110,7 +113,7 @@ func New(cfg Config) (*Ingress, error) {
 	g := &Ingress{cfg: cfg, logger: cfg.Logger.With("component", "ingress"), metrics: newMetrics(cfg.Metrics),
 		targets: map[string]*target{}, tcp: map[int]*tcpListener{}}
 	g.table.Store(&table{tcp: map[int]*route{}})
-	g.proxy = g.newProxy()
+	g.transport = newTransport()
 	return g, nil
 }
 
@@ -199,6 +202,20 @@ func (g *Ingress) Set(regs []*structs.ServiceRegistration) {
 		used[addr] = tg
 		return tg
 	})
+	for _, r := range t.all() {
+		r.m = g.metrics.route(r.key)
+		if r.TCPPort == 0 {
+			r.proxy = g.routeProxy(r)
+		}
+	}
+	t.carryDraining(g.table.Load())
+	for _, r := range t.all() {
+		for _, m := range r.draining {
+			if used[m.t.addr] == nil {
+				used[m.t.addr] = m.t // a new registration at its address continues its counts
+			}
+		}
+	}
 	g.targets = used
 	g.table.Store(t)
 	for port, l := range g.tcp {
@@ -240,7 +257,7 @@ func (g *Ingress) Shutdown(ctx context.Context) {
 }
 
 // pick returns the next instance of r excluding tried ones (nil: none).
-func (g *Ingress) pick(r *route, tried map[*target]bool) *target {
+func (g *Ingress) pick(r *route, tried []*target) *target {
 	n := len(r.targets)
 	if n == 0 {
 		return nil
@@ -250,7 +267,7 @@ func (g *Ingress) pick(r *route, tried map[*target]bool) *target {
 		start := int(atomic.AddUint64(&r.next, 1) % uint64(n)) // rotate among ties
 		for i := range n {
 			t := r.targets[(start+i)%n]
-			if !tried[t] && (best == nil || t.active.Load() < best.active.Load()) {
+			if !containsTarget(tried, t) && (best == nil || t.active.Load() < best.active.Load()) {
 				best = t
 			}
 		}
@@ -258,7 +275,7 @@ func (g *Ingress) pick(r *route, tried map[*target]bool) *target {
 	}
 	for range n {
 		t := r.targets[int(atomic.AddUint64(&r.next, 1)-1)%n]
-		if !tried[t] {
+		if !containsTarget(tried, t) {
 			return t
 		}
 	}

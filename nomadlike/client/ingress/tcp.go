@@ -45,20 +45,21 @@ func (g *Ingress) serveTCP(port int, c net.Conn) {
 	if r == nil {
 		return // the route went away
 	}
-	g.metrics.connection(r.key)
-	tried := map[*target]bool{}
+	r.m.conns.Inc()
+	var tried []*target
 	for {
 		tg := g.pick(r, tried)
 		if tg == nil {
 			g.logger.Warn("ingress: no instance of the TCP route accepted the connection", "route", r.key)
 			return
 		}
-		tried[tg] = true
+		tried = append(tried, tg)
 		up, err := net.DialTimeout("tcp", tg.addr, 5*time.Second)
 		if err != nil {
-			g.metrics.upstreamError(r.key)
+			r.m.upstream.Inc()
 			continue
 		}
+		tg.served.Add(1)
 		tg.active.Add(1)
 		pipe(c, up)
 		tg.active.Add(-1)
