@@ -286,6 +286,8 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	r.Handle("/v1/client/allocation/{id}/signal", s.wrap(s.clientAllocSignal)).Methods(put...)
 	r.Handle("/v1/client/allocation/{id}/exec", http.HandlerFunc(s.clientAllocExec)).Methods(get...)
 	r.Handle("/v1/client/stats", s.wrap(s.clientHostStats)).Methods(get...)
+	// The ingress's live routing table (http_client_ingress.go).
+	r.Handle("/v1/client/ingress/routes", s.wrap(s.clientIngressRoutes)).Methods(get...)
 	// Dynamic node metadata (http_client_meta.go); ACL: node read / write.
 	r.Handle("/v1/client/metadata", s.wrap(s.clientMetaRead)).Methods(get...)
 	r.Handle("/v1/client/metadata", s.wrap(s.clientMetaApply)).Methods(put...)

@@ -226,6 +226,7 @@ var routeRules = map[string]rule{
 	"GET /v1/client/allocation/{id}/exec":    execRule(),
 	"GET /v1/job/{id}/action":                actionRule(),
 	"GET /v1/client/stats":                   nodeRule(acl.PolicyRead),
+	"GET /v1/client/ingress/routes":          nodeRule(acl.PolicyRead), // and read-job per instance's namespace
 	"GET /v1/client/metadata":                nodeRule(acl.PolicyRead),
 	"PUT /v1/client/metadata":                nodeRule(acl.PolicyWrite),
 	"GET /v1/client/allocation/{id}/gc":      allocRule(capLife),

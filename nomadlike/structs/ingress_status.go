@@ -40,6 +40,7 @@ const (
 // ingress sees it.
 type IngressInstanceStatus struct {
 	AllocID     string
+	JobID       string
 	Namespace   string
 	ServiceName string
 	NodeID      string

@@ -38,9 +38,9 @@ type route struct {
 
 // member is one registration behind a route.
 type member struct {
-	allocID, namespace, service, nodeID string
-	failing                             bool
-	t                                   *target
+	allocID, jobID, namespace, service, nodeID string
+	failing                                    bool
+	t                                          *target
 }
 
 // build groups registrations by route: healthy ones are picked, failing
@@ -71,7 +71,7 @@ func build(regs []*structs.ServiceRegistration, targets func(addr string) *targe
 				}
 			}
 			tg := targets(addr)
-			rt.members = append(rt.members, member{allocID: reg.AllocID, namespace: reg.Namespace,
+			rt.members = append(rt.members, member{allocID: reg.AllocID, jobID: reg.JobID, namespace: reg.Namespace,
 				service: reg.ServiceName, nodeID: reg.NodeID, failing: reg.Failing, t: tg})
 			if !reg.Failing && !containsTarget(rt.targets, tg) { // a check of a failing one fails
 				rt.targets = append(rt.targets, tg)

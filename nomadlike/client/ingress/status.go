@@ -13,7 +13,7 @@ func (g *Ingress) Routes() *structs.IngressRoutes {
 	for _, r := range g.table.Load().all() {
 		rs := &structs.IngressRouteStatus{Route: r.key, IngressRoute: r.IngressRoute}
 		add := func(m member, state string) {
-			rs.Instances = append(rs.Instances, &structs.IngressInstanceStatus{AllocID: m.allocID,
+			rs.Instances = append(rs.Instances, &structs.IngressInstanceStatus{AllocID: m.allocID, JobID: m.jobID,
 				Namespace: m.namespace, ServiceName: m.service, NodeID: m.nodeID, Address: m.t.addr,
 				State: state, Requests: m.t.served.Load(), InFlight: m.t.active.Load()})
 		}
