@@ -264,6 +264,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		LogShip:             c.Client.LogShip,
 		UsageReportInterval: c.Client.UsageReportInterval,
 		HostVolumes:         c.Client.HostVolumes,
+		HostNetworks:        c.Client.HostNetworks,
 		Artifact:            c.Client.Artifact,
 		IntroToken:          a.introToken(),
 		Network: network.Config{CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir,

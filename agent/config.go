@@ -148,6 +148,8 @@ type ClientConfig struct {
 	UsageReportInterval time.Duration
 	// HostVolumes are the host_volume blocks by name (config_host_volume.go).
 	HostVolumes map[string]*structs.ClientHostVolumeConfig
+	// HostNetworks are the host_network blocks by name (config_host_network.go).
+	HostNetworks map[string]*structs.ClientHostNetworkConfig
 	// Artifact is the artifact block: which host paths local artifact
 	// sources may read (config_artifact.go).
 	Artifact allocrunner.ArtifactConfig

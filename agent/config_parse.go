@@ -134,6 +134,8 @@ type fileClient struct {
 	GCInodeUsageThreshold hcl.Expression `hcl:"gc_inode_usage_threshold,optional"`
 	// HostVolumes are the host_volume blocks (config_host_volume.go).
 	HostVolumes []*fileHostVolume `hcl:"host_volume,block"`
+	// HostNetworks are the host_network blocks (config_host_network.go).
+	HostNetworks []*fileHostNetwork `hcl:"host_network,block"`
 	// Artifact is the artifact block (config_artifact.go).
 	Artifact *fileArtifact `hcl:"artifact,block"`
 	// LogsRetention is the logs_retention block (config_logs.go).
@@ -325,6 +327,9 @@ func (fc *fileConfig) apply(c *Config) error {
 			return err
 		}
 		if err := cl.applyHostVolumes(c); err != nil {
+			return err
+		}
+		if err := cl.applyHostNetworks(c); err != nil {
 			return err
 		}
 		if err := cl.applyArtifact(c); err != nil {

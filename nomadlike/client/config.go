@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -53,6 +54,9 @@ type Config struct {
 	// HostVolumes are the client's host_volume blocks by name; each path
 	// must exist (New refuses the config otherwise).
 	HostVolumes map[string]*structs.ClientHostVolumeConfig
+	// HostNetworks are the client's host_network blocks by name; their
+	// addresses are found on the host's interfaces at each fingerprint.
+	HostNetworks map[string]*structs.ClientHostNetworkConfig
 	// Artifact says which host paths artifacts' local sources may read
 	// (the artifact block; none by default).
 	Artifact allocrunner.ArtifactConfig
@@ -101,6 +105,11 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("client config: %w", err))
 	}
 	c.HostVolumes = hv
+	for name, hn := range c.HostNetworks {
+		if err := validateHostNetwork(name, hn); err != nil {
+			errs = append(errs, fmt.Errorf("client config: %w", err))
+		}
+	}
 	seen := map[string]bool{}
 	for _, d := range c.Drivers {
 		if seen[d.Name()] {
@@ -130,4 +139,24 @@ func (c *Config) setDefaults() {
 	if c.fingerprintRoot == "" {
 		c.fingerprintRoot = "/"
 	}
+}
+
+// validateHostNetwork checks a host_network block: a name, an interface or
+// a cidr (or both), a valid cidr and reserved_ports.
+func validateHostNetwork(name string, hn *structs.ClientHostNetworkConfig) error {
+	switch {
+	case name == "" || hn == nil:
+		return errors.New(`host_network needs a name: host_network "public" { cidr = "203.0.113.0/24" }`)
+	case hn.CIDR == "" && hn.Interface == "":
+		return fmt.Errorf("host_network %q needs a cidr or an interface (or both) to find its addresses", name)
+	}
+	if hn.CIDR != "" {
+		if _, _, err := net.ParseCIDR(hn.CIDR); err != nil {
+			return fmt.Errorf("host_network %q: cidr %q is not a CIDR block such as \"10.0.0.0/8\"", name, hn.CIDR)
+		}
+	}
+	if err := structs.ValidatePortRanges(hn.ReservedPorts); err != nil {
+		return fmt.Errorf("host_network %q: reserved_ports: %w", name, err)
+	}
+	return nil
 }

@@ -32,6 +32,19 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 		name = c.id.NodeID
 	}
 	r := res.Resources
+	if len(c.cfg.HostNetworks) > 0 {
+		ifaces, err := fingerprint.LocalIfaces()
+		if err != nil {
+			c.cfg.Logger.Warn("cannot list the host's interfaces: the node registers without its host networks", "error", err)
+		}
+		var missing []string
+		r.NodeNetworks, missing = fingerprint.HostNetworks(c.cfg.HostNetworks, ifaces)
+		for _, name := range missing {
+			// As Nomad: the node lacks it, and ports asking for it go elsewhere.
+			c.cfg.Logger.Warn("host_network has no address on this host; ports asking for it are not placed here", "host_network", name,
+				"cidr", c.cfg.HostNetworks[name].CIDR, "interface", c.cfg.HostNetworks[name].Interface)
+		}
+	}
 	n := &structs.Node{
 		ID: c.id.NodeID, SecretID: c.id.SecretID, Name: name, Datacenter: c.cfg.Datacenter,
 		HTTPAddr: c.cfg.HTTPAddr, NodeClass: c.cfg.NodeClass, NodePool: c.cfg.NodePool,
@@ -45,6 +58,7 @@ func (c *Client) fingerprint(ctx context.Context) (*structs.Node, error) {
 			Memory: structs.NodeReservedMemoryResources{MemoryMB: uint64(c.cfg.ReservedMemoryMB)},
 		},
 		HostVolumes:           structs.CopyHostVolumes(c.cfg.HostVolumes),
+		HostNetworks:          structs.CopyHostNetworks(c.cfg.HostNetworks),
 		SchedulingEligibility: structs.NodeSchedulingEligible,
 		Status:                structs.NodeStatusInit,
 	}

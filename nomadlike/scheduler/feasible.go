@@ -202,6 +202,9 @@ func (fc *feasibilityChecker) compute(tg *structs.TaskGroup, node *structs.Node)
 	if !hostVolumesFit(tg, node) {
 		return false, filterHostVolumes
 	}
+	if ok, reason := hostNetworksFit(tg, node); !ok {
+		return false, reason
+	}
 	return true, ""
 }
 

@@ -81,6 +81,35 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 	}
 	taken := map[int]bool{}
 	free := func(p int) bool { return !taken[p] && nu.ports[p]-freed[p] <= 0 } // freed may be nil
+	// hostNet is the address and the free test of a port's host network:
+	// the node's ports in use count on every address (a conservative
+	// choice: a task bound to all addresses holds the port on each), the
+	// host network's reserved ports on its own address only.
+	reservedOn := map[string]map[int]bool{}
+	hostNet := func(p structs.Port) (string, func(int) bool, string) {
+		if p.HostNetwork == "" {
+			return ip, free, ""
+		}
+		a, ok := node.HostNetworkAddress(p.HostNetwork)
+		if !ok {
+			return "", nil, fmt.Sprintf("network: missing host network %q for port %q", p.HostNetwork, p.Label)
+		}
+		if a.Address == "" {
+			a.Address = ip
+		}
+		res, ok := reservedOn[a.Alias]
+		if !ok {
+			res = map[int]bool{}
+			for _, q := range structs.ParsePortRanges(a.ReservedPorts) {
+				res[q] = true
+			}
+			reservedOn[a.Alias] = res
+		}
+		if len(res) == 0 {
+			return a.Address, free, ""
+		}
+		return a.Address, func(q int) bool { return !res[q] && free(q) }, ""
+	}
 	offer := &portOffer{}
 	allocNet := func(n *structs.NetworkResource) (*structs.NetworkResource, string) {
 		out := &structs.NetworkResource{Mode: n.Mode, Device: n.Device, IP: ip, Hostname: n.Hostname, MBits: n.MBits}
@@ -88,6 +117,10 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 			out.Mode = "host"
 		}
 		for _, p := range n.ReservedPorts {
+			addr, free, dim := hostNet(p)
+			if dim != "" {
+				return nil, dim
+			}
 			if !p.IgnoreCollision {
 				for q := p.Value; q <= p.Last(); q++ {
 					if !free(q) {
@@ -99,9 +132,13 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 				taken[q] = true
 			}
 			out.ReservedPorts = append(out.ReservedPorts, p)
-			offer.mappings = append(offer.mappings, portMapping(p, ip))
+			offer.mappings = append(offer.mappings, portMapping(p, addr))
 		}
 		for _, p := range n.DynamicPorts {
+			addr, free, dim := hostNet(p)
+			if dim != "" {
+				return nil, dim
+			}
 			v, ok := pickDynamicRange(lo, hi, p.Span(), free, rng)
 			if !ok {
 				if p.Span() > 1 {
@@ -114,7 +151,7 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 			}
 			p.Value = v
 			out.DynamicPorts = append(out.DynamicPorts, p)
-			offer.mappings = append(offer.mappings, portMapping(p, ip))
+			offer.mappings = append(offer.mappings, portMapping(p, addr))
 		}
 		return out, ""
 	}

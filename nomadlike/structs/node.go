@@ -61,6 +61,9 @@ type Node struct {
 
 	// HostVolumes are the client's host_volume blocks by name.
 	HostVolumes map[string]*ClientHostVolumeConfig `json:",omitempty"`
+	// HostNetworks are the client's host_network blocks by name (their
+	// addresses are in NodeResources.NodeNetworks).
+	HostNetworks map[string]*ClientHostNetworkConfig `json:",omitempty"`
 }
 
 // Validate checks a node registration.
@@ -110,6 +113,7 @@ func (n *Node) Copy() *Node {
 	if n.NodeResources != nil {
 		r := *n.NodeResources
 		r.Networks = copyNetworks(n.NodeResources.Networks)
+		r.NodeNetworks = copyNodeNetworks(n.NodeResources.NodeNetworks)
 		r.Cpu.ReservableCpuCores = append([]uint16(nil), n.NodeResources.Cpu.ReservableCpuCores...)
 		c.NodeResources = &r
 	}
@@ -130,6 +134,7 @@ func (n *Node) Copy() *Node {
 	c.DrainStrategy = n.DrainStrategy.Copy()
 	c.LastDrain = n.LastDrain.Copy()
 	c.HostVolumes = CopyHostVolumes(n.HostVolumes)
+	c.HostNetworks = CopyHostNetworks(n.HostNetworks)
 	if n.Drivers != nil {
 		c.Drivers = make(map[string]*DriverInfo, len(n.Drivers))
 		for k, d := range n.Drivers {
@@ -205,10 +210,13 @@ type NodeListStub struct {
 
 // NodeResources is what a node has.
 type NodeResources struct {
-	Cpu            NodeCpuResources
-	Memory         NodeMemoryResources
-	Disk           NodeDiskResources
-	Networks       []*NetworkResource
+	Cpu      NodeCpuResources
+	Memory   NodeMemoryResources
+	Disk     NodeDiskResources
+	Networks []*NetworkResource
+	// NodeNetworks are the interfaces with the addresses of the client's
+	// host networks (Alias is the host network's name), as Nomad's.
+	NodeNetworks   []*NodeNetworkResource `json:",omitempty"`
 	MinDynamicPort int
 	MaxDynamicPort int
 }

@@ -1,0 +1,127 @@
+package structs
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// DefaultHostNetwork is the host network of a port that names none: the
+// node's own address (unless the client defines a host_network "default").
+const DefaultHostNetwork = "default"
+
+// ClientHostNetworkConfig is one host_network block of a client's config,
+// as the node reports it (Node.HostNetworks; Nomad's HostNetworkInfo): the
+// addresses on Interface (any interface when empty) within CIDR (any when
+// empty) belong to the host network Name, and ReservedPorts ("22,8000-8100")
+// are never handed out on them.
+type ClientHostNetworkConfig struct {
+	Name          string
+	CIDR          string
+	Interface     string
+	ReservedPorts string
+}
+
+// CopyHostNetworks returns a deep copy of a node's host networks.
+func CopyHostNetworks(in map[string]*ClientHostNetworkConfig) map[string]*ClientHostNetworkConfig {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]*ClientHostNetworkConfig, len(in))
+	for k, v := range in {
+		out[k] = copyPtr(v)
+	}
+	return out
+}
+
+// NodeNetworkResource is one of a node's network interfaces with the
+// addresses its host networks found on it (Nomad's NodeResources.NodeNetworks).
+type NodeNetworkResource struct {
+	Mode       string // "host"
+	Device     string
+	MacAddress string
+	Speed      int
+	Addresses  []NodeNetworkAddress
+}
+
+// NodeNetworkAddress is an address of a node network; Alias is the host
+// network it belongs to.
+type NodeNetworkAddress struct {
+	Family        string // "ipv4" or "ipv6"
+	Alias         string
+	Address       string
+	ReservedPorts string
+	Gateway       string
+}
+
+// copyNodeNetworks returns a deep copy of a node's networks.
+func copyNodeNetworks(in []*NodeNetworkResource) []*NodeNetworkResource {
+	if in == nil {
+		return nil
+	}
+	out := make([]*NodeNetworkResource, len(in))
+	for i, n := range in {
+		if n != nil {
+			c := *n
+			c.Addresses = slices.Clone(n.Addresses)
+			out[i] = &c
+		}
+	}
+	return out
+}
+
+// HostNetworkAddress returns the node's address on host network name (an
+// IPv4 one first) and that address's reserved ports. A port naming no host
+// network, or "default" when the client defines none of that name, gets
+// the node's address with ok true and no reserved ports of its own.
+func (n *Node) HostNetworkAddress(name string) (addr NodeNetworkAddress, ok bool) {
+	var found []NodeNetworkAddress
+	if n.NodeResources != nil && name != "" {
+		for _, nn := range n.NodeResources.NodeNetworks {
+			if nn == nil {
+				continue
+			}
+			for _, a := range nn.Addresses {
+				if a.Alias == name {
+					found = append(found, a)
+				}
+			}
+		}
+	}
+	if len(found) > 0 {
+		for _, a := range found {
+			if a.Family != "ipv6" {
+				return a, true
+			}
+		}
+		return found[0], true
+	}
+	if name == "" || (name == DefaultHostNetwork && n.HostNetworks[DefaultHostNetwork] == nil) {
+		return NodeNetworkAddress{Alias: DefaultHostNetwork, Address: n.Attributes["unique.network.ip-address"]}, true
+	}
+	return NodeNetworkAddress{}, false
+}
+
+// ValidatePortRanges checks a port list as reserved_ports takes it:
+// "22,80,8000-8100", each port 1-65535, each range low to high.
+func ValidatePortRanges(spec string) error {
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		l, err := strconv.Atoi(strings.TrimSpace(lo))
+		if err != nil || l < 1 || l > 65535 {
+			return fmt.Errorf("%q is not a port (1-65535) or a range a-b", part)
+		}
+		if isRange {
+			h, err := strconv.Atoi(strings.TrimSpace(hi))
+			if err != nil || h < l || h > 65535 {
+				return fmt.Errorf("%q is not a range a-b of ports with a <= b <= 65535", part)
+			}
+		}
+	}
+	return nil
+}
