@@ -72,27 +72,14 @@ func ensureEgressGuard(subnet, bridge string) error {
 	return nil
 }
 
-// RemoveEgressGuard removes the guard's rule for subnet, and the chain and
-// its jump once no rule is left in it. The client leaves the guard in place
-// (as it leaves the bridge); tests and operators remove it with this.
-func RemoveEgressGuard(subnet, bridge string) error {
-	if _, err := iptables(append([]string{"-t", "mangle", "-C", EgressChain}, egressRule(subnet, bridge)...)...); err == nil {
-		if _, err := iptables(append([]string{"-t", "mangle", "-D", EgressChain}, egressRule(subnet, bridge)...)...); err != nil {
-			return err
-		}
-	}
-	out, err := iptables("-t", "mangle", "-S", EgressChain)
-	if err != nil {
-		return nil // no chain
-	}
-	if strings.Count(out, "-A "+EgressChain) > 0 {
+// removeEgressRule removes the guard's rule for subnet, if there is one.
+// The chain and its jump stay (the client leaves the guard in place, as it
+// leaves the bridge): removing the jump while another subnet's rule is
+// in the chain would unhook that subnet's guard.
+func removeEgressRule(subnet, bridge string) error {
+	if _, err := iptables(append([]string{"-t", "mangle", "-C", EgressChain}, egressRule(subnet, bridge)...)...); err != nil {
 		return nil
 	}
-	for {
-		if _, err := iptables("-t", "mangle", "-D", "PREROUTING", "-j", EgressChain); err != nil {
-			break
-		}
-	}
-	_, err = iptables("-t", "mangle", "-X", EgressChain)
+	_, err := iptables(append([]string{"-t", "mangle", "-D", EgressChain}, egressRule(subnet, bridge)...)...)
 	return err
 }

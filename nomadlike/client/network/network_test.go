@@ -2,14 +2,18 @@ package network
 
 import (
 	"context"
+	"crypto/sha512"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,8 +23,41 @@ import (
 )
 
 // testManager returns a manager on a bridge and subnet of the test's own,
-// and removes the bridge and the egress guard when the test ends.
+// and removes the bridge and its egress guard rule when the test ends.
 func testManager(t *testing.T) *Manager { return benchManager(t) }
+
+// testNets counts the test networks this process made: each gets its own
+// bridge name and subnet, so two tests (or two test processes: this
+// package's and the e2e tests', run at once by go test ./...) never share
+// a bridge, a route or an IPAM range.
+var testNets atomic.Int32
+
+// freeSubnet returns a /24 under prefix ("172.31") that no interface or
+// route of the host uses, chosen at random (not from the PID alone: two
+// processes whose PIDs agree modulo the range would collide).
+func freeSubnet(t testing.TB, prefix string) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-4", "-o", "route", "show", "table", "all").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip route: %v: %s", err, out)
+	}
+	addrs, _ := exec.Command("ip", "-4", "-o", "addr").CombinedOutput()
+	used := string(out) + string(addrs)
+	for range 100 {
+		n := 20 + rand.IntN(230)
+		if !strings.Contains(used, fmt.Sprintf("%s.%d.", prefix, n)) {
+			return fmt.Sprintf("%s.%d.0/24", prefix, n)
+		}
+	}
+	t.Fatalf("no free /24 under %s.0.0/16", prefix)
+	return ""
+}
+
+// testBridgeName returns a bridge name unique to this process and test
+// network (at most 15 characters, with room for a suffix).
+func testBridgeName() string {
+	return fmt.Sprintf("nlt%d%c", os.Getpid()%100000, 'a'+testNets.Add(1)%26)
+}
 
 func benchManager(t testing.TB) *Manager {
 	t.Helper()
@@ -36,46 +73,51 @@ func benchManager(t testing.TB) *Manager {
 		}
 		t.Skip("the CNI plugins are not installed (scripts/test-deps.sh installs containernetworking-plugins)")
 	}
-	n := os.Getpid()%200 + 20
-	name := fmt.Sprintf("nlt%d", os.Getpid()%100000)
-	subnet := fmt.Sprintf("172.31.%d.0/24", n)
+	name, subnet := testBridgeName(), freeSubnet(t, "172.31")
 	m, err := New(Config{StateDir: t.TempDir(), CNIPath: "/usr/lib/cni", CNIConfigDir: t.TempDir(), BridgeName: name, BridgeSubnet: subnet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = exec.Command("ip", "link", "del", name).Run()
-		if err := RemoveEgressGuard(subnet, name); err != nil {
-			t.Errorf("remove egress guard: %v", err)
+		// Only this test's rule: the chain and its jump stay, as the
+		// client leaves them, since another process may be using them
+		// (removing the jump would unhook its guard).
+		if err := removeEgressRule(subnet, name); err != nil {
+			t.Errorf("remove the egress guard rule: %v", err)
 		}
 	})
 	return m
 }
 
-// counts are the host objects an allocation's network makes.
-type counts struct{ netns, veth, rules, leases int }
+// counts are the host objects an allocation's network makes: namespaces,
+// veths on the bridge, iptables rules and portmap chains, IPAM leases.
+type counts struct{ netns, veth, rules, chains, leases int }
 
-func countHost(t *testing.T, m *Manager) counts {
+// countHost counts what the manager's network holds on the host; allocs
+// are the allocations the test attaches (their portmap chains are counted
+// by name, present or leaked).
+func countHost(t *testing.T, m *Manager, allocs ...string) counts {
 	t.Helper()
 	var c counts
 	if es, err := os.ReadDir(NetNSDir); err == nil {
 		for _, e := range es {
-			if strings.HasPrefix(e.Name(), "nomadlike-") {
+			if strings.HasPrefix(e.Name(), "nomadlike-") && slices.Contains(allocs, strings.TrimPrefix(e.Name(), "nomadlike-")) {
 				c.netns++
 			}
 		}
 	}
 	out, _ := exec.Command("ip", "-o", "link", "show", "master", m.cfg.BridgeName).CombinedOutput()
 	c.veth = strings.Count(string(out), "veth")
+	chains := map[string]bool{}
+	for _, id := range allocs {
+		chains[portmapChain("DN-", m.cfg.BridgeName, id)] = true
+		chains[portmapChain("SN-", m.cfg.BridgeName, id)] = true
+	}
 	for _, table := range []string{"filter", "nat", "mangle"} {
-		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
-		prefix := strings.TrimSuffix(strings.Split(m.cfg.BridgeSubnet, "/")[0], "0")
-		for _, l := range strings.Split(string(out), "\n") {
-			ours := strings.Contains(l, prefix) || strings.Contains(l, `name: \"`+m.cfg.BridgeName+`\"`) || strings.HasPrefix(l, "-A CNI-DN-")
-			if strings.HasPrefix(l, "-A") && ours && !strings.Contains(l, "egress guard") {
-				c.rules++
-			}
-		}
+		rules, n := ourRules(t, table, m.cfg.BridgeSubnet, m.cfg.BridgeName, chains)
+		c.rules += rules
+		c.chains += n
 	}
 	es, _ := os.ReadDir(filepath.Join(m.cfg.ipamDir(), m.cfg.BridgeName))
 	for _, e := range es {
@@ -84,6 +126,39 @@ func countHost(t *testing.T, m *Manager) counts {
 		}
 	}
 	return c
+}
+
+// portmapChain is the name of the portmap plugin's per-allocation chain
+// (its utils.FormatChainNameWithPrefix: "CNI-" prefix, then the first hex
+// digits of sha512(network name + container ID), 28 characters in all).
+func portmapChain(prefix, network, containerID string) string {
+	return fmt.Sprintf("CNI-%s%x", prefix, sha512.Sum512([]byte(network+containerID)))[:28]
+}
+
+// ourRules counts the rules of a table that belong to the network (bridge,
+// subnet), but for its egress guard: those naming its subnet or its name
+// (portmap's comments), and those in the chains given; and it counts the
+// chains given that exist. Other networks' rules (another test process's)
+// are not counted, so a test's before/after counts hold while other tests
+// run.
+func ourRules(t *testing.T, table, subnet, bridge string, chains map[string]bool) (rules, n int) {
+	t.Helper()
+	out, err := exec.Command("iptables-save", "-t", table).CombinedOutput()
+	if err != nil {
+		t.Fatalf("iptables-save -t %s: %v: %s", table, err, out)
+	}
+	prefix := strings.TrimSuffix(strings.Split(subnet, "/")[0], "0")
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) > 0 && strings.HasPrefix(f[0], ":") && chains[f[0][1:]]:
+			n++
+		case len(f) < 2 || f[0] != "-A" || strings.Contains(l, "egress guard"):
+		case chains[f[1]] || strings.Contains(l, prefix) || strings.Contains(l, `name: \"`+bridge+`\"`):
+			rules++
+		}
+	}
+	return rules, n
 }
 
 // inNetNS runs f on a thread in the namespace at path.
@@ -130,7 +205,8 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 	if err := m.EnsureEgressGuard(); err != nil {
 		t.Fatal(err)
 	}
-	before := countHost(t, m)
+	const alloc = "0b5e6a1c-0000-4000-8000-00000000net1"
+	before := countHost(t, m, alloc)
 	// A server on the host's loopback, reached through a mapped port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,7 +215,6 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 	ln.Close()
 	hostPort := ln.Addr().(*net.TCPAddr).Port
 
-	const alloc = "0b5e6a1c-0000-4000-8000-00000000net1"
 	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Hostname: "web",
 		Ports: []structs.PortMapping{{Label: "http", Value: hostPort, To: 80}},
 		DNS:   &structs.DNSConfig{Servers: []string{"10.0.0.53"}, Searches: []string{"svc.internal"}}})
@@ -200,8 +275,8 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	during := countHost(t, m)
-	if during.netns != before.netns+1 || during.veth != before.veth+1 || during.leases != before.leases+1 || during.rules <= before.rules {
+	during := countHost(t, m, alloc)
+	if during.netns != before.netns+1 || during.veth != before.veth+1 || during.leases != before.leases+1 || during.rules <= before.rules || during.chains != before.chains+1 {
 		t.Fatalf("while attached: %+v, before: %+v", during, before)
 	}
 	// Setup again (a restarted client) keeps the same network.
@@ -217,7 +292,7 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 	if err := m2.Sweep(ctx, func(string) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
-	if after := countHost(t, m); after != before {
+	if after := countHost(t, m, alloc); after != before {
 		t.Fatalf("after teardown: %+v, before: %+v", after, before)
 	}
 	if ids, _ := m.Attached(); len(ids) != 0 {
@@ -252,7 +327,7 @@ func TestConfigChecks(t *testing.T) {
 func TestCNIModeUserNetwork(t *testing.T) {
 	m := testManager(t)
 	name := m.cfg.BridgeName + "u"
-	subnet := strings.Replace(m.cfg.BridgeSubnet, "172.31.", "172.29.", 1)
+	subnet := freeSubnet(t, "172.29")
 	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": %q, "plugins": [
   {"type": "loopback"},
   {"type": "bridge", "bridge": %q, "ipMasq": false, "isGateway": false,
@@ -290,6 +365,9 @@ func TestCNIModeUserNetwork(t *testing.T) {
 	}
 	if isNetNS(res.Isolation.Path) {
 		t.Fatal("namespace left after teardown")
+	}
+	if out, _ := exec.Command("ip", "-o", "link", "show", "master", name).CombinedOutput(); strings.Contains(string(out), "veth") {
+		t.Fatalf("veth left on %s after teardown:\n%s", name, out)
 	}
 	leases, _ := os.ReadDir(filepath.Join(m.cfg.StateDir, "user-ipam", name))
 	for _, e := range leases {
