@@ -268,7 +268,8 @@ func (a *Agent) newClient() (*client.Client, error) {
 		Artifact:            c.Client.Artifact,
 		IntroToken:          a.introToken(),
 		Network: network.Config{CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir,
-			BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeNetworkSubnet},
+			BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeNetworkSubnet,
+			Masquerade: c.Client.BridgeNetworkMasquerade},
 		DNSAddr: c.Client.DNSAddress,
 		Ingress: a.ingressConfig(),
 		// A dev agent's data dir is temporary: tasks it leaves could never

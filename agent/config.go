@@ -163,6 +163,10 @@ type ClientConfig struct {
 	// cni/<name>; empty means Nomad's defaults.
 	CNIPath, CNIConfigDir                  string
 	BridgeNetworkName, BridgeNetworkSubnet string
+	// BridgeNetworkMasquerade (bridge_network_masquerade, default false)
+	// lets bridge allocations reach beyond the host: IP masquerade on the
+	// bridge and no egress guard for its subnet.
+	BridgeNetworkMasquerade bool
 	// DNSAddress ("127.0.0.1:8600"; empty: off) is where the client serves
 	// <service>.service.nomad over DNS.
 	DNSAddress string

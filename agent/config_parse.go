@@ -153,6 +153,9 @@ type fileClient struct {
 	CNIConfigDir        *string `hcl:"cni_config_dir,optional"`
 	BridgeNetworkName   *string `hcl:"bridge_network_name,optional"`
 	BridgeNetworkSubnet *string `hcl:"bridge_network_subnet,optional"`
+	// BridgeNetworkMasquerade opts in to outbound traffic from bridge
+	// allocations (beyond Nomad, whose bridge always masquerades).
+	BridgeNetworkMasquerade *bool `hcl:"bridge_network_masquerade,optional"`
 	// DNSAddress serves the service catalog over DNS (beyond Nomad).
 	DNSAddress *string `hcl:"dns_address,optional"`
 }
@@ -306,6 +309,7 @@ func (fc *fileConfig) apply(c *Config) error {
 		setStr(&c.Client.CNIConfigDir, cl.CNIConfigDir)
 		setStr(&c.Client.BridgeNetworkName, cl.BridgeNetworkName)
 		setStr(&c.Client.BridgeNetworkSubnet, cl.BridgeNetworkSubnet)
+		setBool(&c.Client.BridgeNetworkMasquerade, cl.BridgeNetworkMasquerade)
 		setStr(&c.Client.DNSAddress, cl.DNSAddress)
 		if cl.Meta != nil {
 			meta, err := decodeMeta(cl.Meta.Body)

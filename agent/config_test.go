@@ -261,3 +261,21 @@ client {
 		t.Errorf("vault enabled: %v, want a refusal naming Vault", err)
 	}
 }
+
+// TestBridgeNetworkMasqueradeOptIn: bridge_network_masquerade is off
+// unless set, and reaches the network manager's config.
+func TestBridgeNetworkMasqueradeOptIn(t *testing.T) {
+	c := DefaultConfig()
+	if err := ParseConfig(c, "a.hcl", []byte("client {\n  enabled = true\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Client.BridgeNetworkMasquerade {
+		t.Fatal("bridge_network_masquerade is on by default")
+	}
+	if err := ParseConfig(c, "b.hcl", []byte("client {\n  bridge_network_masquerade = true\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Client.BridgeNetworkMasquerade {
+		t.Fatal("bridge_network_masquerade = true was not taken")
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -44,20 +45,36 @@ func newBridgeLab(t *testing.T) *bridgeLab {
 		}
 		t.Skip(why)
 	}
-	n := os.Getpid()%200 + 20
+	// A random free /24 (not one from the PID alone: two processes whose
+	// PIDs agree modulo the range would share it).
+	n := freeOctet(t, "172.30")
 	l := &bridgeLab{name: fmt.Sprintf("nle%d", os.Getpid()%100000), subnet: fmt.Sprintf("172.30.%d.0/24", n), prefix: fmt.Sprintf("172.30.%d.", n), owns: map[string]bool{}}
 	t.Cleanup(func() {
 		l.purge(t)
 		_ = exec.Command("ip", "link", "del", l.name).Run()
 		rule := l.guardRule()
+		// Only the lab's rule: the chain and its jump stay, as the client
+		// leaves them (another test process may have a rule in the chain;
+		// removing the jump would unhook its guard).
 		_ = exec.Command("iptables", append([]string{"-w", "5", "-t", "mangle", "-D", "NOMADLIKE-EGRESS"}, rule...)...).Run()
-		out, _ := exec.Command("iptables", "-w", "5", "-t", "mangle", "-S", "NOMADLIKE-EGRESS").CombinedOutput()
-		if !strings.Contains(string(out), "-A NOMADLIKE-EGRESS") {
-			_ = exec.Command("iptables", "-w", "5", "-t", "mangle", "-D", "PREROUTING", "-j", "NOMADLIKE-EGRESS").Run()
-			_ = exec.Command("iptables", "-w", "5", "-t", "mangle", "-X", "NOMADLIKE-EGRESS").Run()
-		}
 	})
 	return l
+}
+
+// freeOctet returns N such that prefix.N.0/24 is used by no interface or
+// route of the host, chosen at random.
+func freeOctet(t *testing.T, prefix string) int {
+	t.Helper()
+	routes, _ := exec.Command("ip", "-4", "-o", "route", "show", "table", "all").CombinedOutput()
+	addrs, _ := exec.Command("ip", "-4", "-o", "addr").CombinedOutput()
+	used := string(routes) + string(addrs)
+	for range 100 {
+		if n := 20 + rand.IntN(230); !strings.Contains(used, fmt.Sprintf("%s.%d.", prefix, n)) {
+			return n
+		}
+	}
+	t.Fatalf("no free /24 under %s.0.0/16", prefix)
+	return 0
 }
 
 // purge removes what a failed test left (the agent stopped with

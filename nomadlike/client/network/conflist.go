@@ -13,7 +13,8 @@ const cniVersion = "1.0.0"
 
 // bridgeConfList is the CNI network list of bridge mode, as Nomad's
 // (loopback, bridge with host-local IPAM, firewall, portmap) but with IP
-// masquerade off: the egress guard (egress.go) keeps the subnet on the host.
+// masquerade off unless cfg.Masquerade: the egress guard (egress.go) keeps
+// the subnet on the host.
 func bridgeConfList(cfg Config) (*libcni.NetworkConfigList, error) {
 	list := map[string]any{
 		"cniVersion": cniVersion,
@@ -22,7 +23,7 @@ func bridgeConfList(cfg Config) (*libcni.NetworkConfigList, error) {
 			map[string]any{"type": "loopback"},
 			map[string]any{
 				"type": "bridge", "bridge": cfg.BridgeName,
-				"ipMasq": false, "isGateway": true, "forceAddress": true, "hairpinMode": true,
+				"ipMasq": cfg.Masquerade, "isGateway": true, "forceAddress": true, "hairpinMode": true,
 				"ipam": map[string]any{
 					"type":    "host-local",
 					"ranges":  [][]map[string]string{{{"subnet": cfg.BridgeSubnet}}},

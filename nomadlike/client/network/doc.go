@@ -9,7 +9,10 @@
 // jumped to first from PREROUTING) drops new connections from the bridge
 // subnet to anything but the host's own addresses and the subnet itself.
 // Allocations in bridge mode reach the host and each other, never beyond the
-// host; replies to connections made to their mapped ports pass.
+// host; replies to connections made to their mapped ports pass. An operator
+// who wants outbound traffic sets Config.Masquerade
+// (bridge_network_masquerade): the bridge plugin then masquerades the
+// subnet and the guard has no rule for it.
 //
 // Every allocation's attachment is recorded in a file under the manager's
 // state dir (the CNI network list used, the port mappings, the status), so a

@@ -44,6 +44,10 @@ type Config struct {
 	CNIConfigDir string
 	// BridgeName and BridgeSubnet configure bridge mode.
 	BridgeName, BridgeSubnet string
+	// Masquerade (bridge_network_masquerade) lets bridge allocations reach
+	// beyond the host: the bridge plugin masquerades the subnet (ipMasq)
+	// and the subnet has no egress guard. Off by default.
+	Masquerade bool
 	Logger                   *slog.Logger
 	// GatewayDNS, when set, serves DNS on a bridge gateway address and
 	// returns the server address for resolv.conf: bridge allocations
@@ -62,10 +66,12 @@ func (c Config) recordDir() string {
 type Manager struct {
 	cfg Config
 	cni *libcni.CNIConfig
+	// bridge is bridge mode's network list, built once from cfg.
+	bridge *libcni.NetworkConfigList
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
-	guard bool // egress guard installed by this process
+	guard bool // egress guard installed (removed with Masquerade) by this process
 }
 
 // New checks cfg and returns a manager. It does not touch the host until
@@ -102,8 +108,12 @@ func New(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("network: create %s: %w", d, err)
 		}
 	}
+	bridge, err := bridgeConfList(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("network: bridge network list: %w", err)
+	}
 	return &Manager{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cfg.CNIPath), cfg.cacheDir(), nil),
-		locks: map[string]*sync.Mutex{}}, nil
+		bridge: bridge, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // Config returns the manager's settled config (defaults applied).
@@ -267,27 +277,31 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 func (m *Manager) confList(mode string) (*libcni.NetworkConfigList, error) {
 	switch {
 	case mode == structs.NetworkModeBridge:
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if !m.guard {
-			if err := ensureEgressGuard(m.cfg.BridgeSubnet, m.cfg.BridgeName); err != nil {
-				return nil, fmt.Errorf("network mode \"bridge\": %w (bridge mode needs iptables; the guard keeps allocations' traffic on this host)", err)
-			}
-			m.guard = true
+		if err := m.EnsureEgressGuard(); err != nil {
+			return nil, fmt.Errorf("network mode \"bridge\": %w (bridge mode needs iptables; the guard keeps allocations' traffic on this host)", err)
 		}
-		return bridgeConfList(m.cfg)
+		return m.bridge, nil
 	case strings.HasPrefix(mode, structs.NetworkModeCNIPrefix):
 		return userConfList(m.cfg.CNIConfigDir, strings.TrimPrefix(mode, structs.NetworkModeCNIPrefix))
 	}
 	return nil, fmt.Errorf("network mode %q has no network namespace of its own", mode)
 }
 
-// EnsureEgressGuard installs the bridge subnet's egress guard now (the
-// client calls it at start, before any allocation runs).
+// EnsureEgressGuard installs the bridge subnet's egress guard, once per
+// manager (the first bridge allocation, or the client's start, pays for
+// the iptables calls; later ones do not). With Masquerade it removes the
+// subnet's guard rule instead (one left by an earlier run without it).
 func (m *Manager) EnsureEgressGuard() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := ensureEgressGuard(m.cfg.BridgeSubnet, m.cfg.BridgeName); err != nil {
+	if m.guard {
+		return nil
+	}
+	install := ensureEgressGuard
+	if m.cfg.Masquerade {
+		install = removeEgressRule
+	}
+	if err := install(m.cfg.BridgeSubnet, m.cfg.BridgeName); err != nil {
 		return err
 	}
 	m.guard = true

@@ -376,3 +376,76 @@ func TestCNIModeUserNetwork(t *testing.T) {
 		}
 	}
 }
+
+// masqRules lists the nat table's MASQUERADE rules the bridge plugin made
+// for an allocation (its comment names the network and the allocation).
+func masqRules(t *testing.T, m *Manager, allocID string) []string {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "5", "-t", "nat", "-S").CombinedOutput()
+	if err != nil {
+		t.Fatalf("iptables -t nat -S: %v: %s", err, out)
+	}
+	var rules []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "-j MASQUERADE") && strings.Contains(l, `id: \"`+allocID+`\"`) && strings.Contains(l, `name: \"`+m.cfg.BridgeName+`\"`) {
+			rules = append(rules, l)
+		}
+	}
+	return rules
+}
+
+// hasGuardRule reports whether the egress guard has its rule for the
+// manager's subnet.
+func hasGuardRule(m *Manager) bool {
+	_, err := iptables(append([]string{"-t", "mangle", "-C", EgressChain}, egressRule(m.cfg.BridgeSubnet, m.cfg.BridgeName)...)...)
+	return err == nil
+}
+
+// TestBridgeMasqueradeOptIn checks the rules only (iptables listings): no
+// packet is sent. By default the bridge has no masquerade rule and the
+// subnet has its egress guard; with Masquerade the bridge plugin
+// masquerades the allocation's address and the guard rule is gone (even
+// one an earlier run left); teardown removes the masquerade rule.
+func TestBridgeMasqueradeOptIn(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	const plain, masq = "0b5e6a1c-0000-4000-8000-0000000masq0", "0b5e6a1c-0000-4000-8000-0000000masq1"
+	if _, err := m.Setup(ctx, Request{AllocID: plain, Mode: "bridge"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := masqRules(t, m, plain); len(r) != 0 {
+		t.Fatalf("masquerade by default: %q", r)
+	}
+	if !hasGuardRule(m) {
+		t.Fatal("no egress guard rule for the subnet by default")
+	}
+	if err := m.Teardown(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := m.Config()
+	cfg.Masquerade = true
+	mm, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := countHost(t, mm, masq)
+	if _, err := mm.Setup(ctx, Request{AllocID: masq, Mode: "bridge"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := masqRules(t, mm, masq); len(r) != 1 {
+		t.Fatalf("with masquerade: %d MASQUERADE rules for the allocation, want 1: %q", len(r), r)
+	}
+	if hasGuardRule(mm) {
+		t.Fatal("with masquerade, the subnet still has its egress guard rule (outbound traffic would be dropped)")
+	}
+	if err := mm.Teardown(ctx, masq); err != nil {
+		t.Fatal(err)
+	}
+	if r := masqRules(t, mm, masq); len(r) != 0 {
+		t.Fatalf("masquerade rules left after teardown: %q", r)
+	}
+	if after := countHost(t, mm, masq); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+}
