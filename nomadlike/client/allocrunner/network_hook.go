@@ -41,7 +41,11 @@ func (r *Runner) isolatedNetwork() *structs.NetworkResource {
 }
 
 // setupNetwork gives the allocation its network before any task starts:
-// the tasks join its namespace, the allocation reports its address.
+// the tasks join its namespace, the allocation reports its address. The
+// rest of the network (firewall, port mappings) may still be being set up
+// when it returns: each task waits for it before it is reported running
+// (taskRunner.networkReady), so it overlaps the tasks' preparation and
+// start instead of preceding them.
 func (r *Runner) setupNetwork(ctx context.Context) error {
 	n := r.isolatedNetwork()
 	if n == nil {
@@ -76,6 +80,7 @@ func (r *Runner) setupNetwork(ctx context.Context) error {
 	r.mu.Unlock()
 	for _, tr := range r.tasks {
 		tr.network = res.Isolation
+		tr.networkReady = res.Wait
 	}
 	r.persist(true)
 	return nil

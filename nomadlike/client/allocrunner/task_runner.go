@@ -43,6 +43,11 @@ type taskRunner struct {
 	// network is the allocation's own network namespace (nil: the host's);
 	// set by the alloc runner before the task runs.
 	network *drivers.NetworkIsolation
+	// networkReady (nil: nothing to wait for) waits for the rest of the
+	// allocation's network (bridge mode's firewall and port mappings),
+	// which is set up while the task is prepared and started; the task is
+	// reported running only once it is in place.
+	networkReady func(context.Context) error
 	// withdrawServices (set by the alloc runner) deregisters the task's
 	// services (all of the allocation's when it is stopped) before the
 	// kill; with wait, it returns once the servers have them removed (or
@@ -346,6 +351,20 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		}
 		tr.event(driverFailureEvent(tr.now(), fmt.Errorf("failed to start task %q with driver %s: %w", tr.task.Name, tr.task.Driver, err)))
 		return false, tr.decide(ctx, tr.tracker.OnStartError(true, tr.now()))
+	}
+	if tr.networkReady != nil {
+		// A client shutting down meanwhile keeps the task (its restart
+		// completes the network); a failed network fails the task.
+		if err := tr.networkReady(ctx); err != nil && ctx.Err() == nil {
+			if derr := tr.driver.DestroyTask(context.WithoutCancel(ctx), tr.id(), true); derr != nil {
+				tr.logger.Warn("stop the task whose network failed", "error", derr)
+			}
+			ev := structs.NewTaskEvent(structs.TaskSetupFailure, tr.now(), fmt.Sprintf("network: %v", err))
+			ev.SetupError = err.Error()
+			ev.FailsTask = true
+			tr.dead(true, ev)
+			return false, false
+		}
 	}
 	tr.setHandle(h)
 	// What the driver wants the user to know about how the task runs (e.g.

@@ -42,6 +42,11 @@ func bridgeConfList(cfg Config) (*libcni.NetworkConfigList, error) {
 	return libcni.ConfListFromBytes(b)
 }
 
+// bridgeRest is the index in bridge mode's plugins of the first that runs
+// after Setup returns (firewall, portmap: iptables rules for the address
+// the bridge plugin gave; see Manager.finish).
+const bridgeRest = 2
+
 // userConfList loads the network list "name" from the CNI config dir (a
 // .conflist, or a single-plugin .conf/.json, whose "name" is name).
 func userConfList(dir, name string) (*libcni.NetworkConfigList, error) {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
@@ -136,6 +137,34 @@ type Request struct {
 type Result struct {
 	Status    *structs.AllocNetworkStatus
 	Isolation *drivers.NetworkIsolation
+	// rest is the part of the network still being set up when Setup
+	// returned (nil: none).
+	rest *pending
+}
+
+// pending is the rest of an allocation's network, set up in the
+// background: done is closed when it is in place or failed (err).
+type pending struct {
+	done chan struct{}
+	err  error
+}
+
+// Wait returns once the whole network is in place. Setup returns as soon
+// as the namespace has its interface and address (what the tasks' env and
+// files need); in bridge mode the firewall and portmap plugins (most of
+// the setup time: their iptables calls) then run in the background, so a
+// task can be prepared and started meanwhile. Wait before reporting a task
+// running. The error is that of the plugins; ctx only bounds the wait.
+func (r *Result) Wait(ctx context.Context) error {
+	if r == nil || r.rest == nil {
+		return nil
+	}
+	select {
+	case <-r.rest.done:
+		return r.rest.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // record is what the manager keeps per attached allocation: enough to tear
@@ -149,6 +178,10 @@ type record struct {
 	// GatewayDNS is the gateway address the allocation's resolv.conf names
 	// when the client's DNS server serves it ("" otherwise).
 	GatewayDNS string `json:",omitempty"`
+	// Rest, when set, is the index in ConfList's plugins from which the
+	// plugins have not yet completed their ADD (Setup runs them in the
+	// background): a restarted client runs them again.
+	Rest int `json:",omitempty"`
 }
 
 type runtimeConf struct {
@@ -219,8 +252,19 @@ func (m *Manager) readRecord(allocID string) (*record, error) {
 // Setup gives the allocation its network namespace and attaches it. For an
 // allocation already attached (a restarted client re-attaching to running
 // tasks) it returns the recorded network unchanged.
+//
+// In bridge mode Setup returns once the namespace has its interface and
+// address; the firewall and port mappings follow in the background (see
+// Result.Wait), holding the allocation's lock, so a Teardown waits for
+// them.
 func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
-	defer m.lock(req.AllocID)()
+	unlock := m.lock(req.AllocID)
+	handedOff := false // the background setup unlocks
+	defer func() {
+		if !handedOff {
+			unlock()
+		}
+	}()
 	if r, err := m.readRecord(req.AllocID); err == nil {
 		if isNetNS(r.Runtime.NetNS) {
 			if r.GatewayDNS != "" && m.cfg.GatewayDNS != nil {
@@ -229,7 +273,18 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 					return nil, fmt.Errorf("network mode \"bridge\": serve DNS on the bridge gateway %s: %w", r.GatewayDNS, err)
 				}
 			}
-			return &r.Result, nil
+			res := r.Result
+			if r.Rest > 0 {
+				// The client stopped before the rest of the network was in
+				// place: the plugins' ADD is idempotent, run them again.
+				list, err := libcni.ConfListFromBytes(r.ConfList)
+				if err != nil {
+					return nil, fmt.Errorf("network: recorded CNI network list of allocation %s: %w", req.AllocID, err)
+				}
+				handedOff = true
+				res.rest = m.finish(ctx, list, r, unlock)
+			}
+			return &res, nil
 		}
 		// The namespace is gone (host reboot): release what is left and start over.
 		if err := m.teardown(ctx, req.AllocID); err != nil {
@@ -260,7 +315,11 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 	if err := m.writeRecord(rec); err != nil {
 		return nil, err
 	}
-	res, err := m.attach(ctx, list, rec, req)
+	rest := len(list.Plugins)
+	if list == m.bridge {
+		rest = bridgeRest
+	}
+	res, err := m.attach(ctx, list, rest, rec, req)
 	if err != nil {
 		if terr := m.teardown(ctx, req.AllocID); terr != nil {
 			m.cfg.Logger.Warn("network: clean up after a failed setup", "alloc_id", req.AllocID, "error", terr)
@@ -268,10 +327,66 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	rec.Result = *res
+	if rest < len(list.Plugins) {
+		rec.Rest = rest
+	}
 	if err := m.writeRecord(rec); err != nil {
 		return nil, err
 	}
+	if rec.Rest > 0 {
+		handedOff = true
+		res.rest = m.finish(ctx, list, rec, unlock)
+	}
 	return res, nil
+}
+
+// restTimeout bounds the background part of a setup.
+const restTimeout = 2 * time.Minute
+
+// finish runs the plugins of list from rec.Rest on in the background, all
+// at once (each only adds rules for the address the earlier ones gave: the
+// firewall plugin in the filter table, portmap in nat), each with the
+// result of the earlier ones as its prevResult, as AddNetworkList would
+// pass it (they return it unchanged). Then it clears rec.Rest and calls
+// unlock (the allocation's lock, held until then).
+func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, rec *record, unlock func()) *pending {
+	p := &pending{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		defer unlock()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restTimeout)
+		defer cancel()
+		rt := m.runtime(rec)
+		prev, err := m.cni.GetNetworkListCachedResult(list, rt)
+		if err != nil || prev == nil {
+			p.err = fmt.Errorf("network mode %q: the cached result of the CNI network %q is missing (%v): tear the network down and start the allocation again", rec.Mode, list.Name, err)
+			return
+		}
+		errs := make([]error, len(list.Plugins))
+		var wg sync.WaitGroup
+		for i := rec.Rest; i < len(list.Plugins); i++ {
+			wg.Go(func() {
+				conf, err := libcni.InjectConf(list.Plugins[i], map[string]any{"prevResult": prev})
+				if err == nil {
+					// One plugin, under the list's name and bytes: libcni
+					// caches the same result for the list as before.
+					one := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: []*libcni.PluginConfig{conf}, Bytes: list.Bytes}
+					_, err = m.cni.AddNetworkList(ctx, one, rt)
+				}
+				if err != nil {
+					errs[i] = fmt.Errorf("network mode %q: CNI network %q (plugins from %s): %w", rec.Mode, list.Name, m.cfg.CNIPath, err)
+				}
+			})
+		}
+		wg.Wait()
+		if p.err = errors.Join(errs...); p.err != nil {
+			m.cfg.Logger.Error("network: set up the allocation's firewall and port mappings", "alloc_id", rec.AllocID, "error", p.err)
+			return
+		}
+		rec.Rest = 0
+		p.err = m.writeRecord(rec)
+	}()
+	return p
 }
 
 func (m *Manager) confList(mode string) (*libcni.NetworkConfigList, error) {
@@ -308,11 +423,17 @@ func (m *Manager) EnsureEgressGuard() error {
 	return nil
 }
 
-func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, rec *record, req Request) (*Result, error) {
+// attach creates the namespace and runs the plugins of list before index
+// rest (those that give it its interface and address).
+func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, rest int, rec *record, req Request) (*Result, error) {
 	if err := createNetNS(rec.Runtime.NetNS); err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	raw, err := m.cni.AddNetworkList(ctx, list, m.runtime(rec))
+	// The first plugins as a list of their own under the list's name and
+	// bytes: libcni caches their result (the prevResult of the rest, and
+	// of every plugin's DEL) as it would the whole list's.
+	head := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: list.Plugins[:rest], Bytes: list.Bytes}
+	raw, err := m.cni.AddNetworkList(ctx, head, m.runtime(rec))
 	if err != nil {
 		return nil, fmt.Errorf("network mode %q: CNI network %q (plugins from %s): %w", req.Mode, list.Name, m.cfg.CNIPath, err)
 	}
@@ -439,23 +560,33 @@ func (m *Manager) Attached() ([]string, error) {
 	return ids, nil
 }
 
+// sweepParallel is how many teardowns Sweep runs at once (each is mostly
+// plugin and iptables processes waiting on the kernel).
+const sweepParallel = 4
+
 // Sweep tears down the networks of recorded allocations that keep says
-// are gone (a client restarted after their allocations were removed).
+// are gone (a client restarted after their allocations were removed),
+// several at once.
 func (m *Manager) Sweep(ctx context.Context, keep func(allocID string) bool) error {
 	ids, err := m.Attached()
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, id := range ids {
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, sweepParallel)
+	var wg sync.WaitGroup
+	for i, id := range ids {
 		if keep(id) {
 			continue
 		}
 		m.cfg.Logger.Info("tearing down the network of an allocation that is gone", "alloc_id", id)
-		if err := m.Teardown(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = m.Teardown(ctx, id)
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

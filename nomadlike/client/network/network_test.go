@@ -221,6 +221,9 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ip := net.ParseIP(res.Status.Address)
 	if _, sub, _ := net.ParseCIDR(m.cfg.BridgeSubnet); ip == nil || !sub.Contains(ip) {
 		t.Fatalf("address %q is not in the bridge subnet %s", res.Status.Address, m.cfg.BridgeSubnet)
@@ -446,6 +449,126 @@ func TestBridgeMasqueradeOptIn(t *testing.T) {
 		t.Fatalf("masquerade rules left after teardown: %q", r)
 	}
 	if after := countHost(t, mm, masq); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+}
+
+// TestBridgeRestOfSetupInBackground: Setup returns with the address while
+// the firewall and portmap plugins run; a Teardown right away waits for
+// them and leaves nothing behind; a record whose background part never
+// completed (a client killed meanwhile) has it run again on re-attach,
+// without duplicating a rule.
+func TestBridgeRestOfSetupInBackground(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	const a1, a2 = "0b5e6a1c-0000-4000-8000-0000000rest1", "0b5e6a1c-0000-4000-8000-0000000rest2"
+	before := countHost(t, m, a1, a2)
+	req := func(id string, port int) Request {
+		return Request{AllocID: id, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: port, To: 80}}}
+	}
+	res, err := m.Setup(ctx, req(a1, 41001))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status.Address == "" || !isNetNS(res.Isolation.Path) {
+		t.Fatalf("Setup returned without an address or namespace: %+v", res.Status)
+	}
+	if err := m.Teardown(ctx, a1); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatalf("the background setup (which the teardown waited for): %v", err)
+	}
+	if after := countHost(t, m, a1, a2); after != before {
+		t.Fatalf("after a teardown during the background setup: %+v, before: %+v", after, before)
+	}
+
+	res, err = m.Setup(ctx, req(a2, 41002))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	during := countHost(t, m, a1, a2)
+	if during.rules <= before.rules || during.chains != before.chains+1 {
+		t.Fatalf("attached: %+v, before: %+v", during, before)
+	}
+	rec, err := m.readRecord(a2)
+	if err != nil || rec.Rest != 0 {
+		t.Fatalf("record after the background setup: %+v %v", rec, err)
+	}
+	rec.Rest = bridgeRest // as if the client had been killed before it completed
+	if err := m.writeRecord(rec); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := New(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m2.Setup(ctx, req(a2, 41002))
+	if err != nil || again.Status.Address != res.Status.Address {
+		t.Fatalf("re-attach: %+v %v", again, err)
+	}
+	if err := again.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := countHost(t, m, a1, a2); got != during {
+		t.Fatalf("after the background part ran again: %+v, want %+v", got, during)
+	}
+	if rec, err := m2.readRecord(a2); err != nil || rec.Rest != 0 {
+		t.Fatalf("record after the re-run: %+v %v", rec, err)
+	}
+	if err := m2.Teardown(ctx, a2); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, a1, a2); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+}
+
+// TestSweepTearsDownGoneAllocationsAtOnce: a restarted client's Sweep
+// tears down, concurrently, every recorded network but those it keeps.
+func TestSweepTearsDownGoneAllocationsAtOnce(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	ids := []string{"0b5e6a1c-0000-4000-8000-00000000swp0", "0b5e6a1c-0000-4000-8000-00000000swp1",
+		"0b5e6a1c-0000-4000-8000-00000000swp2", "0b5e6a1c-0000-4000-8000-00000000swp3",
+		"0b5e6a1c-0000-4000-8000-00000000swp4", "0b5e6a1c-0000-4000-8000-00000000swp5"}
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	before := countHost(t, m, ids...)
+	for i, id := range ids {
+		res, err := m.Setup(ctx, Request{AllocID: id, Mode: "bridge", Ports: []structs.PortMapping{{Label: "p", Value: 41100 + i, To: 80}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m2, err := New(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Sweep(ctx, func(id string) bool { return id == ids[0] }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m2.Attached(); !slices.Equal(got, ids[:1]) {
+		t.Fatalf("attached after the sweep: %v, want %v", got, ids[:1])
+	}
+	one := countHost(t, m, ids...)
+	if one.netns != before.netns+1 || one.veth != before.veth+1 || one.leases != before.leases+1 || one.chains != before.chains+1 {
+		t.Fatalf("after the sweep: %+v, before: %+v (one allocation kept)", one, before)
+	}
+	if err := m2.Teardown(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, ids...); after != before {
 		t.Fatalf("after teardown: %+v, before: %+v", after, before)
 	}
 }
