@@ -70,8 +70,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// target is one instance (address:port), its open requests (or TCP
-// connections) and how many it was given.
+// target is one instance (address:port) of one route, its open requests
+// (or TCP connections) and how many it was given.
 type target struct {
 	addr   string
 	active atomic.Int64
@@ -88,7 +88,8 @@ type Ingress struct {
 
 	table atomic.Pointer[table]
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// targets are the instances by route key and address.
 	targets map[string]*target
 	tcp     map[int]*tcpListener
 	httpLn  net.Listener
@@ -194,12 +195,16 @@ func (g *Ingress) Set(regs []*structs.ServiceRegistration) {
 		return
 	}
 	used := map[string]*target{}
-	t := build(regs, func(addr string) *target {
-		tg := g.targets[addr]
+	t := build(regs, func(route, addr string) *target {
+		k := route + " " + addr
+		tg := used[k]
+		if tg == nil {
+			tg = g.targets[k]
+		}
 		if tg == nil {
 			tg = &target{addr: addr}
 		}
-		used[addr] = tg
+		used[k] = tg
 		return tg
 	})
 	for _, r := range t.all() {
@@ -211,8 +216,8 @@ func (g *Ingress) Set(regs []*structs.ServiceRegistration) {
 	t.carryDraining(g.table.Load())
 	for _, r := range t.all() {
 		for _, m := range r.draining {
-			if used[m.t.addr] == nil {
-				used[m.t.addr] = m.t // a new registration at its address continues its counts
+			if k := r.key + " " + m.t.addr; used[k] == nil {
+				used[k] = m.t // a new registration at its address continues its counts
 			}
 		}
 	}

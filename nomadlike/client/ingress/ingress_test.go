@@ -21,7 +21,7 @@ func TestMatchLongestPrefixThenHost(t *testing.T) {
 		return &structs.ServiceRegistration{Address: "127.0.0.1", Port: len(tag), Tags: []string{tag}}
 	}
 	regs := []*structs.ServiceRegistration{mk("urlprefix-/"), mk("urlprefix-/app"), mk("urlprefix-/app/api"), mk("urlprefix-a.example/")}
-	tb := build(regs, func(addr string) *target { return &target{addr: addr} })
+	tb := build(regs, func(_, addr string) *target { return &target{addr: addr} })
 	for path, want := range map[string]string{"/": "/", "/app/x": "/app", "/app/api/v1": "/app/api", "/other": "/"} {
 		if r := tb.match("b.example:80", path); r == nil || r.key != want {
 			t.Errorf("b.example%s: got %v, want %s", path, r, want)
@@ -215,13 +215,15 @@ func TestTCPRoute(t *testing.T) {
 	}
 }
 
-// activeOf is the open requests of reg's instance.
+// activeOf is the open requests of reg's instance, over its routes.
 func (g *Ingress) activeOf(reg *structs.ServiceRegistration) int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	tg := g.targets[net.JoinHostPort(reg.Address, strconv.Itoa(reg.Port))]
-	if tg == nil {
-		return 0
+	var n int64
+	for _, tg := range g.targets {
+		if tg.addr == net.JoinHostPort(reg.Address, strconv.Itoa(reg.Port)) {
+			n += tg.active.Load()
+		}
 	}
-	return tg.active.Load()
+	return n
 }

@@ -44,9 +44,9 @@ type member struct {
 }
 
 // build groups registrations by route: healthy ones are picked, failing
-// ones only listed. targets reuses instances across rebuilds so
-// connection counts survive a catalog change.
-func build(regs []*structs.ServiceRegistration, targets func(addr string) *target) *table {
+// ones only listed. targets returns the instance of a route at an address,
+// the same across rebuilds so its counts survive a catalog change.
+func build(regs []*structs.ServiceRegistration, targets func(route, addr string) *target) *table {
 	byKey := map[string]*route{}
 	t := &table{tcp: map[int]*route{}}
 	for _, reg := range regs {
@@ -70,7 +70,7 @@ func build(regs []*structs.ServiceRegistration, targets func(addr string) *targe
 					t.http = append(t.http, rt)
 				}
 			}
-			tg := targets(addr)
+			tg := targets(k, addr)
 			rt.members = append(rt.members, member{allocID: reg.AllocID, jobID: reg.JobID, namespace: reg.Namespace,
 				service: reg.ServiceName, nodeID: reg.NodeID, failing: reg.Failing, t: tg})
 			if !reg.Failing && !containsTarget(rt.targets, tg) { // a check of a failing one fails

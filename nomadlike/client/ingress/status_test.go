@@ -128,3 +128,26 @@ func TestIngressRoutesFilter(t *testing.T) {
 		t.Fatal("Filter changed its receiver")
 	}
 }
+
+// TestRoutesCountPerRouteAcrossRebuilds: an instance behind two routes
+// has a count per route, kept when the table is rebuilt (the first build
+// that sees an address gives each route one instance, not one per tag).
+func TestRoutesCountPerRouteAcrossRebuilds(t *testing.T) {
+	g := start(t, Config{})
+	s, r := backend(t, "a")
+	r.Tags = append(r.Tags, "urlprefix-/other")
+	g.Set([]*structs.ServiceRegistration{r})
+	for _, p := range []string{"/app/", "/app/", "/other"} {
+		if code, _ := get(t, g, p); code != 200 {
+			t.Fatalf("%s: %d", p, code)
+		}
+	}
+	g.Set([]*structs.ServiceRegistration{r})
+	addr := s.Listener.Addr().String()
+	if in := instanceOf(t, g, "/app", addr); in == nil || in.Requests != 2 {
+		t.Fatalf("/app: %+v", in)
+	}
+	if in := instanceOf(t, g, "/other", addr); in == nil || in.Requests != 1 {
+		t.Fatalf("/other: %+v", in)
+	}
+}

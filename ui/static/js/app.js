@@ -15,6 +15,7 @@ import * as servers from './pages/servers.js';
 import * as settings from './pages/settings.js';
 import * as activity from './pages/activity.js';
 import * as variables from './pages/variables.js';
+import * as ingressRoutes from './pages/routes.js';
 import * as services from './pages/services.js';
 
 const routes = [
@@ -33,6 +34,7 @@ const routes = [
   { re: /^\/ui\/variables\/(.+)$/, page: variables, section: 'variables', params: ['path'] },
   { re: /^\/ui\/services\/?$/, page: services, section: 'services' },
   { re: /^\/ui\/services\/([^/]+)$/, page: services, section: 'services', params: ['name'] },
+  { re: /^\/ui\/routes\/?$/, page: ingressRoutes, section: 'routes' },
   { re: /^\/ui\/settings\/?$/, page: settings, section: 'settings' },
   { re: /^\/ui\/login\/?$/, page: settings, section: 'settings' },
 ];

@@ -49,6 +49,13 @@ export const uiPath = {
   alloc: (id) => `/ui/allocations/${encodeURIComponent(id)}`,
   client: (id) => `/ui/clients/${encodeURIComponent(id)}`,
   eval: (id) => `/ui/evaluations/${encodeURIComponent(id)}`,
+  // A client's ingress routes, optionally only a service's.
+  routes: (node, service) => {
+    const q = new URLSearchParams();
+    if (node) q.set('node', node);
+    if (service) q.set('service', service);
+    return `/ui/routes${q.size ? `?${q}` : ''}`;
+  },
 };
 
 export function shortId(id) { return id ? String(id).slice(0, 8) : ''; }
@@ -57,7 +64,7 @@ const STATUS_TONE = {
   running: 'ok', ready: 'ok', complete: 'info', eligible: 'ok', alive: 'ok', healthy: 'ok', leader: 'ok',
   pending: 'warn', starting: 'warn', queued: 'warn', blocked: 'warn', initializing: 'warn', draining: 'warn',
   ineligible: 'warn', disconnected: 'warn', unknown: 'warn',
-  failed: 'bad', lost: 'bad', down: 'bad', dead: 'idle', canceled: 'idle', stop: 'idle', stopped: 'idle', left: 'idle',
+  failed: 'bad', failing: 'bad', lost: 'bad', down: 'bad', dead: 'idle', canceled: 'idle', stop: 'idle', stopped: 'idle', left: 'idle',
 };
 
 /** A status pill; the text is the status itself, so colour is never the only signal. */

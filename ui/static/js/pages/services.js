@@ -54,6 +54,7 @@ function renderService(ctx) {
     ['Namespace', ns],
     ['DNS name', h('span', { class: 'mono dns-name' }, dnsName(ns, name))],
     ['Records', 'A/AAAA: the addresses of the instances whose checks pass; SRV: their ports; <tag>.' + dnsName(ns, name) + ': the instances with that tag'],
+    ['Ingress', h('a', { href: uiPath.routes('', name), id: 'service-routes-link' }, 'Routes of this service and the instances they send traffic to')],
   ]));
   const regs = h('div', { id: 'service-registrations' }, h('p', { class: 'loading' }, 'Loading registrations…'));
   fill(ctx.main,

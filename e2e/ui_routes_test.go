@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestUIIngressRoutes: the Routes page of a client running the ingress
+// shows the route of two busybox instances (urlprefix-/app) with both
+// allocations healthy and each having served requests sent through the
+// ingress, and the TCP route; when one instance's check fails, the page
+// shows it failing by itself. The service page links to its routes.
+func TestUIIngressRoutes(t *testing.T) {
+	chrome := chromiumPath(t)
+	busybox := busyboxPath(t)
+	killLeftovers(t)
+	httpPort, tcpPort := freePort(t), freePort(t)
+	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
+  ingress {
+    enabled   = true
+    http_port = %d
+    bind      = "127.0.0.1"
+  }
+`, httpPort)})
+	dir := t.TempDir()
+	f := writeFile(t, dir, "ingress.nomad.hcl", fmt.Sprintf(ingressJob, tcpPort, busybox, runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
+		t.Fatalf("job run: exit %d\n%s", code, out)
+	}
+	// Requests through the ingress until both instances answered.
+	seen := map[string]bool{}
+	waitFor(t, 60*time.Second, "both instances answering through the ingress", func() (bool, string) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/app/id.txt", httpPort))
+		if err != nil {
+			return false, err.Error()
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			seen[strings.TrimSpace(string(b))] = true
+		}
+		return len(seen) == 2, fmt.Sprintf("answered: %v (last status %d)", seen, resp.StatusCode)
+	})
+	var allocs []string
+	for id := range seen {
+		allocs = append(allocs, id)
+	}
+
+	b := newBrowser(t, chrome)
+	const step = 60 * time.Second
+	b.do("open the Routes page", step, chromedp.Navigate(a.addr+"/ui/routes"),
+		chromedp.WaitVisible(chromedp.ID("routes-list")))
+	row := func(alloc, state string) string {
+		return fmt.Sprintf(`document.querySelector('section[data-route="/app"] tr[data-alloc=%q][data-state=%q]')`, alloc, state)
+	}
+	for _, id := range allocs {
+		b.waitJS("allocation "+id+" healthy behind /app with requests served and a link to it", step,
+			fmt.Sprintf(`(() => { const r = %s; return r !== null && Number(r.dataset.requests) > 0 && r.querySelector('a[href="/ui/allocations/%s"]') !== null; })()`, row(id, "healthy"), id))
+	}
+	b.waitJS("the TCP route", step, fmt.Sprintf(`document.querySelector('section[data-route=":%d"] tr[data-state="healthy"]') !== null`, tcpPort))
+	b.waitJS("the route's service and strip", step,
+		`(() => { const s = document.querySelector('section[data-route="/app"]'); return s && s.textContent.includes("web") && s.textContent.includes("/app"); })()`)
+
+	// One instance's check fails: the page (re-read every 5 s) shows it.
+	failing := allocs[0]
+	if err := os.Remove(filepath.Join(a.dataDir, "alloc", failing, "httpd", "local", "health.txt")); err != nil {
+		t.Fatalf("fail the check of %s: %v", failing, err)
+	}
+	b.waitJS("allocation "+failing+" shown failing", step, row(failing, "failing")+` !== null`)
+	b.waitJS("the other still healthy", step, row(allocs[1], "healthy")+` !== null`)
+	(&shots{b: b, dir: t.TempDir()}).take("ingress-routes")
+
+	b.do("open the service page", step, chromedp.Navigate(a.addr+"/ui/services/web"))
+	b.press("follow the service's link to its routes", "#service-routes-link")
+	b.waitJS("the routes of service web", step,
+		`location.search.includes("service=web") && document.querySelector('section[data-route="/app"]') !== null`)
+}
