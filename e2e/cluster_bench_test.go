@@ -3,13 +3,15 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -24,7 +26,8 @@ import (
 //
 //   BenchmarkClusterRegister: job registrations per second through the HTTP
 //   API, sent to the leader and to a follower (which forwards them), one
-//   writer at a time and 16 at once.
+//   writer at a time and 16 at once (exactly 16 goroutines); reports
+//   regs/s and the p50 and p99 latency of one registration.
 //   BenchmarkClusterVariables: one variable write (encrypted on the leader,
 //   committed through Raft) and one read (decrypted), to the leader and to
 //   a follower (which forwards; "follower-stale" reads its own state and
@@ -93,6 +96,7 @@ name      = %q
 data_dir  = %q
 bind_addr = "127.0.0.1"
 log_level = "WARN"
+enable_debug = true
 ports {
   http = %d
   rpc  = %d
@@ -229,23 +233,98 @@ func BenchmarkClusterRegister(b *testing.B) {
 					}
 				}
 				c := via.api()
-				b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
+				lat := make([]time.Duration, b.N)
+				var next atomic.Int64
+				cpu0 := clusterCPU(b, servers)
 				b.ResetTimer()
 				start := time.Now()
-				if writers == 1 {
-					for i := 0; i < b.N; i++ {
-						registerBench(b, c, &seq)
-					}
-				} else {
-					b.RunParallel(func(pb *testing.PB) {
-						for pb.Next() {
+				// Exactly `writers` goroutines (RunParallel would start a
+				// multiple of GOMAXPROCS), each taking the next iteration.
+				var wg sync.WaitGroup
+				for range writers {
+					wg.Go(func() {
+						for {
+							i := next.Add(1) - 1
+							if i >= int64(b.N) {
+								return
+							}
+							t := time.Now()
 							registerBench(b, c, &seq)
+							lat[i] = time.Since(t)
 						}
 					})
 				}
-				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "regs/s")
+				var profiles sync.WaitGroup
+				if dir := os.Getenv("NOMADLIKE_BENCH_PROFILE"); dir != "" {
+					profiled := []*loopServer{via}
+					if via != leader {
+						profiled = append(profiled, leader)
+					}
+					for _, s := range profiled {
+						profiles.Go(func() {
+							profileServer(b, s, filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+"."+s.name+".pprof"))
+						})
+					}
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				cpu := clusterCPU(b, servers) - cpu0
+				profiles.Wait()
+				b.StopTimer()
+				slices.Sort(lat)
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "regs/s")
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-p50")
+				b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "ms-p99")
+				// CPU time of the three servers per registration: what a
+				// machine shared with other work cannot blur.
+				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/reg")
 			})
 		}
+	}
+}
+
+// clusterCPU returns the CPU time (user and system) the servers' processes
+// have used so far, from /proc/<pid>/stat.
+func clusterCPU(b *testing.B, servers []*loopServer) time.Duration {
+	var total time.Duration
+	for _, s := range servers {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+		if err != nil {
+			b.Fatalf("CPU time of %s: %v", s.name, err)
+		}
+		// Fields after the command name (which may hold spaces): state is
+		// field 3, utime and stime fields 14 and 15, in clock ticks.
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+		var utime, stime int64
+		if _, err := fmt.Sscan(f[11], &utime); err != nil {
+			b.Fatalf("utime of %s: %v", s.name, err)
+		}
+		if _, err := fmt.Sscan(f[12], &stime); err != nil {
+			b.Fatalf("stime of %s: %v", s.name, err)
+		}
+		total += time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+	}
+	return total
+}
+
+// profileServer saves a 2-second CPU profile of s (make bench-cluster
+// with NOMADLIKE_BENCH_PROFILE=dir; run with a -benchtime long enough to
+// cover it).
+func profileServer(b *testing.B, s *loopServer, path string) {
+	resp, err := http.Get("http://" + s.http + "/v1/agent/pprof/profile?seconds=2")
+	if err != nil {
+		b.Errorf("profile %s: %v", s.name, err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Errorf("profile %s: %v", s.name, err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		b.Errorf("profile %s: %v", s.name, err)
 	}
 }
 

@@ -25,6 +25,7 @@ type unackedEval struct {
 	eval  *structs.Evaluation
 	token string
 	timer *time.Timer
+	since time.Time // when a worker dequeued it
 }
 
 // evalBroker queues pending evaluations for the scheduler workers. It is
@@ -46,6 +47,7 @@ type evalBroker struct {
 	// hands out nothing (workers wait) until it is resumed.
 	paused     bool
 	ready      map[string]*evalHeap           // by scheduler (job) type
+	readySince map[string]time.Time           // by eval ID: when it entered a ready queue
 	pending    map[jobKey]*evalHeap           // waiting behind jobEvals
 	jobEvals   map[jobKey]string              // the job's ready, delayed-by-nack or unacked eval
 	unack      map[string]*unackedEval        // by eval ID
@@ -78,6 +80,7 @@ func (b *evalBroker) resetLocked() {
 		u.timer.Stop()
 	}
 	b.ready = map[string]*evalHeap{}
+	b.readySince = map[string]time.Time{}
 	b.pending = map[jobKey]*evalHeap{}
 	b.jobEvals = map[jobKey]string{}
 	b.unack = map[string]*unackedEval{}
@@ -172,6 +175,7 @@ func (b *evalBroker) makeReadyLocked(eval *structs.Evaluation) {
 		b.ready[eval.Type] = h
 	}
 	h.push(eval)
+	b.readySince[eval.ID] = b.now()
 	close(b.readyCh)
 	b.readyCh = make(chan struct{})
 }
@@ -210,9 +214,10 @@ func (b *evalBroker) dequeue(ctx context.Context, types []string) (*structs.Eval
 			eval := best.pop()
 			token := b.newToken()
 			delete(b.queued, eval.ID)
+			delete(b.readySince, eval.ID)
 			b.deliveries[eval.ID]++
 			id := eval.ID
-			b.unack[id] = &unackedEval{eval: eval, token: token, timer: time.AfterFunc(b.nackTimeout, func() {
+			b.unack[id] = &unackedEval{eval: eval, token: token, since: b.now(), timer: time.AfterFunc(b.nackTimeout, func() {
 				if err := b.nack(id, token); err == nil {
 					b.logger.Warn("evaluation not acknowledged in time; redelivering", "eval_id", id, "timeout", b.nackTimeout)
 				}
@@ -369,21 +374,40 @@ func (b *evalBroker) runDelayed(ctx context.Context) {
 // brokerStats counts the broker's queues.
 type brokerStats struct {
 	Ready, Unacked, Pending, Delayed int
+	// OldestReady is, by scheduler type, how long the oldest ready
+	// evaluation has waited for a worker; OldestUnacked how long the
+	// oldest outstanding one has been held by a worker. Types with none
+	// are absent.
+	OldestReady, OldestUnacked map[string]time.Duration
 }
 
 func (b *evalBroker) stats() brokerStats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var s brokerStats
-	for _, h := range b.ready {
+	s := brokerStats{OldestReady: map[string]time.Duration{}, OldestUnacked: map[string]time.Duration{}}
+	now := b.now()
+	for typ, h := range b.ready {
 		s.Ready += h.Len()
+		for _, e := range *h {
+			keepOldest(s.OldestReady, typ, now.Sub(b.readySince[e.ID]))
+		}
 	}
 	for _, h := range b.pending {
 		s.Pending += h.Len()
 	}
 	s.Unacked = len(b.unack)
+	for _, u := range b.unack {
+		keepOldest(s.OldestUnacked, u.eval.Type, now.Sub(u.since))
+	}
 	s.Delayed = len(b.delayed)
 	return s
+}
+
+// keepOldest records age for typ in m when it is the first or the oldest.
+func keepOldest(m map[string]time.Duration, typ string, age time.Duration) {
+	if cur, ok := m[typ]; !ok || age > cur {
+		m[typ] = age
+	}
 }
 
 // isEnabled reports whether the broker is enabled (this server leads).

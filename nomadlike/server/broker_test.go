@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,5 +242,41 @@ func TestBrokerPause(t *testing.T) {
 	f := newEvalBroker(discardLogger(), time.Minute, time.Millisecond, 3)
 	if f.setPaused(true) {
 		t.Error("pausing a disabled broker asked the caller to act")
+	}
+}
+
+// TestBrokerOldestAges: the broker reports, per scheduler type, how long
+// its oldest ready evaluation has waited and its oldest unacked one has
+// been held (the gauges nomadlike_broker_oldest_eval_age_seconds).
+func TestBrokerOldestAges(t *testing.T) {
+	b, ctx := newTestBroker(t, time.Millisecond, 3)
+	var clock atomic.Int64
+	t0 := time.Unix(1_000_000, 0)
+	b.mu.Lock()
+	b.now = func() time.Time { return t0.Add(time.Duration(clock.Load())) }
+	b.mu.Unlock()
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+
+	old := brokerEval("old", 50, 1)
+	b.enqueue(old) // ready at t0
+	advance(10 * time.Second)
+	b.enqueue(brokerEval("new", 90, 2)) // ready at t0+10s, dequeued first
+	batch := brokerEval("batch", 50, 3)
+	batch.Type = structs.JobTypeBatch
+	b.enqueue(batch) // ready at t0+10s
+	advance(5 * time.Second)
+	e, _ := dequeueT(t, ctx, b) // "new", held from t0+15s
+	if e.JobID != "new" {
+		t.Fatalf("dequeued %q, want the high-priority %q", e.JobID, "new")
+	}
+	advance(2 * time.Second)
+	got := b.stats()
+	wantReady := map[string]time.Duration{structs.JobTypeService: 17 * time.Second, structs.JobTypeBatch: 7 * time.Second}
+	wantUnacked := map[string]time.Duration{structs.JobTypeService: 2 * time.Second}
+	if diff := cmp.Diff(wantReady, got.OldestReady); diff != "" {
+		t.Errorf("OldestReady (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantUnacked, got.OldestUnacked); diff != "" {
+		t.Errorf("OldestUnacked (-want +got):\n%s", diff)
 	}
 }

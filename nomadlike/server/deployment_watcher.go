@@ -15,21 +15,35 @@ import (
 const deploymentWatcherRetry = 5 * time.Second
 
 // deploymentWatcher drives the active deployments on the leader. It keeps no
-// state but which health counts it has already answered with an evaluation,
-// so it is rebuilt from the state store on every leadership change.
+// state but which health counts it has already answered with an evaluation
+// and which deployments were stepped unchanged (settled), so it is rebuilt
+// from the state store on every leadership change.
 type deploymentWatcher struct {
 	srv    *Server
 	logger *slog.Logger
 	// healthy is, per deployment, the healthy allocation count the last
 	// evaluation was created for.
 	healthy map[string]int
+	// settled is, per deployment, the ModifyIndex it had when a step last
+	// succeeded and the progress deadline that step returned: until the
+	// deployment changes or the deadline passes, a step would do the same
+	// nothing, so a wake-up by another deployment's change skips it. A
+	// cluster with thousands of running deployments then pays one map
+	// lookup per deployment per change, not two job reads and a step.
+	settled map[string]settledStep
+}
+
+// settledStep is what deploymentWatcher.settled keeps of a step.
+type settledStep struct {
+	modifyIndex uint64
+	next        time.Time
 }
 
 // runDeploymentWatcher watches the deployment table until ctx ends. Every
 // change of a deployment (placements, health counts, status) and every
 // progress deadline wakes it.
 func (s *Server) runDeploymentWatcher(ctx context.Context) {
-	w := &deploymentWatcher{srv: s, logger: s.logger.With("component", "deployment_watcher"), healthy: map[string]int{}}
+	w := &deploymentWatcher{srv: s, logger: s.logger.With("component", "deployment_watcher"), healthy: map[string]int{}, settled: map[string]settledStep{}}
 	for {
 		ws := memdb.NewWatchSet()
 		ws.Add(s.state.AbandonCh())
@@ -78,11 +92,20 @@ func (w *deploymentWatcher) once(ctx context.Context, ws memdb.WatchSet, now tim
 			continue
 		}
 		live[d.ID] = true
-		at, err := w.step(ctx, d, now)
-		if err != nil {
-			w.logger.Warn("deployment step failed", "deployment_id", d.ID, "job_id", d.JobID, "error", err)
-			if firstErr == nil {
-				firstErr = err
+		var at time.Time
+		if st, ok := w.settled[d.ID]; ok && st.modifyIndex == d.ModifyIndex && (st.next.IsZero() || now.Before(st.next)) {
+			at = st.next
+		} else {
+			var err error
+			at, err = w.step(ctx, d, now)
+			if err != nil {
+				w.logger.Warn("deployment step failed", "deployment_id", d.ID, "job_id", d.JobID, "error", err)
+				if firstErr == nil {
+					firstErr = err
+				}
+				delete(w.settled, d.ID)
+			} else {
+				w.settled[d.ID] = settledStep{modifyIndex: d.ModifyIndex, next: at}
 			}
 		}
 		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
@@ -92,6 +115,11 @@ func (w *deploymentWatcher) once(ctx context.Context, ws memdb.WatchSet, now tim
 	for id := range w.healthy {
 		if !live[id] {
 			delete(w.healthy, id)
+		}
+	}
+	for id := range w.settled {
+		if !live[id] {
+			delete(w.settled, id)
 		}
 	}
 	return next, firstErr

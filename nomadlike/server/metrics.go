@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ type serverMetrics struct {
 	fsmApply          *prometheus.HistogramVec
 	planEvaluate      prometheus.Histogram
 	planApply         prometheus.Histogram
+	planQueueWait     prometheus.Histogram
 	planRefusedNodes  prometheus.Counter
 	workerEval        *prometheus.HistogramVec
 	heartbeatsExpired prometheus.Counter
@@ -43,6 +45,10 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) *serverMetrics {
 			Name: "nomadlike_plan_apply_seconds", Help: "Time to commit a plan's result through Raft.",
 			Buckets: latencyBuckets,
 		}),
+		planQueueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "nomadlike_plan_queue_wait_seconds", Help: "Time a worker's plan waits in the plan queue until the plan applier takes it.",
+			Buckets: latencyBuckets,
+		}),
 		planRefusedNodes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nomadlike_plan_node_rejected_total", Help: "Nodes the plan applier refused in a plan (the node no longer fit).",
 		}),
@@ -54,7 +60,7 @@ func newServerMetrics(reg prometheus.Registerer, s *Server) *serverMetrics {
 			Name: "nomadlike_heartbeats_expired_total", Help: "Client heartbeats that expired (the node was marked down or disconnected).",
 		}),
 	}
-	reg.MustRegister(m.fsmApply, m.planEvaluate, m.planApply, m.planRefusedNodes, m.workerEval, m.heartbeatsExpired,
+	reg.MustRegister(m.fsmApply, m.planEvaluate, m.planApply, m.planQueueWait, m.planRefusedNodes, m.workerEval, m.heartbeatsExpired,
 		&serverCollector{s: s})
 	return m
 }
@@ -69,6 +75,7 @@ type serverCollector struct{ s *Server }
 var (
 	descLeader    = prometheus.NewDesc("nomadlike_server_is_leader", "1 on the leader (the broker, plan queue and heartbeat gauges are the leader's), 0 elsewhere.", nil, nil)
 	descBroker    = prometheus.NewDesc("nomadlike_broker_evals", "Evaluations in the leader's broker, by state (ready, unacked, pending, delayed, blocked).", []string{"state"}, nil)
+	descBrokerAge = prometheus.NewDesc("nomadlike_broker_oldest_eval_age_seconds", "Age of the oldest evaluation in the leader's broker, by state (ready: waiting for a worker since it became ready; unacked: held by a worker since it was dequeued) and scheduler type; 0 when there is none.", []string{"state", "type"}, nil)
 	descPlanQueue = prometheus.NewDesc("nomadlike_plan_queue_depth", "Plans waiting for the plan applier.", nil, nil)
 	descNodes     = prometheus.NewDesc("nomadlike_nodes", "Client nodes, by status.", []string{"status"}, nil)
 	descAllocs    = prometheus.NewDesc("nomadlike_allocations", "Allocations in the state, by client status.", []string{"client_status"}, nil)
@@ -77,7 +84,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLeader, descBroker, descPlanQueue, descNodes, descAllocs, descHeartbeat} {
+	for _, d := range []*prometheus.Desc{descLeader, descBroker, descBrokerAge, descPlanQueue, descNodes, descAllocs, descHeartbeat} {
 		ch <- d
 	}
 }
@@ -94,6 +101,11 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range map[string]int{"ready": bs.Ready, "unacked": bs.Unacked, "pending": bs.Pending, "delayed": bs.Delayed, "blocked": s.blocked.count()} {
 		ch <- prometheus.MustNewConstMetric(descBroker, prometheus.GaugeValue, float64(n), state)
 	}
+	for state, ages := range map[string]map[string]time.Duration{"ready": bs.OldestReady, "unacked": bs.OldestUnacked} {
+		for _, typ := range brokerAgeTypes(ages) {
+			ch <- prometheus.MustNewConstMetric(descBrokerAge, prometheus.GaugeValue, ages[typ].Seconds(), state, typ)
+		}
+	}
 	ch <- prometheus.MustNewConstMetric(descPlanQueue, prometheus.GaugeValue, float64(s.metrics.planQueued.Load()))
 	if s.hb != nil {
 		ch <- prometheus.MustNewConstMetric(descHeartbeat, prometheus.GaugeValue, float64(s.hb.count()))
@@ -106,4 +118,17 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		structs.AllocClientStatusFailed, structs.AllocClientStatusLost, structs.AllocClientStatusUnknown} {
 		ch <- prometheus.MustNewConstMetric(descAllocs, prometheus.GaugeValue, float64(allocs[st]), st)
 	}
+}
+
+// brokerAgeTypes are the scheduler types the broker age gauges report: the
+// four job types always (0 when none waits, so a dashboard's series do not
+// come and go) and any other type present (the core scheduler's).
+func brokerAgeTypes(ages map[string]time.Duration) []string {
+	types := []string{structs.JobTypeService, structs.JobTypeBatch, structs.JobTypeSystem, structs.JobTypeSysBatch}
+	for typ := range ages {
+		if !slices.Contains(types, typ) {
+			types = append(types, typ)
+		}
+	}
+	return types
 }

@@ -45,7 +45,7 @@ func (s *Server) runPeriodicDispatcher(ctx context.Context) {
 	d := &periodicDispatcher{srv: s, armed: map[jobKey]armedLaunch{}}
 	for ctx.Err() == nil {
 		ws := memdb.NewWatchSet()
-		jobs, err := s.state.Jobs(ws, "*")
+		jobs, err := s.state.PeriodicJobs(ws)
 		if err != nil {
 			s.logger.Error("periodic dispatcher: could not list jobs", "error", err)
 			sleepCtx(ctx, periodicRetryDelay)

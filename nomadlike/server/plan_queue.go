@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -26,6 +29,9 @@ type planQueue struct {
 	ch chan *planRequest
 	// queued counts plans submitted and not yet taken (a metric; may be nil).
 	queued *atomic.Int64
+	// wait observes how long each plan waited for the applier to take it
+	// (a metric; may be nil).
+	wait prometheus.Observer
 }
 
 func newPlanQueue() *planQueue { return &planQueue{ch: make(chan *planRequest)} }
@@ -38,8 +44,12 @@ func (q *planQueue) submit(ctx context.Context, token string, plan *structs.Plan
 		q.queued.Add(1)
 		defer q.queued.Add(-1)
 	}
+	start := time.Now()
 	select {
 	case q.ch <- req:
+		if q.wait != nil {
+			observeSince(q.wait, start)
+		}
 	case <-ctx.Done():
 		return nil, fmt.Errorf("plan queue: %w (is this server still the leader?)", ctx.Err())
 	}

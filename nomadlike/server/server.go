@@ -203,6 +203,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.metrics = newServerMetrics(cfg.Metrics, s)
 	s.fsm.applyTime = s.metrics.fsmApply
 	s.planQ.queued = &s.metrics.planQueued
+	s.planQ.wait = s.metrics.planQueueWait
 
 	leaderCh := make(chan bool, 1)
 	if err := s.setupRaft(leaderCh); err != nil {

@@ -16,12 +16,17 @@ import (
 // either wholly in the result (and its index) or wholly absent (and its
 // watch channels fire, so the wait ends at once).
 //
-// When ctx ends before the index passes minIndex, BlockingQuery returns the
-// last result and a nil error: a blocking query that times out answers with
-// the current data, as Nomad's HTTP API does. An error from fn ends the
-// query at once. The watch set also holds AbandonCh, so a restore wakes the
-// query. An index of 0 is reported as 1, so a caller that passes back the
-// index it got never spins on minIndex 0.
+// When ctx ends before the index passes minIndex, BlockingQuery runs fn
+// once more and returns its result and a nil error: a blocking query that
+// times out answers with the current data, as Nomad's HTTP API does. An
+// error from fn ends the query at once. The watch set also holds
+// AbandonCh, so a restore wakes the query. An index of 0 is reported as 1,
+// so a caller that passes back the index it got never spins on minIndex 0.
+//
+// While it waits, a query holds only its watch set: not fn's result nor
+// the snapshot (which would pin the state of that moment as writes go on),
+// and reads add at most about WatchLimit channels to the set, so a
+// thousand waiters cost a thousand small watch sets and goroutines.
 func (s *Store) BlockingQuery(ctx context.Context, minIndex uint64, fn QueryFn) (any, uint64, error) {
 	for {
 		ws := memdb.NewWatchSet()
@@ -40,9 +45,11 @@ func (s *Store) BlockingQuery(ctx context.Context, minIndex uint64, fn QueryFn) 
 		if minIndex == 0 || index > minIndex || ctx.Err() != nil {
 			return result, index, nil
 		}
+		// result and snap are dead from here: the wait keeps neither.
 		if err := ws.WatchCtx(ctx); err != nil {
-			// ctx ended while waiting: answer with what we have.
-			return result, index, nil
+			// ctx ended while waiting: the next pass answers with the
+			// current data.
+			continue
 		}
 	}
 }

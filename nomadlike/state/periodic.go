@@ -17,6 +17,48 @@ func periodicLaunchTableSchema() *memdb.TableSchema {
 	return tableSchema(tablePeriodicLaunch, namespaceIDIndex(indexID, "ID", true, false))
 }
 
+// indexPeriodic indexes only the jobs that have a periodic block (enabled
+// or not, stopped or not), by {Namespace, ID}: the leader's periodic
+// dispatcher reads and watches them alone, so registering ordinary jobs
+// neither wakes it nor makes it scan every job.
+const indexPeriodic = "periodic"
+
+func periodicJobsIndex() *memdb.IndexSchema {
+	return &memdb.IndexSchema{Name: indexPeriodic, AllowMissing: true, Indexer: periodicIndexer{}}
+}
+
+// periodicIndexer is the {Namespace, ID} key of a job with a periodic
+// block; other jobs are missing from the index.
+type periodicIndexer struct{}
+
+func (periodicIndexer) FromObject(raw any) (bool, []byte, error) {
+	j, ok := raw.(*structs.Job)
+	if !ok || j.Periodic == nil {
+		return false, nil, nil
+	}
+	return true, []byte(j.Namespace + "\x00" + j.ID + "\x00"), nil
+}
+
+func (periodicIndexer) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 0 {
+		return nil, fmt.Errorf("the periodic index takes no arguments, got %d", len(args))
+	}
+	return nil, nil
+}
+
+// PeriodicJobs returns every job with a periodic block, in all namespaces,
+// sorted by ID then namespace; ws wakes only when one of them changes (or
+// a job gains or loses its periodic block).
+func (s *reader) PeriodicJobs(ws memdb.WatchSet) ([]*structs.Job, error) {
+	it, err := get(s.readTxn(), ws, tableJobs, indexPeriodic)
+	if err != nil {
+		return nil, err
+	}
+	jobs := collect(it, func(*structs.Job) bool { return true })
+	sortJobs(jobs)
+	return jobs, nil
+}
+
 // PeriodicLaunch applies a PeriodicLaunchRequestType entry: it records the
 // last launch of a periodic job, keeping the CreateIndex of an earlier record.
 func (s *Store) PeriodicLaunch(index uint64, req *structs.PeriodicLaunchRequest) (Result, error) {

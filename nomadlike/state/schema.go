@@ -71,6 +71,7 @@ func schema() *memdb.DBSchema {
 		tableSchema(tableJobs,
 			namespaceIDIndex(indexID, "ID", true, false),
 			stringIndex(indexNamespace, "Namespace", false, false),
+			periodicJobsIndex(),
 		),
 		tableSchema(tableJobVersion, &memdb.IndexSchema{
 			Name:   indexID,

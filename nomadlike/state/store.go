@@ -110,13 +110,44 @@ func (s *Store) write(index uint64, fn func(txn *memdb.Txn) error) (Result, erro
 	return Result{Index: index, Changes: changes}, nil
 }
 
+// WatchLimit is how many watch channels reads add to one watch set one by
+// one. Past it, a read adds instead the channel of its whole table (the
+// root of the table's id index, which any write to the table closes), once
+// per table. A query that reads thousands of rows (GET /v1/jobs reads
+// every job's summary) then waits on a few dozen channels, in its own
+// goroutine, instead of thousands of channels and one goroutine per 32 of
+// them (go-memdb's WatchCtx): 1,000 such waiters held 1.5 GB before. The
+// price is coarser wake-ups (any write to the table), never a missed one.
+// go-memdb waits on up to 32 channels with one select.
+const WatchLimit = 24
+
+// watch adds ch, read from table in txn, to ws: itself while ws holds
+// fewer than WatchLimit channels, the table's channel after that.
+func watch(txn *memdb.Txn, ws memdb.WatchSet, table string, ch <-chan struct{}) {
+	if ws == nil {
+		return
+	}
+	if len(ws) < WatchLimit {
+		ws.Add(ch)
+		return
+	}
+	it, err := txn.Get(table, indexID)
+	if err != nil {
+		// Every table has an id index; should one not, the row's own
+		// channel keeps the query correct.
+		ws.Add(ch)
+		return
+	}
+	ws.Add(it.WatchCh())
+}
+
 // first returns the first object of table matching index args, adding its watch channel to ws.
 func first(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (any, error) {
 	ch, obj, err := txn.FirstWatch(table, index, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state: read %s by %s %v: %w", table, index, args, err)
 	}
-	ws.Add(ch)
+	watch(txn, ws, table, ch)
 	return obj, nil
 }
 
@@ -126,7 +157,7 @@ func get(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (m
 	if err != nil {
 		return nil, fmt.Errorf("state: list %s by %s %v: %w", table, index, args, err)
 	}
-	ws.Add(it.WatchCh())
+	watch(txn, ws, table, it.WatchCh())
 	return it, nil
 }
 
