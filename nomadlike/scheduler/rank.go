@@ -80,21 +80,23 @@ type candidate struct {
 
 // scoreMeta renders c as Nomad's NodeScoreMeta.
 func (c *candidate) scoreMeta() *structs.NodeScoreMeta {
-	scores := make(map[string]float64, 5)
-	scores[scoreBinPack] = c.binpack
+	var buf [5]structs.NamedScore
+	scores := structs.NodeScores(buf[:0])
+	scores.Set(scoreBinPack, c.binpack)
 	if c.hasAnti {
-		scores[scoreJobAntiAffinity] = c.anti
+		scores.Set(scoreJobAntiAffinity, c.anti)
 	}
 	if c.penalized {
-		scores[scoreReschedulePenalty] = -1
+		scores.Set(scoreReschedulePenalty, -1)
 	}
 	if c.hasAffinity {
-		scores[scoreNodeAffinity] = c.affinity
+		scores.Set(scoreNodeAffinity, c.affinity)
 	}
 	if c.hasSpread {
-		scores[scoreSpread] = c.spread
+		scores.Set(scoreSpread, c.spread)
 	}
-	return &structs.NodeScoreMeta{NodeID: c.node.ID, Scores: scores, NormScore: c.finalScore}
+	// Exactly as long as it is: every stored allocation keeps five.
+	return &structs.NodeScoreMeta{NodeID: c.node.ID, Scores: scores.Clone(), NormScore: c.finalScore}
 }
 
 // selector walks the evaluation's ready nodes in a shuffled order, continuing

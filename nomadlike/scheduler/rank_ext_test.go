@@ -56,7 +56,7 @@ func TestSpreadTargets(t *testing.T) {
 				}
 			}
 			a := live(h, job.ID)[0]
-			if _, ok := a.Metrics.ScoreMetaData[0].Scores["allocation-spread"]; !ok && tc.targets != nil {
+			if _, ok := a.Metrics.ScoreMetaData[0].Scores.Get("allocation-spread"); !ok && tc.targets != nil {
 				t.Errorf("got score metadata %v, want an allocation-spread component", a.Metrics.ScoreMetaData[0].Scores)
 			}
 		})
@@ -96,7 +96,7 @@ func TestAffinity(t *testing.T) {
 					t.Errorf("alloc %s in rack %s, want %s", a.Name, rackOf[a.NodeID], tc.wantRack)
 				}
 				top := a.Metrics.ScoreMetaData[0]
-				got, ok := top.Scores["node-affinity"]
+				got, ok := top.Scores.Get("node-affinity")
 				if tc.wantScore == 0 {
 					if ok {
 						t.Errorf("got node-affinity %v on the chosen node, want none", got)

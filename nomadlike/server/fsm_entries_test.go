@@ -360,7 +360,7 @@ func TestSnapshotCoversEveryTable(t *testing.T) {
 		t.Fatalf("snapshot does not start with the header record: % x", buf.Bytes()[:min(16, buf.Len())])
 	}
 	err = newTestFSM(t).Restore(nopCloser{bytes.NewReader(newer)})
-	if err == nil || !strings.Contains(err.Error(), "format 2") || !strings.Contains(err.Error(), "upgrade") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("format %d", snapshotFormat+1)) || !strings.Contains(err.Error(), "upgrade") {
 		t.Errorf("Restore of a format-%d snapshot: got %v, want an error naming the format and telling to upgrade", snapshotFormat+1, err)
 	}
 }

@@ -10,12 +10,16 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/nomadlike/nomadlike/nomadlike/state"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // snapshotFormat is the format of the snapshots this server writes. Format
 // 0 (before snapshots had a header) is the same sequence of records without
-// recordHeader; it is still read. A snapshot of a newer format is refused.
-const snapshotFormat = 1
+// recordHeader; format 1 wrote every allocation with its job (recordAlloc),
+// format 2 writes each job allocations share once (recordAllocJob) and the
+// allocations without it (recordAllocRef). Older formats are still read; a
+// snapshot of a newer format is refused.
+const snapshotFormat = 2
 
 // snapshotHeader is the first record of a snapshot of format 1 or later.
 type snapshotHeader struct {
@@ -59,7 +63,11 @@ func writeSnapshot(snap *state.Snapshot, w io.Writer) error {
 		return fmt.Errorf("write snapshot header: %w", err)
 	}
 	for _, t := range snapshotTables {
-		err := snap.Rows(t.table, func(row any) error { return put(t.kind, snapshotRow(t.table, row)) })
+		write := func(row any) error { return put(t.kind, snapshotRow(t.table, row)) }
+		if t.kind == recordAlloc {
+			write = allocWriter(put)
+		}
+		err := snap.Rows(t.table, write)
 		if err != nil {
 			return fmt.Errorf("snapshot table %q: %w", t.table, err)
 		}
@@ -68,6 +76,30 @@ func writeSnapshot(snap *state.Snapshot, w io.Writer) error {
 		return fmt.Errorf("write snapshot end: %w", err)
 	}
 	return bw.Flush()
+}
+
+// allocWriter returns the row writer of the allocs table: each distinct
+// job (by pointer: the store shares one per job version) is written once
+// as a recordAllocJob, and each allocation as a recordAllocRef naming it.
+func allocWriter(put func(snapshotRecord, any) error) func(row any) error {
+	refs := map[*structs.Job]int{}
+	return func(row any) error {
+		a, ok := row.(*structs.Allocation)
+		if !ok || a.Job == nil {
+			return put(recordAlloc, row)
+		}
+		ref, ok := refs[a.Job]
+		if !ok {
+			ref = len(refs)
+			refs[a.Job] = ref
+			if err := put(recordAllocJob, a.Job); err != nil {
+				return err
+			}
+		}
+		c := *a
+		c.Job = nil
+		return put(recordAllocRef, allocRef{JobRef: ref, Alloc: &c})
+	}
 }
 
 // restoreState replaces st's contents with the snapshot read from r and
@@ -106,16 +138,37 @@ func readSnapshot(r io.Reader, fn func(t snapshotTable, row any) error) error {
 		tables[t.kind] = t
 	}
 	dec := codec.NewDecoder(bufio.NewReader(r), msgpackHandle)
+	var allocJobs []*structs.Job // recordAllocJob, in order
 	for n := 0; ; n++ {
 		var kind snapshotRecord
 		if err := dec.Decode(&kind); err != nil {
 			return fmt.Errorf("read snapshot record (is the snapshot truncated?): %w", err)
 		}
-		if kind == recordEnd {
+		switch kind {
+		case recordEnd:
 			return nil
-		}
-		if kind == recordHeader {
+		case recordHeader:
 			if err := readSnapshotHeader(dec, n); err != nil {
+				return err
+			}
+			continue
+		case recordAllocJob:
+			job := new(structs.Job)
+			if err := dec.Decode(job); err != nil {
+				return fmt.Errorf("restore snapshot (is it truncated or corrupt?): decode the job of allocations %d: %w", len(allocJobs), err)
+			}
+			allocJobs = append(allocJobs, job)
+			continue
+		case recordAllocRef:
+			var ref allocRef
+			if err := dec.Decode(&ref); err != nil {
+				return fmt.Errorf("restore snapshot (is it truncated or corrupt?): decode an allocation: %w", err)
+			}
+			if ref.Alloc == nil || ref.JobRef < 0 || ref.JobRef >= len(allocJobs) {
+				return fmt.Errorf("restore snapshot: an allocation refers to job %d of %d written before it (is the snapshot corrupt?)", ref.JobRef, len(allocJobs))
+			}
+			ref.Alloc.Job = allocJobs[ref.JobRef]
+			if err := fn(tables[recordAlloc], ref.Alloc); err != nil {
 				return err
 			}
 			continue

@@ -29,8 +29,17 @@ const (
 	recordHeader snapshotRecord = 11
 	// recordWriteRecord is a row of the request ID dedup table
 	// (structs.WriteRecord), so a restored server dedups retries the
-	// same way. 13 is reserved for its future.
+	// same way.
 	recordWriteRecord snapshotRecord = 12
+	// recordAllocJob is a job version that allocations refer to
+	// (structs.Job), written once before the first recordAllocRef that
+	// uses it; the N-th such record is job reference N. It is not a row.
+	recordAllocJob snapshotRecord = 13
+	// recordAllocRef is a row of the allocs table without its job
+	// (allocRef): the job is the recordAllocJob it names. Allocations
+	// that share a job in memory share it in the snapshot and again once
+	// restored. Allocations without a job stay recordAlloc.
+	recordAllocRef snapshotRecord = 53
 	// The ACL system and namespaces (20-29 reserved for them). The ACL
 	// bootstrap index is a row of the index table ("acl_token_bootstrap").
 	recordACLPolicy snapshotRecord = 20
@@ -112,4 +121,11 @@ func stateRow(row any) any {
 		return &state.IndexEntry{Key: r.Table, Value: r.Index}
 	}
 	return row
+}
+
+// allocRef is a recordAllocRef: an allocation whose Job is the JobRef-th
+// recordAllocJob of the snapshot (counting from 0).
+type allocRef struct {
+	JobRef int
+	Alloc  *structs.Allocation
 }

@@ -2,6 +2,8 @@ package state
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -59,6 +61,7 @@ func serverClientStatus(status string) bool {
 // they are stored (and changed) as they are, not copied again.
 func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
 	var touched touchedJobs
+	shared := sharedJobs{}
 	stored := make([]*structs.Allocation, len(allocs))
 	for i, a := range allocs {
 		if a == nil {
@@ -98,6 +101,9 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 				// never from a (possibly stale) scheduler copy.
 				n.DeploymentStatus = existing.DeploymentStatus.Copy()
 			}
+		}
+		if n.Job, err = shared.job(txn, n.Job); err != nil {
+			return nil, err
 		}
 		if err := updateDeploymentWithAllocTxn(txn, index, existing, n); err != nil {
 			return nil, err
@@ -319,13 +325,19 @@ func (s *reader) Allocs(ws memdb.WatchSet, namespace string) ([]*structs.Allocat
 	if allNamespaces(namespace) {
 		it, err = get(txn, ws, tableAllocs, indexID)
 	} else {
-		// The namespace index orders entries by namespace, then ID.
-		it, err = get(txn, ws, tableAllocs, indexNamespace, namespace)
+		// The job index's prefix {namespace, ""} is the namespace (the
+		// allocs table has no namespace index: one index entry less per
+		// allocation); it orders entries by job, so sort by ID.
+		it, err = get(txn, ws, tableAllocs, indexJob+"_prefix", namespace, "")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return collect[*structs.Allocation](it, nil), nil
+	out := collect[*structs.Allocation](it, nil)
+	if !allNamespaces(namespace) {
+		slices.SortFunc(out, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out, nil
 }
 
 // AllocsByIDPrefix returns allocations whose ID starts with prefix, sorted by
@@ -384,4 +396,34 @@ func (s *reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allo
 		return nil, err
 	}
 	return collect[*structs.Allocation](it, nil), nil
+}
+
+// sharedJobs replaces the jobs allocations arrive with (each Raft entry
+// decodes its own copy) by the store's row of the same job version, so the
+// allocations of one job version share one *Job in memory however many
+// plans placed them. It remembers what it resolved within one transaction.
+type sharedJobs map[*structs.Job]*structs.Job
+
+// job returns the stored version of j when the store holds the same
+// version of the same incarnation (namespace, ID, version, create and job
+// modify index: a spec change gets a new job modify index), otherwise j.
+// Fields that change without a new version (Status, Stable, ModifyIndex)
+// are those of the stored version row.
+func (s sharedJobs) job(txn *memdb.Txn, j *structs.Job) (*structs.Job, error) {
+	if j == nil {
+		return nil, nil
+	}
+	if r, ok := s[j]; ok {
+		return r, nil
+	}
+	raw, err := first(txn, nil, tableJobVersion, indexID, objectNamespace(j.Namespace), j.ID, j.Version)
+	if err != nil {
+		return nil, err
+	}
+	r := j
+	if v, ok := raw.(*structs.Job); ok && v.CreateIndex == j.CreateIndex && v.JobModifyIndex == j.JobModifyIndex {
+		r = v
+	}
+	s[j], s[r] = r, r
+	return r, nil
 }

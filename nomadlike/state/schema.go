@@ -56,6 +56,14 @@ func namespaceIDIndex(name, idField string, unique, allowMissing bool) *memdb.In
 	}
 }
 
+// allocJobIndex indexes allocations by {Namespace, JobID}; one without a
+// JobID is indexed by {Namespace} alone.
+func allocJobIndex() *memdb.IndexSchema {
+	ix := namespaceIDIndex(indexJob, "JobID", false, true)
+	ix.Indexer.(*memdb.CompoundIndex).AllowMissing = true
+	return ix
+}
+
 func tableSchema(name string, indexes ...*memdb.IndexSchema) *memdb.TableSchema {
 	t := &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{}}
 	for _, ix := range indexes {
@@ -84,11 +92,13 @@ func schema() *memdb.DBSchema {
 		}),
 		tableSchema(tableJobSummary, namespaceIDIndex(indexID, "JobID", true, false)),
 		tableSchema(tableNodes, stringIndex(indexID, "ID", true, false)),
+		// No namespace index on allocs: the job index's prefix {namespace}
+		// serves it (an allocation without a job ID is indexed by its
+		// namespace alone, so it is listed too).
 		tableSchema(tableAllocs,
 			stringIndex(indexID, "ID", true, false),
-			stringIndex(indexNamespace, "Namespace", false, false),
 			stringIndex(indexNode, "NodeID", false, true),
-			namespaceIDIndex(indexJob, "JobID", false, true),
+			allocJobIndex(),
 			stringIndex(indexEval, "EvalID", false, true),
 			stringIndex(indexDeployment, "DeploymentID", false, true),
 		),

@@ -352,7 +352,7 @@ func (m *AllocMetric) ExhaustedNodeFree(node *Node, dimension string, asked, fre
 // NodeScoreMeta is a node's score for a placement.
 type NodeScoreMeta struct {
 	NodeID    string
-	Scores    map[string]float64
+	Scores    NodeScores // a JSON object name -> score, as Nomad's map
 	NormScore float64
 }
 
@@ -414,7 +414,7 @@ func (m *AllocMetric) Copy() *AllocMetric {
 		for i, s := range m.ScoreMetaData {
 			if s != nil {
 				sc := *s
-				sc.Scores = maps.Clone(s.Scores)
+				sc.Scores = s.Scores.Clone()
 				n.ScoreMetaData[i] = &sc
 			}
 		}

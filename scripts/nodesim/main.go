@@ -131,7 +131,7 @@ func run() error {
 		fmt.Print(rep)
 	}
 	if *profile != "" {
-		if perr := fetch(cfg.Sim.Servers[0], "/v1/agent/pprof/heap", *profile+".heap.pprof"); perr != nil {
+		if perr := fetch(cfg.Sim.Servers[0], "/v1/agent/pprof/heap?gc=1", *profile+".heap.pprof"); perr != nil {
 			fmt.Fprintln(os.Stderr, "heap profile:", perr)
 		}
 		if perr := <-profDone; perr != nil {

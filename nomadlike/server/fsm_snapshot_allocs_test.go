@@ -1,0 +1,136 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// TestSnapshotWritesEachAllocJobOnce: allocations placed by several plans
+// of one job version share one job in the state; the snapshot writes that
+// job once (recordAllocJob) and the allocations without it
+// (recordAllocRef), and the restored allocations share one job again and
+// equal the originals. A snapshot whose allocation names a job it did not
+// write is refused.
+func TestSnapshotWritesEachAllocJobOnce(t *testing.T) {
+	f := newTestFSM(t)
+	node, _, first := populateFSM(t, f)                               // one allocation placed at index 12 with the caller's job (no indexes)
+	job, err := f.state.JobByID(nil, structs.DefaultNamespace, "web") // as the scheduler plans with it
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := uint64(20)
+	for p := range 3 {
+		req := &structs.ApplyPlanResultsRequest{Job: job, EvalID: structs.GenerateUUID(), Timestamp: int64(p)}
+		for i := range 4 {
+			req.AllocsPlaced = append(req.AllocsPlaced, &structs.Allocation{
+				ID: structs.GenerateUUID(), Namespace: structs.DefaultNamespace, EvalID: req.EvalID,
+				Name: fmt.Sprintf("web.web[%d]", 1+p*4+i), NodeID: node.ID, JobID: "web", TaskGroup: "web",
+				DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
+				AllocatedResources: &structs.AllocatedResources{},
+			})
+		}
+		applyEntry(t, f, index, structs.ApplyPlanResultsRequestType, req)
+		index++
+	}
+	allocs, err := f.state.Allocs(nil, "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(allocs) != 13 {
+		t.Fatalf("%d allocations in the state, want 13", len(allocs))
+	}
+	// The first allocation keeps its own job (its plan's had other
+	// indexes than the stored version); the other twelve share one.
+	var shared *structs.Job
+	for _, a := range allocs {
+		if a.ID == first.ID {
+			continue
+		}
+		if shared == nil {
+			shared = a.Job
+		}
+		if a.Job != shared {
+			t.Fatalf("allocation %s does not share the job of the others in the state", a.Name)
+		}
+	}
+
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := writeSnapshot(snap.(*fsmSnapshot).snap, &buf); err != nil {
+		t.Fatalf("write snapshot: %v", err)
+	}
+	data := buf.Bytes()
+	kinds := map[snapshotRecord]int{}
+	if err := readSnapshotKinds(data, kinds); err != nil {
+		t.Fatal(err)
+	}
+	if kinds[recordAllocJob] != 2 || kinds[recordAllocRef] != 13 || kinds[recordAlloc] != 0 {
+		t.Errorf("records: %d alloc jobs, %d alloc refs, %d full allocs; want 2, 13, 0", kinds[recordAllocJob], kinds[recordAllocRef], kinds[recordAlloc])
+	}
+	info, err := countRecords(bytes.NewReader(data))
+	if err != nil || info.Allocs != 13 {
+		t.Errorf("countRecords: %d allocations (err %v), want 13", info.Allocs, err)
+	}
+
+	g := newTestFSM(t)
+	if err := g.Restore(nopCloser{bytes.NewReader(data)}); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	restored, err := g.state.Allocs(nil, "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(allocs, restored); diff != "" {
+		t.Errorf("restored allocations differ (-want +got):\n%s", diff)
+	}
+	jobs := map[*structs.Job]int{}
+	for _, a := range restored {
+		jobs[a.Job]++
+	}
+	if len(jobs) != 2 {
+		t.Errorf("restored allocations have %d distinct jobs, want 2 (the first allocation's and the one the others share)", len(jobs))
+	}
+
+	t.Run("dangling job reference", func(t *testing.T) {
+		var bad bytes.Buffer
+		enc := codec.NewEncoder(&bad, msgpackHandle)
+		for _, v := range []any{recordHeader, snapshotHeader{Format: snapshotFormat}, recordAllocRef, allocRef{JobRef: 0, Alloc: allocs[0]}, recordEnd} {
+			if err := enc.Encode(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := newTestFSM(t).Restore(nopCloser{&bad})
+		if err == nil || !strings.Contains(err.Error(), "refers to job 0 of 0") {
+			t.Errorf("Restore of an allocation without its job record: got %v, want an error naming the missing job", err)
+		}
+	})
+}
+
+// readSnapshotKinds counts the records of a snapshot by kind.
+func readSnapshotKinds(data []byte, kinds map[snapshotRecord]int) error {
+	dec := codec.NewDecoder(bytes.NewReader(data), msgpackHandle)
+	for {
+		var kind snapshotRecord
+		if err := dec.Decode(&kind); err != nil {
+			return err
+		}
+		kinds[kind]++
+		if kind == recordEnd {
+			return nil
+		}
+		var skip any
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+}
