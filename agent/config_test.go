@@ -89,6 +89,10 @@ func TestParseConfigErrorsNameLocation(t *testing.T) {
 		{"unknown ingress key", "client {\n  ingress {\n    enabled = true\n    listen = 1\n  }\n}\n", "agent.hcl:4:5"},
 		{"ingress https without certificate", "client {\n  ingress {\n    https_port = 9443\n  }\n}\n", "tls_cert_file"},
 		{"ingress bad balance", "client {\n  ingress {\n    balance = \"random\"\n  }\n}\n", "client.ingress.balance"},
+		{"ingress unknown tls key", "client {\n  ingress {\n    https_port = 9443\n    tls {\n      prefix = \"x\"\n    }\n  }\n}\n", "agent.hcl:5:7"},
+		{"ingress variables outside the prefix", "client {\n  ingress {\n    https_port = 9443\n    tls {\n      variables_prefix = \"secret/certs\"\n    }\n  }\n}\n", "must be \"nomadlike/ingress\" or below"},
+		{"ingress acme without variables", "client {\n  ingress {\n    https_port = 9443\n    tls_cert_file = \"a\"\n    tls_key_file = \"b\"\n    acme {\n      enabled = true\n      directory_url = \"https://ca/dir\"\n    }\n  }\n}\n", "acme needs tls { variables_prefix }"},
+		{"ingress acme http directory", "client {\n  ingress {\n    https_port = 9443\n    tls {\n      variables_prefix = \"nomadlike/ingress/certs\"\n    }\n    acme {\n      enabled = true\n      directory_url = \"http://ca/dir\"\n    }\n  }\n}\n", "https:// directory URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

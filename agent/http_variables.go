@@ -100,7 +100,7 @@ func (s *HTTPServer) keyringRemove(w http.ResponseWriter, r *http.Request) (any,
 // allowVariable is a variable handler's check of capability c on path.
 func (s *HTTPServer) allowVariable(r *http.Request, ns, path, c string) error {
 	id := identity(r)
-	ok := id.ACL.AllowVariableOp(ns, path, c) || workloadMayReadVariable(id, ns, path, c)
+	ok := id.ACL.AllowVariableOp(ns, path, c) || workloadMayReadVariable(id, ns, path, c) || s.nodeMayUseIngressVariable(r, ns, path)
 	return s.allow(r, ok, fmt.Sprintf("variables %s on %q in namespace %q", c, path, ns))
 }
 
@@ -113,9 +113,11 @@ func (s *HTTPServer) varsList(w http.ResponseWriter, r *http.Request) (any, erro
 	}
 	markChecked(r)
 	id := identity(r)
+	node := s.isNodeRequest(r)
 	mayList := func(ns, path string) bool {
 		return !s.aclEnabled() || id.ACL.AllowVariableOp(ns, path, acl.VariablesCapabilityList) ||
-			workloadMayReadVariable(id, ns, path, acl.VariablesCapabilityList)
+			workloadMayReadVariable(id, ns, path, acl.VariablesCapabilityList) ||
+			(node && ns == structs.DefaultNamespace && structs.IsIngressVariable(path))
 	}
 	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		vars, err := st.Variables(ws, q.Namespace, q.Prefix)
@@ -294,6 +296,22 @@ func (s *HTTPServer) varDelete(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil, errHandled
+}
+
+// nodeMayUseIngressVariable is a client's access to the ingress's
+// certificates and ACME state: its node's secret, naming the node in
+// structs.NodeIDHeader, may use the variables below
+// structs.IngressVariablePrefix in the default namespace, and no others.
+func (s *HTTPServer) nodeMayUseIngressVariable(r *http.Request, ns, path string) bool {
+	return ns == structs.DefaultNamespace && structs.IsIngressVariable(path) && s.isNodeRequest(r)
+}
+
+// isNodeRequest reports whether the request's token is the secret of the
+// node its structs.NodeIDHeader names (compared in constant time).
+func (s *HTTPServer) isNodeRequest(r *http.Request) bool {
+	id := identity(r)
+	node := r.Header.Get(structs.NodeIDHeader)
+	return id.NotACLToken && node != "" && s.nodeSecretMatches(node, id.Token)
 }
 
 // workloadMayReadVariable is a task's implicit access: read and list of

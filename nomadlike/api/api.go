@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // DefaultAddress is used when neither the config nor NOMAD_ADDR says otherwise.
@@ -61,6 +63,8 @@ type Client struct {
 	addr  *url.URL
 	token string
 	http  *http.Client
+	// nodeID, when set, names the node whose secret token is (AsNode).
+	nodeID string
 }
 
 // NewClient returns a client for cfg.
@@ -95,6 +99,16 @@ func NewClient(cfg Config) (*Client, error) {
 func (c *Client) WithToken(token string) *Client {
 	cp := *c
 	cp.token = token
+	return &cp
+}
+
+// AsNode returns a client that names node nodeID as the owner of its token
+// (the node's secret), in the header structs.NodeIDHeader: the servers
+// grant a node's secret access beyond the client protocol (the ingress's
+// variables) only with it.
+func (c *Client) AsNode(nodeID string) *Client {
+	cp := *c
+	cp.nodeID = nodeID
 	return &cp
 }
 
@@ -227,6 +241,9 @@ func (c *Client) do(ctx context.Context, method, path string, q *QueryOptions, h
 func (c *Client) send(req *http.Request, path string) (*http.Response, error) {
 	if c.token != "" {
 		req.Header.Set("X-Nomad-Token", c.token)
+	}
+	if c.nodeID != "" {
+		req.Header.Set(structs.NodeIDHeader, c.nodeID)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

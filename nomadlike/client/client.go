@@ -118,6 +118,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Ingress != nil {
 		ic := *cfg.Ingress
 		ic.Logger, ic.Metrics = c.cfg.Logger, cfg.Metrics
+		ic.Variables, ic.NodeID = ingressVariables{c: c}, c.id.NodeID
 		if c.ingress, err = ingress.New(ic); err != nil {
 			_ = db.Close()
 			return nil, fmt.Errorf("client config: %w", err)

@@ -37,9 +37,22 @@ type Config struct {
 	// HTTPPort is the HTTP listen port (0: any free port, for tests).
 	HTTPPort int
 	// HTTPSPort, when set, serves the same routes over TLS terminated
-	// with the certificate and key in TLSCertFile and TLSKeyFile (PEM).
+	// with the certificate and key in TLSCertFile and TLSKeyFile (PEM),
+	// and the certificates in variables below CertVariablesPrefix.
 	HTTPSPort               int
 	TLSCertFile, TLSKeyFile string
+	// CertVariablesPrefix, when set, is the variable path (default
+	// namespace, at or below structs.IngressVariablePrefix) whose
+	// variables hold certificates (items "cert" and "key", PEM), picked
+	// by the client's SNI among their DNS names (tls_vars.go).
+	CertVariablesPrefix string
+	// ACME, when set, obtains certificates for the routes' host names and
+	// stores them below CertVariablesPrefix (acme.go).
+	ACME *ACMEConfig
+	// Variables is the link to the cluster's variables (needed with
+	// CertVariablesPrefix); NodeID names this client in ACME order leases.
+	Variables Variables
+	NodeID    string
 	// Balance is RoundRobin (default) or LeastConn.
 	Balance string
 	Logger  *slog.Logger
@@ -58,11 +71,17 @@ func (c Config) Validate() error {
 	if c.HTTPSPort < 0 || c.HTTPSPort > 65535 {
 		return fmt.Errorf("client.ingress.https_port must be 0-65535, got %d", c.HTTPSPort)
 	}
-	if c.HTTPSPort > 0 && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
-		return fmt.Errorf("client.ingress.https_port needs tls_cert_file and tls_key_file (PEM files of the certificate and its key)")
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return fmt.Errorf("client.ingress: give both tls_cert_file and tls_key_file (PEM files of the certificate and its key), or neither")
 	}
-	if c.HTTPSPort == 0 && (c.TLSCertFile != "" || c.TLSKeyFile != "") {
-		return fmt.Errorf("client.ingress.tls_cert_file and tls_key_file need https_port (the port to terminate TLS on)")
+	if c.HTTPSPort > 0 && c.TLSCertFile == "" && c.CertVariablesPrefix == "" {
+		return fmt.Errorf("client.ingress.https_port needs certificates: tls_cert_file and tls_key_file (PEM files), or tls { variables_prefix = %q }", structs.IngressVariablePrefix+"/certs")
+	}
+	if c.HTTPSPort == 0 && (c.TLSCertFile != "" || c.CertVariablesPrefix != "" || c.ACME != nil) {
+		return fmt.Errorf("client.ingress: tls_cert_file, tls { variables_prefix } and acme need https_port (the port to terminate TLS on)")
+	}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
 	if c.Bind != "" && net.ParseIP(c.Bind) == nil {
 		return fmt.Errorf("client.ingress.bind must be an IP address, got %q", c.Bind)
@@ -98,6 +117,15 @@ type Ingress struct {
 	httpsLn  net.Listener
 	httpsSrv *http.Server
 	closed   bool
+
+	// certs are the HTTPS listener's certificates (tls.go); tlsm their
+	// instruments; acme orders certificates (nil: off).
+	certs *certStore
+	tlsm  *tlsMetrics
+	acme  *acmeManager
+	// stop ends the certificate watcher and ACME loops; loops waits for them.
+	stop  context.CancelFunc
+	loops sync.WaitGroup
 }
 
 // New returns an ingress with an empty routing table; Start listens.
@@ -115,6 +143,20 @@ func New(cfg Config) (*Ingress, error) {
 		targets: map[string]*target{}, tcp: map[int]*tcpListener{}}
 	g.table.Store(&table{tcp: map[int]*route{}})
 	g.transport = newTransport()
+	g.certs = &certStore{}
+	if cfg.TLSCertFile != "" {
+		g.certs.files = &certFiles{certFile: cfg.TLSCertFile, keyFile: cfg.TLSKeyFile}
+	}
+	if cfg.CertVariablesPrefix != "" {
+		g.tlsm = newTLSMetrics(cfg.Metrics)
+	}
+	if cfg.ACME != nil {
+		a, err := newACMEManager(g)
+		if err != nil {
+			return nil, err
+		}
+		g.acme = a
+	}
 	return g, nil
 }
 
@@ -125,7 +167,11 @@ func (g *Ingress) Start() error {
 	if err != nil {
 		return fmt.Errorf("client.ingress: listen on %s: %w (set client.ingress.http_port to a free port)", addr, err)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second}
+	var h http.Handler = g
+	if g.acme != nil {
+		h = g.acme.challengeHandler(g)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	g.mu.Lock()
 	g.httpLn, g.httpSrv = ln, srv
 	g.mu.Unlock()
@@ -141,18 +187,20 @@ func (g *Ingress) Start() error {
 	return nil
 }
 
-// startTLS listens on Bind:HTTPSPort, terminating TLS.
+// startTLS listens on Bind:HTTPSPort, terminating TLS, and starts the
+// certificate variables' watch and ACME.
 func (g *Ingress) startTLS() error {
-	certs := &certFiles{certFile: g.cfg.TLSCertFile, keyFile: g.cfg.TLSKeyFile}
-	if _, err := certs.load(); err != nil {
-		return err
+	if g.certs.files != nil {
+		if _, err := g.certs.files.load(); err != nil {
+			return err
+		}
 	}
 	addr := net.JoinHostPort(g.cfg.Bind, strconv.Itoa(g.cfg.HTTPSPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("client.ingress: listen on %s: %w (set client.ingress.https_port to a free port)", addr, err)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, TLSConfig: certs.tlsConfig()}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, TLSConfig: g.certs.tlsConfig()}
 	g.mu.Lock()
 	g.httpsLn, g.httpsSrv = ln, srv
 	g.mu.Unlock()
@@ -162,6 +210,7 @@ func (g *Ingress) startTLS() error {
 		}
 	}()
 	g.logger.Info("ingress listening", "https_addr", ln.Addr().String())
+	g.startCertLoops()
 	return nil
 }
 
@@ -223,6 +272,9 @@ func (g *Ingress) Set(regs []*structs.ServiceRegistration) {
 	}
 	g.targets = used
 	g.table.Store(t)
+	if g.acme != nil {
+		g.acme.setHosts(t)
+	}
 	for port, l := range g.tcp {
 		if t.tcp[port] == nil {
 			l.close()
@@ -248,6 +300,9 @@ func (g *Ingress) Shutdown(ctx context.Context) {
 	g.mu.Lock()
 	g.closed = true
 	srv, tsrv := g.httpSrv, g.httpsSrv
+	if g.stop != nil {
+		g.stop()
+	}
 	for port, l := range g.tcp {
 		l.close()
 		delete(g.tcp, port)
@@ -259,6 +314,7 @@ func (g *Ingress) Shutdown(ctx context.Context) {
 	if tsrv != nil {
 		_ = tsrv.Shutdown(ctx)
 	}
+	g.loops.Wait()
 }
 
 // pick returns the next instance of r excluding tried ones (nil: none).

@@ -1,0 +1,417 @@
+package ingress
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-acme/lego/v5/acme"
+	"github.com/go-acme/lego/v5/certcrypto"
+	"github.com/go-acme/lego/v5/certificate"
+	"github.com/go-acme/lego/v5/lego"
+	"github.com/go-acme/lego/v5/registration"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// ACMEConfig configures certificates ordered from an ACME CA (Let's
+// Encrypt or any RFC 8555 server) for the host names of the routes
+// (urlprefix-host/path tags), validated with HTTP-01 on the ingress's HTTP
+// listener (the CA connects to port 80 of the host name: http_port must be
+// 80, or port 80 forwarded to it).
+type ACMEConfig struct {
+	// DirectoryURL is the CA's directory (https://...).
+	DirectoryURL string
+	// Email is the account's contact (optional).
+	Email string
+	// CAFile, when set, holds the PEM roots trusted for DirectoryURL
+	// (a private or test CA) instead of the system's.
+	CAFile string
+	// RenewBefore is how long before expiry a certificate is renewed
+	// (0: 30 days; at most a third of the certificate's lifetime).
+	RenewBefore time.Duration
+}
+
+// DefaultACMERenewBefore is RenewBefore unless set.
+const DefaultACMERenewBefore = 30 * 24 * time.Hour
+
+// acmeLeaseTTL bounds one client's order of a host name: the others wait
+// for its certificate that long before ordering themselves.
+const acmeLeaseTTL = 10 * time.Minute
+
+// acmeRetry is the wait after a failed order or a lease held elsewhere.
+const acmeRetry = 30 * time.Second
+
+// acmeCheckEvery is the longest wait between checks of the certificates.
+const acmeCheckEvery = time.Hour
+
+func (c *ACMEConfig) validate() error {
+	u, err := url.Parse(c.DirectoryURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("client.ingress.acme.directory_url must be the CA's https:// directory URL, got %q", c.DirectoryURL)
+	}
+	if c.RenewBefore < 0 {
+		return fmt.Errorf("client.ingress.acme.renew_before must not be negative, got %s", c.RenewBefore)
+	}
+	return nil
+}
+
+// acmeManager orders and renews the certificates of the routes' hosts.
+// Certificates, the account key, the order leases and the HTTP-01 answers
+// are variables below the prefix, so every ingress client serves the same
+// certificates and answers a challenge whichever client the CA reaches.
+type acmeManager struct {
+	g    *Ingress
+	cfg  ACMEConfig
+	http *http.Client
+	kick chan struct{}
+
+	mu    sync.Mutex
+	hosts []string
+	// answers are the HTTP-01 key authorizations of this client's orders.
+	answers map[string]string
+
+	// client is the registered ACME client (lazily, in run's goroutine).
+	client *lego.Client
+}
+
+func newACMEManager(g *Ingress) (*acmeManager, error) {
+	cfg := *g.cfg.ACME
+	if cfg.RenewBefore == 0 {
+		cfg.RenewBefore = DefaultACMERenewBefore
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		b, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client.ingress.acme.ca_file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("client.ingress.acme.ca_file %s holds no PEM certificate", cfg.CAFile)
+		}
+	}
+	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc,
+		TLSHandshakeTimeout: 30 * time.Second, ResponseHeaderTimeout: 30 * time.Second}}
+	return &acmeManager{g: g, cfg: cfg, http: hc, kick: make(chan struct{}, 1), answers: map[string]string{}}, nil
+}
+
+// setHosts takes the host names of t's HTTP routes (wildcards need DNS-01,
+// which is not supported: they are left out).
+func (m *acmeManager) setHosts(t *table) {
+	var hosts []string
+	for _, r := range t.http {
+		if r.Host != "" && !strings.Contains(r.Host, "*") && !slices.Contains(hosts, r.Host) {
+			hosts = append(hosts, r.Host)
+		}
+	}
+	slices.Sort(hosts)
+	m.mu.Lock()
+	same := slices.Equal(hosts, m.hosts)
+	m.hosts = hosts
+	m.mu.Unlock()
+	if !same {
+		select {
+		case m.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run checks every host's certificate when the hosts change and when the
+// earliest renewal or retry is due.
+func (m *acmeManager) run(ctx context.Context) {
+	timer := time.NewTimer(acmeCheckEvery)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.kick:
+		case <-timer.C:
+		}
+		m.mu.Lock()
+		hosts := slices.Clone(m.hosts)
+		m.mu.Unlock()
+		next := time.Now().Add(acmeCheckEvery)
+		for _, h := range hosts {
+			if ctx.Err() != nil {
+				return
+			}
+			if at := m.ensure(ctx, h); at.Before(next) {
+				next = at
+			}
+		}
+		timer.Reset(max(time.Until(next), time.Second))
+	}
+}
+
+// certVariable is the variable path of host's ACME certificate
+// (variable paths have no dots).
+func (m *acmeManager) certVariable(host string) string {
+	return m.g.cfg.CertVariablesPrefix + "/" + strings.ReplaceAll(host, ".", "_")
+}
+
+func (m *acmeManager) stateVariable(parts ...string) string {
+	return m.g.cfg.CertVariablesPrefix + "/" + acmeSubtree + "/" + strings.Join(parts, "/")
+}
+
+// renewAt is when a certificate is renewed: RenewBefore before it expires,
+// at most a third of its lifetime.
+func (m *acmeManager) renewAt(leaf *x509.Certificate) time.Time {
+	before := min(m.cfg.RenewBefore, leaf.NotAfter.Sub(leaf.NotBefore)/3)
+	return leaf.NotAfter.Add(-before)
+}
+
+// ensure orders host's certificate unless a fresh one is served or stored
+// or another client holds the order's lease; it returns when to check the
+// host again.
+func (m *acmeManager) ensure(ctx context.Context, host string) time.Time {
+	now := time.Now()
+	if c := m.g.certs.vars.Load().lookup(host); c != nil && now.Before(m.renewAt(c.leaf)) {
+		return m.renewAt(c.leaf)
+	}
+	vars := m.g.cfg.Variables
+	path := m.certVariable(host)
+	if v, err := vars.Get(ctx, path); err == nil && v != nil {
+		if c, err := parseCertPair(v.Items["cert"], v.Items["key"]); err == nil && slices.Contains(c.Leaf.DNSNames, host) && now.Before(m.renewAt(c.Leaf)) {
+			return m.renewAt(c.Leaf) // stored by another client: the watch brings it
+		}
+	}
+	lease, ok := m.takeLease(ctx, host)
+	if !ok {
+		return now.Add(acmeRetry)
+	}
+	defer func() { _ = vars.Delete(context.WithoutCancel(ctx), lease) }()
+	leaf, err := m.order(ctx, host, path)
+	if err != nil {
+		m.g.tlsm.orders.WithLabelValues("error").Inc()
+		if ctx.Err() == nil {
+			m.g.logger.Error("ingress: ACME certificate order failed; retrying", "host", host, "directory", m.cfg.DirectoryURL, "retry_in", acmeRetry, "error", err)
+		}
+		return now.Add(acmeRetry)
+	}
+	m.g.tlsm.orders.WithLabelValues("ok").Inc()
+	m.g.logger.Info("ingress: ACME certificate obtained", "host", host, "variable", path, "not_after", leaf.NotAfter, "renew_at", m.renewAt(leaf))
+	return m.renewAt(leaf)
+}
+
+// takeLease claims the order of host with a check-and-set write of its
+// lease variable, unless another client's lease is still running.
+func (m *acmeManager) takeLease(ctx context.Context, host string) (string, bool) {
+	vars := m.g.cfg.Variables
+	path := m.stateVariable("order", strings.ReplaceAll(host, ".", "_"))
+	cur, err := vars.Get(ctx, path)
+	if err != nil {
+		m.g.logger.Warn("ingress: cannot read the ACME order lease", "host", host, "error", err)
+		return "", false
+	}
+	var cas uint64
+	if cur != nil {
+		until, _ := time.Parse(time.RFC3339Nano, cur.Items["until"])
+		if cur.Items["node"] != m.g.cfg.NodeID && time.Now().Before(until) {
+			m.g.logger.Debug("ingress: another client is ordering the certificate", "host", host, "node", cur.Items["node"], "until", until)
+			return "", false
+		}
+		cas = cur.ModifyIndex
+	}
+	v := &structs.VariableDecrypted{VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: path},
+		Items: map[string]string{"node": m.g.cfg.NodeID, "until": time.Now().Add(acmeLeaseTTL).UTC().Format(time.RFC3339Nano)}}
+	if err := vars.Put(ctx, v, &cas); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			m.g.logger.Warn("ingress: cannot write the ACME order lease", "host", host, "error", err)
+		}
+		return "", false
+	}
+	return path, true
+}
+
+// order obtains host's certificate and stores it at path.
+func (m *acmeManager) order(ctx context.Context, host, path string) (*x509.Certificate, error) {
+	if m.client == nil {
+		c, err := m.register(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m.client = c
+	}
+	res, err := m.client.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: []string{host}, Bundle: true, KeyType: certcrypto.EC256})
+	if err != nil {
+		return nil, err
+	}
+	c, err := parseCertPair(string(res.Certificate), string(res.PrivateKey))
+	if err != nil {
+		return nil, fmt.Errorf("the CA's certificate: %w", err)
+	}
+	v := &structs.VariableDecrypted{VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: path},
+		Items: map[string]string{"cert": string(res.Certificate), "key": string(res.PrivateKey), "acme_directory": m.cfg.DirectoryURL}}
+	if err := m.g.cfg.Variables.Put(ctx, v, nil); err != nil {
+		return nil, fmt.Errorf("store the certificate in variable %s: %w", path, err)
+	}
+	return c.Leaf, nil
+}
+
+// acmeUser is the ACME account: its key is shared by every ingress client
+// through a variable.
+type acmeUser struct {
+	email string
+	key   crypto.Signer
+	reg   *acme.ExtendedAccount
+}
+
+func (u *acmeUser) GetEmail() string                       { return u.email }
+func (u *acmeUser) GetRegistration() *acme.ExtendedAccount { return u.reg }
+func (u *acmeUser) GetPrivateKey() crypto.Signer           { return u.key }
+
+// register loads (or creates) the account key and registers the account
+// (registering an existing key returns its account).
+func (m *acmeManager) register(ctx context.Context) (*lego.Client, error) {
+	key, err := m.accountKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	user := &acmeUser{email: m.cfg.Email, key: key}
+	cfg := lego.NewConfig(user)
+	cfg.CADirURL = m.cfg.DirectoryURL
+	cfg.HTTPClient = m.http
+	cfg.UserAgent = "nomadlike-ingress"
+	c, err := lego.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("ACME directory %s: %w", m.cfg.DirectoryURL, err)
+	}
+	if err := c.Challenge.SetHTTP01Provider(m); err != nil {
+		return nil, err
+	}
+	if user.reg, err = c.Registration.Register(ctx, registration.RegisterOptions{TermsOfServiceAgreed: true}); err != nil {
+		return nil, fmt.Errorf("ACME account registration at %s: %w", m.cfg.DirectoryURL, err)
+	}
+	return c, nil
+}
+
+// accountKey reads the shared account key, creating it (check-and-set:
+// one client's key wins) when absent.
+func (m *acmeManager) accountKey(ctx context.Context) (crypto.Signer, error) {
+	vars := m.g.cfg.Variables
+	path := m.stateVariable("account")
+	for range 3 {
+		v, err := vars.Get(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("read the ACME account key: %w", err)
+		}
+		if v != nil {
+			b, _ := pem.Decode([]byte(v.Items["key"]))
+			if b == nil {
+				return nil, fmt.Errorf("variable %s: item \"key\" is no PEM key (delete the variable to make a new account)", path)
+			}
+			k, err := x509.ParseECPrivateKey(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("variable %s: item \"key\": %w (delete the variable to make a new account)", path, err)
+			}
+			return k, nil
+		}
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			return nil, err
+		}
+		var absent uint64
+		err = vars.Put(ctx, &structs.VariableDecrypted{VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: path},
+			Items: map[string]string{"key": string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))}}, &absent)
+		if err == nil {
+			return k, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, fmt.Errorf("store the ACME account key: %w", err)
+		}
+	}
+	return nil, errors.New("the ACME account key variable keeps changing")
+}
+
+// Present implements lego's challenge.Provider: the answer to the CA's
+// HTTP-01 request, kept here and in a variable for the other clients.
+func (m *acmeManager) Present(ctx context.Context, _, token, keyAuth string) error {
+	m.mu.Lock()
+	m.answers[token] = keyAuth
+	m.mu.Unlock()
+	return m.g.cfg.Variables.Put(ctx, &structs.VariableDecrypted{
+		VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: m.stateVariable("http01", token)},
+		Items:            map[string]string{"key_auth": keyAuth}}, nil)
+}
+
+// CleanUp implements lego's challenge.Provider.
+func (m *acmeManager) CleanUp(ctx context.Context, _, token, _ string) error {
+	m.mu.Lock()
+	delete(m.answers, token)
+	m.mu.Unlock()
+	return m.g.cfg.Variables.Delete(ctx, m.stateVariable("http01", token))
+}
+
+// acmeChallengePath is where the CA fetches HTTP-01 answers.
+const acmeChallengePath = "/.well-known/acme-challenge/"
+
+// challengeHandler answers the CA's HTTP-01 requests on the HTTP listener
+// (this client's orders from memory, other clients' from their variable)
+// and passes every other request to next.
+func (m *acmeManager) challengeHandler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.URL.Path, acmeChallengePath)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !validToken(token) {
+			http.Error(w, "nomadlike ingress: not an ACME challenge token", http.StatusNotFound)
+			return
+		}
+		m.mu.Lock()
+		answer := m.answers[token]
+		m.mu.Unlock()
+		if answer == "" {
+			v, err := m.g.cfg.Variables.Get(r.Context(), m.stateVariable("http01", token))
+			if err != nil {
+				http.Error(w, "nomadlike ingress: cannot read the ACME challenge answer", http.StatusServiceUnavailable)
+				return
+			}
+			if v != nil {
+				answer = v.Items["key_auth"]
+			}
+		}
+		if answer == "" {
+			http.Error(w, "nomadlike ingress: no such ACME challenge", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(answer))
+	})
+}
+
+// validToken reports an ACME token: base64url, which is also a valid
+// variable path segment.
+func validToken(t string) bool {
+	if t == "" || len(t) > 100 {
+		return false
+	}
+	for _, c := range t {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

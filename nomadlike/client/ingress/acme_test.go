@@ -1,0 +1,154 @@
+package ingress
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/nomadlike/nomadlike/internal/pebbletest"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// TestACMEWithPebble: two ingress clients share the variables. The second
+// routes a host and orders its certificate from the test CA, whose HTTP-01
+// validation reaches the first client's HTTP port: it answers from the
+// variable the second wrote. The second serves the certificate, verified
+// against the CA's root; the first, given the route, serves the stored
+// certificate without ordering; it is renewed before it expires.
+func TestACMEWithPebble(t *testing.T) {
+	httpPort := freeTCPPort(t)
+	ca := pebbletest.Start(t, httpPort, 15*time.Second)
+	vars := newMemVars()
+	const prefix = structs.IngressVariablePrefix + "/certs"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "host=%s proto=%s", r.Host, r.Header.Get("X-Forwarded-Proto"))
+	}))
+	defer up.Close()
+	const host = "app.acme.test"
+	regs := []*structs.ServiceRegistration{reg(t, up.Listener.Addr().String(), "urlprefix-"+host+"/")}
+	acmeCfg := &ACMEConfig{DirectoryURL: ca.DirectoryURL, CAFile: ca.CAFile, Email: "ops@acme.test"}
+	var gs []*Ingress
+	for i, port := range []int{httpPort, freeTCPPort(t)} {
+		gs = append(gs, start(t, Config{HTTPPort: port, HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars,
+			NodeID: "node-" + strconv.Itoa(i), ACME: acmeCfg}))
+	}
+	gs[1].Set(regs)
+
+	get := func(g *Ingress) (string, *tls.ConnectionState, error) {
+		_, port, _ := net.SplitHostPort(g.HTTPSAddr())
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Roots},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, g.HTTPSAddr())
+			}}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + host + ":" + port + "/x")
+		if err != nil {
+			return "", nil, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), resp.TLS, nil
+	}
+	var first *tls.ConnectionState
+	for i, g := range []*Ingress{gs[1], gs[0]} {
+		if i == 1 {
+			g.Set(regs)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			body, st, err := get(g)
+			if err == nil {
+				if !strings.HasPrefix(body, "host="+host) || !strings.HasSuffix(body, "proto=https") {
+					t.Fatalf("through HTTPS: %q", body)
+				}
+				if first == nil {
+					first = st
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("HTTPS with a certificate from the test CA: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if n := testutil.ToFloat64(gs[0].tlsm.orders.WithLabelValues("ok")); n != 0 {
+		t.Fatalf("the first client ordered %v certificates; the stored one serves it", n)
+	}
+	if n := testutil.ToFloat64(gs[1].tlsm.orders.WithLabelValues("ok")); n != 1 {
+		t.Fatalf("the second client made %v orders, want 1", n)
+	}
+	v, _ := vars.Get(context.Background(), prefix+"/app_acme_test")
+	if v == nil || v.Items["cert"] == "" || v.Items["key"] == "" {
+		t.Fatalf("the certificate is not stored in its variable: %+v", v)
+	}
+
+	// Renewal: a third of the 15s lifetime before it expires.
+	serial := first.PeerCertificates[0].SerialNumber
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, st, err := get(gs[1])
+		if err == nil && st.PeerCertificates[0].SerialNumber.Cmp(serial) != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewed certificate served: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, p := range []string{prefix + "/_acme/order/app_acme_test"} {
+		waitUntil(t, "the order lease released", func() (bool, string) {
+			v, _ := vars.Get(context.Background(), p)
+			return v == nil, fmt.Sprintf("%s still held", p)
+		})
+	}
+}
+
+// TestACMELease: one client's order lease keeps the others from ordering
+// the same name until it is released or expires.
+func TestACMELease(t *testing.T) {
+	vars := newMemVars()
+	mk := func(node string) *acmeManager {
+		g, err := New(Config{HTTPSPort: 1, CertVariablesPrefix: structs.IngressVariablePrefix + "/certs", Variables: vars, NodeID: node,
+			ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.acme
+	}
+	a, b := mk("a"), mk("b")
+	ctx := context.Background()
+	lease, ok := a.takeLease(ctx, "x.example")
+	if !ok {
+		t.Fatal("the first client cannot take a free lease")
+	}
+	if _, ok := b.takeLease(ctx, "x.example"); ok {
+		t.Fatal("the second client took a held lease")
+	}
+	if _, ok := b.takeLease(ctx, "y.example"); !ok {
+		t.Fatal("a lease of another name is refused")
+	}
+	if err := vars.Delete(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.takeLease(ctx, "x.example"); !ok {
+		t.Fatal("a released lease is refused")
+	}
+	// An expired lease is taken over.
+	v, _ := vars.Get(ctx, lease)
+	v.Items["until"] = time.Now().Add(-time.Second).Format(time.RFC3339Nano)
+	vars.set(t, lease, v.Items)
+	if _, ok := a.takeLease(ctx, "x.example"); !ok {
+		t.Fatal("an expired lease is refused")
+	}
+}
