@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -46,19 +45,8 @@ func (cl *fileClient) applyHostNetworks(c *Config) error {
 		setStr(&v.CIDR, hn.CIDR)
 		setStr(&v.Interface, hn.Interface)
 		setStr(&v.ReservedPorts, hn.ReservedPorts)
-		switch {
-		case hn.Name == "":
-			return fmt.Errorf(`%s: client.host_network needs a name: host_network "public" { cidr = "203.0.113.0/24" }`, loc(at))
-		case v.CIDR == "" && v.Interface == "":
-			return fmt.Errorf(`%s: client.host_network %q needs a cidr or an interface (or both) to find its addresses, for example cidr = "10.0.0.0/8"`, loc(at), hn.Name)
-		}
-		if v.CIDR != "" {
-			if _, _, err := net.ParseCIDR(v.CIDR); err != nil {
-				return fmt.Errorf(`%s: client.host_network %q: cidr %q is not a CIDR block such as "10.0.0.0/8"`, loc(at), hn.Name, v.CIDR)
-			}
-		}
-		if err := structs.ValidatePortRanges(v.ReservedPorts); err != nil {
-			return fmt.Errorf("%s: client.host_network %q: reserved_ports: %w", loc(at), hn.Name, err)
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("%s: client.%w", loc(at), err)
 		}
 		if c.Client.HostNetworks == nil {
 			c.Client.HostNetworks = map[string]*structs.ClientHostNetworkConfig{}

@@ -23,13 +23,18 @@ job "e2e-hostnet" {
         to           = 80
         host_network = "lab"
       }
+      port "rtp" {
+        count        = 3
+        to           = 7000
+        host_network = "lab"
+      }
     }
     task "web" {
       driver = "container"
       config {
         image   = "oci-layout://%[1]s"
         command = "sh"
-        args    = ["-c", "busybox mkdir -p /local/www && echo \"bridged on $NOMAD_HOST_IP_http\" > /local/www/index.html && exec busybox httpd -f -p 80 -h /local/www"]
+        args    = ["-c", "busybox mkdir -p /local/www /local/rtp && echo \"bridged on $NOMAD_HOST_IP_http\" > /local/www/index.html && echo \"rtp $NOMAD_PORT_rtp_RANGE on $NOMAD_HOST_PORT_rtp_RANGE\" > /local/rtp/index.html && busybox httpd -p 7002 -h /local/rtp && exec busybox httpd -f -p 80 -h /local/www"]
       }
       env {
         E2E_RUN = "%[2]s"
@@ -93,7 +98,8 @@ job "e2e-hostnet-missing" {
 // "lab" is mapped on that address only (not on loopback), a host-mode
 // task binds the address its NOMAD_ADDR names, and a job asking for the
 // network the node lacks is not placed, the node filtered with a reason
-// naming the network and the port.
+// naming the network and the port. The bridged group also maps a range of
+// 3 ports (portmap entries port by port), reached on its third port.
 func TestHostNetworkPorts(t *testing.T) {
 	l := newBridgeLab(t)
 	killLeftovers(t)
@@ -139,6 +145,7 @@ func TestHostNetworkPorts(t *testing.T) {
 		t.Fatalf("job run exited %d:\n%s", code, out)
 	}
 	ports := map[string]structs.PortMapping{} // group -> its http port
+	var rtp structs.PortMapping               // the bridged group's range
 	waitFor(t, 90*time.Second, "both groups running", func() (bool, string) {
 		r := runningAllocs(t, a, "e2e-hostnet")
 		for _, s := range r {
@@ -149,7 +156,13 @@ func TestHostNetworkPorts(t *testing.T) {
 			if err != nil {
 				return false, err.Error()
 			}
-			ports[al.TaskGroup] = al.AllocatedResources.Shared.Ports[0]
+			for _, pm := range al.AllocatedResources.Shared.Ports {
+				if pm.Label == "http" {
+					ports[al.TaskGroup] = pm
+				} else {
+					rtp = pm
+				}
+			}
 		}
 		return len(r) == 2, fmt.Sprintf("%d running", len(r))
 	})
@@ -166,6 +179,16 @@ func TestHostNetworkPorts(t *testing.T) {
 			t.Errorf("group %s answers on 127.0.0.1:%d too (%q): its port must be bound to %s only", group, pm.Value, body, addr)
 		}
 	}
+
+	// The range: host port first+2 reaches port 7002 inside, on the lab address.
+	if rtp.Count != 3 || rtp.To != 7000 || rtp.HostIP != addr {
+		t.Fatalf("rtp mapping %+v, want 3 ports to 7000 on %s", rtp, addr)
+	}
+	wantRTP := fmt.Sprintf("rtp 7000-7002 on %d-%d", rtp.Value, rtp.Value+2)
+	waitFor(t, 30*time.Second, fmt.Sprintf("the range's third port at %s:%d", addr, rtp.Value+2), func() (bool, string) {
+		body, err := httpGet(fmt.Sprintf("http://%s:%d/", addr, rtp.Value+2))
+		return err == nil && strings.TrimSpace(body) == wantRTP, fmt.Sprintf("%q %v, want %q", body, err, wantRTP)
+	})
 
 	// The node reports its host networks (the official client reads them).
 	c, err := nomad.NewClient(&nomad.Config{Address: a.addr})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -106,7 +105,9 @@ func (c *Config) validate() error {
 	}
 	c.HostVolumes = hv
 	for name, hn := range c.HostNetworks {
-		if err := validateHostNetwork(name, hn); err != nil {
+		if hn == nil || hn.Name != name {
+			errs = append(errs, fmt.Errorf("client config: host_network %q has no config of that name", name))
+		} else if err := hn.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("client config: %w", err))
 		}
 	}
@@ -139,24 +140,4 @@ func (c *Config) setDefaults() {
 	if c.fingerprintRoot == "" {
 		c.fingerprintRoot = "/"
 	}
-}
-
-// validateHostNetwork checks a host_network block: a name, an interface or
-// a cidr (or both), a valid cidr and reserved_ports.
-func validateHostNetwork(name string, hn *structs.ClientHostNetworkConfig) error {
-	switch {
-	case name == "" || hn == nil:
-		return errors.New(`host_network needs a name: host_network "public" { cidr = "203.0.113.0/24" }`)
-	case hn.CIDR == "" && hn.Interface == "":
-		return fmt.Errorf("host_network %q needs a cidr or an interface (or both) to find its addresses", name)
-	}
-	if hn.CIDR != "" {
-		if _, _, err := net.ParseCIDR(hn.CIDR); err != nil {
-			return fmt.Errorf("host_network %q: cidr %q is not a CIDR block such as \"10.0.0.0/8\"", name, hn.CIDR)
-		}
-	}
-	if err := structs.ValidatePortRanges(hn.ReservedPorts); err != nil {
-		return fmt.Errorf("host_network %q: reserved_ports: %w", name, err)
-	}
-	return nil
 }

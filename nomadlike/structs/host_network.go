@@ -1,7 +1,9 @@
 package structs
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +23,26 @@ type ClientHostNetworkConfig struct {
 	CIDR          string
 	Interface     string
 	ReservedPorts string
+}
+
+// Validate checks a host_network block: a name, an interface or a cidr
+// (or both), a valid cidr and reserved_ports.
+func (h *ClientHostNetworkConfig) Validate() error {
+	switch {
+	case h.Name == "":
+		return errors.New(`host_network needs a name: host_network "public" { cidr = "203.0.113.0/24" }`)
+	case h.CIDR == "" && h.Interface == "":
+		return fmt.Errorf(`host_network %q needs a cidr or an interface (or both) to find its addresses, for example cidr = "10.0.0.0/8"`, h.Name)
+	}
+	if h.CIDR != "" {
+		if _, _, err := net.ParseCIDR(h.CIDR); err != nil {
+			return fmt.Errorf(`host_network %q: cidr %q is not a CIDR block such as "10.0.0.0/8"`, h.Name, h.CIDR)
+		}
+	}
+	if err := ValidatePortRanges(h.ReservedPorts); err != nil {
+		return fmt.Errorf("host_network %q: reserved_ports: %w", h.Name, err)
+	}
+	return nil
 }
 
 // CopyHostNetworks returns a deep copy of a node's host networks.
