@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/internal/pebbletest"
+	"github.com/nomadlike/nomadlike/nomadlike/tlsutil"
+)
+
+// ingressHostJob: one busybox httpd behind the ingress for one host name
+// (urlprefix-<host>/), answering its allocation ID at /id.txt.
+const ingressHostJob = `
+job "%s" {
+  datacenters = ["*"]
+  group "web" {
+    network {
+      port "http" {}
+    }
+    service {
+      name = "%s"
+      port = "http"
+      tags = ["urlprefix-%s/"]
+    }
+    task "httpd" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo $NOMAD_ALLOC_ID > $NOMAD_TASK_DIR/id.txt; exec %s httpd -f -p 127.0.0.1:$NOMAD_PORT_http -h $NOMAD_TASK_DIR"]
+      }
+      env {
+        E2E_RUN = "%s"
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+`
+
+// runHostJob runs ingressHostJob for host.
+func runHostJob(t *testing.T, a *agent, name, host string) {
+	t.Helper()
+	dir := t.TempDir()
+	f := writeFile(t, dir, name+".nomad.hcl", fmt.Sprintf(ingressHostJob, name, name, host, busyboxPath(t), runToken))
+	if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
+		t.Fatalf("job run: exit %d\n%s", code, out)
+	}
+}
+
+// httpsGet GETs https://host/id.txt through the ingress at addr, verifying
+// the certificate for host against roots; it returns the body and the
+// served certificate.
+func httpsGet(addr, host string, roots *x509.CertPool) (string, *x509.Certificate, error) {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + host + "/id.txt")
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", nil, fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return strings.TrimSpace(string(b)), resp.TLS.PeerCertificates[0], nil
+}
+
+// TestIngressTLSFromVariable: a certificate put in a variable below the
+// ingress's prefix is served for its host name (SNI) and verifies against
+// its CA; a certificate put later replaces it without a restart.
+func TestIngressTLSFromVariable(t *testing.T) {
+	killLeftovers(t)
+	httpsPort := freePort(t)
+	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
+  ingress {
+    enabled    = true
+    http_port  = %d
+    https_port = %d
+    bind       = "127.0.0.1"
+    tls {
+      variables_prefix = "nomadlike/ingress/certs"
+    }
+  }
+`, freePort(t), httpsPort)})
+	const host = "shop.e2e.test"
+	dir := t.TempDir()
+	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.CAOptions{CommonName: "e2e ingress CA", Days: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	putCert := func() {
+		t.Helper()
+		cert, key, err := tlsutil.GenerateCert(caPEM, caKey, tlsutil.CertOptions{Role: tlsutil.RoleServer, Region: "global", Days: 1, DNSNames: []string{host}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cert.pem"), cert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := a.cli(dir, "var", "put", "-force", "nomadlike/ingress/certs/shop", "cert=@cert.pem", "key=@key.pem"); code != 0 {
+			t.Fatalf("var put: exit %d\n%s", code, out)
+		}
+	}
+	putCert()
+	runHostJob(t, a, "e2e-ingress-tls", host)
+	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	var first *x509.Certificate
+	waitFor(t, 60*time.Second, "HTTPS through the ingress with the certificate from the variable", func() (bool, string) {
+		id, cert, err := httpsGet(addr, host, roots)
+		if err != nil {
+			return false, err.Error()
+		}
+		first = cert
+		return id != "", "empty answer"
+	})
+	putCert()
+	waitFor(t, 15*time.Second, "the certificate put later served", func() (bool, string) {
+		_, cert, err := httpsGet(addr, host, roots)
+		if err != nil {
+			return false, err.Error()
+		}
+		return cert.SerialNumber.Cmp(first.SerialNumber) != 0, "still the first certificate"
+	})
+}
+
+// TestIngressACME: with acme enabled, the ingress orders the certificate
+// of a route's host from Let's Encrypt's test CA (pebble, in this test
+// process, on loopback; HTTP-01 on the ingress's HTTP port), stores it in
+// a variable and serves it, verified against the CA's root.
+func TestIngressACME(t *testing.T) {
+	killLeftovers(t)
+	httpPort, httpsPort := freePort(t), freePort(t)
+	ca := pebbletest.Start(t, httpPort, 0)
+	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
+  ingress {
+    enabled    = true
+    http_port  = %d
+    https_port = %d
+    bind       = "127.0.0.1"
+    tls {
+      variables_prefix = "nomadlike/ingress/certs"
+    }
+    acme {
+      enabled       = true
+      directory_url = %q
+      ca_file       = %q
+      email         = "ops@e2e.test"
+    }
+  }
+`, httpPort, httpsPort, ca.DirectoryURL, ca.CAFile)})
+	const host = "acme.e2e.test"
+	runHostJob(t, a, "e2e-ingress-acme", host)
+	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	waitFor(t, 90*time.Second, "HTTPS through the ingress with a certificate from the test CA", func() (bool, string) {
+		id, _, err := httpsGet(addr, host, ca.Roots)
+		if err != nil {
+			return false, err.Error()
+		}
+		return id != "", "empty answer"
+	})
+	if out, code := a.cli(t.TempDir(), "var", "get", "nomadlike/ingress/certs/acme_e2e_test"); code != 0 || !strings.Contains(out, "BEGIN CERTIFICATE") {
+		t.Fatalf("the obtained certificate is not in its variable: exit %d\n%s", code, out)
+	}
+}
