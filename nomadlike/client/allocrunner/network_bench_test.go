@@ -28,54 +28,9 @@ import (
 // It reports the medians: host-ms, bridge-ms and overhead-ms (their
 // difference). It needs root and the CNI plugins in /usr/lib/cni.
 func BenchmarkBridgeStartOverhead(b *testing.B) {
-	if os.Getuid() != 0 {
-		b.Skip("needs root (network namespaces, bridges, iptables)")
-	}
-	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
-		b.Skip("the CNI plugins are not installed (scripts/test-deps.sh)")
-	}
-	dir := b.TempDir()
-	name := fmt.Sprintf("nlb%d", os.Getpid()%100000)
-	subnet := fmt.Sprintf("172.28.%d.0/24", 20+rand.IntN(230))
-	nets, err := network.New(network.Config{StateDir: filepath.Join(dir, "net"), CNIPath: "/usr/lib/cni",
-		CNIConfigDir: dir, BridgeName: name, BridgeSubnet: subnet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = exec.Command("ip", "link", "del", name).Run()
-		rule := []string{"-w", "5", "-t", "mangle", "-D", network.EgressChain, "-s", subnet, "!", "-d", subnet,
-			"-m", "addrtype", "!", "--dst-type", "LOCAL", "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED",
-			"-m", "comment", "--comment", "nomadlike egress guard " + name, "-j", "DROP"}
-		_ = exec.Command("iptables", rule...).Run()
-	})
-	db, err := clientstate.Open(filepath.Join(dir, "state.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	drv := clienttest.NewDriver()
-	node := &structs.Node{ID: "node-1", Name: "bench", Datacenter: "dc1", Attributes: map[string]string{"kernel.name": "linux"}}
+	nl := newNetLab(b, "/usr/lib/cni")
 	run := func(i int, mode string) time.Duration {
-		job := &structs.Job{ID: "bench", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
-			Name: "g", Count: 1, Tasks: []*structs.Task{shTask("web", "", false, "sleep 60")},
-			Networks: []*structs.NetworkResource{{Mode: mode, DynamicPorts: []structs.Port{{Label: "http", To: 80}}}},
-		}}}
-		job.Canonicalize()
-		alloc := &structs.Allocation{ID: fmt.Sprintf("6c1e0a52-1c3e-4b7a-9f1e-%012d", i), Name: "bench.g[0]", Namespace: "default",
-			JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun,
-			AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
-				Ports: []structs.PortMapping{{Label: "http", Value: 42000 + i%1000, To: 80, HostIP: "127.0.0.1"}}}}}
-		r, err := New(Config{Alloc: alloc, Node: func() *structs.Node { return node }, Region: "global",
-			AllocRoot: filepath.Join(dir, "alloc"), StateRoot: filepath.Join(dir, "tasks"),
-			Drivers: map[string]drivers.Driver{clienttest.DriverName: drv}, Store: db,
-			Logger: slog.New(slog.DiscardHandler), Networks: nets})
-		if err != nil {
-			b.Fatal(err)
-		}
-		done := make(chan struct{})
-		start := time.Now()
-		go func() { defer close(done); r.Run(context.Background()) }()
+		r, done, start := nl.start(b, i, mode)
 		deadline := start.Add(30 * time.Second)
 		for {
 			st := r.Alloc().TaskStates["web"]
@@ -114,7 +69,121 @@ func BenchmarkBridgeStartOverhead(b *testing.B) {
 	b.ReportMetric(med(host), "host-ms")
 	b.ReportMetric(med(bridge), "bridge-ms")
 	b.ReportMetric(med(bridge)-med(host), "overhead-ms")
-	if attached, _ := nets.Attached(); len(attached) > 0 {
+	if attached, _ := nl.nets.Attached(); len(attached) > 0 {
 		b.Fatalf("networks left attached: %s", strings.Join(attached, ", "))
+	}
+}
+
+// netLab is a bridge network of the test's own (its bridge and a random
+// /24) with a network manager over the CNI plugins in cniPath, a state DB
+// and the test driver, for alloc runners of groups in bridge mode.
+type netLab struct {
+	dir  string
+	nets *network.Manager
+	db   *clientstate.DB
+	drv  *clienttest.Driver
+}
+
+func newNetLab(tb testing.TB, cniPath string) *netLab {
+	tb.Helper()
+	if os.Getuid() != 0 {
+		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
+			tb.Fatal("bridge networking needs root")
+		}
+		tb.Skip("needs root (network namespaces, bridges, iptables)")
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
+			tb.Fatal("the CNI plugins are missing: run scripts/test-deps.sh")
+		}
+		tb.Skip("the CNI plugins are not installed (scripts/test-deps.sh)")
+	}
+	dir := tb.TempDir()
+	name := fmt.Sprintf("nlb%d%d", os.Getpid()%100000, rand.IntN(100))
+	subnet := fmt.Sprintf("172.28.%d.0/24", 20+rand.IntN(230))
+	nets, err := network.New(network.Config{StateDir: filepath.Join(dir, "net"), CNIPath: cniPath,
+		CNIConfigDir: dir, BridgeName: name, BridgeSubnet: subnet})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		_ = exec.Command("ip", "link", "del", name).Run()
+		rule := []string{"-w", "5", "-t", "mangle", "-D", network.EgressChain, "-s", subnet, "!", "-d", subnet,
+			"-m", "addrtype", "!", "--dst-type", "LOCAL", "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED",
+			"-m", "comment", "--comment", "nomadlike egress guard " + name, "-j", "DROP"}
+		_ = exec.Command("iptables", rule...).Run()
+	})
+	db, err := clientstate.Open(filepath.Join(dir, "state.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	return &netLab{dir: dir, nets: nets, db: db, drv: clienttest.NewDriver()}
+}
+
+// start runs allocation i of a group in network mode (one task "web", a
+// shell sleeping, one mapped port); done is closed when Run returns.
+func (l *netLab) start(tb testing.TB, i int, mode string) (r *Runner, done chan struct{}, start time.Time) {
+	tb.Helper()
+	job := &structs.Job{ID: "bench", Type: structs.JobTypeService, TaskGroups: []*structs.TaskGroup{{
+		Name: "g", Count: 1, Tasks: []*structs.Task{shTask("web", "", false, "sleep 60")},
+		Networks:      []*structs.NetworkResource{{Mode: mode, DynamicPorts: []structs.Port{{Label: "http", To: 80}}}},
+		RestartPolicy: &structs.RestartPolicy{Attempts: 0, Mode: structs.RestartModeFail},
+	}}}
+	job.Canonicalize()
+	alloc := &structs.Allocation{ID: fmt.Sprintf("6c1e0a52-1c3e-4b7a-9f1e-%012d", i+10), Name: "bench.g[0]", Namespace: "default",
+		JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun,
+		AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
+			Ports: []structs.PortMapping{{Label: "http", Value: 42000 + i%1000, To: 80, HostIP: "127.0.0.1"}}}}}
+	node := &structs.Node{ID: "node-1", Name: "bench", Datacenter: "dc1", Attributes: map[string]string{"kernel.name": "linux"}}
+	r, err := New(Config{Alloc: alloc, Node: func() *structs.Node { return node }, Region: "global",
+		AllocRoot: filepath.Join(l.dir, "alloc"), StateRoot: filepath.Join(l.dir, "tasks"),
+		Drivers: map[string]drivers.Driver{clienttest.DriverName: l.drv}, Store: l.db,
+		Logger: slog.New(slog.DiscardHandler), Networks: l.nets})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done = make(chan struct{})
+	start = time.Now()
+	go func() { defer close(done); r.Run(context.Background()) }()
+	return r, done, start
+}
+
+// TestBridgeNetworkFailureFailsTask: when the part of the network set up
+// while the task starts fails (here the firewall plugin), the task is not
+// reported running: it is stopped and fails with the plugin's error, and
+// the allocation's network is torn down.
+func TestBridgeNetworkFailureFailsTask(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := "#!/bin/sh\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\necho '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nl := newNetLab(t, dir)
+	r, done, _ := nl.start(t, 0, structs.NetworkModeBridge)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		r.Kill(nil)
+		t.Fatalf("the allocation did not finish: %s", describe(r.Alloc()))
+	}
+	st := r.Alloc().TaskStates["web"]
+	if st == nil || st.State != structs.TaskStateDead || !st.Failed || !st.StartedAt.IsZero() {
+		t.Fatalf("task state %+v: want dead, failed, never reported running", st)
+	}
+	found := false
+	for _, ev := range st.Events {
+		found = found || ev.Type == structs.TaskSetupFailure && strings.Contains(ev.SetupError, "firewall refused by the test")
+	}
+	if !found {
+		t.Fatalf("no setup failure with the plugin's error: %s", describe(r.Alloc()))
+	}
+	if attached, _ := nl.nets.Attached(); len(attached) > 0 {
+		t.Fatalf("networks left attached: %v", attached)
 	}
 }

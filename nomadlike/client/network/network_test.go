@@ -572,3 +572,54 @@ func TestSweepTearsDownGoneAllocationsAtOnce(t *testing.T) {
 		t.Fatalf("after teardown: %+v, before: %+v", after, before)
 	}
 }
+
+// failingFirewallPath returns a CNI path with the real plugins but a
+// firewall plugin whose ADD fails (its DEL succeeds).
+func failingFirewallPath(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  echo '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\n  exit 1\nfi\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestBridgeRestFailureIsReported: a plugin of the background part that
+// fails makes Wait return its error; the teardown then leaves nothing.
+func TestBridgeRestFailureIsReported(t *testing.T) {
+	m := testManager(t)
+	cfg := m.Config()
+	cfg.CNIPath = failingFirewallPath(t)
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	const alloc = "0b5e6a1c-0000-4000-8000-0000000fail"
+	before := countHost(t, m, alloc)
+	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41201, To: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err == nil || !strings.Contains(err.Error(), "firewall refused by the test") {
+		t.Fatalf("Wait = %v, want the firewall plugin's error", err)
+	}
+	if rec, err := m.readRecord(alloc); err != nil || rec.Rest != bridgeRest {
+		t.Fatalf("record after the failure: %+v %v (want Rest kept)", rec, err)
+	}
+	if err := m.Teardown(ctx, alloc); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, alloc); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+}
