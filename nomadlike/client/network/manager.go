@@ -49,7 +49,7 @@ type Config struct {
 	// beyond the host: the bridge plugin masquerades the subnet (ipMasq)
 	// and the subnet has no egress guard. Off by default.
 	Masquerade bool
-	Logger                   *slog.Logger
+	Logger     *slog.Logger
 	// GatewayDNS, when set, serves DNS on a bridge gateway address and
 	// returns the server address for resolv.conf: bridge allocations
 	// without a dns block resolve through it (the client's DNS server).
