@@ -24,17 +24,33 @@ func (s *Server) notLeaderError() error {
 // raftApply writes one entry to the Raft log and waits until the FSM has
 // applied it on this server. It returns the entry's index.
 func (s *Server) raftApply(ctx context.Context, t structs.MessageType, body any) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("raft apply (type %d): %w", t, err)
-	}
-	if !s.IsLeader() {
-		return 0, s.notLeaderError()
-	}
-	buf, err := encodeEntry(t, body)
+	f, err := s.raftApplyAsync(ctx, t, body)
 	if err != nil {
 		return 0, err
 	}
-	f := s.raft.Apply(buf, raftApplyTimeout)
+	return s.raftApplyResult(t, f)
+}
+
+// raftApplyAsync hands one entry to Raft without waiting for it to commit;
+// raftApplyResult waits for the returned future (the plan applier
+// evaluates the next plan meanwhile).
+func (s *Server) raftApplyAsync(ctx context.Context, t structs.MessageType, body any) (raft.ApplyFuture, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("raft apply (type %d): %w", t, err)
+	}
+	if !s.IsLeader() {
+		return nil, s.notLeaderError()
+	}
+	buf, err := encodeEntry(t, body)
+	if err != nil {
+		return nil, err
+	}
+	return s.raft.Apply(buf, raftApplyTimeout), nil
+}
+
+// raftApplyResult waits until the entry of f is applied by the FSM on this
+// server and returns its index, or why it was not committed or applied.
+func (s *Server) raftApplyResult(t structs.MessageType, f raft.ApplyFuture) (uint64, error) {
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
 			return 0, s.notLeaderError()

@@ -113,6 +113,10 @@ type Config struct {
 	// was found still outstanding and before the plan is checked and
 	// committed (tests only: it stands for a slow commit).
 	planApplyHook func(*structs.Plan)
+	// planCommitHook runs when a checked plan is about to be handed to
+	// Raft, while the applier checks the next plan; an error stands for a
+	// failed Raft apply (tests only: a slow or failing commit).
+	planCommitHook func(*structs.Plan) error
 }
 
 // BackupConfig is server { snapshot { ... } }: the leader writes a snapshot

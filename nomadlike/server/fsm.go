@@ -35,7 +35,7 @@ type fsm struct {
 	waitCh  chan struct{}
 }
 
-var _ raft.FSM = (*fsm)(nil)
+var _ raft.BatchingFSM = (*fsm)(nil)
 
 func newFSM(logger *slog.Logger, st *state.Store, broker *evalBroker, blocked *blockedEvals) *fsm {
 	return &fsm{logger: logger, state: st, broker: broker, blocked: blocked, waitCh: make(chan struct{}),
@@ -53,6 +53,34 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return nil
 	}
 	defer f.setApplied(l.Index)
+	return f.applyEntry(l)
+}
+
+// ApplyBatch implements raft.BatchingFSM: Raft hands the entries it
+// committed together (up to MaxAppendEntries) in one call. Each command
+// entry is applied as Apply does, in its own transaction, in log order,
+// and gets its own response; waiters on the applied index wake once, after
+// the batch.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	var last uint64
+	defer func() {
+		if last != 0 {
+			f.setApplied(last)
+		}
+	}()
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		out[i] = f.applyEntry(l)
+		last = l.Index
+	}
+	return out
+}
+
+// applyEntry applies one command entry (see Apply).
+func (f *fsm) applyEntry(l *raft.Log) any {
 	if len(l.Data) == 0 {
 		return fmt.Errorf("raft entry %d is empty", l.Index)
 	}

@@ -3,41 +3,123 @@ package server
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// runPlanApplier applies plans one at a time until ctx ends.
+// runPlanApplier evaluates and commits plans until ctx ends, pipelined as
+// Nomad's applier is: while one plan's Raft entry is in flight, the next
+// plan is evaluated against the state plus that plan's result (planOverlay),
+// then submitted once the in-flight one is applied. At most one plan is in
+// flight, so the state a plan is checked against lacks at most one plan,
+// and that plan is the overlay.
 func (s *Server) runPlanApplier(ctx context.Context) {
 	// committed holds, per job, the index of the last plan this applier
 	// committed for it (this leadership term; earlier terms' plans are
 	// in the state every worker here snapshots).
 	committed := map[jobKey]uint64{}
+	var inflight *inflightPlan
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case req := <-s.planQ.ch:
-			result, err := s.applyPlan(ctx, req, committed)
-			req.resp <- planResponse{result: result, err: err}
+		req := s.planQ.pop()
+		if req == nil {
+			var done <-chan struct{}
+			if inflight != nil {
+				done = inflight.done
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				s.finishPlan(inflight, committed)
+				inflight = nil
+			case <-s.planQ.ready:
+			}
+			continue
 		}
+		inflight = s.applyPlan(ctx, req, inflight, committed)
 	}
 }
 
-// applyPlan checks the plan against the newest state and commits what
-// still fits. A plan made on a snapshot older than the last plan committed
-// for its job is refused whole: its scheduler did not see that plan's
-// allocations and would place them again (an evaluation redelivered after
-// its nack timeout while its first delivery's plan was being committed).
-// The scheduler retries on a snapshot that has them. committed is the
-// applier's record of the last plan committed per job, updated here.
-func (s *Server) applyPlan(ctx context.Context, req *planRequest, committed map[jobKey]uint64) (*structs.PlanResult, error) {
+// inflightPlan is a plan whose Raft entry is submitted and not yet known
+// to be applied. done is closed when index and err are set.
+type inflightPlan struct {
+	req     *planRequest
+	result  *structs.PlanResult
+	overlay planOverlay
+	start   time.Time
+	done    chan struct{}
+	index   uint64
+	err     error
+}
+
+// finishPlan answers the worker of a plan whose apply ended (p.done is
+// closed) and records the commit for its job.
+func (s *Server) finishPlan(p *inflightPlan, committed map[jobKey]uint64) {
+	observeSince(s.metrics.planApply, p.start)
+	plan := p.req.plan
+	if p.err != nil {
+		p.req.resp <- planResponse{err: fmt.Errorf("commit plan for eval %s: %w", plan.EvalID, p.err)}
+		return
+	}
+	result := p.result
+	result.AllocIndex = p.index
+	if plan.Job != nil {
+		committed[jobKey{plan.Job.Namespace, plan.Job.ID}] = p.index
+	}
+	if result.RefreshIndex != 0 && result.RefreshIndex < p.index {
+		result.RefreshIndex = p.index
+	}
+	p.req.resp <- planResponse{result: result}
+}
+
+// applyPlan checks req's plan against the newest state, plus the result of
+// the plan in flight if any, and submits what still fits to Raft once the
+// in-flight plan is applied. It returns the plan now in flight (nil when
+// this one committed nothing or failed), having answered every plan that
+// is no longer in flight.
+//
+// A plan made on a snapshot older than the last plan committed for its job
+// is refused whole: its scheduler did not see that plan's allocations and
+// would place them again (an evaluation redelivered after its nack timeout
+// while its first delivery's plan was being committed). The scheduler
+// retries on a snapshot that has them. A plan of the same job as the
+// in-flight one waits for it first, so that check sees its index.
+// committed is the applier's record of the last plan committed per job.
+//
+// If the in-flight apply fails, its result never reaches the state: the
+// plan, checked against it, is checked again against the state alone
+// (stops in the failed plan may have made room this plan counted on).
+func (s *Server) applyPlan(ctx context.Context, req *planRequest, inflight *inflightPlan, committed map[jobKey]uint64) *inflightPlan {
+	// waitInflight waits for the in-flight plan and answers its worker; it
+	// reports whether its apply succeeded, and its index.
+	waitInflight := func() (bool, uint64, error) {
+		select {
+		case <-inflight.done:
+		case <-ctx.Done():
+			return false, 0, fmt.Errorf("plan for eval %s: %w (is this server still the leader?)", req.plan.EvalID, ctx.Err())
+		}
+		s.finishPlan(inflight, committed)
+		ok, index := inflight.err == nil, inflight.index
+		inflight = nil
+		return ok, index, nil
+	}
+	fail := func(err error) *inflightPlan {
+		req.resp <- planResponse{err: err}
+		return inflight
+	}
 	plan := req.plan
+	select {
+	case <-req.gone:
+		return inflight // the worker stopped waiting: nobody wants the result
+	default:
+	}
 	if !s.broker.outstanding(plan.EvalID, req.token) {
-		return nil, fmt.Errorf("plan for eval %s: the evaluation is no longer held by this worker (it timed out and was redelivered)", plan.EvalID)
+		return fail(fmt.Errorf("plan for eval %s: the evaluation is no longer held by this worker (it timed out and was redelivered)", plan.EvalID))
 	}
 	if s.cfg.planApplyHook != nil {
 		s.cfg.planApplyHook(plan)
@@ -45,50 +127,87 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest, committed map[
 	var key jobKey
 	if plan.Job != nil {
 		key = jobKey{plan.Job.Namespace, plan.Job.ID}
+		if inflight != nil && inflight.req.plan.Job != nil &&
+			(jobKey{inflight.req.plan.Job.Namespace, inflight.req.plan.Job.ID}) == key {
+			if _, _, err := waitInflight(); err != nil {
+				return fail(err)
+			}
+		}
 		if last := committed[key]; plan.SnapshotIndex < last {
 			s.logger.Info("plan refused: made on a snapshot older than the job's last committed plan; the scheduler retries on fresh state",
 				"eval_id", plan.EvalID, "job_id", plan.Job.ID, "snapshot_index", plan.SnapshotIndex, "last_plan_index", last)
-			return &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{},
-				NodePreemptions: map[string][]*structs.Allocation{}, RefreshIndex: last}, nil
+			req.resp <- planResponse{result: &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{},
+				NodePreemptions: map[string][]*structs.Allocation{}, RefreshIndex: last}}
+			return inflight
 		}
 	}
 	snap, err := s.state.Snapshot()
 	if err != nil {
-		return nil, fmt.Errorf("snapshot state for plan: %w", err)
+		return fail(fmt.Errorf("snapshot state for plan: %w", err))
 	}
-	evalStart := time.Now()
-	result, refused, err := evaluatePlan(snap, plan)
-	observeSince(s.metrics.planEvaluate, evalStart)
-	s.metrics.planRefusedNodes.Add(float64(len(refused)))
+	var overlay planOverlay
+	if inflight != nil {
+		overlay = inflight.overlay
+	}
+	result, refused, err := s.evaluatePlanTimed(snap, overlay, plan)
+	if inflight != nil {
+		ok, prevIndex, werr := waitInflight()
+		switch {
+		case werr != nil:
+			return fail(werr)
+		case !ok:
+			// The plan it was checked against is not in the state.
+			if snap, err = s.state.Snapshot(); err != nil {
+				return fail(fmt.Errorf("snapshot state for plan: %w", err))
+			}
+			result, refused, err = s.evaluatePlanTimed(snap, nil, plan)
+		case err == nil && result.RefreshIndex != 0 && result.RefreshIndex < prevIndex:
+			// Refused nodes may be full of the previous plan's
+			// allocations: the retry must see them.
+			result.RefreshIndex = prevIndex
+		}
+	}
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if len(refused) > 0 {
 		s.logger.Debug("plan partly refused", "eval_id", plan.EvalID, "refused_nodes", refused)
 	}
 	if len(result.NodeUpdate) == 0 && len(result.NodeAllocation) == 0 && len(result.NodePreemptions) == 0 &&
 		result.Deployment == nil && len(result.DeploymentUpdates) == 0 {
-		return result, nil
+		req.resp <- planResponse{result: result}
+		return nil
 	}
 	now := time.Now()
 	entry := planResultsRequest(plan, result, now)
 	if entry.Evals, err = preemptionEvals(snap, result, now); err != nil {
-		return nil, fmt.Errorf("plan for eval %s: %w", plan.EvalID, err)
+		return fail(fmt.Errorf("plan for eval %s: %w", plan.EvalID, err))
 	}
-	applyStart := time.Now()
-	index, err := s.raftApply(ctx, structs.ApplyPlanResultsRequestType, entry)
-	observeSince(s.metrics.planApply, applyStart)
-	if err != nil {
-		return nil, fmt.Errorf("commit plan for eval %s: %w", plan.EvalID, err)
-	}
-	result.AllocIndex = index
-	if plan.Job != nil {
-		committed[key] = index
-	}
-	if result.RefreshIndex != 0 && result.RefreshIndex < index {
-		result.RefreshIndex = index
-	}
-	return result, nil
+	next := &inflightPlan{req: req, result: result, overlay: newPlanOverlay(result), start: time.Now(), done: make(chan struct{})}
+	go func() {
+		defer close(next.done)
+		if s.cfg.planCommitHook != nil {
+			if next.err = s.cfg.planCommitHook(plan); next.err != nil {
+				return
+			}
+		}
+		f, err := s.raftApplyAsync(ctx, structs.ApplyPlanResultsRequestType, entry)
+		if err != nil {
+			next.err = err
+			return
+		}
+		next.index, next.err = s.raftApplyResult(structs.ApplyPlanResultsRequestType, f)
+	}()
+	return next
+}
+
+// evaluatePlanTimed is evaluatePlan with its metrics.
+func (s *Server) evaluatePlanTimed(snap *state.Snapshot, overlay planOverlay, plan *structs.Plan) (*structs.PlanResult, []string, error) {
+	start := time.Now()
+	result, refused, err := evaluatePlan(snap, overlay, plan)
+	observeSince(s.metrics.planEvaluate, start)
+	s.metrics.planRefusedNodes.Add(float64(len(refused)))
+	return result, refused, err
 }
 
 // planResultsRequest builds the Raft entry for a result. Placed allocations
@@ -115,36 +234,100 @@ func planResultsRequest(plan *structs.Plan, result *structs.PlanResult, now time
 	return req
 }
 
+// planOverlay is what a plan in flight in Raft does to the allocations of
+// each node it touches: per node, the allocations it stops, evicts or
+// places, by ID, in their version after the plan (nil: evicted). Applying
+// it to a state that already holds the plan changes nothing, so it is
+// right whether or not the snapshot it overlays caught the plan.
+type planOverlay map[string]map[string]*structs.Allocation
+
+// newPlanOverlay returns the overlay of a result about to be committed.
+func newPlanOverlay(result *structs.PlanResult) planOverlay {
+	o := planOverlay{}
+	set := func(nodeID, allocID string, a *structs.Allocation) {
+		if o[nodeID] == nil {
+			o[nodeID] = map[string]*structs.Allocation{}
+		}
+		o[nodeID][allocID] = a
+	}
+	for node, allocs := range result.NodeUpdate {
+		for _, a := range allocs {
+			set(node, a.ID, a)
+		}
+	}
+	for node, allocs := range result.NodeAllocation {
+		for _, a := range allocs {
+			set(node, a.ID, a)
+		}
+	}
+	for node, allocs := range result.NodePreemptions {
+		for _, a := range allocs {
+			set(node, a.ID, nil)
+		}
+	}
+	return o
+}
+
+// parallelPlanNodes is how many nodes a plan must touch before its nodes
+// are checked on several goroutines (fewer cost less than starting them).
+const parallelPlanNodes = 64
+
 // evaluatePlan decides, node by node, what of plan still holds against
-// snap: placements need the node to exist and be ready, and the node's
-// live allocations (minus those the plan stops, evicts or replaces, plus
-// those it places) must fit. A refused node loses its whole part of the plan; an
-// AllAtOnce plan with any refusal commits nothing. RefreshIndex is set when
+// snap with overlay (the in-flight plan's allocations, or nil): placements
+// need the node to exist and be ready, and the node's live allocations
+// (minus those the plan stops, evicts or replaces, plus those it places)
+// must fit. A refused node loses its whole part of the plan; an AllAtOnce
+// plan with any refusal commits nothing. RefreshIndex is set when
 // something was refused. It returns the refused nodes with their reason.
-func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, []string, error) {
+// A plan touching many nodes has them checked in parallel, up to
+// GOMAXPROCS goroutines; the result does not depend on it.
+func evaluatePlan(snap *state.Snapshot, overlay planOverlay, plan *structs.Plan) (*structs.PlanResult, []string, error) {
 	result := &structs.PlanResult{NodeUpdate: map[string][]*structs.Allocation{}, NodeAllocation: map[string][]*structs.Allocation{},
 		NodePreemptions: map[string][]*structs.Allocation{},
 		// The deployment is committed even when placements are refused:
 		// the allocations that do land belong to it, and the retry finds it.
 		Deployment: plan.Deployment, DeploymentUpdates: plan.DeploymentUpdates}
-	nodes := map[string]bool{}
+	nodeSet := map[string]bool{}
 	for n := range plan.NodeUpdate {
-		nodes[n] = true
+		nodeSet[n] = true
 	}
 	for n := range plan.NodePreemptions {
-		nodes[n] = true
+		nodeSet[n] = true
 	}
 	for n := range plan.NodeAllocation {
-		nodes[n] = true
+		nodeSet[n] = true
+	}
+	nodes := sortedKeys(nodeSet)
+	verdicts := make([]nodeVerdict, len(nodes))
+	check := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := &verdicts[i]
+			v.ok, v.reason, v.err = nodeFits(snap, overlay, plan, nodes[i])
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(nodes)/parallelPlanNodes)
+	if workers <= 1 {
+		check(0, len(nodes))
+	} else {
+		var wg sync.WaitGroup
+		chunk := (len(nodes) + workers - 1) / workers
+		for lo := 0; lo < len(nodes); lo += chunk {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				check(lo, hi)
+			}(lo, min(lo+chunk, len(nodes)))
+		}
+		wg.Wait()
 	}
 	var refused []string
-	for _, nodeID := range sortedKeys(nodes) {
-		ok, reason, err := nodeFits(snap, plan, nodeID)
-		if err != nil {
-			return nil, nil, err
+	for i, nodeID := range nodes {
+		v := verdicts[i]
+		if v.err != nil {
+			return nil, nil, v.err
 		}
-		if !ok {
-			refused = append(refused, fmt.Sprintf("%s: %s", structs.ShortID(nodeID), reason))
+		if !v.ok {
+			refused = append(refused, fmt.Sprintf("%s: %s", structs.ShortID(nodeID), v.reason))
 			continue
 		}
 		if u := plan.NodeUpdate[nodeID]; len(u) > 0 {
@@ -173,8 +356,15 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 	return result, refused, nil
 }
 
-// nodeFits checks the plan's part for one node.
-func nodeFits(snap *state.Snapshot, plan *structs.Plan, nodeID string) (bool, string, error) {
+// nodeVerdict is nodeFits's answer for one node.
+type nodeVerdict struct {
+	ok     bool
+	reason string
+	err    error
+}
+
+// nodeFits checks the plan's part for one node, against snap with overlay.
+func nodeFits(snap *state.Snapshot, overlay planOverlay, plan *structs.Plan, nodeID string) (bool, string, error) {
 	place := plan.NodeAllocation[nodeID]
 	if len(place) == 0 {
 		return true, "", nil // only stops: always allowed
@@ -203,10 +393,28 @@ func nodeFits(snap *state.Snapshot, plan *structs.Plan, nodeID string) (bool, st
 	for _, a := range place {
 		remove[a.ID] = true // in-place updates replace the stored version
 	}
-	proposed := make([]*structs.Allocation, 0, len(existing)+len(place))
-	for _, a := range existing {
-		if !remove[a.ID] && !a.TerminalStatus() {
+	pending := overlay[nodeID]
+	proposed := make([]*structs.Allocation, 0, len(existing)+len(pending)+len(place))
+	keep := func(a *structs.Allocation) {
+		if a != nil && !remove[a.ID] && !a.TerminalStatus() {
 			proposed = append(proposed, a)
+		}
+	}
+	for _, a := range existing {
+		if v, ok := pending[a.ID]; ok {
+			a = v // the in-flight plan's version
+		}
+		keep(a)
+	}
+	if len(pending) > 0 {
+		stored := make(map[string]bool, len(existing))
+		for _, a := range existing {
+			stored[a.ID] = true
+		}
+		for _, id := range sortedKeys(pending) {
+			if !stored[id] {
+				keep(pending[id]) // placed by the in-flight plan
+			}
 		}
 	}
 	proposed = append(proposed, place...)

@@ -101,7 +101,7 @@ func TestEvaluatePlan(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Snapshot: %v", err)
 			}
-			result, refused, err := evaluatePlan(snap, c.plan)
+			result, refused, err := evaluatePlan(snap, nil, c.plan)
 			if err != nil {
 				t.Fatalf("evaluatePlan: %v", err)
 			}

@@ -49,7 +49,7 @@ func TestEvaluatePlanPreemptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			result, _, err := evaluatePlan(snap, plan)
+			result, _, err := evaluatePlan(snap, nil, plan)
 			if err != nil {
 				t.Fatal(err)
 			}
