@@ -17,8 +17,10 @@
 //	blockedEvals one blocked evaluation per job, released when capacity changes
 //	workers      NumSchedulers goroutines: Dequeue -> wait for the eval's index ->
 //	             snapshot -> scheduler.Process, with the worker as the Planner
-//	planApplier  one plan at a time against the newest state; refuses each node
-//	             whose part no longer fits, commits the rest in one Raft entry
+//	planApplier  plans by priority then FIFO, checked against the newest state
+//	             plus the one plan whose Raft entry is in flight (pipelined);
+//	             refuses each node whose part no longer fits, commits the rest
+//	             in one Raft entry once the in-flight one is applied
 //	heartbeats   a TTL timer per node; expiry marks the node down and creates
 //	             node-update evaluations so its allocations are replaced; a node
 //	             with allocations of groups with max_client_disconnect becomes

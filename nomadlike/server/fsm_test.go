@@ -251,3 +251,54 @@ type nopCloser struct {
 
 func (n nopCloser) Read(p []byte) (int, error) { return n.r.Read(p) }
 func (n nopCloser) Close() error               { return nil }
+
+// TestFSMApplyBatch: a batch from Raft is applied entry by entry, each in
+// its own transaction and with its own response (a bad entry fails alone,
+// the others commit), non-command entries are skipped, and the state ends
+// as applying the same entries one by one leaves it.
+func TestFSMApplyBatch(t *testing.T) {
+	node := mockNode("n1")
+	job := mockJob("web", 1, 100, 64)
+	job.Canonicalize()
+	entry := func(typ structs.MessageType, body any) []byte {
+		buf, err := encodeEntry(typ, body)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		return buf
+	}
+	logs := []*raft.Log{
+		{Index: 10, Type: raft.LogCommand, Data: entry(structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: node, Timestamp: 1})},
+		{Index: 11, Type: raft.LogConfiguration},
+		{Index: 12, Type: raft.LogCommand, Data: entry(structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job, SubmitTime: 2})},
+		{Index: 13, Type: raft.LogCommand, Data: entry(structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{
+			Job: job, EvalID: "e", AllocsPlaced: []*structs.Allocation{nil}})}, // a nil placement: refused
+		{Index: 14, Type: raft.LogCommand, Data: entry(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{
+			Evals: []*structs.Evaluation{testEval("web", structs.EvalStatusComplete)}})},
+	}
+	batched := newTestFSM(t)
+	resps := batched.ApplyBatch(logs)
+	if len(resps) != len(logs) {
+		t.Fatalf("%d responses for %d entries", len(resps), len(logs))
+	}
+	for i, r := range resps {
+		if err, _ := r.(error); (err != nil) != (i == 3) {
+			t.Errorf("response %d (index %d): %v; want an error only for the bad entry", i, logs[i].Index, r)
+		}
+	}
+	if got := batched.state.Commits(); got != 3 {
+		t.Errorf("%d transactions, want 3 (one per good command entry)", got)
+	}
+	if got := batched.appliedIndex(); got != 14 {
+		t.Errorf("applied index %d, want 14", got)
+	}
+	single := newTestFSM(t)
+	for _, l := range logs {
+		if l.Type == raft.LogCommand {
+			single.Apply(l)
+		}
+	}
+	if diff := cmp.Diff(allRows(t, single.state), allRows(t, batched.state)); diff != "" {
+		t.Errorf("batched state differs from one-by-one (-single +batched):\n%s", diff)
+	}
+}
