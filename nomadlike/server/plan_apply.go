@@ -33,6 +33,12 @@ func (s *Server) runPlanApplier(ctx context.Context) {
 			}
 			select {
 			case <-ctx.Done():
+				if inflight != nil {
+					// Raft ends the in-flight apply (committed or
+					// leadership lost): nothing of this term outlives it.
+					<-inflight.done
+					s.finishPlan(inflight, committed)
+				}
 				return
 			case <-done:
 				s.finishPlan(inflight, committed)
