@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"maps"
 	"net/http"
@@ -28,30 +29,43 @@ func decodeJobBody(r *http.Request, out any) error {
 	if err != nil {
 		return err
 	}
-	// The first decode reports syntax and type errors at their offsets in
-	// the body the user sent.
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err := decodeBody(r, out); err != nil {
-		return err
-	}
+	// One generic parse feeds the canonicalization and one typed decode
+	// reads its result. The typed decode of the body as sent runs only to
+	// explain a body refused on the way, with the offsets the user sent.
 	var tree map[string]any
+	if jsonDepthOverflow(body, maxJSONDepth) < 0 && decodeTree(body, &tree) == nil {
+		if job, ok := tree["Job"].(map[string]any); ok {
+			canonicalizeJobJSON(job)
+			canon, err := json.Marshal(tree)
+			if err != nil {
+				return err
+			}
+			canonErr := decodeJSON(canon, out)
+			if canonErr == nil {
+				return nil
+			}
+			reflect.ValueOf(out).Elem().SetZero()
+			if err := decodeJSON(body, out); err != nil {
+				return err
+			}
+			return canonErr
+		}
+	}
+	return decodeJSON(body, out)
+}
+
+// decodeTree decodes body, exactly one JSON value, into tree with numbers
+// kept as json.Number.
+func decodeTree(body []byte, tree *map[string]any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := dec.Decode(&tree); err != nil {
-		return nil // not an object: the typed decode already accepted it
-	}
-	job, ok := tree["Job"].(map[string]any)
-	if !ok {
-		return nil
-	}
-	canonicalizeJobJSON(job)
-	canon, err := json.Marshal(tree)
-	if err != nil {
+	if err := dec.Decode(tree); err != nil {
 		return err
 	}
-	v := reflect.ValueOf(out).Elem()
-	v.SetZero()
-	return decodeBody(&http.Request{Body: io.NopCloser(bytes.NewReader(canon))}, out)
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the JSON value")
+	}
+	return nil
 }
 
 // jsonObj returns v as a JSON object, nil if it is null or not an object.

@@ -256,11 +256,7 @@ func BenchmarkClusterRegister(b *testing.B) {
 				}
 				var profiles sync.WaitGroup
 				if dir := os.Getenv("NOMADLIKE_BENCH_PROFILE"); dir != "" {
-					profiled := []*loopServer{via}
-					if via != leader {
-						profiled = append(profiled, leader)
-					}
-					for _, s := range profiled {
+					for _, s := range servers {
 						profiles.Go(func() {
 							profileServer(b, s, filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+"."+s.name+".pprof"))
 						})
@@ -307,25 +303,36 @@ func clusterCPU(b *testing.B, servers []*loopServer) time.Duration {
 	return total
 }
 
-// profileServer saves a 2-second CPU profile of s (make bench-cluster
-// with NOMADLIKE_BENCH_PROFILE=dir; run with a -benchtime long enough to
-// cover it).
+// profileServer saves a 2-second CPU profile of s, then its allocation
+// profile (make bench-cluster with NOMADLIKE_BENCH_PROFILE=dir; run with
+// a -benchtime long enough to cover it).
 func profileServer(b *testing.B, s *loopServer, path string) {
-	resp, err := http.Get("http://" + s.http + "/v1/agent/pprof/profile?seconds=2")
-	if err != nil {
-		b.Errorf("profile %s: %v", s.name, err)
-		return
+	for _, p := range []struct{ query, suffix string }{{"profile?seconds=2", ""}, {"allocs", ".allocs"}} {
+		resp, err := http.Get("http://" + s.http + "/v1/agent/pprof/" + p.query)
+		if err != nil {
+			b.Errorf("profile %s: %v", s.name, err)
+			return
+		}
+		err = saveBody(resp, path+p.suffix)
+		if err != nil {
+			b.Errorf("profile %s: %v", s.name, err)
+			return
+		}
 	}
+}
+
+// saveBody writes resp's body to path and closes it.
+func saveBody(resp *http.Response, path string) error {
 	defer resp.Body.Close()
 	f, err := os.Create(path)
 	if err != nil {
-		b.Errorf("profile %s: %v", s.name, err)
-		return
+		return err
 	}
-	defer f.Close()
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		b.Errorf("profile %s: %v", s.name, err)
+		f.Close()
+		return err
 	}
+	return f.Close()
 }
 
 func registerBench(b *testing.B, c *api.Client, seq *atomic.Int64) {

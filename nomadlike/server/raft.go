@@ -31,6 +31,10 @@ func (r *raftStores) close() error {
 	return err
 }
 
+// raftLogCacheSize is how many of the newest Raft log entries stay in memory
+// (Nomad keeps 512).
+const raftLogCacheSize = 512
+
 // setupRaft creates the Raft stores (in memory, or raft-wal and file
 // snapshots under DataDir/server/raft), the transport, and the Raft node,
 // bootstrapping a single-server cluster when there is no existing state.
@@ -45,6 +49,10 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 	conf.LocalID = raft.ServerID(id)
 	conf.Logger = hl
 	conf.NotifyCh = leaderCh
+	// Concurrent writes queue in a buffered apply channel (up to
+	// MaxAppendEntries) and the leader commits them as one batch: one log
+	// write and fsync, one AppendEntries per follower.
+	conf.BatchApplyCh = true
 	if s.cfg.BootstrapExpect == 1 {
 		// A lone voter has nobody to wait for: elect quickly.
 		conf.HeartbeatTimeout = 200 * time.Millisecond
@@ -91,7 +99,16 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		if err != nil {
 			return err
 		}
-		stores.logs, stores.stable = w, w
+		// The cache keeps the newest entries in memory as they are
+		// stored (after raft-wal's fsync), so the leader replicating an
+		// entry to each follower and every server applying it read it
+		// from memory instead of decoding it from the log file again.
+		cache, err := raft.NewLogCache(raftLogCacheSize, w)
+		if err != nil {
+			_ = w.Close()
+			return fmt.Errorf("raft log cache: %w", err)
+		}
+		stores.logs, stores.stable = cache, w
 		stores.closer = append(stores.closer, w)
 		snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hl.Named("snapshots"))
 		if err != nil {
