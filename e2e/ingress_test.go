@@ -53,14 +53,15 @@ job "e2e-ingress" {
 }
 `
 
-// TestIngressRoutesToHealthyInstances: requests through the ingress
-// alternate between the two instances; once one instance's check fails it
-// gets no more requests; the TCP route reaches the instances by port.
-func TestIngressRoutesToHealthyInstances(t *testing.T) {
+// runIngressJob starts an agent whose client runs the ingress and runs
+// ingressJob on it; it returns the agent and the ingress's HTTP and TCP
+// route ports.
+func runIngressJob(t *testing.T) (a *agent, httpPort, tcpPort int) {
+	t.Helper()
 	busybox := busyboxPath(t)
 	killLeftovers(t)
-	httpPort, tcpPort := freePort(t), freePort(t)
-	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
+	httpPort, tcpPort = freePort(t), freePort(t)
+	a = startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
   ingress {
     enabled   = true
     http_port = %d
@@ -72,6 +73,14 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 	if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
 		t.Fatalf("job run: exit %d\n%s", code, out)
 	}
+	return a, httpPort, tcpPort
+}
+
+// TestIngressRoutesToHealthyInstances: requests through the ingress
+// alternate between the two instances; once one instance's check fails it
+// gets no more requests; the TCP route reaches the instances by port.
+func TestIngressRoutesToHealthyInstances(t *testing.T) {
+	a, httpPort, tcpPort := runIngressJob(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d/app", httpPort)
 	get := func() (string, error) {
 		resp, err := http.Get(base + "/id.txt")

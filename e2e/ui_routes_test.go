@@ -20,21 +20,7 @@ import (
 // shows it failing by itself. The service page links to its routes.
 func TestUIIngressRoutes(t *testing.T) {
 	chrome := chromiumPath(t)
-	busybox := busyboxPath(t)
-	killLeftovers(t)
-	httpPort, tcpPort := freePort(t), freePort(t)
-	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
-  ingress {
-    enabled   = true
-    http_port = %d
-    bind      = "127.0.0.1"
-  }
-`, httpPort)})
-	dir := t.TempDir()
-	f := writeFile(t, dir, "ingress.nomad.hcl", fmt.Sprintf(ingressJob, tcpPort, busybox, runToken))
-	if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
-		t.Fatalf("job run: exit %d\n%s", code, out)
-	}
+	a, httpPort, tcpPort := runIngressJob(t)
 	// Requests through the ingress until both instances answered.
 	seen := map[string]bool{}
 	waitFor(t, 60*time.Second, "both instances answering through the ingress", func() (bool, string) {
