@@ -48,7 +48,11 @@ func updateExistingAllocsTxn(txn *memdb.Txn, index uint64, ids []string, evals [
 		if existing == nil {
 			continue
 		}
-		c := existing.Copy()
+		// A shallow copy: change sets top-level fields only, and stored
+		// allocations are immutable, so the new version shares the rest
+		// (job, resources, metrics, task states) instead of copying it.
+		c := new(structs.Allocation)
+		*c = *existing
 		change(c)
 		allocs = append(allocs, c)
 	}

@@ -61,7 +61,7 @@ func serverClientStatus(status string) bool {
 // they are stored (and changed) as they are, not copied again.
 func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
 	var touched touchedJobs
-	shared := sharedJobs{}
+	shared := newAllocSharer()
 	stored := make([]*structs.Allocation, len(allocs))
 	for i, a := range allocs {
 		if a == nil {
@@ -102,7 +102,7 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 				n.DeploymentStatus = existing.DeploymentStatus.Copy()
 			}
 		}
-		if n.Job, err = shared.job(txn, n.Job); err != nil {
+		if err := shared.share(txn, n, existing); err != nil {
 			return nil, err
 		}
 		if err := updateDeploymentWithAllocTxn(txn, index, existing, n); err != nil {

@@ -1,8 +1,13 @@
 package state
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -87,5 +92,75 @@ func TestAllocsOfNamespace(t *testing.T) {
 	must(t, err)
 	if len(all) != 5 {
 		t.Errorf("Allocs(*) returned %d allocations, want 5", len(all))
+	}
+}
+
+// TestPlacementsShareWhatTheyHaveInCommon: the allocations of one plan
+// entry (each decoded on its own) share the evaluation's strings, the
+// nodes table's node IDs, the node counts per datacenter and identical
+// resources, and keep their values; a later desired-status update shares
+// the stored version's sub-objects instead of copying them, and leaves the
+// stored version unchanged.
+func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertNode(2, testNode("node-1")))
+	var placed []*structs.Allocation
+	for i := range 3 {
+		a := testAlloc(fmt.Sprintf("a%d", i), job, strings.Clone("node-1"))
+		a.Job = nil
+		a.EvalID = strings.Clone("eval-1")
+		a.AllocatedResources = &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
+			"server": {Cpu: structs.AllocatedCpuResources{CpuShares: 100}, Memory: structs.AllocatedMemoryResources{MemoryMB: 64}}}}
+		a.Metrics = &structs.AllocMetric{NodesAvailable: map[string]int{"dc1": 1}, ScoreMetaData: []*structs.NodeScoreMeta{
+			{NodeID: strings.Clone("node-1"), Scores: structs.NodeScores{{Name: "binpack", Score: 0.5}}, NormScore: 0.5}}}
+		placed = append(placed, a)
+	}
+	want := make([]*structs.Allocation, len(placed))
+	for i, a := range placed {
+		want[i] = a.Copy()
+	}
+	must(t, errOf(s.ApplyPlanResults(3, &structs.ApplyPlanResultsRequest{Job: job, EvalID: "eval-1", AllocsPlaced: placed})))
+	node, err := s.NodeByID(nil, "node-1")
+	must(t, err)
+	var got []*structs.Allocation
+	for i := range placed {
+		a, err := s.AllocByID(nil, fmt.Sprintf("a%d", i))
+		must(t, err)
+		got = append(got, a)
+		w := want[i]
+		if a.EvalID != w.EvalID || a.NodeID != w.NodeID || !reflect.DeepEqual(a.AllocatedResources, w.AllocatedResources) || !reflect.DeepEqual(a.Metrics, w.Metrics) {
+			t.Errorf("alloc %s: a shared field changed value", a.ID)
+		}
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	for _, a := range got[1:] {
+		if !same(a.EvalID, got[0].EvalID) {
+			t.Errorf("alloc %s: EvalID not shared", a.ID)
+		}
+		if !same(a.NodeID, node.ID) || !same(a.Metrics.ScoreMetaData[0].NodeID, node.ID) {
+			t.Errorf("alloc %s: node IDs are not the nodes table's", a.ID)
+		}
+		if a.AllocatedResources != got[0].AllocatedResources {
+			t.Errorf("alloc %s: identical resources not shared", a.ID)
+		}
+		if reflect.ValueOf(a.Metrics.NodesAvailable).Pointer() != reflect.ValueOf(got[0].Metrics.NodesAvailable).Pointer() {
+			t.Errorf("alloc %s: identical NodesAvailable not shared", a.ID)
+		}
+	}
+
+	before := got[0].Copy()
+	must(t, errOf(s.AllocDesiredUpdate(4, &structs.AllocDesiredUpdateRequest{AllocIDs: []string{"a0"}, DesiredStatus: structs.AllocDesiredStatusStop, NoShutdownDelay: true, Timestamp: 9})))
+	stopped, err := s.AllocByID(nil, "a0")
+	must(t, err)
+	if stopped.DesiredStatus != structs.AllocDesiredStatusStop || stopped.DesiredTransition.NoShutdownDelay == nil || stopped.ModifyTime != 9 {
+		t.Errorf("desired update not applied: %q, %v, %d", stopped.DesiredStatus, stopped.DesiredTransition.NoShutdownDelay, stopped.ModifyTime)
+	}
+	if stopped.Metrics != got[0].Metrics || stopped.AllocatedResources != got[0].AllocatedResources {
+		t.Errorf("desired update copied the metrics or resources instead of sharing them")
+	}
+	if diff := cmp.Diff(before, got[0]); diff != "" {
+		t.Errorf("the previous stored version changed (-before +after):\n%s", diff)
 	}
 }

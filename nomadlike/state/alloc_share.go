@@ -1,0 +1,116 @@
+package state
+
+import (
+	"maps"
+	"reflect"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// allocSharer makes the allocations one transaction stores share what they
+// have in common instead of each keeping what its Raft entry decoded: the
+// job's, node's and plan's strings (IDs of 36 bytes each, five node IDs in
+// the score metadata), the node counts per datacenter of the evaluation
+// and identical allocated resources. Stored objects are immutable (readers
+// Copy before changing), so sharing is safe; it changes no value.
+type allocSharer struct {
+	jobs    sharedJobs
+	strs    map[string]string
+	avail   map[string]int
+	res     *structs.AllocatedResources
+}
+
+func newAllocSharer() *allocSharer {
+	return &allocSharer{jobs: sharedJobs{}, strs: map[string]string{}}
+}
+
+// share changes a (the store's new version of existing, or a new
+// allocation when existing is nil) to share with what the transaction
+// stored before it. a's fields are its own, but a sub-object a still
+// shares with existing (a shallow copy's) is not changed in place.
+func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) error {
+	var err error
+	if a.Job, err = s.jobs.job(txn, a.Job); err != nil {
+		return err
+	}
+	if j := a.Job; j != nil {
+		if a.JobID == j.ID {
+			a.JobID = j.ID
+		}
+		if a.Namespace == j.Namespace {
+			a.Namespace = j.Namespace
+		}
+		if tg := j.LookupTaskGroup(a.TaskGroup); tg != nil {
+			a.TaskGroup = tg.Name
+		}
+	}
+	a.EvalID = s.str(a.EvalID)
+	a.DeploymentID = s.str(a.DeploymentID)
+	if a.NodeID, err = s.nodeID(txn, a.NodeID); err != nil {
+		return err
+	}
+	a.NodeName = s.str(a.NodeName)
+	if m := a.Metrics; m != nil && (existing == nil || m != existing.Metrics) {
+		m.NodePool = s.str(m.NodePool)
+		for _, sm := range m.ScoreMetaData {
+			if sm == nil {
+				continue
+			}
+			if sm.NodeID, err = s.nodeID(txn, sm.NodeID); err != nil {
+				return err
+			}
+		}
+		if m.NodesAvailable != nil {
+			if s.avail != nil && maps.Equal(s.avail, m.NodesAvailable) {
+				m.NodesAvailable = s.avail
+			} else {
+				s.avail = m.NodesAvailable
+			}
+		}
+	}
+	if r := a.AllocatedResources; r != nil {
+		if s.res != nil && reflect.DeepEqual(s.res, r) {
+			a.AllocatedResources = s.res
+		} else {
+			s.res = r
+		}
+	}
+	return nil
+}
+
+// str returns the transaction's copy of v.
+func (s *allocSharer) str(v string) string {
+	if v == "" {
+		return v
+	}
+	if c, ok := s.strs[v]; ok {
+		return c
+	}
+	s.strs[v] = v
+	return v
+}
+
+// nodeID returns the nodes table's copy of the node ID id (or the
+// transaction's, for a node the table lacks).
+func (s *allocSharer) nodeID(txn *memdb.Txn, id string) (string, error) {
+	if id == "" {
+		return id, nil
+	}
+	if c, ok := s.strs[id]; ok {
+		return c, nil
+	}
+	n, err := nodeByIDTxn(txn, nil, id)
+	if err != nil {
+		return id, err
+	}
+	if n != nil && n.ID == id {
+		id = n.ID
+		if n.Name != "" {
+			s.strs[n.Name] = n.Name
+		}
+	}
+	s.strs[id] = id
+	return id, nil
+}
