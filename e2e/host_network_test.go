@@ -210,19 +210,8 @@ func TestHostNetworkPorts(t *testing.T) {
 		t.Fatalf("job run missing exited %d:\n%s", code, out)
 	}
 	reason := `missing host network "elsewhere" for port "http"`
-	waitFor(t, 30*time.Second, "the placement to fail on the missing host network", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		evals, _, err := a.api().JobEvaluations(ctx, "e2e-hostnet-missing", nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, e := range evals {
-			if m := e.FailedTGAllocs["g"]; m != nil && m.ConstraintFiltered[reason] == 1 {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d evaluations, none with a node filtered by %q", len(evals), reason)
+	waitPlacementFailed(t, a, "e2e-hostnet-missing", "g", "with a node filtered by "+reason, func(m *structs.AllocMetric) bool {
+		return m.ConstraintFiltered[reason] == 1
 	})
 	if out, code := a.cli(dir, "job", "stop", "-purge", "e2e-hostnet"); code != 0 {
 		t.Fatalf("job stop exited %d:\n%s", code, out)

@@ -143,21 +143,30 @@ func TestPortRange(t *testing.T) {
 		t.Fatalf("job run clash exited %d:\n%s", code, out)
 	}
 	wantDim := fmt.Sprintf("network: reserved port collision one=%d", clash)
-	waitFor(t, 30*time.Second, "the clashing job's placement to fail on the port", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		evals, _, err := a.api().JobEvaluations(ctx, "e2e-range-clash", nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, e := range evals {
-			if m := e.FailedTGAllocs["g"]; m != nil && m.DimensionExhausted[wantDim] > 0 {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d evaluations, none with %q exhausted", len(evals), wantDim)
+	waitPlacementFailed(t, a, "e2e-range-clash", "g", "exhausted on "+wantDim, func(m *structs.AllocMetric) bool {
+		return m.DimensionExhausted[wantDim] > 0
 	})
 	if r := runningAllocs(t, a, "e2e-range-clash"); len(r) != 0 {
 		t.Errorf("the clashing job runs %d allocations", len(r))
 	}
+}
+
+// waitPlacementFailed waits for an evaluation of job whose failed
+// placement metric of group satisfies ok (what says how, for the error).
+func waitPlacementFailed(t *testing.T, a *agent, job, group, what string, ok func(*structs.AllocMetric) bool) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "a failed placement of "+job+" "+what, func() (bool, string) {
+		ctx, cancel := ctx10s()
+		defer cancel()
+		evals, _, err := a.api().JobEvaluations(ctx, job, nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evals {
+			if m := e.FailedTGAllocs[group]; m != nil && ok(m) {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d evaluations, none with such a failure", len(evals))
+	})
 }

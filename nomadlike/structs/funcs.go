@@ -62,26 +62,48 @@ func reservedPorts(node *Node) string {
 func ParsePortRanges(spec string) []int {
 	var out []int
 	for _, part := range strings.Split(spec, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		lo, hi, found := strings.Cut(part, "-")
-		l, err := strconv.Atoi(strings.TrimSpace(lo))
+		lo, hi, err := parsePortRange(part)
 		if err != nil {
 			continue
 		}
-		h := l
-		if found {
-			if h, err = strconv.Atoi(strings.TrimSpace(hi)); err != nil || h < l {
-				continue
-			}
-		}
-		for p := l; p <= h; p++ {
+		for p := lo; p <= hi; p++ {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// ValidatePortRanges checks a port list as reserved_ports takes it:
+// "22,80,8000-8100", each port 1-65535, each range low to high.
+func ValidatePortRanges(spec string) error {
+	for _, part := range strings.Split(spec, ",") {
+		if _, _, err := parsePortRange(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parsePortRange parses one part of a port list: "80" or "8000-8100". An
+// empty part gives lo > hi and no error.
+func parsePortRange(part string) (lo, hi int, err error) {
+	part = strings.TrimSpace(part)
+	if part == "" {
+		return 1, 0, nil
+	}
+	l, h, isRange := strings.Cut(part, "-")
+	lo, err = strconv.Atoi(strings.TrimSpace(l))
+	if err != nil || lo < 1 || lo > 65535 {
+		return 0, 0, fmt.Errorf("%q is not a port (1-65535) or a range a-b", part)
+	}
+	if !isRange {
+		return lo, lo, nil
+	}
+	hi, err = strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || hi < lo || hi > 65535 {
+		return 0, 0, fmt.Errorf("%q is not a range a-b of ports with a <= b <= 65535", part)
+	}
+	return lo, hi, nil
 }
 
 // ReservableCores returns the CPU cores allocations may reserve whole:

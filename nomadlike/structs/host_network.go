@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // DefaultHostNetwork is the host network of a port that names none: the
@@ -123,27 +121,4 @@ func (n *Node) HostNetworkAddress(name string) (addr NodeNetworkAddress, ok bool
 		return NodeNetworkAddress{Alias: DefaultHostNetwork, Address: n.Attributes["unique.network.ip-address"]}, true
 	}
 	return NodeNetworkAddress{}, false
-}
-
-// ValidatePortRanges checks a port list as reserved_ports takes it:
-// "22,80,8000-8100", each port 1-65535, each range low to high.
-func ValidatePortRanges(spec string) error {
-	for _, part := range strings.Split(spec, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		lo, hi, isRange := strings.Cut(part, "-")
-		l, err := strconv.Atoi(strings.TrimSpace(lo))
-		if err != nil || l < 1 || l > 65535 {
-			return fmt.Errorf("%q is not a port (1-65535) or a range a-b", part)
-		}
-		if isRange {
-			h, err := strconv.Atoi(strings.TrimSpace(hi))
-			if err != nil || h < l || h > 65535 {
-				return fmt.Errorf("%q is not a range a-b of ports with a <= b <= 65535", part)
-			}
-		}
-	}
-	return nil
 }
