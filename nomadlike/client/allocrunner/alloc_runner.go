@@ -86,6 +86,8 @@ type Runner struct {
 	// persistLock (size 1) serialises persist; a channel, not a mutex, so
 	// that a test's synctest bubble sees a waiting persist as blocked.
 	persistLock chan struct{}
+	// persisting tracks persistAsync's goroutines; Run waits for them.
+	persisting sync.WaitGroup
 	// started is when Run began a new allocation (zero for a restored
 	// one); reported is set once it was first seen running (metrics).
 	started  time.Time
@@ -229,6 +231,7 @@ func (r *Runner) Run(ctx context.Context) {
 		r.setupFailed(err)
 		return
 	}
+	defer r.persisting.Wait()
 	if err := r.setupNetwork(ctx); err != nil {
 		if ctx.Err() != nil {
 			return
@@ -385,6 +388,10 @@ func (r *Runner) persist(report bool) {
 		r.cfg.OnUpdate(a.Copy())
 	}
 }
+
+// persistAsync is persist(true) in a goroutine Run waits for before it
+// returns.
+func (r *Runner) persistAsync() { r.persisting.Go(func() { r.persist(true) }) }
 
 // lifecycleChanged opens the gates the current task states allow and stops
 // the tasks the lifecycle rules say must stop.

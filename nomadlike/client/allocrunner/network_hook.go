@@ -82,7 +82,10 @@ func (r *Runner) setupNetwork(ctx context.Context) error {
 		tr.network = res.Isolation
 		tr.networkReady = res.Wait
 	}
-	r.persist(true)
+	// Recorded and reported without holding up the tasks (a state DB
+	// commit waits on the disk): persist writes the allocation as it is
+	// when it runs, so a task's change persisted first loses nothing.
+	r.persistAsync()
 	return nil
 }
 
