@@ -5,9 +5,14 @@ import (
 	"strconv"
 )
 
-// MaxPortCount bounds a port range's count: in bridge mode each port of a
-// range is two portmap entries (tcp and udp), each an iptables rule.
+// MaxPortCount bounds a port range's count.
 const MaxPortCount = 1000
+
+// MaxIsolatedPorts bounds the host ports a bridge or cni/<name> network
+// maps: the portmap plugin knows no ranges, so each port is two entries
+// (tcp, udp) of a few iptables rules each, added one exec at a time
+// (BenchmarkBridgeSetupRange: 50-170 ms of setup per port).
+const MaxIsolatedPorts = 100
 
 // Span is how many host ports p holds: its Count, or 1.
 func (p Port) Span() int { return max(p.Count, 1) }
@@ -39,6 +44,24 @@ func portRange(first, n int) string {
 		return strconv.Itoa(first)
 	}
 	return fmt.Sprintf("%d-%d", first, first+n-1)
+}
+
+// validateIsolatedPorts refuses a bridge or cni/<name> network that maps
+// more than MaxIsolatedPorts host ports.
+func validateIsolatedPorts(v *ValidationError, f string, n *NetworkResource) {
+	if !n.Isolated() {
+		return
+	}
+	total := 0
+	for _, p := range n.ReservedPorts {
+		total += p.Span()
+	}
+	for _, p := range n.DynamicPorts {
+		total += p.Span()
+	}
+	if total > MaxIsolatedPorts {
+		v.add(f, "network mode %q maps %d host ports, more than %d: the portmap plugin maps a range port by port (a few iptables rules each); use fewer or smaller ranges, or mode \"host\" for large ones", n.Mode, total, MaxIsolatedPorts)
+	}
 }
 
 // validatePortRange checks a port's count against its static value and to.

@@ -243,6 +243,7 @@ func validateNetworks(nets []*NetworkResource) error {
 		for j, p := range append(append([]Port(nil), n.ReservedPorts...), n.DynamicPorts...) {
 			validatePortRange(&v, fmt.Sprintf("%s.Ports[%d]", f, j), p)
 		}
+		validateIsolatedPorts(&v, f, n)
 	}
 	return v.err()
 }

@@ -60,6 +60,10 @@ func TestValidateNetworksPortRange(t *testing.T) {
 			err: `Networks[0].Ports[0].Count: port "a": the range 65530-65539 of count 10 goes beyond port 65535`},
 		{name: "to beyond 65535", net: NetworkResource{DynamicPorts: []Port{{Label: "a", To: 65535, Count: 2}}},
 			err: `port "a": the mapped range 65535-65536 (to = 65535, count 2) goes beyond port 65535`},
+		{name: "bridge range of 100", net: NetworkResource{Mode: "bridge", DynamicPorts: []Port{{Label: "rtp", Count: 99}, {Label: "http"}}}},
+		{name: "bridge ranges beyond 100", net: NetworkResource{Mode: "bridge", DynamicPorts: []Port{{Label: "rtp", Count: 100}, {Label: "http"}}},
+			err: `Networks[0]: network mode "bridge" maps 101 host ports, more than 100`},
+		{name: "host range of 1000", net: NetworkResource{Mode: "host", DynamicPorts: []Port{{Label: "rtp", Count: 1000}}}},
 		{name: "overlap", net: NetworkResource{ReservedPorts: []Port{{Label: "a", Value: 30000, Count: 10}, {Label: "b", Value: 30009}}},
 			err: `Networks[0]: static port 30009 of "b" is already reserved by port "a"`},
 	} {

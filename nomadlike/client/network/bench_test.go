@@ -17,6 +17,26 @@ import (
 // firewall and port mappings too, which a task waits for before it is
 // reported running). Teardown is measured separately (teardown-ms/op).
 func BenchmarkBridgeSetup(b *testing.B) {
+	benchSetup(b, func(i int) []structs.PortMapping {
+		return []structs.PortMapping{{Label: "http", Value: 40000 + i%1000, To: 80}}
+	})
+}
+
+// BenchmarkBridgeSetupRange is BenchmarkBridgeSetup with a port range of
+// count ports (one portmap entry per port and protocol): what a range adds.
+func BenchmarkBridgeSetupRange(b *testing.B) {
+	for _, count := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("count=%d", count), func(b *testing.B) {
+			benchSetup(b, func(int) []structs.PortMapping {
+				return []structs.PortMapping{{Label: "rtp", Value: 41000, To: 10000, Count: count}}
+			})
+		})
+	}
+}
+
+// benchSetup sets up and tears down one allocation's bridge network per
+// iteration with the ports of iteration i.
+func benchSetup(b *testing.B, ports func(i int) []structs.PortMapping) {
 	m := benchManager(b)
 	ctx := context.Background()
 	var complete, teardown time.Duration
@@ -24,8 +44,7 @@ func BenchmarkBridgeSetup(b *testing.B) {
 	for i := range b.N {
 		id := fmt.Sprintf("0b5e6a1c-0000-4000-8000-%012d", i)
 		start := time.Now()
-		res, err := m.Setup(ctx, Request{AllocID: id, Mode: "bridge",
-			Ports: []structs.PortMapping{{Label: "http", Value: 40000 + i%1000, To: 80}}})
+		res, err := m.Setup(ctx, Request{AllocID: id, Mode: "bridge", Ports: ports(i)})
 		if err != nil {
 			b.Fatal(err)
 		}
