@@ -17,7 +17,7 @@ import (
 // shows the route of two busybox instances (urlprefix-/app) with both
 // allocations healthy and each having served requests sent through the
 // ingress, and the TCP route; when one instance's check fails, the page
-// shows it failing by itself. The service page links to its routes.
+// shows it failing by itself. The client and service pages link to it.
 func TestUIIngressRoutes(t *testing.T) {
 	chrome := chromiumPath(t)
 	a, httpPort, tcpPort := runIngressJob(t)
@@ -63,6 +63,12 @@ func TestUIIngressRoutes(t *testing.T) {
 	b.waitJS("allocation "+failing+" shown failing", step, row(failing, "failing")+` !== null`)
 	b.waitJS("the other still healthy", step, row(allocs[1], "healthy")+` !== null`)
 	(&shots{b: b, dir: t.TempDir()}).take("ingress-routes")
+
+	node := b.eval(`document.getElementById("routes-node").value`)
+	b.do("open the client page", step, chromedp.Navigate(a.addr+"/ui/clients/"+node))
+	b.press("follow the client's link to its routes", "#client-routes-link")
+	b.waitJS("the routes of the client", step, fmt.Sprintf(
+		`location.search.includes("node=%s") && document.querySelector('section[data-route="/app"]') !== null`, node))
 
 	b.do("open the service page", step, chromedp.Navigate(a.addr+"/ui/services/web"))
 	b.press("follow the service's link to its routes", "#service-routes-link")

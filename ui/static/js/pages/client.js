@@ -55,6 +55,7 @@ export function render(ctx) {
     fill(overview, props([
       ['Datacenter', n.Datacenter], ['Node pool', n.NodePool || 'default'], ['Class', n.NodeClass || '–'],
       ['HTTP address', n.HTTPAddr || '–'], ['Version', n.Attributes?.['nomad.version'] || '–'],
+      ['Ingress', h('a', { href: uiPath.routes(n.ID), id: 'client-routes-link' }, 'Routes this client\'s ingress serves')],
       ['Status detail', n.StatusDescription || ''], ['Status updated', timeEl(n.StatusUpdatedAt ? n.StatusUpdatedAt * 1e9 : 0)],
     ]));
     const d = Object.entries(n.Drivers || {}).sort();
