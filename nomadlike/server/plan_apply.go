@@ -37,11 +37,11 @@ func (s *Server) runPlanApplier(ctx context.Context) {
 					// Raft ends the in-flight apply (committed or
 					// leadership lost): nothing of this term outlives it.
 					<-inflight.done
-					s.finishPlan(inflight, committed)
+					finishPlan(inflight, committed)
 				}
 				return
 			case <-done:
-				s.finishPlan(inflight, committed)
+				finishPlan(inflight, committed)
 				inflight = nil
 			case <-s.planQ.ready:
 			}
@@ -63,9 +63,10 @@ type inflightPlan struct {
 	err     error
 }
 
-// finishPlan answers the worker of a plan whose apply ended (p.done is
-// closed) and records the commit for its job.
-func (s *Server) finishPlan(p *inflightPlan, committed map[jobKey]uint64) {
+// answerPlan answers the worker of a plan whose apply just ended (on the
+// plan's commit goroutine, so the worker does not wait for the applier to
+// finish checking the next plan).
+func (s *Server) answerPlan(p *inflightPlan) {
 	observeSince(s.metrics.planApply, p.start)
 	plan := p.req.plan
 	if p.err != nil {
@@ -74,13 +75,19 @@ func (s *Server) finishPlan(p *inflightPlan, committed map[jobKey]uint64) {
 	}
 	result := p.result
 	result.AllocIndex = p.index
-	if plan.Job != nil {
-		committed[jobKey{plan.Job.Namespace, plan.Job.ID}] = p.index
-	}
 	if result.RefreshIndex != 0 && result.RefreshIndex < p.index {
 		result.RefreshIndex = p.index
 	}
 	p.req.resp <- planResponse{result: result}
+}
+
+// finishPlan records the commit of a plan whose apply ended (p.done is
+// closed) for its job, in the applier's goroutine. A plan of the same job
+// arriving before this waits for the in-flight plan and records it first.
+func finishPlan(p *inflightPlan, committed map[jobKey]uint64) {
+	if plan := p.req.plan; p.err == nil && plan.Job != nil {
+		committed[jobKey{plan.Job.Namespace, plan.Job.ID}] = p.index
+	}
 }
 
 // applyPlan checks req's plan against the newest state, plus the result of
@@ -101,15 +108,16 @@ func (s *Server) finishPlan(p *inflightPlan, committed map[jobKey]uint64) {
 // plan, checked against it, is checked again against the state alone
 // (stops in the failed plan may have made room this plan counted on).
 func (s *Server) applyPlan(ctx context.Context, req *planRequest, inflight *inflightPlan, committed map[jobKey]uint64) *inflightPlan {
-	// waitInflight waits for the in-flight plan and answers its worker; it
-	// reports whether its apply succeeded, and its index.
+	// waitInflight waits for the in-flight plan (answered by its commit
+	// goroutine) and records it; it reports whether its apply succeeded,
+	// and its index.
 	waitInflight := func() (bool, uint64, error) {
 		select {
 		case <-inflight.done:
 		case <-ctx.Done():
 			return false, 0, fmt.Errorf("plan for eval %s: %w (is this server still the leader?)", req.plan.EvalID, ctx.Err())
 		}
-		s.finishPlan(inflight, committed)
+		finishPlan(inflight, committed)
 		ok, index := inflight.err == nil, inflight.index
 		inflight = nil
 		return ok, index, nil
@@ -192,6 +200,7 @@ func (s *Server) applyPlan(ctx context.Context, req *planRequest, inflight *infl
 	next := &inflightPlan{req: req, result: result, overlay: newPlanOverlay(result), start: time.Now(), done: make(chan struct{})}
 	go func() {
 		defer close(next.done)
+		defer s.answerPlan(next)
 		if s.cfg.planCommitHook != nil {
 			if next.err = s.cfg.planCommitHook(plan); next.err != nil {
 				return
