@@ -80,7 +80,7 @@ func waitForChange(ctx context.Context, ws memdb.WatchSet, wait time.Duration) {
 // once steps every active deployment, reading into ws, and returns the
 // nearest progress deadline still ahead (zero when none).
 func (w *deploymentWatcher) once(ctx context.Context, ws memdb.WatchSet, now time.Time) (time.Time, error) {
-	ds, err := w.srv.state.Deployments(ws)
+	ds, err := w.srv.state.ActiveDeployments(ws)
 	if err != nil {
 		return time.Time{}, err
 	}

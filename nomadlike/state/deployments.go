@@ -17,11 +17,36 @@ const tableDeployment = "deployment"
 // indexDeployment is the allocations' index by DeploymentID.
 const indexDeployment = "deployment"
 
+// indexActive indexes only the active deployments (structs.Deployment
+// Active): the leader's deployment watcher reads and watches them alone,
+// not every deployment ever made.
+const indexActive = "active"
+
 func deploymentTableSchema() *memdb.TableSchema {
 	return tableSchema(tableDeployment,
 		stringIndex(indexID, "ID", true, false),
 		namespaceIDIndex(indexJob, "JobID", false, false),
+		subsetIndex(indexActive, func(raw any) (string, bool) {
+			d, ok := raw.(*structs.Deployment)
+			if !ok || !d.Active() {
+				return "", false
+			}
+			return d.ID, true
+		}),
 	)
+}
+
+// ActiveDeployments returns the active deployments of every namespace,
+// oldest first; ws wakes only when one of them changes, or a deployment
+// becomes active or stops being so.
+func (s *reader) ActiveDeployments(ws memdb.WatchSet) ([]*structs.Deployment, error) {
+	it, err := get(s.readTxn(), ws, tableDeployment, indexActive)
+	if err != nil {
+		return nil, err
+	}
+	out := collect[*structs.Deployment](it, nil)
+	slices.SortFunc(out, byCreateIndex)
+	return out, nil
 }
 
 func deploymentByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Deployment, error) {

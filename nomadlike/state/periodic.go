@@ -24,26 +24,13 @@ func periodicLaunchTableSchema() *memdb.TableSchema {
 const indexPeriodic = "periodic"
 
 func periodicJobsIndex() *memdb.IndexSchema {
-	return &memdb.IndexSchema{Name: indexPeriodic, AllowMissing: true, Indexer: periodicIndexer{}}
-}
-
-// periodicIndexer is the {Namespace, ID} key of a job with a periodic
-// block; other jobs are missing from the index.
-type periodicIndexer struct{}
-
-func (periodicIndexer) FromObject(raw any) (bool, []byte, error) {
-	j, ok := raw.(*structs.Job)
-	if !ok || j.Periodic == nil {
-		return false, nil, nil
-	}
-	return true, []byte(j.Namespace + "\x00" + j.ID + "\x00"), nil
-}
-
-func (periodicIndexer) FromArgs(args ...any) ([]byte, error) {
-	if len(args) != 0 {
-		return nil, fmt.Errorf("the periodic index takes no arguments, got %d", len(args))
-	}
-	return nil, nil
+	return subsetIndex(indexPeriodic, func(raw any) (string, bool) {
+		j, ok := raw.(*structs.Job)
+		if !ok || j.Periodic == nil {
+			return "", false
+		}
+		return j.Namespace + "\x00" + j.ID, true
+	})
 }
 
 // PeriodicJobs returns every job with a periodic block, in all namespaces,

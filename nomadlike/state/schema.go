@@ -64,6 +64,30 @@ func allocJobIndex() *memdb.IndexSchema {
 	return ix
 }
 
+// subsetIndex is an index of the objects key accepts, by the key it gives
+// them; the others are missing from it. Listing it returns that subset
+// alone, and its watch channel fires only when a member changes, joins or
+// leaves.
+func subsetIndex(name string, key func(raw any) (string, bool)) *memdb.IndexSchema {
+	return &memdb.IndexSchema{Name: name, Unique: true, AllowMissing: true, Indexer: subsetIndexer(key)}
+}
+
+// subsetIndexer is the memdb.Indexer of subsetIndex.
+type subsetIndexer func(raw any) (string, bool)
+
+func (f subsetIndexer) FromObject(raw any) (bool, []byte, error) {
+	k, ok := f(raw)
+	if !ok {
+		return false, nil, nil
+	}
+	return true, []byte(k + "\x00"), nil
+}
+
+// FromArgs refuses arguments: a subset index is only listed whole.
+func (subsetIndexer) FromArgs(args ...any) ([]byte, error) {
+	return nil, fmt.Errorf("a subset index is listed whole and takes no arguments, got %d", len(args))
+}
+
 func tableSchema(name string, indexes ...*memdb.IndexSchema) *memdb.TableSchema {
 	t := &memdb.TableSchema{Name: name, Indexes: map[string]*memdb.IndexSchema{}}
 	for _, ix := range indexes {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"testing"
+	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -59,5 +60,39 @@ func TestPeriodicJobsWatchOnlyPeriodicJobs(t *testing.T) {
 	jobs, err = s.PeriodicJobs(nil)
 	if err != nil || len(jobs) != 1 || jobs[0].ID != "cron-b" {
 		t.Fatalf("PeriodicJobs after cron-a lost its block = %v, %v; want [cron-b]", jobs, err)
+	}
+}
+
+// TestActiveDeploymentsWatchOnlyActiveOnes: the active index lists the
+// running deployments, ignores writes to terminal ones, and wakes its
+// watch when a deployment stops being active.
+func TestActiveDeploymentsWatchOnlyActiveOnes(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(10, job))
+	running := structs.NewDeployment("dep-run", job, 50, time.Unix(50, 0))
+	done := structs.NewDeployment("dep-done", job, 50, time.Unix(50, 0))
+	done.Status = structs.DeploymentStatusSuccessful
+	must(t, s.UpsertDeployment(11, running))
+	must(t, s.UpsertDeployment(12, done))
+	ws := memdb.NewWatchSet()
+	ds, err := s.ActiveDeployments(ws)
+	if err != nil || len(ds) != 1 || ds[0].ID != "dep-run" {
+		t.Fatalf("ActiveDeployments = %v, %v; want [dep-run]", ds, err)
+	}
+	other := structs.NewDeployment("dep-old", job, 50, time.Unix(50, 0))
+	other.Status = structs.DeploymentStatusFailed
+	must(t, s.UpsertDeployment(13, other))
+	if watchFired(ws) {
+		t.Fatal("storing a failed deployment woke the active-deployments watch")
+	}
+	_, err = s.DeploymentStatusUpdate(14, &structs.DeploymentStatusUpdateRequest{DeploymentUpdate: &structs.DeploymentStatusUpdate{
+		DeploymentID: "dep-run", Status: structs.DeploymentStatusSuccessful, StatusDescription: structs.DeploymentStatusDescriptionSuccessful}})
+	must(t, err)
+	if !watchFired(ws) {
+		t.Fatal("a deployment finishing did not wake the active-deployments watch")
+	}
+	if ds, err := s.ActiveDeployments(nil); err != nil || len(ds) != 0 {
+		t.Fatalf("ActiveDeployments after the last one finished = %v, %v; want none", ds, err)
 	}
 }
