@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/sha512"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -143,22 +144,38 @@ func (l *bridgeLab) guardDrops(t *testing.T) int {
 }
 
 // hostNet counts what allocations' networks leave on the host.
-type hostNet struct{ netns, veth, rules, leases int }
+type hostNet struct{ netns, veth, rules, chains, leases int }
 
+// count counts what the lab's allocations (those it learned the IDs of)
+// hold on the host: namespaces, veths on the bridge, rules naming the
+// subnet or the network, the portmap chains of those allocations (by
+// name, present or leaked) and their rules, IPAM leases. Other tests'
+// networks (the network package's, run at the same time by go test ./...)
+// are not counted.
 func (l *bridgeLab) count(dataDir string) hostNet {
 	var c hostNet
 	es, _ := os.ReadDir("/var/run/netns")
 	for _, e := range es {
-		if strings.HasPrefix(e.Name(), "nomadlike-") {
+		if strings.HasPrefix(e.Name(), "nomadlike-") && l.owns[strings.TrimPrefix(e.Name(), "nomadlike-")] {
 			c.netns++
 		}
 	}
 	out, _ := exec.Command("ip", "-o", "link", "show", "master", l.name).CombinedOutput()
 	c.veth = strings.Count(string(out), "veth")
+	// The portmap plugin's chain of an allocation: "CNI-DN-" and the first
+	// hex digits of sha512(network name + container ID), 28 characters.
+	chains := map[string]bool{}
+	for id := range l.owns {
+		chains[fmt.Sprintf("CNI-DN-%x", sha512.Sum512([]byte(l.name+id)))[:28]] = true
+	}
 	for _, table := range []string{"filter", "nat", "mangle"} {
 		out, _ := exec.Command("iptables-save", "-t", table).CombinedOutput()
 		for _, line := range strings.Split(string(out), "\n") {
-			if l.ours(line) || strings.HasPrefix(line, "-A CNI-DN-") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) > 0 && strings.HasPrefix(f[0], ":") && chains[f[0][1:]]:
+				c.chains++
+			case l.ours(line) || len(f) > 1 && f[0] == "-A" && chains[f[1]]:
 				c.rules++
 			}
 		}
@@ -374,7 +391,7 @@ func TestBridgeNetworking(t *testing.T) {
 	}
 	check("started")
 	during := l.count(a.dataDir)
-	if during.netns != before.netns+2 || during.veth != before.veth+2 || during.leases != before.leases+2 {
+	if during.netns != before.netns+2 || during.veth != before.veth+2 || during.leases != before.leases+2 || during.chains != before.chains+2 || during.rules <= before.rules {
 		t.Fatalf("with two allocations: %+v, before: %+v", during, before)
 	}
 	// Services: auto registers the host port, alloc the allocation's address and port 80.
