@@ -171,8 +171,10 @@ var routeRules = map[string]rule{
 	"PUT /v1/node/{id}/services":           handlerChecks("the node's own secret"),
 	"PUT /v1/node/{id}/identities":         handlerChecks("the node's own secret"),
 
-	"GET /v1/services":               nsRule(capRead),
-	"GET /v1/service/{name}":         nsRule(capRead),
+	// Services: read-job in the namespace, or a node's own secret (the
+	// client's DNS and ingress watch the whole catalog).
+	"GET /v1/services":               handlerChecks("read-job in the namespace, or a node's own secret"),
+	"GET /v1/service/{name}":         handlerChecks("read-job in the namespace, or a node's own secret"),
 	"DELETE /v1/service/{name}/{id}": nsRule(capSubmit),
 
 	"GET /v1/agent/members":         nodeRule(acl.PolicyRead),

@@ -40,6 +40,17 @@ func (s *HTTPServer) servicesList(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	visible := s.nsFilter(r, capRead)
+	node, err := s.nodeRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	if node {
+		visible = func(string) bool { return true }
+	} else if !q.allNamespaces() {
+		if err := s.allowNS(r, q.Namespace, capRead); err != nil {
+			return nil, err
+		}
+	}
 	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		regs, err := st.ServiceRegistrations(ws, q.Namespace)
 		if err != nil {
@@ -89,6 +100,15 @@ func (s *HTTPServer) serviceInfo(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	if q.allNamespaces() {
 		return nil, structs.NewBadRequest("namespace=* is not allowed for a service's registrations; name one namespace")
+	}
+	if node, err := s.nodeRequest(r); err != nil {
+		return nil, err
+	} else if node {
+		markChecked(r) // a node reads every service (its DNS and ingress)
+	} else {
+		if err := s.allowNS(r, q.Namespace, capRead); err != nil {
+			return nil, err
+		}
 	}
 	name := mux.Vars(r)["name"]
 	tag := r.URL.Query().Get("tag")

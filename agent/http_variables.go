@@ -113,7 +113,10 @@ func (s *HTTPServer) varsList(w http.ResponseWriter, r *http.Request) (any, erro
 	}
 	markChecked(r)
 	id := identity(r)
-	node := s.isNodeRequest(r)
+	node, err := s.nodeRequest(r)
+	if err != nil {
+		return nil, err
+	}
 	mayList := func(ns, path string) bool {
 		return !s.aclEnabled() || id.ACL.AllowVariableOp(ns, path, acl.VariablesCapabilityList) ||
 			workloadMayReadVariable(id, ns, path, acl.VariablesCapabilityList) ||
@@ -312,6 +315,20 @@ func (s *HTTPServer) isNodeRequest(r *http.Request) bool {
 	id := identity(r)
 	node := r.Header.Get(structs.NodeIDHeader)
 	return id.NotACLToken && node != "" && s.nodeSecretMatches(node, id.Token)
+}
+
+// nodeRequest is isNodeRequest for a list that filters by permission: a
+// secret that is neither an ACL token nor the secret of the node it names
+// (a client before its node is registered) is refused, an error the client
+// retries, rather than answered with an empty list it would wait on.
+func (s *HTTPServer) nodeRequest(r *http.Request) (bool, error) {
+	if s.isNodeRequest(r) {
+		return true, nil
+	}
+	if identity(r).NotACLToken {
+		return false, s.allow(r, false, "the secret of the node named in "+structs.NodeIDHeader)
+	}
+	return false, nil
 }
 
 // workloadMayReadVariable is a task's implicit access: read and list of

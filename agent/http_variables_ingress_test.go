@@ -71,7 +71,50 @@ func TestNodeSecretIngressVariables(t *testing.T) {
 	denied("the node's secret without naming the node", err)
 	_, _, err = base.AsNode(other.ID).Variable(ctx, certPath, nil)
 	denied("the node's secret naming another node", err)
+	_, _, err = base.AsNode(other.ID).Variables(ctx, &api.QueryOptions{Prefix: structs.IngressVariablePrefix})
+	denied("a list with the node's secret naming another node (an error, not an empty list to wait on)", err)
 	anon, _ := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr(), Token: structs.GenerateUUID()})
 	_, _, err = anon.AsNode(node.ID).Variable(ctx, certPath, nil)
 	denied("a made-up secret naming the node", err)
+}
+
+// TestNodeSecretReadsServiceCatalog: with ACLs enabled a client's node
+// secret, naming its node, reads the service catalog of every namespace
+// (its DNS server and ingress watch it); the secret without the node, or
+// naming another node, is refused, and so is anonymous access.
+func TestNodeSecretReadsServiceCatalog(t *testing.T) {
+	a, _, _ := aclDevAgent(t)
+	ctx := context.Background()
+	node, other := testNode(), testNode()
+	for _, n := range []*structs.Node{node, other} {
+		if _, err := a.server.RegisterNode(ctx, n); err != nil {
+			t.Fatalf("RegisterNode: %v", err)
+		}
+	}
+	base, err := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr(), Token: node.SecretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := base.AsNode(node.ID).ListServices(ctx, &api.QueryOptions{Namespace: "*"}); err != nil {
+		t.Fatalf("the node lists the services: %v", err)
+	}
+	if _, _, err := base.AsNode(node.ID).ServiceRegistrations(ctx, "web", &api.QueryOptions{Namespace: "default"}); err != nil {
+		t.Fatalf("the node reads a service: %v", err)
+	}
+	denied := func(what string, err error) {
+		t.Helper()
+		var e *api.Error
+		if err == nil || !errors.As(err, &e) || e.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s: got %v, want 403", what, err)
+		}
+	}
+	_, _, err = base.ListServices(ctx, &api.QueryOptions{Namespace: "*"})
+	denied("the node's secret without naming the node", err)
+	_, _, err = base.AsNode(other.ID).ListServices(ctx, &api.QueryOptions{Namespace: "*"})
+	denied("the node's secret naming another node", err)
+	_, _, err = base.AsNode(other.ID).ServiceRegistrations(ctx, "web", &api.QueryOptions{Namespace: "default"})
+	denied("a service read with the node's secret naming another node", err)
+	anon, _ := api.NewClient(api.Config{Address: "http://" + a.HTTPAddr()})
+	_, _, err = anon.ServiceRegistrations(ctx, "web", &api.QueryOptions{Namespace: "default"})
+	denied("an anonymous service read", err)
 }

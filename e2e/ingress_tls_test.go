@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -50,12 +51,13 @@ job "%s" {
 }
 `
 
-// runHostJob runs ingressHostJob for host.
-func runHostJob(t *testing.T, a *agent, name, host string) {
+// runHostJob runs ingressHostJob for host (with the CLI's global flags
+// flags, e.g. -token).
+func runHostJob(t *testing.T, a *agent, name, host string, flags ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	f := writeFile(t, dir, name+".nomad.hcl", fmt.Sprintf(ingressHostJob, name, name, host, busyboxPath(t), runToken))
-	if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
+	if out, code := a.cli(dir, append(flags, "job", "run", "-detach", f)...); code != 0 {
 		t.Fatalf("job run: exit %d\n%s", code, out)
 	}
 }
@@ -182,4 +184,59 @@ func TestIngressACME(t *testing.T) {
 	if out, code := a.cli(t.TempDir(), "var", "get", "nomadlike/ingress/certs/acme_e2e_test"); code != 0 || !strings.Contains(out, "BEGIN CERTIFICATE") {
 		t.Fatalf("the obtained certificate is not in its variable: exit %d\n%s", code, out)
 	}
+}
+
+// TestIngressTLSFromVariableWithACLs: with ACLs enabled the client reads
+// the service catalog and the certificate variables (written with a
+// management token) with its node's secret, and serves the route over
+// HTTPS with the certificate, by SNI.
+func TestIngressTLSFromVariableWithACLs(t *testing.T) {
+	killLeftovers(t)
+	httpsPort := freePort(t)
+	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: fmt.Sprintf(`
+  ingress {
+    enabled    = true
+    http_port  = %d
+    https_port = %d
+    bind       = "127.0.0.1"
+    tls {
+      variables_prefix = "nomadlike/ingress/certs"
+    }
+  }
+`, freePort(t), httpsPort)})
+	a.waitLeaderHTTP()
+	dir := t.TempDir()
+	out, code := a.cli(dir, "acl", "bootstrap", "-json")
+	if code != 0 {
+		t.Fatalf("acl bootstrap failed: %s", out)
+	}
+	var boot struct{ SecretID string }
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &boot); err != nil || boot.SecretID == "" {
+		t.Fatalf("acl bootstrap output: %v\n%s", err, out)
+	}
+	const host = "secure.e2e.test"
+	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.CAOptions{CommonName: "e2e ingress CA", Days: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := tlsutil.GenerateCert(caPEM, caKey, tlsutil.CertOptions{Role: tlsutil.RoleServer, Region: "global", Days: 1, DNSNames: []string{host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "cert.pem", string(cert))
+	writeFile(t, dir, "key.pem", string(key))
+	if out, code := a.cli(dir, "-token", boot.SecretID, "var", "put", "nomadlike/ingress/certs/secure", "cert=@cert.pem", "key=@key.pem"); code != 0 {
+		t.Fatalf("var put: exit %d\n%s", code, out)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	runHostJob(t, a, "e2e-ingress-tls-acl", host, "-token", boot.SecretID)
+	waitFor(t, 60*time.Second, "HTTPS through the ingress with ACLs enabled", func() (bool, string) {
+		id, _, err := httpsGet(addr, host, roots)
+		if err != nil {
+			return false, err.Error()
+		}
+		return id != "", "empty answer"
+	})
 }

@@ -18,11 +18,10 @@ type ingressVariables struct{ c *Client }
 
 var _ ingress.Variables = ingressVariables{}
 
-func (v ingressVariables) server() *api.Client {
-	return v.c.sess.server().AsNode(v.c.NodeID())
-}
+func (v ingressVariables) server() *api.Client { return v.c.sess.server() }
 
-// failed marks the server failed unless it answered (a 4xx) or ctx ended.
+// failed marks the server failed unless it answered (a 4xx) or ctx ended
+// (srv is the session's, not its AsNode copy).
 func (v ingressVariables) failed(ctx context.Context, srv *api.Client, err error) {
 	if ctx.Err() == nil && !isClientError(err) {
 		v.c.sess.serverFailed(srv)
@@ -32,7 +31,7 @@ func (v ingressVariables) failed(ctx context.Context, srv *api.Client, err error
 // List implements ingress.Variables.
 func (v ingressVariables) List(ctx context.Context, prefix string, waitIndex uint64) ([]*structs.VariableMetadata, uint64, error) {
 	srv := v.server()
-	list, m, err := srv.Variables(ctx, &api.QueryOptions{Namespace: structs.DefaultNamespace, Prefix: prefix, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
+	list, m, err := srv.AsNode(v.c.NodeID()).Variables(ctx, &api.QueryOptions{Namespace: structs.DefaultNamespace, Prefix: prefix, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
 	if err != nil {
 		v.failed(ctx, srv, err)
 		return nil, 0, fmt.Errorf("list variables %q from %s: %w", prefix, srv.Address(), err)
@@ -43,7 +42,7 @@ func (v ingressVariables) List(ctx context.Context, prefix string, waitIndex uin
 // Get implements ingress.Variables.
 func (v ingressVariables) Get(ctx context.Context, path string) (*structs.VariableDecrypted, error) {
 	srv := v.server()
-	out, _, err := srv.Variable(ctx, path, &api.QueryOptions{Namespace: structs.DefaultNamespace})
+	out, _, err := srv.AsNode(v.c.NodeID()).Variable(ctx, path, &api.QueryOptions{Namespace: structs.DefaultNamespace})
 	if api.IsNotFound(err) {
 		return nil, nil
 	}
@@ -57,7 +56,7 @@ func (v ingressVariables) Get(ctx context.Context, path string) (*structs.Variab
 // Put implements ingress.Variables.
 func (v ingressVariables) Put(ctx context.Context, in *structs.VariableDecrypted, cas *uint64) error {
 	srv := v.server()
-	_, err := srv.PutVariable(ctx, in, "", cas)
+	_, err := srv.AsNode(v.c.NodeID()).PutVariable(ctx, in, "", cas)
 	var c *api.ErrVariableConflict
 	if errors.As(err, &c) {
 		return fmt.Errorf("write variable %q: %w", in.Path, ingress.ErrConflict)
@@ -72,7 +71,7 @@ func (v ingressVariables) Put(ctx context.Context, in *structs.VariableDecrypted
 // Delete implements ingress.Variables.
 func (v ingressVariables) Delete(ctx context.Context, path string) error {
 	srv := v.server()
-	err := srv.DeleteVariable(ctx, structs.DefaultNamespace, path, nil)
+	err := srv.AsNode(v.c.NodeID()).DeleteVariable(ctx, structs.DefaultNamespace, path, nil)
 	var e *api.Error
 	if err != nil && !(errors.As(err, &e) && e.StatusCode == http.StatusNotFound) {
 		v.failed(ctx, srv, err)

@@ -32,7 +32,7 @@ func (s serviceDiscovery) UpdateAllocServices(ctx context.Context, allocID strin
 // ServiceRegistrations implements allocrunner.ServiceDiscovery.
 func (s serviceDiscovery) ServiceRegistrations(ctx context.Context, namespace, name string, waitIndex uint64) ([]*structs.ServiceRegistration, uint64, error) {
 	srv := s.c.sess.server()
-	regs, m, err := srv.ServiceRegistrations(ctx, name, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
+	regs, m, err := srv.AsNode(s.c.NodeID()).ServiceRegistrations(ctx, name, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
 	if err != nil {
 		if ctx.Err() == nil {
 			s.c.sess.serverFailed(srv)
@@ -45,7 +45,7 @@ func (s serviceDiscovery) ServiceRegistrations(ctx context.Context, namespace, n
 // ListServices implements allocrunner.ServiceDiscovery.
 func (s serviceDiscovery) ListServices(ctx context.Context, namespace string, waitIndex uint64) ([]*structs.ServiceRegistrationListStub, uint64, error) {
 	srv := s.c.sess.server()
-	list, m, err := srv.ListServices(ctx, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
+	list, m, err := srv.AsNode(s.c.NodeID()).ListServices(ctx, &api.QueryOptions{Namespace: namespace, WaitIndex: waitIndex, WaitTime: allocWait, AllowStale: true})
 	if err != nil {
 		if ctx.Err() == nil {
 			s.c.sess.serverFailed(srv)
