@@ -154,3 +154,22 @@ func TestStaticPortRange(t *testing.T) {
 		}
 	})
 }
+
+// TestIgnoreCollisionPort: allocations whose static port has
+// ignore_collision share it on one node (the plan applier's fit check
+// agrees), and it does not block a port asked without it either.
+func TestIgnoreCollisionPort(t *testing.T) {
+	h := schedtest.NewHarness()
+	h.CheckFit = true
+	h.Nodes(1, nil)
+	shared := rangeJob(2, 50, structs.Port{Label: "dns", Value: 53, IgnoreCollision: true})
+	register(t, h, shared)
+	if n := len(live(h, shared.ID)); n != 2 {
+		t.Fatalf("got %d placements sharing port 53, want 2 (failed: %+v)", n, h.LastEval().FailedTGAllocs["web"])
+	}
+	other := rangeJob(1, 50, structs.Port{Label: "dns", Value: 53})
+	register(t, h, other)
+	if n := len(live(h, other.ID)); n != 1 {
+		t.Errorf("got %d placements of a plain port 53 beside ignore_collision holders, want 1 (failed: %+v)", n, h.LastEval().FailedTGAllocs["web"])
+	}
+}

@@ -212,7 +212,7 @@ func (nu *nodeUsage) fits(ask *placeAsk) shortfall {
 }
 
 // allocPorts returns the distinct host ports an allocation holds (every
-// port of a range).
+// port of a range; not those with ignore_collision, which it shares).
 func allocPorts(a *structs.Allocation) []int {
 	ar := a.AllocatedResources
 	if ar == nil {
@@ -229,14 +229,18 @@ func allocPorts(a *structs.Allocation) []int {
 			return
 		}
 		for _, p := range n.ReservedPorts {
-			add(p.Value, p.Span())
+			if !p.IgnoreCollision {
+				add(p.Value, p.Span())
+			}
 		}
 		for _, p := range n.DynamicPorts {
 			add(p.Value, p.Span())
 		}
 	}
 	for _, pm := range ar.Shared.Ports {
-		add(pm.Value, pm.Span())
+		if !ar.SharesPort(pm.Label) {
+			add(pm.Value, pm.Span())
+		}
 	}
 	for _, n := range ar.Shared.Networks {
 		addNet(n)

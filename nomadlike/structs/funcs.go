@@ -38,6 +38,9 @@ func AllocsFit(node *Node, allocs []*Allocation) (bool, string, ComparableResour
 			}
 		}
 		for _, pm := range a.AllocatedResources.Shared.Ports {
+			if a.AllocatedResources.SharesPort(pm.Label) {
+				continue
+			}
 			for p := pm.Value; p < pm.Value+pm.Span(); p++ {
 				if ports[p] {
 					return false, fmt.Sprintf("network: port %d collision", p), used

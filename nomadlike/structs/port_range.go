@@ -81,3 +81,34 @@ func validatePortRange(v *ValidationError, f string, p Port) {
 		v.add(f+".Count", "port %q: the mapped range %d-%d (to = %d, count %d) goes beyond port 65535; lower to or count", p.Label, p.To, p.To+p.Count-1, p.To, p.Count)
 	}
 }
+
+// SharesPort reports whether the allocation's port label has
+// ignore_collision: its host port is not reserved (other allocations may
+// bind it too), as Nomad leaves such ports out of a node's used ports.
+func (a *AllocatedResources) SharesPort(label string) bool {
+	if a == nil {
+		return false
+	}
+	shared := func(nets []*NetworkResource) bool {
+		for _, n := range nets {
+			if n == nil {
+				continue
+			}
+			for _, p := range n.ReservedPorts {
+				if p.Label == label && p.IgnoreCollision {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if shared(a.Shared.Networks) {
+		return true
+	}
+	for _, t := range a.Tasks {
+		if t != nil && shared(t.Networks) {
+			return true
+		}
+	}
+	return false
+}
