@@ -112,3 +112,5 @@ require (
 	gotest.tools/v3 v3.5.2 // indirect
 	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
 )
+
+replace github.com/hashicorp/go-immutable-radix => ./third_party/go-immutable-radix

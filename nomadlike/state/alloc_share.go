@@ -16,10 +16,10 @@ import (
 // and identical allocated resources. Stored objects are immutable (readers
 // Copy before changing), so sharing is safe; it changes no value.
 type allocSharer struct {
-	jobs    sharedJobs
-	strs    map[string]string
-	avail   map[string]int
-	res     *structs.AllocatedResources
+	jobs  sharedJobs
+	strs  map[string]string
+	avail map[string]int
+	res   *structs.AllocatedResources
 }
 
 func newAllocSharer() *allocSharer {
