@@ -84,15 +84,7 @@ func TestPortRange(t *testing.T) {
 	if out, code := a.cli(dir, "job", "run", "-detach", "range.nomad.hcl"); code != 0 {
 		t.Fatalf("job run exited %d:\n%s", code, out)
 	}
-	var id string
-	waitFor(t, 60*time.Second, "the range job's allocation to run", func() (bool, string) {
-		r := runningAllocs(t, a, "e2e-range")
-		if len(r) != 1 {
-			return false, fmt.Sprintf("%d running", len(r))
-		}
-		id = r[0].ID
-		return true, ""
-	})
+	id := runningAlloc(t, a, "e2e-range")
 	ctx, cancel := ctx10s()
 	al, _, err := a.api().Allocation(ctx, id, nil)
 	cancel()
