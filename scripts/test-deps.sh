@@ -37,5 +37,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-# Go modules through the module proxy.
+# Go modules through the module proxy (among them pebble, Let's Encrypt's
+# ACME test CA, which the ingress's ACME tests run in-process).
 go mod download

@@ -200,7 +200,10 @@ func (g *Ingress) startTLS() error {
 	if err != nil {
 		return fmt.Errorf("client.ingress: listen on %s: %w (set client.ingress.https_port to a free port)", addr, err)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, TLSConfig: g.certs.tlsConfig()}
+	// Failed handshakes (no certificate for a name, scanners) are logged
+	// at debug level, not on stderr.
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, TLSConfig: g.certs.tlsConfig(),
+		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug)}
 	g.mu.Lock()
 	g.httpsLn, g.httpsSrv = ln, srv
 	g.mu.Unlock()
