@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,13 +81,10 @@ func httpsGet(addr, host string, roots *x509.CertPool) (string, *x509.Certificat
 	return strings.TrimSpace(string(b)), resp.TLS.PeerCertificates[0], nil
 }
 
-// TestIngressTLSFromVariable: a certificate put in a variable below the
-// ingress's prefix is served for its host name (SNI) and verifies against
-// its CA; a certificate put later replaces it without a restart.
-func TestIngressTLSFromVariable(t *testing.T) {
-	killLeftovers(t)
-	httpsPort := freePort(t)
-	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
+// ingressTLSClient is the client block's ingress with certificates from
+// variables below nomadlike/ingress/certs.
+func ingressTLSClient(t *testing.T, httpsPort int) string {
+	return fmt.Sprintf(`
   ingress {
     enabled    = true
     http_port  = %d
@@ -99,46 +94,66 @@ func TestIngressTLSFromVariable(t *testing.T) {
       variables_prefix = "nomadlike/ingress/certs"
     }
   }
-`, freePort(t), httpsPort)})
-	const host = "shop.e2e.test"
-	dir := t.TempDir()
-	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.CAOptions{CommonName: "e2e ingress CA", Days: 1})
+`, freePort(t), httpsPort)
+}
+
+// testCA signs the e2e tests' host certificates.
+type testCA struct {
+	cert, key []byte
+	roots     *x509.CertPool
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	cert, key, err := tlsutil.GenerateCA(tlsutil.CAOptions{CommonName: "e2e ingress CA", Days: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(caPEM)
-	putCert := func() {
-		t.Helper()
-		cert, key, err := tlsutil.GenerateCert(caPEM, caKey, tlsutil.CertOptions{Role: tlsutil.RoleServer, Region: "global", Days: 1, DNSNames: []string{host}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "cert.pem"), cert, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if out, code := a.cli(dir, "var", "put", "-force", "nomadlike/ingress/certs/shop", "cert=@cert.pem", "key=@key.pem"); code != 0 {
-			t.Fatalf("var put: exit %d\n%s", code, out)
-		}
+	roots.AppendCertsFromPEM(cert)
+	return &testCA{cert: cert, key: key, roots: roots}
+}
+
+// putCert signs a certificate for host and puts it in the variable path
+// with the CLI (flags: its global flags, e.g. -token).
+func (c *testCA) putCert(t *testing.T, a *agent, path, host string, flags ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key, err := tlsutil.GenerateCert(c.cert, c.key, tlsutil.CertOptions{Role: tlsutil.RoleServer, Region: "global", Days: 1, DNSNames: []string{host}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	putCert()
+	writeFile(t, dir, "cert.pem", string(cert))
+	writeFile(t, dir, "key.pem", string(key))
+	if out, code := a.cli(dir, append(flags, "var", "put", "-force", path, "cert=@cert.pem", "key=@key.pem")...); code != 0 {
+		t.Fatalf("var put: exit %d\n%s", code, out)
+	}
+}
+
+// TestIngressTLSFromVariable: a certificate put in a variable below the
+// ingress's prefix is served for its host name (SNI) and verifies against
+// its CA; a certificate put later replaces it without a restart.
+func TestIngressTLSFromVariable(t *testing.T) {
+	killLeftovers(t)
+	httpsPort := freePort(t)
+	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(t, httpsPort)})
+	const host = "shop.e2e.test"
+	ca := newTestCA(t)
+	ca.putCert(t, a, "nomadlike/ingress/certs/shop", host)
 	runHostJob(t, a, "e2e-ingress-tls", host)
 	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
 	var first *x509.Certificate
 	waitFor(t, 60*time.Second, "HTTPS through the ingress with the certificate from the variable", func() (bool, string) {
-		id, cert, err := httpsGet(addr, host, roots)
+		id, cert, err := httpsGet(addr, host, ca.roots)
 		if err != nil {
 			return false, err.Error()
 		}
 		first = cert
 		return id != "", "empty answer"
 	})
-	putCert()
+	ca.putCert(t, a, "nomadlike/ingress/certs/shop", host)
 	waitFor(t, 15*time.Second, "the certificate put later served", func() (bool, string) {
-		_, cert, err := httpsGet(addr, host, roots)
+		_, cert, err := httpsGet(addr, host, ca.roots)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -193,20 +208,9 @@ func TestIngressACME(t *testing.T) {
 func TestIngressTLSFromVariableWithACLs(t *testing.T) {
 	killLeftovers(t)
 	httpsPort := freePort(t)
-	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: fmt.Sprintf(`
-  ingress {
-    enabled    = true
-    http_port  = %d
-    https_port = %d
-    bind       = "127.0.0.1"
-    tls {
-      variables_prefix = "nomadlike/ingress/certs"
-    }
-  }
-`, freePort(t), httpsPort)})
+	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: ingressTLSClient(t, httpsPort)})
 	a.waitLeaderHTTP()
-	dir := t.TempDir()
-	out, code := a.cli(dir, "acl", "bootstrap", "-json")
+	out, code := a.cli(t.TempDir(), "acl", "bootstrap", "-json")
 	if code != 0 {
 		t.Fatalf("acl bootstrap failed: %s", out)
 	}
@@ -215,25 +219,12 @@ func TestIngressTLSFromVariableWithACLs(t *testing.T) {
 		t.Fatalf("acl bootstrap output: %v\n%s", err, out)
 	}
 	const host = "secure.e2e.test"
-	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.CAOptions{CommonName: "e2e ingress CA", Days: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, key, err := tlsutil.GenerateCert(caPEM, caKey, tlsutil.CertOptions{Role: tlsutil.RoleServer, Region: "global", Days: 1, DNSNames: []string{host}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, dir, "cert.pem", string(cert))
-	writeFile(t, dir, "key.pem", string(key))
-	if out, code := a.cli(dir, "-token", boot.SecretID, "var", "put", "nomadlike/ingress/certs/secure", "cert=@cert.pem", "key=@key.pem"); code != 0 {
-		t.Fatalf("var put: exit %d\n%s", code, out)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(caPEM)
-	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
+	ca := newTestCA(t)
+	ca.putCert(t, a, "nomadlike/ingress/certs/secure", host, "-token", boot.SecretID)
 	runHostJob(t, a, "e2e-ingress-tls-acl", host, "-token", boot.SecretID)
+	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
 	waitFor(t, 60*time.Second, "HTTPS through the ingress with ACLs enabled", func() (bool, string) {
-		id, _, err := httpsGet(addr, host, roots)
+		id, _, err := httpsGet(addr, host, ca.roots)
 		if err != nil {
 			return false, err.Error()
 		}
