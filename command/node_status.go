@@ -152,6 +152,26 @@ func (c *cli) showNode(ctx context.Context, cl *api.Client, n *structs.Node, ver
 		writeTable(c.stdout, []string{"Name", "ReadOnly", "Source"}, rows)
 	}
 
+	if verbose && len(n.HostNetworks) > 0 {
+		c.out("\nHost Networks")
+		var rows [][]string
+		for _, name := range slices.Sorted(maps.Keys(n.HostNetworks)) {
+			hn := n.HostNetworks[name]
+			var addrs []string
+			if n.NodeResources != nil {
+				for _, nn := range n.NodeResources.NodeNetworks {
+					for _, a := range nn.Addresses {
+						if a.Alias == name {
+							addrs = append(addrs, a.Address+" ("+nn.Device+")")
+						}
+					}
+				}
+			}
+			rows = append(rows, []string{name, orNone(hn.CIDR), orNone(hn.Interface), orNone(hn.ReservedPorts), orNone(strings.Join(addrs, ", "))})
+		}
+		writeTable(c.stdout, []string{"Name", "CIDR", "Interface", "ReservedPorts", "Addresses"}, rows)
+	}
+
 	if verbose && len(n.Attributes) > 0 {
 		c.out("\nAttributes")
 		var pairs []kv

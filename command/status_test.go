@@ -178,7 +178,13 @@ func TestNodeStatus(t *testing.T) {
 			"data":  {Name: "data", Path: "/srv/data"},
 			"certs": {Name: "certs", Path: "/etc/ssl/certs", ReadOnly: true},
 		},
+		HostNetworks: map[string]*structs.ClientHostNetworkConfig{
+			"public": {Name: "public", CIDR: "203.0.113.0/24", ReservedPorts: "22"},
+			"lab":    {Name: "lab", Interface: "veth9"},
+		},
 		Attributes: map[string]string{"kernel.name": "linux"}}
+	node.NodeResources.NodeNetworks = []*structs.NodeNetworkResource{{Device: "eth1", Addresses: []structs.NodeNetworkAddress{
+		{Alias: "public", Address: "203.0.113.7"}}}}
 	f.on("GET", "/v1/nodes", 20, []*structs.NodeListStub{node.Stub()})
 	f.on("GET", "/v1/node/"+nodeID, 20, node)
 	f.on("GET", "/v1/node/"+nodeID+"/allocations", 20, []*structs.Allocation{fixtureFullAlloc(runningState())})
@@ -220,7 +226,7 @@ func TestNodeStatus(t *testing.T) {
 			t.Errorf("output mismatch (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("verbose shows host volumes and attributes", func(t *testing.T) {
+	t.Run("verbose shows host volumes, host networks and attributes", func(t *testing.T) {
 		code, out, errOut := runCLI(t, "", "-address="+addr, "node", "status", "-verbose", "9f8e")
 		if code != 0 {
 			t.Fatalf("exit code = %d, want 0; stderr:\n%s", code, errOut)
@@ -228,6 +234,9 @@ func TestNodeStatus(t *testing.T) {
 		for _, want := range []string{
 			"Host Volumes\nName   ReadOnly  Source\ncerts  true      /etc/ssl/certs\ndata   false     /srv/data\n",
 			"Attributes\nkernel.name = linux\n",
+			"Host Networks\nName    CIDR            Interface  ReservedPorts  Addresses\n" +
+				"lab     <none>          veth9      <none>         <none>\n" +
+				"public  203.0.113.0/24  <none>     22             203.0.113.7 (eth1)\n",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
