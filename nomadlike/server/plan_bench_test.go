@@ -18,50 +18,21 @@ import (
 // allocations on 50 of 500 nodes. It reports plans/s and placements/s.
 func BenchmarkPlanApplier(b *testing.B) {
 	const nodes, submitters, perPlan = 500, 8, 50
-	s := newTestServer(b, func(c *Config) {
+	jobIDs := make([]string, submitters)
+	for i := range jobIDs {
+		jobIDs[i] = fmt.Sprintf("bench-%d", i)
+	}
+	f := newPipelineFixture(b, func(c *Config) {
 		c.DataDir = b.TempDir()
 		c.RaftBindAddr = "127.0.0.1:0"
-		c.MinHeartbeatTTL = time.Hour
-	})
-	s.broker.mu.Lock()
-	s.broker.nackTimeout = time.Hour
-	s.broker.mu.Unlock()
-	var nodeIDs []string
-	for i := range nodes {
+	}, jobIDs...)
+	f.s.broker.mu.Lock()
+	f.s.broker.nackTimeout = time.Hour
+	f.s.broker.mu.Unlock()
+	for i := len(f.nodes); i < nodes; i++ {
 		n := mockNode(fmt.Sprintf("node-%d", i))
-		registerNode(b, s, n)
-		nodeIDs = append(nodeIDs, n.ID)
-	}
-	// Jobs written without evaluations; the benchmark holds evaluations
-	// of a type no worker takes.
-	const benchType = "plan-applier-bench"
-	type submitter struct {
-		job   *structs.Job
-		eval  *structs.Evaluation
-		token string
-	}
-	subs := make([]submitter, submitters)
-	for i := range subs {
-		job := mockJob(fmt.Sprintf("bench-%d", i), 1, 10, 10)
-		job.Canonicalize()
-		if _, err := s.raftApply(context.Background(), structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job}); err != nil {
-			b.Fatalf("register job: %v", err)
-		}
-		s.broker.enqueue(&structs.Evaluation{ID: structs.GenerateUUID(), Namespace: job.Namespace, JobID: job.ID,
-			Type: benchType, Priority: job.Priority, Status: structs.EvalStatusPending})
-	}
-	for i := range subs {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		eval, token, err := s.broker.dequeue(ctx, []string{benchType})
-		cancel()
-		if err != nil {
-			b.Fatalf("dequeue: %v", err)
-		}
-		job, err := s.state.JobByID(nil, eval.Namespace, eval.JobID)
-		if err != nil || job == nil {
-			b.Fatalf("job of eval %s: %v", eval.ID, err)
-		}
-		subs[i] = submitter{job: job, eval: eval, token: token}
+		registerNode(b, f.s, n)
+		f.nodes = append(f.nodes, n)
 	}
 	var left atomic.Int64
 	left.Store(int64(b.N))
@@ -69,25 +40,18 @@ func BenchmarkPlanApplier(b *testing.B) {
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for i, sub := range subs {
+	for i, jobID := range jobIDs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewSource(int64(i)))
 			for left.Add(-1) >= 0 {
-				idx, err := s.state.LatestIndex()
-				if err != nil {
-					b.Errorf("LatestIndex: %v", err)
-					return
-				}
-				plan := &structs.Plan{EvalID: sub.eval.ID, Job: sub.job, Priority: sub.job.Priority, SnapshotIndex: idx,
-					NodeAllocation: map[string][]*structs.Allocation{}}
+				place := map[string]int64{}
 				for _, k := range r.Perm(nodes)[:perPlan] {
-					a := cpuAlloc(sub.job, nodeIDs[k], 10)
-					plan.NodeAllocation[nodeIDs[k]] = []*structs.Allocation{a}
+					place[f.nodes[k].ID] = 10
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				res, err := s.planQ.submit(ctx, sub.token, plan)
+				res, err := f.s.planQ.submit(ctx, f.tokens[jobID], f.plan(b, jobID, place))
 				cancel()
 				if err != nil {
 					b.Errorf("submit: %v", err)

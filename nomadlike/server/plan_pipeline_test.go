@@ -16,13 +16,26 @@ import (
 )
 
 // refusedNodes reads the applier's refused-nodes counter.
-func refusedNodes(t *testing.T, s *Server) float64 {
-	t.Helper()
+func refusedNodes(s *Server) (float64, error) {
 	var m dto.Metric
 	if err := s.metrics.planRefusedNodes.Write(&m); err != nil {
-		t.Fatalf("read refused nodes counter: %v", err)
+		return 0, err
 	}
-	return m.GetCounter().GetValue()
+	return m.GetCounter().GetValue(), nil
+}
+
+// awaitRefusal waits up to 10 s for the applier to have refused a node:
+// a commit hook holds the in-flight plan with it until the next plan has
+// been checked. It reports whether that happened in time.
+func awaitRefusal(s *Server) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if n, err := refusedNodes(s); err == nil && n >= 1 {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
 }
 
 // pipelineFixture is a server whose workers have nothing to do: the test
@@ -36,7 +49,7 @@ type pipelineFixture struct {
 	tokens map[string]string
 }
 
-func newPipelineFixture(t *testing.T, mutate func(*Config), jobIDs ...string) *pipelineFixture {
+func newPipelineFixture(t testing.TB, mutate func(*Config), jobIDs ...string) *pipelineFixture {
 	t.Helper()
 	f := &pipelineFixture{jobs: map[string]*structs.Job{}, evals: map[string]*structs.Evaluation{}, tokens: map[string]string{}}
 	f.s = newTestServer(t, func(c *Config) {
@@ -77,7 +90,7 @@ func newPipelineFixture(t *testing.T, mutate func(*Config), jobIDs ...string) *p
 }
 
 // plan returns a plan of job placing allocations of the given CPU per node.
-func (f *pipelineFixture) plan(t *testing.T, jobID string, place map[string]int64) *structs.Plan {
+func (f *pipelineFixture) plan(t testing.TB, jobID string, place map[string]int64) *structs.Plan {
 	t.Helper()
 	idx, err := f.s.state.LatestIndex()
 	if err != nil {
@@ -128,7 +141,6 @@ func wait(t *testing.T, ch <-chan submitted) submitted {
 func TestPlanPipelineRefusesOvercommitOfInflightPlan(t *testing.T) {
 	var f *pipelineFixture
 	var checkedWhileInflight bool
-	var hookErr error
 	inCommit := make(chan struct{})
 	f = newPipelineFixture(t, func(c *Config) {
 		c.planCommitHook = func(p *structs.Plan) error {
@@ -137,19 +149,7 @@ func TestPlanPipelineRefusesOvercommitOfInflightPlan(t *testing.T) {
 			}
 			close(inCommit)
 			// Hold A's commit until B has been checked (a refusal counted).
-			deadline := time.Now().Add(10 * time.Second)
-			for time.Now().Before(deadline) {
-				var m dto.Metric
-				if err := f.s.metrics.planRefusedNodes.Write(&m); err != nil {
-					hookErr = err
-					return nil
-				}
-				if m.GetCounter().GetValue() >= 1 {
-					checkedWhileInflight = true
-					return nil
-				}
-				time.Sleep(time.Millisecond)
-			}
+			checkedWhileInflight = awaitRefusal(f.s)
 			return nil
 		}
 	}, "a", "b")
@@ -160,9 +160,6 @@ func TestPlanPipelineRefusesOvercommitOfInflightPlan(t *testing.T) {
 	<-inCommit
 	resB := f.submit("b", planB)
 	a, b := wait(t, resA), wait(t, resB)
-	if hookErr != nil {
-		t.Fatal(hookErr)
-	}
 	if !checkedWhileInflight {
 		t.Fatal("plan B was not refused on x while plan A was in flight: the in-flight plan's allocations were not counted")
 	}
@@ -182,8 +179,8 @@ func TestPlanPipelineRefusesOvercommitOfInflightPlan(t *testing.T) {
 	if len(onX) != 1 || onX[0].ID != planA.NodeAllocation[x][0].ID {
 		t.Errorf("node x holds %d allocations, want only plan A's", len(onX))
 	}
-	if got := refusedNodes(t, f.s); got != 1 {
-		t.Errorf("refused nodes counted: %v, want 1", got)
+	if got, err := refusedNodes(f.s); err != nil || got != 1 {
+		t.Errorf("refused nodes counted: %v (%v), want 1", got, err)
 	}
 }
 
@@ -205,15 +202,7 @@ func TestPlanPipelineInflightFailureRechecks(t *testing.T) {
 			close(inCommit)
 			// B also places on a node that does not exist: its first check
 			// counts that refusal, then A fails.
-			deadline := time.Now().Add(10 * time.Second)
-			for time.Now().Before(deadline) {
-				var m dto.Metric
-				if err := f.s.metrics.planRefusedNodes.Write(&m); err == nil && m.GetCounter().GetValue() >= 1 {
-					checkedWhileInflight = true
-					break
-				}
-				time.Sleep(time.Millisecond)
-			}
+			checkedWhileInflight = awaitRefusal(f.s)
 			return errors.New("injected Raft apply failure")
 		}
 	}, "a", "b")
