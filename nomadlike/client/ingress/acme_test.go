@@ -152,3 +152,58 @@ func TestACMELease(t *testing.T) {
 		t.Fatal("an expired lease is refused")
 	}
 }
+
+// TestACMEChallengeHandler: the HTTP listener answers HTTP-01 requests
+// from this client's orders and, for another client's, from the variable;
+// tokens that are no base64url (a path into other variables) are refused;
+// other paths are routed as usual.
+func TestACMEChallengeHandler(t *testing.T) {
+	vars := newMemVars()
+	const prefix = structs.IngressVariablePrefix + "/certs"
+	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
+		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir"}})
+	ctx := context.Background()
+	if err := g.acme.Present(ctx, "x.example", "tok-1", "answer-1"); err != nil {
+		t.Fatal(err)
+	}
+	vars.set(t, prefix+"/_acme/http01/tok-2", map[string]string{"key_auth": "answer-2"})
+	vars.set(t, prefix+"/secret", map[string]string{"key_auth": "not for the CA"})
+	for path, want := range map[string]string{
+		"/.well-known/acme-challenge/tok-1":            "200 answer-1",
+		"/.well-known/acme-challenge/tok-2":            "200 answer-2",
+		"/.well-known/acme-challenge/tok-3":            "404",
+		"/.well-known/acme-challenge/..%2F..%2Fsecret": "404",
+		"/.well-known/acme-challenge/a/b":              "404",
+		"/elsewhere":                                   "404 nomadlike ingress: no route",
+	} {
+		code, body := get(t, g, path)
+		if got := strconv.Itoa(code) + " " + body; !strings.HasPrefix(got, want) {
+			t.Errorf("%s: got %q, want %q...", path, got, want)
+		}
+	}
+	if err := g.acme.CleanUp(ctx, "x.example", "tok-1", "answer-1"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, g, "/.well-known/acme-challenge/tok-1"); code != 404 {
+		t.Fatalf("a cleaned-up challenge still answered: %d", code)
+	}
+}
+
+func TestACMEConfigErrors(t *testing.T) {
+	prefix := structs.IngressVariablePrefix + "/certs"
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "http://ca/dir"}}, "https:// directory URL"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", RenewBefore: -1}}, "renew_before"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", CAFile: "/nonexistent"}}, "acme.ca_file"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: "secret/certs"}, "must be \"nomadlike/ingress\" or below"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: "nomadlike/ingress/a.b"}, "variables_prefix"},
+		{Config{CertVariablesPrefix: prefix}, "need https_port"},
+	} {
+		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: got %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
