@@ -31,6 +31,9 @@ type deploymentWatcher struct {
 	// cluster with thousands of running deployments then pays one map
 	// lookup per deployment per change, not two job reads and a step.
 	settled map[string]settledStep
+	// live is once's scratch set of the active deployments' IDs, kept
+	// between passes so a pass over thousands allocates nothing.
+	live map[string]bool
 }
 
 // settledStep is what deploymentWatcher.settled keeps of a step.
@@ -43,7 +46,7 @@ type settledStep struct {
 // change of a deployment (placements, health counts, status) and every
 // progress deadline wakes it.
 func (s *Server) runDeploymentWatcher(ctx context.Context) {
-	w := &deploymentWatcher{srv: s, logger: s.logger.With("component", "deployment_watcher"), healthy: map[string]int{}, settled: map[string]settledStep{}}
+	w := &deploymentWatcher{srv: s, logger: s.logger.With("component", "deployment_watcher"), healthy: map[string]int{}, settled: map[string]settledStep{}, live: map[string]bool{}}
 	for {
 		ws := memdb.NewWatchSet()
 		ws.Add(s.state.AbandonCh())
@@ -86,7 +89,8 @@ func (w *deploymentWatcher) once(ctx context.Context, ws memdb.WatchSet, now tim
 	}
 	var next time.Time
 	var firstErr error
-	live := map[string]bool{}
+	live := w.live
+	clear(live)
 	for _, d := range ds {
 		if !d.Active() {
 			continue

@@ -36,17 +36,16 @@ func deploymentTableSchema() *memdb.TableSchema {
 	)
 }
 
-// ActiveDeployments returns the active deployments of every namespace,
-// oldest first; ws wakes only when one of them changes, or a deployment
-// becomes active or stops being so.
+// ActiveDeployments returns the active deployments of every namespace, by
+// ID (not sorted by age: the leader's watcher reads them on every change of
+// one); ws wakes only when one of them changes, or a deployment becomes
+// active or stops being so.
 func (s *reader) ActiveDeployments(ws memdb.WatchSet) ([]*structs.Deployment, error) {
 	it, err := get(s.readTxn(), ws, tableDeployment, indexActive)
 	if err != nil {
 		return nil, err
 	}
-	out := collect[*structs.Deployment](it, nil)
-	slices.SortFunc(out, byCreateIndex)
-	return out, nil
+	return collect[*structs.Deployment](it, nil), nil
 }
 
 func deploymentByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Deployment, error) {
