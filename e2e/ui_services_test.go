@@ -44,7 +44,8 @@ job "e2e-ui-svc" {
 // TestUIServices: the services page lists a service registered in the
 // default namespace and one in namespace "shop" with the DNS names the
 // clients answer for them (the namespace in the name outside default),
-// and a service's page shows its DNS name and its registration.
+// and a service's page shows its DNS name and its registration, which
+// links to its allocation's page with its ports.
 func TestUIServices(t *testing.T) {
 	chrome := chromiumPath(t)
 	killLeftovers(t)
@@ -77,4 +78,7 @@ func TestUIServices(t *testing.T) {
 	if got := b.text("#service-dns"); !strings.Contains(got, "<tag>.ui-web.service.shop.nomad") {
 		t.Errorf("the service page's DNS card %q lacks the tag form", got)
 	}
+	// The registration links to its allocation, whose page shows its ports.
+	b.do("open the allocation", step, chromedp.Click(chromedp.CSS(`#service-registrations a[href^="/ui/allocations/"]`)))
+	b.waitJS("the allocation's ports", step, `((document.querySelector("#alloc-ports") || {}).textContent || "").startsWith("http 127.0.0.1:")`)
 }

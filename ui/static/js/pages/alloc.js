@@ -85,6 +85,8 @@ export function render(ctx) {
       ['Evaluation', a.EvalID ? h('a', { href: uiPath.eval(a.EvalID), class: 'mono' }, shortId(a.EvalID)) : '–'],
       a.PreviousAllocation ? ['Replaces', h('a', { href: uiPath.alloc(a.PreviousAllocation), class: 'mono' }, shortId(a.PreviousAllocation))] : null,
       a.NextAllocation ? ['Replaced by', h('a', { href: uiPath.alloc(a.NextAllocation), class: 'mono' }, shortId(a.NextAllocation))] : null,
+      a.AllocatedResources?.Shared?.Ports?.length
+        ? ['Ports', h('span', { class: 'mono', id: 'alloc-ports' }, a.AllocatedResources.Shared.Ports.map(portText).join(', '))] : null,
       ['Created', timeEl(a.CreateTime)], ['Modified', timeEl(a.ModifyTime)],
     ]));
     drawActions();
@@ -259,4 +261,15 @@ function logViewer(ctx, allocID, names, into, { task: firstTask, type: firstType
       if (!wasTerminal && terminal && pre.dataset.streaming !== 'true') status.textContent = `The allocation has finished; the log below is complete.`;
     },
   };
+}
+
+/**
+ * portText is a port mapping as `alloc status` prints it: the label, the
+ * host address and port (a range "a-b" for a port with Count), and the
+ * port(s) inside when they differ.
+ */
+function portText(p) {
+  const span = (first) => (p.Count > 1 ? `${first}-${first + p.Count - 1}` : String(first));
+  const host = p.HostIP?.includes(':') ? `[${p.HostIP}]` : p.HostIP || '';
+  return `${p.Label} ${host}:${span(p.Value)}` + (p.To > 0 && p.To !== p.Value ? ` \u2192 ${span(p.To)}` : '');
 }
