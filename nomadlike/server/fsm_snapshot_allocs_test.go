@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -94,8 +95,13 @@ func TestSnapshotWritesEachAllocJobOnce(t *testing.T) {
 		t.Errorf("restored allocations differ (-want +got):\n%s", diff)
 	}
 	jobs := map[*structs.Job]int{}
+	evalIDs := map[string]*byte{} // an evaluation's ID -> the string data restored allocations use
 	for _, a := range restored {
 		jobs[a.Job]++
+		if p, ok := evalIDs[a.EvalID]; ok && p != unsafe.StringData(a.EvalID) {
+			t.Errorf("restored allocation %s keeps its own copy of its evaluation's ID", a.Name)
+		}
+		evalIDs[a.EvalID] = unsafe.StringData(a.EvalID)
 	}
 	if len(jobs) != 2 {
 		t.Errorf("restored allocations have %d distinct jobs, want 2 (the first allocation's and the one the others share)", len(jobs))

@@ -9,14 +9,15 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// allocSharer makes the allocations one transaction stores share what they
+// allocSharer makes the allocations one transaction stores (or a restore
+// loads) share what they
 // have in common instead of each keeping what its Raft entry decoded: the
 // job's, node's and plan's strings (IDs of 36 bytes each, five node IDs in
 // the score metadata), the node counts per datacenter of the evaluation
 // and identical allocated resources. Stored objects are immutable (readers
 // Copy before changing), so sharing is safe; it changes no value.
 type allocSharer struct {
-	jobs  sharedJobs
+	jobs  sharedJobs // nil: keep each allocation's job (a restore: the snapshot shares them as the state did)
 	strs  map[string]string
 	avail map[string]int
 	res   *structs.AllocatedResources
@@ -32,8 +33,10 @@ func newAllocSharer() *allocSharer {
 // shares with existing (a shallow copy's) is not changed in place.
 func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) error {
 	var err error
-	if a.Job, err = s.jobs.job(txn, a.Job); err != nil {
-		return err
+	if s.jobs != nil {
+		if a.Job, err = s.jobs.job(txn, a.Job); err != nil {
+			return err
+		}
 	}
 	if j := a.Job; j != nil {
 		if a.JobID == j.ID {

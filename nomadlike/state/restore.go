@@ -25,6 +25,9 @@ type Restore struct {
 	db    *memdb.MemDB
 	txn   *memdb.Txn
 	done  bool
+	// allocs makes restored allocations share what they have in common,
+	// as the store's writes do.
+	allocs *allocSharer
 }
 
 // errRestoreDone is returned when a Restore is used after Commit or Abort.
@@ -36,7 +39,7 @@ func (s *Store) NewRestore() (*Restore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Restore{store: s, db: db, txn: db.Txn(true)}, nil
+	return &Restore{store: s, db: db, txn: db.Txn(true), allocs: &allocSharer{strs: map[string]string{}}}, nil
 }
 
 func (r *Restore) insert(table, what string, obj any) error {
@@ -74,6 +77,11 @@ func (r *Restore) Row(table string, row any) error {
 	}
 	if r.db.DBSchema().Tables[table] == nil {
 		return fmt.Errorf("state: restore a row of unknown table %q (known tables: %s)", table, strings.Join(TableNames(), ", "))
+	}
+	if a, ok := row.(*structs.Allocation); ok && table == tableAllocs && !r.done {
+		if err := r.allocs.share(r.txn, a, nil); err != nil {
+			return err
+		}
 	}
 	return r.insert(table, fmt.Sprintf("a row of table %q", table), row)
 }

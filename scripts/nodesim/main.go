@@ -57,6 +57,7 @@ func run() error {
 		profile   = flag.String("profile", "", "write the first server's CPU profile of the run's start (and its heap at the end) to this file prefix")
 		profSecs  = flag.Int("profile-seconds", 30, "seconds of CPU profile (from the start of the run)")
 		keep      = flag.Bool("keep", false, "keep the servers' directory")
+		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -102,7 +103,7 @@ func run() error {
 		} else {
 			fmt.Println("servers' directory:", dir)
 		}
-		procs, err := startServers(ctx, *bin, dir, *servers)
+		procs, err := startServers(ctx, *bin, dir, *servers, split(*serverEnv))
 		defer func() {
 			for _, p := range procs {
 				p.stop()
@@ -192,9 +193,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServers starts n servers (no client) on loopback and waits for a
-// leader.
-func startServers(ctx context.Context, bin, dir string, n int) ([]*server, error) {
+// startServers starts n servers (no client) on loopback, with env added
+// to their environment, and waits for a leader.
+func startServers(ctx context.Context, bin, dir string, n int, env []string) ([]*server, error) {
 	bin, _ = filepath.Abs(bin)
 	type ports struct{ http, rpc, serf int }
 	ps := make([]ports, n)
@@ -247,6 +248,7 @@ server {
 			return out, err
 		}
 		cmd := exec.Command(bin, "agent", "-config", cfgPath)
+		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
