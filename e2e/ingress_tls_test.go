@@ -82,8 +82,8 @@ func httpsGet(addr, host string, roots *x509.CertPool) (string, *x509.Certificat
 }
 
 // ingressTLSClient is the client block's ingress with certificates from
-// variables below nomadlike/ingress/certs.
-func ingressTLSClient(t *testing.T, httpsPort int) string {
+// variables below nomadlike/ingress/certs, and extra HCL inside it.
+func ingressTLSClient(httpPort, httpsPort int, extra string) string {
 	return fmt.Sprintf(`
   ingress {
     enabled    = true
@@ -93,8 +93,8 @@ func ingressTLSClient(t *testing.T, httpsPort int) string {
     tls {
       variables_prefix = "nomadlike/ingress/certs"
     }
-  }
-`, freePort(t), httpsPort)
+%s  }
+`, httpPort, httpsPort, extra)
 }
 
 // testCA signs the e2e tests' host certificates.
@@ -136,7 +136,7 @@ func (c *testCA) putCert(t *testing.T, a *agent, path, host string, flags ...str
 func TestIngressTLSFromVariable(t *testing.T) {
 	killLeftovers(t)
 	httpsPort := freePort(t)
-	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(t, httpsPort)})
+	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(freePort(t), httpsPort, "")})
 	const host = "shop.e2e.test"
 	ca := newTestCA(t)
 	ca.putCert(t, a, "nomadlike/ingress/certs/shop", host)
@@ -169,23 +169,13 @@ func TestIngressACME(t *testing.T) {
 	killLeftovers(t)
 	httpPort, httpsPort := freePort(t), freePort(t)
 	ca := pebbletest.Start(t, httpPort, 0)
-	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
-  ingress {
-    enabled    = true
-    http_port  = %d
-    https_port = %d
-    bind       = "127.0.0.1"
-    tls {
-      variables_prefix = "nomadlike/ingress/certs"
-    }
-    acme {
+	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(httpPort, httpsPort, fmt.Sprintf(`    acme {
       enabled       = true
       directory_url = %q
       ca_file       = %q
       email         = "ops@e2e.test"
     }
-  }
-`, httpPort, httpsPort, ca.DirectoryURL, ca.CAFile)})
+`, ca.DirectoryURL, ca.CAFile))})
 	const host = "acme.e2e.test"
 	runHostJob(t, a, "e2e-ingress-acme", host)
 	addr := fmt.Sprintf("127.0.0.1:%d", httpsPort)
@@ -208,7 +198,7 @@ func TestIngressACME(t *testing.T) {
 func TestIngressTLSFromVariableWithACLs(t *testing.T) {
 	killLeftovers(t)
 	httpsPort := freePort(t)
-	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: ingressTLSClient(t, httpsPort)})
+	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: ingressTLSClient(freePort(t), httpsPort, "")})
 	a.waitLeaderHTTP()
 	out, code := a.cli(t.TempDir(), "acl", "bootstrap", "-json")
 	if code != 0 {
