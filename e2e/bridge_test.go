@@ -470,6 +470,13 @@ func TestBridgeNetworking(t *testing.T) {
 	}
 	gatewayDNS("started")
 
+	// The finished lookup allocation's network goes once its task is dead
+	// (the server may hear of the completion first).
+	waitFor(t, 30*time.Second, "the lookup allocation's network torn down", func() (bool, string) {
+		c := l.count(a.dataDir)
+		return c == during, fmt.Sprintf("%+v, want %+v", c, during)
+	})
+
 	// 3. SIGKILL the agent and restart it: same networks, still reachable.
 	a.kill()
 	a.start()
@@ -479,9 +486,10 @@ func TestBridgeNetworking(t *testing.T) {
 	})
 	check("after SIGKILL and restart")
 	gatewayDNS("after SIGKILL and restart") // served again for the re-attached allocations
-	if c := l.count(a.dataDir); c != during {
-		t.Fatalf("after the restart: %+v, want what was there before it: %+v", c, during)
-	}
+	waitFor(t, 30*time.Second, "after the restart, the networks there were before it", func() (bool, string) {
+		c := l.count(a.dataDir)
+		return c == during, fmt.Sprintf("%+v, want %+v", c, during)
+	})
 
 	// 4. Stop: nothing left behind.
 	if out, code := a.cli(dir, "job", "stop", "e2e-bridge"); code != 0 {
