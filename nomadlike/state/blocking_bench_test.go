@@ -15,36 +15,83 @@ import (
 )
 
 // BenchmarkBlockingQueryWaiters measures what 1,000 blocking queries cost
-// while they wait, each the query of GET /v1/jobs (every job and its
-// summary, as list stubs) on a state of 2,000 jobs: heap and goroutines
-// per waiter, with the heap and goroutines back after they return. One
-// iteration is one round of 1,000 waiters.
+// while they wait, on a state of 2,000 jobs and 10,000 allocations on 100
+// nodes: heap and goroutines per waiter, and what is left after they
+// return. One iteration is one round of 1,000 waiters. The queries are
+// those of GET /v1/jobs (every job and its summary, as list stubs), GET
+// /v1/allocations (every allocation, as stubs) and GET
+// /v1/node/{id}/allocations (one node's 100 allocations).
 func BenchmarkBlockingQueryWaiters(b *testing.B) {
-	const jobs, waiters = 2000, 1000
+	const jobs, allocs, nodes = 2000, 10000, 100
 	s := newTestStore(b)
 	for i := range jobs {
 		must(b, s.UpsertJob(uint64(10+i), testJob(fmt.Sprintf("job-%05d", i))))
 	}
-	idx, err := s.Index(tableJobs)
-	must(b, err)
-	var runs atomic.Int64
-	fn := func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error) {
-		defer runs.Add(1)
-		all, err := snap.Jobs(ws, "*")
-		if err != nil {
-			return nil, 0, err
-		}
-		stubs := make([]*structs.JobListStub, 0, len(all))
-		for _, j := range all {
-			sum, err := snap.JobSummaryByID(ws, j.Namespace, j.ID)
-			if err != nil {
-				return nil, 0, err
-			}
-			stubs = append(stubs, j.Stub(sum))
-		}
-		i, err := snap.WatchIndex(ws, tableJobs)
-		return stubs, i, err
+	job := testJob("job-00000")
+	var as []*structs.Allocation
+	for i := range allocs {
+		as = append(as, testAlloc(fmt.Sprintf("%08d-0000-0000-0000-000000000000", i), job, fmt.Sprintf("node-%03d", i%nodes)))
 	}
+	must(b, s.UpsertAllocs(jobs+100, as))
+	queries := []struct {
+		name  string
+		table string
+		read  func(ws memdb.WatchSet, snap *Snapshot) (any, error)
+	}{
+		{"jobs", tableJobs, func(ws memdb.WatchSet, snap *Snapshot) (any, error) {
+			all, err := snap.Jobs(ws, "*")
+			if err != nil {
+				return nil, err
+			}
+			stubs := make([]*structs.JobListStub, 0, len(all))
+			for _, j := range all {
+				sum, err := snap.JobSummaryByID(ws, j.Namespace, j.ID)
+				if err != nil {
+					return nil, err
+				}
+				stubs = append(stubs, j.Stub(sum))
+			}
+			return stubs, nil
+		}},
+		{"allocations", tableAllocs, func(ws memdb.WatchSet, snap *Snapshot) (any, error) {
+			all, err := snap.Allocs(ws, "*")
+			if err != nil {
+				return nil, err
+			}
+			stubs := make([]*structs.AllocListStub, 0, len(all))
+			for _, a := range all {
+				stubs = append(stubs, a.Stub())
+			}
+			return stubs, nil
+		}},
+		{"node-allocations", tableAllocs, func(ws memdb.WatchSet, snap *Snapshot) (any, error) {
+			return snap.AllocsByNode(ws, "node-042")
+		}},
+	}
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			idx, err := s.Index(q.table)
+			must(b, err)
+			var runs atomic.Int64
+			fn := func(ws memdb.WatchSet, snap *Snapshot) (any, uint64, error) {
+				defer runs.Add(1)
+				out, err := q.read(ws, snap)
+				if err != nil {
+					return nil, 0, err
+				}
+				i, err := snap.WatchIndex(ws, q.table)
+				return out, i, err
+			}
+			measureWaiters(b, s, idx, fn, &runs)
+		})
+	}
+}
+
+// measureWaiters runs b.N rounds of 1,000 blocking queries of fn waiting
+// past idx and reports their memory and goroutines while they wait and
+// after they return.
+func measureWaiters(b *testing.B, s *Store, idx uint64, fn QueryFn, runs *atomic.Int64) {
+	const waiters = 1000
 	var heapPer, goPer, heapLeft, goLeft float64
 	for b.Loop() {
 		base := memInUse()

@@ -23,3 +23,20 @@ func TestCheckNoNullElements(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckNoNullElements walks a canonical job with two groups, as
+// every registration does (twice).
+func BenchmarkCheckNoNullElements(b *testing.B) {
+	job := &Job{ID: "web", Type: JobTypeService}
+	for _, g := range []string{"a", "b"} {
+		job.TaskGroups = append(job.TaskGroups, &TaskGroup{Name: g, Count: 2, Tasks: []*Task{{Name: "t", Driver: "raw_exec",
+			Config: map[string]any{"command": "/bin/sleep", "args": []any{"60"}}, Resources: &Resources{CPU: 100, MemoryMB: 64}}}})
+	}
+	job.Canonicalize()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckNoNullElements(job, "Job"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
