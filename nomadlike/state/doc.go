@@ -29,7 +29,10 @@
 //     a Reader (blocking queries and snapshots).
 //   - Every read takes a memdb.WatchSet (nil for none) and adds the channels
 //     of what it read, so BlockingQuery can wait for exactly that data to
-//     change. Restore.Commit swaps the whole database and closes AbandonCh.
+//     change; past WatchLimit channels a read adds its whole table's
+//     channel instead (coarser wake-ups, a bounded watch set). A waiting
+//     query keeps only its watch set. Restore.Commit swaps the whole
+//     database and closes AbandonCh.
 //
 // # Derived data
 //
