@@ -93,9 +93,6 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 				n.ClientStatus = existing.ClientStatus
 				n.ClientDescription = existing.ClientDescription
 			}
-			if existing.JobID != n.JobID || existing.Namespace != n.Namespace {
-				touched.add(existing.Namespace, existing.JobID)
-			}
 			if n.DeploymentID == existing.DeploymentID {
 				// Health comes from the client and the deployment endpoints,
 				// never from a (possibly stale) scheduler copy.
@@ -113,7 +110,7 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 		if err := txn.Insert(tableAllocs, n); err != nil {
 			return nil, fmt.Errorf("state: insert allocation %q: %w", n.ID, err)
 		}
-		touched.add(n.Namespace, n.JobID)
+		touched.allocChanged(txn, existing, n)
 		stored[i] = n
 	}
 	if len(allocs) == 0 {
@@ -174,7 +171,7 @@ func (s *Store) AllocClientUpdateBatch(index uint64, req *structs.AllocClientUpd
 				if err := clientAllocUpdatesTxn(txn, index, p.Allocs, p.Timestamp, &touched); err != nil {
 					return err
 				}
-				_, err := upsertEvalsTxn(txn, index, p.Evals)
+				_, err := storeEvalsTxn(txn, index, p.Evals, &touched)
 				return err
 			}
 			if p.Once.RequestID == "" {
@@ -271,7 +268,7 @@ func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Alloc
 		if err := txn.Insert(tableAllocs, n); err != nil {
 			return fmt.Errorf("state: update allocation %q from client: %w", n.ID, err)
 		}
-		touched.add(n.Namespace, n.JobID)
+		touched.allocChanged(txn, existing, n)
 		updated++
 	}
 	if updated == 0 {
@@ -295,7 +292,7 @@ func deleteAllocsTxn(txn *memdb.Txn, ids []string, touched *touchedJobs) (int, e
 		if err := txn.Delete(tableAllocs, a); err != nil {
 			return n, fmt.Errorf("state: delete allocation %q: %w", id, err)
 		}
-		touched.add(a.Namespace, a.JobID)
+		touched.allocChanged(txn, a, nil)
 		n++
 	}
 	return n, nil

@@ -43,3 +43,29 @@ func BenchmarkAllocsByNode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUpsertAllocsOneJob stores 5,000 allocations of one job as 100
+// plan results of 50 each (a job placed in batches, or a system job while
+// nodes join): each write updates the job's summary.
+func BenchmarkUpsertAllocsOneJob(b *testing.B) {
+	const batches, perBatch = 100, 50
+	job := testJob("web")
+	allocs := make([]*structs.Allocation, batches*perBatch)
+	for i := range allocs {
+		allocs[i] = testAlloc(fmt.Sprintf("%08d-0000-0000-0000-000000000000", i), job, fmt.Sprintf("node-%04d", i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s := newTestStore(b)
+		must(b, s.UpsertJob(1, job))
+		own := make([]*structs.Allocation, len(allocs))
+		for i, a := range allocs {
+			own[i] = a.Copy()
+		}
+		b.StartTimer()
+		for i := range batches {
+			must(b, s.UpsertAllocs(uint64(2+i), own[i*perBatch:(i+1)*perBatch]))
+		}
+	}
+}

@@ -52,6 +52,16 @@ func copyEvalIndexes(evals, stored []*structs.Evaluation) {
 
 func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) ([]*structs.Evaluation, error) {
 	var touched touchedJobs
+	stored, err := storeEvalsTxn(txn, index, evals, &touched)
+	if err != nil {
+		return nil, err
+	}
+	return stored, touched.refresh(txn, index, true, false)
+}
+
+// storeEvalsTxn stores copies of evals and adds their jobs to touched,
+// whose status and summary the caller refreshes.
+func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, touched *touchedJobs) ([]*structs.Evaluation, error) {
 	inBatch := make(map[string]bool, len(evals))
 	for i, e := range evals {
 		if e == nil {
@@ -83,7 +93,7 @@ func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) (
 		if err := txn.Insert(tableEvals, n); err != nil {
 			return nil, fmt.Errorf("state: insert evaluation %q: %w", n.ID, err)
 		}
-		touched.add(n.Namespace, n.JobID)
+		touched.add(txn, n.Namespace, n.JobID)
 		stored[i] = n
 	}
 	if len(evals) == 0 {
@@ -92,7 +102,7 @@ func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) (
 	if err := setIndex(txn, tableEvals, index); err != nil {
 		return nil, err
 	}
-	return stored, touched.refresh(txn, index, true, false)
+	return stored, nil
 }
 
 // cancelBlockedEvalsTxn cancels the blocked evaluations of blocked's job
@@ -143,7 +153,7 @@ func (s *Store) EvalDelete(index uint64, req *structs.EvalDeleteRequest) (Result
 			if err := txn.Delete(tableEvals, e); err != nil {
 				return fmt.Errorf("state: delete evaluation %q: %w", id, err)
 			}
-			touched.add(e.Namespace, e.JobID)
+			touched.add(txn, e.Namespace, e.JobID)
 			deletedEvals++
 		}
 		deletedAllocs, err := deleteAllocsTxn(txn, req.Allocs, &touched)

@@ -89,23 +89,61 @@ func setJobStatusTxn(txn *memdb.Txn, index uint64, namespace, jobID string, eval
 type jobKey struct{ namespace, id string }
 
 // touchedJobs collects the jobs a write touched, in first-touched order, so
-// that their status and summary are recomputed once per transaction.
+// that their status and summary are recomputed once per transaction, and
+// the allocation rows the write changed, so that summaries are updated from
+// those changes rather than recounted. A write refreshes its touchedJobs
+// before anything else in the transaction writes a summary of its jobs
+// (an interleaved write only costs a recount: updateSummaryTxn checks).
 type touchedJobs struct {
-	seen  map[jobKey]bool
+	jobs  map[jobKey]*touchedJob
 	order []jobKey
 }
 
-func (t *touchedJobs) add(namespace, id string) {
+// touchedJob is what a write saw of one job when it first touched it, and
+// the summary contributions of the allocation rows it changed since.
+type touchedJob struct {
+	base   summaryBase
+	deltas []allocCount
+}
+
+// add records that the write touched the job (no-op for an empty ID). The
+// first time, it notes the stored job and summary the write started from
+// (a lookup error only costs the incremental summary update a recount).
+func (t *touchedJobs) add(txn *memdb.Txn, namespace, id string) *touchedJob {
 	if id == "" {
-		return
+		return nil
 	}
 	k := jobKey{objectNamespace(namespace), id}
-	if t.seen == nil {
-		t.seen = map[jobKey]bool{}
+	if tj := t.jobs[k]; tj != nil {
+		return tj
 	}
-	if !t.seen[k] {
-		t.seen[k] = true
-		t.order = append(t.order, k)
+	if t.jobs == nil {
+		t.jobs = map[jobKey]*touchedJob{}
+	}
+	tj := &touchedJob{}
+	if job, err := jobByIDTxn(txn, nil, k.namespace, k.id); err == nil && job != nil {
+		if sum, err := jobSummaryTxn(txn, nil, k.namespace, k.id); err == nil {
+			tj.base = summaryBase{job: job, summary: sum}
+		}
+	}
+	t.jobs[k] = tj
+	t.order = append(t.order, k)
+	return tj
+}
+
+// allocChanged records that the write replaced the allocation row prev by
+// next (prev nil: inserted; next nil: deleted), touching the jobs of both.
+// Call it after the row is written but before the summary is.
+func (t *touchedJobs) allocChanged(txn *memdb.Txn, prev, next *structs.Allocation) {
+	if prev != nil {
+		if tj := t.add(txn, prev.Namespace, prev.JobID); tj != nil {
+			tj.deltas = append(tj.deltas, countOf(prev, -1))
+		}
+	}
+	if next != nil {
+		if tj := t.add(txn, next.Namespace, next.JobID); tj != nil {
+			tj.deltas = append(tj.deltas, countOf(next, 1))
+		}
 	}
 }
 
@@ -118,7 +156,8 @@ func (t *touchedJobs) refresh(txn *memdb.Txn, index uint64, summaries, evalDelet
 		if !summaries {
 			continue
 		}
-		if err := reconcileSummaryTxn(txn, index, k.namespace, k.id); err != nil {
+		tj := t.jobs[k]
+		if err := updateSummaryTxn(txn, index, k.namespace, k.id, tj.base, tj.deltas); err != nil {
 			return err
 		}
 	}

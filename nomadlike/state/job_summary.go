@@ -20,47 +20,77 @@ func reconcileSummaryTxn(txn *memdb.Txn, index uint64, namespace, jobID string) 
 	if err != nil || job == nil {
 		return err
 	}
+	counts, err := recountSummaryTxn(txn, job)
+	if err != nil {
+		return err
+	}
+	existing, err := jobSummaryTxn(txn, nil, job.Namespace, job.ID)
+	if err != nil {
+		return err
+	}
+	return storeSummaryTxn(txn, index, job, existing, counts)
+}
+
+// recountSummaryTxn counts the allocations of the job's current incarnation
+// by task group and ClientStatus (every task group of the job has an entry)
+// and sets Queued from the job's latest evaluation.
+func recountSummaryTxn(txn *memdb.Txn, job *structs.Job) (map[string]structs.TaskGroupSummary, error) {
 	counts := make(map[string]structs.TaskGroupSummary, len(job.TaskGroups))
 	for _, tg := range job.TaskGroups {
 		counts[tg.Name] = structs.TaskGroupSummary{}
 	}
 	allocs, err := allocsByJobTxn(txn, nil, job.Namespace, job.ID, job)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, a := range allocs {
 		c := counts[a.TaskGroup]
-		switch a.ClientStatus {
-		case structs.AllocClientStatusPending:
-			c.Starting++
-		case structs.AllocClientStatusRunning:
-			c.Running++
-		case structs.AllocClientStatusComplete:
-			c.Complete++
-		case structs.AllocClientStatusFailed:
-			c.Failed++
-		case structs.AllocClientStatusLost:
-			c.Lost++
-		case structs.AllocClientStatusUnknown:
-			c.Unknown++
-		}
+		countClientStatus(&c, a.ClientStatus, 1)
 		counts[a.TaskGroup] = c
 	}
+	return counts, setQueuedTxn(txn, job, counts)
+}
+
+// countClientStatus adds n to the count of c that status falls in (none
+// for a status the summary does not count).
+func countClientStatus(c *structs.TaskGroupSummary, status string, n int) {
+	switch status {
+	case structs.AllocClientStatusPending:
+		c.Starting += n
+	case structs.AllocClientStatusRunning:
+		c.Running += n
+	case structs.AllocClientStatusComplete:
+		c.Complete += n
+	case structs.AllocClientStatusFailed:
+		c.Failed += n
+	case structs.AllocClientStatusLost:
+		c.Lost += n
+	case structs.AllocClientStatusUnknown:
+		c.Unknown += n
+	}
+}
+
+// setQueuedTxn sets the Queued count of every group in counts from the
+// job's latest evaluation (zero without one).
+func setQueuedTxn(txn *memdb.Txn, job *structs.Job, counts map[string]structs.TaskGroupSummary) error {
 	latest, err := latestEvalTxn(txn, job)
 	if err != nil {
 		return err
 	}
-	if latest != nil {
-		for name, c := range counts {
+	for name, c := range counts {
+		c.Queued = 0
+		if latest != nil {
 			c.Queued = latest.QueuedAllocations[name]
-			counts[name] = c
 		}
+		counts[name] = c
 	}
+	return nil
+}
 
-	existing, err := jobSummaryTxn(txn, nil, job.Namespace, job.ID)
-	if err != nil {
-		return err
-	}
+// storeSummaryTxn stores counts as job's summary (existing is the stored
+// one, or nil to create it) with ModifyIndex = index, unless they are
+// already the stored counts.
+func storeSummaryTxn(txn *memdb.Txn, index uint64, job *structs.Job, existing *structs.JobSummary, counts map[string]structs.TaskGroupSummary) error {
 	summary := &structs.JobSummary{JobID: job.ID, Namespace: job.Namespace, Summary: counts, CreateIndex: index}
 	if existing != nil {
 		if maps.Equal(existing.Summary, counts) {
@@ -76,6 +106,103 @@ func reconcileSummaryTxn(txn *memdb.Txn, index uint64, namespace, jobID string) 
 		return fmt.Errorf("state: store summary of job %q in namespace %q: %w", job.ID, job.Namespace, err)
 	}
 	return setIndex(txn, tableJobSummary, index)
+}
+
+// summaryBase is what a write saw of a job when it first touched it: the
+// stored job and summary. The summary is brought up to date incrementally
+// only while both are still the ones the allocation changes apply to.
+type summaryBase struct {
+	job     *structs.Job
+	summary *structs.JobSummary
+}
+
+// allocCount is one allocation row's contribution to its job's summary:
+// +1 for the row written, -1 for the row it replaced or a deleted row.
+type allocCount struct {
+	sign        int
+	jobCreate   uint64 // the row's Job.CreateIndex
+	hasJob      bool
+	taskGroup   string
+	clientState string
+}
+
+func countOf(a *structs.Allocation, sign int) allocCount {
+	c := allocCount{sign: sign, taskGroup: a.TaskGroup, clientState: a.ClientStatus}
+	if a.Job != nil {
+		c.hasJob, c.jobCreate = true, a.Job.CreateIndex
+	}
+	return c
+}
+
+// sameIncarnation reports whether job is still base's job as far as its
+// summary goes: the same incarnation and the same task groups, in order.
+func sameIncarnation(base, job *structs.Job) bool {
+	if base.CreateIndex != job.CreateIndex || len(base.TaskGroups) != len(job.TaskGroups) {
+		return false
+	}
+	for i, tg := range base.TaskGroups {
+		if tg.Name != job.TaskGroups[i].Name {
+			return false
+		}
+	}
+	return true
+}
+
+// updateSummaryTxn brings a job's summary up to date after a write whose
+// allocation row changes are deltas, base being what the write saw of the
+// job before them. It applies the deltas to the stored counts instead of
+// recounting every allocation of the job, and recounts (as
+// reconcileSummaryTxn) when it cannot: no stored summary, the job or the
+// summary changed since base (the summary was rewritten by another part
+// of the transaction), a counted row of a task group the job does not
+// have, or a count that would go negative.
+func updateSummaryTxn(txn *memdb.Txn, index uint64, namespace, jobID string, base summaryBase, deltas []allocCount) error {
+	job, err := jobByIDTxn(txn, nil, namespace, jobID)
+	if err != nil || job == nil {
+		return err
+	}
+	existing, err := jobSummaryTxn(txn, nil, job.Namespace, job.ID)
+	if err != nil {
+		return err
+	}
+	counts, ok := applyAllocCounts(job, base, existing, deltas)
+	if !ok {
+		if counts, err = recountSummaryTxn(txn, job); err != nil {
+			return err
+		}
+	} else if err := setQueuedTxn(txn, job, counts); err != nil {
+		return err
+	}
+	return storeSummaryTxn(txn, index, job, existing, counts)
+}
+
+// applyAllocCounts returns existing's counts with deltas applied, or false
+// when they cannot be (see updateSummaryTxn).
+func applyAllocCounts(job *structs.Job, base summaryBase, existing *structs.JobSummary, deltas []allocCount) (map[string]structs.TaskGroupSummary, bool) {
+	if existing == nil || base.summary != existing || base.job == nil || !sameIncarnation(base.job, job) {
+		return nil, false
+	}
+	counts := maps.Clone(existing.Summary)
+	if counts == nil {
+		counts = map[string]structs.TaskGroupSummary{}
+	}
+	for _, d := range deltas {
+		if !d.hasJob || d.jobCreate != job.CreateIndex {
+			continue // not of the current incarnation: never counted
+		}
+		if job.LookupTaskGroup(d.taskGroup) == nil {
+			return nil, false
+		}
+		c := counts[d.taskGroup]
+		countClientStatus(&c, d.clientState, d.sign)
+		counts[d.taskGroup] = c
+	}
+	for _, c := range counts {
+		if c.Starting < 0 || c.Running < 0 || c.Complete < 0 || c.Failed < 0 || c.Lost < 0 || c.Unknown < 0 {
+			return nil, false
+		}
+	}
+	return counts, true
 }
 
 // latestEvalTxn returns the newest evaluation of the job's current
