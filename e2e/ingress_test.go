@@ -82,18 +82,7 @@ func runIngressJob(t *testing.T) (a *agent, httpPort, tcpPort int) {
 func TestIngressRoutesToHealthyInstances(t *testing.T) {
 	a, httpPort, tcpPort := runIngressJob(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d/app", httpPort)
-	get := func() (string, error) {
-		resp, err := http.Get(base + "/id.txt")
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
+	get := func() (string, error) { return getTrimmed(base + "/id.txt") }
 	var seq []string
 	waitFor(t, 60*time.Second, "requests through the ingress alternating between two instances", func() (bool, string) {
 		seq = seq[:0]
@@ -225,18 +214,7 @@ func TestIngressRollingUpdateServesEveryRequest(t *testing.T) {
 		}
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/roll/id.txt", httpPort)
-	get := func() (string, error) {
-		resp, err := http.Get(url)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
+	get := func() (string, error) { return getTrimmed(url) }
 	run("v1")
 	waitFor(t, 60*time.Second, "two v1 instances behind the ingress", func() (bool, string) {
 		seen := map[string]bool{}
@@ -307,4 +285,19 @@ func TestIngressRollingUpdateServesEveryRequest(t *testing.T) {
 	if r.byVers["v1"] == 0 || r.byVers["v2"] == 0 {
 		t.Fatalf("the loop did not see both versions: %v", r.byVers)
 	}
+}
+
+// getTrimmed GETs url and returns its body without surrounding space; a
+// status other than 200 is an error quoting the body.
+func getTrimmed(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
