@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/client/ingress"
@@ -72,8 +71,7 @@ func (v ingressVariables) Put(ctx context.Context, in *structs.VariableDecrypted
 func (v ingressVariables) Delete(ctx context.Context, path string) error {
 	srv := v.server()
 	err := srv.AsNode(v.c.NodeID()).DeleteVariable(ctx, structs.DefaultNamespace, path, nil)
-	var e *api.Error
-	if err != nil && !(errors.As(err, &e) && e.StatusCode == http.StatusNotFound) {
+	if err != nil && !api.IsNotFound(err) {
 		v.failed(ctx, srv, err)
 		return fmt.Errorf("delete variable %q on %s: %w", path, srv.Address(), err)
 	}
