@@ -9,8 +9,6 @@ import (
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
-
-	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // actionJob is a Nomad job spec with a task directly in the job body (a
@@ -63,20 +61,12 @@ func TestJobAction(t *testing.T) {
 	if out, code := a.cli(dir, "job", "run", f); code != 0 {
 		t.Fatalf("job run: exit %d\n%s", code, out)
 	}
-	var alloc *structs.Allocation
-	waitFor(t, 60*time.Second, "the worker running", func() (bool, string) {
-		ctx, cancel := ctx10s()
-		defer cancel()
-		allocs, _, err := a.api().JobAllocations(ctx, "e2e-action", nil)
-		if err != nil || len(allocs) == 0 {
-			return false, fmt.Sprintf("no allocation (%v)", err)
-		}
-		alloc, _, err = a.api().Allocation(ctx, allocs[0].ID, nil)
-		if err != nil {
-			return false, err.Error()
-		}
-		return alloc.ClientStatus == structs.AllocClientStatusRunning, alloc.ClientStatus
-	})
+	actx, acancel := ctx10s()
+	alloc, _, err := a.api().Allocation(actx, runningAlloc(t, a, "e2e-action"), nil)
+	acancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	task := alloc.Job.LookupTaskGroup("worker").LookupTask("worker")
 	if alloc.TaskGroup != "worker" || task.Identity == nil || !task.Identity.Env || len(task.Identities) != 1 || task.Identities[0].Audience[0] != "example.test" {
 		t.Errorf("stored job: group %q, identity %+v, identities %+v", alloc.TaskGroup, task.Identity, task.Identities)
