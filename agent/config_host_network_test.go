@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,16 +32,11 @@ func TestHostNetworkConfig(t *testing.T) {
 	if d := cmp.Diff(want, c.Client.HostNetworks); d != "" {
 		t.Errorf("HostNetworks (-want +got):\n%s", d)
 	}
-	for _, tc := range []struct{ src, want string }{
+	wantParseErrors(t, []struct{ src, want string }{
 		{"client {\n  host_network \"p\" {\n    reserved_ports = \"22\"\n  }\n}\n", `agent.hcl:2:20: client.host_network "p" needs a cidr or an interface (or both)`},
 		{"client {\n  host_network \"p\" {\n    cidr = \"10.0.0.0\"\n  }\n}\n", `client.host_network "p": cidr "10.0.0.0" is not a CIDR block`},
 		{"client {\n  host_network \"p\" {\n    cidr = \"10.0.0.0/8\"\n    reserved_ports = \"22,90-80\"\n  }\n}\n", `client.host_network "p": reserved_ports: "90-80" is not a range`},
 		{"client {\n  host_network \"p\" {\n    cidr = \"10.0.0.0/8\"\n    mode = \"x\"\n  }\n}\n", `agent.hcl:4:5: Unsupported argument`},
 		{"client {\n  host_network \"p\" {\n    cidr = \"10.0.0.0/8\"\n  }\n  host_network \"p\" {\n    interface = \"lo\"\n  }\n}\n", `client.host_network "p" is already defined`},
-	} {
-		err := ParseConfig(DefaultConfig(), "agent.hcl", []byte(tc.src))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ParseConfig(%q) = %v, want an error containing %q", tc.src, err, tc.want)
-		}
-	}
+	})
 }

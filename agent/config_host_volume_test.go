@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,14 +32,9 @@ func TestHostVolumeConfig(t *testing.T) {
 	if d := cmp.Diff(want, c.Client.HostVolumes); d != "" {
 		t.Errorf("HostVolumes (-want +got):\n%s", d)
 	}
-	for _, tc := range []struct{ src, want string }{
+	wantParseErrors(t, []struct{ src, want string }{
 		{"client {\n  host_volume \"d\" {\n    read_only = true\n  }\n}\n", `client.host_volume "d" needs a path`},
 		{"client {\n  host_volume \"d\" {\n    path = \"/a\"\n    pth = \"/b\"\n  }\n}\n", `agent.hcl:4:5: Unsupported argument`},
 		{"client {\n  host_volume \"d\" {\n    path = \"/a\"\n  }\n  host_volume \"d\" {\n    path = \"/b\"\n  }\n}\n", `client.host_volume "d" is already defined`},
-	} {
-		err := ParseConfig(DefaultConfig(), "agent.hcl", []byte(tc.src))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ParseConfig(%q) = %v, want an error containing %q", tc.src, err, tc.want)
-		}
-	}
+	})
 }

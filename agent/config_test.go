@@ -283,3 +283,15 @@ func TestBridgeNetworkMasqueradeOptIn(t *testing.T) {
 		t.Fatal("bridge_network_masquerade = true was not taken")
 	}
 }
+
+// wantParseErrors checks that each src fails ParseConfig (as agent.hcl)
+// with an error containing want.
+func wantParseErrors(t *testing.T, cases []struct{ src, want string }) {
+	t.Helper()
+	for _, tc := range cases {
+		err := ParseConfig(DefaultConfig(), "agent.hcl", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseConfig(%q) = %v, want an error containing %q", tc.src, err, tc.want)
+		}
+	}
+}
