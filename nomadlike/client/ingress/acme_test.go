@@ -64,23 +64,19 @@ func TestACMEWithPebble(t *testing.T) {
 		if i == 1 {
 			g.Set(regs)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		waitFor(t, 60*time.Second, "HTTPS with a certificate from the test CA", func() (bool, string) {
 			body, st, err := get(g)
-			if err == nil {
-				if !strings.HasPrefix(body, "host="+host) || !strings.HasSuffix(body, "proto=https") {
-					t.Fatalf("through HTTPS: %q", body)
-				}
-				if first == nil {
-					first = st
-				}
-				break
+			if err != nil {
+				return false, err.Error()
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("HTTPS with a certificate from the test CA: %v", err)
+			if !strings.HasPrefix(body, "host="+host) || !strings.HasSuffix(body, "proto=https") {
+				t.Fatalf("through HTTPS: %q", body)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			if first == nil {
+				first = st
+			}
+			return true, ""
+		})
 	}
 	if n := testutil.ToFloat64(gs[0].tlsm.orders.WithLabelValues("ok")); n != 0 {
 		t.Fatalf("the first client ordered %v certificates; the stored one serves it", n)
@@ -95,17 +91,13 @@ func TestACMEWithPebble(t *testing.T) {
 
 	// Renewal: a third of the 15s lifetime before it expires.
 	serial := first.PeerCertificates[0].SerialNumber
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitFor(t, 30*time.Second, "a renewed certificate served", func() (bool, string) {
 		_, st, err := get(gs[1])
-		if err == nil && st.PeerCertificates[0].SerialNumber.Cmp(serial) != 0 {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no renewed certificate served: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return st.PeerCertificates[0].SerialNumber.Cmp(serial) != 0, "still the first certificate"
+	})
 	for _, p := range []string{prefix + "/_acme/order/app_acme_test"} {
 		waitUntil(t, "the order lease released", func() (bool, string) {
 			v, _ := vars.Get(context.Background(), p)

@@ -7,11 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -129,14 +127,9 @@ func TestLeastConn(t *testing.T) {
 	slowReg := reg(t, slow.Listener.Addr().String(), "urlprefix-/app")
 	g.Set([]*structs.ServiceRegistration{slowReg})
 	go http.Get("http://" + g.HTTPAddr() + "/app/") //nolint:errcheck // held open by slow
-	// Wait (with a deadline) until the slow instance holds the request.
-	deadline := time.Now().Add(10 * time.Second)
-	for g.activeOf(slowReg) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow instance never got its request")
-		}
-		runtime.Gosched()
-	}
+	waitUntil(t, "the slow instance to hold its request", func() (bool, string) {
+		return g.activeOf(slowReg) == 1, fmt.Sprintf("%d in flight", g.activeOf(slowReg))
+	})
 	g.Set([]*structs.ServiceRegistration{slowReg, fast}) // the open request's count carries over
 	for range 4 {
 		if _, body := get(t, g, "/app/"); !strings.HasPrefix(body, "fast") {

@@ -143,7 +143,14 @@ func servedCN(addr, serverName string) (string, error) {
 
 func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitFor(t, 10*time.Second, what, cond)
+}
+
+// waitFor polls cond until it holds, failing t with what and cond's last
+// detail after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		ok, detail := cond()
 		if ok {
