@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -331,7 +332,7 @@ func (g *Ingress) pick(r *route, tried []*target) *target {
 		start := int(atomic.AddUint64(&r.next, 1) % uint64(n)) // rotate among ties
 		for i := range n {
 			t := r.targets[(start+i)%n]
-			if !containsTarget(tried, t) && (best == nil || t.active.Load() < best.active.Load()) {
+			if !slices.Contains(tried, t) && (best == nil || t.active.Load() < best.active.Load()) {
 				best = t
 			}
 		}
@@ -339,7 +340,7 @@ func (g *Ingress) pick(r *route, tried []*target) *target {
 	}
 	for range n {
 		t := r.targets[int(atomic.AddUint64(&r.next, 1)-1)%n]
-		if !containsTarget(tried, t) {
+		if !slices.Contains(tried, t) {
 			return t
 		}
 	}

@@ -3,6 +3,7 @@ package ingress
 import (
 	"net"
 	"net/http/httputil"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +74,7 @@ func build(regs []*structs.ServiceRegistration, targets func(route, addr string)
 			tg := targets(k, addr)
 			rt.members = append(rt.members, member{allocID: reg.AllocID, jobID: reg.JobID, namespace: reg.Namespace,
 				service: reg.ServiceName, nodeID: reg.NodeID, failing: reg.Failing, t: tg})
-			if !reg.Failing && !containsTarget(rt.targets, tg) { // a check of a failing one fails
+			if !reg.Failing && !slices.Contains(rt.targets, tg) { // a check of a failing one fails
 				rt.targets = append(rt.targets, tg)
 			}
 		}
@@ -93,16 +94,6 @@ func build(regs []*structs.ServiceRegistration, targets func(route, addr string)
 		return a.key < b.key
 	})
 	return t
-}
-
-// containsTarget reports whether ts holds t.
-func containsTarget(ts []*target, t *target) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 // carryDraining keeps, in each route of t, the instances its predecessor
