@@ -105,7 +105,7 @@ func (c *Client) WithToken(token string) *Client {
 // AsNode returns a client that names node nodeID as the owner of its token
 // (the node's secret), in the header structs.NodeIDHeader: the servers
 // grant a node's secret access beyond the client protocol (the ingress's
-// variables) only with it.
+// variables, and every namespace's service catalog) only with it.
 func (c *Client) AsNode(nodeID string) *Client {
 	cp := *c
 	cp.nodeID = nodeID

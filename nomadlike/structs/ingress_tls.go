@@ -10,8 +10,9 @@ import "strings"
 const IngressVariablePrefix = "nomadlike/ingress"
 
 // NodeIDHeader names the node whose secret a request carries as its token,
-// on the endpoints a node's secret may use beyond the client protocol's own
-// (the ingress's variables).
+// on the endpoints a node's secret may use beyond the client protocol's own:
+// the ingress's variables, and GET /v1/services and /v1/service/{name} in
+// every namespace (the client's DNS and ingress).
 const NodeIDHeader = "X-Nomadlike-Node-ID"
 
 // IsIngressVariable reports whether path is IngressVariablePrefix or below it.
