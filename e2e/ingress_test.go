@@ -288,9 +288,10 @@ func TestIngressRollingUpdateServesEveryRequest(t *testing.T) {
 }
 
 // getTrimmed GETs url and returns its body without surrounding space; a
-// status other than 200 is an error quoting the body.
+// status other than 200 is an error quoting the body, and so is no answer
+// within 5 s (a hung request must not outlast its caller's waitFor).
 func getTrimmed(url string) (string, error) {
-	resp, err := http.Get(url)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
 	if err != nil {
 		return "", err
 	}
