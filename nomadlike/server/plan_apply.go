@@ -92,9 +92,10 @@ func finishPlan(p *inflightPlan, committed map[jobKey]uint64) {
 
 // applyPlan checks req's plan against the newest state, plus the result of
 // the plan in flight if any, and submits what still fits to Raft once the
-// in-flight plan is applied. It returns the plan now in flight (nil when
-// this one committed nothing or failed), having answered every plan that
-// is no longer in flight.
+// in-flight plan is applied. It returns the plan now in flight: this one
+// once submitted; the previous one when this one was answered (dropped,
+// refused or failed) before waiting for it; otherwise nil. Every plan no
+// longer in flight has been answered.
 //
 // A plan made on a snapshot older than the last plan committed for its job
 // is refused whole: its scheduler did not see that plan's allocations and
