@@ -127,7 +127,7 @@ func (c *cli) retainedNote(allocID string) func(string) {
 	}
 }
 
-// isFullUUID reports whether id has the shape of a full allocation ID.
+// isFullUUID reports whether id has the shape of a full ID (a UUID).
 func isFullUUID(id string) bool {
 	return len(id) == 36 && strings.Count(id, "-") == 4
 }

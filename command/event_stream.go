@@ -165,7 +165,7 @@ func formatEvent(e *structs.Event, verbose bool) string {
 // shortKey shortens an event key that is a UUID (allocations, evaluations,
 // nodes, deployments) as shortID does; job and service names stay whole.
 func shortKey(key string, verbose bool) string {
-	if len(key) == 36 && strings.Count(key, "-") == 4 {
+	if isFullUUID(key) {
 		return shortID(key, verbose)
 	}
 	return key
