@@ -110,12 +110,14 @@ func newACMEManager(g *Ingress) (*acmeManager, error) {
 	return &acmeManager{g: g, cfg: cfg, http: hc, kick: make(chan struct{}, 1), answers: map[string]string{}}, nil
 }
 
-// setHosts takes the host names of t's HTTP routes (wildcards need DNS-01,
-// which is not supported: they are left out).
+// setHosts takes the host names of t's HTTP routes. Wildcards need DNS-01,
+// which is not supported, and a host that is no DNS name (a port, an
+// underscore, an empty label) could never be issued: both are left out. As
+// DNS names hold no "_", certVariable gives each host its own variable.
 func (m *acmeManager) setHosts(t *table) {
 	var hosts []string
 	for _, r := range t.http {
-		if r.Host != "" && !strings.Contains(r.Host, "*") && !slices.Contains(hosts, r.Host) {
+		if acmeHost(r.Host) && !slices.Contains(hosts, r.Host) {
 			hosts = append(hosts, r.Host)
 		}
 	}
@@ -158,6 +160,27 @@ func (m *acmeManager) run(ctx context.Context) {
 		}
 		timer.Reset(max(time.Until(next), time.Second))
 	}
+}
+
+// acmeHost reports whether h is a DNS name a CA can issue for over
+// HTTP-01: dot-separated labels of 1-63 letters, digits and inner hyphens,
+// 253 characters at most, at least two labels.
+func acmeHost(h string) bool {
+	labels := strings.Split(h, ".")
+	if len(h) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // certVariable is the variable path of host's ACME certificate

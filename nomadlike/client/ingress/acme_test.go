@@ -199,3 +199,16 @@ func TestACMEConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestACMEHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"app.example.com": true, "a-b.example": true, "X1.example": true,
+		"": false, "*.example.com": false, "localhost": false, "app.example.com:8443": false,
+		"a_b.example": false, "a..example": false, "-a.example": false, "a-.example": false,
+		strings.Repeat("a", 64) + ".example": false,
+	} {
+		if got := acmeHost(h); got != want {
+			t.Errorf("acmeHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
