@@ -49,6 +49,7 @@ export const uiPath = {
   alloc: (id) => `/ui/allocations/${encodeURIComponent(id)}`,
   client: (id) => `/ui/clients/${encodeURIComponent(id)}`,
   eval: (id) => `/ui/evaluations/${encodeURIComponent(id)}`,
+  service: (name, ns) => `/ui/services/${encodeURIComponent(name)}` + (ns && ns !== 'default' ? `?namespace=${encodeURIComponent(ns)}` : ''),
   // A client's ingress routes, optionally only a service's.
   routes: (node, service) => {
     const q = new URLSearchParams();

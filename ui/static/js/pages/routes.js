@@ -88,7 +88,7 @@ export function render(ctx) {
       return h('section', { class: 'route', 'aria-labelledby': `${id}-heading`, dataset: { route: r.Route } },
         h('h2', { id: `${id}-heading` }, h('span', { class: 'mono' }, what)),
         props([
-          ['Services', (r.Services || []).map((s, n) => [n ? ', ' : '', h('a', { href: `/ui/services/${encodeURIComponent(s)}` }, s)])],
+          ['Services', (r.Services || []).map((s, n) => [n ? ', ' : '', h('a', { href: uiPath.service(s) }, s)])],
           ['Strip', r.Strip ? h('span', { class: 'mono' }, r.Strip) : null],
           ['Protocol', r.TCPPort ? 'TCP (connections)' : 'HTTP'],
         ]),

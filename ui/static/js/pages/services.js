@@ -15,9 +15,6 @@ export function dnsName(namespace, name) {
   return `${name.toLowerCase()}.service.${ns}nomad`;
 }
 
-const servicePath = (name, ns) => `/ui/services/${encodeURIComponent(name)}` +
-  (ns && ns !== 'default' ? `?namespace=${encodeURIComponent(ns)}` : '');
-
 export function render(ctx) {
   if (ctx.params.name) { renderService(ctx); return; }
   ctx.setTitle('Services');
@@ -34,7 +31,7 @@ export function render(ctx) {
       const rows = [];
       for (const ns of data || []) for (const s of ns.Services || []) rows.push({ ns: ns.Namespace, ...s });
       fill(list, table([
-        { label: 'Service', cell: (s) => h('a', { href: servicePath(s.ServiceName, s.ns) }, s.ServiceName) },
+        { label: 'Service', cell: (s) => h('a', { href: uiPath.service(s.ServiceName, s.ns) }, s.ServiceName) },
         { label: 'Namespace', cell: (s) => s.ns },
         { label: 'DNS name', class: 'mono dns-name', cell: (s) => dnsName(s.ns, s.ServiceName) },
         { label: 'Tags', class: 'hide-narrow', cell: (s) => (s.Tags || []).join(', ') || '–' },
