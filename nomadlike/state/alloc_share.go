@@ -38,6 +38,8 @@ func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) err
 			return err
 		}
 	}
+	// Assigning an equal string is not a no-op: a then points at the job's
+	// copy of its bytes, and the decoded copy can be collected.
 	if j := a.Job; j != nil {
 		if a.JobID == j.ID {
 			a.JobID = j.ID
