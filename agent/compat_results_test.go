@@ -209,14 +209,14 @@ func TestCompatWrongResults(t *testing.T) {
 	})
 
 	t.Run("missing driver is a warning", func(t *testing.T) {
-		job := nomad.NewServiceJob("dock", "dock", "global", 50)
-		job.AddTaskGroup(nomad.NewTaskGroup("g", 1).AddTask(nomad.NewTask("t", "docker").SetConfig("image", "redis")))
+		job := nomad.NewServiceJob("pod", "pod", "global", 50)
+		job.AddTaskGroup(nomad.NewTaskGroup("g", 1).AddTask(nomad.NewTask("t", "podman").SetConfig("image", "redis")))
 		val, _, err := c.Jobs().Validate(job, nil)
-		if err != nil || !val.DriverConfigValidated || len(val.ValidationErrors) != 0 || !strings.Contains(val.Warnings, `"docker"`) {
-			t.Errorf("Validate = %+v, %v; want valid, DriverConfigValidated, a docker warning", val, err)
+		if err != nil || !val.DriverConfigValidated || len(val.ValidationErrors) != 0 || !strings.Contains(val.Warnings, `"podman"`) {
+			t.Errorf("Validate = %+v, %v; want valid, DriverConfigValidated, a podman warning", val, err)
 		}
 		reg, _, err := c.Jobs().Register(job, nil)
-		if err != nil || !strings.Contains(reg.Warnings, `driver "docker" is not available`) {
+		if err != nil || !strings.Contains(reg.Warnings, `driver "podman" is not available`) {
 			t.Fatalf("Register = %+v, %v; want accepted with a warning", reg, err)
 		}
 	})

@@ -124,7 +124,9 @@ func TestDockerAndExecJobSpecs(t *testing.T) {
 	if out, code := a.cli(dir, "job", "run", "-detach", f); code != 0 {
 		t.Fatalf("job run exec: exit %d\n%s", code, out)
 	}
-	out = logsOf("e2e-exec", "worker", "/alloc")
+	// Wait for the output of ls, the last command before the loop: the
+	// first line already holds "alloc=/alloc".
+	out = logsOf("e2e-exec", "worker", "/usr/bin\n")
 	for _, want := range []string{"user=nobody", "pid=1", "alloc=/alloc", "local-writable", "/usr/bin", "/local"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("exec task output %q lacks %q", out, want)

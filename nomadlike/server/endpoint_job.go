@@ -13,14 +13,15 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// availableDrivers are the task drivers nomadlike ships.
-var availableDrivers = map[string]bool{"raw_exec": true, "container": true, "qemu": true}
+// availableDrivers are the task drivers nomadlike ships. "docker" and
+// "exec" are the container driver under Nomad's names (client plugin
+// settings docker_alias and exec_driver turn them off; the scheduler then
+// reports the missing driver as it does for any other).
+var availableDrivers = map[string]bool{"raw_exec": true, "container": true, "qemu": true, "docker": true, "exec": true}
 
 // driverAdvice explains what to use instead of a Nomad driver nomadlike lacks.
 var driverAdvice = map[string]string{
-	"docker":                  `use driver = "container", which accepts the docker driver's config keys`,
 	"podman":                  `use driver = "container", which accepts the docker driver's config keys`,
-	"exec":                    `use driver = "raw_exec" (no isolation) or driver = "container" (isolated)`,
 	"exec2":                   `use driver = "raw_exec" (no isolation) or driver = "container" (isolated)`,
 	"java":                    `run the JVM with driver = "raw_exec" or in an image with driver = "container"`,
 	"rkt":                     `use driver = "container"`,

@@ -18,8 +18,8 @@ func TestEndpointErrors(t *testing.T) {
 	registerNode(t, s, n)
 	resp := registerJob(t, s, mockJob("web", 1, 100, 64))
 
-	docker := mockJob("d", 1, 100, 64)
-	docker.TaskGroups[0].Tasks[0].Driver = "docker"
+	podman := mockJob("d", 1, 100, 64)
+	podman.TaskGroups[0].Tasks[0].Driver = "podman"
 	huge := mockJob("huge", 1, 100, 2<<30)
 	invalid := mockJob("", 1, 100, 64)
 	wrongSecret := n.Copy()
@@ -88,11 +88,11 @@ func TestEndpointErrors(t *testing.T) {
 		})
 	}
 	t.Run("missing driver is a warning, as in Nomad", func(t *testing.T) {
-		resp, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: docker})
+		resp, err := s.RegisterJob(ctx, &structs.JobRegisterRequest{Job: podman})
 		if err != nil {
-			t.Fatalf("RegisterJob of a docker job: %v, want it accepted", err)
+			t.Fatalf("RegisterJob of a podman job: %v, want it accepted", err)
 		}
-		if !strings.Contains(resp.Warnings, `driver "docker" is not available in nomadlike, so no node will run it: use driver = "container"`) {
+		if !strings.Contains(resp.Warnings, `driver "podman" is not available in nomadlike, so no node will run it: use driver = "container"`) {
 			t.Errorf("Warnings = %q, want the missing driver named", resp.Warnings)
 		}
 	})
