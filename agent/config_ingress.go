@@ -30,6 +30,7 @@ import (
 //	      email         = "ops@example.com"
 //	      ca_file       = ""      # roots of a private CA's directory
 //	      renew_before  = "720h"  # default 30 days
+//	      domains       = ["example.com", "*.apps.example.com"] # required
 //	    }
 //	  }
 //	}
@@ -51,6 +52,7 @@ type fileIngress struct {
 		Email        *string        `hcl:"email,optional"`
 		CAFile       *string        `hcl:"ca_file,optional"`
 		RenewBefore  hcl.Expression `hcl:"renew_before,optional"`
+		Domains      *[]string      `hcl:"domains,optional"`
 		Remain       hcl.Body       `hcl:",remain"`
 	} `hcl:"acme,block"`
 	Remain hcl.Body `hcl:",remain"`
@@ -74,6 +76,8 @@ type IngressConfig struct {
 	ACMEEnabled                             bool
 	ACMEDirectoryURL, ACMEEmail, ACMECAFile string
 	ACMERenewBefore                         time.Duration
+	// ACMEDomains are the names certificates may be ordered for.
+	ACMEDomains []string
 }
 
 // applyIngress applies the client block's ingress block over earlier files.
@@ -99,7 +103,7 @@ func (cl *fileClient) applyIngress(c *Config) error {
 		setStr(&c.Client.Ingress.TLSVariablesPrefix, t.VariablesPrefix)
 	}
 	if a := fi.ACME; a != nil {
-		if err := unknownKeys(a.Remain, "client.ingress.acme", "enabled, directory_url, email, ca_file, renew_before"); err != nil {
+		if err := unknownKeys(a.Remain, "client.ingress.acme", "enabled, directory_url, email, ca_file, renew_before, domains"); err != nil {
 			return err
 		}
 		ic := &c.Client.Ingress
@@ -107,6 +111,9 @@ func (cl *fileClient) applyIngress(c *Config) error {
 		setStr(&ic.ACMEDirectoryURL, a.DirectoryURL)
 		setStr(&ic.ACMEEmail, a.Email)
 		setStr(&ic.ACMECAFile, a.CAFile)
+		if a.Domains != nil {
+			ic.ACMEDomains = *a.Domains
+		}
 		if err := setDuration(&ic.ACMERenewBefore, a.RenewBefore); err != nil {
 			return err
 		}
@@ -139,7 +146,7 @@ func (ic IngressConfig) clientConfig() *ingress.Config {
 	out := &ingress.Config{Bind: ic.Bind, HTTPPort: port, Balance: ic.Balance,
 		HTTPSPort: ic.HTTPSPort, TLSCertFile: ic.TLSCertFile, TLSKeyFile: ic.TLSKeyFile, CertVariablesPrefix: ic.TLSVariablesPrefix}
 	if ic.ACMEEnabled {
-		out.ACME = &ingress.ACMEConfig{DirectoryURL: ic.ACMEDirectoryURL, Email: ic.ACMEEmail, CAFile: ic.ACMECAFile, RenewBefore: ic.ACMERenewBefore}
+		out.ACME = &ingress.ACMEConfig{DirectoryURL: ic.ACMEDirectoryURL, Email: ic.ACMEEmail, CAFile: ic.ACMECAFile, RenewBefore: ic.ACMERenewBefore, Domains: ic.ACMEDomains}
 	}
 	return out
 }

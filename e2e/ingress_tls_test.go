@@ -174,6 +174,7 @@ func TestIngressACME(t *testing.T) {
       directory_url = %q
       ca_file       = %q
       email         = "ops@e2e.test"
+      domains       = ["*.e2e.test"]
     }
 `, ca.DirectoryURL, ca.CAFile))})
 	const host = "acme.e2e.test"

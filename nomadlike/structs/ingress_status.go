@@ -23,7 +23,14 @@ type IngressRouteStatus struct {
 	// Services are the names of the services tagged with the route.
 	Services  []string
 	Instances []*IngressInstanceStatus
+	// ACME is why the route's host gets no ACME certificate
+	// (IngressACMENotAllowed; "" when it does or ACME is off).
+	ACME string `json:",omitempty"`
 }
+
+// IngressACMENotAllowed is a route's host outside the ingress's
+// client.ingress.acme.domains: no certificate is ordered for it.
+const IngressACMENotAllowed = "host not in client.ingress.acme.domains"
 
 // States of an instance behind an ingress route.
 const (

@@ -44,6 +44,12 @@ type ACMEConfig struct {
 	// RenewBefore is how long before expiry a certificate is renewed
 	// (0: 30 days; at most a third of the certificate's lifetime).
 	RenewBefore time.Duration
+	// Domains are the names certificates may be ordered for (required):
+	// "example.com" allows that name, "*.example.com" its subdomains at
+	// any depth (not example.com itself), "*" any name. A route's host
+	// outside them gets no certificate (any job can name a host in a
+	// route tag; the operator decides which ones the CA is asked for).
+	Domains []string
 }
 
 // DefaultACMERenewBefore is RenewBefore unless set.
@@ -67,7 +73,32 @@ func (c *ACMEConfig) validate() error {
 	if c.RenewBefore < 0 {
 		return fmt.Errorf("client.ingress.acme.renew_before must not be negative, got %s", c.RenewBefore)
 	}
+	if len(c.Domains) == 0 {
+		return errors.New(`client.ingress.acme.domains is required: the names certificates may be ordered for, e.g. domains = ["example.com", "*.apps.example.com"] (a job names any host in its route tags; "*" orders for every one)`)
+	}
+	for _, d := range c.Domains {
+		if d != "*" && !acmeHost(strings.TrimPrefix(d, "*.")) {
+			return fmt.Errorf(`client.ingress.acme.domains: %q is not a DNS name, "*.<name>" (its subdomains) or "*" (any name)`, d)
+		}
+	}
 	return nil
+}
+
+// allowed reports whether a certificate may be ordered for host: it is
+// an entry of Domains, or below an entry "*.<name>", or Domains has "*"
+// (DNS names compare without regard to case).
+func (c *ACMEConfig) allowed(host string) bool {
+	host = strings.ToLower(host)
+	for _, d := range c.Domains {
+		d = strings.ToLower(d)
+		if d == "*" || d == host {
+			return true
+		}
+		if parent, ok := strings.CutPrefix(d, "*"); ok && strings.HasSuffix(host, parent) {
+			return true
+		}
+	}
+	return false
 }
 
 // acmeManager orders and renews the certificates of the routes' hosts.
@@ -82,8 +113,16 @@ type acmeManager struct {
 
 	mu    sync.Mutex
 	hosts []string
-	// answers are the HTTP-01 key authorizations of this client's orders.
-	answers map[string]string
+	// refused are the routes' hosts outside cfg.Domains (not ordered).
+	refused []string
+	// answers are the HTTP-01 key authorizations of this client's orders;
+	// watched those of every client's, by token, from the watch of the
+	// variables (watchCertVariables): the challenge handler answers from
+	// them and never reads a variable per request. watchedCh is closed
+	// (and replaced) when watched changes.
+	answers   map[string]string
+	watched   map[string]string
+	watchedCh chan struct{}
 
 	// client is the registered ACME client (lazily, in run's goroutine).
 	client *lego.Client
@@ -107,25 +146,42 @@ func newACMEManager(g *Ingress) (*acmeManager, error) {
 	}
 	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc,
 		TLSHandshakeTimeout: 30 * time.Second, ResponseHeaderTimeout: 30 * time.Second}}
-	return &acmeManager{g: g, cfg: cfg, http: hc, kick: make(chan struct{}, 1), answers: map[string]string{}}, nil
+	return &acmeManager{g: g, cfg: cfg, http: hc, kick: make(chan struct{}, 1), answers: map[string]string{},
+		watched: map[string]string{}, watchedCh: make(chan struct{})}, nil
 }
 
 // setHosts takes the host names of t's HTTP routes. Wildcards need DNS-01,
 // which is not supported, and a host that is no DNS name (a port, an
 // underscore, an empty label) could never be issued: both are left out. As
 // DNS names hold no "_", certVariable gives each host its own variable.
+// A host outside cfg.Domains is refused: logged once when it appears,
+// counted in the refused gauge and shown on its route (Routes).
 func (m *acmeManager) setHosts(t *table) {
-	var hosts []string
+	var hosts, refused []string
 	for _, r := range t.http {
-		if acmeHost(r.Host) && !slices.Contains(hosts, r.Host) {
+		if !acmeHost(r.Host) || slices.Contains(hosts, r.Host) || slices.Contains(refused, r.Host) {
+			continue
+		}
+		if m.cfg.allowed(r.Host) {
 			hosts = append(hosts, r.Host)
+		} else {
+			refused = append(refused, r.Host)
 		}
 	}
 	slices.Sort(hosts)
+	slices.Sort(refused)
 	m.mu.Lock()
 	same := slices.Equal(hosts, m.hosts)
-	m.hosts = hosts
+	before := m.refused
+	m.hosts, m.refused = hosts, refused
 	m.mu.Unlock()
+	m.g.tlsm.refused.Set(float64(len(refused)))
+	for _, h := range refused {
+		if !slices.Contains(before, h) {
+			m.g.logger.Warn("ingress: no ACME certificate ordered for a route's host outside client.ingress.acme.domains; add it there to serve it with one",
+				"host", h, "domains", m.cfg.Domains)
+		}
+	}
 	if !same {
 		select {
 		case m.kick <- struct{}{}:
@@ -160,6 +216,13 @@ func (m *acmeManager) run(ctx context.Context) {
 		}
 		timer.Reset(max(time.Until(next), time.Second))
 	}
+}
+
+// isRefused reports whether host is a route's host outside cfg.Domains.
+func (m *acmeManager) isRefused(host string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Contains(m.refused, host)
 }
 
 // acmeHost reports whether h is a DNS name a CA can issue for over
@@ -367,15 +430,53 @@ func (m *acmeManager) accountKey(ctx context.Context) (crypto.Signer, error) {
 	return nil, errors.New("the ACME account key variable keeps changing")
 }
 
+// acmePresentWait bounds Present's wait for the watch to bring back the
+// answer it wrote.
+const acmePresentWait = 10 * time.Second
+
 // Present implements lego's challenge.Provider: the answer to the CA's
-// HTTP-01 request, kept here and in a variable for the other clients.
+// HTTP-01 request, kept here and in a variable for the other clients. It
+// returns once this client's watch of the variables has the answer (or
+// after acmePresentWait): the other clients' watches, woken by the same
+// write, have it about as soon, before the CA is told to validate.
 func (m *acmeManager) Present(ctx context.Context, _, token, keyAuth string) error {
 	m.mu.Lock()
 	m.answers[token] = keyAuth
 	m.mu.Unlock()
-	return m.g.cfg.Variables.Put(ctx, &structs.VariableDecrypted{
+	err := m.g.cfg.Variables.Put(ctx, &structs.VariableDecrypted{
 		VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: m.stateVariable("http01", token)},
 		Items:            map[string]string{"key_auth": keyAuth}}, nil)
+	if err != nil {
+		return err
+	}
+	deadline := time.NewTimer(acmePresentWait)
+	defer deadline.Stop()
+	for {
+		m.mu.Lock()
+		seen, ch := m.watched[token] == keyAuth, m.watchedCh
+		m.mu.Unlock()
+		if seen {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			m.g.logger.Warn("ingress: the watch of the variables has not brought back an ACME challenge answer; other clients may not answer it yet", "token", token, "waited", acmePresentWait)
+			return nil
+		}
+	}
+}
+
+// setWatched takes the HTTP-01 answers of every client's orders, by
+// token, from the watch of the variables.
+func (m *acmeManager) setWatched(answers map[string]string) {
+	m.mu.Lock()
+	m.watched = answers
+	close(m.watchedCh)
+	m.watchedCh = make(chan struct{})
+	m.mu.Unlock()
 }
 
 // CleanUp implements lego's challenge.Provider.
@@ -390,8 +491,10 @@ func (m *acmeManager) CleanUp(ctx context.Context, _, token, _ string) error {
 const acmeChallengePath = "/.well-known/acme-challenge/"
 
 // challengeHandler answers the CA's HTTP-01 requests on the HTTP listener
-// (this client's orders from memory, other clients' from their variable)
-// and passes every other request to next.
+// (this client's orders, and other clients' from the watch of their
+// variables: a request never reads a variable, so any client on the
+// internet cannot make the ingress query the servers) and passes every
+// other request to next.
 func (m *acmeManager) challengeHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.URL.Path, acmeChallengePath)
@@ -405,17 +508,10 @@ func (m *acmeManager) challengeHandler(next http.Handler) http.Handler {
 		}
 		m.mu.Lock()
 		answer := m.answers[token]
-		m.mu.Unlock()
 		if answer == "" {
-			v, err := m.g.cfg.Variables.Get(r.Context(), m.stateVariable("http01", token))
-			if err != nil {
-				http.Error(w, "nomadlike ingress: cannot read the ACME challenge answer", http.StatusServiceUnavailable)
-				return
-			}
-			if v != nil {
-				answer = v.Items["key_auth"]
-			}
+			answer = m.watched[token]
 		}
+		m.mu.Unlock()
 		if answer == "" {
 			http.Error(w, "nomadlike ingress: no such ACME challenge", http.StatusNotFound)
 			return

@@ -5,14 +5,18 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/nomadlike/nomadlike/internal/pebbletest"
@@ -36,7 +40,7 @@ func TestACMEWithPebble(t *testing.T) {
 	defer up.Close()
 	const host = "app.acme.test"
 	regs := []*structs.ServiceRegistration{reg(t, up.Listener.Addr().String(), "urlprefix-"+host+"/")}
-	acmeCfg := &ACMEConfig{DirectoryURL: ca.DirectoryURL, CAFile: ca.CAFile, Email: "ops@acme.test"}
+	acmeCfg := &ACMEConfig{DirectoryURL: ca.DirectoryURL, CAFile: ca.CAFile, Email: "ops@acme.test", Domains: []string{"*.acme.test"}}
 	var gs []*Ingress
 	for i, port := range []int{httpPort, freeTCPPort(t)} {
 		gs = append(gs, start(t, Config{HTTPPort: port, HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars,
@@ -112,7 +116,7 @@ func TestACMELease(t *testing.T) {
 	vars := newMemVars()
 	mk := func(node string) *acmeManager {
 		g, err := New(Config{HTTPSPort: 1, CertVariablesPrefix: structs.IngressVariablePrefix + "/certs", Variables: vars, NodeID: node,
-			ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir"}})
+			ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,21 +149,39 @@ func TestACMELease(t *testing.T) {
 	}
 }
 
+// countingVars is memVars counting the variables read one by one.
+type countingVars struct {
+	*memVars
+	gets atomic.Int64
+}
+
+func (c *countingVars) Get(ctx context.Context, path string) (*structs.VariableDecrypted, error) {
+	c.gets.Add(1)
+	return c.memVars.Get(ctx, path)
+}
+
 // TestACMEChallengeHandler: the HTTP listener answers HTTP-01 requests
-// from this client's orders and, for another client's, from the variable;
-// tokens that are no base64url (a path into other variables) are refused;
-// other paths are routed as usual.
+// from this client's orders and, for another client's, from the watch of
+// its variable; tokens that are no base64url (a path into other
+// variables) are refused; other paths are routed as usual.
 func TestACMEChallengeHandler(t *testing.T) {
 	vars := newMemVars()
 	const prefix = structs.IngressVariablePrefix + "/certs"
 	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
-		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir"}})
+		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
 	ctx := context.Background()
 	if err := g.acme.Present(ctx, "x.example", "tok-1", "answer-1"); err != nil {
 		t.Fatal(err)
 	}
+	if g.acme.watched["tok-1"] != "answer-1" {
+		t.Fatal("Present returned before the watch brought the answer back (the other clients may not have it)")
+	}
 	vars.set(t, prefix+"/_acme/http01/tok-2", map[string]string{"key_auth": "answer-2"})
 	vars.set(t, prefix+"/secret", map[string]string{"key_auth": "not for the CA"})
+	waitUntil(t, "another client's answer from the watch", func() (bool, string) {
+		code, body := get(t, g, "/.well-known/acme-challenge/tok-2")
+		return code == 200 && body == "answer-2", fmt.Sprintf("%d %s", code, body)
+	})
 	for path, want := range map[string]string{
 		"/.well-known/acme-challenge/tok-1":            "200 answer-1",
 		"/.well-known/acme-challenge/tok-2":            "200 answer-2",
@@ -179,6 +201,117 @@ func TestACMEChallengeHandler(t *testing.T) {
 	if code, _ := get(t, g, "/.well-known/acme-challenge/tok-1"); code != 404 {
 		t.Fatalf("a cleaned-up challenge still answered: %d", code)
 	}
+	if err := vars.Delete(ctx, prefix+"/_acme/http01/tok-2"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "a deleted answer forgotten", func() (bool, string) {
+		code, _ := get(t, g, "/.well-known/acme-challenge/tok-2")
+		return code == 404, strconv.Itoa(code)
+	})
+}
+
+// TestACMEChallengeMakesNoServerCall (attack): any internet client can
+// GET /.well-known/acme-challenge/<token> on the ingress's HTTP listener.
+// Unknown tokens get 404 without reading a variable, so requests cannot
+// make every ingress client query the servers; a pending challenge is
+// answered from the watch, without a read per request either.
+func TestACMEChallengeMakesNoServerCall(t *testing.T) {
+	vars := &countingVars{memVars: newMemVars()}
+	const prefix = structs.IngressVariablePrefix + "/certs"
+	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
+		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
+	vars.set(t, prefix+"/_acme/http01/pending", map[string]string{"key_auth": "pending.answer"})
+	waitUntil(t, "the pending challenge answered", func() (bool, string) {
+		code, body := get(t, g, "/.well-known/acme-challenge/pending")
+		return code == 200 && body == "pending.answer", fmt.Sprintf("%d %s", code, body)
+	})
+	before := vars.gets.Load()
+	for i := range 50 {
+		if code, _ := get(t, g, fmt.Sprintf("/.well-known/acme-challenge/attacker-%d", i)); code != 404 {
+			t.Fatalf("unknown token: %d, want 404", code)
+		}
+		if code, _ := get(t, g, "/.well-known/acme-challenge/pending"); code != 200 {
+			t.Fatalf("pending token: %d, want 200", code)
+		}
+	}
+	if n := vars.gets.Load() - before; n != 0 {
+		t.Fatalf("100 challenge requests read %d variables from the servers, want 0", n)
+	}
+}
+
+// TestACMEDomainsAllowList: only the routes' hosts within domains are
+// ordered; the others are logged once naming the host and the setting,
+// counted in a gauge and marked on their route.
+func TestACMEDomainsAllowList(t *testing.T) {
+	c := &ACMEConfig{Domains: []string{"example.com", "*.apps.example.com"}}
+	for h, want := range map[string]bool{
+		"example.com": true, "EXAMPLE.com": true, "shop.apps.example.com": true, "a.b.apps.example.com": true,
+		"apps.example.com": false, "www.example.com": false, "example.com.evil.test": false,
+		"evilapps.example.com": false, "other.test": false,
+	} {
+		if got := c.allowed(h); got != want {
+			t.Errorf("domains %v: allowed(%q) = %v, want %v", c.Domains, h, got, want)
+		}
+	}
+	if !(&ACMEConfig{Domains: []string{"*"}}).allowed("any.test") {
+		t.Error(`domains ["*"] refuses a name`)
+	}
+
+	var logs syncBuffer
+	registry := prometheus.NewRegistry()
+	g, err := New(Config{HTTPSPort: 1, CertVariablesPrefix: structs.IngressVariablePrefix + "/certs", Variables: newMemVars(), NodeID: "a",
+		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: c.Domains}, Metrics: registry,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regs := []*structs.ServiceRegistration{
+		reg(t, "127.0.0.1:1", "urlprefix-shop.apps.example.com/"),
+		reg(t, "127.0.0.1:2", "urlprefix-bank.example.net/"),
+	}
+	g.Set(regs)
+	g.Set(regs) // the same table again: no second log line
+	if !slices.Equal(g.acme.hosts, []string{"shop.apps.example.com"}) {
+		t.Fatalf("hosts to order: %v", g.acme.hosts)
+	}
+	if n := strings.Count(logs.String(), "outside client.ingress.acme.domains"); n != 1 || !strings.Contains(logs.String(), "host=bank.example.net") {
+		t.Fatalf("want one log line naming the host and the setting:\n%s", logs.String())
+	}
+	if v := testutil.ToFloat64(g.tlsm.refused); v != 1 {
+		t.Fatalf("nomadlike_ingress_acme_hosts_not_allowed = %v, want 1", v)
+	}
+	for _, r := range g.Routes().Routes {
+		want := ""
+		if r.Host == "bank.example.net" {
+			want = structs.IngressACMENotAllowed
+		}
+		if r.ACME != want {
+			t.Errorf("route %s: ACME %q, want %q", r.Route, r.ACME, want)
+		}
+	}
+}
+
+// TestStartCertLoopsAfterShutdown: the certificate loops started by a
+// Start racing a Shutdown never start once the ingress is shut down
+// (they would watch the variables for ever, unseen by Shutdown).
+func TestStartCertLoopsAfterShutdown(t *testing.T) {
+	g, err := New(Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: structs.IngressVariablePrefix + "/certs", Variables: newMemVars(), NodeID: "a",
+		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Shutdown(t.Context())
+	g.startCertLoops()
+	done := make(chan struct{})
+	go func() { g.loops.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("certificate loops run after Shutdown")
+	}
+	if err := g.Start(); err == nil {
+		t.Fatal("Start after Shutdown listens again")
+	}
 }
 
 func TestACMEConfigErrors(t *testing.T) {
@@ -187,9 +320,12 @@ func TestACMEConfigErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "http://ca/dir"}}, "https:// directory URL"},
-		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", RenewBefore: -1}}, "renew_before"},
-		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", CAFile: "/nonexistent"}}, "acme.ca_file"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "http://ca/dir", Domains: []string{"*"}}}, "https:// directory URL"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", RenewBefore: -1, Domains: []string{"*"}}}, "renew_before"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", CAFile: "/nonexistent", Domains: []string{"*"}}}, "acme.ca_file"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir"}}, "acme.domains is required"},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", Domains: []string{"*.*.example"}}}, `"*.*.example" is not a DNS name`},
+		{Config{HTTPSPort: 1, CertVariablesPrefix: prefix, ACME: &ACMEConfig{DirectoryURL: "https://ca/dir", Domains: []string{"example.com:443"}}}, "acme.domains"},
 		{Config{HTTPSPort: 1, CertVariablesPrefix: "secret/certs"}, "must be \"nomadlike/ingress\" or below"},
 		{Config{HTTPSPort: 1, CertVariablesPrefix: "nomadlike/ingress/a.b"}, "variables_prefix"},
 		{Config{CertVariablesPrefix: prefix}, "need https_port"},

@@ -161,6 +161,9 @@ func New(cfg Config) (*Ingress, error) {
 	return g, nil
 }
 
+// errShutDown is Start after (or during) Shutdown.
+var errShutDown = errors.New("client.ingress: the ingress is shut down")
+
 // Start listens for HTTP on Bind:HTTPPort.
 func (g *Ingress) Start() error {
 	addr := net.JoinHostPort(g.cfg.Bind, strconv.Itoa(g.cfg.HTTPPort))
@@ -174,6 +177,11 @@ func (g *Ingress) Start() error {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		_ = ln.Close()
+		return errShutDown
+	}
 	g.httpLn, g.httpSrv = ln, srv
 	g.mu.Unlock()
 	go func() {
@@ -206,6 +214,11 @@ func (g *Ingress) startTLS() error {
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second, TLSConfig: g.certs.tlsConfig(),
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug)}
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		_ = ln.Close()
+		return errShutDown
+	}
 	g.httpsLn, g.httpsSrv = ln, srv
 	g.mu.Unlock()
 	go func() {

@@ -12,6 +12,9 @@ func (g *Ingress) Routes() *structs.IngressRoutes {
 		Routes: []*structs.IngressRouteStatus{}}
 	for _, r := range g.table.Load().all() {
 		rs := &structs.IngressRouteStatus{Route: r.key, IngressRoute: r.IngressRoute}
+		if g.acme != nil && r.TCPPort == 0 && g.acme.isRefused(r.Host) {
+			rs.ACME = structs.IngressACMENotAllowed
+		}
 		add := func(m member, state string) {
 			rs.Instances = append(rs.Instances, &structs.IngressInstanceStatus{AllocID: m.allocID, JobID: m.jobID,
 				Namespace: m.namespace, ServiceName: m.service, NodeID: m.nodeID, Address: m.t.addr,

@@ -59,6 +59,7 @@ type tlsMetrics struct {
 	invalid *prometheus.GaugeVec
 	expiry  *prometheus.GaugeVec
 	orders  *prometheus.CounterVec
+	refused prometheus.Gauge
 }
 
 func newTLSMetrics(reg prometheus.Registerer) *tlsMetrics {
@@ -72,31 +73,30 @@ func newTLSMetrics(reg prometheus.Registerer) *tlsMetrics {
 			Help: "When the certificate served from a variable expires (Unix time), by variable path."}, []string{"variable"}),
 		orders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nomadlike_ingress_acme_orders_total",
 			Help: "ACME certificate orders this client made, by result (ok, error)."}, []string{"result"}),
+		refused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "nomadlike_ingress_acme_hosts_not_allowed",
+			Help: "Routes' host names no ACME certificate is ordered for as they are outside client.ingress.acme.domains."}),
 	}
-	reg.MustRegister(m.invalid, m.expiry, m.orders)
+	reg.MustRegister(m.invalid, m.expiry, m.orders, m.refused)
 	return m
 }
 
-// startCertLoops starts the certificate variables' watch and ACME.
+// startCertLoops starts the certificate variables' watch and ACME, unless
+// the ingress is shut down (Shutdown stops the loops started before it and
+// waits for them: none may start after).
 func (g *Ingress) startCertLoops() {
 	if g.cfg.CertVariablesPrefix == "" {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	g.stop = cancel
-	g.mu.Unlock()
-	g.loops.Add(1)
-	go func() {
-		defer g.loops.Done()
-		g.watchCertVariables(ctx)
-	}()
+	g.loops.Go(func() { g.watchCertVariables(ctx) })
 	if g.acme != nil {
-		g.loops.Add(1)
-		go func() {
-			defer g.loops.Done()
-			g.acme.run(ctx)
-		}()
+		g.loops.Go(func() { g.acme.run(ctx) })
 	}
 }
 
@@ -107,13 +107,14 @@ func (g *Ingress) startCertLoops() {
 func (g *Ingress) watchCertVariables(ctx context.Context) {
 	prefix := g.cfg.CertVariablesPrefix + "/"
 	loaded := map[string]*hostCert{}
-	seen := map[string]uint64{} // path -> modify index last read
+	seen := map[string]uint64{}       // path -> modify index last read
+	challenges := map[string]string{} // HTTP-01 answer's path -> key authorization
 	var index uint64
 	var wait time.Duration
 	for ctx.Err() == nil {
 		list, next, err := g.cfg.Variables.List(ctx, prefix, index)
 		if err == nil {
-			err = g.loadCertVariables(ctx, list, loaded, seen)
+			err = g.loadCertVariables(ctx, list, loaded, seen, challenges)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -133,13 +134,19 @@ func (g *Ingress) watchCertVariables(ctx context.Context) {
 }
 
 // loadCertVariables reads the listed variables that changed and
-// publishes the certificate index.
-func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.VariableMetadata, loaded map[string]*hostCert, seen map[string]uint64) error {
+// publishes the certificate index and, with ACME, the HTTP-01 answers of
+// every client's orders (challenges, by path).
+func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.VariableMetadata, loaded map[string]*hostCert, seen map[string]uint64, challenges map[string]string) error {
 	skip := g.cfg.CertVariablesPrefix + "/" + acmeSubtree + "/"
+	http01 := skip + "http01/"
 	present := map[string]bool{}
-	changed := false
+	changed, answered := false, false
 	for _, m := range list {
-		if m.Namespace != "" && m.Namespace != structs.DefaultNamespace || strings.HasPrefix(m.Path, skip) {
+		if m.Namespace != "" && m.Namespace != structs.DefaultNamespace {
+			continue
+		}
+		challenge := g.acme != nil && strings.HasPrefix(m.Path, http01)
+		if !challenge && strings.HasPrefix(m.Path, skip) {
 			continue
 		}
 		present[m.Path] = true
@@ -154,6 +161,11 @@ func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.Variabl
 			continue // deleted since the list: the next list drops it
 		}
 		seen[m.Path] = v.ModifyIndex
+		if challenge {
+			challenges[m.Path] = v.Items["key_auth"]
+			answered = true
+			continue
+		}
 		cert, err := parseCertPair(v.Items["cert"], v.Items["key"])
 		if err != nil {
 			g.tlsm.invalid.WithLabelValues(m.Path).Set(1)
@@ -176,6 +188,11 @@ func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.Variabl
 	for p := range seen {
 		if !present[p] {
 			delete(seen, p)
+			if _, ok := challenges[p]; ok {
+				delete(challenges, p)
+				answered = true
+				continue
+			}
 			if loaded[p] != nil {
 				delete(loaded, p)
 				changed = true
@@ -187,6 +204,13 @@ func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.Variabl
 	}
 	if changed || g.certs.vars.Load() == nil {
 		g.publishCerts(loaded)
+	}
+	if answered {
+		byToken := make(map[string]string, len(challenges))
+		for p, a := range challenges {
+			byToken[strings.TrimPrefix(p, http01)] = a
+		}
+		g.acme.setWatched(byToken)
 	}
 	return nil
 }
