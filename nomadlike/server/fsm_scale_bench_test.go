@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ import (
 // being applied: it must not stop them) and of its restore.
 //
 //	NOMADLIKE_SCALE_ALLOCS=1000000 go test -run '^$' -bench StateScale -benchtime 1x ./nomadlike/server/
+//
+// NOMADLIKE_SCALE_HEAPPROFILE=file writes the heap profile of the built
+// state (after a GC) to file.
 func BenchmarkStateScale(b *testing.B) {
 	n := 20000
 	if v := os.Getenv("NOMADLIKE_SCALE_ALLOCS"); v != "" {
@@ -88,6 +92,9 @@ func BenchmarkStateScale(b *testing.B) {
 		}
 		heap := liveHeap() - heapBefore
 		b.ReportMetric(float64(heap)/float64(n), "heap-B/alloc")
+		if p := os.Getenv("NOMADLIKE_SCALE_HEAPPROFILE"); p != "" {
+			writeHeapProfile(b, p)
+		}
 
 		snap, err := f.Snapshot()
 		if err != nil {
@@ -123,6 +130,19 @@ func BenchmarkStateScale(b *testing.B) {
 		b.ReportMetric(float64(liveHeap()-heapBefore)/float64(n), "restored-heap-B/alloc")
 		runtime.KeepAlive(g)
 		b.Logf("%d allocations: state %d MB live, snapshot %d MB", n, heap>>20, size>>20)
+	}
+}
+
+// writeHeapProfile writes the heap profile (after a GC) to path.
+func writeHeapProfile(b *testing.B, path string) {
+	fh, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(fh); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -35,12 +35,16 @@ type gcPlanner struct {
 	evalSeen   map[string]bool
 	allocSeen  map[string]bool
 	deploySeen map[string]bool
+	// evalAllocs holds, per job looked at, its allocations by EvalID:
+	// allocations have no eval index, so each job's are listed once.
+	evalAllocs map[jobKey]map[string][]*structs.Allocation
 }
 
 // planGC returns what a pass at now with cutoffs cut removes from st.
 func planGC(st *state.Snapshot, cut gcCutoffs, now time.Time) (*gcPlan, error) {
 	p := &gcPlanner{st: st, cut: cut, now: now,
-		evalSeen: map[string]bool{}, allocSeen: map[string]bool{}, deploySeen: map[string]bool{}}
+		evalSeen: map[string]bool{}, allocSeen: map[string]bool{}, deploySeen: map[string]bool{},
+		evalAllocs: map[jobKey]map[string][]*structs.Allocation{}}
 	for _, step := range []func() error{p.jobGC, p.evalGC, p.deploymentGC, p.nodeGC} {
 		if err := step(); err != nil {
 			return nil, err
@@ -214,9 +218,9 @@ func (p *gcPlanner) evalCollectable(e *structs.Evaluation, job *structs.Job, cut
 	if !e.TerminalStatus() || e.ModifyTime > cut {
 		return false, nil, nil
 	}
-	allocs, err := p.st.AllocsByEval(nil, e.ID)
+	allocs, err := p.allocsOfEval(e)
 	if err != nil {
-		return false, nil, fmt.Errorf("gc: allocations of evaluation %q: %w", e.ID, err)
+		return false, nil, err
 	}
 	if e.Type == structs.JobTypeBatch {
 		collect := job == nil || (job.Status == structs.JobStatusDead && (job.Stop || allowBatch))
@@ -240,6 +244,25 @@ func (p *gcPlanner) evalCollectable(e *structs.Evaluation, job *structs.Job, cut
 		}
 	}
 	return gc, ids, nil
+}
+
+// allocsOfEval returns the allocations e created, listing its job's
+// allocations once per pass.
+func (p *gcPlanner) allocsOfEval(e *structs.Evaluation) ([]*structs.Allocation, error) {
+	key := evalJobKey(e)
+	byEval, ok := p.evalAllocs[key]
+	if !ok {
+		allocs, err := p.st.AllocsByJob(nil, e.Namespace, e.JobID, true)
+		if err != nil {
+			return nil, fmt.Errorf("gc: allocations of evaluation %q: %w", e.ID, err)
+		}
+		byEval = map[string][]*structs.Allocation{}
+		for _, a := range allocs {
+			byEval[a.EvalID] = append(byEval[a.EvalID], a)
+		}
+		p.evalAllocs[key] = byEval
+	}
+	return byEval[e.ID], nil
 }
 
 // allocEligible is Nomad's allocGCEligible: the allocation is terminal on

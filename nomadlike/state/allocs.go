@@ -386,13 +386,21 @@ func (s *reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allo
 	return collect[*structs.Allocation](it, nil), nil
 }
 
-// AllocsByEval returns the allocations an evaluation created, sorted by ID.
+// AllocsByEval returns the allocations an evaluation created, sorted by ID;
+// none once the evaluation is gone. Allocations have no index by
+// evaluation (an index entry costs ~200 bytes per allocation): they are
+// the evaluation's job's allocations that name it.
 func (s *reader) AllocsByEval(ws memdb.WatchSet, evalID string) ([]*structs.Allocation, error) {
-	it, err := get(s.readTxn(), ws, tableAllocs, indexEval, evalID)
+	txn := s.readTxn()
+	e, err := evalByIDTxn(txn, ws, evalID)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	it, err := get(txn, ws, tableAllocs, indexJob, objectNamespace(e.Namespace), e.JobID)
 	if err != nil {
 		return nil, err
 	}
-	return collect[*structs.Allocation](it, nil), nil
+	return collect(it, func(a *structs.Allocation) bool { return a.EvalID == evalID }), nil
 }
 
 // sharedJobs replaces the jobs allocations arrive with (each Raft entry

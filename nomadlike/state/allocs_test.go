@@ -176,8 +176,9 @@ func TestAllocLookups(t *testing.T) {
 	must(t, s.UpsertJob(2, other))
 	a := []*structs.Allocation{testAlloc("aa11", job, "n1"), testAlloc("aa22", job, "n2"), testAlloc("bb33", other, "n1")}
 	a[1].EvalID = "e-shared"
-	a[2].EvalID = "e-shared"
+	a[2].EvalID = "e-shared" // of another job: not the eval's allocation
 	must(t, s.UpsertAllocs(3, a))
+	must(t, s.UpsertEvals(4, []*structs.Evaluation{testEval("e-shared", job, structs.EvalStatusComplete)}))
 	tests := []struct {
 		name string
 		get  func() ([]*structs.Allocation, error)
@@ -188,7 +189,8 @@ func TestAllocLookups(t *testing.T) {
 		{"prefix aa", func() ([]*structs.Allocation, error) { return s.AllocsByIDPrefix(nil, "", "aa") }, []string{"aa11", "aa22"}},
 		{"prefix in other ns", func() ([]*structs.Allocation, error) { return s.AllocsByIDPrefix(nil, "prod", "aa") }, nil},
 		{"by node", func() ([]*structs.Allocation, error) { return s.AllocsByNode(nil, "n1") }, []string{"aa11", "bb33"}},
-		{"by eval", func() ([]*structs.Allocation, error) { return s.AllocsByEval(nil, "e-shared") }, []string{"aa22", "bb33"}},
+		{"by eval", func() ([]*structs.Allocation, error) { return s.AllocsByEval(nil, "e-shared") }, []string{"aa22"}},
+		{"by unknown eval", func() ([]*structs.Allocation, error) { return s.AllocsByEval(nil, "e-gone") }, nil},
 		{"by job in prod", func() ([]*structs.Allocation, error) { return s.AllocsByJob(nil, "prod", "api", false) }, []string{"bb33"}},
 	}
 	for _, tt := range tests {

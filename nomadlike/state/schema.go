@@ -20,7 +20,6 @@ const (
 	indexNamespace  = "namespace"
 	indexNode       = "node"
 	indexJob        = "job"
-	indexEval       = "eval"
 )
 
 // indexedTables are the tables whose modify index Index and LatestIndex report.
@@ -118,12 +117,12 @@ func schema() *memdb.DBSchema {
 		tableSchema(tableNodes, stringIndex(indexID, "ID", true, false)),
 		// No namespace index on allocs: the job index's prefix {namespace}
 		// serves it (an allocation without a job ID is indexed by its
-		// namespace alone, so it is listed too).
+		// namespace alone, so it is listed too). No eval index either:
+		// AllocsByEval filters the eval's job's allocations.
 		tableSchema(tableAllocs,
 			stringIndex(indexID, "ID", true, false),
 			stringIndex(indexNode, "NodeID", false, true),
 			allocJobIndex(),
-			stringIndex(indexEval, "EvalID", false, true),
 			stringIndex(indexDeployment, "DeploymentID", false, true),
 		),
 		tableSchema(tableEvals,
