@@ -14,10 +14,17 @@ type Iterator struct {
 // SeekPrefixWatch is used to seek the iterator to a given prefix
 // and returns the watch channel of the finest granularity
 func (i *Iterator) SeekPrefixWatch(prefix []byte) (watch <-chan struct{}) {
+	return i.seekPrefix(prefix).mutateCh.get()
+}
+
+// seekPrefix seeks the iterator to prefix and returns the node whose
+// channel watches it (nomadlike: SeekPrefix makes no channel, and
+// SeekPrefixWatch only the one it returns).
+func (i *Iterator) seekPrefix(prefix []byte) (watch *Node) {
 	// Wipe the stack
 	i.stack = nil
 	n := i.node
-	watch = n.mutateCh.get()
+	watch = n
 	search := prefix
 	for {
 		// Check for key exhaustion
@@ -34,7 +41,7 @@ func (i *Iterator) SeekPrefixWatch(prefix []byte) (watch <-chan struct{}) {
 		}
 
 		// Update to the finest granularity as the search makes progress
-		watch = n.mutateCh.get()
+		watch = n
 
 		// Consume the search prefix
 		if bytes.HasPrefix(search, n.prefix) {
@@ -52,7 +59,7 @@ func (i *Iterator) SeekPrefixWatch(prefix []byte) (watch <-chan struct{}) {
 
 // SeekPrefix is used to seek the iterator to a given prefix
 func (i *Iterator) SeekPrefix(prefix []byte) {
-	i.SeekPrefixWatch(prefix)
+	i.seekPrefix(prefix)
 }
 
 func (i *Iterator) recurseMin(n *Node) *Node {

@@ -104,13 +104,25 @@ func (n *Node) delEdge(label byte) {
 }
 
 func (n *Node) GetWatch(k []byte) (<-chan struct{}, interface{}, bool) {
+	watch, leaf := n.lookup(k)
+	if leaf != nil {
+		return leaf.mutateCh.get(), leaf.val, true
+	}
+	return watch.mutateCh.get(), nil, false
+}
+
+// lookup returns the leaf of k (nil if absent) and the deepest node the
+// search reached, whose channel watches k when it is absent. nomadlike:
+// the walk makes no channel; GetWatch makes only the one it returns and
+// Get none (upstream made one on every node of the path).
+func (n *Node) lookup(k []byte) (*Node, *leafNode) {
 	search := k
-	watch := n.mutateCh.get()
+	watch := n
 	for {
 		// Check for key exhaustion
 		if len(search) == 0 {
 			if n.isLeaf() {
-				return n.leaf.mutateCh.get(), n.leaf.val, true
+				return watch, n.leaf
 			}
 			break
 		}
@@ -122,7 +134,7 @@ func (n *Node) GetWatch(k []byte) (<-chan struct{}, interface{}, bool) {
 		}
 
 		// Update to the finest granularity as the search makes progress
-		watch = n.mutateCh.get()
+		watch = n
 
 		// Consume the search prefix
 		if bytes.HasPrefix(search, n.prefix) {
@@ -131,12 +143,14 @@ func (n *Node) GetWatch(k []byte) (<-chan struct{}, interface{}, bool) {
 			break
 		}
 	}
-	return watch, nil, false
+	return watch, nil
 }
 
 func (n *Node) Get(k []byte) (interface{}, bool) {
-	_, val, ok := n.GetWatch(k)
-	return val, ok
+	if _, leaf := n.lookup(k); leaf != nil {
+		return leaf.val, true
+	}
+	return nil, false
 }
 
 // LongestPrefix is like Get, but instead of an
