@@ -303,11 +303,16 @@ func clusterCPU(b *testing.B, servers []*loopServer) time.Duration {
 	return total
 }
 
-// profileServer saves a 2-second CPU profile of s, then its allocation
-// profile (make bench-cluster with NOMADLIKE_BENCH_PROFILE=dir; run with
-// a -benchtime long enough to cover it).
+// profileServer saves a CPU profile of s (2 seconds, or
+// NOMADLIKE_BENCH_PROFILE_SECONDS), then its allocation profile (make
+// bench-cluster with NOMADLIKE_BENCH_PROFILE=dir; run with a -benchtime
+// long enough to cover it).
 func profileServer(b *testing.B, s *loopServer, path string) {
-	for _, p := range []struct{ query, suffix string }{{"profile?seconds=2", ""}, {"allocs", ".allocs"}} {
+	seconds := "2"
+	if v := os.Getenv("NOMADLIKE_BENCH_PROFILE_SECONDS"); v != "" {
+		seconds = v
+	}
+	for _, p := range []struct{ query, suffix string }{{"profile?seconds=" + seconds, ""}, {"allocs", ".allocs"}} {
 		resp, err := http.Get("http://" + s.http + "/v1/agent/pprof/" + p.query)
 		if err != nil {
 			b.Errorf("profile %s: %v", s.name, err)
