@@ -3,7 +3,6 @@ package iradix
 import (
 	"bytes"
 	"strings"
-
 )
 
 const (
