@@ -24,10 +24,17 @@ func hostNetworksFit(tg *structs.TaskGroup, node *structs.Node) (bool, string) {
 		for _, ports := range [][]structs.Port{n.ReservedPorts, n.DynamicPorts} {
 			for _, p := range ports {
 				if _, ok := node.HostNetworkAddress(p.HostNetwork); !ok {
-					return false, fmt.Sprintf("missing host network %q for port %q", p.HostNetwork, p.Label)
+					return false, missingHostNetwork(p)
 				}
 			}
 		}
 	}
 	return true, ""
+}
+
+// missingHostNetwork is the reason a node cannot place port p: it has no
+// address on p's host network (Nomad's words; the feasibility check and
+// the port assignment both give it).
+func missingHostNetwork(p structs.Port) string {
+	return fmt.Sprintf("missing host network %q for port %q", p.HostNetwork, p.Label)
 }

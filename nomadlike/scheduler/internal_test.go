@@ -136,3 +136,20 @@ func TestPickDynamicRange(t *testing.T) {
 		t.Error("a range of 5 fit in 4 ports")
 	}
 }
+
+// TestMissingHostNetworkReason: the feasibility check and the port
+// assignment give a node without a port's host network the same reason
+// (the assignment's with its "network: " dimension).
+func TestMissingHostNetworkReason(t *testing.T) {
+	tg := &structs.TaskGroup{Name: "web", Networks: []*structs.NetworkResource{{
+		DynamicPorts: []structs.Port{{Label: "pub", HostNetwork: "public"}}}}}
+	node := &structs.Node{ID: "n1", NodeResources: &structs.NodeResources{}}
+	ok, fit := hostNetworksFit(tg, node)
+	if ok || fit != `missing host network "public" for port "pub"` {
+		t.Fatalf("hostNetworksFit = %v, %q", ok, fit)
+	}
+	offer, why := assignPorts(node, &nodeUsage{node: node}, newNetworkAsk(tg), nil, rand.New(rand.NewSource(1)))
+	if offer != nil || why != "network: "+fit {
+		t.Fatalf("assignPorts = %v, %q; want the reason %q", offer, why, "network: "+fit)
+	}
+}

@@ -92,7 +92,7 @@ func assignPorts(node *structs.Node, nu *nodeUsage, ask *networkAsk, freed map[i
 		}
 		a, ok := node.HostNetworkAddress(p.HostNetwork)
 		if !ok {
-			return "", nil, fmt.Sprintf("network: missing host network %q for port %q", p.HostNetwork, p.Label)
+			return "", nil, "network: " + missingHostNetwork(p)
 		}
 		if a.Address == "" {
 			a.Address = ip

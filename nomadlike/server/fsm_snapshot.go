@@ -85,7 +85,10 @@ func allocWriter(put func(snapshotRecord, any) error) func(row any) error {
 	refs := map[*structs.Job]int{}
 	return func(row any) error {
 		a, ok := row.(*structs.Allocation)
-		if !ok || a.Job == nil {
+		if !ok || a.Job == nil || a.Job.ID == "" {
+			// Without a job (or with one that has no ID, which
+			// readSnapshot refuses as a recordAllocJob) the
+			// allocation is written whole.
 			return put(recordAlloc, row)
 		}
 		ref, ok := refs[a.Job]
@@ -156,6 +159,11 @@ func readSnapshot(r io.Reader, fn func(t snapshotTable, row any) error) error {
 			job := new(structs.Job)
 			if err := dec.Decode(job); err != nil {
 				return fmt.Errorf("restore snapshot (is it truncated or corrupt?): decode the job of allocations %d: %w", len(allocJobs), err)
+			}
+			if job.ID == "" {
+				// allocWriter never writes one: allocations would
+				// be restored with an empty job.
+				return fmt.Errorf("restore snapshot: the job of allocations %d is empty (no ID; is the snapshot corrupt?)", len(allocJobs))
 			}
 			allocJobs = append(allocJobs, job)
 			continue

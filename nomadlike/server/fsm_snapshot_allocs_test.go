@@ -140,3 +140,36 @@ func readSnapshotKinds(data []byte, kinds map[snapshotRecord]int) error {
 		}
 	}
 }
+
+// TestSnapshotAllocJobEmpty: a recordAllocJob holding an empty job (nil,
+// or no ID) is refused on restore rather than given to allocations; an
+// allocation whose job has no ID is written whole, so every snapshot this
+// server writes restores.
+func TestSnapshotAllocJobEmpty(t *testing.T) {
+	alloc := &structs.Allocation{ID: "5a1e0000-0000-4000-8000-000000000001", Namespace: "default", JobID: "web", TaskGroup: "g"}
+	for name, job := range map[string]any{"nil": nil, "no ID": &structs.Job{Name: "web"}} {
+		t.Run(name, func(t *testing.T) {
+			var bad bytes.Buffer
+			enc := codec.NewEncoder(&bad, msgpackHandle)
+			for _, v := range []any{recordHeader, snapshotHeader{Format: snapshotFormat}, recordAllocJob, job, recordAllocRef, allocRef{JobRef: 0, Alloc: alloc}, recordEnd} {
+				if err := enc.Encode(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := newTestFSM(t).Restore(nopCloser{&bad})
+			if err == nil || !strings.Contains(err.Error(), "the job of allocations 0 is empty") {
+				t.Fatalf("Restore: got %v, want the empty job refused", err)
+			}
+		})
+	}
+	var kinds []snapshotRecord
+	w := allocWriter(func(k snapshotRecord, _ any) error { kinds = append(kinds, k); return nil })
+	withEmpty := *alloc
+	withEmpty.Job = &structs.Job{}
+	if err := w(&withEmpty); err != nil {
+		t.Fatal(err)
+	}
+	if len(kinds) != 1 || kinds[0] != recordAlloc {
+		t.Fatalf("an allocation with an empty job written as %v, want one recordAlloc", kinds)
+	}
+}

@@ -187,3 +187,48 @@ func TestBridgeNetworkFailureFailsTask(t *testing.T) {
 		t.Fatalf("networks left attached: %v", attached)
 	}
 }
+
+// TestKillDuringBridgeSetupIsPrompt: an allocation killed while its task
+// waits for the background part of its bridge network (a firewall plugin
+// that hangs for a minute) stops at once: the task is killed, never
+// reported running, and the network is torn down completely.
+func TestKillDuringBridgeSetupIsPrompt(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"
+	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nl := newNetLab(t, dir)
+	r, done, _ := nl.start(t, 0, structs.NetworkModeBridge)
+	id := r.Alloc().ID + "/web"
+	deadline := time.Now().Add(30 * time.Second)
+	for _, err := nl.drv.InspectTask(id); err != nil; _, err = nl.drv.InspectTask(id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the task was not started: %s", describe(r.Alloc()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	killed := time.Now()
+	r.Kill(nil)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the allocation was not stopped 20s after its kill: %s", describe(r.Alloc()))
+	}
+	t.Logf("stopped %v after the kill", time.Since(killed))
+	st := r.Alloc().TaskStates["web"]
+	if st == nil || st.State != structs.TaskStateDead || st.Failed || !st.StartedAt.IsZero() {
+		t.Fatalf("task state %+v: want dead, not failed, never reported running", st)
+	}
+	if _, err := nl.drv.InspectTask(id); err == nil {
+		t.Fatal("the task is still known to its driver")
+	}
+	if attached, _ := nl.nets.Attached(); len(attached) > 0 {
+		t.Fatalf("networks left attached: %v", attached)
+	}
+}

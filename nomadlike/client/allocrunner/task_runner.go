@@ -354,8 +354,16 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 	}
 	if tr.networkReady != nil {
 		// A client shutting down meanwhile keeps the task (its restart
-		// completes the network); a failed network fails the task.
-		if err := tr.networkReady(ctx); err != nil && ctx.Err() == nil {
+		// completes the network); a failed network fails the task; a kill
+		// ends the wait at once: the task is then stopped as a running
+		// one (waitLoop sees the kill), and the allocation's teardown
+		// stops the rest of the network's setup.
+		err := tr.waitNetwork(ctx)
+		if err != nil && ctx.Err() == nil && tr.killed() {
+			tr.setHandle(h)
+			return true, true
+		}
+		if err != nil && ctx.Err() == nil {
 			if derr := tr.driver.DestroyTask(context.WithoutCancel(ctx), tr.id(), true); derr != nil {
 				tr.logger.Warn("stop the task whose network failed", "error", derr)
 			}
@@ -379,6 +387,21 @@ func (tr *taskRunner) start(ctx context.Context) (ok, cont bool) {
 		s.FinishedAt = time.Time{}
 	}, structs.NewTaskEvent(structs.TaskStarted, now, "Task started by client"))
 	return true, true
+}
+
+// waitNetwork waits for the rest of the allocation's network until it is
+// in place or failed, ctx ends or the task is killed.
+func (tr *taskRunner) waitNetwork(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-tr.killCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return tr.networkReady(ctx)
 }
 
 func (tr *taskRunner) setHandle(h *drivers.TaskHandle) {

@@ -73,6 +73,9 @@ type Manager struct {
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 	guard bool // egress guard installed (removed with Masquerade) by this process
+	// rests cancel the background parts of setups in progress (finish),
+	// by allocation: a Teardown ends its allocation's at once.
+	rests map[string]context.CancelFunc
 }
 
 // New checks cfg and returns a manager. It does not touch the host until
@@ -114,7 +117,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("network: bridge network list: %w", err)
 	}
 	return &Manager{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cfg.CNIPath), cfg.cacheDir(), nil),
-		bridge: bridge, locks: map[string]*sync.Mutex{}}, nil
+		bridge: bridge, locks: map[string]*sync.Mutex{}, rests: map[string]context.CancelFunc{}}, nil
 }
 
 // Config returns the manager's settled config (defaults applied).
@@ -351,11 +354,19 @@ const restTimeout = 2 * time.Minute
 // unlock (the allocation's lock, held until then).
 func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, rec *record, unlock func()) *pending {
 	p := &pending{done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restTimeout)
+	m.mu.Lock()
+	m.rests[rec.AllocID] = cancel
+	m.mu.Unlock()
 	go func() {
 		defer close(p.done)
 		defer unlock()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restTimeout)
-		defer cancel()
+		defer func() {
+			m.mu.Lock()
+			delete(m.rests, rec.AllocID)
+			m.mu.Unlock()
+			cancel()
+		}()
 		rt := m.runtime(rec)
 		prev, err := m.cni.GetNetworkListCachedResult(list, rt)
 		if err != nil || prev == nil {
@@ -380,6 +391,11 @@ func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, re
 		}
 		wg.Wait()
 		if p.err = errors.Join(errs...); p.err != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				p.err = fmt.Errorf("network mode %q: the allocation's network was torn down during its setup: %w", rec.Mode, p.err)
+				m.cfg.Logger.Info("network: setup of the allocation's firewall and port mappings stopped by its teardown", "alloc_id", rec.AllocID)
+				return
+			}
 			m.cfg.Logger.Error("network: set up the allocation's firewall and port mappings", "alloc_id", rec.AllocID, "error", p.err)
 			return
 		}
@@ -509,8 +525,15 @@ func (m *Manager) writeRecord(r *record) error {
 
 // Teardown detaches the allocation's network (CNI DEL: veth, IPAM lease,
 // port mappings, firewall rules) and removes its namespace. An allocation
-// without a network is not an error.
+// without a network is not an error. The background part of its setup,
+// if still running, is stopped first (its plugins killed): the DEL then
+// removes what they had added.
 func (m *Manager) Teardown(ctx context.Context, allocID string) error {
+	m.mu.Lock()
+	if stop := m.rests[allocID]; stop != nil {
+		stop()
+	}
+	m.mu.Unlock()
 	defer m.lock(allocID)()
 	return m.teardown(ctx, allocID)
 }
@@ -566,7 +589,8 @@ const sweepParallel = 4
 
 // Sweep tears down the networks of recorded allocations that keep says
 // are gone (a client restarted after their allocations were removed),
-// several at once.
+// several at once. Once ctx ends it starts no more teardowns (their
+// records stay for the next Sweep) and returns when those running end.
 func (m *Manager) Sweep(ctx context.Context, keep func(allocID string) bool) error {
 	ids, err := m.Attached()
 	if err != nil {
@@ -579,8 +603,15 @@ func (m *Manager) Sweep(ctx context.Context, keep func(allocID string) bool) err
 		if keep(id) {
 			continue
 		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			errs[i] = fmt.Errorf("network: sweep stopped before the teardown of allocation %s: %w", id, ctx.Err())
+			break
+		}
 		m.cfg.Logger.Info("tearing down the network of an allocation that is gone", "alloc_id", id)
-		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			errs[i] = m.Teardown(ctx, id)

@@ -454,8 +454,8 @@ func TestBridgeMasqueradeOptIn(t *testing.T) {
 }
 
 // TestBridgeRestOfSetupInBackground: Setup returns with the address while
-// the firewall and portmap plugins run; a Teardown right away waits for
-// them and leaves nothing behind; a record whose background part never
+// the firewall and portmap plugins run; a Teardown right away stops them
+// (or finds them done) and leaves nothing behind; a record whose background part never
 // completed (a client killed meanwhile) has it run again on re-attach,
 // without duplicating a rule.
 func TestBridgeRestOfSetupInBackground(t *testing.T) {
@@ -479,8 +479,8 @@ func TestBridgeRestOfSetupInBackground(t *testing.T) {
 	if err := m.Teardown(ctx, a1); err != nil {
 		t.Fatal(err)
 	}
-	if err := res.Wait(ctx); err != nil {
-		t.Fatalf("the background setup (which the teardown waited for): %v", err)
+	if err := res.Wait(ctx); err != nil && !strings.Contains(err.Error(), "torn down during its setup") {
+		t.Fatalf("the background setup (which the teardown stopped): %v", err)
 	}
 	if after := countHost(t, m, a1, a2); after != before {
 		t.Fatalf("after a teardown during the background setup: %+v, before: %+v", after, before)
@@ -621,5 +621,63 @@ func TestBridgeRestFailureIsReported(t *testing.T) {
 	}
 	if after := countHost(t, m, alloc); after != before {
 		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+}
+
+// slowFirewallPath returns a CNI path with the real plugins but a
+// firewall plugin whose ADD never completes (it sleeps a minute; its DEL
+// is the real plugin's).
+func slowFirewallPath(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"
+	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestTeardownStopsTheBackgroundSetup: an allocation stopped while the
+// background part of its setup still runs (a firewall plugin that hangs)
+// is torn down at once, not after the part's 2-minute bound, and leaves
+// nothing on the host (portmap's rules, added meanwhile, are removed).
+func TestTeardownStopsTheBackgroundSetup(t *testing.T) {
+	m := testManager(t)
+	cfg := m.Config()
+	cfg.CNIPath = slowFirewallPath(t)
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	const alloc = "0b5e6a1c-0000-4000-8000-0000000slow"
+	before := countHost(t, m, alloc)
+	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41301, To: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := m.Teardown(ctx, alloc); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("teardown took %v: it waited for the hanging plugin", took)
+	}
+	if err := res.Wait(ctx); err == nil || !strings.Contains(err.Error(), "torn down during its setup") {
+		t.Fatalf("Wait = %v, want the setup reported stopped by the teardown", err)
+	}
+	if after := countHost(t, m, alloc); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+	if ids, _ := m.Attached(); len(ids) != 0 {
+		t.Fatalf("records left: %v", ids)
 	}
 }
