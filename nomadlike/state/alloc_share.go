@@ -3,6 +3,7 @@ package state
 import (
 	"maps"
 	"reflect"
+	"unique"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -57,6 +58,12 @@ func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) err
 		return err
 	}
 	a.NodeName = s.str(a.NodeName)
+	internAllocStrings(a)
+	if existing == nil {
+		// A new or restored allocation's task states are its own; an
+		// update keeps the stored version's, already interned.
+		a.TaskStates = internTaskStates(a.TaskStates)
+	}
 	if m := a.Metrics; m != nil && (existing == nil || m != existing.Metrics) {
 		m.NodePool = s.str(m.NodePool)
 		for _, sm := range m.ScoreMetaData {
@@ -65,6 +72,9 @@ func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) err
 			}
 			if sm.NodeID, err = s.nodeID(txn, sm.NodeID); err != nil {
 				return err
+			}
+			for i := range sm.Scores {
+				sm.Scores[i].Name = intern(sm.Scores[i].Name)
 			}
 		}
 		if m.NodesAvailable != nil {
@@ -118,4 +128,56 @@ func (s *allocSharer) nodeID(txn *memdb.Txn, id string) (string, error) {
 	}
 	s.strs[id] = id
 	return id, nil
+}
+
+// intern returns the process's canonical copy of v. The strings it is used
+// for repeat across allocations and transactions (statuses, score names,
+// task names, task event types and messages): each stored allocation would
+// otherwise keep the bytes its Raft entry decoded.
+func intern(v string) string {
+	if v == "" {
+		return v
+	}
+	return unique.Make(v).Value()
+}
+
+// internAllocStrings interns a's status strings in place.
+func internAllocStrings(a *structs.Allocation) {
+	a.DesiredStatus = intern(a.DesiredStatus)
+	a.DesiredDescription = intern(a.DesiredDescription)
+	a.ClientStatus = intern(a.ClientStatus)
+	a.ClientDescription = intern(a.ClientDescription)
+}
+
+// noDetails is the Details of every stored task event that has none but
+// an empty map (as NewTaskEvent makes them): stored objects are never
+// changed in place (TaskState.Copy clones it), so they can share one.
+var noDetails = map[string]string{}
+
+// internTaskStates returns ts with its task names, states and event
+// strings interned and empty event details shared. It changes ts's
+// TaskStates and TaskEvents in place: the caller's own copies.
+func internTaskStates(ts map[string]*structs.TaskState) map[string]*structs.TaskState {
+	if len(ts) == 0 {
+		return ts
+	}
+	out := make(map[string]*structs.TaskState, len(ts))
+	for name, st := range ts {
+		if st != nil {
+			st.State = intern(st.State)
+			for _, e := range st.Events {
+				if e == nil {
+					continue
+				}
+				e.Type = intern(e.Type)
+				e.Message = intern(e.Message)
+				e.DisplayMessage = intern(e.DisplayMessage)
+				if e.Details != nil && len(e.Details) == 0 {
+					e.Details = noDetails
+				}
+			}
+		}
+		out[intern(name)] = st
+	}
+	return out
 }

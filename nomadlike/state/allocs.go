@@ -247,7 +247,9 @@ func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Alloc
 			for name, ts := range u.TaskStates {
 				n.TaskStates[name] = ts.Copy()
 			}
+			n.TaskStates = internTaskStates(n.TaskStates)
 		}
+		internAllocStrings(n)
 		switch {
 		case modifyTime != 0:
 			n.ModifyTime = modifyTime
