@@ -1,10 +1,12 @@
 package state
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
@@ -162,5 +164,65 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, got[0]); diff != "" {
 		t.Errorf("the previous stored version changed (-before +after):\n%s", diff)
+	}
+}
+
+// TestClientUpdatesInternRepeatedStrings: task states reported in separate
+// client updates (separate Raft entries, each decoding its own strings)
+// share the bytes of task names, states, event types and messages, and an
+// empty event Details map, while keeping their values (Details stays an
+// empty object, not null, on the wire).
+func TestClientUpdatesInternRepeatedStrings(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a0", job, "n1"), testAlloc("a1", job, "n1")}))
+	now := time.Unix(1700000000, 0)
+	for i := range 2 {
+		ev := structs.NewTaskEvent(strings.Clone(structs.TaskStarted), now, strings.Clone("Task started by client"))
+		must(t, errOf(s.AllocClientUpdate(uint64(3+i), &structs.AllocClientUpdateRequest{Allocs: []*structs.Allocation{{
+			ID: fmt.Sprintf("a%d", i), ClientStatus: strings.Clone(structs.AllocClientStatusRunning),
+			TaskStates: map[string]*structs.TaskState{strings.Clone("server"): {State: strings.Clone(structs.TaskStateRunning),
+				StartedAt: now, Events: []*structs.TaskEvent{ev}}}}}})))
+	}
+	a0, err := s.AllocByID(nil, "a0")
+	must(t, err)
+	a1, err := s.AllocByID(nil, "a1")
+	must(t, err)
+	same := func(a, b string) bool { return a == b && unsafe.StringData(a) == unsafe.StringData(b) }
+	var name0, name1 string
+	for n := range a0.TaskStates {
+		name0 = n
+	}
+	for n := range a1.TaskStates {
+		name1 = n
+	}
+	t0, t1 := a0.TaskStates["server"], a1.TaskStates["server"]
+	if t0 == nil || t1 == nil || len(t0.Events) != 1 || len(t1.Events) != 1 {
+		t.Fatalf("task states not stored: %+v %+v", t0, t1)
+	}
+	e0, e1 := t0.Events[0], t1.Events[0]
+	for what, ok := range map[string]bool{
+		"task name": same(name0, name1), "client status": same(a0.ClientStatus, a1.ClientStatus),
+		"task state": same(t0.State, t1.State), "event type": same(e0.Type, e1.Type),
+		"event message": same(e0.Message, e1.Message), "display message": same(e0.DisplayMessage, e1.DisplayMessage),
+	} {
+		if !ok {
+			t.Errorf("%s not shared between the two updates", what)
+		}
+	}
+	if e0.Details == nil || len(e0.Details) != 0 || reflect.ValueOf(e0.Details).Pointer() != reflect.ValueOf(e1.Details).Pointer() {
+		t.Errorf("empty event details not one shared empty map: %v %v", e0.Details, e1.Details)
+	}
+	b, err := json.Marshal(e0)
+	must(t, err)
+	if !strings.Contains(string(b), `"Details":{}`) || !strings.Contains(string(b), `"Message":"Task started by client"`) {
+		t.Errorf("event JSON changed: %s", b)
+	}
+	// The copy a reader changes is its own.
+	c := t0.Copy()
+	c.Events[0].Details["k"] = "v"
+	if len(e1.Details) != 0 {
+		t.Errorf("changing a copy's details changed the stored ones")
 	}
 }
