@@ -58,6 +58,9 @@ type HTTPConfig struct {
 	// forwardTransport, when set (tests), wraps the transport of requests
 	// forwarded to the leader.
 	forwardTransport func(http.RoundTripper) http.RoundTripper
+	// admissionSlots replaces the number of server API requests worked
+	// on at once (tests; 0 is the default, http_admission.go).
+	admissionSlots int
 }
 
 // HTTPServer serves the /v1 API. Create it with NewHTTPServer and mount
@@ -77,6 +80,8 @@ type HTTPServer struct {
 	toServers, toAgents *peerDialer
 	// longPolls counts each remote IP's open blocking queries and streams.
 	longPolls longPolls
+	// admission bounds the server API requests worked on at once.
+	admission *admission
 	// audit logs every denied request (component "audit").
 	audit *slog.Logger
 	// serverRoutes are the routes ("METHOD template") a client-only agent
@@ -109,6 +114,7 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 		audit:   cfg.Logger.With("component", "audit"),
 
 		serverRoutes: map[string]bool{},
+		admission:    newAdmission(cfg.admissionSlots, admissionWait),
 	}
 	s.selfAddr.Store("")
 	s.toServers = newPeerDialer(cfg.ServerTLS)
@@ -151,7 +157,9 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	}
 	srv := func(path string, methods []string, h handlerFunc) {
 		served(path, methods)
-		r.Handle(path, s.needServer(s.toLeader(s.wrap(h)))).Methods(methods...)
+		// A heartbeat needs no slot (http_admission.go).
+		exempt := path == "/v1/node/{id}/heartbeat"
+		r.Handle(path, s.needServer(s.toLeader(s.admit(s.wrap(h), exempt)))).Methods(methods...)
 	}
 	local := func(path string, methods []string, h handlerFunc) {
 		served(path, methods)

@@ -16,6 +16,9 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	blocking prometheus.Gauge
+	// admitted and refused are the server admission's (http_admission.go).
+	admitted prometheus.Gauge
+	refused  prometheus.Counter
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -34,8 +37,14 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 		blocking: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nomadlike_http_blocking_queries_in_flight", Help: "Blocking queries (?index=) waiting for a change.",
 		}),
+		admitted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nomadlike_http_admitted_requests", Help: "Server API requests being worked on (each holds an admission slot).",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nomadlike_http_admission_refused_total", Help: "Server API requests answered 429 after waiting for an admission slot.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.blocking)
+	reg.MustRegister(m.requests, m.duration, m.blocking, m.admitted, m.refused)
 	return m
 }
 

@@ -149,10 +149,29 @@ type Error struct {
 	// Index is the reply's X-Nomad-Index (0: none), e.g. of a blocking
 	// read that found nothing.
 	Index uint64
+	// RetryAfter is the reply's Retry-After delay (0: none), sent with a
+	// 429 by a busy server.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode), e.Message)
+}
+
+// RetryAfter reports whether err is worth retrying as it is, and after at
+// least how long: a 429 (the server is busy, or the caller holds too many
+// long polls) waits for its Retry-After, a 503 (no cluster leader, as while
+// the servers elect one) needs no minimum. Callers back off beyond it.
+func RetryAfter(err error) (time.Duration, bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return 0, false
+	}
+	switch e.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return e.RetryAfter, true
+	}
+	return 0, false
 }
 
 // IsNotFound reports whether err is a 404 from the agent.
@@ -253,7 +272,11 @@ func (c *Client) send(req *http.Request, path string) (*http.Response, error) {
 		defer resp.Body.Close()
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		idx, _ := strconv.ParseUint(resp.Header.Get("X-Nomad-Index"), 10, 64)
-		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: req.Method, Path: path, Index: idx}
+		var after time.Duration
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			after = time.Duration(secs) * time.Second
+		}
+		return nil, &Error{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(msg)), Method: req.Method, Path: path, Index: idx, RetryAfter: after}
 	}
 	return resp, nil
 }

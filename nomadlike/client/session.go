@@ -186,6 +186,23 @@ func backoff(d time.Duration) time.Duration {
 	return min(2*d, maxRetry)
 }
 
+// retryIn is the wait after a failed call, the previous one being d:
+// backoff(d), and at least the server's Retry-After (a busy server's 429).
+func retryIn(d time.Duration, err error) time.Duration {
+	d = backoff(d)
+	if after, ok := api.RetryAfter(err); ok && after > d {
+		d = min(after, maxRetry)
+	}
+	return d
+}
+
+// jittered spreads d over [d, 1.5d), so that nodes refused together (a
+// busy or leaderless server answers thousands at once) do not all come
+// back at the same moment.
+func jittered(d time.Duration) time.Duration {
+	return d + rand.N(d/2+1)
+}
+
 // sleep waits d or until ctx ends; it reports whether d passed.
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -230,11 +247,11 @@ func (s *Session) register(ctx context.Context) (time.Duration, bool) {
 		if ctx.Err() != nil {
 			return 0, false
 		}
-		wait = backoff(wait)
+		wait = retryIn(wait, err)
 		s.cfg.Logger.Error("node registration failed; the node cannot receive work until it registers",
 			"server", srv.Address(), "attempt", attempt, "retry_in", wait, "error", err)
 		s.serverFailed(srv)
-		if !sleep(ctx, wait) {
+		if !sleep(ctx, jittered(wait)) {
 			return 0, false
 		}
 	}
@@ -287,7 +304,7 @@ func (s *Session) registerLoop(ctx context.Context) {
 			next = heartbeatInterval(ttl)
 		default:
 			s.stats.heartbeatFailures.Add(1)
-			failWait = backoff(failWait)
+			failWait = retryIn(failWait, err)
 			next = min(failWait, heartbeatInterval(ttl))
 			s.cfg.Logger.Error("heartbeat failed; the node will be marked down if this persists past the TTL",
 				"server", srv.Address(), "ttl", ttl, "retry_in", next, "error", err)
@@ -336,11 +353,11 @@ func (s *Session) watchAllocs(ctx context.Context) {
 				return
 			}
 			s.stats.allocWatchFailures.Add(1)
-			wait = backoff(wait)
+			wait = retryIn(wait, err)
 			s.cfg.Logger.Error("watch allocations failed; new work will not start until it succeeds",
 				"server", srv.Address(), "retry_in", wait, "error", err)
 			s.serverFailed(srv)
-			if !sleep(ctx, wait) {
+			if !sleep(ctx, jittered(wait)) {
 				return
 			}
 			continue

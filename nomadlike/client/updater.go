@@ -66,9 +66,9 @@ func (u *updater) run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			wait = backoff(wait)
+			wait = retryIn(wait, err)
 			u.s.cfg.Logger.Error("send allocation status failed; will retry", "retry_in", wait, "error", err)
-			if !sleep(ctx, wait) {
+			if !sleep(ctx, jittered(wait)) {
 				return
 			}
 			select {

@@ -58,6 +58,7 @@ func run() error {
 		profSecs  = flag.Int("profile-seconds", 30, "seconds of CPU profile (from the start of the run)")
 		keep      = flag.Bool("keep", false, "keep the servers' directory")
 		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50)")
+		raftMult  = flag.Int("raft-multiplier", 0, "the servers' server.raft_multiplier (0: the agent's default)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -103,7 +104,7 @@ func run() error {
 		} else {
 			fmt.Println("servers' directory:", dir)
 		}
-		procs, err := startServers(ctx, *bin, dir, *servers, split(*serverEnv))
+		procs, err := startServers(ctx, *bin, dir, *servers, *raftMult, split(*serverEnv))
 		defer func() {
 			for _, p := range procs {
 				p.stop()
@@ -194,8 +195,9 @@ func freePort() (int, error) {
 }
 
 // startServers starts n servers (no client) on loopback, with env added
-// to their environment, and waits for a leader.
-func startServers(ctx context.Context, bin, dir string, n int, env []string) ([]*server, error) {
+// to their environment and raft_multiplier mult (0: the default), and
+// waits for a leader.
+func startServers(ctx context.Context, bin, dir string, n, mult int, env []string) ([]*server, error) {
 	bin, _ = filepath.Abs(bin)
 	type ports struct{ http, rpc, serf int }
 	ps := make([]ports, n)
@@ -233,12 +235,13 @@ ports {
 server {
   enabled          = true
   bootstrap_expect = %d
+%s
   server_join {
     retry_join     = [%s]
     retry_interval = "1s"
   }
 }
-`, i+1, filepath.Join(sdir, "data"), p.http, p.rpc, p.serf, n, strings.Join(join, ", "))
+`, i+1, filepath.Join(sdir, "data"), p.http, p.rpc, p.serf, n, raftMultiplier(mult), strings.Join(join, ", "))
 		cfgPath := filepath.Join(sdir, "agent.hcl")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return out, err
@@ -280,6 +283,14 @@ server {
 		}
 		time.Sleep(200 * time.Millisecond) // polling interval
 	}
+}
+
+// raftMultiplier is the server block's raft_multiplier line ("" for 0).
+func raftMultiplier(mult int) string {
+	if mult == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  raft_multiplier  = %d", mult)
 }
 
 func fetch(addr, path, file string) error {

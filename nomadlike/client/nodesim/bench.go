@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,7 +250,7 @@ func submitJobs(ctx context.Context, c *api.Client, cfg BenchConfig) error {
 				if cfg.JobType == structs.JobTypeSystem {
 					count = 1 // one per node
 				}
-				if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: benchJob(i, count, cfg.JobType)}); err != nil {
+				if err := registerJob(ctx, c, benchJob(i, count, cfg.JobType)); err != nil {
 					errs <- fmt.Errorf("register job bench-%d: %w", i, err)
 				}
 			}
@@ -266,6 +267,31 @@ func submitJobs(ctx context.Context, c *api.Client, cfg BenchConfig) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// registerJob registers job, retrying as an operator's tool would while
+// the servers answer that they are busy (429) or have no leader (503, as
+// during an election): with a doubling, jittered delay of at least the
+// Retry-After, for up to a minute. Registering the same job again is
+// harmless (no new version when it did not change).
+func registerJob(ctx context.Context, c *api.Client, job *structs.Job) error {
+	deadline := time.Now().Add(time.Minute)
+	var wait time.Duration
+	for {
+		_, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: job})
+		after, retry := api.RetryAfter(err)
+		if err == nil || !retry || time.Now().After(deadline) {
+			return err
+		}
+		wait = max(min(2*wait, 5*time.Second), 250*time.Millisecond, after)
+		t := time.NewTimer(wait + rand.N(wait/2))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // monitor polls the servers during a benchmark.

@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// Admission of server API requests. A server saturated by its clients
+// (thousands of nodes pulling allocations and reporting status) would
+// otherwise run every request at once: with hundreds of request goroutines
+// runnable, Raft's heartbeat and AppendEntries goroutines wait their turn
+// behind them for longer than the leader lease (500 ms), the leader steps
+// down, and the cluster spends its time electing instead of working. So a
+// server works on at most admissionSlots requests at once; the others wait
+// (blocked, not runnable) for a slot, and a request that waited
+// admissionWait is answered 429 with Retry-After, which the client code
+// (nomadlike/client) backs off on. Heartbeats and waiting blocking queries
+// hold no slot: a heartbeat is cheap and refusing it would mark nodes
+// down, and a blocking query mostly waits.
+const (
+	admissionSlotsPerCPU = 32
+	admissionMinSlots    = 64
+	admissionWait        = 5 * time.Second
+	// admissionRetryAfter is the Retry-After of a 429 (seconds).
+	admissionRetryAfter = "2"
+)
+
+// admission bounds the server API requests worked on at once.
+type admission struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+func newAdmission(slots int, wait time.Duration) *admission {
+	if slots <= 0 {
+		slots = max(admissionMinSlots, admissionSlotsPerCPU*runtime.GOMAXPROCS(0))
+	}
+	return &admission{slots: make(chan struct{}, slots), wait: wait}
+}
+
+// acquire takes a slot, waiting at most a.wait; it reports whether it got one.
+func (a *admission) acquire(ctx context.Context) bool {
+	select {
+	case a.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(a.wait)
+	defer t.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (a *admission) release() { <-a.slots }
+
+// admit serves h within a slot of the server's admission (see above).
+// exempt routes (heartbeats) and blocking queries are served at once.
+func (s *HTTPServer) admit(h http.Handler, exempt bool) http.Handler {
+	if exempt {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isLongPoll(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if !s.admission.acquire(r.Context()) {
+			if r.Context().Err() != nil {
+				return // the client left while waiting
+			}
+			s.metrics.refused.Inc()
+			w.Header().Set("Retry-After", admissionRetryAfter)
+			s.writeError(w, r, &structs.CodedError{Code: http.StatusTooManyRequests,
+				Msg: "server busy: it is working on as many requests as it takes at once and this one waited " + s.admission.wait.String() + " for its turn; retry after the Retry-After delay"})
+			return
+		}
+		s.metrics.admitted.Inc()
+		defer func() {
+			s.admission.release()
+			s.metrics.admitted.Dec()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,89 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestAdmissionBoundsRequestsAtWork: a server works on at most its slots'
+// worth of requests at once; the others wait, and one that waited too long
+// is a 429 with Retry-After. Heartbeats and blocking queries need no slot,
+// and a slot comes back when its request ends.
+func TestAdmissionBoundsRequestsAtWork(t *testing.T) {
+	s := &HTTPServer{admission: newAdmission(2, 200*time.Millisecond), metrics: newHTTPMetrics(nil),
+		logger: slog.New(slog.DiscardHandler)}
+	release := make(chan struct{})
+	var inside, most atomic.Int32
+	work := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inside.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if r.URL.Query().Get("block") != "" {
+			<-release
+		}
+		inside.Add(-1)
+	})
+	h := s.admit(work, false)
+	serve := func(h http.Handler, target string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		return rec
+	}
+
+	// Two requests hold both slots.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { serve(h, "/v1/jobs?block=1") })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for inside.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests at work, want 2", inside.Load())
+		}
+		time.Sleep(time.Millisecond) // polling interval
+	}
+	// A third waits its turn, then is refused.
+	start := time.Now()
+	rec := serve(h, "/v1/jobs")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != admissionRetryAfter {
+		t.Fatalf("third request: %d, Retry-After %q; want 429 with Retry-After %s", rec.Code, rec.Header().Get("Retry-After"), admissionRetryAfter)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("refused after %s; it must wait for a slot first", waited)
+	}
+	// Exempt routes and blocking queries are served while the slots are full.
+	if rec := serve(s.admit(work, true), "/v1/node/x/heartbeat"); rec.Code != http.StatusOK {
+		t.Errorf("heartbeat while the slots are full: %d", rec.Code)
+	}
+	if rec := serve(h, "/v1/jobs?index=7"); rec.Code != http.StatusOK {
+		t.Errorf("blocking query while the slots are full: %d", rec.Code)
+	}
+	// A waiting request whose client leaves gets no answer and takes no slot.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/jobs", nil).WithContext(ctx))
+	if rec.Body.Len() != 0 {
+		t.Errorf("a request whose client left was answered: %d %s", rec.Code, rec.Body)
+	}
+	// A request that waits less than the limit gets the slot freed for it.
+	done := make(chan int)
+	go func() { done <- serve(h, "/v1/jobs").Code }()
+	close(release)
+	if code := <-done; code != http.StatusOK {
+		t.Errorf("queued request after a slot was freed: %d", code)
+	}
+	wg.Wait()
+	if m := most.Load(); m > 3 { // 2 slots + the exempt/blocking ones, served one at a time
+		t.Errorf("%d requests at work at once", m)
+	}
+	if got := len(s.admission.slots); got != 0 {
+		t.Errorf("%d slots still held after every request ended", got)
+	}
+}
