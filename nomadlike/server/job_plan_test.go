@@ -178,10 +178,10 @@ func TestPlanJobInvalid(t *testing.T) {
 func TestPlanJobMissingDriver(t *testing.T) {
 	s := newTestServer(t, nil)
 	j := mockJob("x", 1, 100, 64)
-	j.TaskGroups[0].Tasks[0].Driver = "docker"
+	j.TaskGroups[0].Tasks[0].Driver = "podman"
 	resp, err := s.PlanJob(context.Background(), &structs.JobPlanRequest{Job: j})
-	if err != nil || !strings.Contains(resp.Warnings, `driver "docker"`) {
-		t.Fatalf("PlanJob = %+v, %v; want a plan with a docker warning", resp, err)
+	if err != nil || !strings.Contains(resp.Warnings, `driver "podman"`) {
+		t.Fatalf("PlanJob = %+v, %v; want a plan with a podman warning", resp, err)
 	}
 }
 
