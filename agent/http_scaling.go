@@ -38,24 +38,28 @@ func (s *HTTPServer) scalingPoliciesList(w http.ResponseWriter, r *http.Request)
 }
 
 // scalingPolicyInfo is GET /v1/scaling/policy/{id}: one full policy, found
-// among the current job versions of every namespace.
+// among the current job versions of the namespaces the token may read
+// policies in. A policy of another namespace is answered as a missing
+// one, so its ID reveals nothing (a 403 would say it exists there), as a
+// job of another namespace is not found; a token that may read no policy
+// in the request's namespace gets a 403 for a missing one, as for
+// allocations.
 func (s *HTTPServer) scalingPolicyInfo(w http.ResponseWriter, r *http.Request) (any, error) {
 	q, err := s.parseQuery(r)
 	if err != nil {
 		return nil, err
 	}
 	id := mux.Vars(r)["id"]
+	visible := s.nsFilter(r, capReadPol)
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		jobs, err := st.Jobs(ws, "*")
 		if err != nil {
 			return nil, 0, err
 		}
+		jobs = keepNamespaces(jobs, func(j *structs.Job) string { return j.Namespace }, visible)
 		idx, err := tableIndex(st, "jobs")
 		for _, p := range server.JobScalingPolicies(jobs, "") {
 			if p.ID == id {
-				if err := s.allowNS(r, p.Target["Namespace"], capReadPol); err != nil {
-					return nil, 0, err
-				}
 				return p, idx, err
 			}
 		}
@@ -65,6 +69,9 @@ func (s *HTTPServer) scalingPolicyInfo(w http.ResponseWriter, r *http.Request) (
 		return nil, err
 	}
 	if out == nil {
+		if err := s.allowNS(r, requestNamespace(r), capReadPol); err != nil {
+			return nil, err
+		}
 		return nil, structs.NewNotFound("scaling policy %q not found (list policies with GET /v1/scaling/policies?namespace=*)", id)
 	}
 	if ds, ok := s.srv.(scalingDecisions); ok {
