@@ -46,7 +46,10 @@
 //
 // Placement (plan.go, rank.go) of service and batch jobs builds per-node usage lazily, once per
 // evaluation, from the node's allocations minus those the plan stops plus
-// those it places; it never rescans state per placement. Like Nomad it scores
+// those it places; it never rescans state per placement. The allocations'
+// part is the state's per-node sum (State.NodeUsage, one read) unless some
+// of them hold ports or cores, which are then counted from the allocations;
+// preemption reads a node's allocations only when it looks for victims. Like Nomad it scores
 // max(2, ceil(log2(n))) feasible nodes per service placement (2 for batch)
 // from a shuffled order that continues across placements, so the job
 // anti-affinity penalty spreads a group while bin-packing favours fuller

@@ -27,6 +27,9 @@ func (s *selector) pickPreempt(ask *placeAsk, m *structs.AllocMetric) (*candidat
 		if err != nil {
 			return nil, err
 		}
+		if err := s.usage.loadExisting(nu); err != nil {
+			return nil, err
+		}
 		c, ok := s.preemptOn(ask, nu, -1)
 		if !ok {
 			continue
@@ -45,7 +48,8 @@ func (s *selector) pickPreempt(ask *placeAsk, m *structs.AllocMetric) (*candidat
 }
 
 // preemptOn returns a candidate on nu's node whose victims, once evicted,
-// leave room for ask; ok is false when no set of preemptible allocations does.
+// leave room for ask; ok is false when no set of preemptible allocations
+// does. nu's existing allocations must be loaded (loadExisting).
 func (s *selector) preemptOn(ask *placeAsk, nu *nodeUsage, idx int) (candidate, bool) {
 	victims := selectVictims(ask, nu, s.priority, s.usage.stopping)
 	if victims == nil {

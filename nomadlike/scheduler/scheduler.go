@@ -21,6 +21,9 @@ type State interface {
 	Nodes(ws memdb.WatchSet) ([]*structs.Node, error) // sorted by ID
 	AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all bool) ([]*structs.Allocation, error)
 	AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error)
+	// NodeUsage returns what the node's live allocations use, summed (zero
+	// when it has none).
+	NodeUsage(ws memdb.WatchSet, nodeID string) (*structs.NodeUsage, error)
 	EvalByID(ws memdb.WatchSet, id string) (*structs.Evaluation, error)
 	LatestIndex() (uint64, error)
 	// SchedulerConfig returns the operator's scheduler configuration, or nil

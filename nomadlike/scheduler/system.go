@@ -191,6 +191,9 @@ func (b *planBuilder) placeOnNode(sel *selector, tg *structs.TaskGroup, node *st
 		if err != nil {
 			return err
 		}
+		if err := b.usage.loadExisting(nu); err != nil {
+			return err
+		}
 		if pc, ok := sel.preemptOn(ask, nu, idx); ok {
 			cand = &pc
 		}

@@ -17,35 +17,65 @@ type nodeUsage struct {
 	ports    map[int]int    // host port -> holders (allocations, or 1 for the node's reserved ports)
 	cores    map[uint16]int // reserved core -> holders
 	// existing holds the node's live allocations read from state (not those
-	// the plan places), the candidates for preemption.
+	// the plan places, nor those it stopped before the node was loaded),
+	// the candidates for preemption. When the node's usage came from the
+	// state's per-node sum, they are read only once preemption asks for
+	// them (loaded false until then).
 	existing []*structs.Allocation
+	loaded   bool
+	// excluded are the allocations the plan stopped before the node was
+	// loaded from its sum (left out of existing as of then).
+	excluded map[string]bool
 }
 
 // usageTracker owns the per-node usage of one evaluation.
 type usageTracker struct {
 	state    State
 	stopping map[string]bool // allocation IDs the plan stops
-	nodes    map[string]*nodeUsage
+	// stoppedOn is stopping by node: allocation ID -> the stopped version.
+	stoppedOn map[string]map[string]*structs.Allocation
+	nodes     map[string]*nodeUsage
 }
 
 func newUsageTracker(st State) *usageTracker {
-	return &usageTracker{state: st, stopping: map[string]bool{}, nodes: map[string]*nodeUsage{}}
+	return &usageTracker{state: st, stopping: map[string]bool{}, stoppedOn: map[string]map[string]*structs.Allocation{}, nodes: map[string]*nodeUsage{}}
 }
 
-// get returns the usage of node, loading it from state on first use.
+// get returns the usage of node, loading it from state on first use: from
+// the state's per-node sum of its live allocations (one read, whatever
+// their number) unless some of them hold ports or cores, which are then
+// counted one by one from the allocations themselves.
 func (u *usageTracker) get(node *structs.Node) (*nodeUsage, error) {
 	if nu, ok := u.nodes[node.ID]; ok {
 		return nu, nil
-	}
-	allocs, err := u.state.AllocsByNode(nil, node.ID)
-	if err != nil {
-		return nil, fmt.Errorf("read allocations of node %s: %w", node.ID, err)
 	}
 	nu := &nodeUsage{node: node, capacity: node.Comparable()}
 	if node.ReservedResources != nil {
 		for _, p := range structs.ParsePortRanges(node.ReservedResources.Networks.ReservedHostPorts) {
 			nu.addPort(p)
 		}
+	}
+	sum, err := u.state.NodeUsage(nil, node.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read usage of node %s: %w", node.ID, err)
+	}
+	if sum.Exclusive == 0 {
+		nu.used = sum.Used
+		for id, a := range u.stoppedOn[node.ID] {
+			if nu.excluded == nil {
+				nu.excluded = map[string]bool{}
+			}
+			nu.excluded[id] = true
+			if !a.TerminalStatus() {
+				nu.remove(a)
+			}
+		}
+		u.nodes[node.ID] = nu
+		return nu, nil
+	}
+	allocs, err := u.state.AllocsByNode(nil, node.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read allocations of node %s: %w", node.ID, err)
 	}
 	for _, a := range allocs {
 		if a.TerminalStatus() || u.stopping[a.ID] {
@@ -54,8 +84,28 @@ func (u *usageTracker) get(node *structs.Node) (*nodeUsage, error) {
 		nu.add(a)
 		nu.existing = append(nu.existing, a)
 	}
+	nu.loaded = true
 	u.nodes[node.ID] = nu
 	return nu, nil
+}
+
+// loadExisting reads nu's live allocations from state when its usage came
+// from the per-node sum; preemption needs them.
+func (u *usageTracker) loadExisting(nu *nodeUsage) error {
+	if nu.loaded {
+		return nil
+	}
+	allocs, err := u.state.AllocsByNode(nil, nu.node.ID)
+	if err != nil {
+		return fmt.Errorf("read allocations of node %s: %w", nu.node.ID, err)
+	}
+	for _, a := range allocs {
+		if !a.TerminalStatus() && !nu.excluded[a.ID] {
+			nu.existing = append(nu.existing, a)
+		}
+	}
+	nu.loaded = true
+	return nil
 }
 
 // stop records that the plan stops a; its resources are free from now on.
@@ -64,6 +114,10 @@ func (u *usageTracker) stop(a *structs.Allocation) {
 		return
 	}
 	u.stopping[a.ID] = true
+	if u.stoppedOn[a.NodeID] == nil {
+		u.stoppedOn[a.NodeID] = map[string]*structs.Allocation{}
+	}
+	u.stoppedOn[a.NodeID][a.ID] = a
 	if nu, ok := u.nodes[a.NodeID]; ok && !a.TerminalStatus() {
 		nu.remove(a)
 	}
@@ -75,6 +129,7 @@ func (u *usageTracker) unstop(a *structs.Allocation) {
 		return
 	}
 	delete(u.stopping, a.ID)
+	delete(u.stoppedOn[a.NodeID], a.ID)
 	if nu, ok := u.nodes[a.NodeID]; ok && !a.TerminalStatus() {
 		nu.add(a)
 	}

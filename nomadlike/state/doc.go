@@ -42,6 +42,12 @@
 // summaries by recounting the current incarnation's allocations by client
 // status, with queued counts from the job's latest evaluation.
 //
+// node_usage holds, per node with live allocations, the sum of what they
+// use (structs.NodeUsage): Store.write updates it from every transaction's
+// own changes to allocs, whatever the write path, and a restore rebuilds
+// it (never in a snapshot). The scheduler ranks a node with one read of it
+// instead of reading each of the node's allocations.
+//
 // # Tables
 //
 //	jobs         id {Namespace, ID}; namespace
@@ -51,6 +57,7 @@
 //	allocs       id; namespace; node; job {Namespace, JobID}; eval
 //	evals        id; namespace; job {Namespace, JobID}
 //	index        id (table name) -> Raft index of the table's last write
+//	node_usage   id (NodeID)  derived from allocs
 //
 // String "id" indexes also answer "id_prefix" lookups (short IDs in the CLI).
 package state

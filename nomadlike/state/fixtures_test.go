@@ -14,6 +14,8 @@ func newTestStore(t testing.TB) *Store {
 	if err != nil {
 		t.Fatalf("NewStore: %v", err)
 	}
+	// Whatever the test wrote, the node_usage table must equal a recount.
+	t.Cleanup(func() { checkNodeUsage(t, s) })
 	return s
 }
 

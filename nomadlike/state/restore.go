@@ -28,6 +28,8 @@ type Restore struct {
 	// allocs makes restored allocations share what they have in common,
 	// as the store's writes do.
 	allocs *allocSharer
+	// usage is the node_usage table rebuilt from the restored allocations.
+	usage usageDeltas
 }
 
 // errRestoreDone is returned when a Restore is used after Commit or Abort.
@@ -75,13 +77,14 @@ func (r *Restore) Row(table string, row any) error {
 		}
 		return r.IndexRestore(e.Key, e.Value)
 	}
-	if r.db.DBSchema().Tables[table] == nil {
+	if r.db.DBSchema().Tables[table] == nil || derivedTables[table] {
 		return fmt.Errorf("state: restore a row of unknown table %q (known tables: %s)", table, strings.Join(TableNames(), ", "))
 	}
 	if a, ok := row.(*structs.Allocation); ok && table == tableAllocs && !r.done {
 		if err := r.allocs.share(r.txn, a, nil); err != nil {
 			return err
 		}
+		r.usage.apply(a, 1)
 	}
 	return r.insert(table, fmt.Sprintf("a row of table %q", table), row)
 }
@@ -92,6 +95,13 @@ func (r *Restore) Row(table string, row any) error {
 func (r *Restore) Commit() error {
 	if r.done {
 		return errRestoreDone
+	}
+	for _, id := range r.usage.order {
+		if u := r.usage.by[id]; u.Live > 0 {
+			if err := r.insert(tableNodeUsage, "node usage", u); err != nil {
+				return err
+			}
+		}
 	}
 	r.done = true
 	r.txn.Commit()

@@ -139,6 +139,7 @@ func schema() *memdb.DBSchema {
 		scalingEventTableSchema(),
 		nodePoolsTableSchema(),
 		requestIDsTableSchema(),
+		nodeUsageTableSchema(),
 	}
 	tables = append(tables, aclTableSchemas()...)
 	tables = append(tables, keyringTableSchemas()...)

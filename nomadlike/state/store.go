@@ -105,6 +105,9 @@ func (s *Store) write(index uint64, fn func(txn *memdb.Txn) error) (Result, erro
 		return Result{}, err
 	}
 	changes := txn.Changes()
+	if err := updateNodeUsage(txn, changes); err != nil {
+		return Result{}, err
+	}
 	txn.Commit()
 	s.commits.Add(1)
 	return Result{Index: index, Changes: changes}, nil

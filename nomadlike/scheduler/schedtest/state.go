@@ -218,6 +218,15 @@ func (s *State) AllocsByNode(_ memdb.WatchSet, nodeID string) ([]*structs.Alloca
 	return slices.Clone(s.byNode[nodeID]), nil
 }
 
+// NodeUsage implements scheduler.State: it sums the node's live allocations.
+func (s *State) NodeUsage(_ memdb.WatchSet, nodeID string) (*structs.NodeUsage, error) {
+	u := &structs.NodeUsage{NodeID: nodeID}
+	for _, a := range s.byNode[nodeID] {
+		u.Apply(a, 1)
+	}
+	return u, nil
+}
+
 // EvalByID implements scheduler.State.
 func (s *State) EvalByID(_ memdb.WatchSet, id string) (*structs.Evaluation, error) {
 	return s.evals[id], nil
