@@ -32,8 +32,12 @@ func (r *raftStores) close() error {
 }
 
 // raftLogCacheSize is how many of the newest Raft log entries stay in memory
-// (Nomad keeps 512).
-const raftLogCacheSize = 512
+// (Nomad keeps 512), and raftLogCacheBytes the most entry data they hold
+// (512 plan results of a hundred placements would be hundreds of MB).
+const (
+	raftLogCacheSize  = 512
+	raftLogCacheBytes = 32 << 20
+)
 
 // setupRaft creates the Raft stores (in memory, or raft-wal and file
 // snapshots under DataDir/server/raft), the transport, and the Raft node,
@@ -103,7 +107,7 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		// stored (after raft-wal's fsync), so the leader replicating an
 		// entry to each follower and every server applying it read it
 		// from memory instead of decoding it from the log file again.
-		cache, err := raft.NewLogCache(raftLogCacheSize, w)
+		cache, err := newLogCache(w, raftLogCacheSize, raftLogCacheBytes)
 		if err != nil {
 			_ = w.Close()
 			return fmt.Errorf("raft log cache: %w", err)
