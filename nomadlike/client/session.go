@@ -332,7 +332,11 @@ func (s *Session) watchAllocs(ctx context.Context) {
 		srv := s.server()
 		// Bound the long poll, so a server cut off by a partition is left.
 		callCtx, cancel := context.WithTimeout(ctx, allocWait+allocWait/16+serverCallTimeout)
-		q := &api.QueryOptions{WaitIndex: index, WaitTime: allocWait}
+		// Any server answers the watch from its own state (?stale, as
+		// Nomad's clients watch): followers serve their share of the nodes
+		// instead of forwarding every watch to the leader. The changed
+		// allocations are then pulled from the leader (a PUT).
+		q := &api.QueryOptions{WaitIndex: index, WaitTime: allocWait, AllowStale: true}
 		var allocs []*structs.Allocation
 		var meta *api.QueryMeta
 		var err error

@@ -57,16 +57,7 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 	// MaxAppendEntries) and the leader commits them as one batch: one log
 	// write and fsync, one AppendEntries per follower.
 	conf.BatchApplyCh = true
-	if s.cfg.BootstrapExpect == 1 {
-		// A lone voter has nobody to wait for: elect quickly.
-		conf.HeartbeatTimeout = 200 * time.Millisecond
-		conf.ElectionTimeout = 200 * time.Millisecond
-		conf.LeaderLeaseTimeout = 100 * time.Millisecond
-	}
-	mult := time.Duration(s.cfg.RaftMultiplier)
-	conf.HeartbeatTimeout *= mult
-	conf.ElectionTimeout *= mult
-	conf.LeaderLeaseTimeout *= mult
+	setRaftTimeouts(conf, s.cfg.BootstrapExpect, s.cfg.RaftMultiplier)
 	if s.cfg.RaftSnapshotThreshold > 0 {
 		conf.SnapshotThreshold = s.cfg.RaftSnapshotThreshold
 	}
@@ -161,6 +152,33 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 	}
 	s.raft = r
 	return nil
+}
+
+// setRaftTimeouts sets conf's heartbeat, election and lease timeouts for
+// a server expecting bootstrapExpect servers, scaled by raft_multiplier.
+func setRaftTimeouts(conf *raft.Config, bootstrapExpect, multiplier int) {
+	if bootstrapExpect == 1 {
+		// A lone voter has nobody to wait for: elect quickly.
+		conf.HeartbeatTimeout = 200 * time.Millisecond
+		conf.ElectionTimeout = 200 * time.Millisecond
+		conf.LeaderLeaseTimeout = 100 * time.Millisecond
+	} else {
+		// The leader steps down when it has not heard from a quorum
+		// within its lease. Raft's default lease is half the followers'
+		// heartbeat timeout, so a leader starved of CPU for 500 ms (its
+		// own clients' requests, GC, a busy host) abdicates although no
+		// follower would have started an election yet, and the cluster
+		// stops accepting writes until a new leader is elected and has
+		// caught up. A lease as long as the heartbeat timeout (Raft's
+		// upper bound) still ends a partitioned leader's term about when
+		// the other side could first elect a new one (1-2 heartbeat
+		// timeouts plus an election), and tolerates twice the stall.
+		conf.LeaderLeaseTimeout = conf.HeartbeatTimeout
+	}
+	mult := time.Duration(multiplier)
+	conf.HeartbeatTimeout *= mult
+	conf.ElectionTimeout *= mult
+	conf.LeaderLeaseTimeout *= mult
 }
 
 // newRaft is raft.NewRaft, which panics when it cannot read the log it
