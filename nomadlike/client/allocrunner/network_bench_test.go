@@ -154,17 +154,7 @@ func (l *netLab) start(tb testing.TB, i int, mode string) (r *Runner, done chan 
 // reported running: it is stopped and fails with the plugin's error, and
 // the allocation's network is torn down.
 func TestBridgeNetworkFailureFailsTask(t *testing.T) {
-	dir := t.TempDir()
-	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
-		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	script := "#!/bin/sh\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\necho '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	nl := newNetLab(t, dir)
+	nl := newNetLab(t, fakeFirewallPath(t, "#!/bin/sh\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\necho '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\nexit 1\n"))
 	r, done, _ := nl.start(t, 0, structs.NetworkModeBridge)
 	select {
 	case <-done:
@@ -193,17 +183,7 @@ func TestBridgeNetworkFailureFailsTask(t *testing.T) {
 // that hangs for a minute) stops at once: the task is killed, never
 // reported running, and the network is torn down completely.
 func TestKillDuringBridgeSetupIsPrompt(t *testing.T) {
-	dir := t.TempDir()
-	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
-		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"
-	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	nl := newNetLab(t, dir)
+	nl := newNetLab(t, fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"))
 	r, done, _ := nl.start(t, 0, structs.NetworkModeBridge)
 	id := r.Alloc().ID + "/web"
 	deadline := time.Now().Add(30 * time.Second)
@@ -231,4 +211,20 @@ func TestKillDuringBridgeSetupIsPrompt(t *testing.T) {
 	if attached, _ := nl.nets.Attached(); len(attached) > 0 {
 		t.Fatalf("networks left attached: %v", attached)
 	}
+}
+
+// fakeFirewallPath returns a CNI path with the real plugins but the
+// firewall plugin script given.
+func fakeFirewallPath(t *testing.T, script string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -576,6 +576,12 @@ func TestSweepTearsDownGoneAllocationsAtOnce(t *testing.T) {
 // failingFirewallPath returns a CNI path with the real plugins but a
 // firewall plugin whose ADD fails (its DEL succeeds).
 func failingFirewallPath(t *testing.T) string {
+	return fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  echo '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\n  exit 1\nfi\nexit 0\n")
+}
+
+// fakeFirewallPath returns a CNI path with the real plugins but the
+// firewall plugin script given.
+func fakeFirewallPath(t *testing.T, script string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
@@ -583,7 +589,6 @@ func failingFirewallPath(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  echo '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\n  exit 1\nfi\nexit 0\n"
 	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -628,18 +633,7 @@ func TestBridgeRestFailureIsReported(t *testing.T) {
 // firewall plugin whose ADD never completes (it sleeps a minute; its DEL
 // is the real plugin's).
 func slowFirewallPath(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, p := range []string{"loopback", "bridge", "host-local", "portmap"} {
-		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"
-	if err := os.WriteFile(filepath.Join(dir, "firewall"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n")
 }
 
 // TestTeardownStopsTheBackgroundSetup: an allocation stopped while the

@@ -91,6 +91,8 @@ export function render(ctx) {
           ['Services', (r.Services || []).map((s, n) => [n ? ', ' : '', h('a', { href: uiPath.service(s) }, s)])],
           ['Strip', r.Strip ? h('span', { class: 'mono' }, r.Strip) : null],
           ['Protocol', r.TCPPort ? 'TCP (connections)' : 'HTTP'],
+          // Why this client orders no ACME certificate for the host.
+          ['ACME certificate', r.ACME ? `none: ${r.ACME}` : null],
         ]),
         table([
           { label: 'Allocation', class: 'mono', cell: (i) => (i.AllocID ? h('a', { href: uiPath.alloc(i.AllocID) }, shortId(i.AllocID)) : '–') },
