@@ -573,10 +573,27 @@ func TestSweepTearsDownGoneAllocationsAtOnce(t *testing.T) {
 	}
 }
 
-// failingFirewallPath returns a CNI path with the real plugins but a
-// firewall plugin whose ADD fails (its DEL succeeds).
-func failingFirewallPath(t *testing.T) string {
-	return fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  echo '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\n  exit 1\nfi\nexit 0\n")
+// failingFirewall is a firewall plugin whose ADD fails (its DEL succeeds).
+const failingFirewall = "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  echo '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\n  exit 1\nfi\nexit 0\n"
+
+// slowFirewall is a firewall plugin whose ADD never completes (it sleeps
+// a minute; its DEL is the real plugin's).
+const slowFirewall = "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"
+
+// managerWithFirewall is testManager with the firewall plugin script
+// given (fakeFirewallPath) and its egress guard installed.
+func managerWithFirewall(t *testing.T, script string) *Manager {
+	t.Helper()
+	cfg := testManager(t).Config()
+	cfg.CNIPath = fakeFirewallPath(t, script)
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // fakeFirewallPath returns a CNI path with the real plugins but the
@@ -598,17 +615,8 @@ func fakeFirewallPath(t *testing.T, script string) string {
 // TestBridgeRestFailureIsReported: a plugin of the background part that
 // fails makes Wait return its error; the teardown then leaves nothing.
 func TestBridgeRestFailureIsReported(t *testing.T) {
-	m := testManager(t)
-	cfg := m.Config()
-	cfg.CNIPath = failingFirewallPath(t)
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := managerWithFirewall(t, failingFirewall)
 	ctx := context.Background()
-	if err := m.EnsureEgressGuard(); err != nil {
-		t.Fatal(err)
-	}
 	const alloc = "0b5e6a1c-0000-4000-8000-0000000fail"
 	before := countHost(t, m, alloc)
 	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41201, To: 80}}})
@@ -629,29 +637,13 @@ func TestBridgeRestFailureIsReported(t *testing.T) {
 	}
 }
 
-// slowFirewallPath returns a CNI path with the real plugins but a
-// firewall plugin whose ADD never completes (it sleeps a minute; its DEL
-// is the real plugin's).
-func slowFirewallPath(t *testing.T) string {
-	return fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n")
-}
-
 // TestTeardownStopsTheBackgroundSetup: an allocation stopped while the
 // background part of its setup still runs (a firewall plugin that hangs)
 // is torn down at once, not after the part's 2-minute bound, and leaves
 // nothing on the host (portmap's rules, added meanwhile, are removed).
 func TestTeardownStopsTheBackgroundSetup(t *testing.T) {
-	m := testManager(t)
-	cfg := m.Config()
-	cfg.CNIPath = slowFirewallPath(t)
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := managerWithFirewall(t, slowFirewall)
 	ctx := context.Background()
-	if err := m.EnsureEgressGuard(); err != nil {
-		t.Fatal(err)
-	}
 	const alloc = "0b5e6a1c-0000-4000-8000-0000000slow"
 	before := countHost(t, m, alloc)
 	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41301, To: 80}}})
