@@ -150,6 +150,9 @@ func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
 		gate.open()
 		return err
 	}
+	if cfg.Server.Enabled {
+		defer startGCHeadroom(serverGCHeadroom).stop()
+	}
 	if err := a.Start(ctx); err != nil {
 		gate.open()
 		return err
