@@ -1,9 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
@@ -23,18 +23,55 @@ var msgpackHandle = func() *codec.MsgpackHandle {
 	return h
 }()
 
+// entryCodec is a reusable msgpack encoder with its scratch buffer, and a
+// decoder: making them per entry (the encoder through a bufio writer into
+// a growing bytes.Buffer) was a good part of an entry's allocations.
+type entryCodec struct {
+	enc     *codec.Encoder
+	scratch []byte
+	dec     *codec.Decoder
+}
+
+var entryCodecs = sync.Pool{New: func() any { return &entryCodec{} }}
+
+// maxKeptScratch bounds the scratch buffer a pooled encoder keeps.
+const maxKeptScratch = 1 << 20
+
 // encodeEntry returns a Raft log entry: the message type byte followed by
 // the msgpack encoding of body.
 func encodeEntry(t structs.MessageType, body any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte(byte(t))
-	if err := codec.NewEncoder(&buf, msgpackHandle).Encode(body); err != nil {
+	c := entryCodecs.Get().(*entryCodec)
+	defer entryCodecs.Put(c)
+	if c.scratch == nil {
+		c.scratch = make([]byte, 0, 4096)
+	}
+	c.scratch = c.scratch[:0]
+	if c.enc == nil {
+		c.enc = codec.NewEncoderBytes(&c.scratch, msgpackHandle)
+	} else {
+		c.enc.ResetBytes(&c.scratch)
+	}
+	err := c.enc.Encode(body)
+	out := make([]byte, 1+len(c.scratch))
+	out[0] = byte(t)
+	copy(out[1:], c.scratch)
+	if cap(c.scratch) > maxKeptScratch {
+		c.scratch = nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("encode raft entry of type %d: %w", t, err)
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 // decodeBody decodes the msgpack part of an entry into out.
 func decodeBody(buf []byte, out any) error {
-	return codec.NewDecoderBytes(buf, msgpackHandle).Decode(out)
+	c := entryCodecs.Get().(*entryCodec)
+	defer entryCodecs.Put(c)
+	if c.dec == nil {
+		c.dec = codec.NewDecoderBytes(buf, msgpackHandle)
+	} else {
+		c.dec.ResetBytes(buf)
+	}
+	return c.dec.Decode(out)
 }
