@@ -179,7 +179,17 @@ func (t *Txn) writeNode(n *Node, forLeafUpdate bool) *Node {
 	nc := &Node{
 		leaf: n.leaf,
 	}
-	if n.prefix != nil {
+	// A prefix that is the tail of the node's own leaf key is shared, not
+	// copied (nomadlike's change): prefixes are never written in place
+	// (only resliced, or replaced by concat), and the key stays alive with
+	// the leaf anyway (an update of the leaf keeps its key, see insert).
+	// Copying gave every go-memdb entry rewritten by a transaction (each
+	// index entry of an updated object) a second copy of most of its key.
+	// Other prefixes are copied as upstream does: they may alias the key
+	// of an entry deleted since.
+	if n.leaf != nil && isTailOf(n.prefix, n.leaf.key) {
+		nc.prefix = n.prefix
+	} else if n.prefix != nil {
 		nc.prefix = make([]byte, len(n.prefix))
 		copy(nc.prefix, n.prefix)
 	}
@@ -256,6 +266,11 @@ func (t *Txn) insert(n *Node, k, search []byte, v interface{}) (*Node, interface
 		}
 
 		nc := t.writeNode(n, true)
+		if n.isLeaf() {
+			// The same bytes: keep the stored key, which the node's
+			// prefix may share (nomadlike's change, see writeNode).
+			k = n.leaf.key
+		}
 		nc.leaf = &leafNode{
 			key: k,
 			val: v,
@@ -661,6 +676,12 @@ func longestPrefix(k1, k2 []byte) int {
 }
 
 // concat two byte slices, returning a third new copy
+// isTailOf reports whether p is a non-empty slice of the last bytes of k's
+// memory (not only equal to them).
+func isTailOf(p, k []byte) bool {
+	return len(p) > 0 && len(k) >= len(p) && &p[len(p)-1] == &k[len(k)-1]
+}
+
 func concat(a, b []byte) []byte {
 	c := make([]byte, len(a)+len(b))
 	copy(c, a)

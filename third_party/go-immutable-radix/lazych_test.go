@@ -1,6 +1,7 @@
 package iradix
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 )
@@ -67,6 +68,50 @@ func TestLazyMutateChannels(t *testing.T) {
 			default:
 				t.Fatalf("watcher %d of the replaced leaf was never notified", i)
 			}
+		}
+	}
+}
+
+// TestWriteNodeSharesPrefix: a node rewritten by a later transaction shares
+// its prefix bytes with the version it replaces (no copy per update), and
+// both trees keep their own values and every key.
+func TestWriteNodeSharesPrefix(t *testing.T) {
+	keys := []string{"alloc-0001\x00", "alloc-0002\x00", "alloc-0103\x00", "other\x00"}
+	r := New()
+	for i, k := range keys {
+		r, _, _ = r.Insert([]byte(k), i)
+	}
+	leafNode := func(tree *Tree, k string) *Node {
+		n := tree.Root()
+		search := []byte(k)
+		for len(search) > 0 {
+			_, n = n.getEdge(search[0])
+			if n == nil || !bytes.HasPrefix(search, n.prefix) {
+				t.Fatalf("key %q not found", k)
+			}
+			search = search[len(n.prefix):]
+		}
+		return n
+	}
+	updated, _, _ := r.Insert([]byte("alloc-0002\x00"), "new")
+	before, after := leafNode(r, "alloc-0002\x00"), leafNode(updated, "alloc-0002\x00")
+	if before == after {
+		t.Fatal("the update did not rewrite the leaf's node")
+	}
+	if len(before.prefix) == 0 || &before.prefix[0] != &after.prefix[0] {
+		t.Errorf("the rewritten node copied its prefix %q", after.prefix)
+	}
+	for i, k := range keys {
+		v, ok := r.Get([]byte(k))
+		if !ok || v != i {
+			t.Errorf("old tree: %q = %v, %v", k, v, ok)
+		}
+		want := any(i)
+		if k == "alloc-0002\x00" {
+			want = "new"
+		}
+		if v, ok := updated.Get([]byte(k)); !ok || v != want {
+			t.Errorf("new tree: %q = %v, %v; want %v", k, v, ok, want)
 		}
 	}
 }
