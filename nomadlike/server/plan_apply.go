@@ -395,10 +395,28 @@ func nodeFits(snap *state.Snapshot, overlay planOverlay, plan *structs.Plan, nod
 	if !node.Ready() {
 		return false, fmt.Sprintf("node is %s (drain=%t, eligibility=%q)", node.Status, node.Drain, node.SchedulingEligibility), nil
 	}
-	existing, err := snap.AllocsByNode(nil, nodeID)
+	remove := planRemoves(plan, nodeID)
+	pending := overlay[nodeID]
+	used, ok, err := usedFromSum(snap, nodeID, pending, remove, place)
 	if err != nil {
-		return false, "", fmt.Errorf("list allocs of node %s: %w", nodeID, err)
+		return false, "", err
 	}
+	var fit bool
+	var dim string
+	if ok {
+		fit, dim = node.Comparable().Superset(used)
+	} else if fit, dim, _, err = nodeFitsByAllocs(snap, node, pending, remove, place); err != nil {
+		return false, "", err
+	}
+	if !fit {
+		return false, "exhausted " + dim, nil
+	}
+	return true, "", nil
+}
+
+// planRemoves are the IDs of the allocations the plan stops, preempts or
+// replaces (in-place updates) on the node.
+func planRemoves(plan *structs.Plan, nodeID string) map[string]bool {
 	remove := map[string]bool{}
 	for _, a := range plan.NodeUpdate[nodeID] {
 		remove[a.ID] = true
@@ -406,10 +424,84 @@ func nodeFits(snap *state.Snapshot, overlay planOverlay, plan *structs.Plan, nod
 	for _, a := range plan.NodePreemptions[nodeID] {
 		remove[a.ID] = true
 	}
-	for _, a := range place {
+	for _, a := range plan.NodeAllocation[nodeID] {
 		remove[a.ID] = true // in-place updates replace the stored version
 	}
-	pending := overlay[nodeID]
+	return remove
+}
+
+// usedFromSum is what the node would use with the plan, from the state's
+// sum of its live allocations (one read) corrected by the few allocations
+// the plan and the in-flight plan change: the same total nodeFitsByAllocs
+// adds up. ok is false when an allocation involved holds ports or cores,
+// whose collisions only the allocations themselves show.
+func usedFromSum(snap *state.Snapshot, nodeID string, pending map[string]*structs.Allocation, remove map[string]bool, place []*structs.Allocation) (structs.ComparableResources, bool, error) {
+	sum, err := snap.NodeUsage(nil, nodeID)
+	if err != nil {
+		return structs.ComparableResources{}, false, fmt.Errorf("read usage of node %s: %w", nodeID, err)
+	}
+	if sum.Exclusive > 0 {
+		return structs.ComparableResources{}, false, nil
+	}
+	for _, a := range place {
+		if a.HoldsExclusive() {
+			return structs.ComparableResources{}, false, nil
+		}
+	}
+	for _, a := range pending {
+		if a.HoldsExclusive() {
+			return structs.ComparableResources{}, false, nil
+		}
+	}
+	u := structs.NodeUsage{NodeID: nodeID, Used: sum.Used}
+	// The stored versions of what the plan removes or replaces and of what
+	// the in-flight plan changed leave the sum (sums do not depend on the
+	// order of the map walks).
+	seen := make(map[string]bool, len(remove)+len(pending))
+	unstore := func(id string) error {
+		if seen[id] {
+			return nil
+		}
+		seen[id] = true
+		a, err := snap.AllocByID(nil, id)
+		if err != nil {
+			return fmt.Errorf("read alloc %s: %w", id, err)
+		}
+		if a != nil && a.NodeID == nodeID {
+			u.Apply(a, -1)
+		}
+		return nil
+	}
+	for id := range remove {
+		if err := unstore(id); err != nil {
+			return structs.ComparableResources{}, false, err
+		}
+	}
+	for id := range pending {
+		if err := unstore(id); err != nil {
+			return structs.ComparableResources{}, false, err
+		}
+	}
+	for id, a := range pending {
+		if !remove[id] {
+			u.Apply(a, 1) // the in-flight plan's version
+		}
+	}
+	for _, a := range place {
+		u.Apply(a, 1)
+	}
+	return u.Used, true, nil
+}
+
+// nodeFitsByAllocs checks the node's allocations with the plan's changes
+// one by one (structs.AllocsFit): ports and cores must not collide. It
+// returns AllocsFit's answer and what they use.
+func nodeFitsByAllocs(snap *state.Snapshot, node *structs.Node, pending map[string]*structs.Allocation, remove map[string]bool, place []*structs.Allocation) (bool, string, structs.ComparableResources, error) {
+	nodeID := node.ID
+	existing, err := snap.AllocsByNode(nil, nodeID)
+	if err != nil {
+		return false, "", structs.ComparableResources{}, fmt.Errorf("list allocs of node %s: %w", nodeID, err)
+	}
 	proposed := make([]*structs.Allocation, 0, len(existing)+len(pending)+len(place))
 	keep := func(a *structs.Allocation) {
 		if a != nil && !remove[a.ID] && !a.TerminalStatus() {
@@ -434,11 +526,8 @@ func nodeFits(snap *state.Snapshot, overlay planOverlay, plan *structs.Plan, nod
 		}
 	}
 	proposed = append(proposed, place...)
-	fit, dim, _ := structs.AllocsFit(node, proposed)
-	if !fit {
-		return false, "exhausted " + dim, nil
-	}
-	return true, "", nil
+	fit, dim, used := structs.AllocsFit(node, proposed)
+	return fit, dim, used, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
