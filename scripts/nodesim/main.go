@@ -58,7 +58,7 @@ func run() error {
 		profSecs  = flag.Int("profile-seconds", 30, "seconds of CPU profile (from the start of the run)")
 		keep      = flag.Bool("keep", false, "keep the servers' directory")
 		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50)")
-		raftMult  = flag.Int("raft-multiplier", 0, "the servers' server.raft_multiplier (0: the agent's default)")
+		raftMult  = flag.Int("raft-multiplier", -1, "the servers' server.raft_multiplier (0: the agent's default, 1; -1: 5 with 3 servers, which share this host's cores with the simulator)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -103,6 +103,18 @@ func run() error {
 			defer os.RemoveAll(dir)
 		} else {
 			fmt.Println("servers' directory:", dir)
+		}
+		if *raftMult < 0 {
+			*raftMult = 0
+			if *servers == 3 {
+				// Three servers and thousands of simulated nodes on one
+				// small host starve each other for seconds: Raft's 1 s
+				// timeouts turn that into lost leaders (README.md).
+				*raftMult = 5
+			}
+		}
+		if *raftMult > 0 {
+			fmt.Printf("servers' raft_multiplier: %d\n", *raftMult)
 		}
 		procs, err := startServers(ctx, *bin, dir, *servers, *raftMult, split(*serverEnv))
 		defer func() {

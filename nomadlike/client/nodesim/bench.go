@@ -73,6 +73,11 @@ type Report struct {
 	// NodesDown is how many nodes the servers ever listed not ready after
 	// registering (sampled every 2 s); NodesLost those not ready at the end.
 	NodesDown, NodesLost int
+	// LeaderChanges is how many times the leader the first server names
+	// changed or went missing after the nodes were ready (sampled every 2 s).
+	LeaderChanges int
+	// Elapsed is the whole run's time, nodes' start to the end.
+	Elapsed time.Duration
 	// JobsListP99 is the p99 latency of GET /v1/jobs polled during the run
 	// (JobsListN requests).
 	JobsListP50, JobsListP99, JobsListMax time.Duration
@@ -87,11 +92,13 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "  nodes ready:           %s\n", r.Registered.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  all placed:            %s after submission (%.0f placements/s)\n", r.Placed.Round(time.Millisecond), r.PlacementsPerSec)
 	fmt.Fprintf(&b, "  all running:           %s after submission\n", r.Running.Round(time.Millisecond))
-	fmt.Fprintf(&b, "  server CPU:            %s (%.0f%% of one core over the run)\n", r.ServerCPU.Round(time.Millisecond), 100*r.ServerCPU.Seconds()/max(r.Running+r.Registered, time.Millisecond).Seconds())
+	fmt.Fprintf(&b, "  server CPU:            %s (%.0f%% of one core over the run; %.2f ms per allocation)\n", r.ServerCPU.Round(time.Millisecond),
+		100*r.ServerCPU.Seconds()/max(r.Elapsed, time.Millisecond).Seconds(), float64(r.ServerCPU.Microseconds())/1000/float64(max(r.Allocs, 1)))
 	fmt.Fprintf(&b, "  server RSS:            %d MB at the end, %d MB peak (%.1f KB per allocation)\n", r.ServerRSS>>20, r.ServerPeakRSS>>20, float64(r.ServerRSS)/1024/float64(max(r.Allocs, 1)))
 	fmt.Fprintf(&b, "  raft log / snapshots:  %d MB / %d MB\n", r.RaftLogBytes>>20, r.SnapshotBytes>>20)
 	fmt.Fprintf(&b, "  heartbeats:            %d sent, %d failed; %d registrations; nodes ever down %d, down at the end %d\n",
 		r.Sim.Heartbeats, r.Sim.HeartbeatFailures, r.Sim.Registrations, r.NodesDown, r.NodesLost)
+	fmt.Fprintf(&b, "  leader changes:        %d\n", r.LeaderChanges)
 	fmt.Fprintf(&b, "  allocation watches:    %d returned, %d failed\n", r.Sim.AllocWatches, r.Sim.AllocWatchFailures)
 	fmt.Fprintf(&b, "  GET /v1/jobs:          p50 %s, p99 %s, max %s (%d requests)\n", r.JobsListP50.Round(time.Microsecond), r.JobsListP99.Round(time.Microsecond), r.JobsListMax.Round(time.Microsecond), r.JobsListN)
 	return b.String()
@@ -146,6 +153,9 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 
 	start := time.Now()
 	mon := &monitor{api: apic, ids: map[string]bool{}, down: map[string]bool{}}
+	if l, err := apic.Leader(ctx); err == nil {
+		mon.leader = l
+	}
 	for _, id := range sim.NodeIDs() {
 		mon.ids[id] = true
 	}
@@ -195,6 +205,8 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 	if err == nil {
 		rep.Running = time.Since(submitted)
 	}
+	rep.Elapsed = time.Since(start)
+	rep.LeaderChanges = mon.leaderChanges
 	rep.ServerCPU = serverCPU(cfg.Servers) - cpu0
 	rep.ServerRSS, rep.ServerPeakRSS = serverRSS(cfg.Servers)
 	if len(cfg.Servers) > 0 {
@@ -302,6 +314,9 @@ type monitor struct {
 	mu        sync.Mutex
 	down      map[string]bool // simulated nodes ever seen not ready
 	latencies []time.Duration
+	// leader is the last leader seen, leaderChanges how often it changed.
+	leader        string
+	leaderChanges int
 }
 
 // nodes counts the simulated nodes ready and registered but not ready.
@@ -325,9 +340,23 @@ func (m *monitor) nodes(ctx context.Context) (ready, notReady int) {
 	return ready, notReady
 }
 
-// watchNodes records the simulated nodes seen not ready, every interval.
+// watchNodes records the simulated nodes seen not ready, and leader
+// changes, every interval.
 func (m *monitor) watchNodes(ctx context.Context, interval time.Duration) {
 	for {
+		lctx, cancel := context.WithTimeout(ctx, interval)
+		leader, err := m.api.Leader(lctx)
+		cancel()
+		m.mu.Lock()
+		// A server too busy to answer says nothing; one without a leader
+		// ("") ends the current leader's term: that counts as a change.
+		if err == nil {
+			if m.leader != "" && leader != m.leader {
+				m.leaderChanges++
+			}
+			m.leader = leader
+		}
+		m.mu.Unlock()
 		list, _, err := m.api.ListNodes(ctx, nil)
 		if err == nil {
 			m.mu.Lock()
