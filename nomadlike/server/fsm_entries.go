@@ -36,7 +36,7 @@ func entry[R any](event string, apply func(*state.Store, uint64, *R) (state.Resu
 // event type) and a fixture entry in fsm_fixture_test.go; the FSM tests
 // fail for a declared type missing from either.
 var entryHandlers = map[structs.MessageType]entryHandler{
-	structs.JobRegisterRequestType:                  entry(structs.TypeJobRegistered, (*state.Store).JobRegister),
+	structs.JobRegisterRequestType:                  entry(structs.TypeJobRegistered, (*state.Store).ApplyJobRegister),
 	structs.JobDeregisterRequestType:                entry(structs.TypeJobDeregistered, (*state.Store).JobDeregister),
 	structs.EvalUpdateRequestType:                   entry(structs.TypeEvalUpdated, (*state.Store).EvalUpdate),
 	structs.EvalDeleteRequestType:                   entry("", (*state.Store).EvalDelete),

@@ -30,44 +30,61 @@ func (s *Store) UpsertJob(index uint64, job *structs.Job) error {
 // nothing and returns the first entry's record as Result.Repeat (a retried
 // dispatch creates no second child).
 func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Result, error) {
+	return s.jobRegister(index, req, false)
+}
+
+// ApplyJobRegister is JobRegister for a request the store may keep: its
+// Job becomes the stored row without a copy (the FSM's request, decoded
+// from the Raft entry, that nothing else holds). The caller must not
+// change req.Job afterwards.
+func (s *Store) ApplyJobRegister(index uint64, req *structs.JobRegisterRequest) (Result, error) {
+	return s.jobRegister(index, req, true)
+}
+
+func (s *Store) jobRegister(index uint64, req *structs.JobRegisterRequest, owned bool) (Result, error) {
 	if req == nil || req.Job == nil {
 		return Result{}, structs.NewBadRequest("state: register job at index %d: job is nil", index)
 	}
-	job := req.Job
-	if job.ID == "" {
+	if req.Job.ID == "" {
 		return Result{}, structs.NewBadRequest("state: upsert job at index %d: job has no ID", index)
 	}
 	return s.writeOnce(index, req.Once, func(txn *memdb.Txn) error {
-		return registerJobTxn(txn, index, req)
+		return registerJobTxn(txn, index, req, owned)
 	})
 }
 
 // registerJobTxn stores a JobRegisterRequest's job, submission and
 // evaluation in txn, and sets the stored server-set fields on req.Job and
 // req.Eval (the transaction runs once, in the FSM's goroutine, so the
-// caller's objects are not shared yet).
-func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterRequest) error {
+// caller's objects are not shared yet). With owned, req.Job itself is
+// stored (see ApplyJobRegister).
+func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterRequest, owned bool) error {
 	job := req.Job
-	stored, err := upsertJobTxn(txn, index, job)
+	if !owned {
+		job = job.Copy()
+	}
+	stored, err := storeJobTxn(txn, index, job)
 	if err != nil {
 		return err
 	}
 	if err := upsertJobSubmissionTxn(txn, index, stored, req.Submission); err != nil {
 		return err
 	}
-	job.Namespace = stored.Namespace
-	job.Version = stored.Version
-	job.Stable = stored.Stable
-	job.Status = stored.Status
-	job.CreateIndex = stored.CreateIndex
-	job.ModifyIndex = stored.ModifyIndex
-	job.JobModifyIndex = stored.JobModifyIndex
+	if job := req.Job; job != stored {
+		job.Namespace = stored.Namespace
+		job.Version = stored.Version
+		job.Stable = stored.Stable
+		job.Status = stored.Status
+		job.CreateIndex = stored.CreateIndex
+		job.ModifyIndex = stored.ModifyIndex
+		job.JobModifyIndex = stored.JobModifyIndex
+	}
 	if req.Eval == nil {
 		return nil
 	}
-	eval := req.Eval.Copy()
+	eval := *req.Eval // upsertEvalsTxn stores a deep copy of it
 	eval.JobModifyIndex = stored.JobModifyIndex
-	storedEvals, err := upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
+	storedEvals, err := upsertEvalsTxn(txn, index, []*structs.Evaluation{&eval})
 	if err != nil {
 		return err
 	}
@@ -106,7 +123,7 @@ func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) (
 			stopped := cur.Copy()
 			stopped.Stop = true
 			stopped.SubmitTime = req.SubmitTime
-			if cur, err = upsertJobTxn(txn, index, stopped); err != nil {
+			if cur, err = storeJobTxn(txn, index, stopped); err != nil {
 				return err
 			}
 		}
@@ -148,7 +165,12 @@ func skipShutdownDelayTxn(txn *memdb.Txn, index uint64, namespace, jobID string)
 
 // upsertJobTxn stores a copy of job in txn and returns the stored copy.
 func upsertJobTxn(txn *memdb.Txn, index uint64, job *structs.Job) (*structs.Job, error) {
-	stored := job.Copy()
+	return storeJobTxn(txn, index, job.Copy())
+}
+
+// storeJobTxn sets the server-owned fields of stored, a job nothing else
+// holds, stores it in txn and returns it.
+func storeJobTxn(txn *memdb.Txn, index uint64, stored *structs.Job) (*structs.Job, error) {
 	stored.Namespace = objectNamespace(stored.Namespace)
 	existing, err := jobByIDTxn(txn, nil, stored.Namespace, stored.ID)
 	if err != nil {

@@ -182,3 +182,36 @@ func TestJobsListsSortedAcrossNamespaces(t *testing.T) {
 		})
 	}
 }
+
+// ApplyJobRegister (the FSM's) stores the request's job itself and the
+// same fields as JobRegister, which stores a copy; the evaluation is
+// stored as a copy either way.
+func TestApplyJobRegisterKeepsTheRequestsJob(t *testing.T) {
+	s := newTestStore(t)
+	for i, apply := range []func(uint64, *structs.JobRegisterRequest) (Result, error){s.JobRegister, s.ApplyJobRegister} {
+		id := []string{"copied", "kept"}[i]
+		job := testJob(id)
+		eval := &structs.Evaluation{ID: structs.GenerateUUID(), Namespace: "default", JobID: id, Status: structs.EvalStatusPending, Type: job.Type}
+		req := &structs.JobRegisterRequest{Job: job, Eval: eval}
+		index := uint64(100 + i)
+		if _, err := apply(index, req); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.JobByID(nil, "default", id)
+		must(t, err)
+		if kept := got == job; kept != (id == "kept") {
+			t.Errorf("%s: stored job is the request's: %v", id, kept)
+		}
+		if job.CreateIndex != index || job.JobModifyIndex != index || job.Status != got.Status || got.Status == "" {
+			t.Errorf("%s: request's job has CreateIndex %d, JobModifyIndex %d, Status %q; stored %q at %d", id, job.CreateIndex, job.JobModifyIndex, job.Status, got.Status, index)
+		}
+		gotEval, err := s.EvalByID(nil, eval.ID)
+		must(t, err)
+		if gotEval == eval {
+			t.Errorf("%s: the request's evaluation itself was stored", id)
+		}
+		if gotEval.JobModifyIndex != index || eval.JobModifyIndex != index || eval.CreateIndex != index {
+			t.Errorf("%s: eval JobModifyIndex stored %d, request %d, CreateIndex %d; want %d", id, gotEval.JobModifyIndex, eval.JobModifyIndex, eval.CreateIndex, index)
+		}
+	}
+}

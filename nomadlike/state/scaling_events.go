@@ -39,7 +39,7 @@ func (s *Store) JobScale(index uint64, req *structs.JobScaleRequest) (Result, er
 		event := req.Event.Copy()
 		event.CreateIndex = index
 		if req.Job != nil {
-			if err := registerJobTxn(txn, index, &structs.JobRegisterRequest{Job: req.Job, Eval: req.Eval}); err != nil {
+			if err := registerJobTxn(txn, index, &structs.JobRegisterRequest{Job: req.Job, Eval: req.Eval}, false); err != nil {
 				return err
 			}
 			if req.Eval != nil {
