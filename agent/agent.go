@@ -269,7 +269,7 @@ func (a *Agent) newClient() (*client.Client, error) {
 		IntroToken:          a.introToken(),
 		Network: network.Config{CNIPath: c.Client.CNIPath, CNIConfigDir: c.Client.CNIConfigDir,
 			BridgeName: c.Client.BridgeNetworkName, BridgeSubnet: c.Client.BridgeNetworkSubnet,
-			Masquerade: c.Client.BridgeNetworkMasquerade},
+			Masquerade: c.Client.BridgeNetworkMasquerade, PoolSize: c.Client.BridgeNetworkPoolSize},
 		DNSAddr: c.Client.DNSAddress,
 		Ingress: a.ingressConfig(),
 		// A dev agent's data dir is temporary: tasks it leaves could never

@@ -167,6 +167,12 @@ type ClientConfig struct {
 	// lets bridge allocations reach beyond the host: IP masquerade on the
 	// bridge and no egress guard for its subnet.
 	BridgeNetworkMasquerade bool
+	// BridgeNetworkPoolSize (bridge_network_pool_size, default
+	// DefaultBridgeNetworkPoolSize; 0 disables) is how many network
+	// namespaces already attached to the bridge the client keeps ready,
+	// from its first bridge allocation on: a bridge allocation then waits
+	// only for its port mappings.
+	BridgeNetworkPoolSize int
 	// DNSAddress ("127.0.0.1:8600"; empty: off) is where the client serves
 	// <service>.service.nomad over DNS.
 	DNSAddress string
@@ -179,6 +185,10 @@ type RawExecConfig struct {
 	Enabled bool
 }
 
+// DefaultBridgeNetworkPoolSize is the default of bridge_network_pool_size:
+// two namespaces, for two bridge allocations starting at once.
+const DefaultBridgeNetworkPoolSize = 2
+
 // DefaultConfig is the base every configuration starts from.
 func DefaultConfig() *Config {
 	return &Config{
@@ -188,7 +198,7 @@ func DefaultConfig() *Config {
 		LogLevel:   "info",
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
 		Server:     ServerConfig{NumSchedulers: 0, CleanupDeadServers: true},
-		Client:     ClientConfig{NodePool: "default"},
+		Client:     ClientConfig{NodePool: "default", BridgeNetworkPoolSize: DefaultBridgeNetworkPoolSize},
 	}
 }
 

@@ -156,6 +156,8 @@ type fileClient struct {
 	// BridgeNetworkMasquerade opts in to outbound traffic from bridge
 	// allocations (beyond Nomad, whose bridge always masquerades).
 	BridgeNetworkMasquerade *bool `hcl:"bridge_network_masquerade,optional"`
+	// BridgeNetworkPoolSize is the warm pool of bridge namespaces (beyond Nomad).
+	BridgeNetworkPoolSize *int `hcl:"bridge_network_pool_size,optional"`
 	// DNSAddress serves the service catalog over DNS (beyond Nomad).
 	DNSAddress *string `hcl:"dns_address,optional"`
 }
@@ -310,6 +312,7 @@ func (fc *fileConfig) apply(c *Config) error {
 		setStr(&c.Client.BridgeNetworkName, cl.BridgeNetworkName)
 		setStr(&c.Client.BridgeNetworkSubnet, cl.BridgeNetworkSubnet)
 		setBool(&c.Client.BridgeNetworkMasquerade, cl.BridgeNetworkMasquerade)
+		setInt(&c.Client.BridgeNetworkPoolSize, cl.BridgeNetworkPoolSize)
 		setStr(&c.Client.DNSAddress, cl.DNSAddress)
 		if cl.Meta != nil {
 			meta, err := decodeMeta(cl.Meta.Body)

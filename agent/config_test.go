@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/nomadlike/nomadlike/nomadlike/client/network"
 )
 
 func TestParseConfigGood(t *testing.T) {
@@ -67,7 +69,7 @@ plugin "raw_exec" {
 	want.Addresses = Addresses{HTTP: "0.0.0.0"}
 	want.Advertise = Addresses{HTTP: "10.0.0.5:5646"}
 	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, NumSchedulers: 2, HeartbeatGrace: 30 * time.Second, MinHeartbeatTTL: 15 * time.Second, CleanupDeadServers: true}
-	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4646", "10.0.0.2"}, NodeClass: "compute", NodePool: "batch",
+	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4646", "10.0.0.2"}, NodeClass: "compute", NodePool: "batch", BridgeNetworkPoolSize: DefaultBridgeNetworkPoolSize,
 		Meta: map[string]string{"rack": "r1", "gpus": "2"}, ReservedCPU: 500, ReservedMemoryMB: 256}
 	want.RawExec.Enabled = true
 	if d := cmp.Diff(want, got, cmpopts.IgnoreUnexported(ServerConfig{})); d != "" {
@@ -281,6 +283,29 @@ func TestBridgeNetworkMasqueradeOptIn(t *testing.T) {
 	}
 	if !c.Client.BridgeNetworkMasquerade {
 		t.Fatal("bridge_network_masquerade = true was not taken")
+	}
+}
+
+// TestBridgeNetworkPoolSize: bridge_network_pool_size defaults to
+// DefaultBridgeNetworkPoolSize, 0 disables the pool, a negative size is
+// refused by the network manager with the key's name.
+func TestBridgeNetworkPoolSize(t *testing.T) {
+	c := DefaultConfig()
+	if err := ParseConfig(c, "a.hcl", []byte("client {\n  enabled = true\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Client.BridgeNetworkPoolSize != DefaultBridgeNetworkPoolSize {
+		t.Fatalf("default pool size %d, want %d", c.Client.BridgeNetworkPoolSize, DefaultBridgeNetworkPoolSize)
+	}
+	if err := ParseConfig(c, "b.hcl", []byte("client {\n  bridge_network_pool_size = 0\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c.Client.BridgeNetworkPoolSize != 0 {
+		t.Fatalf("bridge_network_pool_size = 0 gave %d", c.Client.BridgeNetworkPoolSize)
+	}
+	_, err := network.New(network.Config{StateDir: t.TempDir(), PoolSize: -1})
+	if err == nil || !strings.Contains(err.Error(), "bridge_network_pool_size") {
+		t.Fatalf("a negative pool size: %v, want an error naming bridge_network_pool_size", err)
 	}
 }
 

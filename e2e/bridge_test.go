@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,6 +108,22 @@ func (l *bridgeLab) purge(t *testing.T) {
 			_ = exec.Command("iptables", "-w", "5", "-t", table, "-X", c).Run()
 		}
 	}
+	// The portmap plugin's nftables rules: each has its allocation's ID as
+	// comment (nft -a prints "# handle N" after it).
+	out, _ := exec.Command("nft", "-a", "list", "table", "ip", "cni_hostport").CombinedOutput()
+	chain := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[0] == "chain" {
+			chain = f[1]
+		}
+		for id := range l.owns {
+			if i := strings.LastIndex(line, "# handle "); i > 0 && strings.Contains(line, `comment "`+id+`"`) {
+				t.Logf("removing leftover nftables rule: %s", strings.TrimSpace(line))
+				_ = exec.Command("nft", "delete", "rule", "ip", "cni_hostport", chain, "handle", strings.TrimSpace(line[i+len("# handle "):])).Run()
+			}
+		}
+	}
 }
 
 // ours reports whether an iptables-save line is a rule of the lab's
@@ -124,7 +141,9 @@ func (l *bridgeLab) guardRule() []string {
 }
 
 func (l *bridgeLab) clientHCL(dnsAddr string) string {
-	return fmt.Sprintf("  cni_path = \"/usr/lib/cni\"\n  bridge_network_name = %q\n  bridge_network_subnet = %q\n  dns_address = %q\n", l.name, l.subnet, dnsAddr)
+	// The client's default cni_path: with scripts/test-deps.sh's portmap
+	// in /opt/cni/bin, ports are mapped by its nftables backend.
+	return fmt.Sprintf("  cni_path = \"/opt/cni/bin:/usr/lib/cni\"\n  bridge_network_name = %q\n  bridge_network_subnet = %q\n  dns_address = %q\n", l.name, l.subnet, dnsAddr)
 }
 
 // guardDrops is the packet count of the lab's egress guard rule (-1: no rule).
@@ -146,10 +165,24 @@ func (l *bridgeLab) guardDrops(t *testing.T) int {
 // hostNet counts what allocations' networks leave on the host.
 type hostNet struct{ netns, veth, rules, chains, leases int }
 
+// poolNetNS counts the namespaces of the client's warm pool on the lab's
+// bridge.
+func (l *bridgeLab) poolNetNS() int {
+	n := 0
+	es, _ := os.ReadDir("/var/run/netns")
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), "nomadlike-pool-"+l.name+"-") {
+			n++
+		}
+	}
+	return n
+}
+
 // count counts what the lab's allocations (those it learned the IDs of)
 // hold on the host: namespaces, veths on the bridge, rules naming the
 // subnet or the network, the portmap chains of those allocations (by
-// name, present or leaked) and their rules, IPAM leases. Other tests'
+// name, present or leaked, or their nftables rules) and their rules,
+// IPAM leases. Other tests'
 // networks (the network package's, run at the same time by go test ./...)
 // are not counted.
 func (l *bridgeLab) count(dataDir string) hostNet {
@@ -160,8 +193,37 @@ func (l *bridgeLab) count(dataDir string) hostNet {
 			c.netns++
 		}
 	}
+	// Not the client's warm pool (poolNetNS): its veths' peers are in its
+	// namespaces.
 	out, _ := exec.Command("ip", "-o", "link", "show", "master", l.name).CombinedOutput()
-	c.veth = strings.Count(string(out), "veth")
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "veth") && !strings.Contains(line, "link-netns nomadlike-pool-") {
+			c.veth++
+		}
+	}
+	// Leases (read before the rules: a pool entry's lease is taken before
+	// its firewall rules are written and released after they are gone),
+	// but those of the pool's namespaces not yet claimed: the lease file
+	// holds the container ID, which is the namespace's name after
+	// "nomadlike-" until an allocation takes it (it is then moved).
+	var poolIPs []string
+	ipam := filepath.Join(dataDir, "client", "network", "ipam", l.name)
+	leases, _ := os.ReadDir(ipam)
+	for _, e := range leases {
+		if net.ParseIP(e.Name()) == nil {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(ipam, e.Name()))
+		id, _, _ := strings.Cut(string(b), "\r")
+		if _, err := os.Stat("/var/run/netns/nomadlike-" + id); err == nil && strings.HasPrefix(id, "pool-") {
+			poolIPs = append(poolIPs, e.Name()+"/32")
+			continue
+		}
+		c.leases++
+	}
+	pooled := func(line string) bool {
+		return slices.ContainsFunc(poolIPs, func(ip string) bool { return strings.Contains(line, ip) })
+	}
 	// The portmap plugin's chain of an allocation: "CNI-DN-" and the first
 	// hex digits of sha512(network name + container ID), 28 characters.
 	chains := map[string]bool{}
@@ -175,15 +237,18 @@ func (l *bridgeLab) count(dataDir string) hostNet {
 			switch {
 			case len(f) > 0 && strings.HasPrefix(f[0], ":") && chains[f[0][1:]]:
 				c.chains++
-			case l.ours(line) || len(f) > 1 && f[0] == "-A" && chains[f[1]]:
+			case l.ours(line) && !pooled(line) || len(f) > 1 && f[0] == "-A" && chains[f[1]]:
 				c.rules++
 			}
 		}
 	}
-	leases, _ := os.ReadDir(filepath.Join(dataDir, "client", "network", "ipam", l.name))
-	for _, e := range leases {
-		if net.ParseIP(e.Name()) != nil {
-			c.leases++
+	// Or its rules in the nftables backend's table, whose comment is its
+	// ID: the allocation's set of rules counts as one chain.
+	nft, _ := exec.Command("nft", "list", "table", "ip", "cni_hostport").CombinedOutput()
+	for id := range l.owns {
+		if n := strings.Count(string(nft), `comment "`+id+`"`); n > 0 {
+			c.rules += n
+			c.chains++
 		}
 	}
 	return c
@@ -477,7 +542,13 @@ func TestBridgeNetworking(t *testing.T) {
 		return c == during, fmt.Sprintf("%+v, want %+v", c, during)
 	})
 
-	// 3. SIGKILL the agent and restart it: same networks, still reachable.
+	// 3. SIGKILL the agent and restart it: same networks, still reachable;
+	// the warm pool the killed client had filled (bridge_network_pool_size,
+	// default 2) is released.
+	waitFor(t, 30*time.Second, "the warm pool filled", func() (bool, string) {
+		n := l.poolNetNS()
+		return n == 2, fmt.Sprintf("%d pooled namespaces", n)
+	})
 	a.kill()
 	a.start()
 	waitFor(t, 60*time.Second, "both allocations running after the restart", func() (bool, string) {
@@ -490,6 +561,10 @@ func TestBridgeNetworking(t *testing.T) {
 		c := l.count(a.dataDir)
 		return c == during, fmt.Sprintf("%+v, want %+v", c, during)
 	})
+	waitFor(t, 30*time.Second, "the killed client's warm pool released", func() (bool, string) {
+		n := l.poolNetNS()
+		return n == 0, fmt.Sprintf("%d pooled namespaces", n)
+	})
 
 	// 4. Stop: nothing left behind.
 	if out, code := a.cli(dir, "job", "stop", "e2e-bridge"); code != 0 {
@@ -499,6 +574,30 @@ func TestBridgeNetworking(t *testing.T) {
 		c := l.count(a.dataDir)
 		return c == before, fmt.Sprintf("%+v, before %+v", c, before)
 	})
+
+	// 5. One more bridge allocation fills the pool again; the agent's
+	// shutdown releases it: no namespace, veth, lease of the pool left.
+	again := strings.Replace(fmt.Sprintf(egressJob, image, runToken), `job "e2e-egress"`, `job "e2e-egress2"`, 1)
+	runBatchToEnd(t, a, l, dir, "egress2", again, "probe")
+	waitFor(t, 30*time.Second, "the warm pool filled again", func() (bool, string) {
+		n := l.poolNetNS()
+		return n == 2, fmt.Sprintf("%d pooled namespaces", n)
+	})
+	a.stop()
+	veths, _ := exec.Command("ip", "-o", "link", "show", "master", l.name).CombinedOutput()
+	leases, _ := os.ReadDir(filepath.Join(a.dataDir, "client", "network", "ipam", l.name))
+	nLeases := 0
+	for _, e := range leases {
+		if net.ParseIP(e.Name()) != nil {
+			nLeases++
+		}
+	}
+	if n := l.poolNetNS(); n != 0 || strings.Contains(string(veths), "veth") || nLeases != 0 {
+		t.Fatalf("after the agent's shutdown: %d pooled namespaces, %d leases, veths on the bridge:\n%s", n, nLeases, veths)
+	}
+	if c := l.count(a.dataDir); c != before {
+		t.Fatalf("after the agent's shutdown: %+v, before %+v", c, before)
+	}
 }
 
 const lookupJob = `

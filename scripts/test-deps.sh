@@ -24,6 +24,8 @@ ls /boot/vmlinuz-* >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
 # plugins from /usr/lib/cni through libcni; they drive iptables.
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 have iptables || need+=(iptables)
+# The portmap plugin's nftables backend (below) runs the nft CLI.
+have nft || need+=(nftables)
 # The UI's browser tests drive Debian's chromium with chromedp.
 have chromium || need+=(chromium)
 
@@ -40,3 +42,14 @@ fi
 # Go modules through the module proxy (among them pebble, Let's Encrypt's
 # ACME test CA, which the ingress's ACME tests run in-process).
 go mod download
+
+# A portmap plugin with the nftables backend in /opt/cni/bin (first in the
+# client's default cni_path): Debian's plugins (1.1.1) map ports with ~30
+# iptables execs per allocation, this one with one nft transaction (v1.9.0
+# and later: earlier releases' nftables backend could intercept non-local
+# traffic). The client picks the backend from the binary's build info.
+portmap=v1.10.0
+if ! go version -m /opt/cni/bin/portmap 2>/dev/null | grep -q "mod[[:space:]]*github.com/containernetworking/plugins[[:space:]]*$portmap"; then
+  mkdir -p /opt/cni/bin
+  GOBIN=/opt/cni/bin go install "github.com/containernetworking/plugins/plugins/meta/portmap@$portmap"
+fi

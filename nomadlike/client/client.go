@@ -232,6 +232,10 @@ func (c *Client) Shutdown(ctx context.Context) error {
 	if err := c.sess.Flush(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("client shutdown: send final allocation updates: %w", err))
 	}
+	// The warm pool of bridge namespaces goes; allocations' networks stay.
+	if err := c.networks.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("client shutdown: %w", err))
+	}
 	if err := c.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("client shutdown: close state: %w", err))
 	}

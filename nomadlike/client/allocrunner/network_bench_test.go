@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +27,11 @@ import (
 // task (a shell sleeping, one mapped port) in a group of network mode
 // "host" and one of mode "bridge" (real CNI plugins), runs interleaved.
 // It reports the medians: host-ms, bridge-ms and overhead-ms (their
-// difference). It needs root and the CNI plugins in /usr/lib/cni.
+// difference). It needs root and the CNI plugins (the client's default
+// cni_path: scripts/test-deps.sh's portmap in /opt/cni/bin, the others
+// Debian's in /usr/lib/cni).
 func BenchmarkBridgeStartOverhead(b *testing.B) {
-	nl := newNetLab(b, "/usr/lib/cni")
+	nl := newNetLab(b, network.DefaultCNIPath, benchPoolSize())
 	run := func(i int, mode string) time.Duration {
 		r, done, start := nl.start(b, i, mode)
 		deadline := start.Add(30 * time.Second)
@@ -74,6 +77,15 @@ func BenchmarkBridgeStartOverhead(b *testing.B) {
 	}
 }
 
+// benchPoolSize is the warm pool of BenchmarkBridgeStartOverhead: the
+// agent's default (2), or NOMADLIKE_BENCH_POOL (0: no pool, to compare).
+func benchPoolSize() int {
+	if v, err := strconv.Atoi(os.Getenv("NOMADLIKE_BENCH_POOL")); err == nil {
+		return v
+	}
+	return 2
+}
+
 // netLab is a bridge network of the test's own (its bridge and a random
 // /24) with a network manager over the CNI plugins in cniPath, a state DB
 // and the test driver, for alloc runners of groups in bridge mode.
@@ -84,7 +96,7 @@ type netLab struct {
 	drv  *clienttest.Driver
 }
 
-func newNetLab(tb testing.TB, cniPath string) *netLab {
+func newNetLab(tb testing.TB, cniPath string, poolSize int) *netLab {
 	tb.Helper()
 	if os.Getuid() != 0 {
 		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
@@ -102,7 +114,7 @@ func newNetLab(tb testing.TB, cniPath string) *netLab {
 	name := fmt.Sprintf("nlb%d%d", os.Getpid()%100000, rand.IntN(100))
 	subnet := fmt.Sprintf("172.28.%d.0/24", 20+rand.IntN(230))
 	nets, err := network.New(network.Config{StateDir: filepath.Join(dir, "net"), CNIPath: cniPath,
-		CNIConfigDir: dir, BridgeName: name, BridgeSubnet: subnet})
+		CNIConfigDir: dir, BridgeName: name, BridgeSubnet: subnet, PoolSize: poolSize})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -112,6 +124,11 @@ func newNetLab(tb testing.TB, cniPath string) *netLab {
 			"-m", "addrtype", "!", "--dst-type", "LOCAL", "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED",
 			"-m", "comment", "--comment", "nomadlike egress guard " + name, "-j", "DROP"}
 		_ = exec.Command("iptables", rule...).Run()
+	})
+	tb.Cleanup(func() { // before the bridge goes
+		if err := nets.Close(context.Background()); err != nil {
+			tb.Errorf("close the warm pool: %v", err)
+		}
 	})
 	db, err := clientstate.Open(filepath.Join(dir, "state.db"))
 	if err != nil {
@@ -154,7 +171,7 @@ func (l *netLab) start(tb testing.TB, i int, mode string) (r *Runner, done chan 
 // reported running: it is stopped and fails with the plugin's error, and
 // the allocation's network is torn down.
 func TestBridgeNetworkFailureFailsTask(t *testing.T) {
-	nl := newNetLab(t, fakeFirewallPath(t, "#!/bin/sh\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\necho '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\nexit 1\n"))
+	nl := newNetLab(t, fakeFirewallPath(t, "#!/bin/sh\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\necho '{\"cniVersion\": \"1.0.0\", \"code\": 999, \"msg\": \"firewall refused by the test\"}'\nexit 1\n"), 0)
 	r, done, _ := nl.start(t, 0, structs.NetworkModeBridge)
 	select {
 	case <-done:
@@ -183,7 +200,7 @@ func TestBridgeNetworkFailureFailsTask(t *testing.T) {
 // that hangs for a minute) stops at once: the task is killed, never
 // reported running, and the network is torn down completely.
 func TestKillDuringBridgeSetupIsPrompt(t *testing.T) {
-	nl := newNetLab(t, fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"))
+	nl := newNetLab(t, fakeFirewallPath(t, "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n  exec sleep 60\nfi\nexec /usr/lib/cni/firewall\n"), 0)
 	r, done, _ := nl.start(t, 0, structs.NetworkModeBridge)
 	id := r.Alloc().ID + "/web"
 	deadline := time.Now().Add(30 * time.Second)

@@ -19,4 +19,10 @@
 // restarted client re-attaches to a running allocation's network (Setup
 // returns the recorded one) and tears down the networks of allocations that
 // are gone (Sweep) with the same config that created them.
+//
+// Speed: bridge mode's firewall and portmap plugins run after Setup
+// returns, while the task starts (Result.Wait); a warm pool (pool.go,
+// Config.PoolSize) keeps namespaces already attached up to portmap; the
+// portmap plugin uses its nftables backend when the binary supports it
+// safely (portmapBackend).
 package network

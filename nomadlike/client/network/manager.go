@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/nomadlike/nomadlike/drivers"
@@ -49,7 +50,12 @@ type Config struct {
 	// beyond the host: the bridge plugin masquerades the subnet (ipMasq)
 	// and the subnet has no egress guard. Off by default.
 	Masquerade bool
-	Logger     *slog.Logger
+	// PoolSize (bridge_network_pool_size) is how many namespaces already
+	// attached to the bridge the manager keeps ready for bridge
+	// allocations (see pool.go), from the first bridge allocation on; 0
+	// disables the pool.
+	PoolSize int
+	Logger   *slog.Logger
 	// GatewayDNS, when set, serves DNS on a bridge gateway address and
 	// returns the server address for resolv.conf: bridge allocations
 	// without a dns block resolve through it (the client's DNS server).
@@ -76,6 +82,8 @@ type Manager struct {
 	// rests cancel the background parts of setups in progress (finish),
 	// by allocation: a Teardown ends its allocation's at once.
 	rests map[string]context.CancelFunc
+
+	pool pool
 }
 
 // New checks cfg and returns a manager. It does not touch the host until
@@ -107,17 +115,22 @@ func New(cfg Config) (*Manager, error) {
 	if len(cfg.BridgeName) > 15 || strings.ContainsAny(cfg.BridgeName, "/ \t") {
 		return nil, fmt.Errorf("client config: bridge_network_name %q is not a valid interface name (at most 15 characters, no '/' or spaces)", cfg.BridgeName)
 	}
-	for _, d := range []string{cfg.recordDir(), cfg.cacheDir(), cfg.ipamDir()} {
+	if cfg.PoolSize < 0 {
+		return nil, fmt.Errorf("client config: bridge_network_pool_size %d is negative: give 0 to disable the warm pool", cfg.PoolSize)
+	}
+	for _, d := range []string{cfg.recordDir(), cfg.cacheDir(), cfg.ipamDir(), cfg.poolDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("network: create %s: %w", d, err)
 		}
 	}
-	bridge, err := bridgeConfList(cfg)
+	backend := portmapBackend(cfg.CNIPath)
+	bridge, err := bridgeConfList(cfg, backend)
 	if err != nil {
 		return nil, fmt.Errorf("network: bridge network list: %w", err)
 	}
+	cfg.Logger.Debug("network: bridge mode's port mappings", "portmap_backend", backend)
 	return &Manager{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cfg.CNIPath), cfg.cacheDir(), nil),
-		bridge: bridge, locks: map[string]*sync.Mutex{}, rests: map[string]context.CancelFunc{}}, nil
+		bridge: bridge, locks: map[string]*sync.Mutex{}, rests: map[string]context.CancelFunc{}, pool: pool{own: map[string]bool{}}}, nil
 }
 
 // Config returns the manager's settled config (defaults applied).
@@ -194,6 +207,11 @@ type runtimeConf struct {
 	// Args are the CNI_ARGS pairs, sorted by name; a teardown passes the
 	// same ones.
 	Args [][2]string `json:",omitempty"`
+	// HeadID, when set, is the CNI container ID under which the first
+	// Head plugins ran (a namespace of the warm pool); the others ran
+	// under the allocation's ID.
+	HeadID string `json:",omitempty"`
+	Head   int    `json:",omitempty"`
 }
 
 // portMapping is the portmap plugin's runtime capability entry.
@@ -285,7 +303,7 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 					return nil, fmt.Errorf("network: recorded CNI network list of allocation %s: %w", req.AllocID, err)
 				}
 				handedOff = true
-				res.rest = m.finish(ctx, list, r, unlock)
+				res.rest = m.finish(ctx, list, r, true, unlock)
 			}
 			return &res, nil
 		}
@@ -313,6 +331,17 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 	if err := os.MkdirAll(m.filesDir(req.AllocID), 0o755); err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
+	if list == m.bridge && len(rc.Args) == 0 {
+		if e := m.takePooled(); e != nil {
+			res, err := m.setupPooled(ctx, e, rec, req)
+			if err != nil {
+				return nil, err
+			}
+			handedOff = true
+			res.rest = m.finish(ctx, list, rec, false, unlock)
+			return res, nil
+		}
+	}
 	// The record goes first, so a crash half-way leaves something Sweep
 	// and Teardown find.
 	if err := m.writeRecord(rec); err != nil {
@@ -338,8 +367,32 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 	}
 	if rec.Rest > 0 {
 		handedOff = true
-		res.rest = m.finish(ctx, list, rec, unlock)
+		res.rest = m.finish(ctx, list, rec, false, unlock)
 	}
+	return res, nil
+}
+
+// setupPooled gives the allocation of rec the pooled namespace e; the
+// portmap plugin is left to run (rec.Rest).
+func (m *Manager) setupPooled(ctx context.Context, e *poolEntry, rec *record, req Request) (*Result, error) {
+	raw, err := m.claimPooled(ctx, e, rec)
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.describe(m.bridge.Name, raw, rec, req)
+	if err == nil {
+		rec.Result, rec.Rest = *res, poolHead
+		err = m.writeRecord(rec)
+	}
+	if err != nil {
+		if terr := m.teardownPoolEntry(ctx, e); terr != nil {
+			m.cfg.Logger.Warn("network: warm pool: clean up after a failed claim", "id", e.ID, "error", terr)
+		}
+		_ = os.RemoveAll(m.filesDir(rec.AllocID))
+		_ = os.Remove(m.recordPath(rec.AllocID))
+		return nil, err
+	}
+	m.pooledDone(e)
 	return res, nil
 }
 
@@ -351,8 +404,11 @@ const restTimeout = 2 * time.Minute
 // firewall plugin in the filter table, portmap in nat), each with the
 // result of the earlier ones as its prevResult, as AddNetworkList would
 // pass it (they return it unchanged). Then it clears rec.Rest and calls
-// unlock (the allocation's lock, held until then).
-func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, rec *record, unlock func()) *pending {
+// unlock (the allocation's lock, held until then). again is a run after
+// a client restart: it first deletes what those plugins may have added
+// before the client stopped (an ADD is not idempotent for every plugin:
+// portmap's nftables backend appends its rules again), through their DEL.
+func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, rec *record, again bool, unlock func()) *pending {
 	p := &pending{done: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restTimeout)
 	m.mu.Lock()
@@ -368,10 +424,19 @@ func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, re
 			cancel()
 		}()
 		rt := m.runtime(rec)
-		prev, err := m.cni.GetNetworkListCachedResult(list, rt)
+		prev, err := m.cni.GetNetworkListCachedResult(list, m.headRuntime(rec))
 		if err != nil || prev == nil {
 			p.err = fmt.Errorf("network mode %q: the cached result of the CNI network %q is missing (%v): tear the network down and start the allocation again", rec.Mode, list.Name, err)
 			return
+		}
+		if again {
+			// The DEL drops libcni's cached result too: the ADDs below
+			// write it again (each returns prevResult unchanged).
+			rest := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: list.Plugins[rec.Rest:], Bytes: list.Bytes}
+			if err := m.cni.DelNetworkList(ctx, rest, rt); err != nil {
+				p.err = fmt.Errorf("network mode %q: CNI network %q: remove the part of the setup a stopped client left: %w", rec.Mode, list.Name, err)
+				return
+			}
 		}
 		errs := make([]error, len(list.Plugins))
 		var wg sync.WaitGroup
@@ -453,6 +518,13 @@ func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, re
 	if err != nil {
 		return nil, fmt.Errorf("network mode %q: CNI network %q (plugins from %s): %w", req.Mode, list.Name, m.cfg.CNIPath, err)
 	}
+	return m.describe(list.Name, raw, rec, req)
+}
+
+// describe builds the allocation's Result from the CNI result of its
+// plugins (its addresses; the gateway's DNS server) and writes its
+// resolv.conf and hosts files.
+func (m *Manager) describe(network string, raw types.Result, rec *record, req Request) (*Result, error) {
 	res, err := types100.NewResultFromResult(raw)
 	if err != nil {
 		return nil, fmt.Errorf("network mode %q: read the CNI result: %w", req.Mode, err)
@@ -473,7 +545,7 @@ func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, re
 		}
 	}
 	if st.Address == "" && st.AddressIPv6 == "" {
-		return nil, fmt.Errorf("network mode %q: CNI network %q gave the allocation no address", req.Mode, list.Name)
+		return nil, fmt.Errorf("network mode %q: CNI network %q gave the allocation no address", req.Mode, network)
 	}
 	if req.DNS == nil && req.Mode == structs.NetworkModeBridge && m.cfg.GatewayDNS != nil {
 		for _, ip := range res.IPs {
@@ -508,6 +580,16 @@ func (m *Manager) runtime(rec *record) *libcni.RuntimeConf {
 	rt := &libcni.RuntimeConf{ContainerID: rec.AllocID, NetNS: rec.Runtime.NetNS, IfName: rec.Runtime.IfName, Args: rec.Runtime.Args}
 	if len(rec.Runtime.Ports) > 0 {
 		rt.CapabilityArgs = map[string]any{"portMappings": rec.Runtime.Ports}
+	}
+	return rt
+}
+
+// headRuntime is the runtime of the plugins that gave the namespace its
+// interface: those of a pooled namespace ran under the pool's ID.
+func (m *Manager) headRuntime(rec *record) *libcni.RuntimeConf {
+	rt := m.runtime(rec)
+	if rec.Runtime.HeadID != "" {
+		rt.ContainerID = rec.Runtime.HeadID
 	}
 	return rt
 }
@@ -550,7 +632,7 @@ func (m *Manager) teardown(ctx context.Context, allocID string) error {
 	list, err := libcni.ConfListFromBytes(r.ConfList)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("network: recorded CNI network list of allocation %s: %w", allocID, err))
-	} else if err := m.cni.DelNetworkList(ctx, list, m.runtime(r)); err != nil {
+	} else if err := m.del(ctx, list, r); err != nil {
 		errs = append(errs, fmt.Errorf("network: CNI DEL of allocation %s: %w", allocID, err))
 	}
 	if err := removeNetNS(r.Runtime.NetNS); err != nil {
@@ -566,6 +648,23 @@ func (m *Manager) teardown(ctx context.Context, allocID string) error {
 		return fmt.Errorf("network: %w", err)
 	}
 	return nil
+}
+
+// del runs the plugins' DEL for the network of r: in reverse order, the
+// last plugins under the allocation's ID and, for a namespace of the warm
+// pool, the first ones under the pool's.
+func (m *Manager) del(ctx context.Context, list *libcni.NetworkConfigList, r *record) error {
+	h := r.Runtime.Head
+	if r.Runtime.HeadID == "" || h <= 0 || h > len(list.Plugins) {
+		return m.cni.DelNetworkList(ctx, list, m.runtime(r))
+	}
+	sub := func(p []*libcni.PluginConfig) *libcni.NetworkConfigList {
+		return &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: p, Bytes: list.Bytes}
+	}
+	if err := m.cni.DelNetworkList(ctx, sub(list.Plugins[h:]), m.runtime(r)); err != nil {
+		return err
+	}
+	return m.cni.DelNetworkList(ctx, sub(list.Plugins[:h]), m.headRuntime(r))
 }
 
 // Attached lists the allocations with a recorded network.
@@ -596,7 +695,11 @@ func (m *Manager) Sweep(ctx context.Context, keep func(allocID string) bool) err
 	if err != nil {
 		return err
 	}
-	errs := make([]error, len(ids))
+	// Before the allocations: an entry an allocation's record owns is
+	// told apart by that record.
+	perr := m.sweepPool(ctx)
+	errs := make([]error, len(ids)+1)
+	errs[len(ids)] = perr
 	sem := make(chan struct{}, sweepParallel)
 	var wg sync.WaitGroup
 	for i, id := range ids {

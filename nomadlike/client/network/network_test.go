@@ -59,7 +59,14 @@ func testBridgeName() string {
 	return fmt.Sprintf("nlt%d%c", os.Getpid()%100000, 'a'+testNets.Add(1)%26)
 }
 
-func benchManager(t testing.TB) *Manager {
+// benchManager is a manager on the client's default cni_path: with
+// scripts/test-deps.sh's portmap (/opt/cni/bin) first, bridge mode maps
+// ports with the nftables backend.
+func benchManager(t testing.TB) *Manager { t.Helper(); return benchManagerOn(t, DefaultCNIPath) }
+
+// benchManagerOn is benchManager with the plugins of cniPath
+// ("/usr/lib/cni": Debian's, whose portmap drives iptables).
+func benchManagerOn(t testing.TB, cniPath string) *Manager {
 	t.Helper()
 	if os.Getuid() != 0 {
 		if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
@@ -74,7 +81,7 @@ func benchManager(t testing.TB) *Manager {
 		t.Skip("the CNI plugins are not installed (scripts/test-deps.sh installs containernetworking-plugins)")
 	}
 	name, subnet := testBridgeName(), freeSubnet(t, "172.31")
-	m, err := New(Config{StateDir: t.TempDir(), CNIPath: "/usr/lib/cni", CNIConfigDir: t.TempDir(), BridgeName: name, BridgeSubnet: subnet})
+	m, err := New(Config{StateDir: t.TempDir(), CNIPath: cniPath, CNIConfigDir: t.TempDir(), BridgeName: name, BridgeSubnet: subnet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +98,8 @@ func benchManager(t testing.TB) *Manager {
 }
 
 // counts are the host objects an allocation's network makes: namespaces,
-// veths on the bridge, iptables rules and portmap chains, IPAM leases.
+// veths on the bridge, iptables or nftables rules and portmap chains (or
+// nft rule sets), IPAM leases.
 type counts struct{ netns, veth, rules, chains, leases int }
 
 // countHost counts what the manager's network holds on the host; allocs
@@ -119,6 +127,9 @@ func countHost(t *testing.T, m *Manager, allocs ...string) counts {
 		c.rules += rules
 		c.chains += n
 	}
+	rules, n := nftPortmap(allocs...)
+	c.rules += rules
+	c.chains += n
 	es, _ := os.ReadDir(filepath.Join(m.cfg.ipamDir(), m.cfg.BridgeName))
 	for _, e := range es {
 		if net.ParseIP(e.Name()) != nil {
@@ -126,6 +137,24 @@ func countHost(t *testing.T, m *Manager, allocs ...string) counts {
 		}
 	}
 	return c
+}
+
+// nftPortmap counts the rules of the portmap plugin's nftables backend
+// (table ip cni_hostport) whose comment is one of the container IDs given,
+// and how many of those IDs have any (their port-mapping "chains").
+func nftPortmap(ids ...string) (rules, n int) {
+	out, err := exec.Command("nft", "list", "table", "ip", "cni_hostport").CombinedOutput()
+	if err != nil {
+		return 0, 0 // no nft, or no table: no rules
+	}
+	for _, id := range ids {
+		k := strings.Count(string(out), `comment "`+id+`"`)
+		rules += k
+		if k > 0 {
+			n++
+		}
+	}
+	return rules, n
 }
 
 // portmapChain is the name of the portmap plugin's per-allocation chain
@@ -199,40 +228,25 @@ func guardDrops(t *testing.T, m *Manager) int {
 	return 0
 }
 
+// TestBridgeEgressBlockedAndTeardownComplete runs with each portmap
+// backend: nftables (test-deps.sh's plugin in /opt/cni/bin) and iptables
+// (Debian's in /usr/lib/cni).
 func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
-	m := testManager(t)
-	ctx := context.Background()
-	if err := m.EnsureEgressGuard(); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct{ backend, path string }{{backendNFTables, DefaultCNIPath}, {backendIPTables, "/usr/lib/cni"}} {
+		t.Run(c.backend, func(t *testing.T) {
+			if got := portmapBackend(c.path); got != c.backend {
+				skipOrFail(t, fmt.Sprintf("the portmap plugin in %s uses %s, not %s: run scripts/test-deps.sh", c.path, got, c.backend))
+			}
+			testBridgeEgressBlockedAndTeardownComplete(t, benchManagerOn(t, c.path))
+		})
 	}
-	const alloc = "0b5e6a1c-0000-4000-8000-00000000net1"
-	before := countHost(t, m, alloc)
-	// A server on the host's loopback, reached through a mapped port.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	hostPort := ln.Addr().(*net.TCPAddr).Port
+}
 
-	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Hostname: "web",
-		Ports: []structs.PortMapping{{Label: "http", Value: hostPort, To: 80}},
-		DNS:   &structs.DNSConfig{Servers: []string{"10.0.0.53"}, Searches: []string{"svc.internal"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ip := net.ParseIP(res.Status.Address)
-	if _, sub, _ := net.ParseCIDR(m.cfg.BridgeSubnet); ip == nil || !sub.Contains(ip) {
-		t.Fatalf("address %q is not in the bridge subnet %s", res.Status.Address, m.cfg.BridgeSubnet)
-	}
-	rc, _ := os.ReadFile(res.Isolation.ResolvConf)
-	if !strings.Contains(string(rc), "nameserver 10.0.0.53\n") || !strings.Contains(string(rc), "search svc.internal") {
-		t.Fatalf("resolv.conf:\n%s", rc)
-	}
-
+// egressBlockedAndPortServes checks an attached network: egress first (a
+// new connection to a non-local address is dropped by the guard), then
+// hostPort on the host's loopback reaches a server in the namespace.
+func egressBlockedAndPortServes(t *testing.T, m *Manager, res *Result, hostPort int) {
+	t.Helper()
 	// Egress first: a new connection to a non-local address is dropped by the guard.
 	drops := guardDrops(t, m)
 	inNetNS(t, res.Isolation.Path, func() {
@@ -277,6 +291,51 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// skipOrFail skips the test for why, or fails it under NOMADLIKE_REQUIRE_ALL=1.
+func skipOrFail(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("NOMADLIKE_REQUIRE_ALL") == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}
+
+func testBridgeEgressBlockedAndTeardownComplete(t *testing.T, m *Manager) {
+	ctx := context.Background()
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	const alloc = "0b5e6a1c-0000-4000-8000-00000000net1"
+	before := countHost(t, m, alloc)
+	// A server on the host's loopback, reached through a mapped port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	hostPort := ln.Addr().(*net.TCPAddr).Port
+
+	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Hostname: "web",
+		Ports: []structs.PortMapping{{Label: "http", Value: hostPort, To: 80}},
+		DNS:   &structs.DNSConfig{Servers: []string{"10.0.0.53"}, Searches: []string{"svc.internal"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ip := net.ParseIP(res.Status.Address)
+	if _, sub, _ := net.ParseCIDR(m.cfg.BridgeSubnet); ip == nil || !sub.Contains(ip) {
+		t.Fatalf("address %q is not in the bridge subnet %s", res.Status.Address, m.cfg.BridgeSubnet)
+	}
+	rc, _ := os.ReadFile(res.Isolation.ResolvConf)
+	if !strings.Contains(string(rc), "nameserver 10.0.0.53\n") || !strings.Contains(string(rc), "search svc.internal") {
+		t.Fatalf("resolv.conf:\n%s", rc)
+	}
+
+	egressBlockedAndPortServes(t, m, res, hostPort)
 
 	during := countHost(t, m, alloc)
 	if during.netns != before.netns+1 || during.veth != before.veth+1 || during.leases != before.leases+1 || during.rules <= before.rules || during.chains != before.chains+1 {
@@ -665,5 +724,70 @@ func TestTeardownStopsTheBackgroundSetup(t *testing.T) {
 	}
 	if ids, _ := m.Attached(); len(ids) != 0 {
 		t.Fatalf("records left: %v", ids)
+	}
+}
+
+// TestPortmapBackendChoice: nftables only for a portmap plugin whose Go
+// build info says containernetworking/plugins v1.9.0 or later; Debian's
+// (no module version), a non-Go file or no plugin mean iptables.
+func TestPortmapBackendChoice(t *testing.T) {
+	dir := t.TempDir()
+	if got := portmapBackend(dir); got != backendIPTables {
+		t.Errorf("no portmap plugin: %s, want iptables", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "portmap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := portmapBackend(dir + ":/opt/cni/bin"); got != backendIPTables {
+		t.Errorf("a script first in the path: %s, want iptables (the first plugin found is the one libcni runs)", got)
+	}
+	if _, err := os.Stat("/usr/lib/cni/portmap"); err == nil {
+		if got := portmapBackend("/usr/lib/cni"); got != backendIPTables {
+			t.Errorf("Debian's portmap: %s, want iptables", got)
+		}
+	}
+	if got := portmapBackend("/opt/cni/bin"); got != backendNFTables {
+		skipOrFail(t, "/opt/cni/bin/portmap is not containernetworking/plugins "+minNFTablesPortmap+" or later, or nft is missing: run scripts/test-deps.sh")
+	}
+}
+
+// TestTeardownUsesRecordedBackend: an allocation set up with portmap's
+// iptables backend is torn down with it by a client that now picks
+// nftables (the record keeps the network list), leaving nothing behind.
+func TestTeardownUsesRecordedBackend(t *testing.T) {
+	if portmapBackend(DefaultCNIPath) != backendNFTables {
+		skipOrFail(t, "no portmap plugin with the nftables backend in "+DefaultCNIPath+": run scripts/test-deps.sh")
+	}
+	old := benchManagerOn(t, "/usr/lib/cni")
+	ctx := context.Background()
+	if err := old.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	const alloc = "0b5e6a1c-0000-4000-8000-00000000bknd"
+	before := countHost(t, old, alloc)
+	res, err := old.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41201, To: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := nftPortmap(alloc); n != 0 {
+		t.Fatal("the iptables backend wrote nftables rules")
+	}
+	cfg := old.cfg
+	cfg.CNIPath = DefaultCNIPath
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m.bridge.Bytes), `"backend":"nftables"`) {
+		t.Fatalf("the new manager's bridge list: %s", m.bridge.Bytes)
+	}
+	if err := m.Teardown(ctx, alloc); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, alloc); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
 	}
 }

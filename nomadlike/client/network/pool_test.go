@@ -1,0 +1,213 @@
+package network
+
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// poolManager is testManager with a warm pool of size n, closed when the
+// test ends (before its bridge is removed).
+func poolManager(t *testing.T, n int) *Manager {
+	t.Helper()
+	base := testManager(t)
+	cfg := base.cfg
+	cfg.PoolSize = n
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(context.Background()); err != nil {
+			t.Errorf("close the pool: %v", err)
+		}
+	})
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// poolNetNS counts the pool's namespaces of m's bridge on the host.
+func poolNetNS(m *Manager) int {
+	n := 0
+	es, _ := os.ReadDir(NetNSDir)
+	for _, e := range es {
+		if strings.HasPrefix(e.Name(), "nomadlike-pool-"+m.cfg.BridgeName+"-") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitPoolFull waits until m's pool has n ready entries and its filler
+// has stopped.
+func waitPoolFull(t *testing.T, m *Manager, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		m.pool.mu.Lock()
+		ready, filling := len(m.pool.ready), m.pool.filling
+		m.pool.mu.Unlock()
+		if ready == n && !filling {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool has %d ready entries (filling: %v), want %d", ready, filling, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestWarmPool: the first bridge allocation fills the pool; the next one
+// takes a pooled namespace (moved to its own path, only portmap run for
+// it), whose egress is blocked and whose mapped port serves; it is
+// re-attached as any other; its teardown and the pool's Close leave
+// nothing behind, counted.
+func TestWarmPool(t *testing.T) {
+	m := poolManager(t, 2)
+	ctx := context.Background()
+	const a1, a2 = "0b5e6a1c-0000-4000-8000-0000000pool1", "0b5e6a1c-0000-4000-8000-0000000pool2"
+	before := countHost(t, m, a1, a2)
+	if _, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"}); err != nil {
+		t.Fatal(err)
+	}
+	waitPoolFull(t, m, 2)
+	if got := countHost(t, m, a1, a2); poolNetNS(m) != 2 || got.veth != before.veth+3 || got.leases != before.leases+3 {
+		t.Fatalf("with one allocation and a full pool of 2: %+v (%d pool namespaces), before: %+v", got, poolNetNS(m), before)
+	}
+	port := freePort(t)
+	res, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: port, To: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := m.readRecord(a2)
+	if err != nil || rec.Runtime.HeadID == "" || rec.Runtime.Head != poolHead || rec.Rest != 0 {
+		t.Fatalf("the second allocation's record: %+v %v (want a pooled namespace, set up completely)", rec, err)
+	}
+	if res.Isolation.Path != netnsPath(a2) || !isNetNS(res.Isolation.Path) {
+		t.Fatalf("namespace %s: want one at %s", res.Isolation.Path, netnsPath(a2))
+	}
+	if _, err := os.Stat(m.poolFile(rec.Runtime.HeadID)); !os.IsNotExist(err) {
+		t.Fatalf("the claimed entry's pool file is still there (%v)", err)
+	}
+	egressBlockedAndPortServes(t, m, res, port)
+	waitPoolFull(t, m, 2)
+	during := countHost(t, m, a1, a2)
+	if during.netns != before.netns+2 || during.veth != before.veth+4 || during.leases != before.leases+4 || during.chains != before.chains+1 {
+		t.Fatalf("two allocations and a full pool: %+v, before: %+v", during, before)
+	}
+	// A restarted client re-attaches to the pooled allocation's network.
+	m2, err := New(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m2.Setup(ctx, Request{AllocID: a2, Mode: "bridge"})
+	if err != nil || again.Status.Address != res.Status.Address {
+		t.Fatalf("re-attach: %+v %v", again, err)
+	}
+	for _, id := range []string{a1, a2} {
+		if err := m.Teardown(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, a1, a2); after != before || poolNetNS(m) != 0 {
+		t.Fatalf("after the teardowns and Close: %+v (%d pool namespaces), before: %+v", after, poolNetNS(m), before)
+	}
+	if es, _ := os.ReadDir(m.cfg.poolDir()); len(es) > 0 {
+		t.Fatalf("pool files left: %d", len(es))
+	}
+}
+
+// TestWarmPoolAfterCrash: a client killed with a full pool, one entry
+// half claimed (its namespace moved, no allocation record yet) and one
+// claimed but its file not yet removed: the next client's Sweep releases
+// the pool and the half claim, keeps the claimed allocation's network,
+// and then nothing is left once that allocation is torn down, counted.
+func TestWarmPoolAfterCrash(t *testing.T) {
+	m := poolManager(t, 2)
+	ctx := context.Background()
+	const a1, a2, a3 = "0b5e6a1c-0000-4000-8000-0000000crsh1", "0b5e6a1c-0000-4000-8000-0000000crsh2", "0b5e6a1c-0000-4000-8000-0000000crsh3"
+	before := countHost(t, m, a1, a2, a3)
+	if _, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"}); err != nil {
+		t.Fatal(err)
+	}
+	waitPoolFull(t, m, 2)
+	res, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: freePort(t), To: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitPoolFull(t, m, 2)
+	// Killed after a2's record was written, before its entry's file went.
+	rec, err := m.readRecord(a2)
+	if err != nil || rec.Runtime.HeadID == "" {
+		t.Fatalf("a2's record: %+v %v", rec, err)
+	}
+	if err := m.writePoolEntry(&poolEntry{ID: rec.Runtime.HeadID, NetNS: netnsPath(rec.Runtime.HeadID), ConfList: rec.ConfList, Claim: a2}); err != nil {
+		t.Fatal(err)
+	}
+	// Killed half-way through a claim for a3: moved, no record.
+	m.pool.mu.Lock()
+	e := m.pool.ready[0]
+	m.pool.ready = m.pool.ready[1:]
+	m.pool.mu.Unlock()
+	e.Claim = a3
+	if err := m.writePoolEntry(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := moveNetNS(e.NetNS, netnsPath(a3)); err != nil {
+		t.Fatal(err)
+	}
+	// The killed client's state: m is abandoned (its pool never closed).
+	m.pool.mu.Lock()
+	m.pool.ready, m.pool.closed = nil, true
+	m.pool.mu.Unlock()
+
+	m2, err := New(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Sweep(ctx, func(id string) bool { return id == a2 }); err != nil {
+		t.Fatal(err)
+	}
+	got := countHost(t, m2, a1, a2, a3)
+	if poolNetNS(m2) != 0 || got.netns != before.netns+1 || got.veth != before.veth+1 || got.leases != before.leases+1 || got.chains != before.chains+1 {
+		t.Fatalf("after the sweep (a2 kept): %+v (%d pool namespaces), before: %+v", got, poolNetNS(m2), before)
+	}
+	if es, _ := os.ReadDir(m2.cfg.poolDir()); len(es) > 0 {
+		t.Fatalf("pool files left after the sweep: %d", len(es))
+	}
+	if again, err := m2.Setup(ctx, Request{AllocID: a2, Mode: "bridge"}); err != nil || again.Status.Address != res.Status.Address {
+		t.Fatalf("re-attach a2: %+v %v", again, err)
+	}
+	if err := m2.Teardown(ctx, a2); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m2, a1, a2, a3); after != before {
+		t.Fatalf("after a2's teardown: %+v, before: %+v", after, before)
+	}
+}
