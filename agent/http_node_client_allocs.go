@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -15,7 +16,8 @@ import (
 // has. Both take only the node's own secret. Nomad's
 // GET /v1/node/{id}/allocations keeps returning full allocations.
 
-// nodeClientAllocs is GET /v1/node/{id}/client-allocations.
+// nodeClientAllocs is GET /v1/node/{id}/client-allocations. With ?have=N
+// it answers in the delta form (see structs.NodeClientAllocs).
 func (s *HTTPServer) nodeClientAllocs(w http.ResponseWriter, r *http.Request) (any, error) {
 	q, err := s.parseQuery(r)
 	if err != nil {
@@ -25,18 +27,103 @@ func (s *HTTPServer) nodeClientAllocs(w http.ResponseWriter, r *http.Request) (a
 	if err != nil {
 		return nil, err
 	}
-	return s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
+	have := -1
+	if v := r.URL.Query().Get("have"); v != "" {
+		if have, err = strconv.Atoi(v); err != nil || have < 0 {
+			return nil, structs.NewBadRequest("have=%q must be a non-negative integer (how many allocations the client holds as of ?index=)", v)
+		}
+	}
+	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
 		allocs, err := st.AllocsByNode(ws, id)
 		if err != nil {
 			return nil, 0, err
+		}
+		idx, err := tableIndex(st, "allocs", "nodes")
+		if err != nil {
+			return nil, 0, err
+		}
+		if have >= 0 {
+			out, outIdx := clientAllocsDelta(allocs, q.MinIndex, have, idx)
+			return out, outIdx, nil
 		}
 		out := &structs.NodeClientAllocs{Allocs: make(map[string]uint64, len(allocs))}
 		for _, a := range allocs {
 			out.Allocs[a.ID] = a.AllocModifyIndex
 		}
-		idx, err := tableIndex(st, "allocs", "nodes")
-		return out, idx, err
+		return out, idx, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return wireReply{out}, nil
+}
+
+// clientAllocsDelta is the delta form of the watch for a client that held
+// have allocations as of index since, read from a snapshot at index idx.
+// When nothing the client sees changed (only the node's own status
+// reports, or the server is behind the client) it returns the index since,
+// so the blocking query goes on waiting; on timeout that "unchanged" reply
+// is what the client gets.
+func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx uint64) (*structs.NodeClientAllocs, uint64) {
+	out := &structs.NodeClientAllocs{Delta: true, Count: len(allocs)}
+	if since > 0 && idx <= since {
+		// This server's state is not past what the client saw (a lagging
+		// server after a failover): nothing newer to tell.
+		out.Count = have
+		return out, since
+	}
+	created := 0
+	for _, a := range allocs {
+		if a.AllocModifyIndex > since {
+			out.Changed = append(out.Changed, a)
+			if a.CreateIndex > since {
+				created++
+			}
+		}
+	}
+	// The client's set at since, less what is gone, plus what was created
+	// since, is the node's set: something is gone exactly when the counts
+	// disagree.
+	gone := have+created != len(allocs)
+	if since > 0 && len(out.Changed) == 0 && !gone {
+		out.Count = have
+		return out, since
+	}
+	if gone {
+		out.Allocs = make(map[string]uint64, len(allocs))
+		for _, a := range allocs {
+			out.Allocs[a.ID] = a.AllocModifyIndex
+		}
+	}
+	// The job versions of the unchanged allocations, which the client holds
+	// (allocations of one version share one *Job: one key per pointer).
+	heldJobs := map[*structs.Job]bool{}
+	for _, a := range allocs {
+		if a.AllocModifyIndex <= since && a.Job != nil {
+			heldJobs[a.Job] = true
+		}
+	}
+	held := make(map[string]bool, len(heldJobs))
+	for j := range heldJobs {
+		held[structs.JobVersionKey(j)] = true
+	}
+	changed := out.Changed
+	out.Changed = make([]*structs.Allocation, len(changed))
+	out.JobKeys = make(map[string]string, len(changed))
+	for i, a := range changed {
+		k := structs.JobVersionKey(a.Job)
+		out.JobKeys[a.ID] = k
+		if k != "" && !held[k] {
+			if out.Jobs == nil {
+				out.Jobs = map[string]*structs.Job{}
+			}
+			out.Jobs[k] = a.Job
+		}
+		c := *a // shallow: only Job changes, and the stored alloc is shared
+		c.Job = nil
+		out.Changed[i] = &c
+	}
+	return out, idx
 }
 
 // nodePullAllocs is PUT /v1/node/{id}/client-allocations.
@@ -46,7 +133,7 @@ func (s *HTTPServer) nodePullAllocs(w http.ResponseWriter, r *http.Request) (any
 		return nil, err
 	}
 	var req structs.NodeAllocsPullRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeClientBody(r, &req); err != nil {
 		return nil, err
 	}
 	have := make(map[string]bool, len(req.HaveJobs))
@@ -78,7 +165,7 @@ func (s *HTTPServer) nodePullAllocs(w http.ResponseWriter, r *http.Request) (any
 		return nil, err
 	}
 	setIndex(w, idx)
-	return out, nil
+	return wireReply{out}, nil
 }
 
 // nodeSelf returns the node ID of the route when the request carries that

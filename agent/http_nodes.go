@@ -154,7 +154,7 @@ func (s *HTTPServer) nodeUpdateAllocations(w http.ResponseWriter, r *http.Reques
 		return nil, err
 	}
 	var req structs.NodeAllocUpdateRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeClientBody(r, &req); err != nil {
 		return nil, err
 	}
 	index, err := s.srv.UpdateAllocsFromClient(r.Context(), mux.Vars(r)["id"], secret, req.Allocs)
@@ -162,7 +162,7 @@ func (s *HTTPServer) nodeUpdateAllocations(w http.ResponseWriter, r *http.Reques
 		return nil, err
 	}
 	setIndex(w, index)
-	return &structs.GenericResponse{Index: index}, nil
+	return wireReply{&structs.GenericResponse{Index: index}}, nil
 }
 
 // nodeSecret returns the node's secret the request carries, or a 403 saying how to send it.

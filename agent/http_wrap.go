@@ -9,7 +9,10 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -64,11 +67,34 @@ func setIndex(w http.ResponseWriter, index uint64) {
 	w.Header().Set("X-Nomad-Index", strconv.FormatUint(index, 10))
 }
 
+// wireReply marks a client protocol reply, which is encoded in msgpack
+// (structs.MsgpackContentType) for a client that accepts it and in JSON
+// otherwise.
+type wireReply struct{ v any }
+
+// acceptsMsgpack reports whether the request's Accept lists msgpack.
+func acceptsMsgpack(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), structs.MsgpackContentType)
+}
+
 func (s *HTTPServer) writeJSON(w http.ResponseWriter, r *http.Request, code int, out any) {
 	var (
 		b   []byte
 		err error
 	)
+	if wr, ok := out.(wireReply); ok {
+		out = wr.v
+		if acceptsMsgpack(r) {
+			if err := codec.NewEncoderBytes(&b, structs.WireMsgpackHandle).Encode(out); err != nil {
+				s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as msgpack: %w", r.Method, r.URL.Path, err))
+				return
+			}
+			w.Header().Set("Content-Type", structs.MsgpackContentType)
+			w.WriteHeader(code)
+			_, _ = w.Write(b)
+			return
+		}
+	}
 	if _, pretty := r.URL.Query()["pretty"]; pretty {
 		b, err = json.MarshalIndent(out, "", "    ")
 	} else {
@@ -158,6 +184,33 @@ func decodeBody(r *http.Request, out any) error {
 		return structs.NewBadRequest("read the request body: %v", err)
 	}
 	return decodeJSON(b, out)
+}
+
+// decodeClientBody is decodeBody for the client protocol's endpoints: a
+// body with Content-Type structs.MsgpackContentType is msgpack, nested at
+// most maxJSONDepth deep; any other is JSON.
+func decodeClientBody(r *http.Request, out any) error {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), structs.MsgpackContentType) {
+		return decodeBody(r, out)
+	}
+	if r.Body == nil {
+		return structs.NewBadRequest("request body is empty; send a msgpack object")
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return structs.NewBadRequest("read the request body: %v", err)
+	}
+	if len(b) == 0 {
+		return structs.NewBadRequest("request body is empty; send a msgpack object")
+	}
+	if err := codec.NewDecoderBytes(b, structs.WireMsgpackHandle).Decode(out); err != nil {
+		return structs.NewBadRequest("request body is not valid msgpack for this endpoint (Content-Type %s): %v", structs.MsgpackContentType, err)
+	}
+	return structs.CheckNoNullElements(out, "")
 }
 
 // decodeJSON is decodeBody on bytes read.

@@ -19,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -65,6 +66,9 @@ type Client struct {
 	http  *http.Client
 	// nodeID, when set, names the node whose secret token is (AsNode).
 	nodeID string
+	// msgpack is set once the agent answered a client protocol call in
+	// msgpack (shared by the copies WithToken and AsNode make).
+	msgpack *atomic.Bool
 }
 
 // NewClient returns a client for cfg.
@@ -92,7 +96,7 @@ func NewClient(cfg Config) (*Client, error) {
 		}
 		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second, TLSClientConfig: tc}}
 	}
-	return &Client{addr: u, token: cfg.Token, http: hc}, nil
+	return &Client{addr: u, token: cfg.Token, http: hc, msgpack: new(atomic.Bool)}, nil
 }
 
 // WithToken returns a client that sends token instead (sharing the connections).

@@ -1,8 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -13,7 +21,7 @@ import (
 // the node's secret as its token.
 func (c *Client) NodeClientAllocs(ctx context.Context, nodeID string, q *QueryOptions) (*structs.NodeClientAllocs, *QueryMeta, error) {
 	var out structs.NodeClientAllocs
-	m, err := c.query(ctx, "/v1/node/"+pathEscape(nodeID)+"/client-allocations", q, &out)
+	m, err := c.clientCall(ctx, http.MethodGet, "/v1/node/"+pathEscape(nodeID)+"/client-allocations", q, nil, nil, &out)
 	return &out, m, err
 }
 
@@ -22,5 +30,83 @@ func (c *Client) NodeClientAllocs(ctx context.Context, nodeID string, q *QueryOp
 // (PUT /v1/node/{id}/client-allocations).
 func (c *Client) PullNodeAllocs(ctx context.Context, nodeID string, req *structs.NodeAllocsPullRequest) (*structs.NodeAllocsPullResponse, error) {
 	var out structs.NodeAllocsPullResponse
-	return &out, c.write(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/client-allocations", nil, req, &out)
+	_, err := c.clientCall(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/client-allocations", nil, nil, req, &out)
+	return &out, err
+}
+
+// UpdateAllocations reports the client's view of its allocations
+// (PUT /v1/node/{id}/allocations): ClientStatus, ClientDescription,
+// TaskStates. A non-empty key is sent as the Idempotency-Key: a retry of
+// the same update with the same key is applied once.
+func (c *Client) UpdateAllocations(ctx context.Context, nodeID string, allocs []*structs.Allocation, key string) (*structs.GenericResponse, error) {
+	var out structs.GenericResponse
+	var h http.Header
+	if key != "" {
+		h = http.Header{"Idempotency-Key": {key}}
+	}
+	_, err := c.clientCall(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/allocations", nil, h, &structs.NodeAllocUpdateRequest{Allocs: allocs}, &out)
+	return &out, err
+}
+
+// clientCall is a client protocol call: it asks for a msgpack reply
+// (structs.MsgpackContentType) and decodes the reply by its Content-Type,
+// so a server that answers only JSON still works; it sends body in
+// msgpack once this agent has answered in msgpack, and in JSON until then
+// (and again after a 400 or 415 to a msgpack body: the agent was replaced
+// by one without it).
+func (c *Client) clientCall(ctx context.Context, method, path string, q *QueryOptions, h http.Header, body, out any) (*QueryMeta, error) {
+	mp := body != nil && c.msgpack.Load()
+	resp, err := c.sendClientCall(ctx, method, path, q, h, body, mp)
+	var apiErr *Error
+	if mp && errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusUnsupportedMediaType) {
+		c.msgpack.Store(false)
+		resp, err = c.sendClientCall(ctx, method, path, q, h, body, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), structs.MsgpackContentType) {
+		c.msgpack.Store(true)
+		err = codec.NewDecoder(resp.Body, structs.WireMsgpackHandle).Decode(out)
+	} else {
+		err = json.NewDecoder(resp.Body).Decode(out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: decode response: %w", method, path, err)
+	}
+	return parseMeta(resp), nil
+}
+
+// sendClientCall sends a client protocol call with its body in msgpack
+// (mp) or JSON.
+func (c *Client) sendClientCall(ctx context.Context, method, path string, q *QueryOptions, h http.Header, body any, mp bool) (*http.Response, error) {
+	var rd io.Reader
+	ctype := "application/json"
+	if body != nil {
+		var b []byte
+		var err error
+		if mp {
+			ctype = structs.MsgpackContentType
+			err = codec.NewEncoderBytes(&b, structs.WireMsgpackHandle).Encode(body)
+		} else {
+			b, err = json.Marshal(body)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Accept", structs.MsgpackContentType+", application/json")
+	return c.send(req, path)
 }

@@ -144,19 +144,6 @@ func (c *Client) Heartbeat(ctx context.Context, nodeID string) (*structs.NodeUpd
 	return &out, c.write(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/heartbeat", nil, nil, &out)
 }
 
-// UpdateAllocations reports the client's view of its allocations
-// (PUT /v1/node/{id}/allocations): ClientStatus, ClientDescription,
-// TaskStates. A non-empty key is sent as the Idempotency-Key: a retry of
-// the same update with the same key is applied once.
-func (c *Client) UpdateAllocations(ctx context.Context, nodeID string, allocs []*structs.Allocation, key string) (*structs.GenericResponse, error) {
-	var out structs.GenericResponse
-	var h http.Header
-	if key != "" {
-		h = http.Header{"Idempotency-Key": {key}}
-	}
-	return &out, c.writeWith(ctx, http.MethodPut, "/v1/node/"+pathEscape(nodeID)+"/allocations", nil, h, &structs.NodeAllocUpdateRequest{Allocs: allocs}, &out)
-}
-
 // Leader returns the leader's RPC address (GET /v1/status/leader).
 func (c *Client) Leader(ctx context.Context) (string, error) {
 	var out string

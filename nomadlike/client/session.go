@@ -77,10 +77,15 @@ type Session struct {
 // SessionStats counts a session's calls since it started.
 type SessionStats struct {
 	Registrations, Heartbeats, HeartbeatFailures, AllocWatches, AllocWatchFailures int64
+	// AllocPulls counts fetches of changed allocations after a watch
+	// return; StatusUpdates the allocation status reports sent (requests,
+	// each with any number of allocations).
+	AllocPulls, StatusUpdates int64
 }
 
 type sessionCounters struct {
 	registrations, heartbeats, heartbeatFailures, allocWatches, allocWatchFailures atomic.Int64
+	allocPulls, statusUpdates                                                      atomic.Int64
 }
 
 // NewSession validates the server addresses of cfg.
@@ -159,6 +164,7 @@ func (s *Session) Stats() SessionStats {
 		Registrations: s.stats.registrations.Load(), Heartbeats: s.stats.heartbeats.Load(),
 		HeartbeatFailures: s.stats.heartbeatFailures.Load(),
 		AllocWatches:      s.stats.allocWatches.Load(), AllocWatchFailures: s.stats.allocWatchFailures.Load(),
+		AllocPulls: s.stats.allocPulls.Load(), StatusUpdates: s.stats.statusUpdates.Load(),
 	}
 }
 
@@ -327,6 +333,7 @@ func (s *Session) watchAllocs(ctx context.Context) {
 	var index uint64
 	var wait time.Duration
 	cache := newAllocCache()
+	cache.pulls = &s.stats.allocPulls
 	full := false // the server lacks the client protocol's endpoint
 	for {
 		srv := s.server()

@@ -101,6 +101,7 @@ func (u *updater) flush(ctx context.Context) error {
 	slices.SortFunc(allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
 	key := u.keyFor(batch)
 	srv := u.s.server()
+	u.s.stats.statusUpdates.Add(1)
 	if _, err := srv.UpdateAllocations(ctx, u.s.NodeID(), allocs, key); err != nil {
 		u.s.serverFailed(srv)
 		u.mu.Lock()

@@ -206,8 +206,37 @@ type EvalDeleteResponse struct {
 // (PUT /v1/node/{id}/client-allocations) instead of all of them, each with
 // its job, on every wake-up. Nomad's /v1/node/{id}/allocations still
 // returns them in full.
+//
+// A client that sends ?have=N (the number of allocations it holds as of
+// ?index=) gets the delta form instead (Delta true): the query waits until
+// one of the node's allocations has an AllocModifyIndex above the index or
+// an allocation the client holds is gone (not for the node's own status
+// reports, which change neither), and the reply carries the allocations
+// that changed since the index in full (without Job), the job versions
+// they run that no unchanged allocation does, and Allocs only when an
+// allocation is gone. One round trip per change instead of a watch
+// return, a fetch, and a watch return for each of the node's own status
+// reports.
 type NodeClientAllocs struct {
-	Allocs map[string]uint64
+	// Allocs is every allocation's AllocModifyIndex by ID; in the delta form
+	// only when an allocation the client holds is gone (otherwise the
+	// client's set plus Changed is the node's set).
+	Allocs map[string]uint64 `json:",omitempty"`
+	// Delta marks the delta form (a server that ignores ?have= sends the
+	// full Allocs only).
+	Delta bool `json:",omitempty"`
+	// Count is how many allocations the node has (delta form): a client
+	// whose set, once Changed and Allocs are applied, has another size
+	// starts over from index 0.
+	Count int `json:",omitempty"`
+	// Changed are the allocations whose AllocModifyIndex is above the
+	// request's index, without Job (delta form).
+	Changed []*Allocation `json:",omitempty"`
+	// JobKeys is each changed allocation's job version (JobVersionKey).
+	JobKeys map[string]string `json:",omitempty"`
+	// Jobs are the job versions of Changed that no unchanged allocation of
+	// the node runs (the client holds the others).
+	Jobs map[string]*Job `json:",omitempty"`
 }
 
 // NodeAllocsPullRequest is the body of PUT /v1/node/{id}/client-allocations:

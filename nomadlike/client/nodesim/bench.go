@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/client"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -83,6 +84,12 @@ type Report struct {
 	JobsListP50, JobsListP99, JobsListMax time.Duration
 	JobsListN                             int
 	Sim                                   Stats
+	// PlaceCPU is the servers' CPU time from the first job submission until
+	// every allocation ran (the cost of placing and reporting them, without
+	// the nodes' registration); PlaceProto the client protocol's calls in
+	// that time.
+	PlaceCPU   time.Duration
+	PlaceProto client.SessionStats
 }
 
 // String formats the report for people.
@@ -100,6 +107,13 @@ func (r *Report) String() string {
 		r.Sim.Heartbeats, r.Sim.HeartbeatFailures, r.Sim.Registrations, r.NodesDown, r.NodesLost)
 	fmt.Fprintf(&b, "  leader changes:        %d\n", r.LeaderChanges)
 	fmt.Fprintf(&b, "  allocation watches:    %d returned, %d failed\n", r.Sim.AllocWatches, r.Sim.AllocWatchFailures)
+	if r.PlaceCPU > 0 {
+		n := float64(max(r.Allocs, 1))
+		p := r.PlaceProto
+		fmt.Fprintf(&b, "  per allocation:        %.3f server cpu-ms from submission to all running; client round trips %.2f (watch returns %.2f, fetches %.2f, status updates %.2f)\n",
+			float64(r.PlaceCPU.Microseconds())/1000/n, float64(p.AllocWatches+p.AllocPulls+p.StatusUpdates)/n,
+			float64(p.AllocWatches)/n, float64(p.AllocPulls)/n, float64(p.StatusUpdates)/n)
+	}
 	fmt.Fprintf(&b, "  GET /v1/jobs:          p50 %s, p99 %s, max %s (%d requests)\n", r.JobsListP50.Round(time.Microsecond), r.JobsListP99.Round(time.Microsecond), r.JobsListMax.Round(time.Microsecond), r.JobsListN)
 	return b.String()
 }
@@ -181,6 +195,7 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 		stopMon()
 		monDone.Wait()
 	}()
+	cpuSubmit, protoSubmit := serverCPU(cfg.Servers), sim.Stats().SessionStats
 	if !cfg.JobsFirst {
 		if err := submitJobs(ctx, apic, cfg); err != nil {
 			return rep, err
@@ -207,7 +222,14 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 	}
 	rep.Elapsed = time.Since(start)
 	rep.LeaderChanges = mon.leaderChanges
-	rep.ServerCPU = serverCPU(cfg.Servers) - cpu0
+	cpuEnd := serverCPU(cfg.Servers)
+	rep.ServerCPU = cpuEnd - cpu0
+	if err == nil && !cfg.JobsFirst {
+		rep.PlaceCPU = cpuEnd - cpuSubmit
+		p := sim.Stats().SessionStats
+		rep.PlaceProto = client.SessionStats{AllocWatches: p.AllocWatches - protoSubmit.AllocWatches,
+			AllocPulls: p.AllocPulls - protoSubmit.AllocPulls, StatusUpdates: p.StatusUpdates - protoSubmit.StatusUpdates}
+	}
 	rep.ServerRSS, rep.ServerPeakRSS = serverRSS(cfg.Servers)
 	if len(cfg.Servers) > 0 {
 		rep.RaftLogBytes, rep.SnapshotBytes = raftSizes(cfg.Servers[0].DataDir)

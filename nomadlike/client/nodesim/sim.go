@@ -258,6 +258,8 @@ func (s *Sim) Stats() Stats {
 		st.HeartbeatFailures += ns.HeartbeatFailures
 		st.AllocWatches += ns.AllocWatches
 		st.AllocWatchFailures += ns.AllocWatchFailures
+		st.AllocPulls += ns.AllocPulls
+		st.StatusUpdates += ns.StatusUpdates
 	}
 	return st
 }

@@ -1,0 +1,154 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// scriptedServer answers the client protocol's watch with the next
+// scripted reply and its fetch from pullable, recording what it was asked.
+type scriptedServer struct {
+	mu       sync.Mutex
+	replies  []scriptedReply
+	pullable map[string]*structs.Allocation // by ID, with Job
+	haves    []string                       // ?have= of each watch
+	pulled   [][]string                     // AllocIDs of each fetch
+}
+
+type scriptedReply struct {
+	index uint64
+	body  structs.NodeClientAllocs
+}
+
+func (s *scriptedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.Method {
+	case http.MethodGet:
+		s.haves = append(s.haves, r.URL.Query().Get("have"))
+		rep := s.replies[0]
+		s.replies = s.replies[1:]
+		w.Header().Set("X-Nomad-Index", strconv.FormatUint(rep.index, 10))
+		_ = json.NewEncoder(w).Encode(rep.body)
+	case http.MethodPut:
+		var req structs.NodeAllocsPullRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		s.pulled = append(s.pulled, req.AllocIDs)
+		out := structs.NodeAllocsPullResponse{JobKeys: map[string]string{}, Jobs: map[string]*structs.Job{}}
+		for _, id := range req.AllocIDs {
+			a := s.pullable[id]
+			k := structs.JobVersionKey(a.Job)
+			out.JobKeys[id] = k
+			if !slices.Contains(req.HaveJobs, k) {
+				out.Jobs[k] = a.Job
+			}
+			c := *a
+			c.Job = nil
+			out.Allocs = append(out.Allocs, &c)
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	}
+}
+
+// TestAllocCacheDelta: the cache applies delta replies (changed
+// allocations with the job versions sent or held), fetches an allocation
+// whose job version the reply lacks, drops what the full map leaves out,
+// starts over (index 0) when its count disagrees with the server's, and
+// falls back to fetching what changed from a server that ignores ?have=.
+func TestAllocCacheDelta(t *testing.T) {
+	job := &structs.Job{ID: "web", Namespace: "default", Version: 1, JobModifyIndex: 3}
+	job2 := &structs.Job{ID: "db", Namespace: "default", Version: 0, JobModifyIndex: 4}
+	k1, k2 := structs.JobVersionKey(job), structs.JobVersionKey(job2)
+	mk := func(id string, ami uint64) *structs.Allocation {
+		return &structs.Allocation{ID: id, AllocModifyIndex: ami, DesiredStatus: structs.AllocDesiredStatusRun}
+	}
+	srv := &scriptedServer{pullable: map[string]*structs.Allocation{
+		"c": {ID: "c", AllocModifyIndex: 12, Job: job2},
+		"d": {ID: "d", AllocModifyIndex: 20, Job: job},
+	}}
+	srv.replies = []scriptedReply{
+		// 1: a and b, with their job.
+		{10, structs.NodeClientAllocs{Delta: true, Count: 2, Changed: []*structs.Allocation{mk("a", 5), mk("b", 10)},
+			JobKeys: map[string]string{"a": k1, "b": k1}, Jobs: map[string]*structs.Job{k1: job}}},
+		// 2: b changed (job held by a, not sent); c new with a job the
+		// reply forgot: fetched.
+		{12, structs.NodeClientAllocs{Delta: true, Count: 3, Changed: []*structs.Allocation{mk("b", 11), mk("c", 12)},
+			JobKeys: map[string]string{"b": k1, "c": k2}}},
+		// 3: a gone: the full map.
+		{15, structs.NodeClientAllocs{Delta: true, Count: 2, Allocs: map[string]uint64{"b": 11, "c": 12}}},
+		// 4: a count the cache cannot reach from the delta.
+		{16, structs.NodeClientAllocs{Delta: true, Count: 5}},
+		// 5: a server without the delta form: d fetched, c dropped.
+		{20, structs.NodeClientAllocs{Allocs: map[string]uint64{"b": 11, "d": 20}}},
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ac, err := api.NewClient(api.Config{Address: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newAllocCache()
+	ctx := context.Background()
+	watch := func(index uint64) (map[string]uint64, uint64) {
+		t.Helper()
+		allocs, meta, err := c.sync(ctx, ac, "node", &api.QueryOptions{WaitIndex: index})
+		if err != nil {
+			t.Fatalf("sync from %d: %v", index, err)
+		}
+		got := map[string]uint64{}
+		for _, a := range allocs {
+			if a.Job == nil {
+				t.Errorf("allocation %s has no job", a.ID)
+			}
+			got[a.ID] = a.AllocModifyIndex
+		}
+		return got, meta.LastIndex
+	}
+	want := func(step int, got, want map[string]uint64) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Errorf("step %d: got %v, want %v", step, got, want)
+			return
+		}
+		for id, mi := range want {
+			if got[id] != mi {
+				t.Errorf("step %d: got %v, want %v", step, got, want)
+				return
+			}
+		}
+	}
+	got, idx := watch(0)
+	want(1, got, map[string]uint64{"a": 5, "b": 10})
+	got, idx = watch(idx)
+	want(2, got, map[string]uint64{"a": 5, "b": 11, "c": 12})
+	if c.allocs["c"].Job.ID != "db" {
+		t.Errorf("c runs %v, want the fetched job db", c.allocs["c"].Job)
+	}
+	got, idx = watch(idx)
+	want(3, got, map[string]uint64{"b": 11, "c": 12})
+	if _, idx = watch(idx); idx != 0 {
+		t.Errorf("step 4: count 5 for a cache of 2: next index %d, want 0 (start over)", idx)
+	}
+	got, _ = watch(idx)
+	want(5, got, map[string]uint64{"b": 11, "d": 20})
+	if _, ok := c.jobs[k2]; ok {
+		t.Errorf("job version %q kept after its last allocation left", k2)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if !slices.Equal(srv.haves, []string{"0", "2", "3", "2", "2"}) {
+		t.Errorf("?have= sent: %q, want the cache's size before each watch", srv.haves)
+	}
+	if len(srv.pulled) != 2 || !slices.Equal(srv.pulled[0], []string{"c"}) || !slices.Equal(srv.pulled[1], []string{"d"}) {
+		t.Errorf("fetches: %q, want [c] (its job was missing) then [d] (the full form)", srv.pulled)
+	}
+}
