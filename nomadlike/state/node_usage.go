@@ -94,9 +94,24 @@ func updateNodeUsage(txn *memdb.Txn, changes memdb.Changes) error {
 
 // NodeUsage returns what the node's live allocations use (zero when it has none).
 func (s *reader) NodeUsage(ws memdb.WatchSet, nodeID string) (*structs.NodeUsage, error) {
-	raw, err := first(s.readTxn(), ws, tableNodeUsage, indexID, nodeID)
+	txn := s.readTxn()
+	var raw any
+	var err error
+	if ws == nil {
+		// A lower-bound seek makes no watch channel (a lookup makes one
+		// for each row it finds, and the scheduler looks up every node's
+		// row on each evaluation).
+		var it memdb.ResultIterator
+		if it, err = txn.LowerBound(tableNodeUsage, indexID, nodeID); err == nil {
+			if u, ok := it.Next().(*structs.NodeUsage); ok && u.NodeID == nodeID {
+				raw = u
+			}
+		}
+	} else {
+		raw, err = first(txn, ws, tableNodeUsage, indexID, nodeID)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("state: read usage of node %s: %w", nodeID, err)
 	}
 	if raw == nil {
 		return &structs.NodeUsage{NodeID: nodeID}, nil

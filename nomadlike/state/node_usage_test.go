@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -181,4 +182,29 @@ func removeID(ids []string, id string) []string {
 		}
 	}
 	return ids
+}
+
+// TestNodeUsageRead checks the reader: a node's sum, zero for a node
+// without live allocations (even when another node's ID starts with its
+// ID), with and without a watch set.
+func TestNodeUsageRead(t *testing.T) {
+	st := newTestStore(t)
+	job := testJob("web")
+	must(t, st.UpsertJob(1, job))
+	a := testAlloc("a1", job, "n10")
+	a.AllocatedResources = &structs.AllocatedResources{Tasks: map[string]*structs.AllocatedTaskResources{
+		"web": {Cpu: structs.AllocatedCpuResources{CpuShares: 300}, Memory: structs.AllocatedMemoryResources{MemoryMB: 128}}}}
+	must(t, st.UpsertAllocs(2, []*structs.Allocation{a}))
+	for _, ws := range []memdb.WatchSet{nil, memdb.NewWatchSet()} {
+		u, err := st.NodeUsage(ws, "n10")
+		must(t, err)
+		if want := (structs.ComparableResources{CPU: 300, MemoryMB: 128}); u.Used != want || u.Live != 1 {
+			t.Errorf("n10: got %+v, want used %+v and 1 live", u, want)
+		}
+		u, err = st.NodeUsage(ws, "n1")
+		must(t, err)
+		if *u != (structs.NodeUsage{NodeID: "n1"}) {
+			t.Errorf("n1: got %+v, want zero", u)
+		}
+	}
 }
