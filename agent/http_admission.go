@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -20,7 +22,8 @@ import (
 // admissionWait is answered 429 with Retry-After, which the client code
 // (nomadlike/client) backs off on. Heartbeats and waiting blocking queries
 // hold no slot: a heartbeat is cheap and refusing it would mark nodes
-// down, and a blocking query mostly waits.
+// down, and a blocking query mostly waits. A write gives its slot back
+// once it waits for its Raft entry to commit (server.WithWaitNotice).
 const (
 	admissionSlotsPerCPU = 32
 	admissionMinSlots    = 64
@@ -85,10 +88,15 @@ func (s *HTTPServer) admit(h http.Handler, exempt bool) http.Handler {
 			return
 		}
 		s.metrics.admitted.Inc()
-		defer func() {
-			s.admission.release()
-			s.metrics.admitted.Dec()
-		}()
-		h.ServeHTTP(w, r)
+		var once sync.Once
+		release := func() {
+			once.Do(func() {
+				s.admission.release()
+				s.metrics.admitted.Dec()
+			})
+		}
+		defer release()
+		// A write gives its slot back while it waits for Raft to commit.
+		h.ServeHTTP(w, r.WithContext(server.WithWaitNotice(r.Context(), release)))
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 )
 
 // TestAdmissionBoundsRequestsAtWork: a server works on at most its slots'
@@ -85,5 +87,43 @@ func TestAdmissionBoundsRequestsAtWork(t *testing.T) {
 	}
 	if got := len(s.admission.slots); got != 0 {
 		t.Errorf("%d slots still held after every request ended", got)
+	}
+}
+
+// TestAdmissionSlotFreedWhileWaitingForRaft: a request that reaches its
+// Raft wait (server.WithWaitNotice) gives its slot to the next one, and
+// the slot is given back only once however often it is noticed.
+func TestAdmissionSlotFreedWhileWaitingForRaft(t *testing.T) {
+	s := &HTTPServer{admission: newAdmission(1, 10*time.Second), metrics: newHTTPMetrics(nil),
+		logger: slog.New(slog.DiscardHandler)}
+	committed := make(chan struct{})
+	waiting := make(chan struct{})
+	h := s.admit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("write") == "" {
+			return
+		}
+		// What raftApply does before it waits for the commit.
+		server.NoticeWait(r.Context())
+		server.NoticeWait(r.Context())
+		close(waiting)
+		<-committed
+	}), false)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v1/jobs?write=1", nil))
+	})
+	<-waiting
+	// The only slot is free again while the write waits: a read is served at once.
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/jobs", nil))
+	if rec.Code != http.StatusOK || time.Since(start) > 5*time.Second {
+		t.Errorf("read while a write waits for Raft: %d after %s; want 200 at once", rec.Code, time.Since(start))
+	}
+	close(committed)
+	wg.Wait()
+	if got := len(s.admission.slots); got != 0 {
+		t.Errorf("%d slots held after every request ended (released twice or never)", got)
 	}
 }

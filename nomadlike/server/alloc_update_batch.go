@@ -95,6 +95,7 @@ func (s *Server) commitAllocUpdates(p *allocUpdateBatch) {
 
 // wait returns the batch's index once it is applied, or ctx's error.
 func (p *allocUpdateBatch) wait(ctx context.Context) (uint64, error) {
+	NoticeWait(ctx)
 	select {
 	case <-p.done:
 		return p.index, p.err

@@ -28,6 +28,7 @@ func (s *Server) raftApply(ctx context.Context, t structs.MessageType, body any)
 	if err != nil {
 		return 0, err
 	}
+	NoticeWait(ctx)
 	return s.raftApplyResult(t, f)
 }
 
