@@ -27,7 +27,8 @@ import (
 //   BenchmarkClusterRegister: job registrations per second through the HTTP
 //   API, sent to the leader and to a follower (which forwards them), one
 //   writer at a time and 16 at once (exactly 16 goroutines); reports
-//   regs/s and the p50 and p99 latency of one registration.
+//   regs/s, the p50 and p99 latency of one registration, and the servers'
+//   CPU time, allocated bytes and garbage collections per registration.
 //   BenchmarkClusterVariables: one variable write (encrypted on the leader,
 //   committed through Raft) and one read (decrypted), to the leader and to
 //   a follower (which forwards; "follower-stale" reads its own state and
@@ -236,6 +237,7 @@ func BenchmarkClusterRegister(b *testing.B) {
 				lat := make([]time.Duration, b.N)
 				var next atomic.Int64
 				cpu0 := clusterCPU(b, servers)
+				alloc0, gcs0 := clusterRuntime(b, servers)
 				b.ResetTimer()
 				start := time.Now()
 				// Exactly `writers` goroutines (RunParallel would start a
@@ -265,6 +267,7 @@ func BenchmarkClusterRegister(b *testing.B) {
 				wg.Wait()
 				elapsed := time.Since(start)
 				cpu := clusterCPU(b, servers) - cpu0
+				alloc1, gcs1 := clusterRuntime(b, servers)
 				profiles.Wait()
 				b.StopTimer()
 				slices.Sort(lat)
@@ -274,6 +277,10 @@ func BenchmarkClusterRegister(b *testing.B) {
 				// CPU time of the three servers per registration: what a
 				// machine shared with other work cannot blur.
 				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/reg")
+				// Bytes the servers allocated and their garbage collections,
+				// per registration: what contention does not change at all.
+				b.ReportMetric((alloc1-alloc0)/1024/float64(b.N), "alloc-KB/reg")
+				b.ReportMetric((gcs1-gcs0)*1000/float64(b.N), "GCs/1k-reg")
 			})
 		}
 	}
@@ -301,6 +308,38 @@ func clusterCPU(b *testing.B, servers []*loopServer) time.Duration {
 		total += time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 	}
 	return total
+}
+
+// clusterRuntime returns the bytes the servers' Go heaps allocated so far
+// and the number of garbage collections they ran, from their metrics.
+func clusterRuntime(b *testing.B, servers []*loopServer) (allocBytes, gcs float64) {
+	for _, s := range servers {
+		resp, err := http.Get("http://" + s.http + "/v1/metrics?format=prometheus")
+		if err != nil {
+			b.Fatalf("metrics of %s: %v", s.name, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatalf("metrics of %s: %v", s.name, err)
+		}
+		for line := range strings.Lines(string(body)) {
+			name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+			var v float64
+			if !ok || (name != "go_memstats_alloc_bytes_total" && name != "go_gc_duration_seconds_count") {
+				continue
+			}
+			if _, err := fmt.Sscan(value, &v); err != nil {
+				b.Fatalf("metrics of %s: %s: %v", s.name, line, err)
+			}
+			if name == "go_memstats_alloc_bytes_total" {
+				allocBytes += v
+			} else {
+				gcs += v
+			}
+		}
+	}
+	return allocBytes, gcs
 }
 
 // profileServer saves a CPU profile of s (2 seconds, or
