@@ -466,6 +466,9 @@ func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, re
 		}
 		rec.Rest = 0
 		p.err = m.writeRecord(rec)
+		if rec.Mode == structs.NetworkModeBridge {
+			m.refill() // now, not while this allocation's plugins ran
+		}
 	}()
 	return p
 }

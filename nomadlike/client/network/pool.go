@@ -73,8 +73,10 @@ func (m *Manager) writePoolEntry(e *poolEntry) error {
 	return nil
 }
 
-// takePooled returns a ready entry of the pool (nil: none, or no pool)
-// and starts refilling it.
+// takePooled returns a ready entry of the pool (nil: none, or no pool).
+// The pool is refilled once the allocation's setup is complete (refill,
+// from finish): not while its portmap plugin and task start, which the
+// filler's plugins would slow down on a busy host.
 func (m *Manager) takePooled() *poolEntry {
 	if m.cfg.PoolSize <= 0 {
 		return nil
@@ -82,12 +84,30 @@ func (m *Manager) takePooled() *poolEntry {
 	p := &m.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var e *poolEntry
 	if n := len(p.ready); n > 0 {
-		e, p.ready = p.ready[n-1], p.ready[:n-1]
+		e := p.ready[n-1]
+		p.ready = p.ready[:n-1]
+		return e
 	}
+	return nil
+}
+
+// refill starts filling the pool (see refillLocked).
+func (m *Manager) refill() {
+	if m.cfg.PoolSize <= 0 {
+		return
+	}
+	m.pool.mu.Lock()
+	defer m.pool.mu.Unlock()
 	m.refillLocked()
-	return e
+}
+
+// PoolIdle reports whether the warm pool's filler is not running (the
+// pool is full, closed, disabled, or its last attempt failed).
+func (m *Manager) PoolIdle() bool {
+	m.pool.mu.Lock()
+	defer m.pool.mu.Unlock()
+	return !m.pool.filling
 }
 
 // refillLocked starts the pool's filler unless it runs, the pool is full
