@@ -85,7 +85,7 @@ func (s *HTTPServer) writeJSON(w http.ResponseWriter, r *http.Request, code int,
 	if wr, ok := out.(wireReply); ok {
 		out = wr.v
 		if acceptsMsgpack(r) {
-			if err := codec.NewEncoderBytes(&b, structs.WireMsgpackHandle).Encode(out); err != nil {
+			if err := codec.NewEncoderBytes(&b, structs.WireMsgpackReplyHandle).Encode(out); err != nil {
 				s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as msgpack: %w", r.Method, r.URL.Path, err))
 				return
 			}
