@@ -31,11 +31,11 @@ import (
 // cni_path: scripts/test-deps.sh's portmap in /opt/cni/bin, the others
 // Debian's in /usr/lib/cni), with the agent's default warm pool (2).
 //
-// Session 6, 2 cores shared (load average 21-28), nice -n -15, 10 pairs
-// per run, three runs of each interleaved, overhead-ms:
-//   - before (iptables portmap from /usr/lib/cni, no pool): 86-193
-//   - nftables portmap, no pool (NOMADLIKE_BENCH_POOL=0): 84-116
-//   - nftables portmap and the warm pool: 13-104
+// Session 6, 2 cores shared (load average 15-28), nice -n -15, three
+// runs of each interleaved, overhead-ms (10 pairs per run; then 15):
+//   - before (iptables portmap from /usr/lib/cni, no pool): 127-162; 203-272
+//   - nftables portmap, no pool (NOMADLIKE_BENCH_POOL=0): 92-116; 167-232
+//   - nftables portmap and the warm pool: 13-102; 79-143
 //
 // What remains with the pool is the portmap plugin's run (its Go start,
 // three nft execs, a conntrack table dump for each UDP mapping) beyond
