@@ -292,3 +292,17 @@ func TestHTTPClientProtocolMsgpack(t *testing.T) {
 		t.Errorf("malformed msgpack body: %d %s; want a 400 naming msgpack", code, body)
 	}
 }
+
+// TestClientProtocolRoutesFirst: the client protocol's routes come first
+// in the router, yet a node pool named like one of their suffixes is
+// still served by the node pool routes, as before the move.
+func TestClientProtocolRoutesFirst(t *testing.T) {
+	fake := newFakeServer(t)
+	ts := testAPI(t, fake, nil)
+	for _, name := range []string{"allocations", "client-allocations", "heartbeat"} {
+		code, _, body := do(t, "GET", ts.URL+"/v1/node/pool/"+name, "")
+		if code != 404 || !strings.Contains(body, "node pool \""+name+"\" not found") {
+			t.Errorf("GET /v1/node/pool/%s: got %d %s, want the node pool route's 404", name, code, body)
+		}
+	}
+}
