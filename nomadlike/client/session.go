@@ -341,8 +341,7 @@ func (s *Session) watchAllocs(ctx context.Context) {
 		callCtx, cancel := context.WithTimeout(ctx, allocWait+allocWait/16+serverCallTimeout)
 		// Any server answers the watch from its own state (?stale, as
 		// Nomad's clients watch): followers serve their share of the nodes
-		// instead of forwarding every watch to the leader. The changed
-		// allocations are then pulled from the leader (a PUT).
+		// instead of forwarding every watch to the leader.
 		q := &api.QueryOptions{WaitIndex: index, WaitTime: allocWait, AllowStale: true}
 		var allocs []*structs.Allocation
 		var meta *api.QueryMeta
