@@ -19,7 +19,11 @@ import (
 // scheduler-like metrics and then reported running with a task state by
 // its client, and reports the live heap per allocation after a GC, then
 // the time and size of an FSM snapshot of it (written while entries keep
-// being applied: it must not stop them) and of its restore.
+// being applied: it must not stop them) and of its restore. The
+// snapshot-cpu-s and restore-cpu-s metrics are the process's user+system
+// CPU time (GC included) over the same spans, and build-cpu-ms/alloc
+// that of building the state: on a shared machine they vary much less
+// than the wall times.
 //
 //	NOMADLIKE_SCALE_ALLOCS=1000000 go test -run '^$' -bench StateScale -benchtime 1x ./nomadlike/server/
 //
@@ -34,7 +38,7 @@ func BenchmarkStateScale(b *testing.B) {
 		}
 	}
 	for range b.N {
-		heapBefore := liveHeap()
+		heapBefore, buildCPU := liveHeap(), processCPU()
 		f := newTestFSM(&testing.T{})
 		index := uint64(1)
 		nodes := make([]*structs.Node, max(1, n/25))
@@ -90,6 +94,7 @@ func BenchmarkStateScale(b *testing.B) {
 			benchApply(b, f, index, structs.AllocClientUpdateRequestType, &structs.AllocClientUpdateRequest{Allocs: ups, Timestamp: now.UnixNano()})
 			index++
 		}
+		b.ReportMetric(float64((processCPU()-buildCPU).Microseconds())/1000/float64(n), "build-cpu-ms/alloc")
 		heap := liveHeap() - heapBefore
 		b.ReportMetric(float64(heap)/float64(n), "heap-B/alloc")
 		if p := os.Getenv("NOMADLIKE_SCALE_HEAPPROFILE"); p != "" {
@@ -111,22 +116,24 @@ func BenchmarkStateScale(b *testing.B) {
 			applied <- time.Since(start)
 		}()
 		var buf bytes.Buffer
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		if err := writeSnapshot(snap.(*fsmSnapshot).snap, &buf); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "snapshot-s")
+		b.ReportMetric((processCPU() - cpu).Seconds(), "snapshot-cpu-s")
 		b.ReportMetric(float64(buf.Len())/float64(n), "snapshot-B/alloc")
 		b.ReportMetric((<-applied).Seconds()*1000/100, "apply-during-snapshot-ms")
 		size := buf.Len()
 		f, snap = nil, nil
 		runtime.GC()
 		g := newTestFSM(&testing.T{})
-		start = time.Now()
+		start, cpu = time.Now(), processCPU()
 		if err := g.Restore(nopCloser{&buf}); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "restore-s")
+		b.ReportMetric((processCPU() - cpu).Seconds(), "restore-cpu-s")
 		b.ReportMetric(float64(liveHeap()-heapBefore)/float64(n), "restored-heap-B/alloc")
 		runtime.KeepAlive(g)
 		b.Logf("%d allocations: state %d MB live, snapshot %d MB", n, heap>>20, size>>20)
