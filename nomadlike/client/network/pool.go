@@ -295,13 +295,21 @@ func (m *Manager) sweepPool(ctx context.Context) error {
 			continue
 		}
 		if e.Claim != "" {
-			if r, err := m.readRecord(e.Claim); err == nil && r.Runtime.HeadID == e.ID {
+			r, err := m.readRecord(e.Claim)
+			if err == nil && r.Runtime.HeadID == e.ID {
 				if err := removeNetNS(e.NetNS); err != nil {
 					errs = append(errs, err)
 					continue
 				}
 				m.pooledDone(&e)
 				continue
+			}
+			if !errors.Is(err, os.ErrNotExist) {
+				// The claimant has a record (or one that cannot be read)
+				// not from this entry: the namespace at its path is its
+				// own, not this entry's moved one. Release only the
+				// entry's part.
+				e.Claim = ""
 			}
 		}
 		m.cfg.Logger.Info("network: warm pool: releasing a namespace an earlier run left", "id", e.ID)

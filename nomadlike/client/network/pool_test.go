@@ -211,3 +211,40 @@ func TestWarmPoolAfterCrash(t *testing.T) {
 		t.Fatalf("after a2's teardown: %+v, before: %+v", after, before)
 	}
 }
+
+// TestSweepPoolSparesClaimantsOwnNamespace: a pooled entry's file names a
+// claimant whose record is not the entry's (an earlier Sweep released the
+// half claim but could not remove the file, and the allocation then set
+// up a namespace of its own at the same path): the next Sweep releases
+// the entry without touching the allocation's namespace or interface.
+func TestSweepPoolSparesClaimantsOwnNamespace(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	const a1 = "0b5e6a1c-0000-4000-8000-0000000spar1"
+	before := countHost(t, m, a1)
+	res, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, a1) })
+	id := "pool-" + m.cfg.BridgeName + "-0123456789ab"
+	if err := m.writePoolEntry(&poolEntry{ID: id, NetNS: netnsPath(id), ConfList: m.bridge.Bytes, Claim: a1}); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := New(m.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Sweep(ctx, func(id string) bool { return id == a1 }); err != nil {
+		t.Fatal(err)
+	}
+	if got := countHost(t, m2, a1); !isNetNS(netnsPath(a1)) || got.netns != before.netns+1 || got.veth != before.veth+1 {
+		t.Fatalf("after the sweep: %+v, before: %+v: the allocation's namespace or interface went with the stale pool entry", got, before)
+	}
+	if _, err := os.Stat(m2.poolFile(id)); !os.IsNotExist(err) {
+		t.Fatalf("the stale entry's pool file is still there (%v)", err)
+	}
+}
