@@ -449,7 +449,7 @@ func usedFromSum(snap *state.Snapshot, nodeID string, pending map[string]*struct
 		}
 	}
 	for _, a := range pending {
-		if a.HoldsExclusive() {
+		if a != nil && a.HoldsExclusive() { // nil: preempted by the in-flight plan
 			return structs.ComparableResources{}, false, nil
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // TestNodeFitsSumMatchesAllocs checks that the plan applier's fit check
 // from the node's usage sum adds up what the check over the node's
 // allocations does, for random states, plans (placements, in-place
-// updates, stops, preemptions) and in-flight plans, and falls back to the
+// updates, stops, preemptions) and in-flight plans (with preemptions), and falls back to the
 // allocations when one of them holds a port.
 func TestNodeFitsSumMatchesAllocs(t *testing.T) {
 	for seed := range uint64(40) {
@@ -86,6 +86,13 @@ func TestNodeFitsSumMatchesAllocs(t *testing.T) {
 					overlay[node.ID] = map[string]*structs.Allocation{}
 				}
 				overlay[node.ID][v.ID] = v
+			}
+			if rng.IntN(3) == 0 {
+				// The in-flight plan preempted it (newPlanOverlay's nil).
+				if overlay[node.ID] == nil {
+					overlay[node.ID] = map[string]*structs.Allocation{}
+				}
+				overlay[node.ID][pick().ID] = nil
 			}
 			remove := planRemoves(plan, node.ID)
 			used, ok, err := usedFromSum(snap, node.ID, overlay[node.ID], remove, plan.NodeAllocation[node.ID])
