@@ -297,7 +297,8 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 			res := r.Result
 			if r.Rest > 0 {
 				// The client stopped before the rest of the network was in
-				// place: the plugins' ADD is idempotent, run them again.
+				// place: run those plugins again (finish deletes what
+				// they may have added first: not every ADD is idempotent).
 				list, err := libcni.ConfListFromBytes(r.ConfList)
 				if err != nil {
 					return nil, fmt.Errorf("network: recorded CNI network list of allocation %s: %w", req.AllocID, err)
