@@ -111,19 +111,26 @@ func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx
 	out.Changed = make([]*structs.Allocation, len(changed))
 	out.JobKeys = make(map[string]string, len(changed))
 	for i, a := range changed {
-		k := structs.JobVersionKey(a.Job)
-		out.JobKeys[a.ID] = k
-		if k != "" && !held[k] {
-			if out.Jobs == nil {
-				out.Jobs = map[string]*structs.Job{}
-			}
-			out.Jobs[k] = a.Job
-		}
-		c := *a // shallow: only Job changes, and the stored alloc is shared
-		c.Job = nil
-		out.Changed[i] = &c
+		out.Changed[i] = withoutJob(a, held, out.JobKeys, &out.Jobs)
 	}
 	return out, idx
+}
+
+// withoutJob returns a shallow copy of a without its Job (the client keeps
+// job versions apart), recording a's job version key in keys and adding
+// its job to *jobs (made when nil) unless held has that key.
+func withoutJob(a *structs.Allocation, held map[string]bool, keys map[string]string, jobs *map[string]*structs.Job) *structs.Allocation {
+	k := structs.JobVersionKey(a.Job)
+	keys[a.ID] = k
+	if k != "" && !held[k] {
+		if *jobs == nil {
+			*jobs = map[string]*structs.Job{}
+		}
+		(*jobs)[k] = a.Job
+	}
+	c := *a // shallow: only Job changes, and the stored alloc is shared
+	c.Job = nil
+	return &c
 }
 
 // nodePullAllocs is PUT /v1/node/{id}/client-allocations.
@@ -150,14 +157,7 @@ func (s *HTTPServer) nodePullAllocs(w http.ResponseWriter, r *http.Request) (any
 			if a == nil || a.NodeID != id {
 				continue // gone, or not this node's: the client drops it
 			}
-			k := structs.JobVersionKey(a.Job)
-			out.JobKeys[a.ID] = k
-			if k != "" && !have[k] {
-				out.Jobs[k] = a.Job
-			}
-			c := *a // shallow: only Job changes, and the stored alloc is shared
-			c.Job = nil
-			out.Allocs = append(out.Allocs, &c)
+			out.Allocs = append(out.Allocs, withoutJob(a, have, out.JobKeys, &out.Jobs))
 		}
 		return tableIndex(st, "allocs", "nodes")
 	})
