@@ -304,12 +304,16 @@ func (m *Manager) sweepPool(ctx context.Context) error {
 				m.pooledDone(&e)
 				continue
 			}
-			if !errors.Is(err, os.ErrNotExist) {
-				// The claimant has a record (or one that cannot be read)
-				// not from this entry: the namespace at its path is its
-				// own, not this entry's moved one. Release only the
-				// entry's part.
+			if err == nil {
+				// The claimant's record is not from this entry: the
+				// namespace at its path is its own, not this entry's
+				// moved one. Release only the entry's part.
 				e.Claim = ""
+			} else if !errors.Is(err, os.ErrNotExist) {
+				// Which of the two cannot be told: release nothing (its
+				// lease may be the allocation's).
+				errs = append(errs, fmt.Errorf("network: pooled namespace %s claimed by allocation %s: %w: once that allocation is gone, remove %s", e.ID, e.Claim, err, m.poolFile(id)))
+				continue
 			}
 		}
 		m.cfg.Logger.Info("network: warm pool: releasing a namespace an earlier run left", "id", e.ID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,29 @@ func TestSweepStopsWhenCancelled(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(m.cfg.recordDir(), ids[sweepParallel]+".json")); err != nil {
 		t.Fatalf("the record of the allocation not torn down: %v", err)
+	}
+}
+
+// TestSweepPoolKeepsEntryOfUnreadableClaimant: a pooled entry claimed by
+// an allocation whose record cannot be read may be that allocation's
+// network: the Sweep releases nothing of it, keeps its file and says so.
+func TestSweepPoolKeepsEntryOfUnreadableClaimant(t *testing.T) {
+	m, err := New(Config{StateDir: t.TempDir(), CNIPath: t.TempDir(), CNIConfigDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a1 = "0b5e6a1c-0000-4000-8000-0000000bad01"
+	if err := os.WriteFile(m.recordPath(a1), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := "pool-" + m.cfg.BridgeName + "-0123456789ab"
+	if err := m.writePoolEntry(&poolEntry{ID: id, NetNS: netnsPath(id), ConfList: m.bridge.Bytes, Claim: a1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Sweep(context.Background(), func(id string) bool { return id == a1 }); err == nil || !strings.Contains(err.Error(), m.poolFile(id)) {
+		t.Fatalf("Sweep: %v, want the entry reported with its file", err)
+	}
+	if _, err := os.Stat(m.poolFile(id)); err != nil {
+		t.Fatalf("the entry's pool file: %v, want it kept", err)
 	}
 }
