@@ -172,18 +172,29 @@ const maxJSONDepth = 100
 // 400s naming the reason, the field and the offset; a body over the limit
 // is a 413.
 func decodeBody(r *http.Request, out any) error {
+	b, err := readBody(r, "JSON")
+	if err != nil {
+		return err
+	}
+	return decodeJSON(b, out)
+}
+
+// readBody reads the request body of decodeBody or decodeClientBody
+// (format names what to send in the error of a missing body): a body over
+// the limit is a 413, another read error a 400.
+func readBody(r *http.Request, format string) ([]byte, error) {
 	if r.Body == nil {
-		return structs.NewBadRequest("request body is empty; send a JSON object")
+		return nil, structs.NewBadRequest("request body is empty; send a %s object", format)
 	}
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return err
+			return nil, err
 		}
-		return structs.NewBadRequest("read the request body: %v", err)
+		return nil, structs.NewBadRequest("read the request body: %v", err)
 	}
-	return decodeJSON(b, out)
+	return b, nil
 }
 
 // decodeClientBody is decodeBody for the client protocol's endpoints: a
@@ -193,16 +204,9 @@ func decodeClientBody(r *http.Request, out any) error {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), structs.MsgpackContentType) {
 		return decodeBody(r, out)
 	}
-	if r.Body == nil {
-		return structs.NewBadRequest("request body is empty; send a msgpack object")
-	}
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r, "msgpack")
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
-		return structs.NewBadRequest("read the request body: %v", err)
+		return err
 	}
 	if len(b) == 0 {
 		return structs.NewBadRequest("request body is empty; send a msgpack object")
