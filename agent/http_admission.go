@@ -20,9 +20,11 @@ import (
 // server works on at most admissionSlots requests at once; the others wait
 // (blocked, not runnable) for a slot, and a request that waited
 // admissionWait is answered 429 with Retry-After, which the client code
-// (nomadlike/client) backs off on. Heartbeats and waiting blocking queries
-// hold no slot: a heartbeat is cheap and refusing it would mark nodes
-// down, and a blocking query mostly waits. A write gives its slot back
+// (nomadlike/client) backs off on. Heartbeats and blocking queries (a GET
+// with ?index= above 0, isLongPoll) hold no slot: a heartbeat is cheap and
+// refusing it would mark nodes down, and a blocking query mostly waits
+// (one whose index is already passed answers at once, still without a
+// slot: its work is not bounded here). A write gives its slot back
 // once it waits for its Raft entry to commit (server.WithWaitNotice).
 const (
 	admissionSlotsPerCPU = 32
