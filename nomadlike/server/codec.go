@@ -55,8 +55,10 @@ func encodeEntry(t structs.MessageType, body any) ([]byte, error) {
 	out := make([]byte, 1+len(c.scratch))
 	out[0] = byte(t)
 	copy(out[1:], c.scratch)
-	if cap(c.scratch) > maxKeptScratch {
-		c.scratch = nil
+	if cap(c.scratch) > maxKeptScratch || err != nil {
+		// The encoder holds the buffer it wrote into (until its next
+		// reset) as well: drop both, or the pool keeps the large one.
+		c.scratch, c.enc = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encode raft entry of type %d: %w", t, err)
@@ -73,5 +75,10 @@ func decodeBody(buf []byte, out any) error {
 	} else {
 		c.dec.ResetBytes(buf)
 	}
-	return c.dec.Decode(out)
+	err := c.dec.Decode(out)
+	c.dec.ResetBytes(noBytes) // the pooled decoder keeps no entry alive
+	return err
 }
+
+// noBytes resets a pooled decoder (ResetBytes ignores nil).
+var noBytes = []byte{}
