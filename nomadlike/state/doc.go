@@ -54,7 +54,7 @@
 //	job_version  id {Namespace, ID, Version}   (newest JobTrackedVersions kept)
 //	job_summary  id {Namespace, JobID}
 //	nodes        id
-//	allocs       id; namespace; node; job {Namespace, JobID}; eval
+//	allocs       id; node; job {Namespace, JobID} (its prefix serves namespace lookups); deployment
 //	evals        id; namespace; job {Namespace, JobID}
 //	index        id (table name) -> Raft index of the table's last write
 //	node_usage   id (NodeID)  derived from allocs
