@@ -98,7 +98,38 @@ func (s *HTTPServer) admit(h http.Handler, exempt bool) http.Handler {
 			})
 		}
 		defer release()
-		// A write gives its slot back while it waits for Raft to commit.
-		h.ServeHTTP(w, r.WithContext(server.WithWaitNotice(r.Context(), release)))
+		// A write gives its slot back while it waits for Raft to commit,
+		// and every request once its reply is ready: sending it goes at the
+		// client's pace, and a client that reads slowly (or not at all)
+		// must not hold a slot.
+		h.ServeHTTP(&releaseOnReply{ResponseWriter: w, release: release},
+			r.WithContext(server.WithWaitNotice(r.Context(), release)))
 	})
 }
+
+// releaseOnReply calls release when the reply starts.
+type releaseOnReply struct {
+	http.ResponseWriter
+	release func()
+}
+
+func (w *releaseOnReply) WriteHeader(code int) {
+	w.release()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *releaseOnReply) Write(b []byte) (int, error) {
+	w.release()
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher for streaming endpoints.
+func (w *releaseOnReply) Flush() {
+	w.release()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap returns the underlying writer (for http.ResponseController).
+func (w *releaseOnReply) Unwrap() http.ResponseWriter { return w.ResponseWriter }

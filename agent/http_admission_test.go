@@ -127,3 +127,38 @@ func TestAdmissionSlotFreedWhileWaitingForRaft(t *testing.T) {
 		t.Errorf("%d slots held after every request ended (released twice or never)", got)
 	}
 }
+
+// TestAdmissionSlotFreedOnceReplyStarts: a request gives its slot back when
+// its reply starts, so a client that reads a large reply slowly (or never)
+// holds no slot while the server sends it.
+func TestAdmissionSlotFreedOnceReplyStarts(t *testing.T) {
+	s := &HTTPServer{admission: newAdmission(1, 10*time.Second), metrics: newHTTPMetrics(nil),
+		logger: slog.New(slog.DiscardHandler)}
+	sending := make(chan struct{})
+	sent := make(chan struct{})
+	h := s.admit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("slow") == "" {
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("{"))
+		close(sending)
+		<-sent // the rest of the reply waits for the client to read
+	}), false)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/allocations?slow=1", nil))
+	})
+	<-sending
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/jobs", nil))
+	if rec.Code != http.StatusOK || time.Since(start) > 5*time.Second {
+		t.Errorf("request while another's reply is being sent: %d after %s; want 200 at once", rec.Code, time.Since(start))
+	}
+	close(sent)
+	wg.Wait()
+	if got := len(s.admission.slots); got != 0 {
+		t.Errorf("%d slots held after every request ended (released twice or never)", got)
+	}
+}
