@@ -63,6 +63,9 @@ func updateNodeUsage(txn *memdb.Txn, changes memdb.Changes) error {
 	}
 	for _, id := range d.order {
 		delta := d.by[id]
+		if delta.Used == (structs.ComparableResources{}) && delta.Live == 0 && delta.Exclusive == 0 {
+			continue // nothing live changed on this node (a client's report of a running allocation)
+		}
 		raw, err := txn.First(tableNodeUsage, indexID, id)
 		if err != nil {
 			return fmt.Errorf("state: read usage of node %s: %w", id, err)
@@ -70,9 +73,6 @@ func updateNodeUsage(txn *memdb.Txn, changes memdb.Changes) error {
 		u := structs.NodeUsage{NodeID: id}
 		if raw != nil {
 			u = *raw.(*structs.NodeUsage)
-		}
-		if delta.Used == (structs.ComparableResources{}) && delta.Live == 0 && delta.Exclusive == 0 {
-			continue // nothing live changed on this node
 		}
 		u.Used.Add(delta.Used)
 		u.Live += delta.Live
