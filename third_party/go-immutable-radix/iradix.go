@@ -675,13 +675,13 @@ func longestPrefix(k1, k2 []byte) int {
 	return i
 }
 
-// concat two byte slices, returning a third new copy
 // isTailOf reports whether p is a non-empty slice of the last bytes of k's
 // memory (not only equal to them).
 func isTailOf(p, k []byte) bool {
 	return len(p) > 0 && len(k) >= len(p) && &p[len(p)-1] == &k[len(k)-1]
 }
 
+// concat two byte slices, returning a third new copy
 func concat(a, b []byte) []byte {
 	c := make([]byte, len(a)+len(b))
 	copy(c, a)
