@@ -199,7 +199,8 @@ func readBody(r *http.Request, format string) ([]byte, error) {
 
 // decodeClientBody is decodeBody for the client protocol's endpoints: a
 // body with Content-Type structs.MsgpackContentType is msgpack, nested at
-// most maxJSONDepth deep; any other is JSON.
+// most structs.WireMsgpackHandle.MaxDepth deep (100, a literal of its own:
+// keep it with maxJSONDepth); any other is JSON.
 func decodeClientBody(r *http.Request, out any) error {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), structs.MsgpackContentType) {
 		return decodeBody(r, out)
