@@ -157,9 +157,7 @@ func (s *HTTPServer) routes(r *mux.Router) {
 	}
 	srv := func(path string, methods []string, h handlerFunc) {
 		served(path, methods)
-		// A heartbeat needs no slot (http_admission.go).
-		exempt := path == "/v1/node/{id}/heartbeat"
-		r.Handle(path, s.needServer(s.toLeader(s.admit(s.wrap(h), exempt)))).Methods(methods...)
+		r.Handle(path, s.needServer(s.toLeader(s.admit(s.wrap(h), admissionExempt(path))))).Methods(methods...)
 	}
 	local := func(path string, methods []string, h handlerFunc) {
 		served(path, methods)

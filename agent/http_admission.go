@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // server works on at most admissionSlots requests at once; the others wait
 // (blocked, not runnable) for a slot, and a request that waited
 // admissionWait is answered 429 with Retry-After, which the client code
-// (nomadlike/client) backs off on. Heartbeats and blocking queries (a GET
+// (nomadlike/client) backs off on. Heartbeats, the operator API
+// (admissionExempt) and blocking queries (a GET
 // with ?index= above 0, isLongPoll) hold no slot: a heartbeat is cheap and
 // refusing it would mark nodes down, and a blocking query mostly waits
 // (one whose index is already passed answers at once, still without a
@@ -33,6 +35,15 @@ const (
 	// admissionRetryAfter is the Retry-After of a 429 (seconds).
 	admissionRetryAfter = "2"
 )
+
+// admissionExempt reports whether the requests of a server route template
+// need no slot: heartbeats (refusing one would mark a node down) and the
+// operator API (Raft peers, autopilot, snapshots, scheduler and keyring
+// configuration), which an operator needs most when the cluster is
+// saturated and which Nomad never refuses for load.
+func admissionExempt(path string) bool {
+	return path == "/v1/node/{id}/heartbeat" || strings.HasPrefix(path, "/v1/operator/")
+}
 
 // admission bounds the server API requests worked on at once.
 type admission struct {

@@ -162,3 +162,23 @@ func TestAdmissionSlotFreedOnceReplyStarts(t *testing.T) {
 		t.Errorf("%d slots held after every request ended (released twice or never)", got)
 	}
 }
+
+// TestAdmissionExemptRoutes: heartbeats and the operator API (an operator
+// removing a dead Raft peer from a saturated cluster) take no slot; the
+// client protocol's other calls and the job API do.
+func TestAdmissionExemptRoutes(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/v1/node/{id}/heartbeat":              true,
+		"/v1/operator/raft/peer":               true,
+		"/v1/operator/snapshot":                true,
+		"/v1/operator/scheduler/configuration": true,
+		"/v1/node/{id}/allocations":            false,
+		"/v1/jobs":                             false,
+		"/v1/acl/token/self":                   false,
+		"/v1/operatorx":                        false,
+	} {
+		if got := admissionExempt(path); got != want {
+			t.Errorf("admissionExempt(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
