@@ -225,7 +225,12 @@ func getIndex(t *testing.T, addr, path string) (int, string, uint64) {
 // slots come back when queries end.
 func TestAttackLongPollLimit(t *testing.T) {
 	const limit = 5
-	a := startDevAgentWith(t, func(c *Config) { c.Limits.HTTPMaxLongPollsPerClient = limit })
+	// No client in this agent: its allocation watch, a blocking query from
+	// 127.0.0.1 too, would take some of the test's slots.
+	a := startDevAgentWith(t, func(c *Config) {
+		c.Limits.HTTPMaxLongPollsPerClient = limit
+		c.Client.Enabled = false
+	})
 	addr := a.HTTPAddr()
 	_, _, index := getIndex(t, addr, "/v1/jobs")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,8 +244,18 @@ func TestAttackLongPollLimit(t *testing.T) {
 			// summary reconcile) must not end these polls before they are counted.
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/v1/jobs?index=%d&wait=5m", addr, index+1_000_000), nil)
 			started <- struct{}{}
-			if resp, err := http.DefaultClient.Do(req); err == nil {
+			// The probe below is a blocking query too (wait=1ms): one that
+			// came first takes a slot for a moment, and a poller refused then
+			// asks again.
+			for ctx.Err() == nil {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
 				resp.Body.Close()
+				if resp.StatusCode != http.StatusTooManyRequests {
+					return
+				}
 			}
 		}()
 	}
