@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -353,6 +354,13 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 		rest = bridgeRest
 	}
 	res, err := m.attach(ctx, list, rest, rec, req)
+	if errors.Is(err, errPathTaken) {
+		// Nothing was made: the namespace there is not this setup's to
+		// tear down (a DEL in it would remove its owner's interface).
+		_ = os.RemoveAll(m.filesDir(req.AllocID))
+		_ = os.Remove(m.recordPath(req.AllocID))
+		return nil, err
+	}
 	if err != nil {
 		if terr := m.teardown(ctx, req.AllocID); terr != nil {
 			m.cfg.Logger.Warn("network: clean up after a failed setup", "alloc_id", req.AllocID, "error", terr)
@@ -508,10 +516,17 @@ func (m *Manager) EnsureEgressGuard() error {
 	return nil
 }
 
+// errPathTaken: the allocation's namespace path is taken by a namespace
+// this setup did not make.
+var errPathTaken = errors.New("the allocation's network namespace path is taken")
+
 // attach creates the namespace and runs the plugins of list before index
 // rest (those that give it its interface and address).
 func (m *Manager) attach(ctx context.Context, list *libcni.NetworkConfigList, rest int, rec *record, req Request) (*Result, error) {
 	if err := createNetNS(rec.Runtime.NetNS); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("%w: %w", errPathTaken, err)
+		}
 		return nil, fmt.Errorf("network: %w", err)
 	}
 	// The first plugins as a list of their own under the list's name and

@@ -53,6 +53,12 @@ func freeSubnet(t testing.TB, prefix string) string {
 	return ""
 }
 
+// testAllocID returns an allocation ID of its own: namespace paths
+// (/var/run/netns/nomadlike-<id>) and portmap's nftables rules (commented
+// with the ID) are host-wide, so two test processes running at once must
+// never use the same ID.
+func testAllocID() string { return structs.GenerateUUID() }
+
 // testBridgeName returns a bridge name unique to this process and test
 // network (at most 15 characters, with room for a suffix).
 func testBridgeName() string {

@@ -180,11 +180,15 @@ func (m *Manager) newPoolEntry() (*poolEntry, error) {
 
 // teardownPoolEntry releases an entry not (or no longer) owned by an
 // allocation: the plugins' DEL, its namespace wherever it is (the pool's
-// path, or its claimant's if the move had begun), its file.
+// path, or its claimant's if the move had begun), its file. The
+// claimant's path is released only when it holds the entry's namespace
+// (claimHolds): a claim whose move failed because that path was taken
+// leaves it to its owner.
 func (m *Manager) teardownPoolEntry(ctx context.Context, e *poolEntry) error {
 	var errs []error
 	netns := e.NetNS
-	if e.Claim != "" && !isNetNS(netns) {
+	claimed := e.Claim != "" && claimHolds(e)
+	if claimed && !isNetNS(netns) {
 		netns = netnsPath(e.Claim)
 	}
 	list, err := libcni.ConfListFromBytes(e.ConfList)
@@ -202,7 +206,7 @@ func (m *Manager) teardownPoolEntry(ctx context.Context, e *poolEntry) error {
 	if err := removeNetNS(e.NetNS); err != nil {
 		errs = append(errs, err)
 	}
-	if e.Claim != "" {
+	if claimed {
 		if err := removeNetNS(netnsPath(e.Claim)); err != nil {
 			errs = append(errs, err)
 		}
@@ -217,6 +221,23 @@ func (m *Manager) teardownPoolEntry(ctx context.Context, e *poolEntry) error {
 		return fmt.Errorf("network: %w", err)
 	}
 	return nil
+}
+
+// claimHolds reports whether the path of e's claimant holds e's
+// namespace: the move has begun (the same namespace at both paths) or is
+// complete (e's own path is no namespace any more).
+func claimHolds(e *poolEntry) bool {
+	var claim, own unix.Stat_t
+	if err := unix.Stat(netnsPath(e.Claim), &claim); err != nil || !isNetNS(netnsPath(e.Claim)) {
+		return false
+	}
+	if !isNetNS(e.NetNS) {
+		return true
+	}
+	if err := unix.Stat(e.NetNS, &own); err != nil {
+		return false
+	}
+	return claim.Dev == own.Dev && claim.Ino == own.Ino
 }
 
 // claimPooled gives the allocation of rec the namespace of e: it moves to

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"strings"
@@ -246,5 +247,91 @@ func TestSweepPoolSparesClaimantsOwnNamespace(t *testing.T) {
 	}
 	if _, err := os.Stat(m2.poolFile(id)); !os.IsNotExist(err) {
 		t.Fatalf("the stale entry's pool file is still there (%v)", err)
+	}
+}
+
+// TestClaimSparesATakenPath: a pooled namespace claimed for an allocation
+// whose namespace path is already taken (here by a namespace the test
+// made, as another client process using the same allocation ID would)
+// fails to move there; the claim's cleanup releases the pooled entry
+// (its namespace, interface and lease) but leaves the path's namespace
+// to its owner.
+func TestClaimSparesATakenPath(t *testing.T) {
+	m := poolManager(t, 1)
+	ctx := context.Background()
+	a1, a2 := testAllocID(), testAllocID()
+	before := countHost(t, m, a1, a2)
+	res, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, a1) })
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitPoolFull(t, m, 1)
+	if err := createNetNS(netnsPath(a2)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = removeNetNS(netnsPath(a2)) })
+	if _, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge"}); err == nil {
+		t.Fatal("Setup into a taken namespace path succeeded")
+	}
+	if !isNetNS(netnsPath(a2)) {
+		t.Fatal("the failed claim removed the namespace at the allocation's path, which was not the pooled entry's")
+	}
+	waitPoolIdle(t, m)
+	m.pool.mu.Lock()
+	ready := len(m.pool.ready)
+	m.pool.mu.Unlock()
+	// a1's network, a2's path's namespace (no interface) and the pool's
+	// ready entries: nothing of the failed claim's entry.
+	if got := countHost(t, m, a1, a2); got.netns != before.netns+2 || got.veth != before.veth+1+ready || got.leases != before.leases+1+ready || poolNetNS(m) != ready {
+		t.Fatalf("after the failed claim: %+v (%d pool namespaces, %d ready), before: %+v", got, poolNetNS(m), ready, before)
+	}
+}
+
+// waitPoolIdle waits until m's pool filler has stopped.
+func waitPoolIdle(t *testing.T, m *Manager) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !m.PoolIdle() {
+		if time.Now().After(deadline) {
+			t.Fatal("the pool's filler still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSetupSparesATakenPath: the same without the pool: a setup whose
+// namespace path is taken fails without a DEL in that namespace (which
+// would remove its owner's interface) or removing it.
+func TestSetupSparesATakenPath(t *testing.T) {
+	m := testManager(t)
+	ctx := context.Background()
+	owner, a1 := testAllocID(), testAllocID()
+	res, err := m.Setup(ctx, Request{AllocID: owner, Mode: "bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, owner) })
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// a1's path bind-mounts owner's namespace, as another process's
+	// allocation of the same ID would hold one.
+	if err := moveNetNS(netnsPath(owner), netnsPath(a1)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = moveNetNS(netnsPath(a1), netnsPath(owner)) })
+	before := countHost(t, m, owner, a1)
+	if _, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"}); !errors.Is(err, errPathTaken) {
+		t.Fatalf("Setup into a taken namespace path: %v, want errPathTaken", err)
+	}
+	if after := countHost(t, m, owner, a1); !isNetNS(netnsPath(a1)) || after != before {
+		t.Fatalf("after the failed setup: %+v, before: %+v (the namespace at the taken path, or its interface, went)", after, before)
+	}
+	if ids, _ := m.Attached(); len(ids) != 1 {
+		t.Fatalf("records: %v, want only the owner's", ids)
 	}
 }
