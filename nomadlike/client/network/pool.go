@@ -56,6 +56,9 @@ type pool struct {
 	filling bool
 	closed  bool
 	wg      sync.WaitGroup
+	// stop ends the context of the entry being made (nil: none), so
+	// Close does not wait for its plugins.
+	stop context.CancelFunc
 }
 
 func (c Config) poolDir() string { return filepath.Join(c.StateDir, "pool") }
@@ -130,13 +133,20 @@ func (m *Manager) refillLocked() {
 				p.mu.Unlock()
 				return
 			}
+			ctx, cancel := context.WithTimeout(context.Background(), poolEntryTimeout)
+			p.stop = cancel
 			p.mu.Unlock()
-			e, err := m.newPoolEntry()
+			e, err := m.newPoolEntry(ctx)
+			cancel()
 			p.mu.Lock()
+			p.stop = nil
 			if err != nil {
 				p.filling = false
+				closed := p.closed
 				p.mu.Unlock()
-				m.cfg.Logger.Warn("network: warm pool: attach a namespace ahead of time", "error", err)
+				if !closed {
+					m.cfg.Logger.Warn("network: warm pool: attach a namespace ahead of time", "error", err)
+				}
 				return
 			}
 			// Even when closed meanwhile: Close tears down what is ready
@@ -148,10 +158,13 @@ func (m *Manager) refillLocked() {
 }
 
 // newPoolEntry creates a namespace and runs bridge mode's first poolHead
-// plugins for it.
-func (m *Manager) newPoolEntry() (*poolEntry, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), poolEntryTimeout)
-	defer cancel()
+// plugins for it: loopback and bridge as a list (libcni caches their
+// result), then firewall with that result as its prevResult, as the
+// list's ADD would run it. On error (or once ctx ends: Close, whose
+// cancel kills the plugin running) the entry is torn down, under a
+// context of its own: the bridge's cached result gives the firewall's
+// DEL the address whose rules a killed ADD may have added.
+func (m *Manager) newPoolEntry(ctx context.Context) (*poolEntry, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -166,16 +179,36 @@ func (m *Manager) newPoolEntry() (*poolEntry, error) {
 	}
 	err := createNetNS(e.NetNS)
 	if err == nil {
-		head := &libcni.NetworkConfigList{Name: m.bridge.Name, CNIVersion: m.bridge.CNIVersion, Plugins: m.bridge.Plugins[:poolHead], Bytes: m.bridge.Bytes}
-		_, err = m.cni.AddNetworkList(ctx, head, &libcni.RuntimeConf{ContainerID: e.ID, NetNS: e.NetNS, IfName: ifName})
+		err = m.addPoolHead(ctx, e)
 	}
 	if err != nil {
-		if terr := m.teardownPoolEntry(ctx, e); terr != nil {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), poolEntryTimeout)
+		defer cancel()
+		if terr := m.teardownPoolEntry(tctx, e); terr != nil {
 			m.cfg.Logger.Warn("network: warm pool: clean up a failed namespace", "id", e.ID, "error", terr)
 		}
 		return nil, fmt.Errorf("CNI network %q (plugins from %s): %w", m.bridge.Name, m.cfg.CNIPath, err)
 	}
 	return e, nil
+}
+
+// addPoolHead runs bridge mode's first poolHead plugins for e: all but
+// the last as a list, then the last with their result (see newPoolEntry).
+func (m *Manager) addPoolHead(ctx context.Context, e *poolEntry) error {
+	rt := &libcni.RuntimeConf{ContainerID: e.ID, NetNS: e.NetNS, IfName: ifName}
+	sub := func(p ...*libcni.PluginConfig) *libcni.NetworkConfigList {
+		return &libcni.NetworkConfigList{Name: m.bridge.Name, CNIVersion: m.bridge.CNIVersion, Plugins: p, Bytes: m.bridge.Bytes}
+	}
+	prev, err := m.cni.AddNetworkList(ctx, sub(m.bridge.Plugins[:poolHead-1]...), rt)
+	if err != nil {
+		return err
+	}
+	last, err := libcni.InjectConf(m.bridge.Plugins[poolHead-1], map[string]any{"prevResult": prev})
+	if err != nil {
+		return err
+	}
+	_, err = m.cni.AddNetworkList(ctx, sub(last), rt)
+	return err
 }
 
 // teardownPoolEntry releases an entry not (or no longer) owned by an
@@ -345,12 +378,16 @@ func (m *Manager) sweepPool(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close tears down the warm pool (after its filler has stopped). The
-// allocations' networks stay: a restarted client re-attaches to them.
+// Close tears down the warm pool: the entry being made is stopped (its
+// plugin killed) and torn down, then the ready ones are. The allocations'
+// networks stay: a restarted client re-attaches to them.
 func (m *Manager) Close(ctx context.Context) error {
 	p := &m.pool
 	p.mu.Lock()
 	p.closed = true
+	if p.stop != nil {
+		p.stop()
+	}
 	p.mu.Unlock()
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -223,13 +224,7 @@ func TestSweepPoolSparesClaimantsOwnNamespace(t *testing.T) {
 	ctx := context.Background()
 	const a1 = "0b5e6a1c-0000-4000-8000-0000000spar1"
 	before := countHost(t, m, a1)
-	res, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	setupWait(t, m, Request{AllocID: a1, Mode: "bridge"})
 	t.Cleanup(func() { _ = m.Teardown(ctx, a1) })
 	id := "pool-" + m.cfg.BridgeName + "-0123456789ab"
 	if err := m.writePoolEntry(&poolEntry{ID: id, NetNS: netnsPath(id), ConfList: m.bridge.Bytes, Claim: a1}); err != nil {
@@ -261,14 +256,8 @@ func TestClaimSparesATakenPath(t *testing.T) {
 	ctx := context.Background()
 	a1, a2 := testAllocID(), testAllocID()
 	before := countHost(t, m, a1, a2)
-	res, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	setupWait(t, m, Request{AllocID: a1, Mode: "bridge"})
 	t.Cleanup(func() { _ = m.Teardown(ctx, a1) })
-	if err := res.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
 	waitPoolFull(t, m, 1)
 	if err := createNetNS(netnsPath(a2)); err != nil {
 		t.Fatal(err)
@@ -310,14 +299,8 @@ func TestSetupSparesATakenPath(t *testing.T) {
 	m := testManager(t)
 	ctx := context.Background()
 	owner, a1 := testAllocID(), testAllocID()
-	res, err := m.Setup(ctx, Request{AllocID: owner, Mode: "bridge"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	setupWait(t, m, Request{AllocID: owner, Mode: "bridge"})
 	t.Cleanup(func() { _ = m.Teardown(ctx, owner) })
-	if err := res.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// a1's path bind-mounts owner's namespace, as another process's
 	// allocation of the same ID would hold one.
 	if err := moveNetNS(netnsPath(owner), netnsPath(a1)); err != nil {
@@ -334,4 +317,72 @@ func TestSetupSparesATakenPath(t *testing.T) {
 	if ids, _ := m.Attached(); len(ids) != 1 {
 		t.Fatalf("records: %v, want only the owner's", ids)
 	}
+}
+
+// TestCloseStopsTheEntryBeingMade: Close while the pool's filler makes an
+// entry whose firewall plugin hangs (after adding its rules) kills the
+// plugin instead of waiting for the entry's minute-long bound, and tears
+// the entry down: no namespace, interface, lease or rule of it is left,
+// counted.
+func TestCloseStopsTheEntryBeingMade(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "firewall-hangs")
+	// For the pool's entries only: the allocation's own firewall is the
+	// real one.
+	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ] && [ \"${CNI_CONTAINERID#pool-}\" != \"$CNI_CONTAINERID\" ]; then\n" +
+		"  /usr/lib/cni/firewall >/dev/null || exit 1\n  touch " + mark + "\n  exec sleep 600\nfi\nexec /usr/lib/cni/firewall\n"
+	base := managerWithFirewall(t, script)
+	cfg := base.Config()
+	cfg.PoolSize = 1
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a1 := testAllocID()
+	before := countHost(t, m, a1)
+	setupWait(t, m, Request{AllocID: a1, Mode: "bridge"})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(mark); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pool's filler never reached its firewall plugin")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := countHost(t, m, a1); got.veth != before.veth+2 || got.leases != before.leases+2 || poolNetNS(m) != 1 {
+		t.Fatalf("with the entry's firewall hanging: %+v (%d pool namespaces), before a1: %+v (want a1's and the entry's)", got, poolNetNS(m), before)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := m.Close(cctx); err != nil {
+		t.Fatalf("Close: %v (it waited for the entry being made)", err)
+	}
+	if got := countHost(t, m, a1); got.netns != before.netns+1 || got.veth != before.veth+1 || got.leases != before.leases+1 || poolNetNS(m) != 0 {
+		t.Fatalf("after Close: %+v (%d pool namespaces), before a1: %+v (want a1's only)", got, poolNetNS(m), before)
+	}
+	if es, _ := os.ReadDir(m.cfg.poolDir()); len(es) > 0 {
+		t.Fatalf("pool files left: %d", len(es))
+	}
+	if err := m.Teardown(ctx, a1); err != nil {
+		t.Fatal(err)
+	}
+	// The entry's firewall rules, added before its plugin hung, went too.
+	if after := countHost(t, m, a1); after != before {
+		t.Fatalf("after a1's teardown: %+v, before: %+v", after, before)
+	}
+}
+
+// setupWait sets up req's network on m and waits until it is complete.
+func setupWait(t *testing.T, m *Manager, req Request) *Result {
+	t.Helper()
+	res, err := m.Setup(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
