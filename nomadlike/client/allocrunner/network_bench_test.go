@@ -167,7 +167,7 @@ func (l *netLab) start(tb testing.TB, i int, mode string) (r *Runner, done chan 
 		RestartPolicy: &structs.RestartPolicy{Attempts: 0, Mode: structs.RestartModeFail},
 	}}}
 	job.Canonicalize()
-	alloc := &structs.Allocation{ID: fmt.Sprintf("6c1e0a52-1c3e-4b7a-9f1e-%012d", i+10), Name: "bench.g[0]", Namespace: "default",
+	alloc := &structs.Allocation{ID: structs.GenerateUUID(), Name: "bench.g[0]", Namespace: "default",
 		JobID: job.ID, TaskGroup: "g", Job: job, DesiredStatus: structs.AllocDesiredStatusRun,
 		AllocatedResources: &structs.AllocatedResources{Shared: structs.AllocatedSharedResources{
 			Ports: []structs.PortMapping{{Label: "http", Value: 42000 + i%1000, To: 80, HostIP: "127.0.0.1"}}}}}

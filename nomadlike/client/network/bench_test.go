@@ -42,7 +42,7 @@ func benchSetup(b *testing.B, ports func(i int) []structs.PortMapping) {
 	var complete, teardown time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		id := fmt.Sprintf("0b5e6a1c-0000-4000-8000-%012d", i)
+		id := testAllocID()
 		start := time.Now()
 		res, err := m.Setup(ctx, Request{AllocID: id, Mode: "bridge", Ports: ports(i)})
 		if err != nil {

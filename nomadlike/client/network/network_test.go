@@ -313,7 +313,7 @@ func testBridgeEgressBlockedAndTeardownComplete(t *testing.T, m *Manager) {
 	if err := m.EnsureEgressGuard(); err != nil {
 		t.Fatal(err)
 	}
-	const alloc = "0b5e6a1c-0000-4000-8000-00000000net1"
+	alloc := testAllocID()
 	before := countHost(t, m, alloc)
 	// A server on the host's loopback, reached through a mapped port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -374,7 +374,7 @@ func TestCNIModeUnknownNetworkSaysWhatToDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Setup(context.Background(), Request{AllocID: "a1", Mode: "cni/mynet"})
+	_, err = m.Setup(context.Background(), Request{AllocID: testAllocID(), Mode: "cni/mynet"})
 	if err == nil || !strings.Contains(err.Error(), `no CNI network named "mynet" in `+dir) {
 		t.Fatalf("error = %v", err)
 	}
@@ -412,10 +412,11 @@ func TestCNIModeUserNetwork(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
+	alloc := testAllocID()
 	// The cni block's args reach the plugins in CNI_ARGS: host-local takes
 	// the address IP asks for, and ignores FancyMessage (IgnoreUnknown).
 	want := strings.TrimSuffix(subnet, "0/24") + "77"
-	res, err := m.Setup(ctx, Request{AllocID: "0b5e6a1c-0000-4000-8000-00000000cni1", Mode: "cni/" + name,
+	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "cni/" + name,
 		CNIArgs: map[string]string{"IP": want, "FancyMessage": "hello"}})
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +429,7 @@ func TestCNIModeUserNetwork(t *testing.T) {
 			t.Error("a connection to 192.0.2.1 succeeded from a network without routes")
 		}
 	})
-	if err := m.Teardown(ctx, "0b5e6a1c-0000-4000-8000-00000000cni1"); err != nil {
+	if err := m.Teardown(ctx, alloc); err != nil {
 		t.Fatal(err)
 	}
 	if isNetNS(res.Isolation.Path) {
@@ -477,7 +478,7 @@ func hasGuardRule(m *Manager) bool {
 func TestBridgeMasqueradeOptIn(t *testing.T) {
 	m := testManager(t)
 	ctx := context.Background()
-	const plain, masq = "0b5e6a1c-0000-4000-8000-0000000masq0", "0b5e6a1c-0000-4000-8000-0000000masq1"
+	plain, masq := testAllocID(), testAllocID()
 	if _, err := m.Setup(ctx, Request{AllocID: plain, Mode: "bridge"}); err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestBridgeRestOfSetupInBackground(t *testing.T) {
 	if err := m.EnsureEgressGuard(); err != nil {
 		t.Fatal(err)
 	}
-	const a1, a2 = "0b5e6a1c-0000-4000-8000-0000000rest1", "0b5e6a1c-0000-4000-8000-0000000rest2"
+	a1, a2 := testAllocID(), testAllocID()
 	before := countHost(t, m, a1, a2)
 	req := func(id string, port int) Request {
 		return Request{AllocID: id, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: port, To: 80}}}
@@ -600,9 +601,10 @@ func TestBridgeRestOfSetupInBackground(t *testing.T) {
 func TestSweepTearsDownGoneAllocationsAtOnce(t *testing.T) {
 	m := testManager(t)
 	ctx := context.Background()
-	ids := []string{"0b5e6a1c-0000-4000-8000-00000000swp0", "0b5e6a1c-0000-4000-8000-00000000swp1",
-		"0b5e6a1c-0000-4000-8000-00000000swp2", "0b5e6a1c-0000-4000-8000-00000000swp3",
-		"0b5e6a1c-0000-4000-8000-00000000swp4", "0b5e6a1c-0000-4000-8000-00000000swp5"}
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = testAllocID()
+	}
 	if err := m.EnsureEgressGuard(); err != nil {
 		t.Fatal(err)
 	}
@@ -682,7 +684,7 @@ func fakeFirewallPath(t *testing.T, script string) string {
 func TestBridgeRestFailureIsReported(t *testing.T) {
 	m := managerWithFirewall(t, failingFirewall)
 	ctx := context.Background()
-	const alloc = "0b5e6a1c-0000-4000-8000-0000000fail"
+	alloc := testAllocID()
 	before := countHost(t, m, alloc)
 	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41201, To: 80}}})
 	if err != nil {
@@ -709,7 +711,7 @@ func TestBridgeRestFailureIsReported(t *testing.T) {
 func TestTeardownStopsTheBackgroundSetup(t *testing.T) {
 	m := managerWithFirewall(t, slowFirewall)
 	ctx := context.Background()
-	const alloc = "0b5e6a1c-0000-4000-8000-0000000slow"
+	alloc := testAllocID()
 	before := countHost(t, m, alloc)
 	res, err := m.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41301, To: 80}}})
 	if err != nil {
@@ -769,7 +771,7 @@ func TestTeardownUsesRecordedBackend(t *testing.T) {
 	if err := old.EnsureEgressGuard(); err != nil {
 		t.Fatal(err)
 	}
-	const alloc = "0b5e6a1c-0000-4000-8000-00000000bknd"
+	alloc := testAllocID()
 	before := countHost(t, old, alloc)
 	res, err := old.Setup(ctx, Request{AllocID: alloc, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: 41201, To: 80}}})
 	if err != nil {
@@ -795,5 +797,34 @@ func TestTeardownUsesRecordedBackend(t *testing.T) {
 	}
 	if after := countHost(t, m, alloc); after != before {
 		t.Fatalf("after teardown: %+v, before: %+v", after, before)
+	}
+}
+
+// TestTwoTestProcessesAtOnce runs two processes of this package's tests
+// at once (as go test ./... runs this package's and the allocrunner's or
+// e2e's network tests side by side): their allocation IDs, host-wide in
+// namespace paths and portmap's rules, must not collide, so both pass.
+func TestTwoTestProcessesAtOnce(t *testing.T) {
+	if os.Getenv("NOMADLIKE_NET_CHILD") == "1" {
+		t.Skip("in a child process")
+	}
+	testManager(t) // skips without root or plugins
+	const tests = "^(TestBridgeRestFailureIsReported|TestTeardownUsesRecordedBackend)$"
+	var cmds []*exec.Cmd
+	var outs []*strings.Builder
+	for range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run", tests, "-test.count", "2")
+		cmd.Env = append(os.Environ(), "NOMADLIKE_NET_CHILD=1")
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("test process %d: %v:\n%s", i, err, outs[i])
+		}
 	}
 }

@@ -84,7 +84,7 @@ func freePort(t *testing.T) int {
 func TestWarmPool(t *testing.T) {
 	m := poolManager(t, 2)
 	ctx := context.Background()
-	const a1, a2 = "0b5e6a1c-0000-4000-8000-0000000pool1", "0b5e6a1c-0000-4000-8000-0000000pool2"
+	a1, a2 := testAllocID(), testAllocID()
 	before := countHost(t, m, a1, a2)
 	if _, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"}); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestWarmPool(t *testing.T) {
 func TestWarmPoolAfterCrash(t *testing.T) {
 	m := poolManager(t, 2)
 	ctx := context.Background()
-	const a1, a2, a3 = "0b5e6a1c-0000-4000-8000-0000000crsh1", "0b5e6a1c-0000-4000-8000-0000000crsh2", "0b5e6a1c-0000-4000-8000-0000000crsh3"
+	a1, a2, a3 := testAllocID(), testAllocID(), testAllocID()
 	before := countHost(t, m, a1, a2, a3)
 	if _, err := m.Setup(ctx, Request{AllocID: a1, Mode: "bridge"}); err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestWarmPoolAfterCrash(t *testing.T) {
 func TestSweepPoolSparesClaimantsOwnNamespace(t *testing.T) {
 	m := testManager(t)
 	ctx := context.Background()
-	const a1 = "0b5e6a1c-0000-4000-8000-0000000spar1"
+	a1 := testAllocID()
 	before := countHost(t, m, a1)
 	setupWait(t, m, Request{AllocID: a1, Mode: "bridge"})
 	t.Cleanup(func() { _ = m.Teardown(ctx, a1) })

@@ -3,7 +3,6 @@ package network
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +21,8 @@ func TestSweepStopsWhenCancelled(t *testing.T) {
 	}
 	var ids []string
 	var unlocks []func()
-	for i := range sweepParallel + 1 {
-		id := fmt.Sprintf("0b5e6a1c-0000-4000-8000-0000000000%02d", i)
+	for range sweepParallel + 1 {
+		id := testAllocID()
 		if err := os.WriteFile(filepath.Join(m.cfg.recordDir(), id+".json"), []byte("{}"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +60,7 @@ func TestSweepPoolKeepsEntryOfUnreadableClaimant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const a1 = "0b5e6a1c-0000-4000-8000-0000000bad01"
+	a1 := testAllocID()
 	if err := os.WriteFile(m.recordPath(a1), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
