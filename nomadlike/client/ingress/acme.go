@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -101,6 +102,10 @@ func (c *ACMEConfig) allowed(host string) bool {
 	return false
 }
 
+// acmeAnswer is an HTTP-01 answer: the key authorization, served only at
+// the host name the challenge is for (its variable's "host" item).
+type acmeAnswer struct{ host, keyAuth string }
+
 // acmeManager orders and renews the certificates of the routes' hosts.
 // Certificates, the account key, the order leases and the HTTP-01 answers
 // are variables below the prefix, so every ingress client serves the same
@@ -115,13 +120,13 @@ type acmeManager struct {
 	hosts []string
 	// refused are the routes' hosts outside cfg.Domains (not ordered).
 	refused []string
-	// answers are the HTTP-01 key authorizations of this client's orders;
-	// watched those of every client's, by token, from the watch of the
-	// variables (watchCertVariables): the challenge handler answers from
-	// them and never reads a variable per request. watchedCh is closed
-	// (and replaced) when watched changes.
-	answers   map[string]string
-	watched   map[string]string
+	// answers are the HTTP-01 answers of this client's orders; watched
+	// those of every client's, by token, from the watch of the variables
+	// (watchCertVariables): the challenge handler answers from them and
+	// never reads a variable per request. watchedCh is closed (and
+	// replaced) when watched changes.
+	answers   map[string]acmeAnswer
+	watched   map[string]acmeAnswer
 	watchedCh chan struct{}
 
 	// client is the registered ACME client (lazily, in run's goroutine).
@@ -146,8 +151,8 @@ func newACMEManager(g *Ingress) (*acmeManager, error) {
 	}
 	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc,
 		TLSHandshakeTimeout: 30 * time.Second, ResponseHeaderTimeout: 30 * time.Second}}
-	return &acmeManager{g: g, cfg: cfg, http: hc, kick: make(chan struct{}, 1), answers: map[string]string{},
-		watched: map[string]string{}, watchedCh: make(chan struct{})}, nil
+	return &acmeManager{g: g, cfg: cfg, http: hc, kick: make(chan struct{}, 1), answers: map[string]acmeAnswer{},
+		watched: map[string]acmeAnswer{}, watchedCh: make(chan struct{})}, nil
 }
 
 // setHosts takes the host names of t's HTTP routes. Wildcards need DNS-01,
@@ -326,8 +331,12 @@ func (m *acmeManager) takeLease(ctx context.Context, host string) (string, bool)
 	return path, true
 }
 
-// order obtains host's certificate and stores it at path.
+// order obtains host's certificate and stores it at path: only for a
+// host this client's domains allow.
 func (m *acmeManager) order(ctx context.Context, host, path string) (*x509.Certificate, error) {
+	if !m.cfg.allowed(host) {
+		return nil, fmt.Errorf("%q is outside client.ingress.acme.domains %v", host, m.cfg.Domains)
+	}
 	if m.client == nil {
 		c, err := m.register(ctx)
 		if err != nil {
@@ -435,17 +444,23 @@ func (m *acmeManager) accountKey(ctx context.Context) (crypto.Signer, error) {
 const acmePresentWait = 10 * time.Second
 
 // Present implements lego's challenge.Provider: the answer to the CA's
-// HTTP-01 request, kept here and in a variable for the other clients. It
-// returns once this client's watch of the variables has the answer (or
-// after acmePresentWait): the other clients' watches, woken by the same
-// write, have it about as soon, before the CA is told to validate.
-func (m *acmeManager) Present(ctx context.Context, _, token, keyAuth string) error {
+// HTTP-01 request for domain, kept here and in a variable (with the host
+// it is for) for the other clients. It returns once this client's watch
+// of the variables has the answer (or after acmePresentWait): the other
+// clients' watches, woken by the same write, have it about as soon,
+// before the CA is told to validate. A domain outside this client's
+// domains is refused.
+func (m *acmeManager) Present(ctx context.Context, domain, token, keyAuth string) error {
+	if !m.cfg.allowed(domain) {
+		return fmt.Errorf("ACME challenge for %q: outside client.ingress.acme.domains %v", domain, m.cfg.Domains)
+	}
+	a := acmeAnswer{host: domain, keyAuth: keyAuth}
 	m.mu.Lock()
-	m.answers[token] = keyAuth
+	m.answers[token] = a
 	m.mu.Unlock()
 	err := m.g.cfg.Variables.Put(ctx, &structs.VariableDecrypted{
 		VariableMetadata: structs.VariableMetadata{Namespace: structs.DefaultNamespace, Path: m.stateVariable("http01", token)},
-		Items:            map[string]string{"key_auth": keyAuth}}, nil)
+		Items:            map[string]string{"key_auth": keyAuth, "host": domain}}, nil)
 	if err != nil {
 		return err
 	}
@@ -453,7 +468,7 @@ func (m *acmeManager) Present(ctx context.Context, _, token, keyAuth string) err
 	defer deadline.Stop()
 	for {
 		m.mu.Lock()
-		seen, ch := m.watched[token] == keyAuth, m.watchedCh
+		seen, ch := m.watched[token] == a, m.watchedCh
 		m.mu.Unlock()
 		if seen {
 			return nil
@@ -471,7 +486,7 @@ func (m *acmeManager) Present(ctx context.Context, _, token, keyAuth string) err
 
 // setWatched takes the HTTP-01 answers of every client's orders, by
 // token, from the watch of the variables.
-func (m *acmeManager) setWatched(answers map[string]string) {
+func (m *acmeManager) setWatched(answers map[string]acmeAnswer) {
 	m.mu.Lock()
 	m.watched = answers
 	close(m.watchedCh)
@@ -494,7 +509,10 @@ const acmeChallengePath = "/.well-known/acme-challenge/"
 // (this client's orders, and other clients' from the watch of their
 // variables: a request never reads a variable, so any client on the
 // internet cannot make the ingress query the servers) and passes every
-// other request to next.
+// other request to next. An answer is served only at the host it is for,
+// and only for a host this client's domains allow: whoever may write the
+// variables below the prefix cannot make it prove control of any other
+// name to a CA.
 func (m *acmeManager) challengeHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.URL.Path, acmeChallengePath)
@@ -507,18 +525,27 @@ func (m *acmeManager) challengeHandler(next http.Handler) http.Handler {
 			return
 		}
 		m.mu.Lock()
-		answer := m.answers[token]
-		if answer == "" {
+		answer, ok := m.answers[token]
+		if !ok {
 			answer = m.watched[token]
 		}
 		m.mu.Unlock()
-		if answer == "" {
+		host := requestHost(r)
+		if answer.keyAuth == "" || !strings.EqualFold(answer.host, host) || !acmeHost(host) || !m.cfg.allowed(host) {
 			http.Error(w, "nomadlike ingress: no such ACME challenge", http.StatusNotFound)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte(answer))
+		_, _ = w.Write([]byte(answer.keyAuth))
 	})
+}
+
+// requestHost is r's Host without its port.
+func requestHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		return h
+	}
+	return r.Host
 }
 
 // validToken reports an ACME token: base64url, which is also a valid

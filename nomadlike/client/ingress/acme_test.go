@@ -173,13 +173,13 @@ func TestACMEChallengeHandler(t *testing.T) {
 	if err := g.acme.Present(ctx, "x.example", "tok-1", "answer-1"); err != nil {
 		t.Fatal(err)
 	}
-	if g.acme.watched["tok-1"] != "answer-1" {
+	if g.acme.watched["tok-1"] != (acmeAnswer{host: "x.example", keyAuth: "answer-1"}) {
 		t.Fatal("Present returned before the watch brought the answer back (the other clients may not have it)")
 	}
-	vars.set(t, prefix+"/_acme/http01/tok-2", map[string]string{"key_auth": "answer-2"})
+	vars.set(t, prefix+"/_acme/http01/tok-2", map[string]string{"key_auth": "answer-2", "host": "x.example"})
 	vars.set(t, prefix+"/secret", map[string]string{"key_auth": "not for the CA"})
 	waitUntil(t, "another client's answer from the watch", func() (bool, string) {
-		code, body := get(t, g, "/.well-known/acme-challenge/tok-2")
+		code, body := getHost(t, g, "x.example", "/.well-known/acme-challenge/tok-2")
 		return code == 200 && body == "answer-2", fmt.Sprintf("%d %s", code, body)
 	})
 	for path, want := range map[string]string{
@@ -190,7 +190,7 @@ func TestACMEChallengeHandler(t *testing.T) {
 		"/.well-known/acme-challenge/a/b":              "404",
 		"/elsewhere":                                   "404 nomadlike ingress: no route",
 	} {
-		code, body := get(t, g, path)
+		code, body := getHost(t, g, "x.example", path)
 		if got := strconv.Itoa(code) + " " + body; !strings.HasPrefix(got, want) {
 			t.Errorf("%s: got %q, want %q...", path, got, want)
 		}
@@ -198,14 +198,14 @@ func TestACMEChallengeHandler(t *testing.T) {
 	if err := g.acme.CleanUp(ctx, "x.example", "tok-1", "answer-1"); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := get(t, g, "/.well-known/acme-challenge/tok-1"); code != 404 {
+	if code, _ := getHost(t, g, "x.example", "/.well-known/acme-challenge/tok-1"); code != 404 {
 		t.Fatalf("a cleaned-up challenge still answered: %d", code)
 	}
 	if err := vars.Delete(ctx, prefix+"/_acme/http01/tok-2"); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "a deleted answer forgotten", func() (bool, string) {
-		code, _ := get(t, g, "/.well-known/acme-challenge/tok-2")
+		code, _ := getHost(t, g, "x.example", "/.well-known/acme-challenge/tok-2")
 		return code == 404, strconv.Itoa(code)
 	})
 }
@@ -220,17 +220,17 @@ func TestACMEChallengeMakesNoServerCall(t *testing.T) {
 	const prefix = structs.IngressVariablePrefix + "/certs"
 	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
 		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
-	vars.set(t, prefix+"/_acme/http01/pending", map[string]string{"key_auth": "pending.answer"})
+	vars.set(t, prefix+"/_acme/http01/pending", map[string]string{"key_auth": "pending.answer", "host": "x.example"})
 	waitUntil(t, "the pending challenge answered", func() (bool, string) {
-		code, body := get(t, g, "/.well-known/acme-challenge/pending")
+		code, body := getHost(t, g, "x.example", "/.well-known/acme-challenge/pending")
 		return code == 200 && body == "pending.answer", fmt.Sprintf("%d %s", code, body)
 	})
 	before := vars.gets.Load()
 	for i := range 50 {
-		if code, _ := get(t, g, fmt.Sprintf("/.well-known/acme-challenge/attacker-%d", i)); code != 404 {
+		if code, _ := getHost(t, g, "x.example", fmt.Sprintf("/.well-known/acme-challenge/attacker-%d", i)); code != 404 {
 			t.Fatalf("unknown token: %d, want 404", code)
 		}
-		if code, _ := get(t, g, "/.well-known/acme-challenge/pending"); code != 200 {
+		if code, _ := getHost(t, g, "x.example", "/.well-known/acme-challenge/pending"); code != 200 {
 			t.Fatalf("pending token: %d, want 200", code)
 		}
 	}
@@ -346,5 +346,53 @@ func TestACMEHost(t *testing.T) {
 		if got := acmeHost(h); got != want {
 			t.Errorf("acmeHost(%q) = %v, want %v", h, got, want)
 		}
+	}
+}
+
+// TestAttackACMEChallengeOutsideDomains (attack): whoever may write the
+// variables below the ingress prefix (any job or token with write access
+// to nomadlike/ingress) writes HTTP-01 answers for a host outside this
+// client's client.ingress.acme.domains, hoping a CA validating that host
+// reaches this client. It is answered only at a host the client's own
+// allow-list admits and the answer names; the client neither presents
+// nor orders for a host outside it.
+func TestAttackACMEChallengeOutsideDomains(t *testing.T) {
+	vars := newMemVars()
+	const prefix = structs.IngressVariablePrefix + "/certs"
+	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
+		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*.apps.example.com"}}})
+	vars.set(t, prefix+"/_acme/http01/evil", map[string]string{"key_auth": "evil.answer", "host": "bank.example.net"})
+	vars.set(t, prefix+"/_acme/http01/nohost", map[string]string{"key_auth": "nohost.answer"})
+	vars.set(t, prefix+"/_acme/http01/shop", map[string]string{"key_auth": "shop.answer", "host": "shop.apps.example.com"})
+	waitUntil(t, "the allowed host's answer from the watch", func() (bool, string) {
+		code, body := getHost(t, g, "shop.apps.example.com", "/.well-known/acme-challenge/shop")
+		return code == 200 && body == "shop.answer", fmt.Sprintf("%d %s", code, body)
+	})
+	for _, c := range []struct{ host, token string }{
+		{"bank.example.net", "evil"},
+		{"bank.example.net:80", "evil"},
+		{"BANK.example.net", "evil"},
+		{"bank.example.net", "nohost"},
+		{"bank.example.net", "shop"},
+		{"other.apps.example.com", "shop"}, // allowed, but not the answer's host
+		{"other.apps.example.com", "nohost"},
+		{g.HTTPAddr(), "evil"},
+	} {
+		if code, body := getHost(t, g, c.host, "/.well-known/acme-challenge/"+c.token); code != 404 {
+			t.Errorf("Host %s, token %s: %d %q, want 404", c.host, c.token, code, body)
+		}
+	}
+	if code, _ := getHost(t, g, "SHOP.apps.example.com:80", "/.well-known/acme-challenge/shop"); code != 200 {
+		t.Errorf("the allowed host in capitals with a port: %d, want 200", code)
+	}
+	ctx := context.Background()
+	if err := g.acme.Present(ctx, "bank.example.net", "tok", "answer"); err == nil {
+		t.Error("Present for a host outside the domains succeeded")
+	}
+	if v, _ := vars.Get(ctx, prefix+"/_acme/http01/tok"); v != nil {
+		t.Errorf("Present for a host outside the domains wrote its answer: %+v", v.Items)
+	}
+	if _, err := g.acme.order(ctx, "bank.example.net", g.acme.certVariable("bank.example.net")); err == nil || !strings.Contains(err.Error(), "outside client.ingress.acme.domains") {
+		t.Errorf("order for a host outside the domains: %v, want it refused", err)
 	}
 }

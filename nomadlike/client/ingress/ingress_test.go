@@ -60,7 +60,19 @@ func start(t testing.TB, cfg Config) *Ingress {
 
 func get(t testing.TB, g *Ingress, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + g.HTTPAddr() + path)
+	return getHost(t, g, "", path)
+}
+
+// getHost is get with the request's Host header set to host ("": the
+// listener's address).
+func getHost(t testing.TB, g *Ingress, host, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+g.HTTPAddr()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,8 +107,8 @@ func (g *Ingress) startCertLoops() {
 func (g *Ingress) watchCertVariables(ctx context.Context) {
 	prefix := g.cfg.CertVariablesPrefix + "/"
 	loaded := map[string]*hostCert{}
-	seen := map[string]uint64{}       // path -> modify index last read
-	challenges := map[string]string{} // HTTP-01 answer's path -> key authorization
+	seen := map[string]uint64{}           // path -> modify index last read
+	challenges := map[string]acmeAnswer{} // HTTP-01 answer's path -> answer
 	var index uint64
 	var wait time.Duration
 	for ctx.Err() == nil {
@@ -136,7 +136,7 @@ func (g *Ingress) watchCertVariables(ctx context.Context) {
 // loadCertVariables reads the listed variables that changed and
 // publishes the certificate index and, with ACME, the HTTP-01 answers of
 // every client's orders (challenges, by path).
-func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.VariableMetadata, loaded map[string]*hostCert, seen map[string]uint64, challenges map[string]string) error {
+func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.VariableMetadata, loaded map[string]*hostCert, seen map[string]uint64, challenges map[string]acmeAnswer) error {
 	skip := g.cfg.CertVariablesPrefix + "/" + acmeSubtree + "/"
 	http01 := skip + "http01/"
 	present := map[string]bool{}
@@ -162,7 +162,7 @@ func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.Variabl
 		}
 		seen[m.Path] = v.ModifyIndex
 		if challenge {
-			challenges[m.Path] = v.Items["key_auth"]
+			challenges[m.Path] = acmeAnswer{host: v.Items["host"], keyAuth: v.Items["key_auth"]}
 			answered = true
 			continue
 		}
@@ -206,7 +206,7 @@ func (g *Ingress) loadCertVariables(ctx context.Context, list []*structs.Variabl
 		g.publishCerts(loaded)
 	}
 	if answered {
-		byToken := make(map[string]string, len(challenges))
+		byToken := make(map[string]acmeAnswer, len(challenges))
 		for p, a := range challenges {
 			byToken[strings.TrimPrefix(p, http01)] = a
 		}
