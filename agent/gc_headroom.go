@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 )
 
@@ -25,11 +26,19 @@ const maxGCPercent = 1000
 // no sooner than headroom bytes above the live heap, never below GOGC=100.
 // It changes nothing when the GOGC environment variable is set (the
 // operator chose). stop ends it and restores GOGC=100.
+//
+// The finalizer goroutine adjusts while the agent's goroutine may stop:
+// mu makes an adjustment and stop one after the other, so an adjustment
+// that began before stop cannot set its GOGC after stop's 100.
 type gcHeadroom struct {
 	headroom atomic.Uint64
-	stopped  atomic.Bool
 	percent  atomic.Int64 // last value set, for tests
-	sample   []metrics.Sample
+	mu       sync.Mutex
+	stopped  bool             // under mu
+	sample   []metrics.Sample // under mu once started
+	// adjusting, when not nil, is called by each collection's finalizer
+	// before it adjusts (tests: stop lands there).
+	adjusting func()
 }
 
 // startGCHeadroom starts a gcHeadroom for the process, or returns nil when
@@ -38,9 +47,21 @@ func startGCHeadroom(headroom uint64) *gcHeadroom {
 	if os.Getenv("GOGC") != "" {
 		return nil
 	}
+	return newGCHeadroom(headroom).start()
+}
+
+// newGCHeadroom returns a gcHeadroom that start sets going.
+func newGCHeadroom(headroom uint64) *gcHeadroom {
 	g := &gcHeadroom{sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 	g.headroom.Store(headroom)
 	g.percent.Store(100)
+	return g
+}
+
+// start adjusts GOGC now and after every collection until stop.
+func (g *gcHeadroom) start() *gcHeadroom {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.adjust()
 	g.arm()
 	return g
@@ -53,15 +74,25 @@ type sentinel struct{ g *gcHeadroom }
 func (g *gcHeadroom) arm() {
 	s := &sentinel{g: g}
 	runtime.SetFinalizer(s, func(s *sentinel) {
-		if s.g.stopped.Load() {
-			return
-		}
-		s.g.adjust()
-		s.g.arm()
+		s.g.tick()
 	})
 }
 
-// adjust sets GOGC from the live heap of the last collection.
+// tick is a collection's adjustment, unless stop came first.
+func (g *gcHeadroom) tick() {
+	if g.adjusting != nil {
+		g.adjusting()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return
+	}
+	g.adjust()
+	g.arm()
+}
+
+// adjust sets GOGC from the live heap of the last collection (under mu).
 func (g *gcHeadroom) adjust() {
 	metrics.Read(g.sample)
 	live := uint64(0)
@@ -81,8 +112,15 @@ func (g *gcHeadroom) adjust() {
 
 // stop ends the adjustments and restores GOGC=100. Safe on nil.
 func (g *gcHeadroom) stop() {
-	if g == nil || g.stopped.Swap(true) {
+	if g == nil {
 		return
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return
+	}
+	g.stopped = true
 	debug.SetGCPercent(100)
+	g.percent.Store(100)
 }
