@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -54,8 +55,9 @@ func run() error {
 		fail      = flag.Float64("fail", 0, "fraction of allocations reported failed instead")
 		startRate = flag.Int("start-rate", 1000, "nodes started per second")
 		timeout   = flag.Duration("timeout", 10*time.Minute, "give up after this long")
-		profile   = flag.String("profile", "", "write the first server's CPU profile of the run's start (and its heap at the end) to this file prefix")
-		profSecs  = flag.Int("profile-seconds", 30, "seconds of CPU profile (from the start of the run)")
+		profile   = flag.String("profile", "", "write the first server's CPU profile (see -profile-at; and its heap at the end) to this file prefix")
+		profSecs  = flag.Int("profile-seconds", 30, "seconds of the servers' CPU profile")
+		profAt    = flag.String("profile-at", "start", "when the CPU profiles start: start (the nodes' start) or place (the jobs' submission; the simulator's own CPU profile, <prefix>.sim.cpu.pprof, then covers submission to all running)")
 		keep      = flag.Bool("keep", false, "keep the servers' directory")
 		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50)")
 		raftMult  = flag.Int("raft-multiplier", -1, "the servers' server.raft_multiplier (0: the agent's default, 1; -1: 5 with 3 servers, which share this host's cores with the simulator)")
@@ -130,12 +132,40 @@ func run() error {
 			cfg.Servers = append(cfg.Servers, nodesim.ServerProc{PID: p.cmd.Process.Pid, DataDir: p.dataDir})
 		}
 	}
-	var profDone chan error
-	if *profile != "" {
-		profDone = make(chan error, 1)
+	profDone := make(chan error, 1)
+	profStarted := false
+	startProfile := func() {
+		profStarted = true
 		go func() {
 			profDone <- fetch(cfg.Sim.Servers[0], fmt.Sprintf("/v1/agent/pprof/profile?seconds=%d", *profSecs), *profile+".cpu.pprof")
 		}()
+	}
+	switch {
+	case *profile == "":
+	case *profAt == "start":
+		startProfile()
+	case *profAt == "place":
+		var simProf *os.File
+		cfg.OnPlaceStart = func() {
+			startProfile()
+			f, err := os.Create(*profile + ".sim.cpu.pprof")
+			if err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "simulator CPU profile:", err)
+				return
+			}
+			simProf = f
+		}
+		cfg.OnPlaceEnd = func() {
+			if simProf != nil {
+				pprof.StopCPUProfile()
+				simProf.Close()
+			}
+		}
+	default:
+		return fmt.Errorf("-profile-at %q: give start or place", *profAt)
 	}
 	load := loadAvg()
 	rep, err := nodesim.Bench(ctx, cfg)
@@ -148,7 +178,9 @@ func run() error {
 		if perr := fetch(cfg.Sim.Servers[0], "/v1/agent/pprof/heap?gc=1", *profile+".heap.pprof"); perr != nil {
 			fmt.Fprintln(os.Stderr, "heap profile:", perr)
 		}
-		if perr := <-profDone; perr != nil {
+		if !profStarted {
+			fmt.Fprintln(os.Stderr, "CPU profile: not taken (the run did not reach the jobs' submission)")
+		} else if perr := <-profDone; perr != nil {
 			fmt.Fprintln(os.Stderr, "CPU profile:", perr)
 		}
 	}

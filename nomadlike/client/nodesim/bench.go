@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
@@ -39,6 +40,10 @@ type BenchConfig struct {
 	Timeout time.Duration
 	// Progress, when set, is called about once a second.
 	Progress func(Progress)
+	// OnPlaceStart and OnPlaceEnd, when set, are called just before the
+	// jobs are submitted and once every allocation runs (or the wait
+	// failed): the place phase, e.g. to profile it.
+	OnPlaceStart, OnPlaceEnd func()
 }
 
 // ServerProc is a server process the benchmark measures.
@@ -90,6 +95,10 @@ type Report struct {
 	// that time.
 	PlaceCPU   time.Duration
 	PlaceProto client.SessionStats
+	// SimPlaceCPU is this process's CPU time (the simulated nodes, the
+	// job submission and the monitoring) in the same phase: it shares the
+	// host with the servers.
+	SimPlaceCPU time.Duration
 }
 
 // String formats the report for people.
@@ -113,6 +122,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "  per allocation:        %.3f server cpu-ms from submission to all running; client round trips %.2f (watch returns %.2f, fetches %.2f, status updates %.2f)\n",
 			float64(r.PlaceCPU.Microseconds())/1000/n, float64(p.AllocWatches+p.AllocPulls+p.StatusUpdates)/n,
 			float64(p.AllocWatches)/n, float64(p.AllocPulls)/n, float64(p.StatusUpdates)/n)
+		fmt.Fprintf(&b, "  simulator:             %.3f cpu-ms per allocation from submission to all running\n", float64(r.SimPlaceCPU.Microseconds())/1000/n)
 	}
 	fmt.Fprintf(&b, "  GET /v1/jobs:          p50 %s, p99 %s, max %s (%d requests)\n", r.JobsListP50.Round(time.Microsecond), r.JobsListP99.Round(time.Microsecond), r.JobsListMax.Round(time.Microsecond), r.JobsListN)
 	return b.String()
@@ -195,7 +205,10 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 		stopMon()
 		monDone.Wait()
 	}()
-	cpuSubmit, protoSubmit := serverCPU(cfg.Servers), sim.Stats().SessionStats
+	if cfg.OnPlaceStart != nil {
+		cfg.OnPlaceStart()
+	}
+	cpuSubmit, protoSubmit, simSubmit := serverCPU(cfg.Servers), sim.Stats().SessionStats, selfCPU()
 	if !cfg.JobsFirst {
 		if err := submitJobs(ctx, apic, cfg); err != nil {
 			return rep, err
@@ -215,17 +228,22 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 		report(cfg.Progress, start, len(mon.ids), placed, running)
 		return running >= cfg.Allocs
 	})
-	stopMon()
-	monDone.Wait()
 	if err == nil {
 		rep.Running = time.Since(submitted)
 	}
+	simEnd := selfCPU()
+	if cfg.OnPlaceEnd != nil {
+		cfg.OnPlaceEnd()
+	}
+	stopMon()
+	monDone.Wait()
 	rep.Elapsed = time.Since(start)
 	rep.LeaderChanges = mon.leaderChanges
 	cpuEnd := serverCPU(cfg.Servers)
 	rep.ServerCPU = cpuEnd - cpu0
 	if err == nil && !cfg.JobsFirst {
 		rep.PlaceCPU = cpuEnd - cpuSubmit
+		rep.SimPlaceCPU = simEnd - simSubmit
 		p := sim.Stats().SessionStats
 		rep.PlaceProto = client.SessionStats{AllocWatches: p.AllocWatches - protoSubmit.AllocWatches,
 			AllocPulls: p.AllocPulls - protoSubmit.AllocPulls, StatusUpdates: p.StatusUpdates - protoSubmit.StatusUpdates}
@@ -472,6 +490,15 @@ func serverCPU(procs []ServerProc) time.Duration {
 		total += time.Duration(ut+st) * 10 * time.Millisecond
 	}
 	return total
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // serverRSS sums the processes' VmRSS and VmHWM (/proc/<pid>/status).
