@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/nomadlike/nomadlike/nomadlike/state"
+	memdb "github.com/hashicorp/go-memdb"
+
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -41,6 +42,7 @@ func (s *Server) DeleteEvals(ctx context.Context, ids []string, match func(*stru
 		return nil, fmt.Errorf("delete evaluations: %w", err)
 	}
 	var doomed []string
+	safety := newEvalDeleteSafety(snap)
 	if len(ids) > 0 {
 		for _, id := range ids {
 			e, err := snap.EvalByID(nil, id)
@@ -50,7 +52,7 @@ func (s *Server) DeleteEvals(ctx context.Context, ids []string, match func(*stru
 			if e == nil {
 				return nil, structs.NewNotFound("evaluation %q not found (GET /v1/evaluations lists them)", id)
 			}
-			ok, err := evalDeleteSafe(snap, e)
+			ok, err := safety.safe(e)
 			if err != nil {
 				return nil, err
 			}
@@ -72,7 +74,7 @@ func (s *Server) DeleteEvals(ctx context.Context, ids []string, match func(*stru
 			if !ok {
 				continue
 			}
-			if ok, err = evalDeleteSafe(snap, e); err != nil {
+			if ok, err = safety.safe(e); err != nil {
 				return nil, err
 			} else if ok {
 				doomed = append(doomed, e.ID)
@@ -92,25 +94,70 @@ func (s *Server) DeleteEvals(ctx context.Context, ids []string, match func(*stru
 	return resp, nil
 }
 
-// evalDeleteSafe reports whether deleting e leaves no allocation without
-// its evaluation: its job is gone, stopped or dead, or every allocation it
-// placed is stopped or finished.
-func evalDeleteSafe(snap *state.Snapshot, e *structs.Evaluation) (bool, error) {
-	job, err := snap.JobByID(nil, e.Namespace, e.JobID)
+// evalDeleteReader is what evalDeleteSafety reads of a state snapshot
+// (*state.Snapshot; tests count the reads).
+type evalDeleteReader interface {
+	JobByID(ws memdb.WatchSet, namespace, id string) (*structs.Job, error)
+	AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all bool) ([]*structs.Allocation, error)
+}
+
+// evalDeleteSafety reports whether deleting an evaluation leaves no
+// allocation without its evaluation: its job is gone, stopped or dead, or
+// every allocation it placed is stopped or finished. Allocations have no
+// index by evaluation, so it reads each job, and the allocations of each
+// live job, once for all the evaluations it is asked about: checking E
+// evaluations of a job with A allocations reads E + A rows, not E × A.
+type evalDeleteSafety struct {
+	snap evalDeleteReader
+	jobs map[evalDeleteJobKey]*evalDeleteJob
+}
+
+// evalDeleteJobKey names a job across namespaces.
+type evalDeleteJobKey struct{ namespace, id string }
+
+// evalDeleteJob is what evalDeleteSafety learnt of one job: free when its
+// evaluations may all go, else the evaluations that placed allocations
+// still live.
+type evalDeleteJob struct {
+	free bool
+	live map[string]bool
+}
+
+func newEvalDeleteSafety(snap evalDeleteReader) *evalDeleteSafety {
+	return &evalDeleteSafety{snap: snap, jobs: map[evalDeleteJobKey]*evalDeleteJob{}}
+}
+
+// safe reports whether e may be deleted (see evalDeleteSafety).
+func (d *evalDeleteSafety) safe(e *structs.Evaluation) (bool, error) {
+	k := evalDeleteJobKey{e.Namespace, e.JobID}
+	j, ok := d.jobs[k]
+	if !ok {
+		var err error
+		if j, err = d.readJob(e.Namespace, e.JobID); err != nil {
+			return false, err
+		}
+		d.jobs[k] = j
+	}
+	return j.free || !j.live[e.ID], nil
+}
+
+func (d *evalDeleteSafety) readJob(namespace, jobID string) (*evalDeleteJob, error) {
+	job, err := d.snap.JobByID(nil, namespace, jobID)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if job == nil || job.Stop || job.Status == structs.JobStatusDead {
-		return true, nil
+		return &evalDeleteJob{free: true}, nil
 	}
-	allocs, err := snap.AllocsByEval(nil, e.ID)
+	allocs, err := d.snap.AllocsByJob(nil, namespace, jobID, true)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	j := &evalDeleteJob{live: map[string]bool{}}
 	for _, a := range allocs {
 		if !a.TerminalStatus() {
-			return false, nil
+			j.live[a.EvalID] = true
 		}
 	}
-	return true, nil
+	return j, nil
 }
