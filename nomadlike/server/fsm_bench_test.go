@@ -79,6 +79,23 @@ func BenchmarkFSMApply(b *testing.B) {
 		}
 		runEntries(b, f, index, entries)
 	})
+	// A registration as RegisterJob makes it: a small new job, its
+	// pending evaluation and a request ID (make bench-cluster's job).
+	b.Run("job-register-once", func(b *testing.B) {
+		f, _, _, index := setup(b)
+		entries := make([][]byte, b.N)
+		now := time.Now()
+		for i := range entries {
+			job := mockJob(fmt.Sprintf("bench-%d", i), 1, 20, 16)
+			job.Canonicalize()
+			job.SubmitTime = now.UnixNano()
+			eval := jobEval(job, structs.EvalTriggerJobRegister, now)
+			once := structs.WriteOnce{RequestID: structs.GenerateUUID(), Fingerprint: "0123456789abcdef0123456789abcdef", Time: now.UnixNano() + int64(i)}
+			entries[i] = benchEncode(b, structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job, Eval: eval, SubmitTime: job.SubmitTime, Once: once})
+		}
+		runEntries(b, f, index, entries)
+		b.ReportMetric(float64(len(entries[0])), "entry-bytes")
+	})
 }
 
 // runEntries applies entries from index on, timing only Apply. Besides
