@@ -24,5 +24,6 @@
 // returns, while the task starts (Result.Wait); a warm pool (pool.go,
 // Config.PoolSize) keeps namespaces already attached up to portmap; the
 // portmap plugin uses its nftables backend when the binary supports it
-// safely (portmapBackend).
+// safely (portmapBackend); the plugins run with a glibc malloc tuning that
+// spares the nft commands they run most of their unmapping (exec.go).
 package network

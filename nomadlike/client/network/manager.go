@@ -130,7 +130,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("network: bridge network list: %w", err)
 	}
 	cfg.Logger.Debug("network: bridge mode's port mappings", "portmap_backend", backend)
-	return &Manager{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cfg.CNIPath), cfg.cacheDir(), nil),
+	return &Manager{cfg: cfg, cni: libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cfg.CNIPath), cfg.cacheDir(), newPluginExec()),
 		bridge: bridge, locks: map[string]*sync.Mutex{}, rests: map[string]context.CancelFunc{}, pool: pool{own: map[string]bool{}}}, nil
 }
 
