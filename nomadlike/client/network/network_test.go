@@ -32,8 +32,8 @@ func testManager(t *testing.T) *Manager { return benchManager(t) }
 // a bridge, a route or an IPAM range.
 var testNets atomic.Int32
 
-// freeSubnet returns a /24 under prefix ("172.31") that no interface or
-// route of the host uses, chosen at random (not from the PID alone: two
+// freeSubnet returns a /24 under prefix ("172.31") that no interface,
+// route or iptables rule of the host uses, chosen at random (not from the PID alone: two
 // processes whose PIDs agree modulo the range would collide).
 func freeSubnet(t testing.TB, prefix string) string {
 	t.Helper()
@@ -42,7 +42,11 @@ func freeSubnet(t testing.TB, prefix string) string {
 		t.Fatalf("ip route: %v: %s", err, out)
 	}
 	addrs, _ := exec.Command("ip", "-4", "-o", "addr").CombinedOutput()
-	used := string(out) + string(addrs)
+	// And the subnets of rules left by a killed process (its bridge gone):
+	// a test's before/after rule counts would include them, and a plugin's
+	// DEL of the same address would remove them.
+	rules, _ := exec.Command("iptables-save").CombinedOutput()
+	used := string(out) + string(addrs) + string(rules)
 	for range 100 {
 		n := 20 + rand.IntN(230)
 		if !strings.Contains(used, fmt.Sprintf("%s.%d.", prefix, n)) {
