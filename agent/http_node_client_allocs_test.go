@@ -257,7 +257,7 @@ func TestHTTPClientProtocolMsgpack(t *testing.T) {
 	}
 	update() // msgpack now
 	got, err := fake.st.AllocByID(nil, a1.ID)
-	if err != nil || got.TaskStates["t"] == nil || !got.TaskStates["t"].StartedAt.Equal(time.Unix(1700000000, 0)) {
+	if err != nil || got.TaskStateMap()["t"] == nil || !got.TaskStateMap()["t"].StartedAt.Equal(time.Unix(1700000000, 0)) {
 		t.Fatalf("stored after the msgpack update: %+v (%v); want task t started at the reported time", got, err)
 	}
 	mu.Lock()

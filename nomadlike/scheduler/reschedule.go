@@ -48,7 +48,7 @@ func nextDelay(policy *structs.ReschedulePolicy, tracker *structs.RescheduleTrac
 // its last modification, else now.
 func failedAt(a *structs.Allocation, now time.Time) time.Time {
 	var t time.Time
-	for _, ts := range a.TaskStates {
+	for _, ts := range a.TaskStateMap() {
 		if ts != nil && ts.FinishedAt.After(t) {
 			t = ts.FinishedAt
 		}

@@ -78,11 +78,12 @@ func healthyAt(r *structs.Allocation, tg *structs.TaskGroup, minHealthy time.Dur
 		}
 	}
 	var since time.Time
+	states := r.TaskStateMap()
 	for _, t := range tg.Tasks {
 		if l := t.Lifecycle; l != nil && !l.Sidecar {
 			continue // runs to completion (prestart, poststart) or after the others (poststop)
 		}
-		ts := r.TaskStates[t.Name]
+		ts := states[t.Name]
 		if ts == nil || ts.State != structs.TaskStateRunning || ts.StartedAt.IsZero() {
 			return time.Time{}, false
 		}

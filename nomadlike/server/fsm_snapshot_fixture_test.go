@@ -62,10 +62,11 @@ func dumpState(t *testing.T, st stateDumpReader) []byte {
 	nodes, err := st.Nodes(nil)
 	add("nodes", nodes, err)
 	allocs, err := st.Allocs(nil, "*")
-	// The stored fields only: not the legacy ones MarshalJSON derives.
+	// The stored fields only: not the legacy ones MarshalJSON derives. A
+	// Copy, whose task states and score metadata are unpacked.
 	stored := make([]*storedAlloc, len(allocs))
 	for i, a := range allocs {
-		stored[i] = (*storedAlloc)(a)
+		stored[i] = (*storedAlloc)(a.Copy())
 	}
 	add("allocs", stored, err)
 	evals, err := st.Evals(nil, "*")

@@ -13,9 +13,10 @@ import (
 // allocSharer makes the allocations one transaction stores (or a restore
 // loads) share what they
 // have in common instead of each keeping what its Raft entry decoded: the
-// job's, node's and plan's strings (IDs of 36 bytes each, five node IDs in
-// the score metadata), the node counts per datacenter of the evaluation
-// and identical allocated resources. Stored objects are immutable (readers
+// job's, node's and plan's strings (IDs of 36 bytes each), the node
+// counts per datacenter of the evaluation and identical allocated
+// resources; and it keeps the metric's score metadata packed
+// (AllocMetric.PackScores). Stored objects are immutable (readers
 // Copy before changing), so sharing is safe; it changes no value.
 type allocSharer struct {
 	jobs  sharedJobs // nil: keep each allocation's job (a restore: the snapshot shares them as the state did)
@@ -60,23 +61,14 @@ func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) err
 	a.NodeName = s.str(a.NodeName)
 	internAllocStrings(a)
 	if existing == nil {
-		// A new or restored allocation's task states are its own; an
-		// update keeps the stored version's, already interned.
+		// A new or restored allocation's task states are its own: packed,
+		// or interned when they cannot be. An update keeps the stored
+		// version's.
+		a.PackTaskStates()
 		a.TaskStates = internTaskStates(a.TaskStates)
 	}
 	if m := a.Metrics; m != nil && (existing == nil || m != existing.Metrics) {
 		m.NodePool = s.str(m.NodePool)
-		for _, sm := range m.ScoreMetaData {
-			if sm == nil {
-				continue
-			}
-			if sm.NodeID, err = s.nodeID(txn, sm.NodeID); err != nil {
-				return err
-			}
-			for i := range sm.Scores {
-				sm.Scores[i].Name = intern(sm.Scores[i].Name)
-			}
-		}
 		if m.NodesAvailable != nil {
 			if s.avail != nil && maps.Equal(s.avail, m.NodesAvailable) {
 				m.NodesAvailable = s.avail
@@ -84,6 +76,9 @@ func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) err
 				s.avail = m.NodesAvailable
 			}
 		}
+		// The score metadata (node IDs and scores) is kept packed: nothing
+		// on the servers reads it, it is only sent.
+		a.Metrics = m.PackScores()
 	}
 	if r := a.AllocatedResources; r != nil {
 		if s.res != nil && reflect.DeepEqual(s.res, r) {

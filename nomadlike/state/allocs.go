@@ -88,7 +88,7 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 			if n.Job == nil {
 				n.Job = existing.Job
 			}
-			n.TaskStates = existing.TaskStates
+			n.KeepTaskStatesOf(existing)
 			if !serverClientStatus(n.ClientStatus) {
 				n.ClientStatus = existing.ClientStatus
 				n.ClientDescription = existing.ClientDescription
@@ -233,8 +233,7 @@ func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Alloc
 		// Stored allocations are immutable, so the new version shares every
 		// field it does not replace (job, resources, scheduler metrics)
 		// instead of deep-copying them on each client report.
-		n := new(structs.Allocation)
-		*n = *existing
+		n := shallowAllocCopy(existing)
 		if u.ClientStatus != "" {
 			n.ClientStatus = u.ClientStatus
 		}
@@ -243,11 +242,16 @@ func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Alloc
 			n.NetworkStatus = u.NetworkStatus.Copy()
 		}
 		if u.TaskStates != nil {
-			n.TaskStates = make(map[string]*structs.TaskState, len(u.TaskStates))
-			for name, ts := range u.TaskStates {
-				n.TaskStates[name] = ts.Copy()
+			n.KeepTaskStatesOf(u)
+			n.PackTaskStates()
+			if n.TaskStates != nil {
+				// Not packable (a time in a named zone): the store's own copy.
+				states := make(map[string]*structs.TaskState, len(u.TaskStates))
+				for name, ts := range u.TaskStates {
+					states[name] = ts.Copy()
+				}
+				n.TaskStates = internTaskStates(states)
 			}
-			n.TaskStates = internTaskStates(n.TaskStates)
 		}
 		internAllocStrings(n)
 		switch {
@@ -298,6 +302,16 @@ func deleteAllocsTxn(txn *memdb.Txn, ids []string, touched *touchedJobs) (int, e
 		n++
 	}
 	return n, nil
+}
+
+// shallowAllocCopy returns a new version of the stored allocation a that
+// shares all of a's sub-objects (stored objects are immutable): the caller
+// replaces, never changes in place, those it updates. Copy would unpack
+// the task states and score metadata the store keeps packed.
+func shallowAllocCopy(a *structs.Allocation) *structs.Allocation {
+	n := new(structs.Allocation)
+	*n = *a
+	return n
 }
 
 func allocByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Allocation, error) {

@@ -89,7 +89,7 @@ func TestUpsertAllocsKeepsClientFields(t *testing.T) {
 		v := view{DesiredStatus: a.DesiredStatus, ClientStatus: a.ClientStatus, ClientDescription: a.ClientDescription,
 			HasJob: a.Job != nil, CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
 			AllocModifyIndex: a.AllocModifyIndex, CreateTime: a.CreateTime}
-		if ts := a.TaskStates["server"]; ts != nil {
+		if ts := a.TaskStateMap()["server"]; ts != nil {
 			v.TaskState = ts.State
 		}
 		return v

@@ -267,7 +267,8 @@ func (s *Store) DeploymentPromote(index uint64, req *structs.DeploymentPromoteRe
 			if !a.DeploymentStatus.IsCanary() || !slices.Contains(groups, a.TaskGroup) {
 				continue
 			}
-			c := a.Copy()
+			c := shallowAllocCopy(a)
+			c.DeploymentStatus = a.DeploymentStatus.Copy()
 			c.DeploymentStatus.Canary = false
 			c.DeploymentStatus.ModifyIndex = index
 			c.ModifyIndex = index
@@ -360,7 +361,8 @@ func (s *Store) DeploymentAllocHealth(index uint64, req *structs.DeploymentAlloc
 				if a == nil || a.DeploymentID != d.ID {
 					return structs.NewBadRequest("allocation %q is not part of deployment %s (GET /v1/deployment/allocations/%s lists its allocations)", id, d.ID, d.ID)
 				}
-				c := a.Copy()
+				c := shallowAllocCopy(a)
+				c.DeploymentStatus = a.DeploymentStatus.Copy()
 				if c.DeploymentStatus == nil {
 					c.DeploymentStatus = &structs.AllocDeploymentStatus{}
 				}

@@ -100,7 +100,7 @@ func TestAllocsOfNamespace(t *testing.T) {
 // TestPlacementsShareWhatTheyHaveInCommon: the allocations of one plan
 // entry (each decoded on its own) share the evaluation's strings, the
 // nodes table's node IDs, the node counts per datacenter and identical
-// resources, and keep their values; a later desired-status update shares
+// resources, keep their score metadata packed, and keep their values; a later desired-status update shares
 // the stored version's sub-objects instead of copying them, and leaves the
 // stored version unchanged.
 func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
@@ -132,7 +132,7 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 		must(t, err)
 		got = append(got, a)
 		w := want[i]
-		if a.EvalID != w.EvalID || a.NodeID != w.NodeID || !reflect.DeepEqual(a.AllocatedResources, w.AllocatedResources) || !reflect.DeepEqual(a.Metrics, w.Metrics) {
+		if a.EvalID != w.EvalID || a.NodeID != w.NodeID || !reflect.DeepEqual(a.AllocatedResources, w.AllocatedResources) || !a.Metrics.Equal(w.Metrics) {
 			t.Errorf("alloc %s: a shared field changed value", a.ID)
 		}
 	}
@@ -141,8 +141,11 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 		if !same(a.EvalID, got[0].EvalID) {
 			t.Errorf("alloc %s: EvalID not shared", a.ID)
 		}
-		if !same(a.NodeID, node.ID) || !same(a.Metrics.ScoreMetaData[0].NodeID, node.ID) {
-			t.Errorf("alloc %s: node IDs are not the nodes table's", a.ID)
+		if !same(a.NodeID, node.ID) {
+			t.Errorf("alloc %s: node ID is not the nodes table's", a.ID)
+		}
+		if a.Metrics.ScoreMetaData != nil || len(a.Metrics.ScoreMeta()) != 1 {
+			t.Errorf("alloc %s: score metadata not packed: %v", a.ID, a.Metrics.ScoreMetaData)
 		}
 		if a.AllocatedResources != got[0].AllocatedResources {
 			t.Errorf("alloc %s: identical resources not shared", a.ID)
@@ -167,62 +170,78 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 	}
 }
 
-// TestClientUpdatesInternRepeatedStrings: task states reported in separate
-// client updates (separate Raft entries, each decoding its own strings)
-// share the bytes of task names, states, event types and messages, and an
-// empty event Details map, while keeping their values (Details stays an
-// empty object, not null, on the wire).
-func TestClientUpdatesInternRepeatedStrings(t *testing.T) {
+// TestClientUpdatesPackTaskStates: task states reported by clients are
+// stored packed (TaskStates nil, TaskStateMap giving them back) and keep
+// their values and their JSON (an empty event Details stays an empty
+// object, not null); states that cannot be packed (a time in a named zone)
+// are stored as they are, their repeated strings interned across updates.
+func TestClientUpdatesPackTaskStates(t *testing.T) {
 	s := newTestStore(t)
 	job := testJob("web")
 	must(t, s.UpsertJob(1, job))
-	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a0", job, "n1"), testAlloc("a1", job, "n1")}))
-	now := time.Unix(1700000000, 0)
-	for i := range 2 {
-		ev := structs.NewTaskEvent(strings.Clone(structs.TaskStarted), now, strings.Clone("Task started by client"))
-		must(t, errOf(s.AllocClientUpdate(uint64(3+i), &structs.AllocClientUpdateRequest{Allocs: []*structs.Allocation{{
-			ID: fmt.Sprintf("a%d", i), ClientStatus: strings.Clone(structs.AllocClientStatusRunning),
-			TaskStates: map[string]*structs.TaskState{strings.Clone("server"): {State: strings.Clone(structs.TaskStateRunning),
-				StartedAt: now, Events: []*structs.TaskEvent{ev}}}}}})))
+	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("a0", job, "n1"), testAlloc("a1", job, "n1"), testAlloc("a2", job, "n1")}))
+	named, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no tzdata: %v", err)
 	}
+	report := func(index uint64, id string, now time.Time) map[string]*structs.TaskState {
+		ev := structs.NewTaskEvent(strings.Clone(structs.TaskStarted), now, strings.Clone("Task started by client"))
+		states := map[string]*structs.TaskState{strings.Clone("server"): {State: strings.Clone(structs.TaskStateRunning),
+			StartedAt: now, Events: []*structs.TaskEvent{ev}}}
+		must(t, errOf(s.AllocClientUpdate(index, &structs.AllocClientUpdateRequest{Allocs: []*structs.Allocation{{
+			ID: id, ClientStatus: strings.Clone(structs.AllocClientStatusRunning), TaskStates: states}}})))
+		return states
+	}
+	utc := time.Unix(1700000000, 5).UTC()
+	want := report(3, "a0", utc)
 	a0, err := s.AllocByID(nil, "a0")
 	must(t, err)
+	if a0.TaskStates != nil {
+		t.Errorf("task states stored unpacked: %v", a0.TaskStates)
+	}
+	if diff := cmp.Diff(want, a0.TaskStateMap()); diff != "" {
+		t.Errorf("packed task states (-reported +stored):\n%s", diff)
+	}
+	b, err := json.Marshal(a0)
+	must(t, err)
+	if !strings.Contains(string(b), `"Details":{}`) || !strings.Contains(string(b), `"Message":"Task started by client"`) ||
+		!strings.Contains(string(b), `"StartedAt":"2023-11-14T22:13:20.000000005Z"`) {
+		t.Errorf("allocation JSON lost its task states: %s", b)
+	}
+
+	// Not packable: kept as reported, strings shared between updates.
+	inZone := utc.In(named)
+	for i, id := range []string{"a1", "a2"} {
+		want = report(uint64(4+i), id, inZone)
+	}
 	a1, err := s.AllocByID(nil, "a1")
 	must(t, err)
+	a2, err := s.AllocByID(nil, "a2")
+	must(t, err)
+	if diff := cmp.Diff(want, a2.TaskStates); diff != "" {
+		t.Errorf("unpacked task states (-reported +stored):\n%s", diff)
+	}
 	same := func(a, b string) bool { return a == b && unsafe.StringData(a) == unsafe.StringData(b) }
-	var name0, name1 string
-	for n := range a0.TaskStates {
-		name0 = n
+	t1, t2 := a1.TaskStates["server"], a2.TaskStates["server"]
+	if t1 == nil || t2 == nil || len(t1.Events) != 1 || len(t2.Events) != 1 {
+		t.Fatalf("task states not stored: %+v %+v", t1, t2)
 	}
-	for n := range a1.TaskStates {
-		name1 = n
-	}
-	t0, t1 := a0.TaskStates["server"], a1.TaskStates["server"]
-	if t0 == nil || t1 == nil || len(t0.Events) != 1 || len(t1.Events) != 1 {
-		t.Fatalf("task states not stored: %+v %+v", t0, t1)
-	}
-	e0, e1 := t0.Events[0], t1.Events[0]
+	e1, e2 := t1.Events[0], t2.Events[0]
 	for what, ok := range map[string]bool{
-		"task name": same(name0, name1), "client status": same(a0.ClientStatus, a1.ClientStatus),
-		"task state": same(t0.State, t1.State), "event type": same(e0.Type, e1.Type),
-		"event message": same(e0.Message, e1.Message), "display message": same(e0.DisplayMessage, e1.DisplayMessage),
+		"task state": same(t1.State, t2.State), "event type": same(e1.Type, e2.Type),
+		"event message": same(e1.Message, e2.Message), "display message": same(e1.DisplayMessage, e2.DisplayMessage),
 	} {
 		if !ok {
 			t.Errorf("%s not shared between the two updates", what)
 		}
 	}
-	if e0.Details == nil || len(e0.Details) != 0 || reflect.ValueOf(e0.Details).Pointer() != reflect.ValueOf(e1.Details).Pointer() {
-		t.Errorf("empty event details not one shared empty map: %v %v", e0.Details, e1.Details)
-	}
-	b, err := json.Marshal(e0)
-	must(t, err)
-	if !strings.Contains(string(b), `"Details":{}`) || !strings.Contains(string(b), `"Message":"Task started by client"`) {
-		t.Errorf("event JSON changed: %s", b)
+	if reflect.ValueOf(e1.Details).Pointer() != reflect.ValueOf(e2.Details).Pointer() {
+		t.Errorf("empty event details not one shared empty map: %v %v", e1.Details, e2.Details)
 	}
 	// The copy a reader changes is its own.
-	c := t0.Copy()
+	c := t1.Copy()
 	c.Events[0].Details["k"] = "v"
-	if len(e1.Details) != 0 {
+	if len(e2.Details) != 0 {
 		t.Errorf("changing a copy's details changed the stored ones")
 	}
 }

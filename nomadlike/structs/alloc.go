@@ -67,6 +67,10 @@ type Allocation struct {
 	// NetworkStatus is the allocation's own network as the client set it up
 	// (bridge and cni/<name> modes): interface, address and DNS.
 	NetworkStatus *AllocNetworkStatus `json:",omitempty"`
+
+	// packedTaskStates is TaskStates packed by PackTaskStates (TaskStates
+	// is then nil); task_states_pack.go.
+	packedTaskStates string
 }
 
 // AllocNetworkStatus is an allocation's network as its client reports it.
@@ -146,7 +150,9 @@ func (a *Allocation) Copy() *Allocation {
 	}
 	n := *a
 	n.AllocatedResources = a.AllocatedResources.Copy()
-	if a.TaskStates != nil {
+	if a.packedTaskStates != "" {
+		n.TaskStates, n.packedTaskStates = unpackTaskStates(a.packedTaskStates), "" // a copy already
+	} else if a.TaskStates != nil {
 		n.TaskStates = make(map[string]*TaskState, len(a.TaskStates))
 		for k, ts := range a.TaskStates {
 			n.TaskStates[k] = ts.Copy()
@@ -174,7 +180,7 @@ func (a *Allocation) Stub() *AllocListStub {
 		NodeName: a.NodeName, JobID: a.JobID, TaskGroup: a.TaskGroup,
 		AllocatedResources: a.AllocatedResources, DesiredStatus: a.DesiredStatus,
 		DesiredDescription: a.DesiredDescription, ClientStatus: a.ClientStatus,
-		ClientDescription: a.ClientDescription, TaskStates: a.TaskStates,
+		ClientDescription: a.ClientDescription, TaskStates: a.TaskStateMap(),
 		FollowupEvalID: a.FollowupEvalID, NextAllocation: a.NextAllocation,
 		RescheduleTracker: a.RescheduleTracker, DeploymentStatus: a.DeploymentStatus,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
@@ -324,6 +330,10 @@ type AllocMetric struct {
 	// and the most any node exhausted on it had free (nomadlike's addition to
 	// Nomad's wire format, for plain-words explanations).
 	DimensionFree map[string]*DimensionShortfall `json:",omitempty"`
+
+	// packedScores is ScoreMetaData packed by PackScores (ScoreMetaData is
+	// then nil); alloc_metric_pack.go.
+	packedScores string
 }
 
 // DimensionShortfall is what a placement asked of one resource dimension and
@@ -395,6 +405,7 @@ func (m *AllocMetric) Copy() *AllocMetric {
 	if m == nil {
 		return nil
 	}
+	m = m.unpacked()
 	n := *m
 	n.NodesAvailable = maps.Clone(m.NodesAvailable)
 	n.ClassFiltered = maps.Clone(m.ClassFiltered)
@@ -434,13 +445,12 @@ func (m *AllocMetric) Copy() *AllocMetric {
 // the allocation's total, and TaskResources, per task, both derived from
 // AllocatedResources.
 func (a *Allocation) MarshalJSON() ([]byte, error) {
-	type plain Allocation
 	res, tasks := a.legacyResources()
 	return json.Marshal(struct {
-		*plain
+		*plainAllocation
 		Resources     *Resources
 		TaskResources map[string]*Resources
-	}{(*plain)(a), res, tasks})
+	}{(*plainAllocation)(a.withTaskStates()), res, tasks})
 }
 
 // legacyResources returns Nomad's pre-0.9 resource fields of the allocation.

@@ -1,0 +1,277 @@
+package structs
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"reflect"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+)
+
+// A stored allocation's AllocMetric is read by nobody on the servers: it is
+// only sent (the API, the client protocol, snapshots). Its ScoreMetaData,
+// five nodes with their scores, was a quarter of the memory of a running
+// allocation in the state store (~530 of ~2,800 bytes: a pointer slice,
+// five NodeScoreMeta and five score slices). PackScores keeps it in one
+// string of ~220 bytes instead, and every way the metric leaves the
+// process (JSON, msgpack, Copy) unpacks it, so no encoding changes.
+
+// plainAllocMetric is AllocMetric without its methods: the encodings of
+// the fields themselves.
+type plainAllocMetric AllocMetric
+
+// PackScores returns a copy of m whose ScoreMetaData is kept packed (m
+// itself is not changed); it returns m when there is nothing to pack.
+// The state store packs the metrics it keeps. The copy's ScoreMetaData
+// field reads nil: use ScoreMeta, or Copy, to read it.
+func (m *AllocMetric) PackScores() *AllocMetric {
+	if m == nil || m.ScoreMetaData == nil || m.packedScores != "" {
+		return m
+	}
+	n := *m
+	n.packedScores = packScoreMeta(m.ScoreMetaData)
+	n.ScoreMetaData = nil
+	return &n
+}
+
+// ScoreMeta returns m's ScoreMetaData, unpacked if PackScores packed it.
+func (m *AllocMetric) ScoreMeta() []*NodeScoreMeta {
+	if m == nil {
+		return nil
+	}
+	if m.packedScores != "" {
+		return unpackScoreMeta(m.packedScores)
+	}
+	return m.ScoreMetaData
+}
+
+// unpacked returns m with its ScoreMetaData in place (m when it is not packed).
+func (m *AllocMetric) unpacked() *AllocMetric {
+	if m == nil || m.packedScores == "" {
+		return m
+	}
+	n := *m
+	n.ScoreMetaData = unpackScoreMeta(m.packedScores)
+	n.packedScores = ""
+	return &n
+}
+
+// Equal reports whether m and o hold the same metric, packed or not (go-cmp
+// calls it).
+func (m *AllocMetric) Equal(o *AllocMetric) bool {
+	return reflect.DeepEqual(m.unpacked(), o.unpacked())
+}
+
+// MarshalJSON writes the metric's fields, its ScoreMetaData unpacked.
+func (m *AllocMetric) MarshalJSON() ([]byte, error) {
+	return json.Marshal((*plainAllocMetric)(m.unpacked()))
+}
+
+// CodecEncodeSelf writes the metric as msgpack, its ScoreMetaData unpacked:
+// the same bytes as before packing existed.
+func (m *AllocMetric) CodecEncodeSelf(e *codec.Encoder) {
+	e.MustEncode((*plainAllocMetric)(m.unpacked()))
+}
+
+// CodecDecodeSelf reads a metric written by CodecEncodeSelf.
+func (m *AllocMetric) CodecDecodeSelf(d *codec.Decoder) {
+	d.MustDecode((*plainAllocMetric)(m))
+}
+
+// Packed score metadata: a uvarint count of entries, then per entry a
+// flags byte, the node ID (16 bytes when it is a lowercase UUID, else a
+// uvarint length and the bytes), NormScore (8 bytes), and unless the
+// scores are nil a uvarint count of scores, each a name (a uvarint, 1 + the
+// index in scoreNames, or 0 followed by a uvarint length and the bytes)
+// and a score (8 bytes). Floats are their IEEE bits, little endian, so
+// every value, NaN included, comes back the same.
+const (
+	packNil       = 1 << iota // the entry is nil
+	packUUID                  // the node ID is 16 bytes of a lowercase UUID
+	packNilScores             // Scores is nil
+)
+
+func packScoreMeta(metas []*NodeScoreMeta) string {
+	b := make([]byte, 0, 1+len(metas)*48)
+	b = binary.AppendUvarint(b, uint64(len(metas)))
+	for _, sm := range metas {
+		if sm == nil {
+			b = append(b, packNil)
+			continue
+		}
+		var flags byte
+		uuid, isUUID := uuidBytes(sm.NodeID)
+		if isUUID {
+			flags |= packUUID
+		}
+		if sm.Scores == nil {
+			flags |= packNilScores
+		}
+		b = append(b, flags)
+		if isUUID {
+			b = append(b, uuid[:]...)
+		} else {
+			b = appendPackedString(b, sm.NodeID)
+		}
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(sm.NormScore))
+		if sm.Scores == nil {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(sm.Scores)))
+		for _, s := range sm.Scores {
+			if i := scoreNameIndex(s.Name); i >= 0 {
+				b = binary.AppendUvarint(b, uint64(i+1))
+			} else {
+				b = append(b, 0)
+				b = appendPackedString(b, s.Name)
+			}
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.Score))
+		}
+	}
+	return string(b)
+}
+
+func unpackScoreMeta(p string) []*NodeScoreMeta {
+	r := packReader{s: p}
+	n := int(r.uvarint())
+	metas := make([]*NodeScoreMeta, n)
+	for i := range metas {
+		flags := r.byte()
+		if flags&packNil != 0 {
+			continue
+		}
+		sm := &NodeScoreMeta{}
+		if flags&packUUID != 0 {
+			sm.NodeID = uuidString(r.next(16))
+		} else {
+			sm.NodeID = r.string()
+		}
+		sm.NormScore = r.float()
+		if flags&packNilScores == 0 {
+			sm.Scores = make(NodeScores, r.uvarint())
+			for j := range sm.Scores {
+				if k := r.uvarint(); k > 0 {
+					sm.Scores[j].Name = scoreNames[k-1]
+				} else {
+					sm.Scores[j].Name = r.string()
+				}
+				sm.Scores[j].Score = r.float()
+			}
+		}
+		metas[i] = sm
+	}
+	return metas
+}
+
+// scoreNameIndex returns name's index in scoreNames, or -1.
+func scoreNameIndex(name string) int {
+	for i, n := range scoreNames {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func appendPackedString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// uuidBytes returns the 16 bytes of id when it is a UUID in lowercase
+// canonical form (8-4-4-4-12 hex digits), the form uuidString gives back.
+func uuidBytes(id string) (out [16]byte, ok bool) {
+	if len(id) != 36 {
+		return out, false
+	}
+	n := 0
+	for i := 0; i < 36; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if id[i] != '-' {
+				return out, false
+			}
+			continue
+		}
+		v, ok := lowerHex(id[i])
+		if !ok {
+			return out, false
+		}
+		out[n/2] |= v << (4 * (1 - n%2))
+		n++
+	}
+	return out, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// uuidString formats 16 bytes as a lowercase canonical UUID.
+func uuidString(b string) string {
+	const digits = "0123456789abcdef"
+	var out [36]byte
+	n := 0
+	for i := 0; i < 36; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			out[i] = '-'
+			continue
+		}
+		c := b[n/2]
+		if n%2 == 0 {
+			c >>= 4
+		}
+		out[i] = digits[c&0xf]
+		n++
+	}
+	return string(out[:])
+}
+
+// packReader reads a packed string written by this file's own encoder, so
+// it does not check bounds beyond what indexing does.
+type packReader struct {
+	s string
+	i int
+}
+
+func (r *packReader) next(n int) string {
+	v := r.s[r.i : r.i+n]
+	r.i += n
+	return v
+}
+
+func (r *packReader) byte() byte {
+	v := r.s[r.i]
+	r.i++
+	return v
+}
+
+func (r *packReader) uvarint() uint64 {
+	var v uint64
+	for shift := 0; ; shift += 7 {
+		c := r.byte()
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+}
+
+func (r *packReader) string() string {
+	return r.next(int(r.uvarint()))
+}
+
+func (r *packReader) float() float64 {
+	b := r.next(8)
+	var v uint64
+	for i := 7; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return math.Float64frombits(v)
+}

@@ -1,0 +1,114 @@
+package structs
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-msgpack/v2/codec"
+)
+
+// packCases are metrics whose score metadata PackScores must give back
+// exactly: UUID node IDs and others (upper case, short), score names known
+// and not, nil and empty slices, nil entries, odd floats.
+func packCases() map[string]*AllocMetric {
+	return map[string]*AllocMetric{
+		"scheduler": {NodesEvaluated: 20, NodesInPool: 40, NodePool: "default", NodesAvailable: map[string]int{"dc1": 40},
+			ScoreMetaData: []*NodeScoreMeta{
+				{NodeID: "0f8fad5b-d9cb-469f-a165-70867728950e", NormScore: 0.61, Scores: NodeScores{{"binpack", 0.72}, {"job-anti-affinity", -0.5}}},
+				{NodeID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", NormScore: 0.5, Scores: NodeScores{{"allocation-spread", 1}, {"binpack", 0.5},
+					{"node-affinity", 0.25}, {"node-reschedule-penalty", -1}}},
+			}},
+		"odd ids and names": {ScoreMetaData: []*NodeScoreMeta{
+			{NodeID: "0F8FAD5B-D9CB-469F-A165-70867728950E", Scores: NodeScores{{"custom", 3}}},
+			{NodeID: "node-1", NormScore: math.Copysign(0, -1), Scores: NodeScores{}},
+			{NodeID: "0f8fad5b-d9cb-469f-a165-70867728950x"},
+			{NodeID: "0f8fad5bxd9cb-469f-a165-70867728950e", NormScore: math.SmallestNonzeroFloat64},
+			{},
+			nil,
+		}},
+		"empty":    {ScoreMetaData: []*NodeScoreMeta{}},
+		"no nodes": {NodesEvaluated: 3, DimensionExhausted: map[string]int{"memory": 3}},
+	}
+}
+
+// TestPackScoresKeepsEncodings: a packed metric reads back (ScoreMeta,
+// Copy) and encodes in JSON and both msgpack handles to the same bytes as
+// the unpacked one, and the unpacked one is not changed.
+func TestPackScoresKeepsEncodings(t *testing.T) {
+	// Canonical (map keys sorted): a score map of several names is written
+	// in map order otherwise, which differs from one encoding to the next.
+	plain := testMsgpackHandle()
+	plain.Canonical = true
+	handles := map[string]*codec.MsgpackHandle{"wire": WireMsgpackHandle, "plain": plain}
+	for name, m := range packCases() {
+		t.Run(name, func(t *testing.T) {
+			orig := m.Copy()
+			p := m.PackScores()
+			if diff := cmp.Diff(orig, m); diff != "" {
+				t.Fatalf("PackScores changed its receiver (-was +now):\n%s", diff)
+			}
+			if m.ScoreMetaData != nil && (p == m || p.ScoreMetaData != nil || p.packedScores == "") {
+				t.Fatalf("not packed: %+v", p)
+			}
+			if diff := cmp.Diff(m.ScoreMetaData, p.ScoreMeta()); diff != "" {
+				t.Errorf("ScoreMeta (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(m, p.Copy(), cmp.AllowUnexported(AllocMetric{})); diff != "" {
+				t.Errorf("Copy of the packed metric (-want +got):\n%s", diff)
+			}
+			if !p.Equal(m) || !m.Equal(p) {
+				t.Errorf("Equal: packed and unpacked differ")
+			}
+			wantJSON, err := json.Marshal((*plainAllocMetric)(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, err := json.Marshal(&Allocation{Metrics: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wrapped struct{ Metrics json.RawMessage }
+			if err := json.Unmarshal(gotJSON, &wrapped); err != nil {
+				t.Fatal(err)
+			}
+			if string(wrapped.Metrics) != string(wantJSON) {
+				t.Errorf("JSON:\n got %s\nwant %s", wrapped.Metrics, wantJSON)
+			}
+			for hn, h := range handles {
+				var want, got []byte
+				if err := codec.NewEncoderBytes(&want, h).Encode((*plainAllocMetric)(m)); err != nil {
+					t.Fatal(err)
+				}
+				if err := codec.NewEncoderBytes(&got, h).Encode(p); err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != string(want) {
+					t.Errorf("%s msgpack differs from the unpacked metric's", hn)
+				}
+				var back AllocMetric
+				if err := codec.NewDecoderBytes(got, h).Decode(&back); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(m, &back, cmp.AllowUnexported(AllocMetric{})); diff != "" {
+					t.Errorf("%s msgpack read back (-want +got):\n%s", hn, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestPackScoresIsSmaller: the point of packing. Five nodes of two scores
+// took 528 bytes of objects (a pointer slice of 48, five NodeScoreMeta of
+// 48, five score slices of 48); packed, they are one string under half that.
+func TestPackScoresIsSmaller(t *testing.T) {
+	m := &AllocMetric{}
+	for range 5 {
+		m.ScoreMetaData = append(m.ScoreMetaData, &NodeScoreMeta{NodeID: GenerateUUID(), NormScore: 0.5,
+			Scores: NodeScores{{"binpack", 0.5}, {"job-anti-affinity", -0.1}}})
+	}
+	if n := len(m.PackScores().packedScores); n > 240 {
+		t.Errorf("packed score metadata of 5 nodes is %d bytes, want at most 240", n)
+	}
+}

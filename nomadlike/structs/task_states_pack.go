@@ -1,0 +1,356 @@
+package structs
+
+import (
+	"encoding/binary"
+	"reflect"
+	"time"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+)
+
+// A running allocation's task states, as the state store kept them, were
+// ~580 of its ~2,500 bytes: a map of one entry (~256 bytes however small),
+// the TaskState (128) and each event (192). The servers read them in a few
+// places only (rescheduling, drain health, list stubs) and otherwise send
+// them, so the state store keeps them packed in one string of ~60-100
+// bytes (PackTaskStates) and every reader goes through TaskStateMap, which
+// unpacks them; JSON, msgpack and Copy unpack them too, so no encoding
+// changes.
+
+// plainAllocation is Allocation without its methods: the encoding of its
+// fields themselves.
+type plainAllocation Allocation
+
+// PackTaskStates keeps a's TaskStates packed: TaskStates reads nil
+// afterwards (TaskStateMap returns them). a must be the caller's own (the
+// state store packs its stored copies); the TaskState values are not
+// changed. Task states whose times are in a location other than UTC,
+// Local or a fixed zone stay as they are.
+func (a *Allocation) PackTaskStates() {
+	if a.TaskStates == nil {
+		return
+	}
+	p, ok := packTaskStates(a.TaskStates)
+	if !ok {
+		return
+	}
+	a.packedTaskStates, a.TaskStates = p, nil
+}
+
+// TaskStateMap returns a's task states, unpacked when PackTaskStates packed
+// them (the map is then the caller's). Code that may hold a stored
+// allocation reads its task states through it, never through TaskStates.
+func (a *Allocation) TaskStateMap() map[string]*TaskState {
+	if a.packedTaskStates != "" {
+		return unpackTaskStates(a.packedTaskStates)
+	}
+	return a.TaskStates
+}
+
+// KeepTaskStatesOf gives a the task states of b, packed or not (shared:
+// both are immutable stored versions or copies of them).
+func (a *Allocation) KeepTaskStatesOf(b *Allocation) {
+	a.TaskStates, a.packedTaskStates = b.TaskStates, b.packedTaskStates
+}
+
+// withTaskStates returns a with its task states unpacked (a itself when
+// they are not packed; else a shallow copy).
+func (a *Allocation) withTaskStates() *Allocation {
+	if a == nil || a.packedTaskStates == "" {
+		return a
+	}
+	n := *a
+	n.TaskStates = unpackTaskStates(a.packedTaskStates)
+	n.packedTaskStates = ""
+	return &n
+}
+
+// Equal reports whether a and b are the same allocation version, their
+// task states and score metadata packed or not (go-cmp calls it).
+func (a *Allocation) Equal(b *Allocation) bool {
+	return reflect.DeepEqual(a.unpacked(), b.unpacked())
+}
+
+// unpacked returns a with its task states and metric unpacked.
+func (a *Allocation) unpacked() *Allocation {
+	if a == nil {
+		return nil
+	}
+	n := *a.withTaskStates()
+	n.Metrics = n.Metrics.unpacked()
+	return &n
+}
+
+// CodecEncodeSelf writes the allocation as msgpack, its task states
+// unpacked: the same bytes as before packing existed.
+func (a *Allocation) CodecEncodeSelf(e *codec.Encoder) {
+	e.MustEncode((*plainAllocation)(a.withTaskStates()))
+}
+
+// CodecDecodeSelf reads an allocation written by CodecEncodeSelf.
+func (a *Allocation) CodecDecodeSelf(d *codec.Decoder) {
+	d.MustDecode((*plainAllocation)(a))
+}
+
+// Packed task states: a uvarint count of tasks, then per task its name and
+// a flags byte; unless the state is nil: State, Restarts (uvarint), the
+// three times, and unless Events is nil a uvarint count of events, each a
+// flags byte (nil or not) then a uvarint bitmap of its non-zero fields and
+// those fields in order. Strings are a uvarint length and the bytes;
+// times a kind byte (zero, UTC, Local, fixed zone) then the Unix seconds
+// (zigzag), nanoseconds, and for a fixed zone its offset and name.
+const (
+	packStateNil = 1 << iota
+	packStateFailed
+	packEventsNil
+)
+
+// Time kinds.
+const (
+	packTimeZero = iota
+	packTimeUTC
+	packTimeLocal
+	packTimeFixed
+)
+
+// Event fields, bit i of the bitmap for the i-th.
+const (
+	evType = 1 << iota
+	evTime
+	evDisplayMessage
+	evDetails
+	evMessage
+	evFailsTask
+	evRestartReason
+	evSetupError
+	evDriverError
+	evExitCode
+	evSignal
+	evKillReason
+	evKillTimeout
+	evKillError
+	evStartDelay
+	evMessageIsDisplay // Message equals DisplayMessage (written once)
+)
+
+func packTaskStates(states map[string]*TaskState) (string, bool) {
+	b := make([]byte, 0, 96)
+	b = binary.AppendUvarint(b, uint64(len(states)))
+	for name, ts := range states {
+		b = appendPackedString(b, name)
+		if ts == nil {
+			b = append(b, packStateNil)
+			continue
+		}
+		var flags byte
+		if ts.Failed {
+			flags |= packStateFailed
+		}
+		if ts.Events == nil {
+			flags |= packEventsNil
+		}
+		b = append(b, flags)
+		b = appendPackedString(b, ts.State)
+		b = binary.AppendUvarint(b, ts.Restarts)
+		var ok bool
+		for _, t := range [...]time.Time{ts.LastRestart, ts.StartedAt, ts.FinishedAt} {
+			if b, ok = appendPackedTime(b, t); !ok {
+				return "", false
+			}
+		}
+		if ts.Events == nil {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(ts.Events)))
+		for _, e := range ts.Events {
+			if e == nil {
+				b = append(b, 1)
+				continue
+			}
+			b = append(b, 0)
+			b = appendPackedEvent(b, e)
+		}
+	}
+	return string(b), true
+}
+
+func appendPackedEvent(b []byte, e *TaskEvent) []byte {
+	var bits uint64
+	set := func(bit uint64, nonZero bool) {
+		if nonZero {
+			bits |= bit
+		}
+	}
+	set(evType, e.Type != "")
+	set(evTime, e.Time != 0)
+	set(evDisplayMessage, e.DisplayMessage != "")
+	set(evDetails, e.Details != nil)
+	set(evMessage, e.Message != "" && e.Message != e.DisplayMessage)
+	set(evMessageIsDisplay, e.Message != "" && e.Message == e.DisplayMessage)
+	set(evFailsTask, e.FailsTask)
+	set(evRestartReason, e.RestartReason != "")
+	set(evSetupError, e.SetupError != "")
+	set(evDriverError, e.DriverError != "")
+	set(evExitCode, e.ExitCode != 0)
+	set(evSignal, e.Signal != 0)
+	set(evKillReason, e.KillReason != "")
+	set(evKillTimeout, e.KillTimeout != 0)
+	set(evKillError, e.KillError != "")
+	set(evStartDelay, e.StartDelay != 0)
+	b = binary.AppendUvarint(b, bits)
+	str := func(bit uint64, s string) {
+		if bits&bit != 0 {
+			b = appendPackedString(b, s)
+		}
+	}
+	num := func(bit uint64, v int64) {
+		if bits&bit != 0 {
+			b = binary.AppendVarint(b, v)
+		}
+	}
+	str(evType, e.Type)
+	num(evTime, e.Time)
+	str(evDisplayMessage, e.DisplayMessage)
+	if bits&evDetails != 0 {
+		b = binary.AppendUvarint(b, uint64(len(e.Details)))
+		for k, v := range e.Details {
+			b = appendPackedString(b, k)
+			b = appendPackedString(b, v)
+		}
+	}
+	str(evMessage, e.Message)
+	str(evRestartReason, e.RestartReason)
+	str(evSetupError, e.SetupError)
+	str(evDriverError, e.DriverError)
+	num(evExitCode, int64(e.ExitCode))
+	num(evSignal, int64(e.Signal))
+	str(evKillReason, e.KillReason)
+	num(evKillTimeout, int64(e.KillTimeout))
+	str(evKillError, e.KillError)
+	num(evStartDelay, e.StartDelay)
+	return b
+}
+
+// appendPackedTime appends t; it fails for a location it cannot give back
+// (neither UTC, Local nor a fixed zone).
+func appendPackedTime(b []byte, t time.Time) ([]byte, bool) {
+	if t == (time.Time{}) {
+		return append(b, packTimeZero), true
+	}
+	loc := t.Location()
+	kind := byte(packTimeFixed)
+	switch loc {
+	case time.UTC:
+		kind = packTimeUTC
+	case time.Local:
+		kind = packTimeLocal
+	}
+	name, offset := t.Zone()
+	if kind == packTimeFixed && !reflect.DeepEqual(loc, time.FixedZone(name, offset)) {
+		return b, false
+	}
+	b = append(b, kind)
+	b = binary.AppendVarint(b, t.Unix())
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	if kind == packTimeFixed {
+		b = binary.AppendVarint(b, int64(offset))
+		b = appendPackedString(b, name)
+	}
+	return b, true
+}
+
+func unpackTaskStates(p string) map[string]*TaskState {
+	r := packReader{s: p}
+	n := int(r.uvarint())
+	states := make(map[string]*TaskState, n)
+	for range n {
+		name := r.string()
+		flags := r.byte()
+		if flags&packStateNil != 0 {
+			states[name] = nil
+			continue
+		}
+		ts := &TaskState{Failed: flags&packStateFailed != 0}
+		ts.State = r.string()
+		ts.Restarts = r.uvarint()
+		ts.LastRestart, ts.StartedAt, ts.FinishedAt = r.time(), r.time(), r.time()
+		if flags&packEventsNil == 0 {
+			ts.Events = make([]*TaskEvent, r.uvarint())
+			for i := range ts.Events {
+				if r.byte() == 0 {
+					ts.Events[i] = r.event()
+				}
+			}
+		}
+		states[name] = ts
+	}
+	return states
+}
+
+func (r *packReader) event() *TaskEvent {
+	bits := r.uvarint()
+	e := &TaskEvent{}
+	str := func(bit uint64, s *string) {
+		if bits&bit != 0 {
+			*s = r.string()
+		}
+	}
+	num := func(bit uint64) int64 {
+		if bits&bit != 0 {
+			return r.varint()
+		}
+		return 0
+	}
+	str(evType, &e.Type)
+	e.Time = num(evTime)
+	str(evDisplayMessage, &e.DisplayMessage)
+	if bits&evDetails != 0 {
+		n := int(r.uvarint())
+		e.Details = make(map[string]string, n)
+		for range n {
+			k := r.string()
+			e.Details[k] = r.string()
+		}
+	}
+	str(evMessage, &e.Message)
+	if bits&evMessageIsDisplay != 0 {
+		e.Message = e.DisplayMessage
+	}
+	e.FailsTask = bits&evFailsTask != 0
+	str(evRestartReason, &e.RestartReason)
+	str(evSetupError, &e.SetupError)
+	str(evDriverError, &e.DriverError)
+	e.ExitCode = int(num(evExitCode))
+	e.Signal = int(num(evSignal))
+	str(evKillReason, &e.KillReason)
+	e.KillTimeout = time.Duration(num(evKillTimeout))
+	str(evKillError, &e.KillError)
+	e.StartDelay = num(evStartDelay)
+	return e
+}
+
+func (r *packReader) varint() int64 {
+	u := r.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
+}
+
+func (r *packReader) time() time.Time {
+	kind := r.byte()
+	if kind == packTimeZero {
+		return time.Time{}
+	}
+	sec, nsec := r.varint(), r.uvarint()
+	t := time.Unix(sec, int64(nsec))
+	switch kind {
+	case packTimeUTC:
+		return t.UTC()
+	case packTimeLocal:
+		return t.Local()
+	}
+	offset := int(r.varint())
+	return t.In(time.FixedZone(r.string(), offset))
+}
