@@ -22,7 +22,8 @@
 //
 // Speed: bridge mode's firewall and portmap plugins run after Setup
 // returns, while the task starts (Result.Wait); a warm pool (pool.go,
-// Config.PoolSize) keeps namespaces already attached up to portmap; the
+// Config.PoolSize) keeps namespaces already attached up to portmap, which
+// is not run at all for an allocation that maps no port (needed); the
 // portmap plugin uses its nftables backend when the binary supports it
 // safely (portmapBackend); the plugins run with a glibc malloc tuning that
 // spares the nft commands they run most of their unmapping (exec.go).

@@ -339,6 +339,10 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 			if err != nil {
 				return nil, err
 			}
+			if rec.Rest == 0 {
+				m.refill() // nothing left to run: the network is complete
+				return res, nil
+			}
 			handedOff = true
 			res.rest = m.finish(ctx, list, rec, false, unlock)
 			return res, nil
@@ -382,7 +386,7 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 }
 
 // setupPooled gives the allocation of rec the pooled namespace e; the
-// portmap plugin is left to run (rec.Rest).
+// portmap plugin is left to run (rec.Rest), if it has anything to do.
 func (m *Manager) setupPooled(ctx context.Context, e *poolEntry, rec *record, req Request) (*Result, error) {
 	raw, err := m.claimPooled(ctx, e, rec)
 	if err != nil {
@@ -390,7 +394,10 @@ func (m *Manager) setupPooled(ctx context.Context, e *poolEntry, rec *record, re
 	}
 	res, err := m.describe(m.bridge.Name, raw, rec, req)
 	if err == nil {
-		rec.Result, rec.Rest = *res, poolHead
+		rec.Result, rec.Rest = *res, 0
+		if len(needed(rec, m.bridge.Plugins[poolHead:])) > 0 {
+			rec.Rest = poolHead
+		}
 		err = m.writeRecord(rec)
 	}
 	if err != nil {
@@ -441,8 +448,10 @@ func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, re
 		if again {
 			// The DEL drops libcni's cached result too: the ADDs below
 			// write it again (each returns prevResult unchanged).
-			rest := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: list.Plugins[rec.Rest:], Bytes: list.Bytes}
-			if err := m.cni.DelNetworkList(ctx, rest, rt); err != nil {
+			rest := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: needed(rec, list.Plugins[rec.Rest:]), Bytes: list.Bytes}
+			if len(rest.Plugins) == 0 {
+				// nothing to remove (nor to add below)
+			} else if err := m.cni.DelNetworkList(ctx, rest, rt); err != nil {
 				p.err = fmt.Errorf("network mode %q: CNI network %q: remove the part of the setup a stopped client left: %w", rec.Mode, list.Name, err)
 				return
 			}
@@ -450,6 +459,9 @@ func (m *Manager) finish(ctx context.Context, list *libcni.NetworkConfigList, re
 		errs := make([]error, len(list.Plugins))
 		var wg sync.WaitGroup
 		for i := rec.Rest; i < len(list.Plugins); i++ {
+			if len(needed(rec, list.Plugins[i:i+1])) == 0 {
+				continue
+			}
 			wg.Go(func() {
 				conf, err := libcni.InjectConf(list.Plugins[i], map[string]any{"prevResult": prev})
 				if err == nil {
@@ -669,19 +681,32 @@ func (m *Manager) teardown(ctx context.Context, allocID string) error {
 	return nil
 }
 
+// needed is plugins without those that have nothing to do for the
+// allocation of rec: bridge mode's portmap when it maps no port (its ADD
+// would return the earlier plugins' result, its DEL nothing; each is a
+// process start the allocation's start or teardown need not wait for).
+func needed(rec *record, plugins []*libcni.PluginConfig) []*libcni.PluginConfig {
+	if rec.Mode != structs.NetworkModeBridge || len(rec.Runtime.Ports) > 0 {
+		return plugins
+	}
+	return slices.DeleteFunc(slices.Clone(plugins), func(p *libcni.PluginConfig) bool { return p.Network.Type == "portmap" })
+}
+
 // del runs the plugins' DEL for the network of r: in reverse order, the
 // last plugins under the allocation's ID and, for a namespace of the warm
 // pool, the first ones under the pool's.
 func (m *Manager) del(ctx context.Context, list *libcni.NetworkConfigList, r *record) error {
 	h := r.Runtime.Head
-	if r.Runtime.HeadID == "" || h <= 0 || h > len(list.Plugins) {
-		return m.cni.DelNetworkList(ctx, list, m.runtime(r))
-	}
 	sub := func(p []*libcni.PluginConfig) *libcni.NetworkConfigList {
-		return &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: p, Bytes: list.Bytes}
+		return &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: needed(r, p), Bytes: list.Bytes}
 	}
-	if err := m.cni.DelNetworkList(ctx, sub(list.Plugins[h:]), m.runtime(r)); err != nil {
-		return err
+	if r.Runtime.HeadID == "" || h <= 0 || h > len(list.Plugins) {
+		return m.cni.DelNetworkList(ctx, sub(list.Plugins), m.runtime(r))
+	}
+	if tail := sub(list.Plugins[h:]); len(tail.Plugins) > 0 {
+		if err := m.cni.DelNetworkList(ctx, tail, m.runtime(r)); err != nil {
+			return err
+		}
 	}
 	return m.cni.DelNetworkList(ctx, sub(list.Plugins[:h]), m.headRuntime(r))
 }

@@ -33,8 +33,9 @@ func testManager(t *testing.T) *Manager { return benchManager(t) }
 var testNets atomic.Int32
 
 // freeSubnet returns a /24 under prefix ("172.31") that no interface,
-// route or iptables rule of the host uses, chosen at random (not from the PID alone: two
-// processes whose PIDs agree modulo the range would collide).
+// route or iptables rule of the host uses, chosen at random (not from the
+// PID alone: two processes whose PIDs agree modulo the range would
+// collide).
 func freeSubnet(t testing.TB, prefix string) string {
 	t.Helper()
 	out, err := exec.Command("ip", "-4", "-o", "route", "show", "table", "all").CombinedOutput()

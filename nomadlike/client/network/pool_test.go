@@ -386,3 +386,72 @@ func setupWait(t *testing.T, m *Manager, req Request) *Result {
 	}
 	return res
 }
+
+// TestNoPortmapWithoutPorts: a bridge allocation that maps no port runs
+// no portmap plugin (whose ADD and DEL would do nothing but start a
+// process), pooled or not; its network is complete when Setup returns
+// from the pool. One that maps a port runs it for its setup and its
+// teardown. Nothing is left behind, counted.
+func TestNoPortmapWithoutPorts(t *testing.T) {
+	calls := filepath.Join(t.TempDir(), "portmap-calls")
+	base := testManager(t)
+	dir := t.TempDir()
+	for _, p := range []string{"loopback", "bridge", "host-local", "firewall"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := "#!/bin/sh\necho \"$CNI_COMMAND $CNI_CONTAINERID\" >> " + calls + "\nexec /usr/lib/cni/portmap\n"
+	if err := os.WriteFile(filepath.Join(dir, "portmap"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := base.Config()
+	cfg.CNIPath, cfg.PoolSize = dir, 1
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	ctx := context.Background()
+	plain, pooled, mapped := testAllocID(), testAllocID(), testAllocID()
+	t.Cleanup(func() { // before Close, if the test stops early
+		for _, id := range []string{plain, pooled, mapped} {
+			_ = m.Teardown(ctx, id)
+		}
+	})
+	before := countHost(t, m, plain, pooled, mapped)
+	setupWait(t, m, Request{AllocID: plain, Mode: "bridge"}) // not pooled: the pool fills after it
+	waitPoolFull(t, m, 1)
+	res, err := m.Setup(ctx, Request{AllocID: pooled, Mode: "bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.rest != nil {
+		t.Fatal("a pooled allocation without ports has a background part")
+	}
+	if rec, err := m.readRecord(pooled); err != nil || rec.Runtime.HeadID == "" || rec.Rest != 0 {
+		t.Fatalf("record: %+v %v (want a pooled namespace, complete)", rec, err)
+	}
+	waitPoolFull(t, m, 1) // refilled without a finish
+	for _, id := range []string{plain, pooled} {
+		if err := m.Teardown(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(calls); len(b) > 0 {
+		t.Fatalf("portmap ran for allocations without ports:\n%s", b)
+	}
+	setupWait(t, m, Request{AllocID: mapped, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: freePort(t), To: 80}}})
+	if err := m.Teardown(ctx, mapped); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(calls); string(b) != "ADD "+mapped+"\nDEL "+mapped+"\n" {
+		t.Fatalf("portmap calls for an allocation with a port:\n%s", b)
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, plain, pooled, mapped); after != before || poolNetNS(m) != 0 {
+		t.Fatalf("after: %+v (%d pool namespaces), before: %+v", after, poolNetNS(m), before)
+	}
+}
