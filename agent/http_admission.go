@@ -21,13 +21,16 @@ import (
 // server works on at most admissionSlots requests at once; the others wait
 // (blocked, not runnable) for a slot, and a request that waited
 // admissionWait is answered 429 with Retry-After, which the client code
-// (nomadlike/client) backs off on. Heartbeats, the operator API
-// (admissionExempt) and blocking queries (a GET
-// with ?index= above 0, isLongPoll) hold no slot: a heartbeat is cheap and
-// refusing it would mark nodes down, and a blocking query mostly waits
-// (one whose index is already passed answers at once, still without a
-// slot: its work is not bounded here). A write gives its slot back
-// once it waits for its Raft entry to commit (server.WithWaitNotice).
+// (nomadlike/client) backs off on. Heartbeats and the operator API
+// (admissionExempt) hold no slot: a heartbeat is cheap and refusing it
+// would mark nodes down. A request gives its slot back once it no longer
+// works: a write when it waits for its Raft entry to commit, a blocking
+// query (a GET with ?index= above 0) when its pass found nothing newer than
+// its index and it waits for a change (both through
+// server.WithWaitNotice), and every request once its reply starts. So
+// thousands of long polls that wait hold no slot, while a query that
+// answers at once (?index=1, or any index already passed) is work like any
+// read and is admitted as one: it cannot flood the server past its slots.
 const (
 	admissionSlotsPerCPU = 32
 	admissionMinSlots    = 64
@@ -80,16 +83,12 @@ func (a *admission) acquire(ctx context.Context) bool {
 func (a *admission) release() { <-a.slots }
 
 // admit serves h within a slot of the server's admission (see above).
-// exempt routes (heartbeats) and blocking queries are served at once.
+// exempt routes (heartbeats, the operator API) are served at once.
 func (s *HTTPServer) admit(h http.Handler, exempt bool) http.Handler {
 	if exempt {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isLongPoll(r) {
-			h.ServeHTTP(w, r)
-			return
-		}
 		if !s.admission.acquire(r.Context()) {
 			if r.Context().Err() != nil {
 				return // the client left while waiting
@@ -110,6 +109,7 @@ func (s *HTTPServer) admit(h http.Handler, exempt bool) http.Handler {
 		}
 		defer release()
 		// A write gives its slot back while it waits for Raft to commit,
+		// a blocking query while it waits for a change (blockingQuery),
 		// and every request once its reply is ready: sending it goes at the
 		// client's pace, and a client that reads slowly (or not at all)
 		// must not hold a slot.

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // rawExecJobJSON is a job register body whose task touches marker.
@@ -275,4 +277,52 @@ func TestAttackLongPollLimit(t *testing.T) {
 		code, body, _ := getIndex(t, addr, fmt.Sprintf("/v1/jobs?index=%d&wait=1ms", index))
 		return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
 	})
+}
+
+// TestAttackInstantBlockingQueries: a blocking query whose index has
+// already passed (?index=1) answers at once: it is work like any read, and
+// a flood of them must not get past the server's admission while its
+// slots are full (it did: every ?index= query was served without a slot).
+// A long poll that waits for a change holds no slot meanwhile.
+func TestAttackInstantBlockingQueries(t *testing.T) {
+	a := startDevAgentWith(t, func(c *Config) { c.Client.Enabled = false })
+	addr := a.HTTPAddr()
+	_, _, index := getIndex(t, addr, "/v1/jobs")
+	adm := a.http.admission
+	// The server is saturated: every slot is taken.
+	for range cap(adm.slots) {
+		adm.slots <- struct{}{}
+	}
+	if code, body, _ := getIndex(t, addr, "/v1/jobs?index=1"); code != http.StatusTooManyRequests {
+		t.Errorf("?index=1 on a saturated server: %d %s, want 429 after waiting for a slot", code, body)
+	}
+	for range cap(adm.slots) {
+		<-adm.slots
+	}
+	// A long poll that waits gives its slot back: with it waiting, the
+	// slots are all free.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/v1/jobs?index=%d&wait=5m", addr, index+1_000_000), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	waitFor(t, "the long poll to wait without a slot", 10*time.Second, func() (bool, string) {
+		waiting := testutil.ToFloat64(a.http.metrics.blocking)
+		return waiting == 1 && len(adm.slots) == 0, fmt.Sprintf("%v waiting, %d slots held", waiting, len(adm.slots))
+	})
+	select {
+	case code := <-done:
+		t.Fatalf("the long poll ended (%d) before a change", code)
+	default:
+	}
+	cancel()
+	<-done
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-bexpr"
 
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -116,11 +117,22 @@ func boolParam(r *http.Request, name string) (bool, error) {
 // blockingQuery runs fn as a blocking query (?index=&wait=) against the
 // server's state and sets X-Nomad-Index. fn reports the max index of the
 // tables it read. When the wait elapses without a change it returns the
-// current result, as Nomad does.
+// current result, as Nomad does. A pass that finds nothing newer than
+// ?index= tells the request's admission that it now waits
+// (server.NoticeWait), which gives its slot back; a query that answers at
+// once keeps its slot, as any read does (http_admission.go).
 func (s *HTTPServer) blockingQuery(w http.ResponseWriter, r *http.Request, q *queryOpts, fn state.QueryFn) (any, error) {
 	store := s.srv.State()
 	ctx := r.Context()
 	if q.MinIndex > 0 {
+		pass := fn
+		fn = func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
+			out, index, err := pass(ws, st)
+			if err == nil && max(index, 1) <= q.MinIndex {
+				server.NoticeWait(r.Context())
+			}
+			return out, index, err
+		}
 		s.metrics.blocking.Inc()
 		defer s.metrics.blocking.Dec()
 		wait := q.Wait
