@@ -239,7 +239,10 @@ func (m *Manager) teardownPoolEntry(ctx context.Context, e *poolEntry) error {
 	if err := removeNetNS(e.NetNS); err != nil {
 		errs = append(errs, err)
 	}
-	if claimed {
+	if claimed || e.Claim != "" && emptyFile(netnsPath(e.Claim)) {
+		// (An empty file: the move's, from a client killed between its
+		// creation and the bind mount; left, it would fail every later
+		// setup of the claimant.)
 		if err := removeNetNS(netnsPath(e.Claim)); err != nil {
 			errs = append(errs, err)
 		}
@@ -271,6 +274,13 @@ func claimHolds(e *poolEntry) bool {
 		return false
 	}
 	return claim.Dev == own.Dev && claim.Ino == own.Ino
+}
+
+// emptyFile reports whether path is an empty regular file (no namespace
+// mounted on it).
+func emptyFile(path string) bool {
+	st, err := os.Lstat(path)
+	return err == nil && st.Mode().IsRegular() && st.Size() == 0 && !isNetNS(path)
 }
 
 // claimPooled gives the allocation of rec the namespace of e: it moves to

@@ -75,3 +75,36 @@ func TestSweepPoolKeepsEntryOfUnreadableClaimant(t *testing.T) {
 		t.Fatalf("the entry's pool file: %v, want it kept", err)
 	}
 }
+
+// TestSweepPoolRemovesAHalfMadeMoveTarget: a client killed during a
+// claim's move, after creating the file at the claimant's namespace path
+// but before mounting the pooled namespace on it, leaves an empty file
+// there; the next Sweep removes it with the entry, or every later setup
+// of that allocation would find its path taken.
+func TestSweepPoolRemovesAHalfMadeMoveTarget(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root (/var/run/netns)")
+	}
+	m, err := New(Config{StateDir: t.TempDir(), CNIPath: t.TempDir(), CNIConfigDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1 := testAllocID()
+	id := "pool-" + m.cfg.BridgeName + "-" + a1[:12]
+	if err := os.MkdirAll(NetNSDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(netnsPath(a1), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(netnsPath(a1)) })
+	// The entry's plugins cannot be found (an empty cni_path): its DEL
+	// fails and its file stays, but the half-made target goes.
+	if err := m.writePoolEntry(&poolEntry{ID: id, NetNS: netnsPath(id), ConfList: m.bridge.Bytes, Claim: a1}); err != nil {
+		t.Fatal(err)
+	}
+	_ = m.Sweep(context.Background(), func(string) bool { return false })
+	if _, err := os.Lstat(netnsPath(a1)); !os.IsNotExist(err) {
+		t.Fatalf("the empty file at the claimant's path: %v, want it removed", err)
+	}
+}
