@@ -125,7 +125,8 @@ func (f *fakeServer) upsertAlloc(job *structs.Job, id, nodeID string) *structs.A
 	f.t.Helper()
 	a := &structs.Allocation{ID: id, Namespace: job.Namespace, JobID: job.ID, Job: job, TaskGroup: job.TaskGroups[0].Name,
 		Name: job.ID + "." + job.TaskGroups[0].Name + "[0]", NodeID: nodeID, EvalID: structs.GenerateUUID(),
-		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending}
+		DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
+		Metrics: &structs.AllocMetric{NodesEvaluated: 1, NodesInPool: 1}}
 	if err := f.st.UpsertAllocs(f.next(), []*structs.Allocation{a}); err != nil {
 		f.t.Fatalf("UpsertAllocs: %v", err)
 	}

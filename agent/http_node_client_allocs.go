@@ -117,8 +117,11 @@ func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx
 }
 
 // withoutJob returns a shallow copy of a without its Job (the client keeps
-// job versions apart), recording a's job version key in keys and adding
-// its job to *jobs (made when nil) unless held has that key.
+// job versions apart) and without its Metrics (the scheduler's account of
+// the placement, which no client reads: with the top node scores it was
+// more than half of an allocation's encoding, and decoding its maps most
+// of a client's cost of a watch reply), recording a's job version key in
+// keys and adding its job to *jobs (made when nil) unless held has that key.
 func withoutJob(a *structs.Allocation, held map[string]bool, keys map[string]string, jobs *map[string]*structs.Job) *structs.Allocation {
 	k := structs.JobVersionKey(a.Job)
 	keys[a.ID] = k
@@ -128,8 +131,8 @@ func withoutJob(a *structs.Allocation, held map[string]bool, keys map[string]str
 		}
 		(*jobs)[k] = a.Job
 	}
-	c := *a // shallow: only Job changes, and the stored alloc is shared
-	c.Job = nil
+	c := *a // shallow: only Job and Metrics change, and the stored alloc is shared
+	c.Job, c.Metrics = nil, nil
 	return &c
 }
 

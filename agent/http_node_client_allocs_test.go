@@ -22,7 +22,8 @@ import (
 
 // TestHTTPNodeClientAllocs: the client protocol's watch gives the node's
 // allocations' AllocModifyIndex; the fetch returns the asked-for
-// allocations without jobs plus the job versions the client lacks; both
+// allocations without jobs (nor scheduler metrics) plus the job versions
+// the client lacks; both
 // refuse anything but the node's own secret.
 func TestHTTPNodeClientAllocs(t *testing.T) {
 	fake := newFakeServer(t)
@@ -66,8 +67,8 @@ func TestHTTPNodeClientAllocs(t *testing.T) {
 	}
 	key := structs.JobVersionKey(a1.Job)
 	for _, a := range resp.Allocs {
-		if a.Job != nil || resp.JobKeys[a.ID] != key {
-			t.Errorf("fetched %s: Job %v, key %q; want no job and key %q", a.ID, a.Job, resp.JobKeys[a.ID], key)
+		if a.Job != nil || resp.JobKeys[a.ID] != key || a.Metrics != nil {
+			t.Errorf("fetched %s: Job %v, key %q, metrics %+v; want no job, key %q, no metrics", a.ID, a.Job, resp.JobKeys[a.ID], a.Metrics, key)
 		}
 	}
 	if len(resp.Jobs) != 1 || resp.Jobs[key] == nil || resp.Jobs[key].ID != job.ID {
@@ -88,7 +89,8 @@ func TestHTTPNodeClientAllocs(t *testing.T) {
 }
 
 // TestHTTPNodeClientAllocsDelta: with ?have= the watch answers with the
-// allocations that changed since ?index= (without jobs, with the job
+// allocations that changed since ?index= (without jobs or scheduler
+// metrics, with the job
 // versions no unchanged allocation runs), does not return for the node's
 // own status reports, and sends the full ID map only when an allocation
 // the client holds is gone.
@@ -130,8 +132,8 @@ func TestHTTPNodeClientAllocsDelta(t *testing.T) {
 		t.Fatalf("first watch: %d changed, count %d, map %v, jobs %d; want 2, 2, none, the one job", len(got.Changed), got.Count, got.Allocs, len(got.Jobs))
 	}
 	for _, a := range got.Changed {
-		if a.Job != nil || got.JobKeys[a.ID] != key {
-			t.Errorf("changed %s: Job %v, key %q; want no job and key %q", a.ID, a.Job, got.JobKeys[a.ID], key)
+		if a.Job != nil || got.JobKeys[a.ID] != key || a.Metrics != nil {
+			t.Errorf("changed %s: Job %v, key %q, metrics %+v; want no job, key %q, no metrics", a.ID, a.Job, got.JobKeys[a.ID], a.Metrics, key)
 		}
 	}
 
