@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -72,6 +73,48 @@ func setIndex(w http.ResponseWriter, index uint64) {
 // otherwise.
 type wireReply struct{ v any }
 
+// replyEncoder is a reusable msgpack encoder of replies with its buffer:
+// one made per reply, its buffer grown from nothing by doubling, was most
+// of the bytes a server allocated per allocation under nodesim.
+type replyEncoder struct {
+	enc *codec.Encoder
+	buf []byte
+}
+
+var replyEncoders = sync.Pool{New: func() any { return &replyEncoder{} }}
+
+// maxKeptReply bounds the buffer a pooled reply encoder keeps: a large
+// reply's buffer goes with it (a crowd of woken watchers must not leave
+// their replies' memory in the pool).
+const maxKeptReply = 64 << 10
+
+// encode returns v's msgpack encoding, valid until release.
+func (e *replyEncoder) encode(v any) ([]byte, error) {
+	if e.buf == nil {
+		e.buf = make([]byte, 0, 4096)
+	}
+	e.buf = e.buf[:0]
+	if e.enc == nil {
+		e.enc = codec.NewEncoderBytes(&e.buf, structs.WireMsgpackReplyHandle)
+	} else {
+		e.enc.ResetBytes(&e.buf)
+	}
+	if err := e.enc.Encode(v); err != nil {
+		e.buf, e.enc = nil, nil // an encoder that failed midway is not reused
+		return nil, err
+	}
+	return e.buf, nil
+}
+
+// release puts e back in the pool, without its buffer when that grew past
+// maxKeptReply (the encoder holds it too until its next reset: both go).
+func (e *replyEncoder) release() {
+	if cap(e.buf) > maxKeptReply {
+		e.buf, e.enc = nil, nil
+	}
+	replyEncoders.Put(e)
+}
+
 // acceptsMsgpack reports whether the request's Accept lists msgpack.
 func acceptsMsgpack(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), structs.MsgpackContentType)
@@ -85,11 +128,16 @@ func (s *HTTPServer) writeJSON(w http.ResponseWriter, r *http.Request, code int,
 	if wr, ok := out.(wireReply); ok {
 		out = wr.v
 		if acceptsMsgpack(r) {
-			if err := codec.NewEncoderBytes(&b, structs.WireMsgpackReplyHandle).Encode(out); err != nil {
+			e := replyEncoders.Get().(*replyEncoder)
+			defer e.release()
+			b, err := e.encode(out)
+			if err != nil {
 				s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as msgpack: %w", r.Method, r.URL.Path, err))
 				return
 			}
-			w.Header().Set("Content-Type", structs.MsgpackContentType)
+			h := w.Header()
+			h.Set("Content-Type", structs.MsgpackContentType)
+			h.Set("Content-Length", strconv.Itoa(len(b)))
 			w.WriteHeader(code)
 			_, _ = w.Write(b)
 			return
