@@ -82,6 +82,7 @@ func BenchmarkFSMApply(b *testing.B) {
 	// A registration as RegisterJob makes it: a small new job, its
 	// pending evaluation and a request ID (make bench-cluster's job).
 	b.Run("job-register-once", func(b *testing.B) {
+		b.ReportAllocs()
 		f, _, _, index := setup(b)
 		entries := make([][]byte, b.N)
 		now := time.Now()

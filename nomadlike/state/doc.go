@@ -50,12 +50,12 @@
 //
 // # Tables
 //
-//	jobs         id {Namespace, ID}; namespace
+//	jobs         id {Namespace, ID} (its prefix serves namespace lookups); periodic
 //	job_version  id {Namespace, ID, Version}   (newest JobTrackedVersions kept)
 //	job_summary  id {Namespace, JobID}
 //	nodes        id
 //	allocs       id; node; job {Namespace, JobID} (its prefix serves namespace lookups); deployment
-//	evals        id; namespace; job {Namespace, JobID}
+//	evals        id; job {Namespace, JobID} (its prefix serves namespace lookups)
 //	index        id (table name) -> Raft index of the table's last write
 //	node_usage   id (NodeID)  derived from allocs
 //

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -201,17 +202,23 @@ func (s *reader) EvalsByIDPrefix(ws memdb.WatchSet, namespace, prefix string) ([
 		it  memdb.ResultIterator
 		err error
 	)
-	if prefix == "" && !allNamespaces(namespace) {
-		it, err = get(txn, ws, tableEvals, indexNamespace, namespace)
+	byJob := prefix == "" && !allNamespaces(namespace)
+	if byJob {
+		// The namespace's evaluations, by job: sorted by ID below.
+		it, err = get(txn, ws, tableEvals, indexJob+"_prefix", namespace, "")
 	} else {
 		it, err = get(txn, ws, tableEvals, indexIDPrefix, prefix)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return collect(it, func(e *structs.Evaluation) bool {
+	evals := collect(it, func(e *structs.Evaluation) bool {
 		return (allNamespaces(namespace) || e.Namespace == namespace) && strings.HasPrefix(e.ID, prefix)
-	}), nil
+	})
+	if byJob {
+		slices.SortFunc(evals, func(a, b *structs.Evaluation) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return evals, nil
 }
 
 // EvalsByJob returns a job's evaluations, sorted by ID.

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -35,5 +36,31 @@ func TestUpsertEvalsIndexesAndBlockedSupersede(t *testing.T) {
 	must(t, err)
 	if len(evals) != 2 {
 		t.Errorf("EvalsByJob returned %d evals, want 2", len(evals))
+	}
+}
+
+// TestEvalsOfNamespaceAcrossJobs lists a namespace's evaluations (served
+// by the job index's {namespace} prefix since the namespace index went):
+// every job's, and one without a job, sorted by ID, none of a namespace
+// whose name extends it.
+func TestEvalsOfNamespaceAcrossJobs(t *testing.T) {
+	s := newTestStore(t)
+	a, b := testJob("a"), testJob("b")
+	must(t, s.UpsertJob(10, a))
+	must(t, s.UpsertJob(11, b))
+	other := &structs.Evaluation{ID: "dd00", Namespace: "default2", JobID: "a", Status: structs.EvalStatusPending}
+	noJob := &structs.Evaluation{ID: "bb00", Namespace: structs.DefaultNamespace, Status: structs.EvalStatusPending}
+	must(t, s.UpsertEvals(12, []*structs.Evaluation{
+		testEval("cc02", a, structs.EvalStatusComplete), testEval("aa01", b, structs.EvalStatusComplete),
+		testEval("ee03", a, structs.EvalStatusComplete), testEval("bb01", b, structs.EvalStatusComplete), other, noJob,
+	}))
+	evals, err := s.Evals(nil, structs.DefaultNamespace)
+	must(t, err)
+	var ids []string
+	for _, e := range evals {
+		ids = append(ids, e.ID)
+	}
+	if want := []string{"aa01", "bb00", "bb01", "cc02", "ee03"}; !slices.Equal(ids, want) {
+		t.Errorf("evaluations of default: %v, want %v", ids, want)
 	}
 }

@@ -95,7 +95,7 @@ func (s *Store) NamespaceDelete(index uint64, req *structs.NamespaceDeleteReques
 				missing = append(missing, name)
 				continue
 			}
-			it, err := get(txn, nil, tableJobs, indexNamespace, name)
+			it, err := get(txn, nil, tableJobs, indexIDPrefix, name, "")
 			if err != nil {
 				return err
 			}

@@ -17,7 +17,6 @@ const (
 	tableIndex      = "index"
 	indexID         = "id"
 	indexIDPrefix   = "id_prefix"
-	indexNamespace  = "namespace"
 	indexNode       = "node"
 	indexJob        = "job"
 )
@@ -55,9 +54,10 @@ func namespaceIDIndex(name, idField string, unique, allowMissing bool) *memdb.In
 	}
 }
 
-// allocJobIndex indexes allocations by {Namespace, JobID}; one without a
-// JobID is indexed by {Namespace} alone.
-func allocJobIndex() *memdb.IndexSchema {
+// jobIndex indexes allocations or evaluations by {Namespace, JobID}; one
+// without a JobID is indexed by {Namespace} alone, so the prefix
+// {Namespace} lists all of a namespace's.
+func jobIndex() *memdb.IndexSchema {
 	ix := namespaceIDIndex(indexJob, "JobID", false, true)
 	ix.Indexer.(*memdb.CompoundIndex).AllowMissing = true
 	return ix
@@ -99,9 +99,11 @@ func tableSchema(name string, indexes ...*memdb.IndexSchema) *memdb.TableSchema 
 // index is unique; "id" indexes on string IDs also answer "id_prefix" lookups.
 func schema() *memdb.DBSchema {
 	tables := []*memdb.TableSchema{
+		// No namespace index on jobs or evaluations either: the prefix
+		// {namespace} of their id and job indexes serves it (each index is
+		// a radix tree every insert copies a path of).
 		tableSchema(tableJobs,
 			namespaceIDIndex(indexID, "ID", true, false),
-			stringIndex(indexNamespace, "Namespace", false, false),
 			periodicJobsIndex(),
 		),
 		tableSchema(tableJobVersion, &memdb.IndexSchema{
@@ -122,13 +124,12 @@ func schema() *memdb.DBSchema {
 		tableSchema(tableAllocs,
 			stringIndex(indexID, "ID", true, false),
 			stringIndex(indexNode, "NodeID", false, true),
-			allocJobIndex(),
+			jobIndex(),
 			stringIndex(indexDeployment, "DeploymentID", false, true),
 		),
 		tableSchema(tableEvals,
 			stringIndex(indexID, "ID", true, false),
-			stringIndex(indexNamespace, "Namespace", false, false),
-			namespaceIDIndex(indexJob, "JobID", false, true),
+			jobIndex(),
 		),
 		tableSchema(tableIndex, stringIndex(indexID, "Key", true, false)),
 		schedulerConfigTableSchema(),
