@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -36,17 +37,20 @@ func decodeJobBody(r *http.Request, out any) error {
 		return err
 	}
 	job, _ := reflect.ValueOf(out).Elem().FieldByName("Job").Interface().(*structs.Job)
-	if job == nil {
-		return nil
+	if job != nil {
+		var shape struct{ Job *jobShape }
+		if err := decodeJSON(body, &shape); err != nil {
+			return err
+		}
+		if shape.Job != nil {
+			if err := canonicalizeJob(job, shape.Job); err != nil {
+				return err
+			}
+		}
 	}
-	var shape struct{ Job *jobShape }
-	if err := decodeJSON(body, &shape); err != nil {
-		return err
-	}
-	if shape.Job == nil {
-		return nil
-	}
-	return canonicalizeJob(job, shape.Job)
+	// The write's fingerprint is that of the job as canonicalized.
+	server.NoteDecoded(r.Context(), out)
+	return nil
 }
 
 // jsonSet is true for a JSON key present with a value other than null: the

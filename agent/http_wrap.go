@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -219,12 +220,19 @@ const maxJSONDepth = 100
 // most maxJSONDepth deep, and nothing but white space after it. Errors are
 // 400s naming the reason, the field and the offset; a body over the limit
 // is a 413.
+//
+// A write's fingerprint (its Idempotency-Key's) is then that of the value
+// decoded, not of the bytes (server.NoteDecoded).
 func decodeBody(r *http.Request, out any) error {
 	b, err := readBody(r, "JSON")
 	if err != nil {
 		return err
 	}
-	return decodeJSON(b, out)
+	if err := decodeJSON(b, out); err != nil {
+		return err
+	}
+	server.NoteDecoded(r.Context(), out)
+	return nil
 }
 
 // readBody reads the request body of decodeBody or decodeClientBody
@@ -263,7 +271,11 @@ func decodeClientBody(r *http.Request, out any) error {
 	if err := codec.NewDecoderBytes(b, structs.WireMsgpackHandle).Decode(out); err != nil {
 		return structs.NewBadRequest("request body is not valid msgpack for this endpoint (Content-Type %s): %v", structs.MsgpackContentType, err)
 	}
-	return structs.CheckNoNullElements(out, "")
+	if err := structs.CheckNoNullElements(out, ""); err != nil {
+		return err
+	}
+	server.NoteDecoded(r.Context(), out)
+	return nil
 }
 
 // decodeJSON is decodeBody on bytes read.

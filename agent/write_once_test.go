@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-msgpack/v2/codec"
+
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/scheduler/schedtest"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -190,4 +194,110 @@ func TestIdempotencyKey(t *testing.T) {
 	if children := jobIDs(t, c, &api.QueryOptions{Prefix: "idem-key/"}); len(children) != 3 {
 		t.Errorf("children after dispatches with keys key-1, key-1, key-2 and another caller's key-1: %v, want 3", children)
 	}
+}
+
+// keyedWrite sends a write with an Idempotency-Key and returns its status
+// and body.
+func keyedWrite(t *testing.T, addr, method, path, key, contentType string, body []byte, hdr ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(server.IdempotencyKeyHeader, key)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// TestIdempotencyKeyMeansTheRequest: a retry with the same Idempotency-Key
+// is the same request when it means the same, however it is encoded: JSON
+// re-serialised (other spacing, key order, query order) or, on the client
+// protocol, msgpack instead of JSON. It was a 422 (the fingerprint was of
+// the body's bytes). A request that means something else is still a 422.
+func TestIdempotencyKeyMeansTheRequest(t *testing.T) {
+	a := startDevAgentWith(t, func(c *Config) { c.Client.Enabled = false })
+	addr := a.HTTPAddr()
+	c, err := api.NewClient(api.Config{Address: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	param := clusterJob("idem-meaning")
+	param.Type = structs.JobTypeBatch
+	param.ParameterizedJob = &structs.ParameterizedJobConfig{MetaOptional: []string{"a", "b"}}
+	if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: param}); err != nil {
+		t.Fatal(err)
+	}
+	const dispatch = "/v1/job/idem-meaning/dispatch"
+	code, first := keyedWrite(t, addr, http.MethodPut, dispatch+"?region=global&namespace=default", "k1", "",
+		[]byte(`{"JobID":"idem-meaning","Meta":{"a":"1","b":"2"}}`))
+	if code != http.StatusOK {
+		t.Fatalf("dispatch: %d %s", code, first)
+	}
+	code, again := keyedWrite(t, addr, http.MethodPut, dispatch+"?namespace=default&region=global", "k1", "",
+		[]byte("{\n  \"Meta\": {\"b\": \"2\", \"a\": \"1\"},\n  \"JobID\": \"idem-meaning\"\n}\n"))
+	if code != http.StatusOK || again != first {
+		t.Errorf("the same dispatch re-serialised, same key: %d %s, want 200 and the first answer %s", code, again, first)
+	}
+	if code, msg := keyedWrite(t, addr, http.MethodPut, dispatch, "k1", "",
+		[]byte(`{"JobID":"idem-meaning","Meta":{"a":"1","b":"3"}}`)); code != http.StatusUnprocessableEntity {
+		t.Errorf("another dispatch with the same key: %d %s, want 422", code, msg)
+	}
+
+	// The client protocol: a node's allocation update in JSON, then retried in msgpack.
+	node := schedtest.Node()
+	if code, msg := send(t, addr, http.MethodPut, "/v1/node/register", "", string(mustJSONBytes(t, map[string]any{"Node": node}))); code != http.StatusOK {
+		t.Fatalf("register a node: %d %s", code, msg)
+	}
+	if _, err := c.RegisterJob(ctx, &structs.JobRegisterRequest{Job: clusterJob("idem-web")}); err != nil {
+		t.Fatal(err)
+	}
+	var allocID string
+	waitFor(t, "an allocation on the node", 20*time.Second, func() (bool, string) {
+		allocs, _, err := c.JobAllocations(ctx, "idem-web", nil)
+		if err != nil || len(allocs) == 0 {
+			return false, fmt.Sprint(len(allocs), err)
+		}
+		allocID = allocs[0].ID
+		return true, ""
+	})
+	update := func(status string) *structs.NodeAllocUpdateRequest {
+		return &structs.NodeAllocUpdateRequest{Allocs: []*structs.Allocation{{ID: allocID, ClientStatus: status,
+			TaskStates: map[string]*structs.TaskState{"t": {State: structs.TaskStateRunning}}}}}
+	}
+	var mp []byte
+	if err := codec.NewEncoderBytes(&mp, structs.WireMsgpackHandle).Encode(update(structs.AllocClientStatusRunning)); err != nil {
+		t.Fatal(err)
+	}
+	path, tok := "/v1/node/"+node.ID+"/allocations", []string{"X-Nomad-Token", node.SecretID}
+	if code, msg := keyedWrite(t, addr, http.MethodPut, path, "u1", "", mustJSONBytes(t, update(structs.AllocClientStatusRunning)), tok...); code != http.StatusOK {
+		t.Fatalf("allocation update in JSON: %d %s", code, msg)
+	}
+	if code, msg := keyedWrite(t, addr, http.MethodPut, path, "u1", structs.MsgpackContentType, mp, tok...); code != http.StatusOK {
+		t.Errorf("the same allocation update retried in msgpack: %d %s, want 200", code, msg)
+	}
+	if code, msg := keyedWrite(t, addr, http.MethodPut, path, "u1", "", mustJSONBytes(t, update(structs.AllocClientStatusFailed)), tok...); code != http.StatusUnprocessableEntity {
+		t.Errorf("another allocation update with the same key: %d %s, want 422", code, msg)
+	}
+}
+
+func mustJSONBytes(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -6,8 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -15,7 +20,9 @@ import (
 // Idempotent writes (issue 13, item 6). The server that first receives a
 // write (PUT, POST, DELETE) gives it a request ID (RequestIDHeader): the
 // client's Idempotency-Key when it sent one, a new UUID otherwise, and a
-// fingerprint of the request (method, path, query, body). Both travel with
+// fingerprint of the request (method, path, query, body; the leader
+// replaces it by that of the decoded body when the HTTP layer decodes one,
+// NoteDecoded, so that an encoding is not a new request). Both travel with
 // the request when a follower forwards it, and with every retry of the
 // forward, so the leader writes them into the Raft entry (structs.WriteOnce)
 // and the state store applies a second entry with a known ID as a no-op in
@@ -42,9 +49,77 @@ const (
 	maxFingerprintBody = 16 << 20
 )
 
+// clientKeyPrefix begins the request ID made of a client's Idempotency-Key.
+const clientKeyPrefix = "key:"
+
 // writeOnceKey is the context key of the request ID of the write being
-// served (a structs.WriteOnce without Time).
+// served (a *writeOnceReq).
 type writeOnceKey struct{}
+
+// writeOnceReq is the request ID of the write being served and what its
+// fingerprint is made of. The fingerprint is that of the request's meaning
+// once the HTTP layer has decoded its body (NoteDecoded): a retry that
+// sends the same request in another encoding (JSON or msgpack), or the
+// same JSON with other spacing or key order, is the same request. A
+// request whose body was never decoded keeps the fingerprint of its bytes
+// (once.Fingerprint). It is used by the request's goroutine only.
+type writeOnceReq struct {
+	once structs.WriteOnce
+	// line is the method, path and query (keys sorted) of the request.
+	line string
+	// meaning digests the decoded body (nil until NoteDecoded); failed is
+	// set when a decoded value could not be encoded, which leaves the
+	// fingerprint of the bytes.
+	meaning hash.Hash
+	failed  bool
+}
+
+// fingerprint is the request's fingerprint as it stands.
+func (w *writeOnceReq) fingerprint() string {
+	if w.meaning == nil || w.failed {
+		return w.once.Fingerprint
+	}
+	return "m" + hex.EncodeToString(w.meaning.Sum(nil)[:16])
+}
+
+// requestLine is the method, path and query of r, the query's keys sorted
+// (the order of query parameters means nothing).
+func requestLine(r *http.Request) string {
+	return r.Method + " " + r.URL.EscapedPath() + "?" + r.URL.Query().Encode()
+}
+
+// NoteDecoded records that the body of the request served with ctx decoded
+// into v (a pointer to the request structure): the request's fingerprint
+// is then that of its method, path, query and of the values decoded, in
+// the order decoded, encoded canonically (structs.WireMsgpackHandle sorts
+// map keys and writes every field by name), not that of the body's bytes.
+// It does nothing for a request without a client's Idempotency-Key: the
+// only retry of a request ID this server made up is a follower's forward
+// of the same bytes.
+func NoteDecoded(ctx context.Context, v any) {
+	w, ok := ctx.Value(writeOnceKey{}).(*writeOnceReq)
+	if !ok || w.failed || !strings.HasPrefix(w.once.RequestID, clientKeyPrefix) {
+		return
+	}
+	if w.meaning == nil {
+		w.meaning = sha256.New()
+		fmt.Fprintf(w.meaning, "decoded %s\n", w.line)
+	}
+	// msgpack values delimit themselves: values noted one after the other
+	// are one stream, which the digest reads as it is encoded.
+	enc := meaningEncoders.Get().(*codec.Encoder)
+	enc.Reset(w.meaning)
+	err := enc.Encode(v)
+	enc.Reset(io.Discard)
+	meaningEncoders.Put(enc)
+	if err != nil {
+		w.failed = true
+	}
+}
+
+// meaningEncoders are NoteDecoded's msgpack encoders (one is ~2 kB of
+// buffers and state, for each write with an Idempotency-Key).
+var meaningEncoders = sync.Pool{New: func() any { return codec.NewEncoder(io.Discard, structs.WireMsgpackHandle) }}
 
 // isWrite reports whether method changes state.
 func isWrite(method string) bool {
@@ -71,10 +146,10 @@ func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteO
 		// Keys of different callers must not meet: the key is scoped
 		// by the caller's token (either header Nomad accepts).
 		token := sha256.Sum256([]byte(r.Header.Get("X-Nomad-Token") + "\n" + r.Header.Get("Authorization")))
-		id = "key:" + hex.EncodeToString(token[:8]) + ":" + key
+		id = clientKeyPrefix + hex.EncodeToString(token[:8]) + ":" + key
 	}
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s %s?%s\n", r.Method, r.URL.EscapedPath(), r.URL.RawQuery)
+	fmt.Fprintf(sum, "%s\n", requestLine(r))
 	sum.Write(body)
 	once := structs.WriteOnce{RequestID: id, Fingerprint: hex.EncodeToString(sum.Sum(nil)[:16])}
 	r.Header.Set(RequestIDHeader, once.RequestID)
@@ -108,13 +183,25 @@ func withWriteOnce(r *http.Request, once structs.WriteOnce) *http.Request {
 	if once.RequestID == "" {
 		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), writeOnceKey{}, once))
+	return r.WithContext(context.WithValue(r.Context(), writeOnceKey{}, &writeOnceReq{once: once, line: requestLine(r)}))
+}
+
+// writeOnceIn returns the request ID and the fingerprint of the write ctx
+// serves.
+func writeOnceIn(ctx context.Context) (structs.WriteOnce, bool) {
+	w, ok := ctx.Value(writeOnceKey{}).(*writeOnceReq)
+	if !ok {
+		return structs.WriteOnce{}, false
+	}
+	once := w.once
+	once.Fingerprint = w.fingerprint()
+	return once, true
 }
 
 // writeOnceOf returns the request ID of the write ctx serves, with this
 // server's clock as its time, for a Raft entry (zero without one).
 func (s *Server) writeOnceOf(ctx context.Context) structs.WriteOnce {
-	once, ok := ctx.Value(writeOnceKey{}).(structs.WriteOnce)
+	once, ok := writeOnceIn(ctx)
 	if !ok {
 		return structs.WriteOnce{}
 	}
@@ -126,7 +213,7 @@ func (s *Server) writeOnceOf(ctx context.Context) structs.WriteOnce {
 // request with its ID was applied (this one is a retry), or nil. An ID
 // applied for another request is a 422.
 func (s *Server) appliedBefore(ctx context.Context) (*structs.WriteRecord, error) {
-	once, ok := ctx.Value(writeOnceKey{}).(structs.WriteOnce)
+	once, ok := writeOnceIn(ctx)
 	if !ok {
 		return nil, nil
 	}

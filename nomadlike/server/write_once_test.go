@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -21,7 +24,7 @@ func TestConcurrentRetriesDispatchOnce(t *testing.T) {
 	parent.Type = structs.JobTypeBatch
 	parent.ParameterizedJob = &structs.ParameterizedJobConfig{}
 	registerJob(t, s, parent)
-	ctx := context.WithValue(context.Background(), writeOnceKey{}, structs.WriteOnce{RequestID: "dispatch-1", Fingerprint: "fp"})
+	ctx := context.WithValue(context.Background(), writeOnceKey{}, &writeOnceReq{once: structs.WriteOnce{RequestID: "dispatch-1", Fingerprint: "fp"}})
 	var wg sync.WaitGroup
 	answers := make([]*structs.JobDispatchResponse, 8)
 	errs := make([]error, len(answers))
@@ -97,7 +100,7 @@ func TestRestoredFSMDedups(t *testing.T) {
 func TestForcePeriodicRetriedOnce(t *testing.T) {
 	s := newTestServer(t, nil)
 	registerJob(t, s, periodicJob("cron", "0 0 1 1 *", true))
-	ctx := context.WithValue(context.Background(), writeOnceKey{}, structs.WriteOnce{RequestID: "force-1", Fingerprint: "fp"})
+	ctx := context.WithValue(context.Background(), writeOnceKey{}, &writeOnceReq{once: structs.WriteOnce{RequestID: "force-1", Fingerprint: "fp"}})
 	var wg sync.WaitGroup
 	answers := make([]*structs.PeriodicForceResponse, 4)
 	errs := make([]error, len(answers))
@@ -141,5 +144,57 @@ func TestForcePeriodicRetriedOnce(t *testing.T) {
 		if a.EvalID != evals[0] {
 			t.Errorf("force %d answered eval %s, want the launch's %s", i, a.EvalID, evals[0])
 		}
+	}
+}
+
+// TestFingerprintOfDecodedRequest: with a client's Idempotency-Key, a
+// write's fingerprint is that of its method, path, query (in any order)
+// and decoded body once the HTTP layer noted it; another value, path or
+// query is another fingerprint; without a key (an ID this server made up,
+// retried only by a follower's forward of the same bytes) it stays that
+// of the bytes.
+func TestFingerprintOfDecodedRequest(t *testing.T) {
+	fp := func(target, key string, body []byte, decoded ...any) string {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPut, target, bytes.NewReader(body))
+		if key != "" {
+			r.Header.Set(IdempotencyKeyHeader, key)
+		}
+		once, err := stampRequestID(r, body, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = withWriteOnce(r, once)
+		for _, v := range decoded {
+			NoteDecoded(r.Context(), v)
+		}
+		got, _ := writeOnceIn(r.Context())
+		return got.Fingerprint
+	}
+	v := func(a, b string) any {
+		return &structs.JobDispatchRequest{JobID: "j", Meta: map[string]string{"a": a, "b": b}}
+	}
+	base := fp("/v1/job/j/dispatch?x=1&y=2", "k", []byte(`{"a":1}`), v("1", "2"))
+	for name, got := range map[string]string{
+		"other bytes, same value": fp("/v1/job/j/dispatch?x=1&y=2", "k", []byte(`{ "a" : 1 }`), v("1", "2")),
+		"query in another order":  fp("/v1/job/j/dispatch?y=2&x=1", "k", []byte(`x`), v("1", "2")),
+	} {
+		if got != base {
+			t.Errorf("%s: fingerprint %s, want %s", name, got, base)
+		}
+	}
+	for name, got := range map[string]string{
+		"another value":  fp("/v1/job/j/dispatch?x=1&y=2", "k", []byte(`{"a":1}`), v("1", "3")),
+		"another path":   fp("/v1/job/k/dispatch?x=1&y=2", "k", []byte(`{"a":1}`), v("1", "2")),
+		"another query":  fp("/v1/job/j/dispatch?x=1&y=3", "k", []byte(`{"a":1}`), v("1", "2")),
+		"a second value": fp("/v1/job/j/dispatch?x=1&y=2", "k", []byte(`{"a":1}`), v("1", "2"), v("1", "2")),
+		"not decoded":    fp("/v1/job/j/dispatch?x=1&y=2", "k", []byte(`{"a":1}`)),
+	} {
+		if got == base {
+			t.Errorf("%s: the same fingerprint as the first request", name)
+		}
+	}
+	if a, b := fp("/v1/jobs", "", []byte(`{"a":1}`), v("1", "2")), fp("/v1/jobs", "", []byte(`{ "a":1}`), v("1", "2")); a == b {
+		t.Error("without an Idempotency-Key, two bodies of the same value have one fingerprint: want that of the bytes")
 	}
 }
