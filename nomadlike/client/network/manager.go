@@ -288,7 +288,7 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 		}
 	}()
 	if r, err := m.readRecord(req.AllocID); err == nil {
-		if isNetNS(r.Runtime.NetNS) {
+		if isNetNS(r.Runtime.NetNS) && r.Result.Status != nil {
 			if r.GatewayDNS != "" && m.cfg.GatewayDNS != nil {
 				// A restarted client serves the gateway's DNS again.
 				if _, err := m.cfg.GatewayDNS(net.ParseIP(r.GatewayDNS)); err != nil {
@@ -309,7 +309,10 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 			}
 			return &res, nil
 		}
-		// The namespace is gone (host reboot): release what is left and start over.
+		// The namespace is gone (host reboot), or the client stopped before
+		// the interface and address were recorded (killed in attach: the
+		// record has no result to re-attach with): release what is left
+		// and start over.
 		if err := m.teardown(ctx, req.AllocID); err != nil {
 			return nil, err
 		}

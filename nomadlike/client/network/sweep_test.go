@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // TestSweepStopsWhenCancelled: a Sweep whose teardowns are all busy (here:
@@ -106,5 +108,62 @@ func TestSweepPoolRemovesAHalfMadeMoveTarget(t *testing.T) {
 	_ = m.Sweep(context.Background(), func(string) bool { return false })
 	if _, err := os.Lstat(netnsPath(a1)); !os.IsNotExist(err) {
 		t.Fatalf("the empty file at the claimant's path: %v, want it removed", err)
+	}
+}
+
+// TestRestartAfterKilledDuringAttach: a client killed during a setup's
+// first plugins (its record written, the namespace made, the interface
+// and address perhaps given, but not yet recorded) restarts and sets the
+// allocation up again: Setup gives it a network with an address and
+// files (it returned the record's empty result, which the allocation
+// runner read as a nil Status and panicked on, at every restart), and
+// what the killed setup made is released first (one lease, one veth),
+// as the teardown releases everything, counted.
+func TestRestartAfterKilledDuringAttach(t *testing.T) {
+	m := testManager(t)
+	if err := m.EnsureEgressGuard(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := testAllocID()
+	before := countHost(t, m, a)
+	// What Setup has done when it is killed in attach, after its
+	// plugins' ADD: the record without a result, the namespace attached.
+	rec := &record{AllocID: a, Mode: structs.NetworkModeBridge, ConfList: m.bridge.Bytes, Runtime: runtimeConf{NetNS: netnsPath(a), IfName: ifName}}
+	if err := os.MkdirAll(m.filesDir(a), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.writeRecord(rec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, a) })
+	if _, err := m.attach(ctx, m.bridge, bridgeRest, rec, Request{AllocID: a, Mode: structs.NetworkModeBridge}); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := New(m.cfg) // the restarted client
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m2.Setup(ctx, Request{AllocID: a, Mode: structs.NetworkModeBridge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status == nil || res.Status.Address == "" || res.Isolation == nil || res.Isolation.Path != netnsPath(a) {
+		t.Fatalf("Setup after a setup killed half-way: %+v, want the allocation's address and namespace", res)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(res.Isolation.ResolvConf); err != nil {
+		t.Fatalf("resolv.conf: %v", err)
+	}
+	if got := countHost(t, m, a); got.netns != before.netns+1 || got.veth != before.veth+1 || got.leases != before.leases+1 {
+		t.Fatalf("set up again: %+v, before: %+v (want one namespace, veth and lease)", got, before)
+	}
+	if err := m2.Teardown(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if after := countHost(t, m, a); after != before {
+		t.Fatalf("after teardown: %+v, before: %+v", after, before)
 	}
 }
