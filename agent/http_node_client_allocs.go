@@ -132,7 +132,8 @@ func withoutJob(a *structs.Allocation, held map[string]bool, keys map[string]str
 		(*jobs)[k] = a.Job
 	}
 	c := *a // shallow: only Job and Metrics change, and the stored alloc is shared
-	c.Job, c.Metrics = nil, nil
+	c.Job = nil
+	c.DropMetrics()
 	return &c
 }
 

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"maps"
 	"reflect"
 	"unique"
 
@@ -11,18 +10,16 @@ import (
 )
 
 // allocSharer makes the allocations one transaction stores (or a restore
-// loads) share what they
-// have in common instead of each keeping what its Raft entry decoded: the
-// job's, node's and plan's strings (IDs of 36 bytes each), the node
-// counts per datacenter of the evaluation and identical allocated
-// resources; and it keeps the metric's score metadata packed
-// (AllocMetric.PackScores). Stored objects are immutable (readers
-// Copy before changing), so sharing is safe; it changes no value.
+// loads) share what they have in common instead of each keeping what its
+// Raft entry decoded: the job's, node's and plan's strings (IDs of 36
+// bytes each) and identical allocated resources; and it keeps their
+// metrics and task states packed (Allocation.PackMetrics and
+// PackTaskStates). Stored objects are immutable (readers Copy before
+// changing), so sharing is safe; it changes no value.
 type allocSharer struct {
-	jobs  sharedJobs // nil: keep each allocation's job (a restore: the snapshot shares them as the state did)
-	strs  map[string]string
-	avail map[string]int
-	res   *structs.AllocatedResources
+	jobs sharedJobs // nil: keep each allocation's job (a restore: the snapshot shares them as the state did)
+	strs map[string]string
+	res  *structs.AllocatedResources
 }
 
 func newAllocSharer() *allocSharer {
@@ -68,17 +65,9 @@ func (s *allocSharer) share(txn *memdb.Txn, a, existing *structs.Allocation) err
 		a.TaskStates = internTaskStates(a.TaskStates)
 	}
 	if m := a.Metrics; m != nil && (existing == nil || m != existing.Metrics) {
-		m.NodePool = s.str(m.NodePool)
-		if m.NodesAvailable != nil {
-			if s.avail != nil && maps.Equal(s.avail, m.NodesAvailable) {
-				m.NodesAvailable = s.avail
-			} else {
-				s.avail = m.NodesAvailable
-			}
-		}
-		// The score metadata (node IDs and scores) is kept packed: nothing
-		// on the servers reads it, it is only sent.
-		a.Metrics = m.PackScores()
+		// Nothing on the servers reads the metric, it is only sent: kept
+		// packed (the shallow copy of a stored version keeps its packing).
+		a.PackMetrics()
 	}
 	if r := a.AllocatedResources; r != nil {
 		if s.res != nil && reflect.DeepEqual(s.res, r) {

@@ -99,8 +99,8 @@ func TestAllocsOfNamespace(t *testing.T) {
 
 // TestPlacementsShareWhatTheyHaveInCommon: the allocations of one plan
 // entry (each decoded on its own) share the evaluation's strings, the
-// nodes table's node IDs, the node counts per datacenter and identical
-// resources, keep their score metadata packed, and keep their values; a later desired-status update shares
+// nodes table's node IDs and identical resources, keep their metrics
+// packed, and keep their values; a later desired-status update shares
 // the stored version's sub-objects instead of copying them, and leaves the
 // stored version unchanged.
 func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
@@ -132,7 +132,7 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 		must(t, err)
 		got = append(got, a)
 		w := want[i]
-		if a.EvalID != w.EvalID || a.NodeID != w.NodeID || !reflect.DeepEqual(a.AllocatedResources, w.AllocatedResources) || !a.Metrics.Equal(w.Metrics) {
+		if a.EvalID != w.EvalID || a.NodeID != w.NodeID || !reflect.DeepEqual(a.AllocatedResources, w.AllocatedResources) || !a.UnpackedMetrics().Equal(w.Metrics) {
 			t.Errorf("alloc %s: a shared field changed value", a.ID)
 		}
 	}
@@ -144,14 +144,11 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 		if !same(a.NodeID, node.ID) {
 			t.Errorf("alloc %s: node ID is not the nodes table's", a.ID)
 		}
-		if a.Metrics.ScoreMetaData != nil || len(a.Metrics.ScoreMeta()) != 1 {
-			t.Errorf("alloc %s: score metadata not packed: %v", a.ID, a.Metrics.ScoreMetaData)
+		if a.Metrics != nil || len(a.UnpackedMetrics().ScoreMetaData) != 1 {
+			t.Errorf("alloc %s: metric not packed: %+v", a.ID, a.Metrics)
 		}
 		if a.AllocatedResources != got[0].AllocatedResources {
 			t.Errorf("alloc %s: identical resources not shared", a.ID)
-		}
-		if reflect.ValueOf(a.Metrics.NodesAvailable).Pointer() != reflect.ValueOf(got[0].Metrics.NodesAvailable).Pointer() {
-			t.Errorf("alloc %s: identical NodesAvailable not shared", a.ID)
 		}
 	}
 
@@ -162,7 +159,7 @@ func TestPlacementsShareWhatTheyHaveInCommon(t *testing.T) {
 	if stopped.DesiredStatus != structs.AllocDesiredStatusStop || stopped.DesiredTransition.NoShutdownDelay == nil || stopped.ModifyTime != 9 {
 		t.Errorf("desired update not applied: %q, %v, %d", stopped.DesiredStatus, stopped.DesiredTransition.NoShutdownDelay, stopped.ModifyTime)
 	}
-	if stopped.Metrics != got[0].Metrics || stopped.AllocatedResources != got[0].AllocatedResources {
+	if stopped.Metrics != got[0].Metrics || stopped.UnpackedMetrics() == nil || stopped.AllocatedResources != got[0].AllocatedResources {
 		t.Errorf("desired update copied the metrics or resources instead of sharing them")
 	}
 	if diff := cmp.Diff(before, got[0]); diff != "" {

@@ -71,6 +71,9 @@ type Allocation struct {
 	// packedTaskStates is TaskStates packed by PackTaskStates (TaskStates
 	// is then nil); task_states_pack.go.
 	packedTaskStates string
+	// packedMetrics is Metrics packed by PackMetrics (Metrics is then nil);
+	// alloc_metric_pack.go.
+	packedMetrics string
 }
 
 // AllocNetworkStatus is an allocation's network as its client reports it.
@@ -164,7 +167,11 @@ func (a *Allocation) Copy() *Allocation {
 		n.RescheduleTracker = &rt
 	}
 	n.DesiredTransition = copyDesiredTransition(a.DesiredTransition)
-	n.Metrics = a.Metrics.Copy()
+	if a.packedMetrics != "" {
+		n.Metrics, n.packedMetrics = unpackMetric(a.packedMetrics), "" // a copy already
+	} else {
+		n.Metrics = a.Metrics.Copy()
+	}
 	if a.PreemptedAllocations != nil {
 		n.PreemptedAllocations = append([]string(nil), a.PreemptedAllocations...)
 	}
@@ -450,7 +457,7 @@ func (a *Allocation) MarshalJSON() ([]byte, error) {
 		*plainAllocation
 		Resources     *Resources
 		TaskResources map[string]*Resources
-	}{(*plainAllocation)(a.withTaskStates()), res, tasks})
+	}{(*plainAllocation)(a.unpacked()), res, tasks})
 }
 
 // legacyResources returns Nomad's pre-0.9 resource fields of the allocation.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -16,6 +17,220 @@ import (
 // five NodeScoreMeta and five score slices). PackScores keeps it in one
 // string of ~220 bytes instead, and every way the metric leaves the
 // process (JSON, msgpack, Copy) unpacks it, so no encoding changes.
+
+// PackMetrics keeps a's Metrics packed in a itself, with no AllocMetric
+// left (Metrics reads nil afterwards; UnpackedMetrics returns it), or when
+// the metric has ResourcesExhausted (not packed) its ScoreMetaData alone
+// (PackScores). a must be the caller's own (the state store packs its
+// stored copies); the AllocMetric is not changed.
+func (a *Allocation) PackMetrics() {
+	m := a.Metrics
+	if m == nil {
+		return
+	}
+	if p, ok := packMetric(m); ok {
+		a.packedMetrics, a.Metrics = p, nil
+		return
+	}
+	a.Metrics = m.PackScores()
+}
+
+// DropMetrics removes a's metric, packed or not (a copy sent without it).
+func (a *Allocation) DropMetrics() {
+	a.Metrics, a.packedMetrics = nil, ""
+}
+
+// UnpackedMetrics returns a's metric, unpacked if PackMetrics packed it (it
+// is then the caller's).
+func (a *Allocation) UnpackedMetrics() *AllocMetric {
+	if a.packedMetrics != "" {
+		return unpackMetric(a.packedMetrics)
+	}
+	return a.Metrics.unpacked()
+}
+
+// Packed metric: a uvarint bitmap of the fields that are not zero (maps
+// and slices: not nil), then those fields in order; ints are varints,
+// maps a count then their entries, ScoreMetaData a packScoreMeta string.
+const (
+	mNodesEvaluated = 1 << iota
+	mNodesFiltered
+	mNodesInPool
+	mNodePool
+	mNodesAvailable
+	mClassFiltered
+	mConstraintFiltered
+	mNodesExhausted
+	mClassExhausted
+	mDimensionExhausted
+	mQuotaExhausted
+	mScores
+	mAllocationTime
+	mCoalescedFailures
+	mScoreMetaData
+	mDimensionFree
+)
+
+// packMetric packs m; it fails for a metric with ResourcesExhausted.
+func packMetric(m *AllocMetric) (string, bool) {
+	if m.ResourcesExhausted != nil {
+		return "", false
+	}
+	var bits uint64
+	set := func(bit uint64, present bool) {
+		if present {
+			bits |= bit
+		}
+	}
+	set(mNodesEvaluated, m.NodesEvaluated != 0)
+	set(mNodesFiltered, m.NodesFiltered != 0)
+	set(mNodesInPool, m.NodesInPool != 0)
+	set(mNodePool, m.NodePool != "")
+	set(mNodesAvailable, m.NodesAvailable != nil)
+	set(mClassFiltered, m.ClassFiltered != nil)
+	set(mConstraintFiltered, m.ConstraintFiltered != nil)
+	set(mNodesExhausted, m.NodesExhausted != 0)
+	set(mClassExhausted, m.ClassExhausted != nil)
+	set(mDimensionExhausted, m.DimensionExhausted != nil)
+	set(mQuotaExhausted, m.QuotaExhausted != nil)
+	set(mScores, m.Scores != nil)
+	set(mAllocationTime, m.AllocationTime != 0)
+	set(mCoalescedFailures, m.CoalescedFailures != 0)
+	scores := m.ScoreMeta()
+	set(mScoreMetaData, scores != nil)
+	set(mDimensionFree, m.DimensionFree != nil)
+	b := make([]byte, 0, 64)
+	b = binary.AppendUvarint(b, bits)
+	num := func(bit uint64, v int64) {
+		if bits&bit != 0 {
+			b = binary.AppendVarint(b, v)
+		}
+	}
+	counts := func(bit uint64, c map[string]int) {
+		if bits&bit != 0 {
+			b = binary.AppendUvarint(b, uint64(len(c)))
+			for k, v := range c {
+				b = appendPackedString(b, k)
+				b = binary.AppendVarint(b, int64(v))
+			}
+		}
+	}
+	num(mNodesEvaluated, int64(m.NodesEvaluated))
+	num(mNodesFiltered, int64(m.NodesFiltered))
+	num(mNodesInPool, int64(m.NodesInPool))
+	if bits&mNodePool != 0 {
+		b = appendPackedString(b, m.NodePool)
+	}
+	counts(mNodesAvailable, m.NodesAvailable)
+	counts(mClassFiltered, m.ClassFiltered)
+	counts(mConstraintFiltered, m.ConstraintFiltered)
+	num(mNodesExhausted, int64(m.NodesExhausted))
+	counts(mClassExhausted, m.ClassExhausted)
+	counts(mDimensionExhausted, m.DimensionExhausted)
+	if bits&mQuotaExhausted != 0 {
+		b = binary.AppendUvarint(b, uint64(len(m.QuotaExhausted)))
+		for _, q := range m.QuotaExhausted {
+			b = appendPackedString(b, q)
+		}
+	}
+	if bits&mScores != 0 {
+		b = binary.AppendUvarint(b, uint64(len(m.Scores)))
+		for k, v := range m.Scores {
+			b = appendPackedString(b, k)
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		}
+	}
+	num(mAllocationTime, int64(m.AllocationTime))
+	num(mCoalescedFailures, int64(m.CoalescedFailures))
+	if bits&mScoreMetaData != 0 {
+		b = appendPackedString(b, packScoreMeta(scores))
+	}
+	if bits&mDimensionFree != 0 {
+		b = binary.AppendUvarint(b, uint64(len(m.DimensionFree)))
+		for k, d := range m.DimensionFree {
+			b = appendPackedString(b, k)
+			if d == nil {
+				b = append(b, 1)
+				continue
+			}
+			b = append(b, 0)
+			b = binary.AppendVarint(b, d.Asked)
+			b = binary.AppendVarint(b, d.LargestFree)
+			b = appendPackedString(b, d.Unit)
+		}
+	}
+	return string(b), true
+}
+
+func unpackMetric(p string) *AllocMetric {
+	r := packReader{s: p}
+	bits := r.uvarint()
+	m := &AllocMetric{}
+	num := func(bit uint64) int64 {
+		if bits&bit != 0 {
+			return r.varint()
+		}
+		return 0
+	}
+	counts := func(bit uint64) map[string]int {
+		if bits&bit == 0 {
+			return nil
+		}
+		n := int(r.uvarint())
+		c := make(map[string]int, n)
+		for range n {
+			k := r.string()
+			c[k] = int(r.varint())
+		}
+		return c
+	}
+	m.NodesEvaluated = int(num(mNodesEvaluated))
+	m.NodesFiltered = int(num(mNodesFiltered))
+	m.NodesInPool = int(num(mNodesInPool))
+	if bits&mNodePool != 0 {
+		m.NodePool = r.string()
+	}
+	m.NodesAvailable = counts(mNodesAvailable)
+	m.ClassFiltered = counts(mClassFiltered)
+	m.ConstraintFiltered = counts(mConstraintFiltered)
+	m.NodesExhausted = int(num(mNodesExhausted))
+	m.ClassExhausted = counts(mClassExhausted)
+	m.DimensionExhausted = counts(mDimensionExhausted)
+	if bits&mQuotaExhausted != 0 {
+		m.QuotaExhausted = make([]string, r.uvarint())
+		for i := range m.QuotaExhausted {
+			m.QuotaExhausted[i] = r.string()
+		}
+	}
+	if bits&mScores != 0 {
+		n := int(r.uvarint())
+		m.Scores = make(map[string]float64, n)
+		for range n {
+			k := r.string()
+			m.Scores[k] = r.float()
+		}
+	}
+	m.AllocationTime = time.Duration(num(mAllocationTime))
+	m.CoalescedFailures = int(num(mCoalescedFailures))
+	if bits&mScoreMetaData != 0 {
+		m.ScoreMetaData = unpackScoreMeta(r.string())
+	}
+	if bits&mDimensionFree != 0 {
+		n := int(r.uvarint())
+		m.DimensionFree = make(map[string]*DimensionShortfall, n)
+		for range n {
+			k := r.string()
+			if r.byte() == 1 {
+				m.DimensionFree[k] = nil
+				continue
+			}
+			d := &DimensionShortfall{Asked: r.varint(), LargestFree: r.varint()}
+			d.Unit = r.string()
+			m.DimensionFree[k] = d
+		}
+	}
+	return m
+}
 
 // plainAllocMetric is AllocMetric without its methods: the encodings of
 // the fields themselves.

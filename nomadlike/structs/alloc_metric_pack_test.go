@@ -112,3 +112,88 @@ func TestPackScoresIsSmaller(t *testing.T) {
 		t.Errorf("packed score metadata of 5 nodes is %d bytes, want at most 240", n)
 	}
 }
+
+// TestPackMetricsKeepsEncodings: an allocation whose metric PackMetrics
+// packed whole (every field set here, nil and empty maps apart) reads it
+// back (UnpackedMetrics, Copy) and encodes in JSON and both msgpack
+// handles to the same bytes; a metric with ResourcesExhausted keeps its
+// AllocMetric, its score metadata packed.
+func TestPackMetricsKeepsEncodings(t *testing.T) {
+	cases := packCases()
+	cases["every field"] = &AllocMetric{NodesEvaluated: 7, NodesFiltered: -1, NodesInPool: 1 << 40, NodePool: "gpu",
+		NodesAvailable: map[string]int{"dc1": 3, "dc2": 0}, ClassFiltered: map[string]int{}, ConstraintFiltered: map[string]int{"${attr.kernel.name} = linux": 2},
+		NodesExhausted: 4, ClassExhausted: map[string]int{"large": 1}, DimensionExhausted: map[string]int{"memory": 4},
+		QuotaExhausted: []string{"q1", ""}, Scores: map[string]float64{"n1.binpack": 0.25}, AllocationTime: 1234567,
+		CoalescedFailures: 9, ScoreMetaData: []*NodeScoreMeta{{NodeID: GenerateUUID(), NormScore: 1}},
+		DimensionFree: map[string]*DimensionShortfall{"memory": {Asked: 512, LargestFree: 256, Unit: "MB"}, "cpu": {Asked: 100}}}
+	cases["empty slices"] = &AllocMetric{QuotaExhausted: []string{}, Scores: map[string]float64{}, DimensionFree: map[string]*DimensionShortfall{}}
+	cases["resources exhausted"] = &AllocMetric{ResourcesExhausted: map[string]*Resources{"t": {CPU: 100}},
+		ScoreMetaData: []*NodeScoreMeta{{NodeID: "n", NormScore: 1}}}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			before, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &Allocation{ID: "a", Metrics: m}
+			p := *a
+			p.PackMetrics()
+			if after, err := json.Marshal(m); err != nil || string(after) != string(before) {
+				t.Fatalf("PackMetrics changed the metric: %s, was %s", after, before)
+			}
+			whole := m.ResourcesExhausted == nil
+			if whole && (p.Metrics != nil || p.packedMetrics == "") || !whole && (p.Metrics == nil || p.Metrics.packedScores == "") {
+				t.Fatalf("packed: Metrics %+v, %d bytes", p.Metrics, len(p.packedMetrics))
+			}
+			if diff := cmp.Diff(m, p.UnpackedMetrics(), cmp.AllowUnexported(AllocMetric{})); diff != "" {
+				t.Errorf("UnpackedMetrics (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(m.Copy(), p.Copy().Metrics.Copy(), cmp.AllowUnexported(AllocMetric{})); diff != "" {
+				t.Errorf("Copy (-want +got):\n%s", diff)
+			}
+			checkSameEncodings(t, a, &p)
+		})
+	}
+}
+
+// checkSameEncodings fails t unless packed, a version of a with something
+// packed, equals it and encodes to the same bytes in JSON and in msgpack
+// with the client protocol's handle and a plain canonical one.
+func checkSameEncodings(t *testing.T, a, packed *Allocation) {
+	t.Helper()
+	if !packed.Equal(a) || !a.Equal(packed) {
+		t.Errorf("Equal: packed and unpacked differ")
+	}
+	want, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("JSON:\n got %s\nwant %s", got, want)
+	}
+	plain := testMsgpackHandle()
+	plain.Canonical = true // a map of several keys is written in map order otherwise
+	for hn, h := range map[string]*codec.MsgpackHandle{"wire": WireMsgpackHandle, "plain": plain} {
+		var want, got []byte
+		if err := codec.NewEncoderBytes(&want, h).Encode((*plainAllocation)(a)); err != nil {
+			t.Fatal(err)
+		}
+		if err := codec.NewEncoderBytes(&got, h).Encode(packed); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s msgpack differs from the unpacked allocation's", hn)
+		}
+		var back Allocation
+		if err := codec.NewDecoderBytes(got, h).Decode(&back); err != nil {
+			t.Fatal(err)
+		}
+		if back.packedTaskStates != "" || back.packedMetrics != "" {
+			t.Errorf("%s msgpack read back packed", hn)
+		}
+	}
+}

@@ -53,38 +53,38 @@ func (a *Allocation) KeepTaskStatesOf(b *Allocation) {
 	a.TaskStates, a.packedTaskStates = b.TaskStates, b.packedTaskStates
 }
 
-// withTaskStates returns a with its task states unpacked (a itself when
-// they are not packed; else a shallow copy).
-func (a *Allocation) withTaskStates() *Allocation {
-	if a == nil || a.packedTaskStates == "" {
+// unpacked returns a with its task states and metric unpacked (a itself
+// when neither is packed; else a shallow copy). The encodings write it.
+func (a *Allocation) unpacked() *Allocation {
+	if a == nil || a.packedTaskStates == "" && a.packedMetrics == "" {
 		return a
 	}
 	n := *a
-	n.TaskStates = unpackTaskStates(a.packedTaskStates)
-	n.packedTaskStates = ""
+	if a.packedTaskStates != "" {
+		n.TaskStates, n.packedTaskStates = unpackTaskStates(a.packedTaskStates), ""
+	}
+	if a.packedMetrics != "" {
+		n.Metrics, n.packedMetrics = unpackMetric(a.packedMetrics), ""
+	}
 	return &n
 }
 
 // Equal reports whether a and b are the same allocation version, their
-// task states and score metadata packed or not (go-cmp calls it).
+// task states and metrics packed or not (go-cmp calls it).
 func (a *Allocation) Equal(b *Allocation) bool {
-	return reflect.DeepEqual(a.unpacked(), b.unpacked())
-}
-
-// unpacked returns a with its task states and metric unpacked.
-func (a *Allocation) unpacked() *Allocation {
-	if a == nil {
-		return nil
+	ua, ub := a.unpacked(), b.unpacked()
+	if ua == nil || ub == nil {
+		return ua == ub
 	}
-	n := *a.withTaskStates()
-	n.Metrics = n.Metrics.unpacked()
-	return &n
+	ca, cb := *ua, *ub
+	ca.Metrics, cb.Metrics = ua.Metrics.unpacked(), ub.Metrics.unpacked()
+	return reflect.DeepEqual(&ca, &cb)
 }
 
 // CodecEncodeSelf writes the allocation as msgpack, its task states
 // unpacked: the same bytes as before packing existed.
 func (a *Allocation) CodecEncodeSelf(e *codec.Encoder) {
-	e.MustEncode((*plainAllocation)(a.withTaskStates()))
+	e.MustEncode((*plainAllocation)(a.unpacked()))
 }
 
 // CodecDecodeSelf reads an allocation written by CodecEncodeSelf.

@@ -1,12 +1,10 @@
 package structs
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
 // taskStateCases are task states PackTaskStates must give back exactly:
@@ -31,9 +29,6 @@ func taskStateCases() map[string]map[string]*TaskState {
 // reads them back (TaskStateMap, Copy, Stub) and encodes in JSON and both
 // msgpack handles to the same bytes as with them unpacked.
 func TestPackTaskStatesKeepsEncodings(t *testing.T) {
-	plain := testMsgpackHandle()
-	plain.Canonical = true
-	handles := map[string]*codec.MsgpackHandle{"wire": WireMsgpackHandle, "plain": plain}
 	for name, states := range taskStateCases() {
 		t.Run(name, func(t *testing.T) {
 			a := &Allocation{ID: "a", ClientStatus: AllocClientStatusRunning, TaskStates: states}
@@ -51,41 +46,7 @@ func TestPackTaskStatesKeepsEncodings(t *testing.T) {
 			if diff := cmp.Diff(states, p.Stub().TaskStates); diff != "" {
 				t.Errorf("Stub (-want +got):\n%s", diff)
 			}
-			if !p.Equal(a) {
-				t.Errorf("Equal: packed and unpacked differ")
-			}
-			want, err := json.Marshal(a)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := json.Marshal(&p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("JSON:\n got %s\nwant %s", got, want)
-			}
-			for hn, h := range handles {
-				var want, got []byte
-				if err := codec.NewEncoderBytes(&want, h).Encode((*plainAllocation)(a)); err != nil {
-					t.Fatal(err)
-				}
-				if err := codec.NewEncoderBytes(&got, h).Encode(&p); err != nil {
-					t.Fatal(err)
-				}
-				if string(got) != string(want) {
-					t.Errorf("%s msgpack differs from the unpacked allocation's", hn)
-				}
-				var back Allocation
-				if err := codec.NewDecoderBytes(got, h).Decode(&back); err != nil {
-					t.Fatal(err)
-				}
-				// msgpack keeps instants, not zones, and an empty map or slice
-				// comes back nil: compare its JSON without zones.
-				if back.packedTaskStates != "" || len(back.TaskStates) != len(states) {
-					t.Errorf("%s msgpack read back %d task states, want %d", hn, len(back.TaskStates), len(states))
-				}
-			}
+			checkSameEncodings(t, a, &p)
 		})
 	}
 }
