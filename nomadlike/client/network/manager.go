@@ -404,9 +404,7 @@ func (m *Manager) setupPooled(ctx context.Context, e *poolEntry, rec *record, re
 		err = m.writeRecord(rec)
 	}
 	if err != nil {
-		if terr := m.teardownPoolEntry(ctx, e); terr != nil {
-			m.cfg.Logger.Warn("network: warm pool: clean up after a failed claim", "id", e.ID, "error", terr)
-		}
+		m.releaseClaim(ctx, e)
 		_ = os.RemoveAll(m.filesDir(rec.AllocID))
 		_ = os.Remove(m.recordPath(rec.AllocID))
 		return nil, err

@@ -289,9 +289,7 @@ func emptyFile(path string) bool {
 func (m *Manager) claimPooled(ctx context.Context, e *poolEntry, rec *record) (raw types.Result, err error) {
 	defer func() {
 		if err != nil {
-			if terr := m.teardownPoolEntry(ctx, e); terr != nil {
-				m.cfg.Logger.Warn("network: warm pool: clean up after a failed claim", "id", e.ID, "error", terr)
-			}
+			m.releaseClaim(ctx, e)
 		}
 	}()
 	e.Claim = rec.AllocID
@@ -312,6 +310,18 @@ func (m *Manager) claimPooled(ctx context.Context, e *poolEntry, rec *record) (r
 		return nil, fmt.Errorf("network: the cached CNI result of pooled namespace %s is missing (%v)", e.ID, err)
 	}
 	return res, nil
+}
+
+// releaseClaim tears down e after a failed claim, under a context of its
+// own: ctx may have ended (the allocation stopped while it started), and
+// no record names e, so neither the allocation's teardown nor anything
+// before the client's next Sweep would release it.
+func (m *Manager) releaseClaim(ctx context.Context, e *poolEntry) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), poolEntryTimeout)
+	defer cancel()
+	if err := m.teardownPoolEntry(ctx, e); err != nil {
+		m.cfg.Logger.Warn("network: warm pool: clean up after a failed claim", "id", e.ID, "error", err)
+	}
 }
 
 // pooledDone drops e's file once its allocation's record is written.

@@ -251,7 +251,17 @@ func TestSweepPoolSparesClaimantsOwnNamespace(t *testing.T) {
 // fails to move there; the claim's cleanup releases the pooled entry
 // (its namespace, interface and lease) but leaves the path's namespace
 // to its owner.
+//
+// With the setup's ctx cancelled (its allocation stopped while it
+// started) the entry is released all the same: no record names it, so
+// neither the allocation's teardown nor anything before the client's
+// next start would.
 func TestClaimSparesATakenPath(t *testing.T) {
+	t.Run("live", func(t *testing.T) { testClaimSparesATakenPath(t, false) })
+	t.Run("cancelled", func(t *testing.T) { testClaimSparesATakenPath(t, true) })
+}
+
+func testClaimSparesATakenPath(t *testing.T, cancelled bool) {
 	m := poolManager(t, 1)
 	ctx := context.Background()
 	a1, a2 := testAllocID(), testAllocID()
@@ -263,7 +273,12 @@ func TestClaimSparesATakenPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = removeNetNS(netnsPath(a2)) })
-	if _, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge"}); err == nil {
+	sctx, cancel := context.WithCancel(ctx)
+	if cancelled {
+		cancel()
+	}
+	defer cancel()
+	if _, err := m.Setup(sctx, Request{AllocID: a2, Mode: "bridge"}); err == nil {
 		t.Fatal("Setup into a taken namespace path succeeded")
 	}
 	if !isNetNS(netnsPath(a2)) {
@@ -277,6 +292,9 @@ func TestClaimSparesATakenPath(t *testing.T) {
 	// ready entries: nothing of the failed claim's entry.
 	if got := countHost(t, m, a1, a2); got.netns != before.netns+2 || got.veth != before.veth+1+ready || got.leases != before.leases+1+ready || poolNetNS(m) != ready {
 		t.Fatalf("after the failed claim: %+v (%d pool namespaces, %d ready), before: %+v", got, poolNetNS(m), ready, before)
+	}
+	if es, _ := os.ReadDir(m.cfg.poolDir()); len(es) != ready {
+		t.Fatalf("%d pool files, want the %d ready entries'", len(es), ready)
 	}
 }
 
