@@ -50,7 +50,9 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 	for {
 		ws := memdb.NewWatchSet()
 		ws.Add(s.state.AbandonCh())
-		next, err := w.once(ctx, ws, time.Now())
+		start := time.Now()
+		next, err := w.once(ctx, ws, start)
+		rest := watcherRest(time.Since(start))
 		if ctx.Err() != nil {
 			return
 		}
@@ -65,7 +67,33 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 			}
 		}
 		waitForChange(ctx, ws, wait)
+		if rest > 0 {
+			sleepCtx(ctx, rest)
+		}
 	}
+}
+
+const (
+	// watcherRestFactor is how many times the time of its last pass the
+	// deployment watcher rests before the next: it uses at most 1/51 of a
+	// core however many deployments are active (a pass reads them all, and
+	// every registration of a service job changes one).
+	watcherRestFactor = 50
+	// maxWatcherRest bounds the rest (Nomad's deployment watcher batches
+	// its updates for 250 ms).
+	maxWatcherRest = 250 * time.Millisecond
+)
+
+// watcherRest is how long the deployment watcher rests after a pass that
+// took spent: a pass over a few deployments (microseconds) rests not at
+// all; one over thousands (milliseconds) at most maxWatcherRest, during
+// which the changes it would have woken for gather into the next pass.
+func watcherRest(spent time.Duration) time.Duration {
+	rest := min(watcherRestFactor*spent, maxWatcherRest)
+	if rest < time.Millisecond {
+		return 0
+	}
+	return rest
 }
 
 // waitForChange blocks until something read into ws changes, ctx ends or,
