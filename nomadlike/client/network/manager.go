@@ -393,6 +393,7 @@ func (m *Manager) Setup(ctx context.Context, req Request) (*Result, error) {
 func (m *Manager) setupPooled(ctx context.Context, e *poolEntry, rec *record, req Request) (*Result, error) {
 	raw, err := m.claimPooled(ctx, e, rec)
 	if err != nil {
+		_ = os.RemoveAll(m.filesDir(rec.AllocID)) // Setup made it
 		return nil, err
 	}
 	res, err := m.describe(m.bridge.Name, raw, rec, req)

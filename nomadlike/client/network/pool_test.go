@@ -296,6 +296,9 @@ func testClaimSparesATakenPath(t *testing.T, cancelled bool) {
 	if es, _ := os.ReadDir(m.cfg.poolDir()); len(es) != ready {
 		t.Fatalf("%d pool files, want the %d ready entries'", len(es), ready)
 	}
+	if _, err := os.Stat(m.filesDir(a2)); !os.IsNotExist(err) {
+		t.Fatalf("the failed setup's files dir: %v, want it removed", err)
+	}
 }
 
 // waitPoolIdle waits until m's pool filler has stopped.
