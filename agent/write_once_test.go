@@ -116,11 +116,24 @@ func TestForwardRetryAppliesOnce(t *testing.T) {
 	if len(children) != 1 || children[0] != disp.DispatchedJobID {
 		t.Errorf("children of a dispatch retried by the follower: %v, want only %s (the one answered)", children, disp.DispatchedJobID)
 	}
+	// A client's keyed dispatch sent to the leader, retried through the
+	// follower re-serialised: the leader fingerprints what it decodes, so
+	// the forward (itself retried) is a repeat of the first.
+	code, first := keyedWrite(t, leader.agent.HTTPAddr(), http.MethodPut, "/v1/job/idem-param/dispatch", "k1", "",
+		[]byte(`{"JobID":"idem-param","Meta":{}}`))
+	if code != http.StatusOK {
+		t.Fatalf("keyed dispatch to the leader: %d %s", code, first)
+	}
+	code, again := keyedWrite(t, follower.agent.HTTPAddr(), http.MethodPut, "/v1/job/idem-param/dispatch", "k1", "",
+		[]byte("{ \"Meta\": {}, \"JobID\": \"idem-param\" }"))
+	if code != http.StatusOK || again != first {
+		t.Errorf("the keyed dispatch retried re-serialised through the follower: %d %s, want the first answer %s", code, again, first)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
-	if len(sent) != 3 {
-		t.Errorf("the follower forwarded %d writes, want 3", len(sent))
+	if len(sent) != 4 {
+		t.Errorf("the follower forwarded %d writes, want 4", len(sent))
 	}
 	for id, n := range sent {
 		if n != 2 {
