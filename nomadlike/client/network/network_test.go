@@ -258,18 +258,7 @@ func TestBridgeEgressBlockedAndTeardownComplete(t *testing.T) {
 // hostPort on the host's loopback reaches a server in the namespace.
 func egressBlockedAndPortServes(t *testing.T, m *Manager, res *Result, hostPort int) {
 	t.Helper()
-	// Egress first: a new connection to a non-local address is dropped by the guard.
-	drops := guardDrops(t, m)
-	inNetNS(t, res.Isolation.Path, func() {
-		c, err := net.DialTimeout("tcp", "192.0.2.1:80", 700*time.Millisecond)
-		if err == nil {
-			c.Close()
-			t.Error("a connection to 192.0.2.1 left the host")
-		}
-	})
-	if got := guardDrops(t, m); got <= drops {
-		t.Fatalf("the egress guard dropped nothing (%d packets before, %d after)", drops, got)
-	}
+	egressBlocked(t, m, res)
 
 	// The mapped port reaches a server in the namespace from the host's loopback.
 	served := make(chan error, 1)
@@ -301,6 +290,23 @@ func egressBlockedAndPortServes(t *testing.T, m *Manager, res *Result, hostPort 
 	c.Close()
 	if err := <-served; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// egressBlocked checks that a new connection from the attached network
+// to a non-local address is dropped by the egress guard.
+func egressBlocked(t *testing.T, m *Manager, res *Result) {
+	t.Helper()
+	drops := guardDrops(t, m)
+	inNetNS(t, res.Isolation.Path, func() {
+		c, err := net.DialTimeout("tcp", "192.0.2.1:80", 700*time.Millisecond)
+		if err == nil {
+			c.Close()
+			t.Error("a connection to 192.0.2.1 left the host")
+		}
+	})
+	if got := guardDrops(t, m); got <= drops {
+		t.Fatalf("the egress guard dropped nothing (%d packets before, %d after)", drops, got)
 	}
 }
 

@@ -428,6 +428,7 @@ func TestNoPortmapWithoutPorts(t *testing.T) {
 	}
 	cfg := base.Config()
 	cfg.CNIPath, cfg.PoolSize = dir, 1
+	cfg.GatewayDNS = func(gw net.IP) (string, error) { return gw.String(), nil }
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -453,6 +454,15 @@ func TestNoPortmapWithoutPorts(t *testing.T) {
 	if rec, err := m.readRecord(pooled); err != nil || rec.Runtime.HeadID == "" || rec.Rest != 0 {
 		t.Fatalf("record: %+v %v (want a pooled namespace, complete)", rec, err)
 	}
+	// Complete without portmap: it resolves through the gateway's DNS
+	// server and its egress is guarded, as any bridge allocation.
+	if dns := res.Status.DNS; dns == nil || len(dns.Servers) != 1 || !strings.HasSuffix(dns.Servers[0], ".1") {
+		t.Fatalf("DNS of a pooled allocation without ports: %+v, want the gateway's", dns)
+	}
+	if b, err := os.ReadFile(res.Isolation.ResolvConf); err != nil || !strings.Contains(string(b), "nameserver "+res.Status.DNS.Servers[0]+"\n") {
+		t.Fatalf("resolv.conf: %q %v", b, err)
+	}
+	egressBlocked(t, m, res)
 	waitPoolFull(t, m, 1) // refilled without a finish
 	for _, id := range []string{plain, pooled} {
 		if err := m.Teardown(ctx, id); err != nil {
