@@ -34,7 +34,22 @@ func (s *HTTPServer) nodeClientAllocs(w http.ResponseWriter, r *http.Request) (a
 		}
 	}
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
-		allocs, err := st.AllocsByNode(ws, id)
+		allocsWS := ws
+		if have >= 0 {
+			// The delta form reads the node's allocations only when the
+			// node's view says something the client holds changed, and
+			// waits on the view alone: the node's own status reports
+			// (about one per allocation) no longer wake it.
+			changed, count, err := st.NodeAllocsChanged(ws, id)
+			if err != nil {
+				return nil, 0, err
+			}
+			if q.MinIndex > 0 && changed <= q.MinIndex && count == have {
+				return &structs.NodeClientAllocs{Delta: true, Count: have}, q.MinIndex, nil
+			}
+			allocsWS = nil
+		}
+		allocs, err := st.AllocsByNode(allocsWS, id)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -46,7 +46,12 @@
 // use (structs.NodeUsage): Store.write updates it from every transaction's
 // own changes to allocs, whatever the write path, and a restore rebuilds
 // it (never in a snapshot). The scheduler ranks a node with one read of it
-// instead of reading each of the node's allocations.
+// instead of reading each of the node's allocations. node_alloc_view
+// holds, per node with allocations, their count and the last index at
+// which one was created or removed or its AllocModifyIndex changed, kept
+// and rebuilt the same way: the client protocol's delta watch reads and
+// waits on that one row (NodeAllocsChanged), which the node's own status
+// reports do not touch.
 //
 // # Tables
 //
@@ -58,6 +63,7 @@
 //	evals        id; job {Namespace, JobID} (its prefix serves namespace lookups)
 //	index        id (table name) -> Raft index of the table's last write
 //	node_usage   id (NodeID)  derived from allocs
+//	node_alloc_view id (NodeID)  derived from allocs
 //
 // String "id" indexes also answer "id_prefix" lookups (short IDs in the CLI).
 package state

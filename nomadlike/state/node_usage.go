@@ -19,7 +19,7 @@ const tableNodeUsage = "node_usage"
 
 // derivedTables are rebuilt from other tables: no snapshot record, and a
 // restore refuses rows of them.
-var derivedTables = map[string]bool{tableNodeUsage: true}
+var derivedTables = map[string]bool{tableNodeUsage: true, tableNodeAllocView: true}
 
 func nodeUsageTableSchema() *memdb.TableSchema {
 	return tableSchema(tableNodeUsage, stringIndex(indexID, "NodeID", true, false))

@@ -138,12 +138,14 @@ func TestNodeUsageMatchesRecount(t *testing.T) {
 				}
 				index++
 				checkNodeUsage(t, st)
+				checkNodeAllocViews(t, st)
 				if t.Failed() {
 					t.Fatalf("after step %d", step)
 				}
 			}
 			restored := restoreCopy(t, st)
 			checkNodeUsage(t, restored)
+			checkNodeAllocViews(t, restored)
 		})
 	}
 }

@@ -28,8 +28,10 @@ type Restore struct {
 	// allocs makes restored allocations share what they have in common,
 	// as the store's writes do.
 	allocs *allocSharer
-	// usage is the node_usage table rebuilt from the restored allocations.
+	// usage is the node_usage table rebuilt from the restored allocations,
+	// views the node_alloc_view table.
 	usage usageDeltas
+	views allocViews
 }
 
 // errRestoreDone is returned when a Restore is used after Commit or Abort.
@@ -85,6 +87,7 @@ func (r *Restore) Row(table string, row any) error {
 			return err
 		}
 		r.usage.apply(a, 1)
+		r.views.add(a)
 	}
 	return r.insert(table, fmt.Sprintf("a row of table %q", table), row)
 }
@@ -101,6 +104,11 @@ func (r *Restore) Commit() error {
 			if err := r.insert(tableNodeUsage, "node usage", u); err != nil {
 				return err
 			}
+		}
+	}
+	for _, id := range r.views.order {
+		if err := r.insert(tableNodeAllocView, "node allocation view", r.views.by[id]); err != nil {
+			return err
 		}
 	}
 	r.done = true

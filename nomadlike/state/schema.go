@@ -141,6 +141,7 @@ func schema() *memdb.DBSchema {
 		nodePoolsTableSchema(),
 		requestIDsTableSchema(),
 		nodeUsageTableSchema(),
+		nodeAllocViewTableSchema(),
 	}
 	tables = append(tables, aclTableSchemas()...)
 	tables = append(tables, keyringTableSchemas()...)

@@ -108,6 +108,9 @@ func (s *Store) write(index uint64, fn func(txn *memdb.Txn) error) (Result, erro
 	if err := updateNodeUsage(txn, changes); err != nil {
 		return Result{}, err
 	}
+	if err := updateNodeAllocViews(txn, index, changes); err != nil {
+		return Result{}, err
+	}
 	txn.Commit()
 	s.commits.Add(1)
 	return Result{Index: index, Changes: changes}, nil
