@@ -146,7 +146,11 @@ func (s *Server) autoscalePolicy(ctx context.Context, p *structs.ScalingPolicy, 
 		ps = &policyState{}
 		s.autoscale.policies[p.ID] = ps
 	}
-	due := now.Sub(ps.lastEval) >= pol.interval
+	interval := defaultEvaluationInterval // a policy that does not parse is reported at the default pace
+	if pol != nil {
+		interval = pol.interval
+	}
+	due := now.Sub(ps.lastEval) >= interval
 	if due {
 		ps.lastEval = now
 	}

@@ -47,6 +47,19 @@ func TestParseAutoscalePolicy(t *testing.T) {
 	}
 }
 
+// A policy that does not parse is recorded as an error decision with the
+// parser's reason; it used to panic the leader (nil policy's interval).
+func TestAutoscalePolicyThatDoesNotParse(t *testing.T) {
+	s := &Server{}
+	p := &structs.ScalingPolicy{ID: "p1", Enabled: true, Type: structs.ScalingPolicyTypeHorizontal,
+		Policy: map[string]any{"evaluation_interval": "soon"}}
+	s.autoscalePolicy(t.Context(), p, time.Now())
+	d := s.LastScalingDecision("p1")
+	if d == nil || d.Action != "error" || !strings.Contains(d.Reason, "evaluation_interval") {
+		t.Fatalf("decision = %+v, want an error naming evaluation_interval", d)
+	}
+}
+
 func TestAutoscaleStrategies(t *testing.T) {
 	cases := []struct {
 		name    string
