@@ -143,6 +143,8 @@ func (s *Store) EvalDelete(index uint64, req *structs.EvalDeleteRequest) (Result
 	return s.write(index, func(txn *memdb.Txn) error {
 		var touched touchedJobs
 		deletedEvals := 0
+		// Jobs that lost an evaluation still pending or blocked.
+		var liveDeleted map[jobKey]bool
 		for _, id := range req.Evals {
 			e, err := evalByIDTxn(txn, nil, id)
 			if err != nil {
@@ -155,11 +157,28 @@ func (s *Store) EvalDelete(index uint64, req *structs.EvalDeleteRequest) (Result
 				return fmt.Errorf("state: delete evaluation %q: %w", id, err)
 			}
 			touched.add(txn, e.Namespace, e.JobID)
+			if !e.TerminalStatus() {
+				if liveDeleted == nil {
+					liveDeleted = map[jobKey]bool{}
+				}
+				liveDeleted[jobKey{objectNamespace(e.Namespace), e.JobID}] = true
+			}
 			deletedEvals++
 		}
 		deletedAllocs, err := deleteAllocsTxn(txn, req.Allocs, &touched)
 		if err != nil {
 			return err
+		}
+		// A running job keeps a live allocation and a dead one has none
+		// and no live evaluation: deleting only finished evaluations
+		// changes neither, so their status is not recomputed (which reads
+		// every allocation and evaluation of the job, for each entry).
+		for _, k := range touched.order {
+			tj := touched.jobs[k]
+			if job := tj.base.job; job != nil && len(tj.deltas) == 0 && !liveDeleted[k] &&
+				(job.Status == structs.JobStatusRunning || job.Status == structs.JobStatusDead) {
+				tj.statusKept = true
+			}
 		}
 		if deletedEvals > 0 {
 			if err := setIndex(txn, tableEvals, index); err != nil {

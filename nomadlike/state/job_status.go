@@ -104,6 +104,9 @@ type touchedJobs struct {
 type touchedJob struct {
 	base   summaryBase
 	deltas []allocCount
+	// statusKept is set by a write that knows the job's status cannot
+	// change (see EvalDelete): refresh does not recompute it.
+	statusKept bool
 }
 
 // add records that the write touched the job (no-op for an empty ID). The
@@ -150,8 +153,10 @@ func (t *touchedJobs) allocChanged(txn *memdb.Txn, prev, next *structs.Allocatio
 // refresh recomputes status and, when summaries is true, the summary of every touched job.
 func (t *touchedJobs) refresh(txn *memdb.Txn, index uint64, summaries, evalDelete bool) error {
 	for _, k := range t.order {
-		if err := setJobStatusTxn(txn, index, k.namespace, k.id, evalDelete); err != nil {
-			return err
+		if !t.jobs[k].statusKept {
+			if err := setJobStatusTxn(txn, index, k.namespace, k.id, evalDelete); err != nil {
+				return err
+			}
 		}
 		if !summaries {
 			continue

@@ -212,9 +212,12 @@ func latestEvalTxn(txn *memdb.Txn, job *structs.Job) (*structs.Evaluation, error
 	if err != nil {
 		return nil, err
 	}
+	// Read in place: a job may have many thousands of evaluations, and
+	// collecting them was a slice as large for every write that touched it.
 	var latest *structs.Evaluation
-	for _, e := range collect[*structs.Evaluation](it, nil) {
-		if e.CreateIndex < job.CreateIndex {
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		e, ok := raw.(*structs.Evaluation)
+		if !ok || e.CreateIndex < job.CreateIndex {
 			continue
 		}
 		if latest == nil || cmp.Or(cmp.Compare(e.CreateIndex, latest.CreateIndex), cmp.Compare(e.ModifyIndex, latest.ModifyIndex)) > 0 {
