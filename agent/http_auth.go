@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/nomadlike/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/server"
@@ -97,18 +96,9 @@ func (a *aclAuthenticator) Authenticate(r *http.Request) (*Identity, error) {
 	return &Identity{Token: secret, ACL: policy, ACLToken: tok}, nil
 }
 
-// RequestToken returns the request's secret: X-Nomad-Token, else a bearer token.
-func RequestToken(r *http.Request) string {
-	if t := r.Header.Get("X-Nomad-Token"); t != "" {
-		return strings.TrimSpace(t)
-	}
-	if a := r.Header.Get("Authorization"); a != "" {
-		if scheme, tok, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-	}
-	return ""
-}
+// RequestToken returns the request's secret: X-Nomad-Token, else a bearer
+// token (server.RequestToken).
+func RequestToken(r *http.Request) string { return server.RequestToken(r) }
 
 type identityKey struct{}
 

@@ -237,7 +237,8 @@ func keyedWrite(t *testing.T, addr, method, path, key, contentType string, body 
 // is the same request when it means the same, however it is encoded: JSON
 // re-serialised (other spacing, key order, query order) or, on the client
 // protocol, msgpack instead of JSON. It was a 422 (the fingerprint was of
-// the body's bytes). A request that means something else is still a 422.
+// the body's bytes), and so was the same token sent in the other header
+// (a new write). A request that means something else is still a 422.
 func TestIdempotencyKeyMeansTheRequest(t *testing.T) {
 	a := startDevAgentWith(t, func(c *Config) { c.Client.Enabled = false })
 	addr := a.HTTPAddr()
@@ -267,6 +268,16 @@ func TestIdempotencyKeyMeansTheRequest(t *testing.T) {
 	if code, msg := keyedWrite(t, addr, http.MethodPut, dispatch, "k1", "",
 		[]byte(`{"JobID":"idem-meaning","Meta":{"a":"1","b":"3"}}`)); code != http.StatusUnprocessableEntity {
 		t.Errorf("another dispatch with the same key: %d %s, want 422", code, msg)
+	}
+	// The same caller's token, sent in either header Nomad accepts, is one
+	// scope for its keys.
+	body := []byte(`{"JobID":"idem-meaning","Meta":{"a":"5"}}`)
+	code, viaHeader := keyedWrite(t, addr, http.MethodPut, dispatch, "k2", "", body, "X-Nomad-Token", "tok-x")
+	if code != http.StatusOK {
+		t.Fatalf("dispatch with X-Nomad-Token: %d %s", code, viaHeader)
+	}
+	if code, viaBearer := keyedWrite(t, addr, http.MethodPut, dispatch, "k2", "", body, "Authorization", "Bearer tok-x"); code != http.StatusOK || viaBearer != viaHeader {
+		t.Errorf("the same dispatch and key, the token sent as a bearer token: %d %s, want the first answer %s", code, viaBearer, viaHeader)
 	}
 
 	// The client protocol: a node's allocation update in JSON, then retried in msgpack.

@@ -144,8 +144,9 @@ func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteO
 			return structs.WriteOnce{}, structs.NewBadRequest("the %s header is %d bytes long; send at most %d (a UUID is a good key)", IdempotencyKeyHeader, len(key), maxIdempotencyKey)
 		}
 		// Keys of different callers must not meet: the key is scoped
-		// by the caller's token (either header Nomad accepts).
-		token := sha256.Sum256([]byte(r.Header.Get("X-Nomad-Token") + "\n" + r.Header.Get("Authorization")))
+		// by the caller's token, whichever header Nomad accepts carried
+		// it (the same token in the other header is the same caller).
+		token := sha256.Sum256([]byte(RequestToken(r)))
 		id = clientKeyPrefix + hex.EncodeToString(token[:8]) + ":" + key
 	}
 	sum := sha256.New()
@@ -155,6 +156,20 @@ func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteO
 	r.Header.Set(RequestIDHeader, once.RequestID)
 	r.Header.Set(requestFingerprintHeader, once.Fingerprint)
 	return once, nil
+}
+
+// RequestToken returns the request's secret as the HTTP API reads it:
+// X-Nomad-Token, else an "Authorization: Bearer" token ("" for none).
+func RequestToken(r *http.Request) string {
+	if t := r.Header.Get("X-Nomad-Token"); t != "" {
+		return strings.TrimSpace(t)
+	}
+	if a := r.Header.Get("Authorization"); a != "" {
+		if scheme, tok, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+	}
+	return ""
 }
 
 // readBody reads a write's body (up to maxFingerprintBody) and puts it
