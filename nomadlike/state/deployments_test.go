@@ -163,6 +163,13 @@ func TestDeploymentStatusPromotionAndAllocHealth(t *testing.T) {
 	}
 	if a, _ := s.AllocByID(nil, "c1"); a.DeploymentStatus.IsCanary() {
 		t.Fatal("promotion kept the canary flag")
+	} else if a.AllocModifyIndex != 23 {
+		// The client re-registers the canary's services without its
+		// canary_tags only when its allocation watch sees the change.
+		t.Fatalf("promoted canary's AllocModifyIndex = %d, want 23 (the client would not see the promotion)", a.AllocModifyIndex)
+	}
+	if changed, _, _ := s.NodeAllocsChanged(nil, "n1"); changed != 23 {
+		t.Fatalf("node n1's allocation view changed at %d, want 23 (its client's delta watch would miss the promotion)", changed)
 	}
 	if e, _ := s.EvalByID(nil, eval.ID); e == nil || e.CreateIndex != 23 {
 		t.Fatalf("promotion eval not stored with the entry: %+v", e)

@@ -271,7 +271,10 @@ func (s *Store) DeploymentPromote(index uint64, req *structs.DeploymentPromoteRe
 			c.DeploymentStatus = a.DeploymentStatus.Copy()
 			c.DeploymentStatus.Canary = false
 			c.DeploymentStatus.ModifyIndex = index
-			c.ModifyIndex = index
+			// A new AllocModifyIndex, as Nomad sets it: the client's
+			// allocation watch then delivers the change, and the client
+			// registers the services without their canary_tags.
+			c.ModifyIndex, c.AllocModifyIndex = index, index
 			if err := txn.Insert(tableAllocs, c); err != nil {
 				return fmt.Errorf("state: promote canary %q: %w", c.ID, err)
 			}
