@@ -110,18 +110,7 @@ func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx
 			out.Allocs[a.ID] = a.AllocModifyIndex
 		}
 	}
-	// The job versions of the unchanged allocations, which the client holds
-	// (allocations of one version share one *Job: one key per pointer).
-	heldJobs := map[*structs.Job]bool{}
-	for _, a := range allocs {
-		if a.AllocModifyIndex <= since && a.Job != nil {
-			heldJobs[a.Job] = true
-		}
-	}
-	held := make(map[string]bool, len(heldJobs))
-	for j := range heldJobs {
-		held[structs.JobVersionKey(j)] = true
-	}
+	held := heldJobVersions(allocs, out.Changed, since)
 	changed := out.Changed
 	out.Changed = make([]*structs.Allocation, len(changed))
 	out.JobKeys = make(map[string]string, len(changed))
@@ -129,6 +118,50 @@ func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx
 		out.Changed[i] = withoutJob(a, held, out.JobKeys, &out.Jobs)
 	}
 	return out, idx
+}
+
+// jobVersion identifies a job version as structs.JobVersionKey does,
+// without formatting a string.
+type jobVersion struct {
+	namespace, id         string
+	version, jobModifyIdx uint64
+}
+
+func jobVersionOf(j *structs.Job) jobVersion {
+	return jobVersion{j.Namespace, j.ID, j.Version, j.JobModifyIndex}
+}
+
+// heldJobVersions returns the keys (structs.JobVersionKey) of the job
+// versions of the changed allocations that the client already holds: the
+// versions of its unchanged allocations (AllocModifyIndex <= since). Only
+// the changed allocations' few versions are asked about, so the node's
+// unchanged allocations (up to hundreds, from as many jobs, on every wake
+// of the watch) are compared by value, deduplicated by pointer (the
+// allocations of one version share one *Job), and never formatted.
+func heldJobVersions(allocs, changed []*structs.Allocation, since uint64) map[string]bool {
+	wanted := map[jobVersion]bool{}
+	for _, a := range changed {
+		if a.Job != nil {
+			wanted[jobVersionOf(a.Job)] = false
+		}
+	}
+	held := map[string]bool{}
+	if len(wanted) == 0 {
+		return held
+	}
+	seen := map[*structs.Job]bool{}
+	for _, a := range allocs {
+		if a.AllocModifyIndex > since || a.Job == nil || seen[a.Job] {
+			continue
+		}
+		seen[a.Job] = true
+		v := jobVersionOf(a.Job)
+		if h, ok := wanted[v]; ok && !h {
+			wanted[v] = true
+			held[structs.JobVersionKey(a.Job)] = true
+		}
+	}
+	return held
 }
 
 // withoutJob returns a shallow copy of a without its Job (the client keeps

@@ -180,6 +180,40 @@ func TestHTTPNodeClientAllocsDelta(t *testing.T) {
 	}
 }
 
+// TestHeldJobVersions: the versions the client holds are exactly those of
+// the changed allocations that an unchanged allocation also has, compared
+// by namespace, ID, version and job modify index (not by pointer).
+func TestHeldJobVersions(t *testing.T) {
+	job := func(id string, version, jmi uint64) *structs.Job {
+		return &structs.Job{Namespace: "default", ID: id, Version: version, JobModifyIndex: jmi}
+	}
+	alloc := func(j *structs.Job, modify uint64) *structs.Allocation {
+		return &structs.Allocation{Job: j, AllocModifyIndex: modify}
+	}
+	webV1, webV1Copy, webV2, api := job("web", 1, 10), job("web", 1, 10), job("web", 2, 20), job("api", 1, 10)
+	allocs := []*structs.Allocation{
+		alloc(webV1, 5),                           // unchanged: holds web v1
+		alloc(api, 30),                            // changed, and nothing unchanged has api
+		alloc(webV1Copy, 31),                      // changed, web v1 held (another pointer, same version)
+		alloc(webV2, 32),                          // changed, web v2 not held
+		alloc(job("db", 1, 10), 6), alloc(nil, 7), // unchanged, not asked about
+	}
+	var changed []*structs.Allocation
+	for _, a := range allocs {
+		if a.AllocModifyIndex > 20 {
+			changed = append(changed, a)
+		}
+	}
+	got := heldJobVersions(allocs, changed, 20)
+	want := map[string]bool{structs.JobVersionKey(webV1): true}
+	if len(got) != len(want) || !got[structs.JobVersionKey(webV1)] {
+		t.Errorf("held = %v, want %v", got, want)
+	}
+	if got := heldJobVersions(allocs, nil, 20); len(got) != 0 {
+		t.Errorf("nothing changed: held = %v, want none", got)
+	}
+}
+
 // TestClientAllocsDeltaLaggingServer: a server whose state is not past
 // the client's index (a follower that took over) answers "unchanged" at
 // the client's index, never an older set.
