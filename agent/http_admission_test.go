@@ -88,9 +88,7 @@ func TestAdmissionBoundsRequestsAtWork(t *testing.T) {
 	if m := most.Load(); m > 3 { // 2 slots + the exempt one
 		t.Errorf("%d requests at work at once", m)
 	}
-	if got := len(s.admission.slots); got != 0 {
-		t.Errorf("%d slots still held after every request ended", got)
-	}
+	noSlotsHeld(t, s)
 }
 
 // TestAdmissionSlotFreedWhileWaitingForRaft: a request that reaches its
@@ -118,14 +116,27 @@ func TestAdmissionSlotFreedWhileWaitingForRaft(t *testing.T) {
 	})
 	<-waiting
 	// The only slot is free again while the write waits: a read is served at once.
+	servedAtOnce(t, h, "read while a write waits for Raft")
+	close(committed)
+	wg.Wait()
+	noSlotsHeld(t, s)
+}
+
+// servedAtOnce serves GET /v1/jobs through h and fails unless it is a 200
+// at once (well before admission's wait would refuse it).
+func servedAtOnce(t *testing.T, h http.Handler, what string) {
+	t.Helper()
 	start := time.Now()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/jobs", nil))
 	if rec.Code != http.StatusOK || time.Since(start) > 5*time.Second {
-		t.Errorf("read while a write waits for Raft: %d after %s; want 200 at once", rec.Code, time.Since(start))
+		t.Errorf("%s: %d after %s; want 200 at once", what, rec.Code, time.Since(start))
 	}
-	close(committed)
-	wg.Wait()
+}
+
+// noSlotsHeld fails if s's admission holds a slot once every request ended.
+func noSlotsHeld(t *testing.T, s *HTTPServer) {
+	t.Helper()
 	if got := len(s.admission.slots); got != 0 {
 		t.Errorf("%d slots held after every request ended (released twice or never)", got)
 	}
@@ -153,17 +164,10 @@ func TestAdmissionSlotFreedOnceReplyStarts(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/allocations?slow=1", nil))
 	})
 	<-sending
-	start := time.Now()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/jobs", nil))
-	if rec.Code != http.StatusOK || time.Since(start) > 5*time.Second {
-		t.Errorf("request while another's reply is being sent: %d after %s; want 200 at once", rec.Code, time.Since(start))
-	}
+	servedAtOnce(t, h, "request while another's reply is being sent")
 	close(sent)
 	wg.Wait()
-	if got := len(s.admission.slots); got != 0 {
-		t.Errorf("%d slots held after every request ended (released twice or never)", got)
-	}
+	noSlotsHeld(t, s)
 }
 
 // TestAdmissionExemptRoutes: heartbeats and the operator API (an operator

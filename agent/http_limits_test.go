@@ -24,6 +24,16 @@ func TestLongPollsFreeMemory(t *testing.T) {
 			t.Fatalf("acquire %d refused", i)
 		}
 	}
+	leave := func() {
+		for i := range 500 {
+			l.release(ip(i))
+		}
+	}
+	comeBack := func() {
+		for i := range 500 {
+			l.acquire(ip(i), 1)
+		}
+	}
 	runScheduled := func() {
 		t.Helper()
 		if len(scheduled) != 1 {
@@ -35,21 +45,15 @@ func TestLongPollsFreeMemory(t *testing.T) {
 	}
 
 	// Woken watchers that come back before freeDelay: no collection.
-	for i := range 500 {
-		l.release(ip(i))
-	}
-	for i := range 500 {
-		l.acquire(ip(i), 1)
-	}
+	leave()
+	comeBack()
 	runScheduled()
 	if frees != 0 {
 		t.Fatalf("watchers that came back: %d collections, want 0", frees)
 	}
 
 	// A crowd that leaves and stays away: one collection.
-	for i := range 500 {
-		l.release(ip(i))
-	}
+	leave()
 	runScheduled()
 	if frees != 1 {
 		t.Fatalf("crowd that left: %d collections, want 1", frees)
@@ -57,12 +61,8 @@ func TestLongPollsFreeMemory(t *testing.T) {
 
 	// It comes back and leaves again at once: the last return was less
 	// than freeEvery ago, so none.
-	for i := range 500 {
-		l.acquire(ip(i), 1)
-	}
-	for i := range 500 {
-		l.release(ip(i))
-	}
+	comeBack()
+	leave()
 	runScheduled()
 	if frees != 1 {
 		t.Fatalf("second crowd within freeEvery: %d collections, want 1", frees)
@@ -70,12 +70,8 @@ func TestLongPollsFreeMemory(t *testing.T) {
 
 	// freeEvery later it does.
 	l.lastFree = time.Now().Add(-freeEvery)
-	for i := range 500 {
-		l.acquire(ip(i), 1)
-	}
-	for i := range 500 {
-		l.release(ip(i))
-	}
+	comeBack()
+	leave()
 	runScheduled()
 	if frees != 2 {
 		t.Fatalf("crowd after freeEvery: %d collections, want 2", frees)
