@@ -176,7 +176,7 @@ func unpackMetric(p string) *AllocMetric {
 		if bits&bit == 0 {
 			return nil
 		}
-		n := int(r.uvarint())
+		n := r.count()
 		c := make(map[string]int, n)
 		for range n {
 			k := r.string()
@@ -197,13 +197,13 @@ func unpackMetric(p string) *AllocMetric {
 	m.ClassExhausted = counts(mClassExhausted)
 	m.DimensionExhausted = counts(mDimensionExhausted)
 	if bits&mQuotaExhausted != 0 {
-		m.QuotaExhausted = make([]string, r.uvarint())
+		m.QuotaExhausted = make([]string, r.count())
 		for i := range m.QuotaExhausted {
 			m.QuotaExhausted[i] = r.string()
 		}
 	}
 	if bits&mScores != 0 {
-		n := int(r.uvarint())
+		n := r.count()
 		m.Scores = make(map[string]float64, n)
 		for range n {
 			k := r.string()
@@ -216,7 +216,7 @@ func unpackMetric(p string) *AllocMetric {
 		m.ScoreMetaData = unpackScoreMeta(r.string())
 	}
 	if bits&mDimensionFree != 0 {
-		n := int(r.uvarint())
+		n := r.count()
 		m.DimensionFree = make(map[string]*DimensionShortfall, n)
 		for range n {
 			k := r.string()
@@ -228,6 +228,9 @@ func unpackMetric(p string) *AllocMetric {
 			d.Unit = r.string()
 			m.DimensionFree[k] = d
 		}
+	}
+	if r.bad {
+		return nil // corrupt: no metric rather than a wrong one
 	}
 	return m
 }
@@ -349,8 +352,7 @@ func packScoreMeta(metas []*NodeScoreMeta) string {
 
 func unpackScoreMeta(p string) []*NodeScoreMeta {
 	r := packReader{s: p}
-	n := int(r.uvarint())
-	metas := make([]*NodeScoreMeta, n)
+	metas := make([]*NodeScoreMeta, r.count())
 	for i := range metas {
 		flags := r.byte()
 		if flags&packNil != 0 {
@@ -358,15 +360,19 @@ func unpackScoreMeta(p string) []*NodeScoreMeta {
 		}
 		sm := &NodeScoreMeta{}
 		if flags&packUUID != 0 {
-			sm.NodeID = uuidString(r.next(16))
+			if id := r.next(16); len(id) == 16 {
+				sm.NodeID = uuidString(id)
+			}
 		} else {
 			sm.NodeID = r.string()
 		}
 		sm.NormScore = r.float()
 		if flags&packNilScores == 0 {
-			sm.Scores = make(NodeScores, r.uvarint())
+			sm.Scores = make(NodeScores, r.count())
 			for j := range sm.Scores {
-				if k := r.uvarint(); k > 0 {
+				if k := r.uvarint(); k > uint64(len(scoreNames)) {
+					r.fail()
+				} else if k > 0 {
 					sm.Scores[j].Name = scoreNames[k-1]
 				} else {
 					sm.Scores[j].Name = r.string()
@@ -375,6 +381,9 @@ func unpackScoreMeta(p string) []*NodeScoreMeta {
 			}
 		}
 		metas[i] = sm
+	}
+	if r.bad {
+		return nil
 	}
 	return metas
 }
@@ -448,20 +457,38 @@ func uuidString(b string) string {
 	return string(out[:])
 }
 
-// packReader reads a packed string written by this file's own encoder, so
-// it does not check bounds beyond what indexing does.
+// packReader reads a packed string written by this package's encoders.
+// It never reads past the end of the string: a truncated or corrupted
+// value sets bad and reads as zero from then on, and every count is
+// bounded by the bytes left (each entry takes at least one), so no read
+// panics or allocates more than the input's length. Callers check bad
+// and fall back to nil.
 type packReader struct {
-	s string
-	i int
+	s   string
+	i   int
+	bad bool
+}
+
+func (r *packReader) fail() {
+	r.bad = true
+	r.i = len(r.s)
 }
 
 func (r *packReader) next(n int) string {
+	if n < 0 || n > len(r.s)-r.i {
+		r.fail()
+		return ""
+	}
 	v := r.s[r.i : r.i+n]
 	r.i += n
 	return v
 }
 
 func (r *packReader) byte() byte {
+	if r.i >= len(r.s) {
+		r.fail()
+		return 0
+	}
 	v := r.s[r.i]
 	r.i++
 	return v
@@ -469,21 +496,45 @@ func (r *packReader) byte() byte {
 
 func (r *packReader) uvarint() uint64 {
 	var v uint64
-	for shift := 0; ; shift += 7 {
+	for shift := 0; shift < 64; shift += 7 {
 		c := r.byte()
+		if r.bad {
+			return 0
+		}
 		v |= uint64(c&0x7f) << shift
 		if c < 0x80 {
 			return v
 		}
 	}
+	r.fail() // longer than a uint64
+	return 0
+}
+
+// count reads a count of entries that follow, each at least one byte: a
+// count beyond the bytes left is corrupt and reads as 0.
+func (r *packReader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.s)-r.i) {
+		r.fail()
+		return 0
+	}
+	return int(n)
 }
 
 func (r *packReader) string() string {
-	return r.next(int(r.uvarint()))
+	n := r.uvarint()
+	if n > uint64(len(r.s)-r.i) {
+		r.fail()
+		return ""
+	}
+	return r.next(int(n))
 }
 
 func (r *packReader) float() float64 {
 	b := r.next(8)
+	if len(b) != 8 {
+		return 0
+	}
 	var v uint64
 	for i := 7; i >= 0; i-- {
 		v = v<<8 | uint64(b[i])

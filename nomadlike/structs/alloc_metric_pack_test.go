@@ -197,3 +197,33 @@ func checkSameEncodings(t *testing.T, a, packed *Allocation) {
 		}
 	}
 }
+
+// TestUnpackMetricCorrupt: a truncated packed metric reads back as nil, a
+// corrupted one as nil or some metric, never a panic or an allocation beyond the
+// input's size; an intact one still reads back.
+func TestUnpackMetricCorrupt(t *testing.T) {
+	for name, m := range packCases() {
+		p, ok := packMetric(m)
+		if !ok {
+			t.Fatalf("%s: not packed", name)
+		}
+		if unpackMetric(p) == nil {
+			t.Fatalf("%s: intact metric reads nil", name)
+		}
+		for i := range len(p) {
+			if got := unpackMetric(p[:i]); got != nil {
+				t.Fatalf("%s: truncated at %d reads %+v", name, i, got)
+			}
+			for _, c := range []byte{0x00, 0x7f, 0xff} {
+				b := []byte(p)
+				b[i] = c
+				unpackMetric(string(b))
+				unpackScoreMeta(string(b))
+			}
+		}
+		// A huge count with nothing behind it.
+		if got := unpackScoreMeta("\xff\xff\xff\xff\xff\xff\xff\xff\x7f"); got != nil {
+			t.Fatalf("huge count reads %v", got)
+		}
+	}
+}

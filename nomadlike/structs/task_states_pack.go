@@ -261,7 +261,7 @@ func appendPackedTime(b []byte, t time.Time) ([]byte, bool) {
 
 func unpackTaskStates(p string) map[string]*TaskState {
 	r := packReader{s: p}
-	n := int(r.uvarint())
+	n := r.count()
 	states := make(map[string]*TaskState, n)
 	for range n {
 		name := r.string()
@@ -275,7 +275,7 @@ func unpackTaskStates(p string) map[string]*TaskState {
 		ts.Restarts = r.uvarint()
 		ts.LastRestart, ts.StartedAt, ts.FinishedAt = r.time(), r.time(), r.time()
 		if flags&packEventsNil == 0 {
-			ts.Events = make([]*TaskEvent, r.uvarint())
+			ts.Events = make([]*TaskEvent, r.count())
 			for i := range ts.Events {
 				if r.byte() == 0 {
 					ts.Events[i] = r.event()
@@ -283,6 +283,9 @@ func unpackTaskStates(p string) map[string]*TaskState {
 			}
 		}
 		states[name] = ts
+	}
+	if r.bad {
+		return nil // corrupt: no task states rather than wrong ones
 	}
 	return states
 }
@@ -305,7 +308,7 @@ func (r *packReader) event() *TaskEvent {
 	e.Time = num(evTime)
 	str(evDisplayMessage, &e.DisplayMessage)
 	if bits&evDetails != 0 {
-		n := int(r.uvarint())
+		n := r.count()
 		e.Details = make(map[string]string, n)
 		for range n {
 			k := r.string()

@@ -78,3 +78,28 @@ func TestPackTaskStatesIsSmaller(t *testing.T) {
 		t.Errorf("packed task state is %d bytes, want 1-100", n)
 	}
 }
+
+// TestUnpackTaskStatesCorrupt: truncated or corrupted packed task states
+// read back as nil (or some states), never a panic or an allocation beyond
+// the input's size.
+func TestUnpackTaskStatesCorrupt(t *testing.T) {
+	for name, states := range taskStateCases() {
+		p, ok := packTaskStates(states)
+		if !ok {
+			t.Fatalf("%s: not packed", name)
+		}
+		for i := range len(p) {
+			if got := unpackTaskStates(p[:i]); got != nil {
+				t.Fatalf("%s: truncated at %d reads %v", name, i, got)
+			}
+			for _, c := range []byte{0x00, 0x7f, 0xff} {
+				b := []byte(p)
+				b[i] = c
+				unpackTaskStates(string(b))
+			}
+		}
+	}
+	if got := unpackTaskStates("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"); got != nil {
+		t.Fatalf("huge count reads %v", got)
+	}
+}
