@@ -76,37 +76,27 @@ func packMetric(m *AllocMetric) (string, bool) {
 	if m.ResourcesExhausted != nil {
 		return "", false
 	}
-	var bits uint64
-	set := func(bit uint64, present bool) {
-		if present {
-			bits |= bit
-		}
-	}
-	set(mNodesEvaluated, m.NodesEvaluated != 0)
-	set(mNodesFiltered, m.NodesFiltered != 0)
-	set(mNodesInPool, m.NodesInPool != 0)
-	set(mNodePool, m.NodePool != "")
-	set(mNodesAvailable, m.NodesAvailable != nil)
-	set(mClassFiltered, m.ClassFiltered != nil)
-	set(mConstraintFiltered, m.ConstraintFiltered != nil)
-	set(mNodesExhausted, m.NodesExhausted != 0)
-	set(mClassExhausted, m.ClassExhausted != nil)
-	set(mDimensionExhausted, m.DimensionExhausted != nil)
-	set(mQuotaExhausted, m.QuotaExhausted != nil)
-	set(mScores, m.Scores != nil)
-	set(mAllocationTime, m.AllocationTime != 0)
-	set(mCoalescedFailures, m.CoalescedFailures != 0)
+	var bits packFields
+	bits.set(mNodesEvaluated, m.NodesEvaluated != 0)
+	bits.set(mNodesFiltered, m.NodesFiltered != 0)
+	bits.set(mNodesInPool, m.NodesInPool != 0)
+	bits.set(mNodePool, m.NodePool != "")
+	bits.set(mNodesAvailable, m.NodesAvailable != nil)
+	bits.set(mClassFiltered, m.ClassFiltered != nil)
+	bits.set(mConstraintFiltered, m.ConstraintFiltered != nil)
+	bits.set(mNodesExhausted, m.NodesExhausted != 0)
+	bits.set(mClassExhausted, m.ClassExhausted != nil)
+	bits.set(mDimensionExhausted, m.DimensionExhausted != nil)
+	bits.set(mQuotaExhausted, m.QuotaExhausted != nil)
+	bits.set(mScores, m.Scores != nil)
+	bits.set(mAllocationTime, m.AllocationTime != 0)
+	bits.set(mCoalescedFailures, m.CoalescedFailures != 0)
 	scores := m.ScoreMeta()
-	set(mScoreMetaData, scores != nil)
-	set(mDimensionFree, m.DimensionFree != nil)
+	bits.set(mScoreMetaData, scores != nil)
+	bits.set(mDimensionFree, m.DimensionFree != nil)
 	b := make([]byte, 0, 64)
-	b = binary.AppendUvarint(b, bits)
-	num := func(bit uint64, v int64) {
-		if bits&bit != 0 {
-			b = binary.AppendVarint(b, v)
-		}
-	}
-	counts := func(bit uint64, c map[string]int) {
+	b = binary.AppendUvarint(b, uint64(bits))
+	counts := func(bit packFields, c map[string]int) {
 		if bits&bit != 0 {
 			b = binary.AppendUvarint(b, uint64(len(c)))
 			for k, v := range c {
@@ -115,16 +105,16 @@ func packMetric(m *AllocMetric) (string, bool) {
 			}
 		}
 	}
-	num(mNodesEvaluated, int64(m.NodesEvaluated))
-	num(mNodesFiltered, int64(m.NodesFiltered))
-	num(mNodesInPool, int64(m.NodesInPool))
+	b = bits.appendVarint(b, mNodesEvaluated, int64(m.NodesEvaluated))
+	b = bits.appendVarint(b, mNodesFiltered, int64(m.NodesFiltered))
+	b = bits.appendVarint(b, mNodesInPool, int64(m.NodesInPool))
 	if bits&mNodePool != 0 {
 		b = appendPackedString(b, m.NodePool)
 	}
 	counts(mNodesAvailable, m.NodesAvailable)
 	counts(mClassFiltered, m.ClassFiltered)
 	counts(mConstraintFiltered, m.ConstraintFiltered)
-	num(mNodesExhausted, int64(m.NodesExhausted))
+	b = bits.appendVarint(b, mNodesExhausted, int64(m.NodesExhausted))
 	counts(mClassExhausted, m.ClassExhausted)
 	counts(mDimensionExhausted, m.DimensionExhausted)
 	if bits&mQuotaExhausted != 0 {
@@ -140,8 +130,8 @@ func packMetric(m *AllocMetric) (string, bool) {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 		}
 	}
-	num(mAllocationTime, int64(m.AllocationTime))
-	num(mCoalescedFailures, int64(m.CoalescedFailures))
+	b = bits.appendVarint(b, mAllocationTime, int64(m.AllocationTime))
+	b = bits.appendVarint(b, mCoalescedFailures, int64(m.CoalescedFailures))
 	if bits&mScoreMetaData != 0 {
 		b = appendPackedString(b, packScoreMeta(scores))
 	}
@@ -164,15 +154,9 @@ func packMetric(m *AllocMetric) (string, bool) {
 
 func unpackMetric(p string) *AllocMetric {
 	r := packReader{s: p}
-	bits := r.uvarint()
+	bits := packFields(r.uvarint())
 	m := &AllocMetric{}
-	num := func(bit uint64) int64 {
-		if bits&bit != 0 {
-			return r.varint()
-		}
-		return 0
-	}
-	counts := func(bit uint64) map[string]int {
+	counts := func(bit packFields) map[string]int {
 		if bits&bit == 0 {
 			return nil
 		}
@@ -184,16 +168,16 @@ func unpackMetric(p string) *AllocMetric {
 		}
 		return c
 	}
-	m.NodesEvaluated = int(num(mNodesEvaluated))
-	m.NodesFiltered = int(num(mNodesFiltered))
-	m.NodesInPool = int(num(mNodesInPool))
+	m.NodesEvaluated = int(r.varintIf(bits, mNodesEvaluated))
+	m.NodesFiltered = int(r.varintIf(bits, mNodesFiltered))
+	m.NodesInPool = int(r.varintIf(bits, mNodesInPool))
 	if bits&mNodePool != 0 {
 		m.NodePool = r.string()
 	}
 	m.NodesAvailable = counts(mNodesAvailable)
 	m.ClassFiltered = counts(mClassFiltered)
 	m.ConstraintFiltered = counts(mConstraintFiltered)
-	m.NodesExhausted = int(num(mNodesExhausted))
+	m.NodesExhausted = int(r.varintIf(bits, mNodesExhausted))
 	m.ClassExhausted = counts(mClassExhausted)
 	m.DimensionExhausted = counts(mDimensionExhausted)
 	if bits&mQuotaExhausted != 0 {
@@ -210,8 +194,8 @@ func unpackMetric(p string) *AllocMetric {
 			m.Scores[k] = r.float()
 		}
 	}
-	m.AllocationTime = time.Duration(num(mAllocationTime))
-	m.CoalescedFailures = int(num(mCoalescedFailures))
+	m.AllocationTime = time.Duration(r.varintIf(bits, mAllocationTime))
+	m.CoalescedFailures = int(r.varintIf(bits, mCoalescedFailures))
 	if bits&mScoreMetaData != 0 {
 		m.ScoreMetaData = unpackScoreMeta(r.string())
 	}
@@ -457,6 +441,48 @@ func uuidString(b string) string {
 	return string(out[:])
 }
 
+// packFields is the bitmap that starts a packed record: bit set, the
+// field is present and written after it, in bit order. Both the metric
+// and the task event encoders use it.
+type packFields uint64
+
+func (f *packFields) set(bit packFields, present bool) {
+	if present {
+		*f |= bit
+	}
+}
+
+// appendVarint appends v when f holds bit.
+func (f packFields) appendVarint(b []byte, bit packFields, v int64) []byte {
+	if f&bit != 0 {
+		b = binary.AppendVarint(b, v)
+	}
+	return b
+}
+
+// appendString appends s when f holds bit.
+func (f packFields) appendString(b []byte, bit packFields, s string) []byte {
+	if f&bit != 0 {
+		b = appendPackedString(b, s)
+	}
+	return b
+}
+
+// varintIf reads a varint when f holds bit, else 0.
+func (r *packReader) varintIf(f, bit packFields) int64 {
+	if f&bit != 0 {
+		return r.varint()
+	}
+	return 0
+}
+
+// stringIf reads a string into *s when f holds bit.
+func (r *packReader) stringIf(f, bit packFields, s *string) {
+	if f&bit != 0 {
+		*s = r.string()
+	}
+}
+
 // packReader reads a packed string written by this package's encoders.
 // It never reads past the end of the string: a truncated or corrupted
 // value sets bad and reads as zero from then on, and every count is
@@ -508,6 +534,15 @@ func (r *packReader) uvarint() uint64 {
 	}
 	r.fail() // longer than a uint64
 	return 0
+}
+
+func (r *packReader) varint() int64 {
+	u := r.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v
 }
 
 // count reads a count of entries that follow, each at least one byte: a

@@ -175,42 +175,27 @@ func packTaskStates(states map[string]*TaskState) (string, bool) {
 }
 
 func appendPackedEvent(b []byte, e *TaskEvent) []byte {
-	var bits uint64
-	set := func(bit uint64, nonZero bool) {
-		if nonZero {
-			bits |= bit
-		}
-	}
-	set(evType, e.Type != "")
-	set(evTime, e.Time != 0)
-	set(evDisplayMessage, e.DisplayMessage != "")
-	set(evDetails, e.Details != nil)
-	set(evMessage, e.Message != "" && e.Message != e.DisplayMessage)
-	set(evMessageIsDisplay, e.Message != "" && e.Message == e.DisplayMessage)
-	set(evFailsTask, e.FailsTask)
-	set(evRestartReason, e.RestartReason != "")
-	set(evSetupError, e.SetupError != "")
-	set(evDriverError, e.DriverError != "")
-	set(evExitCode, e.ExitCode != 0)
-	set(evSignal, e.Signal != 0)
-	set(evKillReason, e.KillReason != "")
-	set(evKillTimeout, e.KillTimeout != 0)
-	set(evKillError, e.KillError != "")
-	set(evStartDelay, e.StartDelay != 0)
-	b = binary.AppendUvarint(b, bits)
-	str := func(bit uint64, s string) {
-		if bits&bit != 0 {
-			b = appendPackedString(b, s)
-		}
-	}
-	num := func(bit uint64, v int64) {
-		if bits&bit != 0 {
-			b = binary.AppendVarint(b, v)
-		}
-	}
-	str(evType, e.Type)
-	num(evTime, e.Time)
-	str(evDisplayMessage, e.DisplayMessage)
+	var bits packFields
+	bits.set(evType, e.Type != "")
+	bits.set(evTime, e.Time != 0)
+	bits.set(evDisplayMessage, e.DisplayMessage != "")
+	bits.set(evDetails, e.Details != nil)
+	bits.set(evMessage, e.Message != "" && e.Message != e.DisplayMessage)
+	bits.set(evMessageIsDisplay, e.Message != "" && e.Message == e.DisplayMessage)
+	bits.set(evFailsTask, e.FailsTask)
+	bits.set(evRestartReason, e.RestartReason != "")
+	bits.set(evSetupError, e.SetupError != "")
+	bits.set(evDriverError, e.DriverError != "")
+	bits.set(evExitCode, e.ExitCode != 0)
+	bits.set(evSignal, e.Signal != 0)
+	bits.set(evKillReason, e.KillReason != "")
+	bits.set(evKillTimeout, e.KillTimeout != 0)
+	bits.set(evKillError, e.KillError != "")
+	bits.set(evStartDelay, e.StartDelay != 0)
+	b = binary.AppendUvarint(b, uint64(bits))
+	b = bits.appendString(b, evType, e.Type)
+	b = bits.appendVarint(b, evTime, e.Time)
+	b = bits.appendString(b, evDisplayMessage, e.DisplayMessage)
 	if bits&evDetails != 0 {
 		b = binary.AppendUvarint(b, uint64(len(e.Details)))
 		for k, v := range e.Details {
@@ -218,16 +203,16 @@ func appendPackedEvent(b []byte, e *TaskEvent) []byte {
 			b = appendPackedString(b, v)
 		}
 	}
-	str(evMessage, e.Message)
-	str(evRestartReason, e.RestartReason)
-	str(evSetupError, e.SetupError)
-	str(evDriverError, e.DriverError)
-	num(evExitCode, int64(e.ExitCode))
-	num(evSignal, int64(e.Signal))
-	str(evKillReason, e.KillReason)
-	num(evKillTimeout, int64(e.KillTimeout))
-	str(evKillError, e.KillError)
-	num(evStartDelay, e.StartDelay)
+	b = bits.appendString(b, evMessage, e.Message)
+	b = bits.appendString(b, evRestartReason, e.RestartReason)
+	b = bits.appendString(b, evSetupError, e.SetupError)
+	b = bits.appendString(b, evDriverError, e.DriverError)
+	b = bits.appendVarint(b, evExitCode, int64(e.ExitCode))
+	b = bits.appendVarint(b, evSignal, int64(e.Signal))
+	b = bits.appendString(b, evKillReason, e.KillReason)
+	b = bits.appendVarint(b, evKillTimeout, int64(e.KillTimeout))
+	b = bits.appendString(b, evKillError, e.KillError)
+	b = bits.appendVarint(b, evStartDelay, e.StartDelay)
 	return b
 }
 
@@ -291,22 +276,11 @@ func unpackTaskStates(p string) map[string]*TaskState {
 }
 
 func (r *packReader) event() *TaskEvent {
-	bits := r.uvarint()
+	bits := packFields(r.uvarint())
 	e := &TaskEvent{}
-	str := func(bit uint64, s *string) {
-		if bits&bit != 0 {
-			*s = r.string()
-		}
-	}
-	num := func(bit uint64) int64 {
-		if bits&bit != 0 {
-			return r.varint()
-		}
-		return 0
-	}
-	str(evType, &e.Type)
-	e.Time = num(evTime)
-	str(evDisplayMessage, &e.DisplayMessage)
+	r.stringIf(bits, evType, &e.Type)
+	e.Time = r.varintIf(bits, evTime)
+	r.stringIf(bits, evDisplayMessage, &e.DisplayMessage)
 	if bits&evDetails != 0 {
 		n := r.count()
 		e.Details = make(map[string]string, n)
@@ -315,30 +289,21 @@ func (r *packReader) event() *TaskEvent {
 			e.Details[k] = r.string()
 		}
 	}
-	str(evMessage, &e.Message)
+	r.stringIf(bits, evMessage, &e.Message)
 	if bits&evMessageIsDisplay != 0 {
 		e.Message = e.DisplayMessage
 	}
 	e.FailsTask = bits&evFailsTask != 0
-	str(evRestartReason, &e.RestartReason)
-	str(evSetupError, &e.SetupError)
-	str(evDriverError, &e.DriverError)
-	e.ExitCode = int(num(evExitCode))
-	e.Signal = int(num(evSignal))
-	str(evKillReason, &e.KillReason)
-	e.KillTimeout = time.Duration(num(evKillTimeout))
-	str(evKillError, &e.KillError)
-	e.StartDelay = num(evStartDelay)
+	r.stringIf(bits, evRestartReason, &e.RestartReason)
+	r.stringIf(bits, evSetupError, &e.SetupError)
+	r.stringIf(bits, evDriverError, &e.DriverError)
+	e.ExitCode = int(r.varintIf(bits, evExitCode))
+	e.Signal = int(r.varintIf(bits, evSignal))
+	r.stringIf(bits, evKillReason, &e.KillReason)
+	e.KillTimeout = time.Duration(r.varintIf(bits, evKillTimeout))
+	r.stringIf(bits, evKillError, &e.KillError)
+	e.StartDelay = r.varintIf(bits, evStartDelay)
 	return e
-}
-
-func (r *packReader) varint() int64 {
-	u := r.uvarint()
-	v := int64(u >> 1)
-	if u&1 != 0 {
-		v = ^v
-	}
-	return v
 }
 
 func (r *packReader) time() time.Time {
