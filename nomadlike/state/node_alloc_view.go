@@ -1,8 +1,6 @@
 package state
 
 import (
-	"fmt"
-
 	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -55,12 +53,7 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 		}
 		delta[nodeID] += d
 	}
-	for _, c := range changes {
-		if c.Table != tableAllocs {
-			continue
-		}
-		before, _ := c.Before.(*structs.Allocation)
-		after, _ := c.After.(*structs.Allocation)
+	forAllocChanges(changes, func(before, after *structs.Allocation) {
 		switch {
 		case before != nil && after != nil && before.NodeID == after.NodeID:
 			if before.AllocModifyIndex != after.AllocModifyIndex {
@@ -74,27 +67,18 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 				touch(after.NodeID, 1)
 			}
 		}
-	}
+	})
 	for _, id := range order {
-		raw, err := txn.First(tableNodeAllocView, indexID, id)
-		if err != nil {
-			return fmt.Errorf("state: read the allocation view of node %s: %w", id, err)
-		}
-		v := nodeAllocView{NodeID: id}
-		if raw != nil {
-			v = *raw.(*nodeAllocView)
-		}
-		v.Index, v.Count = index, v.Count+delta[id]
-		if v.Count <= 0 {
+		err := writeNodeRow(txn, tableNodeAllocView, "the allocation view", id, func(raw any) (any, bool) {
+			v := nodeAllocView{NodeID: id}
 			if raw != nil {
-				if err := txn.Delete(tableNodeAllocView, raw); err != nil {
-					return fmt.Errorf("state: delete the allocation view of node %s: %w", id, err)
-				}
+				v = *raw.(*nodeAllocView)
 			}
-			continue
-		}
-		if err := txn.Insert(tableNodeAllocView, &v); err != nil {
-			return fmt.Errorf("state: write the allocation view of node %s: %w", id, err)
+			v.Index, v.Count = index, v.Count+delta[id]
+			return &v, v.Count > 0
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -52,42 +52,67 @@ func (d *usageDeltas) apply(a *structs.Allocation, sign int) {
 // its version before the transaction to its version after.
 func updateNodeUsage(txn *memdb.Txn, changes memdb.Changes) error {
 	var d usageDeltas
+	forAllocChanges(changes, func(before, after *structs.Allocation) {
+		d.apply(before, -1)
+		d.apply(after, 1)
+	})
+	for _, id := range d.order {
+		delta := d.by[id]
+		if delta.Used == (structs.ComparableResources{}) && delta.Live == 0 && delta.Exclusive == 0 {
+			continue // nothing live changed on this node (a client's report of a running allocation)
+		}
+		err := writeNodeRow(txn, tableNodeUsage, "usage", id, func(raw any) (any, bool) {
+			u := structs.NodeUsage{NodeID: id}
+			if raw != nil {
+				u = *raw.(*structs.NodeUsage)
+			}
+			u.Used.Add(delta.Used)
+			u.Live += delta.Live
+			u.Exclusive += delta.Exclusive
+			return &u, u.Live != 0 || u.Exclusive != 0 || u.Used != (structs.ComparableResources{})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forAllocChanges calls fn with each change to the allocs table among
+// changes (txn.Changes()): the allocation before the transaction and after
+// it, either nil when it was created or deleted.
+func forAllocChanges(changes memdb.Changes, fn func(before, after *structs.Allocation)) {
 	for _, c := range changes {
 		if c.Table != tableAllocs {
 			continue
 		}
 		before, _ := c.Before.(*structs.Allocation)
 		after, _ := c.After.(*structs.Allocation)
-		d.apply(before, -1)
-		d.apply(after, 1)
+		fn(before, after)
 	}
-	for _, id := range d.order {
-		delta := d.by[id]
-		if delta.Used == (structs.ComparableResources{}) && delta.Live == 0 && delta.Exclusive == 0 {
-			continue // nothing live changed on this node (a client's report of a running allocation)
-		}
-		raw, err := txn.First(tableNodeUsage, indexID, id)
-		if err != nil {
-			return fmt.Errorf("state: read usage of node %s: %w", id, err)
-		}
-		u := structs.NodeUsage{NodeID: id}
+}
+
+// writeNodeRow updates the row of node id in a derived per-node table
+// (keyed by NodeID on indexID): next gets the current row (nil when there
+// is none) and returns the new one and whether to keep it; a row not kept
+// is deleted. what names the row in errors ("state: write <what> of node
+// <id>").
+func writeNodeRow(txn *memdb.Txn, table, what, id string, next func(raw any) (row any, keep bool)) error {
+	raw, err := txn.First(table, indexID, id)
+	if err != nil {
+		return fmt.Errorf("state: read %s of node %s: %w", what, id, err)
+	}
+	row, keep := next(raw)
+	if !keep {
 		if raw != nil {
-			u = *raw.(*structs.NodeUsage)
-		}
-		u.Used.Add(delta.Used)
-		u.Live += delta.Live
-		u.Exclusive += delta.Exclusive
-		if u.Live == 0 && u.Exclusive == 0 && u.Used == (structs.ComparableResources{}) {
-			if raw != nil {
-				if err := txn.Delete(tableNodeUsage, raw); err != nil {
-					return fmt.Errorf("state: delete usage of node %s: %w", id, err)
-				}
+			if err := txn.Delete(table, raw); err != nil {
+				return fmt.Errorf("state: delete %s of node %s: %w", what, id, err)
 			}
-			continue
 		}
-		if err := txn.Insert(tableNodeUsage, &u); err != nil {
-			return fmt.Errorf("state: write usage of node %s: %w", id, err)
-		}
+		return nil
+	}
+	if err := txn.Insert(table, row); err != nil {
+		return fmt.Errorf("state: write %s of node %s: %w", what, id, err)
 	}
 	return nil
 }
