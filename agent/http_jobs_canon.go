@@ -2,7 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"reflect"
 	"time"
@@ -26,10 +25,7 @@ import (
 // filled in the tree, a marshal and a typed decode of the result: three
 // passes over the body instead of two, and about twice the CPU time.)
 func decodeJobBody(r *http.Request, out any) error {
-	if r.Body == nil {
-		return structs.NewBadRequest("request body is empty; send a JSON object")
-	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r, "JSON")
 	if err != nil {
 		return err
 	}

@@ -379,3 +379,33 @@ func BenchmarkDecodeJobBody(b *testing.B) {
 		}
 	}
 }
+
+// failingReader fails every read, as a connection dropped mid-body does.
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset by peer") }
+
+// TestDecodeJobBodyReadErrors: a job body that cannot be read is a 400
+// naming the read (as decodeBody's), never an uncoded error the API
+// answers with a 500; a missing body is a 400 asking for a JSON object.
+func TestDecodeJobBodyReadErrors(t *testing.T) {
+	for name, c := range map[string]struct {
+		body io.Reader
+		want string
+	}{
+		"read error": {failingReader{}, "read the request body"},
+		"no body":    {nil, "send a JSON object"},
+	} {
+		r := httptest.NewRequest(http.MethodPut, "/v1/jobs", nil)
+		r.Body = nil
+		if c.body != nil {
+			r.Body = io.NopCloser(c.body)
+		}
+		var req structs.JobRegisterRequest
+		err := decodeJobBody(r, &req)
+		var coded *structs.CodedError
+		if !errors.As(err, &coded) || coded.Code != http.StatusBadRequest || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a 400 containing %q", name, err, c.want)
+		}
+	}
+}
