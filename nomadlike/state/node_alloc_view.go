@@ -37,21 +37,12 @@ func nodeAllocViewTableSchema() *memdb.TableSchema {
 // updateNodeAllocViews applies the transaction's changes to the allocs
 // table (txn.Changes()) to the node_alloc_view rows, at index.
 func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) error {
-	var (
-		order []string
-		delta map[string]int
-	)
+	var delta perNode[int]
 	touch := func(nodeID string, d int) {
 		if nodeID == "" {
 			return
 		}
-		if delta == nil {
-			delta = map[string]int{}
-		}
-		if _, ok := delta[nodeID]; !ok {
-			order = append(order, nodeID)
-		}
-		delta[nodeID] += d
+		*delta.at(nodeID, 0) += d
 	}
 	forAllocChanges(changes, func(before, after *structs.Allocation) {
 		switch {
@@ -68,13 +59,13 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 			}
 		}
 	})
-	for _, id := range order {
+	for _, id := range delta.order {
 		err := writeNodeRow(txn, tableNodeAllocView, "the allocation view", id, func(raw any) (any, bool) {
 			v := nodeAllocView{NodeID: id}
 			if raw != nil {
 				v = *raw.(*nodeAllocView)
 			}
-			v.Index, v.Count = index, v.Count+delta[id]
+			v.Index, v.Count = index, v.Count+*delta.by[id]
 			return &v, v.Count > 0
 		})
 		if err != nil {
@@ -85,24 +76,13 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 }
 
 // allocViews gathers node_alloc_view rows from restored allocations.
-type allocViews struct {
-	order []string
-	by    map[string]*nodeAllocView
-}
+type allocViews struct{ perNode[nodeAllocView] }
 
 func (v *allocViews) add(a *structs.Allocation) {
 	if a.NodeID == "" {
 		return
 	}
-	if v.by == nil {
-		v.by = map[string]*nodeAllocView{}
-	}
-	r := v.by[a.NodeID]
-	if r == nil {
-		r = &nodeAllocView{NodeID: a.NodeID}
-		v.by[a.NodeID] = r
-		v.order = append(v.order, a.NodeID)
-	}
+	r := v.at(a.NodeID, nodeAllocView{NodeID: a.NodeID})
 	r.Count++
 	r.Index = max(r.Index, a.ModifyIndex, a.AllocModifyIndex, a.CreateIndex)
 }

@@ -25,26 +25,35 @@ func nodeUsageTableSchema() *memdb.TableSchema {
 	return tableSchema(tableNodeUsage, stringIndex(indexID, "NodeID", true, false))
 }
 
-// usageDeltas gathers per-node changes of usage, in the order nodes are met.
-type usageDeltas struct {
+// perNode gathers one T per node, in the order nodes are met (order; by
+// holds each node's T).
+type perNode[T any] struct {
 	order []string
-	by    map[string]*structs.NodeUsage
+	by    map[string]*T
 }
+
+// at returns node id's T, first set to init when the node is new.
+func (p *perNode[T]) at(id string, init T) *T {
+	if p.by == nil {
+		p.by = map[string]*T{}
+	}
+	v := p.by[id]
+	if v == nil {
+		v = &init
+		p.by[id] = v
+		p.order = append(p.order, id)
+	}
+	return v
+}
+
+// usageDeltas gathers per-node changes of usage, in the order nodes are met.
+type usageDeltas struct{ perNode[structs.NodeUsage] }
 
 func (d *usageDeltas) apply(a *structs.Allocation, sign int) {
 	if a == nil || a.NodeID == "" {
 		return
 	}
-	if d.by == nil {
-		d.by = map[string]*structs.NodeUsage{}
-	}
-	u := d.by[a.NodeID]
-	if u == nil {
-		u = &structs.NodeUsage{NodeID: a.NodeID}
-		d.by[a.NodeID] = u
-		d.order = append(d.order, a.NodeID)
-	}
-	u.Apply(a, sign)
+	d.at(a.NodeID, structs.NodeUsage{NodeID: a.NodeID}).Apply(a, sign)
 }
 
 // updateNodeUsage applies the transaction's changes to the allocs table to
