@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,18 +52,25 @@ func poolNetNS(m *Manager) int {
 // has stopped.
 func waitPoolFull(t *testing.T, m *Manager, n int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	var ready int
+	var filling bool
+	waitUntil(t, func() string {
+		return fmt.Sprintf("the pool has %d ready entries (filling: %v), want %d", ready, filling, n)
+	}, func() bool {
 		m.pool.mu.Lock()
-		ready, filling := len(m.pool.ready), m.pool.filling
+		ready, filling = len(m.pool.ready), m.pool.filling
 		m.pool.mu.Unlock()
-		if ready == n && !filling {
-			return
-		}
+		return ready == n && !filling
+	})
+}
+
+// waitUntil polls cond until it holds, failing with what() after a minute.
+func waitUntil(t *testing.T, what func() string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the pool has %d ready entries (filling: %v), want %d", ready, filling, n)
+			t.Fatal(what())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -304,13 +312,7 @@ func testClaimSparesATakenPath(t *testing.T, cancelled bool) {
 // waitPoolIdle waits until m's pool filler has stopped.
 func waitPoolIdle(t *testing.T, m *Manager) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !m.PoolIdle() {
-		if time.Now().After(deadline) {
-			t.Fatal("the pool's filler still runs")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() string { return "the pool's filler still runs" }, m.PoolIdle)
 }
 
 // TestSetupSparesATakenPath: the same without the pool: a setup whose
@@ -362,16 +364,10 @@ func TestCloseStopsTheEntryBeingMade(t *testing.T) {
 	a1 := testAllocID()
 	before := countHost(t, m, a1)
 	setupWait(t, m, Request{AllocID: a1, Mode: "bridge"})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := os.Stat(mark); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the pool's filler never reached its firewall plugin")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() string { return "the pool's filler never reached its firewall plugin" }, func() bool {
+		_, err := os.Stat(mark)
+		return err == nil
+	})
 	if got := countHost(t, m, a1); got.veth != before.veth+2 || got.leases != before.leases+2 || poolNetNS(m) != 1 {
 		t.Fatalf("with the entry's firewall hanging: %+v (%d pool namespaces), before a1: %+v (want a1's and the entry's)", got, poolNetNS(m), before)
 	}
