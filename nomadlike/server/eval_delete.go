@@ -109,55 +109,52 @@ type evalDeleteReader interface {
 // evaluations of a job with A allocations reads E + A rows, not E × A.
 type evalDeleteSafety struct {
 	snap evalDeleteReader
-	jobs map[evalDeleteJobKey]*evalDeleteJob
+	// live holds, for each job read, the evaluations that placed
+	// allocations still live; nil (none) when the job is gone, stopped or
+	// dead, so all its evaluations may go.
+	live map[evalDeleteJobKey]map[string]bool
 }
 
 // evalDeleteJobKey names a job across namespaces.
 type evalDeleteJobKey struct{ namespace, id string }
 
-// evalDeleteJob is what evalDeleteSafety learnt of one job: free when its
-// evaluations may all go, else the evaluations that placed allocations
-// still live.
-type evalDeleteJob struct {
-	free bool
-	live map[string]bool
-}
-
 func newEvalDeleteSafety(snap evalDeleteReader) *evalDeleteSafety {
-	return &evalDeleteSafety{snap: snap, jobs: map[evalDeleteJobKey]*evalDeleteJob{}}
+	return &evalDeleteSafety{snap: snap, live: map[evalDeleteJobKey]map[string]bool{}}
 }
 
 // safe reports whether e may be deleted (see evalDeleteSafety).
 func (d *evalDeleteSafety) safe(e *structs.Evaluation) (bool, error) {
 	k := evalDeleteJobKey{e.Namespace, e.JobID}
-	j, ok := d.jobs[k]
+	live, ok := d.live[k]
 	if !ok {
 		var err error
-		if j, err = d.readJob(e.Namespace, e.JobID); err != nil {
+		if live, err = d.readJob(e.Namespace, e.JobID); err != nil {
 			return false, err
 		}
-		d.jobs[k] = j
+		d.live[k] = live
 	}
-	return j.free || !j.live[e.ID], nil
+	return !live[e.ID], nil
 }
 
-func (d *evalDeleteSafety) readJob(namespace, jobID string) (*evalDeleteJob, error) {
+// readJob returns the job's evaluations that placed allocations still
+// live: nil when the job is gone, stopped or dead.
+func (d *evalDeleteSafety) readJob(namespace, jobID string) (map[string]bool, error) {
 	job, err := d.snap.JobByID(nil, namespace, jobID)
 	if err != nil {
 		return nil, err
 	}
 	if job == nil || job.Stop || job.Status == structs.JobStatusDead {
-		return &evalDeleteJob{free: true}, nil
+		return nil, nil
 	}
 	allocs, err := d.snap.AllocsByJob(nil, namespace, jobID, true)
 	if err != nil {
 		return nil, err
 	}
-	j := &evalDeleteJob{live: map[string]bool{}}
+	live := map[string]bool{}
 	for _, a := range allocs {
 		if !a.TerminalStatus() {
-			j.live[a.EvalID] = true
+			live[a.EvalID] = true
 		}
 	}
-	return j, nil
+	return live, nil
 }
