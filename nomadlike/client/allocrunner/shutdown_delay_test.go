@@ -149,7 +149,16 @@ func TestClientShutdownDoesNotWaitShutdownDelay(t *testing.T) {
 	if err != nil || perr != nil {
 		t.Fatalf("task pid: %q, %v, %v", b, err, perr)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	t.Cleanup(func() {
+		// The task outlives the client's shutdown by design: kill it and
+		// wait (bounded) until it is gone, so it writes nothing into the
+		// temporary dir while the test's cleanup removes it ("directory
+		// not empty" failed a CI run).
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 	if err := syscall.Kill(pid, 0); err != nil {
 		t.Errorf("task process %d gone after a client shutdown: %v", pid, err)
 	}
