@@ -3,7 +3,9 @@ package state
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -233,5 +235,37 @@ func BenchmarkJobRegisterWriteOnce(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestWriteRecordInsertCopiesLittle: recording an applied request ID in a
+// table of thousands copies a few small radix nodes. With the time index
+// keyed by whole bytes, the nodes of its fast-moving low bytes had up to
+// 256 children, and each insert copied two such nodes (4 KB of edges each).
+func TestWriteRecordInsertCopiesLittle(t *testing.T) {
+	s := newTestStore(t)
+	const t0 = int64(1_800_000_000_000_000_000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	tm := t0
+	record := func(i int) {
+		txn := s.db.Load().Txn(true)
+		tm += 1_000_000 + rng.Int64N(1_000_000) // ~700 writes a second
+		must(t, recordWriteTxn(txn, &structs.WriteRecord{RequestID: structs.GenerateUUID(), Index: uint64(i), Time: tm}))
+		txn.Commit()
+	}
+	for i := range 20_000 {
+		record(i)
+	}
+	const n = 500
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		record(20_000 + i)
+	}
+	runtime.ReadMemStats(&after)
+	// ~5.7 KB with nibble keys (the transaction and the ID index are
+	// most of it), ~8.6 KB with byte keys.
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 7<<10 {
+		t.Errorf("recording a request ID allocated %d bytes, want under 7 KiB", per)
 	}
 }
