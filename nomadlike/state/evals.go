@@ -61,7 +61,8 @@ func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) (
 }
 
 // storeEvalsTxn stores copies of evals and adds their jobs to touched,
-// whose status and summary the caller refreshes.
+// whose status and summary the caller refreshes (nil: the caller refreshes
+// them without a touchedJobs).
 func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, touched *touchedJobs) ([]*structs.Evaluation, error) {
 	inBatch := make(map[string]bool, len(evals))
 	for i, e := range evals {
@@ -94,7 +95,9 @@ func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, to
 		if err := txn.Insert(tableEvals, n); err != nil {
 			return nil, fmt.Errorf("state: insert evaluation %q: %w", n.ID, err)
 		}
-		touched.add(txn, n.Namespace, n.JobID)
+		if touched != nil {
+			touched.add(txn, n.Namespace, n.JobID)
+		}
 		stored[i] = n
 	}
 	if len(evals) == 0 {

@@ -66,23 +66,30 @@ func setJobStatusTxn(txn *memdb.Txn, index uint64, namespace, jobID string, eval
 	if err != nil || job == nil {
 		return err
 	}
+	_, err = setStatusOfJobTxn(txn, index, job, evalDelete)
+	return err
+}
+
+// setStatusOfJobTxn is setJobStatusTxn for job, the stored row in txn. It
+// returns the row stored after it: job, or its copy with the new status.
+func setStatusOfJobTxn(txn *memdb.Txn, index uint64, job *structs.Job, evalDelete bool) (*structs.Job, error) {
 	status, err := jobStatusTxn(txn, job, evalDelete)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if status == job.Status {
-		return nil
+		return job, nil
 	}
 	updated := job.Copy()
 	updated.Status = status
 	updated.ModifyIndex = index
 	if err := txn.Insert(tableJobs, updated); err != nil {
-		return fmt.Errorf("state: update status of job %q in namespace %q to %q: %w", jobID, namespace, status, err)
+		return nil, fmt.Errorf("state: update status of job %q in namespace %q to %q: %w", job.ID, job.Namespace, status, err)
 	}
 	if err := setIndex(txn, tableJobs, index); err != nil {
-		return err
+		return nil, err
 	}
-	return refreshChildrenTxn(txn, index, namespace, job.ParentID)
+	return updated, refreshChildrenTxn(txn, index, job.Namespace, job.ParentID)
 }
 
 // jobKey names a job across namespaces.

@@ -77,6 +77,13 @@ func setQueuedTxn(txn *memdb.Txn, job *structs.Job, counts map[string]structs.Ta
 	if err != nil {
 		return err
 	}
+	setQueued(counts, latest)
+	return nil
+}
+
+// setQueued sets the Queued count of every group in counts from latest,
+// the job's latest evaluation (zero when nil).
+func setQueued(counts map[string]structs.TaskGroupSummary, latest *structs.Evaluation) {
 	for name, c := range counts {
 		c.Queued = 0
 		if latest != nil {
@@ -84,7 +91,6 @@ func setQueuedTxn(txn *memdb.Txn, job *structs.Job, counts map[string]structs.Ta
 		}
 		counts[name] = c
 	}
-	return nil
 }
 
 // storeSummaryTxn stores counts as job's summary (existing is the stored

@@ -82,15 +82,59 @@ func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterReques
 	if req.Eval == nil {
 		return nil
 	}
-	eval := *req.Eval // upsertEvalsTxn stores a deep copy of it
+	eval := *req.Eval // storeEvalsTxn stores a deep copy of it
 	eval.JobModifyIndex = stored.JobModifyIndex
-	storedEvals, err := upsertEvalsTxn(txn, index, []*structs.Evaluation{&eval})
-	if err != nil {
+	var storedEvals []*structs.Evaluation
+	if eval.JobID == stored.ID && objectNamespace(eval.Namespace) == stored.Namespace {
+		// The registration's own evaluation: its job is the one just
+		// stored, so its status and summary are refreshed from it without
+		// looking it up again (a touchedJobs would, three times).
+		if storedEvals, err = storeEvalsTxn(txn, index, []*structs.Evaluation{&eval}, nil); err != nil {
+			return err
+		}
+		if err := refreshRegisteredTxn(txn, index, stored, storedEvals[0]); err != nil {
+			return err
+		}
+	} else if storedEvals, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{&eval}); err != nil {
 		return err
 	}
 	req.Eval.JobModifyIndex = stored.JobModifyIndex
 	copyEvalIndexes([]*structs.Evaluation{req.Eval}, storedEvals)
 	return nil
+}
+
+// refreshRegisteredTxn brings the status and summary of job, just stored by
+// storeJobTxn in txn, up to date with eval, its evaluation stored after it:
+// what upsertEvalsTxn's touchedJobs.refresh does for the eval's job, which
+// (with no allocation changed in between) is a new status when the eval
+// changed it, and the summary's Queued counts from the job's latest
+// evaluation.
+func refreshRegisteredTxn(txn *memdb.Txn, index uint64, job *structs.Job, eval *structs.Evaluation) error {
+	current, err := setStatusOfJobTxn(txn, index, job, false)
+	if err != nil {
+		return err
+	}
+	existing, err := jobSummaryTxn(txn, nil, current.Namespace, current.ID)
+	if err != nil {
+		return err
+	}
+	counts, ok := applyAllocCounts(current, summaryBase{job: job, summary: existing}, existing, nil)
+	if !ok {
+		if counts, err = recountSummaryTxn(txn, current); err != nil {
+			return err
+		}
+		return storeSummaryTxn(txn, index, current, existing, counts)
+	}
+	// The evaluation created in this transaction is the job's latest (no
+	// other has its CreateIndex); one that existed before may not be.
+	latest := eval
+	if eval.CreateIndex != index || eval.CreateIndex < current.CreateIndex {
+		if latest, err = latestEvalTxn(txn, current); err != nil {
+			return err
+		}
+	}
+	setQueued(counts, latest)
+	return storeSummaryTxn(txn, index, current, existing, counts)
 }
 
 // JobDeregister applies a JobDeregisterRequestType entry: it purges the job

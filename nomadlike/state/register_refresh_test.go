@@ -1,0 +1,120 @@
+package state
+
+import (
+	"encoding/json"
+	"testing"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// registerJobTxnTouched is registerJobTxn as it was before
+// refreshRegisteredTxn: the registration's evaluation went through
+// upsertEvalsTxn, whose touchedJobs looked the job and its summary up
+// again and refreshed them.
+func registerJobTxnTouched(txn *memdb.Txn, index uint64, req *structs.JobRegisterRequest) error {
+	stored, err := storeJobTxn(txn, index, req.Job.Copy())
+	if err != nil {
+		return err
+	}
+	if err := upsertJobSubmissionTxn(txn, index, stored, req.Submission); err != nil {
+		return err
+	}
+	if req.Eval == nil {
+		return nil
+	}
+	eval := *req.Eval
+	eval.JobModifyIndex = stored.JobModifyIndex
+	_, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{&eval})
+	return err
+}
+
+// stateDump is everything a registration writes, for comparing stores.
+func stateDump(t *testing.T, s *Store) string {
+	t.Helper()
+	jobs, err := s.Jobs(nil, "")
+	must(t, err)
+	versions, err := s.JobVersions(nil)
+	must(t, err)
+	sums, err := s.JobSummaries(nil)
+	must(t, err)
+	evals, err := s.Evals(nil, "")
+	must(t, err)
+	idx, err := s.Indexes()
+	must(t, err)
+	out, err := json.MarshalIndent(map[string]any{"jobs": jobs, "versions": versions, "summaries": sums, "evals": evals, "indexes": idx}, "", " ")
+	must(t, err)
+	return string(out)
+}
+
+// TestRegisterRefreshMatchesTouchedJobs: a registration's evaluation
+// refreshes its job's status and summary as the generic touchedJobs path
+// did, in every case a registration meets: a new job, a new version, a
+// dead job evaluated again, a running job, queued counts, a blocked
+// evaluation replacing another, an evaluation ID already stored, a
+// dispatched child (its parent's children counts) and an evaluation of
+// another job.
+func TestRegisterRefreshMatchesTouchedJobs(t *testing.T) {
+	newer, touched := newTestStore(t), newTestStore(t)
+	var index uint64
+	both := func(name string, f func(s *Store, index uint64) error) {
+		t.Helper()
+		index += 10
+		for _, s := range []*Store{newer, touched} {
+			if err := f(s, index); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if a, b := stateDump(t, newer), stateDump(t, touched); a != b {
+			t.Fatalf("%s: the stores differ\nrefreshRegisteredTxn:\n%s\ntouchedJobs:\n%s", name, a, b)
+		}
+	}
+	register := func(name string, job *structs.Job, eval *structs.Evaluation) {
+		t.Helper()
+		both(name, func(s *Store, index uint64) error {
+			req := &structs.JobRegisterRequest{Job: job.Copy(), Eval: eval.Copy()}
+			if s == touched {
+				_, err := s.write(index, func(txn *memdb.Txn) error { return registerJobTxnTouched(txn, index, req) })
+				return err
+			}
+			_, err := s.JobRegister(index, req)
+			return err
+		})
+	}
+	web := testJob("web")
+	register("new job", web, testEval("e1", web, structs.EvalStatusPending))
+	web2 := web.Copy()
+	web2.TaskGroups[0].Count = 3
+	register("new version", web2, testEval("e2", web2, structs.EvalStatusPending))
+	both("evaluations complete", func(s *Store, index uint64) error {
+		return s.UpsertEvals(index, []*structs.Evaluation{testEval("e1", web, structs.EvalStatusComplete), testEval("e2", web, structs.EvalStatusComplete)})
+	})
+	queued := testEval("e3", web2, structs.EvalStatusPending)
+	queued.QueuedAllocations = map[string]int{"web": 3}
+	register("dead job evaluated again, queued counts", web2, queued)
+	both("an allocation runs", func(s *Store, index uint64) error {
+		if err := s.UpsertNode(index, testNode("n1")); err != nil {
+			return err
+		}
+		a := testAlloc("a1", web2, "n1")
+		a.ClientStatus = structs.AllocClientStatusRunning
+		return s.UpsertAllocs(index+1, []*structs.Allocation{a})
+	})
+	register("running job", web2, testEval("e4", web2, structs.EvalStatusPending))
+	register("blocked", web2, testEval("b1", web2, structs.EvalStatusBlocked))
+	blocked := testEval("b2", web2, structs.EvalStatusBlocked)
+	blocked.QueuedAllocations = map[string]int{"web": 2}
+	register("blocked replaces blocked", web2, blocked)
+	register("evaluation ID already stored", web2, testEval("e1", web2, structs.EvalStatusPending))
+	parent := testJob("batch")
+	parent.Type = structs.JobTypeBatch
+	parent.ParameterizedJob = &structs.ParameterizedJobConfig{}
+	register("parameterized parent", parent, nil)
+	child := testJob("batch/dispatch-1")
+	child.Type = structs.JobTypeBatch
+	child.ParentID = "batch"
+	register("dispatched child", child, testEval("c1", child, structs.EvalStatusPending))
+	register("evaluation of another job", testJob("other"), testEval("x1", web2, structs.EvalStatusPending))
+	register("without an evaluation", testJob("quiet"), nil)
+}
