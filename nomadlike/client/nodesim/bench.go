@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,6 +100,10 @@ type Report struct {
 	// job submission and the monitoring) in the same phase: it shares the
 	// host with the servers.
 	SimPlaceCPU time.Duration
+	// SimHeap is this process's live heap once every allocation ran (after
+	// a collection); SimRSS and SimPeakRSS its resident memory then and
+	// at its peak.
+	SimHeap, SimRSS, SimPeakRSS int64
 }
 
 // String formats the report for people.
@@ -123,6 +128,11 @@ func (r *Report) String() string {
 			float64(r.PlaceCPU.Microseconds())/1000/n, float64(p.AllocWatches+p.AllocPulls+p.StatusUpdates)/n,
 			float64(p.AllocWatches)/n, float64(p.AllocPulls)/n, float64(p.StatusUpdates)/n)
 		fmt.Fprintf(&b, "  simulator:             %.3f cpu-ms per allocation from submission to all running\n", float64(r.SimPlaceCPU.Microseconds())/1000/n)
+	}
+	if r.SimRSS > 0 {
+		n := float64(max(r.Allocs, 1))
+		fmt.Fprintf(&b, "  simulator memory:      live heap %d MB (%.1f KB per allocation), RSS %d MB, %d MB peak\n",
+			r.SimHeap>>20, float64(r.SimHeap)/1024/n, r.SimRSS>>20, r.SimPeakRSS>>20)
 	}
 	fmt.Fprintf(&b, "  GET /v1/jobs:          p50 %s, p99 %s, max %s (%d requests)\n", r.JobsListP50.Round(time.Microsecond), r.JobsListP99.Round(time.Microsecond), r.JobsListMax.Round(time.Microsecond), r.JobsListN)
 	return b.String()
@@ -235,6 +245,8 @@ func Bench(ctx context.Context, cfg BenchConfig) (*Report, error) {
 	if cfg.OnPlaceEnd != nil {
 		cfg.OnPlaceEnd()
 	}
+	rep.SimHeap = liveHeap()
+	rep.SimRSS, rep.SimPeakRSS = serverRSS([]ServerProc{{PID: os.Getpid()}})
 	stopMon()
 	monDone.Wait()
 	rep.Elapsed = time.Since(start)
@@ -499,6 +511,14 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// liveHeap is this process's live heap: the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 // serverRSS sums the processes' VmRSS and VmHWM (/proc/<pid>/status).
