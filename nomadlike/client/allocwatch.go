@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -13,23 +12,54 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// allocCache is the session's copy of the node's allocations: the last
-// fetched version of each, with its Job shared from jobs (one per job
-// version, however many allocations run it).
+// allocCache is the session's record of the node's allocations: each one's
+// AllocModifyIndex and job version, and each job version once (however
+// many allocations run it). With keepAllocs (OnAllocs, which gets the
+// whole list each time) it also keeps the last fetched version of each
+// allocation; without (OnAllocChanges) only the changes not yet handed
+// over are held.
 type allocCache struct {
-	allocs map[string]*structs.Allocation
-	keys   map[string]string // alloc ID -> JobVersionKey
-	jobs   map[string]*structs.Job
+	entries map[string]cachedAlloc
+	jobs    map[string]*cachedJob // by JobVersionKey
+	// allocs is every allocation (keepAllocs only).
+	allocs     map[string]*structs.Allocation
+	keepAllocs bool
+	// keepJob, when set, is what is kept of each job version received.
+	keepJob func(key string, job *structs.Job) *structs.Job
+	// changed and gone are the changes since the last takeChanges: the
+	// allocations new or with another AllocModifyIndex (the latest
+	// version) and the IDs of those dropped. They outlive a sync that
+	// fails halfway, so the consumer hears of every change once.
+	changed map[string]*structs.Allocation
+	gone    map[string]bool
 	// pulls, when set, counts the fetches.
 	pulls *atomic.Int64
 }
 
-func newAllocCache() *allocCache {
-	return &allocCache{allocs: map[string]*structs.Allocation{}, keys: map[string]string{}, jobs: map[string]*structs.Job{}}
+// cachedAlloc is what the cache keeps of an allocation.
+type cachedAlloc struct {
+	modifyIndex uint64
+	job         *cachedJob
+}
+
+// cachedJob is a job version and how many cached allocations run it.
+type cachedJob struct {
+	key  string
+	job  *structs.Job
+	refs int
+}
+
+func newAllocCache(keepAllocs bool) *allocCache {
+	c := &allocCache{entries: map[string]cachedAlloc{}, jobs: map[string]*cachedJob{}, keepAllocs: keepAllocs,
+		changed: map[string]*structs.Allocation{}, gone: map[string]bool{}}
+	if keepAllocs {
+		c.allocs = map[string]*structs.Allocation{}
+	}
+	return c
 }
 
 // sync waits (a blocking query) for a change to the node's allocations and
-// brings the cache up to date; it returns all of them.
+// brings the cache up to date.
 //
 // It asks for the delta form (?have=, see structs.NodeClientAllocs): the
 // reply carries the allocations that changed since q.WaitIndex, so a
@@ -39,49 +69,116 @@ func newAllocCache() *allocCache {
 // fetched, and those gone are dropped. When the delta leaves the cache
 // with another count than the server's, the returned meta's LastIndex is 0,
 // so the next watch starts over with everything.
-func (c *allocCache) sync(ctx context.Context, srv *api.Client, nodeID string, q *api.QueryOptions) ([]*structs.Allocation, *api.QueryMeta, error) {
-	q.Params = map[string]string{"have": strconv.Itoa(len(c.allocs))}
+func (c *allocCache) sync(ctx context.Context, srv *api.Client, nodeID string, q *api.QueryOptions) (*api.QueryMeta, error) {
+	q.Params = map[string]string{"have": strconv.Itoa(len(c.entries))}
 	idx, meta, err := srv.NodeClientAllocs(ctx, nodeID, q)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c.addJobs(idx.Jobs)
+	defer c.dropUnusedJobs(idx.Jobs)
 	var want []string
+	wanted := map[string]bool{}
 	for _, a := range idx.Changed {
-		if job, ok := c.jobs[idx.JobKeys[a.ID]]; ok {
-			a.Job = job
-			c.allocs[a.ID], c.keys[a.ID] = a, idx.JobKeys[a.ID]
+		k := idx.JobKeys[a.ID]
+		if j, ok := c.jobs[k]; ok {
+			c.put(a, j)
 		} else {
 			want = append(want, a.ID) // the server sent no job for it: fetch both
+			wanted[a.ID] = true
 		}
 	}
 	if !idx.Delta || idx.Allocs != nil {
 		for id, mi := range idx.Allocs {
-			if a, ok := c.allocs[id]; !ok || a.AllocModifyIndex != mi {
-				if !slices.Contains(want, id) {
-					want = append(want, id)
-				}
+			if e, ok := c.entries[id]; (!ok || e.modifyIndex != mi) && !wanted[id] {
+				want = append(want, id)
+				wanted[id] = true
 			}
 		}
 		c.dropExcept(idx.Allocs)
 	}
 	if len(want) > 0 {
 		if err := c.pull(ctx, srv, nodeID, want); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	if idx.Delta && len(c.allocs) != idx.Count {
+	if idx.Delta && len(c.entries) != idx.Count {
 		// Not the server's set (a reply lost or applied twice): start over.
 		meta.LastIndex = 0
 	}
-	return c.list(), meta, nil
+	return meta, nil
 }
 
 // addJobs caches job versions by JobVersionKey.
 func (c *allocCache) addJobs(jobs map[string]*structs.Job) {
 	for k, j := range jobs {
-		c.jobs[k] = j
+		c.addJob(k, j)
 	}
+}
+
+// addJob caches a job version; a version received again replaces the one
+// held, for the allocations put from now on. It returns the cache entry.
+func (c *allocCache) addJob(k string, j *structs.Job) *cachedJob {
+	if c.keepJob != nil {
+		j = c.keepJob(k, j)
+	}
+	cj, ok := c.jobs[k]
+	if ok {
+		cj.job = j
+	} else {
+		cj = &cachedJob{key: k, job: j}
+		c.jobs[k] = cj
+	}
+	return cj
+}
+
+// dropUnusedJobs drops the versions among jobs (those a reply brought)
+// that no cached allocation runs: a reply's job for an allocation that was
+// then not kept.
+func (c *allocCache) dropUnusedJobs(jobs map[string]*structs.Job) {
+	for k := range jobs {
+		if j, ok := c.jobs[k]; ok && j.refs == 0 {
+			delete(c.jobs, k)
+		}
+	}
+}
+
+// put records a as the latest version of its allocation, running j.
+func (c *allocCache) put(a *structs.Allocation, j *cachedJob) {
+	a.Job = j.job
+	e, ok := c.entries[a.ID]
+	if ok && e.job != j {
+		c.unref(e.job)
+	}
+	if !ok || e.job != j {
+		j.refs++
+	}
+	if !c.keepAllocs && (!ok || e.modifyIndex != a.AllocModifyIndex) {
+		c.changed[a.ID] = a
+		delete(c.gone, a.ID)
+	}
+	c.entries[a.ID] = cachedAlloc{modifyIndex: a.AllocModifyIndex, job: j}
+	if c.keepAllocs {
+		c.allocs[a.ID] = a
+	}
+}
+
+func (c *allocCache) unref(j *cachedJob) {
+	if j.refs--; j.refs <= 0 {
+		delete(c.jobs, j.key)
+	}
+}
+
+// putFull records a full list of the node's allocations (each with its
+// Job, as GET /v1/node/{id}/allocations returns them): the ones listed
+// replace the cache.
+func (c *allocCache) putFull(allocs []*structs.Allocation) {
+	keep := make(map[string]uint64, len(allocs))
+	for _, a := range allocs {
+		keep[a.ID] = a.AllocModifyIndex
+		c.put(a, c.addJob(structs.JobVersionKey(a.Job), a.Job))
+	}
+	c.dropExcept(keep)
 }
 
 // pull fetches allocations by ID with the job versions the cache lacks.
@@ -98,43 +195,60 @@ func (c *allocCache) pull(ctx context.Context, srv *api.Client, nodeID string, i
 		return fmt.Errorf("fetch %d changed allocations: %w", len(ids), err)
 	}
 	c.addJobs(resp.Jobs)
+	defer c.dropUnusedJobs(resp.Jobs)
 	for _, a := range resp.Allocs {
 		k := resp.JobKeys[a.ID]
-		job, ok := c.jobs[k]
+		j, ok := c.jobs[k]
 		if !ok {
 			return fmt.Errorf("fetch allocation %s: the server sent no job version %q for it", a.ID, k)
 		}
-		a.Job = job
-		c.allocs[a.ID], c.keys[a.ID] = a, k
+		c.put(a, j)
 	}
 	return nil
 }
 
 // dropExcept drops the cached allocations not in keep.
 func (c *allocCache) dropExcept(keep map[string]uint64) {
-	for id := range c.allocs {
+	for id, e := range c.entries {
 		if _, ok := keep[id]; !ok {
+			c.unref(e.job)
+			delete(c.entries, id)
 			delete(c.allocs, id)
-			delete(c.keys, id)
+			if !c.keepAllocs {
+				delete(c.changed, id)
+				c.gone[id] = true
+			}
 		}
 	}
 }
 
-// list returns the cached allocations and drops the job versions none of
-// them runs.
+// list returns every cached allocation (keepAllocs only).
 func (c *allocCache) list() []*structs.Allocation {
-	used := make(map[string]bool, len(c.jobs))
 	out := make([]*structs.Allocation, 0, len(c.allocs))
-	for id, a := range c.allocs {
-		used[c.keys[id]] = true
+	for _, a := range c.allocs {
 		out = append(out, a)
 	}
-	for k := range c.jobs {
-		if !used[k] {
-			delete(c.jobs, k)
+	return out
+}
+
+// takeChanges returns and forgets the changes since the last call: the
+// allocations new or changed and the IDs of those gone.
+func (c *allocCache) takeChanges() (changed []*structs.Allocation, gone []string) {
+	if len(c.changed) > 0 {
+		changed = make([]*structs.Allocation, 0, len(c.changed))
+		for id, a := range c.changed {
+			changed = append(changed, a)
+			delete(c.changed, id)
 		}
 	}
-	return out
+	if len(c.gone) > 0 {
+		gone = make([]string, 0, len(c.gone))
+		for id := range c.gone {
+			gone = append(gone, id)
+			delete(c.gone, id)
+		}
+	}
+	return changed, gone
 }
 
 // isMethodNotAllowed reports a 405 (a route the server has for other methods).

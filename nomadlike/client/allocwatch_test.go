@@ -45,7 +45,11 @@ func (s *scriptedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.pulled = append(s.pulled, req.AllocIDs)
 		out := structs.NodeAllocsPullResponse{JobKeys: map[string]string{}, Jobs: map[string]*structs.Job{}}
 		for _, id := range req.AllocIDs {
-			a := s.pullable[id]
+			a, ok := s.pullable[id]
+			if !ok {
+				http.Error(w, "scripted failure", http.StatusInternalServerError)
+				return
+			}
 			k := structs.JobVersionKey(a.Job)
 			out.JobKeys[id] = k
 			if !slices.Contains(req.HaveJobs, k) {
@@ -96,16 +100,16 @@ func TestAllocCacheDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newAllocCache()
+	c := newAllocCache(true)
 	ctx := context.Background()
 	watch := func(index uint64) (map[string]uint64, uint64) {
 		t.Helper()
-		allocs, meta, err := c.sync(ctx, ac, "node", &api.QueryOptions{WaitIndex: index})
+		meta, err := c.sync(ctx, ac, "node", &api.QueryOptions{WaitIndex: index})
 		if err != nil {
 			t.Fatalf("sync from %d: %v", index, err)
 		}
 		got := map[string]uint64{}
-		for _, a := range allocs {
+		for _, a := range c.list() {
 			if a.Job == nil {
 				t.Errorf("allocation %s has no job", a.ID)
 			}
@@ -150,5 +154,135 @@ func TestAllocCacheDelta(t *testing.T) {
 	}
 	if len(srv.pulled) != 2 || !slices.Equal(srv.pulled[0], []string{"c"}) || !slices.Equal(srv.pulled[1], []string{"d"}) {
 		t.Errorf("fetches: %q, want [c] (its job was missing) then [d] (the full form)", srv.pulled)
+	}
+}
+
+// TestAllocCacheChanges: without keepAllocs (OnAllocChanges) the cache
+// keeps no allocation, hands over each change once (the latest version of
+// what is new or changed, the IDs gone), also across a sync that failed
+// halfway, keeps what KeepJob returns of each job version and drops a
+// version when its last allocation goes.
+func TestAllocCacheChanges(t *testing.T) {
+	job := &structs.Job{ID: "web", Namespace: "default", Version: 1, JobModifyIndex: 3, Type: structs.JobTypeService}
+	job2 := &structs.Job{ID: "db", Namespace: "default", Version: 0, JobModifyIndex: 4}
+	k1, k2 := structs.JobVersionKey(job), structs.JobVersionKey(job2)
+	mk := func(id string, ami uint64) *structs.Allocation {
+		return &structs.Allocation{ID: id, AllocModifyIndex: ami, DesiredStatus: structs.AllocDesiredStatusRun}
+	}
+	srv := &scriptedServer{pullable: map[string]*structs.Allocation{"c": {ID: "c", AllocModifyIndex: 12, Job: job2}}}
+	gone := map[string]uint64{"b": 11, "c": 12, "e": 30}
+	srv.replies = []scriptedReply{
+		{10, structs.NodeClientAllocs{Delta: true, Count: 2, Changed: []*structs.Allocation{mk("a", 5), mk("b", 10)},
+			JobKeys: map[string]string{"a": k1, "b": k1}, Jobs: map[string]*structs.Job{k1: job}}},
+		{12, structs.NodeClientAllocs{Delta: true, Count: 3, Changed: []*structs.Allocation{mk("b", 11), mk("c", 12)},
+			JobKeys: map[string]string{"b": k1, "c": k2}}},
+		// a gone, e new and not fetchable: the sync fails after dropping a.
+		{30, structs.NodeClientAllocs{Delta: true, Count: 3, Allocs: gone}},
+		// The same again, e fetchable now.
+		{30, structs.NodeClientAllocs{Delta: true, Count: 3, Allocs: gone}},
+		// c gone: its job version goes with it.
+		{31, structs.NodeClientAllocs{Delta: true, Count: 2, Allocs: map[string]uint64{"b": 11, "e": 30}}},
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ac, err := api.NewClient(api.Config{Address: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newAllocCache(false)
+	kept := map[string]*structs.Job{}
+	c.keepJob = func(k string, j *structs.Job) *structs.Job {
+		if kept[k] == nil {
+			kept[k] = &structs.Job{ID: j.ID, Namespace: j.Namespace, Version: j.Version, JobModifyIndex: j.JobModifyIndex, Type: j.Type}
+		}
+		return kept[k]
+	}
+	ctx := context.Background()
+	var index uint64
+	step := func(n int, wantErr bool, wantChanged map[string]uint64, wantGone ...string) {
+		t.Helper()
+		meta, err := c.sync(ctx, ac, "node", &api.QueryOptions{WaitIndex: index})
+		if wantErr {
+			if err == nil {
+				t.Fatalf("step %d: sync succeeded, want the fetch's failure", n)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("step %d: %v", n, err)
+		}
+		index = meta.LastIndex
+		changed, goneIDs := c.takeChanges()
+		got := map[string]uint64{}
+		for _, a := range changed {
+			got[a.ID] = a.AllocModifyIndex
+			if a.Job == nil || a.Job != kept[structs.JobVersionKey(a.Job)] {
+				t.Errorf("step %d: allocation %s runs %p, want the job KeepJob returned", n, a.ID, a.Job)
+			}
+		}
+		if len(got) != len(wantChanged) {
+			t.Errorf("step %d: changed %v, want %v", n, got, wantChanged)
+		}
+		for id, mi := range wantChanged {
+			if got[id] != mi {
+				t.Errorf("step %d: changed %v, want %v", n, got, wantChanged)
+			}
+		}
+		slices.Sort(goneIDs)
+		if !slices.Equal(goneIDs, wantGone) {
+			t.Errorf("step %d: gone %q, want %q", n, goneIDs, wantGone)
+		}
+		if c.allocs != nil {
+			t.Errorf("step %d: the cache keeps %d allocations, want none", n, len(c.allocs))
+		}
+	}
+	step(1, false, map[string]uint64{"a": 5, "b": 10})
+	step(2, false, map[string]uint64{"b": 11, "c": 12})
+	step(3, true, nil)
+	srv.mu.Lock()
+	srv.pullable["e"] = &structs.Allocation{ID: "e", AllocModifyIndex: 30, Job: job}
+	srv.mu.Unlock()
+	step(4, false, map[string]uint64{"e": 30}, "a")
+	if len(c.jobs) != 2 {
+		t.Errorf("job versions %d, want 2 (web for b and e, db for c)", len(c.jobs))
+	}
+	step(5, false, nil, "c")
+	if _, ok := c.jobs[k2]; ok || len(c.jobs) != 1 {
+		t.Errorf("job versions %v: want only %q once c, the last allocation of %q, is gone", c.jobs, k1, k2)
+	}
+}
+
+// TestAllocCachePutFullChanges: full lists (a server without the client
+// protocol's endpoint) become changes too: what is new or changed, and
+// what the list no longer has.
+func TestAllocCachePutFullChanges(t *testing.T) {
+	job := &structs.Job{ID: "web", Namespace: "default"}
+	mk := func(id string, ami uint64) *structs.Allocation {
+		return &structs.Allocation{ID: id, AllocModifyIndex: ami, Job: job}
+	}
+	c := newAllocCache(false)
+	ids := func(allocs []*structs.Allocation) []string {
+		var out []string
+		for _, a := range allocs {
+			out = append(out, a.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	c.putFull([]*structs.Allocation{mk("a", 1), mk("b", 2)})
+	changed, gone := c.takeChanges()
+	if !slices.Equal(ids(changed), []string{"a", "b"}) || gone != nil {
+		t.Errorf("first list: changed %q, gone %q; want [a b] and none", ids(changed), gone)
+	}
+	c.putFull([]*structs.Allocation{mk("b", 2), mk("c", 3), mk("a", 4)})
+	if changed, gone = c.takeChanges(); !slices.Equal(ids(changed), []string{"a", "c"}) || gone != nil {
+		t.Errorf("second list: changed %q, gone %q; want [a c] (b is unchanged) and none", ids(changed), gone)
+	}
+	c.putFull([]*structs.Allocation{mk("c", 3)})
+	if changed, gone = c.takeChanges(); changed != nil || !slices.Equal(slices.Sorted(slices.Values(gone)), []string{"a", "b"}) {
+		t.Errorf("third list: changed %q, gone %q; want none and [a b]", ids(changed), gone)
+	}
+	if len(c.jobs) != 1 || c.jobs[structs.JobVersionKey(job)].refs != 1 {
+		t.Errorf("job versions %v, want web once, run by c", c.jobs)
 	}
 }

@@ -47,6 +47,18 @@ type SessionConfig struct {
 	// returns a change. It runs on the watch goroutine: the next watch
 	// starts when it returns.
 	OnAllocs func(ctx context.Context, allocs []*structs.Allocation)
+	// OnAllocChanges, set instead of OnAllocs, receives only what changed
+	// each time the watch returns: the allocations new or with another
+	// AllocModifyIndex since the last call (with their Job), and the IDs of
+	// those gone. The session then keeps of each allocation only its
+	// AllocModifyIndex and job version, not the allocation. It runs on the
+	// watch goroutine, like OnAllocs.
+	OnAllocChanges func(ctx context.Context, changed []*structs.Allocation, gone []string)
+	// KeepJob, when set, is what the session keeps of each job version it
+	// receives (key is its structs.JobVersionKey), e.g. a trimmed copy
+	// shared by many sessions: the allocations handed to OnAllocs or
+	// OnAllocChanges run the job it returns. By default the job received.
+	KeepJob func(key string, job *structs.Job) *structs.Job
 }
 
 // Session is a node's protocol with the servers, without drivers or alloc
@@ -332,8 +344,8 @@ func (s *Session) watchAllocs(ctx context.Context) {
 	}
 	var index uint64
 	var wait time.Duration
-	cache := newAllocCache()
-	cache.pulls = &s.stats.allocPulls
+	cache := newAllocCache(s.cfg.OnAllocChanges == nil)
+	cache.pulls, cache.keepJob = &s.stats.allocPulls, s.cfg.KeepJob
 	full := false // the server lacks the client protocol's endpoint
 	for {
 		srv := s.server()
@@ -344,13 +356,15 @@ func (s *Session) watchAllocs(ctx context.Context) {
 		// until the wait ran out (2 runs of 2: 8 and 12 of 20,000); the
 		// leader answers every watch until that is understood.
 		q := &api.QueryOptions{WaitIndex: index, WaitTime: allocWait}
-		var allocs []*structs.Allocation
 		var meta *api.QueryMeta
 		var err error
 		if full {
-			allocs, meta, err = srv.NodeAllocations(callCtx, s.NodeID(), q)
+			var allocs []*structs.Allocation
+			if allocs, meta, err = srv.NodeAllocations(callCtx, s.NodeID(), q); err == nil {
+				cache.putFull(allocs)
+			}
 		} else {
-			allocs, meta, err = cache.sync(callCtx, srv, s.NodeID(), q)
+			meta, err = cache.sync(callCtx, srv, s.NodeID(), q)
 		}
 		cancel()
 		if err != nil && !full && (api.IsNotFound(err) || isMethodNotAllowed(err)) {
@@ -380,8 +394,13 @@ func (s *Session) watchAllocs(ctx context.Context) {
 		} else {
 			index = meta.LastIndex
 		}
-		if s.cfg.OnAllocs != nil {
-			s.cfg.OnAllocs(ctx, allocs)
+		switch {
+		case s.cfg.OnAllocChanges != nil:
+			if changed, gone := cache.takeChanges(); len(changed) > 0 || len(gone) > 0 {
+				s.cfg.OnAllocChanges(ctx, changed, gone)
+			}
+		case s.cfg.OnAllocs != nil:
+			s.cfg.OnAllocs(ctx, cache.list())
 		}
 	}
 }

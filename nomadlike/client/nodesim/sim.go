@@ -19,9 +19,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/nomadlike/nomadlike/nomadlike/client"
 	"github.com/nomadlike/nomadlike/nomadlike/client/fingerprint"
@@ -109,6 +111,11 @@ type Sim struct {
 	cfg   Config
 	nodes []*node
 
+	jobsMu sync.Mutex
+	// jobs are the trimmed job versions the nodes share, by
+	// structs.JobVersionKey; an entry goes when no node holds its job.
+	jobs map[string]weak.Pointer[structs.Job]
+
 	running, failed, complete atomic.Int64
 }
 
@@ -137,12 +144,12 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 		cfg.Logger.Warn("some fingerprints failed; simulated nodes register without them", "error", err)
 	}
 	loopback := allLoopback(cfg.Servers)
-	s := &Sim{cfg: cfg}
+	s := &Sim{cfg: cfg, jobs: map[string]weak.Pointer[structs.Job]{}}
 	for i := range cfg.Nodes {
 		n := &node{sim: s, allocs: map[string]*simAlloc{}}
 		sess, err := client.NewSession(client.SessionConfig{
 			Node: s.buildNode(i, fp), Servers: cfg.Servers, HTTPClient: httpClient(i, loopback),
-			Logger: cfg.Logger, OnAllocs: n.onAllocs,
+			Logger: cfg.Logger, OnAllocChanges: n.onAllocChanges, KeepJob: s.keepJob,
 		})
 		if err != nil {
 			return nil, err
@@ -151,6 +158,38 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 		s.nodes = append(s.nodes, n)
 	}
 	return s, nil
+}
+
+// keepJob is the sessions' KeepJob: one trimmed copy of each job version
+// (its identity, type, and its groups' and tasks' names: what the
+// simulation uses), shared by every node that runs it, instead of a full
+// copy per node (about 100 per node at 100 allocations per node, most of
+// the simulator's memory).
+func (s *Sim) keepJob(key string, job *structs.Job) *structs.Job {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if j := s.jobs[key].Value(); j != nil {
+		return j
+	}
+	j := &structs.Job{ID: job.ID, Namespace: job.Namespace, Name: job.Name, Type: job.Type,
+		Version: job.Version, JobModifyIndex: job.JobModifyIndex}
+	for _, tg := range job.TaskGroups {
+		g := &structs.TaskGroup{Name: tg.Name}
+		for _, t := range tg.Tasks {
+			g.Tasks = append(g.Tasks, &structs.Task{Name: t.Name})
+		}
+		j.TaskGroups = append(j.TaskGroups, g)
+	}
+	wp := weak.Make(j)
+	s.jobs[key] = wp
+	runtime.AddCleanup(j, func(key string) {
+		s.jobsMu.Lock()
+		defer s.jobsMu.Unlock()
+		if s.jobs[key] == wp {
+			delete(s.jobs, key)
+		}
+	}, key)
+	return j
 }
 
 // allLoopback reports whether every server address is on loopback.
@@ -273,24 +312,26 @@ type node struct {
 	allocs map[string]*simAlloc
 }
 
-// simAlloc is what a simulated node knows of one allocation.
+// simAlloc is what a simulated node keeps of one allocation: no more
+// than the simulation needs (the session keeps only its AllocModifyIndex
+// and job version).
 type simAlloc struct {
 	modifyIndex uint64
 	status      string // the client status last reported
-	tasks       []string
-	batch       bool
-	timer       *time.Timer
+	// group is the allocation's task group in the shared trimmed job
+	// (Sim.keepJob): the tasks it reports states for.
+	group *structs.TaskGroup
+	batch bool
+	timer *time.Timer
 }
 
-// onAllocs reconciles the node's allocations with the servers' list, as
-// the real client's reconcile does, with timers instead of alloc runners.
-func (n *node) onAllocs(_ context.Context, allocs []*structs.Allocation) {
+// onAllocChanges applies what changed in the node's allocations, as the
+// real client's reconcile does, with timers instead of alloc runners.
+func (n *node) onAllocChanges(_ context.Context, changed []*structs.Allocation, gone []string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	seen := make(map[string]bool, len(allocs))
 	var started []string
-	for _, a := range allocs {
-		seen[a.ID] = true
+	for _, a := range changed {
 		st, ok := n.allocs[a.ID]
 		switch {
 		case !ok:
@@ -300,11 +341,7 @@ func (n *node) onAllocs(_ context.Context, allocs []*structs.Allocation) {
 			st = &simAlloc{modifyIndex: a.AllocModifyIndex, status: structs.AllocClientStatusPending}
 			if a.Job != nil {
 				st.batch = a.Job.Type == structs.JobTypeBatch || a.Job.Type == structs.JobTypeSysBatch
-				if tg := a.Job.LookupTaskGroup(a.TaskGroup); tg != nil {
-					for _, t := range tg.Tasks {
-						st.tasks = append(st.tasks, t.Name)
-					}
-				}
+				st.group = a.Job.LookupTaskGroup(a.TaskGroup)
 			}
 			n.allocs[a.ID] = st
 			started = append(started, a.ID)
@@ -318,8 +355,8 @@ func (n *node) onAllocs(_ context.Context, allocs []*structs.Allocation) {
 			}
 		}
 	}
-	for id, st := range n.allocs {
-		if !seen[id] {
+	for _, id := range gone {
+		if st, ok := n.allocs[id]; ok {
 			if st.timer != nil {
 				st.timer.Stop()
 			}
@@ -388,8 +425,13 @@ func terminal(status string) bool {
 func (n *node) reportLocked(id string, st *simAlloc, status string) {
 	st.status = status
 	now := time.Now()
-	states := make(map[string]*structs.TaskState, len(st.tasks))
-	for _, t := range st.tasks {
+	var tasks []*structs.Task
+	if st.group != nil {
+		tasks = st.group.Tasks
+	}
+	states := make(map[string]*structs.TaskState, len(tasks))
+	for _, task := range tasks {
+		t := task.Name
 		ts := &structs.TaskState{State: structs.TaskStateRunning, StartedAt: now}
 		switch status {
 		case structs.AllocClientStatusRunning:
