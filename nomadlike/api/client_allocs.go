@@ -21,8 +21,16 @@ import (
 // the node's secret as its token.
 func (c *Client) NodeClientAllocs(ctx context.Context, nodeID string, q *QueryOptions) (*structs.NodeClientAllocs, *QueryMeta, error) {
 	var out structs.NodeClientAllocs
-	m, err := c.clientCall(ctx, http.MethodGet, "/v1/node/"+pathEscape(nodeID)+"/client-allocations", q, nil, nil, &out)
+	m, err := c.NodeClientAllocsInto(ctx, nodeID, q, &out)
 	return &out, m, err
+}
+
+// NodeClientAllocsInto is NodeClientAllocs decoding the reply (JSON or
+// msgpack) into out, a structs.NodeClientAllocs or a type of the same
+// shape (the client's leaves the job versions undecoded until it needs
+// them).
+func (c *Client) NodeClientAllocsInto(ctx context.Context, nodeID string, q *QueryOptions, out any) (*QueryMeta, error) {
+	return c.clientCall(ctx, http.MethodGet, "/v1/node/"+pathEscape(nodeID)+"/client-allocations", q, nil, nil, out)
 }
 
 // PullNodeAllocs fetches some of the node's allocations without their jobs,

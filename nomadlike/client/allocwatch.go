@@ -1,12 +1,16 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -24,8 +28,9 @@ type allocCache struct {
 	// allocs is every allocation (keepAllocs only).
 	allocs     map[string]*structs.Allocation
 	keepAllocs bool
-	// keepJob, when set, is what is kept of each job version received.
-	keepJob func(key string, job *structs.Job) *structs.Job
+	// keepJob, when set, is what is kept of each job version received
+	// (SessionConfig.KeepJob).
+	keepJob func(key string, decode func() (*structs.Job, error)) (*structs.Job, error)
 	// changed and gone are the changes since the last takeChanges: the
 	// allocations new or with another AllocModifyIndex (the latest
 	// version) and the IDs of those dropped. They outlive a sync that
@@ -34,6 +39,56 @@ type allocCache struct {
 	gone    map[string]bool
 	// pulls, when set, counts the fetches.
 	pulls *atomic.Int64
+}
+
+// clientAllocsReply is structs.NodeClientAllocs (the watch's reply) as the
+// cache decodes it: each job version stays encoded until the cache needs
+// it, which it does not when it holds that version, or when KeepJob does
+// (the node simulator's sessions share the versions: most replies carry
+// a version another node decoded already, and decoding it was about a
+// third of a simulated node's decoding).
+type clientAllocsReply struct {
+	Allocs  map[string]uint64
+	Delta   bool
+	Count   int
+	Changed []*structs.Allocation
+	JobKeys map[string]string
+	Jobs    map[string]*encodedJob
+}
+
+// encodedJob is a job as received, in msgpack or in JSON.
+type encodedJob struct {
+	msgpack, json []byte
+}
+
+// CodecDecodeSelf keeps the msgpack value undecoded.
+func (j *encodedJob) CodecDecodeSelf(d *codec.Decoder) {
+	var raw codec.Raw
+	d.MustDecode(&raw)
+	j.msgpack = raw
+}
+
+// CodecEncodeSelf writes the msgpack value as received.
+func (j *encodedJob) CodecEncodeSelf(e *codec.Encoder) { e.MustEncode(codec.Raw(j.msgpack)) }
+
+// UnmarshalJSON keeps the JSON value undecoded.
+func (j *encodedJob) UnmarshalJSON(b []byte) error {
+	j.json = bytes.Clone(b)
+	return nil
+}
+
+// decode decodes the job (nil for a missing one).
+func (j *encodedJob) decode() (*structs.Job, error) {
+	var out *structs.Job
+	var err error
+	switch {
+	case j == nil:
+	case j.json != nil:
+		err = json.Unmarshal(j.json, &out)
+	default:
+		err = codec.NewDecoderBytes(j.msgpack, structs.WireMsgpackHandle).Decode(&out)
+	}
+	return out, err
 }
 
 // cachedAlloc is what the cache keeps of an allocation.
@@ -71,12 +126,15 @@ func newAllocCache(keepAllocs bool) *allocCache {
 // so the next watch starts over with everything.
 func (c *allocCache) sync(ctx context.Context, srv *api.Client, nodeID string, q *api.QueryOptions) (*api.QueryMeta, error) {
 	q.Params = map[string]string{"have": strconv.Itoa(len(c.entries))}
-	idx, meta, err := srv.NodeClientAllocs(ctx, nodeID, q)
+	var idx clientAllocsReply
+	meta, err := srv.NodeClientAllocsInto(ctx, nodeID, q, &idx)
 	if err != nil {
 		return nil, err
 	}
-	c.addJobs(idx.Jobs)
-	defer c.dropUnusedJobs(idx.Jobs)
+	defer dropUnusedJobs(c, idx.Jobs)
+	if err := c.addJobs(idx.Jobs); err != nil {
+		return nil, err
+	}
 	var want []string
 	wanted := map[string]bool{}
 	for _, a := range idx.Changed {
@@ -109,18 +167,33 @@ func (c *allocCache) sync(ctx context.Context, srv *api.Client, nodeID string, q
 	return meta, nil
 }
 
-// addJobs caches job versions by JobVersionKey.
-func (c *allocCache) addJobs(jobs map[string]*structs.Job) {
-	for k, j := range jobs {
-		c.addJob(k, j)
+// addJobs caches the job versions of a watch reply that the cache does
+// not hold, decoding only those (a version's key names its content).
+func (c *allocCache) addJobs(jobs map[string]*encodedJob) error {
+	for k, ej := range jobs {
+		if _, ok := c.jobs[k]; ok {
+			continue
+		}
+		if _, err := c.addJob(k, ej.decode); err != nil {
+			return fmt.Errorf("decode job version %q: %w", k, err)
+		}
 	}
+	return nil
 }
 
-// addJob caches a job version; a version received again replaces the one
-// held, for the allocations put from now on. It returns the cache entry.
-func (c *allocCache) addJob(k string, j *structs.Job) *cachedJob {
+// addJob caches a job version, decoded by decode (unless KeepJob holds it
+// already); a version received again replaces the one held, for the
+// allocations put from now on. It returns the cache entry.
+func (c *allocCache) addJob(k string, decode func() (*structs.Job, error)) (*cachedJob, error) {
+	var j *structs.Job
+	var err error
 	if c.keepJob != nil {
-		j = c.keepJob(k, j)
+		j, err = c.keepJob(k, decode)
+	} else {
+		j, err = decode()
+	}
+	if err != nil {
+		return nil, err
 	}
 	cj, ok := c.jobs[k]
 	if ok {
@@ -129,13 +202,18 @@ func (c *allocCache) addJob(k string, j *structs.Job) *cachedJob {
 		cj = &cachedJob{key: k, job: j}
 		c.jobs[k] = cj
 	}
-	return cj
+	return cj, nil
+}
+
+// decoded is a decode function for a job decoded already.
+func decoded(j *structs.Job) func() (*structs.Job, error) {
+	return func() (*structs.Job, error) { return j, nil }
 }
 
 // dropUnusedJobs drops the versions among jobs (those a reply brought)
 // that no cached allocation runs: a reply's job for an allocation that was
 // then not kept.
-func (c *allocCache) dropUnusedJobs(jobs map[string]*structs.Job) {
+func dropUnusedJobs[J any](c *allocCache, jobs map[string]J) {
 	for k := range jobs {
 		if j, ok := c.jobs[k]; ok && j.refs == 0 {
 			delete(c.jobs, k)
@@ -176,7 +254,8 @@ func (c *allocCache) putFull(allocs []*structs.Allocation) {
 	keep := make(map[string]uint64, len(allocs))
 	for _, a := range allocs {
 		keep[a.ID] = a.AllocModifyIndex
-		c.put(a, c.addJob(structs.JobVersionKey(a.Job), a.Job))
+		j, _ := c.addJob(structs.JobVersionKey(a.Job), decoded(a.Job))
+		c.put(a, j)
 	}
 	c.dropExcept(keep)
 }
@@ -194,8 +273,12 @@ func (c *allocCache) pull(ctx context.Context, srv *api.Client, nodeID string, i
 	if err != nil {
 		return fmt.Errorf("fetch %d changed allocations: %w", len(ids), err)
 	}
-	c.addJobs(resp.Jobs)
-	defer c.dropUnusedJobs(resp.Jobs)
+	defer dropUnusedJobs(c, resp.Jobs)
+	for k, j := range resp.Jobs {
+		if _, err := c.addJob(k, decoded(j)); err != nil {
+			return err
+		}
+	}
 	for _, a := range resp.Allocs {
 		k := resp.JobKeys[a.ID]
 		j, ok := c.jobs[k]

@@ -3,12 +3,15 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -191,11 +194,15 @@ func TestAllocCacheChanges(t *testing.T) {
 	}
 	c := newAllocCache(false)
 	kept := map[string]*structs.Job{}
-	c.keepJob = func(k string, j *structs.Job) *structs.Job {
+	c.keepJob = func(k string, decode func() (*structs.Job, error)) (*structs.Job, error) {
 		if kept[k] == nil {
+			j, err := decode()
+			if err != nil {
+				return nil, err
+			}
 			kept[k] = &structs.Job{ID: j.ID, Namespace: j.Namespace, Version: j.Version, JobModifyIndex: j.JobModifyIndex, Type: j.Type}
 		}
-		return kept[k]
+		return kept[k], nil
 	}
 	ctx := context.Background()
 	var index uint64
@@ -284,5 +291,70 @@ func TestAllocCachePutFullChanges(t *testing.T) {
 	}
 	if len(c.jobs) != 1 || c.jobs[structs.JobVersionKey(job)].refs != 1 {
 		t.Errorf("job versions %v, want web once, run by c", c.jobs)
+	}
+}
+
+// TestAllocCacheKeepJobSkipsDecode: a job version KeepJob holds already is
+// not decoded (here it cannot be: the reply's copy is not a job), one it
+// lacks is, and a job that cannot be decoded fails the sync.
+func TestAllocCacheKeepJobSkipsDecode(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Nomad-Index", "10")
+		fmt.Fprint(w, `{"Delta": true, "Count": 1, "Changed": [{"ID": "a", "AllocModifyIndex": 10}], "JobKeys": {"a": "k"}, "Jobs": {"k": 12}}`)
+	}))
+	defer hs.Close()
+	ac, err := api.NewClient(api.Config{Address: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &structs.Job{ID: "web"}
+	for _, tc := range []struct {
+		name    string
+		held    bool
+		wantErr bool
+	}{{"held", true, false}, {"not held", false, true}} {
+		c := newAllocCache(false)
+		c.keepJob = func(k string, decode func() (*structs.Job, error)) (*structs.Job, error) {
+			if tc.held {
+				return held, nil
+			}
+			return decode()
+		}
+		_, err := c.sync(context.Background(), ac, "node", &api.QueryOptions{})
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: sync error %v, want an error: %v", tc.name, err, tc.wantErr)
+		}
+		if changed, _ := c.takeChanges(); !tc.wantErr && (len(changed) != 1 || changed[0].Job != held) {
+			t.Errorf("%s: changed %v, want a running the held job", tc.name, changed)
+		}
+	}
+}
+
+// TestClientAllocsReplyMsgpack: the watch's reply decoded from msgpack (as
+// the servers answer it) keeps each job encoded, and decoding it gives the
+// job sent.
+func TestClientAllocsReplyMsgpack(t *testing.T) {
+	job := &structs.Job{ID: "web", Namespace: "default", Version: 3, Type: structs.JobTypeBatch,
+		TaskGroups: []*structs.TaskGroup{{Name: "g", Tasks: []*structs.Task{{Name: "t", Driver: "raw_exec"}}}}}
+	k := structs.JobVersionKey(job)
+	var b []byte
+	in := &structs.NodeClientAllocs{Delta: true, Count: 1, Changed: []*structs.Allocation{{ID: "a", AllocModifyIndex: 7}},
+		JobKeys: map[string]string{"a": k}, Jobs: map[string]*structs.Job{k: job}}
+	if err := codec.NewEncoderBytes(&b, structs.WireMsgpackReplyHandle).Encode(in); err != nil {
+		t.Fatal(err)
+	}
+	var out clientAllocsReply
+	if err := codec.NewDecoderBytes(b, structs.WireMsgpackHandle).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.Delta || out.Count != 1 || len(out.Changed) != 1 || out.Changed[0].AllocModifyIndex != 7 || out.JobKeys["a"] != k {
+		t.Fatalf("reply decoded as %+v", out)
+	}
+	got, err := out.Jobs[k].decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "web" || got.Version != 3 || got.Type != structs.JobTypeBatch || len(got.TaskGroups) != 1 || got.TaskGroups[0].Tasks[0].Driver != "raw_exec" {
+		t.Errorf("job decoded as %+v", got)
 	}
 }

@@ -57,8 +57,11 @@ type SessionConfig struct {
 	// KeepJob, when set, is what the session keeps of each job version it
 	// receives (key is its structs.JobVersionKey), e.g. a trimmed copy
 	// shared by many sessions: the allocations handed to OnAllocs or
-	// OnAllocChanges run the job it returns. By default the job received.
-	KeepJob func(key string, job *structs.Job) *structs.Job
+	// OnAllocChanges run the job it returns. decode decodes the job as
+	// received; KeepJob need not call it when it holds that version
+	// already (the reply's copy is then never decoded). By default the
+	// job received.
+	KeepJob func(key string, decode func() (*structs.Job, error)) (*structs.Job, error)
 }
 
 // Session is a node's protocol with the servers, without drivers or alloc

@@ -165,11 +165,15 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 // simulation uses), shared by every node that runs it, instead of a full
 // copy per node (about 100 per node at 100 allocations per node, most of
 // the simulator's memory).
-func (s *Sim) keepJob(key string, job *structs.Job) *structs.Job {
+func (s *Sim) keepJob(key string, decode func() (*structs.Job, error)) (*structs.Job, error) {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
 	if j := s.jobs[key].Value(); j != nil {
-		return j
+		return j, nil // the reply's copy is never decoded
+	}
+	job, err := decode()
+	if err != nil || job == nil {
+		return job, err
 	}
 	j := &structs.Job{ID: job.ID, Namespace: job.Namespace, Name: job.Name, Type: job.Type,
 		Version: job.Version, JobModifyIndex: job.JobModifyIndex}
@@ -189,7 +193,7 @@ func (s *Sim) keepJob(key string, job *structs.Job) *structs.Job {
 			delete(s.jobs, key)
 		}
 	}, key)
-	return j
+	return j, nil
 }
 
 // allLoopback reports whether every server address is on loopback.
