@@ -62,17 +62,20 @@ type Txn struct {
 	//
 	// nomadlike: a plain set rather than upstream's LRU (a list element and
 	// an LRU entry per written node were a large share of a small write's
-	// allocations). When full it is cleared: a node written again after
-	// that is copied once more, which is what the LRU's eviction did.
-	writable map[*Node]struct{}
-
+	// allocations), inline while small (smallSet), and made with
+	// trackChannels on the first write (a read-only Txn, which go-memdb
+	// makes for every lookup, has none). When full it is cleared: a node
+	// written again after that is copied once more, which is what the
+	// LRU's eviction did.
+	//
 	// trackChannels is used to hold channels that need to be notified to
 	// signal mutation of the tree. This will only hold up to
 	// defaultModifiedCache number of entries, after which we will set the
 	// trackOverflow flag, which will cause us to use a more expensive
 	// algorithm to perform the notifications. Mutation tracking is only
 	// performed if trackMutate is true.
-	trackChannels map[*lazyCh]struct{}
+	w *txnSets
+
 	trackOverflow bool
 	trackMutate   bool
 }
@@ -91,7 +94,9 @@ func (t *Tree) Txn() *Txn {
 // does not track any nodes and has TrackMutate turned off. The cloned transaction will contain any uncommitted writes in the original transaction but further mutations to either will be independent and result in different radix trees on Commit. A cloned transaction may be passed to another goroutine and mutated there independently however each transaction may only be mutated in a single thread.
 func (t *Txn) Clone() *Txn {
 	// reset the writable node cache to avoid leaking future writes into the clone
-	t.writable = nil
+	if t.w != nil {
+		t.w.writable.reset()
+	}
 
 	txn := &Txn{
 		root: t.root,
@@ -120,24 +125,34 @@ func (t *Txn) trackChannel(ch *lazyCh) {
 
 	// If this would overflow the state we reject it and set the flag (since
 	// we aren't tracking everything that's required any longer).
-	if len(t.trackChannels) >= defaultModifiedCache {
+	w := t.sets()
+	if w.trackChannels.len() >= defaultModifiedCache {
 		// Mark that we are in the overflow state
 		t.trackOverflow = true
 
 		// Clear the map so that the channels can be garbage collected. It is
 		// safe to do this since we have already overflowed and will be using
 		// the slow notify algorithm.
-		t.trackChannels = nil
+		w.trackChannels.reset()
 		return
 	}
 
-	// Create the map on the fly when we need it.
-	if t.trackChannels == nil {
-		t.trackChannels = make(map[*lazyCh]struct{})
-	}
-
 	// Otherwise we are good to track it.
-	t.trackChannels[ch] = struct{}{}
+	w.trackChannels.add(ch)
+}
+
+// txnSets are the sets a writing Txn keeps (see Txn.w).
+type txnSets struct {
+	writable      smallSet[*Node]
+	trackChannels smallSet[*lazyCh]
+}
+
+// sets returns the Txn's sets, made on the first write.
+func (t *Txn) sets() *txnSets {
+	if t.w == nil {
+		t.w = &txnSets{}
+	}
+	return t.w
 }
 
 // writeNode returns a node to be modified, if the current node has already been
@@ -145,17 +160,13 @@ func (t *Txn) trackChannel(ch *lazyCh) {
 // forLeafUpdate to true if you are getting a write node to update the leaf,
 // which will set leaf mutation tracking appropriately as well.
 func (t *Txn) writeNode(n *Node, forLeafUpdate bool) *Node {
-	// Ensure the writable set exists.
-	if t.writable == nil {
-		t.writable = make(map[*Node]struct{}, 8)
-	}
-
 	// If this node has already been modified, we can continue to use it
 	// during this transaction. We know that we don't need to track it for
 	// a node update since the node is writable, but if this is for a leaf
 	// update we track it, in case the initial write to this node didn't
 	// update the leaf.
-	if _, ok := t.writable[n]; ok {
+	w := t.sets()
+	if w.writable.has(n) {
 		if t.trackMutate && forLeafUpdate && n.leaf != nil {
 			t.trackChannel(&n.leaf.mutateCh)
 		}
@@ -199,10 +210,10 @@ func (t *Txn) writeNode(n *Node, forLeafUpdate bool) *Node {
 	}
 
 	// Mark this node as writable.
-	if len(t.writable) >= defaultModifiedCache {
-		clear(t.writable)
+	if w.writable.len() >= defaultModifiedCache {
+		w.writable.reset()
 	}
-	t.writable[nc] = struct{}{}
+	w.writable.add(nc)
 	return nc
 }
 
@@ -532,7 +543,9 @@ func (t *Txn) Commit() *Tree {
 // does not issue any notifications until Notify is called.
 func (t *Txn) CommitOnly() *Tree {
 	nt := &Tree{t.root, t.size}
-	t.writable = nil
+	if t.w != nil {
+		t.w.writable.reset()
+	}
 	return nt
 }
 
@@ -612,14 +625,16 @@ func (t *Txn) Notify() {
 	if t.trackOverflow {
 		t.slowNotify()
 	} else {
-		for ch := range t.trackChannels {
-			ch.close()
+		if t.w != nil {
+			t.w.trackChannels.each((*lazyCh).close)
 		}
 	}
 
 	// Clean up the tracking state so that a re-notify is safe (will trigger
 	// the else clause above which will be a no-op).
-	t.trackChannels = nil
+	if t.w != nil {
+		t.w.trackChannels.reset()
+	}
 	t.trackOverflow = false
 }
 

@@ -1307,7 +1307,7 @@ func TestTrackMutate_HugeTxn(t *testing.T) {
 
 	// Commit and make sure we overflowed but didn't take on extra stuff.
 	r = txn.CommitOnly()
-	if !txn.trackOverflow || txn.trackChannels != nil {
+	if !txn.trackOverflow || (txn.w != nil && txn.w.trackChannels.len() != 0) {
 		t.Fatalf("bad")
 	}
 
