@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -34,32 +36,32 @@ func (s *HTTPServer) nodeClientAllocs(w http.ResponseWriter, r *http.Request) (a
 		}
 	}
 	out, err := s.blockingQuery(w, r, q, func(ws watchSet, st *state.Snapshot) (any, uint64, error) {
-		allocsWS := ws
 		if have >= 0 {
-			// The delta form reads the node's allocations only when the
-			// node's view says something the client holds changed, and
-			// waits on the view alone: the node's own status reports
-			// (about one per allocation) no longer wake it.
-			changed, count, err := st.NodeAllocsChanged(ws, id)
+			// The delta form reads the node's view (the list of its
+			// allocations' indexes and job versions), then only the
+			// allocations that changed; it waits on the view alone: the
+			// node's own status reports (about one per allocation) do not
+			// wake it.
+			changed, list, err := st.NodeAllocs(ws, id)
 			if err != nil {
 				return nil, 0, err
 			}
-			if q.MinIndex > 0 && changed <= q.MinIndex && count == have {
+			if q.MinIndex > 0 && changed <= q.MinIndex && len(list) == have {
 				return &structs.NodeClientAllocs{Delta: true, Count: have}, q.MinIndex, nil
 			}
-			allocsWS = nil
+			idx, err := tableIndex(st, "allocs", "nodes")
+			if err != nil {
+				return nil, 0, err
+			}
+			return clientAllocsDelta(st, list, q.MinIndex, have, idx)
 		}
-		allocs, err := st.AllocsByNode(allocsWS, id)
+		allocs, err := st.AllocsByNode(ws, id)
 		if err != nil {
 			return nil, 0, err
 		}
 		idx, err := tableIndex(st, "allocs", "nodes")
 		if err != nil {
 			return nil, 0, err
-		}
-		if have >= 0 {
-			out, outIdx := clientAllocsDelta(allocs, q.MinIndex, have, idx)
-			return out, outIdx, nil
 		}
 		out := &structs.NodeClientAllocs{Allocs: make(map[string]uint64, len(allocs))}
 		for _, a := range allocs {
@@ -74,24 +76,26 @@ func (s *HTTPServer) nodeClientAllocs(w http.ResponseWriter, r *http.Request) (a
 }
 
 // clientAllocsDelta is the delta form of the watch for a client that held
-// have allocations as of index since, read from a snapshot at index idx.
-// When nothing the client sees changed (only the node's own status
-// reports, or the server is behind the client) it returns the index since,
-// so the blocking query goes on waiting; on timeout that "unchanged" reply
-// is what the client gets.
-func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx uint64) (*structs.NodeClientAllocs, uint64) {
-	out := &structs.NodeClientAllocs{Delta: true, Count: len(allocs)}
+// have allocations as of index since, from the node's list (its view, see
+// state.NodeAllocs) in a snapshot st at index idx: it reads from st only
+// the allocations that changed. When nothing the client sees changed
+// (only the node's own status reports, or the server is behind the
+// client) it returns the index since, so the blocking query goes on
+// waiting; on timeout that "unchanged" reply is what the client gets.
+func clientAllocsDelta(st *state.Snapshot, list []state.NodeAlloc, since uint64, have int, idx uint64) (*structs.NodeClientAllocs, uint64, error) {
+	out := &structs.NodeClientAllocs{Delta: true, Count: len(list)}
 	if since > 0 && idx <= since {
 		// This server's state is not past what the client saw (a lagging
 		// server after a failover): nothing newer to tell.
 		out.Count = have
-		return out, since
+		return out, since, nil
 	}
+	var changed []string // IDs
 	created := 0
-	for _, a := range allocs {
-		if a.AllocModifyIndex > since {
-			out.Changed = append(out.Changed, a)
-			if a.CreateIndex > since {
+	for i := range list {
+		if e := &list[i]; e.AllocModifyIndex > since {
+			changed = append(changed, e.ID)
+			if e.CreateIndex > since {
 				created++
 			}
 		}
@@ -99,25 +103,34 @@ func clientAllocsDelta(allocs []*structs.Allocation, since uint64, have int, idx
 	// The client's set at since, less what is gone, plus what was created
 	// since, is the node's set: something is gone exactly when the counts
 	// disagree.
-	gone := have+created != len(allocs)
-	if since > 0 && len(out.Changed) == 0 && !gone {
+	gone := have+created != len(list)
+	if since > 0 && len(changed) == 0 && !gone {
 		out.Count = have
-		return out, since
+		return out, since, nil
 	}
 	if gone {
-		out.Allocs = make(map[string]uint64, len(allocs))
-		for _, a := range allocs {
-			out.Allocs[a.ID] = a.AllocModifyIndex
+		out.Allocs = make(map[string]uint64, len(list))
+		for i := range list {
+			out.Allocs[list[i].ID] = list[i].AllocModifyIndex
 		}
 	}
-	held := heldJobVersions(allocs, out.Changed, since)
-	changed := out.Changed
-	out.Changed = make([]*structs.Allocation, len(changed))
+	// The changed allocations in ID order, as a read of all the node's
+	// allocations returned them.
+	slices.Sort(changed)
+	held := heldJobVersions(list, since)
+	out.Changed = make([]*structs.Allocation, 0, len(changed))
 	out.JobKeys = make(map[string]string, len(changed))
-	for i, a := range changed {
-		out.Changed[i] = withoutJob(a, held, out.JobKeys, &out.Jobs)
+	for _, id := range changed {
+		a, err := st.AllocByID(nil, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		if a == nil {
+			return nil, 0, fmt.Errorf("node allocation view lists allocation %s, which the state does not hold", id)
+		}
+		out.Changed = append(out.Changed, withoutJob(a, held, out.JobKeys, &out.Jobs))
 	}
-	return out, idx
+	return out, idx, nil
 }
 
 // jobVersion identifies a job version as structs.JobVersionKey does,
@@ -132,33 +145,36 @@ func jobVersionOf(j *structs.Job) jobVersion {
 }
 
 // heldJobVersions returns the keys (structs.JobVersionKey) of the job
-// versions of the changed allocations that the client already holds: the
-// versions of its unchanged allocations (AllocModifyIndex <= since). Only
-// the changed allocations' few versions are asked about, so the node's
-// unchanged allocations (up to hundreds, from as many jobs, on every wake
-// of the watch) are compared by value, deduplicated by pointer (the
-// allocations of one version share one *Job), and never formatted.
-func heldJobVersions(allocs, changed []*structs.Allocation, since uint64) map[string]bool {
+// versions of the node's changed allocations (AllocModifyIndex > since)
+// that the client already holds: the versions of its unchanged
+// allocations. Only the changed allocations' few versions are asked
+// about, so the node's unchanged allocations (up to hundreds, from as
+// many jobs, on every wake of the watch) are compared first by job modify
+// index, an integer, then by value, and never formatted.
+func heldJobVersions(list []state.NodeAlloc, since uint64) map[string]bool {
 	wanted := map[jobVersion]bool{}
-	for _, a := range changed {
-		if a.Job != nil {
-			wanted[jobVersionOf(a.Job)] = false
+	jmis := map[uint64]bool{}
+	for i := range list {
+		if j := list[i].Job; list[i].AllocModifyIndex > since && j != nil {
+			wanted[jobVersionOf(j)] = false
+			jmis[j.JobModifyIndex] = true
 		}
 	}
 	held := map[string]bool{}
-	if len(wanted) == 0 {
-		return held
-	}
-	seen := map[*structs.Job]bool{}
-	for _, a := range allocs {
-		if a.AllocModifyIndex > since || a.Job == nil || seen[a.Job] {
+	var last *structs.Job // the allocations of one version share one *Job
+	for i := range list {
+		if len(held) == len(wanted) {
+			break
+		}
+		j := list[i].Job
+		if list[i].AllocModifyIndex > since || j == nil || j == last || !jmis[j.JobModifyIndex] {
 			continue
 		}
-		seen[a.Job] = true
-		v := jobVersionOf(a.Job)
+		last = j
+		v := jobVersionOf(j)
 		if h, ok := wanted[v]; ok && !h {
 			wanted[v] = true
-			held[structs.JobVersionKey(a.Job)] = true
+			held[structs.JobVersionKey(j)] = true
 		}
 	}
 	return held

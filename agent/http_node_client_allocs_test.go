@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/state"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -187,29 +188,23 @@ func TestHeldJobVersions(t *testing.T) {
 	job := func(id string, version, jmi uint64) *structs.Job {
 		return &structs.Job{Namespace: "default", ID: id, Version: version, JobModifyIndex: jmi}
 	}
-	alloc := func(j *structs.Job, modify uint64) *structs.Allocation {
-		return &structs.Allocation{Job: j, AllocModifyIndex: modify}
+	alloc := func(j *structs.Job, modify uint64) state.NodeAlloc {
+		return state.NodeAlloc{Job: j, AllocModifyIndex: modify}
 	}
 	webV1, webV1Copy, webV2, api := job("web", 1, 10), job("web", 1, 10), job("web", 2, 20), job("api", 1, 10)
-	allocs := []*structs.Allocation{
+	allocs := []state.NodeAlloc{
 		alloc(webV1, 5),                           // unchanged: holds web v1
 		alloc(api, 30),                            // changed, and nothing unchanged has api
 		alloc(webV1Copy, 31),                      // changed, web v1 held (another pointer, same version)
 		alloc(webV2, 32),                          // changed, web v2 not held
 		alloc(job("db", 1, 10), 6), alloc(nil, 7), // unchanged, not asked about
 	}
-	var changed []*structs.Allocation
-	for _, a := range allocs {
-		if a.AllocModifyIndex > 20 {
-			changed = append(changed, a)
-		}
-	}
-	got := heldJobVersions(allocs, changed, 20)
+	got := heldJobVersions(allocs, 20)
 	want := map[string]bool{structs.JobVersionKey(webV1): true}
 	if len(got) != len(want) || !got[structs.JobVersionKey(webV1)] {
 		t.Errorf("held = %v, want %v", got, want)
 	}
-	if got := heldJobVersions(allocs, nil, 20); len(got) != 0 {
+	if got := heldJobVersions(allocs, 40); len(got) != 0 {
 		t.Errorf("nothing changed: held = %v, want none", got)
 	}
 }
@@ -218,10 +213,10 @@ func TestHeldJobVersions(t *testing.T) {
 // the client's index (a follower that took over) answers "unchanged" at
 // the client's index, never an older set.
 func TestClientAllocsDeltaLaggingServer(t *testing.T) {
-	a := &structs.Allocation{ID: "a", CreateIndex: 5, AllocModifyIndex: 5}
-	out, idx := clientAllocsDelta([]*structs.Allocation{a}, 20, 2, 18)
-	if idx != 20 || out.Count != 2 || len(out.Changed) != 0 || out.Allocs != nil {
-		t.Errorf("lagging server: %+v at %d; want nothing new, count 2, at index 20", out, idx)
+	a := state.NodeAlloc{ID: "a", CreateIndex: 5, AllocModifyIndex: 5}
+	out, idx, err := clientAllocsDelta(nil, []state.NodeAlloc{a}, 20, 2, 18)
+	if err != nil || idx != 20 || out.Count != 2 || len(out.Changed) != 0 || out.Allocs != nil {
+		t.Errorf("lagging server: %+v at %d (%v); want nothing new, count 2, at index 20", out, idx, err)
 	}
 }
 

@@ -168,7 +168,7 @@ func TestDeploymentStatusPromotionAndAllocHealth(t *testing.T) {
 		// canary_tags only when its allocation watch sees the change.
 		t.Fatalf("promoted canary's AllocModifyIndex = %d, want 23 (the client would not see the promotion)", a.AllocModifyIndex)
 	}
-	if changed, _, _ := s.NodeAllocsChanged(nil, "n1"); changed != 23 {
+	if changed, _, _ := s.NodeAllocs(nil, "n1"); changed != 23 {
 		t.Fatalf("node n1's allocation view changed at %d, want 23 (its client's delta watch would miss the promotion)", changed)
 	}
 	if e, _ := s.EvalByID(nil, eval.ID); e == nil || e.CreateIndex != 23 {

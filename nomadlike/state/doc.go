@@ -47,11 +47,12 @@
 // own changes to allocs, whatever the write path, and a restore rebuilds
 // it (never in a snapshot). The scheduler ranks a node with one read of it
 // instead of reading each of the node's allocations. node_alloc_view
-// holds, per node with allocations, their count and the last index at
-// which one was created or removed or its AllocModifyIndex changed, kept
-// and rebuilt the same way: the client protocol's delta watch reads and
-// waits on that one row (NodeAllocsChanged), which the node's own status
-// reports do not touch.
+// holds, per node with allocations, the last index at which one was
+// created or removed or its AllocModifyIndex changed and a compact list of
+// them (NodeAlloc), kept and rebuilt the same way: the client protocol's
+// delta watch reads and waits on that one row (NodeAllocs), which the
+// node's own status reports do not touch, and reads only the allocations
+// it lists as changed.
 //
 // # Tables
 //

@@ -14,8 +14,12 @@ func newTestStore(t testing.TB) *Store {
 	if err != nil {
 		t.Fatalf("NewStore: %v", err)
 	}
-	// Whatever the test wrote, the node_usage table must equal a recount.
-	t.Cleanup(func() { checkNodeUsage(t, s) })
+	// Whatever the test wrote, the node_usage and node_alloc_view tables
+	// must equal a recount.
+	t.Cleanup(func() {
+		checkNodeUsage(t, s)
+		checkNodeAllocViews(t, s)
+	})
 	return s
 }
 

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"unsafe"
+
 	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -8,17 +10,22 @@ import (
 
 // tableNodeAllocView holds one nodeAllocView per node with allocations:
 // the last index at which the set of the node's allocations a client sees
-// changed, and its size. The client protocol's delta watch reads this one
-// row to learn that nothing the client holds changed, instead of reading
-// every allocation of the node on each wake-up; and it waits on the row,
-// which the node's own status reports do not touch (they change no
-// AllocModifyIndex), where it waited on the node's allocations, which each
-// report woke. Every write transaction updates it from its own changes to
-// the allocs table (Store.write) and a restore rebuilds it; it is derived,
-// so never in a snapshot.
+// changed, and a compact list of those allocations (NodeAlloc: ID,
+// AllocModifyIndex, CreateIndex and job version). The client protocol's
+// delta watch reads this one row to learn whether anything the client
+// holds changed and which allocations did, then reads only those: a wake
+// costs what changed, not every allocation of the node (a radix iteration
+// and a fresh slice of up to hundreds, once per allocation placed on the
+// node). It waits on the row, which the node's own status reports do not
+// touch (they change no AllocModifyIndex), where it waited on the node's
+// allocations, which each report woke. Every write transaction updates it
+// from its own changes to the allocs table (Store.write), copying a
+// node's list once per transaction that changes it, and a restore
+// rebuilds it; it is derived, so never in a snapshot.
 const tableNodeAllocView = "node_alloc_view"
 
-// nodeAllocView is a row of tableNodeAllocView.
+// nodeAllocView is a row of tableNodeAllocView. Rows are never changed in
+// place: a write replaces the row and its Allocs.
 type nodeAllocView struct {
 	NodeID string
 	// Index is at least the index of the last write that created or
@@ -26,53 +33,151 @@ type nodeAllocView struct {
 	// AllocModifyIndex (a restore sets the highest ModifyIndex of the
 	// node's allocations).
 	Index uint64
-	// Count is how many allocations the node has, terminal ones included.
-	Count int
+	// Allocs are the node's allocations, terminal ones included, in no
+	// particular order.
+	Allocs []NodeAlloc
+}
+
+// NodeAlloc is what the client protocol's watch reads of one of a node's
+// allocations without reading the allocation: its fields are the stored
+// allocation's, and Job is the stored allocation's job version (shared,
+// not a copy).
+type NodeAlloc struct {
+	ID                            string
+	AllocModifyIndex, CreateIndex uint64
+	Job                           *structs.Job
+}
+
+func nodeAllocOf(a *structs.Allocation) NodeAlloc {
+	return NodeAlloc{ID: a.ID, AllocModifyIndex: a.AllocModifyIndex, CreateIndex: a.CreateIndex, Job: a.Job}
+}
+
+// same reports whether e still describes a, down to the memory it shares
+// with it (an entry keeps no older version's job or ID string alive).
+func (e *NodeAlloc) same(a *structs.Allocation) bool {
+	return e.AllocModifyIndex == a.AllocModifyIndex && e.CreateIndex == a.CreateIndex && e.Job == a.Job &&
+		unsafe.StringData(e.ID) == unsafe.StringData(a.ID) && len(e.ID) == len(a.ID)
 }
 
 func nodeAllocViewTableSchema() *memdb.TableSchema {
 	return tableSchema(tableNodeAllocView, stringIndex(indexID, "NodeID", true, false))
 }
 
+// viewChanges are one transaction's changes to one node's allocations.
+type viewChanges struct {
+	// bump: an allocation was created or removed or its AllocModifyIndex
+	// changed (the row's Index moves; otherwise only an entry's shared
+	// memory did).
+	bump bool
+	// set holds the allocations created or changed, by ID order of
+	// arrival; gone the IDs removed (deleted or moved to another node).
+	set  []*structs.Allocation
+	gone []string
+	// added counts the allocations in set that are new to the node.
+	added int
+}
+
 // updateNodeAllocViews applies the transaction's changes to the allocs
-// table (txn.Changes()) to the node_alloc_view rows, at index.
+// table (txn.Changes()) to the node_alloc_view rows, at index: each node
+// whose allocations changed gets a new row, its list copied once.
 func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) error {
-	var delta perNode[int]
-	touch := func(nodeID string, d int) {
-		if nodeID == "" {
-			return
-		}
-		*delta.at(nodeID, 0) += d
-	}
+	var delta perNode[viewChanges]
 	forAllocChanges(changes, func(before, after *structs.Allocation) {
 		switch {
 		case before != nil && after != nil && before.NodeID == after.NodeID:
-			if before.AllocModifyIndex != after.AllocModifyIndex {
-				touch(after.NodeID, 0)
+			if after.NodeID == "" {
+				return
+			}
+			if e := nodeAllocOf(before); !e.same(after) {
+				c := delta.at(after.NodeID, viewChanges{})
+				c.set = append(c.set, after)
+				c.bump = c.bump || before.AllocModifyIndex != after.AllocModifyIndex || before.CreateIndex != after.CreateIndex
 			}
 		default:
-			if before != nil {
-				touch(before.NodeID, -1)
+			if before != nil && before.NodeID != "" {
+				c := delta.at(before.NodeID, viewChanges{})
+				c.gone = append(c.gone, before.ID)
+				c.bump = true
 			}
-			if after != nil {
-				touch(after.NodeID, 1)
+			if after != nil && after.NodeID != "" {
+				c := delta.at(after.NodeID, viewChanges{})
+				c.set = append(c.set, after)
+				c.added++
+				c.bump = true
 			}
 		}
 	})
 	for _, id := range delta.order {
+		c := delta.by[id]
 		err := writeNodeRow(txn, tableNodeAllocView, "the allocation view", id, func(raw any) (any, bool) {
 			v := nodeAllocView{NodeID: id}
 			if raw != nil {
 				v = *raw.(*nodeAllocView)
 			}
-			v.Index, v.Count = index, v.Count+*delta.by[id]
-			return &v, v.Count > 0
+			if c.bump {
+				v.Index = index
+			}
+			v.Allocs = c.apply(v.Allocs)
+			return &v, len(v.Allocs) > 0
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// apply returns a new list: old without the allocations gone, with those
+// changed replaced in place and those added at the end. old is not
+// changed (older snapshots read it).
+func (c *viewChanges) apply(old []NodeAlloc) []NodeAlloc {
+	// Most transactions change one or two allocations of a node: look
+	// those up in a slice; a map only for many (a drain, a job stop).
+	var byID map[string]int // index in set, or -1 for gone
+	if len(c.set)+len(c.gone) > 8 {
+		byID = make(map[string]int, len(c.set)+len(c.gone))
+		for _, id := range c.gone {
+			byID[id] = -1
+		}
+		for i, a := range c.set {
+			byID[a.ID] = i
+		}
+	}
+	find := func(id string) (int, bool) {
+		if byID != nil {
+			i, ok := byID[id]
+			return i, ok
+		}
+		for _, g := range c.gone {
+			if g == id {
+				return -1, true
+			}
+		}
+		for i, a := range c.set {
+			if a.ID == id {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	out := make([]NodeAlloc, 0, max(0, len(old)+c.added-len(c.gone)))
+	placed := make([]bool, len(c.set))
+	for _, e := range old {
+		i, ok := find(e.ID)
+		switch {
+		case !ok:
+			out = append(out, e)
+		case i >= 0:
+			out = append(out, nodeAllocOf(c.set[i]))
+			placed[i] = true
+		}
+	}
+	for i, a := range c.set {
+		if !placed[i] {
+			out = append(out, nodeAllocOf(a))
+		}
+	}
+	return out
 }
 
 // allocViews gathers node_alloc_view rows from restored allocations.
@@ -83,20 +188,29 @@ func (v *allocViews) add(a *structs.Allocation) {
 		return
 	}
 	r := v.at(a.NodeID, nodeAllocView{NodeID: a.NodeID})
-	r.Count++
+	r.Allocs = append(r.Allocs, nodeAllocOf(a))
 	r.Index = max(r.Index, a.ModifyIndex, a.AllocModifyIndex, a.CreateIndex)
 }
 
-// NodeAllocsChanged returns the last index at which the set of the node's
+// row returns node id's gathered row, its list trimmed to its length (a
+// row's list is never appended to in the store).
+func (v *allocViews) row(id string) *nodeAllocView {
+	r := v.by[id]
+	r.Allocs = append([]NodeAlloc(nil), r.Allocs...)
+	return r
+}
+
+// NodeAllocs returns the last index at which the set of the node's
 // allocations a client sees changed (one created or removed, or its
-// AllocModifyIndex changed; never a client's status report) and how many
-// allocations the node has; 0, 0 for a node without any. It adds the
-// node's row to ws, which then fires on exactly those changes.
-func (s *reader) NodeAllocsChanged(ws memdb.WatchSet, nodeID string) (index uint64, count int, err error) {
+// AllocModifyIndex changed; never a client's status report) and those
+// allocations, as NodeAlloc entries in no particular order; 0 and none for
+// a node without any. The entries are the store's: read, never change
+// them. It adds the node's row to ws, which then fires on those changes.
+func (s *reader) NodeAllocs(ws memdb.WatchSet, nodeID string) (index uint64, allocs []NodeAlloc, err error) {
 	raw, err := first(s.readTxn(), ws, tableNodeAllocView, indexID, nodeID)
 	if err != nil || raw == nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	v := raw.(*nodeAllocView)
-	return v.Index, v.Count, nil
+	return v.Index, v.Allocs, nil
 }

@@ -1,6 +1,9 @@
 package state
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,8 +13,9 @@ import (
 )
 
 // checkNodeAllocViews fails t unless every node with allocations has a
-// node_alloc_view row counting them, at an index no lower than any of
-// their CreateIndex and AllocModifyIndex, and no other node has one.
+// node_alloc_view row listing exactly them (ID, AllocModifyIndex,
+// CreateIndex and the very job version stored), at an index no lower than
+// any of their CreateIndex and AllocModifyIndex, and no other node has one.
 func checkNodeAllocViews(t testing.TB, st *Store) {
 	t.Helper()
 	allocs, err := st.Allocs(nil, "*")
@@ -19,8 +23,8 @@ func checkNodeAllocViews(t testing.TB, st *Store) {
 		t.Fatalf("Allocs: %v", err)
 	}
 	type want struct {
-		count int
-		index uint64
+		allocs map[string]NodeAlloc
+		index  uint64
 	}
 	wants := map[string]*want{}
 	for _, a := range allocs {
@@ -29,10 +33,10 @@ func checkNodeAllocViews(t testing.TB, st *Store) {
 		}
 		w := wants[a.NodeID]
 		if w == nil {
-			w = &want{}
+			w = &want{allocs: map[string]NodeAlloc{}}
 			wants[a.NodeID] = w
 		}
-		w.count++
+		w.allocs[a.ID] = NodeAlloc{ID: a.ID, AllocModifyIndex: a.AllocModifyIndex, CreateIndex: a.CreateIndex, Job: a.Job}
 		w.index = max(w.index, a.CreateIndex, a.AllocModifyIndex)
 	}
 	it, err := st.db.Load().Txn(false).Get(tableNodeAllocView, indexID)
@@ -44,11 +48,25 @@ func checkNodeAllocViews(t testing.TB, st *Store) {
 		v := raw.(*nodeAllocView)
 		rows++
 		w := wants[v.NodeID]
-		switch {
-		case w == nil:
+		if w == nil {
 			t.Errorf("node %s: a view (%+v) but no allocations", v.NodeID, *v)
-		case v.Count != w.count || v.Index < w.index:
-			t.Errorf("node %s: view %+v; want count %d, index at least %d", v.NodeID, *v, w.count, w.index)
+			continue
+		}
+		if v.Index < w.index {
+			t.Errorf("node %s: view at index %d; want at least %d", v.NodeID, v.Index, w.index)
+		}
+		seen := map[string]bool{}
+		for _, e := range v.Allocs {
+			if seen[e.ID] {
+				t.Errorf("node %s: allocation %s listed twice", v.NodeID, e.ID)
+			}
+			seen[e.ID] = true
+			if e != w.allocs[e.ID] {
+				t.Errorf("node %s: view lists %+v; stored %+v", v.NodeID, e, w.allocs[e.ID])
+			}
+		}
+		if len(v.Allocs) != len(w.allocs) {
+			t.Errorf("node %s: view lists %d allocations; want %d", v.NodeID, len(v.Allocs), len(w.allocs))
 		}
 	}
 	if rows != len(wants) {
@@ -56,11 +74,11 @@ func checkNodeAllocViews(t testing.TB, st *Store) {
 	}
 }
 
-// TestNodeAllocsChanged: a node's view moves, and its watch fires, when
+// TestNodeAllocs: a node's view moves, and its watch fires, when
 // the scheduler places, stops or the GC removes one of its allocations,
 // and not when the node reports an allocation's status (what woke every
 // delta allocation watch once per report); a restore rebuilds the views.
-func TestNodeAllocsChanged(t *testing.T) {
+func TestNodeAllocs(t *testing.T) {
 	st := newTestStore(t)
 	job := testJob("web")
 	must(t, st.UpsertJob(1, job))
@@ -69,9 +87,9 @@ func TestNodeAllocsChanged(t *testing.T) {
 		snap, err := st.Snapshot()
 		must(t, err)
 		ws := memdb.NewWatchSet()
-		idx, n, err := snap.NodeAllocsChanged(ws, "n1")
+		idx, allocs, err := snap.NodeAllocs(ws, "n1")
 		must(t, err)
-		return idx, n, ws
+		return idx, len(allocs), ws
 	}
 	fired := func(ws memdb.WatchSet) bool { return !ws.Watch(time.After(50 * time.Millisecond)) }
 
@@ -123,4 +141,101 @@ func TestNodeAllocsChanged(t *testing.T) {
 		t.Fatalf("after the last one went: view %d, %d; want 0, 0 (no row)", idx, n)
 	}
 	checkNodeAllocViews(t, st)
+}
+
+// TestNodeAllocsManyInOneTransaction: transactions that place, stop and
+// collect many allocations of one node at once (a plan of a big job, a
+// drain, the GC) leave the node's list exact, copy it (a snapshot taken
+// before keeps its list), and a restore rebuilds it.
+func TestNodeAllocsManyInOneTransaction(t *testing.T) {
+	st := newTestStore(t)
+	must(t, st.UpsertNode(1, testNode("n1")))
+	must(t, st.UpsertNode(2, testNode("n2")))
+	job := testJob("web")
+	must(t, st.UpsertJob(3, job))
+	stored, err := st.JobByID(nil, job.Namespace, job.ID)
+	must(t, err)
+	list := func(st *Store, node string) (uint64, map[string]NodeAlloc) {
+		t.Helper()
+		snap, err := st.Snapshot()
+		must(t, err)
+		idx, allocs, err := snap.NodeAllocs(nil, node)
+		must(t, err)
+		out := map[string]NodeAlloc{}
+		for _, e := range allocs {
+			out[e.ID] = e
+		}
+		return idx, out
+	}
+
+	var ids []string
+	place := &structs.ApplyPlanResultsRequest{Job: stored, EvalID: structs.GenerateUUID()}
+	for i := range 30 {
+		a := testAlloc(fmt.Sprintf("a%02d", i), stored, "n1")
+		if i%10 == 9 {
+			a.NodeID = "n2"
+		}
+		place.AllocsPlaced = append(place.AllocsPlaced, a)
+		ids = append(ids, a.ID)
+	}
+	must(t, errOf(st.ApplyPlanResults(4, place)))
+	if idx, got := list(st, "n1"); idx != 4 || len(got) != 27 || got["a00"].CreateIndex != 4 || got["a00"].AllocModifyIndex != 4 || got["a00"].Job != stored {
+		t.Fatalf("after placing 27 on n1: index %d, %d listed, a00 %+v; want index 4, 27, a00 created at 4 with the stored job", idx, len(got), got["a00"])
+	}
+	before, err := st.Snapshot()
+	must(t, err)
+	_, beforeList, err := before.NodeAllocs(nil, "n1")
+	must(t, err)
+	kept := append([]NodeAlloc(nil), beforeList...)
+
+	// One plan stops 12 of n1's and places 5 more there.
+	next := &structs.ApplyPlanResultsRequest{Job: stored, EvalID: structs.GenerateUUID()}
+	for _, id := range ids[:13] {
+		if id == "a09" {
+			continue
+		}
+		a, err := st.AllocByID(nil, id)
+		must(t, err)
+		stop := a.Copy()
+		stop.DesiredStatus = structs.AllocDesiredStatusStop
+		next.AllocsStopped = append(next.AllocsStopped, stop)
+	}
+	for i := range 5 {
+		next.AllocsPlaced = append(next.AllocsPlaced, testAlloc(fmt.Sprintf("b%02d", i), stored, "n1"))
+	}
+	must(t, errOf(st.ApplyPlanResults(5, next)))
+	idx, got := list(st, "n1")
+	if idx != 5 || len(got) != 32 || got["a00"].AllocModifyIndex != 5 || got["a00"].CreateIndex != 4 || got["a20"].AllocModifyIndex != 4 || got["b04"].CreateIndex != 5 {
+		t.Fatalf("after stopping 12 and placing 5: index %d, %d listed, a00 %+v, a20 %+v, b04 %+v", idx, len(got), got["a00"], got["a20"], got["b04"])
+	}
+	if !slices.Equal(beforeList, kept) {
+		t.Error("the write changed the list an older snapshot reads")
+	}
+	checkNodeAllocViews(t, st)
+
+	// The node reports all of them running: one transaction, no change.
+	var reports []*structs.Allocation
+	for id := range got {
+		reports = append(reports, &structs.Allocation{ID: id, ClientStatus: structs.AllocClientStatusRunning})
+	}
+	must(t, st.UpdateAllocsFromClient(6, reports))
+	if idx, _ := list(st, "n1"); idx != 5 {
+		t.Errorf("after the node's reports: view at index %d, want 5", idx)
+	}
+
+	// The GC collects 20 of n1's and one of n2's at once.
+	gone := append(slices.Clone(ids[:20]), "a29")
+	must(t, st.DeleteEvals(7, nil, gone))
+	idx, got = list(st, "n1")
+	if _, ok := got["a00"]; idx != 7 || len(got) != 14 || ok {
+		t.Fatalf("after collecting 18 of n1's: index %d, %d listed (a00 listed: %v); want 7, 14, not", idx, len(got), ok)
+	}
+	checkNodeAllocViews(t, st)
+	restored := restoreCopy(t, st)
+	checkNodeAllocViews(t, restored)
+	if _, rgot := list(restored, "n1"); !maps.EqualFunc(rgot, got, func(a, b NodeAlloc) bool {
+		return a.ID == b.ID && a.AllocModifyIndex == b.AllocModifyIndex && a.CreateIndex == b.CreateIndex
+	}) {
+		t.Errorf("restored list %v, want %v", rgot, got)
+	}
 }

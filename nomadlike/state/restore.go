@@ -107,7 +107,7 @@ func (r *Restore) Commit() error {
 		}
 	}
 	for _, id := range r.views.order {
-		if err := r.insert(tableNodeAllocView, "node allocation view", r.views.by[id]); err != nil {
+		if err := r.insert(tableNodeAllocView, "node allocation view", r.views.row(id)); err != nil {
 			return err
 		}
 	}
