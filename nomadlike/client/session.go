@@ -167,7 +167,8 @@ func (s *Session) SetNode(n *structs.Node) {
 func (s *Session) Registered() <-chan struct{} { return s.registered }
 
 // Enqueue records the latest client view of an allocation, sent with the
-// next batch (about every 200 ms). It never blocks.
+// next batch (about every 200 ms). The session owns a from then on: the
+// caller must not change it (give a copy). It never blocks.
 func (s *Session) Enqueue(a *structs.Allocation) { s.updates.enqueue(a) }
 
 // Flush sends the pending allocation updates now.

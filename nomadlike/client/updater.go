@@ -35,7 +35,8 @@ func newUpdater(s *Session) *updater {
 	return &updater{s: s, pending: map[string]*structs.Allocation{}, notify: make(chan struct{}, 1)}
 }
 
-// enqueue records the latest client view of an allocation. It never blocks.
+// enqueue records the latest client view of an allocation, which the
+// updater owns from then on. It never blocks.
 func (u *updater) enqueue(a *structs.Allocation) {
 	u.mu.Lock()
 	u.pending[a.ID] = a
@@ -93,9 +94,11 @@ func (u *updater) flush(ctx context.Context) error {
 	}
 	allocs := make([]*structs.Allocation, 0, len(batch))
 	for _, a := range batch {
-		cp := a.Copy()
-		cp.Job = nil // the server has the job; send only the client's view
-		allocs = append(allocs, cp)
+		// Shallow: Enqueue's caller handed a over (the alloc runners give
+		// copies); only Job is left out, as the server has the job.
+		cp := *a
+		cp.Job = nil
+		allocs = append(allocs, &cp)
 	}
 	// One order, so a resent batch is the identical request.
 	slices.SortFunc(allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })

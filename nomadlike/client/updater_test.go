@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -54,5 +55,32 @@ func TestUpdaterResendsWithTheSameKey(t *testing.T) {
 	defer mu.Unlock()
 	if len(keys) != 3 || keys[0] == "" || keys[1] != keys[0] || keys[2] == keys[0] {
 		t.Errorf("Idempotency-Keys sent: %q; want the failed batch's key again for its resend and a new one for the newer update", keys)
+	}
+}
+
+// TestUpdaterSendsWithoutJob: an update goes without the allocation's job,
+// and the allocation enqueued keeps it (the batch is sent from copies).
+func TestUpdaterSendsWithoutJob(t *testing.T) {
+	var got structs.NodeAllocUpdateRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		_, _ = w.Write([]byte("{}\n"))
+	}))
+	defer srv.Close()
+	ac, err := api.NewClient(api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newUpdater(&Session{servers: []*api.Client{ac}})
+	a := &structs.Allocation{ID: "a1", ClientStatus: structs.AllocClientStatusRunning, Job: &structs.Job{ID: "web"}}
+	u.enqueue(a)
+	if err := u.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Allocs) != 1 || got.Allocs[0].ID != "a1" || got.Allocs[0].ClientStatus != structs.AllocClientStatusRunning || got.Allocs[0].Job != nil {
+		t.Errorf("sent %+v, want a1 running without its job", got.Allocs)
+	}
+	if a.Job == nil {
+		t.Error("the enqueued allocation lost its job")
 	}
 }

@@ -57,7 +57,7 @@ func run() error {
 		timeout   = flag.Duration("timeout", 10*time.Minute, "give up after this long")
 		profile   = flag.String("profile", "", "write the first server's CPU profile (see -profile-at; and its heap at the end) to this file prefix")
 		profSecs  = flag.Int("profile-seconds", 30, "seconds of the servers' CPU profile")
-		profAt    = flag.String("profile-at", "start", "when the CPU profiles start: start (the nodes' start) or place (the jobs' submission; the simulator's own CPU profile, <prefix>.sim.cpu.pprof, then covers submission to all running)")
+		profAt    = flag.String("profile-at", "start", "when the CPU profiles start: start (the nodes' start) or place (the jobs' submission; the simulator's own CPU profile, <prefix>.sim.cpu.pprof, then covers submission to all running, and <prefix>.sim.allocs.pprof is its allocation profile then)")
 		keep      = flag.Bool("keep", false, "keep the servers' directory")
 		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50)")
 		raftMult  = flag.Int("raft-multiplier", -1, "the servers' server.raft_multiplier (0: the agent's default, 1; -1: 5 with 3 servers, which share this host's cores with the simulator)")
@@ -163,6 +163,9 @@ func run() error {
 				pprof.StopCPUProfile()
 				simProf.Close()
 			}
+			if err := writeAllocsProfile(*profile + ".sim.allocs.pprof"); err != nil {
+				fmt.Fprintln(os.Stderr, "simulator allocation profile:", err)
+			}
 		}
 	default:
 		return fmt.Errorf("-profile-at %q: give start or place", *profAt)
@@ -185,6 +188,20 @@ func run() error {
 		}
 	}
 	return err
+}
+
+// writeAllocsProfile writes this process's allocation profile (what it
+// allocated since it started, and what is live) to file.
+func writeAllocsProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func fatal(err error) {
