@@ -24,8 +24,8 @@ const indexActive = "active"
 
 func deploymentTableSchema() *memdb.TableSchema {
 	return tableSchema(tableDeployment,
-		stringIndex(indexID, "ID", true, false),
-		namespaceIDIndex(indexJob, "JobID", false, false),
+		stringIndexOf(indexID, true, false, func(d *structs.Deployment) string { return d.ID }),
+		namespaceIDIndexOf(indexJob, false, false, func(d *structs.Deployment) (string, string) { return d.Namespace, d.JobID }),
 		subsetIndex(indexActive, func(raw any) (string, bool) {
 			d, ok := raw.(*structs.Deployment)
 			if !ok || !d.Active() {

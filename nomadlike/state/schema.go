@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // Table names. They are also the keys of the "index" table and of Indexes.
@@ -54,15 +56,6 @@ func namespaceIDIndex(name, idField string, unique, allowMissing bool) *memdb.In
 	}
 }
 
-// jobIndex indexes allocations or evaluations by {Namespace, JobID}; one
-// without a JobID is indexed by {Namespace} alone, so the prefix
-// {Namespace} lists all of a namespace's.
-func jobIndex() *memdb.IndexSchema {
-	ix := namespaceIDIndex(indexJob, "JobID", false, true)
-	ix.Indexer.(*memdb.CompoundIndex).AllowMissing = true
-	return ix
-}
-
 // subsetIndex is an index of the objects key accepts, by the key it gives
 // them; the others are missing from it. Listing it returns that subset
 // alone, and its watch channel fires only when a member changes, joins or
@@ -103,35 +96,31 @@ func schema() *memdb.DBSchema {
 		// {namespace} of their id and job indexes serves it (each index is
 		// a radix tree every insert copies a path of).
 		tableSchema(tableJobs,
-			namespaceIDIndex(indexID, "ID", true, false),
+			namespaceIDIndexOf(indexID, true, false, func(j *structs.Job) (string, string) { return j.Namespace, j.ID }),
 			periodicJobsIndex(),
 		),
 		tableSchema(tableJobVersion, &memdb.IndexSchema{
-			Name:   indexID,
-			Unique: true,
-			Indexer: &memdb.CompoundIndex{Indexes: []memdb.Indexer{
-				&memdb.StringFieldIndex{Field: "Namespace"},
-				&memdb.StringFieldIndex{Field: "ID"},
-				&memdb.UintFieldIndex{Field: "Version"},
-			}},
+			Name:    indexID,
+			Unique:  true,
+			Indexer: typedVersion[*structs.Job]{get: func(j *structs.Job) (string, string, uint64) { return j.Namespace, j.ID, j.Version }},
 		}),
-		tableSchema(tableJobSummary, namespaceIDIndex(indexID, "JobID", true, false)),
-		tableSchema(tableNodes, stringIndex(indexID, "ID", true, false)),
+		tableSchema(tableJobSummary, namespaceIDIndexOf(indexID, true, false, func(s *structs.JobSummary) (string, string) { return s.Namespace, s.JobID })),
+		tableSchema(tableNodes, stringIndexOf(indexID, true, false, func(n *structs.Node) string { return n.ID })),
 		// No namespace index on allocs: the job index's prefix {namespace}
 		// serves it (an allocation without a job ID is indexed by its
 		// namespace alone, so it is listed too). No eval index either:
 		// AllocsByEval filters the eval's job's allocations.
 		tableSchema(tableAllocs,
-			stringIndex(indexID, "ID", true, false),
-			stringIndex(indexNode, "NodeID", false, true),
-			jobIndex(),
-			stringIndex(indexDeployment, "DeploymentID", false, true),
+			stringIndexOf(indexID, true, false, func(a *structs.Allocation) string { return a.ID }),
+			stringIndexOf(indexNode, false, true, func(a *structs.Allocation) string { return a.NodeID }),
+			jobIndexOf(func(a *structs.Allocation) (string, string) { return a.Namespace, a.JobID }),
+			stringIndexOf(indexDeployment, false, true, func(a *structs.Allocation) string { return a.DeploymentID }),
 		),
 		tableSchema(tableEvals,
-			stringIndex(indexID, "ID", true, false),
-			jobIndex(),
+			stringIndexOf(indexID, true, false, func(e *structs.Evaluation) string { return e.ID }),
+			jobIndexOf(func(e *structs.Evaluation) (string, string) { return e.Namespace, e.JobID }),
 		),
-		tableSchema(tableIndex, stringIndex(indexID, "Key", true, false)),
+		tableSchema(tableIndex, stringIndexOf(indexID, true, false, func(e *IndexEntry) string { return e.Key })),
 		schedulerConfigTableSchema(),
 		deploymentTableSchema(),
 		periodicLaunchTableSchema(),

@@ -18,7 +18,7 @@ const (
 
 func requestIDsTableSchema() *memdb.TableSchema {
 	return tableSchema(tableRequestIDs,
-		stringIndex(indexID, "RequestID", true, false),
+		stringIndexOf(indexID, true, false, func(r *structs.WriteRecord) string { return r.RequestID }),
 		&memdb.IndexSchema{Name: indexTime, Indexer: timeIndexer{}},
 	)
 }
