@@ -77,6 +77,13 @@ func setStatusOfJobTxn(txn *memdb.Txn, index uint64, job *structs.Job, evalDelet
 	if err != nil {
 		return nil, err
 	}
+	return storeJobStatusTxn(txn, index, job, status)
+}
+
+// storeJobStatusTxn gives job, the stored row in txn, status: unless it has
+// it already, it stores a copy with status and ModifyIndex = index. It
+// returns the row stored after it.
+func storeJobStatusTxn(txn *memdb.Txn, index uint64, job *structs.Job, status string) (*structs.Job, error) {
 	if status == job.Status {
 		return job, nil
 	}

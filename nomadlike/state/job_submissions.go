@@ -37,6 +37,9 @@ func upsertJobSubmissionTxn(txn *memdb.Txn, index uint64, stored *structs.Job, s
 			return err
 		}
 	}
+	if createdIn(stored, index) {
+		return nil // no other version, no other submission
+	}
 	versions, err := jobVersionsTxn(txn, nil, stored.Namespace, stored.ID)
 	if err != nil {
 		return err

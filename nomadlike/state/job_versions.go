@@ -23,6 +23,9 @@ func upsertJobVersionTxn(txn *memdb.Txn, index uint64, job *structs.Job) error {
 	if err := setIndex(txn, tableJobVersion, index); err != nil {
 		return err
 	}
+	if createdIn(job, index) {
+		return nil // its only version
+	}
 	versions, err := jobVersionsTxn(txn, nil, job.Namespace, job.ID)
 	if err != nil {
 		return err
@@ -48,6 +51,12 @@ func upsertJobVersionTxn(txn *memdb.Txn, index uint64, job *structs.Job) error {
 	}
 	return nil
 }
+
+// createdIn reports whether the stored job was created by the transaction
+// at index (not a new version of a job that existed). Such a job has no
+// other versions or submissions: purging a job deletes them with it
+// (deleteJobTxn).
+func createdIn(job *structs.Job, index uint64) bool { return job.CreateIndex == index }
 
 // deleteJobVersionsTxn removes every version of a job.
 func deleteJobVersionsTxn(txn *memdb.Txn, index uint64, namespace, jobID string) error {

@@ -110,7 +110,22 @@ func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterReques
 // changed it, and the summary's Queued counts from the job's latest
 // evaluation.
 func refreshRegisteredTxn(txn *memdb.Txn, index uint64, job *structs.Job, eval *structs.Evaluation) error {
-	current, err := setStatusOfJobTxn(txn, index, job, false)
+	// jobStatusTxn's rule, knowing what changed since storeJobTxn set
+	// job.Status: one evaluation was added (and, for a blocked one, others
+	// cancelled); no allocation changed.
+	status := job.Status
+	var err error
+	switch {
+	case job.IsTemplate() || job.Type == structs.JobTypeSystem || job.Status == structs.JobStatusRunning:
+		// Evaluations do not decide it.
+	case !eval.TerminalStatus():
+		status = structs.JobStatusPending // no live allocation, a live evaluation
+	default:
+		if status, err = jobStatusTxn(txn, job, false); err != nil {
+			return err
+		}
+	}
+	current, err := storeJobStatusTxn(txn, index, job, status)
 	if err != nil {
 		return err
 	}

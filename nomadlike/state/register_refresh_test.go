@@ -2,6 +2,8 @@ package state
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -51,10 +53,10 @@ func stateDump(t *testing.T, s *Store) string {
 // TestRegisterRefreshMatchesTouchedJobs: a registration's evaluation
 // refreshes its job's status and summary as the generic touchedJobs path
 // did, in every case a registration meets: a new job, a new version, a
-// dead job evaluated again, a running job, queued counts, a blocked
-// evaluation replacing another, an evaluation ID already stored, a
-// dispatched child (its parent's children counts) and an evaluation of
-// another job.
+// dead job evaluated again, a running job, terminal evaluations, a stopped
+// job, system and parameterized jobs, queued counts, a blocked evaluation
+// replacing another, an evaluation ID already stored, a dispatched child
+// (its parent's children counts) and an evaluation of another job.
 func TestRegisterRefreshMatchesTouchedJobs(t *testing.T) {
 	newer, touched := newTestStore(t), newTestStore(t)
 	var index uint64
@@ -102,6 +104,17 @@ func TestRegisterRefreshMatchesTouchedJobs(t *testing.T) {
 		return s.UpsertAllocs(index+1, []*structs.Allocation{a})
 	})
 	register("running job", web2, testEval("e4", web2, structs.EvalStatusPending))
+	register("running job, a complete evaluation", web2, testEval("e5", web2, structs.EvalStatusComplete))
+	fresh := testJob("fresh")
+	register("new job, a complete evaluation", fresh, testEval("f1", fresh, structs.EvalStatusComplete))
+	register("dead job, a failed evaluation", fresh, testEval("f2", fresh, structs.EvalStatusFailed))
+	stopped := fresh.Copy()
+	stopped.Stop = true
+	register("stopped job, a pending evaluation", stopped, testEval("f3", stopped, structs.EvalStatusPending))
+	sys := testJob("sys")
+	sys.Type = structs.JobTypeSystem
+	register("system job", sys, testEval("s1", sys, structs.EvalStatusPending))
+	register("system job, a complete evaluation", sys, testEval("s2", sys, structs.EvalStatusComplete))
 	register("blocked", web2, testEval("b1", web2, structs.EvalStatusBlocked))
 	blocked := testEval("b2", web2, structs.EvalStatusBlocked)
 	blocked.QueuedAllocations = map[string]int{"web": 2}
@@ -111,10 +124,58 @@ func TestRegisterRefreshMatchesTouchedJobs(t *testing.T) {
 	parent.Type = structs.JobTypeBatch
 	parent.ParameterizedJob = &structs.ParameterizedJobConfig{}
 	register("parameterized parent", parent, nil)
+	register("parameterized parent, an evaluation", parent, testEval("p1", parent, structs.EvalStatusComplete))
 	child := testJob("batch/dispatch-1")
 	child.Type = structs.JobTypeBatch
 	child.ParentID = "batch"
 	register("dispatched child", child, testEval("c1", child, structs.EvalStatusPending))
 	register("evaluation of another job", testJob("other"), testEval("x1", web2, structs.EvalStatusPending))
 	register("without an evaluation", testJob("quiet"), nil)
+}
+
+// TestVersionsAndSubmissionsPruned: a job keeps its JobTrackedVersions
+// newest versions and their submissions alone; purged and registered
+// again, it has its new version and submission only (a job created by the
+// registration skips the prune: it has nothing else to prune).
+func TestVersionsAndSubmissionsPruned(t *testing.T) {
+	s := newTestStore(t)
+	index := uint64(0)
+	register := func(count int) {
+		t.Helper()
+		index++
+		job := testJob("web")
+		job.TaskGroups[0].Count = count
+		_, err := s.JobRegister(index, &structs.JobRegisterRequest{Job: job, Submission: &structs.JobSubmission{Source: fmt.Sprint(count), Format: "hcl2"}})
+		must(t, err)
+	}
+	check := func(wantVersions ...uint64) {
+		t.Helper()
+		versions, err := s.JobVersionsByID(nil, structs.DefaultNamespace, "web")
+		must(t, err)
+		var got []uint64
+		for _, v := range versions {
+			got = append(got, v.Version)
+		}
+		if !slices.Equal(got, wantVersions) {
+			t.Fatalf("versions %v, want %v", got, wantVersions)
+		}
+		for v := range uint64(12) {
+			sub, err := s.JobSubmission(nil, structs.DefaultNamespace, "web", v)
+			must(t, err)
+			if kept := slices.Contains(wantVersions, v); (sub != nil) != kept {
+				t.Errorf("submission of version %d: %v, want kept %t", v, sub, kept)
+			}
+		}
+	}
+	for c := range 9 {
+		register(c + 1)
+	}
+	check(8, 7, 6, 5, 4, 3)
+	index++
+	_, err := s.JobDeregister(index, &structs.JobDeregisterRequest{Namespace: structs.DefaultNamespace, JobID: "web", Purge: true})
+	must(t, err)
+	register(1)
+	check(0)
+	register(2)
+	check(1, 0)
 }
