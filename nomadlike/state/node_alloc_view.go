@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"unsafe"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -128,9 +129,24 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 }
 
 // apply returns a new list: old without the allocations gone, with those
-// changed replaced in place and those added at the end. old is not
-// changed (older snapshots read it).
+// changed replaced in place and those added at the end. The entries of
+// old are not changed (older snapshots read them).
+//
+// A transaction that only adds allocations to the node (a placement, the
+// usual write) appends them to old's array when it has room: only old's
+// row, the newest, ever grows its array, and past its length, which no
+// reader of an older row looks at (their lengths are not greater), so a
+// node's list is copied about twice over its life, not once per
+// placement (what made a placement's cost grow with the node's count).
+// An aborted transaction's appends stay past the row's length, unseen,
+// until the next append overwrites them.
 func (c *viewChanges) apply(old []NodeAlloc) []NodeAlloc {
+	if len(c.gone) == 0 && c.added == len(c.set) {
+		for _, a := range c.set {
+			old = append(old, nodeAllocOf(a))
+		}
+		return old
+	}
 	// Most transactions change one or two allocations of a node: look
 	// those up in a slice; a map only for many (a drain, a job stop).
 	var byID map[string]int // index in set, or -1 for gone
@@ -212,5 +228,5 @@ func (s *reader) NodeAllocs(ws memdb.WatchSet, nodeID string) (index uint64, all
 		return 0, nil, err
 	}
 	v := raw.(*nodeAllocView)
-	return v.Index, v.Allocs, nil
+	return v.Index, slices.Clip(v.Allocs), nil // an append by the caller copies
 }

@@ -239,3 +239,69 @@ func TestNodeAllocsManyInOneTransaction(t *testing.T) {
 		t.Errorf("restored list %v, want %v", rgot, got)
 	}
 }
+
+// TestNodeAllocsAppendKeepsOlderLists: placements append to the node's
+// list in its array when it has room, yet a list read from an older
+// snapshot never changes, whatever follows (more placements, a stop that
+// copies the list, placements after it), and a caller's append to a list
+// it read does not reach the store's.
+func TestNodeAllocsAppendKeepsOlderLists(t *testing.T) {
+	st := newTestStore(t)
+	must(t, st.UpsertNode(1, testNode("n1")))
+	job := testJob("web")
+	must(t, st.UpsertJob(2, job))
+	type seen struct {
+		list, copy []NodeAlloc
+	}
+	var lists []seen
+	read := func() []NodeAlloc {
+		t.Helper()
+		snap, err := st.Snapshot()
+		must(t, err)
+		_, list, err := snap.NodeAllocs(nil, "n1")
+		must(t, err)
+		lists = append(lists, seen{list, slices.Clone(list)})
+		return list
+	}
+	index := uint64(3)
+	place := func(n int) {
+		t.Helper()
+		var allocs []*structs.Allocation
+		for range n {
+			allocs = append(allocs, testAlloc(fmt.Sprintf("a%03d", index*10+uint64(len(allocs))), job, "n1"))
+		}
+		must(t, st.UpsertAllocs(index, allocs))
+		index++
+	}
+	for i := range 12 {
+		place(1 + i%3)
+		read()
+	}
+	list := read()
+	stop := list[0]
+	a, err := st.AllocByID(nil, stop.ID)
+	must(t, err)
+	c := a.Copy()
+	c.DesiredStatus = structs.AllocDesiredStatusStop
+	must(t, st.UpsertAllocs(index, []*structs.Allocation{c}))
+	index++
+	read()
+	for range 5 {
+		place(1)
+		read()
+	}
+	// A caller appending to what it read, then a placement.
+	mine := append(read(), NodeAlloc{ID: "not-stored"})
+	place(1)
+	if mine[len(mine)-1].ID != "not-stored" {
+		t.Errorf("a placement overwrote what a caller appended to the list it read")
+	}
+	for i, l := range lists {
+		if !slices.Equal(l.list, l.copy) {
+			t.Fatalf("list %d changed after it was read: now %v, was %v", i, l.list, l.copy)
+		}
+	}
+	if last := read(); len(last) != 30 || slices.ContainsFunc(last, func(e NodeAlloc) bool { return e.ID == "not-stored" }) {
+		t.Errorf("the node's list has %d entries (want 30), or the caller's append", len(last))
+	}
+}
