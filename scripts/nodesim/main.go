@@ -59,7 +59,7 @@ func run() error {
 		profSecs  = flag.Int("profile-seconds", 30, "seconds of the servers' CPU profile")
 		profAt    = flag.String("profile-at", "start", "when the CPU profiles start: start (the nodes' start) or place (the jobs' submission; the simulator's own CPU profile, <prefix>.sim.cpu.pprof, then covers submission to all running, and <prefix>.sim.allocs.pprof is its allocation profile then)")
 		keep      = flag.Bool("keep", false, "keep the servers' directory")
-		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50)")
+		serverEnv = flag.String("server-env", "", "comma-separated KEY=VALUE added to the servers' environment (e.g. GOMEMLIMIT=8GiB,GOGC=50); the simulator's own GOGC and GOMEMLIMIT are not passed on")
 		raftMult  = flag.Int("raft-multiplier", -1, "the servers' server.raft_multiplier (0: the agent's default, 1; -1: 5 with 3 servers, which share this host's cores with the simulator)")
 	)
 	flag.Parse()
@@ -312,7 +312,7 @@ server {
 			return out, err
 		}
 		cmd := exec.Command(bin, "agent", "-config", cfgPath)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(serverEnviron(os.Environ()), env...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
@@ -344,6 +344,19 @@ server {
 		}
 		time.Sleep(200 * time.Millisecond) // polling interval
 	}
+}
+
+// serverEnviron is environ without GOGC and GOMEMLIMIT: the simulator's
+// own garbage collector settings are not the servers' (whose GC headroom
+// tuner stays off while GOGC is set); -server-env sets theirs.
+func serverEnviron(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); k != "GOGC" && k != "GOMEMLIMIT" {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // raftMultiplier is the server block's raft_multiplier line ("" for 0).
