@@ -151,7 +151,11 @@ func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
 		return err
 	}
 	if cfg.Server.Enabled {
-		defer startGCHeadroom(serverGCHeadroom).stop()
+		mem := machineMemory("/")
+		t := cfg.serverGCHeapTarget()
+		target := t.bytesOf(mem)
+		logger.Info("server Go heap target", "gc_heap_target", t.String(), "bytes", target, "memory", mem)
+		defer startGCHeadroom(serverGCHeadroom, target).stop()
 	}
 	if err := a.Start(ctx); err != nil {
 		gate.open()

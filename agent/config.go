@@ -114,6 +114,12 @@ type ServerConfig struct {
 	// GC is the leader's garbage collection (job_gc_interval and the
 	// *_gc_threshold keys; config_gc.go).
 	GC server.GCConfig
+	// GCHeapTarget is gc_heap_target: the Go heap the server process may
+	// grow to between its own garbage collections when memory allows
+	// (gc_target.go). Not to be confused with GC, the state's.
+	GCHeapTarget GCHeapTarget
+	// gcHeapTargetSet is whether a config file set gc_heap_target.
+	gcHeapTargetSet bool
 
 	// deadServerThreshold shortens how long a failed server stays a voter
 	// (tests only; 0 means the server's default).
@@ -197,7 +203,7 @@ func DefaultConfig() *Config {
 		BindAddr:   "0.0.0.0",
 		LogLevel:   "info",
 		Ports:      Ports{HTTP: DefaultHTTPPort, RPC: DefaultRPCPort, Serf: DefaultSerfPort},
-		Server:     ServerConfig{NumSchedulers: 0, CleanupDeadServers: true},
+		Server:     ServerConfig{NumSchedulers: 0, CleanupDeadServers: true, GCHeapTarget: DefaultGCHeapTarget},
 		Client:     ClientConfig{NodePool: "default", BridgeNetworkPoolSize: DefaultBridgeNetworkPoolSize},
 	}
 }

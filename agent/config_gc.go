@@ -17,7 +17,8 @@ import (
 // An unset (or zero) key keeps Nomad's default. The leader collects
 // everything in one pass, so eval_gc_interval, deployment_gc_interval and
 // node_gc_interval, when set, only shorten the pass interval to the
-// smallest one given.
+// smallest one given. gc_heap_target is the server process's own Go
+// garbage collection (gc_target.go).
 func (s *fileServer) applyGC(c *Config) error {
 	g := &c.Server.GC
 	if err := setDuration(&g.Interval, s.JobGCInterval); err != nil {
@@ -47,6 +48,13 @@ func (s *fileServer) applyGC(c *Config) error {
 		if err := setDuration(k.to, k.expr); err != nil {
 			return err
 		}
+	}
+	if s.GCHeapTarget != nil {
+		t, err := parseGCHeapTarget(*s.GCHeapTarget)
+		if err != nil {
+			return fmt.Errorf("server.%v", err)
+		}
+		c.Server.GCHeapTarget, c.Server.gcHeapTargetSet = t, true
 	}
 	return nil
 }

@@ -113,6 +113,9 @@ type fileServer struct {
 	EvalGCInterval        hcl.Expression `hcl:"eval_gc_interval,optional"`
 	DeploymentGCInterval  hcl.Expression `hcl:"deployment_gc_interval,optional"`
 	NodeGCInterval        hcl.Expression `hcl:"node_gc_interval,optional"`
+	// GCHeapTarget is the Go heap the server may grow to between
+	// collections (gc_target.go; beyond Nomad).
+	GCHeapTarget *string `hcl:"gc_heap_target,optional"`
 }
 
 type fileClient struct {

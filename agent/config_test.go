@@ -68,7 +68,7 @@ plugin "raw_exec" {
 	want.Ports = Ports{HTTP: 5646, RPC: 5647, Serf: DefaultSerfPort}
 	want.Addresses = Addresses{HTTP: "0.0.0.0"}
 	want.Advertise = Addresses{HTTP: "10.0.0.5:5646"}
-	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, NumSchedulers: 2, HeartbeatGrace: 30 * time.Second, MinHeartbeatTTL: 15 * time.Second, CleanupDeadServers: true}
+	want.Server = ServerConfig{Enabled: true, BootstrapExpect: 3, NumSchedulers: 2, HeartbeatGrace: 30 * time.Second, MinHeartbeatTTL: 15 * time.Second, CleanupDeadServers: true, GCHeapTarget: DefaultGCHeapTarget}
 	want.Client = ClientConfig{Enabled: true, Servers: []string{"10.0.0.1:4646", "10.0.0.2"}, NodeClass: "compute", NodePool: "batch", BridgeNetworkPoolSize: DefaultBridgeNetworkPoolSize,
 		Meta: map[string]string{"rack": "r1", "gpus": "2"}, ReservedCPU: 500, ReservedMemoryMB: 256}
 	want.RawExec.Enabled = true

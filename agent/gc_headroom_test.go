@@ -19,7 +19,7 @@ func gcPercent() uint64 {
 func TestGCHeadroomRaisesGOGCAndRestores(t *testing.T) {
 	t.Setenv("GOGC", "")
 	// A headroom far above this test's live heap: the maximum.
-	g := startGCHeadroom(1 << 40)
+	g := startGCHeadroom(1<<40, 0)
 	if g == nil {
 		t.Fatal("startGCHeadroom returned nil with GOGC unset")
 	}
@@ -57,7 +57,7 @@ func TestGCHeadroomRaisesGOGCAndRestores(t *testing.T) {
 
 func TestGCHeadroomLeavesOperatorsGOGC(t *testing.T) {
 	t.Setenv("GOGC", "50")
-	if g := startGCHeadroom(1 << 40); g != nil {
+	if g := startGCHeadroom(1<<40, 0); g != nil {
 		g.stop()
 		t.Fatal("startGCHeadroom tuned GOGC although the GOGC environment variable is set")
 	}
@@ -72,7 +72,7 @@ func TestGCHeadroomStopWinsOverAdjust(t *testing.T) {
 	t.Setenv("GOGC", "")
 	defer debug.SetGCPercent(100)
 	// A headroom below the live heap: GOGC=100 from the start.
-	g := newGCHeadroom(1)
+	g := newGCHeadroom(1, 0)
 	inAdjust, proceed := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	g.adjusting = func() {
@@ -136,5 +136,17 @@ func finalizersDone(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("a finalizer did not run within 10 s of collections")
 		}
+	}
+}
+
+// TestGCHeadroomTarget: with a heap target far above the live heap the
+// tuner sets the target's largest GOGC, even when the headroom alone
+// would leave GOGC=100.
+func TestGCHeadroomTarget(t *testing.T) {
+	t.Setenv("GOGC", "")
+	g := startGCHeadroom(1, 1<<40)
+	defer g.stop()
+	if got := gcPercent(); got != maxTargetGCPercent {
+		t.Fatalf("GOGC = %d with a 1 TiB heap target, want %d", got, maxTargetGCPercent)
 	}
 }
