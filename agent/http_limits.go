@@ -5,8 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -61,9 +59,11 @@ type longPolls struct {
 	freeing                bool
 	lastFree               time.Time
 	// after schedules the return (time.AfterFunc; tests replace it) and
-	// free does it (collectAndFree when nil).
-	after func(time.Duration, func())
-	free  func()
+	// free does it (collectAndFree when nil), given the heap when the
+	// drop began (dropHeap).
+	after    func(time.Duration, func())
+	free     func(heapSample)
+	dropHeap heapSample
 }
 
 // Returning memory after a crowd of long polls leaves: each woken blocking
@@ -71,7 +71,8 @@ type longPolls struct {
 // jobs peak near 1 GB, which Go's scavenger gives back only over many
 // minutes. When the number open has fallen by freeAfterDrop since its peak
 // and stays down for freeDelay (the crowd has gone), the heap is collected
-// and returned to the OS, at most once per freeEvery.
+// and returned to the OS, at most once per freeEvery, unless the server
+// is busy enough to collect on its own soon (collectAndFree).
 //
 // Watchers that were woken and come straight back (simulated nodes'
 // allocation watches while jobs are placed: 2,000 nodes, 1,000 woken per
@@ -114,6 +115,7 @@ func (l *longPolls) release(ip string) {
 	l.total--
 	if l.peak-l.total >= freeAfterDrop && !l.freeing {
 		l.freeing, l.windowMax = true, l.total
+		l.dropHeap = sampleHeap()
 		after := l.after
 		if after == nil {
 			after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
@@ -139,7 +141,7 @@ func (l *longPolls) freeMemory() {
 	if gone && due {
 		l.lastFree = now
 	}
-	free := l.free
+	free, drop := l.free, l.dropHeap
 	l.mu.Unlock()
 	if !gone || !due {
 		return
@@ -147,16 +149,7 @@ func (l *longPolls) freeMemory() {
 	if free == nil {
 		free = collectAndFree
 	}
-	free()
-}
-
-// collectAndFree collects the heap and returns it to the OS.
-func collectAndFree() {
-	// The first collection moves sync.Pool contents (encoding/json's
-	// buffers, each as large as a reply) to the victim cache; the second,
-	// in FreeOSMemory, frees them.
-	runtime.GC()
-	debug.FreeOSMemory()
+	free(drop)
 }
 
 // isLongPoll reports whether r may be held open for long: a blocking query

@@ -15,7 +15,7 @@ func TestLongPollsFreeMemory(t *testing.T) {
 	frees := 0
 	l := &longPolls{
 		after: func(_ time.Duration, f func()) { scheduled = append(scheduled, f) },
-		free:  func() { frees++ },
+		free:  func(heapSample) { frees++ },
 	}
 	ip := func(i int) string { return fmt.Sprintf("10.0.%d.%d", i/250, i%250) }
 	const n = 1000
