@@ -53,6 +53,31 @@ func BenchmarkFSMApply(b *testing.B) {
 		}
 		runEntries(b, f, index, entries)
 	})
+	// Plans of 100 placements of one deployment, as a rolling job's
+	// first evaluation makes them.
+	b.Run("plan-100-allocs-deployment", func(b *testing.B) {
+		b.ReportAllocs()
+		f, job, nodeIDs, index := setup(b)
+		d := structs.NewDeployment(structs.GenerateUUID(), job, 50, time.Unix(100, 0))
+		d.TaskGroups[job.TaskGroups[0].Name] = &structs.DeploymentState{DesiredTotal: 1000000, ProgressDeadline: time.Minute}
+		entries := make([][]byte, b.N)
+		for i := range entries {
+			req := &structs.ApplyPlanResultsRequest{Job: job, EvalID: structs.GenerateUUID(), Timestamp: int64(i)}
+			if i == 0 {
+				req.Deployment = d
+			}
+			for k := range 100 {
+				req.AllocsPlaced = append(req.AllocsPlaced, &structs.Allocation{
+					ID: structs.GenerateUUID(), Namespace: structs.DefaultNamespace, EvalID: req.EvalID, DeploymentID: d.ID,
+					Name: fmt.Sprintf("web.web[%d]", i*100+k), NodeID: nodeIDs[(i*100+k)%len(nodeIDs)], JobID: "web", TaskGroup: job.TaskGroups[0].Name,
+					DesiredStatus: structs.AllocDesiredStatusRun, ClientStatus: structs.AllocClientStatusPending,
+					AllocatedResources: &structs.AllocatedResources{},
+				})
+			}
+			entries[i] = benchEncode(b, structs.ApplyPlanResultsRequestType, req)
+		}
+		runEntries(b, f, index, entries)
+	})
 	b.Run("client-update", func(b *testing.B) {
 		f, job, nodeIDs, index := setup(b)
 		placed := plan(job, nodeIDs, 0)

@@ -62,6 +62,7 @@ func serverClientStatus(status string) bool {
 func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation) ([]*structs.Allocation, error) {
 	var touched touchedJobs
 	shared := newAllocSharer()
+	var deployments ownedDeployments
 	stored := make([]*structs.Allocation, len(allocs))
 	for i, a := range allocs {
 		if a == nil {
@@ -102,7 +103,7 @@ func upsertAllocsTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation)
 		if err := shared.share(txn, n, existing); err != nil {
 			return nil, err
 		}
-		if err := updateDeploymentWithAllocTxn(txn, index, existing, n); err != nil {
+		if err := updateDeploymentWithAllocTxn(txn, index, existing, n, &deployments); err != nil {
 			return nil, err
 		}
 		n.ModifyIndex = index
@@ -219,6 +220,7 @@ func updateAllocsFromClientTxn(txn *memdb.Txn, index uint64, allocs []*structs.A
 // batched entry, however many parts touch a job).
 func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Allocation, modifyTime int64, touched *touchedJobs) error {
 	updated := 0
+	var deployments ownedDeployments
 	for _, u := range allocs {
 		if u == nil {
 			continue
@@ -266,7 +268,7 @@ func clientAllocUpdatesTxn(txn *memdb.Txn, index uint64, allocs []*structs.Alloc
 			ds.Canary = existing.DeploymentStatus.IsCanary()
 			ds.ModifyIndex = index
 			n.DeploymentStatus = ds
-			if err := updateDeploymentWithAllocTxn(txn, index, existing, n); err != nil {
+			if err := updateDeploymentWithAllocTxn(txn, index, existing, n, &deployments); err != nil {
 				return err
 			}
 		}

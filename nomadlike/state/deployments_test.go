@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -89,6 +90,63 @@ func TestPlanResultsStoreDeploymentAndCountPlacements(t *testing.T) {
 	got, _ = s.DeploymentByID(nil, d.ID)
 	if got.TaskGroups["web"].PlacedAllocs != 2 {
 		t.Fatalf("stop counted as a placement: %d", got.TaskGroups["web"].PlacedAllocs)
+	}
+}
+
+// TestDeploymentCountsManyAllocsInOneWrite: a plan placing many
+// allocations of one deployment and a batch of client reports of their
+// health count each one, though the write stores the deployment once; a
+// deployment read before the write keeps its counts.
+func TestDeploymentCountsManyAllocsInOneWrite(t *testing.T) {
+	s := newTestStore(t)
+	job, d := deployFixture(t, s)
+	d.TaskGroups["web"].DesiredTotal = 10
+	place := func(index uint64, from, n int, dep *structs.Deployment) {
+		t.Helper()
+		req := &structs.ApplyPlanResultsRequest{Job: job, EvalID: fmt.Sprint("e", index), Timestamp: time.Unix(int64(index)*10, 0).UnixNano(), Deployment: dep}
+		for i := from; i < from+n; i++ {
+			a := testAlloc(fmt.Sprint("a", i), job, "n1")
+			a.DeploymentID = d.ID
+			if i < 2 {
+				a.DeploymentStatus = &structs.AllocDeploymentStatus{Canary: true}
+			}
+			req.AllocsPlaced = append(req.AllocsPlaced, a)
+		}
+		must(t, errOf(s.ApplyPlanResults(index, req)))
+	}
+	counts := func(dep *structs.Deployment) [4]int {
+		g := dep.TaskGroups["web"]
+		return [4]int{g.PlacedAllocs, len(g.PlacedCanaries), g.HealthyAllocs, g.UnhealthyAllocs}
+	}
+	place(20, 0, 6, d)
+	first, err := s.DeploymentByID(nil, d.ID)
+	must(t, err)
+	if got := counts(first); got != [4]int{6, 2, 0, 0} || first.ModifyIndex != 20 {
+		t.Fatalf("after placing 6: placed, canaries, healthy, unhealthy = %v at %d; want [6 2 0 0] at 20", got, first.ModifyIndex)
+	}
+	place(21, 6, 4, nil)
+	second, err := s.DeploymentByID(nil, d.ID)
+	must(t, err)
+	if got := counts(second); got != [4]int{10, 2, 0, 0} || second.ModifyIndex != 21 {
+		t.Fatalf("after placing 4 more: %v at %d; want [10 2 0 0] at 21", got, second.ModifyIndex)
+	}
+	healthyAt := time.Unix(500, 0).UTC()
+	var reports []*structs.Allocation
+	for i := range 7 {
+		reports = append(reports, &structs.Allocation{ID: fmt.Sprint("a", i), ClientStatus: structs.AllocClientStatusRunning,
+			DeploymentStatus: &structs.AllocDeploymentStatus{Healthy: boolp(i != 3), Timestamp: healthyAt}})
+	}
+	must(t, s.UpdateAllocsFromClient(22, reports))
+	third, err := s.DeploymentByID(nil, d.ID)
+	must(t, err)
+	if got := counts(third); got != [4]int{10, 2, 6, 1} || third.ModifyIndex != 22 || !third.TaskGroups["web"].RequireProgressBy.Equal(healthyAt.Add(time.Minute)) {
+		t.Fatalf("after 7 reports: %v at %d, deadline %v; want [10 2 6 1] at 22, %v", got, third.ModifyIndex, third.TaskGroups["web"].RequireProgressBy, healthyAt.Add(time.Minute))
+	}
+	if got := counts(first); got != [4]int{6, 2, 0, 0} || first.ModifyIndex != 20 {
+		t.Errorf("the deployment read after the first plan changed: %v at %d", got, first.ModifyIndex)
+	}
+	if got := counts(second); got != [4]int{10, 2, 0, 0} || second.ModifyIndex != 21 {
+		t.Errorf("the deployment read after the second plan changed: %v at %d", got, second.ModifyIndex)
 	}
 }
 

@@ -97,8 +97,12 @@ func updateDeploymentStatusTxn(txn *memdb.Txn, index uint64, u *structs.Deployme
 // PlacedCanaries) or a health verdict reached since existing, and moves the
 // group's progress deadline, as Nomad's updateDeploymentWithAlloc. alloc is
 // the copy being stored: its DeploymentStatus.ModifyIndex is set when its
-// health was counted.
-func updateDeploymentWithAllocTxn(txn *memdb.Txn, index uint64, existing, alloc *structs.Allocation) error {
+// health was counted. owned (nil: none) are the deployment rows this write
+// already stored in txn: a row that is still the stored one is changed in
+// place, so that a write of many allocations of one deployment (a plan, a
+// batch of client updates) copies and stores the deployment once, not
+// once per allocation; the rows it stores are added to it.
+func updateDeploymentWithAllocTxn(txn *memdb.Txn, index uint64, existing, alloc *structs.Allocation, owned *ownedDeployments) error {
 	if alloc.DeploymentID == "" {
 		return nil
 	}
@@ -135,7 +139,11 @@ func updateDeploymentWithAllocTxn(txn *memdb.Txn, index uint64, existing, alloc 
 	if healthy != 0 || unhealthy != 0 {
 		alloc.DeploymentStatus.ModifyIndex = index
 	}
-	n := d.Copy()
+	mine := owned != nil && owned.rows[d.ID] == d
+	n := d
+	if !mine {
+		n = d.Copy()
+	}
 	g := n.TaskGroups[alloc.TaskGroup]
 	g.PlacedAllocs += placed
 	g.HealthyAllocs = max(0, g.HealthyAllocs+healthy)
@@ -159,7 +167,22 @@ func updateDeploymentWithAllocTxn(txn *memdb.Txn, index uint64, existing, alloc 
 			}
 		}
 	}
+	if mine {
+		return nil // stored, at index, by this write
+	}
+	if owned != nil {
+		if owned.rows == nil {
+			owned.rows = map[string]*structs.Deployment{}
+		}
+		owned.rows[n.ID] = n
+	}
 	return putDeploymentTxn(txn, index, n)
+}
+
+// ownedDeployments are the deployment rows one write stored in its
+// transaction, by ID (see updateDeploymentWithAllocTxn).
+type ownedDeployments struct {
+	rows map[string]*structs.Deployment
 }
 
 // upsertJobAndEvalsTxn registers job (when not nil) and stores evals, the
@@ -376,7 +399,7 @@ func (s *Store) DeploymentAllocHealth(index uint64, req *structs.DeploymentAlloc
 				if req.UpdatedAt != 0 {
 					c.ModifyTime = req.UpdatedAt
 				}
-				if err := updateDeploymentWithAllocTxn(txn, index, a, c); err != nil {
+				if err := updateDeploymentWithAllocTxn(txn, index, a, c, nil); err != nil {
 					return err
 				}
 				if err := txn.Insert(tableAllocs, c); err != nil {
