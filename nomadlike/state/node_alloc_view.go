@@ -2,6 +2,7 @@ package state
 
 import (
 	"slices"
+	"sync/atomic"
 	"unsafe"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -37,7 +38,15 @@ type nodeAllocView struct {
 	// Allocs are the node's allocations, terminal ones included, in no
 	// particular order.
 	Allocs []NodeAlloc
+	// claim is shared by every row whose Allocs use the same array: how
+	// many of the array's entries some transaction has written. nil for a
+	// list no transaction may append to in place (a restored one).
+	claim *listClaim
 }
+
+// listClaim counts the entries of a node list's array that are taken (see
+// viewChanges.apply).
+type listClaim struct{ n atomic.Int64 }
 
 // NodeAlloc is what the client protocol's watch reads of one of a node's
 // allocations without reading the allocation: its fields are the stored
@@ -118,7 +127,7 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 			if c.bump {
 				v.Index = index
 			}
-			v.Allocs = c.apply(v.Allocs)
+			v.Allocs, v.claim = c.apply(v.Allocs, v.claim)
 			return &v, len(v.Allocs) > 0
 		})
 		if err != nil {
@@ -128,24 +137,30 @@ func updateNodeAllocViews(txn *memdb.Txn, index uint64, changes memdb.Changes) e
 	return nil
 }
 
-// apply returns a new list: old without the allocations gone, with those
-// changed replaced in place and those added at the end. The entries of
-// old are not changed (older snapshots read them).
+// apply returns a new list and its array's claim: old without the
+// allocations gone, with those changed replaced in place and those added
+// at the end. The entries of old are not changed (older snapshots read
+// them).
 //
 // A transaction that only adds allocations to the node (a placement, the
-// usual write) appends them to old's array when it has room: only old's
-// row, the newest, ever grows its array, and past its length, which no
-// reader of an older row looks at (their lengths are not greater), so a
-// node's list is copied about twice over its life, not once per
-// placement (what made a placement's cost grow with the node's count).
-// An aborted transaction's appends stay past the row's length, unseen,
-// until the next append overwrites them.
-func (c *viewChanges) apply(old []NodeAlloc) []NodeAlloc {
-	if len(c.gone) == 0 && c.added == len(c.set) {
+// usual write) appends them to old's array when it has room and it is
+// the first to write past old's length: it claims those entries (claim
+// counts them) before it writes them. Readers of older rows never look
+// past their own lengths, so a node's list is copied about twice over
+// its life, not once per placement (what made a placement's cost grow
+// with the node's count). The claim is what keeps two writers off the
+// same entries: after an aborted transaction (its entries stay claimed,
+// unseen), and between a store and a fork of one of its snapshots
+// (Snapshot.Fork), which share the arrays of the rows they share and
+// write each in its own transactions. The one that loses the claim
+// copies.
+func (c *viewChanges) apply(old []NodeAlloc, claim *listClaim) ([]NodeAlloc, *listClaim) {
+	if len(c.gone) == 0 && c.added == len(c.set) && claim != nil && cap(old)-len(old) >= len(c.set) &&
+		claim.n.CompareAndSwap(int64(len(old)), int64(len(old)+len(c.set))) {
 		for _, a := range c.set {
 			old = append(old, nodeAllocOf(a))
 		}
-		return old
+		return old, claim
 	}
 	// Most transactions change one or two allocations of a node: look
 	// those up in a slice; a map only for many (a drain, a job stop).
@@ -176,7 +191,12 @@ func (c *viewChanges) apply(old []NodeAlloc) []NodeAlloc {
 		}
 		return 0, false
 	}
-	out := make([]NodeAlloc, 0, max(0, len(old)+c.added-len(c.gone)))
+	n := max(0, len(old)+c.added-len(c.gone))
+	room := n
+	if len(c.gone) == 0 && c.added == len(c.set) {
+		room = n + n/2 + 1 // placements come in a row: leave room for the next
+	}
+	out := make([]NodeAlloc, 0, room)
 	placed := make([]bool, len(c.set))
 	for _, e := range old {
 		i, ok := find(e.ID)
@@ -193,7 +213,12 @@ func (c *viewChanges) apply(old []NodeAlloc) []NodeAlloc {
 			out = append(out, nodeAllocOf(a))
 		}
 	}
-	return out
+	if cap(out) == len(out) {
+		return out, nil
+	}
+	claim = &listClaim{}
+	claim.n.Store(int64(len(out)))
+	return out, claim
 }
 
 // allocViews gathers node_alloc_view rows from restored allocations.

@@ -305,3 +305,54 @@ func TestNodeAllocsAppendKeepsOlderLists(t *testing.T) {
 		t.Errorf("the node's list has %d entries (want 30), or the caller's append", len(last))
 	}
 }
+
+// TestNodeAllocsForkAndStoreAppendApart: a store and a fork of one of its
+// snapshots (Snapshot.Fork) share the arrays of the node lists they share.
+// Placements on both, in either order, must each land in a list of their
+// own: the second writer past a list's length copies, instead of writing
+// the entries the first one's readers see.
+func TestNodeAllocsForkAndStoreAppendApart(t *testing.T) {
+	for _, storeFirst := range []bool{true, false} {
+		st := newTestStore(t)
+		must(t, st.UpsertNode(1, testNode("n1")))
+		job := testJob("web")
+		must(t, st.UpsertJob(2, job))
+		for i := range 5 { // a list with room to append in place
+			must(t, st.UpsertAllocs(uint64(3+i), []*structs.Allocation{testAlloc(fmt.Sprintf("base%d", i), job, "n1")}))
+		}
+		snap, err := st.Snapshot()
+		must(t, err)
+		fork := snap.Fork()
+		placeStore := func() { must(t, st.UpsertAllocs(10, []*structs.Allocation{testAlloc("in-store", job, "n1")})) }
+		placeFork := func() { must(t, fork.UpsertAllocs(10, []*structs.Allocation{testAlloc("in-fork", job, "n1")})) }
+		if storeFirst {
+			placeStore()
+			placeFork()
+		} else {
+			placeFork()
+			placeStore()
+		}
+		ids := func(s *Store) []string {
+			t.Helper()
+			sn, err := s.Snapshot()
+			must(t, err)
+			_, list, err := sn.NodeAllocs(nil, "n1")
+			must(t, err)
+			var out []string
+			for _, e := range list {
+				out = append(out, e.ID)
+			}
+			slices.Sort(out)
+			return out
+		}
+		want := func(extra string) []string {
+			return []string{"base0", "base1", "base2", "base3", "base4", extra}
+		}
+		if got := ids(st); !slices.Equal(got, want("in-store")) {
+			t.Errorf("store first %v: the store's list is %v, want %v", storeFirst, got, want("in-store"))
+		}
+		if got := ids(fork); !slices.Equal(got, want("in-fork")) {
+			t.Errorf("store first %v: the fork's list is %v, want %v", storeFirst, got, want("in-fork"))
+		}
+	}
+}
