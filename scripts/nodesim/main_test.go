@@ -14,3 +14,14 @@ func TestServerEnvironDropsGCSettings(t *testing.T) {
 		t.Errorf("servers' environment %q, want %q", got, want)
 	}
 }
+
+// TestGCPercentDefault: the simulator collects at GOGC=200 unless the
+// environment sets GOGC, which then stands.
+func TestGCPercentDefault(t *testing.T) {
+	if p, ok := gcPercent(""); !ok || p != simGCPercent {
+		t.Errorf("GOGC unset: %d, %v; want %d", p, ok, simGCPercent)
+	}
+	if _, ok := gcPercent("50"); ok {
+		t.Error("GOGC=50: the simulator set its own percent, want the environment's to stand")
+	}
+}
