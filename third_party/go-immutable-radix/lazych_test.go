@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-uuid"
 )
 
 // TestLazyMutateChannels (nomadlike): a tree holds no channels until
@@ -113,5 +115,47 @@ func TestWriteNodeSharesPrefix(t *testing.T) {
 		if v, ok := updated.Get([]byte(k)); !ok || v != want {
 			t.Errorf("new tree: %q = %v, %v; want %v", k, v, ok, want)
 		}
+	}
+}
+
+// TestLargeBatchNotifiesWithoutTreeWalk: a transaction updating 4,096 keys
+// of a tree of 100,000 (a full batch of client updates in an index of
+// the allocs table) keeps its set of channels to notify instead of
+// overflowing into slowNotify, which walks both whole trees, and its
+// commit closes the channels watched on the keys it updated, and no other.
+func TestLargeBatchNotifiesWithoutTreeWalk(t *testing.T) {
+	r := New()
+	txn := r.Txn()
+	keys := make([][]byte, 100000)
+	for i := range keys {
+		id, err := uuid.GenerateUUID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = []byte(id)
+		txn.Insert(keys[i], i)
+	}
+	r = txn.Commit()
+	chUpdated, _, _ := r.Root().GetWatch(keys[0])
+	chKept, _, _ := r.Root().GetWatch(keys[1])
+
+	txn = r.Txn()
+	txn.TrackMutate(true)
+	for i := 0; i < 4096; i++ {
+		txn.Insert(keys[i*2], -i)
+	}
+	if txn.trackOverflow {
+		t.Fatalf("a transaction of 4,096 updates overflowed its notify set (%d tracked before): its commit walks both trees", defaultModifiedCache)
+	}
+	txn.Commit()
+	select {
+	case <-chUpdated:
+	default:
+		t.Error("the watch on an updated key did not fire")
+	}
+	select {
+	case <-chKept:
+		t.Error("the watch on a key the transaction did not touch fired")
+	default:
 	}
 }
