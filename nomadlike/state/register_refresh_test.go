@@ -131,6 +131,62 @@ func TestRegisterRefreshMatchesTouchedJobs(t *testing.T) {
 	register("dispatched child", child, testEval("c1", child, structs.EvalStatusPending))
 	register("evaluation of another job", testJob("other"), testEval("x1", web2, structs.EvalStatusPending))
 	register("without an evaluation", testJob("quiet"), nil)
+
+	// Edge cases (rev-state): a job purged and registered again while its
+	// old incarnation's evaluations (one live, one with queued counts) and
+	// a live allocation remain; an evaluation ID of the old incarnation
+	// reused; a stopped job with a live allocation; a dead batch job
+	// registered again; a periodic parent and its launched child.
+	old := testJob("again")
+	old.Type = structs.JobTypeBatch
+	oldQueued := testEval("g1", old, structs.EvalStatusComplete)
+	oldQueued.QueuedAllocations = map[string]int{"web": 5}
+	register("batch job", old, oldQueued)
+	register("batch job, a live evaluation", old, testEval("g2", old, structs.EvalStatusPending))
+	both("batch allocation complete", func(s *Store, index uint64) error {
+		a := testAlloc("g-a1", old, "n1")
+		a.ClientStatus = structs.AllocClientStatusComplete
+		return s.UpsertAllocs(index, []*structs.Allocation{a})
+	})
+	both("batch evaluation complete", func(s *Store, index uint64) error {
+		return s.UpsertEvals(index, []*structs.Evaluation{testEval("g2", old, structs.EvalStatusComplete)})
+	})
+	register("dead batch job registered again", old, testEval("g3", old, structs.EvalStatusComplete))
+	both("purge", func(s *Store, index uint64) error {
+		_, err := s.JobDeregister(index, &structs.JobDeregisterRequest{Namespace: structs.DefaultNamespace, JobID: "again", Purge: true})
+		return err
+	})
+	register("purged, registered again, a complete evaluation", old, testEval("g4", old, structs.EvalStatusComplete))
+	register("purged, the old incarnation's evaluation ID reused", old, testEval("g1", old, structs.EvalStatusComplete))
+	both("purge again", func(s *Store, index uint64) error {
+		_, err := s.JobDeregister(index, &structs.JobDeregisterRequest{Namespace: structs.DefaultNamespace, JobID: "again", Purge: true})
+		return err
+	})
+	both("an old live allocation and evaluation", func(s *Store, index uint64) error {
+		a := testAlloc("g-a2", old, "n1")
+		a.ClientStatus = structs.AllocClientStatusRunning
+		if err := s.UpsertAllocs(index, []*structs.Allocation{a}); err != nil {
+			return err
+		}
+		return s.UpsertEvals(index+1, []*structs.Evaluation{testEval("g5", old, structs.EvalStatusPending)})
+	})
+	register("purged with live leftovers, a complete evaluation", old, testEval("g6", old, structs.EvalStatusComplete))
+	stopRun := web2.Copy()
+	stopRun.Stop = true
+	register("stopped job with a live allocation", stopRun, testEval("e6", stopRun, structs.EvalStatusComplete))
+	register("stopped job with a live allocation, a pending evaluation", stopRun, testEval("e7", stopRun, structs.EvalStatusPending))
+	cron := testJob("cron")
+	cron.Type = structs.JobTypeBatch
+	cron.Periodic = &structs.PeriodicConfig{Enabled: true, Spec: "*/5 * * * *", SpecType: structs.PeriodicSpecCron}
+	register("periodic parent", cron, testEval("r1", cron, structs.EvalStatusPending))
+	launched := testJob("cron/periodic-1")
+	launched.Type = structs.JobTypeBatch
+	launched.ParentID = "cron"
+	register("periodic child", launched, testEval("r2", launched, structs.EvalStatusPending))
+	register("periodic child, complete", launched, testEval("r2", launched, structs.EvalStatusComplete))
+	cronStop := cron.Copy()
+	cronStop.Stop = true
+	register("periodic parent stopped", cronStop, testEval("r3", cronStop, structs.EvalStatusComplete))
 }
 
 // TestVersionsAndSubmissionsPruned: a job keeps its JobTrackedVersions
