@@ -83,8 +83,11 @@ func parseGCHeapTarget(s string) (GCHeapTarget, error) {
 	}
 	for _, u := range sizeUnits {
 		if num, ok := strings.CutSuffix(v, u.suffix); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-			if err != nil || !(n >= 0) || n*u.mult >= math.MaxInt64 {
+			num = strings.TrimSpace(num)
+			n, err := strconv.ParseFloat(num, 64)
+			// A size is 0 (off) or at least a byte: "0.5B" or "-0GiB"
+			// would turn the target off unnoticed.
+			if err != nil || strings.HasPrefix(num, "-") || !(n == 0 || n*u.mult >= 1) || n*u.mult >= math.MaxInt64 {
 				break
 			}
 			return GCHeapTarget{Bytes: uint64(n * u.mult)}, nil

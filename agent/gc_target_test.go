@@ -49,7 +49,7 @@ func TestParseGCHeapTarget(t *testing.T) {
 			t.Errorf("parseGCHeapTarget(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "0%", "101%", "-5%", "x%", "8", "8XB", "-1GiB", "GiB", "1e30TiB", "NaN%"} {
+	for _, in := range []string{"", "0%", "101%", "-5%", "x%", "8", "8XB", "-1GiB", "GiB", "1e30TiB", "NaN%", "0.5B", "-0GiB", "1e-12GiB"} {
 		if got, err := parseGCHeapTarget(in); err == nil {
 			t.Errorf("parseGCHeapTarget(%q) = %+v, want an error", in, got)
 		}
