@@ -146,7 +146,10 @@ func (c *allocCache) sync(ctx context.Context, srv *api.Client, nodeID string, q
 			wanted[a.ID] = true
 		}
 	}
-	if !idx.Delta || idx.Allocs != nil {
+	// Count 0 in the delta form is the node without allocations: its
+	// empty Allocs is left out of a JSON reply (omitempty), and what the
+	// cache holds is gone.
+	if !idx.Delta || idx.Allocs != nil || idx.Count == 0 {
 		for id, mi := range idx.Allocs {
 			if e, ok := c.entries[id]; (!ok || e.modifyIndex != mi) && !wanted[id] {
 				want = append(want, id)

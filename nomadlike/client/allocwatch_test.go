@@ -358,3 +358,56 @@ func TestClientAllocsReplyMsgpack(t *testing.T) {
 		t.Errorf("job decoded as %+v", got)
 	}
 }
+
+// TestAllocCacheLastAllocationGone: when the node's last allocations go
+// (garbage collected, purged), the delta reply's Allocs is an empty map,
+// which a JSON reply leaves out (omitempty; msgpack keeps it): Count 0
+// then says every allocation the client holds is gone. Before, the cache
+// kept them, its count disagreed with the server's, and it started over
+// from index 0 again and again (each watch answered at once), never
+// dropping them: against a server answering JSON, the client went on
+// running allocations the servers no longer had.
+func TestAllocCacheLastAllocationGone(t *testing.T) {
+	job := &structs.Job{ID: "web", Namespace: "default", Version: 1, JobModifyIndex: 3}
+	k := structs.JobVersionKey(job)
+	for _, keepAllocs := range []bool{true, false} {
+		srv := &scriptedServer{}
+		srv.replies = []scriptedReply{
+			{10, structs.NodeClientAllocs{Delta: true, Count: 1,
+				Changed: []*structs.Allocation{{ID: "a", AllocModifyIndex: 5}},
+				JobKeys: map[string]string{"a": k}, Jobs: map[string]*structs.Job{k: job}}},
+			// a gone: the server's Allocs is empty, and left out.
+			{20, structs.NodeClientAllocs{Delta: true, Count: 0, Allocs: map[string]uint64{}}},
+		}
+		hs := httptest.NewServer(srv)
+		ac, err := api.NewClient(api.Config{Address: hs.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newAllocCache(keepAllocs)
+		ctx := context.Background()
+		meta, err := c.sync(ctx, ac, "node", &api.QueryOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.takeChanges()
+		meta, err = c.sync(ctx, ac, "node", &api.QueryOptions{WaitIndex: meta.LastIndex})
+		hs.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta.LastIndex != 20 {
+			t.Errorf("keepAllocs %v: next index %d, want 20 (not a start over)", keepAllocs, meta.LastIndex)
+		}
+		if len(c.entries) != 0 || len(c.jobs) != 0 {
+			t.Errorf("keepAllocs %v: the cache holds %d allocations and %d job versions, want none", keepAllocs, len(c.entries), len(c.jobs))
+		}
+		if keepAllocs {
+			if l := c.list(); len(l) != 0 {
+				t.Errorf("OnAllocs would get %d allocations, want none", len(l))
+			}
+		} else if _, gone := c.takeChanges(); !slices.Equal(gone, []string{"a"}) {
+			t.Errorf("gone %q, want [a]", gone)
+		}
+	}
+}
