@@ -151,11 +151,7 @@ func Run(ctx context.Context, cfg *Config, out, logOut io.Writer) error {
 		return err
 	}
 	if cfg.Server.Enabled {
-		mem := machineMemory("/")
-		t := cfg.serverGCHeapTarget()
-		target := t.bytesOf(mem)
-		logger.Info("server Go heap target", "gc_heap_target", t.String(), "bytes", target, "memory", mem)
-		defer startGCHeadroom(serverGCHeadroom, target).stop()
+		defer startServerGC(cfg, logger).stop()
 	}
 	if err := a.Start(ctx); err != nil {
 		gate.open()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -150,4 +151,19 @@ func cgroupMemoryLimits(root string) []uint64 {
 		}
 	}
 	return out
+}
+
+// startServerGC starts a server agent's GC tuning (startGCHeadroom with
+// its heap target) and logs the target, or logs that GOGC in the
+// environment turned the tuning off (nil then).
+func startServerGC(cfg *Config, logger *slog.Logger) *gcHeadroom {
+	if v := os.Getenv("GOGC"); v != "" {
+		logger.Info("GOGC is set: the server's GC tuning (its headroom and gc_heap_target) is off", "GOGC", v)
+		return nil
+	}
+	mem := machineMemory("/")
+	t := cfg.serverGCHeapTarget()
+	target := t.bytesOf(mem)
+	logger.Info("server Go heap target", "gc_heap_target", t.String(), "bytes", target, "memory", mem)
+	return startGCHeadroom(serverGCHeadroom, target)
 }

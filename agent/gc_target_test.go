@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +159,21 @@ func TestParseGCHeapTargetConfig(t *testing.T) {
 	err := ParseConfig(c, "agent.hcl", []byte("server {\n  gc_heap_target = \"lots\"\n}\n"))
 	if err == nil || !strings.Contains(err.Error(), "server.gc_heap_target") {
 		t.Errorf("gc_heap_target = \"lots\": error %v, want one naming server.gc_heap_target", err)
+	}
+}
+
+// TestStartServerGCLogsGOGC: with GOGC set the start log says the tuning
+// is off, not a heap target that is not used.
+func TestStartServerGCLogsGOGC(t *testing.T) {
+	t.Setenv("GOGC", "50")
+	var buf bytes.Buffer
+	cfg := DefaultConfig()
+	cfg.Server.Enabled = true
+	if g := startServerGC(cfg, slog.New(slog.NewTextHandler(&buf, nil))); g != nil {
+		g.stop()
+		t.Fatal("startServerGC tuned GOGC although GOGC is set")
+	}
+	if out := buf.String(); !strings.Contains(out, "GOGC is set") || strings.Contains(out, "heap target") {
+		t.Errorf("log %q: want that GOGC turned the tuning off, and no heap target", out)
 	}
 }
