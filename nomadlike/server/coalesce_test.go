@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -67,6 +68,23 @@ func TestCanceledEvalsWritten(t *testing.T) {
 	if err != nil || job == nil {
 		t.Fatalf("job: %v", err)
 	}
+	// The registration's own evaluation is done (its plan is applied before
+	// the worker acknowledges it): were it still in flight, all three below
+	// would wait behind it and its acknowledgement would coalesce them to
+	// one (1 complete, 2 canceled), which is what made this test flaky.
+	waitFor(t, 20*time.Second, "the registration's evaluation complete", func() (bool, string) {
+		evals, err := s.state.EvalsByJob(nil, job.Namespace, job.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evals {
+			if !e.TerminalStatus() {
+				return false, "evaluation " + e.ID + " is " + e.Status
+			}
+		}
+		st := s.broker.stats()
+		return st.Ready+st.Unacked+st.Pending == 0, fmt.Sprintf("the broker still holds evaluations: %+v", st)
+	})
 	// Three evaluations written at once: one runs, the two behind it are
 	// coalesced into one.
 	var evals []*structs.Evaluation
