@@ -494,12 +494,35 @@ func (m *acmeManager) setWatched(answers map[string]acmeAnswer) {
 	m.mu.Unlock()
 }
 
-// CleanUp implements lego's challenge.Provider.
+// CleanUp implements lego's challenge.Provider: it forgets the answer
+// and deletes its variable, and, as Present waits for the watch to bring
+// an answer, returns once this client's watch no longer has it (or after
+// acmePresentWait), so the token is no longer answered here.
 func (m *acmeManager) CleanUp(ctx context.Context, _, token, _ string) error {
 	m.mu.Lock()
 	delete(m.answers, token)
 	m.mu.Unlock()
-	return m.g.cfg.Variables.Delete(ctx, m.stateVariable("http01", token))
+	if err := m.g.cfg.Variables.Delete(ctx, m.stateVariable("http01", token)); err != nil {
+		return err
+	}
+	deadline := time.NewTimer(acmePresentWait)
+	defer deadline.Stop()
+	for {
+		m.mu.Lock()
+		_, held := m.watched[token]
+		ch := m.watchedCh
+		m.mu.Unlock()
+		if !held {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return nil
+		}
+	}
 }
 
 // acmeChallengePath is where the CA fetches HTTP-01 answers.
