@@ -38,13 +38,13 @@ func (c *Config) serverGCHeapTarget() GCHeapTarget {
 	return c.Server.GCHeapTarget
 }
 
-// String is the setting as written in the config file.
+// String is the setting in a form parseGCHeapTarget reads back.
 func (t GCHeapTarget) String() string {
 	switch {
 	case t.Percent > 0:
 		return strconv.FormatFloat(t.Percent, 'f', -1, 64) + "%"
 	case t.Bytes > 0:
-		return strconv.FormatUint(t.Bytes, 10)
+		return strconv.FormatUint(t.Bytes, 10) + "B"
 	}
 	return "0"
 }

@@ -50,6 +50,10 @@ func TestParseGCHeapTarget(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("parseGCHeapTarget(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
+		// What the agent logs reads back as the same setting.
+		if back, err := parseGCHeapTarget(want.String()); err != nil || back != want {
+			t.Errorf("parseGCHeapTarget(%q) (the String of %+v) = %+v, %v", want.String(), want, back, err)
+		}
 	}
 	for _, in := range []string{"", "0%", "101%", "-5%", "x%", "8", "8XB", "-1GiB", "GiB", "1e30TiB", "NaN%", "0.5B", "-0GiB", "1e-12GiB"} {
 		if got, err := parseGCHeapTarget(in); err == nil {
