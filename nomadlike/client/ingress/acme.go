@@ -464,22 +464,31 @@ func (m *acmeManager) Present(ctx context.Context, domain, token, keyAuth string
 	if err != nil {
 		return err
 	}
+	seen, err := m.awaitWatched(ctx, func(w map[string]acmeAnswer) bool { return w[token] == a })
+	if err == nil && !seen {
+		m.g.logger.Warn("ingress: the watch of the variables has not brought back an ACME challenge answer; other clients may not answer it yet", "token", token, "waited", acmePresentWait)
+	}
+	return err
+}
+
+// awaitWatched waits until cond holds of the watched answers, at most
+// acmePresentWait; it reports whether cond held, or ctx's error.
+func (m *acmeManager) awaitWatched(ctx context.Context, cond func(map[string]acmeAnswer) bool) (bool, error) {
 	deadline := time.NewTimer(acmePresentWait)
 	defer deadline.Stop()
 	for {
 		m.mu.Lock()
-		seen, ch := m.watched[token] == a, m.watchedCh
+		ok, ch := cond(m.watched), m.watchedCh
 		m.mu.Unlock()
-		if seen {
-			return nil
+		if ok {
+			return true, nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-deadline.C:
-			m.g.logger.Warn("ingress: the watch of the variables has not brought back an ACME challenge answer; other clients may not answer it yet", "token", token, "waited", acmePresentWait)
-			return nil
+			return false, nil
 		}
 	}
 }
@@ -505,24 +514,8 @@ func (m *acmeManager) CleanUp(ctx context.Context, _, token, _ string) error {
 	if err := m.g.cfg.Variables.Delete(ctx, m.stateVariable("http01", token)); err != nil {
 		return err
 	}
-	deadline := time.NewTimer(acmePresentWait)
-	defer deadline.Stop()
-	for {
-		m.mu.Lock()
-		_, held := m.watched[token]
-		ch := m.watchedCh
-		m.mu.Unlock()
-		if !held {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-			return nil
-		}
-	}
+	_, err := m.awaitWatched(ctx, func(w map[string]acmeAnswer) bool { _, held := w[token]; return !held })
+	return err
 }
 
 // acmeChallengePath is where the CA fetches HTTP-01 answers.
