@@ -19,7 +19,7 @@ import (
 func TestUpdaterResendsWithTheSameKey(t *testing.T) {
 	var mu sync.Mutex
 	var keys []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u := updaterTo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		keys = append(keys, r.Header.Get("Idempotency-Key"))
 		n := len(keys)
@@ -30,12 +30,6 @@ func TestUpdaterResendsWithTheSameKey(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("{}\n"))
 	}))
-	defer srv.Close()
-	ac, err := api.NewClient(api.Config{Address: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := newUpdater(&Session{servers: []*api.Client{ac}})
 	ctx := context.Background()
 	a1 := &structs.Allocation{ID: "a1", ClientStatus: structs.AllocClientStatusRunning}
 	a2 := &structs.Allocation{ID: "a2", ClientStatus: structs.AllocClientStatusRunning}
@@ -62,16 +56,10 @@ func TestUpdaterResendsWithTheSameKey(t *testing.T) {
 // and the allocation enqueued keeps it (the batch is sent from copies).
 func TestUpdaterSendsWithoutJob(t *testing.T) {
 	var got structs.NodeAllocUpdateRequest
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u := updaterTo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewDecoder(r.Body).Decode(&got)
 		_, _ = w.Write([]byte("{}\n"))
 	}))
-	defer srv.Close()
-	ac, err := api.NewClient(api.Config{Address: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := newUpdater(&Session{servers: []*api.Client{ac}})
 	a := &structs.Allocation{ID: "a1", ClientStatus: structs.AllocClientStatusRunning, Job: &structs.Job{ID: "web"}}
 	u.enqueue(a)
 	if err := u.flush(context.Background()); err != nil {
@@ -83,4 +71,16 @@ func TestUpdaterSendsWithoutJob(t *testing.T) {
 	if a.Job == nil {
 		t.Error("the enqueued allocation lost its job")
 	}
+}
+
+// updaterTo returns an updater whose session's one server is h.
+func updaterTo(t *testing.T, h http.Handler) *updater {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ac, err := api.NewClient(api.Config{Address: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newUpdater(&Session{servers: []*api.Client{ac}})
 }
