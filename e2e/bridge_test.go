@@ -20,6 +20,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // bridgeLab is a bridge network of the test's own (name and subnet unique
@@ -380,7 +382,7 @@ job "e2e-bridge" {
 func TestBridgeNetworking(t *testing.T) {
 	l := newBridgeLab(t)
 	killLeftovers(t)
-	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freeport.TCP(t))
 	a := startAgent(t, agentOpts{clientExtra: l.clientHCL(dnsAddr)})
 	dir := t.TempDir()
 	image := busyboxLayout(t)

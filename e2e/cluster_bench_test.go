@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/internal/freeport"
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -50,27 +50,6 @@ type loopServer struct {
 	apiCache *api.Client
 }
 
-// freeTCPUDPPort returns a loopback port free for TCP and UDP (serf uses
-// both) a moment ago.
-func freeTCPUDPPort(tb testing.TB) int {
-	tb.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatalf("free port: %v", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = l.Close()
-		if err == nil {
-			_ = u.Close()
-			return port
-		}
-	}
-	tb.Fatal("no port free for both TCP and UDP")
-	return 0
-}
-
 // startLoopCluster starts three servers with bootstrap_expect = 3 on
 // loopback and waits for a leader.
 func startLoopCluster(tb testing.TB) []*loopServer {
@@ -78,7 +57,7 @@ func startLoopCluster(tb testing.TB) []*loopServer {
 	type ports struct{ http, rpc, serf int }
 	ps := make([]ports, 3)
 	for i := range ps {
-		ps[i] = ports{freeTCPUDPPort(tb), freeTCPUDPPort(tb), freeTCPUDPPort(tb)}
+		ps[i] = ports{freeport.TCPUDP(tb), freeport.TCPUDP(tb), freeport.TCPUDP(tb)}
 	}
 	var servers []*loopServer
 	for i, p := range ps {

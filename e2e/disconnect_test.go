@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // startAgentHCL starts an agent with body as its whole configuration
@@ -18,7 +20,7 @@ import (
 func startAgentHCL(t *testing.T, name, body string) *agent {
 	t.Helper()
 	dir := t.TempDir()
-	httpPort, rpcPort, serfPort := freePort(t), freePort(t), freePort(t)
+	httpPort, rpcPort, serfPort := freeport.TCP(t), freeport.TCP(t), freeport.TCP(t)
 	cfg := fmt.Sprintf(`
 name      = %q
 data_dir  = %q

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // distDir is the repository's dist/ directory.
@@ -95,7 +97,7 @@ func TestDistServiceAndSampleConfigs(t *testing.T) {
 
 	// The server, from dist/server.hcl through the unit's command line.
 	srvDir := t.TempDir()
-	httpPort, serfPort := freePort(t), freePort(t)
+	httpPort, serfPort := freeport.TCP(t), freeport.TCP(t)
 	srv := startFromUnit(t, unit, srvDir, "server.hcl", httpPort, serfPort, readDist(t, "server.hcl",
 		`data_dir  = "/opt/nomadlike/data"`, fmt.Sprintf("data_dir = %q", filepath.Join(srvDir, "data")),
 		`bind_addr = "0.0.0.0"`, `bind_addr = "127.0.0.1"`,
@@ -110,7 +112,7 @@ func TestDistServiceAndSampleConfigs(t *testing.T) {
 
 	// The client, from dist/client.hcl, pointed at that server.
 	cliDir := t.TempDir()
-	cl := startFromUnit(t, unit, cliDir, "client.hcl", freePort(t), freePort(t), readDist(t, "client.hcl",
+	cl := startFromUnit(t, unit, cliDir, "client.hcl", freeport.TCP(t), freeport.TCP(t), readDist(t, "client.hcl",
 		`data_dir  = "/opt/nomadlike/data"`, fmt.Sprintf("data_dir = %q", filepath.Join(cliDir, "data")),
 		`bind_addr = "0.0.0.0"`, `bind_addr = "127.0.0.1"`,
 		`["10.0.0.1:4646", "10.0.0.2:4646", "10.0.0.3:4646"]`, fmt.Sprintf(`["127.0.0.1:%d"]`, httpPort)))
@@ -150,6 +152,6 @@ func startFromUnit(t *testing.T, unit, dir, name string, httpPort, serfPort int,
 	writeFile(t, confDir, name, hcl)
 	a := &agent{t: t, addr: fmt.Sprintf("http://127.0.0.1:%d", httpPort), dataDir: filepath.Join(dir, "data"),
 		cfgPath: filepath.Join(confDir, "ports.hcl"), logPath: filepath.Join(dir, "agent.log"), noWait: true}
-	a.launch(fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", httpPort, freePort(t), serfPort), unitExecStart(t, unit, confDir)...)
+	a.launch(fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", httpPort, freeport.TCP(t), serfPort), unitExecStart(t, unit, confDir)...)
 	return a
 }

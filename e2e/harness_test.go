@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/internal/freeport"
 	"github.com/nomadlike/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -54,17 +54,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // waitFor polls cond every interval until it returns true or the deadline
@@ -126,7 +115,7 @@ func startAgent(t *testing.T, o agentOpts) *agent {
 	if o.dataDir == "" {
 		o.dataDir = filepath.Join(dir, "data")
 	}
-	httpPort, rpcPort, serfPort := freePort(t), freePort(t), freePort(t)
+	httpPort, rpcPort, serfPort := freeport.TCP(t), freeport.TCP(t), freeport.TCP(t)
 	cfg := fmt.Sprintf(`
 name      = "e2e-%d"
 data_dir  = %q

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // ingressJob: two instances of busybox httpd behind the ingress, routed
@@ -60,7 +62,7 @@ func runIngressJob(t *testing.T) (a *agent, httpPort, tcpPort int) {
 	t.Helper()
 	busybox := busyboxPath(t)
 	killLeftovers(t)
-	httpPort, tcpPort = freePort(t), freePort(t)
+	httpPort, tcpPort = freeport.TCP(t), freeport.TCP(t)
 	a = startAgent(t, agentOpts{clientExtra: fmt.Sprintf(`
   ingress {
     enabled   = true
@@ -204,7 +206,7 @@ job "e2e-ingress-roll" {
 func TestIngressRollingUpdateServesEveryRequest(t *testing.T) {
 	busybox := busyboxPath(t)
 	killLeftovers(t)
-	httpPort := freePort(t)
+	httpPort := freeport.TCP(t)
 	a := startAgent(t, agentOpts{clientExtra: fmt.Sprintf("  ingress {\n    enabled = true\n    http_port = %d\n    bind = \"127.0.0.1\"\n  }\n", httpPort)})
 	dir := t.TempDir()
 	run := func(version string) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/internal/freeport"
 	"github.com/nomadlike/nomadlike/internal/pebbletest"
 	"github.com/nomadlike/nomadlike/nomadlike/tlsutil"
 )
@@ -135,8 +136,8 @@ func (c *testCA) putCert(t *testing.T, a *agent, path, host string, flags ...str
 // its CA; a certificate put later replaces it without a restart.
 func TestIngressTLSFromVariable(t *testing.T) {
 	killLeftovers(t)
-	httpsPort := freePort(t)
-	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(freePort(t), httpsPort, "")})
+	httpsPort := freeport.TCP(t)
+	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(freeport.TCP(t), httpsPort, "")})
 	const host = "shop.e2e.test"
 	ca := newTestCA(t)
 	ca.putCert(t, a, "nomadlike/ingress/certs/shop", host)
@@ -167,7 +168,7 @@ func TestIngressTLSFromVariable(t *testing.T) {
 // a variable and serves it, verified against the CA's root.
 func TestIngressACME(t *testing.T) {
 	killLeftovers(t)
-	httpPort, httpsPort := freePort(t), freePort(t)
+	httpPort, httpsPort := freeport.TCP(t), freeport.TCP(t)
 	ca := pebbletest.Start(t, httpPort, 0)
 	a := startAgent(t, agentOpts{clientExtra: ingressTLSClient(httpPort, httpsPort, fmt.Sprintf(`    acme {
       enabled       = true
@@ -198,8 +199,8 @@ func TestIngressACME(t *testing.T) {
 // HTTPS with the certificate, by SNI.
 func TestIngressTLSFromVariableWithACLs(t *testing.T) {
 	killLeftovers(t)
-	httpsPort := freePort(t)
-	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: ingressTLSClient(freePort(t), httpsPort, "")})
+	httpsPort := freeport.TCP(t)
+	a := startAgent(t, agentOpts{extra: "acl {\n  enabled = true\n}\n", noWait: true, clientExtra: ingressTLSClient(freeport.TCP(t), httpsPort, "")})
 	a.waitLeaderHTTP()
 	out, code := a.cli(t.TempDir(), "acl", "bootstrap", "-json")
 	if code != 0 {

@@ -9,6 +9,8 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 const portRangeJob = `
@@ -79,7 +81,7 @@ func TestPortRange(t *testing.T) {
 	killLeftovers(t)
 	a := startAgent(t, agentOpts{dev: true})
 	dir := t.TempDir()
-	media := 41000 + freePort(t)%1000
+	media := 41000 + freeport.TCP(t)%1000
 	writeFile(t, dir, "range.nomad.hcl", fmt.Sprintf(portRangeJob, media, runToken))
 	if out, code := a.cli(dir, "job", "run", "-detach", "range.nomad.hcl"); code != 0 {
 		t.Fatalf("job run exited %d:\n%s", code, out)

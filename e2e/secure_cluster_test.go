@@ -19,6 +19,8 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/nomadlike/nomadlike/nomadlike/api"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // tlsLab is a directory of certificates made by `nomadlike tls`, as a user
@@ -85,7 +87,7 @@ type secureCluster struct {
 // ports and its ports block.
 func newSecureAgent(t *testing.T, lab *tlsLab) (a *agent, http, rpc, serf int, ports string) {
 	dir := t.TempDir()
-	http, rpc, serf = freePort(t), freePort(t), freePort(t)
+	http, rpc, serf = freeport.TCP(t), freeport.TCP(t), freeport.TCP(t)
 	a = &agent{t: t, addr: fmt.Sprintf("https://127.0.0.1:%d", http), dataDir: filepath.Join(dir, "data"),
 		cfgPath: filepath.Join(dir, "agent.hcl"), logPath: filepath.Join(dir, "agent.log"), tls: lab.cli(), noWait: true}
 	ports = fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", http, rpc, serf)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // volumeJob is a container job reading a file from a read-only host
@@ -177,7 +179,7 @@ client {
     path = %q
   }
 }
-`, filepath.Join(dir, "data"), freePort(t), freePort(t), freePort(t), missing))
+`, filepath.Join(dir, "data"), freeport.TCP(t), freeport.TCP(t), freeport.TCP(t), missing))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binPath, "agent", "-dev", "-config", cfg).CombinedOutput()

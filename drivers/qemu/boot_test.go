@@ -17,6 +17,7 @@ import (
 	"github.com/nomadlike/nomadlike/drivers"
 	"github.com/nomadlike/nomadlike/drivers/drivertest"
 	"github.com/nomadlike/nomadlike/drivers/qemu/qemutest"
+	"github.com/nomadlike/nomadlike/internal/freeport"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -45,18 +46,8 @@ func bootTask(t *testing.T, mode string, graceful bool) (*Driver, *drivers.TaskC
 	})
 	qemutest.Initramfs(t, p, filepath.Join(cfg.TaskDir, "local"))
 	cfg.Resources = &structs.AllocatedTaskResources{Memory: structs.AllocatedMemoryResources{MemoryMB: 256}}
-	cfg.Ports = []structs.PortMapping{{Label: "ssh", Value: freePort(t), HostIP: "127.0.0.1"}}
+	cfg.Ports = []structs.PortMapping{{Label: "ssh", Value: freeport.TCP(t), HostIP: "127.0.0.1"}}
 	return d, cfg
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func startVM(t *testing.T, d *Driver, cfg *drivers.TaskConfig) *drivers.TaskHandle {

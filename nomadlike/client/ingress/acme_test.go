@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/nomadlike/nomadlike/internal/freeport"
 	"github.com/nomadlike/nomadlike/internal/pebbletest"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -30,7 +31,7 @@ import (
 // against the CA's root; the first, given the route, serves the stored
 // certificate without ordering; it is renewed before it expires.
 func TestACMEWithPebble(t *testing.T) {
-	httpPort := freeTCPPort(t)
+	httpPort := freeport.TCP(t)
 	ca := pebbletest.Start(t, httpPort, 15*time.Second)
 	vars := newMemVars()
 	const prefix = structs.IngressVariablePrefix + "/certs"
@@ -42,8 +43,8 @@ func TestACMEWithPebble(t *testing.T) {
 	regs := []*structs.ServiceRegistration{reg(t, up.Listener.Addr().String(), "urlprefix-"+host+"/")}
 	acmeCfg := &ACMEConfig{DirectoryURL: ca.DirectoryURL, CAFile: ca.CAFile, Email: "ops@acme.test", Domains: []string{"*.acme.test"}}
 	var gs []*Ingress
-	for i, port := range []int{httpPort, freeTCPPort(t)} {
-		gs = append(gs, start(t, Config{HTTPPort: port, HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars,
+	for i, port := range []int{httpPort, freeport.TCP(t)} {
+		gs = append(gs, start(t, Config{HTTPPort: port, HTTPSPort: freeport.TCP(t), CertVariablesPrefix: prefix, Variables: vars,
 			NodeID: "node-" + strconv.Itoa(i), ACME: acmeCfg}))
 	}
 	gs[1].Set(regs)
@@ -167,7 +168,7 @@ func (c *countingVars) Get(ctx context.Context, path string) (*structs.VariableD
 func TestACMEChallengeHandler(t *testing.T) {
 	vars := newMemVars()
 	const prefix = structs.IngressVariablePrefix + "/certs"
-	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
+	g := start(t, Config{HTTPSPort: freeport.TCP(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
 		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
 	ctx := context.Background()
 	if err := g.acme.Present(ctx, "x.example", "tok-1", "answer-1"); err != nil {
@@ -218,7 +219,7 @@ func TestACMEChallengeHandler(t *testing.T) {
 func TestACMEChallengeMakesNoServerCall(t *testing.T) {
 	vars := &countingVars{memVars: newMemVars()}
 	const prefix = structs.IngressVariablePrefix + "/certs"
-	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
+	g := start(t, Config{HTTPSPort: freeport.TCP(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
 		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
 	vars.set(t, prefix+"/_acme/http01/pending", map[string]string{"key_auth": "pending.answer", "host": "x.example"})
 	waitUntil(t, "the pending challenge answered", func() (bool, string) {
@@ -295,7 +296,7 @@ func TestACMEDomainsAllowList(t *testing.T) {
 // Start racing a Shutdown never start once the ingress is shut down
 // (they would watch the variables for ever, unseen by Shutdown).
 func TestStartCertLoopsAfterShutdown(t *testing.T) {
-	g, err := New(Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: structs.IngressVariablePrefix + "/certs", Variables: newMemVars(), NodeID: "a",
+	g, err := New(Config{HTTPSPort: freeport.TCP(t), CertVariablesPrefix: structs.IngressVariablePrefix + "/certs", Variables: newMemVars(), NodeID: "a",
 		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +360,7 @@ func TestACMEHost(t *testing.T) {
 func TestAttackACMEChallengeOutsideDomains(t *testing.T) {
 	vars := newMemVars()
 	const prefix = structs.IngressVariablePrefix + "/certs"
-	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
+	g := start(t, Config{HTTPSPort: freeport.TCP(t), CertVariablesPrefix: prefix, Variables: vars, NodeID: "a",
 		ACME: &ACMEConfig{DirectoryURL: "https://127.0.0.1:1/dir", Domains: []string{"*.apps.example.com"}}})
 	vars.set(t, prefix+"/_acme/http01/evil", map[string]string{"key_auth": "evil.answer", "host": "bank.example.net"})
 	vars.set(t, prefix+"/_acme/http01/nohost", map[string]string{"key_auth": "nohost.answer"})

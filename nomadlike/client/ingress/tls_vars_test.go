@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // memVars is an in-memory Variables with blocking lists.
@@ -183,7 +185,7 @@ func TestCertificatesFromVariablesBySNI(t *testing.T) {
 	vars.set(t, "nomadlike/ingress/certsx/other", certPair(t, "outside", "other.example"))
 	reg := prometheus.NewRegistry()
 	var logs syncBuffer
-	g := start(t, Config{HTTPSPort: freeTCPPort(t), CertVariablesPrefix: prefix, Variables: vars, Metrics: reg,
+	g := start(t, Config{HTTPSPort: freeport.TCP(t), CertVariablesPrefix: prefix, Variables: vars, Metrics: reg,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
 	wantCN(t, g, "app.example", "app-1")
@@ -235,14 +237,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

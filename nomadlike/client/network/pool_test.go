@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
+
+	"github.com/nomadlike/nomadlike/internal/freeport"
 )
 
 // poolManager is testManager with a warm pool of size n, closed when the
@@ -74,16 +76,6 @@ func waitUntil(t *testing.T, what func() string, cond func() bool) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestWarmPool: the first bridge allocation fills the pool; the next one
 // takes a pooled namespace (moved to its own path, only portmap run for
 // it), whose egress is blocked and whose mapped port serves; it is
@@ -101,7 +93,7 @@ func TestWarmPool(t *testing.T) {
 	if got := countHost(t, m, a1, a2); poolNetNS(m) != 2 || got.veth != before.veth+3 || got.leases != before.leases+3 {
 		t.Fatalf("with one allocation and a full pool of 2: %+v (%d pool namespaces), before: %+v", got, poolNetNS(m), before)
 	}
-	port := freePort(t)
+	port := freeport.TCP(t)
 	res, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: port, To: 80}}})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +156,7 @@ func TestWarmPoolAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPoolFull(t, m, 2)
-	res, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: freePort(t), To: 80}}})
+	res, err := m.Setup(ctx, Request{AllocID: a2, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: freeport.TCP(t), To: 80}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +460,7 @@ func TestNoPortmapWithoutPorts(t *testing.T) {
 	if b, _ := os.ReadFile(calls); len(b) > 0 {
 		t.Fatalf("portmap ran for allocations without ports:\n%s", b)
 	}
-	setupWait(t, m, Request{AllocID: mapped, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: freePort(t), To: 80}}})
+	setupWait(t, m, Request{AllocID: mapped, Mode: "bridge", Ports: []structs.PortMapping{{Label: "http", Value: freeport.TCP(t), To: 80}}})
 	if err := m.Teardown(ctx, mapped); err != nil {
 		t.Fatal(err)
 	}
