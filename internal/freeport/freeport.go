@@ -23,9 +23,13 @@ import (
 	"testing"
 )
 
-// lowest is the lowest port handed out: below it sit well-known and
-// registered services a machine may run.
-const lowest = 10000
+// Ports handed out are in [lowest, highest]: below lowest sit well-known
+// and registered services a machine may run; above highest, the dynamic
+// ports a test's agent hands its tasks (structs.MinDynamicPort).
+const (
+	lowest  = 10000
+	highest = 19999
+)
 
 var (
 	mu     sync.Mutex
@@ -48,7 +52,7 @@ func TCPUDP(tb testing.TB) int {
 
 func pick(tb testing.TB, udp bool) int {
 	tb.Helper()
-	hi := ephemeralLow()
+	hi := min(ephemeralLow(), highest+1)
 	mu.Lock()
 	defer mu.Unlock()
 	if hi-lowest < 1000 {
