@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -12,18 +11,10 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
-// msgpackHandle encodes Raft entries and FSM snapshots. Maps inside
-// interface values decode as map[string]any, strings as strings.
-var msgpackHandle = func() *codec.MsgpackHandle {
-	h := &codec.MsgpackHandle{}
-	h.RawToString = true
-	h.WriteExt = true
-	h.MapType = reflect.TypeOf(map[string]any(nil))
-	// Read only `codec` tags: fields tagged json:"-" (a request's Eval,
-	// Timestamp) must still travel in the Raft log.
-	h.TypeInfos = codec.NewTypeInfos([]string{"codec"})
-	return h
-}()
+// msgpackHandle encodes Raft entries and FSM snapshots (its settings are
+// structs', beside the client protocol's handles: the generated codecs of
+// the structs serve all of them).
+var msgpackHandle = structs.RaftMsgpackHandle
 
 // entryCodec is a reusable msgpack encoder and decoder: making them per
 // entry (the encoder through a bufio writer into a growing bytes.Buffer)

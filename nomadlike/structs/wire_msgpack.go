@@ -25,12 +25,23 @@ var WireMsgpackHandle = wireMsgpackHandle(true)
 // sorting was about 4% of a server's CPU under nodesim).
 var WireMsgpackReplyHandle = wireMsgpackHandle(false)
 
-func wireMsgpackHandle(canonical bool) *codec.MsgpackHandle {
+// RaftMsgpackHandle encodes the servers' Raft entries and FSM snapshots.
+// Maps inside interface values decode as map[string]any, strings as
+// strings. It reads only `codec` tags: fields tagged json:"-" (a request's
+// Eval, Timestamp) must still travel in the Raft log.
+var RaftMsgpackHandle = msgpackHandle()
+
+func msgpackHandle() *codec.MsgpackHandle {
 	h := &codec.MsgpackHandle{}
 	h.RawToString = true
 	h.WriteExt = true
 	h.MapType = reflect.TypeOf(map[string]any(nil))
 	h.TypeInfos = codec.NewTypeInfos([]string{"codec"})
+	return h
+}
+
+func wireMsgpackHandle(canonical bool) *codec.MsgpackHandle {
+	h := msgpackHandle()
 	h.MaxDepth = 100
 	h.Canonical = canonical
 	return h
