@@ -269,3 +269,44 @@ func TestWriteRecordInsertCopiesLittle(t *testing.T) {
 		t.Errorf("recording a request ID allocated %d bytes, want under 7 KiB", per)
 	}
 }
+
+// TestWriteRecordLookupMakesNoChannel: looking a record up leaves nothing
+// behind in the table. Each of many records looked up once (as the server
+// looks up every client update's record after its apply) allocates no more
+// than one record looked up over and over: with go-memdb's First, each
+// record's leaf got a watch channel on its first lookup, kept as long as
+// the record. A missing ID (a prefix of a stored one, or past the last) is
+// not found.
+func TestWriteRecordLookupMakesNoChannel(t *testing.T) {
+	s := newTestStore(t)
+	const n = 300
+	ids := make([]string, n+1)
+	txn := s.db.Load().Txn(true)
+	for i := range ids {
+		ids[i] = structs.GenerateUUID()
+		must(t, recordWriteTxn(txn, &structs.WriteRecord{RequestID: ids[i], Fingerprint: "fp", Index: uint64(i + 1), Time: int64(i + 1)}))
+	}
+	must(t, recordWriteTxn(txn, &structs.WriteRecord{RequestID: "req-10", Index: n + 2, Time: n + 2}))
+	txn.Commit()
+
+	lookup := func(id string) {
+		rec, err := s.WriteRecord(id)
+		must(t, err)
+		if rec == nil || rec.RequestID != id {
+			t.Fatalf("WriteRecord(%s) = %+v", id, rec)
+		}
+	}
+	next := 0
+	distinct := testing.AllocsPerRun(n-1, func() { lookup(ids[next]); next++ })
+	same := testing.AllocsPerRun(n-1, func() { lookup(ids[n]) })
+	if distinct > same {
+		t.Errorf("a lookup of a record not looked up before made %.2f allocations, one looked up before %.2f: the first lookup leaves something in the table", distinct, same)
+	}
+	for _, id := range []string{"req-1", "req-100", "zzz", ""} {
+		rec, err := s.WriteRecord(id)
+		must(t, err)
+		if rec != nil {
+			t.Errorf("WriteRecord(%q) = %+v, want nil", id, rec)
+		}
+	}
+}
