@@ -14,9 +14,6 @@ import (
 // by job (namespace + job ID).
 const tableDeployment = "deployment"
 
-// indexDeployment is the allocations' index by DeploymentID.
-const indexDeployment = "deployment"
-
 // indexActive indexes only the active deployments (structs.Deployment
 // Active): the leader's deployment watcher reads and watches them alone,
 // not every deployment ever made.
@@ -118,15 +115,27 @@ func (s *reader) LatestDeploymentByJobID(ws memdb.WatchSet, namespace, jobID str
 	return latestDeploymentTxn(s.readTxn(), ws, namespace, jobID)
 }
 
+// allocsByDeploymentTxn returns the allocations deployment id placed,
+// sorted by ID; none once the deployment is gone. Allocations have no index
+// by deployment (an index entry costs ~250 bytes per allocation, the
+// largest part of the state at scale, for a lookup only promotions, the
+// deployment GC and the deployment's API make): they are the deployment's
+// job's allocations that name it. ws watches the deployment and its job's
+// allocations.
 func allocsByDeploymentTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
-	it, err := get(txn, ws, tableAllocs, indexDeployment, id)
+	d, err := deploymentByIDTxn(txn, ws, id)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	it, err := get(txn, ws, tableAllocs, indexJob, objectNamespace(d.Namespace), d.JobID)
 	if err != nil {
 		return nil, err
 	}
-	return collect[*structs.Allocation](it, nil), nil
+	return collect(it, func(a *structs.Allocation) bool { return a.DeploymentID == id }), nil
 }
 
-// AllocsByDeployment returns the allocations placed by a deployment.
+// AllocsByDeployment returns the allocations placed by a deployment, sorted
+// by ID; none once the deployment is gone.
 func (s *reader) AllocsByDeployment(ws memdb.WatchSet, id string) ([]*structs.Allocation, error) {
 	return allocsByDeploymentTxn(s.readTxn(), ws, id)
 }

@@ -3,8 +3,11 @@ package state
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -280,5 +283,64 @@ func TestDeploymentsSurviveRestore(t *testing.T) {
 	}
 	if idx, _ := s.Index(tableDeployment); idx != 20 {
 		t.Fatalf("restored index %d, want 20", idx)
+	}
+}
+
+// TestAllocsByDeploymentFiltersTheJob: with no index by deployment, a
+// deployment's allocations are its job's that name it: not the job's
+// allocations of an older deployment or of none, nor another job's of a
+// deployment with the same ID prefix; sorted by ID; none once the
+// deployment is deleted. A watch on them fires when one of them changes.
+func TestAllocsByDeploymentFiltersTheJob(t *testing.T) {
+	s := newTestStore(t)
+	job, d := deployFixture(t, s)
+	old := structs.NewDeployment("dep-0", job, 50, time.Unix(50, 0))
+	must(t, s.UpsertDeployment(11, old))
+	other := testJob("api")
+	must(t, s.UpsertJob(12, other))
+	od := structs.NewDeployment("dep-10", other, 50, time.Unix(100, 0))
+	must(t, s.UpsertDeployment(13, od))
+
+	var allocs []*structs.Allocation
+	add := func(id string, j *structs.Job, dep string) {
+		a := testAlloc(id, j, "n1")
+		a.DeploymentID = dep
+		allocs = append(allocs, a)
+	}
+	add("c", job, d.ID)
+	add("a", job, d.ID)
+	add("b", job, old.ID)
+	add("d", job, "")
+	add("e", other, od.ID)
+	must(t, s.UpsertDeployment(14, d))
+	must(t, s.UpsertAllocs(20, allocs))
+
+	ids := func(dep string) []string {
+		t.Helper()
+		got, err := s.AllocsByDeployment(nil, dep)
+		must(t, err)
+		var out []string
+		for _, a := range got {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	for dep, want := range map[string][]string{d.ID: {"a", "c"}, old.ID: {"b"}, od.ID: {"e"}, "dep": nil, "missing": nil} {
+		if got := ids(dep); !slices.Equal(got, want) {
+			t.Errorf("AllocsByDeployment(%s) = %v, want %v", dep, got, want)
+		}
+	}
+
+	ws := memdb.NewWatchSet()
+	_, err := s.AllocsByDeployment(ws, d.ID)
+	must(t, err)
+	must(t, s.UpdateAllocsFromClient(21, []*structs.Allocation{{ID: "a", ClientStatus: structs.AllocClientStatusRunning}}))
+	if ws.Watch(time.After(5 * time.Second)) {
+		t.Error("a client update of one of the deployment's allocations did not fire the watch")
+	}
+
+	must(t, s.DeleteDeployments(22, []string{old.ID}))
+	if got := ids(old.ID); got != nil {
+		t.Errorf("AllocsByDeployment of a deleted deployment = %v, want none", got)
 	}
 }

@@ -108,13 +108,13 @@ func schema() *memdb.DBSchema {
 		tableSchema(tableNodes, stringIndexOf(indexID, true, false, func(n *structs.Node) string { return n.ID })),
 		// No namespace index on allocs: the job index's prefix {namespace}
 		// serves it (an allocation without a job ID is indexed by its
-		// namespace alone, so it is listed too). No eval index either:
-		// AllocsByEval filters the eval's job's allocations.
+		// namespace alone, so it is listed too). No eval or deployment
+		// index either: AllocsByEval and AllocsByDeployment filter the
+		// eval's or deployment's job's allocations.
 		tableSchema(tableAllocs,
 			stringIndexOf(indexID, true, false, func(a *structs.Allocation) string { return a.ID }),
 			stringIndexOf(indexNode, false, true, func(a *structs.Allocation) string { return a.NodeID }),
 			jobIndexOf(func(a *structs.Allocation) (string, string) { return a.Namespace, a.JobID }),
-			stringIndexOf(indexDeployment, false, true, func(a *structs.Allocation) string { return a.DeploymentID }),
 		),
 		tableSchema(tableEvals,
 			stringIndexOf(indexID, true, false, func(e *structs.Evaluation) string { return e.ID }),
