@@ -113,3 +113,5 @@ require (
 )
 
 replace github.com/hashicorp/go-immutable-radix => ./third_party/go-immutable-radix
+
+replace github.com/hashicorp/go-memdb => ./third_party/go-memdb
