@@ -147,8 +147,16 @@ func watch(txn *memdb.Txn, ws memdb.WatchSet, table string, ch <-chan struct{}) 
 	ws.Add(it.WatchCh())
 }
 
-// first returns the first object of table matching index args, adding its watch channel to ws.
+// first returns the first object of table matching index args, adding its
+// watch channel to ws. With no ws it makes no channel (go-memdb's First).
 func first(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (any, error) {
+	if ws == nil {
+		obj, err := txn.First(table, index, args...)
+		if err != nil {
+			return nil, fmt.Errorf("state: read %s by %s %v: %w", table, index, args, err)
+		}
+		return obj, nil
+	}
 	ch, obj, err := txn.FirstWatch(table, index, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state: read %s by %s %v: %w", table, index, args, err)
@@ -157,13 +165,17 @@ func first(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) 
 	return obj, nil
 }
 
-// get returns an iterator over table matching index args, adding its watch channel to ws.
+// get returns an iterator over table matching index args, adding its watch
+// channel to ws. With no ws it makes no channel (go-memdb makes an
+// iterator's channel when WatchCh is first called).
 func get(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (memdb.ResultIterator, error) {
 	it, err := txn.Get(table, index, args...)
 	if err != nil {
 		return nil, fmt.Errorf("state: list %s by %s %v: %w", table, index, args, err)
 	}
-	watch(txn, ws, table, it.WatchCh())
+	if ws != nil {
+		watch(txn, ws, table, it.WatchCh())
+	}
 	return it, nil
 }
 

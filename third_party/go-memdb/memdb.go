@@ -6,9 +6,9 @@
 package memdb
 
 import (
+	"sort"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/hashicorp/go-immutable-radix"
 )
@@ -27,12 +27,40 @@ import (
 // even after they've been deleted from MemDB since there may still be older
 // snapshots of the DB being read from other goroutines.
 type MemDB struct {
-	schema  *DBSchema
-	root    unsafe.Pointer // *iradix.Tree underneath
+	schema *DBSchema
+	// tables is each table's indexes, with their slots in a dbRoot
+	// (nomadlike), and slots the number of indexes of all tables.
+	tables  map[string]*tableInfo
+	slots   int
+	root    atomic.Pointer[dbRoot]
 	primary bool
 
 	// There can only be a single writer at once
 	writer sync.Mutex
+}
+
+// dbRoot is the database at one moment: the radix tree of every index of
+// every table, by slot (nomadlike: upstream kept them in a radix tree keyed
+// by "table.index", so every commit inserted each modified index into it
+// and every lookup walked it). A published dbRoot is never changed.
+type dbRoot struct {
+	trees []*iradix.Tree
+}
+
+// tableInfo is a table's schema and its indexes, in the order of their
+// names (a transaction writes them in that order).
+type tableInfo struct {
+	schema  *TableSchema
+	id      *indexInfo
+	indexes []*indexInfo
+	byName  map[string]*indexInfo
+}
+
+// indexInfo is an index's schema and its slot in a dbRoot.
+type indexInfo struct {
+	name   string
+	schema *IndexSchema
+	slot   int
 }
 
 // NewMemDB creates a new MemDB with the given schema.
@@ -45,7 +73,6 @@ func NewMemDB(schema *DBSchema) (*MemDB, error) {
 	// Create the MemDB
 	db := &MemDB{
 		schema:  schema,
-		root:    unsafe.Pointer(iradix.New()),
 		primary: true,
 	}
 	if err := db.initialize(); err != nil {
@@ -63,12 +90,6 @@ func (db *MemDB) DBSchema() *DBSchema {
 	return db.schema
 }
 
-// getRoot is used to do an atomic load of the root pointer
-func (db *MemDB) getRoot() *iradix.Tree {
-	root := (*iradix.Tree)(atomic.LoadPointer(&db.root))
-	return root
-}
-
 // Txn is used to start a new transaction in either read or write mode.
 // There can only be a single concurrent writer, but any number of readers.
 func (db *MemDB) Txn(write bool) *Txn {
@@ -76,9 +97,9 @@ func (db *MemDB) Txn(write bool) *Txn {
 		db.writer.Lock()
 	}
 	txn := &Txn{
-		db:      db,
-		write:   write,
-		rootTxn: db.getRoot().Txn(),
+		db:    db,
+		write: write,
+		root:  db.root.Load(),
 	}
 	return txn
 }
@@ -92,28 +113,42 @@ func (db *MemDB) Txn(write bool) *Txn {
 func (db *MemDB) Snapshot() *MemDB {
 	clone := &MemDB{
 		schema:  db.schema,
-		root:    unsafe.Pointer(db.getRoot()),
+		tables:  db.tables,
+		slots:   db.slots,
 		primary: false,
 	}
+	clone.root.Store(db.root.Load())
 	return clone
 }
 
 // initialize is used to setup the DB for use after creation. This should
-// be called only once after allocating a MemDB.
+// be called only once after allocating a MemDB. It gives every index of
+// every table a slot and an empty tree.
 func (db *MemDB) initialize() error {
-	root := db.getRoot()
-	for tName, tableSchema := range db.schema.Tables {
-		for iName := range tableSchema.Indexes {
-			index := iradix.New()
-			path := indexPath(tName, iName)
-			root, _, _ = root.Insert(path, index)
-		}
+	names := make([]string, 0, len(db.schema.Tables))
+	for tName := range db.schema.Tables {
+		names = append(names, tName)
 	}
-	db.root = unsafe.Pointer(root)
+	sort.Strings(names)
+	db.tables = make(map[string]*tableInfo, len(names))
+	root := &dbRoot{}
+	for _, tName := range names {
+		tableSchema := db.schema.Tables[tName]
+		ti := &tableInfo{schema: tableSchema, byName: make(map[string]*indexInfo, len(tableSchema.Indexes))}
+		for iName, indexSchema := range tableSchema.Indexes {
+			ix := &indexInfo{name: iName, schema: indexSchema}
+			ti.indexes = append(ti.indexes, ix)
+			ti.byName[iName] = ix
+		}
+		sort.Slice(ti.indexes, func(i, j int) bool { return ti.indexes[i].name < ti.indexes[j].name })
+		for _, ix := range ti.indexes {
+			ix.slot = len(root.trees)
+			root.trees = append(root.trees, iradix.New())
+		}
+		ti.id = ti.byName[id]
+		db.tables[tName] = ti
+	}
+	db.slots = len(root.trees)
+	db.root.Store(root)
 	return nil
-}
-
-// indexPath returns the path from the root to the given table index
-func indexPath(table, index string) []byte {
-	return []byte(table + "." + index)
 }

@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync/atomic"
-	"unsafe"
 
 	iradix "github.com/hashicorp/go-immutable-radix"
 )
@@ -22,25 +20,26 @@ var (
 	ErrNotFound = fmt.Errorf("not found")
 )
 
-// tableIndex is a tuple of (Table, Index) used for lookups
-type tableIndex struct {
-	Table string
-	Index string
-}
-
 // Txn is a transaction against a MemDB.
 // This can be a read or write transaction.
 type Txn struct {
-	db      *MemDB
-	write   bool
-	rootTxn *iradix.Txn
-	after   []func()
+	db    *MemDB
+	write bool
+	// root is the database as the transaction began; nil once a write
+	// transaction is committed or aborted.
+	root  *dbRoot
+	after []func()
 
 	// changes is used to track the changes performed during the transaction. If
 	// it is nil at transaction start then changes are not tracked.
 	changes Changes
+	// deduped is how many of changes Changes has de-duplicated: while it
+	// is len(changes), Changes returns them as they are (nomadlike).
+	deduped int
 
-	modified map[tableIndex]*iradix.Txn
+	// modified is the transaction of each index written, by slot (nil
+	// until the first write; nomadlike: upstream kept a map).
+	modified []*iradix.Txn
 }
 
 // TrackChanges enables change tracking for the transaction. If called at any
@@ -55,44 +54,49 @@ func (txn *Txn) TrackChanges() {
 	}
 }
 
-// readableIndex returns a transaction usable for reading the given index in a
-// table. If the transaction is a write transaction with modifications, a clone of the
-// modified index will be returned.
-func (txn *Txn) readableIndex(table, index string) *iradix.Txn {
-	// Look for existing transaction
-	if txn.write && txn.modified != nil {
-		key := tableIndex{table, index}
-		exist, ok := txn.modified[key]
-		if ok {
-			return exist.Clone()
+// table returns the named table's indexes.
+func (txn *Txn) table(table string) (*tableInfo, error) {
+	ti, ok := txn.db.tables[table]
+	if !ok {
+		return nil, fmt.Errorf("invalid table '%s'", table)
+	}
+	return ti, nil
+}
+
+// readableRoot returns the root of the given index as this transaction
+// sees it. If the transaction is a write transaction that modified the
+// index, the root of its modifications is returned: cloned first when the
+// caller keeps reading it after later writes (an iterator, a watch), so
+// those writes copy the nodes it reads instead of changing them in place;
+// as it is for a lookup that ends before the next write (nomadlike:
+// upstream cloned for every read, and each clone made the next write copy
+// its path again).
+func (txn *Txn) readableRoot(ix *indexInfo, keep bool) *iradix.Node {
+	if txn.modified != nil {
+		if exist := txn.modified[ix.slot]; exist != nil {
+			if keep {
+				return exist.Clone().Root()
+			}
+			return exist.Root()
 		}
 	}
-
-	// Create a read transaction
-	path := indexPath(table, index)
-	raw, _ := txn.rootTxn.Get(path)
-	indexTxn := raw.(*iradix.Tree).Txn()
-	return indexTxn
+	return txn.root.trees[ix.slot].Root()
 }
 
 // writableIndex returns a transaction usable for modifying the
 // given index in a table.
-func (txn *Txn) writableIndex(table, index string) *iradix.Txn {
+func (txn *Txn) writableIndex(ix *indexInfo) *iradix.Txn {
 	if txn.modified == nil {
-		txn.modified = make(map[tableIndex]*iradix.Txn)
+		txn.modified = make([]*iradix.Txn, txn.db.slots)
 	}
 
 	// Look for existing transaction
-	key := tableIndex{table, index}
-	exist, ok := txn.modified[key]
-	if ok {
+	if exist := txn.modified[ix.slot]; exist != nil {
 		return exist
 	}
 
 	// Start a new transaction
-	path := indexPath(table, index)
-	raw, _ := txn.rootTxn.Get(path)
-	indexTxn := raw.(*iradix.Tree).Txn()
+	indexTxn := txn.root.trees[ix.slot].Txn()
 
 	// If we are the primary DB, enable mutation tracking. Snapshots should
 	// not notify, otherwise we will trigger watches on the primary DB when
@@ -100,7 +104,7 @@ func (txn *Txn) writableIndex(table, index string) *iradix.Txn {
 	indexTxn.TrackMutate(txn.db.primary)
 
 	// Keep this open for the duration of the txn
-	txn.modified[key] = indexTxn
+	txn.modified[ix.slot] = indexTxn
 	return indexTxn
 }
 
@@ -114,17 +118,34 @@ func (txn *Txn) Abort() {
 	}
 
 	// Check if already aborted or committed
-	if txn.rootTxn == nil {
+	if txn.root == nil {
 		return
 	}
 
 	// Clear the txn
-	txn.rootTxn = nil
+	txn.root = nil
 	txn.modified = nil
 	txn.changes = nil
+	txn.deduped = 0
 
 	// Release the writer lock since this is invalid
 	txn.db.writer.Unlock()
+}
+
+// committedRoot returns the database root with this transaction's
+// modifications.
+func (txn *Txn) committedRoot() *dbRoot {
+	if txn.modified == nil {
+		return txn.root
+	}
+	trees := make([]*iradix.Tree, len(txn.root.trees))
+	copy(trees, txn.root.trees)
+	for slot, subTxn := range txn.modified {
+		if subTxn != nil {
+			trees[slot] = subTxn.CommitOnly()
+		}
+	}
+	return &dbRoot{trees: trees}
 }
 
 // Commit is used to finalize this transaction.
@@ -137,32 +158,26 @@ func (txn *Txn) Commit() {
 	}
 
 	// Check if already aborted or committed
-	if txn.rootTxn == nil {
+	if txn.root == nil {
 		return
 	}
 
-	// Commit each sub-transaction scoped to (table, index)
-	for key, subTxn := range txn.modified {
-		path := indexPath(key.Table, key.Index)
-		final := subTxn.CommitOnly()
-		txn.rootTxn.Insert(path, final)
-	}
-
-	// Update the root of the DB
-	newRoot := txn.rootTxn.CommitOnly()
-	atomic.StorePointer(&txn.db.root, unsafe.Pointer(newRoot))
+	// Commit each sub-transaction scoped to (table, index) and update
+	// the root of the DB
+	txn.db.root.Store(txn.committedRoot())
 
 	// Now issue all of the mutation updates (this is safe to call
 	// even if mutation tracking isn't enabled); we do this after
 	// the root pointer is swapped so that waking responders will
 	// see the new state.
 	for _, subTxn := range txn.modified {
-		subTxn.Notify()
+		if subTxn != nil {
+			subTxn.Notify()
+		}
 	}
-	txn.rootTxn.Notify()
 
 	// Clear the txn
-	txn.rootTxn = nil
+	txn.root = nil
 	txn.modified = nil
 
 	// Release the writer lock since this is invalid
@@ -186,14 +201,13 @@ func (txn *Txn) Insert(table string, obj interface{}) error {
 	}
 
 	// Get the table schema
-	tableSchema, ok := txn.db.schema.Tables[table]
-	if !ok {
-		return fmt.Errorf("invalid table '%s'", table)
+	ti, err := txn.table(table)
+	if err != nil {
+		return err
 	}
 
 	// Get the primary ID of the object
-	idSchema := tableSchema.Indexes[id]
-	idIndexer := idSchema.Indexer.(SingleIndexer)
+	idIndexer := ti.id.schema.Indexer.(SingleIndexer)
 	ok, idVal, err := idIndexer.FromObject(obj)
 	if err != nil {
 		return fmt.Errorf("failed to build primary index: %v", err)
@@ -203,26 +217,28 @@ func (txn *Txn) Insert(table string, obj interface{}) error {
 	}
 
 	// Lookup the object by ID first, to see if this is an update
-	idTxn := txn.writableIndex(table, id)
+	idTxn := txn.writableIndex(ti.id)
 	existing, update := idTxn.Get(idVal)
 
 	// On an update, there is an existing object with the given
 	// primary ID. We do the update by deleting the current object
 	// and inserting the new object.
-	for name, indexSchema := range tableSchema.Indexes {
-		indexTxn := txn.writableIndex(table, name)
+	for _, ix := range ti.indexes {
+		name, indexSchema := ix.name, ix.schema
+		indexTxn := txn.writableIndex(ix)
 
-		// Determine the new index value
+		// Determine the new index value (a single value in one, which
+		// does not escape: nomadlike)
 		var (
 			ok   bool
+			one  [1][]byte
 			vals [][]byte
 			err  error
 		)
 		switch indexer := indexSchema.Indexer.(type) {
 		case SingleIndexer:
-			var val []byte
-			ok, val, err = indexer.FromObject(obj)
-			vals = [][]byte{val}
+			ok, one[0], err = indexer.FromObject(obj)
+			vals = one[:]
 		case MultiIndexer:
 			ok, vals, err = indexer.FromObject(obj)
 		}
@@ -243,14 +259,14 @@ func (txn *Txn) Insert(table string, obj interface{}) error {
 		if update {
 			var (
 				okExist   bool
+				oneExist  [1][]byte
 				valsExist [][]byte
 				err       error
 			)
 			switch indexer := indexSchema.Indexer.(type) {
 			case SingleIndexer:
-				var valExist []byte
-				okExist, valExist, err = indexer.FromObject(existing)
-				valsExist = [][]byte{valExist}
+				okExist, oneExist[0], err = indexer.FromObject(existing)
+				valsExist = oneExist[:]
 			case MultiIndexer:
 				okExist, valsExist, err = indexer.FromObject(existing)
 			}
@@ -310,14 +326,13 @@ func (txn *Txn) Delete(table string, obj interface{}) error {
 	}
 
 	// Get the table schema
-	tableSchema, ok := txn.db.schema.Tables[table]
-	if !ok {
-		return fmt.Errorf("invalid table '%s'", table)
+	ti, err := txn.table(table)
+	if err != nil {
+		return err
 	}
 
 	// Get the primary ID of the object
-	idSchema := tableSchema.Indexes[id]
-	idIndexer := idSchema.Indexer.(SingleIndexer)
+	idIndexer := ti.id.schema.Indexer.(SingleIndexer)
 	ok, idVal, err := idIndexer.FromObject(obj)
 	if err != nil {
 		return fmt.Errorf("failed to build primary index: %v", err)
@@ -327,27 +342,28 @@ func (txn *Txn) Delete(table string, obj interface{}) error {
 	}
 
 	// Lookup the object by ID first, check if we should continue
-	idTxn := txn.writableIndex(table, id)
+	idTxn := txn.writableIndex(ti.id)
 	existing, ok := idTxn.Get(idVal)
 	if !ok {
 		return ErrNotFound
 	}
 
 	// Remove the object from all the indexes
-	for name, indexSchema := range tableSchema.Indexes {
-		indexTxn := txn.writableIndex(table, name)
+	for _, ix := range ti.indexes {
+		name, indexSchema := ix.name, ix.schema
+		indexTxn := txn.writableIndex(ix)
 
 		// Handle the update by deleting from the index first
 		var (
 			ok   bool
+			one  [1][]byte
 			vals [][]byte
 			err  error
 		)
 		switch indexer := indexSchema.Indexer.(type) {
 		case SingleIndexer:
-			var val []byte
-			ok, val, err = indexer.FromObject(existing)
-			vals = [][]byte{val}
+			ok, one[0], err = indexer.FromObject(existing)
+			vals = one[:]
 		case MultiIndexer:
 			ok, vals, err = indexer.FromObject(existing)
 		}
@@ -398,9 +414,13 @@ func (txn *Txn) DeletePrefix(table string, prefix_index string, prefix string) (
 		return false, fmt.Errorf("failed kvs lookup: %s", err)
 	}
 	// Get the table schema
-	tableSchema, ok := txn.db.schema.Tables[table]
+	ti, err := txn.table(table)
+	if err != nil {
+		return false, err
+	}
+	prefixIx, ok := ti.byName[deletePrefixIndex]
 	if !ok {
-		return false, fmt.Errorf("invalid table '%s'", table)
+		return false, fmt.Errorf("invalid index '%s'", deletePrefixIndex)
 	}
 
 	foundAny := false
@@ -409,8 +429,7 @@ func (txn *Txn) DeletePrefix(table string, prefix_index string, prefix string) (
 			foundAny = true
 		}
 		// Get the primary ID of the object
-		idSchema := tableSchema.Indexes[id]
-		idIndexer := idSchema.Indexer.(SingleIndexer)
+		idIndexer := ti.id.schema.Indexer.(SingleIndexer)
 		ok, idVal, err := idIndexer.FromObject(entry)
 		if err != nil {
 			return false, fmt.Errorf("failed to build primary index: %v", err)
@@ -420,7 +439,7 @@ func (txn *Txn) DeletePrefix(table string, prefix_index string, prefix string) (
 		}
 		if txn.changes != nil {
 			// Record the deletion
-			idTxn := txn.writableIndex(table, id)
+			idTxn := txn.writableIndex(ti.id)
 			existing, ok := idTxn.Get(idVal)
 			if ok {
 				txn.changes = append(txn.changes, Change{
@@ -432,23 +451,24 @@ func (txn *Txn) DeletePrefix(table string, prefix_index string, prefix string) (
 			}
 		}
 		// Remove the object from all the indexes except the given prefix index
-		for name, indexSchema := range tableSchema.Indexes {
+		for _, ix := range ti.indexes {
+			name, indexSchema := ix.name, ix.schema
 			if name == deletePrefixIndex {
 				continue
 			}
-			indexTxn := txn.writableIndex(table, name)
+			indexTxn := txn.writableIndex(ix)
 
 			// Handle the update by deleting from the index first
 			var (
 				ok   bool
+				one  [1][]byte
 				vals [][]byte
 				err  error
 			)
 			switch indexer := indexSchema.Indexer.(type) {
 			case SingleIndexer:
-				var val []byte
-				ok, val, err = indexer.FromObject(entry)
-				vals = [][]byte{val}
+				ok, one[0], err = indexer.FromObject(entry)
+				vals = one[:]
 			case MultiIndexer:
 				ok, vals, err = indexer.FromObject(entry)
 			}
@@ -471,7 +491,7 @@ func (txn *Txn) DeletePrefix(table string, prefix_index string, prefix string) (
 
 	}
 	if foundAny {
-		indexTxn := txn.writableIndex(table, deletePrefixIndex)
+		indexTxn := txn.writableIndex(prefixIx)
 		ok = indexTxn.DeletePrefix([]byte(prefix))
 		if !ok {
 			panic(fmt.Errorf("prefix %v matched some entries but DeletePrefix did not delete any ", prefix))
@@ -533,17 +553,17 @@ func (txn *Txn) DeleteAll(table, index string, args ...interface{}) (int, error)
 // PrefixIndexer, otherwise an error is returned.
 func (txn *Txn) FirstWatch(table, index string, args ...interface{}) (<-chan struct{}, interface{}, error) {
 	// Get the index value
-	indexSchema, val, err := txn.getIndexValue(table, index, args...)
+	ix, val, err := txn.getIndexValue(table, index, args...)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	// Get the index itself
-	indexTxn := txn.readableIndex(table, indexSchema.Name)
+	root := txn.readableRoot(ix, true)
 
 	// Do an exact lookup
-	if indexSchema.Unique && val != nil && indexSchema.Name == index {
-		watch, obj, ok := indexTxn.GetWatch(val)
+	if ix.schema.Unique && val != nil && ix.name == index {
+		watch, obj, ok := root.GetWatch(val)
 		if !ok {
 			return watch, nil, nil
 		}
@@ -551,7 +571,7 @@ func (txn *Txn) FirstWatch(table, index string, args ...interface{}) (<-chan str
 	}
 
 	// Handle non-unique index by using an iterator and getting the first value
-	iter := indexTxn.Root().Iterator()
+	iter := root.Iterator()
 	watch := iter.SeekPrefixWatch(val)
 	_, value, _ := iter.Next()
 	return watch, value, nil
@@ -573,17 +593,17 @@ func (txn *Txn) FirstWatch(table, index string, args ...interface{}) (<-chan str
 // PrefixIndexer, otherwise an error is returned.
 func (txn *Txn) LastWatch(table, index string, args ...interface{}) (<-chan struct{}, interface{}, error) {
 	// Get the index value
-	indexSchema, val, err := txn.getIndexValue(table, index, args...)
+	ix, val, err := txn.getIndexValue(table, index, args...)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	// Get the index itself
-	indexTxn := txn.readableIndex(table, indexSchema.Name)
+	root := txn.readableRoot(ix, true)
 
 	// Do an exact lookup
-	if indexSchema.Unique && val != nil && indexSchema.Name == index {
-		watch, obj, ok := indexTxn.GetWatch(val)
+	if ix.schema.Unique && val != nil && ix.name == index {
+		watch, obj, ok := root.GetWatch(val)
 		if !ok {
 			return watch, nil, nil
 		}
@@ -591,7 +611,7 @@ func (txn *Txn) LastWatch(table, index string, args ...interface{}) (<-chan stru
 	}
 
 	// Handle non-unique index by using an iterator and getting the last value
-	iter := indexTxn.Root().ReverseIterator()
+	iter := root.ReverseIterator()
 	watch := iter.SeekPrefixWatch(val)
 	_, value, _ := iter.Previous()
 	return watch, value, nil
@@ -602,9 +622,30 @@ func (txn *Txn) LastWatch(table, index string, args ...interface{}) (<-chan stru
 //
 // Note that all values read in the transaction form a consistent snapshot
 // from the time when the transaction was created.
+//
+// First makes no watch channel (nomadlike: upstream called FirstWatch,
+// which made one for every lookup, watched or not).
 func (txn *Txn) First(table, index string, args ...interface{}) (interface{}, error) {
-	_, val, err := txn.FirstWatch(table, index, args...)
-	return val, err
+	// Get the index value
+	ix, val, err := txn.getIndexValue(table, index, args...)
+	if err != nil {
+		return nil, err
+	}
+
+	// Get the index itself: the lookup ends before any later write.
+	root := txn.readableRoot(ix, false)
+
+	// Do an exact lookup
+	if ix.schema.Unique && val != nil && ix.name == index {
+		obj, _ := root.Get(val)
+		return obj, nil
+	}
+
+	// Handle non-unique index by using an iterator and getting the first value
+	iter := root.Iterator()
+	iter.SeekPrefix(val)
+	_, value, _ := iter.Next()
+	return value, nil
 }
 
 // Last is used to return the last matching object for
@@ -612,9 +653,29 @@ func (txn *Txn) First(table, index string, args ...interface{}) (interface{}, er
 //
 // Note that all values read in the transaction form a consistent snapshot
 // from the time when the transaction was created.
+//
+// Last makes no watch channel (nomadlike, as First).
 func (txn *Txn) Last(table, index string, args ...interface{}) (interface{}, error) {
-	_, val, err := txn.LastWatch(table, index, args...)
-	return val, err
+	// Get the index value
+	ix, val, err := txn.getIndexValue(table, index, args...)
+	if err != nil {
+		return nil, err
+	}
+
+	// Get the index itself: the lookup ends before any later write.
+	root := txn.readableRoot(ix, false)
+
+	// Do an exact lookup
+	if ix.schema.Unique && val != nil && ix.name == index {
+		obj, _ := root.Get(val)
+		return obj, nil
+	}
+
+	// Handle non-unique index by using an iterator and getting the last value
+	iter := root.ReverseIterator()
+	iter.SeekPrefix(val)
+	_, value, _ := iter.Previous()
+	return value, nil
 }
 
 // LongestPrefix is used to fetch the longest prefix match for the given
@@ -634,34 +695,33 @@ func (txn *Txn) LongestPrefix(table, index string, args ...interface{}) (interfa
 	}
 
 	// Get the index value.
-	indexSchema, val, err := txn.getIndexValue(table, index, args...)
+	ix, val, err := txn.getIndexValue(table, index, args...)
 	if err != nil {
 		return nil, err
 	}
 
 	// This algorithm only makes sense against a unique index, otherwise the
 	// index keys will have the IDs appended to them.
-	if !indexSchema.Unique {
+	if !ix.schema.Unique {
 		return nil, fmt.Errorf("index '%s' is not unique", index)
 	}
 
 	// Find the longest prefix match with the given index.
-	indexTxn := txn.readableIndex(table, indexSchema.Name)
-	if _, value, ok := indexTxn.Root().LongestPrefix(val); ok {
+	if _, value, ok := txn.readableRoot(ix, false).LongestPrefix(val); ok {
 		return value, nil
 	}
 	return nil, nil
 }
 
-// getIndexValue is used to get the IndexSchema and the value
+// getIndexValue is used to get the index and the value
 // used to scan the index given the parameters. This handles prefix based
 // scans when the index has the "_prefix" suffix. The index must support
 // prefix iteration.
-func (txn *Txn) getIndexValue(table, index string, args ...interface{}) (*IndexSchema, []byte, error) {
+func (txn *Txn) getIndexValue(table, index string, args ...interface{}) (*indexInfo, []byte, error) {
 	// Get the table schema
-	tableSchema, ok := txn.db.schema.Tables[table]
-	if !ok {
-		return nil, nil, fmt.Errorf("invalid table '%s'", table)
+	ti, err := txn.table(table)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	// Check for a prefix scan
@@ -672,37 +732,38 @@ func (txn *Txn) getIndexValue(table, index string, args ...interface{}) (*IndexS
 	}
 
 	// Get the index schema
-	indexSchema, ok := tableSchema.Indexes[index]
+	ix, ok := ti.byName[index]
 	if !ok {
 		return nil, nil, fmt.Errorf("invalid index '%s'", index)
 	}
+	indexSchema := ix.schema
 
 	// Hot-path for when there are no arguments
 	if len(args) == 0 {
-		return indexSchema, nil, nil
+		return ix, nil, nil
 	}
 
 	// Special case the prefix scanning
 	if prefixScan {
 		prefixIndexer, ok := indexSchema.Indexer.(PrefixIndexer)
 		if !ok {
-			return indexSchema, nil,
+			return ix, nil,
 				fmt.Errorf("index '%s' does not support prefix scanning", index)
 		}
 
 		val, err := prefixIndexer.PrefixFromArgs(args...)
 		if err != nil {
-			return indexSchema, nil, fmt.Errorf("index error: %v", err)
+			return ix, nil, fmt.Errorf("index error: %v", err)
 		}
-		return indexSchema, val, err
+		return ix, val, err
 	}
 
 	// Get the exact match index
 	val, err := indexSchema.Indexer.FromArgs(args...)
 	if err != nil {
-		return indexSchema, nil, fmt.Errorf("index error: %v", err)
+		return ix, nil, fmt.Errorf("index error: %v", err)
 	}
-	return indexSchema, val, err
+	return ix, val, err
 }
 
 // ResultIterator is used to iterate over a list of results from a query on a table.
@@ -742,18 +803,20 @@ type ResultIterator interface {
 // See the documentation for ResultIterator to understand the behaviour of the
 // returned ResultIterator.
 func (txn *Txn) Get(table, index string, args ...interface{}) (ResultIterator, error) {
-	indexIter, val, err := txn.getIndexIterator(table, index, args...)
+	indexIter, root, val, err := txn.getIndexIterator(table, index, args...)
 	if err != nil {
 		return nil, err
 	}
 
 	// Seek the iterator to the appropriate sub-set
-	watchCh := indexIter.SeekPrefixWatch(val)
+	indexIter.SeekPrefix(val)
 
-	// Create an iterator
+	// Create an iterator; its watch channel is made when asked for
+	// (nomadlike: upstream made it here, watched or not).
 	iter := &radixIterator{
-		iter:    indexIter,
-		watchCh: watchCh,
+		iter:   indexIter,
+		root:   root,
+		prefix: val,
 	}
 	return iter, nil
 }
@@ -767,18 +830,20 @@ func (txn *Txn) Get(table, index string, args ...interface{}) (ResultIterator, e
 // See the documentation for ResultIterator to understand the behaviour of the
 // returned ResultIterator.
 func (txn *Txn) GetReverse(table, index string, args ...interface{}) (ResultIterator, error) {
-	indexIter, val, err := txn.getIndexIteratorReverse(table, index, args...)
+	indexIter, root, val, err := txn.getIndexIteratorReverse(table, index, args...)
 	if err != nil {
 		return nil, err
 	}
 
 	// Seek the iterator to the appropriate sub-set
-	watchCh := indexIter.SeekPrefixWatch(val)
+	indexIter.SeekPrefix(val)
 
-	// Create an iterator
+	// Create an iterator; its watch channel is made when asked for
+	// (nomadlike, as Get).
 	iter := &radixReverseIterator{
-		iter:    indexIter,
-		watchCh: watchCh,
+		iter:   indexIter,
+		root:   root,
+		prefix: val,
 	}
 	return iter, nil
 }
@@ -797,7 +862,7 @@ func (txn *Txn) GetReverse(table, index string, args ...interface{}) (ResultIter
 // See the documentation for ResultIterator to understand the behaviour of the
 // returned ResultIterator.
 func (txn *Txn) LowerBound(table, index string, args ...interface{}) (ResultIterator, error) {
-	indexIter, val, err := txn.getIndexIterator(table, index, args...)
+	indexIter, _, val, err := txn.getIndexIterator(table, index, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -823,7 +888,7 @@ func (txn *Txn) LowerBound(table, index string, args ...interface{}) (ResultIter
 // See the documentation for ResultIterator to understand the behaviour of the
 // returned ResultIterator.
 func (txn *Txn) ReverseLowerBound(table, index string, args ...interface{}) (ResultIterator, error) {
-	indexIter, val, err := txn.getIndexIteratorReverse(table, index, args...)
+	indexIter, _, val, err := txn.getIndexIteratorReverse(table, index, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -866,9 +931,21 @@ type mutInfo struct {
 // then delete X) this might mean the set of mutations is incomplete to verify
 // history, but it is complete in that the net effect is preserved (Y got a new
 // value, X got removed).
+//
+// The result is kept: a second call with no mutation in between returns it
+// at once, and a list of up to smallChanges changes is de-duplicated by
+// comparing them pairwise, without a map (nomadlike).
 func (txn *Txn) Changes() Changes {
 	if txn.changes == nil {
 		return nil
+	}
+	if txn.deduped == len(txn.changes) {
+		return txn.changes
+	}
+	if len(txn.changes) <= smallChanges {
+		txn.changes = dedupSmall(txn.changes)
+		txn.deduped = len(txn.changes)
+		return txn.changes
 	}
 
 	// De-duplicate mutations by key so all take effect at the point of the last
@@ -890,6 +967,7 @@ func (txn *Txn) Changes() Changes {
 	}
 	if len(dups) == len(txn.changes) {
 		// No duplicates found, fast path return it as is
+		txn.deduped = len(txn.changes)
 		return txn.changes
 	}
 
@@ -920,39 +998,87 @@ func (txn *Txn) Changes() Changes {
 	}
 	// Store the de-duped version in case this is called again
 	txn.changes = cs
+	txn.deduped = len(cs)
 	return cs
 }
 
-func (txn *Txn) getIndexIterator(table, index string, args ...interface{}) (*iradix.Iterator, []byte, error) {
+// smallChanges is the longest list of changes Changes de-duplicates
+// without a map.
+const smallChanges = 32
+
+// sameObject reports whether a and b change the same object.
+func sameObject(a, b *Change) bool {
+	return len(a.primaryKey) == len(b.primaryKey) && a.Table == b.Table && bytes.Equal(a.primaryKey, b.primaryKey)
+}
+
+// dedupSmall is Changes' de-duplication for a short list, comparing its
+// changes pairwise: changes itself if no object changed twice, else a new
+// list in which each object's last change stands, with its first Before.
+func dedupSmall(changes Changes) Changes {
+	dup := false
+	for i := 1; i < len(changes) && !dup; i++ {
+		for j := 0; j < i; j++ {
+			if sameObject(&changes[i], &changes[j]) {
+				dup = true
+				break
+			}
+		}
+	}
+	if !dup {
+		return changes
+	}
+	cs := make(Changes, 0, len(changes))
+next:
+	for i := range changes {
+		for j := i + 1; j < len(changes); j++ {
+			if sameObject(&changes[i], &changes[j]) {
+				continue next // not the last change of its object
+			}
+		}
+		m := changes[i]
+		for j := 0; j < i; j++ {
+			if sameObject(&changes[i], &changes[j]) {
+				m.Before = changes[j].Before // the first change's
+				break
+			}
+		}
+		// An object inserted and then deleted: no change (see Changes).
+		if m.Before == nil && m.After == nil {
+			continue
+		}
+		cs = append(cs, m)
+	}
+	return cs
+}
+
+func (txn *Txn) getIndexIterator(table, index string, args ...interface{}) (*iradix.Iterator, *iradix.Node, []byte, error) {
 	// Get the index value to scan
-	indexSchema, val, err := txn.getIndexValue(table, index, args...)
+	ix, val, err := txn.getIndexValue(table, index, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	// Get the index itself
-	indexTxn := txn.readableIndex(table, indexSchema.Name)
-	indexRoot := indexTxn.Root()
+	indexRoot := txn.readableRoot(ix, true)
 
 	// Get an iterator over the index
 	indexIter := indexRoot.Iterator()
-	return indexIter, val, nil
+	return indexIter, indexRoot, val, nil
 }
 
-func (txn *Txn) getIndexIteratorReverse(table, index string, args ...interface{}) (*iradix.ReverseIterator, []byte, error) {
+func (txn *Txn) getIndexIteratorReverse(table, index string, args ...interface{}) (*iradix.ReverseIterator, *iradix.Node, []byte, error) {
 	// Get the index value to scan
-	indexSchema, val, err := txn.getIndexValue(table, index, args...)
+	ix, val, err := txn.getIndexValue(table, index, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	// Get the index itself
-	indexTxn := txn.readableIndex(table, indexSchema.Name)
-	indexRoot := indexTxn.Root()
+	indexRoot := txn.readableRoot(ix, true)
 
 	// Get an interator over the index
 	indexIter := indexRoot.ReverseIterator()
-	return indexIter, val, nil
+	return indexIter, indexRoot, val, nil
 }
 
 // Defer is used to push a new arbitrary function onto a stack which
@@ -966,12 +1092,22 @@ func (txn *Txn) Defer(fn func()) {
 // radixIterator is used to wrap an underlying iradix iterator.
 // This is much more efficient than a sliceIterator as we are not
 // materializing the entire view.
+//
+// Its watch channel is that of the node the iterator was seeked to,
+// found again from root and prefix on the first WatchCh call (nomadlike;
+// root is an immutable tree, so the node is the same). A LowerBound
+// iterator has no root, and no watch channel.
 type radixIterator struct {
 	iter    *iradix.Iterator
+	root    *iradix.Node
+	prefix  []byte
 	watchCh <-chan struct{}
 }
 
 func (r *radixIterator) WatchCh() <-chan struct{} {
+	if r.watchCh == nil && r.root != nil {
+		r.watchCh = r.root.Iterator().SeekPrefixWatch(r.prefix)
+	}
 	return r.watchCh
 }
 
@@ -983,8 +1119,12 @@ func (r *radixIterator) Next() interface{} {
 	return value
 }
 
+// radixReverseIterator is radixIterator's reverse; its watch channel is
+// found as radixIterator's.
 type radixReverseIterator struct {
 	iter    *iradix.ReverseIterator
+	root    *iradix.Node
+	prefix  []byte
 	watchCh <-chan struct{}
 }
 
@@ -997,6 +1137,9 @@ func (r *radixReverseIterator) Next() interface{} {
 }
 
 func (r *radixReverseIterator) WatchCh() <-chan struct{} {
+	if r.watchCh == nil && r.root != nil {
+		r.watchCh = r.root.ReverseIterator().SeekPrefixWatch(r.prefix)
+	}
 	return r.watchCh
 }
 
@@ -1004,21 +1147,13 @@ func (r *radixReverseIterator) WatchCh() <-chan struct{} {
 // Returns a new read-only transaction or nil if the transaction is already
 // aborted or committed.
 func (txn *Txn) Snapshot() *Txn {
-	if txn.rootTxn == nil {
+	if txn.root == nil {
 		return nil
 	}
 
-	snapshot := &Txn{
-		db:      txn.db,
-		rootTxn: txn.rootTxn.Clone(),
-	}
-
 	// Commit sub-transactions into the snapshot
-	for key, subTxn := range txn.modified {
-		path := indexPath(key.Table, key.Index)
-		final := subTxn.CommitOnly()
-		snapshot.rootTxn.Insert(path, final)
+	return &Txn{
+		db:   txn.db,
+		root: txn.committedRoot(),
 	}
-
-	return snapshot
 }
