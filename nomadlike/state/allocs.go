@@ -395,13 +395,75 @@ func allocsByJobTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string, 
 	}), nil
 }
 
-// AllocsByNode returns a node's allocations, sorted by ID.
+// AllocsByNode returns a node's allocations, sorted by ID. Allocations have
+// no index by node: the node's node_alloc_view row lists them (an entry of
+// 40 bytes, where an index entry cost ~250 bytes per allocation, the
+// largest part of the state at scale), and each is read by ID. With ws, it
+// watches the row (an allocation created, removed or moved) and each
+// allocation read (a client's status report changes no row).
 func (s *reader) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
-	it, err := get(s.readTxn(), ws, tableAllocs, indexNode, nodeID)
-	if err != nil {
+	txn := s.readTxn()
+	var v *nodeAllocView
+	if ws != nil {
+		raw, err := first(txn, ws, tableNodeAllocView, indexID, nodeID)
+		if err != nil {
+			return nil, err
+		}
+		v, _ = raw.(*nodeAllocView)
+	} else {
+		var err error
+		if v, err = seek[*nodeAllocView](txn, tableNodeAllocView, indexID, nodeID); err != nil {
+			return nil, err
+		}
+	}
+	if v == nil || v.NodeID != nodeID {
+		return nil, nil
+	}
+	var err error
+	out := make([]*structs.Allocation, 0, len(v.Allocs))
+	for i := range v.Allocs {
+		id := v.Allocs[i].ID
+		var a *structs.Allocation
+		if ws != nil {
+			a, err = allocByIDTxn(txn, ws, id)
+		} else {
+			a, err = allocByIDUnwatched(txn, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// allocByIDUnwatched is allocByIDTxn for a read that watches nothing: it
+// leaves no watch channel on the allocation's entry (see seek).
+func allocByIDUnwatched(txn *memdb.Txn, id string) (*structs.Allocation, error) {
+	a, err := seek[*structs.Allocation](txn, tableAllocs, indexID, id)
+	if err != nil || a == nil || a.ID != id {
 		return nil, err
 	}
-	return collect[*structs.Allocation](it, nil), nil
+	return a, nil
+}
+
+// seek returns the first object of table at or after args in index, or the
+// zero T: the caller checks that it is the one asked for. Unlike first, it
+// gives the entry no watch channel: go-memdb's First makes one on each
+// entry it finds, which stays with the entry until it changes, so reads
+// of many entries that nobody watches leave a channel (~100 bytes) on
+// each.
+func seek[T any](txn *memdb.Txn, table, index string, args ...any) (T, error) {
+	var zero T
+	it, err := txn.LowerBound(table, index, args...)
+	if err != nil {
+		return zero, fmt.Errorf("state: read %s by %s %v: %w", table, index, args, err)
+	}
+	obj, _ := it.Next().(T)
+	return obj, nil
 }
 
 // AllocsByEval returns the allocations an evaluation created, sorted by ID;

@@ -356,3 +356,85 @@ func TestNodeAllocsForkAndStoreAppendApart(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocsByNodeFromTheView: the allocations have only an ID and a job
+// index (each index entry is ~250 bytes per allocation), and AllocsByNode
+// reads the node's view row and each allocation by ID: sorted by ID,
+// following placements, removals and moves to another node. Its watch
+// fires on a client's status report (which changes no view row) and on a
+// placement; a read without a watch leaves nothing behind.
+func TestAllocsByNodeFromTheView(t *testing.T) {
+	var names []string
+	for name := range schema().Tables[tableAllocs].Indexes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if want := []string{indexID, indexJob}; !slices.Equal(names, want) {
+		t.Errorf("allocs table indexes %v, want %v: every index costs an entry per allocation; read through the job index or the node view instead", names, want)
+	}
+
+	s := newTestStore(t)
+	job := testJob("web")
+	must(t, s.UpsertJob(1, job))
+	must(t, s.UpsertAllocs(2, []*structs.Allocation{testAlloc("c", job, "n1"), testAlloc("a", job, "n1"), testAlloc("b", job, "n2"), testAlloc("d", job, "n1")}))
+	ids := func(node string) []string {
+		t.Helper()
+		allocs, err := s.AllocsByNode(nil, node)
+		must(t, err)
+		var out []string
+		for _, a := range allocs {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	check := func(node string, want ...string) {
+		t.Helper()
+		if got := ids(node); !slices.Equal(got, want) {
+			t.Errorf("AllocsByNode(%s) = %v, want %v", node, got, want)
+		}
+	}
+	check("n1", "a", "c", "d")
+	check("n2", "b")
+	check("n3")
+
+	ws := memdb.NewWatchSet()
+	_, err := s.AllocsByNode(ws, "n1")
+	must(t, err)
+	must(t, s.UpdateAllocsFromClient(3, []*structs.Allocation{{ID: "c", ClientStatus: structs.AllocClientStatusRunning}}))
+	if ws.Watch(time.After(testDeadline)) {
+		t.Error("a client's status report of one of the node's allocations did not fire the watch")
+	}
+	ws = memdb.NewWatchSet()
+	_, err = s.AllocsByNode(ws, "n2")
+	must(t, err)
+	must(t, s.UpsertAllocs(4, []*structs.Allocation{testAlloc("e", job, "n2")}))
+	if ws.Watch(time.After(testDeadline)) {
+		t.Error("a placement on the node did not fire the watch")
+	}
+	if a, _ := s.AllocByID(nil, "c"); a.ClientStatus != structs.AllocClientStatusRunning {
+		t.Fatalf("c: client status %q", a.ClientStatus)
+	}
+
+	moved := testAlloc("a", job, "n2")
+	must(t, s.UpsertAllocs(5, []*structs.Allocation{moved}))
+	must(t, s.DeleteEvals(6, nil, []string{"d"}))
+	check("n1", "c")
+	check("n2", "a", "b", "e")
+	checkNodeAllocViews(t, s)
+
+	// A read without a watch of nodes not read before allocates no more
+	// than the same read again: it leaves no channel on what it read.
+	var nodes []string
+	for i := range 40 {
+		n := fmt.Sprintf("m%02d", i)
+		nodes = append(nodes, n)
+		must(t, s.UpsertAllocs(uint64(10+i), []*structs.Allocation{testAlloc(n+"-1", job, n), testAlloc(n+"-2", job, n)}))
+	}
+	pass := func() float64 {
+		next := 0
+		return testing.AllocsPerRun(len(nodes)-1, func() { _ = ids(nodes[next]); next++ })
+	}
+	if fresh, again := pass(), pass(); fresh > again {
+		t.Errorf("AllocsByNode(nil) of nodes not read before: %.1f allocations each, of the same nodes read again: %.1f; the first read leaves something behind", fresh, again)
+	}
+}

@@ -110,10 +110,10 @@ func schema() *memdb.DBSchema {
 		// serves it (an allocation without a job ID is indexed by its
 		// namespace alone, so it is listed too). No eval or deployment
 		// index either: AllocsByEval and AllocsByDeployment filter the
-		// eval's or deployment's job's allocations.
+		// eval's or deployment's job's allocations. No node index: the
+		// node's node_alloc_view row lists them (AllocsByNode).
 		tableSchema(tableAllocs,
 			stringIndexOf(indexID, true, false, func(a *structs.Allocation) string { return a.ID }),
-			stringIndexOf(indexNode, false, true, func(a *structs.Allocation) string { return a.NodeID }),
 			jobIndexOf(func(a *structs.Allocation) (string, string) { return a.Namespace, a.JobID }),
 		),
 		tableSchema(tableEvals,

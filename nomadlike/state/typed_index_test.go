@@ -23,7 +23,7 @@ func reflectiveIndexers() map[string]map[string]memdb.Indexer {
 			str("Namespace"), str("ID"), &memdb.UintFieldIndex{Field: "Version"}}}},
 		tableJobSummary: {indexID: nsID("JobID", false)},
 		tableNodes:      {indexID: str("ID")},
-		tableAllocs:     {indexID: str("ID"), indexNode: str("NodeID"), indexJob: nsID("JobID", true)},
+		tableAllocs:     {indexID: str("ID"), indexJob: nsID("JobID", true)},
 		tableEvals:      {indexID: str("ID"), indexJob: nsID("JobID", true)},
 		tableIndex:      {indexID: str("Key")},
 		tableRequestIDs: {indexID: str("RequestID")},

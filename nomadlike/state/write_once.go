@@ -154,20 +154,14 @@ func pruneWriteRecordsTxn(txn *memdb.Txn, horizon int64) error {
 	return nil
 }
 
-// writeRecordTxn looks the record of requestID up without a watch channel:
-// go-memdb's First gives the record's leaf one (made on the first lookup),
-// which then stays in the tree as long as the record, WriteOnceWindow.
-// Every client update with an ID is looked up once after its apply, so at
-// a million allocations those channels were ~90 MB of the server's heap.
-// No one watches a record, so a seek to the key does.
+// writeRecordTxn looks the record of requestID up without a watch channel
+// (seek): every client update with an ID is looked up once after its
+// apply, and First's channel on each record stayed as long as the record,
+// WriteOnceWindow (~90 MB of the server's heap at a million allocations).
 func writeRecordTxn(txn *memdb.Txn, requestID string) (*structs.WriteRecord, error) {
-	it, err := txn.LowerBound(tableRequestIDs, indexID, requestID)
-	if err != nil {
-		return nil, fmt.Errorf("state: read %s by %s %q: %w", tableRequestIDs, indexID, requestID, err)
-	}
-	r, _ := it.Next().(*structs.WriteRecord)
-	if r == nil || r.RequestID != requestID {
-		return nil, nil
+	r, err := seek[*structs.WriteRecord](txn, tableRequestIDs, indexID, requestID)
+	if err != nil || r == nil || r.RequestID != requestID {
+		return nil, err
 	}
 	return r, nil
 }

@@ -271,9 +271,9 @@ func TestWriteRecordInsertCopiesLittle(t *testing.T) {
 }
 
 // TestWriteRecordLookupMakesNoChannel: looking a record up leaves nothing
-// behind in the table. Each of many records looked up once (as the server
-// looks up every client update's record after its apply) allocates no more
-// than one record looked up over and over: with go-memdb's First, each
+// behind in the table. Records looked up for the first time (as the server
+// looks up every client update's record after its apply) allocate no more
+// than the same records looked up again: with go-memdb's First, each
 // record's leaf got a watch channel on its first lookup, kept as long as
 // the record. A missing ID (a prefix of a stored one, or past the last) is
 // not found.
@@ -296,11 +296,14 @@ func TestWriteRecordLookupMakesNoChannel(t *testing.T) {
 			t.Fatalf("WriteRecord(%s) = %+v", id, rec)
 		}
 	}
-	next := 0
-	distinct := testing.AllocsPerRun(n-1, func() { lookup(ids[next]); next++ })
-	same := testing.AllocsPerRun(n-1, func() { lookup(ids[n]) })
-	if distinct > same {
-		t.Errorf("a lookup of a record not looked up before made %.2f allocations, one looked up before %.2f: the first lookup leaves something in the table", distinct, same)
+	// Two passes over the same records: a seek's allocations depend on
+	// where the key is in the tree, so only the same keys compare.
+	pass := func() float64 {
+		next := 0
+		return testing.AllocsPerRun(n-1, func() { lookup(ids[next]); next++ })
+	}
+	if fresh, again := pass(), pass(); fresh > again {
+		t.Errorf("a lookup of a record not looked up before made %.2f allocations, of the same record again %.2f: the first lookup leaves something in the table", fresh, again)
 	}
 	for _, id := range []string{"req-1", "req-100", "zzz", ""} {
 		rec, err := s.WriteRecord(id)
