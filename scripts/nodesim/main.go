@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -201,6 +202,19 @@ func run() error {
 	if rep != nil {
 		fmt.Printf("load average before the run: %s\n", load)
 		fmt.Print(rep)
+	}
+	if rep != nil && len(cfg.Sim.Servers) > 0 {
+		// The figure the memory aim counts (issue 17: under 2 KB of server
+		// memory per allocation): RSS also holds the GC's headroom.
+		if live, herr := serverLiveHeap(cfg.Sim.Servers[0]); herr != nil {
+			fmt.Fprintln(os.Stderr, "server live heap:", herr)
+		} else {
+			per := ""
+			if *allocs > 0 {
+				per = fmt.Sprintf(" (%.2f KB per allocation)", float64(live)/1000/float64(*allocs))
+			}
+			fmt.Printf("  server live heap:      %d MB after a collection%s\n", live>>20, per)
+		}
 	}
 	if *profile != "" {
 		if perr := fetch(cfg.Sim.Servers[0], "/v1/agent/pprof/heap?gc=1", *profile+".heap.pprof"); perr != nil {
@@ -393,6 +407,16 @@ func raftMultiplier(mult int) string {
 }
 
 func fetch(addr, path, file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return get(addr, path, f)
+}
+
+// get writes the body of GET addr+path to w.
+func get(addr, path string, w io.Writer) error {
 	resp, err := http.Get(addr + path)
 	if err != nil {
 		return err
@@ -402,11 +426,27 @@ func fetch(addr, path, file string) error {
 		b, _ := io.ReadAll(resp.Body)
 		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b)
 	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
+	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// serverLiveHeap is the server's heap in use right after a collection (its
+// HeapAlloc, from the text form of its heap profile taken with gc=1).
+func serverLiveHeap(addr string) (uint64, error) {
+	var b strings.Builder
+	if err := get(addr, "/v1/agent/pprof/heap?gc=1&debug=1", &b); err != nil {
+		return 0, err
+	}
+	return heapAllocOf(b.String())
+}
+
+// heapAllocOf reads "# HeapAlloc = N" from the runtime.MemStats section of
+// a heap profile in text form.
+func heapAllocOf(profile string) (uint64, error) {
+	for line := range strings.Lines(profile) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "# HeapAlloc = "); ok {
+			return strconv.ParseUint(v, 10, 64)
+		}
+	}
+	return 0, errors.New("no HeapAlloc in the heap profile")
 }

@@ -25,3 +25,15 @@ func TestGCPercentDefault(t *testing.T) {
 		t.Error("GOGC=50: the simulator set its own percent, want the environment's to stand")
 	}
 }
+
+// TestHeapAllocOf: the server's live heap is read from the MemStats
+// section of the text heap profile.
+func TestHeapAllocOf(t *testing.T) {
+	profile := "heap profile: 1: 2 [3: 4] @ heap/1048576\n\n# runtime.MemStats\n# Alloc = 123\n# TotalAlloc = 999\n# HeapAlloc = 456789\n# HeapSys = 1000000\n"
+	if got, err := heapAllocOf(profile); err != nil || got != 456789 {
+		t.Errorf("heapAllocOf = %d, %v; want 456789", got, err)
+	}
+	if _, err := heapAllocOf("heap profile: 0: 0 [0: 0] @ heap/1\n"); err == nil {
+		t.Error("a profile without MemStats: no error")
+	}
+}
