@@ -211,7 +211,7 @@ func run() error {
 		} else {
 			per := ""
 			if *allocs > 0 {
-				per = fmt.Sprintf(" (%.2f KB per allocation)", float64(live)/1000/float64(*allocs))
+				per = fmt.Sprintf(" (%.2f KB, %d bytes per allocation)", float64(live)/1024/float64(*allocs), live/uint64(*allocs))
 			}
 			fmt.Printf("  server live heap:      %d MB after a collection%s\n", live>>20, per)
 		}
