@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
 // BenchmarkHTTPJobsList measures GET /v1/jobs over 100 jobs through the full
@@ -34,9 +37,13 @@ func BenchmarkHTTPJobsList(b *testing.B) {
 // BenchmarkHTTPJobRegister measures PUT /v1/jobs decoding and dispatch to
 // the (fake, Raft-less) server.
 func BenchmarkHTTPJobRegister(b *testing.B) {
-	fake := newFakeServer(b)
-	h := NewHTTPServer(HTTPConfig{Server: fake, Logger: slog.New(slog.DiscardHandler)}).Handler()
-	body := mustJSON(b, map[string]any{"Job": testJob("web")})
+	benchRegister(b, newFakeServer(b), mustJSON(b, map[string]any{"Job": testJob("web")}))
+}
+
+// benchRegister sends body to PUT /v1/jobs of an API on srv, b.N times.
+func benchRegister(b *testing.B, srv ServerAPI, body string) {
+	h := NewHTTPServer(HTTPConfig{Server: srv, Logger: slog.New(slog.DiscardHandler)}).Handler()
+	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
@@ -45,4 +52,35 @@ func BenchmarkHTTPJobRegister(b *testing.B) {
 			b.Fatalf("got %d: %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// benchRegisterJob is the job BenchmarkClusterRegister (e2e) registers: a
+// service job of one group and one raw_exec task, as our api client sends
+// it (every field of structs.Job in its JSON).
+func benchRegisterJob(id string) *structs.Job {
+	return &structs.Job{
+		ID: id, Name: id, Type: structs.JobTypeService, Datacenters: []string{"nowhere"},
+		TaskGroups: []*structs.TaskGroup{{
+			Name: "g", Count: 1,
+			Tasks: []*structs.Task{{Name: "sleep", Driver: "raw_exec",
+				Config:    map[string]any{"command": "/bin/sleep", "args": []any{"3600"}},
+				Env:       map[string]string{"E2E_RUN": "bench"},
+				Resources: &structs.Resources{CPU: 20, MemoryMB: 16}}},
+		}},
+	}
+}
+
+// acceptingServer answers every registration at once without storing it:
+// a benchmark of the HTTP layer measures the HTTP layer only.
+type acceptingServer struct{ *fakeServer }
+
+func (acceptingServer) RegisterJob(context.Context, *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error) {
+	return &structs.JobRegisterResponse{EvalID: "00000000-0000-0000-0000-000000000000", JobModifyIndex: 1, Index: 1}, nil
+}
+
+// BenchmarkHTTPJobRegisterService measures PUT /v1/jobs of the cluster
+// benchmark's job through the whole chain (middleware, router, admission,
+// decode with Nomad's defaults) to the fake server.
+func BenchmarkHTTPJobRegisterService(b *testing.B) {
+	benchRegister(b, &acceptingServer{newFakeServer(b)}, mustJSON(b, &structs.JobRegisterRequest{Job: benchRegisterJob("web")}))
 }

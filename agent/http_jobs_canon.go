@@ -16,8 +16,10 @@ import (
 // pointer, and calls their Canonicalize, so a null or absent field (the
 // stock CLI sends many) gets Nomad's default while an explicit zero stays
 // zero. Our structs cannot tell null from zero once decoded, so a second,
-// light decode of the body (jobShape: no values, only which keys hold one)
-// tells the defaults where they apply. out is a pointer to a struct with a
+// light pass over the body (jobShapeOf: no values, only which keys hold
+// one) tells the defaults where they apply, the group's own (Count,
+// Scaling: TaskGroup.ApplyJSONDefaults) and the official client's
+// Canonicalize (canonicalizeJob). out is a pointer to a struct with a
 // Job *structs.Job field.
 //
 // The typed decode reads the body as sent, so its errors name the field
@@ -34,12 +36,17 @@ func decodeJobBody(r *http.Request, out any) error {
 	}
 	job, _ := reflect.ValueOf(out).Elem().FieldByName("Job").Interface().(*structs.Job)
 	if job != nil {
-		var shape struct{ Job *jobShape }
-		if err := decodeJSON(body, &shape); err != nil {
+		shape, err := jobShapeOf(body)
+		if err != nil {
 			return err
 		}
-		if shape.Job != nil {
-			if err := canonicalizeJob(job, shape.Job); err != nil {
+		if shape != nil {
+			for i, tg := range job.TaskGroups {
+				if i < len(shape.TaskGroups) && tg != nil {
+					tg.ApplyJSONDefaults(shape.TaskGroups[i].JSON)
+				}
+			}
+			if err := canonicalizeJob(job, shape); err != nil {
 				return err
 			}
 		}
@@ -95,8 +102,12 @@ type jobShape struct {
 
 type groupShape struct {
 	Update, ReschedulePolicy, Migrate, RestartPolicy, EphemeralDisk *setKeys
-	Tasks                                                           []struct{ KillTimeout jsonSet }
+	Tasks                                                           []taskShape
+	// JSON holds the keys of the group's own defaults (Count, Scaling).
+	JSON structs.GroupJSONKeys
 }
+
+type taskShape struct{ KillTimeout jsonSet }
 
 // Nomad's defaults, as the official client's Canonicalize methods set them.
 func defaultUpdate() structs.UpdateStrategy {

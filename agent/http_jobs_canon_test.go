@@ -307,6 +307,11 @@ func treeCanonicalizeGroupJSON(tg map[string]any, typ string, ju, jr, jm map[str
 			tg["Count"] = sc["Min"]
 		}
 	}
+	// The scaling block's defaults (TaskGroup.ApplyJSONDefaults; before,
+	// its UnmarshalJSON applied them in the final typed decode).
+	if sc := treeJsonObj(tg["Scaling"]); sc != nil {
+		treeFillNull(sc, map[string]any{"Min": tg["Count"], "Max": json.Number("-1"), "Enabled": true})
+	}
 	gu := treeJsonObj(tg["Update"])
 	switch {
 	case ju != nil && gu != nil:

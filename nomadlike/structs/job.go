@@ -1,7 +1,6 @@
 package structs
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -343,16 +342,33 @@ type TaskGroup struct {
 	Scaling *ScalingPolicy `json:",omitempty"`
 }
 
-// UnmarshalJSON defaults Count to 1 when the JSON omits it, as the official
-// client does; an explicit 0 stays 0.
-func (tg *TaskGroup) UnmarshalJSON(b []byte) error {
-	type plain TaskGroup
-	p := plain{Count: 1}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+// GroupJSONKeys says which of a group's keys its JSON gave a value (a key
+// present and not null), for the defaults Nomad's API applies to a group
+// sent as JSON (ApplyJSONDefaults).
+type GroupJSONKeys struct {
+	// Count: the last "Count" key holds a value. AnyCount: some "Count" key
+	// does (a later null one leaves the decoded count as it was).
+	Count, AnyCount bool
+	// Scaling is nil when the group's JSON has no scaling object (none, or
+	// null last); otherwise which of its keys hold a value.
+	Scaling *ScalingJSONKeys
+}
+
+// ScalingJSONKeys says which keys of a group's scaling block hold a value.
+type ScalingJSONKeys struct{ Min, Max, Enabled bool }
+
+// ApplyJSONDefaults applies, to a group decoded from JSON whose keys k
+// describes, the defaults the official client gives a group: Count 1 when
+// the JSON has none (an explicit 0 stays 0), and the scaling block's
+// (scalingJSONDefaults). The agent reads k in its one pass over the body
+// for Nomad's other defaults (agent/http_jobs_shape.go): the group's
+// UnmarshalJSON, which parsed each group's bytes a second time to learn
+// the same, was a fifth of a registration's decode.
+func (tg *TaskGroup) ApplyJSONDefaults(k GroupJSONKeys) {
+	if !k.AnyCount {
+		tg.Count = 1
 	}
-	*tg = TaskGroup(p)
-	return tg.scalingJSONDefaults(b)
+	tg.scalingJSONDefaults(k)
 }
 
 func (tg *TaskGroup) canonicalize(j *Job) {

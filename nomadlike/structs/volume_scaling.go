@@ -1,7 +1,6 @@
 package structs
 
 import (
-	"encoding/json"
 	"maps"
 )
 
@@ -82,40 +81,27 @@ func copyAny(v any) any {
 }
 
 // scalingJSONDefaults applies Nomad's API defaults to a group decoded from
-// JSON b: a scaling block without Min takes the group's count, without Max
-// gets -1 (refused by Validate: Nomad requires max), without Enabled is
-// enabled; a group without Count takes the scaling block's Min.
-func (tg *TaskGroup) scalingJSONDefaults(b []byte) error {
-	if tg.Scaling == nil {
-		return nil
+// JSON whose keys k describes: a scaling block without Min takes the
+// group's count, without Max gets -1 (refused by Validate: Nomad requires
+// max), without Enabled is enabled; a group without Count takes the
+// scaling block's Min.
+func (tg *TaskGroup) scalingJSONDefaults(k GroupJSONKeys) {
+	s := k.Scaling
+	if tg.Scaling == nil || s == nil {
+		return
 	}
-	var raw struct {
-		Count   *int
-		Scaling *struct {
-			Min, Max *int64
-			Enabled  *bool
-		}
+	if !k.Count && s.Min {
+		tg.Count = int(tg.Scaling.Min)
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	if raw.Scaling == nil {
-		return nil
-	}
-	s := raw.Scaling
-	if raw.Count == nil && s.Min != nil {
-		tg.Count = int(*s.Min)
-	}
-	if s.Min == nil {
+	if !s.Min {
 		tg.Scaling.Min = int64(tg.Count)
 	}
-	if s.Max == nil {
+	if !s.Max {
 		tg.Scaling.Max = -1
 	}
-	if s.Enabled == nil {
+	if !s.Enabled {
 		tg.Scaling.Enabled = true
 	}
-	return nil
 }
 
 // canonicalizeScaling fills the policy's type and target (namespace, job, group).

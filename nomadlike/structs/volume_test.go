@@ -6,6 +6,31 @@ import (
 	"testing"
 )
 
+// groupFromJSON decodes a group and applies ApplyJSONDefaults with the keys
+// its JSON sets (the agent learns them in its pass over a job's body).
+func groupFromJSON(t *testing.T, src string) TaskGroup {
+	t.Helper()
+	var tg TaskGroup
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(src), &tg); err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	if err := json.Unmarshal([]byte(src), &raw); err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	set := func(v json.RawMessage) bool { return v != nil && string(v) != "null" }
+	k := GroupJSONKeys{Count: set(raw["Count"]), AnyCount: set(raw["Count"])}
+	if set(raw["Scaling"]) {
+		var sc map[string]json.RawMessage
+		if err := json.Unmarshal(raw["Scaling"], &sc); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		k.Scaling = &ScalingJSONKeys{Min: set(sc["Min"]), Max: set(sc["Max"]), Enabled: set(sc["Enabled"])}
+	}
+	tg.ApplyJSONDefaults(k)
+	return tg
+}
+
 // TestScalingJSONDefaults checks Nomad's API defaults for a group's Scaling
 // decoded from JSON.
 func TestScalingJSONDefaults(t *testing.T) {
@@ -21,11 +46,10 @@ func TestScalingJSONDefaults(t *testing.T) {
 		{`{"Name":"g","Count":4,"Scaling":{"Min":1}}`, 4, 1, -1, true, "maximum count must be specified"},
 		{`{"Name":"g","Count":9,"Scaling":{"Min":1,"Max":5}}`, 9, 1, 5, true, "must not be greater than maximum count in scaling policy (count 9, max 5)"},
 		{`{"Name":"g","Count":0,"Scaling":{"Min":1,"Max":5}}`, 0, 1, 5, true, "must not be less than minimum count in scaling policy (count 0, min 1)"},
+		{`{"Name":"g","Scaling":{"Max":5}}`, 1, 1, 5, true, ""},
+		{`{"Name":"g","Count":null,"Scaling":{"Min":null,"Max":5}}`, 1, 1, 5, true, ""},
 	} {
-		var tg TaskGroup
-		if err := json.Unmarshal([]byte(tc.src), &tg); err != nil {
-			t.Fatalf("%s: %v", tc.src, err)
-		}
+		tg := groupFromJSON(t, tc.src)
 		if tg.Count != tc.count || tg.Scaling.Min != tc.min || tg.Scaling.Max != tc.max || tg.Scaling.Enabled != tc.enabled {
 			t.Errorf("%s: got count %d, scaling %+v", tc.src, tg.Count, tg.Scaling)
 		}
