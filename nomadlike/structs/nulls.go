@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // CheckNoNullElements reports, as a 400 naming the field by its JSON path
@@ -45,13 +46,9 @@ func nullElement(v reflect.Value, depth int) ([]string, bool) {
 		return nullElement(v.Elem(), depth+1)
 	case reflect.Struct:
 		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
+		for _, i := range walkedFields(t) {
 			if rev, ok := nullElement(v.Field(i), depth+1); ok {
-				return append(rev, "."+f.Name), true
+				return append(rev, "."+t.Field(i).Name), true
 			}
 		}
 	case reflect.Slice, reflect.Array:
@@ -84,4 +81,52 @@ func nullElement(v reflect.Value, depth int) ([]string, bool) {
 // nil pointer (interface values hold null legitimately, e.g. task config).
 func isPointerLike(t reflect.Type) bool {
 	return t.Kind() == reflect.Pointer
+}
+
+// walkedFieldsOf caches walkedFields by struct type.
+var walkedFieldsOf sync.Map // reflect.Type -> []int
+
+// walkedFields returns the indexes of the exported fields of struct type t
+// that may hold what nullElement looks for (mayHoldNullIn): the walk skips
+// the others (strings, numbers, durations, []string, map[string]string:
+// most of a job's fields) without visiting them.
+func walkedFields(t reflect.Type) []int {
+	if v, ok := walkedFieldsOf.Load(t); ok {
+		return v.([]int)
+	}
+	var idx []int
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && mayHoldNullIn(f.Type, map[reflect.Type]bool{}) {
+			idx = append(idx, i)
+		}
+	}
+	walkedFieldsOf.Store(t, idx)
+	return idx
+}
+
+// mayHoldNullIn reports whether a value of type t may hold what
+// nullElement looks for: a list or map of pointers, or an interface (whose
+// value is known only when walked). A type met again below itself (a
+// recursive type) counts as one that may.
+func mayHoldNullIn(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer:
+		return mayHoldNullIn(t.Elem(), seen)
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return isPointerLike(t.Elem()) || mayHoldNullIn(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && mayHoldNullIn(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }

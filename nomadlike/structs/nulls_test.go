@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,39 @@ func BenchmarkCheckNoNullElements(b *testing.B) {
 		if err := CheckNoNullElements(job, "Job"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// nullTree is a recursive type with a list of pointers below itself.
+type nullTree struct {
+	Name     string
+	Children []*nullTree
+	Any      any
+	ByName   map[string]*nullTree
+	unseen   []*nullTree
+}
+
+// TestCheckNoNullElementsSkipsOnlyNullFreeFields: the walk skips the
+// fields whose type cannot hold a nil element (walkedFields), and still
+// finds one in a recursive type, behind an interface and in a map.
+func TestCheckNoNullElementsSkipsOnlyNullFreeFields(t *testing.T) {
+	cases := map[string]any{
+		"T.Children[0].Children[1]": &nullTree{Children: []*nullTree{{Children: []*nullTree{{}, nil}}}},
+		"T.Any[0]":                  &nullTree{Any: []*Constraint{nil}},
+		"T.Any.Constraints[0]":      nullTree{Any: &Job{Constraints: []*Constraint{nil}}},
+		"T.ByName[a].Children[0]":   &nullTree{ByName: map[string]*nullTree{"a": {Children: []*nullTree{nil}}}},
+		"T.ByName[b]":               &nullTree{ByName: map[string]*nullTree{"b": nil}},
+	}
+	for want, v := range cases {
+		err := CheckNoNullElements(v, "T")
+		if err == nil || !strings.Contains(err.Error(), want+" is null") {
+			t.Errorf("want %q named, got %v", want, err)
+		}
+	}
+	if err := CheckNoNullElements(&nullTree{unseen: []*nullTree{nil}, Any: []any{nil}}, "T"); err != nil {
+		t.Errorf("an unexported field and null in a list of interfaces are not checked: %v", err)
+	}
+	if got := walkedFields(reflect.TypeFor[RestartPolicy]()); len(got) != 0 {
+		t.Errorf("RestartPolicy has no field that may hold a nil element, got fields %v walked", got)
 	}
 }
