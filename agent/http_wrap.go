@@ -242,7 +242,10 @@ func readBody(r *http.Request, format string) ([]byte, error) {
 	if r.Body == nil {
 		return nil, structs.NewBadRequest("request body is empty; send a %s object", format)
 	}
-	b, err := io.ReadAll(r.Body)
+	if b, ok := server.BufferedBody(r); ok {
+		return b, nil // a write's body, read by the leader forwarding
+	}
+	b, err := server.ReadAllSized(r.Body, r.ContentLength, 1<<20)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -280,15 +283,26 @@ func decodeClientBody(r *http.Request, out any) error {
 
 // decodeJSON is decodeBody on bytes read.
 func decodeJSON(b []byte, out any) error {
-	if off := jsonDepthOverflow(b, maxJSONDepth); off >= 0 {
+	off, end := jsonDepthScan(b, maxJSONDepth)
+	if off >= 0 {
 		return structs.NewBadRequest("request body nests JSON objects and arrays more than %d deep (at offset %d); the limit is %d", maxJSONDepth, off, maxJSONDepth)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	err := dec.Decode(out)
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
+	var err error
+	if first := bytes.TrimLeft(b, " \t\r\n"); end > 0 && (first[0] == '{' || first[0] == '[') && len(bytes.TrimLeft(b[end:], " \t\r\n")) == 0 {
+		// One object or array and nothing after it: json.Unmarshal reads
+		// it where it is, where a Decoder copies the body into a buffer of
+		// its own first; the errors are the same
+		// (TestDecodeJSONErrorsAsDecoder).
+		err = json.Unmarshal(b, out)
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		if err = dec.Decode(out); err == nil {
+			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+				return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
+			}
 		}
+	}
+	if err == nil {
 		// [null] in a list of objects is refused here, by its path, so
 		// that no handler meets a nil element.
 		return structs.CheckNoNullElements(out, "")
@@ -318,7 +332,16 @@ func decodeJSON(b []byte, out any) error {
 // and arrays deeper than max, or -1. Brackets inside strings do not count;
 // malformed text is left to the decoder.
 func jsonDepthOverflow(b []byte, max int) int {
+	off, _ := jsonDepthScan(b, max)
+	return off
+}
+
+// jsonDepthScan is jsonDepthOverflow, and also returns where the first
+// top-level object or array ends (the offset after the bracket that brings
+// the depth back to 0), or -1 when b holds none that ends.
+func jsonDepthScan(b []byte, max int) (overflow, end int) {
 	depth := 0
+	end = -1
 	inString := false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -336,11 +359,13 @@ func jsonDepthOverflow(b []byte, max int) int {
 			inString = true
 		case '{', '[':
 			if depth++; depth > max {
-				return i
+				return i, end
 			}
 		case '}', ']':
-			depth--
+			if depth--; depth == 0 && end < 0 {
+				end = i + 1
+			}
 		}
 	}
-	return -1
+	return -1, end
 }

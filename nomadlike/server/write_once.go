@@ -178,7 +178,7 @@ func readBody(r *http.Request) (body []byte, tooLarge bool, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, false, nil
 	}
-	body, err = io.ReadAll(io.LimitReader(r.Body, maxFingerprintBody+1))
+	body, err = ReadAllSized(io.LimitReader(r.Body, maxFingerprintBody+1), r.ContentLength, maxFingerprintBody)
 	if err != nil {
 		return nil, false, fmt.Errorf("read the request body: %w", err)
 	}
@@ -189,8 +189,46 @@ func readBody(r *http.Request) (body []byte, tooLarge bool, err error) {
 		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
 		return nil, true, nil
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = &bufferedBody{Reader: bytes.NewReader(body), b: body}
 	return body, false, nil
+}
+
+// ReadAllSized is io.ReadAll into one buffer of the size the request
+// declares (size, when it is between 0 and max; a body longer than it
+// declared grows it as io.ReadAll would): io.ReadAll starts at 512 bytes
+// and grows, three buffers and twice the bytes for a 1 KB job.
+func ReadAllSized(r io.Reader, size, max int64) ([]byte, error) {
+	if size <= 0 || size > max {
+		return io.ReadAll(r)
+	}
+	// One byte more than declared: the read that finds the end then has
+	// room, and grows nothing.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// bufferedBody is a write's body Forward read (to fingerprint it) and
+// hands on to the handler; BufferedBody gives the handler its bytes.
+type bufferedBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*bufferedBody) Close() error { return nil }
+
+// BufferedBody returns the rest of r's body without a copy when Forward
+// already read it into memory (every write's body up to the API's limit),
+// and consumes it; ok is false for any other body, to be read as usual.
+// The bytes are shared: the caller must not modify them.
+func BufferedBody(r *http.Request) (b []byte, ok bool) {
+	bb, ok := r.Body.(*bufferedBody)
+	if !ok {
+		return nil, false
+	}
+	b = bb.b[len(bb.b)-bb.Len():]
+	_, _ = bb.Seek(0, io.SeekEnd)
+	return b, true
 }
 
 // withWriteOnce returns r carrying once in its context.

@@ -3,8 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -196,5 +198,36 @@ func TestFingerprintOfDecodedRequest(t *testing.T) {
 	}
 	if a, b := fp("/v1/jobs", "", []byte(`{"a":1}`), v("1", "2")), fp("/v1/jobs", "", []byte(`{ "a":1}`), v("1", "2")); a == b {
 		t.Error("without an Idempotency-Key, two bodies of the same value have one fingerprint: want that of the bytes")
+	}
+}
+
+// TestBufferedBody: a write's body Forward read is handed on whole and
+// once, without a copy; any other body is not.
+func TestBufferedBody(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPut, "/v1/jobs", strings.NewReader(`{"Job":{"ID":"a"}}`))
+	body, tooLarge, err := readBody(r)
+	if err != nil || tooLarge {
+		t.Fatalf("readBody: %v, too large %v", err, tooLarge)
+	}
+	got, ok := BufferedBody(r)
+	if !ok || string(got) != `{"Job":{"ID":"a"}}` || &got[0] != &body[0] {
+		t.Fatalf("BufferedBody = %q, %v; want the bytes read, not a copy", got, ok)
+	}
+	if rest, err := io.ReadAll(r.Body); err != nil || len(rest) != 0 {
+		t.Errorf("the body after BufferedBody: %q, %v; want it consumed", rest, err)
+	}
+	if _, ok := BufferedBody(httptest.NewRequest(http.MethodPut, "/v1/jobs", strings.NewReader("{}"))); ok {
+		t.Error("BufferedBody of a body not read by Forward")
+	}
+}
+
+// TestReadAllSized reads the whole body whatever its declared size says.
+func TestReadAllSized(t *testing.T) {
+	const body = "0123456789"
+	for _, size := range []int64{-1, 0, 3, 10, 11, 1000} {
+		got, err := ReadAllSized(strings.NewReader(body), size, 100)
+		if err != nil || string(got) != body {
+			t.Errorf("declared %d: %q, %v", size, got, err)
+		}
 	}
 }

@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/nomadlike/nomadlike/nomadlike/structs"
+)
+
+// decoderDecodeJSON is decodeJSON as it was, through a json.Decoder for
+// every body: the reference of TestDecodeJSONErrorsAsDecoder.
+func decoderDecodeJSON(b []byte, out any) error {
+	if off := jsonDepthOverflow(b, maxJSONDepth); off >= 0 {
+		return structs.NewBadRequest("request body nests JSON objects and arrays more than %d deep (at offset %d); the limit is %d", maxJSONDepth, off, maxJSONDepth)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	err := dec.Decode(out)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
+		}
+		return structs.CheckNoNullElements(out, "")
+	}
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return structs.NewBadRequest("request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return structs.NewBadRequest("request body is truncated JSON: it ends before the value is complete")
+	case errors.As(err, &syn):
+		return structs.NewBadRequest("request body is not valid JSON at offset %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return structs.NewBadRequest("request body: field %q must be %s, not JSON %s (offset %d)", field, typ.Type, typ.Value, typ.Offset)
+	}
+	return structs.NewBadRequest("request body: %v", err)
+}
+
+// TestDecodeJSONErrorsAsDecoder: decodeJSON reads a body holding one
+// object or array with json.Unmarshal, any other through a Decoder; the
+// values and every error (message, field path, offset) are the Decoder's,
+// over random mutations of job bodies (bytes deleted, inserted, replaced,
+// the body cut short, data after it, whitespace before it).
+func TestDecodeJSONErrorsAsDecoder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	bases := [][]byte{
+		[]byte(mustJSON(t, &structs.JobRegisterRequest{Job: benchRegisterJob("web")})),
+		[]byte(mustJSON(t, map[string]any{"Job": testJob("b")})),
+		[]byte(`{"Job":{"ID":"a","TaskGroups":[{"Name":"g","Count":"x"}]}}`),
+		[]byte(`[{"a":1}]`),
+		[]byte(` {"Job":{"ID":"a\"}]","Update":{"Stagger":1e3}}} `),
+	}
+	junk := []byte("{}[]\",:0a \n\\-.tfn")
+	equal := func(body []byte) {
+		t.Helper()
+		var got, want structs.JobRegisterRequest
+		gotErr, wantErr := decodeJSON(body, &got), decoderDecodeJSON(body, &want)
+		if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
+			t.Fatalf("body %q:\ngot  %v\nwant %v", body, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("body %q: decoded values differ", body)
+		}
+	}
+	for _, b := range bases {
+		equal(b)
+	}
+	for range 30000 {
+		b := bytes.Clone(bases[rng.IntN(len(bases))])
+		for range 1 + rng.IntN(2) {
+			i := rng.IntN(len(b) + 1)
+			switch rng.IntN(6) {
+			case 0:
+				if i < len(b) {
+					b = append(b[:i], b[i+1:]...)
+				}
+			case 1:
+				b = append(b[:i], append([]byte{junk[rng.IntN(len(junk))]}, b[i:]...)...)
+			case 2:
+				if i < len(b) {
+					b[i] = junk[rng.IntN(len(junk))]
+				}
+			case 3:
+				b = b[:i]
+			case 4:
+				b = append(b, []string{" x", "{}", " {", "\n", "[1]", "null", `"s"`}[rng.IntN(7)]...)
+			case 5:
+				b = append([]byte(" \n\t"[:1+rng.IntN(3)]), b...)
+			}
+		}
+		equal(b)
+	}
+}
