@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -18,14 +19,15 @@ var defaultSegmentSize = wal.DefaultSegmentSize
 
 // openWAL opens the raft-wal log and stable store in dir. A filesystem too
 // small for a segment file is named as such, with the key that helps.
-func openWAL(dir string, segmentSize int, hl hclog.Logger) (*wal.WAL, *metadb.BoltMetaDB, error) {
+// rotations counts the log's segment rotations.
+func openWAL(dir string, segmentSize int, hl hclog.Logger, rotations *walRotations) (*wal.WAL, *metadb.BoltMetaDB, error) {
 	// WAL.Close leaves its meta database open (and locked): own it here.
 	meta := &metadb.BoltMetaDB{}
 	size := segmentSize
 	if size <= 0 {
 		size = defaultSegmentSize
 	}
-	w, err := wal.Open(dir, wal.WithLogger(hl), wal.WithMetaStore(meta), wal.WithSegmentSize(size))
+	w, err := wal.Open(dir, wal.WithLogger(hl), wal.WithMetaStore(meta), wal.WithSegmentSize(size), wal.WithMetricsCollector(rotations))
 	if err != nil {
 		_ = meta.Close()
 		if errors.Is(err, syscall.ENOSPC) {
@@ -43,17 +45,39 @@ func openWAL(dir string, segmentSize int, hl hclog.Logger) (*wal.WAL, *metadb.Bo
 // closes and reopens the WAL, which re-reads what was durably written and
 // drops the partial batch, so the server goes on once space returns. Safe
 // for concurrent use (Raft calls it from several goroutines).
+//
+// It also reopens the WAL after each segment rotation (once per segment of
+// log written, 64 MiB by default): raft-wal keeps a sealed segment's writer
+// as its reader, with the write buffer grown to the largest batch it took
+// (a batch of plan results is megabytes), until the segment is deleted
+// after a snapshot. A reopened WAL reads sealed segments with plain
+// readers. At a million allocations those buffers were ~90 MB of the
+// server's heap.
 type healingLog struct {
 	dir         string
 	segmentSize int
 	hl          hclog.Logger
 	logger      *slog.Logger
+	rotations   *walRotations
 
 	mu     sync.RWMutex
 	w      *wal.WAL
 	meta   *metadb.BoltMetaDB
-	broken error // the write error that needs a reopen; nil when healthy
+	broken error  // the write error that needs a reopen; nil when healthy
+	opened uint64 // rotations when w was opened: more means a reopen is due
 }
+
+// walRotations is the raft-wal metrics collector of a healingLog: it counts
+// segment rotations and ignores the rest.
+type walRotations struct{ n atomic.Uint64 }
+
+func (r *walRotations) IncrementCounter(name string, delta uint64) {
+	if name == "segment_rotations" {
+		r.n.Add(delta)
+	}
+}
+
+func (r *walRotations) SetGauge(string, uint64) {}
 
 var (
 	_ raft.LogStore          = (*healingLog)(nil)
@@ -66,23 +90,24 @@ var (
 func (h *healingLog) IsMonotonic() bool { return true }
 
 func newHealingLog(dir string, segmentSize int, hl hclog.Logger, logger *slog.Logger) (*healingLog, error) {
-	w, meta, err := openWAL(dir, segmentSize, hl)
+	rot := &walRotations{}
+	w, meta, err := openWAL(dir, segmentSize, hl, rot)
 	if err != nil {
 		return nil, err
 	}
-	return &healingLog{dir: dir, segmentSize: segmentSize, hl: hl, logger: logger, w: w, meta: meta}, nil
+	return &healingLog{dir: dir, segmentSize: segmentSize, hl: hl, logger: logger, rotations: rot, w: w, meta: meta, opened: rot.n.Load()}, nil
 }
 
-// current returns the WAL to use, reopening it first after a failed write.
-// The caller must call the returned release.
+// current returns the WAL to use, reopening it first after a failed write
+// or a segment rotation. The caller must call the returned release.
 func (h *healingLog) current() (*wal.WAL, func(), error) {
 	h.mu.RLock()
-	if h.broken == nil {
+	if h.broken == nil && h.rotations.n.Load() == h.opened {
 		return h.w, h.mu.RUnlock, nil
 	}
 	h.mu.RUnlock()
 	h.mu.Lock()
-	if h.broken != nil {
+	if h.broken != nil || h.rotations.n.Load() != h.opened {
 		if err := h.reopenLocked(); err != nil {
 			h.mu.Unlock()
 			return nil, func() {}, err
@@ -93,6 +118,11 @@ func (h *healingLog) current() (*wal.WAL, func(), error) {
 	return h.w, h.mu.RUnlock, nil
 }
 
+// reopenLocked closes and reopens the WAL: after a failed write, or to drop
+// the buffers of the writers of the segments sealed since it was opened.
+// Close waits for a rotation in progress. No call of h is in flight (h.mu
+// is held), so no write can have sealed the tail since the rotation that
+// is due: the WAL is never closed between a seal and its rotation.
 func (h *healingLog) reopenLocked() error {
 	cause := h.broken
 	if h.w != nil {
@@ -100,12 +130,20 @@ func (h *healingLog) reopenLocked() error {
 		_ = h.meta.Close()
 		h.w, h.meta = nil, nil
 	}
-	w, meta, err := openWAL(h.dir, h.segmentSize, h.hl)
+	w, meta, err := openWAL(h.dir, h.segmentSize, h.hl, h.rotations)
 	if err != nil {
-		return fmt.Errorf("reopen the raft log after a failed write (%v): %w", cause, err)
+		if cause == nil {
+			// Reopened after a rotation: the next call tries again, as
+			// after a failed write.
+			cause = errors.New("segment rotation")
+			h.broken = cause
+		}
+		return fmt.Errorf("reopen the raft log (after %v): %w", cause, err)
 	}
-	h.w, h.meta, h.broken = w, meta, nil
-	h.logger.Warn("reopened the raft log after a failed write; writing again", "failed_write", cause)
+	h.w, h.meta, h.broken, h.opened = w, meta, nil, h.rotations.n.Load()
+	if cause != nil {
+		h.logger.Warn("reopened the raft log after a failed write; writing again", "failed_write", cause)
+	}
 	return nil
 }
 
