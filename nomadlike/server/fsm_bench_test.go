@@ -109,19 +109,53 @@ func BenchmarkFSMApply(b *testing.B) {
 	b.Run("job-register-once", func(b *testing.B) {
 		b.ReportAllocs()
 		f, _, _, index := setup(b)
-		entries := make([][]byte, b.N)
-		now := time.Now()
-		for i := range entries {
-			job := mockJob(fmt.Sprintf("bench-%d", i), 1, 20, 16)
-			job.Canonicalize()
-			job.SubmitTime = now.UnixNano()
-			eval := jobEval(job, structs.EvalTriggerJobRegister, now)
-			once := structs.WriteOnce{RequestID: structs.GenerateUUID(), Fingerprint: "0123456789abcdef0123456789abcdef", Time: now.UnixNano() + int64(i)}
-			entries[i] = benchEncode(b, structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job, Eval: eval, SubmitTime: job.SubmitTime, Once: once})
-		}
+		entries := registerOnceEntries(b)
 		runEntries(b, f, index, entries)
 		b.ReportMetric(float64(len(entries[0])), "entry-bytes")
 	})
+	// The same registrations, 16 to a Raft batch (ApplyBatch), as a busy
+	// leader commits them.
+	b.Run("job-register-once-batch16", func(b *testing.B) {
+		b.ReportAllocs()
+		f, _, _, index := setup(b)
+		runBatches(b, f, index, registerOnceEntries(b), 16)
+	})
+}
+
+// registerOnceEntries returns b.N registrations as RegisterJob makes them:
+// a small new job, its pending evaluation and a request ID.
+func registerOnceEntries(b *testing.B) [][]byte {
+	entries := make([][]byte, b.N)
+	now := time.Now()
+	for i := range entries {
+		job := mockJob(fmt.Sprintf("bench-%d", i), 1, 20, 16)
+		job.Canonicalize()
+		job.SubmitTime = now.UnixNano()
+		eval := jobEval(job, structs.EvalTriggerJobRegister, now)
+		once := structs.WriteOnce{RequestID: structs.GenerateUUID(), Fingerprint: "0123456789abcdef0123456789abcdef", Time: now.UnixNano() + int64(i)}
+		entries[i] = benchEncode(b, structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: job, Eval: eval, SubmitTime: job.SubmitTime, Once: once})
+	}
+	return entries
+}
+
+// runBatches is runEntries with the entries handed to ApplyBatch size at a
+// time.
+func runBatches(b *testing.B, f *fsm, index uint64, entries [][]byte, size int) {
+	logs := make([]*raft.Log, len(entries))
+	for i, buf := range entries {
+		logs[i] = &raft.Log{Index: index + uint64(i), Type: raft.LogCommand, Data: buf}
+	}
+	b.ResetTimer()
+	start := cpuTime()
+	for i := 0; i < len(logs); i += size {
+		for _, resp := range f.ApplyBatch(logs[i:min(i+size, len(logs))]) {
+			if resp != nil {
+				b.Fatalf("ApplyBatch: %v", resp)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-start)/float64(len(entries)), "cpu-ns/op")
 }
 
 // runEntries applies entries from index on, timing only Apply. Besides

@@ -9,7 +9,8 @@ import (
 )
 
 // entryHandler applies one Raft message type: it decodes the entry's body
-// and makes exactly one state store call, which runs one transaction.
+// and makes exactly one state store call, which runs one transaction (or its
+// part of its batch's, see fsm.ApplyBatch).
 type entryHandler struct {
 	// event is the Type of the events the entry publishes ("" for none).
 	event string

@@ -252,10 +252,10 @@ type nopCloser struct {
 func (n nopCloser) Read(p []byte) (int, error) { return n.r.Read(p) }
 func (n nopCloser) Close() error               { return nil }
 
-// TestFSMApplyBatch: a batch from Raft is applied entry by entry, each in
-// its own transaction and with its own response (a bad entry fails alone,
-// the others commit), non-command entries are skipped, and the state ends
-// as applying the same entries one by one leaves it.
+// TestFSMApplyBatch: a batch from Raft with a bad entry is applied entry by
+// entry, each in its own transaction and with its own response (the bad
+// entry fails alone, the others commit), non-command entries are skipped,
+// and the state ends as applying the same entries one by one leaves it.
 func TestFSMApplyBatch(t *testing.T) {
 	node := mockNode("n1")
 	job := mockJob("web", 1, 100, 64)

@@ -14,10 +14,11 @@ import (
 // changing.
 //
 // Every write method runs exactly one go-memdb write transaction (see
-// write): for each Raft message type FooRequestType there is one method
+// write), or its own part of the transaction of a batch (Batch): for each
+// Raft message type FooRequestType there is one method
 // Foo(index, *structs.FooRequest) (Result, error) that applies the whole
-// entry, read-modify-write included, and returns the transaction's change
-// set. The other write methods are conveniences for tests and fixtures.
+// entry, read-modify-write included, and returns its change set. The other
+// write methods are conveniences for tests and fixtures.
 //
 // A read method of Store reads the data current at the time of the call;
 // two calls may see different data. Readers that need several reads to
@@ -34,6 +35,13 @@ type Store struct {
 
 	// commits counts committed write transactions.
 	commits atomic.Uint64
+
+	// batch is the write transaction of the batch Batch is applying (nil
+	// outside one): writes join it. batchErr is the first write of the
+	// batch that failed. Only the FSM's goroutine writes, so neither needs
+	// a lock.
+	batch    *memdb.Txn
+	batchErr error
 }
 
 // reader holds the read methods Store and Snapshot share. Each read starts
@@ -72,7 +80,8 @@ func newStore(db *memdb.MemDB) *Store {
 }
 
 // Commits returns how many write transactions the store has committed
-// (tests check that one Raft entry is one transaction).
+// (tests check that one Raft entry applied alone is one transaction, and a
+// batch one in all).
 func (s *Store) Commits() uint64 { return s.commits.Load() }
 
 // AbandonCh is closed when a restore replaces the store's contents, so
@@ -97,10 +106,36 @@ func (r *reader) readTxn() *memdb.Txn { return r.load().Txn(false) }
 // write runs fn in one write transaction that tracks its changes, and
 // commits it when fn succeeds. Every write of the store goes through here:
 // one call is one transaction, and a failure leaves nothing behind.
+//
+// Within Batch, fn runs in the batch's transaction instead, and its Result
+// is what it would have been in a transaction of its own: its change set
+// starts where the previous write's ended (memdb's MarkChanges). A failure
+// there makes Batch commit nothing.
 func (s *Store) write(index uint64, fn func(txn *memdb.Txn) error) (Result, error) {
-	txn := s.db.Load().Txn(true)
-	defer txn.Abort()
-	txn.TrackChanges()
+	txn := s.batch
+	if txn == nil {
+		txn = s.db.Load().Txn(true)
+		defer txn.Abort()
+		txn.TrackChanges()
+	} else {
+		txn.MarkChanges()
+	}
+	res, err := writeTxn(txn, index, fn)
+	if err != nil {
+		if s.batch != nil && s.batchErr == nil {
+			s.batchErr = err
+		}
+		return Result{}, err
+	}
+	if s.batch == nil {
+		txn.Commit()
+		s.commits.Add(1)
+	}
+	return res, nil
+}
+
+// writeTxn is write's work in txn: fn, then the derived node tables.
+func writeTxn(txn *memdb.Txn, index uint64, fn func(txn *memdb.Txn) error) (Result, error) {
 	if err := fn(txn); err != nil {
 		return Result{}, err
 	}
@@ -111,9 +146,35 @@ func (s *Store) write(index uint64, fn func(txn *memdb.Txn) error) (Result, erro
 	if err := updateNodeAllocViews(txn, index, changes); err != nil {
 		return Result{}, err
 	}
+	return Result{Index: index, Changes: changes}, nil
+}
+
+// Batch runs apply, and the writes it makes (the write methods applying a
+// batch of Raft entries, in log order) in one write transaction, committed
+// once when apply returns nil. Each write's Result is the one it would have
+// had alone, at its own index, and each sees the writes before it. If apply
+// or any of its writes fails, Batch commits nothing and returns the error:
+// the caller then applies the entries one by one (so a failed entry still
+// changes nothing, and the others apply as they would have).
+func (s *Store) Batch(apply func() error) error {
+	if s.batch != nil {
+		return fmt.Errorf("state: batch within a batch")
+	}
+	txn := s.db.Load().Txn(true)
+	defer txn.Abort()
+	txn.TrackChanges()
+	s.batch, s.batchErr = txn, nil
+	defer func() { s.batch, s.batchErr = nil, nil }()
+	err := apply()
+	if err == nil {
+		err = s.batchErr
+	}
+	if err != nil {
+		return err
+	}
 	txn.Commit()
 	s.commits.Add(1)
-	return Result{Index: index, Changes: changes}, nil
+	return nil
 }
 
 // WatchLimit is how many watch channels reads add to one watch set one by

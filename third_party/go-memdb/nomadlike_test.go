@@ -330,3 +330,51 @@ func TestChangesKeptResult(t *testing.T) {
 		txn.Abort()
 	}
 }
+
+// The change sets MarkChanges divides a transaction into equal those of
+// the same mutations made in a transaction each, over random histories:
+// each object's Before is the object at the mark.
+func TestMarkChangesMatchesATransactionEach(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for round := range 200 {
+		one, each := nlDB(t, 2), nlDB(t, 2)
+		keys := 1 + r.Intn(12)
+		batch := one.Txn(true)
+		batch.TrackChanges()
+		for set := range 1 + r.Intn(6) {
+			batch.MarkChanges()
+			own := each.Txn(true)
+			own.TrackChanges()
+			for op := range r.Intn(2 * smallChanges) {
+				table := fmt.Sprint("t", r.Intn(2))
+				id := fmt.Sprint("k", r.Intn(keys))
+				existing, _ := batch.First(table, "id", id)
+				if existing != nil && r.Intn(3) == 0 {
+					if err := batch.Delete(table, existing); err != nil {
+						t.Fatal(err)
+					}
+					if err := own.Delete(table, existing); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				row := &nlRow{ID: id, Foo: fmt.Sprint("v", set, op)}
+				if err := batch.Insert(table, row); err != nil {
+					t.Fatal(err)
+				}
+				if err := own.Insert(table, row); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, want := batch.Changes(), own.Changes()
+			own.Commit()
+			if len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
+				t.Fatalf("round %d set %d: changes after the mark\n%v\nwant\n%v", round, set, got, want)
+			}
+			if cap(got) != len(got) {
+				t.Fatalf("round %d set %d: Changes has room to append over later changes", round, set)
+			}
+		}
+		batch.Commit()
+	}
+}

@@ -32,10 +32,15 @@ type Txn struct {
 
 	// changes is used to track the changes performed during the transaction. If
 	// it is nil at transaction start then changes are not tracked.
+	// nomadlike: every mutation, in order (Changes no longer replaces it
+	// with its result); mark is where the current change set begins
+	// (MarkChanges), and kept is Changes' result while keptLen is
+	// len(changes) and keptOK is set.
 	changes Changes
-	// deduped is how many of changes Changes has de-duplicated: while it
-	// is len(changes), Changes returns them as they are (nomadlike).
-	deduped int
+	mark    int
+	kept    Changes
+	keptLen int
+	keptOK  bool
 
 	// modified is the transaction of each index written, by slot (nil
 	// until the first write; nomadlike: upstream kept a map).
@@ -126,7 +131,7 @@ func (txn *Txn) Abort() {
 	txn.root = nil
 	txn.modified = nil
 	txn.changes = nil
-	txn.deduped = 0
+	txn.mark, txn.kept, txn.keptOK = 0, nil, false
 
 	// Release the writer lock since this is invalid
 	txn.db.writer.Unlock()
@@ -932,26 +937,46 @@ type mutInfo struct {
 // history, but it is complete in that the net effect is preserved (Y got a new
 // value, X got removed).
 //
-// The result is kept: a second call with no mutation in between returns it
-// at once, and a list of up to smallChanges changes is de-duplicated by
-// comparing them pairwise, without a map (nomadlike).
+// nomadlike: Changes returns the changes made since the last MarkChanges
+// (or the start of the transaction). The result is kept: a second call
+// with no mutation in between returns it at once; and a list of up to
+// smallChanges changes is de-duplicated by comparing them pairwise,
+// without a map. The result's capacity is its length, so appending to it
+// never writes over the transaction's later changes.
 func (txn *Txn) Changes() Changes {
 	if txn.changes == nil {
 		return nil
 	}
-	if txn.deduped == len(txn.changes) {
-		return txn.changes
+	if txn.keptOK && txn.keptLen == len(txn.changes) {
+		return txn.kept
 	}
-	if len(txn.changes) <= smallChanges {
-		txn.changes = dedupSmall(txn.changes)
-		txn.deduped = len(txn.changes)
-		return txn.changes
+	changes := txn.changes[txn.mark:len(txn.changes):len(txn.changes)]
+	if len(changes) <= smallChanges {
+		changes = dedupSmall(changes)
+	} else {
+		changes = dedupWithMap(changes)
 	}
+	txn.kept = changes[:len(changes):len(changes)]
+	txn.keptLen, txn.keptOK = len(txn.changes), true
+	return txn.kept
+}
 
+// MarkChanges starts a new change set: from now on Changes returns only
+// the changes made after this call, each object's Before being the object
+// as it was at the call (nomadlike: a batch of Raft entries applied in one
+// transaction gives each entry the change set it would have had in a
+// transaction of its own). Without change tracking it does nothing.
+func (txn *Txn) MarkChanges() {
+	txn.mark = len(txn.changes)
+	txn.keptOK = false
+}
+
+// dedupWithMap is upstream's de-duplication of changes, with a map.
+func dedupWithMap(changes Changes) Changes {
 	// De-duplicate mutations by key so all take effect at the point of the last
 	// write but we keep the mutations in order.
 	dups := make(map[objectID]mutInfo)
-	for i, m := range txn.changes {
+	for i, m := range changes {
 		oid := objectID{
 			Table:    m.Table,
 			IndexVal: string(m.primaryKey),
@@ -965,15 +990,14 @@ func (txn *Txn) Changes() Changes {
 		mi.lastIdx = i
 		dups[oid] = mi
 	}
-	if len(dups) == len(txn.changes) {
+	if len(dups) == len(changes) {
 		// No duplicates found, fast path return it as is
-		txn.deduped = len(txn.changes)
-		return txn.changes
+		return changes
 	}
 
 	// Need to remove the duplicates
 	cs := make(Changes, 0, len(dups))
-	for i, m := range txn.changes {
+	for i, m := range changes {
 		oid := objectID{
 			Table:    m.Table,
 			IndexVal: string(m.primaryKey),
@@ -996,9 +1020,6 @@ func (txn *Txn) Changes() Changes {
 			cs = append(cs, m)
 		}
 	}
-	// Store the de-duped version in case this is called again
-	txn.changes = cs
-	txn.deduped = len(cs)
 	return cs
 }
 
