@@ -31,10 +31,10 @@ import (
 //     must give the same bytes and values both ways; a field added to a
 //     struct without regenerating fails here.
 
-// -update-codec-golden writes the reflective mirror's bytes: only for a
-// corpus that changed (a struct gained a field); the bytes of the values
-// already there must stay.
-var updateCodecGolden = flag.Bool("update-codec-golden", false, "rewrite testdata/codec with the reflective codec's encoding of the corpus")
+// -update-codec-golden writes the reflective mirror's bytes of the corpus
+// values that have no file yet: the files there are a previous build's
+// bytes and stay (delete a value's files only when its value changed).
+var updateCodecGolden = flag.Bool("update-codec-golden", false, "write testdata/codec files missing for the corpus, with the reflective codec's encoding")
 
 // codecHandles are the handles the structs travel through.
 var codecHandles = []struct {
@@ -56,6 +56,8 @@ var codecRoots = []reflect.Type{
 	reflect.TypeFor[AllocClientUpdateBatchRequest](),
 	reflect.TypeFor[EvalUpdateRequest](),
 	reflect.TypeFor[NodeAllocsPullResponse](),
+	reflect.TypeFor[NodeAllocUpdateRequest](),
+	reflect.TypeFor[NodeAllocsPullRequest](),
 }
 
 func encodeWith(t testing.TB, h *codec.MsgpackHandle, v any) []byte {
@@ -154,7 +156,7 @@ func TestCodecGolden(t *testing.T) {
 			file := filepath.Join(dir, c.name+"."+h.name+".msgpack")
 			b := encodeWith(t, h.h, c.v)
 			mb := encodeWith(t, h.h, mr.toMirror(reflect.ValueOf(c.v).Elem()).Interface())
-			if *updateCodecGolden {
+			if _, err := os.Stat(file); *updateCodecGolden && os.IsNotExist(err) {
 				if err := os.WriteFile(file, mb, 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -22,7 +22,7 @@ Evaluation|EvaluationStub|EvalUpdateRequest|AllocMetric|plainAllocMetric|NodeSco
 plainAllocation|AllocDeploymentStatus|AllocNetworkStatus|AllocatedCpuResources|AllocatedMemoryResources|AllocatedResources|
 AllocatedSharedResources|AllocatedTaskResources|DesiredTransition|RescheduleEvent|RescheduleTracker|TaskEvent|TaskState|
 ApplyPlanResultsRequest|Deployment|DeploymentState|DeploymentStatusUpdate|AllocClientUpdateRequest|AllocClientUpdateBatchRequest|
-NodeAllocsPullResponse|NodeClientAllocs'
+NodeAllocsPullResponse|NodeAllocsPullRequest|NodeAllocUpdateRequest|NodeClientAllocs'
 TYPES=$(printf '%s' "$TYPES" | tr -d '\n')
 
 # The patched generator is a copy of go-msgpack's codec package inside this
