@@ -328,17 +328,11 @@ func decodeJSON(b []byte, out any) error {
 	return structs.NewBadRequest("request body: %v", err)
 }
 
-// jsonDepthOverflow returns the offset at which JSON text b nests objects
-// and arrays deeper than max, or -1. Brackets inside strings do not count;
-// malformed text is left to the decoder.
-func jsonDepthOverflow(b []byte, max int) int {
-	off, _ := jsonDepthScan(b, max)
-	return off
-}
-
-// jsonDepthScan is jsonDepthOverflow, and also returns where the first
-// top-level object or array ends (the offset after the bracket that brings
-// the depth back to 0), or -1 when b holds none that ends.
+// jsonDepthScan returns the offset at which JSON text b nests objects and
+// arrays deeper than max, or -1 (brackets inside strings do not count;
+// malformed text is left to the decoder), and where the first top-level
+// object or array ends (the offset after the bracket that brings the depth
+// back to 0), or -1 when b holds none that ends.
 func jsonDepthScan(b []byte, max int) (overflow, end int) {
 	depth := 0
 	end = -1

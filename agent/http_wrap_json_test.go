@@ -12,6 +12,12 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
+// jsonDepthOverflow is jsonDepthScan's depth check alone.
+func jsonDepthOverflow(b []byte, max int) int {
+	off, _ := jsonDepthScan(b, max)
+	return off
+}
+
 // decoderDecodeJSON is decodeJSON as it was, through a json.Decoder for
 // every body: the reference of TestDecodeJSONErrorsAsDecoder.
 func decoderDecodeJSON(b []byte, out any) error {
