@@ -96,8 +96,12 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 // tracks a transaction's nodes to notify up to a bound (32,768) and past
 // it notifies by walking the whole trees of every index written, which
 // would cost more than batching saves; about 16 nodes of a large table
-// are tracked per object changed.
-const maxBatchChanges = 512
+// are tracked per object changed. A client's batch of 2,000 allocation
+// updates is near that bound alone, so the entries before it in its
+// transaction must add few: 128 objects is about 13 registrations, whose
+// batching already saves most of what it can (a third of their apply CPU
+// at 4 entries a transaction, BenchmarkFSMApply).
+const maxBatchChanges = 128
 
 // batchable reports whether an entry may join a batch transaction: not an
 // empty or unknown one (applyEntry refuses, skips or stops on it), nor a
