@@ -42,6 +42,7 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.EvalUpdateRequestType:                   entry(structs.TypeEvalUpdated, (*state.Store).EvalUpdate),
 	structs.EvalDeleteRequestType:                   entry("", (*state.Store).EvalDelete),
 	structs.ApplyPlanResultsRequestType:             entry(structs.TypePlanResult, (*state.Store).ApplyPlanResults),
+	structs.ApplyPlanResultsBatchRequestType:        entry(structs.TypePlanResult, (*state.Store).ApplyPlanResultsBatch),
 	structs.AllocClientUpdateRequestType:            entry(structs.TypeAllocationUpdated, (*state.Store).AllocClientUpdate),
 	structs.AllocClientUpdateBatchRequestType:       entry(structs.TypeAllocationUpdated, (*state.Store).AllocClientUpdateBatch),
 	structs.NodeRegisterRequestType:                 entry(structs.TypeNodeRegistration, (*state.Store).NodeRegister),

@@ -87,7 +87,7 @@ var fixtureEvents = map[string][]string{
 	"register job web":         {"Job:JobRegistered:web", "Evaluation:JobRegistered:" + fxEvalWeb},
 	"register job web retried": nil,
 	"register job old":         {"Job:JobRegistered:old", "Evaluation:JobRegistered:" + fxEvalOld},
-	"plan old":                 {"Deployment:PlanResult:" + fxDeployOld, "Allocation:PlanResult:" + fxAllocOld, "Job:PlanResult:old"},
+	"plan old (batch)":         {"Deployment:PlanResult:" + fxDeployOld, "Allocation:PlanResult:" + fxAllocOld, "Job:PlanResult:old"},
 	// The eviction of old's allocation is in the same transaction as the placements.
 	"plan web (preempts old)": {"Deployment:PlanResult:" + fxDeployWeb, "Allocation:PlanResult:" + fxAllocWeb,
 		"Allocation:PlanResult:" + fxAllocWeb2, "Allocation:PlanResult:" + fxAllocOld, "Job:PlanResult:web",

@@ -108,8 +108,11 @@ func fsmFixture() []fixtureEntry {
 		{"register job web retried", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: fxJob("web"), Eval: fxEval("22222222-0000-4000-8000-00000000000a", "web", structs.EvalStatusPending),
 			SubmitTime: fxTime(2).UnixNano(), Once: structs.WriteOnce{RequestID: fxRequestWeb, Fingerprint: "fp-web", Time: fxTime(2).UnixNano()}}},
 		{"register job old", structs.JobRegisterRequestType, &structs.JobRegisterRequest{Job: old, Eval: fxEval(fxEvalOld, "old", structs.EvalStatusPending), SubmitTime: fxTime(1).UnixNano()}},
-		{"plan old", structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: fxJob("old"), EvalID: fxEvalOld,
-			AllocsPlaced: []*structs.Allocation{placedOld}, Deployment: fxDeployment(fxDeployOld, "old", 0), Timestamp: fxTime(4).UnixNano()}},
+		// Two plans the applier checked one after the other, committed
+		// together: the second places into the first's deployment.
+		{"plan old (batch)", structs.ApplyPlanResultsBatchRequestType, &structs.ApplyPlanResultsBatchRequest{Plans: []*structs.ApplyPlanResultsRequest{
+			{Job: fxJob("old"), EvalID: fxEvalOld, Deployment: fxDeployment(fxDeployOld, "old", 0), Timestamp: fxTime(4).UnixNano()},
+			{Job: fxJob("old"), EvalID: fxEvalOld, AllocsPlaced: []*structs.Allocation{placedOld}, Timestamp: fxTime(4).UnixNano()}}}},
 		{"plan web (preempts old)", structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: fxJob("web"), EvalID: fxEvalWeb,
 			AllocsPlaced:    []*structs.Allocation{placedWeb, placedWeb2},
 			AllocsPreempted: []*structs.Allocation{{ID: fxAllocOld, PreemptedByAllocation: fxAllocWeb}},

@@ -420,3 +420,123 @@ func TestPlanPipelineNeverOvercommits(t *testing.T) {
 		t.Errorf("%d live allocations, want %d (every slot, no more)", n, nodes*4000/cpu)
 	}
 }
+
+// queuedPlans is how many plans wait in s's plan queue.
+func queuedPlans(s *Server) int {
+	s.planQ.mu.Lock()
+	defer s.planQ.mu.Unlock()
+	return len(s.planQ.pending)
+}
+
+// holdUntilQueued returns a planApplyHook that, on plan first's check,
+// closes held and holds the applier until n plans wait in the queue:
+// those then make one batch.
+func holdUntilQueued(t *testing.T, f **pipelineFixture, first string, n int, held chan struct{}) func(*structs.Plan) {
+	return func(p *structs.Plan) {
+		if p.EvalID != (*f).evals[first].ID {
+			return
+		}
+		close(held)
+		deadline := time.Now().Add(10 * time.Second)
+		for queuedPlans((*f).s) < n {
+			if time.Now().After(deadline) {
+				t.Errorf("%d plans never queued behind plan %s", n, first)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// submitBehind submits plan A, then, once the applier holds it (see
+// holdUntilQueued), plans B and C one after the other.
+func (f *pipelineFixture) submitBehind(t *testing.T, held <-chan struct{}, a, b, c *structs.Plan) (resA, resB, resC <-chan submitted) {
+	t.Helper()
+	resA = f.submit("a", a)
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the applier never took plan A")
+	}
+	resB = f.submit("b", b)
+	deadline := time.Now().Add(10 * time.Second)
+	for queuedPlans(f.s) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("plan B never queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return resA, resB, f.submit("c", c)
+}
+
+// TestPlanBatchChecksEachAgainstTheOnesBefore: plans B and C queue while
+// the applier checks plan A (held there), and join A's batch: the three
+// are committed in one Raft entry. B and C both place on node x, which
+// fits one: B, first, is committed there; C is checked against the state
+// plus A's and B's results, refused on x (x is not full in the state
+// yet), committed on y, and told to refresh to a state with B.
+func TestPlanBatchChecksEachAgainstTheOnesBefore(t *testing.T) {
+	var f *pipelineFixture
+	held := make(chan struct{})
+	f = newPipelineFixture(t, func(c *Config) { c.planApplyHook = holdUntilQueued(t, &f, "a", 2, held) }, "a", "b", "c")
+	x, y := f.nodes[0].ID, f.nodes[1].ID
+	planB := f.plan(t, "b", map[string]int64{x: 3000}) // of 4000
+	planC := f.plan(t, "c", map[string]int64{x: 2000, y: 2000})
+	resA, resB, resC := f.submitBehind(t, held, f.plan(t, "a", map[string]int64{y: 100}), planB, planC)
+	a, b, c := wait(t, resA), wait(t, resB), wait(t, resC)
+	if a.err != nil || b.err != nil || c.err != nil {
+		t.Fatalf("plans: A %v, B %v, C %v", a.err, b.err, c.err)
+	}
+	if b.result.AllocIndex != a.result.AllocIndex || c.result.AllocIndex != a.result.AllocIndex {
+		t.Fatalf("commit indexes A %d, B %d, C %d: want one entry", a.result.AllocIndex, b.result.AllocIndex, c.result.AllocIndex)
+	}
+	if diff := cmp.Diff(map[string][]string{x: {planB.NodeAllocation[x][0].ID}}, allocIDs(b.result.NodeAllocation)); diff != "" {
+		t.Errorf("plan B placed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string][]string{y: {planC.NodeAllocation[y][0].ID}}, allocIDs(c.result.NodeAllocation)); diff != "" {
+		t.Errorf("plan C placed (-want +got):\n%s", diff)
+	}
+	if c.result.RefreshIndex < c.result.AllocIndex {
+		t.Errorf("plan C's RefreshIndex %d is before the batch's commit %d: the retry would not see x full", c.result.RefreshIndex, c.result.AllocIndex)
+	}
+	onX, err := f.s.state.AllocsByNode(nil, x)
+	if err != nil {
+		t.Fatalf("AllocsByNode: %v", err)
+	}
+	if len(onX) != 1 || onX[0].ID != planB.NodeAllocation[x][0].ID {
+		t.Errorf("node x holds %d allocations, want only plan B's", len(onX))
+	}
+}
+
+// TestPlanBatchCommitsAllOrNothing: plans A, B and C make one batch (as
+// above); its commit fails. None is in the state, and every worker is
+// told.
+func TestPlanBatchCommitsAllOrNothing(t *testing.T) {
+	var f *pipelineFixture
+	held := make(chan struct{})
+	f = newPipelineFixture(t, func(c *Config) {
+		c.planApplyHook = holdUntilQueued(t, &f, "a", 2, held)
+		c.planCommitHook = func(p *structs.Plan) error {
+			if p.EvalID == f.evals["c"].ID {
+				return errors.New("injected Raft apply failure")
+			}
+			return nil
+		}
+	}, "a", "b", "c")
+	x, y := f.nodes[0].ID, f.nodes[1].ID
+	resA, resB, resC := f.submitBehind(t, held, f.plan(t, "a", map[string]int64{y: 100}),
+		f.plan(t, "b", map[string]int64{x: 1000}), f.plan(t, "c", map[string]int64{y: 1000}))
+	a, b, c := wait(t, resA), wait(t, resB), wait(t, resC)
+	if a.err == nil || b.err == nil || c.err == nil {
+		t.Fatalf("plans A, B and C: %v, %v, %v; want all to fail with their batch", a.err, b.err, c.err)
+	}
+	for _, job := range []string{"a", "b", "c"} {
+		allocs, err := f.s.state.AllocsByJob(nil, structs.DefaultNamespace, job, true)
+		if err != nil {
+			t.Fatalf("AllocsByJob: %v", err)
+		}
+		if len(allocs) != 0 {
+			t.Errorf("job %s has %d allocations after its batch failed", job, len(allocs))
+		}
+	}
+}

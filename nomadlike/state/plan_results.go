@@ -27,10 +27,58 @@ func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequ
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: apply plan results at index %d: request is nil", index)
 	}
+	var commit func()
+	res, err := s.write(index, func(txn *memdb.Txn) error {
+		var err error
+		commit, err = planResultsTxn(txn, index, req)
+		return err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	commit()
+	return res, nil
+}
+
+// ApplyPlanResultsBatch applies an ApplyPlanResultsBatchRequestType entry:
+// each plan result as ApplyPlanResults applies it, in order, all in one
+// transaction (the plan applier checked each against the ones before it,
+// so they commit together or not at all).
+func (s *Store) ApplyPlanResultsBatch(index uint64, req *structs.ApplyPlanResultsBatchRequest) (Result, error) {
+	if req == nil {
+		return Result{}, structs.NewBadRequest("state: apply plan results at index %d: request is nil", index)
+	}
+	commits := make([]func(), 0, len(req.Plans))
+	res, err := s.write(index, func(txn *memdb.Txn) error {
+		for i, p := range req.Plans {
+			if p == nil {
+				return structs.NewBadRequest("state: apply plan results at index %d: plan %d is nil", index, i)
+			}
+			commit, err := planResultsTxn(txn, index, p)
+			if err != nil {
+				return err
+			}
+			commits = append(commits, commit)
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	for _, c := range commits {
+		c()
+	}
+	return res, nil
+}
+
+// planResultsTxn applies one plan result in txn (see ApplyPlanResults). The
+// returned func, called once txn is committed, gives the request's
+// allocations and evaluations their stored indexes.
+func planResultsTxn(txn *memdb.Txn, index uint64, req *structs.ApplyPlanResultsRequest) (func(), error) {
 	allocs := make([]*structs.Allocation, 0, len(req.AllocsStopped)+len(req.AllocsPlaced))
 	for i, a := range req.AllocsStopped {
 		if a == nil {
-			return Result{}, structs.NewBadRequest("state: apply plan results of eval %q: stopped allocation %d is nil", req.EvalID, i)
+			return nil, structs.NewBadRequest("state: apply plan results of eval %q: stopped allocation %d is nil", req.EvalID, i)
 		}
 		c := a.Copy()
 		c.ModifyTime = req.Timestamp
@@ -38,7 +86,7 @@ func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequ
 	}
 	for i, a := range req.AllocsPlaced {
 		if a == nil {
-			return Result{}, structs.NewBadRequest("state: apply plan results of eval %q: placed allocation %d is nil", req.EvalID, i)
+			return nil, structs.NewBadRequest("state: apply plan results of eval %q: placed allocation %d is nil", req.EvalID, i)
 		}
 		c := a.Copy()
 		if c.Job == nil {
@@ -52,34 +100,34 @@ func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequ
 	}
 	for i, p := range req.AllocsPreempted {
 		if p == nil {
-			return Result{}, structs.NewBadRequest("state: apply plan results of eval %q: preempted allocation %d is nil", req.EvalID, i)
+			return nil, structs.NewBadRequest("state: apply plan results of eval %q: preempted allocation %d is nil", req.EvalID, i)
 		}
 	}
-	var stored []*structs.Allocation
-	var evals []*structs.Evaluation
-	res, err := s.write(index, func(txn *memdb.Txn) error {
+	stored, evals, err := func() ([]*structs.Allocation, []*structs.Evaluation, error) {
 		if err := upsertDeploymentTxn(txn, index, req.Deployment); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if err := applyDeploymentUpdatesTxn(txn, index, req.DeploymentUpdates, req.Timestamp); err != nil {
-			return err
+			return nil, nil, err
 		}
 		evicted, err := preemptedAllocsTxn(txn, req.AllocsPreempted, req.Timestamp)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if stored, err = upsertAllocsTxn(txn, index, append(allocs, evicted...)); err != nil {
-			return err
+		stored, err := upsertAllocsTxn(txn, index, append(allocs, evicted...))
+		if err != nil {
+			return nil, nil, err
 		}
-		evals, err = upsertEvalsTxn(txn, index, req.Evals)
-		return err
-	})
+		evals, err := upsertEvalsTxn(txn, index, req.Evals)
+		return stored, evals, err
+	}()
 	if err != nil {
-		return Result{}, fmt.Errorf("apply plan results of eval %q: %w", req.EvalID, err)
+		return nil, fmt.Errorf("apply plan results of eval %q: %w", req.EvalID, err)
 	}
-	copyAllocIndexes(append(append([]*structs.Allocation(nil), req.AllocsStopped...), req.AllocsPlaced...), stored)
-	copyEvalIndexes(req.Evals, evals)
-	return res, nil
+	return func() {
+		copyAllocIndexes(append(append([]*structs.Allocation(nil), req.AllocsStopped...), req.AllocsPlaced...), stored)
+		copyEvalIndexes(req.Evals, evals)
+	}, nil
 }
 
 // preemptedAllocsTxn returns the evicted copies of the preempted

@@ -58,6 +58,51 @@ func TestUpsertPlanResults(t *testing.T) {
 	}
 }
 
+// TestApplyPlanResultsBatch: the plans of a batch apply in order in one
+// transaction: a later plan sees an earlier one's placement (it stops
+// it), the caller's objects get their indexes, and a bad plan anywhere in
+// the batch leaves the state as it was.
+func TestApplyPlanResultsBatch(t *testing.T) {
+	s := newTestStore(t)
+	web, api := testJob("web"), testJob("api")
+	must(t, s.UpsertJob(1, web))
+	must(t, s.UpsertJob(2, api))
+	placedWeb := testAlloc("w1", web, "n1")
+	placedAPI := testAlloc("a1", api, "n2")
+
+	bad := &structs.ApplyPlanResultsBatchRequest{Plans: []*structs.ApplyPlanResultsRequest{
+		{Job: api, EvalID: "e-api", AllocsPlaced: []*structs.Allocation{placedAPI}, Timestamp: 5},
+		{Job: web, EvalID: "e-web", AllocsPlaced: []*structs.Allocation{nil}, Timestamp: 5},
+	}}
+	if _, err := s.ApplyPlanResultsBatch(3, bad); err == nil {
+		t.Fatal("a batch with a nil placement applied")
+	}
+	if a, err := s.AllocByID(nil, "a1"); err != nil || a != nil {
+		t.Fatalf("the failed batch's first plan is in the state: %v, %v", a, err)
+	}
+
+	stopWeb := placedWeb.Copy()
+	stopWeb.DesiredStatus = structs.AllocDesiredStatusStop
+	blocked := testEval("blocked", api, structs.EvalStatusBlocked)
+	req := &structs.ApplyPlanResultsBatchRequest{Plans: []*structs.ApplyPlanResultsRequest{
+		{Job: web, EvalID: "e-web", AllocsPlaced: []*structs.Allocation{placedWeb}, Timestamp: 6},
+		{Job: api, EvalID: "e-api", AllocsPlaced: []*structs.Allocation{placedAPI}, AllocsStopped: []*structs.Allocation{stopWeb},
+			Evals: []*structs.Evaluation{blocked}, Timestamp: 7},
+	}}
+	must(t, errOf(s.ApplyPlanResultsBatch(4, req)))
+	w, err := s.AllocByID(nil, "w1")
+	must(t, err)
+	if w == nil || w.DesiredStatus != structs.AllocDesiredStatusStop || w.CreateIndex != 4 || w.CreateTime != 6 || w.ModifyTime != 7 {
+		t.Fatalf("w1 after the batch: %+v; want placed by the first plan (created at 4, time 6) and stopped by the second (time 7)", w)
+	}
+	if a, err := s.AllocByID(nil, "a1"); err != nil || a == nil || a.DesiredStatus != structs.AllocDesiredStatusRun {
+		t.Fatalf("a1 after the batch: %+v, %v", a, err)
+	}
+	if placedAPI.CreateIndex != 4 || blocked.CreateIndex != 4 {
+		t.Errorf("caller's objects' indexes: alloc %d, eval %d; want 4", placedAPI.CreateIndex, blocked.CreateIndex)
+	}
+}
+
 func TestUpdateAllocsDesiredStatus(t *testing.T) {
 	s := newTestStore(t)
 	job := testJob("web")

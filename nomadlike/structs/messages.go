@@ -90,6 +90,10 @@ const (
 	// AllocClientUpdateBatchRequestType is several client requests'
 	// allocation updates committed in one entry (AllocClientUpdateBatchRequest).
 	AllocClientUpdateBatchRequestType MessageType = 53
+	// ApplyPlanResultsBatchRequestType is several plan results the plan
+	// applier checked one after the other, committed together in one
+	// entry (ApplyPlanResultsBatchRequest).
+	ApplyPlanResultsBatchRequestType MessageType = 58
 )
 
 // IgnoreUnknownTypeFlag, set on a message type, tells an older FSM that does

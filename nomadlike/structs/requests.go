@@ -114,6 +114,13 @@ type ApplyPlanResultsRequest struct {
 	DeploymentUpdates []*DeploymentStatusUpdate `json:",omitempty"`
 }
 
+// ApplyPlanResultsBatchRequest is the results of several plans, each
+// checked against the state plus the ones before it, applied in order in
+// one transaction: all of them or none.
+type ApplyPlanResultsBatchRequest struct {
+	Plans []*ApplyPlanResultsRequest
+}
+
 // AllocClientUpdateRequest carries client-side status of allocations, and the
 // evaluations their failures call for.
 type AllocClientUpdateRequest struct {
