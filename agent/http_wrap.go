@@ -287,21 +287,33 @@ func decodeJSON(b []byte, out any) error {
 	if off >= 0 {
 		return structs.NewBadRequest("request body nests JSON objects and arrays more than %d deep (at offset %d); the limit is %d", maxJSONDepth, off, maxJSONDepth)
 	}
-	var err error
 	if first := bytes.TrimLeft(b, " \t\r\n"); end > 0 && (first[0] == '{' || first[0] == '[') && len(bytes.TrimLeft(b[end:], " \t\r\n")) == 0 {
 		// One object or array and nothing after it: json.Unmarshal reads
 		// it where it is, where a Decoder copies the body into a buffer of
 		// its own first; the errors are the same
 		// (TestDecodeJSONErrorsAsDecoder).
-		err = json.Unmarshal(b, out)
-	} else {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		if err = dec.Decode(out); err == nil {
-			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-				return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
-			}
+		return jsonBodyResult(json.Unmarshal(b, out), out)
+	}
+	return decodeJSONStream(b, out)
+}
+
+// decodeJSONStream decodes b through a json.Decoder, which tells an empty
+// or truncated body and data after the value apart.
+func decodeJSONStream(b []byte, out any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	err := dec.Decode(out)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
 		}
 	}
+	return jsonBodyResult(err, out)
+}
+
+// jsonBodyResult turns the error of a JSON decode into out into the 400 the
+// user gets, naming the offset or the field; a decode without one is
+// checked for null list elements.
+func jsonBodyResult(err error, out any) error {
 	if err == nil {
 		// [null] in a list of objects is refused here, by its path, so
 		// that no handler meets a nil element.

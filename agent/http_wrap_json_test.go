@@ -2,9 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -24,33 +21,7 @@ func decoderDecodeJSON(b []byte, out any) error {
 	if off := jsonDepthOverflow(b, maxJSONDepth); off >= 0 {
 		return structs.NewBadRequest("request body nests JSON objects and arrays more than %d deep (at offset %d); the limit is %d", maxJSONDepth, off, maxJSONDepth)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	err := dec.Decode(out)
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			return structs.NewBadRequest("request body has data after the JSON value (at offset %d); send exactly one JSON object", dec.InputOffset())
-		}
-		return structs.CheckNoNullElements(out, "")
-	}
-	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.Is(err, io.EOF):
-		return structs.NewBadRequest("request body is empty; send a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return structs.NewBadRequest("request body is truncated JSON: it ends before the value is complete")
-	case errors.As(err, &syn):
-		return structs.NewBadRequest("request body is not valid JSON at offset %d: %v", syn.Offset, syn)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(top level)"
-		}
-		return structs.NewBadRequest("request body: field %q must be %s, not JSON %s (offset %d)", field, typ.Type, typ.Value, typ.Offset)
-	}
-	return structs.NewBadRequest("request body: %v", err)
+	return decodeJSONStream(b, out)
 }
 
 // TestDecodeJSONErrorsAsDecoder: decodeJSON reads a body holding one
