@@ -4,7 +4,8 @@
 # a build overlay so that the generated code writes what the reflective
 # codec writes:
 #   - a struct's fields in name order (codecgen writes them in source order;
-#     the reflective codec sorts them), and
+#     the reflective codec sorts them; a StructToArray handle, which none of
+#     ours is, would get name order too, where reflection uses source order), and
 #   - a map's entries in key order under a Canonical handle (codecgen
 #     ignores Canonical; codecSelferMapRange in codec.go sorts).
 # Run it (`make codecgen`, or `go generate ./nomadlike/structs`) after

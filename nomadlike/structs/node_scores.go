@@ -110,9 +110,42 @@ func (s *NodeScores) UnmarshalJSON(data []byte) error {
 }
 
 // CodecEncodeSelf writes the scores as a msgpack map, as a
-// map[string]float64 field was written.
+// map[string]float64 field was written. Scores sorted by name, as NodeScores
+// keeps them, are written in their order without making the map: the
+// order a canonical handle sorts the map's keys in (any order does for
+// the others).
 func (s NodeScores) CodecEncodeSelf(e *codec.Encoder) {
-	e.MustEncode(s.Map())
+	if s == nil || !s.sortedUnique() {
+		e.MustEncode(s.Map())
+		return
+	}
+	z, r := codec.GenHelperEncoder(e)
+	r.WriteMapStart(len(s))
+	for _, n := range s {
+		r.WriteMapElemKey()
+		if z.EncBasicHandle().StringToRaw {
+			r.EncodeStringBytesRaw([]byte(n.Name))
+		} else {
+			r.EncodeStringEnc(msgpackUTF8, n.Name)
+		}
+		r.WriteMapElemValue()
+		r.EncodeFloat64(n.Score)
+	}
+	r.WriteMapEnd()
+}
+
+// msgpackUTF8 is go-msgpack's UTF-8 string encoding (its cUTF8; the
+// generated codecs' codecSelferCcUTF8).
+const msgpackUTF8 = 1
+
+// sortedUnique reports whether s's names are in strictly increasing order.
+func (s NodeScores) sortedUnique() bool {
+	for i := 1; i < len(s); i++ {
+		if s[i-1].Name >= s[i].Name {
+			return false
+		}
+	}
+	return true
 }
 
 // CodecDecodeSelf reads a msgpack map of scores.

@@ -99,3 +99,31 @@ func TestNodeScoresGetSet(t *testing.T) {
 		t.Errorf("Clone shares its scores with the original")
 	}
 }
+
+// TestNodeScoresEncodeAsMap: scores written in their sorted order (or,
+// unsorted, through a map) are the bytes of the map they stand for, through
+// each handle (a non-canonical one in any order).
+func TestNodeScoresEncodeAsMap(t *testing.T) {
+	cases := []NodeScores{
+		nil, {}, {{Name: "binpack", Score: 0.5}},
+		NodeScoresOf(map[string]float64{"binpack": 0.5, "job-anti-affinity": -0.25, "custom": 1, "z": 0}),
+		{{Name: "b", Score: 1}, {Name: "a", Score: 2}},                        // unsorted
+		{{Name: "a", Score: 1}, {Name: "a", Score: 2}, {Name: "c", Score: 3}}, // a name twice
+	}
+	for _, s := range cases {
+		for _, h := range codecHandles {
+			got := encodeWith(t, h.h, s)
+			want := encodeWith(t, h.h, s.Map())
+			if !sameEncoding(t, h.h, got, want) {
+				t.Errorf("%v, %s handle: %x, want %x", s, h.name, got, want)
+			}
+			var back NodeScores
+			if err := codec.NewDecoderBytes(got, h.h).Decode(&back); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, NodeScoresOf(s.Map())) {
+				t.Errorf("%v, %s handle: decoded %v", s, h.name, back)
+			}
+		}
+	}
+}
