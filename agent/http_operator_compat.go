@@ -2,11 +2,11 @@ package agent
 
 import (
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike/server"
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
 
@@ -130,7 +130,7 @@ type schedulerWorker struct {
 func (s *HTTPServer) agentSchedulers(_ http.ResponseWriter, _ *http.Request) (any, error) {
 	n := s.cfg.Agent.Server.NumSchedulers
 	if n <= 0 {
-		n = runtime.NumCPU()
+		n = server.DefaultNumSchedulers()
 	}
 	status, workload := "paused", "Paused"
 	if s.srv.IsLeader() {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -152,7 +151,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.NumSchedulers <= 0 {
-		c.NumSchedulers = runtime.NumCPU()
+		c.NumSchedulers = DefaultNumSchedulers()
 	}
 	if c.MinHeartbeatTTL <= 0 {
 		c.MinHeartbeatTTL = defaultHeartbeatTTL
