@@ -232,9 +232,7 @@ func (s *Server) applyPlans(ctx context.Context, reqs []*planRequest, inflight *
 	}
 	snap, err := s.state.Snapshot()
 	if err != nil {
-		for _, req := range batch {
-			req.resp <- planResponse{err: fmt.Errorf("snapshot state for plan: %w", err)}
-		}
+		answerErr(batch, fmt.Errorf("snapshot state for plan: %w", err))
 		return inflight, carry
 	}
 	var base planOverlay
@@ -246,16 +244,12 @@ func (s *Server) applyPlans(ctx context.Context, reqs []*planRequest, inflight *
 		ok, prevIndex, werr := waitInflight()
 		switch {
 		case werr != nil:
-			for _, req := range batch {
-				req.resp <- planResponse{err: fmt.Errorf("plan for eval %s: %w", req.plan.EvalID, werr)}
-			}
+			answerErr(batch, werr)
 			return nil, carry
 		case !ok:
 			// The commit they were checked against is not in the state.
 			if snap, err = s.state.Snapshot(); err != nil {
-				for _, req := range batch {
-					req.resp <- planResponse{err: fmt.Errorf("snapshot state for plan: %w", err)}
-				}
+				answerErr(batch, fmt.Errorf("snapshot state for plan: %w", err))
 				return nil, carry
 			}
 			checked = s.evaluateBatch(snap, nil, batch)
@@ -285,9 +279,7 @@ func (s *Server) applyPlans(ctx context.Context, reqs []*planRequest, inflight *
 		take(more)
 		if len(batch) > n {
 			if snap2, err := s.state.Snapshot(); err != nil {
-				for _, req := range batch[n:] {
-					req.resp <- planResponse{err: fmt.Errorf("snapshot state for plan: %w", err)}
-				}
+				answerErr(batch[n:], fmt.Errorf("snapshot state for plan: %w", err))
 				batch = batch[:n]
 			} else {
 				checked = append(checked, s.evaluateBatch(snap2, batchOverlay(checked), batch[n:])...)
@@ -310,10 +302,7 @@ func (s *Server) applyPlans(ctx context.Context, reqs []*planRequest, inflight *
 			continue
 		}
 		entry := planResultsRequest(req.plan, result, now)
-		if entry.Evals, err = preemptionEvals(c.snap, result, now); err != nil {
-			req.resp <- planResponse{err: fmt.Errorf("plan for eval %s: %w", req.plan.EvalID, err)}
-			continue
-		}
+		entry.Evals = c.evals
 		entries = append(entries, entry)
 		next.reqs = append(next.reqs, req)
 		next.results = append(next.results, result)
@@ -346,12 +335,19 @@ func (s *Server) applyPlans(ctx context.Context, reqs []*planRequest, inflight *
 	return next, carry
 }
 
-// checkedPlan is one plan's result from evaluateBatch, or why it has
-// none, and the snapshot it was checked against.
+// checkedPlan is one plan's result from evaluateBatch and the evaluations
+// of the jobs it preempts, or why it has none.
 type checkedPlan struct {
 	result *structs.PlanResult
+	evals  []*structs.Evaluation
 	err    error
-	snap   *state.Snapshot
+}
+
+// answerErr answers every plan of reqs with err, naming its evaluation.
+func answerErr(reqs []*planRequest, err error) {
+	for _, req := range reqs {
+		req.resp <- planResponse{err: fmt.Errorf("plan for eval %s: %w", req.plan.EvalID, err)}
+	}
 }
 
 // batchOverlay is the overlay of the results in checked.
@@ -367,20 +363,26 @@ func batchOverlay(checked []checkedPlan) planOverlay {
 
 // evaluateBatch evaluates the batch's plans in order against snap with
 // base (the in-flight commit's overlay, or nil) and the results of the
-// plans before each.
+// plans before each. A plan's preemption evaluations are made here too:
+// a plan that fails here leaves no result that a later plan counted on.
 func (s *Server) evaluateBatch(snap *state.Snapshot, base planOverlay, batch []*planRequest) []checkedPlan {
 	out := make([]checkedPlan, len(batch))
 	overlay, owned := base, false
 	for i, req := range batch {
 		result, refused, err := s.evaluatePlanTimed(snap, overlay, req.plan)
 		if err != nil {
-			out[i].err, out[i].snap = err, snap
+			out[i].err = err
+			continue
+		}
+		evals, err := preemptionEvals(snap, result, time.Now())
+		if err != nil {
+			out[i].err = fmt.Errorf("plan for eval %s: %w", req.plan.EvalID, err)
 			continue
 		}
 		if len(refused) > 0 {
 			s.logger.Debug("plan partly refused", "eval_id", req.plan.EvalID, "refused_nodes", refused)
 		}
-		out[i].result, out[i].snap = result, snap
+		out[i].result, out[i].evals = result, evals
 		if i < len(batch)-1 {
 			if !owned { // base belongs to the in-flight commit
 				o := planOverlay{}
