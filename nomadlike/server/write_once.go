@@ -47,6 +47,8 @@ const (
 	// request ID (the API's body limit; a larger body is a snapshot
 	// restore, which is not deduplicated).
 	maxFingerprintBody = 16 << 20
+	// maxPresized bounds ReadAllSized's buffer before the body arrives.
+	maxPresized = 1 << 20
 )
 
 // clientKeyPrefix begins the request ID made of a client's Idempotency-Key.
@@ -196,14 +198,17 @@ func readBody(r *http.Request) (body []byte, tooLarge bool, err error) {
 // ReadAllSized is io.ReadAll into one buffer of the size the request
 // declares (size, when it is between 0 and max; a body longer than it
 // declared grows it as io.ReadAll would): io.ReadAll starts at 512 bytes
-// and grows, three buffers and twice the bytes for a 1 KB job.
+// and grows, three buffers and twice the bytes for a 1 KB job. At most
+// maxPresized bytes are allocated before they arrive: a peer declaring a
+// large body and sending it slowly must not hold that much memory per
+// request for nothing.
 func ReadAllSized(r io.Reader, size, max int64) ([]byte, error) {
 	if size <= 0 || size > max {
 		return io.ReadAll(r)
 	}
 	// One byte more than declared: the read that finds the end then has
 	// room, and grows nothing.
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, maxPresized)+bytes.MinRead))
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
 }

@@ -231,3 +231,15 @@ func TestReadAllSized(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAllSizedBoundsTheDeclared: a body declared at the limit but short
+// gets a buffer of at most maxPresized before its bytes arrive.
+func TestReadAllSizedBoundsTheDeclared(t *testing.T) {
+	got, err := ReadAllSized(strings.NewReader("{}"), 16<<20, 16<<20)
+	if err != nil || string(got) != "{}" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	if cap(got) > maxPresized+bytes.MinRead {
+		t.Fatalf("a 2-byte body declared at 16 MiB got a buffer of %d bytes", cap(got))
+	}
+}
