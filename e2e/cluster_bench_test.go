@@ -74,6 +74,11 @@ func startLoopCluster(tb testing.TB) []*loopServer {
 		s := &loopServer{tb: tb, name: fmt.Sprintf("bench%d", i+1),
 			http: fmt.Sprintf("127.0.0.1:%d", p.http), rpc: fmt.Sprintf("127.0.0.1:%d", p.rpc),
 			cfgPath: filepath.Join(dir, "agent.hcl"), logPath: filepath.Join(dir, "agent.log")}
+		// NOMADLIKE_BENCH_LOGS keeps the servers' logs (and whatever
+		// GODEBUG=gctrace=1 writes there) in that directory after the run.
+		if keep := os.Getenv("NOMADLIKE_BENCH_LOGS"); keep != "" {
+			s.logPath = filepath.Join(keep, s.name+".log")
+		}
 		cfg := fmt.Sprintf(`
 name      = %q
 data_dir  = %q

@@ -135,7 +135,7 @@ func (s *Server) establishLeadership(ctx context.Context, wg *sync.WaitGroup) er
 		start("backups", s.runBackups)
 	}
 	for i := 0; i < s.cfg.NumSchedulers; i++ {
-		w := &worker{srv: s, id: i, logger: s.logger.With("component", "worker", "worker", i)}
+		w := &worker{srv: s, id: i, logger: s.logger.With("component", "worker", "worker", i), rng: s.newRand()}
 		start("worker", w.run)
 	}
 	return s.hb.initialize(ctx, wg)
