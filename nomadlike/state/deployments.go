@@ -2,6 +2,8 @@ package state
 
 import (
 	"cmp"
+	"encoding/binary"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -19,6 +21,11 @@ const tableDeployment = "deployment"
 // not every deployment ever made.
 const indexActive = "active"
 
+// indexModify indexes every deployment by {ModifyIndex, ID}: the leader's
+// deployment watcher reads only the deployments written since the index it
+// last saw (DeploymentsModifiedSince), not every active one on each change.
+const indexModify = "modify"
+
 func deploymentTableSchema() *memdb.TableSchema {
 	return tableSchema(tableDeployment,
 		stringIndexOf(indexID, true, false, func(d *structs.Deployment) string { return d.ID }),
@@ -30,7 +37,35 @@ func deploymentTableSchema() *memdb.TableSchema {
 			}
 			return d.ID, true
 		}),
+		&memdb.IndexSchema{Name: indexModify, Unique: true, Indexer: modifyIndexer{}},
 	)
+}
+
+// modifyIndexer is the memdb.Indexer of indexModify: a deployment's key is
+// its ModifyIndex (8 bytes, big-endian, so keys sort by index) and its ID;
+// the argument, a uint64, is the 8-byte prefix of the keys of that index.
+type modifyIndexer struct{}
+
+func (modifyIndexer) FromObject(raw any) (bool, []byte, error) {
+	d, ok := raw.(*structs.Deployment)
+	if !ok {
+		return false, nil, fmt.Errorf("state: modify index of deployments got %T", raw)
+	}
+	b := make([]byte, 8, 8+len(d.ID)+1)
+	binary.BigEndian.PutUint64(b, d.ModifyIndex)
+	b = append(b, d.ID...)
+	return true, append(b, 0), nil
+}
+
+func (modifyIndexer) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("state: modify index takes 1 argument, got %d", len(args))
+	}
+	i, ok := args[0].(uint64)
+	if !ok {
+		return nil, fmt.Errorf("state: modify index argument must be a uint64: %#v", args[0])
+	}
+	return binary.BigEndian.AppendUint64(nil, i), nil
 }
 
 // ActiveDeployments returns the active deployments of every namespace, by
@@ -43,6 +78,24 @@ func (s *reader) ActiveDeployments(ws memdb.WatchSet) ([]*structs.Deployment, er
 		return nil, err
 	}
 	return collect[*structs.Deployment](it, nil), nil
+}
+
+// DeploymentsModifiedSince returns the deployments of every namespace
+// written after index since (ModifyIndex > since), oldest write first, and
+// the deployment table's index, up to which the answer is complete: a
+// reader that keeps it as its next since sees every write once. Deleted
+// deployments are not reported. ws wakes on the table's next write.
+func (s *reader) DeploymentsModifiedSince(ws memdb.WatchSet, since uint64) ([]*structs.Deployment, uint64, error) {
+	txn := s.readTxn()
+	index, err := tableIndexOf(txn, ws, tableDeployment)
+	if err != nil || index <= since {
+		return nil, index, err
+	}
+	it, err := txn.LowerBound(tableDeployment, indexModify, since+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("state: list deployments modified since %d: %w", since, err)
+	}
+	return collect[*structs.Deployment](it, nil), index, nil
 }
 
 func deploymentByIDTxn(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Deployment, error) {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -94,5 +95,50 @@ func TestActiveDeploymentsWatchOnlyActiveOnes(t *testing.T) {
 	}
 	if ds, err := s.ActiveDeployments(nil); err != nil || len(ds) != 0 {
 		t.Fatalf("ActiveDeployments after the last one finished = %v, %v; want none", ds, err)
+	}
+}
+
+// TestDeploymentsModifiedSince: the deployments written after an index,
+// oldest write first, with the table index to ask from next; the watch
+// wakes on the next deployment write.
+func TestDeploymentsModifiedSince(t *testing.T) {
+	s := newTestStore(t)
+	job := testJob("web")
+	for i, id := range []string{"dep-a", "dep-b", "dep-c"} {
+		must(t, s.UpsertDeployment(uint64(10+i), structs.NewDeployment(id, job, 1, time.Unix(1, 0))))
+	}
+	// dep-a is written again: it now sorts last.
+	must(t, s.UpsertDeployment(20, structs.NewDeployment("dep-a", job, 1, time.Unix(1, 0))))
+	ids := func(ds []*structs.Deployment) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	ds, index, err := s.DeploymentsModifiedSince(nil, 0)
+	if err != nil || index != 20 || !slices.Equal(ids(ds), []string{"dep-b", "dep-c", "dep-a"}) {
+		t.Fatalf("since 0 = %v, %d, %v; want [dep-b dep-c dep-a], 20", ids(ds), index, err)
+	}
+	ds, index, err = s.DeploymentsModifiedSince(nil, 11)
+	if err != nil || index != 20 || !slices.Equal(ids(ds), []string{"dep-c", "dep-a"}) {
+		t.Fatalf("since 11 = %v, %d, %v; want [dep-c dep-a], 20", ids(ds), index, err)
+	}
+	ws := memdb.NewWatchSet()
+	ds, index, err = s.DeploymentsModifiedSince(ws, 20)
+	if err != nil || index != 20 || len(ds) != 0 {
+		t.Fatalf("since 20 = %v, %d, %v; want none, 20", ids(ds), index, err)
+	}
+	must(t, s.UpsertJob(21, testJob("other")))
+	if watchFired(ws) {
+		t.Fatal("a job write woke the deployments watch")
+	}
+	must(t, s.DeleteDeployments(22, []string{"dep-b"}))
+	if !watchFired(ws) {
+		t.Fatal("deleting a deployment did not wake the watch")
+	}
+	ds, index, err = s.DeploymentsModifiedSince(nil, 20)
+	if err != nil || index != 22 || len(ds) != 0 {
+		t.Fatalf("after the delete = %v, %d, %v; want none, 22", ids(ds), index, err)
 	}
 }
