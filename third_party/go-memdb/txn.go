@@ -32,12 +32,11 @@ type Txn struct {
 
 	// changes is used to track the changes performed during the transaction. If
 	// it is nil at transaction start then changes are not tracked.
-	// nomadlike: every mutation, in order (Changes no longer replaces it
-	// with its result); mark is where the current change set begins
-	// (MarkChanges), and kept is Changes' result while keptLen is
-	// len(changes) and keptOK is set.
+	// nomadlike: every mutation of the current change set (since the last
+	// MarkChanges), in order (Changes no longer replaces it with its
+	// result), and kept is Changes' result while keptLen is len(changes)
+	// and keptOK is set.
 	changes Changes
-	mark    int
 	kept    Changes
 	keptLen int
 	keptOK  bool
@@ -55,9 +54,22 @@ type Txn struct {
 // transaction.
 func (txn *Txn) TrackChanges() {
 	if txn.changes == nil {
-		txn.changes = make(Changes, 0, 1)
+		txn.changes = make(Changes, 0, changesFirst)
 	}
 }
+
+// The arrays changes are appended to (nomadlike): a transaction's first
+// holds changesFirst, and a change set MarkChanges starts goes on in the
+// spare room of the one before it when that has changesMin, else in a new
+// array of changesChunk. Upstream's first array held one change and grew
+// by doubling, and a transaction applying a batch of Raft entries kept
+// every change in one array: it was copied at each doubling, a tenth of
+// the bytes a batch of registrations allocated.
+const (
+	changesFirst = 8
+	changesMin   = 16
+	changesChunk = 64
+)
 
 // table returns the named table's indexes.
 func (txn *Txn) table(table string) (*tableInfo, error) {
@@ -131,7 +143,7 @@ func (txn *Txn) Abort() {
 	txn.root = nil
 	txn.modified = nil
 	txn.changes = nil
-	txn.mark, txn.kept, txn.keptOK = 0, nil, false
+	txn.kept, txn.keptOK = nil, false
 
 	// Release the writer lock since this is invalid
 	txn.db.writer.Unlock()
@@ -950,7 +962,7 @@ func (txn *Txn) Changes() Changes {
 	if txn.keptOK && txn.keptLen == len(txn.changes) {
 		return txn.kept
 	}
-	changes := txn.changes[txn.mark:len(txn.changes):len(txn.changes)]
+	changes := txn.changes[:len(txn.changes):len(txn.changes)]
 	if len(changes) <= smallChanges {
 		changes = dedupSmall(changes)
 	} else {
@@ -966,9 +978,21 @@ func (txn *Txn) Changes() Changes {
 // as it was at the call (nomadlike: a batch of Raft entries applied in one
 // transaction gives each entry the change set it would have had in a
 // transaction of its own). Without change tracking it does nothing.
+//
+// The new change set is appended after the previous one's changes in the
+// same array while it has room, else to a new array, so a set that grows
+// copies only its own changes; Changes' results never have spare capacity
+// and so never see later changes written over them.
 func (txn *Txn) MarkChanges() {
-	txn.mark = len(txn.changes)
 	txn.keptOK = false
+	if len(txn.changes) == 0 {
+		return // nil (changes not tracked), or no change since the last mark
+	}
+	rest := txn.changes[len(txn.changes):]
+	if cap(rest) < changesMin {
+		rest = make(Changes, 0, changesChunk)
+	}
+	txn.changes = rest
 }
 
 // dedupWithMap is upstream's de-duplication of changes, with a map.
