@@ -39,7 +39,7 @@ func entry[R any](event string, apply func(*state.Store, uint64, *R) (state.Resu
 var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.JobRegisterRequestType:                  entry(structs.TypeJobRegistered, (*state.Store).ApplyJobRegister),
 	structs.JobDeregisterRequestType:                entry(structs.TypeJobDeregistered, (*state.Store).JobDeregister),
-	structs.EvalUpdateRequestType:                   entry(structs.TypeEvalUpdated, (*state.Store).EvalUpdate),
+	structs.EvalUpdateRequestType:                   entry(structs.TypeEvalUpdated, (*state.Store).ApplyEvalUpdate),
 	structs.EvalDeleteRequestType:                   entry("", (*state.Store).EvalDelete),
 	structs.ApplyPlanResultsRequestType:             entry(structs.TypePlanResult, (*state.Store).ApplyPlanResults),
 	structs.ApplyPlanResultsBatchRequestType:        entry(structs.TypePlanResult, (*state.Store).ApplyPlanResultsBatch),

@@ -172,7 +172,7 @@ func (s *Store) AllocClientUpdateBatch(index uint64, req *structs.AllocClientUpd
 				if err := clientAllocUpdatesTxn(txn, index, p.Allocs, p.Timestamp, &touched); err != nil {
 					return err
 				}
-				_, err := storeEvalsTxn(txn, index, p.Evals, &touched)
+				_, err := storeEvalsTxn(txn, index, p.Evals, false, &touched)
 				return err
 			}
 			if p.Once.RequestID == "" {

@@ -27,14 +27,29 @@ func (s *Store) UpsertEvals(index uint64, evals []*structs.Evaluation) error {
 // evaluations as UpsertEvals does (the request's evaluations get their
 // stored Namespace and indexes).
 func (s *Store) EvalUpdate(index uint64, req *structs.EvalUpdateRequest) (Result, error) {
+	return s.evalUpdate(index, req, false)
+}
+
+// ApplyEvalUpdate is EvalUpdate for a request the store may keep: its
+// evaluations become the stored rows without a copy (the FSM's request,
+// decoded from the Raft entry, that nothing else holds). The caller must
+// not change them afterwards.
+func (s *Store) ApplyEvalUpdate(index uint64, req *structs.EvalUpdateRequest) (Result, error) {
+	return s.evalUpdate(index, req, true)
+}
+
+func (s *Store) evalUpdate(index uint64, req *structs.EvalUpdateRequest, owned bool) (Result, error) {
 	if req == nil {
 		return Result{}, structs.NewBadRequest("state: update evaluations at index %d: request is nil", index)
 	}
 	var stored []*structs.Evaluation
 	res, err := s.write(index, func(txn *memdb.Txn) error {
 		var err error
-		stored, err = upsertEvalsTxn(txn, index, req.Evals)
-		return err
+		var touched touchedJobs
+		if stored, err = storeEvalsTxn(txn, index, req.Evals, owned, &touched); err != nil {
+			return err
+		}
+		return touched.refresh(txn, index, true, false)
 	})
 	if err != nil {
 		return Result{}, err
@@ -53,17 +68,18 @@ func copyEvalIndexes(evals, stored []*structs.Evaluation) {
 
 func upsertEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation) ([]*structs.Evaluation, error) {
 	var touched touchedJobs
-	stored, err := storeEvalsTxn(txn, index, evals, &touched)
+	stored, err := storeEvalsTxn(txn, index, evals, false, &touched)
 	if err != nil {
 		return nil, err
 	}
 	return stored, touched.refresh(txn, index, true, false)
 }
 
-// storeEvalsTxn stores copies of evals and adds their jobs to touched,
-// whose status and summary the caller refreshes (nil: the caller refreshes
-// them without a touchedJobs).
-func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, touched *touchedJobs) ([]*structs.Evaluation, error) {
+// storeEvalsTxn stores copies of evals (with owned, evals themselves: see
+// ApplyEvalUpdate) and adds their jobs to touched, whose status and
+// summary the caller refreshes (nil: the caller refreshes them without a
+// touchedJobs).
+func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, owned bool, touched *touchedJobs) ([]*structs.Evaluation, error) {
 	inBatch := make(map[string]bool, len(evals))
 	for i, e := range evals {
 		if e == nil {
@@ -80,7 +96,10 @@ func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, to
 		if err != nil {
 			return nil, err
 		}
-		n := e.Copy()
+		n := e
+		if !owned {
+			n = e.Copy()
+		}
 		n.Namespace = objectNamespace(n.Namespace)
 		n.CreateIndex = index
 		if existing != nil {

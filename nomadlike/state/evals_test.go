@@ -64,3 +64,42 @@ func TestEvalsOfNamespaceAcrossJobs(t *testing.T) {
 		t.Errorf("evaluations of default: %v, want %v", ids, want)
 	}
 }
+
+// ApplyEvalUpdate (the FSM's) stores the request's evaluations themselves,
+// with the indexes, namespace and job status EvalUpdate gives its copies.
+func TestApplyEvalUpdateKeepsTheRequestsEvals(t *testing.T) {
+	for i, name := range []string{"copied", "kept"} {
+		s := newTestStore(t)
+		job := testJob("web")
+		must(t, s.UpsertJob(1, job))
+		first := testEval("e1", job, structs.EvalStatusPending)
+		must(t, s.UpsertEvals(2, []*structs.Evaluation{first}))
+		done, blocked := testEval("e1", job, structs.EvalStatusComplete), testEval("e2", job, structs.EvalStatusBlocked)
+		done.Namespace, blocked.Namespace = "", ""
+		req := &structs.EvalUpdateRequest{Evals: []*structs.Evaluation{done, blocked}}
+		apply := []func(uint64, *structs.EvalUpdateRequest) (Result, error){s.EvalUpdate, s.ApplyEvalUpdate}[i]
+		res, err := apply(3, req)
+		must(t, err)
+		for _, e := range req.Evals {
+			got, err := s.EvalByID(nil, e.ID)
+			must(t, err)
+			if kept := got == e; kept != (name == "kept") {
+				t.Errorf("%s: stored evaluation %s is the request's: %v", name, e.ID, kept)
+			}
+			if got.Namespace != structs.DefaultNamespace || e.Namespace != got.Namespace || e.ModifyIndex != 3 || got.ModifyIndex != 3 {
+				t.Errorf("%s: evaluation %s: stored namespace %q index %d, request's %q %d", name, e.ID, got.Namespace, got.ModifyIndex, e.Namespace, e.ModifyIndex)
+			}
+		}
+		if done.CreateIndex != 2 || blocked.CreateIndex != 3 {
+			t.Errorf("%s: CreateIndex %d and %d, want 2 and 3", name, done.CreateIndex, blocked.CreateIndex)
+		}
+		if len(res.Changes) == 0 {
+			t.Errorf("%s: no changes", name)
+		}
+		j, err := s.JobByID(nil, "", "web")
+		must(t, err)
+		if j.Status != structs.JobStatusPending {
+			t.Errorf("%s: job status %q, want pending (a blocked evaluation)", name, j.Status)
+		}
+	}
+}

@@ -34,9 +34,9 @@ func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) (Resu
 }
 
 // ApplyJobRegister is JobRegister for a request the store may keep: its
-// Job becomes the stored row without a copy (the FSM's request, decoded
-// from the Raft entry, that nothing else holds). The caller must not
-// change req.Job afterwards.
+// Job and Eval become the stored rows without a copy (the FSM's request,
+// decoded from the Raft entry, that nothing else holds). The caller must
+// not change req.Job or req.Eval afterwards.
 func (s *Store) ApplyJobRegister(index uint64, req *structs.JobRegisterRequest) (Result, error) {
 	return s.jobRegister(index, req, true)
 }
@@ -56,8 +56,8 @@ func (s *Store) jobRegister(index uint64, req *structs.JobRegisterRequest, owned
 // registerJobTxn stores a JobRegisterRequest's job, submission and
 // evaluation in txn, and sets the stored server-set fields on req.Job and
 // req.Eval (the transaction runs once, in the FSM's goroutine, so the
-// caller's objects are not shared yet). With owned, req.Job itself is
-// stored (see ApplyJobRegister).
+// caller's objects are not shared yet). With owned, req.Job and the
+// registration's own req.Eval themselves are stored (see ApplyJobRegister).
 func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterRequest, owned bool) error {
 	job := req.Job
 	if !owned {
@@ -82,20 +82,25 @@ func registerJobTxn(txn *memdb.Txn, index uint64, req *structs.JobRegisterReques
 	if req.Eval == nil {
 		return nil
 	}
-	eval := *req.Eval // storeEvalsTxn stores a deep copy of it
+	// storeEvalsTxn stores a deep copy of eval, or (owned) req.Eval itself.
+	eval := req.Eval
+	if !owned {
+		c := *req.Eval
+		eval = &c
+	}
 	eval.JobModifyIndex = stored.JobModifyIndex
 	var storedEvals []*structs.Evaluation
 	if eval.JobID == stored.ID && objectNamespace(eval.Namespace) == stored.Namespace {
 		// The registration's own evaluation: its job is the one just
 		// stored, so its status and summary are refreshed from it without
 		// looking it up again (a touchedJobs would, three times).
-		if storedEvals, err = storeEvalsTxn(txn, index, []*structs.Evaluation{&eval}, nil); err != nil {
+		if storedEvals, err = storeEvalsTxn(txn, index, []*structs.Evaluation{eval}, owned, nil); err != nil {
 			return err
 		}
 		if err := refreshRegisteredTxn(txn, index, stored, storedEvals[0]); err != nil {
 			return err
 		}
-	} else if storedEvals, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{&eval}); err != nil {
+	} else if storedEvals, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{eval}); err != nil {
 		return err
 	}
 	req.Eval.JobModifyIndex = stored.JobModifyIndex
@@ -194,11 +199,11 @@ func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) (
 		if req.Eval == nil {
 			return nil
 		}
-		eval := req.Eval.Copy()
+		eval := *req.Eval // upsertEvalsTxn stores a deep copy of it
 		if cur != nil {
 			eval.JobModifyIndex = cur.JobModifyIndex
 		}
-		_, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{eval})
+		_, err = upsertEvalsTxn(txn, index, []*structs.Evaluation{&eval})
 		return err
 	})
 }

@@ -183,9 +183,8 @@ func TestJobsListsSortedAcrossNamespaces(t *testing.T) {
 	}
 }
 
-// ApplyJobRegister (the FSM's) stores the request's job itself and the
-// same fields as JobRegister, which stores a copy; the evaluation is
-// stored as a copy either way.
+// ApplyJobRegister (the FSM's) stores the request's job and evaluation
+// themselves and the same fields as JobRegister, which stores copies.
 func TestApplyJobRegisterKeepsTheRequestsJob(t *testing.T) {
 	s := newTestStore(t)
 	for i, apply := range []func(uint64, *structs.JobRegisterRequest) (Result, error){s.JobRegister, s.ApplyJobRegister} {
@@ -207,8 +206,8 @@ func TestApplyJobRegisterKeepsTheRequestsJob(t *testing.T) {
 		}
 		gotEval, err := s.EvalByID(nil, eval.ID)
 		must(t, err)
-		if gotEval == eval {
-			t.Errorf("%s: the request's evaluation itself was stored", id)
+		if kept := gotEval == eval; kept != (id == "kept") {
+			t.Errorf("%s: stored evaluation is the request's: %v", id, kept)
 		}
 		if gotEval.JobModifyIndex != index || eval.JobModifyIndex != index || eval.CreateIndex != index {
 			t.Errorf("%s: eval JobModifyIndex stored %d, request %d, CreateIndex %d; want %d", id, gotEval.JobModifyIndex, eval.JobModifyIndex, eval.CreateIndex, index)
