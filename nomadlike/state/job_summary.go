@@ -85,12 +85,38 @@ func setQueuedTxn(txn *memdb.Txn, job *structs.Job, counts map[string]structs.Ta
 // the job's latest evaluation (zero when nil).
 func setQueued(counts map[string]structs.TaskGroupSummary, latest *structs.Evaluation) {
 	for name, c := range counts {
-		c.Queued = 0
-		if latest != nil {
-			c.Queued = latest.QueuedAllocations[name]
-		}
+		c.Queued = queuedOf(latest, name)
 		counts[name] = c
 	}
+}
+
+// queuedOf is a group's Queued count from latest, the job's latest
+// evaluation (zero when nil).
+func queuedOf(latest *structs.Evaluation, group string) int {
+	if latest == nil {
+		return 0
+	}
+	return latest.QueuedAllocations[group]
+}
+
+// withQueued returns counts with the Queued count of every group set from
+// latest, as setQueued, without changing counts (which may be a stored
+// summary's): counts itself when every count already is, else a copy.
+func withQueued(counts map[string]structs.TaskGroupSummary, latest *structs.Evaluation) map[string]structs.TaskGroupSummary {
+	var out map[string]structs.TaskGroupSummary
+	for name, c := range counts {
+		if q := queuedOf(latest, name); c.Queued != q {
+			if out == nil {
+				out = maps.Clone(counts)
+			}
+			c.Queued = q
+			out[name] = c
+		}
+	}
+	if out == nil {
+		return counts
+	}
+	return out
 }
 
 // storeSummaryTxn stores counts as job's summary (existing is the stored
@@ -176,28 +202,38 @@ func updateSummaryTxn(txn *memdb.Txn, index uint64, namespace, jobID string, bas
 		if counts, err = recountSummaryTxn(txn, job); err != nil {
 			return err
 		}
-	} else if err := setQueuedTxn(txn, job, counts); err != nil {
-		return err
+	} else {
+		latest, err := latestEvalTxn(txn, job)
+		if err != nil {
+			return err
+		}
+		counts = withQueued(counts, latest)
 	}
 	return storeSummaryTxn(txn, index, job, existing, counts)
 }
 
 // applyAllocCounts returns existing's counts with deltas applied, or false
-// when they cannot be (see updateSummaryTxn).
+// when they cannot be (see updateSummaryTxn). When no delta counts, they
+// are existing.Summary itself, which the caller must not change (see
+// withQueued); else a copy.
 func applyAllocCounts(job *structs.Job, base summaryBase, existing *structs.JobSummary, deltas []allocCount) (map[string]structs.TaskGroupSummary, bool) {
 	if existing == nil || base.summary != existing || base.job == nil || !sameIncarnation(base.job, job) {
 		return nil, false
 	}
-	counts := maps.Clone(existing.Summary)
-	if counts == nil {
-		counts = map[string]structs.TaskGroupSummary{}
-	}
+	counts := existing.Summary
+	copied := false
 	for _, d := range deltas {
 		if !d.hasJob || d.jobCreate != job.CreateIndex {
 			continue // not of the current incarnation: never counted
 		}
 		if job.LookupTaskGroup(d.taskGroup) == nil {
 			return nil, false
+		}
+		if !copied {
+			counts, copied = maps.Clone(existing.Summary), true
+			if counts == nil {
+				counts = map[string]structs.TaskGroupSummary{}
+			}
 		}
 		c := counts[d.taskGroup]
 		countClientStatus(&c, d.clientState, d.sign)

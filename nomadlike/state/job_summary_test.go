@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand"
+	"reflect"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -207,5 +208,36 @@ func TestJobSummaryIncrementalMatchesRecount(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Bringing a summary up to date copies its counts only when they change:
+// with no allocation counted and the queued counts as stored, the stored
+// map itself is the result (the registration's own refresh and most eval
+// updates), and a change never writes into the stored map.
+func TestSummaryCountsCopiedOnlyWhenChanged(t *testing.T) {
+	job := testJob("web")
+	job.CreateIndex = 5
+	stored := map[string]structs.TaskGroupSummary{"web": {Queued: 1, Running: 2}}
+	existing := &structs.JobSummary{JobID: "web", Namespace: "default", Summary: stored}
+	base := summaryBase{job: job, summary: existing}
+	same := func(a, b map[string]structs.TaskGroupSummary) bool {
+		return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
+	}
+
+	counts, ok := applyAllocCounts(job, base, existing, []allocCount{{sign: 1, hasJob: true, jobCreate: 4, taskGroup: "web", clientState: structs.AllocClientStatusRunning}})
+	if !ok || !same(counts, stored) {
+		t.Errorf("no delta of the job's incarnation: got a copy (%v), want the stored counts", ok)
+	}
+	if got := withQueued(counts, &structs.Evaluation{QueuedAllocations: map[string]int{"web": 1}}); !same(got, stored) {
+		t.Errorf("withQueued with the stored queued count made a copy")
+	}
+	got := withQueued(counts, nil)
+	if same(got, stored) || got["web"].Queued != 0 || stored["web"].Queued != 1 {
+		t.Errorf("withQueued(nil): got %v (a copy: %v), stored %v; want a copy with Queued 0 and the stored map unchanged", got, !same(got, stored), stored)
+	}
+	counts, ok = applyAllocCounts(job, base, existing, []allocCount{{sign: 1, hasJob: true, jobCreate: 5, taskGroup: "web", clientState: structs.AllocClientStatusRunning}})
+	if !ok || same(counts, stored) || counts["web"].Running != 3 || stored["web"].Running != 2 {
+		t.Errorf("a counted delta: got %v (ok %v), stored %v; want a copy with Running 3 and the stored map unchanged", counts, ok, stored)
 	}
 }

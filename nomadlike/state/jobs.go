@@ -153,8 +153,7 @@ func refreshRegisteredTxn(txn *memdb.Txn, index uint64, job *structs.Job, eval *
 			return err
 		}
 	}
-	setQueued(counts, latest)
-	return storeSummaryTxn(txn, index, current, existing, counts)
+	return storeSummaryTxn(txn, index, current, existing, withQueued(counts, latest))
 }
 
 // JobDeregister applies a JobDeregisterRequestType entry: it purges the job
