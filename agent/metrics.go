@@ -5,7 +5,6 @@ import (
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
-	gmprom "github.com/hashicorp/go-metrics/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -36,16 +35,18 @@ var goMetricsBridge struct {
 }
 
 // goMetrics sets up the go-metrics global with a Prometheus sink on first
-// use and returns the sink's registry.
+// use and returns the sink's registry. The sink (goMetricsSink) adds the
+// "nomad" prefix itself: go-metrics' ServiceName would copy every key to
+// insert it.
 func goMetrics() *prometheus.Registry {
 	goMetricsBridge.once.Do(func() {
 		reg := prometheus.NewRegistry()
 		goMetricsBridge.reg = reg
-		sink, err := gmprom.NewPrometheusSinkFrom(gmprom.PrometheusOpts{Registerer: reg, Expiration: 5 * time.Minute})
-		if err != nil {
+		sink := newGoMetricsSink("nomad", 5*time.Minute)
+		if err := reg.Register(sink); err != nil {
 			return // the registry stays empty; the agent's own metrics still work
 		}
-		cfg := metrics.DefaultConfig("nomad")
+		cfg := metrics.DefaultConfig("")
 		cfg.EnableHostname = false
 		cfg.EnableRuntimeMetrics = false // the Go collector reports the runtime
 		_, _ = metrics.NewGlobal(cfg, sink)
