@@ -46,7 +46,7 @@ func (s *Server) raftApplyAsync(ctx context.Context, t structs.MessageType, body
 	if err != nil {
 		return nil, err
 	}
-	return s.raft.Apply(buf, raftApplyTimeout), nil
+	return s.applyGate.Apply(buf, raftApplyTimeout), nil
 }
 
 // raftApplyResult waits until the entry of f is applied by the FSM on this

@@ -41,6 +41,9 @@ type Server struct {
 
 	raft      *raft.Raft
 	raftStore *raftStores
+	// applyGate groups the writes handed to raft (raftApplyAsync) into
+	// rounds, one in flight at a time (raft_apply_gate.go).
+	applyGate *applyGate
 	// hadRaftState is true when Raft storage held state at start.
 	hadRaftState bool
 	// raftID is this server's Raft ID (loadServerID), set before Raft starts.
