@@ -87,7 +87,8 @@ type HTTPServer struct {
 	// serverRoutes are the routes ("METHOD template") a client-only agent
 	// proxies to a server, which enforces their ACL rules.
 	serverRoutes map[string]bool
-	router       *mux.Router
+	// router matches the routes; dispatch serves them.
+	router *mux.Router
 }
 
 // NewHTTPServer builds the route table and the middleware chain.
@@ -127,11 +128,10 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 	// %2F: match on the escaped path, then unescape the path variables.
 	r.UseEncodedPath()
 	r.Use(unescapeVars)
-	r.Use(recordRoute)
 	r.Use(s.authorize)
 	s.routes(r)
 	s.router = r
-	s.handler = s.middleware(r)
+	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }
 

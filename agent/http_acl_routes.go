@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -283,7 +284,10 @@ func routeKey(method, template string) string {
 	if method == http.MethodPost {
 		method = http.MethodPut
 	}
-	return method + " " + varPattern.ReplaceAllString(template, "{$1}")
+	if strings.IndexByte(template, ':') >= 0 {
+		template = varPattern.ReplaceAllString(template, "{$1}")
+	}
+	return method + " " + template
 }
 
 // authzState is a request's authorization record: whether a ruleHandler
@@ -296,8 +300,25 @@ type authzState struct {
 type authzKey struct{}
 
 func authzOf(r *http.Request) *authzState {
+	if rs := stateOf(r); rs != nil {
+		if rs.hasAuthz {
+			return &rs.authz
+		}
+		return nil
+	}
 	st, _ := r.Context().Value(authzKey{}).(*authzState)
 	return st
+}
+
+// withAuthz returns r with st as its permission check (authzOf): in its
+// requestState when it has one, else in a copy of r.
+func withAuthz(r *http.Request, ru rule) (*http.Request, *authzState) {
+	if rs := stateOf(r); rs != nil {
+		rs.authz, rs.hasAuthz = authzState{rule: ru}, true
+		return r, &rs.authz
+	}
+	st := &authzState{rule: ru}
+	return r.WithContext(context.WithValue(r.Context(), authzKey{}, st)), st
 }
 
 // markChecked records that the handler decided the request's permission.
@@ -317,11 +338,11 @@ func (s *HTTPServer) authorize(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		tmpl := ""
-		if route := mux.CurrentRoute(r); route != nil {
-			tmpl, _ = route.GetPathTemplate()
+		label := ""
+		if st := stateOf(r); st != nil {
+			label = st.route
 		}
-		key := routeKey(r.Method, tmpl)
+		key := routeKey(r.Method, label)
 		if s.srv == nil && s.serverRoutes[key] {
 			next.ServeHTTP(w, r) // proxied to a server, which enforces
 			return
@@ -353,8 +374,8 @@ func (s *HTTPServer) authorize(next http.Handler) http.Handler {
 			namespace := requestNamespace(r)
 			if namespace == "*" {
 				// The handler lists only what the token may read.
-				st := &authzState{rule: ru}
-				r = r.WithContext(context.WithValue(r.Context(), authzKey{}, st))
+				var st *authzState
+				r, st = withAuthz(r, ru)
 				w = &authzWriter{ResponseWriter: w, st: st, s: s, r: r}
 				break
 			}
@@ -384,8 +405,8 @@ func (s *HTTPServer) authorize(next http.Handler) http.Handler {
 				return
 			}
 		case ruleHandler:
-			st := &authzState{rule: ru}
-			r = r.WithContext(context.WithValue(r.Context(), authzKey{}, st))
+			var st *authzState
+			r, st = withAuthz(r, ru)
 			w = &authzWriter{ResponseWriter: w, st: st, s: s, r: r}
 		}
 		next.ServeHTTP(w, r)

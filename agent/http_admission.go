@@ -100,28 +100,32 @@ func (s *HTTPServer) admit(h http.Handler, exempt bool) http.Handler {
 			return
 		}
 		s.metrics.admitted.Inc()
-		var once sync.Once
-		release := func() {
-			once.Do(func() {
-				s.admission.release()
-				s.metrics.admitted.Dec()
-			})
-		}
+		rw := &releaseOnReply{ResponseWriter: w, s: s}
+		release := rw.release
 		defer release()
 		// A write gives its slot back while it waits for Raft to commit,
 		// a blocking query while it waits for a change (blockingQuery),
 		// and every request once its reply is ready: sending it goes at the
 		// client's pace, and a client that reads slowly (or not at all)
 		// must not hold a slot.
-		h.ServeHTTP(&releaseOnReply{ResponseWriter: w, release: release},
-			r.WithContext(server.WithWaitNotice(r.Context(), release)))
+		h.ServeHTTP(rw, server.SetWaitNotice(r, release))
 	})
 }
 
-// releaseOnReply calls release when the reply starts.
+// releaseOnReply holds a request's admission slot: it gives it back
+// (release) when the reply starts, or before when told to.
 type releaseOnReply struct {
 	http.ResponseWriter
-	release func()
+	s    *HTTPServer
+	once sync.Once
+}
+
+// release gives the slot back, once.
+func (w *releaseOnReply) release() {
+	w.once.Do(func() {
+		w.s.admission.release()
+		w.s.metrics.admitted.Dec()
+	})
 }
 
 func (w *releaseOnReply) WriteHeader(code int) {

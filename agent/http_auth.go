@@ -108,6 +108,9 @@ func withIdentity(ctx context.Context, id *Identity) context.Context {
 
 // identity returns the request's identity; never nil.
 func identity(r *http.Request) *Identity {
+	if st := stateOf(r); st != nil && st.id != nil {
+		return st.id
+	}
 	if id, ok := r.Context().Value(identityKey{}).(*Identity); ok && id != nil {
 		return id
 	}

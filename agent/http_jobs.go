@@ -77,7 +77,14 @@ func (s *HTTPServer) registerJob(w http.ResponseWriter, r *http.Request, pathID 
 	if err := s.allowNS(r, req.Job.Namespace, capSubmit); err != nil {
 		return nil, err
 	}
-	resp, err := s.srv.RegisterJob(r.Context(), &req)
+	var resp *structs.JobRegisterResponse
+	var err error
+	if o, ok := s.srv.(ownedRegistrar); ok {
+		// req was decoded for this call and is not read again.
+		resp, err = o.RegisterJobOwned(r.Context(), &req)
+	} else {
+		resp, err = s.srv.RegisterJob(r.Context(), &req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +92,18 @@ func (s *HTTPServer) registerJob(w http.ResponseWriter, r *http.Request, pathID 
 	return resp, nil
 }
 
+// ownedRegistrar is the server's RegisterJob for a request the caller
+// hands over (*server.Server): the job is not copied.
+type ownedRegistrar interface {
+	RegisterJobOwned(ctx context.Context, req *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error)
+}
+
 // applyNamespace fills a job's namespace from ?namespace= when the job has none.
 func (s *HTTPServer) applyNamespace(r *http.Request, job *structs.Job) error {
-	ns := r.URL.Query().Get("namespace")
+	ns := ""
+	if r.URL.RawQuery != "" { // parsing an empty query makes a map all the same
+		ns = r.URL.Query().Get("namespace")
+	}
 	switch {
 	case ns == "*":
 		return structs.NewBadRequest("namespace \"*\" selects all namespaces and cannot receive a job; name one namespace")

@@ -1,15 +1,12 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
 	"runtime/debug"
 	"sync"
 	"time"
-
-	"github.com/gorilla/mux"
 )
 
 // middleware is the one chain every request passes, outermost first:
@@ -62,22 +59,16 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *HTTPServer) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		route := &matchedRoute{}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), matchedRouteKey{}, route)))
+		r, st := newRequestState(r)
+		sw := &st.sw
+		sw.ResponseWriter, sw.status = w, http.StatusOK
+		next.ServeHTTP(sw, r)
 		d := time.Since(start)
-		s.metrics.observe(r.Method, route.label(), sw.status, d)
+		s.metrics.observe(r.Method, st.routeLabel(), sw.status, d)
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "duration", d, "remote", r.RemoteAddr)
 	})
 }
-
-// matchedRoute receives the template of the route the router matched
-// (recordRoute), the label of the request's metrics: "/v1/job/{jobID}",
-// never an ID, so the label set stays small.
-type matchedRoute struct{ template string }
-
-type matchedRouteKey struct{}
 
 // routeLabels caches routeTemplateLabel by template.
 var routeLabels sync.Map
@@ -86,6 +77,8 @@ var routeVarPattern = regexp.MustCompile(`\{(\w+):[^}]*\}`)
 
 // routeTemplateLabel drops the patterns of a template's variables:
 // "/v1/job/{id:.+}/allocations" is labelled "/v1/job/{id}/allocations".
+// It is the label of the request's metrics (requestState.route): a route
+// template, never an ID, so the label set stays small.
 func routeTemplateLabel(t string) string {
 	if l, ok := routeLabels.Load(t); ok {
 		return l.(string)
@@ -93,28 +86,6 @@ func routeTemplateLabel(t string) string {
 	l := routeVarPattern.ReplaceAllString(t, "{$1}")
 	routeLabels.Store(t, l)
 	return l
-}
-
-func (m *matchedRoute) label() string {
-	if m.template == "" {
-		return "unmatched"
-	}
-	return m.template
-}
-
-// recordRoute is router middleware (it runs once a route matched): it
-// hands the route's template to logRequests through the request context.
-func recordRoute(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m, ok := r.Context().Value(matchedRouteKey{}).(*matchedRoute); ok {
-			if cur := mux.CurrentRoute(r); cur != nil {
-				if t, err := cur.GetPathTemplate(); err == nil {
-					m.template = routeTemplateLabel(t)
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // recoverPanics turns a handler's panic into a 500 with a logged stack
@@ -169,6 +140,11 @@ func (s *HTTPServer) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(withIdentity(r.Context(), id)))
+		if st := stateOf(r); st != nil {
+			st.id = id
+		} else {
+			r = r.WithContext(withIdentity(r.Context(), id))
+		}
+		next.ServeHTTP(w, r)
 	})
 }

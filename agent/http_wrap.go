@@ -50,15 +50,24 @@ func (s *HTTPServer) setLeaderHeaders(w http.ResponseWriter) {
 		return
 	}
 	known := s.srv.Leader() != ""
-	w.Header().Set("X-Nomad-KnownLeader", strconv.FormatBool(known))
+	h := w.Header()
+	// By their canonical keys: Set canonicalizes "X-Nomad-KnownLeader"
+	// into a new string on every reply.
+	h[knownLeaderKey] = []string{strconv.FormatBool(known)}
 	// The time since this server last heard from the leader (0 on the
 	// leader); a server without cluster support is its own leader.
 	var last time.Duration
 	if s.cluster != nil {
 		last = s.cluster.LastContact()
 	}
-	w.Header().Set("X-Nomad-LastContact", lastContactHeader(last))
+	h[lastContactKey] = []string{lastContactHeader(last)}
 }
+
+// The canonical keys of X-Nomad-KnownLeader and X-Nomad-LastContact.
+var (
+	knownLeaderKey = http.CanonicalHeaderKey("X-Nomad-KnownLeader")
+	lastContactKey = http.CanonicalHeaderKey("X-Nomad-LastContact")
+)
 
 // setIndex sets X-Nomad-Index; the index is at least 1 so that clients
 // using it as the next blocking query's index never spin on 0.
@@ -144,18 +153,54 @@ func (s *HTTPServer) writeJSON(w http.ResponseWriter, r *http.Request, code int,
 			return
 		}
 	}
-	if _, pretty := r.URL.Query()["pretty"]; pretty {
-		b, err = json.MarshalIndent(out, "", "    ")
-	} else {
-		b, err = json.Marshal(out)
+	pretty := false
+	if r.URL.RawQuery != "" {
+		_, pretty = r.URL.Query()["pretty"]
 	}
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as JSON: %w", r.Method, r.URL.Path, err))
-		return
+	if pretty {
+		b, err = json.MarshalIndent(out, "", "    ")
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as JSON: %w", r.Method, r.URL.Path, err))
+			return
+		}
+		b = append(b, '\n')
+	} else {
+		// Into a pooled buffer: json.Marshal copies its result out of its
+		// own, and appending the newline copied it again. The bytes are
+		// the same (Encode is Marshal and a newline).
+		e := jsonReplies.Get().(*jsonReply)
+		defer e.release()
+		if err := e.enc.Encode(out); err != nil {
+			s.writeError(w, r, fmt.Errorf("encode the reply of %s %s as JSON: %w", r.Method, r.URL.Path, err))
+			return
+		}
+		b = e.buf.Bytes()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
+}
+
+// jsonReply is a pooled JSON encoder of replies with its buffer.
+type jsonReply struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonReplies = sync.Pool{New: func() any {
+	e := &jsonReply{}
+	e.enc = json.NewEncoder(&e.buf)
+	return e
+}}
+
+// release empties e and puts it back in the pool, unless its buffer grew
+// past maxKeptReply (a large reply's memory is not kept).
+func (e *jsonReply) release() {
+	if e.buf.Cap() > maxKeptReply {
+		return
+	}
+	e.buf.Reset()
+	jsonReplies.Put(e)
 }
 
 // errorStatus maps an error to an HTTP status code. User mistakes carry

@@ -31,8 +31,21 @@ var driverAdvice = map[string]string{
 }
 
 // RegisterJob validates and registers a job version and creates its
-// evaluation, in one Raft entry.
+// evaluation, in one Raft entry. req is left as it was.
 func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error) {
+	return s.registerJob(ctx, req, false)
+}
+
+// RegisterJobOwned is RegisterJob for a caller that hands req over and
+// never reads it again, nor shares any part of it: the HTTP API's job,
+// decoded from the request body for this call. The job is then
+// canonicalized and stamped where it is, not in a copy (a copy of a job
+// was about a sixth of RegisterJob's CPU).
+func (s *Server) RegisterJobOwned(ctx context.Context, req *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error) {
+	return s.registerJob(ctx, req, true)
+}
+
+func (s *Server) registerJob(ctx context.Context, req *structs.JobRegisterRequest, owned bool) (*structs.JobRegisterResponse, error) {
 	if req == nil || req.Job == nil {
 		return nil, structs.NewBadRequest("job register request has no Job: send {\"Job\": {...}}")
 	}
@@ -40,7 +53,10 @@ func (s *Server) RegisterJob(ctx context.Context, req *structs.JobRegisterReques
 	if err := structs.CheckNoNullElements(req.Job, "Job"); err != nil {
 		return nil, err
 	}
-	job := req.Job.Copy()
+	job := req.Job
+	if !owned {
+		job = job.Copy()
+	}
 	job.Canonicalize()
 	if err := validateJob(job); err != nil {
 		return nil, err

@@ -128,22 +128,24 @@ func (s *Server) Forward(w http.ResponseWriter, r *http.Request, local http.Hand
 		once structs.WriteOnce
 		body []byte
 		read bool
+		line string
 	)
 	if isWrite(r.Method) {
 		b, tooLarge, err := readBody(r)
 		if err != nil {
 			return err
 		}
-		if once, err = stampRequestID(r, b, tooLarge); err != nil {
+		line = requestLine(r)
+		if once, err = stampRequestID(r, line, b, tooLarge); err != nil {
 			return err
 		}
 		body, read = b, !tooLarge
 	}
 	if r.Header.Get(ForwardedHeader) != "" {
-		return s.serveForwarded(w, withWriteOnce(r, once), local, received)
+		return s.serveForwarded(w, withWriteOnce(r, once, line), local, received)
 	}
 	if s.IsLeader() {
-		local.ServeHTTP(w, withWriteOnce(r, once))
+		local.ServeHTTP(w, withWriteOnce(r, once, line))
 		return nil
 	}
 	if r.Body != nil && !read {
@@ -158,7 +160,7 @@ func (s *Server) Forward(w http.ResponseWriter, r *http.Request, local http.Hand
 	for {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if s.IsLeader() {
-			local.ServeHTTP(w, withWriteOnce(r, once))
+			local.ServeHTTP(w, withWriteOnce(r, once, line))
 			return nil
 		}
 		addr := s.LeaderHTTPAddr()

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -25,4 +27,27 @@ func TestRaftApplyNoticesItsWait(t *testing.T) {
 	if got, err := s.state.JobByID(nil, job.Namespace, job.ID); err != nil || got == nil {
 		t.Errorf("job after the apply: %v, %v", got, err)
 	}
+}
+
+// TestSetWaitNoticeInRequestState: a request with a RequestState gets its
+// wait notice recorded there, without a copy of the request; one without
+// gets a copy carrying it. Either way NoticeWait calls it.
+func TestSetWaitNoticeInRequestState(t *testing.T) {
+	for _, withState := range []bool{false, true} {
+		r := httptest.NewRequest(http.MethodPut, "/v1/jobs", nil)
+		if withState {
+			r = r.WithContext(WithRequestState(r.Context(), &RequestState{}))
+		}
+		var noticed atomic.Int32
+		r2 := SetWaitNotice(r, func() { noticed.Add(1) })
+		if withState != (r2 == r) {
+			t.Errorf("with a RequestState %v: request copied %v", withState, r2 != r)
+		}
+		NoticeWait(r2.Context())
+		if noticed.Load() != 1 {
+			t.Errorf("with a RequestState %v: noticed %d times, want 1", withState, noticed.Load())
+		}
+	}
+	// Without either, NoticeWait does nothing.
+	NoticeWait(WithRequestState(context.Background(), &RequestState{}))
 }

@@ -87,6 +87,9 @@ func (w *writeOnceReq) fingerprint() string {
 // requestLine is the method, path and query of r, the query's keys sorted
 // (the order of query parameters means nothing).
 func requestLine(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return r.Method + " " + r.URL.EscapedPath() + "?"
+	}
 	return r.Method + " " + r.URL.EscapedPath() + "?" + r.URL.Query().Encode()
 }
 
@@ -99,8 +102,8 @@ func requestLine(r *http.Request) string {
 // only retry of a request ID this server made up is a follower's forward
 // of the same bytes.
 func NoteDecoded(ctx context.Context, v any) {
-	w, ok := ctx.Value(writeOnceKey{}).(*writeOnceReq)
-	if !ok || w.failed || !strings.HasPrefix(w.once.RequestID, clientKeyPrefix) {
+	w := writeOnceReqOf(ctx)
+	if w == nil || w.failed || !strings.HasPrefix(w.once.RequestID, clientKeyPrefix) {
 		return
 	}
 	if w.meaning == nil {
@@ -130,9 +133,9 @@ func isWrite(method string) bool {
 
 // stampRequestID gives a write received from a client its request ID and
 // fingerprint headers (kept when a server forwarded it here), and returns
-// them. body is the whole request body. A write without one (too large a
-// body) returns the zero value.
-func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteOnce, error) {
+// them. body is the whole request body, line its requestLine. A write
+// without one (too large a body) returns the zero value.
+func stampRequestID(r *http.Request, line string, body []byte, tooLarge bool) (structs.WriteOnce, error) {
 	if r.Header.Get(ForwardedHeader) != "" && r.Header.Get(RequestIDHeader) != "" {
 		return structs.WriteOnce{RequestID: r.Header.Get(RequestIDHeader), Fingerprint: r.Header.Get(requestFingerprintHeader)}, nil
 	}
@@ -152,13 +155,22 @@ func stampRequestID(r *http.Request, body []byte, tooLarge bool) (structs.WriteO
 		id = clientKeyPrefix + hex.EncodeToString(token[:8]) + ":" + key
 	}
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\n", requestLine(r))
-	sum.Write(body)
-	once := structs.WriteOnce{RequestID: id, Fingerprint: hex.EncodeToString(sum.Sum(nil)[:16])}
-	r.Header.Set(RequestIDHeader, once.RequestID)
-	r.Header.Set(requestFingerprintHeader, once.Fingerprint)
+	_, _ = io.WriteString(sum, line)
+	_, _ = sum.Write(newline)
+	_, _ = sum.Write(body)
+	var digest [sha256.Size]byte
+	once := structs.WriteOnce{RequestID: id, Fingerprint: hex.EncodeToString(sum.Sum(digest[:0])[:16])}
+	// By their canonical keys: Set canonicalizes these into new strings.
+	r.Header[requestIDKey] = []string{once.RequestID}
+	r.Header[requestFingerprintKey] = []string{once.Fingerprint}
 	return once, nil
 }
+
+// The canonical keys of RequestIDHeader and requestFingerprintHeader.
+var (
+	requestIDKey          = http.CanonicalHeaderKey(RequestIDHeader)
+	requestFingerprintKey = http.CanonicalHeaderKey(requestFingerprintHeader)
+)
 
 // RequestToken returns the request's secret as the HTTP API reads it:
 // X-Nomad-Token, else an "Authorization: Bearer" token ("" for none).
@@ -236,19 +248,39 @@ func BufferedBody(r *http.Request) (b []byte, ok bool) {
 	return b, true
 }
 
-// withWriteOnce returns r carrying once in its context.
-func withWriteOnce(r *http.Request, once structs.WriteOnce) *http.Request {
+// newline ends the request line in a fingerprint.
+var newline = []byte{'\n'}
+
+// withWriteOnce returns r carrying once, of the request with requestLine
+// line: in its RequestState when it has one (r itself is returned), else
+// in a copy of r with a context value of its own.
+func withWriteOnce(r *http.Request, once structs.WriteOnce, line string) *http.Request {
 	if once.RequestID == "" {
 		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), writeOnceKey{}, &writeOnceReq{once: once, line: requestLine(r)}))
+	if st := requestStateOf(r.Context()); st != nil {
+		st.once, st.hasOnce = writeOnceReq{once: once, line: line}, true
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), writeOnceKey{}, &writeOnceReq{once: once, line: line}))
+}
+
+// writeOnceReqOf returns the request ID of the write ctx serves, or nil.
+func writeOnceReqOf(ctx context.Context) *writeOnceReq {
+	if w, ok := ctx.Value(writeOnceKey{}).(*writeOnceReq); ok {
+		return w
+	}
+	if st := requestStateOf(ctx); st != nil && st.hasOnce {
+		return &st.once
+	}
+	return nil
 }
 
 // writeOnceIn returns the request ID and the fingerprint of the write ctx
 // serves.
 func writeOnceIn(ctx context.Context) (structs.WriteOnce, bool) {
-	w, ok := ctx.Value(writeOnceKey{}).(*writeOnceReq)
-	if !ok {
+	w := writeOnceReqOf(ctx)
+	if w == nil {
 		return structs.WriteOnce{}, false
 	}
 	once := w.once

@@ -158,20 +158,39 @@ func TestForcePeriodicRetriedOnce(t *testing.T) {
 func TestFingerprintOfDecodedRequest(t *testing.T) {
 	fp := func(target, key string, body []byte, decoded ...any) string {
 		t.Helper()
-		r := httptest.NewRequest(http.MethodPut, target, bytes.NewReader(body))
-		if key != "" {
-			r.Header.Set(IdempotencyKeyHeader, key)
+		// Kept in a context value of its own, and in the request's
+		// RequestState (as the agent's HTTP layer serves it): the same.
+		var fps [2]string
+		for i, withState := range []bool{false, true} {
+			r := httptest.NewRequest(http.MethodPut, target, bytes.NewReader(body))
+			if withState {
+				r = r.WithContext(WithRequestState(r.Context(), &RequestState{}))
+			}
+			if key != "" {
+				r.Header.Set(IdempotencyKeyHeader, key)
+			}
+			line := requestLine(r)
+			once, err := stampRequestID(r, line, body, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2 := withWriteOnce(r, once, line)
+			if withState != (r2 == r) {
+				t.Fatalf("withWriteOnce with a RequestState %v: the request was copied %v", withState, r2 != r)
+			}
+			for _, v := range decoded {
+				NoteDecoded(r2.Context(), v)
+			}
+			got, ok := writeOnceIn(r2.Context())
+			if !ok || got.RequestID != once.RequestID && key != "" {
+				t.Fatalf("writeOnceIn = %+v, %v; want request ID %q", got, ok, once.RequestID)
+			}
+			fps[i] = got.Fingerprint
 		}
-		once, err := stampRequestID(r, body, false)
-		if err != nil {
-			t.Fatal(err)
+		if fps[0] != fps[1] {
+			t.Fatalf("fingerprint of %s in a context value %s, in a RequestState %s", target, fps[0], fps[1])
 		}
-		r = withWriteOnce(r, once)
-		for _, v := range decoded {
-			NoteDecoded(r.Context(), v)
-		}
-		got, _ := writeOnceIn(r.Context())
-		return got.Fingerprint
+		return fps[0]
 	}
 	v := func(a, b string) any {
 		return &structs.JobDispatchRequest{JobID: "j", Meta: map[string]string{"a": a, "b": b}}
