@@ -41,8 +41,8 @@ var entryHandlers = map[structs.MessageType]entryHandler{
 	structs.JobDeregisterRequestType:                entry(structs.TypeJobDeregistered, (*state.Store).JobDeregister),
 	structs.EvalUpdateRequestType:                   entry(structs.TypeEvalUpdated, (*state.Store).ApplyEvalUpdate),
 	structs.EvalDeleteRequestType:                   entry("", (*state.Store).EvalDelete),
-	structs.ApplyPlanResultsRequestType:             planResultsHandler, // fsm_plan_entry.go
-	structs.ApplyPlanResultsBatchRequestType:        planResultsBatchHandler,
+	structs.ApplyPlanResultsRequestType:             entry(structs.TypePlanResult, (*state.Store).ApplyPlanResults),
+	structs.ApplyPlanResultsBatchRequestType:        entry(structs.TypePlanResult, (*state.Store).ApplyPlanResultsBatch),
 	structs.AllocClientUpdateRequestType:            entry(structs.TypeAllocationUpdated, (*state.Store).AllocClientUpdate),
 	structs.AllocClientUpdateBatchRequestType:       entry(structs.TypeAllocationUpdated, (*state.Store).AllocClientUpdateBatch),
 	structs.NodeRegisterRequestType:                 entry(structs.TypeNodeRegistration, (*state.Store).NodeRegister),
