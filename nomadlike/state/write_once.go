@@ -133,7 +133,18 @@ func recordOf(index uint64, once structs.WriteOnce, changes memdb.Changes) *stru
 }
 
 // pruneWriteRecordsTxn deletes the records older than horizon, oldest first.
+// It reads the oldest record first: a write with nothing to prune (nearly
+// every one) stops there, without listing the time index, which in a write
+// transaction clones the index's tree (the next insert into it then copies
+// its path again) and makes an iterator.
 func pruneWriteRecordsTxn(txn *memdb.Txn, horizon int64) error {
+	oldest, err := first(txn, nil, tableRequestIDs, indexTime)
+	if err != nil {
+		return err
+	}
+	if r, ok := oldest.(*structs.WriteRecord); !ok || r.Time >= horizon {
+		return nil
+	}
 	it, err := get(txn, nil, tableRequestIDs, indexTime)
 	if err != nil {
 		return err

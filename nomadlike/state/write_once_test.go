@@ -313,3 +313,27 @@ func TestWriteRecordLookupMakesNoChannel(t *testing.T) {
 		}
 	}
 }
+
+// Recording a request ID prunes the records past the window, and a write
+// with nothing to prune (nearly every one) only reads the oldest record:
+// listing the time index in the write transaction cloned the index's tree
+// (so the next record's insert copied its whole path again, even within
+// one batch transaction) and made an iterator, for every registration.
+func TestWriteRecordPruneReadsOnlyTheOldest(t *testing.T) {
+	s := newTestStore(t)
+	txn := s.db.Load().Txn(true)
+	defer txn.Abort()
+	for i := range 100 {
+		must(t, recordWriteTxn(txn, &structs.WriteRecord{RequestID: structs.GenerateUUID(), Index: uint64(i + 1), Time: int64(1000 + i)}))
+	}
+	if allocs := testing.AllocsPerRun(50, func() { must(t, pruneWriteRecordsTxn(txn, 1000)) }); allocs > 1 {
+		t.Errorf("a prune with nothing to prune made %.0f allocations, want at most 1 (First's iterator)", allocs)
+	}
+	must(t, pruneWriteRecordsTxn(txn, 1050))
+	it, err := get(txn, nil, tableRequestIDs, indexTime)
+	must(t, err)
+	left := collect[*structs.WriteRecord](it, nil)
+	if len(left) != 50 || left[0].Time != 1050 {
+		t.Errorf("after pruning before 1050: %d records left, the oldest at %d; want 50 from 1050", len(left), left[0].Time)
+	}
+}

@@ -416,3 +416,43 @@ func TestChangeSetsShareArrays(t *testing.T) {
 		t.Errorf("tracking 32 change sets of 4 made %.0f more allocations, want at most 4", extra)
 	}
 }
+
+// First with no arguments returns the object of the index's lowest key, as
+// upstream's iterator did, without making one, in read and write
+// transactions alike (an empty index: nil).
+func TestFirstWithoutArgsIsTheLowest(t *testing.T) {
+	db := nlDB(t, 1)
+	r := rand.New(rand.NewSource(3))
+	txn := db.Txn(true)
+	for _, index := range []string{"id", "foo"} {
+		if obj, err := txn.First("t0", index); err != nil || obj != nil {
+			t.Fatalf("empty index %s: First = %v, %v", index, obj, err)
+		}
+	}
+	for i := range 200 {
+		nlInsert(t, txn, "t0", fmt.Sprint("k", r.Intn(1000)), fmt.Sprint("f", r.Intn(50)))
+		if i%20 != 19 {
+			continue
+		}
+		for _, index := range []string{"id", "foo"} {
+			it, err := txn.Get("t0", index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := it.Next()
+			got, err := txn.First("t0", index)
+			if err != nil || got != want {
+				t.Fatalf("after %d inserts, index %s: First = %v, want %v (%v)", i+1, index, got, want, err)
+			}
+			if allocs := testing.AllocsPerRun(10, func() { _, _ = txn.First("t0", index) }); allocs != 0 && !raceEnabled {
+				t.Errorf("First(%s) with no arguments made %.0f allocations", index, allocs)
+			}
+		}
+	}
+	txn.Commit()
+	read := db.Txn(false)
+	it, _ := read.Get("t0", "foo")
+	if got, _ := read.First("t0", "foo"); got != it.Next() {
+		t.Errorf("read transaction: First is not the lowest")
+	}
+}

@@ -658,6 +658,13 @@ func (txn *Txn) First(table, index string, args ...interface{}) (interface{}, er
 		return obj, nil
 	}
 
+	// The whole index (no arguments): its lowest key, without an
+	// iterator (nomadlike).
+	if val == nil {
+		_, value, _ := root.Minimum()
+		return value, nil
+	}
+
 	// Handle non-unique index by using an iterator and getting the first value
 	iter := root.Iterator()
 	iter.SeekPrefix(val)
