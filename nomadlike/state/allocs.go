@@ -386,7 +386,13 @@ func (s *reader) AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all boo
 // allocsByJobTxn returns the allocations with jobID; when job is not nil only
 // those whose Job has job's CreateIndex.
 func allocsByJobTxn(txn *memdb.Txn, ws memdb.WatchSet, namespace, jobID string, job *structs.Job) ([]*structs.Allocation, error) {
-	it, err := get(txn, ws, tableAllocs, indexJob, objectNamespace(namespace), jobID)
+	list := func() (memdb.ResultIterator, error) {
+		if ws == nil {
+			return scan(txn, tableAllocs, indexJob, objectNamespace(namespace), jobID) // collected at once
+		}
+		return get(txn, ws, tableAllocs, indexJob, objectNamespace(namespace), jobID)
+	}
+	it, err := list()
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func storeEvalsTxn(txn *memdb.Txn, index uint64, evals []*structs.Evaluation, ow
 // cancelBlockedEvalsTxn cancels the blocked evaluations of blocked's job
 // other than blocked itself and those in the same batch.
 func cancelBlockedEvalsTxn(txn *memdb.Txn, index uint64, blocked *structs.Evaluation, inBatch map[string]bool) error {
-	it, err := get(txn, nil, tableEvals, indexJob, blocked.Namespace, blocked.JobID)
+	it, err := scan(txn, tableEvals, indexJob, blocked.Namespace, blocked.JobID) // collected before the writes
 	if err != nil {
 		return err
 	}

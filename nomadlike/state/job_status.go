@@ -30,7 +30,7 @@ func jobStatusTxn(txn *memdb.Txn, job *structs.Job, evalDelete bool) (string, er
 		}
 		return structs.JobStatusRunning, nil
 	}
-	allocs, err := get(txn, nil, tableAllocs, indexJob, job.Namespace, job.ID)
+	allocs, err := scan(txn, tableAllocs, indexJob, job.Namespace, job.ID)
 	if err != nil {
 		return "", err
 	}
@@ -41,7 +41,7 @@ func jobStatusTxn(txn *memdb.Txn, job *structs.Job, evalDelete bool) (string, er
 			return structs.JobStatusRunning, nil
 		}
 	}
-	evals, err := get(txn, nil, tableEvals, indexJob, job.Namespace, job.ID)
+	evals, err := scan(txn, tableEvals, indexJob, job.Namespace, job.ID)
 	if err != nil {
 		return "", err
 	}

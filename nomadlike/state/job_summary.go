@@ -250,7 +250,7 @@ func applyAllocCounts(job *structs.Job, base summaryBase, existing *structs.JobS
 // latestEvalTxn returns the newest evaluation of the job's current
 // incarnation (the highest CreateIndex, then ModifyIndex), or nil.
 func latestEvalTxn(txn *memdb.Txn, job *structs.Job) (*structs.Evaluation, error) {
-	it, err := get(txn, nil, tableEvals, indexJob, job.Namespace, job.ID)
+	it, err := scan(txn, tableEvals, indexJob, job.Namespace, job.ID)
 	if err != nil {
 		return nil, err
 	}

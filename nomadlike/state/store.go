@@ -240,6 +240,18 @@ func get(txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (m
 	return it, nil
 }
 
+// scan is get without a watch, for a read used up before the next write
+// of txn: in a write transaction it reads the index's tree in place
+// (memdb's GetTransient), where get clones it and so makes the index's
+// next insert copy its whole path again.
+func scan(txn *memdb.Txn, table, index string, args ...any) (memdb.ResultIterator, error) {
+	it, err := txn.GetTransient(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("state: list %s by %s %v: %w", table, index, args, err)
+	}
+	return it, nil
+}
+
 // collect drains it into a slice of T, skipping objects of another type.
 func collect[T any](it memdb.ResultIterator, keep func(T) bool) []T {
 	var out []T

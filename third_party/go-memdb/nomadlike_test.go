@@ -456,3 +456,56 @@ func TestFirstWithoutArgsIsTheLowest(t *testing.T) {
 		t.Errorf("read transaction: First is not the lowest")
 	}
 }
+
+// GetTransient lists what Get lists, in a write transaction without the
+// clone Get makes: the transaction's nodes stay writable, so an insert
+// after it copies no more than one after nothing (Get's clone made the
+// insert copy its path again). Its WatchCh is nil.
+func TestGetTransientKeepsWritableNodes(t *testing.T) {
+	db := nlDB(t, 1)
+	txn := db.Txn(true)
+	defer txn.Abort()
+	for i := range 500 {
+		nlInsert(t, txn, "t0", fmt.Sprint("k", i), fmt.Sprint("f", i%7))
+	}
+	list := func(get func(table, index string, args ...interface{}) (ResultIterator, error)) []interface{} {
+		it, err := get("t0", "foo", "f3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []interface{}
+		for obj := it.Next(); obj != nil; obj = it.Next() {
+			out = append(out, obj)
+		}
+		return out
+	}
+	if got, want := list(txn.GetTransient), list(txn.Get); !reflect.DeepEqual(got, want) || len(want) == 0 {
+		t.Fatalf("GetTransient listed %d rows, Get %d", len(got), len(want))
+	}
+	next := 500
+	insertAfter := func(read func(table, index string, args ...interface{}) (ResultIterator, error)) float64 {
+		return testing.AllocsPerRun(20, func() {
+			if read != nil {
+				_ = list(read)
+			}
+			nlInsert(t, txn, "t0", fmt.Sprint("k", next), "f3")
+			next++
+		})
+	}
+	listing := func(read func(table, index string, args ...interface{}) (ResultIterator, error)) float64 {
+		return testing.AllocsPerRun(20, func() { _ = list(read) })
+	}
+	alone := insertAfter(nil)
+	afterTransient := insertAfter(txn.GetTransient) - listing(txn.GetTransient)
+	afterGet := insertAfter(txn.Get) - listing(txn.Get)
+	if !raceEnabled && afterTransient > alone {
+		t.Errorf("an insert after GetTransient made %.0f allocations, one after nothing %.0f: the index's nodes were copied again", afterTransient, alone)
+	}
+	if !raceEnabled && afterGet <= alone {
+		t.Errorf("an insert after Get made %.0f allocations, one after nothing %.0f: the test no longer shows Get's clone", afterGet, alone)
+	}
+	it, _ := txn.GetTransient("t0", "id")
+	if it.WatchCh() != nil {
+		t.Errorf("GetTransient's WatchCh is not nil")
+	}
+}

@@ -845,6 +845,23 @@ func (txn *Txn) Get(table, index string, args ...interface{}) (ResultIterator, e
 	return iter, nil
 }
 
+// GetTransient is Get for an iterator used up before the transaction's
+// next write, with no watch channel (nomadlike). In a write transaction it
+// reads the index's tree in place, where Get clones it: a clone resets the
+// set of nodes the transaction may change in place, so the index's next
+// insert copied its whole path again (a write that reads a job's
+// evaluations, then stores one, copied the path twice). Iterating it after
+// a write of the transaction is undefined. Its WatchCh is nil.
+func (txn *Txn) GetTransient(table, index string, args ...interface{}) (ResultIterator, error) {
+	ix, val, err := txn.getIndexValue(table, index, args...)
+	if err != nil {
+		return nil, err
+	}
+	indexIter := txn.readableRoot(ix, false).Iterator()
+	indexIter.SeekPrefix(val)
+	return &radixIterator{iter: indexIter, prefix: val}, nil
+}
+
 // GetReverse is used to construct a Reverse ResultIterator over all the
 // rows that match the given constraints of an index.
 // The returned ResultIterator's Next() will return the next Previous value.
