@@ -151,7 +151,7 @@ func (s *Server) setupRaft(leaderCh chan bool) error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
-	s.applyGate = newApplyGate(r.Apply)
+	s.applyGate = newApplyGate(r.Apply, applyGateMinHold)
 	return nil
 }
 

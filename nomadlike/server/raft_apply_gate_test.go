@@ -67,7 +67,7 @@ func (r *gateRaft) waitHanded(t *testing.T, n int) {
 
 func TestApplyGateHoldsWritesWhileARoundIsInFlight(t *testing.T) {
 	r := &gateRaft{handed: make(chan struct{}, 100)}
-	g := newApplyGate(r.apply)
+	g := newApplyGate(r.apply, 1)
 
 	// Nothing in flight: the first write goes to Raft at once.
 	a := g.Apply([]byte("a"), time.Second)
@@ -112,7 +112,7 @@ func TestApplyGateHoldsWritesWhileARoundIsInFlight(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		g.mu.Lock()
-		open := !g.inFlight
+		open := g.entries == 0 && len(g.held) == 0
 		g.mu.Unlock()
 		if open {
 			break
@@ -125,6 +125,33 @@ func TestApplyGateHoldsWritesWhileARoundIsInFlight(t *testing.T) {
 	g.Apply([]byte("e"), time.Second)
 	if got := r.handedOver(); len(got) != 5 || got[4] != "e" {
 		t.Fatalf("with nothing in flight Raft has %v, want e handed at once", got)
+	}
+}
+
+// TestApplyGateHoldsOnlyPastMinHold: with fewer than minHold entries in
+// flight writes go to Raft at once, each a round of its own.
+func TestApplyGateHoldsOnlyPastMinHold(t *testing.T) {
+	r := &gateRaft{handed: make(chan struct{}, 100)}
+	g := newApplyGate(r.apply, 3)
+	a := g.Apply([]byte("a"), time.Second)
+	g.Apply([]byte("b"), time.Second)
+	g.Apply([]byte("c"), time.Second)
+	if got := r.handedOver(); len(got) != 3 {
+		t.Fatalf("with fewer than 3 entries in flight Raft has %v, want [a b c]", got)
+	}
+	// Three in flight: d is held until a round (here a's) is applied.
+	d := g.Apply([]byte("d"), time.Second)
+	if got := r.handedOver(); len(got) != 3 {
+		t.Fatalf("d handed to Raft with 3 entries in flight: %v", got)
+	}
+	r.future(0).finish(nil)
+	if err := a.Error(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitHanded(t, 4)
+	r.future(3).finish(nil)
+	if err := d.Error(); err != nil || d.Index() != 4 {
+		t.Fatalf("d: err %v index %d", err, d.Index())
 	}
 }
 
@@ -155,7 +182,7 @@ func TestApplyGateOnRaft(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no leader")
 	}
-	g := newApplyGate(r.Apply)
+	g := newApplyGate(r.Apply, applyGateMinHold)
 	const writers, each = 8, 200
 	var wg sync.WaitGroup
 	for w := range writers {
