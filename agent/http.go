@@ -89,6 +89,12 @@ type HTTPServer struct {
 	serverRoutes map[string]bool
 	// router matches the routes; dispatch serves them.
 	router *mux.Router
+	// routerMiddleware is what router.Use was given (dispatch applies it
+	// to the routes it matches through exactRoutes).
+	routerMiddleware []mux.MiddlewareFunc
+	// exactRoutes, for each path of a route without variables, lists
+	// the routes that can match a request for exactly that path.
+	exactRoutes map[string][]*mux.Route
 }
 
 // NewHTTPServer builds the route table and the middleware chain.
@@ -127,10 +133,11 @@ func NewHTTPServer(cfg HTTPConfig) *HTTPServer {
 	// Child job IDs hold a "/" ("<parent>/periodic-<t>"), sent escaped as
 	// %2F: match on the escaped path, then unescape the path variables.
 	r.UseEncodedPath()
-	r.Use(unescapeVars)
-	r.Use(s.authorize)
+	s.routerMiddleware = []mux.MiddlewareFunc{unescapeVars, s.authorize}
+	r.Use(s.routerMiddleware...)
 	s.routes(r)
 	s.router = r
+	s.exactRoutes = exactRouteTable(r)
 	s.handler = s.middleware(http.HandlerFunc(s.dispatch))
 	return s
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"path"
+	"regexp"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -78,7 +80,7 @@ func (s *HTTPServer) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	var match mux.RouteMatch
 	var h http.Handler
-	if s.router.Match(r, &match) {
+	if s.matchRoute(r, &match) {
 		h = match.Handler
 		if len(match.Vars) > 0 {
 			r = mux.SetURLVars(r, match.Vars)
@@ -110,4 +112,77 @@ func cleanPath(p string) string {
 		np += "/"
 	}
 	return np
+}
+
+// matchRoute is s.router.Match. For a path that is exactly the path of a
+// route without variables it tries only the routes whose pattern matches
+// that path (exactRoutes), in the router's order, instead of every route
+// before the one that matches (a regexp each: PUT /v1/jobs came after
+// nine). The others cannot match it, and skipping them changes nothing
+// mux records (TestExactRoutesMatchAsTheRouter).
+func (s *HTTPServer) matchRoute(r *http.Request, match *mux.RouteMatch) bool {
+	routes, ok := s.exactRoutes[r.URL.EscapedPath()]
+	if !ok {
+		return s.router.Match(r, match)
+	}
+	for _, route := range routes {
+		if route.Match(r, match) {
+			if match.MatchErr == nil {
+				for i := len(s.routerMiddleware) - 1; i >= 0; i-- {
+					match.Handler = s.routerMiddleware[i].Middleware(match.Handler)
+				}
+			}
+			return true
+		}
+	}
+	// As mux.Router.Match ends.
+	if match.MatchErr == mux.ErrMethodMismatch { //nolint:errorlint // mux compares its sentinels
+		if s.router.MethodNotAllowedHandler != nil {
+			match.Handler = s.router.MethodNotAllowedHandler
+			return true
+		}
+		return false
+	}
+	if s.router.NotFoundHandler != nil {
+		match.Handler = s.router.NotFoundHandler
+		match.MatchErr = mux.ErrNotFound
+		return true
+	}
+	match.MatchErr = mux.ErrNotFound
+	return false
+}
+
+// exactRouteTable maps the path of each route of r without variables to
+// the routes, in r's order, whose path pattern matches that path (a route
+// without a path pattern is kept: it might match anything).
+func exactRouteTable(r *mux.Router) map[string][]*mux.Route {
+	var all []*mux.Route
+	var patterns []*regexp.Regexp // nil: none
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		all = append(all, route)
+		var re *regexp.Regexp
+		if s, err := route.GetPathRegexp(); err == nil {
+			re = regexp.MustCompile(s)
+		}
+		patterns = append(patterns, re)
+		return nil
+	})
+	table := map[string][]*mux.Route{}
+	for _, route := range all {
+		p, err := route.GetPathTemplate()
+		if err != nil || strings.Contains(p, "{") {
+			continue
+		}
+		if _, done := table[p]; done {
+			continue
+		}
+		var rs []*mux.Route
+		for i, other := range all {
+			if patterns[i] == nil || patterns[i].MatchString(p) {
+				rs = append(rs, other)
+			}
+		}
+		table[p] = rs
+	}
+	return table
 }

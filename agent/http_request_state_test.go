@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
@@ -90,5 +91,31 @@ func TestRegisterHandsTheDecodedJobOver(t *testing.T) {
 	}
 	if srv.owned != 2 || srv.copied != 0 {
 		t.Errorf("registrations handed over %d, passed to RegisterJob %d; want 2 and 0", srv.owned, srv.copied)
+	}
+}
+
+// TestExactRoutesMatchAsTheRouter: for every path of a route without
+// variables, and every method, dispatch's shortcut (exactRoutes) matches
+// what the router's walk over all routes matches: the same route, the same
+// error (405 or 404) and a handler the same way.
+func TestExactRoutesMatchAsTheRouter(t *testing.T) {
+	s := NewHTTPServer(HTTPConfig{Server: newFakeServer(t), Logger: slog.New(slog.DiscardHandler)})
+	if len(s.exactRoutes) < 20 {
+		t.Fatalf("only %d exact paths in the table", len(s.exactRoutes))
+	}
+	if n := len(s.exactRoutes["/v1/jobs"]); n != 2 {
+		t.Errorf("PUT /v1/jobs is tried against %d routes, want its 2 (GET and PUT)", n)
+	}
+	methods := []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodHead, http.MethodOptions, http.MethodPatch}
+	for p := range s.exactRoutes {
+		for _, m := range methods {
+			r := httptest.NewRequest(m, p, nil)
+			var want, got mux.RouteMatch
+			wok := s.router.Match(r, &want)
+			gok := s.matchRoute(r, &got)
+			if wok != gok || want.Route != got.Route || want.MatchErr != got.MatchErr || (want.Handler == nil) != (got.Handler == nil) || len(want.Vars) != len(got.Vars) { //nolint:errorlint // mux's sentinels, compared as mux does
+				t.Errorf("%s %s: router %v route %p err %v; shortcut %v route %p err %v", m, p, wok, want.Route, want.MatchErr, gok, got.Route, got.MatchErr)
+			}
+		}
 	}
 }
