@@ -456,19 +456,21 @@ func allocByIDUnwatched(txn *memdb.Txn, id string) (*structs.Allocation, error) 
 	return a, nil
 }
 
-// seek returns the first object of table at or after args in index, or the
-// zero T: the caller checks that it is the one asked for. Unlike first, it
-// gives the entry no watch channel: go-memdb's First makes one on each
-// entry it finds, which stays with the entry until it changes, so reads
-// of many entries that nobody watches leave a channel (~100 bytes) on
-// each.
+// seek returns the object of table whose unique index key is args, or
+// the zero T (callers also check that it is the one asked for). Unlike
+// first with a watch set it gives the entry no watch channel (upstream
+// go-memdb's First made one on each entry it found, which stayed with the
+// entry until it changed), and in a write transaction it reads the index
+// in place: it was a LowerBound iterator, which clones the index's tree
+// in a write transaction, so the next insert into the index copied its
+// whole path again (every write with a request ID looks its ID up).
 func seek[T any](txn *memdb.Txn, table, index string, args ...any) (T, error) {
 	var zero T
-	it, err := txn.LowerBound(table, index, args...)
+	raw, err := txn.First(table, index, args...)
 	if err != nil {
 		return zero, fmt.Errorf("state: read %s by %s %v: %w", table, index, args, err)
 	}
-	obj, _ := it.Next().(T)
+	obj, _ := raw.(T)
 	return obj, nil
 }
 

@@ -337,3 +337,35 @@ func TestWriteRecordPruneReadsOnlyTheOldest(t *testing.T) {
 		t.Errorf("after pruning before 1050: %d records left, the oldest at %d; want 50 from 1050", len(left), left[0].Time)
 	}
 }
+
+// Looking a request ID up in a write transaction (every write with one
+// does, before it records it) reads the ID index in place: the lookup and
+// the record's insert after it allocate what the insert alone does plus
+// the lookup's key and arguments (14 + 3 here). The lookup was a
+// LowerBound iterator, which cloned the index's tree, so the insert
+// copied its path again (29).
+func TestWriteRecordLookupKeepsWritableNodes(t *testing.T) {
+	s := newTestStore(t)
+	txn := s.db.Load().Txn(true)
+	defer txn.Abort()
+	for i := range 300 {
+		must(t, recordWriteTxn(txn, &structs.WriteRecord{RequestID: structs.GenerateUUID(), Index: uint64(i + 1), Time: int64(1000 + i)}))
+	}
+	next := 1300
+	insert := func(lookup bool) float64 {
+		return testing.AllocsPerRun(50, func() {
+			id := structs.GenerateUUID()
+			if lookup {
+				if r, err := writeRecordTxn(txn, id); err != nil || r != nil {
+					t.Fatalf("writeRecordTxn(%s) = %v, %v; want none", id, r, err)
+				}
+			}
+			must(t, txn.Insert(tableRequestIDs, &structs.WriteRecord{RequestID: id, Time: int64(next)}))
+			next++
+		})
+	}
+	alone, afterLookup := insert(false), insert(true)
+	if afterLookup > alone+3 {
+		t.Errorf("an insert after looking its ID up made %.0f allocations, alone %.0f: the lookup copied the index (at most its key and arguments expected)", afterLookup, alone)
+	}
+}
