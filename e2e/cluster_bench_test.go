@@ -259,9 +259,19 @@ func BenchmarkClusterRegister(b *testing.B) {
 				// Each registration leaves an evaluation for the scheduler,
 				// which runs beside the writers and after them: what one
 				// costs all told, and the rate that could be kept up, count
-				// until it has caught up.
+				// until it has caught up. With NOMADLIKE_BENCH_PROFILE the
+				// servers are profiled again from here: the scheduler's
+				// catching up alone (".drain").
+				if dir := os.Getenv("NOMADLIKE_BENCH_PROFILE"); dir != "" {
+					for _, s := range servers {
+						profiles.Go(func() {
+							profileServer(b, s, filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".drain."+s.name+".pprof"))
+						})
+					}
+				}
 				awaitEvalsDone(b, leader)
 				drained := time.Since(start)
+				profiles.Wait()
 				cpuAll := clusterCPU(b, servers) - cpu0
 				b.StopTimer()
 				slices.Sort(lat)
