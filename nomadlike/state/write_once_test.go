@@ -341,7 +341,8 @@ func TestWriteRecordPruneReadsOnlyTheOldest(t *testing.T) {
 // Looking a request ID up in a write transaction (every write with one
 // does, before it records it) reads the ID index in place: the lookup and
 // the record's insert after it allocate what the insert alone does plus
-// the lookup's key and arguments (14 + 3 here). The lookup was a
+// the lookup's key and arguments (13-14 + 3-4 here; the bound leaves 2
+// for a split the random IDs make). The lookup was a
 // LowerBound iterator, which cloned the index's tree, so the insert
 // copied its path again (29).
 func TestWriteRecordLookupKeepsWritableNodes(t *testing.T) {
@@ -364,8 +365,12 @@ func TestWriteRecordLookupKeepsWritableNodes(t *testing.T) {
 			next++
 		})
 	}
+	// The tree deepens as the records go in, and a later insert may copy
+	// a longer path: the lookups are measured between two runs without,
+	// against the larger.
 	alone, afterLookup := insert(false), insert(true)
-	if afterLookup > alone+3 {
+	alone = max(alone, insert(false))
+	if afterLookup > alone+5 {
 		t.Errorf("an insert after looking its ID up made %.0f allocations, alone %.0f: the lookup copied the index (at most its key and arguments expected)", afterLookup, alone)
 	}
 }
