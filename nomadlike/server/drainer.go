@@ -54,6 +54,10 @@ type drainView interface {
 	AllocsByJob(ws memdb.WatchSet, namespace, jobID string, all bool) ([]*structs.Allocation, error)
 }
 
+// drainSnapshotTaken, when set (tests only), is called by drainOnce right
+// after it took its snapshot.
+var drainSnapshotTaken func()
+
 // runDrainer drives every draining node until ctx ends (leadership lost).
 func (s *Server) runDrainer(ctx context.Context) {
 	logger := s.logger.With("component", "drainer")
@@ -86,16 +90,23 @@ func (s *Server) runDrainer(ctx context.Context) {
 // so the caller can wait for its next change. It returns the nearest
 // future drain deadline or migration health check (zero when none).
 func (s *Server) drainOnce(ctx context.Context, ws memdb.WatchSet, now time.Time) (time.Time, error) {
-	snap, err := s.state.Snapshot()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("snapshot state: %w", err)
-	}
-	// Any node or allocation change may move a drain on.
+	// Any node or allocation change may move a drain on. The watches come
+	// before the snapshot: a change committed between the two is then in
+	// the snapshot or wakes the next pass. Taken after it, they missed
+	// such a change, and a drain whose last step it was (the scheduler
+	// stopping the last allocations) waited for a change that never came.
 	if _, err := s.state.WatchIndex(ws, "nodes"); err != nil {
 		return time.Time{}, err
 	}
 	if _, err := s.state.WatchIndex(ws, "allocs"); err != nil {
 		return time.Time{}, err
+	}
+	snap, err := s.state.Snapshot()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("snapshot state: %w", err)
+	}
+	if drainSnapshotTaken != nil {
+		drainSnapshotTaken()
 	}
 	nodes, err := snap.Nodes(nil)
 	if err != nil {

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-memdb"
 
 	"github.com/nomadlike/nomadlike/nomadlike/structs"
 )
@@ -257,4 +260,28 @@ func TestNodeEligibilityAndDrainErrors(t *testing.T) {
 		got, _ := s.state.NodeByID(nil, n.ID)
 		return !got.Drain, "still draining"
 	})
+}
+
+// A node or allocation change committed while a drainer pass is between
+// its snapshot and its watches must wake the next pass: the watches are
+// taken first. Taken after the snapshot (as before), they missed it, and
+// a drain whose last step that change was waited forever
+// (TestDrainDeadlineStopsTheRest failed a CI run so).
+func TestDrainerWakesForAChangeDuringItsPass(t *testing.T) {
+	s := newTestServer(t, nil)
+	registerNode(t, s, mockNode("a"))
+	var once sync.Once
+	drainSnapshotTaken = func() {
+		once.Do(func() { registerNode(t, s, mockNode("b")) })
+	}
+	t.Cleanup(func() { drainSnapshotTaken = nil })
+	ws := memdb.NewWatchSet()
+	if _, err := s.drainOnce(context.Background(), ws, time.Now()); err != nil {
+		t.Fatalf("drainOnce: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ws.WatchCtx(ctx); err != nil {
+		t.Fatalf("a node registered after the pass's snapshot did not wake the next pass: %v", err)
+	}
 }
