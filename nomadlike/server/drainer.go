@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -55,8 +56,9 @@ type drainView interface {
 }
 
 // drainSnapshotTaken, when set (tests only), is called by drainOnce right
-// after it took its snapshot.
-var drainSnapshotTaken func()
+// after it took its snapshot. Atomic: a test sets it while the server's
+// own drainer may be reading it.
+var drainSnapshotTaken atomic.Pointer[func()]
 
 // runDrainer drives every draining node until ctx ends (leadership lost).
 func (s *Server) runDrainer(ctx context.Context) {
@@ -105,8 +107,8 @@ func (s *Server) drainOnce(ctx context.Context, ws memdb.WatchSet, now time.Time
 	if err != nil {
 		return time.Time{}, fmt.Errorf("snapshot state: %w", err)
 	}
-	if drainSnapshotTaken != nil {
-		drainSnapshotTaken()
+	if hook := drainSnapshotTaken.Load(); hook != nil {
+		(*hook)()
 	}
 	nodes, err := snap.Nodes(nil)
 	if err != nil {

@@ -271,10 +271,11 @@ func TestDrainerWakesForAChangeDuringItsPass(t *testing.T) {
 	s := newTestServer(t, nil)
 	registerNode(t, s, mockNode("a"))
 	var once sync.Once
-	drainSnapshotTaken = func() {
+	hook := func() {
 		once.Do(func() { registerNode(t, s, mockNode("b")) })
 	}
-	t.Cleanup(func() { drainSnapshotTaken = nil })
+	drainSnapshotTaken.Store(&hook)
+	t.Cleanup(func() { drainSnapshotTaken.Store(nil) })
 	ws := memdb.NewWatchSet()
 	if _, err := s.drainOnce(context.Background(), ws, time.Now()); err != nil {
 		t.Fatalf("drainOnce: %v", err)
